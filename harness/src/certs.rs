@@ -1,0 +1,384 @@
+//! The harness CA and the server's leaf certificate (rcgen, ECDSA P-256).
+//!
+//! Certificates are generated on first use and reused while they are valid, so a run needs no
+//! set-up and repeated runs verify against the same CA (which real clients such as curl can be
+//! pointed at). They are regenerated when missing, unparsable, about to expire, or when the
+//! leaf no longer chains to the CA for `localhost`.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rcgen::{
+    BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
+    KeyUsagePurpose, PKCS_ECDSA_P256_SHA256,
+};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use time::{Duration, OffsetDateTime};
+
+/// Server names the leaf certificate is valid for.
+pub const SERVER_NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
+/// How long a freshly generated leaf is valid.
+const LEAF_VALIDITY: Duration = Duration::days(90);
+/// How long a freshly generated CA is valid.
+const CA_VALIDITY: Duration = Duration::days(365);
+/// Certificates expiring sooner than this are replaced, so none expires mid-run.
+const MIN_REMAINING: Duration = Duration::days(1);
+
+/// Errors finding, checking or writing the certificates.
+#[derive(Debug, thiserror::Error)]
+pub enum CertError {
+    #[error("cannot create certificate directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot generate certificates: {0}")]
+    Generate(#[from] rcgen::Error),
+    #[error("cannot read {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+}
+
+/// Why existing certificates were not reused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Staleness {
+    Missing(PathBuf),
+    Unparsable(PathBuf, String),
+    Expired(PathBuf),
+    Mismatch(String),
+}
+
+impl std::fmt::Display for Staleness {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Staleness::Missing(p) => write!(f, "{} is missing", p.display()),
+            Staleness::Unparsable(p, why) => write!(f, "{} is unparsable ({why})", p.display()),
+            Staleness::Expired(p) => write!(f, "{} has expired or expires within a day", p.display()),
+            Staleness::Mismatch(why) => write!(f, "the leaf does not verify against the CA ({why})"),
+        }
+    }
+}
+
+/// Paths of the three files in the certificate directory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertPaths {
+    pub dir: PathBuf,
+    pub ca: PathBuf,
+    pub server_cert: PathBuf,
+    pub server_key: PathBuf,
+}
+
+impl CertPaths {
+    /// The standard file names inside `dir`.
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            dir: dir.to_path_buf(),
+            ca: dir.join("ca.pem"),
+            server_cert: dir.join("server.pem"),
+            server_key: dir.join("server.key"),
+        }
+    }
+}
+
+/// Loaded, checked certificates: what the server presents and what clients trust.
+#[derive(Debug)]
+pub struct CertSet {
+    pub paths: CertPaths,
+    pub ca: CertificateDer<'static>,
+    pub server_chain: Vec<CertificateDer<'static>>,
+    pub server_key: PrivateKeyDer<'static>,
+}
+
+impl Clone for CertSet {
+    fn clone(&self) -> Self {
+        Self {
+            paths: self.paths.clone(),
+            ca: self.ca.clone(),
+            server_chain: self.server_chain.clone(),
+            server_key: self.server_key.clone_key(),
+        }
+    }
+}
+
+/// What [`ensure`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provenance {
+    Reused,
+    Generated { because: Staleness },
+}
+
+/// Loads the certificates in `dir`, regenerating them if they cannot be reused.
+pub fn ensure(dir: &Path) -> Result<(CertSet, Provenance), CertError> {
+    let paths = CertPaths::in_dir(dir);
+    match check(&paths) {
+        Ok(set) => Ok((set, Provenance::Reused)),
+        Err(because) => {
+            let set = generate(dir)?;
+            Ok((set, Provenance::Generated { because }))
+        }
+    }
+}
+
+/// Loads and checks existing certificates without touching the files.
+pub fn check(paths: &CertPaths) -> Result<CertSet, Staleness> {
+    let ca = read_one_cert(&paths.ca)?;
+    let server_chain = read_chain(&paths.server_cert)?;
+    let server_key = read_key(&paths.server_key)?;
+    for (path, der) in [(&paths.ca, &ca), (&paths.server_cert, &server_chain[0])] {
+        if expires_soon(der).map_err(|e| Staleness::Unparsable(path.clone(), e))? {
+            return Err(Staleness::Expired(path.clone()));
+        }
+    }
+    verify_chain(&ca, &server_chain, &server_key).map_err(Staleness::Mismatch)?;
+    Ok(CertSet {
+        paths: paths.clone(),
+        ca,
+        server_chain,
+        server_key,
+    })
+}
+
+/// Generates a new CA and leaf in `dir`, replacing whatever is there.
+pub fn generate(dir: &Path) -> Result<CertSet, CertError> {
+    generate_with_validity(dir, OffsetDateTime::now_utc(), LEAF_VALIDITY)
+}
+
+/// Generates certificates whose validity starts at `not_before` and whose leaf lasts
+/// `leaf_validity`: the seam tests use to make expired certificates.
+pub fn generate_with_validity(
+    dir: &Path,
+    not_before: OffsetDateTime,
+    leaf_validity: Duration,
+) -> Result<CertSet, CertError> {
+    fs::create_dir_all(dir).map_err(|source| CertError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let paths = CertPaths::in_dir(dir);
+
+    let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "tls-session-cost local CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::CrlSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    ca_params.not_before = not_before - Duration::hours(1);
+    ca_params.not_after = not_before + CA_VALIDITY.max(leaf_validity);
+    let ca_cert = ca_params.self_signed(&ca_key)?;
+    let issuer = Issuer::new(ca_params, ca_key);
+
+    let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
+    let mut leaf_params =
+        CertificateParams::new(SERVER_NAMES.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+    leaf_params
+        .distinguished_name
+        .push(DnType::CommonName, "localhost");
+    leaf_params.use_authority_key_identifier_extension = true;
+    leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+    leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    leaf_params.not_before = not_before - Duration::hours(1);
+    leaf_params.not_after = not_before + leaf_validity;
+    let leaf_cert = leaf_params.signed_by(&leaf_key, &issuer)?;
+
+    write_atomic(&paths.ca, ca_cert.pem().as_bytes(), 0o644)?;
+    write_atomic(&paths.server_cert, leaf_cert.pem().as_bytes(), 0o644)?;
+    write_atomic(&paths.server_key, leaf_key.serialize_pem().as_bytes(), 0o600)?;
+
+    Ok(CertSet {
+        paths,
+        ca: ca_cert.der().clone(),
+        server_chain: vec![leaf_cert.der().clone()],
+        server_key: PrivateKeyDer::try_from(leaf_key.serialize_der()).map_err(|e| {
+            CertError::Read {
+                path: dir.join("server.key"),
+                reason: e.to_string(),
+            }
+        })?,
+    })
+}
+
+/// Reads the CA certificate alone: what a client needs to trust the server.
+pub fn read_ca(path: &Path) -> Result<CertificateDer<'static>, CertError> {
+    read_one_cert(path).map_err(|s| CertError::Read {
+        path: path.to_path_buf(),
+        reason: s.to_string(),
+    })
+}
+
+/// Reads every certificate in a PEM bundle (a CA file given with `--ca` may hold several).
+pub fn read_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertError> {
+    read_chain(path).map_err(|s| CertError::Read {
+        path: path.to_path_buf(),
+        reason: s.to_string(),
+    })
+}
+
+fn read_one_cert(path: &Path) -> Result<CertificateDer<'static>, Staleness> {
+    Ok(read_chain(path)?.remove(0))
+}
+
+fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, Staleness> {
+    let bytes = read_file(path)?;
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Staleness::Unparsable(path.to_path_buf(), e.to_string()))?;
+    if certs.is_empty() {
+        return Err(Staleness::Unparsable(
+            path.to_path_buf(),
+            "no CERTIFICATE block".into(),
+        ));
+    }
+    Ok(certs)
+}
+
+fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, Staleness> {
+    let bytes = read_file(path)?;
+    PrivateKeyDer::from_pem_slice(&bytes)
+        .map_err(|e| Staleness::Unparsable(path.to_path_buf(), e.to_string()))
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, Staleness> {
+    match fs::read(path) {
+        Ok(b) => Ok(b),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            Err(Staleness::Missing(path.to_path_buf()))
+        }
+        Err(e) => Err(Staleness::Unparsable(path.to_path_buf(), e.to_string())),
+    }
+}
+
+fn expires_soon(der: &CertificateDer<'_>) -> Result<bool, String> {
+    let (_, cert) = x509_parser::parse_x509_certificate(der.as_ref()).map_err(|e| e.to_string())?;
+    let not_after = cert.validity().not_after.timestamp();
+    let not_before = cert.validity().not_before.timestamp();
+    let now = OffsetDateTime::now_utc().unix_timestamp();
+    Ok(not_after < now + MIN_REMAINING.whole_seconds() || not_before > now)
+}
+
+/// Checks the leaf verifies for `localhost` against the CA, and that the key is the leaf's.
+fn verify_chain(
+    ca: &CertificateDer<'static>,
+    chain: &[CertificateDer<'static>],
+    key: &PrivateKeyDer<'static>,
+) -> Result<(), String> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca.clone()).map_err(|e| e.to_string())?;
+    let verifier =
+        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|e| e.to_string())?;
+    let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    rustls::client::danger::ServerCertVerifier::verify_server_cert(
+        verifier.as_ref(),
+        &chain[0],
+        &chain[1..],
+        &name,
+        &[],
+        UnixTime::now(),
+    )
+    .map_err(|e| e.to_string())?;
+    let signing_key = provider
+        .key_provider
+        .load_private_key(key.clone_key())
+        .map_err(|e| e.to_string())?;
+    let certified = rustls::sign::CertifiedKey::new(chain.to_vec(), signing_key);
+    certified.keys_match().map_err(|e| e.to_string())
+}
+
+fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CertError> {
+    let err = |source| CertError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(&tmp)
+        .map_err(err)?;
+    f.write_all(bytes).map_err(err)?;
+    f.sync_all().map_err(err)?;
+    drop(f);
+    fs::rename(&tmp, path).map_err(err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn generates_when_missing_then_reuses() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (first, how) = ensure(dir.path()).expect("generate");
+        assert!(matches!(
+            how,
+            Provenance::Generated {
+                because: Staleness::Missing(_)
+            }
+        ));
+        let mode = fs::metadata(dir.path().join("server.key"))
+            .expect("key exists")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "server.key must be private");
+        let (second, how) = ensure(dir.path()).expect("reuse");
+        assert_eq!(how, Provenance::Reused);
+        assert_eq!(first.ca, second.ca);
+    }
+
+    #[test]
+    fn regenerates_unparsable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        ensure(dir.path()).expect("generate");
+        fs::write(dir.path().join("server.pem"), "not a pem").expect("write");
+        let (_, how) = ensure(dir.path()).expect("regenerate");
+        assert!(
+            matches!(how, Provenance::Generated { because: Staleness::Unparsable(..) }),
+            "{how:?}"
+        );
+    }
+
+    #[test]
+    fn regenerates_expired() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let long_ago = OffsetDateTime::now_utc() - Duration::days(30);
+        generate_with_validity(dir.path(), long_ago, Duration::days(2)).expect("old certs");
+        let (_, how) = ensure(dir.path()).expect("regenerate");
+        assert!(
+            matches!(how, Provenance::Generated { because: Staleness::Expired(_) }),
+            "{how:?}"
+        );
+        assert!(check(&CertPaths::in_dir(dir.path())).is_ok());
+    }
+
+    #[test]
+    fn regenerates_when_leaf_is_from_another_ca() {
+        let a = tempfile::tempdir().expect("tempdir");
+        let b = tempfile::tempdir().expect("tempdir");
+        ensure(a.path()).expect("a");
+        ensure(b.path()).expect("b");
+        fs::copy(b.path().join("ca.pem"), a.path().join("ca.pem")).expect("copy");
+        let (_, how) = ensure(a.path()).expect("regenerate");
+        assert!(
+            matches!(how, Provenance::Generated { because: Staleness::Mismatch(_) }),
+            "{how:?}"
+        );
+    }
+}

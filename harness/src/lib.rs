@@ -1,0 +1,28 @@
+//! tls-session-cost: measures what a TLS client *session* costs a program — bytes, sockets,
+//! time — and how that cost grows when code builds a fresh session per request instead of
+//! sharing one. See the README for the question it answers and `DESIGN.md` for vocabulary.
+//!
+//! Layout: [`certs`] makes the CA and leaf; [`server`] serves HTTPS with an instrumented
+//! [`server_cache`]; [`session`] builds client sessions over a counting [`connector`];
+//! [`load`] drives one [`mode`] open-loop; [`worker`] runs each side in its own process and
+//! [`run`] orchestrates them, producing a [`timeline`], a [`summary`] and a [`report`].
+
+pub mod alloc;
+pub mod certs;
+pub mod cli;
+pub mod connector;
+pub mod load;
+pub mod mode;
+pub mod procstat;
+pub mod report;
+pub mod run;
+pub mod serve;
+pub mod server;
+pub mod server_cache;
+pub mod session;
+pub mod summary;
+pub mod table;
+pub mod timeline;
+pub mod tls;
+pub mod wire;
+pub mod worker;

@@ -1,0 +1,115 @@
+//! `harness`: parse, call the library, print. See `harness --help`.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use harness::cli::{Cli, Command};
+use harness::run::RunExit;
+
+#[global_allocator]
+static ALLOC: harness::alloc::CountingAlloc = harness::alloc::CountingAlloc;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
+            if matches!(e.kind(), DisplayHelp | DisplayVersion) {
+                let _ = e.print();
+                return ExitCode::SUCCESS;
+            }
+            // One line: clap's first line, without the usage block.
+            let text = e.to_string();
+            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            return ExitCode::from(2);
+        }
+    };
+    let command = std::env::args().collect::<Vec<_>>().join(" ");
+    match cli.command {
+        None => run(cli.run, command),
+        Some(Command::Run(args)) => run(args, command),
+        Some(Command::Certs { certs_dir }) => match harness::certs::generate(&certs_dir) {
+            Ok(set) => {
+                println!(
+                    "wrote {}, {} and {}",
+                    set.paths.ca.display(),
+                    set.paths.server_cert.display(),
+                    set.paths.server_key.display()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(1, e),
+        },
+        Some(Command::Serve(args)) => match harness::serve::serve(&args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(1, e),
+        },
+        Some(Command::Report { dir }) => match render_dir_stub(&dir) {
+            Ok(files) => {
+                for f in files {
+                    println!("{}", f.display());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(1, e),
+        },
+        Some(Command::Worker { role, config }) => {
+            let r = match role.as_str() {
+                "server" => harness::worker::server_main(&config),
+                "client" => harness::worker::client_main(&config),
+                other => {
+                    eprintln!("error: unknown worker role `{other}`");
+                    return ExitCode::from(2);
+                }
+            };
+            match r {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(1, e),
+            }
+        }
+    }
+}
+
+fn fail(code: u8, e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(code)
+}
+
+fn run(args: harness::cli::RunArgs, command: String) -> ExitCode {
+    if let Err(e) = args.validate() {
+        return fail(2, e);
+    }
+    let out = match harness::run::run(&args, command) {
+        Ok(o) => o,
+        Err(e @ harness::run::RunError::Out { .. }) => return fail(2, e),
+        Err(e) => return fail(1, e),
+    };
+    print!("{}", harness::table::render(&out.summary));
+    for e in &out.report_errors {
+        eprintln!("warning: {e}");
+    }
+    println!("report: {}", out.dir.join("index.html").display());
+    match out.exit {
+        RunExit::Clean => ExitCode::SUCCESS,
+        RunExit::Failures => {
+            eprintln!("error: some requests failed or a mode stopped early (see above)");
+            ExitCode::from(1)
+        }
+        RunExit::WorkerDied => {
+            eprintln!(
+                "error: {}",
+                out.summary
+                    .stopped_reason
+                    .as_deref()
+                    .unwrap_or("a worker died")
+            );
+            ExitCode::from(1)
+        }
+        RunExit::Interrupted => {
+            eprintln!("interrupted: wrote what was measured so far");
+            ExitCode::from(130)
+        }
+    }
+}
+
+fn render_dir_stub(_d: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> { Err("not yet".into()) }

@@ -1,0 +1,106 @@
+//! What the operating system says about this process: resident memory, CPU time, open file
+//! descriptors and their limit. Linux `/proc` and `getrusage`; elsewhere the figures are
+//! `None` (reported as not measured), never guessed.
+
+use std::fs;
+
+/// Resident set size in bytes, from `/proc/self/statm`.
+pub fn rss_bytes() -> Option<u64> {
+    let statm = fs::read_to_string("/proc/self/statm").ok()?;
+    let resident_pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(resident_pages * page_size())
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as u64
+    } else {
+        4096
+    }
+}
+
+/// Open file descriptors of this process, counted in `/proc/self/fd` (less the one the count
+/// itself opens).
+pub fn open_fds() -> Option<u64> {
+    let n = fs::read_dir("/proc/self/fd").ok()?.count() as u64;
+    Some(n.saturating_sub(1))
+}
+
+/// User + system CPU time of this process, seconds.
+pub fn cpu_seconds() -> Option<f64> {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    if rc != 0 {
+        return None;
+    }
+    let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    Some(secs(ru.ru_utime) + secs(ru.ru_stime))
+}
+
+/// CPU time of the calling thread, µs: what the sampler charges itself.
+pub fn thread_cpu_us() -> Option<u64> {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the struct we pass.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000)
+}
+
+/// The file-descriptor limit (RLIMIT_NOFILE): soft and hard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FdLimit {
+    pub soft: u64,
+    pub hard: u64,
+}
+
+/// Reads RLIMIT_NOFILE.
+pub fn fd_limit() -> Option<FdLimit> {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we pass.
+    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) };
+    (rc == 0).then_some(FdLimit {
+        soft: rl.rlim_cur,
+        hard: rl.rlim_max,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_this_process() {
+        assert!(rss_bytes().unwrap_or(0) > 0);
+        let before = open_fds().expect("fds");
+        let f = std::fs::File::open("/proc/self/statm").expect("open");
+        assert_eq!(open_fds().expect("fds"), before + 1);
+        drop(f);
+        assert!(cpu_seconds().is_some());
+        let lim = fd_limit().expect("limit");
+        assert!(lim.soft <= lim.hard);
+    }
+}
+
+/// Raises the soft file-descriptor limit to the hard one, as Go and most servers do at start,
+/// and returns the limit now in force. Leak mode holds one descriptor per leaked session, so
+/// the soft limit (often 1024) is what it runs into; the summary reports the limit used.
+pub fn raise_fd_limit() -> Option<FdLimit> {
+    let lim = fd_limit()?;
+    if lim.soft < lim.hard {
+        let rl = libc::rlimit {
+            rlim_cur: lim.hard,
+            rlim_max: lim.hard,
+        };
+        // SAFETY: setrlimit reads the struct we pass.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) };
+    }
+    fd_limit()
+}

@@ -1,0 +1,731 @@
+//! The parent process: starts a server worker and a client worker per mode (one mode after
+//! another, each against a fresh server with identical settings), relays their samples into
+//! the timeline and the progress bar, and writes the report — also when the run is cut short
+//! by Ctrl-C, SIGTERM or a dying worker.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::sync::watch;
+
+use crate::certs;
+use crate::cli::RunArgs;
+use crate::load::LATE_THRESHOLD;
+use crate::mode::Mode;
+use crate::summary::{ModeSummary, Scenario, ServerSummary, Summary, Versions, P50P99, SCHEMA};
+use crate::table::fmt_bytes;
+use crate::timeline::{self, TimelineRow};
+use crate::tls;
+use crate::wire::{ClientFinal, ClientSample, ServerSample, WorkerMsg};
+use crate::worker::{ClientWorkerConfig, ServerWorkerConfig};
+
+/// How long a worker may take to start listening or to finish after being asked to stop.
+const WORKER_GRACE: Duration = Duration::from_secs(40);
+
+/// Errors that stop a run before it measures anything (bad output directory, certificates).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("--out {path}: {reason}")]
+    Out { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Certs(#[from] certs::CertError),
+    #[error("cannot find the harness executable to start workers: {0}")]
+    Exe(std::io::Error),
+    #[error("cannot start the tokio runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunExit {
+    /// Every request succeeded.
+    Clean,
+    /// Some requests failed or a mode stopped early; the report says which.
+    Failures,
+    /// A worker process died; what it measured so far was kept.
+    WorkerDied,
+    /// Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub summary: Summary,
+    pub exit: RunExit,
+    /// Problems writing the report (the raw files may still be there).
+    pub report_errors: Vec<String>,
+}
+
+/// Runs every mode in `args` and writes `summary.json`, `timeline.csv` and the report.
+pub fn run(args: &RunArgs, command: String) -> Result<RunOutcome, RunError> {
+    let dir = create_run_dir(&args.out)?;
+    let (certs, provenance) = certs::ensure(&args.certs_dir)?;
+    if let certs::Provenance::Generated { because } = provenance {
+        eprintln!(
+            "generated certificates in {} ({because})",
+            args.certs_dir.display()
+        );
+    }
+    let exe = std::env::current_exe().map_err(RunError::Exe)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    let run_id = dir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let orchestrator = Orchestrator {
+        args: args.clone(),
+        exe,
+        ca: certs.paths.ca.clone(),
+    };
+    let outcome = rt.block_on(orchestrator.run_all());
+
+    let mut summary = Summary {
+        schema: SCHEMA,
+        command,
+        clock: "real".into(),
+        interrupted: outcome.interrupted,
+        stopped_reason: outcome.stopped_reason.clone(),
+        run_id,
+        started_at: outcome.started_at.clone(),
+        scenario: Scenario {
+            rate: args.rate,
+            duration_s: args.duration().as_secs_f64(),
+            retention_s: None,
+            tls: args.tls.to_string(),
+            kx_groups: tls::kx_group_names(args.kx),
+            max_in_flight: u64::from(args.max_in_flight),
+            sample_interval_s: args.sample_interval.as_secs_f64(),
+            response_body_bytes: u64::from(args.body_bytes),
+            target: outcome.target.clone().unwrap_or_default(),
+            fd_limit: outcome.fd_limit,
+        },
+        versions: versions(),
+        method: methods(),
+        modes: outcome.modes.iter().map(|m| m.summary.clone()).collect(),
+    };
+    summary.modes.iter_mut().for_each(|m| {
+        m.roots = args.roots.to_string();
+    });
+    let rows: Vec<TimelineRow> = outcome.modes.iter().flat_map(|m| m.rows.clone()).collect();
+
+    let mut report_errors = Vec::new();
+    if let Err(e) = timeline::write_csv(&dir.join("timeline.csv"), &rows) {
+        report_errors.push(e.to_string());
+    }
+    if let Err(e) = summary.write(&dir.join("summary.json")) {
+        report_errors.push(e.to_string());
+    }
+    // REPORT-HOOK
+
+    if let Err(e) = point_latest(&args.out, &dir) {
+        report_errors.push(format!("reports/latest: {e}"));
+    }
+
+    let any_failed = summary
+        .modes
+        .iter()
+        .any(|m| m.requests_failed > 0 || m.stopped_early.is_some());
+    let exit = if outcome.interrupted {
+        RunExit::Interrupted
+    } else if outcome.worker_died {
+        RunExit::WorkerDied
+    } else if any_failed || summary.modes.len() < args.mode.len() {
+        RunExit::Failures
+    } else {
+        RunExit::Clean
+    };
+    Ok(RunOutcome {
+        dir,
+        summary,
+        exit,
+        report_errors,
+    })
+}
+
+/// Creates `out/<run-id>`; a run never reuses or overwrites a directory.
+fn create_run_dir(out: &Path) -> Result<PathBuf, RunError> {
+    let err = |reason: String| RunError::Out {
+        path: out.to_path_buf(),
+        reason,
+    };
+    if out.exists() && !out.is_dir() {
+        return Err(err("exists and is not a directory".into()));
+    }
+    std::fs::create_dir_all(out).map_err(|e| err(e.to_string()))?;
+    let t = time::OffsetDateTime::now_utc();
+    let base = format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    );
+    for n in 1..1000 {
+        let id = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let dir = out.join(id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(err(e.to_string())),
+        }
+    }
+    Err(err("could not find a free run id".into()))
+}
+
+/// Points `out/latest` at `dir` (a relative symlink, replaced atomically).
+fn point_latest(out: &Path, dir: &Path) -> std::io::Result<()> {
+    let name = dir.file_name().unwrap_or_default();
+    let tmp = out.join(format!(".latest-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(name, &tmp)?;
+    std::fs::rename(&tmp, out.join("latest"))
+}
+
+fn versions() -> Versions {
+    Versions {
+        harness: env!("CARGO_PKG_VERSION").into(),
+        rustls: env!("DEP_VERSION_RUSTLS").into(),
+        hyper: env!("DEP_VERSION_HYPER").into(),
+        hyper_util: env!("DEP_VERSION_HYPER_UTIL").into(),
+        tokio_rustls: env!("DEP_VERSION_TOKIO_RUSTLS").into(),
+        crypto_provider: format!("aws-lc-rs {}", env!("DEP_VERSION_AWS_LC_RS")),
+    }
+}
+
+fn methods() -> BTreeMap<String, String> {
+    [
+        ("heap", "counting global allocator in each worker process (relaxed atomics over the system allocator): live bytes, cumulative bytes and allocations; exact, not sampled"),
+        ("bytes_per_request", "client worker's cumulative allocated bytes during the load divided by completed requests (includes hyper, rustls, tokio and the sampler's own allocations)"),
+        ("build", "each session build timed with a monotonic clock and charged the bytes allocated on its own thread (the build is synchronous, so the count is exact)"),
+        ("rss", "resident set size from /proc/self/statm, sampled every interval in each process"),
+        ("fds", "entries of /proc/self/fd, sampled every interval"),
+        ("peaks", "maxima over the samples (a peak between samples is not seen)"),
+        ("latency", "from a request's actual start to its last body byte, HDR histogram (3 significant digits); session build included for fresh and leak"),
+        ("late_starts", "requests that started ≥1 ms after their scheduled time (tokio's timer resolution) or waited for a --max-in-flight slot"),
+        ("handshakes", "client: rustls handshake_kind() of each new connection; server: the same, counted in the server process"),
+        ("sampler", "CPU time of the client worker's sampler thread while sampling (CLOCK_THREAD_CPUTIME_ID), as a share of the run's wall time"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+struct Orchestrator {
+    args: RunArgs,
+    exe: PathBuf,
+    ca: PathBuf,
+}
+
+struct ModeResult {
+    rows: Vec<TimelineRow>,
+    summary: ModeSummary,
+}
+
+struct AllModes {
+    modes: Vec<ModeResult>,
+    interrupted: bool,
+    worker_died: bool,
+    stopped_reason: Option<String>,
+    started_at: String,
+    target: Option<String>,
+    fd_limit: Option<u64>,
+}
+
+/// A worker process with its stdout as JSON lines and its stderr collected.
+struct Worker {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    stderr: tokio::task::JoinHandle<String>,
+}
+
+impl Worker {
+    fn spawn(exe: &Path, role: &str, config: &str) -> std::io::Result<Worker> {
+        let mut child = Command::new(exe)
+            .args(["__worker", role, config])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("worker stdout missing"))?;
+        let mut err = child
+            .stderr
+            .take()
+            .ok_or_else(|| std::io::Error::other("worker stderr missing"))?;
+        let stderr = tokio::spawn(async move {
+            let mut s = String::new();
+            let _ = (&mut err).take(64 * 1024).read_to_string(&mut s).await;
+            s
+        });
+        Ok(Worker {
+            child,
+            lines: BufReader::new(stdout).lines(),
+            stderr,
+        })
+    }
+
+    /// Next message; `None` at EOF. Unparsable lines are skipped (they cannot be ours).
+    async fn next(&mut self) -> Option<WorkerMsg> {
+        loop {
+            match self.lines.next_line().await {
+                Ok(Some(l)) => {
+                    if let Ok(m) = serde_json::from_str(&l) {
+                        return Some(m);
+                    }
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    /// Closes stdin: the worker's signal to finish.
+    fn ask_stop(&mut self) {
+        drop(self.child.stdin.take());
+    }
+
+    /// Waits for exit (killing after the grace period) and says how it went.
+    async fn finish(mut self) -> (Option<std::process::ExitStatus>, String) {
+        self.ask_stop();
+        let status = match tokio::time::timeout(WORKER_GRACE, self.child.wait()).await {
+            Ok(Ok(s)) => Some(s),
+            _ => {
+                let _ = self.child.kill().await;
+                None
+            }
+        };
+        let err = tokio::time::timeout(Duration::from_secs(2), self.stderr)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        (status, err)
+    }
+}
+
+fn last_line(s: &str) -> String {
+    s.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("(no message)")
+        .trim()
+        .to_string()
+}
+
+/// Ctrl-C / SIGTERM counter: the first stops the run gracefully, the second kills workers.
+fn interrupts() -> watch::Receiver<u32> {
+    let (tx, rx) = watch::channel(0u32);
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            tx.send_modify(|n| *n += 1);
+        }
+    });
+    rx
+}
+
+impl Orchestrator {
+    async fn run_all(&self) -> AllModes {
+        let mut intr = interrupts();
+        let t = time::OffsetDateTime::now_utc();
+        let mut all = AllModes {
+            modes: Vec::new(),
+            interrupted: false,
+            worker_died: false,
+            stopped_reason: None,
+            started_at: t
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default(),
+            target: None,
+            fd_limit: None,
+        };
+        let total = self.args.mode.len();
+        for (i, mode) in self.args.mode.iter().enumerate() {
+            let pb = self.progress(*mode, i, total);
+            let r = self.run_mode(*mode, &mut intr, &pb, &mut all).await;
+            pb.finish_and_clear();
+            if let Some(r) = r {
+                if !self.args.quiet {
+                    eprintln!(
+                        "[{}/{total}] {mode}: {} ok, {} failed, {:.1} req/s, heap peak {}",
+                        i + 1,
+                        r.summary.requests_ok,
+                        r.summary.requests_failed,
+                        r.summary.achieved_rps,
+                        fmt_bytes(r.summary.client_heap_peak_bytes as f64)
+                    );
+                }
+                all.modes.push(r);
+            }
+            if all.interrupted || all.worker_died {
+                break;
+            }
+        }
+        all
+    }
+
+    fn progress(&self, mode: Mode, i: usize, total: usize) -> ProgressBar {
+        let secs = self.args.duration().as_secs().max(1);
+        let pb = ProgressBar::with_draw_target(
+            Some(secs),
+            if self.args.quiet || !std::io::stdout().is_terminal() {
+                ProgressDrawTarget::hidden()
+            } else {
+                ProgressDrawTarget::stdout()
+            },
+        );
+        let style = ProgressStyle::with_template(
+            "{prefix:>14} [{bar:28.cyan/blue}] {pos:>4}/{len}s {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        pb.set_style(style);
+        pb.set_prefix(format!("[{}/{total}] {mode}", i + 1));
+        pb
+    }
+
+    async fn run_mode(
+        &self,
+        mode: Mode,
+        intr: &mut watch::Receiver<u32>,
+        pb: &ProgressBar,
+        all: &mut AllModes,
+    ) -> Option<ModeResult> {
+        let a = &self.args;
+        let server_cfg = ServerWorkerConfig {
+            certs_dir: a.certs_dir.clone(),
+            port: a.port,
+            tls: a.tls.to_string(),
+            body_bytes: a.body_bytes as usize,
+            sample_interval_s: a.sample_interval.as_secs_f64(),
+        };
+        let died = |all: &mut AllModes, why: String| {
+            all.worker_died = true;
+            all.stopped_reason = Some(why);
+        };
+        let mut server = match serde_json::to_string(&server_cfg)
+            .map_err(std::io::Error::other)
+            .and_then(|c| Worker::spawn(&self.exe, "server", &c))
+        {
+            Ok(w) => w,
+            Err(e) => {
+                died(all, format!("{mode}: cannot start the server worker: {e}"));
+                return None;
+            }
+        };
+        let port = match tokio::time::timeout(WORKER_GRACE, server.next()).await {
+            Ok(Some(WorkerMsg::Ready { port, fd_limit })) => {
+                all.fd_limit = fd_limit;
+                port
+            }
+            _ => {
+                let (status, err) = server.finish().await;
+                died(
+                    all,
+                    format!(
+                        "{mode}: the server worker did not start ({}): {}",
+                        status.map(|s| s.to_string()).unwrap_or("killed".into()),
+                        last_line(&err)
+                    ),
+                );
+                return None;
+            }
+        };
+        let target = format!("https://localhost:{port}/");
+        all.target = Some(target.clone());
+        let client_cfg = ClientWorkerConfig {
+            mode,
+            target,
+            rate: a.rate,
+            duration_s: a.duration().as_secs_f64(),
+            max_in_flight: a.max_in_flight as usize,
+            sample_interval_s: a.sample_interval.as_secs_f64(),
+            tls: a.tls.to_string(),
+            kx: a.kx.to_string(),
+            roots: a.roots.to_string(),
+            client_cache: a.client_cache,
+            ca_files: vec![self.ca.clone()],
+        };
+        let mut client = match serde_json::to_string(&client_cfg)
+            .map_err(std::io::Error::other)
+            .and_then(|c| Worker::spawn(&self.exe, "client", &c))
+        {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = server.finish().await;
+                died(all, format!("{mode}: cannot start the client worker: {e}"));
+                return None;
+            }
+        };
+
+        let mut rows = Vec::new();
+        let mut last_server: Option<ServerSample> = None;
+        let mut server_alive = true;
+        let mut fin: Option<ClientFinal> = None;
+        let mut client_gone = false;
+        let mut seen_intr = *intr.borrow();
+        loop {
+            tokio::select! {
+                msg = client.next() => match msg {
+                    Some(WorkerMsg::Client(s)) => {
+                        self.show(pb, &s);
+                        rows.push(row(mode, &s, last_server.as_ref()));
+                    }
+                    Some(WorkerMsg::ClientDone(f)) => { fin = Some(*f); break; }
+                    Some(_) => {}
+                    None => { client_gone = true; break; }
+                },
+                msg = server.next(), if server_alive => match msg {
+                    Some(WorkerMsg::Server(s)) => last_server = Some(s),
+                    Some(_) => {}
+                    None => {
+                        server_alive = false;
+                        died(all, format!("{mode}: the server worker died mid-run"));
+                        client.ask_stop();
+                    }
+                },
+                changed = intr.changed() => {
+                    let n = *intr.borrow();
+                    if changed.is_err() || n == seen_intr { continue; }
+                    seen_intr = n;
+                    all.interrupted = true;
+                    all.stopped_reason.get_or_insert_with(|| format!("interrupted during mode {mode}"));
+                    if n >= 2 {
+                        let _ = client.child.start_kill();
+                    } else {
+                        pb.set_message("stopping: waiting for requests in flight (Ctrl-C again to kill)");
+                        client.ask_stop();
+                    }
+                }
+            }
+        }
+        // Stop the server and take its last figures.
+        server.ask_stop();
+        if server_alive {
+            while let Ok(Some(m)) = tokio::time::timeout(WORKER_GRACE, server.next()).await {
+                match m {
+                    WorkerMsg::ServerDone(s) | WorkerMsg::Server(s) => last_server = Some(s),
+                    _ => {}
+                }
+            }
+        }
+        let (_, server_err) = server.finish().await;
+        let (client_status, client_err) = client.finish().await;
+        if client_gone && !all.interrupted {
+            died(
+                all,
+                format!(
+                    "{mode}: the client worker died mid-run ({}): {}",
+                    client_status.map(|s| s.to_string()).unwrap_or("killed".into()),
+                    last_line(&client_err)
+                ),
+            );
+        }
+        if !server_alive {
+            all.stopped_reason = Some(format!(
+                "{mode}: the server worker died mid-run: {}",
+                last_line(&server_err)
+            ));
+        }
+        let fin = fin.unwrap_or_else(|| partial_final(&rows, a));
+        let summary = mode_summary(mode, &fin, &rows, last_server.as_ref());
+        Some(ModeResult { rows, summary })
+    }
+
+    fn show(&self, pb: &ProgressBar, s: &ClientSample) {
+        pb.set_position(s.t_s as u64);
+        pb.set_message(format!(
+            "{:>7.1} req/s  ok {}  fail {}  late {}  rss {}  heap {}  fds {}",
+            s.interval_rps,
+            s.requests_ok,
+            s.requests_failed,
+            s.late_starts,
+            s.rss_bytes
+                .map(|b| fmt_bytes(b as f64))
+                .unwrap_or("n/a".into()),
+            s.heap_live_bytes
+                .map(|b| fmt_bytes(b as f64))
+                .unwrap_or("n/a".into()),
+            s.open_fds.map(|v| v.to_string()).unwrap_or("n/a".into()),
+        ));
+    }
+}
+
+fn row(mode: Mode, s: &ClientSample, srv: Option<&ServerSample>) -> TimelineRow {
+    TimelineRow {
+        mode: mode.to_string(),
+        client: "hyper".into(),
+        t_s: s.t_s,
+        virtual_t_s: s.virtual_t_s,
+        requests_ok: s.requests_ok,
+        requests_failed: s.requests_failed,
+        interval_rps: s.interval_rps,
+        late_starts: s.late_starts,
+        client_rss_bytes: s.rss_bytes,
+        client_heap_live_bytes: s.heap_live_bytes.unwrap_or(0),
+        client_alloc_bytes_total: s.alloc_bytes_total.unwrap_or(0),
+        client_allocs_total: s.allocs_total.unwrap_or(0),
+        client_cpu_s: s.cpu_s,
+        client_open_fds: s.open_fds,
+        client_open_conns: s.open_conns,
+        retained_sessions: s.retained_sessions,
+        retained_bytes: s.retained_bytes,
+        handshakes_full: s.handshakes_full,
+        handshakes_resumed: s.handshakes_resumed,
+        requests_reused_conn: s.requests_reused_conn,
+        latency_p50_us: s.latency_p50_us,
+        latency_p99_us: s.latency_p99_us,
+        latency_max_us: s.latency_max_us,
+        server_rss_bytes: srv.and_then(|v| v.rss_bytes),
+        server_heap_live_bytes: srv.and_then(|v| v.heap_live_bytes),
+        server_cpu_s: srv.and_then(|v| v.cpu_s),
+        server_open_fds: srv.and_then(|v| v.open_fds),
+        server_open_conns: srv.map(|v| v.open_conns),
+        server_handshakes_full: srv.map(|v| v.handshakes_full),
+        server_handshakes_resumed: srv.map(|v| v.handshakes_resumed),
+        server_cache_entries: srv.map(|v| v.cache_entries),
+        server_cache_bytes: srv.map(|v| v.cache_bytes),
+    }
+}
+
+/// Totals rebuilt from the last sample when a client worker died before its final report.
+fn partial_final(rows: &[TimelineRow], a: &RunArgs) -> ClientFinal {
+    let last = rows.last();
+    ClientFinal {
+        requests_planned: (a.rate * a.duration().as_secs_f64()).ceil() as u64,
+        requests_ok: last.map_or(0, |r| r.requests_ok),
+        requests_failed: last.map_or(0, |r| r.requests_failed),
+        elapsed_s: last.map_or(0.0, |r| r.t_s),
+        late_starts: last.map_or(0, |r| r.late_starts),
+        handshakes_full: last.map_or(0, |r| r.handshakes_full),
+        handshakes_resumed: last.map_or(0, |r| r.handshakes_resumed),
+        requests_reused_conn: last.map_or(0, |r| r.requests_reused_conn),
+        stopped_early: Some("the client worker ended without its final report".into()),
+        ..Default::default()
+    }
+}
+
+fn max_of<T: Copy + Ord>(it: impl Iterator<Item = Option<T>>) -> Option<T> {
+    it.flatten().max()
+}
+
+fn mode_summary(
+    mode: Mode,
+    f: &ClientFinal,
+    rows: &[TimelineRow],
+    srv: Option<&ServerSample>,
+) -> ModeSummary {
+    let per_req = |total: Option<u64>| {
+        total
+            .filter(|_| f.requests_ok > 0)
+            .map(|t| t as f64 / f.requests_ok as f64)
+    };
+    let elapsed = f.elapsed_s.max(f64::EPSILON);
+    let heap_samples = rows.iter().map(|r| r.client_heap_live_bytes);
+    ModeSummary {
+        mode: mode.to_string(),
+        client: "hyper".into(),
+        roots: String::new(),
+        requests_planned: f.requests_planned,
+        requests_started: f.requests_started,
+        requests_ok: f.requests_ok,
+        requests_failed: f.requests_failed,
+        failures_by_kind: f.failures_by_kind.clone(),
+        elapsed_s: f.elapsed_s,
+        achieved_rps: f.requests_ok as f64 / elapsed,
+        late_starts: f.late_starts,
+        start_lag_us: f.start_lag_us.unwrap_or(P50P99 { p50: 0, p99: 0 }),
+        handshakes_full: f.handshakes_full,
+        handshakes_resumed: f.handshakes_resumed,
+        requests_on_reused_connection: f.requests_reused_conn,
+        connections_opened: f.connections_opened,
+        client_alloc_bytes_per_request: per_req(f.load_alloc_bytes),
+        client_allocs_per_request: per_req(f.load_allocs),
+        client_builds: f.builds,
+        client_build_us: f.build_us,
+        client_build_alloc_bytes: f
+            .build_alloc_bytes_total
+            .filter(|_| f.builds > 0)
+            .map(|b| b as f64 / f.builds as f64),
+        client_build_core_share: (f.builds > 0).then(|| f.build_us_total as f64 / 1e6 / elapsed),
+        retained_bytes_per_session: None,
+        retained_bytes_method: None,
+        model_plateau_bytes: None,
+        measured_plateau_bytes: None,
+        client_rss_start_bytes: f.rss_start,
+        client_rss_peak_bytes: max_of(rows.iter().map(|r| r.client_rss_bytes).chain([f.rss_end])),
+        client_rss_end_bytes: f.rss_end,
+        client_heap_start_bytes: f.heap_start.unwrap_or(0),
+        client_heap_peak_bytes: heap_samples.chain(f.heap_end).max().unwrap_or(0),
+        client_heap_end_bytes: f.heap_end.unwrap_or(0),
+        client_cpu_s: f.cpu_s,
+        open_fds_start: f.fds_start,
+        open_fds_peak: max_of(rows.iter().map(|r| r.client_open_fds).chain([f.fds_end])),
+        open_fds_end: f.fds_end,
+        open_connections_peak: rows.iter().map(|r| r.client_open_conns).max().unwrap_or(0),
+        latency_us: f.latency,
+        sampler_cpu_us_total: f.sampler_cpu_us,
+        sampler_share: f.sampler_cpu_us as f64 / 1e6 / elapsed,
+        stopped_early: f.stopped_early.clone(),
+        server: srv.map(|s| ServerSummary {
+            rss_peak_bytes: max_of(rows.iter().map(|r| r.server_rss_bytes).chain([s.rss_bytes])),
+            heap_peak_bytes: max_of(
+                rows.iter()
+                    .map(|r| r.server_heap_live_bytes)
+                    .chain([s.heap_live_bytes]),
+            ),
+            session_cache_entries_peak: max_of(
+                rows.iter()
+                    .map(|r| r.server_cache_entries)
+                    .chain([Some(s.cache_entries)]),
+            ),
+            session_cache_bytes_peak: max_of(
+                rows.iter()
+                    .map(|r| r.server_cache_bytes)
+                    .chain([Some(s.cache_bytes)]),
+            ),
+            connections_total: Some(s.connections),
+            open_connections_peak: max_of(
+                rows.iter()
+                    .map(|r| r.server_open_conns)
+                    .chain([Some(s.open_conns)]),
+            ),
+            handshakes_full: Some(s.handshakes_full),
+            handshakes_resumed: Some(s.handshakes_resumed),
+            handshakes_failed: Some(s.handshakes_failed),
+            cpu_s: s.cpu_s,
+        }),
+    }
+}
+
+// Keep the late-start threshold documented in one place.
+const _: Duration = LATE_THRESHOLD;

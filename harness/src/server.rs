@@ -1,0 +1,162 @@
+//! The local HTTPS server: hyper 1 HTTP/1.1 over tokio-rustls, serving a small fixed body.
+//!
+//! It counts what a client's sessions cost it: connections (total, open now), handshakes by
+//! kind (full, resumed, failed) and its session store, so the server side of every figure is
+//! measured in its own process.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::service::service_fn;
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use rustls::HandshakeKind;
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
+
+use crate::certs::CertSet;
+use crate::server_cache::{ServerCachePolicy, SessionStore};
+use crate::tls::{self, TlsVersion};
+
+/// Settings of one server.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    pub addr: SocketAddr,
+    pub tls: TlsVersion,
+    pub body_bytes: usize,
+    pub cache: ServerCachePolicy,
+}
+
+/// Counters the server keeps; read by its sampler.
+#[derive(Debug, Default)]
+pub struct ServerStats {
+    pub connections: AtomicU64,
+    pub closed: AtomicU64,
+    pub handshakes_full: AtomicU64,
+    pub handshakes_resumed: AtomicU64,
+    pub handshakes_failed: AtomicU64,
+    pub requests: AtomicU64,
+    pub accept_errors: AtomicU64,
+}
+
+impl ServerStats {
+    pub fn open(&self) -> u64 {
+        self.connections
+            .load(Relaxed)
+            .saturating_sub(self.closed.load(Relaxed))
+    }
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
+}
+
+/// A running server.
+pub struct Server {
+    pub addr: SocketAddr,
+    pub stats: Arc<ServerStats>,
+    pub store: Arc<SessionStore>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Binds and starts serving on the current tokio runtime.
+    pub async fn start(certs: &CertSet, opts: &ServerOptions) -> Result<Server, ServerError> {
+        let store = Arc::new(SessionStore::new(opts.cache));
+        let cfg = tls::server_config(certs, opts.tls, store.clone())?;
+        let acceptor = TlsAcceptor::from(Arc::new(cfg));
+        let listener = TcpListener::bind(opts.addr)
+            .await
+            .map_err(|source| ServerError::Bind {
+                addr: opts.addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+            addr: opts.addr,
+            source,
+        })?;
+        let stats = Arc::new(ServerStats::default());
+        let body = Bytes::from(vec![b'x'; opts.body_bytes]);
+        let task = tokio::spawn(accept_loop(listener, acceptor, stats.clone(), body));
+        Ok(Server {
+            addr,
+            stats,
+            store,
+            task,
+        })
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    stats: Arc<ServerStats>,
+    body: Bytes,
+) {
+    loop {
+        let tcp = match listener.accept().await {
+            Ok((tcp, _)) => tcp,
+            Err(_) => {
+                // EMFILE and friends: count, back off, keep serving the connections we have.
+                stats.accept_errors.fetch_add(1, Relaxed);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let _ = tcp.set_nodelay(true);
+        stats.connections.fetch_add(1, Relaxed);
+        let acceptor = acceptor.clone();
+        let stats = stats.clone();
+        let body = body.clone();
+        tokio::spawn(async move {
+            serve_one(tcp, acceptor, &stats, body).await;
+            stats.closed.fetch_add(1, Relaxed);
+        });
+    }
+}
+
+async fn serve_one(
+    tcp: tokio::net::TcpStream,
+    acceptor: TlsAcceptor,
+    stats: &ServerStats,
+    body: Bytes,
+) {
+    let tls = match acceptor.accept(tcp).await {
+        Ok(tls) => tls,
+        Err(_) => {
+            stats.handshakes_failed.fetch_add(1, Relaxed);
+            return;
+        }
+    };
+    match tls.get_ref().1.handshake_kind() {
+        Some(HandshakeKind::Resumed) => stats.handshakes_resumed.fetch_add(1, Relaxed),
+        _ => stats.handshakes_full.fetch_add(1, Relaxed),
+    };
+    let service = service_fn(|_req: Request<hyper::body::Incoming>| {
+        stats.requests.fetch_add(1, Relaxed);
+        let body = body.clone();
+        async move { Ok::<_, Infallible>(Response::new(Full::new(body))) }
+    });
+    let _ = hyper::server::conn::http1::Builder::new()
+        .serve_connection(TokioIo::new(tls), service)
+        .await;
+}

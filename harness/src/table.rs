@@ -1,0 +1,134 @@
+//! The end-of-run summary table printed to the terminal, and human units.
+
+use std::fmt::Write;
+
+use crate::summary::{ModeSummary, Summary};
+
+/// Bytes in binary units: `512 B`, `3.4 KiB`, `234.0 MiB`.
+pub fn fmt_bytes(b: f64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b;
+    let mut u = 0;
+    while v.abs() >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{v:.0} {}", UNITS[u])
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
+    v.map(f).unwrap_or_else(|| "n/a".into())
+}
+
+/// Renders the per-mode table: one row per figure, one column per mode.
+pub fn render(summary: &Summary) -> String {
+    type Row = (&'static str, fn(&ModeSummary) -> String);
+    let rows: Vec<Row> = vec![
+        ("requests ok / failed", |m| format!("{} / {}", m.requests_ok, m.requests_failed)),
+        ("achieved rate (req/s)", |m| format!("{:.1}", m.achieved_rps)),
+        ("late starts (≥1 ms or no slot)", |m| m.late_starts.to_string()),
+        ("start lag p99 (µs)", |m| m.start_lag_us.p99.to_string()),
+        ("handshakes full / resumed", |m| {
+            format!("{} / {}", m.handshakes_full, m.handshakes_resumed)
+        }),
+        ("requests on reused conn", |m| m.requests_on_reused_connection.to_string()),
+        ("client bytes / request", |m| opt(m.client_alloc_bytes_per_request, fmt_bytes)),
+        ("client allocs / request", |m| opt(m.client_allocs_per_request, |v| format!("{v:.0}"))),
+        ("session builds", |m| m.client_builds.to_string()),
+        ("build µs p50 / p99", |m| opt(m.client_build_us, |b| format!("{} / {}", b.p50, b.p99))),
+        ("build bytes / session", |m| opt(m.client_build_alloc_bytes, fmt_bytes)),
+        ("build share of a core", |m| {
+            opt(m.client_build_core_share, |s| format!("{:.2} %", s * 100.0))
+        }),
+        ("client heap start / peak / end", |m| {
+            format!(
+                "{} / {} / {}",
+                fmt_bytes(m.client_heap_start_bytes as f64),
+                fmt_bytes(m.client_heap_peak_bytes as f64),
+                fmt_bytes(m.client_heap_end_bytes as f64)
+            )
+        }),
+        ("client RSS peak", |m| opt(m.client_rss_peak_bytes, |v| fmt_bytes(v as f64))),
+        ("open fds start / peak / end", |m| {
+            format!(
+                "{} / {} / {}",
+                opt(m.open_fds_start, |v| v.to_string()),
+                opt(m.open_fds_peak, |v| v.to_string()),
+                opt(m.open_fds_end, |v| v.to_string())
+            )
+        }),
+        ("latency p50 / p99 / max (µs)", |m| {
+            opt(m.latency_us, |l| format!("{} / {} / {}", l.p50, l.p99, l.max))
+        }),
+        ("client CPU (s)", |m| opt(m.client_cpu_s, |v| format!("{v:.2}"))),
+        ("sampler share of run", |m| format!("{:.3} %", m.sampler_share * 100.0)),
+        ("server RSS peak", |m| {
+            opt(m.server.as_ref().and_then(|s| s.rss_peak_bytes), |v| fmt_bytes(v as f64))
+        }),
+        ("server heap peak", |m| {
+            opt(m.server.as_ref().and_then(|s| s.heap_peak_bytes), |v| fmt_bytes(v as f64))
+        }),
+        ("server cache entries peak", |m| {
+            opt(m.server.as_ref().and_then(|s| s.session_cache_entries_peak), |v| v.to_string())
+        }),
+        ("server CPU (s)", |m| opt(m.server.as_ref().and_then(|s| s.cpu_s), |v| format!("{v:.2}"))),
+    ];
+    let label_w = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0) + 2;
+    let cells: Vec<Vec<String>> = summary
+        .modes
+        .iter()
+        .map(|m| rows.iter().map(|(_, f)| f(m)).collect())
+        .collect();
+    let col_w: Vec<usize> = summary
+        .modes
+        .iter()
+        .zip(&cells)
+        .map(|(m, c)| {
+            c.iter()
+                .map(|s| s.chars().count())
+                .chain([m.mode.len()])
+                .max()
+                .unwrap_or(0)
+                + 3
+        })
+        .collect();
+    let mut out = String::new();
+    let _ = write!(out, "{:label_w$}", "");
+    for (m, w) in summary.modes.iter().zip(&col_w) {
+        let _ = write!(out, "{:>w$}", m.mode, w = *w);
+    }
+    out.push('\n');
+    for (i, (label, _)) in rows.iter().enumerate() {
+        let pad = label_w - label.chars().count();
+        let _ = write!(out, "{label}{}", " ".repeat(pad));
+        for (c, w) in cells.iter().zip(&col_w) {
+            let _ = write!(out, "{:>w$}", c[i], w = *w);
+        }
+        out.push('\n');
+    }
+    for m in &summary.modes {
+        if let Some(why) = &m.stopped_early {
+            let _ = writeln!(out, "{}: stopped early: {why}", m.mode);
+        }
+        for (kind, n) in &m.failures_by_kind {
+            let _ = writeln!(out, "{}: {n} failed: {kind}", m.mode);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_in_binary_units() {
+        assert_eq!(fmt_bytes(512.0), "512 B");
+        assert_eq!(fmt_bytes(4096.0), "4.0 KiB");
+        assert_eq!(fmt_bytes(234.0 * 1024.0 * 1024.0), "234.0 MiB");
+    }
+}
