@@ -61,8 +61,12 @@ impl std::fmt::Display for Staleness {
         match self {
             Staleness::Missing(p) => write!(f, "{} is missing", p.display()),
             Staleness::Unparsable(p, why) => write!(f, "{} is unparsable ({why})", p.display()),
-            Staleness::Expired(p) => write!(f, "{} has expired or expires within a day", p.display()),
-            Staleness::Mismatch(why) => write!(f, "the leaf does not verify against the CA ({why})"),
+            Staleness::Expired(p) => {
+                write!(f, "{} has expired or expires within a day", p.display())
+            }
+            Staleness::Mismatch(why) => {
+                write!(f, "the leaf does not verify against the CA ({why})")
+            }
         }
     }
 }
@@ -181,8 +185,12 @@ pub fn generate_with_validity(
     let issuer = Issuer::new(ca_params, ca_key);
 
     let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let mut leaf_params =
-        CertificateParams::new(SERVER_NAMES.iter().map(|s| s.to_string()).collect::<Vec<_>>())?;
+    let mut leaf_params = CertificateParams::new(
+        SERVER_NAMES
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<Vec<_>>(),
+    )?;
     leaf_params
         .distinguished_name
         .push(DnType::CommonName, "localhost");
@@ -195,7 +203,11 @@ pub fn generate_with_validity(
 
     write_atomic(&paths.ca, ca_cert.pem().as_bytes(), 0o644)?;
     write_atomic(&paths.server_cert, leaf_cert.pem().as_bytes(), 0o644)?;
-    write_atomic(&paths.server_key, leaf_key.serialize_pem().as_bytes(), 0o600)?;
+    write_atomic(
+        &paths.server_key,
+        leaf_key.serialize_pem().as_bytes(),
+        0o600,
+    )?;
 
     Ok(CertSet {
         paths,
@@ -277,10 +289,12 @@ fn verify_chain(
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca.clone()).map_err(|e| e.to_string())?;
-    let verifier =
-        rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-            .build()
-            .map_err(|e| e.to_string())?;
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    )
+    .build()
+    .map_err(|e| e.to_string())?;
     let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
     rustls::client::danger::ServerCertVerifier::verify_server_cert(
         verifier.as_ref(),
@@ -350,7 +364,12 @@ mod tests {
         fs::write(dir.path().join("server.pem"), "not a pem").expect("write");
         let (_, how) = ensure(dir.path()).expect("regenerate");
         assert!(
-            matches!(how, Provenance::Generated { because: Staleness::Unparsable(..) }),
+            matches!(
+                how,
+                Provenance::Generated {
+                    because: Staleness::Unparsable(..)
+                }
+            ),
             "{how:?}"
         );
     }
@@ -362,7 +381,12 @@ mod tests {
         generate_with_validity(dir.path(), long_ago, Duration::days(2)).expect("old certs");
         let (_, how) = ensure(dir.path()).expect("regenerate");
         assert!(
-            matches!(how, Provenance::Generated { because: Staleness::Expired(_) }),
+            matches!(
+                how,
+                Provenance::Generated {
+                    because: Staleness::Expired(_)
+                }
+            ),
             "{how:?}"
         );
         assert!(check(&CertPaths::in_dir(dir.path())).is_ok());
@@ -377,7 +401,12 @@ mod tests {
         fs::copy(b.path().join("ca.pem"), a.path().join("ca.pem")).expect("copy");
         let (_, how) = ensure(a.path()).expect("regenerate");
         assert!(
-            matches!(how, Provenance::Generated { because: Staleness::Mismatch(_) }),
+            matches!(
+                how,
+                Provenance::Generated {
+                    because: Staleness::Mismatch(_)
+                }
+            ),
             "{how:?}"
         );
     }

@@ -1,6 +1,6 @@
 //! The client worker's open-loop load: request i *starts* at i/R after the load begins,
 //! whatever earlier requests are doing (no coordinated omission), bounded by a limit on
-//! requests in flight. Starts that come ≥ 1 ms late (tokio's timer resolution) or had to wait
+//! requests in flight. Starts that come ≥ 2 ms late (twice tokio's 1 ms timer resolution) or had to wait
 //! for a free slot are counted as late. A sampler reports the timeline every interval.
 
 use std::collections::BTreeMap;
@@ -22,7 +22,7 @@ use crate::summary::{Latency, P50P99};
 use crate::wire::{ClientFinal, ClientSample, WorkerMsg};
 
 /// A start this much after its scheduled time counts as late.
-pub const LATE_THRESHOLD: Duration = Duration::from_millis(1);
+pub const LATE_THRESHOLD: Duration = Duration::from_millis(2);
 /// Descriptors kept free below the limit when leak mode decides to stop.
 pub const FD_HEADROOM: u64 = 64;
 
@@ -146,21 +146,19 @@ impl Ctx {
     async fn request(self: Arc<Self>, _permit: OwnedSemaphorePermit) {
         let t0 = Instant::now();
         let result = match &self.sessions {
-            Sessions::PerRequest { keep } => match build_session(
-                &self.counters,
-                &self.factory,
-                Pooling::KeepAlive,
-            ) {
-                Ok(session) => {
-                    let r = session.get(&self.target).await;
-                    if *keep {
-                        lock(&self.counters.leaked).push(session);
+            Sessions::PerRequest { keep } => {
+                match build_session(&self.counters, &self.factory, Pooling::KeepAlive) {
+                    Ok(session) => {
+                        let r = session.get(&self.target).await;
+                        if *keep {
+                            lock(&self.counters.leaked).push(session);
+                        }
+                        // Otherwise the session is dropped here: invalidated, connections closed.
+                        r.map_err(|e| e.kind())
                     }
-                    // Otherwise the session is dropped here: invalidated, connections closed.
-                    r.map_err(|e| e.kind())
+                    Err(kind) => Err(kind),
                 }
-                Err(kind) => Err(kind),
-            },
+            }
             Sessions::One(session) => session.get(&self.target).await.map_err(|e| e.kind()),
         };
         let us = t0.elapsed().as_micros() as u64;
@@ -219,7 +217,16 @@ pub async fn run(
             }
         }
     };
-    run_with(plan, factory, sessions, counters, stop, fd_limit, start_state).await
+    run_with(
+        plan,
+        factory,
+        sessions,
+        counters,
+        stop,
+        fd_limit,
+        start_state,
+    )
+    .await
 }
 
 struct Start {
@@ -351,7 +358,7 @@ async fn run_with(
     let build_us = p50p99(&lock(&c.build_hist));
     let stats = factory.stats();
     let ok = c.ok.load(Relaxed);
-    let fin = ClientFinal {
+    ClientFinal {
         requests_planned: planned,
         requests_started: started,
         requests_ok: ok,
@@ -390,8 +397,7 @@ async fn run_with(
         sampler_cpu_us,
         fd_limit: fd_limit.map(|l| l.soft),
         stopped_early,
-    };
-    fin
+    }
 }
 
 /// Emits a sample every `every` until told to stop, then one last; returns its own CPU cost.

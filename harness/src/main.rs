@@ -44,7 +44,7 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(1, e),
         },
-        Some(Command::Report { dir }) => match render_dir_stub(&dir) {
+        Some(Command::Report { dir }) => match harness::report::render_dir(&dir) {
             Ok(files) => {
                 for f in files {
                     println!("{}", f.display());
@@ -111,5 +111,3 @@ fn run(args: harness::cli::RunArgs, command: String) -> ExitCode {
         }
     }
 }
-
-fn render_dir_stub(_d: &std::path::Path) -> Result<Vec<std::path::PathBuf>, String> { Err("not yet".into()) }

@@ -72,6 +72,22 @@ pub fn fd_limit() -> Option<FdLimit> {
     })
 }
 
+/// Raises the soft file-descriptor limit to the hard one, as Go and most servers do at start,
+/// and returns the limit now in force. Leak mode holds one descriptor per leaked session, so
+/// the soft limit (often 1024) is what it runs into; the summary reports the limit used.
+pub fn raise_fd_limit() -> Option<FdLimit> {
+    let lim = fd_limit()?;
+    if lim.soft < lim.hard {
+        let rl = libc::rlimit {
+            rlim_cur: lim.hard,
+            rlim_max: lim.hard,
+        };
+        // SAFETY: setrlimit reads the struct we pass.
+        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) };
+    }
+    fd_limit()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,20 +103,4 @@ mod tests {
         let lim = fd_limit().expect("limit");
         assert!(lim.soft <= lim.hard);
     }
-}
-
-/// Raises the soft file-descriptor limit to the hard one, as Go and most servers do at start,
-/// and returns the limit now in force. Leak mode holds one descriptor per leaked session, so
-/// the soft limit (often 1024) is what it runs into; the summary reports the limit used.
-pub fn raise_fd_limit() -> Option<FdLimit> {
-    let lim = fd_limit()?;
-    if lim.soft < lim.hard {
-        let rl = libc::rlimit {
-            rlim_cur: lim.hard,
-            rlim_max: lim.hard,
-        };
-        // SAFETY: setrlimit reads the struct we pass.
-        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) };
-    }
-    fd_limit()
 }

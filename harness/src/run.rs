@@ -126,8 +126,9 @@ pub fn run(args: &RunArgs, command: String) -> Result<RunOutcome, RunError> {
     if let Err(e) = summary.write(&dir.join("summary.json")) {
         report_errors.push(e.to_string());
     }
-    // REPORT-HOOK
-
+    if let Err(e) = crate::report::render(&dir, &summary, &rows) {
+        report_errors.push(format!("charts: {e}"));
+    }
     if let Err(e) = point_latest(&args.out, &dir) {
         report_errors.push(format!("reports/latest: {e}"));
     }
@@ -218,7 +219,7 @@ fn methods() -> BTreeMap<String, String> {
         ("fds", "entries of /proc/self/fd, sampled every interval"),
         ("peaks", "maxima over the samples (a peak between samples is not seen)"),
         ("latency", "from a request's actual start to its last body byte, HDR histogram (3 significant digits); session build included for fresh and leak"),
-        ("late_starts", "requests that started ≥1 ms after their scheduled time (tokio's timer resolution) or waited for a --max-in-flight slot"),
+        ("late_starts", "requests that started ≥2 ms after their scheduled time (twice tokio's 1 ms timer resolution) or waited for a --max-in-flight slot"),
         ("handshakes", "client: rustls handshake_kind() of each new connection; server: the same, counted in the server process"),
         ("sampler", "CPU time of the client worker's sampler thread while sampling (CLOCK_THREAD_CPUTIME_ID), as a share of the run's wall time"),
     ]
@@ -403,11 +404,10 @@ impl Orchestrator {
                 ProgressDrawTarget::stdout()
             },
         );
-        let style = ProgressStyle::with_template(
-            "{prefix:>14} [{bar:28.cyan/blue}] {pos:>4}/{len}s {msg}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let style =
+            ProgressStyle::with_template("{prefix:>14} [{bar:28.cyan/blue}] {pos:>4}/{len}s {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
         pb.set_style(style);
         pb.set_prefix(format!("[{}/{total}] {mode}", i + 1));
         pb
@@ -545,7 +545,9 @@ impl Orchestrator {
                 all,
                 format!(
                     "{mode}: the client worker died mid-run ({}): {}",
-                    client_status.map(|s| s.to_string()).unwrap_or("killed".into()),
+                    client_status
+                        .map(|s| s.to_string())
+                        .unwrap_or("killed".into()),
                     last_line(&client_err)
                 ),
             );

@@ -28,19 +28,35 @@ fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
 pub fn render(summary: &Summary) -> String {
     type Row = (&'static str, fn(&ModeSummary) -> String);
     let rows: Vec<Row> = vec![
-        ("requests ok / failed", |m| format!("{} / {}", m.requests_ok, m.requests_failed)),
-        ("achieved rate (req/s)", |m| format!("{:.1}", m.achieved_rps)),
-        ("late starts (≥1 ms or no slot)", |m| m.late_starts.to_string()),
+        ("requests ok / failed", |m| {
+            format!("{} / {}", m.requests_ok, m.requests_failed)
+        }),
+        ("achieved rate (req/s)", |m| {
+            format!("{:.1}", m.achieved_rps)
+        }),
+        ("late starts (≥2 ms or no slot)", |m| {
+            m.late_starts.to_string()
+        }),
         ("start lag p99 (µs)", |m| m.start_lag_us.p99.to_string()),
         ("handshakes full / resumed", |m| {
             format!("{} / {}", m.handshakes_full, m.handshakes_resumed)
         }),
-        ("requests on reused conn", |m| m.requests_on_reused_connection.to_string()),
-        ("client bytes / request", |m| opt(m.client_alloc_bytes_per_request, fmt_bytes)),
-        ("client allocs / request", |m| opt(m.client_allocs_per_request, |v| format!("{v:.0}"))),
+        ("requests on reused conn", |m| {
+            m.requests_on_reused_connection.to_string()
+        }),
+        ("client bytes / request", |m| {
+            opt(m.client_alloc_bytes_per_request, fmt_bytes)
+        }),
+        ("client allocs / request", |m| {
+            opt(m.client_allocs_per_request, |v| format!("{v:.0}"))
+        }),
         ("session builds", |m| m.client_builds.to_string()),
-        ("build µs p50 / p99", |m| opt(m.client_build_us, |b| format!("{} / {}", b.p50, b.p99))),
-        ("build bytes / session", |m| opt(m.client_build_alloc_bytes, fmt_bytes)),
+        ("build µs p50 / p99", |m| {
+            opt(m.client_build_us, |b| format!("{} / {}", b.p50, b.p99))
+        }),
+        ("build bytes / session", |m| {
+            opt(m.client_build_alloc_bytes, fmt_bytes)
+        }),
         ("build share of a core", |m| {
             opt(m.client_build_core_share, |s| format!("{:.2} %", s * 100.0))
         }),
@@ -52,7 +68,9 @@ pub fn render(summary: &Summary) -> String {
                 fmt_bytes(m.client_heap_end_bytes as f64)
             )
         }),
-        ("client RSS peak", |m| opt(m.client_rss_peak_bytes, |v| fmt_bytes(v as f64))),
+        ("client RSS peak", |m| {
+            opt(m.client_rss_peak_bytes, |v| fmt_bytes(v as f64))
+        }),
         ("open fds start / peak / end", |m| {
             format!(
                 "{} / {} / {}",
@@ -62,20 +80,37 @@ pub fn render(summary: &Summary) -> String {
             )
         }),
         ("latency p50 / p99 / max (µs)", |m| {
-            opt(m.latency_us, |l| format!("{} / {} / {}", l.p50, l.p99, l.max))
+            opt(m.latency_us, |l| {
+                format!("{} / {} / {}", l.p50, l.p99, l.max)
+            })
         }),
-        ("client CPU (s)", |m| opt(m.client_cpu_s, |v| format!("{v:.2}"))),
-        ("sampler share of run", |m| format!("{:.3} %", m.sampler_share * 100.0)),
+        ("client CPU (s)", |m| {
+            opt(m.client_cpu_s, |v| format!("{v:.2}"))
+        }),
+        ("sampler share of run", |m| {
+            format!("{:.3} %", m.sampler_share * 100.0)
+        }),
         ("server RSS peak", |m| {
-            opt(m.server.as_ref().and_then(|s| s.rss_peak_bytes), |v| fmt_bytes(v as f64))
+            opt(m.server.as_ref().and_then(|s| s.rss_peak_bytes), |v| {
+                fmt_bytes(v as f64)
+            })
         }),
         ("server heap peak", |m| {
-            opt(m.server.as_ref().and_then(|s| s.heap_peak_bytes), |v| fmt_bytes(v as f64))
+            opt(m.server.as_ref().and_then(|s| s.heap_peak_bytes), |v| {
+                fmt_bytes(v as f64)
+            })
         }),
         ("server cache entries peak", |m| {
-            opt(m.server.as_ref().and_then(|s| s.session_cache_entries_peak), |v| v.to_string())
+            opt(
+                m.server.as_ref().and_then(|s| s.session_cache_entries_peak),
+                |v| v.to_string(),
+            )
         }),
-        ("server CPU (s)", |m| opt(m.server.as_ref().and_then(|s| s.cpu_s), |v| format!("{v:.2}"))),
+        ("server CPU (s)", |m| {
+            opt(m.server.as_ref().and_then(|s| s.cpu_s), |v| {
+                format!("{v:.2}")
+            })
+        }),
     ];
     let label_w = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0) + 2;
     let cells: Vec<Vec<String>> = summary

@@ -25,7 +25,7 @@ pub struct TimelineRow {
     pub requests_failed: u64,
     /// Requests completed in this interval divided by the interval's length.
     pub interval_rps: f64,
-    /// Requests that started ≥ 1 ms after their scheduled time, or had to wait for a slot.
+    /// Requests that started ≥ 2 ms after their scheduled time, or had to wait for a slot.
     pub late_starts: u64,
     pub client_rss_bytes: Option<u64>,
     pub client_heap_live_bytes: u64,

@@ -46,7 +46,9 @@ impl FromStr for TlsVersion {
         match s {
             "1.2" => Ok(TlsVersion::V12),
             "1.3" => Ok(TlsVersion::V13),
-            other => Err(format!("unknown TLS version `{other}` (expected 1.2 or 1.3)")),
+            other => Err(format!(
+                "unknown TLS version `{other}` (expected 1.2 or 1.3)"
+            )),
         }
     }
 }
@@ -76,7 +78,9 @@ impl FromStr for KxChoice {
         match s {
             "default" => Ok(KxChoice::Default),
             "x25519" => Ok(KxChoice::X25519),
-            other => Err(format!("unknown key exchange `{other}` (expected default or x25519)")),
+            other => Err(format!(
+                "unknown key exchange `{other}` (expected default or x25519)"
+            )),
         }
     }
 }

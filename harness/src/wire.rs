@@ -13,7 +13,10 @@ use crate::summary::{Latency, P50P99};
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum WorkerMsg {
     /// The server listens on `port`.
-    Ready { port: u16, fd_limit: Option<u64> },
+    Ready {
+        port: u16,
+        fd_limit: Option<u64>,
+    },
     Client(Box<ClientSample>),
     Server(ServerSample),
     ClientDone(Box<ClientFinal>),

@@ -1,0 +1,250 @@
+//! End-to-end: the real binary, all four modes, a few seconds each, against a temp report dir.
+//! These check relations between modes (fresh > shared, leak grows), never timings.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+use harness::summary::{ModeSummary, Summary};
+use harness::timeline::{read_csv, TimelineRow};
+
+fn harness() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_harness"))
+}
+
+struct Run {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+    summary: Summary,
+    rows: Vec<TimelineRow>,
+    output: Output,
+}
+
+const RATE: u32 = 40;
+const SECONDS: u32 = 3;
+
+/// One run shared by the tests in this file (one process each per mode is the slow part).
+fn four_modes() -> &'static Run {
+    static RUN: OnceLock<Run> = OnceLock::new();
+    RUN.get_or_init(|| {
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let out = tmp.path().join("reports");
+        let output = harness()
+            .args([
+                "--rate",
+                &RATE.to_string(),
+                "--seconds",
+                &SECONDS.to_string(),
+            ])
+            .args([
+                "--mode",
+                "fresh,leak,shared,resume",
+                "--sample-interval",
+                "500ms",
+            ])
+            .arg("--out")
+            .arg(&out)
+            .arg("--certs-dir")
+            .arg(tmp.path().join("certs"))
+            .output()
+            .expect("run harness");
+        let dir = std::fs::canonicalize(out.join("latest")).expect("reports/latest exists");
+        let summary = Summary::read(&dir.join("summary.json")).expect("summary.json parses");
+        let rows = read_csv(&dir.join("timeline.csv")).expect("timeline.csv parses");
+        Run {
+            _tmp: tmp,
+            dir,
+            summary,
+            rows,
+            output,
+        }
+    })
+}
+
+fn mode<'a>(run: &'a Run, name: &str) -> &'a ModeSummary {
+    run.summary
+        .modes
+        .iter()
+        .find(|m| m.mode == name)
+        .unwrap_or_else(|| panic!("mode {name} in summary"))
+}
+
+#[test]
+fn every_request_succeeds_and_exit_is_clean() {
+    let run = four_modes();
+    assert!(
+        run.output.status.success(),
+        "exit {:?}\nstdout:\n{}\nstderr:\n{}",
+        run.output.status,
+        String::from_utf8_lossy(&run.output.stdout),
+        String::from_utf8_lossy(&run.output.stderr)
+    );
+    assert!(!run.summary.interrupted);
+    let planned = u64::from(RATE * SECONDS);
+    for m in &run.summary.modes {
+        assert_eq!(m.requests_failed, 0, "{}: {:?}", m.mode, m.failures_by_kind);
+        assert_eq!(m.requests_ok, planned, "{}", m.mode);
+        assert!(
+            m.stopped_early.is_none(),
+            "{}: {:?}",
+            m.mode,
+            m.stopped_early
+        );
+    }
+    let stdout = String::from_utf8_lossy(&run.output.stdout);
+    assert!(stdout.contains("client bytes / request"), "{stdout}");
+}
+
+#[test]
+fn fresh_allocates_more_per_request_than_shared() {
+    let run = four_modes();
+    let fresh = mode(run, "fresh")
+        .client_alloc_bytes_per_request
+        .expect("measured");
+    let shared = mode(run, "shared")
+        .client_alloc_bytes_per_request
+        .expect("measured");
+    assert!(fresh > shared, "fresh {fresh} B/request vs shared {shared}");
+    assert_eq!(mode(run, "fresh").client_builds, u64::from(RATE * SECONDS));
+    assert_eq!(mode(run, "shared").client_builds, 1);
+    assert!(
+        mode(run, "fresh")
+            .client_build_alloc_bytes
+            .expect("measured")
+            > 0.0
+    );
+}
+
+#[test]
+fn shared_reuses_connections_fresh_handshakes_every_time() {
+    let run = four_modes();
+    let fresh = mode(run, "fresh");
+    assert_eq!(fresh.handshakes_full, fresh.requests_ok);
+    assert_eq!(fresh.requests_on_reused_connection, 0);
+    let shared = mode(run, "shared");
+    assert!(
+        shared.handshakes_full <= 8,
+        "shared did {} full handshakes",
+        shared.handshakes_full
+    );
+    assert!(shared.requests_on_reused_connection >= shared.requests_ok - 8);
+    let server = shared.server.as_ref().expect("server figures");
+    assert!(server.handshakes_full.expect("measured") <= 8);
+}
+
+#[test]
+fn resume_resumes_after_the_first_handshake() {
+    let run = four_modes();
+    let resume = mode(run, "resume");
+    let n = resume.requests_ok;
+    assert!(
+        resume.handshakes_resumed + 4 >= n,
+        "client saw {} resumed of {n}",
+        resume.handshakes_resumed
+    );
+    let server = resume.server.as_ref().expect("server figures");
+    assert!(
+        server.handshakes_resumed.expect("measured") + 4 >= n,
+        "server saw {:?}",
+        server.handshakes_resumed
+    );
+    assert_eq!(resume.requests_on_reused_connection, 0);
+}
+
+#[test]
+fn leak_holds_descriptors_fresh_does_not() {
+    let run = four_modes();
+    let leak = mode(run, "leak");
+    let fresh = mode(run, "fresh");
+    let n = leak.requests_ok;
+    let grown = leak.open_fds_end.expect("fds") - leak.open_fds_start.expect("fds");
+    assert!(grown + 2 >= n, "leak grew {grown} fds over {n} requests");
+    let fresh_grown = fresh.open_fds_peak.expect("fds") - fresh.open_fds_start.expect("fds");
+    assert!(fresh_grown < 10, "fresh grew {fresh_grown} fds");
+    // The leaked sessions show in the timeline, growing.
+    let leak_rows: Vec<_> = run.rows.iter().filter(|r| r.mode == "leak").collect();
+    let first = leak_rows
+        .first()
+        .and_then(|r| r.retained_sessions)
+        .expect("retained");
+    let last = leak_rows
+        .last()
+        .and_then(|r| r.retained_sessions)
+        .expect("retained");
+    assert!(last > first && last + 2 >= n, "retained {first} → {last}");
+}
+
+#[test]
+fn summary_and_timeline_agree() {
+    let run = four_modes();
+    for m in &run.summary.modes {
+        let last = run
+            .rows
+            .iter()
+            .filter(|r| r.mode == m.mode)
+            .last()
+            .unwrap_or_else(|| panic!("{} has timeline rows", m.mode));
+        assert_eq!(last.requests_ok, m.requests_ok, "{}", m.mode);
+        assert_eq!(last.requests_failed, m.requests_failed, "{}", m.mode);
+        assert!(last.server_rss_bytes.is_some(), "server columns filled");
+    }
+    assert_eq!(run.summary.schema, 1);
+    assert_eq!(run.summary.clock, "real");
+    assert!(run.dir.join("summary.json").is_file());
+}
+
+fn run_bad(args: &[&str], out: Option<&Path>) -> Output {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut c = harness();
+    c.args(args)
+        .arg("--certs-dir")
+        .arg(tmp.path().join("certs"));
+    match out {
+        Some(o) => c.arg("--out").arg(o),
+        None => c.arg("--out").arg(tmp.path().join("reports")),
+    };
+    c.output().expect("run harness")
+}
+
+fn assert_one_line_usage_error(o: &Output, what: &str) {
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{what}: exit {:?}, stderr {err}",
+        o.status
+    );
+    assert_eq!(
+        err.trim().lines().count(),
+        1,
+        "{what}: stderr not one line: {err}"
+    );
+    assert!(err.starts_with("error:"), "{what}: {err}");
+}
+
+#[test]
+fn bad_input_gets_one_line_and_exit_2() {
+    for args in [
+        &["--rate", "0"][..],
+        &["--rate", "abc"],
+        &["--seconds", "-1"],
+        &["--minutes", "0"],
+        &["--mode", "sometimes"],
+        &["--minutes", "1", "--seconds", "5"],
+    ] {
+        let o = run_bad(args, None);
+        assert_one_line_usage_error(&o, &format!("{args:?}"));
+    }
+}
+
+#[test]
+fn unwritable_out_is_refused_before_anything_runs() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let file = tmp.path().join("a-file");
+    std::fs::write(&file, "x").expect("write");
+    for out in [file.clone(), file.join("below")] {
+        let o = run_bad(&["--seconds", "1"], Some(&out));
+        assert_one_line_usage_error(&o, &format!("--out {}", out.display()));
+    }
+    assert_eq!(std::fs::read_to_string(&file).expect("still a file"), "x");
+}
