@@ -122,3 +122,13 @@ pub fn measure_thread<T>(f: impl FnOnce() -> T) -> (T, Option<ThreadAllocs>) {
     });
     (out, counted)
 }
+
+/// This thread's cumulative bytes and allocations, or `None` when the counting allocator is
+/// not installed. Subtract two readings to charge work done on one thread (for example a
+/// current-thread tokio runtime driving a client) while other threads allocate freely.
+pub fn thread_counts() -> Option<ThreadAllocs> {
+    is_installed().then(|| ThreadAllocs {
+        bytes: THREAD_BYTES.with(Cell::get),
+        allocs: THREAD_ALLOCS.with(Cell::get),
+    })
+}
