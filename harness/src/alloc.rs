@@ -17,10 +17,12 @@ static LIVE: AtomicU64 = AtomicU64::new(0);
 static TOTAL_BYTES: AtomicU64 = AtomicU64::new(0);
 static TOTAL_ALLOCS: AtomicU64 = AtomicU64::new(0);
 static INSTALLED: AtomicBool = AtomicBool::new(false);
+static VIA_DHAT: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
     static THREAD_BYTES: Cell<u64> = const { Cell::new(0) };
     static THREAD_ALLOCS: Cell<u64> = const { Cell::new(0) };
+    static THREAD_FREED: Cell<u64> = const { Cell::new(0) };
 }
 
 /// The counting allocator. Install with `#[global_allocator] static A: CountingAlloc = CountingAlloc;`.
@@ -40,13 +42,31 @@ fn on_alloc(size: usize) {
 #[inline]
 fn on_dealloc(size: usize) {
     LIVE.fetch_sub(size as u64, Relaxed);
+    let _ = THREAD_FREED.try_with(|c| c.set(c.get() + size as u64));
 }
 
-// SAFETY: every method forwards to `System` with the caller's arguments unchanged; the
-// counters are side effects only.
+/// Routes every later allocation through dhat's profiling allocator as well, for `--dhat`.
+/// Call once, early in a worker, before starting a `dhat::Profiler`; never undone. dhat
+/// passes through to the system allocator and ignores frees of blocks it never saw, so the
+/// switch is safe mid-process. It slows allocation a lot: runs with it are not timed runs.
+pub fn route_through_dhat() {
+    VIA_DHAT.store(true, Relaxed);
+}
+
+#[inline]
+fn inner() -> &'static dyn GlobalAlloc {
+    if VIA_DHAT.load(Relaxed) {
+        &dhat::Alloc
+    } else {
+        &System
+    }
+}
+
+// SAFETY: every method forwards to `System` (directly or through dhat, which forwards to
+// `System`) with the caller's arguments unchanged; the counters are side effects only.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc(layout) };
+        let p = unsafe { inner().alloc(layout) };
         if !p.is_null() {
             on_alloc(layout.size());
         }
@@ -54,7 +74,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { System.alloc_zeroed(layout) };
+        let p = unsafe { inner().alloc_zeroed(layout) };
         if !p.is_null() {
             on_alloc(layout.size());
         }
@@ -62,12 +82,12 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) };
+        unsafe { inner().dealloc(ptr, layout) };
         on_dealloc(layout.size());
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { System.realloc(ptr, layout, new_size) };
+        let p = unsafe { inner().realloc(ptr, layout, new_size) };
         if !p.is_null() {
             on_dealloc(layout.size());
             on_alloc(new_size);
@@ -106,19 +126,20 @@ pub fn heap() -> Option<HeapStats> {
 pub struct ThreadAllocs {
     pub bytes: u64,
     pub allocs: u64,
+    /// Bytes freed on this thread (a realloc frees its old size).
+    pub freed: u64,
 }
 
 /// Runs `f` and returns what it allocated on this thread. Exact for synchronous work, whatever
 /// other threads do meanwhile; `None` when the counting allocator is not installed.
 pub fn measure_thread<T>(f: impl FnOnce() -> T) -> (T, Option<ThreadAllocs>) {
-    let b0 = THREAD_BYTES.with(Cell::get);
-    let a0 = THREAD_ALLOCS.with(Cell::get);
+    let before = thread_counts_raw();
     let out = f();
-    let b1 = THREAD_BYTES.with(Cell::get);
-    let a1 = THREAD_ALLOCS.with(Cell::get);
+    let after = thread_counts_raw();
     let counted = is_installed().then_some(ThreadAllocs {
-        bytes: b1 - b0,
-        allocs: a1 - a0,
+        bytes: after.bytes - before.bytes,
+        allocs: after.allocs - before.allocs,
+        freed: after.freed - before.freed,
     });
     (out, counted)
 }
@@ -127,8 +148,13 @@ pub fn measure_thread<T>(f: impl FnOnce() -> T) -> (T, Option<ThreadAllocs>) {
 /// not installed. Subtract two readings to charge work done on one thread (for example a
 /// current-thread tokio runtime driving a client) while other threads allocate freely.
 pub fn thread_counts() -> Option<ThreadAllocs> {
-    is_installed().then(|| ThreadAllocs {
+    is_installed().then(thread_counts_raw)
+}
+
+fn thread_counts_raw() -> ThreadAllocs {
+    ThreadAllocs {
         bytes: THREAD_BYTES.with(Cell::get),
         allocs: THREAD_ALLOCS.with(Cell::get),
-    })
+        freed: THREAD_FREED.with(Cell::get),
+    }
 }

@@ -6,7 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::load::Clock;
 use crate::mode::Mode;
+use crate::retention::RetentionSpec;
+use crate::server_cache::{ServerCachePolicy, RUSTLS_DEFAULT_CAPACITY};
 use crate::tls::{KxChoice, RootsChoice, TlsVersion};
 
 /// Measure what a TLS client session costs: fresh vs shared sessions, with rustls.
@@ -80,6 +83,29 @@ pub struct RunArgs {
     /// Server port (0: an ephemeral port).
     #[arg(long, default_value = "0")]
     pub port: u16,
+    /// real: wall time. virtual: the same request sequence as fast as possible, request i
+    /// stamped i/R, so a 10-minute memory curve is reproduced in far less wall time.
+    #[arg(long, default_value = "real")]
+    pub clock: Clock,
+    /// How long a fresh session's TLS state is retained after the session is invalidated,
+    /// as a platform TLS cache does (Apple: ~10 minutes); 0 turns retention off.
+    #[arg(long, default_value = "10m", value_parser = retention_duration)]
+    pub retention: Duration,
+    /// At most this many retained sessions (oldest evicted first).
+    #[arg(long)]
+    pub retention_cap: Option<usize>,
+    /// Server session store: rustls (its default, 256 entries) or ttl (OpenSSL's model).
+    #[arg(long, default_value = "rustls", value_parser = ["rustls", "ttl"])]
+    pub server_cache: String,
+    /// Lifetime of server session-store entries with --server-cache ttl [default: 300s].
+    #[arg(long, value_parser = retention_duration)]
+    pub server_cache_ttl: Option<Duration>,
+    /// Capacity of the server session store with --server-cache ttl [default: 20480].
+    #[arg(long)]
+    pub server_cache_size: Option<usize>,
+    /// Write a dhat heap profile of each mode's client worker (slows it: not a timed run).
+    #[arg(long)]
+    pub dhat: bool,
     /// Where report directories are created.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
@@ -148,7 +174,45 @@ impl RunArgs {
         if self.sample_interval > self.duration() {
             return Err("--sample-interval is longer than the run".into());
         }
+        if self.server_cache != "ttl"
+            && (self.server_cache_ttl.is_some() || self.server_cache_size.is_some())
+        {
+            return Err(
+                "--server-cache-ttl and --server-cache-size need --server-cache ttl".into(),
+            );
+        }
+        if self.server_cache == "ttl" && self.clock == Clock::Virtual {
+            return Err(
+                "--server-cache ttl expires on the server's wall clock, which --clock virtual does not drive; use --clock real"
+                    .into(),
+            );
+        }
+        if self.server_cache_ttl == Some(Duration::ZERO) {
+            return Err("--server-cache-ttl must be greater than 0".into());
+        }
         Ok(())
+    }
+
+    /// The retention model in force, if any.
+    pub fn retention_spec(&self) -> Option<RetentionSpec> {
+        (!self.retention.is_zero()).then_some(RetentionSpec {
+            ttl: self.retention,
+            cap: self.retention_cap,
+        })
+    }
+
+    /// The server's session store policy.
+    pub fn server_cache_policy(&self) -> ServerCachePolicy {
+        if self.server_cache == "ttl" {
+            ServerCachePolicy::Ttl {
+                ttl: self.server_cache_ttl.unwrap_or(Duration::from_secs(300)),
+                capacity: self.server_cache_size.unwrap_or(20480),
+            }
+        } else {
+            ServerCachePolicy::Bounded {
+                capacity: RUSTLS_DEFAULT_CAPACITY,
+            }
+        }
     }
 }
 
@@ -164,6 +228,11 @@ fn positive_f64(s: &str) -> Result<f64, String> {
         return Err(format!("`{s}` is implausibly large"));
     }
     Ok(v)
+}
+
+fn retention_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s.trim())
+        .map_err(|e| format!("`{s}` is not a duration like 90s or 10m ({e})"))
 }
 
 fn sample_interval(s: &str) -> Result<Duration, String> {
@@ -224,9 +293,44 @@ mod tests {
             &["--sample-interval", "1ms"],
             &["--sample-interval", "soon"],
             &["--rate", "0.001", "--seconds", "1"],
+            &["--retention", "-1"],
+            &["--retention", "ten minutes"],
+            &["--clock", "fast"],
+            &["--server-cache", "lru"],
+            &["--server-cache-size", "10"],
+            &["--server-cache", "ttl", "--clock", "virtual"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
+    }
+
+    #[test]
+    fn retention_and_caches() {
+        let a = parse(&[]).expect("ok");
+        assert_eq!(
+            a.retention_spec().map(|r| r.ttl),
+            Some(Duration::from_secs(600))
+        );
+        assert_eq!(
+            parse(&["--retention", "0"]).expect("ok").retention_spec(),
+            None
+        );
+        let a = parse(&["--retention", "90s", "--retention-cap", "5"]).expect("ok");
+        assert_eq!(
+            a.retention_spec(),
+            Some(RetentionSpec {
+                ttl: Duration::from_secs(90),
+                cap: Some(5)
+            })
+        );
+        let a = parse(&["--server-cache", "ttl", "--server-cache-ttl", "1m"]).expect("ok");
+        assert_eq!(
+            a.server_cache_policy(),
+            ServerCachePolicy::Ttl {
+                ttl: Duration::from_secs(60),
+                capacity: 20480
+            }
+        );
     }
 
     #[test]

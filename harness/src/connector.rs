@@ -115,15 +115,14 @@ pub struct CountingConnector {
 }
 
 impl CountingConnector {
-    pub fn new(tls: rustls::ClientConfig, stats: Arc<ConnStats>) -> Self {
+    /// `tls` must offer ALPN `http/1.1` (see [`crate::tls::ClientTls::client_config`]); the
+    /// caller keeps its own reference, which is how a session's TLS state can outlive it.
+    pub fn new(tls: Arc<rustls::ClientConfig>, stats: Arc<ConnStats>) -> Self {
         let mut http = HttpConnector::new_with_resolver(Resolver::default());
         http.enforce_http(false);
         http.set_nodelay(true);
-        let inner = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_only()
-            .enable_http1()
-            .wrap_connector(http);
+        let mut inner = HttpsConnector::from((http, tls));
+        inner.enforce_https();
         Self { inner, stats }
     }
 }

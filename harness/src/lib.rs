@@ -8,6 +8,7 @@
 //! [`run`] orchestrates them, producing a [`timeline`], a [`summary`] and a [`report`].
 
 pub mod alloc;
+pub mod analysis;
 pub mod certs;
 pub mod cli;
 pub mod connector;
@@ -15,6 +16,7 @@ pub mod load;
 pub mod mode;
 pub mod procstat;
 pub mod report;
+pub mod retention;
 pub mod run;
 pub mod serve;
 pub mod server;

@@ -1,10 +1,17 @@
-//! The client worker's open-loop load: request i *starts* at i/R after the load begins,
-//! whatever earlier requests are doing (no coordinated omission), bounded by a limit on
-//! requests in flight. Starts that come ≥ 2 ms late (twice tokio's 1 ms timer resolution) or had to wait
-//! for a free slot are counted as late. A sampler reports the timeline every interval.
+//! The client worker's load.
+//!
+//! Real clock: open loop — request i *starts* at i/R after the load begins, whatever earlier
+//! requests are doing (no coordinated omission), bounded by `--max-in-flight`. Starts that come
+//! ≥ 2 ms late (twice tokio's 1 ms timer resolution) or had to wait for a free slot are counted
+//! as late. A sampler task reports the timeline every interval.
+//!
+//! Virtual clock: the same request sequence as fast as the machine allows; request i is
+//! stamped i/R, retention expiry runs on those stamps, and a sample is taken each time the
+//! virtual time crosses a sample boundary (after the requests stamped before it complete), so
+//! a 10-minute memory curve is reproduced in a fraction of the wall time.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -17,6 +24,7 @@ use crate::alloc;
 use crate::connector::ConnUse;
 use crate::mode::Mode;
 use crate::procstat;
+use crate::retention::{RetentionSpec, RetentionStore};
 use crate::session::{Pooling, Session, SessionFactory, REQUEST_TIMEOUT};
 use crate::summary::{Latency, P50P99};
 use crate::wire::{ClientFinal, ClientSample, WorkerMsg};
@@ -25,6 +33,39 @@ use crate::wire::{ClientFinal, ClientSample, WorkerMsg};
 pub const LATE_THRESHOLD: Duration = Duration::from_millis(2);
 /// Descriptors kept free below the limit when leak mode decides to stop.
 pub const FD_HEADROOM: u64 = 64;
+/// Requests in flight under the virtual clock: enough to keep both cores busy.
+pub const VIRTUAL_IN_FLIGHT: usize = 8;
+
+/// Which clock stamps requests and expiries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Clock {
+    #[default]
+    Real,
+    Virtual,
+}
+
+impl std::fmt::Display for Clock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Clock::Real => "real",
+            Clock::Virtual => "virtual",
+        })
+    }
+}
+
+impl std::str::FromStr for Clock {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "real" => Ok(Clock::Real),
+            "virtual" => Ok(Clock::Virtual),
+            other => Err(format!(
+                "unknown clock `{other}` (expected real or virtual)"
+            )),
+        }
+    }
+}
 
 /// What the client worker runs.
 #[derive(Debug, Clone)]
@@ -35,12 +76,19 @@ pub struct LoadPlan {
     pub duration: Duration,
     pub max_in_flight: usize,
     pub sample_interval: Duration,
+    pub clock: Clock,
+    /// Retention of fresh sessions' TLS state; `None`: plain rustls behaviour.
+    pub retention: Option<RetentionSpec>,
 }
 
 impl LoadPlan {
     /// Requests the schedule calls for: one every 1/R within the duration.
     pub fn planned(&self) -> u64 {
         ((self.rate * self.duration.as_secs_f64()).ceil() as u64).max(1)
+    }
+
+    fn stamp(&self, i: u64) -> f64 {
+        i as f64 / self.rate
     }
 }
 
@@ -49,7 +97,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn new_hist() -> Histogram<u64> {
-    // 1 µs .. 1 h at 3 significant digits; auto-resize covers anything longer.
+    // 3 significant digits; auto-resize covers any value.
     let mut h = Histogram::new(3).unwrap_or_else(|_| unreachable!("3 sigfigs is valid"));
     h.auto(true);
     h
@@ -70,6 +118,8 @@ enum Sessions {
     One(Arc<Session>),
 }
 
+type Retained = RetentionStore<Arc<rustls::ClientConfig>>;
+
 struct Counters {
     ok: AtomicU64,
     failed: AtomicU64,
@@ -78,7 +128,7 @@ struct Counters {
     builds: AtomicU64,
     build_us_total: AtomicU64,
     build_bytes: AtomicU64,
-    build_bytes_measured: std::sync::atomic::AtomicBool,
+    build_bytes_measured: AtomicBool,
     failures: Mutex<BTreeMap<String, u64>>,
     lat_interval: Mutex<Histogram<u64>>,
     lat_total: Mutex<Histogram<u64>>,
@@ -97,7 +147,7 @@ impl Counters {
             builds: AtomicU64::new(0),
             build_us_total: AtomicU64::new(0),
             build_bytes: AtomicU64::new(0),
-            build_bytes_measured: std::sync::atomic::AtomicBool::new(true),
+            build_bytes_measured: AtomicBool::new(true),
             failures: Mutex::new(BTreeMap::new()),
             lat_interval: Mutex::new(new_hist()),
             lat_total: Mutex::new(new_hist()),
@@ -111,13 +161,6 @@ impl Counters {
         self.failed.fetch_add(1, Relaxed);
         *lock(&self.failures).entry(kind).or_default() += 1;
     }
-}
-
-struct Ctx {
-    target: Uri,
-    sessions: Sessions,
-    counters: Counters,
-    factory: SessionFactory,
 }
 
 /// Builds a session, charging it its exact CPU time and bytes (the build is synchronous, so
@@ -142,16 +185,38 @@ fn build_session(
     built.map_err(|e| format!("build: {e}"))
 }
 
+struct Ctx {
+    plan: LoadPlan,
+    sessions: Sessions,
+    counters: Counters,
+    factory: SessionFactory,
+    retained: Option<Mutex<Retained>>,
+    start: Instant,
+}
+
 impl Ctx {
-    async fn request(self: Arc<Self>, _permit: OwnedSemaphorePermit) {
+    /// Seconds on the run's clock for a request stamped `stamp` that completes now.
+    fn now_for(&self, stamp: f64) -> f64 {
+        match self.plan.clock {
+            Clock::Real => self.start.elapsed().as_secs_f64(),
+            Clock::Virtual => stamp,
+        }
+    }
+
+    async fn request(self: Arc<Self>, stamp: f64, _permit: OwnedSemaphorePermit) {
         let t0 = Instant::now();
         let result = match &self.sessions {
             Sessions::PerRequest { keep } => {
                 match build_session(&self.counters, &self.factory, Pooling::KeepAlive) {
                     Ok(session) => {
-                        let r = session.get(&self.target).await;
+                        let r = session.get(&self.plan.target).await;
                         if *keep {
                             lock(&self.counters.leaked).push(session);
+                        } else if let Some(store) = &self.retained {
+                            // Invalidated: pool and connections go, the TLS state is retained.
+                            let state = session.into_tls_state();
+                            let now = self.now_for(stamp);
+                            lock(store).insert(now, state);
                         }
                         // Otherwise the session is dropped here: invalidated, connections closed.
                         r.map_err(|e| e.kind())
@@ -159,7 +224,7 @@ impl Ctx {
                     Err(kind) => Err(kind),
                 }
             }
-            Sessions::One(session) => session.get(&self.target).await.map_err(|e| e.kind()),
+            Sessions::One(session) => session.get(&self.plan.target).await.map_err(|e| e.kind()),
         };
         let us = t0.elapsed().as_micros() as u64;
         let c = &self.counters;
@@ -177,6 +242,25 @@ impl Ctx {
     }
 }
 
+/// Where the process stood when the load began.
+struct Start {
+    heap: Option<alloc::HeapStats>,
+    rss: Option<u64>,
+    fds: Option<u64>,
+    cpu: Option<f64>,
+}
+
+impl Start {
+    fn now() -> Self {
+        Self {
+            heap: alloc::heap(),
+            rss: procstat::rss_bytes(),
+            fds: procstat::open_fds(),
+            cpu: procstat::cpu_seconds(),
+        }
+    }
+}
+
 /// Runs the plan's load against `plan.target`, emitting samples on stdout, until the schedule
 /// ends or `stop` turns true. Returns the totals.
 pub async fn run(
@@ -185,12 +269,7 @@ pub async fn run(
     stop: watch::Receiver<bool>,
     fd_limit: Option<procstat::FdLimit>,
 ) -> ClientFinal {
-    let start_state = Start {
-        heap_start: alloc::heap(),
-        rss_start: procstat::rss_bytes(),
-        fds_start: procstat::open_fds(),
-        cpu_start: procstat::cpu_seconds(),
-    };
+    let start_state = Start::now();
     let counters = Counters::new();
     let sessions = match plan.mode {
         Mode::Fresh => Sessions::PerRequest { keep: false },
@@ -217,66 +296,78 @@ pub async fn run(
             }
         }
     };
-    run_with(
+    let retained = match (plan.mode, plan.retention) {
+        (Mode::Fresh, Some(spec)) => Some(Mutex::new(RetentionStore::new(spec))),
+        _ => None,
+    };
+    let ctx = Arc::new(Ctx {
         plan,
-        factory,
         sessions,
         counters,
-        stop,
-        fd_limit,
+        factory,
+        retained,
+        start: Instant::now(),
+    });
+    let (started, stopped_early, sampler_cpu_us) = match ctx.plan.clock {
+        Clock::Real => real_loop(&ctx, stop, fd_limit, start_state.fds).await,
+        Clock::Virtual => virtual_loop(&ctx, stop, fd_limit, start_state.fds).await,
+    };
+    finish(
+        &ctx,
+        started,
+        stopped_early,
+        sampler_cpu_us,
         start_state,
+        fd_limit,
     )
     .await
 }
 
-struct Start {
-    heap_start: Option<alloc::HeapStats>,
-    rss_start: Option<u64>,
+/// Why leak mode must stop now, if it must: the next session would bring the process within
+/// [`FD_HEADROOM`] descriptors of its limit.
+fn fd_stop(
+    ctx: &Ctx,
+    in_flight: u64,
     fds_start: Option<u64>,
-    cpu_start: Option<f64>,
+    fd_limit: Option<procstat::FdLimit>,
+    started: u64,
+) -> Option<String> {
+    if ctx.plan.mode != Mode::Leak {
+        return None;
+    }
+    let (lim, fds) = (fd_limit?, fds_start?);
+    let budget = lim.soft.saturating_sub(fds + FD_HEADROOM);
+    let open = ctx.factory.stats().open();
+    (open + in_flight >= budget).then(|| {
+        format!(
+            "leak: stopped after {started} sessions, before the file-descriptor limit: {open} connections open, RLIMIT_NOFILE soft limit {} (hard {}); raise it with `ulimit -n` or lower --rate/--seconds",
+            lim.soft, lim.hard
+        )
+    })
 }
 
-async fn run_with(
-    plan: LoadPlan,
-    factory: SessionFactory,
-    sessions: Sessions,
-    counters: Counters,
+async fn real_loop(
+    ctx: &Arc<Ctx>,
     mut stop: watch::Receiver<bool>,
     fd_limit: Option<procstat::FdLimit>,
-    start_state: Start,
-) -> ClientFinal {
-    let ctx = Arc::new(Ctx {
-        target: plan.target.clone(),
-        sessions,
-        counters,
-        factory: factory.clone(),
-    });
+    fds_start: Option<u64>,
+) -> (u64, Option<String>, u64) {
+    let plan = &ctx.plan;
     let sem = Arc::new(Semaphore::new(plan.max_in_flight));
     let planned = plan.planned();
-    let start = Instant::now();
+    let start = ctx.start;
     let deadline = start + plan.duration;
-    let nanos_per_req = 1e9 / plan.rate;
-
     let (sampler_stop_tx, sampler_stop_rx) = watch::channel(false);
-    let sampler = tokio::spawn(sampler_loop(
-        ctx.clone(),
-        plan.sample_interval,
-        start,
-        sampler_stop_rx,
-    ));
+    let sampler = tokio::spawn(sampler_loop(ctx.clone(), sampler_stop_rx));
 
     let mut started = 0u64;
     let mut stopped_early = None;
-    let fd_budget = match (fd_limit, start_state.fds_start) {
-        (Some(l), Some(f)) => Some(l.soft.saturating_sub(f + FD_HEADROOM)),
-        _ => None,
-    };
     for i in 0..planned {
         if *stop.borrow() {
             stopped_early = Some("interrupted".to_string());
             break;
         }
-        let scheduled = start + Duration::from_nanos((i as f64 * nanos_per_req) as u64);
+        let scheduled = start + Duration::from_secs_f64(plan.stamp(i));
         tokio::select! {
             _ = sleep_until(scheduled) => {}
             _ = stop.changed() => { stopped_early = Some("interrupted".into()); break; }
@@ -304,45 +395,205 @@ async fn run_with(
             ));
             break;
         }
-        if plan.mode == Mode::Leak {
-            if let (Some(budget), Some(lim)) = (fd_budget, fd_limit) {
-                let in_flight = (plan.max_in_flight - sem.available_permits()) as u64;
-                if factory.stats().open() + in_flight >= budget {
-                    stopped_early = Some(format!(
-                        "leak: stopped after {started} sessions, before the file-descriptor limit: {} open connections, RLIMIT_NOFILE soft limit {} (hard {}); raise it with `ulimit -n` or lower --rate/--seconds",
-                        factory.stats().open(), lim.soft, lim.hard
-                    ));
-                    break;
-                }
-            }
+        let in_flight = (plan.max_in_flight - sem.available_permits()) as u64;
+        if let Some(why) = fd_stop(ctx, in_flight, fds_start, fd_limit, started) {
+            stopped_early = Some(why);
+            break;
         }
         let lag = now.saturating_duration_since(scheduled);
-        let lag_us = lag.as_micros() as u64;
-        let _ = lock(&ctx.counters.lag_hist).record(lag_us);
+        let _ = lock(&ctx.counters.lag_hist).record(lag.as_micros() as u64);
         if waited || lag >= LATE_THRESHOLD {
             ctx.counters.late.fetch_add(1, Relaxed);
         }
         started += 1;
-        tokio::spawn(ctx.clone().request(permit));
+        tokio::spawn(ctx.clone().request(plan.stamp(i), permit));
     }
-
-    // Drain: every in-flight request ends within its own timeout.
-    let _ = tokio::time::timeout(
-        REQUEST_TIMEOUT + Duration::from_secs(2),
-        sem.acquire_many(plan.max_in_flight as u32),
-    )
-    .await;
-    let end = Instant::now();
+    drain(&sem, plan.max_in_flight).await;
     let _ = sampler_stop_tx.send(true);
     let sampler_cpu_us = sampler.await.unwrap_or(0);
+    (started, stopped_early, sampler_cpu_us)
+}
 
-    let c = &ctx.counters;
-    let elapsed = if stopped_early.is_some() {
-        end.duration_since(start)
+/// Waits for every in-flight request; each ends within its own timeout.
+async fn drain(sem: &Semaphore, slots: usize) {
+    if let Ok(Ok(all)) = tokio::time::timeout(
+        REQUEST_TIMEOUT + Duration::from_secs(2),
+        sem.acquire_many(slots as u32),
+    )
+    .await
+    {
+        drop(all);
+    }
+}
+
+async fn virtual_loop(
+    ctx: &Arc<Ctx>,
+    stop: watch::Receiver<bool>,
+    fd_limit: Option<procstat::FdLimit>,
+    fds_start: Option<u64>,
+) -> (u64, Option<String>, u64) {
+    let plan = &ctx.plan;
+    let slots = plan.max_in_flight.min(VIRTUAL_IN_FLIGHT);
+    let sem = Arc::new(Semaphore::new(slots));
+    let planned = plan.planned();
+    let every = plan.sample_interval.as_secs_f64();
+    let mut next_sample = every;
+    let mut sampler = Sampler::default();
+    let mut started = 0u64;
+    let mut stopped_early = None;
+    for i in 0..planned {
+        if *stop.borrow() {
+            stopped_early = Some("interrupted".to_string());
+            break;
+        }
+        let vt = plan.stamp(i);
+        while vt >= next_sample {
+            // Everything stamped before the boundary completes, then the sample is taken.
+            drain(&sem, slots).await;
+            sampler.emit(ctx, next_sample);
+            next_sample += every;
+        }
+        let Ok(permit) = sem.clone().acquire_owned().await else {
+            break;
+        };
+        let in_flight = (slots - sem.available_permits()) as u64;
+        if let Some(why) = fd_stop(ctx, in_flight, fds_start, fd_limit, started) {
+            stopped_early = Some(why);
+            break;
+        }
+        started += 1;
+        tokio::spawn(ctx.clone().request(vt, permit));
+    }
+    drain(&sem, slots).await;
+    let end_vt = if stopped_early.is_some() {
+        plan.stamp(started)
     } else {
-        end.duration_since(start).max(plan.duration)
+        plan.duration.as_secs_f64()
+    };
+    sampler.emit(ctx, end_vt);
+    (started, stopped_early, sampler.cost_us)
+}
+
+/// Builds samples and charges itself the CPU time it takes.
+#[derive(Default)]
+struct Sampler {
+    cost_us: u64,
+    prev_t: f64,
+    prev_done: u64,
+}
+
+impl Sampler {
+    fn emit(&mut self, ctx: &Ctx, virtual_t_s: f64) {
+        let c0 = procstat::thread_cpu_us();
+        let sample = self.take(ctx, virtual_t_s);
+        // A closed stdout means the parent is gone; the stdin watcher stops us then.
+        let _ = WorkerMsg::Client(Box::new(sample)).emit();
+        if let (Some(a), Some(b)) = (c0, procstat::thread_cpu_us()) {
+            self.cost_us += b.saturating_sub(a);
+        }
+    }
+
+    fn take(&mut self, ctx: &Ctx, virtual_t_s: f64) -> ClientSample {
+        let c = &ctx.counters;
+        let t_s = ctx.start.elapsed().as_secs_f64();
+        let ok = c.ok.load(Relaxed);
+        let failed = c.failed.load(Relaxed);
+        let done = ok + failed;
+        let dt = t_s - self.prev_t;
+        let interval_rps = if dt > 0.0 {
+            (done - self.prev_done) as f64 / dt
+        } else {
+            0.0
+        };
+        self.prev_t = t_s;
+        self.prev_done = done;
+        let (p50, p99, max) = {
+            let mut h = lock(&c.lat_interval);
+            let v = if h.is_empty() {
+                (None, None, None)
+            } else {
+                (
+                    Some(h.value_at_quantile(0.5)),
+                    Some(h.value_at_quantile(0.99)),
+                    Some(h.max()),
+                )
+            };
+            h.reset();
+            v
+        };
+        let retained = match (&ctx.sessions, &ctx.retained) {
+            (Sessions::PerRequest { keep: true }, _) => Some(lock(&c.leaked).len() as u64),
+            (_, Some(store)) => {
+                let mut s = lock(store);
+                s.expire(ctx.now_for(virtual_t_s));
+                Some(s.len() as u64)
+            }
+            _ => None,
+        };
+        let heap = alloc::heap();
+        let stats = ctx.factory.stats();
+        ClientSample {
+            t_s,
+            virtual_t_s,
+            requests_ok: ok,
+            requests_failed: failed,
+            interval_rps,
+            late_starts: c.late.load(Relaxed),
+            rss_bytes: procstat::rss_bytes(),
+            heap_live_bytes: heap.map(|h| h.live_bytes),
+            alloc_bytes_total: heap.map(|h| h.total_bytes),
+            allocs_total: heap.map(|h| h.total_allocs),
+            cpu_s: procstat::cpu_seconds(),
+            open_fds: procstat::open_fds(),
+            open_conns: stats.open(),
+            retained_sessions: retained,
+            retained_bytes: None,
+            handshakes_full: stats.handshakes_full.load(Relaxed),
+            handshakes_resumed: stats.handshakes_resumed.load(Relaxed),
+            requests_reused_conn: c.reused.load(Relaxed),
+            latency_p50_us: p50,
+            latency_p99_us: p99,
+            latency_max_us: max,
+        }
+    }
+}
+
+/// Real clock: a sample every interval until told to stop, then one last.
+async fn sampler_loop(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) -> u64 {
+    let every = ctx.plan.sample_interval;
+    let mut ticker = tokio::time::interval_at(ctx.start + every, every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut sampler = Sampler::default();
+    loop {
+        let last = tokio::select! {
+            _ = ticker.tick() => false,
+            _ = stop.changed() => true,
+        };
+        let t = ctx.start.elapsed().as_secs_f64();
+        sampler.emit(&ctx, t);
+        if last {
+            return sampler.cost_us;
+        }
+    }
+}
+
+async fn finish(
+    ctx: &Arc<Ctx>,
+    started: u64,
+    stopped_early: Option<String>,
+    sampler_cpu_us: u64,
+    start_state: Start,
+    fd_limit: Option<procstat::FdLimit>,
+) -> ClientFinal {
+    let plan = &ctx.plan;
+    let end = Instant::now();
+    let wall = end.duration_since(ctx.start);
+    let elapsed = match (plan.clock, &stopped_early) {
+        (Clock::Real, None) => wall.max(plan.duration),
+        _ => wall,
     };
     let heap_end = alloc::heap();
+    let c = &ctx.counters;
     let latency = {
         let lat = lock(&c.lat_total);
         (!lat.is_empty()).then(|| Latency {
@@ -354,12 +605,31 @@ async fn run_with(
         })
     };
     let failures_by_kind = lock(&c.failures).clone();
-    let start_lag_us = p50p99(&lock(&c.lag_hist));
+    let start_lag_us = match plan.clock {
+        Clock::Real => p50p99(&lock(&c.lag_hist)),
+        Clock::Virtual => None,
+    };
     let build_us = p50p99(&lock(&c.build_hist));
-    let stats = factory.stats();
+    let stats = ctx.factory.stats();
     let ok = c.ok.load(Relaxed);
+    let rss_end = procstat::rss_bytes();
+    let fds_end = procstat::open_fds();
+    let cpu_s = procstat::cpu_seconds()
+        .zip(start_state.cpu)
+        .map(|(e, s)| e - s);
+    // Let the closed connections' tasks finish so each retained state is its last owner,
+    // then drop the store, measuring what every entry held.
+    let retention = match &ctx.retained {
+        Some(store) => {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let mut s = lock(store);
+            s.drain();
+            Some(s.stats())
+        }
+        None => None,
+    };
     ClientFinal {
-        requests_planned: planned,
+        requests_planned: plan.planned(),
         requests_started: started,
         requests_ok: ok,
         requests_failed: c.failed.load(Relaxed),
@@ -372,10 +642,10 @@ async fn run_with(
         handshakes_resumed: stats.handshakes_resumed.load(Relaxed),
         requests_reused_conn: c.reused.load(Relaxed),
         load_alloc_bytes: heap_end
-            .zip(start_state.heap_start)
+            .zip(start_state.heap)
             .map(|(e, s)| e.total_bytes - s.total_bytes),
         load_allocs: heap_end
-            .zip(start_state.heap_start)
+            .zip(start_state.heap)
             .map(|(e, s)| e.total_allocs - s.total_allocs),
         builds: c.builds.load(Relaxed),
         build_us,
@@ -384,105 +654,18 @@ async fn run_with(
             .build_bytes_measured
             .load(Relaxed)
             .then(|| c.build_bytes.load(Relaxed)),
-        heap_start: start_state.heap_start.map(|h| h.live_bytes),
+        heap_start: start_state.heap.map(|h| h.live_bytes),
         heap_end: heap_end.map(|h| h.live_bytes),
-        rss_start: start_state.rss_start,
-        rss_end: procstat::rss_bytes(),
-        fds_start: start_state.fds_start,
-        fds_end: procstat::open_fds(),
-        cpu_s: procstat::cpu_seconds()
-            .zip(start_state.cpu_start)
-            .map(|(e, s)| e - s),
+        rss_start: start_state.rss,
+        rss_end,
+        fds_start: start_state.fds,
+        fds_end,
+        cpu_s,
         latency,
         sampler_cpu_us,
         fd_limit: fd_limit.map(|l| l.soft),
         stopped_early,
-    }
-}
-
-/// Emits a sample every `every` until told to stop, then one last; returns its own CPU cost.
-async fn sampler_loop(
-    ctx: Arc<Ctx>,
-    every: Duration,
-    start: Instant,
-    mut stop: watch::Receiver<bool>,
-) -> u64 {
-    let mut ticker = tokio::time::interval_at(start + every, every);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut cost_us = 0u64;
-    let mut prev = (0.0f64, 0u64);
-    loop {
-        let last = tokio::select! {
-            _ = ticker.tick() => false,
-            _ = stop.changed() => true,
-        };
-        let c0 = procstat::thread_cpu_us();
-        let sample = take_sample(&ctx, start, &mut prev);
-        // A closed stdout means the parent is gone; the stdin watcher stops us then.
-        let _ = WorkerMsg::Client(Box::new(sample)).emit();
-        if let (Some(a), Some(b)) = (c0, procstat::thread_cpu_us()) {
-            cost_us += b.saturating_sub(a);
-        }
-        if last {
-            return cost_us;
-        }
-    }
-}
-
-fn take_sample(ctx: &Ctx, start: Instant, prev: &mut (f64, u64)) -> ClientSample {
-    let c = &ctx.counters;
-    let t_s = start.elapsed().as_secs_f64();
-    let ok = c.ok.load(Relaxed);
-    let failed = c.failed.load(Relaxed);
-    let done = ok + failed;
-    let dt = t_s - prev.0;
-    let interval_rps = if dt > 0.0 {
-        (done - prev.1) as f64 / dt
-    } else {
-        0.0
-    };
-    *prev = (t_s, done);
-    let (p50, p99, max) = {
-        let mut h = lock(&c.lat_interval);
-        let v = if h.is_empty() {
-            (None, None, None)
-        } else {
-            (
-                Some(h.value_at_quantile(0.5)),
-                Some(h.value_at_quantile(0.99)),
-                Some(h.max()),
-            )
-        };
-        h.reset();
-        v
-    };
-    let heap = alloc::heap();
-    let stats = ctx.factory.stats();
-    let retained = match &ctx.sessions {
-        Sessions::PerRequest { keep: true } => Some(lock(&c.leaked).len() as u64),
-        _ => None,
-    };
-    ClientSample {
-        t_s,
-        virtual_t_s: t_s,
-        requests_ok: ok,
-        requests_failed: failed,
-        interval_rps,
-        late_starts: c.late.load(Relaxed),
-        rss_bytes: procstat::rss_bytes(),
-        heap_live_bytes: heap.map(|h| h.live_bytes),
-        alloc_bytes_total: heap.map(|h| h.total_bytes),
-        allocs_total: heap.map(|h| h.total_allocs),
-        cpu_s: procstat::cpu_seconds(),
-        open_fds: procstat::open_fds(),
-        open_conns: stats.open(),
-        retained_sessions: retained,
-        retained_bytes: None,
-        handshakes_full: stats.handshakes_full.load(Relaxed),
-        handshakes_resumed: stats.handshakes_resumed.load(Relaxed),
-        requests_reused_conn: c.reused.load(Relaxed),
-        latency_p50_us: p50,
-        latency_p99_us: p99,
-        latency_max_us: max,
+        retention,
+        virtual_s: (plan.clock == Clock::Virtual).then(|| plan.stamp(started)),
     }
 }

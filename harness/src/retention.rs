@@ -15,7 +15,7 @@ use std::time::Duration;
 use crate::alloc;
 
 /// What to retain, and for how long.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RetentionSpec {
     pub ttl: Duration,
     /// At most this many entries; the oldest is evicted first.
@@ -23,7 +23,7 @@ pub struct RetentionSpec {
 }
 
 /// Counters of a [`RetentionStore`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RetentionStats {
     pub entries: u64,
     pub inserted: u64,
@@ -38,7 +38,8 @@ pub struct RetentionStats {
 impl RetentionStats {
     /// Mean bytes an entry held, from the measured drops.
     pub fn bytes_per_entry(&self) -> Option<f64> {
-        (self.dropped_measured > 0).then(|| self.dropped_bytes as f64 / self.dropped_measured as f64)
+        (self.dropped_measured > 0)
+            .then(|| self.dropped_bytes as f64 / self.dropped_measured as f64)
     }
 }
 

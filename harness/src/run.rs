@@ -14,6 +14,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::watch;
 
+use crate::analysis;
 use crate::certs;
 use crate::cli::RunArgs;
 use crate::load::LATE_THRESHOLD;
@@ -87,13 +88,14 @@ pub fn run(args: &RunArgs, command: String) -> Result<RunOutcome, RunError> {
         args: args.clone(),
         exe,
         ca: certs.paths.ca.clone(),
+        dir: dir.clone(),
     };
     let outcome = rt.block_on(orchestrator.run_all());
 
     let mut summary = Summary {
         schema: SCHEMA,
         command,
-        clock: "real".into(),
+        clock: args.clock.to_string(),
         interrupted: outcome.interrupted,
         stopped_reason: outcome.stopped_reason.clone(),
         run_id,
@@ -101,7 +103,7 @@ pub fn run(args: &RunArgs, command: String) -> Result<RunOutcome, RunError> {
         scenario: Scenario {
             rate: args.rate,
             duration_s: args.duration().as_secs_f64(),
-            retention_s: None,
+            retention_s: args.retention_spec().map(|r| r.ttl.as_secs_f64()),
             tls: args.tls.to_string(),
             kx_groups: tls::kx_group_names(args.kx),
             max_in_flight: u64::from(args.max_in_flight),
@@ -109,6 +111,11 @@ pub fn run(args: &RunArgs, command: String) -> Result<RunOutcome, RunError> {
             response_body_bytes: u64::from(args.body_bytes),
             target: outcome.target.clone().unwrap_or_default(),
             fd_limit: outcome.fd_limit,
+            retention_cap: args.retention_cap.map(|c| c as u64),
+            roots: Some(args.roots.to_string()),
+            client_cache: Some(args.client_cache as u64),
+            server_cache: Some(args.server_cache_policy().to_string()),
+            dhat: args.dhat,
         },
         versions: versions(),
         method: methods(),
@@ -221,6 +228,9 @@ fn methods() -> BTreeMap<String, String> {
         ("latency", "from a request's actual start to its last body byte, HDR histogram (3 significant digits); session build included for fresh and leak"),
         ("late_starts", "requests that started ≥2 ms after their scheduled time (twice tokio's 1 ms timer resolution) or waited for a --max-in-flight slot"),
         ("handshakes", "client: rustls handshake_kind() of each new connection; server: the same, counted in the server process"),
+        ("retained_bytes", "timeline retained_bytes = retained sessions (counted) × the mode's measured bytes per retained session"),
+        ("retained_per_session", "fresh with retention: bytes freed on the dropping thread as each retained session's TLS state was dropped (exact); leak: live-heap slope over kept-session count"),
+        ("plateau", "mean over samples at least one interval past the retention time: retained sessions, and live heap above the load's starting heap"),
         ("sampler", "CPU time of the client worker's sampler thread while sampling (CLOCK_THREAD_CPUTIME_ID), as a share of the run's wall time"),
     ]
     .into_iter()
@@ -232,6 +242,7 @@ struct Orchestrator {
     args: RunArgs,
     exe: PathBuf,
     ca: PathBuf,
+    dir: PathBuf,
 }
 
 struct ModeResult {
@@ -427,6 +438,7 @@ impl Orchestrator {
             tls: a.tls.to_string(),
             body_bytes: a.body_bytes as usize,
             sample_interval_s: a.sample_interval.as_secs_f64(),
+            cache: a.server_cache_policy(),
         };
         let died = |all: &mut AllModes, why: String| {
             all.worker_died = true;
@@ -474,6 +486,11 @@ impl Orchestrator {
             roots: a.roots.to_string(),
             client_cache: a.client_cache,
             ca_files: vec![self.ca.clone()],
+            clock: a.clock,
+            retention: a.retention_spec(),
+            dhat_file: a
+                .dhat
+                .then(|| self.dir.join(format!("dhat-heap-{mode}.json"))),
         };
         let mut client = match serde_json::to_string(&client_cfg)
             .map_err(std::io::Error::other)
@@ -559,7 +576,30 @@ impl Orchestrator {
             ));
         }
         let fin = fin.unwrap_or_else(|| partial_final(&rows, a));
-        let summary = mode_summary(mode, &fin, &rows, last_server.as_ref());
+        let mut summary = mode_summary(mode, &fin, &rows, last_server.as_ref());
+        let refs: Vec<&TimelineRow> = rows.iter().collect();
+        let r = analysis::retained(
+            mode,
+            a.rate,
+            a.retention_spec(),
+            a.sample_interval.as_secs_f64(),
+            &fin,
+            &refs,
+        );
+        summary.retained_bytes_per_session = r.bytes_per_session;
+        summary.retained_bytes_method = r.method.map(str::to_string);
+        summary.retained_bytes_slope = r.slope_bytes_per_session;
+        summary.model_plateau_bytes = r.model_bytes;
+        summary.model_plateau_sessions = r.model_sessions;
+        summary.measured_plateau_bytes = r.measured_bytes;
+        summary.measured_plateau_sessions = r.measured_sessions;
+        summary.plateau_ratio = r.ratio;
+        summary.plateau_reached_s = r.reached_s;
+        if let Some(b) = r.bytes_per_session {
+            for row in &mut rows {
+                row.retained_bytes = row.retained_sessions.map(|n| (n as f64 * b).round() as u64);
+            }
+        }
         Some(ModeResult { rows, summary })
     }
 
@@ -698,6 +738,13 @@ fn mode_summary(
         sampler_cpu_us_total: f.sampler_cpu_us,
         sampler_share: f.sampler_cpu_us as f64 / 1e6 / elapsed,
         stopped_early: f.stopped_early.clone(),
+        retained_bytes_slope: None,
+        model_plateau_sessions: None,
+        measured_plateau_sessions: None,
+        plateau_ratio: None,
+        plateau_reached_s: None,
+        retained_sessions_peak: max_of(rows.iter().map(|r| r.retained_sessions)),
+        virtual_s: f.virtual_s,
         server: srv.map(|s| ServerSummary {
             rss_peak_bytes: max_of(rows.iter().map(|r| r.server_rss_bytes).chain([s.rss_bytes])),
             heap_peak_bytes: max_of(

@@ -15,7 +15,7 @@ use rustls::server::StoresServerSessions;
 pub const RUSTLS_DEFAULT_CAPACITY: usize = 256;
 
 /// How the server keeps sessions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ServerCachePolicy {
     /// rustls's default: at most `capacity` entries, the oldest evicted first.
     Bounded { capacity: usize },
@@ -27,6 +27,19 @@ impl Default for ServerCachePolicy {
     fn default() -> Self {
         ServerCachePolicy::Bounded {
             capacity: RUSTLS_DEFAULT_CAPACITY,
+        }
+    }
+}
+
+impl std::fmt::Display for ServerCachePolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServerCachePolicy::Bounded { capacity } => {
+                write!(f, "rustls (count-bounded, {capacity} entries)")
+            }
+            ServerCachePolicy::Ttl { ttl, capacity } => {
+                write!(f, "ttl ({} s, {capacity} entries)", ttl.as_secs_f64())
+            }
         }
     }
 }

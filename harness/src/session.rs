@@ -49,14 +49,15 @@ impl SessionFactory {
     /// Builds a new session: a new `ClientConfig` (root store, resumption store), connector
     /// and pool. Synchronous, so its allocations can be charged to it exactly.
     pub fn build(&self, pooling: Pooling) -> Result<Session, TlsError> {
-        let cfg = self.tls.client_config()?;
-        let connector = CountingConnector::new(cfg, self.stats.clone());
+        let cfg = Arc::new(self.tls.client_config()?);
+        let connector = CountingConnector::new(cfg.clone(), self.stats.clone());
         let mut builder = Client::builder(TokioExecutor::new());
         if pooling == Pooling::NoIdle {
             builder.pool_max_idle_per_host(0);
         }
         Ok(Session {
             client: builder.build(connector),
+            tls_state: cfg,
         })
     }
 }
@@ -64,6 +65,7 @@ impl SessionFactory {
 /// One client session.
 pub struct Session {
     client: Client<CountingConnector, Empty<Bytes>>,
+    tls_state: Arc<rustls::ClientConfig>,
 }
 
 /// A completed request.
@@ -128,6 +130,15 @@ impl RequestError {
 }
 
 impl Session {
+    /// Invalidates the session (its pool and connections go) but hands back its TLS state:
+    /// the `ClientConfig` with its root store and the resumption store holding the tickets
+    /// its handshakes received. This is what a platform TLS cache keeps after the session.
+    pub fn into_tls_state(self) -> Arc<rustls::ClientConfig> {
+        let Session { client, tls_state } = self;
+        drop(client);
+        tls_state
+    }
+
     /// GETs `uri` and reads the whole body.
     pub async fn get(&self, uri: &Uri) -> Result<Outcome, RequestError> {
         match tokio::time::timeout(REQUEST_TIMEOUT, self.get_inner(uri)).await {

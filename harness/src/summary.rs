@@ -53,6 +53,21 @@ pub struct Scenario {
     pub target: String,
     /// File-descriptor limit (RLIMIT_NOFILE soft) the workers ran with.
     pub fd_limit: Option<u64>,
+    /// Retention count cap (`--retention-cap`), if any.
+    #[serde(default)]
+    pub retention_cap: Option<u64>,
+    /// `ca` or `webpki`.
+    #[serde(default)]
+    pub roots: Option<String>,
+    /// Client resumption store capacity per session (0: resumption off).
+    #[serde(default)]
+    pub client_cache: Option<u64>,
+    /// Server session store policy, in words.
+    #[serde(default)]
+    pub server_cache: Option<String>,
+    /// True when the client workers ran under dhat (slower: times are not representative).
+    #[serde(default)]
+    pub dhat: bool,
 }
 
 /// Library versions the run was built with.
@@ -136,6 +151,26 @@ pub struct ModeSummary {
     pub retained_bytes_method: Option<String>,
     pub model_plateau_bytes: Option<f64>,
     pub measured_plateau_bytes: Option<f64>,
+    /// Cross-check of `retained_bytes_per_session`: live-heap slope over retained count.
+    #[serde(default)]
+    pub retained_bytes_slope: Option<f64>,
+    /// R·T (capped by --retention-cap): sessions the model says are held at the plateau.
+    #[serde(default)]
+    pub model_plateau_sessions: Option<f64>,
+    /// Mean retained sessions over the samples on the plateau.
+    #[serde(default)]
+    pub measured_plateau_sessions: Option<f64>,
+    /// measured_plateau_bytes / model_plateau_bytes.
+    #[serde(default)]
+    pub plateau_ratio: Option<f64>,
+    /// Run-clock seconds when retained sessions first reached 98 % of the plateau (≈ T).
+    #[serde(default)]
+    pub plateau_reached_s: Option<f64>,
+    #[serde(default)]
+    pub retained_sessions_peak: Option<u64>,
+    /// Virtual seconds covered (virtual clock only); `elapsed_s` is then wall time.
+    #[serde(default)]
+    pub virtual_s: Option<f64>,
     pub client_rss_start_bytes: Option<u64>,
     pub client_rss_peak_bytes: Option<u64>,
     pub client_rss_end_bytes: Option<u64>,

@@ -211,6 +211,7 @@ impl ClientTls {
         } else {
             rustls::client::Resumption::in_memory_sessions(self.client_cache)
         };
+        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
         Ok(cfg)
     }
 }

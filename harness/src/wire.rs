@@ -6,6 +6,7 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::retention::RetentionStats;
 use crate::summary::{Latency, P50P99};
 
 /// What a worker says.
@@ -92,6 +93,10 @@ pub struct ClientFinal {
     pub sampler_cpu_us: u64,
     pub fd_limit: Option<u64>,
     pub stopped_early: Option<String>,
+    /// The retention store's counters after it was drained (fresh mode with retention).
+    pub retention: Option<RetentionStats>,
+    /// Virtual seconds covered (virtual clock only).
+    pub virtual_s: Option<f64>,
 }
 
 /// One server sample (or its last, in `ServerDone`).

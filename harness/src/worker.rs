@@ -13,9 +13,10 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::certs;
-use crate::load::{self, LoadPlan};
+use crate::load::{self, Clock, LoadPlan};
 use crate::mode::Mode;
 use crate::procstat;
+use crate::retention::RetentionSpec;
 use crate::server::{Server, ServerOptions};
 use crate::server_cache::ServerCachePolicy;
 use crate::session::SessionFactory;
@@ -37,6 +38,10 @@ pub struct ClientWorkerConfig {
     pub client_cache: usize,
     /// PEM files whose certificates the client trusts.
     pub ca_files: Vec<PathBuf>,
+    pub clock: Clock,
+    pub retention: Option<RetentionSpec>,
+    /// Write a dhat heap profile here.
+    pub dhat_file: Option<PathBuf>,
 }
 
 /// Everything the server worker needs.
@@ -47,6 +52,7 @@ pub struct ServerWorkerConfig {
     pub tls: String,
     pub body_bytes: usize,
     pub sample_interval_s: f64,
+    pub cache: ServerCachePolicy,
 }
 
 /// Errors a worker can end with; printed on its stderr for the parent to relay.
@@ -130,7 +136,13 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
         duration: Duration::from_secs_f64(cfg.duration_s),
         max_in_flight: cfg.max_in_flight,
         sample_interval: Duration::from_secs_f64(cfg.sample_interval_s),
+        clock: cfg.clock,
+        retention: cfg.retention,
     };
+    let profiler = cfg.dhat_file.as_ref().map(|f| {
+        crate::alloc::route_through_dhat();
+        dhat::Profiler::builder().file_name(f).build()
+    });
     let rt = runtime()?;
     rt.block_on(async move {
         let stop = stop_signal();
@@ -141,6 +153,8 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
     })?;
     // Leaked sessions and their connections go with the process.
     rt.shutdown_timeout(Duration::from_millis(100));
+    // Dropping the profiler writes the dhat file.
+    drop(profiler);
     Ok(())
 }
 
@@ -154,7 +168,7 @@ pub fn server_main(config_json: &str) -> Result<(), WorkerError> {
         addr: SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port)),
         tls: parse::<TlsVersion>(&cfg.tls)?,
         body_bytes: cfg.body_bytes,
-        cache: ServerCachePolicy::default(),
+        cache: cfg.cache,
     };
     let every = Duration::from_secs_f64(cfg.sample_interval_s);
     let rt = runtime()?;
