@@ -12,6 +12,7 @@ pub mod analysis;
 pub mod certs;
 pub mod cli;
 pub mod connector;
+pub mod knobs;
 pub mod load;
 pub mod mode;
 pub mod procstat;

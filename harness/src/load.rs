@@ -667,5 +667,6 @@ async fn finish(
         stopped_early,
         retention,
         virtual_s: (plan.clock == Clock::Virtual).then(|| plan.stamp(started)),
+        knobs: None,
     }
 }

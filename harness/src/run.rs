@@ -491,6 +491,7 @@ impl Orchestrator {
             dhat_file: a
                 .dhat
                 .then(|| self.dir.join(format!("dhat-heap-{mode}.json"))),
+            probe_certs_dir: Some(a.certs_dir.clone()),
         };
         let mut client = match serde_json::to_string(&client_cfg)
             .map_err(std::io::Error::other)
@@ -745,6 +746,8 @@ fn mode_summary(
         plateau_reached_s: None,
         retained_sessions_peak: max_of(rows.iter().map(|r| r.retained_sessions)),
         virtual_s: f.virtual_s,
+        knobs: f.knobs.clone().and_then(Result::ok),
+        knobs_error: f.knobs.clone().and_then(Result::err),
         server: srv.map(|s| ServerSummary {
             rss_peak_bytes: max_of(rows.iter().map(|r| r.server_rss_bytes).chain([s.rss_bytes])),
             heap_peak_bytes: max_of(

@@ -171,6 +171,13 @@ pub struct ModeSummary {
     /// Virtual seconds covered (virtual clock only); `elapsed_s` is then wall time.
     #[serde(default)]
     pub virtual_s: Option<f64>,
+    /// Fresh mode: bytes per retained session and per build under each client setting that
+    /// does not need a shared session (the knob probe), measured in the same worker.
+    #[serde(default)]
+    pub knobs: Option<Vec<crate::knobs::KnobFigure>>,
+    /// Why the knob probe could not run, if it could not.
+    #[serde(default)]
+    pub knobs_error: Option<String>,
     pub client_rss_start_bytes: Option<u64>,
     pub client_rss_peak_bytes: Option<u64>,
     pub client_rss_end_bytes: Option<u64>,

@@ -51,6 +51,24 @@ pub fn render(summary: &Summary) -> String {
             opt(m.client_allocs_per_request, |v| format!("{v:.0}"))
         }),
         ("session builds", |m| m.client_builds.to_string()),
+        ("retained bytes / session (b)", |m| {
+            opt(m.retained_bytes_per_session, fmt_bytes)
+        }),
+        ("retained sessions peak", |m| {
+            opt(m.retained_sessions_peak, |v| v.to_string())
+        }),
+        ("model plateau R·b·T", |m| {
+            opt(m.model_plateau_bytes, fmt_bytes)
+        }),
+        ("measured plateau (heap)", |m| {
+            opt(m.measured_plateau_bytes, fmt_bytes)
+        }),
+        ("measured / model", |m| {
+            opt(m.plateau_ratio, |r| format!("{r:.3}"))
+        }),
+        ("plateau reached at (s)", |m| {
+            opt(m.plateau_reached_s, |v| format!("{v:.0}"))
+        }),
         ("build µs p50 / p99", |m| {
             opt(m.client_build_us, |b| format!("{} / {}", b.p50, b.p99))
         }),
@@ -151,6 +169,98 @@ pub fn render(summary: &Summary) -> String {
         }
         for (kind, n) in &m.failures_by_kind {
             let _ = writeln!(out, "{}: {n} failed: {kind}", m.mode);
+        }
+    }
+    let advice = advice(summary);
+    if !advice.is_empty() {
+        out.push_str("\nWhat to do (from this run's figures):\n");
+        for a in advice {
+            let _ = writeln!(out, "- {a}");
+        }
+    }
+    out
+}
+
+/// The measured "what to do" block: what sharing saves, and the cheapest setting when
+/// sessions cannot be shared — every number from this run's own figures.
+pub fn advice(summary: &Summary) -> Vec<String> {
+    let rate = summary.scenario.rate;
+    let find = |name: &str| summary.modes.iter().find(|m| m.mode == name);
+    let mut out = Vec::new();
+    let (fresh, shared) = (find("fresh"), find("shared"));
+    if let (Some(f), Some(s)) = (fresh, shared) {
+        if let (Some(fb), Some(sb)) = (
+            f.client_alloc_bytes_per_request,
+            s.client_alloc_bytes_per_request,
+        ) {
+            let saved = fb - sb;
+            out.push(format!(
+                "Share one session: fresh allocated {} per request, shared {}: sharing saves {} per request, {} per hour at {rate} req/s, and {} of {} full handshakes.",
+                fmt_bytes(fb),
+                fmt_bytes(sb),
+                fmt_bytes(saved),
+                fmt_bytes(saved * rate * 3600.0),
+                f.handshakes_full.saturating_sub(s.handshakes_full),
+                f.handshakes_full,
+            ));
+        }
+        if let Some(share) = f.client_build_core_share {
+            out.push(format!(
+                "Building a session per request took {:.2} % of one core at the achieved rate; shared builds one.",
+                share * 100.0
+            ));
+        }
+    }
+    if let (Some(f), Some(t)) = (fresh, summary.scenario.retention_s) {
+        if let (Some(b), Some(model)) = (f.retained_bytes_per_session, f.model_plateau_bytes) {
+            let measured = f
+                .measured_plateau_bytes
+                .map(|m| format!("measured {}", fmt_bytes(m)))
+                .unwrap_or_else(|| "not reached in this run".into());
+            out.push(format!(
+                "Retained for {t:.0} s, each fresh session holds {} after it is gone: at {rate} req/s that plateaus at R·b·T = {} ({measured}); a shared session holds none of it.",
+                fmt_bytes(b),
+                fmt_bytes(model),
+            ));
+            if let Some(knobs) = &f.knobs {
+                let base = knobs.iter().find(|k| k.setting.is_empty());
+                let best = knobs
+                    .iter()
+                    .filter(|k| !k.setting.is_empty())
+                    .filter_map(|k| k.retained_bytes_per_session.map(|b| (k, b)))
+                    .min_by(|a, b| a.1.total_cmp(&b.1));
+                if let (Some(base_b), Some((k, kb))) =
+                    (base.and_then(|k| k.retained_bytes_per_session), best)
+                {
+                    let sessions = f.model_plateau_sessions.unwrap_or(rate * t);
+                    out.push(format!(
+                        "If sessions cannot be shared, `{}` is the cheapest setting measured: {} per retained session instead of {}, saving {} at the plateau.",
+                        k.setting,
+                        fmt_bytes(kb),
+                        fmt_bytes(base_b),
+                        fmt_bytes((base_b - kb) * sessions),
+                    ));
+                }
+            }
+        }
+    }
+    if let Some(l) = find("leak") {
+        if let Some(b) = l.retained_bytes_per_session {
+            let limit = summary
+                .scenario
+                .fd_limit
+                .map(|lim| {
+                    format!(
+                        ", reaching the descriptor limit of {lim} after ~{:.0} s",
+                        lim as f64 / rate
+                    )
+                })
+                .unwrap_or_default();
+            out.push(format!(
+                "Never invalidating costs {} and one socket per session: {} and {rate:.0} descriptors more every second{limit}. Drop (invalidate) sessions you stop using.",
+                fmt_bytes(b),
+                fmt_bytes(b * rate),
+            ));
         }
     }
     out

@@ -6,6 +6,7 @@ use std::io::Write;
 
 use serde::{Deserialize, Serialize};
 
+use crate::knobs::KnobFigure;
 use crate::retention::RetentionStats;
 use crate::summary::{Latency, P50P99};
 
@@ -97,6 +98,8 @@ pub struct ClientFinal {
     pub retention: Option<RetentionStats>,
     /// Virtual seconds covered (virtual clock only).
     pub virtual_s: Option<f64>,
+    /// The knob probe's figures (fresh mode), or why it could not run.
+    pub knobs: Option<Result<Vec<KnobFigure>, String>>,
 }
 
 /// One server sample (or its last, in `ServerDone`).

@@ -42,6 +42,8 @@ pub struct ClientWorkerConfig {
     pub retention: Option<RetentionSpec>,
     /// Write a dhat heap profile here.
     pub dhat_file: Option<PathBuf>,
+    /// Where the harness certificates are, for the fresh mode's knob probe (`None`: no probe).
+    pub probe_certs_dir: Option<PathBuf>,
 }
 
 /// Everything the server worker needs.
@@ -118,6 +120,13 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
     for f in &cfg.ca_files {
         trusted.extend(certs::read_bundle(f)?);
     }
+    let probe_certs = match &cfg.probe_certs_dir {
+        Some(dir) if cfg.mode == Mode::Fresh => Some(
+            certs::check(&certs::CertPaths::in_dir(dir))
+                .map_err(|e| WorkerError::Config(format!("knob probe certificates: {e}")))?,
+        ),
+        _ => None,
+    };
     let tls = ClientTls::new(
         parse::<TlsVersion>(&cfg.tls)?,
         parse::<KxChoice>(&cfg.kx)?,
@@ -146,7 +155,18 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
     let rt = runtime()?;
     rt.block_on(async move {
         let stop = stop_signal();
-        let fin = load::run(plan, SessionFactory::new(tls), stop, fd_limit).await;
+        let mut fin = load::run(
+            plan,
+            SessionFactory::new(tls.clone()),
+            stop.clone(),
+            fd_limit,
+        )
+        .await;
+        if let Some(certs) = &probe_certs {
+            if !*stop.borrow() {
+                fin.knobs = Some(crate::knobs::probe(&tls, certs).await);
+            }
+        }
         WorkerMsg::ClientDone(Box::new(fin))
             .emit()
             .map_err(WorkerError::Pipe)

@@ -181,8 +181,7 @@ fn summary_and_timeline_agree() {
         let last = run
             .rows
             .iter()
-            .filter(|r| r.mode == m.mode)
-            .last()
+            .rfind(|r| r.mode == m.mode)
             .unwrap_or_else(|| panic!("{} has timeline rows", m.mode));
         assert_eq!(last.requests_ok, m.requests_ok, "{}", m.mode);
         assert_eq!(last.requests_failed, m.requests_failed, "{}", m.mode);

@@ -1,0 +1,445 @@
+//! `index.html`: one self-contained page (no scripts, no external CSS or fonts) with the
+//! command, the scenario, a table per mode, how figures were measured (next to the table they
+//! explain), and the five charts that sit beside it in the same directory.
+
+use super::format;
+use super::series::Series;
+use crate::summary::{ModeSummary, Summary};
+
+/// The chart files the page shows, with what each one is for.
+pub(crate) const CHARTS: [(&str, &str); 5] = [
+    (
+        "memory.svg",
+        "Memory over time: RSS and live heap per mode; client solid, server dashed, the \
+         retention model (heap at start + R·b·min(t, T)) dotted.",
+    ),
+    (
+        "cache.svg",
+        "Sessions held over time: client sessions retained (solid) and server session-cache \
+         entries (dashed).",
+    ),
+    (
+        "sockets.svg",
+        "Open file descriptors and open connections over time; the leak mode is drawn thick.",
+    ),
+    (
+        "per-session.svg",
+        "Heap bytes allocated per request and bytes retained per session, per mode.",
+    ),
+    (
+        "latency.svg",
+        "Latency percentiles per mode (log scale) and how requests got a connection.",
+    ),
+];
+
+const STYLE: &str = "\
+body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#222;\
+line-height:1.45;max-width:1200px;margin:1.5rem auto;padding:0 1rem}\
+h1{font-size:1.6rem;margin-bottom:.3rem}\
+h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}\
+pre{background:#f5f5f5;padding:.6rem .8rem;white-space:pre-wrap;word-break:break-all;\
+border-radius:4px}\
+table{border-collapse:collapse;font-size:.9rem}\
+th,td{border:1px solid #ddd;padding:.3rem .55rem;vertical-align:top}\
+thead th{background:#f5f5f5;white-space:nowrap}\
+table.modes td{text-align:right;white-space:nowrap}\
+th[scope=row]{text-align:left;font-weight:normal;background:#fafafa;white-space:nowrap}\
+table.modes th[scope=row]{position:sticky;left:0}\
+.scroll{overflow-x:auto}\
+.nm{color:#888;font-style:italic}\
+.small{color:#666;font-size:.8rem;white-space:normal;display:block;max-width:13rem;\
+margin-left:auto}\
+.banner{background:#fde2e1;border:2px solid #d62728;color:#7a1010;padding:.8rem 1rem;\
+font-weight:600;border-radius:4px;margin:1rem 0}\
+.stopped{background:#fff4d6}\
+.swatch{display:inline-block;width:.75em;height:.75em;margin-right:.35em;border-radius:2px}\
+figure{margin:1.5rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\
+figcaption{color:#555;font-size:.9rem}\
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0}";
+
+/// Builds the page for `summary`; `series` gives each mode's label and colour as the charts use
+/// them.
+pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
+    let mut out = String::new();
+    let title = format!("TLS session cost — run {}", esc(&summary.run_id));
+    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
+    out.push_str(&format!("<title>{title}</title>\n<style>{STYLE}</style>\n"));
+    out.push_str("</head>\n<body>\n");
+    out.push_str(&format!("<h1>{title}</h1>\n"));
+    if summary.interrupted {
+        let reason = summary
+            .stopped_reason
+            .as_deref()
+            .map_or_else(|| "no reason recorded".to_string(), esc);
+        out.push_str(&format!(
+            "<div class=\"banner\" role=\"alert\">This run was cut short: {reason}. \
+             Figures and charts cover only the part that ran.</div>\n"
+        ));
+    }
+    out.push_str(&format!(
+        "<p>{} · started {}</p>\n",
+        esc(&format::scenario_line(summary)),
+        esc(&summary.started_at)
+    ));
+    out.push_str("<h2>Command</h2>\n");
+    out.push_str(&format!(
+        "<pre><code>{}</code></pre>\n",
+        esc(&summary.command)
+    ));
+    scenario(&mut out, summary);
+    modes_table(&mut out, summary, series);
+    method(&mut out, summary);
+    out.push_str("<h2>Charts</h2>\n");
+    for (file, caption) in CHARTS {
+        out.push_str(&format!(
+            "<figure><img src=\"{file}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
+            esc(caption),
+            esc(caption)
+        ));
+    }
+    versions(&mut out, summary);
+    out.push_str("</body>\n</html>\n");
+    out
+}
+
+/// Escapes text for HTML content and attribute values.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+const NOT_MEASURED: &str = "<span class=\"nm\">not measured</span>";
+
+/// `a / b / c`, a dash for each part not measured, or "not measured" when none was.
+fn parts(values: &[Option<String>]) -> String {
+    if values.iter().all(Option::is_none) {
+        return NOT_MEASURED.to_string();
+    }
+    values
+        .iter()
+        .map(|v| v.clone().unwrap_or_else(|| "–".to_string()))
+        .collect::<Vec<_>>()
+        .join(" / ")
+}
+
+fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
+    v.map_or_else(|| NOT_MEASURED.to_string(), f)
+}
+
+fn b(v: Option<u64>) -> Option<String> {
+    v.map(|v| format::bytes(v as f64))
+}
+
+fn n(v: Option<u64>) -> Option<String> {
+    v.map(format::count)
+}
+
+fn percent(share: f64) -> String {
+    format!("{}%", format::sig3(share * 100.0))
+}
+
+fn scenario(out: &mut String, summary: &Summary) {
+    let sc = &summary.scenario;
+    let rows: Vec<(&str, String)> = vec![
+        ("target rate", format::rate(sc.rate)),
+        ("duration per mode", format::duration(sc.duration_s)),
+        (
+            "retention (T)",
+            sc.retention_s
+                .map_or_else(|| "not modelled".to_string(), format::retention),
+        ),
+        ("clock", summary.clock.clone()),
+        ("TLS", sc.tls.clone()),
+        ("key-exchange groups", sc.kx_groups.join(", ")),
+        ("max in flight", format::count(sc.max_in_flight)),
+        (
+            "sample interval",
+            format!("{} s", format::sig3(sc.sample_interval_s)),
+        ),
+        (
+            "response body",
+            format::bytes(sc.response_body_bytes as f64),
+        ),
+        ("target", sc.target.clone()),
+        (
+            "fd limit",
+            sc.fd_limit
+                .map_or_else(|| "unknown".to_string(), format::count),
+        ),
+        ("run id", summary.run_id.clone()),
+        ("schema", summary.schema.to_string()),
+    ];
+    out.push_str("<h2>Scenario</h2>\n<table>\n");
+    for (k, v) in rows {
+        out.push_str(&format!(
+            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>\n",
+            esc(k),
+            esc(&v)
+        ));
+    }
+    out.push_str("</table>\n");
+}
+
+type Row = (&'static str, fn(&ModeSummary) -> String);
+
+/// The per-mode table's rows: a label and how to show that figure for one mode (HTML).
+fn rows() -> Vec<Row> {
+    vec![
+        ("client / roots", |m| {
+            format!("{} / {}", esc(&m.client), esc(&m.roots))
+        }),
+        ("requests ok / failed", |m| {
+            format!(
+                "{} / {}",
+                format::count(m.requests_ok),
+                format::count(m.requests_failed)
+            )
+        }),
+        ("requests planned / started", |m| {
+            format!(
+                "{} / {}",
+                format::count(m.requests_planned),
+                format::count(m.requests_started)
+            )
+        }),
+        ("failures by kind", |m| {
+            if m.failures_by_kind.is_empty() {
+                "none".to_string()
+            } else {
+                m.failures_by_kind
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", esc(k), format::count(*v)))
+                    .collect::<Vec<_>>()
+                    .join("<br>")
+            }
+        }),
+        ("achieved rate", |m| format::rate(m.achieved_rps)),
+        ("late starts", |m| format::count(m.late_starts)),
+        ("start lag p50 / p99", |m| {
+            format!(
+                "{} / {}",
+                format::micros(m.start_lag_us.p50 as f64),
+                format::micros(m.start_lag_us.p99 as f64)
+            )
+        }),
+        ("heap bytes / request", |m| {
+            opt(m.client_alloc_bytes_per_request, format::bytes)
+        }),
+        ("allocations / request", |m| {
+            opt(m.client_allocs_per_request, format::sig3)
+        }),
+        ("session builds", |m| format::count(m.client_builds)),
+        ("session build p50 / p99", |m| {
+            opt(m.client_build_us, |p| {
+                format!(
+                    "{} / {}",
+                    format::micros(p.p50 as f64),
+                    format::micros(p.p99 as f64)
+                )
+            })
+        }),
+        ("bytes / session build", |m| {
+            opt(m.client_build_alloc_bytes, format::bytes)
+        }),
+        ("session builds, share of one core", |m| {
+            opt(m.client_build_core_share, percent)
+        }),
+        ("retained bytes / session (b)", |m| {
+            let method = m
+                .retained_bytes_method
+                .as_deref()
+                .map(|s| format!("<div class=\"small\">{}</div>", esc(s)))
+                .unwrap_or_default();
+            format!(
+                "{}{method}",
+                opt(m.retained_bytes_per_session, format::bytes)
+            )
+        }),
+        ("model plateau R·b·T / measured plateau", |m| {
+            parts(&[
+                m.model_plateau_bytes.map(format::bytes),
+                m.measured_plateau_bytes.map(format::bytes),
+            ])
+        }),
+        ("peak RSS", |m| {
+            opt(m.client_rss_peak_bytes, |v| format::bytes(v as f64))
+        }),
+        ("RSS start / end", |m| {
+            parts(&[b(m.client_rss_start_bytes), b(m.client_rss_end_bytes)])
+        }),
+        ("peak heap", |m| {
+            format::bytes(m.client_heap_peak_bytes as f64)
+        }),
+        ("heap start / end", |m| {
+            parts(&[
+                b(Some(m.client_heap_start_bytes)),
+                b(Some(m.client_heap_end_bytes)),
+            ])
+        }),
+        ("open fds start / peak / end", |m| {
+            parts(&[n(m.open_fds_start), n(m.open_fds_peak), n(m.open_fds_end)])
+        }),
+        ("connections opened / peak open", |m| {
+            format!(
+                "{} / {}",
+                format::count(m.connections_opened),
+                format::count(m.open_connections_peak)
+            )
+        }),
+        ("latency p50 / p99 / max", |m| {
+            opt(m.latency_us, |l| {
+                format!(
+                    "{} / {} / {}",
+                    format::micros(l.p50 as f64),
+                    format::micros(l.p99 as f64),
+                    format::micros(l.max as f64)
+                )
+            })
+        }),
+        ("handshakes full / resumed / reused connection", |m| {
+            format!(
+                "{} / {} / {}",
+                format::count(m.handshakes_full),
+                format::count(m.handshakes_resumed),
+                format::count(m.requests_on_reused_connection)
+            )
+        }),
+        ("client CPU", |m| {
+            opt(m.client_cpu_s, |s| format!("{} s", format::sig3(s)))
+        }),
+        ("sampler overhead", |m| percent(m.sampler_share)),
+        ("server peak RSS / peak heap", |m| {
+            let s = m.server.as_ref();
+            parts(&[
+                b(s.and_then(|s| s.rss_peak_bytes)),
+                b(s.and_then(|s| s.heap_peak_bytes)),
+            ])
+        }),
+        ("server session cache peak entries / bytes", |m| {
+            let s = m.server.as_ref();
+            parts(&[
+                n(s.and_then(|s| s.session_cache_entries_peak)),
+                b(s.and_then(|s| s.session_cache_bytes_peak)),
+            ])
+        }),
+        ("server handshakes full / resumed / failed", |m| {
+            let s = m.server.as_ref();
+            parts(&[
+                n(s.and_then(|s| s.handshakes_full)),
+                n(s.and_then(|s| s.handshakes_resumed)),
+                n(s.and_then(|s| s.handshakes_failed)),
+            ])
+        }),
+        ("server connections total / peak open", |m| {
+            let s = m.server.as_ref();
+            parts(&[
+                n(s.and_then(|s| s.connections_total)),
+                n(s.and_then(|s| s.open_connections_peak)),
+            ])
+        }),
+        ("stopped early", |m| {
+            m.stopped_early
+                .as_deref()
+                .map_or_else(|| "no".to_string(), esc)
+        }),
+    ]
+}
+
+fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
+    out.push_str("<h2>Summary per mode</h2>\n");
+    if summary.modes.is_empty() {
+        out.push_str("<p class=\"nm\">The summary lists no modes.</p>\n");
+        return;
+    }
+    out.push_str("<div class=\"scroll\"><table class=\"modes\">\n<thead><tr><th></th>");
+    for m in &summary.modes {
+        let s = series
+            .iter()
+            .find(|s| s.summary.is_some_and(|x| std::ptr::eq(x, m)));
+        let (label, colour) = match s {
+            Some(s) => (
+                s.label.clone(),
+                format!("#{:02x}{:02x}{:02x}", s.colour.0, s.colour.1, s.colour.2),
+            ),
+            None => (m.mode.clone(), "#777777".to_string()),
+        };
+        out.push_str(&format!(
+            "<th scope=\"col\"><span class=\"swatch\" style=\"background:{colour}\"></span>{}</th>",
+            esc(&label)
+        ));
+    }
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for (label, cell) in rows() {
+        let stopped = label == "stopped early";
+        out.push_str(&format!("<tr><th scope=\"row\">{}</th>", esc(label)));
+        for m in &summary.modes {
+            let class = if stopped && m.stopped_early.is_some() {
+                " class=\"stopped\""
+            } else {
+                ""
+            };
+            out.push_str(&format!("<td{class}>{}</td>", cell(m)));
+        }
+        out.push_str("</tr>\n");
+    }
+    out.push_str("</tbody>\n</table></div>\n");
+}
+
+fn method(out: &mut String, summary: &Summary) {
+    out.push_str("<h2>How figures were measured</h2>\n");
+    if summary.method.is_empty() {
+        out.push_str("<p class=\"nm\">The summary records no method notes.</p>\n");
+        return;
+    }
+    out.push_str("<dl>\n");
+    // BTreeMap: keys come out sorted, so the page is the same every time.
+    for (k, v) in &summary.method {
+        out.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", esc(k), esc(v)));
+    }
+    out.push_str("</dl>\n");
+}
+
+fn versions(out: &mut String, summary: &Summary) {
+    let v = &summary.versions;
+    out.push_str("<h2>Versions</h2>\n<table>\n");
+    for (k, val) in [
+        ("harness", &v.harness),
+        ("rustls", &v.rustls),
+        ("hyper", &v.hyper),
+        ("hyper-util", &v.hyper_util),
+        ("tokio-rustls", &v.tokio_rustls),
+        ("crypto provider", &v.crypto_provider),
+    ] {
+        out.push_str(&format!(
+            "<tr><th scope=\"row\">{k}</th><td>{}</td></tr>\n",
+            esc(val)
+        ));
+    }
+    out.push_str("</table>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup() {
+        assert_eq!(esc("a<b & \"c\"'"), "a&lt;b &amp; &quot;c&quot;&#39;");
+    }
+
+    #[test]
+    fn parts_mark_unmeasured() {
+        assert_eq!(parts(&[None, None]), NOT_MEASURED);
+        assert_eq!(parts(&[Some("1".into()), None]), "1 / –");
+    }
+}

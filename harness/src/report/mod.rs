@@ -1,0 +1,129 @@
+//! The report renderer: turns a run's `summary.json` and `timeline.csv` into five SVG charts and
+//! an `index.html` beside them. This is also `harness report DIR`, so a run's raw files can be
+//! re-plotted at any time without re-running it.
+//!
+//! Output is deterministic (same input, same bytes): no timestamps, fixed palette, series in
+//! run order, maps iterated in key order. Charts degrade instead of failing: an empty or
+//! cut-short timeline draws "no samples" or what exists, and unmeasured figures say so.
+
+mod bars;
+mod canvas;
+mod format;
+mod html;
+mod legend;
+mod lines;
+mod series;
+mod summary_charts;
+mod timeline_charts;
+
+use std::path::{Path, PathBuf};
+
+use crate::summary::{Summary, SummaryError};
+use crate::timeline::{self, TimelineError, TimelineRow};
+
+/// Why a report could not be produced, naming the file or chart involved so the user knows
+/// which input to fix or which output failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// `summary.json` is missing or not a valid summary.
+    #[error("cannot load the run summary {path}: {source}")]
+    Summary {
+        path: PathBuf,
+        #[source]
+        source: SummaryError,
+    },
+    /// `timeline.csv` is missing or not a valid timeline.
+    #[error("cannot load the run timeline {path}: {source}")]
+    Timeline {
+        path: PathBuf,
+        #[source]
+        source: TimelineError,
+    },
+    /// The report directory could not be created.
+    #[error("cannot create report directory {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// plotters failed while drawing a chart.
+    #[error("cannot draw {chart}: {message}")]
+    Draw {
+        chart: &'static str,
+        message: String,
+    },
+    /// A chart or the page could not be written.
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// File names the report writes, in the order [`render`] returns them.
+pub const FILES: [&str; 6] = [
+    "memory.svg",
+    "cache.svg",
+    "sockets.svg",
+    "per-session.svg",
+    "latency.svg",
+    "index.html",
+];
+
+/// Draws every SVG and `index.html` into `dir` (created if missing) from the summary and the
+/// timeline rows, and returns the paths written in [`FILES`] order. Every chart is drawn
+/// before anything is written, so a drawing failure leaves no half-updated report.
+pub fn render(
+    dir: &Path,
+    summary: &Summary,
+    timeline: &[TimelineRow],
+) -> Result<Vec<PathBuf>, ReportError> {
+    let series = series::collect(summary, timeline);
+    let time = series::TimeAxis::new(summary, timeline);
+    let draw = |chart: &'static str, r: Result<String, canvas::DrawError>| {
+        r.map_err(|e| ReportError::Draw {
+            chart,
+            message: e.0,
+        })
+    };
+    let documents = [
+        draw(FILES[0], timeline_charts::memory(summary, &series, &time))?,
+        draw(FILES[1], timeline_charts::cache(summary, &series, &time))?,
+        draw(FILES[2], timeline_charts::sockets(summary, &series, &time))?,
+        draw(FILES[3], summary_charts::per_session(summary, &series))?,
+        draw(FILES[4], summary_charts::latency(summary, &series))?,
+        html::page(summary, &series),
+    ];
+
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::with_capacity(FILES.len());
+    for (name, text) in FILES.iter().zip(documents) {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| ReportError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Reads `dir/summary.json` and `dir/timeline.csv` and renders the report into `dir`: what
+/// `harness report DIR` runs to re-draw a finished (or interrupted) run.
+pub fn render_dir(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    let summary_path = dir.join("summary.json");
+    let summary = Summary::read(&summary_path).map_err(|source| ReportError::Summary {
+        path: summary_path,
+        source,
+    })?;
+    let timeline_path = dir.join("timeline.csv");
+    let rows = timeline::read_csv(&timeline_path).map_err(|source| ReportError::Timeline {
+        path: timeline_path,
+        source,
+    })?;
+    render(dir, &summary, &rows)
+}
