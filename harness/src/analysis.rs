@@ -79,11 +79,11 @@ pub fn retained(
                 None => rate * ttl,
             };
             let heap0 = fin.heap_start.unwrap_or(0) as f64;
-            // Fully on the plateau: one interval after the first entries began to expire.
-            let plateau: Vec<&&TimelineRow> = rows
-                .iter()
-                .filter(|r| r.virtual_t_s >= ttl + sample_interval_s)
-                .collect();
+            // On the plateau: from T on, expiry balances creation (a run exactly T long ends
+            // on it). A sample a hair before T is within the sampler's own jitter of it.
+            let eps = 0.001 * sample_interval_s;
+            let plateau: Vec<&&TimelineRow> =
+                rows.iter().filter(|r| r.virtual_t_s >= ttl - eps).collect();
             let (measured_sessions, measured_bytes) = if plateau.is_empty() {
                 (None, None)
             } else {

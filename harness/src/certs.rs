@@ -119,16 +119,40 @@ pub enum Provenance {
     Generated { because: Staleness },
 }
 
-/// Loads the certificates in `dir`, regenerating them if they cannot be reused.
+/// Loads the certificates in `dir`, regenerating them if they cannot be reused. Runs that
+/// start together serialise on an advisory lock (`dir/.lock`), so they agree on one CA.
 pub fn ensure(dir: &Path) -> Result<(CertSet, Provenance), CertError> {
+    fs::create_dir_all(dir).map_err(|source| CertError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let lock_path = dir.join(".lock");
+    let lock = fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|source| CertError::Write {
+            path: lock_path.clone(),
+            source,
+        })?;
+    // SAFETY: flock on a descriptor we own; released when `lock` is closed.
+    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) } != 0 {
+        return Err(CertError::Write {
+            path: lock_path,
+            source: std::io::Error::last_os_error(),
+        });
+    }
     let paths = CertPaths::in_dir(dir);
-    match check(&paths) {
+    let result = match check(&paths) {
         Ok(set) => Ok((set, Provenance::Reused)),
         Err(because) => {
             let set = generate(dir)?;
             Ok((set, Provenance::Generated { because }))
         }
-    }
+    };
+    drop(lock);
+    result
 }
 
 /// Loads and checks existing certificates without touching the files.
@@ -171,9 +195,13 @@ pub fn generate_with_validity(
     let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
     let mut ca_params = CertificateParams::new(Vec::<String>::new())?;
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "tls-session-cost local CA");
+    ca_params.distinguished_name.push(
+        DnType::CommonName,
+        format!(
+            "tls-session-cost local CA {}",
+            not_before.unix_timestamp_nanos() % 1_000_000_000_000
+        ),
+    );
     ca_params.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
         KeyUsagePurpose::CrlSign,

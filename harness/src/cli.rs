@@ -106,6 +106,12 @@ pub struct RunArgs {
     /// Write a dhat heap profile of each mode's client worker (slows it: not a timed run).
     #[arg(long)]
     pub dhat: bool,
+    /// Send the load to this HTTPS URL instead of the built-in server (no server figures).
+    #[arg(long, value_parser = https_url)]
+    pub target: Option<String>,
+    /// PEM file of the CA(s) that sign --target's certificate.
+    #[arg(long, requires = "target")]
+    pub ca: Option<PathBuf>,
     /// Where report directories are created.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
@@ -187,6 +193,23 @@ impl RunArgs {
                     .into(),
             );
         }
+        if self.target.is_some() {
+            if self.ca.is_none() && self.roots == RootsChoice::Ca {
+                return Err(
+                    "--target needs --ca FILE (or --roots webpki for a publicly trusted server)"
+                        .into(),
+                );
+            }
+            if self.port != 0 {
+                return Err(
+                    "--port sets the built-in server's port; it has no meaning with --target"
+                        .into(),
+                );
+            }
+            if let Some(ca) = &self.ca {
+                crate::certs::read_bundle(ca).map_err(|e| format!("--ca: {e}"))?;
+            }
+        }
         if self.server_cache_ttl == Some(Duration::ZERO) {
             return Err("--server-cache-ttl must be greater than 0".into());
         }
@@ -228,6 +251,17 @@ fn positive_f64(s: &str) -> Result<f64, String> {
         return Err(format!("`{s}` is implausibly large"));
     }
     Ok(v)
+}
+
+fn https_url(s: &str) -> Result<String, String> {
+    let uri: hyper::Uri = s.parse().map_err(|e| format!("`{s}` is not a URL ({e})"))?;
+    if uri.scheme_str() != Some("https") {
+        return Err(format!("`{s}` is not an https:// URL"));
+    }
+    if uri.host().is_none() {
+        return Err(format!("`{s}` has no host"));
+    }
+    Ok(s.to_string())
 }
 
 fn retention_duration(s: &str) -> Result<Duration, String> {
@@ -299,6 +333,16 @@ mod tests {
             &["--server-cache", "lru"],
             &["--server-cache-size", "10"],
             &["--server-cache", "ttl", "--clock", "virtual"],
+            &["--target", "http://localhost:1/"],
+            &["--target", "not a url"],
+            &["--target", "https://localhost:1/"],
+            &["--ca", "ca.pem"],
+            &[
+                "--target",
+                "https://localhost:1/",
+                "--ca",
+                "/nonexistent.pem",
+            ],
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }

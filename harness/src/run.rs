@@ -118,7 +118,16 @@ pub fn run(args: &RunArgs, command: String) -> Result<RunOutcome, RunError> {
             dhat: args.dhat,
         },
         versions: versions(),
-        method: methods(),
+        method: {
+            let mut m = methods();
+            if let Some(t) = &args.target {
+                m.insert(
+                    "server".into(),
+                    format!("external target {t}: server-side figures were not measured (null)"),
+                );
+            }
+            m
+        },
         modes: outcome.modes.iter().map(|m| m.summary.clone()).collect(),
     };
     summary.modes.iter_mut().for_each(|m| {
@@ -230,7 +239,7 @@ fn methods() -> BTreeMap<String, String> {
         ("handshakes", "client: rustls handshake_kind() of each new connection; server: the same, counted in the server process"),
         ("retained_bytes", "timeline retained_bytes = retained sessions (counted) × the mode's measured bytes per retained session"),
         ("retained_per_session", "fresh with retention: bytes freed on the dropping thread as each retained session's TLS state was dropped (exact); leak: live-heap slope over kept-session count"),
-        ("plateau", "mean over samples at least one interval past the retention time: retained sessions, and live heap above the load's starting heap"),
+        ("plateau", "mean over the samples at or after the retention time T: retained sessions, and live heap above the load's starting heap"),
         ("sampler", "CPU time of the client worker's sampler thread while sampling (CLOCK_THREAD_CPUTIME_ID), as a share of the run's wall time"),
     ]
     .into_iter()
@@ -331,6 +340,28 @@ impl Worker {
             .and_then(Result::ok)
             .unwrap_or_default();
         (status, err)
+    }
+}
+
+/// The next message of an optional worker; pending forever when there is none.
+async fn next_of(w: &mut Option<Worker>) -> Option<WorkerMsg> {
+    match w {
+        Some(w) => w.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// ` (signal: 9 (SIGKILL))` or ` (exit status: 1): <last stderr line>`.
+fn how_it_ended(status: Option<std::process::ExitStatus>, stderr: &str) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let status_text = status
+        .map(|s| s.to_string())
+        .unwrap_or_else(|| "killed after the grace period".into());
+    let signalled = status.is_some_and(|s| s.signal().is_some());
+    if signalled || stderr.trim().is_empty() {
+        format!(" ({status_text})")
+    } else {
+        format!(" ({status_text}): {}", last_line(stderr))
     }
 }
 
@@ -444,35 +475,17 @@ impl Orchestrator {
             all.worker_died = true;
             all.stopped_reason = Some(why);
         };
-        let mut server = match serde_json::to_string(&server_cfg)
-            .map_err(std::io::Error::other)
-            .and_then(|c| Worker::spawn(&self.exe, "server", &c))
-        {
-            Ok(w) => w,
-            Err(e) => {
-                died(all, format!("{mode}: cannot start the server worker: {e}"));
-                return None;
-            }
+        let (mut server, target, ca_files) = match &a.target {
+            Some(url) => (None, url.clone(), a.ca.iter().cloned().collect()),
+            None => match self.start_server(mode, &server_cfg, all).await {
+                Some((w, port)) => (
+                    Some(w),
+                    format!("https://localhost:{port}/"),
+                    vec![self.ca.clone()],
+                ),
+                None => return None,
+            },
         };
-        let port = match tokio::time::timeout(WORKER_GRACE, server.next()).await {
-            Ok(Some(WorkerMsg::Ready { port, fd_limit })) => {
-                all.fd_limit = fd_limit;
-                port
-            }
-            _ => {
-                let (status, err) = server.finish().await;
-                died(
-                    all,
-                    format!(
-                        "{mode}: the server worker did not start ({}): {}",
-                        status.map(|s| s.to_string()).unwrap_or("killed".into()),
-                        last_line(&err)
-                    ),
-                );
-                return None;
-            }
-        };
-        let target = format!("https://localhost:{port}/");
         all.target = Some(target.clone());
         let client_cfg = ClientWorkerConfig {
             mode,
@@ -485,13 +498,15 @@ impl Orchestrator {
             kx: a.kx.to_string(),
             roots: a.roots.to_string(),
             client_cache: a.client_cache,
-            ca_files: vec![self.ca.clone()],
+            ca_files,
             clock: a.clock,
             retention: a.retention_spec(),
             dhat_file: a
                 .dhat
                 .then(|| self.dir.join(format!("dhat-heap-{mode}.json"))),
-            probe_certs_dir: Some(a.certs_dir.clone()),
+            // The probe's private server presents the harness certificates: only meaningful
+            // when the run's target does too.
+            probe_certs_dir: a.target.is_none().then(|| a.certs_dir.clone()),
         };
         let mut client = match serde_json::to_string(&client_cfg)
             .map_err(std::io::Error::other)
@@ -499,7 +514,9 @@ impl Orchestrator {
         {
             Ok(w) => w,
             Err(e) => {
-                let _ = server.finish().await;
+                if let Some(server) = server {
+                    let _ = server.finish().await;
+                }
                 died(all, format!("{mode}: cannot start the client worker: {e}"));
                 return None;
             }
@@ -507,7 +524,7 @@ impl Orchestrator {
 
         let mut rows = Vec::new();
         let mut last_server: Option<ServerSample> = None;
-        let mut server_alive = true;
+        let mut server_alive = server.is_some();
         let mut fin: Option<ClientFinal> = None;
         let mut client_gone = false;
         let mut seen_intr = *intr.borrow();
@@ -522,7 +539,7 @@ impl Orchestrator {
                     Some(_) => {}
                     None => { client_gone = true; break; }
                 },
-                msg = server.next(), if server_alive => match msg {
+                msg = next_of(&mut server), if server_alive => match msg {
                     Some(WorkerMsg::Server(s)) => last_server = Some(s),
                     Some(_) => {}
                     None => {
@@ -547,36 +564,51 @@ impl Orchestrator {
             }
         }
         // Stop the server and take its last figures.
-        server.ask_stop();
-        if server_alive {
-            while let Ok(Some(m)) = tokio::time::timeout(WORKER_GRACE, server.next()).await {
-                match m {
-                    WorkerMsg::ServerDone(s) | WorkerMsg::Server(s) => last_server = Some(s),
-                    _ => {}
+        let (server_status, server_err) = match server.as_mut() {
+            Some(w) => {
+                w.ask_stop();
+                if server_alive {
+                    while let Ok(Some(m)) = tokio::time::timeout(WORKER_GRACE, w.next()).await {
+                        match m {
+                            WorkerMsg::ServerDone(s) | WorkerMsg::Server(s) => {
+                                last_server = Some(s)
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                match server.take() {
+                    Some(w) => w.finish().await,
+                    None => (None, String::new()),
                 }
             }
-        }
-        let (_, server_err) = server.finish().await;
+            None => (None, String::new()),
+        };
+        let server_alive = server_alive || a.target.is_some();
         let (client_status, client_err) = client.finish().await;
         if client_gone && !all.interrupted {
             died(
                 all,
                 format!(
-                    "{mode}: the client worker died mid-run ({}): {}",
-                    client_status
-                        .map(|s| s.to_string())
-                        .unwrap_or("killed".into()),
-                    last_line(&client_err)
+                    "{mode}: the client worker died mid-run{}",
+                    how_it_ended(client_status, &client_err)
                 ),
             );
         }
-        if !server_alive {
-            all.stopped_reason = Some(format!(
-                "{mode}: the server worker died mid-run: {}",
-                last_line(&server_err)
-            ));
+        let server_died = (!server_alive).then(|| {
+            format!(
+                "{mode}: the server worker died mid-run{}",
+                how_it_ended(server_status, &server_err)
+            )
+        });
+        if let Some(why) = &server_died {
+            all.stopped_reason = Some(why.clone());
         }
-        let fin = fin.unwrap_or_else(|| partial_final(&rows, a));
+        let mut fin = fin.unwrap_or_else(|| partial_final(&rows, a));
+        if let Some(why) = server_died {
+            // The client stopped because we asked it to when the server went away.
+            fin.stopped_early = Some(why);
+        }
         let mut summary = mode_summary(mode, &fin, &rows, last_server.as_ref());
         let refs: Vec<&TimelineRow> = rows.iter().collect();
         let r = analysis::retained(
@@ -602,6 +634,41 @@ impl Orchestrator {
             }
         }
         Some(ModeResult { rows, summary })
+    }
+
+    /// Starts the server worker and waits for its port.
+    async fn start_server(
+        &self,
+        mode: Mode,
+        cfg: &ServerWorkerConfig,
+        all: &mut AllModes,
+    ) -> Option<(Worker, u16)> {
+        let mut server = match serde_json::to_string(cfg)
+            .map_err(std::io::Error::other)
+            .and_then(|c| Worker::spawn(&self.exe, "server", &c))
+        {
+            Ok(w) => w,
+            Err(e) => {
+                all.worker_died = true;
+                all.stopped_reason = Some(format!("{mode}: cannot start the server worker: {e}"));
+                return None;
+            }
+        };
+        match tokio::time::timeout(WORKER_GRACE, server.next()).await {
+            Ok(Some(WorkerMsg::Ready { port, fd_limit })) => {
+                all.fd_limit = fd_limit;
+                Some((server, port))
+            }
+            _ => {
+                let (status, err) = server.finish().await;
+                all.worker_died = true;
+                all.stopped_reason = Some(format!(
+                    "{mode}: the server worker did not start{}",
+                    how_it_ended(status, &err)
+                ));
+                None
+            }
+        }
     }
 
     fn show(&self, pb: &ProgressBar, s: &ClientSample) {

@@ -117,7 +117,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
 fn final_line(s: &ServerSample) -> String {
     let bytes = |b: Option<u64>| b.map(|b| fmt_bytes(b as f64)).unwrap_or("n/a".into());
     format!(
-        "served {:.0} s: {} connections ({} still open), {} requests, handshakes {} full / {} resumed / {} failed, session cache {} entries ({}), RSS {}, heap {}",
+        "served {:.1} s: {} connections ({} still open), {} requests, handshakes {} full / {} resumed / {} failed, session cache {} entries ({}), RSS {}, heap {}",
         s.t_s,
         s.connections,
         s.open_conns,

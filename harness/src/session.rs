@@ -101,19 +101,21 @@ impl RequestError {
         let mut kind = None;
         while let Some(err) = cur {
             if let Some(tls) = err.downcast_ref::<rustls::Error>() {
-                kind = Some(format!("tls: {tls}"));
+                kind = Some(tls_kind(tls));
                 break;
             }
-            if let Some(io) = err.downcast_ref::<std::io::Error>() {
-                // tokio-rustls hides the rustls error inside an io::Error, whose source()
-                // skips it: look inside explicitly.
-                if let Some(tls) = io.get_ref().and_then(|i| i.downcast_ref::<rustls::Error>()) {
-                    kind = Some(format!("tls: {tls}"));
-                    break;
+            cur = match err.downcast_ref::<std::io::Error>() {
+                Some(io) => {
+                    // tokio-rustls (and hyper-rustls around it) wrap the rustls error in
+                    // io::Errors whose source() skips the wrapped error: look inside.
+                    kind.get_or_insert_with(|| format!("io: {:?}", io.kind()));
+                    match io.get_ref() {
+                        Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                        None => err.source(),
+                    }
                 }
-                kind = Some(format!("io: {:?}", io.kind()));
-            }
-            cur = err.source();
+                None => err.source(),
+            };
         }
         let mut detail = e.to_string();
         let mut src = e.source();
@@ -126,6 +128,25 @@ impl RequestError {
             kind: kind.unwrap_or_else(|| "http".into()),
             detail,
         }
+    }
+}
+
+/// A stable failure key for a rustls error: certificate errors by variant only, without the
+/// times and names some variants carry (those stay in the error's detail).
+fn tls_kind(e: &rustls::Error) -> String {
+    match e {
+        rustls::Error::InvalidCertificate(ce) => {
+            let debug = format!("{ce:?}");
+            let name = debug
+                .split(|c: char| !c.is_alphanumeric())
+                .next()
+                .unwrap_or("Unknown");
+            format!(
+                "tls: invalid peer certificate: {}",
+                name.trim_end_matches("Context")
+            )
+        }
+        other => format!("tls: {other}"),
     }
 }
 

@@ -183,7 +183,11 @@ pub fn server_main(config_json: &str) -> Result<(), WorkerError> {
     let cfg: ServerWorkerConfig =
         serde_json::from_str(config_json).map_err(|e| WorkerError::Config(e.to_string()))?;
     let fd_limit = procstat::raise_fd_limit();
-    let (certs, _) = certs::ensure(&cfg.certs_dir)?;
+    // The parent made sure the certificates exist; a worker never regenerates them (two
+    // workers doing so at once would leave a leaf from one CA beside the other's CA).
+    let certs = certs::check(&certs::CertPaths::in_dir(&cfg.certs_dir)).map_err(|e| {
+        WorkerError::Config(format!("certificates in {}: {e}", cfg.certs_dir.display()))
+    })?;
     let opts = ServerOptions {
         addr: SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port)),
         tls: parse::<TlsVersion>(&cfg.tls)?,
