@@ -1,1 +1,205 @@
-fn main() {}
+//! What a TLS client session costs, per operation: time (criterion) and bytes / allocations
+//! (the counting allocator, in a pass run beside criterion — see `support`).
+//!
+//! Groups (filter with `cargo bench -- <substring>`, e.g. `cargo bench -- request/full`):
+//! - `build/{ca,webpki}/cache{256,0}`: building a session (`SessionFactory::build`) alone —
+//!   its `ClientConfig` (root store, verifier, resumption store), connector and pool.
+//! - `request/{full,resumed,reused}/tls{1.3,1.2}`: one request on a new connection with a
+//!   full handshake, on a new connection resumed from the session's ticket/ID store, and on
+//!   a reused keep-alive connection.
+//! - `mode/{fresh,leak,shared,resume}`: one request in each session mode of DESIGN.md
+//!   (TLS 1.3, roots `ca`, client cache 256 — the harness defaults).
+//!
+//! Every step checks the response came back on the expected kind of connection, so a
+//! benchmark cannot silently measure something else (a resumption that fell back to a full
+//! handshake, a keep-alive connection that was not reused).
+
+#[global_allocator]
+static ALLOC: harness::alloc::CountingAlloc = harness::alloc::CountingAlloc;
+
+mod support;
+
+use criterion::Criterion;
+use harness::connector::ConnUse;
+use harness::session::Pooling;
+use harness::tls::{RootsChoice, TlsVersion};
+
+use support::{expect_conn, settle, Book, Fixture, Group, PassMode};
+
+/// rustls's default client resumption store capacity (and the harness's `--client-cache`).
+const CACHE_ON: usize = 256;
+const CACHE_OFF: usize = 0;
+
+fn tag(v: TlsVersion) -> &'static str {
+    match v {
+        TlsVersion::V13 => "tls1.3",
+        TlsVersion::V12 => "tls1.2",
+    }
+}
+
+/// Building a session: only `factory.build(..)`; the session is dropped outside the timed
+/// region (its drop frees what the build allocated; it allocates nothing itself).
+fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
+    let mut g = Group::new(c, "build", book);
+    for roots in [RootsChoice::Ca, RootsChoice::Webpki] {
+        for cache in [CACHE_ON, CACHE_OFF] {
+            let factory = fx.factory(TlsVersion::V13, roots, cache);
+            let stats = factory.stats().clone();
+            let f = &factory;
+            g.case(
+                &fx.rt,
+                &format!("{roots}/cache{cache}"),
+                &stats,
+                || async move { f.build(Pooling::KeepAlive).expect("build a session") },
+            );
+        }
+    }
+    g.finish();
+}
+
+/// One request on a new connection (full or resumed handshake) or on a reused one.
+fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
+    let mut g = Group::new(c, "request", book);
+    for v in [TlsVersion::V13, TlsVersion::V12] {
+        let uri = fx.uri(v);
+        let uri = &uri;
+
+        // Full handshake: resumption off (client cache 0), no idle connection kept, so every
+        // request opens a new connection and handshakes in full. The step waits for the
+        // connection to close, so each iteration is connect + handshake + request + close.
+        let factory = fx.factory(v, RootsChoice::Ca, CACHE_OFF);
+        let stats = factory.stats().clone();
+        let session = factory.build(Pooling::NoIdle).expect("build a session");
+        let (s, st) = (&session, &stats);
+        g.case(&fx.rt, &format!("full/{}", tag(v)), &stats, || async move {
+            expect_conn(s.get(uri).await, ConnUse::NewFull, "full handshake");
+            settle(st, 0).await;
+        });
+        drop(session);
+
+        // Resumed handshake: one session with resumption on and no idle connection, warmed
+        // by a first request so its store holds the server's tickets (TLS 1.3) or session
+        // ID (TLS 1.2); every later request opens a new connection and resumes.
+        let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
+        let stats = factory.stats().clone();
+        let session = factory.build(Pooling::NoIdle).expect("build a session");
+        fx.rt.block_on(async {
+            expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
+            settle(&stats, 0).await;
+            expect_conn(session.get(uri).await, ConnUse::NewResumed, "warm-up");
+            settle(&stats, 0).await;
+        });
+        let (s, st) = (&session, &stats);
+        g.case(
+            &fx.rt,
+            &format!("resumed/{}", tag(v)),
+            &stats,
+            || async move {
+                expect_conn(s.get(uri).await, ConnUse::NewResumed, "resumed handshake");
+                settle(st, 0).await;
+            },
+        );
+        drop(session);
+
+        // Reused connection: one keep-alive session, warmed by a first request; its one
+        // connection stays open and carries every request.
+        let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
+        let stats = factory.stats().clone();
+        let session = factory.build(Pooling::KeepAlive).expect("build a session");
+        fx.rt.block_on(async {
+            expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
+            expect_conn(session.get(uri).await, ConnUse::Reused, "warm-up");
+        });
+        let s = &session;
+        g.case(
+            &fx.rt,
+            &format!("reused/{}", tag(v)),
+            &stats,
+            || async move {
+                expect_conn(s.get(uri).await, ConnUse::Reused, "reused connection");
+            },
+        );
+        drop(session);
+        fx.rt.block_on(settle(&stats, 0));
+    }
+    g.finish();
+}
+
+/// One request in each session mode (DESIGN.md "Session modes"), pooling as the harness's
+/// load generator uses it: keep-alive for fresh, leak and shared; no idle for resume.
+fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
+    let mut g = Group::new(c, "mode", book);
+    let v = TlsVersion::V13;
+    let uri = fx.uri(v);
+    let uri = &uri;
+
+    // fresh: build + request + invalidate, all timed; the step waits until the session's
+    // connection has actually closed, so teardown is part of the cost.
+    let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
+    let stats = factory.stats().clone();
+    let (f, st) = (&factory, &stats);
+    g.case(&fx.rt, "fresh", &stats, || async move {
+        let session = f.build(Pooling::KeepAlive).expect("build a session");
+        expect_conn(session.get(uri).await, ConnUse::NewFull, "fresh");
+        drop(session);
+        settle(st, 0).await;
+    });
+
+    // leak, "without growth": build + request, and the session is *returned* — kept alive
+    // with its open keep-alive connection, never invalidated inside the timed region — then
+    // dropped outside it at the end of the chunk (at most 256 sessions at a time). A true
+    // leak across criterion's thousands of iterations would grow memory and file
+    // descriptors without bound and make later samples measure a different, bigger process;
+    // holding them per chunk keeps each iteration's work identical while still excluding
+    // invalidation. So leak's time is fresh's minus the teardown, its bytes/allocs are
+    // those of build + request, and its `live` column is what each leaked session keeps.
+    let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
+    let stats = factory.stats().clone();
+    let f = &factory;
+    g.case(&fx.rt, "leak", &stats, || async move {
+        let session = f.build(Pooling::KeepAlive).expect("build a session");
+        expect_conn(session.get(uri).await, ConnUse::NewFull, "leak");
+        session
+    });
+
+    // shared: one keep-alive session for the whole run, its connection reused.
+    let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
+    let stats = factory.stats().clone();
+    let session = factory.build(Pooling::KeepAlive).expect("build a session");
+    fx.rt.block_on(async {
+        expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
+    });
+    let s = &session;
+    g.case(&fx.rt, "shared", &stats, || async move {
+        expect_conn(s.get(uri).await, ConnUse::Reused, "shared");
+    });
+    drop(session);
+    fx.rt.block_on(settle(&stats, 0));
+
+    // resume: one session, a new connection per request, resumed from its ticket store.
+    let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
+    let stats = factory.stats().clone();
+    let session = factory.build(Pooling::NoIdle).expect("build a session");
+    fx.rt.block_on(async {
+        expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
+        settle(&stats, 0).await;
+    });
+    let (s, st) = (&session, &stats);
+    g.case(&fx.rt, "resume", &stats, || async move {
+        expect_conn(s.get(uri).await, ConnUse::NewResumed, "resume");
+        settle(st, 0).await;
+    });
+    drop(session);
+    g.finish();
+}
+
+fn main() {
+    let mut c = Criterion::default().without_plots().configure_from_args();
+    let fx = Fixture::new();
+    let mut book = Book::new(PassMode::from_args());
+    bench_build(&mut c, &fx, &mut book);
+    bench_request(&mut c, &fx, &mut book);
+    bench_modes(&mut c, &fx, &mut book);
+    c.final_summary();
+    book.finish();
+}

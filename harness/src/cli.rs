@@ -24,8 +24,6 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Run the load (the default when no subcommand is given).
-    Run(RunArgs),
     /// Regenerate the CA and server certificates.
     Certs {
         /// Where the certificates live.

@@ -27,7 +27,6 @@ fn main() -> ExitCode {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     match cli.command {
         None => run(cli.run, command),
-        Some(Command::Run(args)) => run(args, command),
         Some(Command::Certs { certs_dir }) => match harness::certs::generate(&certs_dir) {
             Ok(set) => {
                 println!(
