@@ -10,6 +10,7 @@ use crate::load::Clock;
 use crate::mode::Mode;
 use crate::retention::RetentionSpec;
 use crate::server_cache::{ServerCachePolicy, RUSTLS_DEFAULT_CAPACITY};
+use crate::session::ClientKind;
 use crate::tls::{KxChoice, RootsChoice, TlsVersion};
 
 /// Measure what a TLS client session costs: fresh vs shared sessions, with rustls.
@@ -63,7 +64,12 @@ pub struct RunArgs {
     /// Key exchange the client offers: default (rustls's list) or x25519.
     #[arg(long, default_value = "default")]
     pub kx: KxChoice,
-    /// Roots each session loads: ca (the harness CA) or webpki (Mozilla's set + the CA).
+    /// Session implementations, comma-separated: hyper (hyper-util over rustls) and/or
+    /// reqwest (reqwest::Client with its default features); each mode runs with each.
+    #[arg(long, value_delimiter = ',', default_value = "hyper")]
+    pub client: Vec<ClientKind>,
+    /// Roots each session loads: ca (the harness CA), webpki (Mozilla's set + the CA) or
+    /// system (the OS store + the CA, what a default client does).
     #[arg(long, default_value = "ca")]
     pub roots: RootsChoice,
     /// Capacity of each session's rustls resumption store (0 disables resumption).
@@ -161,6 +167,22 @@ impl RunArgs {
         }
         if self.mode.is_empty() {
             return Err("--mode needs at least one mode".into());
+        }
+        let mut seen_clients = Vec::new();
+        for c in &self.client {
+            if seen_clients.contains(c) {
+                return Err(format!("--client lists `{c}` twice"));
+            }
+            seen_clients.push(*c);
+        }
+        if self.client.contains(&ClientKind::Reqwest)
+            && self.roots != RootsChoice::Webpki
+            && (self.kx != KxChoice::Default || self.client_cache != 256)
+        {
+            return Err("reqwest does not expose --kx or --client-cache; use them with --client hyper (or --roots webpki, which hands reqwest a rustls config)".into());
+        }
+        if self.roots == RootsChoice::System {
+            crate::tls::system_roots().map_err(|e| e.to_string())?;
         }
         let planned = self.rate * self.duration().as_secs_f64();
         if planned < 1.0 {

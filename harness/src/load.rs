@@ -214,9 +214,10 @@ impl Ctx {
                             lock(&self.counters.leaked).push(session);
                         } else if let Some(store) = &self.retained {
                             // Invalidated: pool and connections go, the TLS state is retained.
-                            let state = session.into_tls_state();
-                            let now = self.now_for(stamp);
-                            lock(store).insert(now, state);
+                            if let Some(state) = session.into_tls_state() {
+                                let now = self.now_for(stamp);
+                                lock(store).insert(now, state);
+                            }
                         }
                         // Otherwise the session is dropped here: invalidated, connections closed.
                         r.map_err(|e| e.kind())
@@ -337,7 +338,11 @@ fn fd_stop(
     }
     let (lim, fds) = (fd_limit?, fds_start?);
     let budget = lim.soft.saturating_sub(fds + FD_HEADROOM);
-    let open = ctx.factory.stats().open();
+    // Each kept session holds one connection; hyper's are counted exactly.
+    let open = match ctx.factory.stats() {
+        Some(s) => s.open(),
+        None => lock(&ctx.counters.leaked).len() as u64,
+    };
     (open + in_flight >= budget).then(|| {
         format!(
             "leak: stopped after {started} sessions, before the file-descriptor limit: {open} connections open, RLIMIT_NOFILE soft limit {} (hard {}); raise it with `ulimit -n` or lower --rate/--seconds",
@@ -545,12 +550,12 @@ impl Sampler {
             allocs_total: heap.map(|h| h.total_allocs),
             cpu_s: procstat::cpu_seconds(),
             open_fds: procstat::open_fds(),
-            open_conns: stats.open(),
+            open_conns: stats.map(|s| s.open()),
             retained_sessions: retained,
             retained_bytes: None,
-            handshakes_full: stats.handshakes_full.load(Relaxed),
-            handshakes_resumed: stats.handshakes_resumed.load(Relaxed),
-            requests_reused_conn: c.reused.load(Relaxed),
+            handshakes_full: stats.map(|s| s.handshakes_full.load(Relaxed)),
+            handshakes_resumed: stats.map(|s| s.handshakes_resumed.load(Relaxed)),
+            requests_reused_conn: stats.map(|_| c.reused.load(Relaxed)),
             latency_p50_us: p50,
             latency_p99_us: p99,
             latency_max_us: max,
@@ -637,10 +642,10 @@ async fn finish(
         elapsed_s: elapsed.as_secs_f64(),
         late_starts: c.late.load(Relaxed),
         start_lag_us,
-        connections_opened: stats.opened.load(Relaxed),
-        handshakes_full: stats.handshakes_full.load(Relaxed),
-        handshakes_resumed: stats.handshakes_resumed.load(Relaxed),
-        requests_reused_conn: c.reused.load(Relaxed),
+        connections_opened: stats.map(|s| s.opened.load(Relaxed)),
+        handshakes_full: stats.map(|s| s.handshakes_full.load(Relaxed)),
+        handshakes_resumed: stats.map(|s| s.handshakes_resumed.load(Relaxed)),
+        requests_reused_conn: stats.map(|_| c.reused.load(Relaxed)),
         load_alloc_bytes: heap_end
             .zip(start_state.heap)
             .map(|(e, s)| e.total_bytes - s.total_bytes),

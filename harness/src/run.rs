@@ -19,6 +19,7 @@ use crate::certs;
 use crate::cli::RunArgs;
 use crate::load::LATE_THRESHOLD;
 use crate::mode::Mode;
+use crate::session::ClientKind;
 use crate::summary::{ModeSummary, Scenario, ServerSummary, Summary, Versions, P50P99, SCHEMA};
 use crate::table::fmt_bytes;
 use crate::timeline::{self, TimelineRow};
@@ -411,15 +412,22 @@ impl Orchestrator {
             target: None,
             fd_limit: None,
         };
-        let total = self.args.mode.len();
-        for (i, mode) in self.args.mode.iter().enumerate() {
-            let pb = self.progress(*mode, i, total);
-            let r = self.run_mode(*mode, &mut intr, &pb, &mut all).await;
+        let legs: Vec<(Mode, ClientKind)> = self
+            .args
+            .mode
+            .iter()
+            .flat_map(|m| self.args.client.iter().map(move |c| (*m, *c)))
+            .collect();
+        let total = legs.len();
+        for (i, (mode, client)) in legs.into_iter().enumerate() {
+            let label = leg_label(mode, client, self.args.client.len() > 1);
+            let pb = self.progress(&label, i, total);
+            let r = self.run_mode(mode, client, &mut intr, &pb, &mut all).await;
             pb.finish_and_clear();
             if let Some(r) = r {
                 if !self.args.quiet {
                     eprintln!(
-                        "[{}/{total}] {mode}: {} ok, {} failed, {:.1} req/s, heap peak {}",
+                        "[{}/{total}] {label}: {} ok, {} failed, {:.1} req/s, heap peak {}",
                         i + 1,
                         r.summary.requests_ok,
                         r.summary.requests_failed,
@@ -436,7 +444,7 @@ impl Orchestrator {
         all
     }
 
-    fn progress(&self, mode: Mode, i: usize, total: usize) -> ProgressBar {
+    fn progress(&self, label: &str, i: usize, total: usize) -> ProgressBar {
         let secs = self.args.duration().as_secs().max(1);
         let pb = ProgressBar::with_draw_target(
             Some(secs),
@@ -451,13 +459,14 @@ impl Orchestrator {
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
                 .progress_chars("=> ");
         pb.set_style(style);
-        pb.set_prefix(format!("[{}/{total}] {mode}", i + 1));
+        pb.set_prefix(format!("[{}/{total}] {label}", i + 1));
         pb
     }
 
     async fn run_mode(
         &self,
         mode: Mode,
+        client_kind: ClientKind,
         intr: &mut watch::Receiver<u32>,
         pb: &ProgressBar,
         all: &mut AllModes,
@@ -501,12 +510,15 @@ impl Orchestrator {
             ca_files,
             clock: a.clock,
             retention: a.retention_spec(),
-            dhat_file: a
-                .dhat
-                .then(|| self.dir.join(format!("dhat-heap-{mode}.json"))),
+            dhat_file: a.dhat.then(|| {
+                self.dir
+                    .join(format!("dhat-heap-{mode}-{client_kind}.json"))
+            }),
+            client: client_kind,
             // The probe's private server presents the harness certificates: only meaningful
             // when the run's target does too.
-            probe_certs_dir: a.target.is_none().then(|| a.certs_dir.clone()),
+            probe_certs_dir: (a.target.is_none() && client_kind == ClientKind::Hyper)
+                .then(|| a.certs_dir.clone()),
         };
         let mut client = match serde_json::to_string(&client_cfg)
             .map_err(std::io::Error::other)
@@ -533,7 +545,7 @@ impl Orchestrator {
                 msg = client.next() => match msg {
                     Some(WorkerMsg::Client(s)) => {
                         self.show(pb, &s);
-                        rows.push(row(mode, &s, last_server.as_ref()));
+                        rows.push(row(mode, client_kind, &s, last_server.as_ref()));
                     }
                     Some(WorkerMsg::ClientDone(f)) => { fin = Some(*f); break; }
                     Some(_) => {}
@@ -609,7 +621,7 @@ impl Orchestrator {
             // The client stopped because we asked it to when the server went away.
             fin.stopped_early = Some(why);
         }
-        let mut summary = mode_summary(mode, &fin, &rows, last_server.as_ref());
+        let mut summary = mode_summary(mode, client_kind, &fin, &rows, last_server.as_ref());
         let refs: Vec<&TimelineRow> = rows.iter().collect();
         let r = analysis::retained(
             mode,
@@ -621,6 +633,13 @@ impl Orchestrator {
         );
         summary.retained_bytes_per_session = r.bytes_per_session;
         summary.retained_bytes_method = r.method.map(str::to_string);
+        if client_kind == ClientKind::Reqwest && mode == Mode::Fresh && a.retention_spec().is_some()
+        {
+            summary.retained_bytes_method = Some(
+                "not measured: reqwest keeps its TLS state to itself, so the retention model applies to hyper sessions only"
+                    .into(),
+            );
+        }
         summary.retained_bytes_slope = r.slope_bytes_per_session;
         summary.model_plateau_bytes = r.model_bytes;
         summary.model_plateau_sessions = r.model_sessions;
@@ -690,10 +709,24 @@ impl Orchestrator {
     }
 }
 
-fn row(mode: Mode, s: &ClientSample, srv: Option<&ServerSample>) -> TimelineRow {
+/// `fresh`, or `fresh/reqwest` when several clients run.
+fn leg_label(mode: Mode, client: ClientKind, many_clients: bool) -> String {
+    if many_clients {
+        format!("{mode}/{client}")
+    } else {
+        mode.to_string()
+    }
+}
+
+fn row(
+    mode: Mode,
+    client: ClientKind,
+    s: &ClientSample,
+    srv: Option<&ServerSample>,
+) -> TimelineRow {
     TimelineRow {
         mode: mode.to_string(),
-        client: "hyper".into(),
+        client: client.to_string(),
         t_s: s.t_s,
         virtual_t_s: s.virtual_t_s,
         requests_ok: s.requests_ok,
@@ -736,9 +769,9 @@ fn partial_final(rows: &[TimelineRow], a: &RunArgs) -> ClientFinal {
         requests_failed: last.map_or(0, |r| r.requests_failed),
         elapsed_s: last.map_or(0.0, |r| r.t_s),
         late_starts: last.map_or(0, |r| r.late_starts),
-        handshakes_full: last.map_or(0, |r| r.handshakes_full),
-        handshakes_resumed: last.map_or(0, |r| r.handshakes_resumed),
-        requests_reused_conn: last.map_or(0, |r| r.requests_reused_conn),
+        handshakes_full: last.and_then(|r| r.handshakes_full),
+        handshakes_resumed: last.and_then(|r| r.handshakes_resumed),
+        requests_reused_conn: last.and_then(|r| r.requests_reused_conn),
         stopped_early: Some("the client worker ended without its final report".into()),
         ..Default::default()
     }
@@ -750,6 +783,7 @@ fn max_of<T: Copy + Ord>(it: impl Iterator<Item = Option<T>>) -> Option<T> {
 
 fn mode_summary(
     mode: Mode,
+    client: ClientKind,
     f: &ClientFinal,
     rows: &[TimelineRow],
     srv: Option<&ServerSample>,
@@ -763,7 +797,7 @@ fn mode_summary(
     let heap_samples = rows.iter().map(|r| r.client_heap_live_bytes);
     ModeSummary {
         mode: mode.to_string(),
-        client: "hyper".into(),
+        client: client.to_string(),
         roots: String::new(),
         requests_planned: f.requests_planned,
         requests_started: f.requests_started,
@@ -801,7 +835,7 @@ fn mode_summary(
         open_fds_start: f.fds_start,
         open_fds_peak: max_of(rows.iter().map(|r| r.client_open_fds).chain([f.fds_end])),
         open_fds_end: f.fds_end,
-        open_connections_peak: rows.iter().map(|r| r.client_open_conns).max().unwrap_or(0),
+        open_connections_peak: max_of(rows.iter().map(|r| r.client_open_conns)),
         latency_us: f.latency,
         sampler_cpu_us_total: f.sampler_cpu_us,
         sampler_share: f.sampler_cpu_us as f64 / 1e6 / elapsed,

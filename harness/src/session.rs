@@ -12,7 +12,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
 use crate::connector::{ConnStats, ConnTag, ConnUse, CountingConnector};
-use crate::tls::{ClientTls, TlsError};
+use crate::tls::{ClientTls, RootsChoice, TlsError};
 
 /// How long one request may take before it counts as failed (`timeout`).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -26,29 +26,91 @@ pub enum Pooling {
     NoIdle,
 }
 
+/// Which HTTP client implements a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ClientKind {
+    /// A hyper-util legacy client over the harness's counting rustls connector.
+    #[default]
+    Hyper,
+    /// A `reqwest::Client` with its default features (rustls + the platform verifier), as
+    /// most Rust programs build one.
+    Reqwest,
+}
+
+impl std::fmt::Display for ClientKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            ClientKind::Hyper => "hyper",
+            ClientKind::Reqwest => "reqwest",
+        })
+    }
+}
+
+impl std::str::FromStr for ClientKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "hyper" => Ok(ClientKind::Hyper),
+            "reqwest" => Ok(ClientKind::Reqwest),
+            other => Err(format!(
+                "unknown client `{other}` (expected hyper or reqwest)"
+            )),
+        }
+    }
+}
+
+/// Why a session could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("reqwest: {0}")]
+    Reqwest(String),
+}
+
 /// Builds sessions with one fixed TLS set-up, counting their connections in one place.
 #[derive(Clone)]
 pub struct SessionFactory {
+    kind: ClientKind,
     tls: ClientTls,
     stats: Arc<ConnStats>,
 }
 
 impl SessionFactory {
+    /// A factory of hyper sessions.
     pub fn new(tls: ClientTls) -> Self {
+        Self::with_kind(ClientKind::Hyper, tls)
+    }
+
+    pub fn with_kind(kind: ClientKind, tls: ClientTls) -> Self {
         Self {
+            kind,
             tls,
             stats: Arc::new(ConnStats::default()),
         }
     }
 
-    /// Connection counters of every session this factory built.
-    pub fn stats(&self) -> &Arc<ConnStats> {
-        &self.stats
+    pub fn kind(&self) -> ClientKind {
+        self.kind
+    }
+
+    /// Connection counters of every session this factory built; reqwest's connections are
+    /// not visible to the harness, so they are only kept for hyper.
+    pub fn stats(&self) -> Option<&Arc<ConnStats>> {
+        (self.kind == ClientKind::Hyper).then_some(&self.stats)
     }
 
     /// Builds a new session: a new `ClientConfig` (root store, resumption store), connector
     /// and pool. Synchronous, so its allocations can be charged to it exactly.
-    pub fn build(&self, pooling: Pooling) -> Result<Session, TlsError> {
+    pub fn build(&self, pooling: Pooling) -> Result<Session, BuildError> {
+        match self.kind {
+            ClientKind::Hyper => self.build_hyper(pooling),
+            ClientKind::Reqwest => self.build_reqwest(pooling),
+        }
+    }
+
+    fn build_hyper(&self, pooling: Pooling) -> Result<Session, BuildError> {
         let cfg = Arc::new(self.tls.client_config()?);
         let connector = CountingConnector::new(cfg.clone(), self.stats.clone());
         let mut builder = Client::builder(TokioExecutor::new());
@@ -56,16 +118,69 @@ impl SessionFactory {
             builder.pool_max_idle_per_host(0);
         }
         Ok(Session {
-            client: builder.build(connector),
-            tls_state: cfg,
+            inner: Inner::Hyper {
+                client: builder.build(connector),
+                tls_state: cfg,
+            },
+        })
+    }
+
+    /// reqwest as a user builds it: `--roots system` is its default verifier (the OS store,
+    /// loaded per client) with the CA merged in; `ca` trusts the CA alone; `webpki` hands it a
+    /// rustls config built like the hyper session's. The proxy from the environment is
+    /// ignored so that traffic stays on 127.0.0.1.
+    fn build_reqwest(&self, pooling: Pooling) -> Result<Session, BuildError> {
+        let err = |e: reqwest::Error| BuildError::Reqwest(e.to_string());
+        let certs = || {
+            self.tls
+                .trusted
+                .iter()
+                .map(|c| reqwest::Certificate::from_der(c.as_ref()))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let version = match self.tls.version {
+            crate::tls::TlsVersion::V12 => reqwest::tls::Version::TLS_1_2,
+            crate::tls::TlsVersion::V13 => reqwest::tls::Version::TLS_1_3,
+        };
+        let mut b = reqwest::Client::builder()
+            .no_proxy()
+            .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        b = match self.tls.roots {
+            RootsChoice::Ca => b
+                .tls_certs_only(certs().map_err(err)?)
+                .tls_version_min(version)
+                .tls_version_max(version),
+            RootsChoice::System => {
+                // reqwest's verifier would quietly fall back to the merged CA alone.
+                crate::tls::system_roots()?;
+                b.tls_certs_merge(certs().map_err(err)?)
+                    .tls_version_min(version)
+                    .tls_version_max(version)
+            }
+            RootsChoice::Webpki => b.tls_backend_preconfigured(self.tls.client_config()?),
+        };
+        if pooling == Pooling::NoIdle {
+            b = b.pool_max_idle_per_host(0);
+        }
+        Ok(Session {
+            inner: Inner::Reqwest(b.build().map_err(err)?),
         })
     }
 }
 
+// Boxing the larger variant would add an allocation to every session the harness measures.
+#[allow(clippy::large_enum_variant)]
+enum Inner {
+    Hyper {
+        client: Client<CountingConnector, Empty<Bytes>>,
+        tls_state: Arc<rustls::ClientConfig>,
+    },
+    Reqwest(reqwest::Client),
+}
+
 /// One client session.
 pub struct Session {
-    client: Client<CountingConnector, Empty<Bytes>>,
-    tls_state: Arc<rustls::ClientConfig>,
+    inner: Inner,
 }
 
 /// A completed request.
@@ -154,10 +269,15 @@ impl Session {
     /// Invalidates the session (its pool and connections go) but hands back its TLS state:
     /// the `ClientConfig` with its root store and the resumption store holding the tickets
     /// its handshakes received. This is what a platform TLS cache keeps after the session.
-    pub fn into_tls_state(self) -> Arc<rustls::ClientConfig> {
-        let Session { client, tls_state } = self;
-        drop(client);
-        tls_state
+    /// `None` for reqwest, which keeps its TLS state to itself.
+    pub fn into_tls_state(self) -> Option<Arc<rustls::ClientConfig>> {
+        match self.inner {
+            Inner::Hyper { client, tls_state } => {
+                drop(client);
+                Some(tls_state)
+            }
+            Inner::Reqwest(_) => None,
+        }
     }
 
     /// GETs `uri` and reads the whole body.
@@ -169,8 +289,11 @@ impl Session {
     }
 
     async fn get_inner(&self, uri: &Uri) -> Result<Outcome, RequestError> {
-        let res = self
-            .client
+        let client = match &self.inner {
+            Inner::Hyper { client, .. } => client,
+            Inner::Reqwest(c) => return get_reqwest(c, uri).await,
+        };
+        let res = client
             .get(uri.clone())
             .await
             .map_err(|e| RequestError::from_error(&e))?;
@@ -190,4 +313,24 @@ impl Session {
             conn,
         })
     }
+}
+
+async fn get_reqwest(client: &reqwest::Client, uri: &Uri) -> Result<Outcome, RequestError> {
+    let res = client
+        .get(uri.to_string())
+        .send()
+        .await
+        .map_err(|e| RequestError::from_error(&e))?;
+    let status = res.status();
+    let body = res
+        .bytes()
+        .await
+        .map_err(|e| RequestError::from_error(&e))?;
+    if !status.is_success() {
+        return Err(RequestError::Status(status.as_u16()));
+    }
+    Ok(Outcome {
+        body_bytes: body.len(),
+        conn: None,
+    })
 }

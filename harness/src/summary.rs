@@ -132,11 +132,13 @@ pub struct ModeSummary {
     pub late_starts: u64,
     /// Scheduling lag (actual start − scheduled start), µs.
     pub start_lag_us: P50P99,
-    pub handshakes_full: u64,
-    pub handshakes_resumed: u64,
-    pub requests_on_reused_connection: u64,
+    /// Client-side connection figures; `null` where the client's connections are not
+    /// visible to the harness (reqwest: see the server's figures).
+    pub handshakes_full: Option<u64>,
+    pub handshakes_resumed: Option<u64>,
+    pub requests_on_reused_connection: Option<u64>,
     /// New TCP+TLS connections the client opened.
-    pub connections_opened: u64,
+    pub connections_opened: Option<u64>,
     /// Heap bytes allocated by the client worker during the load, per completed request.
     pub client_alloc_bytes_per_request: Option<f64>,
     pub client_allocs_per_request: Option<f64>,
@@ -188,7 +190,7 @@ pub struct ModeSummary {
     pub open_fds_start: Option<u64>,
     pub open_fds_peak: Option<u64>,
     pub open_fds_end: Option<u64>,
-    pub open_connections_peak: u64,
+    pub open_connections_peak: Option<u64>,
     pub latency_us: Option<Latency>,
     /// Time the client worker spent taking samples, and that as a share of the run.
     pub sampler_cpu_us_total: u64,

@@ -39,10 +39,13 @@ pub fn render(summary: &Summary) -> String {
         }),
         ("start lag p99 (µs)", |m| m.start_lag_us.p99.to_string()),
         ("handshakes full / resumed", |m| {
-            format!("{} / {}", m.handshakes_full, m.handshakes_resumed)
+            match (m.handshakes_full, m.handshakes_resumed) {
+                (Some(f), Some(r)) => format!("{f} / {r}"),
+                _ => "n/a".into(),
+            }
         }),
         ("requests on reused conn", |m| {
-            m.requests_on_reused_connection.to_string()
+            opt(m.requests_on_reused_connection, |v| v.to_string())
         }),
         ("client bytes / request", |m| {
             opt(m.client_alloc_bytes_per_request, fmt_bytes)
@@ -131,19 +134,33 @@ pub fn render(summary: &Summary) -> String {
         }),
     ];
     let label_w = rows.iter().map(|r| r.0.chars().count()).max().unwrap_or(0) + 2;
+    let many_clients = summary
+        .modes
+        .iter()
+        .any(|m| m.client != summary.modes[0].client);
+    let names: Vec<String> = summary
+        .modes
+        .iter()
+        .map(|m| {
+            if many_clients {
+                format!("{}/{}", m.mode, m.client)
+            } else {
+                m.mode.clone()
+            }
+        })
+        .collect();
     let cells: Vec<Vec<String>> = summary
         .modes
         .iter()
         .map(|m| rows.iter().map(|(_, f)| f(m)).collect())
         .collect();
-    let col_w: Vec<usize> = summary
-        .modes
+    let col_w: Vec<usize> = names
         .iter()
         .zip(&cells)
-        .map(|(m, c)| {
+        .map(|(name, c)| {
             c.iter()
                 .map(|s| s.chars().count())
-                .chain([m.mode.len()])
+                .chain([name.len()])
                 .max()
                 .unwrap_or(0)
                 + 3
@@ -151,8 +168,8 @@ pub fn render(summary: &Summary) -> String {
         .collect();
     let mut out = String::new();
     let _ = write!(out, "{:label_w$}", "");
-    for (m, w) in summary.modes.iter().zip(&col_w) {
-        let _ = write!(out, "{:>w$}", m.mode, w = *w);
+    for (name, w) in names.iter().zip(&col_w) {
+        let _ = write!(out, "{name:>w$}", w = *w);
     }
     out.push('\n');
     for (i, (label, _)) in rows.iter().enumerate() {
@@ -163,12 +180,12 @@ pub fn render(summary: &Summary) -> String {
         }
         out.push('\n');
     }
-    for m in &summary.modes {
+    for (m, name) in summary.modes.iter().zip(&names) {
         if let Some(why) = &m.stopped_early {
-            let _ = writeln!(out, "{}: stopped early: {why}", m.mode);
+            let _ = writeln!(out, "{name}: stopped early: {why}");
         }
         for (kind, n) in &m.failures_by_kind {
-            let _ = writeln!(out, "{}: {n} failed: {kind}", m.mode);
+            let _ = writeln!(out, "{name}: {n} failed: {kind}");
         }
     }
     let advice = advice(summary);
@@ -181,11 +198,46 @@ pub fn render(summary: &Summary) -> String {
     out
 }
 
+/// Full handshakes a mode performed: the client's count, else the server's.
+fn full_handshakes(m: &ModeSummary) -> Option<u64> {
+    m.handshakes_full
+        .or_else(|| m.server.as_ref().and_then(|s| s.handshakes_full))
+}
+
 /// The measured "what to do" block: what sharing saves, and the cheapest setting when
 /// sessions cannot be shared — every number from this run's own figures.
 pub fn advice(summary: &Summary) -> Vec<String> {
+    let mut clients: Vec<&str> = Vec::new();
+    for m in &summary.modes {
+        if !clients.contains(&m.client.as_str()) {
+            clients.push(&m.client);
+        }
+    }
+    let many = clients.len() > 1;
+    let mut out = Vec::new();
+    for client in clients {
+        let tag = if many {
+            format!("[{client}] ")
+        } else {
+            String::new()
+        };
+        out.extend(
+            advice_for(summary, client)
+                .into_iter()
+                .map(|l| format!("{tag}{l}")),
+        );
+    }
+    out
+}
+
+fn advice_for(summary: &Summary, client: &str) -> Vec<String> {
     let rate = summary.scenario.rate;
-    let find = |name: &str| summary.modes.iter().find(|m| m.mode == name);
+    let find = |name: &str| {
+        summary
+            .modes
+            .iter()
+            .find(|m| m.mode == name && m.client == client)
+    };
     let mut out = Vec::new();
     let (fresh, shared) = (find("fresh"), find("shared"));
     if let (Some(f), Some(s)) = (fresh, shared) {
@@ -194,14 +246,18 @@ pub fn advice(summary: &Summary) -> Vec<String> {
             s.client_alloc_bytes_per_request,
         ) {
             let saved = fb - sb;
+            let handshakes = match (full_handshakes(f), full_handshakes(s)) {
+                (Some(ff), Some(sf)) => {
+                    format!(", and {} of {ff} full handshakes", ff.saturating_sub(sf))
+                }
+                _ => String::new(),
+            };
             out.push(format!(
-                "Share one session: fresh allocated {} per request, shared {}: sharing saves {} per request, {} per hour at {rate} req/s, and {} of {} full handshakes.",
+                "Share one session: fresh allocated {} per request, shared {}: sharing saves {} per request, {} per hour at {rate} req/s{handshakes}.",
                 fmt_bytes(fb),
                 fmt_bytes(sb),
                 fmt_bytes(saved),
                 fmt_bytes(saved * rate * 3600.0),
-                f.handshakes_full.saturating_sub(s.handshakes_full),
-                f.handshakes_full,
             ));
         }
         if let Some(share) = f.client_build_core_share {

@@ -33,15 +33,15 @@ pub struct TimelineRow {
     pub client_allocs_total: u64,
     pub client_cpu_s: Option<f64>,
     pub client_open_fds: Option<u64>,
-    pub client_open_conns: u64,
+    pub client_open_conns: Option<u64>,
     /// Sessions the client keeps after their request (leak mode's kept sessions, or the
     /// retention store's entries); `None` when the mode keeps none by design.
     pub retained_sessions: Option<u64>,
     pub retained_bytes: Option<u64>,
-    /// Handshakes seen by the client, by kind.
-    pub handshakes_full: u64,
-    pub handshakes_resumed: u64,
-    pub requests_reused_conn: u64,
+    /// Handshakes seen by the client, by kind (`None` where not visible: reqwest).
+    pub handshakes_full: Option<u64>,
+    pub handshakes_resumed: Option<u64>,
+    pub requests_reused_conn: Option<u64>,
     /// Latency of requests completed in this interval, µs (`None`: none completed).
     pub latency_p50_us: Option<u64>,
     pub latency_p99_us: Option<u64>,

@@ -93,6 +93,9 @@ pub enum RootsChoice {
     Ca,
     /// The Mozilla root set from `webpki-roots`, plus the CA so the local server still verifies.
     Webpki,
+    /// The operating system's root store (loaded anew per session, as a default client does),
+    /// plus the CA. For reqwest: its default platform verifier with the CA merged in.
+    System,
 }
 
 impl fmt::Display for RootsChoice {
@@ -100,6 +103,7 @@ impl fmt::Display for RootsChoice {
         f.write_str(match self {
             RootsChoice::Ca => "ca",
             RootsChoice::Webpki => "webpki",
+            RootsChoice::System => "system",
         })
     }
 }
@@ -110,7 +114,10 @@ impl FromStr for RootsChoice {
         match s {
             "ca" => Ok(RootsChoice::Ca),
             "webpki" => Ok(RootsChoice::Webpki),
-            other => Err(format!("unknown roots `{other}` (expected ca or webpki)")),
+            "system" => Ok(RootsChoice::System),
+            other => Err(format!(
+                "unknown roots `{other}` (expected ca, webpki or system)"
+            )),
         }
     }
 }
@@ -122,6 +129,25 @@ pub enum TlsError {
     Rustls(#[from] rustls::Error),
     #[error("the CA certificate cannot be used as a root: {0}")]
     BadRoot(String),
+    #[error("{0}")]
+    NoSystemRoots(String),
+}
+
+/// Loads the operating system's root certificates (rustls-native-certs: `SSL_CERT_FILE`,
+/// `SSL_CERT_DIR`, else the distribution's bundle), failing when there are none.
+pub fn system_roots() -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    let loaded = rustls_native_certs::load_native_certs();
+    if loaded.certs.is_empty() {
+        let why = loaded
+            .errors
+            .first()
+            .map(|e| format!(" ({e})"))
+            .unwrap_or_default();
+        return Err(TlsError::NoSystemRoots(format!(
+            "--roots system: no OS root certificates found{why}; rustls-native-certs reads SSL_CERT_FILE / SSL_CERT_DIR or the system bundle (/etc/ssl/certs): install it (Debian: apt-get install ca-certificates)"
+        )));
+    }
+    Ok(loaded.certs)
 }
 
 /// The crypto provider for `kx`.
@@ -196,6 +222,11 @@ impl ClientTls {
             RootsChoice::Webpki => RootCertStore {
                 roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
             },
+            RootsChoice::System => {
+                let mut store = RootCertStore::empty();
+                store.add_parsable_certificates(system_roots()?);
+                store
+            }
         };
         for cert in self.trusted.iter() {
             roots

@@ -19,7 +19,7 @@ use crate::procstat;
 use crate::retention::RetentionSpec;
 use crate::server::{Server, ServerOptions};
 use crate::server_cache::ServerCachePolicy;
-use crate::session::SessionFactory;
+use crate::session::{ClientKind, SessionFactory};
 use crate::tls::{ClientTls, KxChoice, RootsChoice, TlsVersion};
 use crate::wire::{ServerSample, WorkerMsg};
 
@@ -44,6 +44,7 @@ pub struct ClientWorkerConfig {
     pub dhat_file: Option<PathBuf>,
     /// Where the harness certificates are, for the fresh mode's knob probe (`None`: no probe).
     pub probe_certs_dir: Option<PathBuf>,
+    pub client: ClientKind,
 }
 
 /// Everything the server worker needs.
@@ -157,7 +158,7 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
         let stop = stop_signal();
         let mut fin = load::run(
             plan,
-            SessionFactory::new(tls.clone()),
+            SessionFactory::with_kind(cfg.client, tls.clone()),
             stop.clone(),
             fd_limit,
         )

@@ -119,15 +119,13 @@ fn fresh_allocates_more_per_request_than_shared() {
 fn shared_reuses_connections_fresh_handshakes_every_time() {
     let run = four_modes();
     let fresh = mode(run, "fresh");
-    assert_eq!(fresh.handshakes_full, fresh.requests_ok);
-    assert_eq!(fresh.requests_on_reused_connection, 0);
+    assert_eq!(fresh.handshakes_full, Some(fresh.requests_ok));
+    assert_eq!(fresh.requests_on_reused_connection, Some(0));
     let shared = mode(run, "shared");
-    assert!(
-        shared.handshakes_full <= 8,
-        "shared did {} full handshakes",
-        shared.handshakes_full
-    );
-    assert!(shared.requests_on_reused_connection >= shared.requests_ok - 8);
+    let full = shared.handshakes_full.expect("hyper counts handshakes");
+    assert!(full <= 8, "shared did {full} full handshakes");
+    let reused = shared.requests_on_reused_connection.expect("counted");
+    assert!(reused >= shared.requests_ok - 8);
     let server = shared.server.as_ref().expect("server figures");
     assert!(server.handshakes_full.expect("measured") <= 8);
 }
@@ -137,18 +135,13 @@ fn resume_resumes_after_the_first_handshake() {
     let run = four_modes();
     let resume = mode(run, "resume");
     let n = resume.requests_ok;
-    assert!(
-        resume.handshakes_resumed + 4 >= n,
-        "client saw {} resumed of {n}",
-        resume.handshakes_resumed
-    );
+    // The first requests may overlap the first handshake (no ticket yet): allow 10 %.
+    let resumed = resume.handshakes_resumed.expect("hyper counts handshakes");
+    assert!(resumed * 10 >= n * 9, "client saw {resumed} resumed of {n}");
     let server = resume.server.as_ref().expect("server figures");
-    assert!(
-        server.handshakes_resumed.expect("measured") + 4 >= n,
-        "server saw {:?}",
-        server.handshakes_resumed
-    );
-    assert_eq!(resume.requests_on_reused_connection, 0);
+    let seen = server.handshakes_resumed.expect("measured");
+    assert!(seen * 10 >= n * 9, "server saw {seen} resumed of {n}");
+    assert_eq!(resume.requests_on_reused_connection, Some(0));
 }
 
 #[test]
@@ -246,4 +239,122 @@ fn unwritable_out_is_refused_before_anything_runs() {
         assert_one_line_usage_error(&o, &format!("--out {}", out.display()));
     }
     assert_eq!(std::fs::read_to_string(&file).expect("still a file"), "x");
+}
+
+/// The reqwest habit: a `reqwest::Client` per request, beside one shared client.
+#[test]
+fn reqwest_modes_relate_like_hyper_modes() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let out = tmp.path().join("reports");
+    let output = harness()
+        .args(["--rate", "30", "--seconds", "2", "--client", "reqwest"])
+        .args([
+            "--mode",
+            "fresh,leak,shared,resume",
+            "--sample-interval",
+            "500ms",
+        ])
+        .args(["--quiet", "--out"])
+        .arg(&out)
+        .arg("--certs-dir")
+        .arg(tmp.path().join("certs"))
+        .output()
+        .expect("run harness");
+    assert!(
+        output.status.success(),
+        "stderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let summary = Summary::read(&out.join("latest/summary.json")).expect("summary");
+    let get = |name: &str| {
+        summary
+            .modes
+            .iter()
+            .find(|m| m.mode == name && m.client == "reqwest")
+            .unwrap_or_else(|| panic!("reqwest {name}"))
+    };
+    for m in &summary.modes {
+        assert_eq!(m.requests_failed, 0, "{}: {:?}", m.mode, m.failures_by_kind);
+        assert_eq!(m.requests_ok, 60, "{}", m.mode);
+        // reqwest's connections are not visible to the harness: null, never 0.
+        assert_eq!(m.handshakes_full, None);
+    }
+    let fresh = get("fresh")
+        .client_alloc_bytes_per_request
+        .expect("measured");
+    let shared = get("shared")
+        .client_alloc_bytes_per_request
+        .expect("measured");
+    assert!(fresh > shared, "reqwest fresh {fresh} vs shared {shared}");
+    let leak = get("leak");
+    let grown = leak.open_fds_end.expect("fds") - leak.open_fds_start.expect("fds");
+    assert!(grown + 2 >= leak.requests_ok, "leak grew {grown} fds");
+    let resumed = get("resume")
+        .server
+        .as_ref()
+        .and_then(|s| s.handshakes_resumed)
+        .expect("server counts");
+    assert!(resumed * 10 >= 60 * 9, "server saw {resumed} resumed");
+}
+
+/// `--roots system` costs a reqwest client more to build than trusting one CA.
+#[test]
+fn system_roots_cost_more_to_build_than_one_ca() {
+    if harness::tls::system_roots().is_err() {
+        eprintln!("SKIP: no OS root bundle on this machine (install ca-certificates)");
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let build_bytes = |roots: &str| {
+        let out = tmp.path().join(format!("reports-{roots}"));
+        let o = harness()
+            .args(["--rate", "20", "--seconds", "1", "--client", "reqwest"])
+            .args([
+                "--mode",
+                "fresh",
+                "--retention",
+                "0",
+                "--quiet",
+                "--roots",
+                roots,
+            ])
+            .arg("--out")
+            .arg(&out)
+            .arg("--certs-dir")
+            .arg(tmp.path().join("certs"))
+            .output()
+            .expect("run harness");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        Summary::read(&out.join("latest/summary.json"))
+            .expect("summary")
+            .modes[0]
+            .client_build_alloc_bytes
+            .expect("measured")
+    };
+    let system = build_bytes("system");
+    let ca = build_bytes("ca");
+    assert!(
+        system > ca,
+        "system roots {system} B per build vs ca {ca} B"
+    );
+}
+
+#[test]
+fn system_roots_without_an_os_bundle_is_a_one_line_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let empty = tmp.path().join("no-certs");
+    std::fs::create_dir(&empty).expect("mkdir");
+    let o = harness()
+        .args(["--seconds", "1", "--roots", "system", "--client", "reqwest"])
+        .env("SSL_CERT_FILE", empty.join("none.pem"))
+        .env("SSL_CERT_DIR", &empty)
+        .arg("--out")
+        .arg(tmp.path().join("reports"))
+        .arg("--certs-dir")
+        .arg(tmp.path().join("certs"))
+        .output()
+        .expect("run harness");
+    assert_one_line_usage_error(&o, "--roots system without a bundle");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no OS root certificates"), "{err}");
 }

@@ -290,11 +290,7 @@ fn rows() -> Vec<Row> {
             parts(&[n(m.open_fds_start), n(m.open_fds_peak), n(m.open_fds_end)])
         }),
         ("connections opened / peak open", |m| {
-            format!(
-                "{} / {}",
-                format::count(m.connections_opened),
-                format::count(m.open_connections_peak)
-            )
+            parts(&[n(m.connections_opened), n(m.open_connections_peak)])
         }),
         ("latency p50 / p99 / max", |m| {
             opt(m.latency_us, |l| {
@@ -307,12 +303,11 @@ fn rows() -> Vec<Row> {
             })
         }),
         ("handshakes full / resumed / reused connection", |m| {
-            format!(
-                "{} / {} / {}",
-                format::count(m.handshakes_full),
-                format::count(m.handshakes_resumed),
-                format::count(m.requests_on_reused_connection)
-            )
+            parts(&[
+                n(m.handshakes_full),
+                n(m.handshakes_resumed),
+                n(m.requests_on_reused_connection),
+            ])
         }),
         ("client CPU", |m| {
             opt(m.client_cpu_s, |s| format!("{} s", format::sig3(s)))

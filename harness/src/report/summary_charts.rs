@@ -104,9 +104,14 @@ pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String
             .iter()
             .map(|s| match s.summary {
                 Some(m) => vec![
-                    Some(m.handshakes_full as f64),
-                    Some(m.handshakes_resumed as f64),
-                    Some(m.requests_on_reused_connection as f64),
+                    // Client-side where visible, else the server's count (reqwest).
+                    m.handshakes_full
+                        .or_else(|| m.server.as_ref().and_then(|s| s.handshakes_full))
+                        .map(|v| v as f64),
+                    m.handshakes_resumed
+                        .or_else(|| m.server.as_ref().and_then(|s| s.handshakes_resumed))
+                        .map(|v| v as f64),
+                    m.requests_on_reused_connection.map(|v| v as f64),
                 ],
                 None => vec![None; HANDSHAKES.len()],
             })

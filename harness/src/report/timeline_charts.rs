@@ -112,7 +112,7 @@ pub(crate) fn sockets(
             r.server_open_fds.map(|v| v as f64)
         }));
         conns.lines.push(line(s, w, Dash::Solid, time, |r| {
-            Some(r.client_open_conns as f64)
+            r.client_open_conns.map(|v| v as f64)
         }));
         conns.lines.push(line(s, w, Dash::Dashed, time, |r| {
             r.server_open_conns.map(|v| v as f64)
