@@ -334,7 +334,7 @@ fn eight_series_long_run() -> (Summary, Vec<TimelineRow>) {
                             i as u64
                         },
                     ),
-                    client_open_conns: if leak { (t * 100.0 * k) as u64 } else { 1 },
+                    client_open_conns: Some(if leak { (t * 100.0 * k) as u64 } else { 1 }),
                     retained_sessions: Some((t * 100.0 * k) as u64),
                     server_cache_entries: Some((t * 10.0).min(256.0 * k) as u64),
                     server_open_fds: Some(10 + c as u64 + i as u64),
