@@ -24,7 +24,7 @@ use harness::connector::ConnUse;
 use harness::session::Pooling;
 use harness::tls::{RootsChoice, TlsVersion};
 
-use support::{expect_conn, settle, Book, Fixture, Group, PassMode};
+use support::{conn_stats, expect_conn, settle, Book, Fixture, Group, PassMode};
 
 /// rustls's default client resumption store capacity (and the harness's `--client-cache`).
 const CACHE_ON: usize = 256;
@@ -44,7 +44,7 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     for roots in [RootsChoice::Ca, RootsChoice::Webpki] {
         for cache in [CACHE_ON, CACHE_OFF] {
             let factory = fx.factory(TlsVersion::V13, roots, cache);
-            let stats = factory.stats().clone();
+            let stats = conn_stats(&factory);
             let f = &factory;
             g.case(
                 &fx.rt,
@@ -68,7 +68,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         // request opens a new connection and handshakes in full. The step waits for the
         // connection to close, so each iteration is connect + handshake + request + close.
         let factory = fx.factory(v, RootsChoice::Ca, CACHE_OFF);
-        let stats = factory.stats().clone();
+        let stats = conn_stats(&factory);
         let session = factory.build(Pooling::NoIdle).expect("build a session");
         let (s, st) = (&session, &stats);
         g.case(&fx.rt, &format!("full/{}", tag(v)), &stats, || async move {
@@ -81,7 +81,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         // by a first request so its store holds the server's tickets (TLS 1.3) or session
         // ID (TLS 1.2); every later request opens a new connection and resumes.
         let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
-        let stats = factory.stats().clone();
+        let stats = conn_stats(&factory);
         let session = factory.build(Pooling::NoIdle).expect("build a session");
         fx.rt.block_on(async {
             expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
@@ -104,7 +104,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         // Reused connection: one keep-alive session, warmed by a first request; its one
         // connection stays open and carries every request.
         let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
-        let stats = factory.stats().clone();
+        let stats = conn_stats(&factory);
         let session = factory.build(Pooling::KeepAlive).expect("build a session");
         fx.rt.block_on(async {
             expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
@@ -136,7 +136,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     // fresh: build + request + invalidate, all timed; the step waits until the session's
     // connection has actually closed, so teardown is part of the cost.
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
-    let stats = factory.stats().clone();
+    let stats = conn_stats(&factory);
     let (f, st) = (&factory, &stats);
     g.case(&fx.rt, "fresh", &stats, || async move {
         let session = f.build(Pooling::KeepAlive).expect("build a session");
@@ -154,7 +154,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     // invalidation. So leak's time is fresh's minus the teardown, its bytes/allocs are
     // those of build + request, and its `live` column is what each leaked session keeps.
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
-    let stats = factory.stats().clone();
+    let stats = conn_stats(&factory);
     let f = &factory;
     g.case(&fx.rt, "leak", &stats, || async move {
         let session = f.build(Pooling::KeepAlive).expect("build a session");
@@ -164,7 +164,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
 
     // shared: one keep-alive session for the whole run, its connection reused.
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
-    let stats = factory.stats().clone();
+    let stats = conn_stats(&factory);
     let session = factory.build(Pooling::KeepAlive).expect("build a session");
     fx.rt.block_on(async {
         expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
@@ -178,7 +178,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
 
     // resume: one session, a new connection per request, resumed from its ticket store.
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
-    let stats = factory.stats().clone();
+    let stats = conn_stats(&factory);
     let session = factory.build(Pooling::NoIdle).expect("build a session");
     fx.rt.block_on(async {
         expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use crate::analysis;
 use crate::certs;
 use crate::cli::RunArgs;
-use crate::load::LATE_THRESHOLD;
+use crate::load::Clock;
 use crate::mode::Mode;
 use crate::session::ClientKind;
 use crate::summary::{ModeSummary, Scenario, ServerSummary, Summary, Versions, P50P99, SCHEMA};
@@ -691,9 +691,18 @@ impl Orchestrator {
     }
 
     fn show(&self, pb: &ProgressBar, s: &ClientSample) {
-        pb.set_position(s.t_s as u64);
+        // The bar runs on the run's clock; under the virtual clock the wall time is shown too.
+        pb.set_position(s.virtual_t_s as u64);
+        let wall = match self.args.clock {
+            Clock::Virtual => format!("wall {:.1}s  ", s.t_s),
+            Clock::Real => String::new(),
+        };
+        let retained = s
+            .retained_sessions
+            .map(|n| format!("  kept {n}"))
+            .unwrap_or_default();
         pb.set_message(format!(
-            "{:>7.1} req/s  ok {}  fail {}  late {}  rss {}  heap {}  fds {}",
+            "{wall}{:>7.1} req/s  ok {}  fail {}  late {}  rss {}  heap {}  fds {}{retained}",
             s.interval_rps,
             s.requests_ok,
             s.requests_failed,
@@ -879,6 +888,3 @@ fn mode_summary(
         }),
     }
 }
-
-// Keep the late-start threshold documented in one place.
-const _: Duration = LATE_THRESHOLD;
