@@ -24,7 +24,7 @@ use harness::connector::ConnUse;
 use harness::session::Pooling;
 use harness::tls::{RootsChoice, TlsVersion};
 
-use support::{conn_stats, expect_conn, settle, Book, Fixture, Group, PassMode};
+use support::{conn_stats, expect_conn, settle, Book, Fixture, Group, Outputs, PassMode};
 
 /// rustls's default client resumption store capacity (and the harness's `--client-cache`).
 const CACHE_ON: usize = 256;
@@ -37,8 +37,10 @@ fn tag(v: TlsVersion) -> &'static str {
     }
 }
 
-/// Building a session: only `factory.build(..)`; the session is dropped outside the timed
-/// region (its drop frees what the build allocated; it allocates nothing itself).
+/// Building a session: `factory.build(..)` and nothing else, no connection. The time
+/// includes dropping the session right after (`Outputs::DropTimed`: holding thousands of
+/// sessions to drop them untimed would time page faults instead); the bytes pass holds them,
+/// so "held B" is what one built session keeps on the heap.
 fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     let mut g = Group::new(c, "build", book);
     for roots in [RootsChoice::Ca, RootsChoice::Webpki] {
@@ -50,6 +52,7 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
                 &fx.rt,
                 &format!("{roots}/cache{cache}"),
                 &stats,
+                Outputs::DropTimed,
                 || async move { f.build(Pooling::KeepAlive).expect("build a session") },
             );
         }
@@ -71,10 +74,16 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         let stats = conn_stats(&factory);
         let session = factory.build(Pooling::NoIdle).expect("build a session");
         let (s, st) = (&session, &stats);
-        g.case(&fx.rt, &format!("full/{}", tag(v)), &stats, || async move {
-            expect_conn(s.get(uri).await, ConnUse::NewFull, "full handshake");
-            settle(st, 0).await;
-        });
+        g.case(
+            &fx.rt,
+            &format!("full/{}", tag(v)),
+            &stats,
+            Outputs::HoldUntimed,
+            || async move {
+                expect_conn(s.get(uri).await, ConnUse::NewFull, "full handshake");
+                settle(st, 0).await;
+            },
+        );
         drop(session);
 
         // Resumed handshake: one session with resumption on and no idle connection, warmed
@@ -94,6 +103,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
             &fx.rt,
             &format!("resumed/{}", tag(v)),
             &stats,
+            Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::NewResumed, "resumed handshake");
                 settle(st, 0).await;
@@ -115,6 +125,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
             &fx.rt,
             &format!("reused/{}", tag(v)),
             &stats,
+            Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::Reused, "reused connection");
             },
@@ -138,12 +149,18 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
     let stats = conn_stats(&factory);
     let (f, st) = (&factory, &stats);
-    g.case(&fx.rt, "fresh", &stats, || async move {
-        let session = f.build(Pooling::KeepAlive).expect("build a session");
-        expect_conn(session.get(uri).await, ConnUse::NewFull, "fresh");
-        drop(session);
-        settle(st, 0).await;
-    });
+    g.case(
+        &fx.rt,
+        "fresh",
+        &stats,
+        Outputs::HoldUntimed,
+        || async move {
+            let session = f.build(Pooling::KeepAlive).expect("build a session");
+            expect_conn(session.get(uri).await, ConnUse::NewFull, "fresh");
+            drop(session);
+            settle(st, 0).await;
+        },
+    );
 
     // leak, "without growth": build + request, and the session is *returned* — kept alive
     // with its open keep-alive connection, never invalidated inside the timed region — then
@@ -156,11 +173,17 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
     let stats = conn_stats(&factory);
     let f = &factory;
-    g.case(&fx.rt, "leak", &stats, || async move {
-        let session = f.build(Pooling::KeepAlive).expect("build a session");
-        expect_conn(session.get(uri).await, ConnUse::NewFull, "leak");
-        session
-    });
+    g.case(
+        &fx.rt,
+        "leak",
+        &stats,
+        Outputs::HoldUntimed,
+        || async move {
+            let session = f.build(Pooling::KeepAlive).expect("build a session");
+            expect_conn(session.get(uri).await, ConnUse::NewFull, "leak");
+            session
+        },
+    );
 
     // shared: one keep-alive session for the whole run, its connection reused.
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
@@ -170,9 +193,15 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
     });
     let s = &session;
-    g.case(&fx.rt, "shared", &stats, || async move {
-        expect_conn(s.get(uri).await, ConnUse::Reused, "shared");
-    });
+    g.case(
+        &fx.rt,
+        "shared",
+        &stats,
+        Outputs::HoldUntimed,
+        || async move {
+            expect_conn(s.get(uri).await, ConnUse::Reused, "shared");
+        },
+    );
     drop(session);
     fx.rt.block_on(settle(&stats, 0));
 
@@ -185,10 +214,16 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         settle(&stats, 0).await;
     });
     let (s, st) = (&session, &stats);
-    g.case(&fx.rt, "resume", &stats, || async move {
-        expect_conn(s.get(uri).await, ConnUse::NewResumed, "resume");
-        settle(st, 0).await;
-    });
+    g.case(
+        &fx.rt,
+        "resume",
+        &stats,
+        Outputs::HoldUntimed,
+        || async move {
+            expect_conn(s.get(uri).await, ConnUse::NewResumed, "resume");
+            settle(st, 0).await;
+        },
+    );
     drop(session);
     g.finish();
 }
