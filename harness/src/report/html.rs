@@ -86,6 +86,14 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
         "<pre><code>{}</code></pre>\n",
         esc(&summary.command)
     ));
+    let advice = crate::table::advice(summary);
+    if !advice.is_empty() {
+        out.push_str("<h2>What to do (from this run's figures)</h2>\n<ul>\n");
+        for line in advice {
+            out.push_str(&format!("<li>{}</li>\n", esc(&line)));
+        }
+        out.push_str("</ul>\n");
+    }
     scenario(&mut out, summary);
     modes_table(&mut out, summary, series);
     method(&mut out, summary);
