@@ -110,6 +110,10 @@ pub struct RunArgs {
     /// Write a dhat heap profile of each mode's client worker (slows it: not a timed run).
     #[arg(long)]
     pub dhat: bool,
+    /// Leak mode stops (cleanly, with a message) before holding this many open connections;
+    /// it always stops before the file-descriptor limit.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_open: Option<u64>,
     /// Send the load to this HTTPS URL instead of the built-in server (no server figures).
     #[arg(long, value_parser = https_url)]
     pub target: Option<String>,

@@ -79,6 +79,8 @@ pub struct LoadPlan {
     pub clock: Clock,
     /// Retention of fresh sessions' TLS state; `None`: plain rustls behaviour.
     pub retention: Option<RetentionSpec>,
+    /// Leak mode stops before holding this many open connections.
+    pub max_open: Option<u64>,
 }
 
 impl LoadPlan {
@@ -336,13 +338,20 @@ fn fd_stop(
     if ctx.plan.mode != Mode::Leak {
         return None;
     }
-    let (lim, fds) = (fd_limit?, fds_start?);
-    let budget = lim.soft.saturating_sub(fds + FD_HEADROOM);
     // Each kept session holds one connection; hyper's are counted exactly.
     let open = match ctx.factory.stats() {
         Some(s) => s.open(),
         None => lock(&ctx.counters.leaked).len() as u64,
     };
+    if let Some(max) = ctx.plan.max_open {
+        if open + in_flight >= max {
+            return Some(format!(
+                "leak: stopped after {started} sessions at the --max-open bound of {max} open connections"
+            ));
+        }
+    }
+    let (lim, fds) = (fd_limit?, fds_start?);
+    let budget = lim.soft.saturating_sub(fds + FD_HEADROOM);
     (open + in_flight >= budget).then(|| {
         format!(
             "leak: stopped after {started} sessions, before the file-descriptor limit: {open} connections open, RLIMIT_NOFILE soft limit {} (hard {}); raise it with `ulimit -n` or lower --rate/--seconds",

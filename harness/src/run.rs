@@ -515,6 +515,7 @@ impl Orchestrator {
                     .join(format!("dhat-heap-{mode}-{client_kind}.json"))
             }),
             client: client_kind,
+            max_open: a.max_open,
             // The probe's private server presents the harness certificates: only meaningful
             // when the run's target does too.
             probe_certs_dir: (a.target.is_none() && client_kind == ClientKind::Hyper)

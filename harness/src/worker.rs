@@ -45,6 +45,7 @@ pub struct ClientWorkerConfig {
     /// Where the harness certificates are, for the fresh mode's knob probe (`None`: no probe).
     pub probe_certs_dir: Option<PathBuf>,
     pub client: ClientKind,
+    pub max_open: Option<u64>,
 }
 
 /// Everything the server worker needs.
@@ -148,6 +149,7 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
         sample_interval: Duration::from_secs_f64(cfg.sample_interval_s),
         clock: cfg.clock,
         retention: cfg.retention,
+        max_open: cfg.max_open,
     };
     let profiler = cfg.dhat_file.as_ref().map(|f| {
         crate::alloc::route_through_dhat();

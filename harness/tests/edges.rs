@@ -981,3 +981,58 @@ fn concurrent_first_runs_share_one_certificate_set() {
         assert!(status.success(), "exit {status}: {err}");
     }
 }
+
+/// Leak mode honours `--max-open` and stops cleanly before the file-descriptor limit.
+#[test]
+fn leak_stops_at_max_open_and_before_the_fd_limit() {
+    let exe = env!("CARGO_BIN_EXE_harness");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let certs = tmp.path().join("certs");
+    let run = |shell_prefix: &str, extra: &str, out: &str| {
+        let cmd = format!(
+            "{shell_prefix} exec '{exe}' --rate 100 --seconds 3 --mode leak --quiet {extra} --out '{}' --certs-dir '{}'",
+            tmp.path().join(out).display(),
+            certs.display()
+        );
+        let o = std::process::Command::new("sh")
+            .args(["-c", &cmd])
+            .output()
+            .expect("run harness");
+        let summary = harness::summary::Summary::read(
+            &tmp.path().join(out).join("latest").join("summary.json"),
+        )
+        .expect("summary written");
+        (o, summary)
+    };
+
+    let (o, s) = run("", "--max-open 25", "bounded");
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let leak = &s.modes[0];
+    let why = leak.stopped_early.as_deref().expect("stopped early");
+    assert!(why.contains("--max-open bound of 25"), "{why}");
+    assert_eq!(leak.requests_failed, 0, "{:?}", leak.failures_by_kind);
+    assert!(
+        leak.requests_ok <= 25 && leak.requests_ok >= 20,
+        "{}",
+        leak.requests_ok
+    );
+
+    // A hard limit of 160 descriptors: leak must stop on its own, never hit EMFILE.
+    let (o, s) = run("ulimit -n 160 &&", "", "limited");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    let leak = &s.modes[0];
+    let why = leak.stopped_early.as_deref().expect("stopped early");
+    assert!(
+        why.contains("RLIMIT_NOFILE soft limit 160") && why.contains("ulimit -n"),
+        "{why}"
+    );
+    assert_eq!(leak.requests_failed, 0, "{:?}", leak.failures_by_kind);
+    assert!(leak.open_fds_peak.expect("fds") < 160);
+}

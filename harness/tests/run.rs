@@ -93,6 +93,9 @@ fn every_request_succeeds_and_exit_is_clean() {
     }
     let stdout = String::from_utf8_lossy(&run.output.stdout);
     assert!(stdout.contains("client bytes / request"), "{stdout}");
+    for f in harness::report::FILES {
+        assert!(run.dir.join(f).is_file(), "{f} written");
+    }
 }
 
 #[test]
