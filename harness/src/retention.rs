@@ -79,7 +79,11 @@ impl<T> RetentionStore<T> {
                 }
             }
         }
-        self.entries.push_back((now + self.ttl_s, item));
+        // Requests complete slightly out of order (several are in flight), so keep the
+        // queue ordered by expiry: an entry is then dropped exactly when its time is up.
+        let due = now + self.ttl_s;
+        let at = self.entries.partition_point(|(d, _)| *d <= due);
+        self.entries.insert(at, (due, item));
         self.stats.inserted += 1;
     }
 
