@@ -9,10 +9,19 @@
 //!   a reused keep-alive connection.
 //! - `mode/{fresh,leak,shared,resume}`: one request in each session mode of DESIGN.md
 //!   (TLS 1.3, roots `ca`, client cache 256 — the harness defaults).
+//! - `build/hyper/system`: a hyper session trusting the OS root store (read from disk and
+//!   parsed on every build), beside `build/ca/cache256`.
+//! - `build/reqwest/{ca,webpki,system}`: building a `reqwest::Client` as the harness's
+//!   `--client reqwest` does; `system` is reqwest's default platform verifier, which loads
+//!   the OS root store on every build. Both `system` rows are skipped, with a note, when the
+//!   machine has no OS roots.
+//! - `mode/reqwest/{fresh,shared}`: one request on a fresh (built, used, dropped) reqwest
+//!   client and on one shared for the whole run (TLS 1.3, roots `ca`).
 //!
 //! Every step checks the response came back on the expected kind of connection, so a
 //! benchmark cannot silently measure something else (a resumption that fell back to a full
-//! handshake, a keep-alive connection that was not reused).
+//! handshake, a keep-alive connection that was not reused). reqwest does not say which
+//! connection a response used, so its steps check it from the server's counters instead.
 
 #[global_allocator]
 static ALLOC: harness::alloc::CountingAlloc = harness::alloc::CountingAlloc;
@@ -21,10 +30,13 @@ mod support;
 
 use criterion::Criterion;
 use harness::connector::ConnUse;
-use harness::session::Pooling;
+use harness::session::{ClientKind, Pooling};
 use harness::tls::{RootsChoice, TlsVersion};
 
-use support::{conn_stats, expect_conn, settle, Book, Fixture, Group, Outputs, PassMode};
+use support::{
+    alive_tasks, conn_stats, expect_conn, get_checked_by_server, settle, settle_tasks, Book,
+    Fixture, Group, Outputs, PassMode,
+};
 
 /// rustls's default client resumption store capacity (and the harness's `--client-cache`).
 const CACHE_ON: usize = 256;
@@ -41,7 +53,10 @@ fn tag(v: TlsVersion) -> &'static str {
 /// includes dropping the session right after (`Outputs::DropTimed`: holding thousands of
 /// sessions to drop them untimed would time page faults instead); the bytes pass holds them,
 /// so "held B" is what one built session keeps on the heap.
-fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
+///
+/// `system`: whether the machine has OS roots (`harness::tls::system_roots()`); without
+/// them the two `system` cases are skipped.
+fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool) {
     let mut g = Group::new(c, "build", book);
     for roots in [RootsChoice::Ca, RootsChoice::Webpki] {
         for cache in [CACHE_ON, CACHE_OFF] {
@@ -56,6 +71,46 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
                 || async move { f.build(Pooling::KeepAlive).expect("build a session") },
             );
         }
+    }
+
+    // hyper trusting the OS store: `ClientTls::client_config` reads and parses it anew per
+    // build, as a client with the default "system roots" does. Cache 256, so it compares
+    // with `build/ca/cache256`.
+    if system {
+        let factory = fx.factory(TlsVersion::V13, RootsChoice::System, CACHE_ON);
+        let stats = conn_stats(&factory);
+        let f = &factory;
+        g.case(
+            &fx.rt,
+            "hyper/system",
+            &stats,
+            Outputs::DropTimed,
+            || async move { f.build(Pooling::KeepAlive).expect("build a session") },
+        );
+    }
+
+    {
+        let stats = conn_stats(&fx.factory(TlsVersion::V13, RootsChoice::Ca, CACHE_ON));
+        g.case(&fx.rt, "probe/system-roots", &stats, Outputs::DropTimed, || async move {
+            harness::tls::system_roots().expect("roots")
+        });
+    }
+    // reqwest. Its connections are not visible, so the cases settle on and report the
+    // server's counters (no connection is opened here: all 0).
+    let server = fx.server_stats(TlsVersion::V13);
+    for roots in [RootsChoice::Ca, RootsChoice::Webpki, RootsChoice::System] {
+        if roots == RootsChoice::System && !system {
+            continue;
+        }
+        let factory = fx.factory_of(ClientKind::Reqwest, TlsVersion::V13, roots, CACHE_ON);
+        let f = &factory;
+        g.case(
+            &fx.rt,
+            &format!("reqwest/{roots}"),
+            &server,
+            Outputs::DropTimed,
+            || async move { f.build(Pooling::KeepAlive).expect("build a reqwest client") },
+        );
     }
     g.finish();
 }
@@ -225,6 +280,59 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         },
     );
     drop(session);
+
+    // reqwest, roots ca (its own rustls config: TLS 1.3 only, rustls's default 256-entry
+    // resumption store). Its responses carry no connection tag and its connections are not
+    // counted client-side, so every step checks the server's counters instead (a fresh
+    // client's request: one new connection, one full handshake; a shared client's: no new
+    // connection), and the cases settle on and report the server's counters.
+    let server = fx.server_stats(v);
+    let sv = &*server;
+    // Any connection of the cases above still closing on the server's side is done.
+    fx.rt.block_on(settle(sv, 0));
+    let factory = fx.factory_of(ClientKind::Reqwest, v, RootsChoice::Ca, CACHE_ON);
+
+    // fresh: build + request + drop, all timed. Like hyper's fresh the step waits until the
+    // client has closed its connection: here until the tasks the client spawned on the
+    // runtime (its connection task, its pool's idle-reaper task) have ended.
+    let f = &factory;
+    g.case(
+        &fx.rt,
+        "reqwest/fresh",
+        sv,
+        Outputs::HoldUntimed,
+        || async move {
+            let tasks = alive_tasks();
+            let session = f.build(Pooling::KeepAlive).expect("build a reqwest client");
+            get_checked_by_server(&session, sv, uri, ConnUse::NewFull, "reqwest fresh").await;
+            drop(session);
+            settle_tasks(tasks).await;
+        },
+    );
+
+    // shared: one client for the whole run, its keep-alive connection reused.
+    let session = factory
+        .build(Pooling::KeepAlive)
+        .expect("build a reqwest client");
+    fx.rt.block_on(get_checked_by_server(
+        &session,
+        sv,
+        uri,
+        ConnUse::NewFull,
+        "warm-up",
+    ));
+    let s = &session;
+    g.case(
+        &fx.rt,
+        "reqwest/shared",
+        sv,
+        Outputs::HoldUntimed,
+        || async move {
+            get_checked_by_server(s, sv, uri, ConnUse::Reused, "reqwest shared").await;
+        },
+    );
+    drop(session);
+    fx.rt.block_on(settle(sv, 0));
     g.finish();
 }
 
@@ -232,7 +340,14 @@ fn main() {
     let mut c = Criterion::default().without_plots().configure_from_args();
     let fx = Fixture::new();
     let mut book = Book::new(PassMode::from_args());
-    bench_build(&mut c, &fx, &mut book);
+    let system = match harness::tls::system_roots() {
+        Ok(_) => true,
+        Err(e) => {
+            println!("note: build/hyper/system and build/reqwest/system skipped: {e}");
+            false
+        }
+    };
+    bench_build(&mut c, &fx, &mut book, system);
     bench_request(&mut c, &fx, &mut book);
     bench_modes(&mut c, &fx, &mut book);
     c.final_summary();

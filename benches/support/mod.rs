@@ -15,6 +15,15 @@
 //! byte allocated during the pass was allocated on the bench thread or a server thread (no
 //! hidden helper thread such as a DNS `spawn_blocking`, which the connector avoids for
 //! `localhost`).
+//!
+//! reqwest sessions run the same way: reqwest's client is a hyper-util legacy client with a
+//! `TokioExecutor` too, so its connection tasks *and* its pool's idle-reaper task (reqwest
+//! gives the pool a timer, which the harness's hyper sessions do not have) are spawned onto
+//! the bench thread's runtime; its `resolve` override keeps `localhost` off getaddrinfo's
+//! blocking thread. The same `unattributed` column checks that claim for the reqwest rows.
+//! What reqwest does not expose is its connections: for those rows the connection columns
+//! and the per-request connection check come from the server's own counters ([`Conns`] for
+//! [`ServerStats`], [`ServerMark`]).
 
 use std::cell::Cell;
 use std::fmt::Write as _;
@@ -30,13 +39,13 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
 use harness::alloc::{self, HeapStats, ThreadAllocs};
 use harness::certs::{self, CertSet};
 use harness::connector::{ConnStats, ConnUse};
-use harness::server::{Server, ServerOptions};
+use harness::server::{Server, ServerOptions, ServerStats};
 use harness::server_cache::ServerCachePolicy;
-use harness::session::{Outcome, RequestError, SessionFactory};
+use harness::session::{ClientKind, Outcome, RequestError, Session, SessionFactory};
 use harness::tls::{ClientTls, KxChoice, RootsChoice, TlsVersion};
 use hyper::Uri;
 use serde_json::{json, Value};
-use tokio::runtime::{Runtime, RuntimeFlavor};
+use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
 
 /// Response body size: the harness's `--body-bytes` default.
 pub const BODY_BYTES: usize = 128;
@@ -165,20 +174,121 @@ impl Fixture {
             .expect("a valid URI")
     }
 
-    /// A factory of client sessions trusting the harness CA (plus `roots`).
+    /// The connection counters of the server speaking `tls`.
+    pub fn server_stats(&self, tls: TlsVersion) -> Arc<ServerStats> {
+        let (_, server) = self
+            .servers
+            .iter()
+            .find(|(v, _)| *v == tls)
+            .expect("a server for every TLS version");
+        server.stats.clone()
+    }
+
+    /// A factory of hyper client sessions trusting the harness CA (plus `roots`).
     pub fn factory(
         &self,
         tls: TlsVersion,
         roots: RootsChoice,
         client_cache: usize,
     ) -> SessionFactory {
-        SessionFactory::new(ClientTls::new(
-            tls,
-            KxChoice::Default,
-            roots,
-            vec![self.certs.ca.clone()],
-            client_cache,
-        ))
+        self.factory_of(ClientKind::Hyper, tls, roots, client_cache)
+    }
+
+    /// A factory of `kind` client sessions trusting the harness CA (plus `roots`). For
+    /// reqwest, `client_cache` only applies to roots `webpki` (the harness's own
+    /// `ClientConfig`); with `ca` and `system` reqwest builds its config with rustls's
+    /// default resumption store (256 entries).
+    pub fn factory_of(
+        &self,
+        kind: ClientKind,
+        tls: TlsVersion,
+        roots: RootsChoice,
+        client_cache: usize,
+    ) -> SessionFactory {
+        SessionFactory::with_kind(
+            kind,
+            ClientTls::new(
+                tls,
+                KxChoice::Default,
+                roots,
+                vec![self.certs.ca.clone()],
+                client_cache,
+            ),
+        )
+    }
+}
+
+/// Connection counters a case settles on and reports per iteration: the client's own
+/// ([`ConnStats`], hyper sessions) or, where the client's connections are not visible
+/// (reqwest), the server's ([`ServerStats`]: the same connections seen from the other end).
+pub trait Conns {
+    /// Connections open now.
+    fn open(&self) -> u64;
+    /// Connections opened so far.
+    fn opened(&self) -> u64;
+    fn full(&self) -> u64;
+    fn resumed(&self) -> u64;
+    /// Whose counters these are, for the table.
+    fn side(&self) -> Side;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Client,
+    Server,
+}
+
+impl Conns for ConnStats {
+    fn open(&self) -> u64 {
+        ConnStats::open(self)
+    }
+    fn opened(&self) -> u64 {
+        self.opened.load(Relaxed)
+    }
+    fn full(&self) -> u64 {
+        self.handshakes_full.load(Relaxed)
+    }
+    fn resumed(&self) -> u64 {
+        self.handshakes_resumed.load(Relaxed)
+    }
+    fn side(&self) -> Side {
+        Side::Client
+    }
+}
+
+impl Conns for ServerStats {
+    fn open(&self) -> u64 {
+        ServerStats::open(self)
+    }
+    fn opened(&self) -> u64 {
+        self.connections.load(Relaxed)
+    }
+    fn full(&self) -> u64 {
+        self.handshakes_full.load(Relaxed)
+    }
+    fn resumed(&self) -> u64 {
+        self.handshakes_resumed.load(Relaxed)
+    }
+    fn side(&self) -> Side {
+        Side::Server
+    }
+}
+
+impl<T: Conns + ?Sized> Conns for Arc<T> {
+    fn open(&self) -> u64 {
+        (**self).open()
+    }
+    fn opened(&self) -> u64 {
+        (**self).opened()
+    }
+    fn full(&self) -> u64 {
+        (**self).full()
+    }
+    fn resumed(&self) -> u64 {
+        (**self).resumed()
+    }
+    fn side(&self) -> Side {
+        (**self).side()
     }
 }
 
@@ -192,19 +302,108 @@ pub fn conn_stats(factory: &SessionFactory) -> Arc<ConnStats> {
 
 /// Checks a request succeeded on the expected kind of connection.
 pub fn expect_conn(out: Result<Outcome, RequestError>, want: ConnUse, what: &str) {
-    let out = out.unwrap_or_else(|e| panic!("{what}: request failed: {e}"));
+    let out = expect_body(out, what);
     assert_eq!(
         out.conn,
         Some(want),
         "{what}: the response did not travel on the expected kind of connection"
     );
+}
+
+/// Checks a request succeeded with the whole body.
+fn expect_body(out: Result<Outcome, RequestError>, what: &str) -> Outcome {
+    let out = out.unwrap_or_else(|e| panic!("{what}: request failed: {e}"));
     assert_eq!(out.body_bytes, BODY_BYTES, "{what}: short body");
+    out
+}
+
+/// The server's counters at one instant: for a client that cannot say which connection a
+/// response travelled on (reqwest: `Outcome::conn` is `None`), the server can. Its
+/// counters move before the response is written (connection accepted, handshake counted,
+/// request counted), so once the client has the response they show what the request did.
+/// Valid because the bench thread is the server's only client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ServerMark {
+    conns: u64,
+    full: u64,
+    resumed: u64,
+    requests: u64,
+}
+
+impl ServerMark {
+    pub fn read(s: &ServerStats) -> Self {
+        Self {
+            conns: s.connections.load(Relaxed),
+            full: s.handshakes_full.load(Relaxed),
+            resumed: s.handshakes_resumed.load(Relaxed),
+            requests: s.requests.load(Relaxed),
+        }
+    }
+
+    /// Checks that exactly one request reached the server since `self`, on the expected
+    /// kind of connection.
+    pub fn expect(self, s: &ServerStats, want: ConnUse, what: &str) {
+        let now = Self::read(s);
+        let got = (
+            now.conns - self.conns,
+            now.full - self.full,
+            now.resumed - self.resumed,
+            now.requests - self.requests,
+        );
+        let expected = match want {
+            ConnUse::NewFull => (1, 1, 0, 1),
+            ConnUse::NewResumed => (1, 0, 1, 1),
+            ConnUse::Reused => (0, 0, 0, 1),
+        };
+        assert_eq!(
+            got, expected,
+            "{what}: server saw (connections, full, resumed, requests) = {got:?}, \
+             expected {expected:?} for {want:?}"
+        );
+    }
+}
+
+/// One GET on `session`, checked from the server's side (see [`ServerMark`]).
+pub async fn get_checked_by_server(
+    session: &Session,
+    server: &ServerStats,
+    uri: &Uri,
+    want: ConnUse,
+    what: &str,
+) {
+    let mark = ServerMark::read(server);
+    expect_body(session.get(uri).await, what);
+    mark.expect(server, want, what);
+}
+
+/// Tasks alive on the current runtime (the client's, on the bench thread).
+pub fn alive_tasks() -> usize {
+    Handle::current().metrics().num_alive_tasks()
+}
+
+/// Lets the client runtime run until at most `target` tasks are alive on it: the client-side
+/// counterpart of [`settle`] for a client whose connections are not visible (reqwest). A
+/// dropped reqwest client's connection task ends when it has closed its socket, and its
+/// pool's idle-reaper task when it sees the pool gone. Panics after 10 s.
+pub async fn settle_tasks(target: usize) {
+    let t0 = Instant::now();
+    let mut spins = 0u32;
+    while alive_tasks() > target {
+        tokio::task::yield_now().await;
+        spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(1024) && t0.elapsed() > Duration::from_secs(10) {
+            panic!(
+                "client tasks did not finish: {} alive, expected at most {target}",
+                alive_tasks()
+            );
+        }
+    }
 }
 
 /// Lets the client runtime run until at most `target` of `stats`' connections are open, that
 /// is until the connection tasks of dropped sessions / finished requests have closed their
 /// sockets. Panics after 10 s rather than hang a benchmark.
-pub async fn settle(stats: &ConnStats, target: u64) {
+pub async fn settle(stats: &(impl Conns + ?Sized), target: u64) {
     let t0 = Instant::now();
     let mut spins = 0u32;
     while stats.open() > target {
@@ -327,15 +526,15 @@ struct Snapshot {
     resumed: u64,
 }
 
-fn snapshot(stats: &ConnStats) -> Option<Snapshot> {
+fn snapshot(stats: &(impl Conns + ?Sized)) -> Option<Snapshot> {
     std::thread::sleep(QUIESCE);
     Some(Snapshot {
         client: alloc::thread_counts()?,
         server: server_counts(),
         process: alloc::heap()?,
-        opened: stats.opened.load(Relaxed),
-        full: stats.handshakes_full.load(Relaxed),
-        resumed: stats.handshakes_resumed.load(Relaxed),
+        opened: stats.opened(),
+        full: stats.full(),
+        resumed: stats.resumed(),
     })
 }
 
@@ -394,6 +593,8 @@ struct Row {
     rounds: Vec<Round>,
     /// Each step's client bytes and allocations, over all rounds.
     steps: Vec<(u64, u64)>,
+    /// Whose counters the conns/full/res columns are.
+    conns_side: Side,
 }
 
 /// Collects the bytes passes of every benchmark that ran, then reports them.
@@ -439,14 +640,18 @@ impl<'c, 'b> Group<'c, 'b> {
     /// dropped outside it. After each chunk the runtime runs (untimed) until `stats` has no
     /// more than `baseline` connections open again. A step that must include its own
     /// teardown in the figures (dropping a session, closing a connection) does it itself.
-    pub fn case<H, F, Fut>(
+    ///
+    /// `stats` are the connection counters to settle on and report: the client's own where
+    /// it has them, else the server's (see [`Conns`]).
+    pub fn case<S, H, F, Fut>(
         &mut self,
         rt: &Runtime,
         id: &str,
-        stats: &ConnStats,
+        stats: &S,
         outputs: Outputs,
         mut step: F,
     ) where
+        S: Conns + ?Sized,
         F: FnMut() -> Fut,
         Fut: Future<Output = H>,
     {
@@ -506,6 +711,7 @@ impl<'c, 'b> Group<'c, 'b> {
             dir,
             rounds: out,
             steps,
+            conns_side: stats.side(),
         });
     }
 
@@ -721,6 +927,9 @@ impl Book {
                     step_bytes.len()
                 );
             }
+            if row.conns_side == Side::Server {
+                note.push_str("; conns/full/res: server side");
+            }
             if self.mode == PassMode::Full {
                 match prev_of(&row.id) {
                     Some((pb, pa, _)) if pb == cb && pa == ca => note.push_str(", = previous"),
@@ -795,6 +1004,10 @@ impl Book {
                 "connections_per_iter": conns,
                 "handshakes_full_per_iter": full,
                 "handshakes_resumed_per_iter": res,
+                "connections_counted_by": match row.conns_side {
+                    Side::Client => "client",
+                    Side::Server => "server",
+                },
                 "rounds": r.iter().map(|x| json!({
                     "iters": x.iters,
                     "client_bytes": x.client_bytes,
@@ -819,6 +1032,14 @@ impl Book {
             ("mode/fresh", "mode/shared"),
             ("mode/fresh", "mode/resume"),
             ("mode/leak", "mode/shared"),
+            ("build/hyper/system", "build/ca/cache256"),
+            ("build/reqwest/system", "build/reqwest/ca"),
+            ("build/reqwest/webpki", "build/reqwest/ca"),
+            ("build/reqwest/ca", "build/ca/cache256"),
+            ("build/reqwest/system", "build/hyper/system"),
+            ("mode/reqwest/fresh", "mode/reqwest/shared"),
+            ("mode/reqwest/fresh", "mode/fresh"),
+            ("mode/reqwest/shared", "mode/shared"),
         ] {
             if let Some(x) = ratio(a, b) {
                 let _ = writeln!(table, "time ratio {a} / {b} = {x:.1}x");

@@ -25,7 +25,7 @@ use crate::connector::ConnUse;
 use crate::mode::Mode;
 use crate::procstat;
 use crate::retention::{RetentionSpec, RetentionStore};
-use crate::session::{Pooling, Session, SessionFactory, REQUEST_TIMEOUT};
+use crate::session::{ClientKind, Pooling, Session, SessionFactory, REQUEST_TIMEOUT};
 use crate::summary::{Latency, P50P99};
 use crate::wire::{ClientFinal, ClientSample, WorkerMsg};
 
@@ -300,7 +300,10 @@ pub async fn run(
         }
     };
     let retained = match (plan.mode, plan.retention) {
-        (Mode::Fresh, Some(spec)) => Some(Mutex::new(RetentionStore::new(spec))),
+        // Only hyper sessions hand back their TLS state (reqwest keeps it to itself).
+        (Mode::Fresh, Some(spec)) if factory.kind() == ClientKind::Hyper => {
+            Some(Mutex::new(RetentionStore::new(spec)))
+        }
         _ => None,
     };
     let ctx = Arc::new(Ctx {
