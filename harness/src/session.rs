@@ -150,13 +150,12 @@ impl SessionFactory {
                 .tls_certs_only(certs().map_err(err)?)
                 .tls_version_min(version)
                 .tls_version_max(version),
-            RootsChoice::System => {
-                // reqwest's verifier would quietly fall back to the merged CA alone.
-                crate::tls::system_roots()?;
-                b.tls_certs_merge(certs().map_err(err)?)
-                    .tls_version_min(version)
-                    .tls_version_max(version)
-            }
+            // reqwest's verifier would quietly fall back to the merged CA alone when the OS
+            // store is empty: the CLI and the client worker check it once, up front.
+            RootsChoice::System => b
+                .tls_certs_merge(certs().map_err(err)?)
+                .tls_version_min(version)
+                .tls_version_max(version),
             RootsChoice::Webpki => b.tls_backend_preconfigured(self.tls.client_config()?),
         };
         if pooling == Pooling::NoIdle {
