@@ -101,11 +101,14 @@ pub fn retained(
                     / n;
                 (Some(s), Some(h))
             };
+            // Reached when the count is within half an interval's worth of requests of the
+            // plateau: the first sample at which growth has stopped.
             let reached_s = measured_sessions.and_then(|target| {
+                let slack = 0.5 * rate * sample_interval_s;
                 rows.iter()
                     .find(|r| {
                         r.retained_sessions
-                            .is_some_and(|v| v as f64 >= 0.98 * target)
+                            .is_some_and(|v| v as f64 >= target - slack)
                     })
                     .map(|r| r.virtual_t_s)
             });

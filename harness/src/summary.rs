@@ -165,7 +165,8 @@ pub struct ModeSummary {
     /// measured_plateau_bytes / model_plateau_bytes.
     #[serde(default)]
     pub plateau_ratio: Option<f64>,
-    /// Run-clock seconds when retained sessions first reached 98 % of the plateau (≈ T).
+    /// Run-clock seconds of the first sample at which retained sessions were within half an
+    /// interval's worth of requests of the plateau, i.e. growth had stopped (≈ T).
     #[serde(default)]
     pub plateau_reached_s: Option<f64>,
     #[serde(default)]
