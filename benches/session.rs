@@ -335,6 +335,52 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.finish();
 }
 
+/// The retention store's own cost per entry at steady state: each step inserts one retained
+/// session's state and expires the one whose time is up (1,000 live entries: a 1 s TTL at one
+/// entry per virtual millisecond). The entries share one `ClientConfig`, so what is timed and
+/// counted is the store (its queue and the measured drop), not the session's own bytes —
+/// those are `build/*` "held B" and the harness's `retained_bytes_per_session`.
+fn bench_retention(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
+    use std::cell::{Cell, RefCell};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use harness::retention::{RetentionSpec, RetentionStore};
+
+    let factory = fx.factory(TlsVersion::V13, RootsChoice::Ca, CACHE_ON);
+    let stats = conn_stats(&factory);
+    let tls = harness::tls::ClientTls::new(
+        TlsVersion::V13,
+        harness::tls::KxChoice::Default,
+        RootsChoice::Ca,
+        Vec::new(),
+        CACHE_ON,
+    );
+    let state = Arc::new(tls.client_config().expect("a client config"));
+    let store = RefCell::new(RetentionStore::new(RetentionSpec {
+        ttl: Duration::from_secs(1),
+        cap: None,
+    }));
+    let clock = Cell::new(0.0f64);
+    for _ in 0..1000 {
+        clock.set(clock.get() + 0.001);
+        store.borrow_mut().insert(clock.get(), state.clone());
+    }
+    let mut g = Group::new(c, "retention", book);
+    let (store, clock, state) = (&store, &clock, &state);
+    g.case(
+        &fx.rt,
+        "insert_expire",
+        &stats,
+        Outputs::DropTimed,
+        || async move {
+            clock.set(clock.get() + 0.001);
+            store.borrow_mut().insert(clock.get(), state.clone());
+        },
+    );
+    g.finish();
+}
+
 fn main() {
     let mut c = Criterion::default().without_plots().configure_from_args();
     let fx = Fixture::new();
@@ -349,6 +395,7 @@ fn main() {
     bench_build(&mut c, &fx, &mut book, system);
     bench_request(&mut c, &fx, &mut book);
     bench_modes(&mut c, &fx, &mut book);
+    bench_retention(&mut c, &fx, &mut book);
     c.final_summary();
     book.finish();
 }
