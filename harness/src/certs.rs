@@ -317,22 +317,19 @@ fn verify_chain(
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca.clone()).map_err(|e| e.to_string())?;
-    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
-        Arc::new(roots),
-        provider.clone(),
+    // The same chain and name checks a client's verifier makes, through rustls's public
+    // webpki helpers.
+    let leaf = rustls::server::ParsedCertificate::try_from(&chain[0]).map_err(|e| e.to_string())?;
+    rustls::client::verify_server_cert_signed_by_trust_anchor(
+        &leaf,
+        &roots,
+        &chain[1..],
+        UnixTime::now(),
+        provider.signature_verification_algorithms.all,
     )
-    .build()
     .map_err(|e| e.to_string())?;
     let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
-    rustls::client::danger::ServerCertVerifier::verify_server_cert(
-        verifier.as_ref(),
-        &chain[0],
-        &chain[1..],
-        &name,
-        &[],
-        UnixTime::now(),
-    )
-    .map_err(|e| e.to_string())?;
+    rustls::client::verify_server_name(&leaf, &name).map_err(|e| e.to_string())?;
     let signing_key = provider
         .key_provider
         .load_private_key(key.clone_key())
