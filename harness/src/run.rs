@@ -24,6 +24,7 @@ use crate::summary::{ModeSummary, Scenario, ServerSummary, Summary, Versions, P5
 use crate::table::fmt_bytes;
 use crate::timeline::{self, TimelineRow};
 use crate::tls;
+use crate::tls::RootsChoice;
 use crate::wire::{ClientFinal, ClientSample, ServerSample, WorkerMsg};
 use crate::worker::{ClientWorkerConfig, ServerWorkerConfig};
 
@@ -93,7 +94,7 @@ pub fn run(args: &RunArgs, command: String) -> Result<RunOutcome, RunError> {
     };
     let outcome = rt.block_on(orchestrator.run_all());
 
-    let mut summary = Summary {
+    let summary = Summary {
         schema: SCHEMA,
         command,
         clock: args.clock.to_string(),
@@ -131,9 +132,6 @@ pub fn run(args: &RunArgs, command: String) -> Result<RunOutcome, RunError> {
         },
         modes: outcome.modes.iter().map(|m| m.summary.clone()).collect(),
     };
-    summary.modes.iter_mut().for_each(|m| {
-        m.roots = args.roots.to_string();
-    });
     let rows: Vec<TimelineRow> = outcome.modes.iter().flat_map(|m| m.rows.clone()).collect();
 
     let mut report_errors = Vec::new();
@@ -181,16 +179,7 @@ fn create_run_dir(out: &Path) -> Result<PathBuf, RunError> {
         return Err(err("exists and is not a directory".into()));
     }
     std::fs::create_dir_all(out).map_err(|e| err(e.to_string()))?;
-    let t = time::OffsetDateTime::now_utc();
-    let base = format!(
-        "{:04}{:02}{:02}-{:02}{:02}{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    );
+    let base = run_id_at(time::OffsetDateTime::now_utc());
     for n in 1..1000 {
         let id = if n == 1 {
             base.clone()
@@ -205,6 +194,20 @@ fn create_run_dir(out: &Path) -> Result<PathBuf, RunError> {
         }
     }
     Err(err("could not find a free run id".into()))
+}
+
+/// The run id of a run started at `t` (UTC, to the second); a later run in the same second
+/// gets `-2`, `-3`, ….
+pub fn run_id_at(t: time::OffsetDateTime) -> String {
+    format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// Points `out/latest` at `dir` (a relative symlink, replaced atomically).
@@ -268,6 +271,14 @@ struct AllModes {
     started_at: String,
     target: Option<String>,
     fd_limit: Option<u64>,
+}
+
+impl AllModes {
+    /// Records that a worker died (or never started): the run stops after this mode.
+    fn died(&mut self, why: String) {
+        self.worker_died = true;
+        self.stopped_reason = Some(why);
+    }
 }
 
 /// A worker process with its stdout as JSON lines and its stderr collected.
@@ -480,10 +491,6 @@ impl Orchestrator {
             sample_interval_s: a.sample_interval.as_secs_f64(),
             cache: a.server_cache_policy(),
         };
-        let died = |all: &mut AllModes, why: String| {
-            all.worker_died = true;
-            all.stopped_reason = Some(why);
-        };
         let (mut server, target, ca_files) = match &a.target {
             Some(url) => (None, url.clone(), a.ca.iter().cloned().collect()),
             None => match self.start_server(mode, &server_cfg, all).await {
@@ -530,7 +537,7 @@ impl Orchestrator {
                 if let Some(server) = server {
                     let _ = server.finish().await;
                 }
-                died(all, format!("{mode}: cannot start the client worker: {e}"));
+                all.died(format!("{mode}: cannot start the client worker: {e}"));
                 return None;
             }
         };
@@ -538,6 +545,7 @@ impl Orchestrator {
         let mut rows = Vec::new();
         let mut last_server: Option<ServerSample> = None;
         let mut server_alive = server.is_some();
+        let mut server_lost = false;
         let mut fin: Option<ClientFinal> = None;
         let mut client_gone = false;
         let mut seen_intr = *intr.borrow();
@@ -557,7 +565,8 @@ impl Orchestrator {
                     Some(_) => {}
                     None => {
                         server_alive = false;
-                        died(all, format!("{mode}: the server worker died mid-run"));
+                        server_lost = true;
+                        all.died(format!("{mode}: the server worker died mid-run"));
                         client.ask_stop();
                     }
                 },
@@ -597,18 +606,14 @@ impl Orchestrator {
             }
             None => (None, String::new()),
         };
-        let server_alive = server_alive || a.target.is_some();
         let (client_status, client_err) = client.finish().await;
         if client_gone && !all.interrupted {
-            died(
-                all,
-                format!(
-                    "{mode}: the client worker died mid-run{}",
-                    how_it_ended(client_status, &client_err)
-                ),
-            );
+            all.died(format!(
+                "{mode}: the client worker died mid-run{}",
+                how_it_ended(client_status, &client_err)
+            ));
         }
-        let server_died = (!server_alive).then(|| {
+        let server_died = server_lost.then(|| {
             format!(
                 "{mode}: the server worker died mid-run{}",
                 how_it_ended(server_status, &server_err)
@@ -622,7 +627,14 @@ impl Orchestrator {
             // The client stopped because we asked it to when the server went away.
             fin.stopped_early = Some(why);
         }
-        let mut summary = mode_summary(mode, client_kind, &fin, &rows, last_server.as_ref());
+        let mut summary = mode_summary(
+            mode,
+            client_kind,
+            a.roots,
+            &fin,
+            &rows,
+            last_server.as_ref(),
+        );
         let refs: Vec<&TimelineRow> = rows.iter().collect();
         let r = analysis::retained(
             mode,
@@ -669,8 +681,7 @@ impl Orchestrator {
         {
             Ok(w) => w,
             Err(e) => {
-                all.worker_died = true;
-                all.stopped_reason = Some(format!("{mode}: cannot start the server worker: {e}"));
+                all.died(format!("{mode}: cannot start the server worker: {e}"));
                 return None;
             }
         };
@@ -681,8 +692,7 @@ impl Orchestrator {
             }
             _ => {
                 let (status, err) = server.finish().await;
-                all.worker_died = true;
-                all.stopped_reason = Some(format!(
+                all.died(format!(
                     "{mode}: the server worker did not start{}",
                     how_it_ended(status, &err)
                 ));
@@ -794,6 +804,7 @@ fn max_of<T: Copy + Ord>(it: impl Iterator<Item = Option<T>>) -> Option<T> {
 fn mode_summary(
     mode: Mode,
     client: ClientKind,
+    roots: RootsChoice,
     f: &ClientFinal,
     rows: &[TimelineRow],
     srv: Option<&ServerSample>,
@@ -808,7 +819,7 @@ fn mode_summary(
     ModeSummary {
         mode: mode.to_string(),
         client: client.to_string(),
-        roots: String::new(),
+        roots: roots.to_string(),
         requests_planned: f.requests_planned,
         requests_started: f.requests_started,
         requests_ok: f.requests_ok,

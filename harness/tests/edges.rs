@@ -348,58 +348,47 @@ fn parent_killed_outright_its_workers_exit_on_their_own() {
 // ---------------------------------------------------------------------------------------
 // A worker dying
 
-#[test]
-fn client_worker_killed_mid_run_is_named_and_the_report_kept() {
+/// Kills the `role` worker once the load runs, and checks what every such death must give:
+/// exit 1, one error line naming the worker, the report kept with what was measured.
+fn kill_worker_mid_run(role: &str) -> Finished {
     let mut run = Run::start(&[]);
-    let client = run.worker_after_load("client");
-    send(client, libc::SIGKILL);
+    let pid = run.worker_after_load(role);
+    send(pid, libc::SIGKILL);
     let f = run.finish();
     let errors = f.error_lines();
     eprintln!("observed: exit {:?}, {errors:?}", f.status.code());
+    let died = format!("{role} worker died");
     assert_eq!(f.status.code(), Some(1), "{}", f.describe());
     assert_eq!(errors.len(), 1, "{}", f.describe());
-    assert!(errors[0].contains("client worker died"), "{}", errors[0]);
-    assert!(errors[0].contains("SIGKILL"), "{}", errors[0]);
+    assert!(errors[0].contains(&died), "{}", errors[0]);
     let s = f.summary();
     assert_eq!(s["interrupted"], false);
     assert!(
         s["stopped_reason"]
             .as_str()
-            .is_some_and(|r| r.contains("client worker died")),
+            .is_some_and(|r| r.contains(&died)),
         "{s}"
     );
     let fresh = f.mode("fresh");
     assert!(u64_of(&fresh["requests_ok"]) > 0, "{fresh}");
-    assert!(fresh["stopped_early"].is_string(), "{fresh}");
     assert!(f.rows > 0);
     f.assert_no_panic();
     f.assert_no_worker_left();
+    f
+}
+
+#[test]
+fn client_worker_killed_mid_run_is_named_and_the_report_kept() {
+    let f = kill_worker_mid_run("client");
+    let errors = f.error_lines();
+    assert!(errors[0].contains("SIGKILL"), "{}", errors[0]);
+    let fresh = f.mode("fresh");
+    assert!(fresh["stopped_early"].is_string(), "{fresh}");
 }
 
 #[test]
 fn server_worker_killed_mid_run_is_named_and_the_report_kept() {
-    let mut run = Run::start(&[]);
-    let server = run.worker_after_load("server");
-    send(server, libc::SIGKILL);
-    let f = run.finish();
-    let errors = f.error_lines();
-    eprintln!("observed: exit {:?}, {errors:?}", f.status.code());
-    assert_eq!(f.status.code(), Some(1), "{}", f.describe());
-    assert_eq!(errors.len(), 1, "{}", f.describe());
-    assert!(errors[0].contains("server worker died"), "{}", errors[0]);
-    let s = f.summary();
-    assert_eq!(s["interrupted"], false);
-    assert!(
-        s["stopped_reason"]
-            .as_str()
-            .is_some_and(|r| r.contains("server worker died")),
-        "{s}"
-    );
-    let fresh = f.mode("fresh");
-    assert!(u64_of(&fresh["requests_ok"]) > 0, "{fresh}");
-    assert!(f.rows > 0);
-    f.assert_no_panic();
-    f.assert_no_worker_left();
+    kill_worker_mid_run("server");
 }
 
 #[test]
@@ -485,17 +474,7 @@ fn run_dirs(out: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-fn run_id_at(t: time::OffsetDateTime) -> String {
-    format!(
-        "{:04}{:02}{:02}-{:02}{:02}{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
-}
+use harness::run::run_id_at;
 
 #[test]
 fn an_existing_run_directory_is_never_reused() {
