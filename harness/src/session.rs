@@ -151,7 +151,7 @@ impl SessionFactory {
                 .tls_version_min(version)
                 .tls_version_max(version),
             // reqwest's verifier would quietly fall back to the merged CA alone when the OS
-            // store is empty: the CLI and the client worker check it once, up front.
+            // store is empty: `RunArgs::validate` checks it once, before any worker starts.
             RootsChoice::System => b
                 .tls_certs_merge(certs().map_err(err)?)
                 .tls_version_min(version)

@@ -129,9 +129,6 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
         ),
         _ => None,
     };
-    if cfg.roots == "system" {
-        crate::tls::system_roots().map_err(|e| WorkerError::Config(e.to_string()))?;
-    }
     let tls = ClientTls::new(
         parse::<TlsVersion>(&cfg.tls)?,
         parse::<KxChoice>(&cfg.kx)?,
