@@ -5,7 +5,7 @@
 use crate::mode::Mode;
 use crate::retention::RetentionSpec;
 use crate::timeline::TimelineRow;
-use crate::wire::ClientFinal;
+use crate::wire::{ClientFinal, ClientSample};
 
 /// How `b` was measured, as the report says it.
 pub const METHOD_DROP: &str = "freed bytes when each retained session's TLS state was dropped (counting allocator, on the dropping thread: exact)";
@@ -28,6 +28,13 @@ pub struct Retained {
     pub reached_s: Option<f64>,
 }
 
+/// The mean of the values, `None` when there are none or any is missing.
+fn mean(values: impl Iterator<Item = Option<u64>>) -> Option<f64> {
+    let v: Option<Vec<u64>> = values.collect();
+    let v = v.filter(|v| !v.is_empty())?;
+    Some(v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64)
+}
+
 /// Least-squares slope of y over x; `None` with fewer than 3 points or no spread in x.
 pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
     if points.len() < 3 {
@@ -41,13 +48,17 @@ pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
     (sxx > 0.0).then(|| sxy / sxx)
 }
 
-/// Heap over retained count while the store grows (before anything expires).
+/// Heap over retained count while the store grows (before anything expires); samples
+/// without a heap reading are left out, not read as 0.
 fn growth_points(rows: &[&TimelineRow], ttl_s: Option<f64>) -> Vec<(f64, f64)> {
     rows.iter()
-        .filter(|r| ttl_s.is_none_or(|t| r.virtual_t_s < t))
-        .filter_map(|r| {
-            r.retained_sessions
-                .map(|n| (n as f64, r.client_heap_live_bytes as f64))
+        .map(|r| &r.sample)
+        .filter(|s| ttl_s.is_none_or(|t| s.virtual_t_s < t))
+        .filter_map(|s| {
+            Some((
+                s.retained_sessions? as f64,
+                s.client_heap_live_bytes? as f64,
+            ))
         })
         .collect()
 }
@@ -63,54 +74,48 @@ pub fn retained(
 ) -> Retained {
     match (mode, retention) {
         (Mode::Leak, _) => {
+            // b *is* the slope here: there is no second, independent measurement to report
+            // as a cross-check.
             let b = slope(&growth_points(rows, None));
             Retained {
                 bytes_per_session: b,
                 method: b.map(|_| METHOD_SLOPE),
-                slope_bytes_per_session: b,
                 ..Default::default()
             }
         }
         (Mode::Fresh, Some(spec)) => {
             let ttl = spec.ttl.as_secs_f64();
             let b = fin.retention.and_then(|s| s.bytes_per_entry());
+            let heap0 = fin.totals.client_heap_start_bytes;
             let model_sessions = match spec.cap {
                 Some(cap) => (rate * ttl).min(cap as f64),
                 None => rate * ttl,
             };
-            let heap0 = fin.heap_start.unwrap_or(0) as f64;
             // On the plateau: from T on, expiry balances creation (a run exactly T long ends
             // on it). A sample a hair before T is within the sampler's own jitter of it.
             let eps = 0.001 * sample_interval_s;
-            let plateau: Vec<&&TimelineRow> =
-                rows.iter().filter(|r| r.virtual_t_s >= ttl - eps).collect();
-            let (measured_sessions, measured_bytes) = if plateau.is_empty() {
-                (None, None)
-            } else {
-                let n = plateau.len() as f64;
-                let s = plateau
-                    .iter()
-                    .filter_map(|r| r.retained_sessions)
-                    .map(|v| v as f64)
-                    .sum::<f64>()
-                    / n;
-                let h = plateau
-                    .iter()
-                    .map(|r| r.client_heap_live_bytes as f64 - heap0)
-                    .sum::<f64>()
-                    / n;
-                (Some(s), Some(h))
-            };
+            let plateau: Vec<&ClientSample> = rows
+                .iter()
+                .map(|r| &r.sample)
+                .filter(|s| s.virtual_t_s >= ttl - eps)
+                .collect();
+            let measured_sessions = mean(plateau.iter().map(|s| s.retained_sessions));
+            // Heap above the starting heap: unmeasured when the start or any plateau sample
+            // has no heap reading (a missing reading is not 0).
+            let measured_bytes = heap0.and_then(|h0| {
+                mean(plateau.iter().map(|s| s.client_heap_live_bytes)).map(|h| h - h0 as f64)
+            });
             // Reached when the count is within half an interval's worth of requests of the
             // plateau: the first sample at which growth has stopped.
             let reached_s = measured_sessions.and_then(|target| {
                 let slack = 0.5 * rate * sample_interval_s;
                 rows.iter()
-                    .find(|r| {
-                        r.retained_sessions
+                    .map(|r| &r.sample)
+                    .find(|s| {
+                        s.retained_sessions
                             .is_some_and(|v| v as f64 >= target - slack)
                     })
-                    .map(|r| r.virtual_t_s)
+                    .map(|s| s.virtual_t_s)
             });
             let model_bytes = b.map(|b| b * model_sessions);
             Retained {
@@ -153,18 +158,20 @@ mod tests {
             .map(|t| {
                 let n = (10 * t).min(200) as u64;
                 TimelineRow {
-                    mode: "fresh".into(),
-                    t_s: t as f64,
-                    virtual_t_s: t as f64,
-                    retained_sessions: Some(n),
-                    client_heap_live_bytes: 1000 + n * 4096,
+                    mode: Mode::Fresh,
+                    sample: ClientSample {
+                        t_s: t as f64,
+                        virtual_t_s: t as f64,
+                        retained_sessions: Some(n),
+                        client_heap_live_bytes: Some(1000 + n * 4096),
+                        ..Default::default()
+                    },
                     ..Default::default()
                 }
             })
             .collect();
         let refs: Vec<&TimelineRow> = rows.iter().collect();
-        let fin = ClientFinal {
-            heap_start: Some(1000),
+        let mut fin = ClientFinal {
             retention: Some(RetentionStats {
                 dropped_measured: 600,
                 dropped_bytes: 600 * 4096,
@@ -176,13 +183,40 @@ mod tests {
             ttl: Duration::from_secs(20),
             cap: None,
         };
+        // Without a starting heap the plateau's heap is not measured (not read as 0).
         let r = retained(Mode::Fresh, 10.0, Some(spec), 1.0, &fin, &refs);
+        assert_eq!(r.measured_bytes, None);
+        assert_eq!(r.measured_sessions, Some(200.0));
+        fin.totals.client_heap_start_bytes = Some(1000);
+        let r = retained(Mode::Fresh, 10.0, Some(spec), 1.0, &fin, &refs);
+        assert_eq!(r.measured_bytes, Some(200.0 * b));
         assert_eq!(r.bytes_per_session, Some(b));
         assert_eq!(r.model_sessions, Some(200.0));
         assert_eq!(r.measured_sessions, Some(200.0));
         assert_eq!(r.ratio, Some(1.0));
         assert_eq!(r.reached_s, Some(20.0));
         assert!((r.slope_bytes_per_session.expect("slope") - b).abs() < 1e-6);
+    }
+
+    #[test]
+    fn leak_reports_no_cross_check_that_is_b_itself() {
+        let rows: Vec<TimelineRow> = (1..=10)
+            .map(|t| TimelineRow {
+                mode: Mode::Leak,
+                sample: ClientSample {
+                    t_s: t as f64,
+                    virtual_t_s: t as f64,
+                    retained_sessions: Some(t * 10),
+                    client_heap_live_bytes: Some(5000 + t * 10 * 50_000),
+                    ..Default::default()
+                },
+                ..Default::default()
+            })
+            .collect();
+        let refs: Vec<&TimelineRow> = rows.iter().collect();
+        let r = retained(Mode::Leak, 10.0, None, 1.0, &ClientFinal::default(), &refs);
+        assert!((r.bytes_per_session.expect("b") - 50_000.0).abs() < 1e-6);
+        assert_eq!(r.slope_bytes_per_session, None);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! Command-line arguments and their validation. Every bad value is rejected here with a
-//! one-line message before anything runs.
+//! Command-line arguments: how options are spelled, their help and their defaults (from
+//! [`crate::plan::defaults`]). Each value is parsed into its type here; combinations are
+//! checked once, by [`RunArgs::plan`], which yields the [`RunPlan`] everything else reads.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -8,8 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::load::Clock;
 use crate::mode::Mode;
-use crate::retention::RetentionSpec;
-use crate::server_cache::{ServerCachePolicy, RUSTLS_DEFAULT_CAPACITY};
+use crate::plan::{defaults, Options, PlanError, RunPlan, ServerCacheKind};
 use crate::session::ClientKind;
 use crate::tls::{KxChoice, RootsChoice, TlsVersion};
 
@@ -38,72 +38,85 @@ pub enum Command {
         /// A report directory, e.g. reports/latest.
         dir: PathBuf,
     },
-    /// Internal: a worker process (`server` or `client`) with its JSON configuration.
+    /// Internal: a worker process with its JSON configuration.
     #[command(name = "__worker", hide = true)]
-    Worker { role: String, config: String },
+    Worker {
+        #[arg(value_enum)]
+        role: WorkerRole,
+        config: String,
+    },
+}
+
+crate::choice! {
+    /// The two kinds of worker process.
+    pub enum WorkerRole ("worker role") {
+        Server = "server",
+        Client = "client",
+    }
 }
 
 /// Options of a load run.
 #[derive(Debug, Clone, Args)]
 pub struct RunArgs {
     /// Requests per second, started on schedule whatever earlier requests are doing.
-    #[arg(long, default_value = "100", value_parser = positive_f64, allow_hyphen_values = true)]
+    #[arg(long, default_value_t = defaults::RATE, value_parser = positive_f64, allow_hyphen_values = true)]
     pub rate: f64,
+    /// Load duration per mode (humantime: 30s, 10m, 1h30m) [default: 60s].
+    #[arg(long, value_parser = positive_duration, group = "length")]
+    pub duration: Option<Duration>,
     /// Load duration per mode, in minutes.
-    #[arg(long, value_parser = positive_f64, allow_hyphen_values = true, conflicts_with = "seconds")]
+    #[arg(long, value_parser = positive_f64, allow_hyphen_values = true, group = "length")]
     pub minutes: Option<f64>,
-    /// Load duration per mode, in seconds [default: 60].
-    #[arg(long, value_parser = positive_f64, allow_hyphen_values = true)]
+    /// Load duration per mode, in seconds.
+    #[arg(long, value_parser = positive_f64, allow_hyphen_values = true, group = "length")]
     pub seconds: Option<f64>,
-    /// Session modes, comma-separated, run one after another: fresh, leak, shared, resume.
-    #[arg(long, value_delimiter = ',', default_value = "fresh,shared")]
+    /// Session modes, comma-separated, run one after another.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Mode::Fresh, Mode::Shared])]
     pub mode: Vec<Mode>,
-    /// TLS version both sides use: 1.2 or 1.3.
-    #[arg(long, default_value = "1.3")]
+    /// TLS version both sides use.
+    #[arg(long, value_enum, default_value_t)]
     pub tls: TlsVersion,
-    /// Key exchange the client offers: default (rustls's list) or x25519.
-    #[arg(long, default_value = "default")]
+    /// Key exchange the client offers.
+    #[arg(long, value_enum, default_value_t)]
     pub kx: KxChoice,
-    /// Session implementations, comma-separated: hyper (hyper-util over rustls) and/or
-    /// reqwest (reqwest::Client with its default features); each mode runs with each.
-    #[arg(long, value_delimiter = ',', default_value = "hyper")]
+    /// Session implementations, comma-separated; each mode runs with each.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = [ClientKind::Hyper])]
     pub client: Vec<ClientKind>,
-    /// Roots each session loads: ca (the harness CA), webpki (Mozilla's set + the CA) or
-    /// system (the OS store + the CA, what a default client does).
-    #[arg(long, default_value = "ca")]
+    /// Roots each session loads.
+    #[arg(long, value_enum, default_value_t)]
     pub roots: RootsChoice,
     /// Capacity of each session's rustls resumption store (0 disables resumption).
-    #[arg(long, default_value = "256")]
+    #[arg(long, default_value_t = defaults::CLIENT_CACHE)]
     pub client_cache: usize,
     /// Most requests in flight at once; a start that finds none free waits and counts as late.
-    #[arg(long, default_value = "256", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    #[arg(long, default_value_t = defaults::MAX_IN_FLIGHT, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_in_flight: u32,
-    /// How often each worker samples itself (humantime: 1s, 500ms).
-    #[arg(long, default_value = "1s", value_parser = sample_interval)]
-    pub sample_interval: Duration,
+    /// How often each worker samples itself (humantime: 1s, 500ms; at least 10ms).
+    #[arg(long, default_value_t = defaults::SAMPLE_INTERVAL.into(), value_parser = sample_interval)]
+    pub sample_interval: humantime::Duration,
     /// Size of the server's response body, bytes.
-    #[arg(long, default_value = "128", value_parser = clap::value_parser!(u32).range(0..=16_777_216))]
+    #[arg(long, default_value_t = defaults::BODY_BYTES, value_parser = clap::value_parser!(u32).range(0..=i64::from(defaults::MAX_BODY_BYTES)))]
     pub body_bytes: u32,
     /// Server port (0: an ephemeral port).
-    #[arg(long, default_value = "0")]
+    #[arg(long, default_value_t = 0)]
     pub port: u16,
     /// real: wall time. virtual: the same request sequence as fast as possible, request i
     /// stamped i/R, so a 10-minute memory curve is reproduced in far less wall time.
-    #[arg(long, default_value = "real")]
+    #[arg(long, value_enum, default_value_t)]
     pub clock: Clock,
     /// How long a fresh session's TLS state is retained after the session is invalidated,
     /// as a platform TLS cache does (Apple: ~10 minutes); 0 turns retention off.
-    #[arg(long, default_value = "10m", value_parser = retention_duration)]
-    pub retention: Duration,
+    #[arg(long, default_value_t = defaults::RETENTION.into(), value_parser = duration)]
+    pub retention: humantime::Duration,
     /// At most this many retained sessions (oldest evicted first).
     #[arg(long)]
     pub retention_cap: Option<usize>,
-    /// Server session store: rustls (its default, 256 entries) or ttl (OpenSSL's model).
-    #[arg(long, default_value = "rustls", value_parser = ["rustls", "ttl"])]
-    pub server_cache: String,
+    /// Server session store.
+    #[arg(long, value_enum, default_value_t = ServerCacheKind::Rustls)]
+    pub server_cache: ServerCacheKind,
     /// Lifetime of server session-store entries with --server-cache ttl [default: 300s].
-    #[arg(long, value_parser = retention_duration)]
-    pub server_cache_ttl: Option<Duration>,
+    #[arg(long, value_parser = duration)]
+    pub server_cache_ttl: Option<humantime::Duration>,
     /// Capacity of the server session store with --server-cache ttl [default: 20480].
     #[arg(long)]
     pub server_cache_size: Option<usize>,
@@ -126,140 +139,69 @@ pub struct RunArgs {
     /// Where the CA and server certificates are kept (generated on first use).
     #[arg(long, default_value = "certs")]
     pub certs_dir: PathBuf,
-    /// No progress bar.
+    /// No progress bar and no per-mode lines.
     #[arg(long)]
     pub quiet: bool,
+    /// Print summary.json to stdout instead of the table (the progress bar is on stderr).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options of `harness serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Port on 127.0.0.1 (0: an ephemeral port).
-    #[arg(long, default_value = "8443")]
+    #[arg(long, default_value_t = defaults::SERVE_PORT)]
     pub port: u16,
-    /// TLS version: 1.2 or 1.3.
-    #[arg(long, default_value = "1.3")]
+    /// TLS version.
+    #[arg(long, value_enum, default_value_t)]
     pub tls: TlsVersion,
     /// Size of the response body, bytes.
-    #[arg(long, default_value = "128", value_parser = clap::value_parser!(u32).range(0..=16_777_216))]
+    #[arg(long, default_value_t = defaults::BODY_BYTES, value_parser = clap::value_parser!(u32).range(0..=i64::from(defaults::MAX_BODY_BYTES)))]
     pub body_bytes: u32,
     #[arg(long, default_value = "certs")]
     pub certs_dir: PathBuf,
 }
 
-/// Default load duration when neither --minutes nor --seconds is given.
-pub const DEFAULT_DURATION: Duration = Duration::from_secs(60);
-
 impl RunArgs {
     /// The load duration per mode.
     pub fn duration(&self) -> Duration {
-        match (self.minutes, self.seconds) {
-            (Some(m), _) => Duration::from_secs_f64(m * 60.0),
-            (None, Some(s)) => Duration::from_secs_f64(s),
-            (None, None) => DEFAULT_DURATION,
+        match (self.duration, self.minutes, self.seconds) {
+            (Some(d), _, _) => d,
+            (None, Some(m), _) => Duration::from_secs_f64(m * 60.0),
+            (None, None, Some(s)) => Duration::from_secs_f64(s),
+            (None, None, None) => defaults::DURATION,
         }
     }
 
-    /// Checks what clap cannot: combinations.
-    pub fn validate(&self) -> Result<(), String> {
-        let mut seen = Vec::new();
-        for m in &self.mode {
-            if seen.contains(m) {
-                return Err(format!("--mode lists `{m}` twice"));
-            }
-            seen.push(*m);
-        }
-        if self.mode.is_empty() {
-            return Err("--mode needs at least one mode".into());
-        }
-        let mut seen_clients = Vec::new();
-        for c in &self.client {
-            if seen_clients.contains(c) {
-                return Err(format!("--client lists `{c}` twice"));
-            }
-            seen_clients.push(*c);
-        }
-        if self.client.contains(&ClientKind::Reqwest)
-            && self.roots != RootsChoice::Webpki
-            && (self.kx != KxChoice::Default || self.client_cache != 256)
-        {
-            return Err("reqwest does not expose --kx or --client-cache; use them with --client hyper (or --roots webpki, which hands reqwest a rustls config)".into());
-        }
-        if self.roots == RootsChoice::System {
-            crate::tls::system_roots().map_err(|e| e.to_string())?;
-        }
-        let planned = self.rate * self.duration().as_secs_f64();
-        if planned < 1.0 {
-            return Err(format!(
-                "--rate {} for {:?} schedules no request; raise the rate or the duration",
-                self.rate,
-                self.duration()
-            ));
-        }
-        if planned > 1e9 {
-            return Err(format!(
-                "--rate × duration schedules {planned:.0} requests per mode; the limit is 1e9"
-            ));
-        }
-        if self.sample_interval > self.duration() {
-            return Err("--sample-interval is longer than the run".into());
-        }
-        if self.server_cache != "ttl"
-            && (self.server_cache_ttl.is_some() || self.server_cache_size.is_some())
-        {
-            return Err(
-                "--server-cache-ttl and --server-cache-size need --server-cache ttl".into(),
-            );
-        }
-        if self.server_cache == "ttl" && self.clock == Clock::Virtual {
-            return Err(
-                "--server-cache ttl expires on the server's wall clock, which --clock virtual does not drive; use --clock real"
-                    .into(),
-            );
-        }
-        if self.target.is_some() {
-            if self.ca.is_none() && self.roots == RootsChoice::Ca {
-                return Err(
-                    "--target needs --ca FILE (or --roots webpki for a publicly trusted server)"
-                        .into(),
-                );
-            }
-            if self.port != 0 {
-                return Err(
-                    "--port sets the built-in server's port; it has no meaning with --target"
-                        .into(),
-                );
-            }
-            if let Some(ca) = &self.ca {
-                crate::certs::read_bundle(ca).map_err(|e| format!("--ca: {e}"))?;
-            }
-        }
-        if self.server_cache_ttl == Some(Duration::ZERO) {
-            return Err("--server-cache-ttl must be greater than 0".into());
-        }
-        Ok(())
-    }
-
-    /// The retention model in force, if any.
-    pub fn retention_spec(&self) -> Option<RetentionSpec> {
-        (!self.retention.is_zero()).then_some(RetentionSpec {
-            ttl: self.retention,
-            cap: self.retention_cap,
+    /// Checks the options together and returns the run plan.
+    pub fn plan(&self) -> Result<RunPlan, PlanError> {
+        RunPlan::from_options(Options {
+            rate: self.rate,
+            duration: self.duration(),
+            modes: self.mode.clone(),
+            clients: self.client.clone(),
+            tls: self.tls,
+            kx: self.kx,
+            roots: self.roots,
+            client_cache: self.client_cache,
+            max_in_flight: self.max_in_flight,
+            sample_interval: self.sample_interval.into(),
+            body_bytes: self.body_bytes,
+            port: self.port,
+            clock: self.clock,
+            retention: self.retention.into(),
+            retention_cap: self.retention_cap,
+            server_cache: self.server_cache,
+            server_cache_ttl: self.server_cache_ttl.map(Into::into),
+            server_cache_size: self.server_cache_size,
+            dhat: self.dhat,
+            max_open: self.max_open,
+            target: self.target.clone(),
+            ca: self.ca.clone(),
+            out: self.out.clone(),
+            certs_dir: self.certs_dir.clone(),
         })
-    }
-
-    /// The server's session store policy.
-    pub fn server_cache_policy(&self) -> ServerCachePolicy {
-        if self.server_cache == "ttl" {
-            ServerCachePolicy::Ttl {
-                ttl: self.server_cache_ttl.unwrap_or(Duration::from_secs(300)),
-                capacity: self.server_cache_size.unwrap_or(20480),
-            }
-        } else {
-            ServerCachePolicy::Bounded {
-                capacity: RUSTLS_DEFAULT_CAPACITY,
-            }
-        }
     }
 }
 
@@ -288,14 +230,23 @@ fn https_url(s: &str) -> Result<String, String> {
     Ok(s.to_string())
 }
 
-fn retention_duration(s: &str) -> Result<Duration, String> {
-    humantime::parse_duration(s.trim())
+fn duration(s: &str) -> Result<humantime::Duration, String> {
+    s.trim()
+        .parse::<humantime::Duration>()
         .map_err(|e| format!("`{s}` is not a duration like 90s or 10m ({e})"))
 }
 
-fn sample_interval(s: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(s).map_err(|e| format!("`{s}`: {e}"))?;
-    if d < Duration::from_millis(10) {
+fn positive_duration(s: &str) -> Result<Duration, String> {
+    let d: Duration = duration(s)?.into();
+    if d.is_zero() {
+        return Err(format!("must be longer than 0, got `{s}`"));
+    }
+    Ok(d)
+}
+
+fn sample_interval(s: &str) -> Result<humantime::Duration, String> {
+    let d = duration(s)?;
+    if *d < defaults::MIN_SAMPLE_INTERVAL {
         return Err(format!("`{s}` is shorter than the 10ms minimum"));
     }
     Ok(d)
@@ -304,34 +255,52 @@ fn sample_interval(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::retention::RetentionSpec;
+    use crate::server_cache::ServerCachePolicy;
 
-    fn parse(args: &[&str]) -> Result<RunArgs, String> {
+    fn parse(args: &[&str]) -> Result<RunPlan, String> {
         let mut full = vec!["harness"];
         full.extend_from_slice(args);
         let cli = Cli::try_parse_from(full).map_err(|e| e.to_string())?;
-        cli.run.validate()?;
-        Ok(cli.run)
+        cli.run.plan().map_err(|e| e.to_string())
     }
 
     #[test]
     fn defaults() {
-        let a = parse(&[]).expect("defaults parse");
-        assert_eq!(a.rate, 100.0);
-        assert_eq!(a.duration(), DEFAULT_DURATION);
-        assert_eq!(a.mode, vec![Mode::Fresh, Mode::Shared]);
+        let p = parse(&[]).expect("defaults parse");
+        assert_eq!(p.rate, defaults::RATE);
+        assert_eq!(p.duration, defaults::DURATION);
+        assert_eq!(p.modes, vec![Mode::Fresh, Mode::Shared]);
+        assert_eq!(p.clients, vec![ClientKind::Hyper]);
+        assert_eq!(p.client_cache, defaults::CLIENT_CACHE);
+        assert_eq!(p.body_bytes, defaults::BODY_BYTES);
+        assert_eq!(p.sample_interval, defaults::SAMPLE_INTERVAL);
+        assert_eq!(p.target, crate::plan::Target::Builtin { port: 0 });
     }
 
     #[test]
     fn durations() {
-        assert_eq!(
-            parse(&["--minutes", "10"]).expect("ok").duration(),
-            Duration::from_secs(600)
-        );
-        assert_eq!(
-            parse(&["--seconds", "1.5"]).expect("ok").duration(),
-            Duration::from_millis(1500)
-        );
+        for (args, want) in [
+            (&["--minutes", "10"][..], Duration::from_secs(600)),
+            (&["--seconds", "1.5"], Duration::from_millis(1500)),
+            (&["--duration", "30s"], Duration::from_secs(30)),
+            (&["--duration", "1m30s"], Duration::from_secs(90)),
+        ] {
+            assert_eq!(parse(args).expect("ok").duration, want, "{args:?}");
+        }
         assert!(parse(&["--minutes", "1", "--seconds", "1"]).is_err());
+        assert!(parse(&["--duration", "1s", "--seconds", "1"]).is_err());
+        assert!(parse(&["--duration", "0s"]).is_err());
+    }
+
+    #[test]
+    fn typed_values_list_their_names() {
+        let e = parse(&["--mode", "fresk"]).expect_err("typo");
+        assert!(e.contains("fresh"), "{e}");
+        assert!(
+            e.contains("possible values") || e.contains("similar"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -346,6 +315,7 @@ mod tests {
             &["--minutes", "0"],
             &["--mode", "bogus"],
             &["--mode", "fresh,fresh"],
+            &["--client", "hyper,hyper"],
             &["--tls", "1.1"],
             &["--max-in-flight", "0"],
             &["--sample-interval", "1ms"],
@@ -357,6 +327,7 @@ mod tests {
             &["--server-cache", "lru"],
             &["--server-cache-size", "10"],
             &["--server-cache", "ttl", "--clock", "virtual"],
+            &["--server-cache", "ttl", "--server-cache-ttl", "0s"],
             &["--target", "http://localhost:1/"],
             &["--target", "not a url"],
             &["--target", "https://localhost:1/"],
@@ -367,6 +338,7 @@ mod tests {
                 "--ca",
                 "/nonexistent.pem",
             ],
+            &["--client", "reqwest", "--client-cache", "0"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
@@ -374,36 +346,30 @@ mod tests {
 
     #[test]
     fn retention_and_caches() {
-        let a = parse(&[]).expect("ok");
+        let p = parse(&[]).expect("ok");
+        assert_eq!(p.retention.map(|r| r.ttl), Some(defaults::RETENTION));
+        assert_eq!(parse(&["--retention", "0"]).expect("ok").retention, None);
+        let p = parse(&["--retention", "90s", "--retention-cap", "5"]).expect("ok");
         assert_eq!(
-            a.retention_spec().map(|r| r.ttl),
-            Some(Duration::from_secs(600))
-        );
-        assert_eq!(
-            parse(&["--retention", "0"]).expect("ok").retention_spec(),
-            None
-        );
-        let a = parse(&["--retention", "90s", "--retention-cap", "5"]).expect("ok");
-        assert_eq!(
-            a.retention_spec(),
+            p.retention,
             Some(RetentionSpec {
                 ttl: Duration::from_secs(90),
                 cap: Some(5)
             })
         );
-        let a = parse(&["--server-cache", "ttl", "--server-cache-ttl", "1m"]).expect("ok");
+        let p = parse(&["--server-cache", "ttl", "--server-cache-ttl", "1m"]).expect("ok");
         assert_eq!(
-            a.server_cache_policy(),
+            p.server_cache,
             ServerCachePolicy::Ttl {
                 ttl: Duration::from_secs(60),
-                capacity: 20480
+                capacity: defaults::SERVER_CACHE_SIZE
             }
         );
     }
 
     #[test]
     fn modes_list() {
-        let a = parse(&["--mode", "fresh,leak,shared,resume"]).expect("ok");
-        assert_eq!(a.mode, Mode::ALL.to_vec());
+        let p = parse(&["--mode", "fresh,leak,shared,resume"]).expect("ok");
+        assert_eq!(p.modes, Mode::ALL.to_vec());
     }
 }

@@ -23,13 +23,13 @@ use crate::tls::{ClientTls, KxChoice, RootsChoice};
 pub const SESSIONS_PER_VARIANT: usize = 16;
 
 /// One variant's measured cost.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KnobFigure {
     /// The flags that select it, e.g. `--client-cache 0`; empty for the run's own settings.
     pub setting: String,
-    pub roots: String,
+    pub roots: RootsChoice,
     pub client_cache: u64,
-    pub kx: String,
+    pub kx: KxChoice,
     pub sessions: u64,
     /// Bytes one retained session's TLS state holds (exact, from its drop).
     pub retained_bytes_per_session: Option<f64>,
@@ -68,7 +68,7 @@ pub async fn probe(base: &ClientTls, certs: &CertSet) -> Result<Vec<KnobFigure>,
         &ServerOptions {
             addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             tls: base.version,
-            body_bytes: 128,
+            body_bytes: crate::plan::defaults::BODY_BYTES as usize,
             cache: ServerCachePolicy::default(),
         },
     )
@@ -112,9 +112,9 @@ async fn measure(setting: String, tls: ClientTls, uri: &hyper::Uri) -> KnobFigur
     let per = |total: Option<u64>| total.filter(|_| n > 0).map(|t| t as f64 / n as f64);
     KnobFigure {
         setting,
-        roots: tls.roots.to_string(),
+        roots: tls.roots,
         client_cache: tls.client_cache as u64,
-        kx: tls.kx.to_string(),
+        kx: tls.kx,
         sessions: n,
         retained_bytes_per_session: per(freed),
         build_alloc_bytes: build_bytes

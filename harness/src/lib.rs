@@ -7,14 +7,19 @@
 //! [`load`] drives one [`mode`] open-loop; [`worker`] runs each side in its own process and
 //! [`run`] orchestrates them, producing a [`timeline`], a [`summary`] and a [`report`].
 
+pub mod advice;
 pub mod alloc;
 pub mod analysis;
+pub mod assemble;
 pub mod certs;
+pub mod choice;
 pub mod cli;
 pub mod connector;
+pub mod figures;
 pub mod knobs;
 pub mod load;
 pub mod mode;
+pub mod plan;
 pub mod procstat;
 pub mod report;
 pub mod retention;
@@ -27,5 +32,6 @@ pub mod summary;
 pub mod table;
 pub mod timeline;
 pub mod tls;
+pub mod units;
 pub mod wire;
 pub mod worker;

@@ -27,7 +27,7 @@ use crate::procstat;
 use crate::retention::{RetentionSpec, RetentionStore};
 use crate::session::{ClientKind, Pooling, Session, SessionFactory, REQUEST_TIMEOUT};
 use crate::summary::{Latency, P50P99};
-use crate::wire::{ClientFinal, ClientSample, WorkerMsg};
+use crate::wire::{ClientFinal, ClientSample, ClientTotals, WorkerMsg};
 
 /// A start this much after its scheduled time counts as late.
 pub const LATE_THRESHOLD: Duration = Duration::from_millis(2);
@@ -39,34 +39,13 @@ pub const FD_HEADROOM: u64 = 64;
 /// Requests in flight under the virtual clock: enough to keep both cores busy.
 pub const VIRTUAL_IN_FLIGHT: usize = 8;
 
-/// Which clock stamps requests and expiries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Clock {
-    #[default]
-    Real,
-    Virtual,
-}
-
-impl std::fmt::Display for Clock {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Clock::Real => "real",
-            Clock::Virtual => "virtual",
-        })
-    }
-}
-
-impl std::str::FromStr for Clock {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "real" => Ok(Clock::Real),
-            "virtual" => Ok(Clock::Virtual),
-            other => Err(format!(
-                "unknown clock `{other}` (expected real or virtual)"
-            )),
-        }
+crate::choice! {
+    /// Which clock stamps requests and expiries.
+    pub enum Clock ("clock", default = Real) {
+        /// Wall time: requests start on schedule, retention expires in real time.
+        Real = "real",
+        /// The same request sequence as fast as possible, request i stamped i/R.
+        Virtual = "virtual",
     }
 }
 
@@ -89,7 +68,7 @@ pub struct LoadPlan {
 impl LoadPlan {
     /// Requests the schedule calls for: one every 1/R within the duration.
     pub fn planned(&self) -> u64 {
-        ((self.rate * self.duration.as_secs_f64()).ceil() as u64).max(1)
+        crate::plan::planned(self.rate, self.duration)
     }
 
     fn stamp(&self, i: u64) -> f64 {
@@ -131,13 +110,15 @@ struct Counters {
     late: AtomicU64,
     reused: AtomicU64,
     builds: AtomicU64,
-    build_us_total: AtomicU64,
+    build_cpu_ns_total: AtomicU64,
+    build_cpu_measured: AtomicBool,
     build_bytes: AtomicU64,
     build_bytes_measured: AtomicBool,
     failures: Mutex<BTreeMap<String, u64>>,
     lat_interval: Mutex<Histogram<u64>>,
     lat_total: Mutex<Histogram<u64>>,
     build_hist: Mutex<Histogram<u64>>,
+    build_cpu_hist: Mutex<Histogram<u64>>,
     lag_hist: Mutex<Histogram<u64>>,
     leaked: Mutex<Vec<Session>>,
 }
@@ -150,13 +131,15 @@ impl Counters {
             late: AtomicU64::new(0),
             reused: AtomicU64::new(0),
             builds: AtomicU64::new(0),
-            build_us_total: AtomicU64::new(0),
+            build_cpu_ns_total: AtomicU64::new(0),
+            build_cpu_measured: AtomicBool::new(true),
             build_bytes: AtomicU64::new(0),
             build_bytes_measured: AtomicBool::new(true),
             failures: Mutex::new(BTreeMap::new()),
             lat_interval: Mutex::new(new_hist()),
             lat_total: Mutex::new(new_hist()),
             build_hist: Mutex::new(new_hist()),
+            build_cpu_hist: Mutex::new(new_hist()),
             lag_hist: Mutex::new(new_hist()),
             leaked: Mutex::new(Vec::new()),
         }
@@ -168,19 +151,30 @@ impl Counters {
     }
 }
 
-/// Builds a session, charging it its exact CPU time and bytes (the build is synchronous, so
-/// the allocations on this thread during it are all its own).
+/// Builds a session, charging it its wall time, its thread's CPU time and its bytes (the
+/// build is synchronous, so the CPU time and allocations on this thread during it are all
+/// its own).
 fn build_session(
     c: &Counters,
     factory: &SessionFactory,
     pooling: Pooling,
 ) -> Result<Session, String> {
+    let cpu0 = procstat::thread_cpu_ns();
     let t0 = std::time::Instant::now();
     let (built, allocs) = alloc::measure_thread(|| factory.build(pooling));
     let us = t0.elapsed().as_micros() as u64;
+    let cpu_ns = cpu0
+        .zip(procstat::thread_cpu_ns())
+        .map(|(a, b)| b.saturating_sub(a));
     c.builds.fetch_add(1, Relaxed);
-    c.build_us_total.fetch_add(us, Relaxed);
     let _ = lock(&c.build_hist).record(us.max(1));
+    match cpu_ns {
+        Some(ns) => {
+            c.build_cpu_ns_total.fetch_add(ns, Relaxed);
+            let _ = lock(&c.build_cpu_hist).record((ns / 1000).max(1));
+        }
+        None => c.build_cpu_measured.store(false, Relaxed),
+    }
     match allocs {
         Some(a) => {
             c.build_bytes.fetch_add(a.bytes, Relaxed);
@@ -200,6 +194,12 @@ struct Ctx {
 }
 
 impl Ctx {
+    /// Late starts so far; `None` under the virtual clock, which has no schedule to be late
+    /// for.
+    fn late_starts(&self) -> Option<u64> {
+        (self.plan.clock == Clock::Real).then(|| self.counters.late.load(Relaxed))
+    }
+
     /// Seconds on the run's clock for a request stamped `stamp` that completes now.
     fn now_for(&self, stamp: f64) -> f64 {
         match self.plan.clock {
@@ -291,11 +291,14 @@ pub async fn run(
                 Err(kind) => {
                     counters.fail(kind.clone());
                     return ClientFinal {
-                        requests_planned: plan.planned(),
-                        requests_failed: 1,
-                        failures_by_kind: lock(&counters.failures).clone(),
+                        totals: ClientTotals {
+                            requests_planned: plan.planned(),
+                            requests_failed: 1,
+                            failures_by_kind: lock(&counters.failures).clone(),
+                            stopped_early: Some(format!("could not build the session: {kind}")),
+                            ..Default::default()
+                        },
                         fd_limit: fd_limit.map(|l| l.soft),
-                        stopped_early: Some(format!("could not build the session: {kind}")),
                         ..Default::default()
                     };
                 }
@@ -371,7 +374,7 @@ async fn real_loop(
     mut stop: watch::Receiver<bool>,
     fd_limit: Option<procstat::FdLimit>,
     fds_start: Option<u64>,
-) -> (u64, Option<String>, u64) {
+) -> (u64, Option<String>, Option<u64>) {
     let plan = &ctx.plan;
     let sem = Arc::new(Semaphore::new(plan.max_in_flight));
     let planned = plan.planned();
@@ -430,7 +433,8 @@ async fn real_loop(
     }
     drain(&sem, plan.max_in_flight).await;
     let _ = sampler_stop_tx.send(true);
-    let sampler_cpu_us = sampler.await.unwrap_or(0);
+    // A sampler that panicked measured nothing about its own cost: `None`, not 0.
+    let sampler_cpu_us = sampler.await.ok().flatten();
     (started, stopped_early, sampler_cpu_us)
 }
 
@@ -451,7 +455,7 @@ async fn virtual_loop(
     stop: watch::Receiver<bool>,
     fd_limit: Option<procstat::FdLimit>,
     fds_start: Option<u64>,
-) -> (u64, Option<String>, u64) {
+) -> (u64, Option<String>, Option<u64>) {
     let plan = &ctx.plan;
     let slots = plan.max_in_flight.min(VIRTUAL_IN_FLIGHT);
     let sem = Arc::new(Semaphore::new(slots));
@@ -494,12 +498,22 @@ async fn virtual_loop(
     (started, stopped_early, sampler.cost_us)
 }
 
-/// Builds samples and charges itself the CPU time it takes.
-#[derive(Default)]
+/// Builds samples and charges itself the CPU time it takes (`cost_us` turns `None` for good
+/// the first time the thread clock cannot be read: a partial sum is not the cost).
 struct Sampler {
-    cost_us: u64,
+    cost_us: Option<u64>,
     prev_t: f64,
     prev_done: u64,
+}
+
+impl Default for Sampler {
+    fn default() -> Self {
+        Self {
+            cost_us: Some(0),
+            prev_t: 0.0,
+            prev_done: 0,
+        }
+    }
 }
 
 impl Sampler {
@@ -508,9 +522,10 @@ impl Sampler {
         let sample = self.take(ctx, virtual_t_s);
         // A closed stdout means the parent is gone; the stdin watcher stops us then.
         let _ = WorkerMsg::Client(Box::new(sample)).emit();
-        if let (Some(a), Some(b)) = (c0, procstat::thread_cpu_us()) {
-            self.cost_us += b.saturating_sub(a);
-        }
+        let spent = c0
+            .zip(procstat::thread_cpu_us())
+            .map(|(a, b)| b.saturating_sub(a));
+        self.cost_us = self.cost_us.zip(spent).map(|(t, s)| t + s);
     }
 
     fn take(&mut self, ctx: &Ctx, virtual_t_s: f64) -> ClientSample {
@@ -558,16 +573,15 @@ impl Sampler {
             requests_ok: ok,
             requests_failed: failed,
             interval_rps,
-            late_starts: c.late.load(Relaxed),
-            rss_bytes: procstat::rss_bytes(),
-            heap_live_bytes: heap.map(|h| h.live_bytes),
-            alloc_bytes_total: heap.map(|h| h.total_bytes),
-            allocs_total: heap.map(|h| h.total_allocs),
-            cpu_s: procstat::cpu_seconds(),
-            open_fds: procstat::open_fds(),
-            open_conns: stats.map(|s| s.open()),
+            late_starts: ctx.late_starts(),
+            client_rss_bytes: procstat::rss_bytes(),
+            client_heap_live_bytes: heap.map(|h| h.live_bytes),
+            client_alloc_bytes_total: heap.map(|h| h.total_bytes),
+            client_allocs_total: heap.map(|h| h.total_allocs),
+            client_cpu_s: procstat::cpu_seconds(),
+            client_open_fds: procstat::open_fds(),
+            client_open_conns: stats.map(|s| s.open()),
             retained_sessions: retained,
-            retained_bytes: None,
             handshakes_full: stats.map(|s| s.handshakes_full.load(Relaxed)),
             handshakes_resumed: stats.map(|s| s.handshakes_resumed.load(Relaxed)),
             requests_reused_conn: stats.map(|_| c.reused.load(Relaxed)),
@@ -579,7 +593,7 @@ impl Sampler {
 }
 
 /// Real clock: a sample every interval until told to stop, then one last.
-async fn sampler_loop(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) -> u64 {
+async fn sampler_loop(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) -> Option<u64> {
     let every = ctx.plan.sample_interval;
     let mut ticker = tokio::time::interval_at(ctx.start + every, every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -601,7 +615,7 @@ async fn finish(
     ctx: &Arc<Ctx>,
     started: u64,
     stopped_early: Option<String>,
-    sampler_cpu_us: u64,
+    sampler_cpu_us: Option<u64>,
     start_state: Start,
     fd_limit: Option<procstat::FdLimit>,
 ) -> ClientFinal {
@@ -624,19 +638,53 @@ async fn finish(
             mean: lat.mean(),
         })
     };
-    let failures_by_kind = lock(&c.failures).clone();
     let start_lag_us = match plan.clock {
         Clock::Real => p50p99(&lock(&c.lag_hist)),
         Clock::Virtual => None,
     };
-    let build_us = p50p99(&lock(&c.build_hist));
     let stats = ctx.factory.stats();
-    let ok = c.ok.load(Relaxed);
-    let rss_end = procstat::rss_bytes();
-    let fds_end = procstat::open_fds();
-    let cpu_s = procstat::cpu_seconds()
-        .zip(start_state.cpu)
-        .map(|(e, s)| e - s);
+    let cpu_measured = c.build_cpu_measured.load(Relaxed);
+    let totals = ClientTotals {
+        requests_planned: plan.planned(),
+        requests_started: started,
+        requests_ok: c.ok.load(Relaxed),
+        requests_failed: c.failed.load(Relaxed),
+        failures_by_kind: lock(&c.failures).clone(),
+        elapsed_s: elapsed.as_secs_f64(),
+        virtual_s: (plan.clock == Clock::Virtual).then(|| plan.stamp(started)),
+        late_starts: ctx.late_starts(),
+        start_lag_us,
+        handshakes_full: stats.map(|s| s.handshakes_full.load(Relaxed)),
+        handshakes_resumed: stats.map(|s| s.handshakes_resumed.load(Relaxed)),
+        requests_on_reused_connection: stats.map(|_| c.reused.load(Relaxed)),
+        connections_opened: stats.map(|s| s.opened.load(Relaxed)),
+        client_load_alloc_bytes: heap_end
+            .zip(start_state.heap)
+            .map(|(e, s)| e.total_bytes - s.total_bytes),
+        client_load_allocs: heap_end
+            .zip(start_state.heap)
+            .map(|(e, s)| e.total_allocs - s.total_allocs),
+        client_builds: c.builds.load(Relaxed),
+        client_build_us: p50p99(&lock(&c.build_hist)),
+        client_build_cpu_us: p50p99(&lock(&c.build_cpu_hist)).filter(|_| cpu_measured),
+        client_build_cpu_us_total: cpu_measured.then(|| c.build_cpu_ns_total.load(Relaxed) / 1000),
+        client_build_alloc_bytes_total: c
+            .build_bytes_measured
+            .load(Relaxed)
+            .then(|| c.build_bytes.load(Relaxed)),
+        client_rss_start_bytes: start_state.rss,
+        client_rss_end_bytes: procstat::rss_bytes(),
+        client_heap_start_bytes: start_state.heap.map(|h| h.live_bytes),
+        client_heap_end_bytes: heap_end.map(|h| h.live_bytes),
+        client_cpu_s: procstat::cpu_seconds()
+            .zip(start_state.cpu)
+            .map(|(e, s)| e - s),
+        open_fds_start: start_state.fds,
+        open_fds_end: procstat::open_fds(),
+        latency_us: latency,
+        sampler_cpu_us_total: sampler_cpu_us,
+        stopped_early,
+    };
     // Let the closed connections' tasks finish so each retained state is its last owner,
     // then drop the store, measuring what every entry held.
     let retention = match &ctx.retained {
@@ -649,44 +697,9 @@ async fn finish(
         None => None,
     };
     ClientFinal {
-        requests_planned: plan.planned(),
-        requests_started: started,
-        requests_ok: ok,
-        requests_failed: c.failed.load(Relaxed),
-        failures_by_kind,
-        elapsed_s: elapsed.as_secs_f64(),
-        late_starts: c.late.load(Relaxed),
-        start_lag_us,
-        connections_opened: stats.map(|s| s.opened.load(Relaxed)),
-        handshakes_full: stats.map(|s| s.handshakes_full.load(Relaxed)),
-        handshakes_resumed: stats.map(|s| s.handshakes_resumed.load(Relaxed)),
-        requests_reused_conn: stats.map(|_| c.reused.load(Relaxed)),
-        load_alloc_bytes: heap_end
-            .zip(start_state.heap)
-            .map(|(e, s)| e.total_bytes - s.total_bytes),
-        load_allocs: heap_end
-            .zip(start_state.heap)
-            .map(|(e, s)| e.total_allocs - s.total_allocs),
-        builds: c.builds.load(Relaxed),
-        build_us,
-        build_us_total: c.build_us_total.load(Relaxed),
-        build_alloc_bytes_total: c
-            .build_bytes_measured
-            .load(Relaxed)
-            .then(|| c.build_bytes.load(Relaxed)),
-        heap_start: start_state.heap.map(|h| h.live_bytes),
-        heap_end: heap_end.map(|h| h.live_bytes),
-        rss_start: start_state.rss,
-        rss_end,
-        fds_start: start_state.fds,
-        fds_end,
-        cpu_s,
-        latency,
-        sampler_cpu_us,
+        totals,
         fd_limit: fd_limit.map(|l| l.soft),
-        stopped_early,
         retention,
-        virtual_s: (plan.clock == Clock::Virtual).then(|| plan.stamp(started)),
         knobs: None,
     }
 }

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use harness::cli::{Cli, Command};
+use harness::cli::{Cli, Command, WorkerRole};
 use harness::run::RunExit;
 
 #[global_allocator]
@@ -18,9 +18,16 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
-            // One line: clap's first line, without the usage block.
-            let text = e.to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            // clap's whole message (with its tip and the possible values) but not the usage
+            // block, folded onto one line where it fits.
+            let text = e.render().to_string();
+            let lines: Vec<&str> = text
+                .lines()
+                .map(str::trim)
+                .take_while(|l| !l.starts_with("Usage:"))
+                .filter(|l| !l.is_empty())
+                .collect();
+            eprintln!("{}", lines.join(" "));
             return ExitCode::from(2);
         }
     };
@@ -53,13 +60,9 @@ fn main() -> ExitCode {
             Err(e) => fail(1, e),
         },
         Some(Command::Worker { role, config }) => {
-            let r = match role.as_str() {
-                "server" => harness::worker::server_main(&config),
-                "client" => harness::worker::client_main(&config),
-                other => {
-                    eprintln!("error: unknown worker role `{other}`");
-                    return ExitCode::from(2);
-                }
+            let r = match role {
+                WorkerRole::Server => harness::worker::server_main(&config),
+                WorkerRole::Client => harness::worker::client_main(&config),
             };
             match r {
                 Ok(()) => ExitCode::SUCCESS,
@@ -75,19 +78,33 @@ fn fail(code: u8, e: impl std::fmt::Display) -> ExitCode {
 }
 
 fn run(args: harness::cli::RunArgs, command: String) -> ExitCode {
-    if let Err(e) = args.validate() {
-        return fail(2, e);
-    }
-    let out = match harness::run::run(&args, command) {
+    let plan = match args.plan() {
+        Ok(p) => p,
+        Err(e) => return fail(2, e),
+    };
+    let out = match harness::run::run(&plan, command, !args.quiet) {
         Ok(o) => o,
         Err(e @ harness::run::RunError::Out { .. }) => return fail(2, e),
         Err(e) => return fail(1, e),
     };
-    print!("{}", harness::table::render(&out.summary));
+    if args.json {
+        // stdout is the summary alone, for `| jq`; everything for people goes to stderr.
+        match serde_json::to_string_pretty(&out.summary) {
+            Ok(text) => println!("{text}"),
+            Err(e) => return fail(1, e),
+        }
+    } else {
+        print!("{}", harness::table::render(&out.summary));
+    }
     for e in &out.report_errors {
         eprintln!("warning: {e}");
     }
-    println!("report: {}", out.dir.join("index.html").display());
+    let report = format!("report: {}", out.dir.join("index.html").display());
+    if args.json {
+        eprintln!("{report}");
+    } else {
+        println!("{report}");
+    }
     match out.exit {
         RunExit::Clean => ExitCode::SUCCESS,
         RunExit::Failures => {

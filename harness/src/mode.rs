@@ -1,55 +1,33 @@
-//! The four session modes (DESIGN.md "Session modes").
+//! The four session modes (ARCHITECTURE.md, "Session modes").
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
-/// How the client uses sessions, per request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Mode {
-    /// A new session per request, invalidated (dropped with its connections) after it.
-    Fresh,
-    /// A new session per request, never invalidated: kept with its open connection.
-    Leak,
-    /// One session for the whole run; keep-alive connections reused.
-    Shared,
-    /// One session; a new connection per request, resumed from the session's ticket store.
-    Resume,
+crate::choice! {
+    /// How the client uses sessions, per request.
+    pub enum Mode ("mode", default = Fresh) {
+        /// A new session per request, invalidated (dropped with its connections) after it.
+        Fresh = "fresh",
+        /// A new session per request, never invalidated: kept with its open connection.
+        Leak = "leak",
+        /// One session for the whole run; keep-alive connections reused.
+        Shared = "shared",
+        /// One session; a new connection per request, resumed from the session's ticket store.
+        Resume = "resume",
+    }
 }
 
 impl Mode {
-    pub const ALL: [Mode; 4] = [Mode::Fresh, Mode::Leak, Mode::Shared, Mode::Resume];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Fresh => "fresh",
-            Mode::Leak => "leak",
-            Mode::Shared => "shared",
-            Mode::Resume => "resume",
+    /// How tables, legends and the progress bar name a (mode, client) leg: `fresh`, or
+    /// `fresh/reqwest` when the run used several clients.
+    pub fn leg_label(self, client: crate::session::ClientKind, several_clients: bool) -> String {
+        if several_clients {
+            format!("{self}/{client}")
+        } else {
+            self.to_string()
         }
     }
 
     /// Whether the mode builds a new session for every request.
     pub fn session_per_request(self) -> bool {
         matches!(self, Mode::Fresh | Mode::Leak)
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Mode::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| format!("unknown mode `{s}` (expected fresh, leak, shared or resume)"))
     }
 }
 
@@ -60,7 +38,7 @@ mod tests {
     #[test]
     fn parses_every_mode_and_rejects_others() {
         for m in Mode::ALL {
-            assert_eq!(m.as_str().parse::<Mode>(), Ok(m));
+            assert_eq!(m.as_str().parse::<Mode>(), Ok(*m));
         }
         assert!("Fresh".parse::<Mode>().is_err());
         assert!("".parse::<Mode>().is_err());

@@ -42,13 +42,18 @@ pub fn cpu_seconds() -> Option<f64> {
 
 /// CPU time of the calling thread, µs: what the sampler charges itself.
 pub fn thread_cpu_us() -> Option<u64> {
+    thread_cpu_ns().map(|ns| ns / 1000)
+}
+
+/// CPU time of the calling thread, nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
+pub fn thread_cpu_ns() -> Option<u64> {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,
     };
     // SAFETY: clock_gettime writes into the struct we pass.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1000)
+    (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
 /// The file-descriptor limit (RLIMIT_NOFILE): soft and hard.

@@ -3,7 +3,6 @@
 //! the timeline and the progress bar, and writes the report — also when the run is cut short
 //! by Ctrl-C, SIGTERM or a dying worker.
 
-use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -14,17 +13,19 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::sync::watch;
 
-use crate::analysis;
+use serde::Serialize;
+
+pub use crate::assemble::RunExit;
+use crate::assemble::{self, LegEnd, LegOutcome, LegRecord, ModeResult, RunMeta};
 use crate::certs;
-use crate::cli::RunArgs;
+use crate::cli::WorkerRole;
 use crate::load::Clock;
 use crate::mode::Mode;
+use crate::plan::{RunPlan, Target};
 use crate::session::ClientKind;
-use crate::summary::{ModeSummary, Scenario, ServerSummary, Summary, Versions, P50P99, SCHEMA};
-use crate::table::fmt_bytes;
+use crate::summary::Summary;
 use crate::timeline::{self, TimelineRow};
-use crate::tls;
-use crate::tls::RootsChoice;
+use crate::units;
 use crate::wire::{ClientFinal, ClientSample, ServerSample, WorkerMsg};
 use crate::worker::{ClientWorkerConfig, ServerWorkerConfig};
 
@@ -44,19 +45,6 @@ pub enum RunError {
     Runtime(std::io::Error),
 }
 
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunExit {
-    /// Every request succeeded.
-    Clean,
-    /// Some requests failed or a mode stopped early; the report says which.
-    Failures,
-    /// A worker process died; what it measured so far was kept.
-    WorkerDied,
-    /// Ctrl-C or SIGTERM.
-    Interrupted,
-}
-
 /// A finished run.
 #[derive(Debug)]
 pub struct RunOutcome {
@@ -67,14 +55,15 @@ pub struct RunOutcome {
     pub report_errors: Vec<String>,
 }
 
-/// Runs every mode in `args` and writes `summary.json`, `timeline.csv` and the report.
-pub fn run(args: &RunArgs, command: String) -> Result<RunOutcome, RunError> {
-    let dir = create_run_dir(&args.out)?;
-    let (certs, provenance) = certs::ensure(&args.certs_dir)?;
+/// Runs every leg of `plan` and writes `summary.json`, `timeline.csv` and the report.
+/// `progress` shows the live bar (on stderr) and the per-mode lines.
+pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome, RunError> {
+    let dir = create_run_dir(&plan.out)?;
+    let (certs, provenance) = certs::ensure(&plan.certs_dir)?;
     if let certs::Provenance::Generated { because } = provenance {
         eprintln!(
             "generated certificates in {} ({because})",
-            args.certs_dir.display()
+            plan.certs_dir.display()
         );
     }
     let exe = std::env::current_exe().map_err(RunError::Exe)?;
@@ -82,57 +71,40 @@ pub fn run(args: &RunArgs, command: String) -> Result<RunOutcome, RunError> {
         .enable_all()
         .build()
         .map_err(RunError::Runtime)?;
-    let run_id = dir
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
     let orchestrator = Orchestrator {
-        args: args.clone(),
+        plan: plan.clone(),
         exe,
         ca: certs.paths.ca.clone(),
         dir: dir.clone(),
+        progress,
     };
-    let outcome = rt.block_on(orchestrator.run_all());
+    let started = time::OffsetDateTime::now_utc();
+    let all = rt.block_on(orchestrator.run_all());
 
-    let summary = Summary {
-        schema: SCHEMA,
+    let results: Vec<ModeResult> = all
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            LegOutcome::Ran(r) => Some(assemble::leg(plan, r)),
+            LegOutcome::NotStarted(_) => None,
+        })
+        .collect();
+    let meta = RunMeta {
         command,
-        clock: args.clock.to_string(),
-        interrupted: outcome.interrupted,
-        stopped_reason: outcome.stopped_reason.clone(),
-        run_id,
-        started_at: outcome.started_at.clone(),
-        scenario: Scenario {
-            rate: args.rate,
-            duration_s: args.duration().as_secs_f64(),
-            retention_s: args.retention_spec().map(|r| r.ttl.as_secs_f64()),
-            tls: args.tls.to_string(),
-            kx_groups: tls::kx_group_names(args.kx),
-            max_in_flight: u64::from(args.max_in_flight),
-            sample_interval_s: args.sample_interval.as_secs_f64(),
-            response_body_bytes: u64::from(args.body_bytes),
-            target: outcome.target.clone().unwrap_or_default(),
-            fd_limit: outcome.fd_limit,
-            retention_cap: args.retention_cap.map(|c| c as u64),
-            roots: Some(args.roots.to_string()),
-            client_cache: Some(args.client_cache as u64),
-            server_cache: Some(args.server_cache_policy().to_string()),
-            dhat: args.dhat,
-        },
-        versions: versions(),
-        method: {
-            let mut m = methods();
-            if let Some(t) = &args.target {
-                m.insert(
-                    "server".into(),
-                    format!("external target {t}: server-side figures were not measured (null)"),
-                );
-            }
-            m
-        },
-        modes: outcome.modes.iter().map(|m| m.summary.clone()).collect(),
+        run_id: dir
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        started_at: started
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        target: all.target,
+        fd_limit: all.fd_limit,
     };
-    let rows: Vec<TimelineRow> = outcome.modes.iter().flat_map(|m| m.rows.clone()).collect();
+    let modes: Vec<_> = results.iter().map(|r| r.summary.clone()).collect();
+    let exit = assemble::exit(plan, &all.outcomes, &modes);
+    let summary = assemble::summary(plan, &meta, &all.outcomes, modes);
+    let rows: Vec<TimelineRow> = results.into_iter().flat_map(|r| r.rows).collect();
 
     let mut report_errors = Vec::new();
     if let Err(e) = timeline::write_csv(&dir.join("timeline.csv"), &rows) {
@@ -144,23 +116,9 @@ pub fn run(args: &RunArgs, command: String) -> Result<RunOutcome, RunError> {
     if let Err(e) = crate::report::render(&dir, &summary, &rows) {
         report_errors.push(format!("charts: {e}"));
     }
-    if let Err(e) = point_latest(&args.out, &dir) {
+    if let Err(e) = point_latest(&plan.out, &dir) {
         report_errors.push(format!("reports/latest: {e}"));
     }
-
-    let any_failed = summary
-        .modes
-        .iter()
-        .any(|m| m.requests_failed > 0 || m.stopped_early.is_some());
-    let exit = if outcome.interrupted {
-        RunExit::Interrupted
-    } else if outcome.worker_died {
-        RunExit::WorkerDied
-    } else if any_failed || summary.modes.len() < args.mode.len() {
-        RunExit::Failures
-    } else {
-        RunExit::Clean
-    };
     Ok(RunOutcome {
         dir,
         summary,
@@ -219,66 +177,19 @@ fn point_latest(out: &Path, dir: &Path) -> std::io::Result<()> {
     std::fs::rename(&tmp, out.join("latest"))
 }
 
-fn versions() -> Versions {
-    Versions {
-        harness: env!("CARGO_PKG_VERSION").into(),
-        rustls: env!("DEP_VERSION_RUSTLS").into(),
-        hyper: env!("DEP_VERSION_HYPER").into(),
-        hyper_util: env!("DEP_VERSION_HYPER_UTIL").into(),
-        tokio_rustls: env!("DEP_VERSION_TOKIO_RUSTLS").into(),
-        crypto_provider: format!("aws-lc-rs {}", env!("DEP_VERSION_AWS_LC_RS")),
-    }
-}
-
-fn methods() -> BTreeMap<String, String> {
-    [
-        ("heap", "counting global allocator in each worker process (relaxed atomics over the system allocator): live bytes, cumulative bytes and allocations; exact, not sampled"),
-        ("bytes_per_request", "client worker's cumulative allocated bytes during the load divided by completed requests (includes hyper, rustls, tokio and the sampler's own allocations)"),
-        ("build", "each session build timed with a monotonic clock and charged the bytes allocated on its own thread (the build is synchronous, so the count is exact)"),
-        ("rss", "resident set size from /proc/self/statm, sampled every interval in each process"),
-        ("fds", "entries of /proc/self/fd, sampled every interval"),
-        ("peaks", "maxima over the samples (a peak between samples is not seen)"),
-        ("latency", "from a request's actual start to its last body byte, HDR histogram (3 significant digits); session build included for fresh and leak"),
-        ("late_starts", "requests that started ≥2 ms after their scheduled time (twice tokio's 1 ms timer resolution) or waited for a --max-in-flight slot"),
-        ("handshakes", "client: rustls handshake_kind() of each new connection; server: the same, counted in the server process"),
-        ("retained_bytes", "timeline retained_bytes = retained sessions (counted) × the mode's measured bytes per retained session"),
-        ("retained_per_session", "fresh with retention: bytes freed on the dropping thread as each retained session's TLS state was dropped (exact); leak: live-heap slope over kept-session count"),
-        ("plateau", "mean over the samples at or after the retention time T: retained sessions, and live heap above the load's starting heap"),
-        ("sampler", "CPU time of the client worker's sampler thread while sampling (CLOCK_THREAD_CPUTIME_ID), as a share of the run's wall time"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
-
 struct Orchestrator {
-    args: RunArgs,
+    plan: RunPlan,
     exe: PathBuf,
     ca: PathBuf,
     dir: PathBuf,
+    progress: bool,
 }
 
-struct ModeResult {
-    rows: Vec<TimelineRow>,
-    summary: ModeSummary,
-}
-
-struct AllModes {
-    modes: Vec<ModeResult>,
-    interrupted: bool,
-    worker_died: bool,
-    stopped_reason: Option<String>,
-    started_at: String,
+/// What supervising every leg produced.
+struct AllLegs {
+    outcomes: Vec<LegOutcome>,
     target: Option<String>,
     fd_limit: Option<u64>,
-}
-
-impl AllModes {
-    /// Records that a worker died (or never started): the run stops after this mode.
-    fn died(&mut self, why: String) {
-        self.worker_died = true;
-        self.stopped_reason = Some(why);
-    }
 }
 
 /// A worker process with its stdout as JSON lines and its stderr collected.
@@ -286,12 +197,14 @@ struct Worker {
     child: Child,
     lines: Lines<BufReader<ChildStdout>>,
     stderr: tokio::task::JoinHandle<String>,
+    unparsed: u64,
 }
 
 impl Worker {
-    fn spawn(exe: &Path, role: &str, config: &str) -> std::io::Result<Worker> {
+    fn spawn(exe: &Path, role: WorkerRole, config: &impl Serialize) -> std::io::Result<Worker> {
+        let config = serde_json::to_string(config).map_err(std::io::Error::other)?;
         let mut child = Command::new(exe)
-            .args(["__worker", role, config])
+            .args(["__worker", role.as_str(), &config])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -314,18 +227,19 @@ impl Worker {
             child,
             lines: BufReader::new(stdout).lines(),
             stderr,
+            unparsed: 0,
         })
     }
 
-    /// Next message; `None` at EOF. Unparsable lines are skipped (they cannot be ours).
+    /// Next message; `None` at EOF. Lines that are not messages (a library printing to
+    /// stdout) are skipped and counted in `unparsed`, which the summary reports.
     async fn next(&mut self) -> Option<WorkerMsg> {
         loop {
             match self.lines.next_line().await {
-                Ok(Some(l)) => {
-                    if let Ok(m) = serde_json::from_str(&l) {
-                        return Some(m);
-                    }
-                }
+                Ok(Some(l)) => match serde_json::from_str(&l) {
+                    Ok(m) => return Some(m),
+                    Err(_) => self.unparsed += 1,
+                },
                 _ => return None,
             }
         }
@@ -337,7 +251,7 @@ impl Worker {
     }
 
     /// Waits for exit (killing after the grace period) and says how it went.
-    async fn finish(mut self) -> (Option<std::process::ExitStatus>, String) {
+    async fn finish(mut self) -> Exited {
         self.ask_stop();
         let status = match tokio::time::timeout(WORKER_GRACE, self.child.wait()).await {
             Ok(Ok(s)) => Some(s),
@@ -346,12 +260,30 @@ impl Worker {
                 None
             }
         };
-        let err = tokio::time::timeout(Duration::from_secs(2), self.stderr)
+        let stderr = tokio::time::timeout(Duration::from_secs(2), self.stderr)
             .await
             .ok()
             .and_then(Result::ok)
             .unwrap_or_default();
-        (status, err)
+        Exited {
+            status,
+            stderr,
+            unparsed: self.unparsed,
+        }
+    }
+}
+
+/// How a worker process ended.
+struct Exited {
+    status: Option<std::process::ExitStatus>,
+    stderr: String,
+    unparsed: u64,
+}
+
+impl Exited {
+    /// ` (signal: 9 (SIGKILL))` or ` (exit status: 1): <last stderr line>`.
+    fn how(&self) -> String {
+        how_it_ended(self.status, &self.stderr)
     }
 }
 
@@ -409,60 +341,52 @@ fn interrupts() -> watch::Receiver<u32> {
 }
 
 impl Orchestrator {
-    async fn run_all(&self) -> AllModes {
+    async fn run_all(&self) -> AllLegs {
         let mut intr = interrupts();
-        let t = time::OffsetDateTime::now_utc();
-        let mut all = AllModes {
-            modes: Vec::new(),
-            interrupted: false,
-            worker_died: false,
-            stopped_reason: None,
-            started_at: t
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+        let mut all = AllLegs {
+            outcomes: Vec::new(),
             target: None,
             fd_limit: None,
         };
-        let legs: Vec<(Mode, ClientKind)> = self
-            .args
-            .mode
-            .iter()
-            .flat_map(|m| self.args.client.iter().map(move |c| (*m, *c)))
-            .collect();
+        let legs = self.plan.legs();
         let total = legs.len();
+        let several = self.plan.clients.len() > 1;
         for (i, (mode, client)) in legs.into_iter().enumerate() {
-            let label = leg_label(mode, client, self.args.client.len() > 1);
-            let pb = self.progress(&label, i, total);
-            let r = self.run_mode(mode, client, &mut intr, &pb, &mut all).await;
+            let label = mode.leg_label(client, several);
+            let pb = self.progress_bar(&label, i, total);
+            let outcome = self.leg(mode, client, &mut intr, &pb, &mut all).await;
             pb.finish_and_clear();
-            if let Some(r) = r {
-                if !self.args.quiet {
-                    eprintln!(
-                        "[{}/{total}] {label}: {} ok, {} failed, {:.1} req/s, heap peak {}",
-                        i + 1,
-                        r.summary.requests_ok,
-                        r.summary.requests_failed,
-                        r.summary.achieved_rps,
-                        fmt_bytes(r.summary.client_heap_peak_bytes as f64)
-                    );
-                }
-                all.modes.push(r);
+            if let (true, LegOutcome::Ran(r)) = (self.progress, &outcome) {
+                let last = r.samples.last().map(|(s, _)| s);
+                let fin = r.fin.as_ref().map(|f| &f.totals);
+                eprintln!(
+                    "[{}/{total}] {label}: {} ok, {} failed, heap {}",
+                    i + 1,
+                    fin.map_or(last.map_or(0, |s| s.requests_ok), |f| f.requests_ok),
+                    fin.map_or(last.map_or(0, |s| s.requests_failed), |f| f.requests_failed),
+                    units::opt(
+                        fin.and_then(|f| f.client_heap_end_bytes).map(|b| b as f64),
+                        units::bytes
+                    ),
+                );
             }
-            if all.interrupted || all.worker_died {
+            let carry_on = outcome.carry_on();
+            all.outcomes.push(outcome);
+            if !carry_on {
                 break;
             }
         }
         all
     }
 
-    fn progress(&self, label: &str, i: usize, total: usize) -> ProgressBar {
-        let secs = self.args.duration().as_secs().max(1);
+    fn progress_bar(&self, label: &str, i: usize, total: usize) -> ProgressBar {
+        let secs = self.plan.duration.as_secs().max(1);
         let pb = ProgressBar::with_draw_target(
             Some(secs),
-            if self.args.quiet || !std::io::stdout().is_terminal() {
+            if !self.progress || !std::io::stderr().is_terminal() {
                 ProgressDrawTarget::hidden()
             } else {
-                ProgressDrawTarget::stdout()
+                ProgressDrawTarget::stderr()
             },
         );
         let style =
@@ -474,87 +398,76 @@ impl Orchestrator {
         pb
     }
 
-    async fn run_mode(
+    /// The client worker's configuration for one leg.
+    fn client_config(&self, mode: Mode, client: ClientKind, target: String) -> ClientWorkerConfig {
+        let p = &self.plan;
+        let (ca_files, builtin) = match &p.target {
+            Target::Builtin { .. } => (vec![self.ca.clone()], true),
+            Target::External { ca, .. } => (ca.iter().cloned().collect(), false),
+        };
+        ClientWorkerConfig {
+            plan: p.clone(),
+            mode,
+            client,
+            target,
+            ca_files,
+            dhat_file: p
+                .dhat
+                .then(|| self.dir.join(format!("dhat-heap-{mode}-{client}.json"))),
+            // The probe's private server presents the harness certificates: only meaningful
+            // when the run's target does too.
+            probe_certs_dir: (builtin && client == ClientKind::Hyper).then(|| p.certs_dir.clone()),
+        }
+    }
+
+    /// Runs one leg: starts its server (unless the target is external) and its client,
+    /// relays their samples, stops them, and returns what they said and how they ended.
+    async fn leg(
         &self,
         mode: Mode,
         client_kind: ClientKind,
         intr: &mut watch::Receiver<u32>,
         pb: &ProgressBar,
-        all: &mut AllModes,
-    ) -> Option<ModeResult> {
-        let a = &self.args;
-        let server_cfg = ServerWorkerConfig {
-            certs_dir: a.certs_dir.clone(),
-            port: a.port,
-            tls: a.tls.to_string(),
-            body_bytes: a.body_bytes as usize,
-            sample_interval_s: a.sample_interval.as_secs_f64(),
-            cache: a.server_cache_policy(),
-        };
-        let (mut server, target, ca_files) = match &a.target {
-            Some(url) => (None, url.clone(), a.ca.iter().cloned().collect()),
-            None => match self.start_server(mode, &server_cfg, all).await {
-                Some((w, port)) => (
-                    Some(w),
-                    format!("https://localhost:{port}/"),
-                    vec![self.ca.clone()],
-                ),
-                None => return None,
+        all: &mut AllLegs,
+    ) -> LegOutcome {
+        let (mut server, target) = match self.plan.external_url() {
+            Some(url) => (None, url.to_string()),
+            None => match self.start_server(mode).await {
+                Ok((w, port, fd_limit)) => {
+                    all.fd_limit = fd_limit;
+                    (Some(w), format!("https://localhost:{port}/"))
+                }
+                Err(why) => return LegOutcome::NotStarted(why),
             },
         };
         all.target = Some(target.clone());
-        let client_cfg = ClientWorkerConfig {
-            mode,
-            target,
-            rate: a.rate,
-            duration_s: a.duration().as_secs_f64(),
-            max_in_flight: a.max_in_flight as usize,
-            sample_interval_s: a.sample_interval.as_secs_f64(),
-            tls: a.tls.to_string(),
-            kx: a.kx.to_string(),
-            roots: a.roots.to_string(),
-            client_cache: a.client_cache,
-            ca_files,
-            clock: a.clock,
-            retention: a.retention_spec(),
-            dhat_file: a.dhat.then(|| {
-                self.dir
-                    .join(format!("dhat-heap-{mode}-{client_kind}.json"))
-            }),
-            client: client_kind,
-            max_open: a.max_open,
-            // The probe's private server presents the harness certificates: only meaningful
-            // when the run's target does too.
-            probe_certs_dir: (a.target.is_none() && client_kind == ClientKind::Hyper)
-                .then(|| a.certs_dir.clone()),
-        };
-        let mut client = match serde_json::to_string(&client_cfg)
-            .map_err(std::io::Error::other)
-            .and_then(|c| Worker::spawn(&self.exe, "client", &c))
-        {
+        let cfg = self.client_config(mode, client_kind, target);
+        let mut client = match Worker::spawn(&self.exe, WorkerRole::Client, &cfg) {
             Ok(w) => w,
             Err(e) => {
                 if let Some(server) = server {
                     let _ = server.finish().await;
                 }
-                all.died(format!("{mode}: cannot start the client worker: {e}"));
-                return None;
+                return LegOutcome::NotStarted(format!(
+                    "{mode}: cannot start the client worker: {e}"
+                ));
             }
         };
 
-        let mut rows = Vec::new();
+        let mut samples = Vec::new();
         let mut last_server: Option<ServerSample> = None;
         let mut server_alive = server.is_some();
         let mut server_lost = false;
         let mut fin: Option<ClientFinal> = None;
         let mut client_gone = false;
+        let mut interrupted = false;
         let mut seen_intr = *intr.borrow();
         loop {
             tokio::select! {
                 msg = client.next() => match msg {
                     Some(WorkerMsg::Client(s)) => {
                         self.show(pb, &s);
-                        rows.push(row(mode, client_kind, &s, last_server.as_ref()));
+                        samples.push((*s, last_server.clone()));
                     }
                     Some(WorkerMsg::ClientDone(f)) => { fin = Some(*f); break; }
                     Some(_) => {}
@@ -566,7 +479,6 @@ impl Orchestrator {
                     None => {
                         server_alive = false;
                         server_lost = true;
-                        all.died(format!("{mode}: the server worker died mid-run"));
                         client.ask_stop();
                     }
                 },
@@ -574,8 +486,7 @@ impl Orchestrator {
                     let n = *intr.borrow();
                     if changed.is_err() || n == seen_intr { continue; }
                     seen_intr = n;
-                    all.interrupted = true;
-                    all.stopped_reason.get_or_insert_with(|| format!("interrupted during mode {mode}"));
+                    interrupted = true;
                     if n >= 2 {
                         let _ = client.child.start_kill();
                     } else {
@@ -586,117 +497,62 @@ impl Orchestrator {
             }
         }
         // Stop the server and take its last figures.
-        let (server_status, server_err) = match server.as_mut() {
-            Some(w) => {
+        let server_exit = match server {
+            Some(mut w) => {
                 w.ask_stop();
                 if server_alive {
                     while let Ok(Some(m)) = tokio::time::timeout(WORKER_GRACE, w.next()).await {
-                        match m {
-                            WorkerMsg::ServerDone(s) | WorkerMsg::Server(s) => {
-                                last_server = Some(s)
-                            }
-                            _ => {}
+                        if let WorkerMsg::ServerDone(s) | WorkerMsg::Server(s) = m {
+                            last_server = Some(s);
                         }
                     }
                 }
-                match server.take() {
-                    Some(w) => w.finish().await,
-                    None => (None, String::new()),
-                }
+                Some(w.finish().await)
             }
-            None => (None, String::new()),
+            None => None,
         };
-        let (client_status, client_err) = client.finish().await;
-        if client_gone && !all.interrupted {
-            all.died(format!(
-                "{mode}: the client worker died mid-run{}",
-                how_it_ended(client_status, &client_err)
-            ));
-        }
-        let server_died = server_lost.then(|| {
-            format!(
+        let client_exit = client.finish().await;
+        let end = if interrupted {
+            LegEnd::Interrupted
+        } else if server_lost {
+            LegEnd::ServerDied(format!(
                 "{mode}: the server worker died mid-run{}",
-                how_it_ended(server_status, &server_err)
-            )
-        });
-        if let Some(why) = &server_died {
-            all.stopped_reason = Some(why.clone());
-        }
-        let mut fin = fin.unwrap_or_else(|| partial_final(&rows, a));
-        if let Some(why) = server_died {
-            // The client stopped because we asked it to when the server went away.
-            fin.stopped_early = Some(why);
-        }
-        let mut summary = mode_summary(
+                server_exit.as_ref().map(Exited::how).unwrap_or_default()
+            ))
+        } else if client_gone {
+            LegEnd::ClientDied(format!(
+                "{mode}: the client worker died mid-run{}",
+                client_exit.how()
+            ))
+        } else {
+            LegEnd::Completed
+        };
+        LegOutcome::Ran(Box::new(LegRecord {
             mode,
-            client_kind,
-            a.roots,
-            &fin,
-            &rows,
-            last_server.as_ref(),
-        );
-        let refs: Vec<&TimelineRow> = rows.iter().collect();
-        let r = analysis::retained(
-            mode,
-            a.rate,
-            a.retention_spec(),
-            a.sample_interval.as_secs_f64(),
-            &fin,
-            &refs,
-        );
-        summary.retained_bytes_per_session = r.bytes_per_session;
-        summary.retained_bytes_method = r.method.map(str::to_string);
-        if client_kind == ClientKind::Reqwest && mode == Mode::Fresh && a.retention_spec().is_some()
-        {
-            summary.retained_bytes_method = Some(
-                "not measured: reqwest keeps its TLS state to itself, so the retention model applies to hyper sessions only"
-                    .into(),
-            );
-        }
-        summary.retained_bytes_slope = r.slope_bytes_per_session;
-        summary.model_plateau_bytes = r.model_bytes;
-        summary.model_plateau_sessions = r.model_sessions;
-        summary.measured_plateau_bytes = r.measured_bytes;
-        summary.measured_plateau_sessions = r.measured_sessions;
-        summary.plateau_ratio = r.ratio;
-        summary.plateau_reached_s = r.reached_s;
-        if let Some(b) = r.bytes_per_session {
-            for row in &mut rows {
-                row.retained_bytes = row.retained_sessions.map(|n| (n as f64 * b).round() as u64);
-            }
-        }
-        Some(ModeResult { rows, summary })
+            client: client_kind,
+            samples,
+            last_server,
+            fin,
+            end,
+            unparsed_lines: client_exit.unparsed + server_exit.map_or(0, |e| e.unparsed),
+        }))
     }
 
-    /// Starts the server worker and waits for its port.
-    async fn start_server(
-        &self,
-        mode: Mode,
-        cfg: &ServerWorkerConfig,
-        all: &mut AllModes,
-    ) -> Option<(Worker, u16)> {
-        let mut server = match serde_json::to_string(cfg)
-            .map_err(std::io::Error::other)
-            .and_then(|c| Worker::spawn(&self.exe, "server", &c))
-        {
-            Ok(w) => w,
-            Err(e) => {
-                all.died(format!("{mode}: cannot start the server worker: {e}"));
-                return None;
-            }
+    /// Starts the server worker and waits for its port (and the fd limit it runs with).
+    async fn start_server(&self, mode: Mode) -> Result<(Worker, u16, Option<u64>), String> {
+        let cfg = ServerWorkerConfig {
+            plan: self.plan.clone(),
         };
+        let mut server = Worker::spawn(&self.exe, WorkerRole::Server, &cfg)
+            .map_err(|e| format!("{mode}: cannot start the server worker: {e}"))?;
         match tokio::time::timeout(WORKER_GRACE, server.next()).await {
-            Ok(Some(WorkerMsg::Ready { port, fd_limit })) => {
-                all.fd_limit = fd_limit;
-                Some((server, port))
-            }
+            Ok(Some(WorkerMsg::Ready { port, fd_limit })) => Ok((server, port, fd_limit)),
             _ => {
-                let (status, err) = server.finish().await;
-                all.died(format!(
+                let exited = server.finish().await;
+                Err(format!(
                     "{mode}: the server worker did not start{}",
-                    how_it_ended(status, &err)
-                ));
-                None
+                    exited.how()
+                ))
             }
         }
     }
@@ -704,7 +560,7 @@ impl Orchestrator {
     fn show(&self, pb: &ProgressBar, s: &ClientSample) {
         // The bar runs on the run's clock; under the virtual clock the wall time is shown too.
         pb.set_position(s.virtual_t_s as u64);
-        let wall = match self.args.clock {
+        let wall = match self.plan.clock {
             Clock::Virtual => format!("wall {:.1}s  ", s.t_s),
             Clock::Real => String::new(),
         };
@@ -712,191 +568,16 @@ impl Orchestrator {
             .retained_sessions
             .map(|n| format!("  kept {n}"))
             .unwrap_or_default();
+        let bytes = |b: Option<u64>| units::opt(b.map(|b| b as f64), units::bytes);
         pb.set_message(format!(
             "{wall}{:>7.1} req/s  ok {}  fail {}  late {}  rss {}  heap {}  fds {}{retained}",
             s.interval_rps,
             s.requests_ok,
             s.requests_failed,
-            s.late_starts,
-            s.rss_bytes
-                .map(|b| fmt_bytes(b as f64))
-                .unwrap_or("n/a".into()),
-            s.heap_live_bytes
-                .map(|b| fmt_bytes(b as f64))
-                .unwrap_or("n/a".into()),
-            s.open_fds.map(|v| v.to_string()).unwrap_or("n/a".into()),
+            units::opt(s.late_starts, units::count),
+            bytes(s.client_rss_bytes),
+            bytes(s.client_heap_live_bytes),
+            units::opt(s.client_open_fds, units::count),
         ));
-    }
-}
-
-/// `fresh`, or `fresh/reqwest` when several clients run.
-fn leg_label(mode: Mode, client: ClientKind, many_clients: bool) -> String {
-    if many_clients {
-        format!("{mode}/{client}")
-    } else {
-        mode.to_string()
-    }
-}
-
-fn row(
-    mode: Mode,
-    client: ClientKind,
-    s: &ClientSample,
-    srv: Option<&ServerSample>,
-) -> TimelineRow {
-    TimelineRow {
-        mode: mode.to_string(),
-        client: client.to_string(),
-        t_s: s.t_s,
-        virtual_t_s: s.virtual_t_s,
-        requests_ok: s.requests_ok,
-        requests_failed: s.requests_failed,
-        interval_rps: s.interval_rps,
-        late_starts: s.late_starts,
-        client_rss_bytes: s.rss_bytes,
-        client_heap_live_bytes: s.heap_live_bytes.unwrap_or(0),
-        client_alloc_bytes_total: s.alloc_bytes_total.unwrap_or(0),
-        client_allocs_total: s.allocs_total.unwrap_or(0),
-        client_cpu_s: s.cpu_s,
-        client_open_fds: s.open_fds,
-        client_open_conns: s.open_conns,
-        retained_sessions: s.retained_sessions,
-        retained_bytes: s.retained_bytes,
-        handshakes_full: s.handshakes_full,
-        handshakes_resumed: s.handshakes_resumed,
-        requests_reused_conn: s.requests_reused_conn,
-        latency_p50_us: s.latency_p50_us,
-        latency_p99_us: s.latency_p99_us,
-        latency_max_us: s.latency_max_us,
-        server_rss_bytes: srv.and_then(|v| v.rss_bytes),
-        server_heap_live_bytes: srv.and_then(|v| v.heap_live_bytes),
-        server_cpu_s: srv.and_then(|v| v.cpu_s),
-        server_open_fds: srv.and_then(|v| v.open_fds),
-        server_open_conns: srv.map(|v| v.open_conns),
-        server_handshakes_full: srv.map(|v| v.handshakes_full),
-        server_handshakes_resumed: srv.map(|v| v.handshakes_resumed),
-        server_cache_entries: srv.map(|v| v.cache_entries),
-        server_cache_bytes: srv.map(|v| v.cache_bytes),
-    }
-}
-
-/// Totals rebuilt from the last sample when a client worker died before its final report.
-fn partial_final(rows: &[TimelineRow], a: &RunArgs) -> ClientFinal {
-    let last = rows.last();
-    ClientFinal {
-        requests_planned: (a.rate * a.duration().as_secs_f64()).ceil() as u64,
-        requests_ok: last.map_or(0, |r| r.requests_ok),
-        requests_failed: last.map_or(0, |r| r.requests_failed),
-        elapsed_s: last.map_or(0.0, |r| r.t_s),
-        late_starts: last.map_or(0, |r| r.late_starts),
-        handshakes_full: last.and_then(|r| r.handshakes_full),
-        handshakes_resumed: last.and_then(|r| r.handshakes_resumed),
-        requests_reused_conn: last.and_then(|r| r.requests_reused_conn),
-        stopped_early: Some("the client worker ended without its final report".into()),
-        ..Default::default()
-    }
-}
-
-fn max_of<T: Copy + Ord>(it: impl Iterator<Item = Option<T>>) -> Option<T> {
-    it.flatten().max()
-}
-
-fn mode_summary(
-    mode: Mode,
-    client: ClientKind,
-    roots: RootsChoice,
-    f: &ClientFinal,
-    rows: &[TimelineRow],
-    srv: Option<&ServerSample>,
-) -> ModeSummary {
-    let per_req = |total: Option<u64>| {
-        total
-            .filter(|_| f.requests_ok > 0)
-            .map(|t| t as f64 / f.requests_ok as f64)
-    };
-    let elapsed = f.elapsed_s.max(f64::EPSILON);
-    let heap_samples = rows.iter().map(|r| r.client_heap_live_bytes);
-    ModeSummary {
-        mode: mode.to_string(),
-        client: client.to_string(),
-        roots: roots.to_string(),
-        requests_planned: f.requests_planned,
-        requests_started: f.requests_started,
-        requests_ok: f.requests_ok,
-        requests_failed: f.requests_failed,
-        failures_by_kind: f.failures_by_kind.clone(),
-        elapsed_s: f.elapsed_s,
-        achieved_rps: f.requests_ok as f64 / elapsed,
-        late_starts: f.late_starts,
-        start_lag_us: f.start_lag_us.unwrap_or(P50P99 { p50: 0, p99: 0 }),
-        handshakes_full: f.handshakes_full,
-        handshakes_resumed: f.handshakes_resumed,
-        requests_on_reused_connection: f.requests_reused_conn,
-        connections_opened: f.connections_opened,
-        client_alloc_bytes_per_request: per_req(f.load_alloc_bytes),
-        client_allocs_per_request: per_req(f.load_allocs),
-        client_builds: f.builds,
-        client_build_us: f.build_us,
-        client_build_alloc_bytes: f
-            .build_alloc_bytes_total
-            .filter(|_| f.builds > 0)
-            .map(|b| b as f64 / f.builds as f64),
-        client_build_core_share: (f.builds > 0).then(|| f.build_us_total as f64 / 1e6 / elapsed),
-        retained_bytes_per_session: None,
-        retained_bytes_method: None,
-        model_plateau_bytes: None,
-        measured_plateau_bytes: None,
-        client_rss_start_bytes: f.rss_start,
-        client_rss_peak_bytes: max_of(rows.iter().map(|r| r.client_rss_bytes).chain([f.rss_end])),
-        client_rss_end_bytes: f.rss_end,
-        client_heap_start_bytes: f.heap_start.unwrap_or(0),
-        client_heap_peak_bytes: heap_samples.chain(f.heap_end).max().unwrap_or(0),
-        client_heap_end_bytes: f.heap_end.unwrap_or(0),
-        client_cpu_s: f.cpu_s,
-        open_fds_start: f.fds_start,
-        open_fds_peak: max_of(rows.iter().map(|r| r.client_open_fds).chain([f.fds_end])),
-        open_fds_end: f.fds_end,
-        open_connections_peak: max_of(rows.iter().map(|r| r.client_open_conns)),
-        latency_us: f.latency,
-        sampler_cpu_us_total: f.sampler_cpu_us,
-        sampler_share: f.sampler_cpu_us as f64 / 1e6 / elapsed,
-        stopped_early: f.stopped_early.clone(),
-        retained_bytes_slope: None,
-        model_plateau_sessions: None,
-        measured_plateau_sessions: None,
-        plateau_ratio: None,
-        plateau_reached_s: None,
-        retained_sessions_peak: max_of(rows.iter().map(|r| r.retained_sessions)),
-        virtual_s: f.virtual_s,
-        knobs: f.knobs.clone().and_then(Result::ok),
-        knobs_error: f.knobs.clone().and_then(Result::err),
-        server: srv.map(|s| ServerSummary {
-            rss_peak_bytes: max_of(rows.iter().map(|r| r.server_rss_bytes).chain([s.rss_bytes])),
-            heap_peak_bytes: max_of(
-                rows.iter()
-                    .map(|r| r.server_heap_live_bytes)
-                    .chain([s.heap_live_bytes]),
-            ),
-            session_cache_entries_peak: max_of(
-                rows.iter()
-                    .map(|r| r.server_cache_entries)
-                    .chain([Some(s.cache_entries)]),
-            ),
-            session_cache_bytes_peak: max_of(
-                rows.iter()
-                    .map(|r| r.server_cache_bytes)
-                    .chain([Some(s.cache_bytes)]),
-            ),
-            connections_total: Some(s.connections),
-            open_connections_peak: max_of(
-                rows.iter()
-                    .map(|r| r.server_open_conns)
-                    .chain([Some(s.open_conns)]),
-            ),
-            handshakes_full: Some(s.handshakes_full),
-            handshakes_resumed: Some(s.handshakes_resumed),
-            handshakes_failed: Some(s.handshakes_failed),
-            cpu_s: s.cpu_s,
-        }),
     }
 }

@@ -16,7 +16,7 @@ use crate::certs;
 use crate::cli::ServeArgs;
 use crate::server::{Server, ServerError, ServerOptions};
 use crate::server_cache::ServerCachePolicy;
-use crate::table::fmt_bytes;
+use crate::units;
 use crate::wire::ServerSample;
 
 /// Errors of `harness serve`.
@@ -115,20 +115,20 @@ pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
 
 /// The closing summary: connections, requests, handshakes by kind, session cache, memory.
 fn final_line(s: &ServerSample) -> String {
-    let bytes = |b: Option<u64>| b.map(|b| fmt_bytes(b as f64)).unwrap_or("n/a".into());
+    let bytes = |b: Option<u64>| units::opt(b.map(|b| b as f64), units::bytes);
     format!(
         "served {:.1} s: {} connections ({} still open), {} requests, handshakes {} full / {} resumed / {} failed, session cache {} entries ({}), RSS {}, heap {}",
-        s.t_s,
-        s.connections,
-        s.open_conns,
-        s.requests,
-        s.handshakes_full,
-        s.handshakes_resumed,
-        s.handshakes_failed,
-        s.cache_entries,
-        fmt_bytes(s.cache_bytes as f64),
-        bytes(s.rss_bytes),
-        bytes(s.heap_live_bytes),
+        s.server_t_s,
+        s.server_connections,
+        s.server_open_conns,
+        s.server_requests,
+        s.server_handshakes_full,
+        s.server_handshakes_resumed,
+        s.server_handshakes_failed,
+        s.server_cache_entries,
+        units::bytes(s.server_cache_bytes as f64),
+        bytes(s.server_rss_bytes),
+        bytes(s.server_heap_live_bytes),
     )
 }
 
@@ -177,11 +177,11 @@ mod tests {
     #[test]
     fn final_line_names_every_figure() {
         let s = ServerSample {
-            t_s: 2.0,
-            connections: 3,
-            handshakes_full: 2,
-            handshakes_resumed: 1,
-            requests: 3,
+            server_t_s: 2.0,
+            server_connections: 3,
+            server_handshakes_full: 2,
+            server_handshakes_resumed: 1,
+            server_requests: 3,
             ..Default::default()
         };
         let line = final_line(&s);

@@ -11,9 +11,6 @@ use std::time::{Duration, Instant};
 
 use rustls::server::StoresServerSessions;
 
-/// rustls's default server session cache capacity.
-pub const RUSTLS_DEFAULT_CAPACITY: usize = 256;
-
 /// How the server keeps sessions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ServerCachePolicy {
@@ -26,7 +23,7 @@ pub enum ServerCachePolicy {
 impl Default for ServerCachePolicy {
     fn default() -> Self {
         ServerCachePolicy::Bounded {
-            capacity: RUSTLS_DEFAULT_CAPACITY,
+            capacity: crate::plan::defaults::SERVER_CACHE_ENTRIES,
         }
     }
 }

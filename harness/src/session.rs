@@ -26,37 +26,14 @@ pub enum Pooling {
     NoIdle,
 }
 
-/// Which HTTP client implements a session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ClientKind {
-    /// A hyper-util legacy client over the harness's counting rustls connector.
-    #[default]
-    Hyper,
-    /// A `reqwest::Client` with its default features (rustls + the platform verifier), as
-    /// most Rust programs build one.
-    Reqwest,
-}
-
-impl std::fmt::Display for ClientKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            ClientKind::Hyper => "hyper",
-            ClientKind::Reqwest => "reqwest",
-        })
-    }
-}
-
-impl std::str::FromStr for ClientKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "hyper" => Ok(ClientKind::Hyper),
-            "reqwest" => Ok(ClientKind::Reqwest),
-            other => Err(format!(
-                "unknown client `{other}` (expected hyper or reqwest)"
-            )),
-        }
+crate::choice! {
+    /// Which HTTP client implements a session.
+    pub enum ClientKind ("client", default = Hyper) {
+        /// A hyper-util legacy client over the harness's counting rustls connector.
+        Hyper = "hyper",
+        /// A `reqwest::Client` with its default features (rustls + the platform verifier), as
+        /// most Rust programs build one.
+        Reqwest = "reqwest",
     }
 }
 

@@ -1,25 +1,33 @@
 //! `summary.json`: the stable, documented contract users script against (schema 1).
 //!
-//! Field names follow `DESIGN.md`; new fields are added, never renamed. A figure the run could
-//! not measure is `null`, never 0.
+//! Field names are published (ARCHITECTURE.md, "Summary contract"): new fields are added,
+//! never renamed. A figure the run could not measure is `null`, never 0. The JSON Schema in
+//! `schema/summary.schema.json` is generated from these types.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+use crate::load::Clock;
+use crate::mode::Mode;
+use crate::session::ClientKind;
+use crate::tls::{RootsChoice, TlsVersion};
+use crate::wire::ClientTotals;
 
 /// Version of the `summary.json` layout. Bumped only on an incompatible change.
 pub const SCHEMA: u32 = 1;
 
 /// The whole of `summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Summary {
     pub schema: u32,
     /// The command line that produced the run, as typed (arguments joined by spaces).
     pub command: String,
-    /// `real` or `virtual`.
-    pub clock: String,
-    /// True when the run was cut short (Ctrl-C, SIGTERM, a worker died); `stopped_reason` says why.
+    pub clock: Clock,
+    /// True when Ctrl-C or SIGTERM cut the run short. `stopped_reason` says why a run stopped
+    /// early, whether interrupted or because a worker died.
     pub interrupted: bool,
     pub stopped_reason: Option<String>,
     /// Run id, which is also the report directory's name.
@@ -34,7 +42,7 @@ pub struct Summary {
 }
 
 /// The settings every mode of the run shared.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Scenario {
     /// Target request rate, requests/s.
     pub rate: f64,
@@ -42,23 +50,21 @@ pub struct Scenario {
     pub duration_s: f64,
     /// Retention of invalidated sessions' TLS state, seconds (`null`: not modelled).
     pub retention_s: Option<f64>,
-    /// `1.2` or `1.3`.
-    pub tls: String,
+    pub tls: TlsVersion,
     /// Key-exchange groups the client offered, in order, as rustls names them.
     pub kx_groups: Vec<String>,
     pub max_in_flight: u64,
     pub sample_interval_s: f64,
     pub response_body_bytes: u64,
-    /// Where requests went, e.g. `https://localhost:43211/`.
-    pub target: String,
+    /// Where requests went, e.g. `https://localhost:43211/` (`null`: no mode started).
+    pub target: Option<String>,
     /// File-descriptor limit (RLIMIT_NOFILE soft) the workers ran with.
     pub fd_limit: Option<u64>,
     /// Retention count cap (`--retention-cap`), if any.
     #[serde(default)]
     pub retention_cap: Option<u64>,
-    /// `ca` or `webpki`.
     #[serde(default)]
-    pub roots: Option<String>,
+    pub roots: Option<RootsChoice>,
     /// Client resumption store capacity per session (0: resumption off).
     #[serde(default)]
     pub client_cache: Option<u64>,
@@ -70,26 +76,35 @@ pub struct Scenario {
     pub dhat: bool,
 }
 
-/// Library versions the run was built with.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Library versions the run was built with, read from `Cargo.lock` at build time (`null`:
+/// the build could not read it, and said so in a build warning).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Versions {
     pub harness: String,
-    pub rustls: String,
-    pub hyper: String,
-    pub hyper_util: String,
-    pub tokio_rustls: String,
-    pub crypto_provider: String,
+    pub rustls: Option<String>,
+    pub hyper: Option<String>,
+    pub hyper_util: Option<String>,
+    pub tokio_rustls: Option<String>,
+    pub crypto_provider: Option<String>,
+    #[serde(default)]
+    pub reqwest: Option<String>,
+    #[serde(default)]
+    pub webpki_roots: Option<String>,
+    /// Cargo profile the harness was built with (`release`, `debug`): a debug build's times
+    /// are not representative.
+    #[serde(default)]
+    pub build_profile: Option<String>,
 }
 
 /// p50 / p99 of a distribution.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct P50P99 {
     pub p50: u64,
     pub p99: u64,
 }
 
-/// p50 / p99 / max of a latency distribution, µs.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+/// p50 / p90 / p99 / max / mean of a latency distribution, µs.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Latency {
     pub p50: u64,
     pub p90: u64,
@@ -98,8 +113,9 @@ pub struct Latency {
     pub mean: f64,
 }
 
-/// The server worker's own figures while it served one mode.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The server worker's own figures while it served one mode (peaks are maxima over its
+/// samples).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ServerSummary {
     pub rss_peak_bytes: Option<u64>,
     pub heap_peak_bytes: Option<u64>,
@@ -111,69 +127,63 @@ pub struct ServerSummary {
     pub handshakes_resumed: Option<u64>,
     pub handshakes_failed: Option<u64>,
     pub cpu_s: Option<f64>,
+    /// Requests the server answered.
+    #[serde(default)]
+    pub requests: Option<u64>,
+    /// `accept()` errors (for example EMFILE): a client that could not connect shows here.
+    #[serde(default)]
+    pub accept_errors: Option<u64>,
 }
 
-/// Everything measured for one session mode.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Everything measured for one session mode: the client worker's totals as measured
+/// ([`ClientTotals`], embedded under their own names) and the figures derived from them and
+/// from the timeline. A derived figure says so in its doc and in `method`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ModeSummary {
-    pub mode: String,
-    pub client: String,
-    pub roots: String,
-    /// Requests the schedule called for within the duration.
-    pub requests_planned: u64,
-    /// Requests started (fewer than planned when the run was stopped or could not keep up).
-    pub requests_started: u64,
-    pub requests_ok: u64,
-    pub requests_failed: u64,
-    pub failures_by_kind: BTreeMap<String, u64>,
-    /// Wall seconds from the first scheduled start to the last completion.
-    pub elapsed_s: f64,
+    pub mode: Mode,
+    pub client: ClientKind,
+    pub roots: RootsChoice,
+    #[serde(flatten)]
+    pub load: ClientTotals,
+    /// Derived: `requests_ok` ÷ `elapsed_s`.
     pub achieved_rps: f64,
-    pub late_starts: u64,
-    /// Scheduling lag (actual start − scheduled start), µs.
-    pub start_lag_us: P50P99,
-    /// Client-side connection figures; `null` where the client's connections are not
-    /// visible to the harness (reqwest: see the server's figures).
-    pub handshakes_full: Option<u64>,
-    pub handshakes_resumed: Option<u64>,
-    pub requests_on_reused_connection: Option<u64>,
-    /// New TCP+TLS connections the client opened.
-    pub connections_opened: Option<u64>,
-    /// Heap bytes allocated by the client worker during the load, per completed request.
+    /// Derived: `client_load_alloc_bytes` ÷ `requests_ok` (allocation traffic, not memory held).
     pub client_alloc_bytes_per_request: Option<f64>,
+    /// Derived: `client_load_allocs` ÷ `requests_ok`.
     pub client_allocs_per_request: Option<f64>,
-    /// Building a session (rustls `ClientConfig` + connector + client), µs.
-    pub client_builds: u64,
-    pub client_build_us: Option<P50P99>,
-    /// Bytes allocated on the building thread per build (exact, thread-local count).
+    /// Derived: `client_build_alloc_bytes_total` ÷ `client_builds`.
     pub client_build_alloc_bytes: Option<f64>,
-    /// Share of one core spent building sessions at the achieved rate.
+    /// Derived: `client_build_cpu_us_total` ÷ `elapsed_s`: the share of one core the
+    /// building threads spent building sessions (thread CPU time, not wall time).
     pub client_build_core_share: Option<f64>,
+    /// `b`: bytes one retained (fresh) or kept (leak) session holds; `retained_bytes_method`
+    /// says how it was measured.
     pub retained_bytes_per_session: Option<f64>,
     pub retained_bytes_method: Option<String>,
-    pub model_plateau_bytes: Option<f64>,
-    pub measured_plateau_bytes: Option<f64>,
-    /// Cross-check of `retained_bytes_per_session`: live-heap slope over retained count.
+    /// Cross-check of `b` for fresh mode: live-heap slope over the retained count while the
+    /// store grows. `null` for leak, whose `b` is that slope itself (no second measurement).
     #[serde(default)]
     pub retained_bytes_slope: Option<f64>,
-    /// R·T (capped by --retention-cap): sessions the model says are held at the plateau.
+    /// Derived (model): R·T, capped by `--retention-cap`: sessions held at the plateau.
     #[serde(default)]
     pub model_plateau_sessions: Option<f64>,
+    /// Derived (model): `model_plateau_sessions` × `b`.
+    pub model_plateau_bytes: Option<f64>,
     /// Mean retained sessions over the samples on the plateau.
     #[serde(default)]
     pub measured_plateau_sessions: Option<f64>,
-    /// measured_plateau_bytes / model_plateau_bytes.
+    /// Mean live heap above the load's starting heap over the samples on the plateau.
+    pub measured_plateau_bytes: Option<f64>,
+    /// Derived: `measured_plateau_bytes` ÷ `model_plateau_bytes`.
     #[serde(default)]
     pub plateau_ratio: Option<f64>,
     /// Run-clock seconds of the first sample at which retained sessions were within half an
     /// interval's worth of requests of the plateau, i.e. growth had stopped (≈ T).
     #[serde(default)]
     pub plateau_reached_s: Option<f64>,
+    /// Maximum over the samples of `retained_sessions`.
     #[serde(default)]
     pub retained_sessions_peak: Option<u64>,
-    /// Virtual seconds covered (virtual clock only); `elapsed_s` is then wall time.
-    #[serde(default)]
-    pub virtual_s: Option<f64>,
     /// Fresh mode: bytes per retained session and per build under each client setting that
     /// does not need a shared session (the knob probe), measured in the same worker.
     #[serde(default)]
@@ -181,23 +191,17 @@ pub struct ModeSummary {
     /// Why the knob probe could not run, if it could not.
     #[serde(default)]
     pub knobs_error: Option<String>,
-    pub client_rss_start_bytes: Option<u64>,
+    /// Maxima over the samples and the final reading (a peak between samples is not seen).
     pub client_rss_peak_bytes: Option<u64>,
-    pub client_rss_end_bytes: Option<u64>,
-    pub client_heap_start_bytes: u64,
-    pub client_heap_peak_bytes: u64,
-    pub client_heap_end_bytes: u64,
-    pub client_cpu_s: Option<f64>,
-    pub open_fds_start: Option<u64>,
+    pub client_heap_peak_bytes: Option<u64>,
     pub open_fds_peak: Option<u64>,
-    pub open_fds_end: Option<u64>,
     pub open_connections_peak: Option<u64>,
-    pub latency_us: Option<Latency>,
-    /// Time the client worker spent taking samples, and that as a share of the run.
-    pub sampler_cpu_us_total: u64,
-    pub sampler_share: f64,
-    /// Why the mode stopped early, if it did (fd limit, interrupt, worker error).
-    pub stopped_early: Option<String>,
+    /// Derived: `sampler_cpu_us_total` ÷ `elapsed_s`.
+    pub sampler_share: Option<f64>,
+    /// Lines from this mode's workers that were not valid messages (skipped, and counted
+    /// here so nothing is dropped silently).
+    #[serde(default)]
+    pub worker_lines_unparsed: u64,
     pub server: Option<ServerSummary>,
 }
 

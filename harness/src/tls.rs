@@ -3,8 +3,6 @@
 //! The crypto provider is rustls's default (aws-lc-rs), so the figures are those a program
 //! using rustls's defaults gets; `KxChoice::X25519` narrows key exchange to X25519 alone.
 
-use std::fmt;
-use std::str::FromStr;
 use std::sync::Arc;
 
 use rustls::crypto::{aws_lc_rs, CryptoProvider};
@@ -14,12 +12,14 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedProtocolVersion
 use crate::certs::CertSet;
 use crate::server_cache::SessionStore;
 
-/// TLS protocol version, offered alone by both sides.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TlsVersion {
-    V12,
-    #[default]
-    V13,
+crate::choice! {
+    /// TLS protocol version, offered alone by both sides.
+    pub enum TlsVersion ("TLS version", default = V13) {
+        /// TLS 1.2.
+        V12 = "1.2",
+        /// TLS 1.3.
+        V13 = "1.3",
+    }
 }
 
 impl TlsVersion {
@@ -31,94 +31,26 @@ impl TlsVersion {
     }
 }
 
-impl fmt::Display for TlsVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            TlsVersion::V12 => "1.2",
-            TlsVersion::V13 => "1.3",
-        })
+crate::choice! {
+    /// Key-exchange groups the client offers.
+    pub enum KxChoice ("key exchange", default = Default) {
+        /// rustls's default list (with aws-lc-rs: X25519MLKEM768, X25519, secp256r1, secp384r1).
+        Default = "default",
+        /// X25519 alone: smaller key shares, no post-quantum hybrid.
+        X25519 = "x25519",
     }
 }
 
-impl FromStr for TlsVersion {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "1.2" => Ok(TlsVersion::V12),
-            "1.3" => Ok(TlsVersion::V13),
-            other => Err(format!(
-                "unknown TLS version `{other}` (expected 1.2 or 1.3)"
-            )),
-        }
-    }
-}
-
-/// Key-exchange groups the client offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum KxChoice {
-    /// rustls's default list (with aws-lc-rs: X25519MLKEM768, X25519, secp256r1, secp384r1).
-    #[default]
-    Default,
-    /// X25519 alone: smaller key shares, no post-quantum hybrid.
-    X25519,
-}
-
-impl fmt::Display for KxChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            KxChoice::Default => "default",
-            KxChoice::X25519 => "x25519",
-        })
-    }
-}
-
-impl FromStr for KxChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "default" => Ok(KxChoice::Default),
-            "x25519" => Ok(KxChoice::X25519),
-            other => Err(format!(
-                "unknown key exchange `{other}` (expected default or x25519)"
-            )),
-        }
-    }
-}
-
-/// Which roots a client session trusts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum RootsChoice {
-    /// Only the harness CA (or the `--ca` file).
-    #[default]
-    Ca,
-    /// The Mozilla root set from `webpki-roots`, plus the CA so the local server still verifies.
-    Webpki,
-    /// The operating system's root store (loaded anew per session, as a default client does),
-    /// plus the CA. For reqwest: its default platform verifier with the CA merged in.
-    System,
-}
-
-impl fmt::Display for RootsChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            RootsChoice::Ca => "ca",
-            RootsChoice::Webpki => "webpki",
-            RootsChoice::System => "system",
-        })
-    }
-}
-
-impl FromStr for RootsChoice {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "ca" => Ok(RootsChoice::Ca),
-            "webpki" => Ok(RootsChoice::Webpki),
-            "system" => Ok(RootsChoice::System),
-            other => Err(format!(
-                "unknown roots `{other}` (expected ca, webpki or system)"
-            )),
-        }
+crate::choice! {
+    /// Which roots a client session trusts.
+    pub enum RootsChoice ("roots", default = Ca) {
+        /// Only the harness CA (or the `--ca` file).
+        Ca = "ca",
+        /// The Mozilla root set from `webpki-roots`, plus the CA so the local server still verifies.
+        Webpki = "webpki",
+        /// The operating system's root store (loaded anew per session, as a default client does),
+        /// plus the CA. For reqwest: its default platform verifier with the CA merged in.
+        System = "system",
     }
 }
 

@@ -13,50 +13,36 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
 use crate::certs;
-use crate::load::{self, Clock, LoadPlan};
+use crate::load::{self, LoadPlan};
 use crate::mode::Mode;
+use crate::plan::{RunPlan, Target};
 use crate::procstat;
-use crate::retention::RetentionSpec;
 use crate::server::{Server, ServerOptions};
-use crate::server_cache::ServerCachePolicy;
 use crate::session::{ClientKind, SessionFactory};
-use crate::tls::{ClientTls, KxChoice, RootsChoice, TlsVersion};
+use crate::tls::ClientTls;
 use crate::wire::{ServerSample, WorkerMsg};
 
 /// Everything the client worker needs, passed as JSON on its command line.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ClientWorkerConfig {
+    pub plan: RunPlan,
     pub mode: Mode,
+    pub client: ClientKind,
+    /// The URL requests go to (the mode's own server, or `--target`).
     pub target: String,
-    pub rate: f64,
-    pub duration_s: f64,
-    pub max_in_flight: usize,
-    pub sample_interval_s: f64,
-    pub tls: String,
-    pub kx: String,
-    pub roots: String,
-    pub client_cache: usize,
     /// PEM files whose certificates the client trusts.
     pub ca_files: Vec<PathBuf>,
-    pub clock: Clock,
-    pub retention: Option<RetentionSpec>,
     /// Write a dhat heap profile here.
     pub dhat_file: Option<PathBuf>,
     /// Where the harness certificates are, for the fresh mode's knob probe (`None`: no probe).
     pub probe_certs_dir: Option<PathBuf>,
-    pub client: ClientKind,
-    pub max_open: Option<u64>,
 }
 
-/// Everything the server worker needs.
+/// Everything the server worker needs: the plan (its port, TLS version, body size, sample
+/// interval, session store and certificates directory).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerWorkerConfig {
-    pub certs_dir: PathBuf,
-    pub port: u16,
-    pub tls: String,
-    pub body_bytes: usize,
-    pub sample_interval_s: f64,
-    pub cache: ServerCachePolicy,
+    pub plan: RunPlan,
 }
 
 /// Errors a worker can end with; printed on its stderr for the parent to relay.
@@ -109,10 +95,6 @@ fn stop_signal() -> watch::Receiver<bool> {
     rx
 }
 
-fn parse<T: std::str::FromStr<Err = String>>(s: &str) -> Result<T, WorkerError> {
-    s.parse().map_err(WorkerError::Config)
-}
-
 /// The client worker: runs one mode's load and reports.
 pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
     let cfg: ClientWorkerConfig =
@@ -129,13 +111,8 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
         ),
         _ => None,
     };
-    let tls = ClientTls::new(
-        parse::<TlsVersion>(&cfg.tls)?,
-        parse::<KxChoice>(&cfg.kx)?,
-        parse::<RootsChoice>(&cfg.roots)?,
-        trusted,
-        cfg.client_cache,
-    );
+    let p = &cfg.plan;
+    let tls = ClientTls::new(p.tls, p.kx, p.roots, trusted, p.client_cache);
     let target = cfg
         .target
         .parse()
@@ -143,13 +120,13 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
     let plan = LoadPlan {
         mode: cfg.mode,
         target,
-        rate: cfg.rate,
-        duration: Duration::from_secs_f64(cfg.duration_s),
-        max_in_flight: cfg.max_in_flight,
-        sample_interval: Duration::from_secs_f64(cfg.sample_interval_s),
-        clock: cfg.clock,
-        retention: cfg.retention,
-        max_open: cfg.max_open,
+        rate: p.rate,
+        duration: p.duration,
+        max_in_flight: p.max_in_flight as usize,
+        sample_interval: p.sample_interval,
+        clock: p.clock,
+        retention: p.retention,
+        max_open: p.max_open,
     };
     let profiler = cfg.dhat_file.as_ref().map(|f| {
         crate::alloc::route_through_dhat();
@@ -186,18 +163,24 @@ pub fn server_main(config_json: &str) -> Result<(), WorkerError> {
     let cfg: ServerWorkerConfig =
         serde_json::from_str(config_json).map_err(|e| WorkerError::Config(e.to_string()))?;
     let fd_limit = procstat::raise_fd_limit();
+    let p = &cfg.plan;
+    let Target::Builtin { port } = p.target else {
+        return Err(WorkerError::Config(
+            "a server worker for an external target".into(),
+        ));
+    };
     // The parent made sure the certificates exist; a worker never regenerates them (two
     // workers doing so at once would leave a leaf from one CA beside the other's CA).
-    let certs = certs::check(&certs::CertPaths::in_dir(&cfg.certs_dir)).map_err(|e| {
-        WorkerError::Config(format!("certificates in {}: {e}", cfg.certs_dir.display()))
+    let certs = certs::check(&certs::CertPaths::in_dir(&p.certs_dir)).map_err(|e| {
+        WorkerError::Config(format!("certificates in {}: {e}", p.certs_dir.display()))
     })?;
     let opts = ServerOptions {
-        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, cfg.port)),
-        tls: parse::<TlsVersion>(&cfg.tls)?,
-        body_bytes: cfg.body_bytes,
-        cache: cfg.cache,
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        tls: p.tls,
+        body_bytes: p.body_bytes as usize,
+        cache: p.server_cache,
     };
-    let every = Duration::from_secs_f64(cfg.sample_interval_s);
+    let every = p.sample_interval;
     let rt = runtime()?;
     rt.block_on(async move {
         let server = Server::start(&certs, &opts).await?;
@@ -235,19 +218,19 @@ pub fn server_sample(server: &Server, start: Instant) -> ServerSample {
     let s = &server.stats;
     let cache = server.store.stats();
     ServerSample {
-        t_s: start.elapsed().as_secs_f64(),
-        rss_bytes: procstat::rss_bytes(),
-        heap_live_bytes: crate::alloc::heap().map(|h| h.live_bytes),
-        cpu_s: procstat::cpu_seconds(),
-        open_fds: procstat::open_fds(),
-        open_conns: s.open(),
-        connections: s.connections.load(Relaxed),
-        handshakes_full: s.handshakes_full.load(Relaxed),
-        handshakes_resumed: s.handshakes_resumed.load(Relaxed),
-        handshakes_failed: s.handshakes_failed.load(Relaxed),
-        requests: s.requests.load(Relaxed),
-        accept_errors: s.accept_errors.load(Relaxed),
-        cache_entries: cache.entries,
-        cache_bytes: cache.bytes,
+        server_t_s: start.elapsed().as_secs_f64(),
+        server_rss_bytes: procstat::rss_bytes(),
+        server_heap_live_bytes: crate::alloc::heap().map(|h| h.live_bytes),
+        server_cpu_s: procstat::cpu_seconds(),
+        server_open_fds: procstat::open_fds(),
+        server_open_conns: s.open(),
+        server_connections: s.connections.load(Relaxed),
+        server_handshakes_full: s.handshakes_full.load(Relaxed),
+        server_handshakes_resumed: s.handshakes_resumed.load(Relaxed),
+        server_handshakes_failed: s.handshakes_failed.load(Relaxed),
+        server_requests: s.requests.load(Relaxed),
+        server_accept_errors: s.accept_errors.load(Relaxed),
+        server_cache_entries: cache.entries,
+        server_cache_bytes: cache.bytes,
     }
 }

@@ -992,13 +992,17 @@ fn leak_stops_at_max_open_and_before_the_fd_limit() {
         String::from_utf8_lossy(&o.stderr)
     );
     let leak = &s.modes[0];
-    let why = leak.stopped_early.as_deref().expect("stopped early");
+    let why = leak.load.stopped_early.as_deref().expect("stopped early");
     assert!(why.contains("--max-open bound of 25"), "{why}");
-    assert_eq!(leak.requests_failed, 0, "{:?}", leak.failures_by_kind);
+    assert_eq!(
+        leak.load.requests_failed, 0,
+        "{:?}",
+        leak.load.failures_by_kind
+    );
     assert!(
-        leak.requests_ok <= 25 && leak.requests_ok >= 20,
+        leak.load.requests_ok <= 25 && leak.load.requests_ok >= 20,
         "{}",
-        leak.requests_ok
+        leak.load.requests_ok
     );
 
     // A hard limit of 160 descriptors: leak must stop on its own, never hit EMFILE.
@@ -1007,11 +1011,15 @@ fn leak_stops_at_max_open_and_before_the_fd_limit() {
     assert_eq!(o.status.code(), Some(1), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
     let leak = &s.modes[0];
-    let why = leak.stopped_early.as_deref().expect("stopped early");
+    let why = leak.load.stopped_early.as_deref().expect("stopped early");
     assert!(
         why.contains("RLIMIT_NOFILE soft limit 160") && why.contains("ulimit -n"),
         "{why}"
     );
-    assert_eq!(leak.requests_failed, 0, "{:?}", leak.failures_by_kind);
+    assert_eq!(
+        leak.load.requests_failed, 0,
+        "{:?}",
+        leak.load.failures_by_kind
+    );
     assert!(leak.open_fds_peak.expect("fds") < 160);
 }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use harness::report::{self, ReportError, FILES};
 use harness::summary::Summary;
 use harness::timeline::{self, TimelineRow};
+use harness::wire::{ClientSample, ServerSample};
 
 const SVGS: [&str; 5] = [
     "memory.svg",
@@ -130,8 +131,8 @@ fn fixture_deserializes_with_the_real_readers() {
     assert_eq!(shared.client_alloc_bytes_per_request, None);
     assert!(rows
         .iter()
-        .filter(|r| r.mode == "shared")
-        .all(|r| r.client_rss_bytes.is_none() && r.retained_sessions.is_none()));
+        .filter(|r| r.mode.as_str() == "shared")
+        .all(|r| r.sample.client_rss_bytes.is_none() && r.sample.retained_sessions.is_none()));
 }
 
 #[test]
@@ -215,7 +216,10 @@ fn render_dir_writes_every_chart_and_the_page() {
     for key in summary.method.keys() {
         assert!(html.contains(&format!("<dt>{key}</dt>")), "method {key}");
     }
-    assert!(html.contains("not measured"), "nulls shown as not measured");
+    assert!(
+        html.contains("<span class=\"nm\">n/a</span>"),
+        "nulls shown as n/a"
+    );
     assert!(!html.contains("cut short"));
     // Self-contained: nothing to fetch.
     for fetch in [
@@ -249,7 +253,7 @@ fn interrupted_run_shows_a_banner_and_flags_every_chart() {
     let (mut summary, rows) = fixture();
     summary.interrupted = true;
     summary.stopped_reason = Some("SIGINT after 3 s".into());
-    let half: Vec<TimelineRow> = rows.into_iter().filter(|r| r.t_s <= 3.1).collect();
+    let half: Vec<TimelineRow> = rows.into_iter().filter(|r| r.sample.t_s <= 3.1).collect();
     let dir = render_into(&summary, &half);
     let html = read(dir.path(), "index.html");
     assert!(html.contains("class=\"banner\""));
@@ -293,7 +297,7 @@ fn summary_without_modes_renders() {
 /// Eight (mode, client) series over a ten-minute virtual-clock run.
 fn eight_series_long_run() -> (Summary, Vec<TimelineRow>) {
     let (mut summary, _) = fixture();
-    summary.clock = "virtual".into();
+    summary.clock = harness::load::Clock::Virtual;
     summary.scenario.rate = 100.0;
     summary.scenario.duration_s = 600.0;
     summary.scenario.retention_s = Some(600.0);
@@ -309,35 +313,41 @@ fn eight_series_long_run() -> (Summary, Vec<TimelineRow>) {
             let k = (c * 4 + i + 1) as f64 / 8.0;
             let leak = mode == "leak";
             let mut m = template.clone();
-            m.mode = mode.into();
-            m.client = client.into();
+            m.mode = mode.parse().expect("mode");
+            m.client = client.parse().expect("client");
             m.model_plateau_bytes = Some(100.0 * 4150.0 * 600.0 * k);
             m.retained_bytes_per_session = Some(4150.0 * k);
             m.client_alloc_bytes_per_request = Some(61234.5 * k);
             if mode == "shared" {
-                m.latency_us = None;
+                m.load.latency_us = None;
             }
             summary.modes.push(m);
             for t in 0..=600u32 {
                 let t = f64::from(t);
                 rows.push(TimelineRow {
-                    mode: mode.into(),
-                    client: client.into(),
-                    t_s: t / 20.0,
-                    virtual_t_s: t,
-                    client_rss_bytes: Some(9_000_000 + (t * 400_000.0 * k) as u64),
-                    client_heap_live_bytes: 1_800_000 + (t * 415_000.0 * k) as u64,
-                    client_open_fds: Some(
-                        12 + if leak {
-                            (t * 100.0 * k) as u64
-                        } else {
-                            i as u64
-                        },
-                    ),
-                    client_open_conns: Some(if leak { (t * 100.0 * k) as u64 } else { 1 }),
-                    retained_sessions: Some((t * 100.0 * k) as u64),
-                    server_cache_entries: Some((t * 10.0).min(256.0 * k) as u64),
-                    server_open_fds: Some(10 + c as u64 + i as u64),
+                    mode: mode.parse().expect("mode"),
+                    client: client.parse().expect("client"),
+                    sample: ClientSample {
+                        t_s: t / 20.0,
+                        virtual_t_s: t,
+                        client_rss_bytes: Some(9_000_000 + (t * 400_000.0 * k) as u64),
+                        client_heap_live_bytes: Some(1_800_000 + (t * 415_000.0 * k) as u64),
+                        client_open_fds: Some(
+                            12 + if leak {
+                                (t * 100.0 * k) as u64
+                            } else {
+                                i as u64
+                            },
+                        ),
+                        client_open_conns: Some(if leak { (t * 100.0 * k) as u64 } else { 1 }),
+                        retained_sessions: Some((t * 100.0 * k) as u64),
+                        ..Default::default()
+                    },
+                    server: Some(ServerSample {
+                        server_cache_entries: (t * 10.0).min(256.0 * k) as u64,
+                        server_open_fds: Some(10 + c as u64 + i as u64),
+                        ..Default::default()
+                    }),
                     ..Default::default()
                 });
             }
@@ -416,7 +426,11 @@ fn write_variants_for_inspection() {
     let mut cut = summary.clone();
     cut.interrupted = true;
     cut.stopped_reason = Some("SIGINT after 3 s".into());
-    let half: Vec<TimelineRow> = rows.iter().filter(|r| r.t_s <= 3.1).cloned().collect();
+    let half: Vec<TimelineRow> = rows
+        .iter()
+        .filter(|r| r.sample.t_s <= 3.1)
+        .cloned()
+        .collect();
     report::render(&root.join("cut"), &cut, &half).expect("cut");
 
     report::render(&root.join("empty"), &summary, &[]).expect("empty");

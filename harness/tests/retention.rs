@@ -33,12 +33,16 @@ impl Run {
         self.summary
             .modes
             .iter()
-            .find(|m| m.mode == "fresh")
+            .find(|m| m.mode.as_str() == "fresh")
             .expect("fresh mode in summary.json")
     }
 
     fn fresh_rows(&self) -> Vec<&TimelineRow> {
-        let rows: Vec<&TimelineRow> = self.rows.iter().filter(|r| r.mode == "fresh").collect();
+        let rows: Vec<&TimelineRow> = self
+            .rows
+            .iter()
+            .filter(|r| r.mode.as_str() == "fresh")
+            .collect();
         assert!(!rows.is_empty(), "no fresh rows in {}", self.dir.display());
         rows
     }
@@ -77,7 +81,7 @@ fn run_fresh_virtual_with(certs: Option<&Path>, extra: &[&str]) -> Run {
     let dir = std::fs::canonicalize(out.join("latest")).expect("reports/latest exists");
     let summary = Summary::read(&dir.join("summary.json")).expect("summary.json parses");
     let rows = read_csv(&dir.join("timeline.csv")).expect("timeline.csv parses");
-    assert_eq!(summary.clock, "virtual");
+    assert_eq!(summary.clock.as_str(), "virtual");
     let run = Run {
         _tmp: tmp,
         dir,
@@ -85,8 +89,16 @@ fn run_fresh_virtual_with(certs: Option<&Path>, extra: &[&str]) -> Run {
         rows,
     };
     let m = run.fresh();
-    assert_eq!(m.requests_failed, 0, "{:?}", m.failures_by_kind);
-    assert!(m.stopped_early.is_none(), "{:?}", m.stopped_early);
+    assert_eq!(m.load.requests_failed, 0, "{:?}", m.load.failures_by_kind);
+    assert!(m.load.stopped_early.is_none(), "{:?}", m.load.stopped_early);
+    // The virtual clock has no schedule: lateness is not measured, so it is null, not 0.
+    assert_eq!(m.load.start_lag_us, None);
+    assert_eq!(m.load.late_starts, None);
+    assert!(run.rows.iter().all(|r| r.sample.late_starts.is_none()));
+    let text = std::fs::read_to_string(run.dir.join("summary.json")).expect("summary text");
+    let json: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(json["modes"][0]["start_lag_us"], serde_json::Value::Null);
+    assert_eq!(json["modes"][0]["late_starts"], serde_json::Value::Null);
     run
 }
 
@@ -112,21 +124,22 @@ fn fresh_retention_grows_as_r_t_then_holds_r_t() {
     let run = retained_run();
     let m = run.fresh();
     let rows = run.fresh_rows();
-    assert_eq!(m.requests_ok, (R * SECONDS) as u64);
-    assert_eq!(m.virtual_s, Some(SECONDS));
+    assert_eq!(m.load.requests_ok, (R * SECONDS) as u64);
+    assert_eq!(m.load.virtual_s, Some(SECONDS));
     // One sample per virtual second, the last at the end of the run.
     assert_eq!(rows.len(), SECONDS as usize, "samples: {}", rows.len());
     let last = rows.last().expect("rows");
     assert!(
-        (last.virtual_t_s - SECONDS).abs() < 1e-9,
+        (last.sample.virtual_t_s - SECONDS).abs() < 1e-9,
         "{}",
-        last.virtual_t_s
+        last.sample.virtual_t_s
     );
 
     let plateau = R * T;
     for r in &rows {
-        let t = r.virtual_t_s;
+        let t = r.sample.virtual_t_s;
         let n = r
+            .sample
             .retained_sessions
             .expect("fresh with retention counts its store") as f64;
         if t < T - 1e-9 {
@@ -173,7 +186,7 @@ fn fresh_retention_grows_as_r_t_then_holds_r_t() {
     );
     // The timeline's retained bytes are the count times b.
     for r in &rows {
-        let n = r.retained_sessions.expect("counted") as f64;
+        let n = r.sample.retained_sessions.expect("counted") as f64;
         let bytes = r.retained_bytes.expect("retained bytes filled in") as f64;
         assert!((bytes - n * b).abs() <= 1.0, "{bytes} vs {n} × {b}");
     }
@@ -196,7 +209,7 @@ fn b_is_the_same_in_two_identical_runs() {
     for run in [&one, &two] {
         let m = run.fresh();
         assert_eq!(m.model_plateau_sessions, Some(R * 4.0));
-        assert_eq!(m.requests_ok, (R * 10.0) as u64);
+        assert_eq!(m.load.requests_ok, (R * 10.0) as u64);
     }
 }
 
@@ -204,7 +217,11 @@ fn b_is_the_same_in_two_identical_runs() {
 fn without_retention_the_fresh_heap_returns_to_its_baseline() {
     let off = run_fresh_virtual(&["--seconds", &SECONDS.to_string(), "--retention", "0"]);
     let m = off.fresh();
-    assert!(m.requests_ok >= 1000, "{} requests", m.requests_ok);
+    assert!(
+        m.load.requests_ok >= 1000,
+        "{} requests",
+        m.load.requests_ok
+    );
     assert_eq!(m.retained_bytes_per_session, None);
     assert_eq!(m.retained_bytes_method, None);
     assert_eq!(m.model_plateau_sessions, None);
@@ -213,11 +230,12 @@ fn without_retention_the_fresh_heap_returns_to_its_baseline() {
     assert_eq!(m.plateau_ratio, None);
     assert_eq!(off.summary.scenario.retention_s, None);
     let rows = off.fresh_rows();
-    assert!(rows.iter().all(|r| r.retained_sessions.is_none()));
+    assert!(rows.iter().all(|r| r.sample.retained_sessions.is_none()));
 
     let growth = |rows: &[&TimelineRow]| {
-        let first = rows.first().expect("rows").client_heap_live_bytes as i64;
-        let last = rows.last().expect("rows").client_heap_live_bytes as i64;
+        let heap = |r: &TimelineRow| r.sample.client_heap_live_bytes.expect("heap measured") as i64;
+        let first = heap(rows.first().expect("rows"));
+        let last = heap(rows.last().expect("rows"));
         last - first
     };
     let g_off = growth(&rows);
@@ -225,8 +243,8 @@ fn without_retention_the_fresh_heap_returns_to_its_baseline() {
     let g_on = growth(&on.fresh_rows());
     println!(
         "live-heap growth first→last sample over {} requests: retention 0 {g_off} B \
-         (heap start {} B, end {} B); retention {T} s {g_on} B",
-        m.requests_ok, m.client_heap_start_bytes, m.client_heap_end_bytes
+         (heap start {:?} B, end {:?} B); retention {T} s {g_on} B",
+        m.load.requests_ok, m.load.client_heap_start_bytes, m.load.client_heap_end_bytes
     );
     assert!(g_off < 1 << 20, "retention 0 grew the heap by {g_off} B");
     assert!(
@@ -252,7 +270,7 @@ fn retention_cap_bounds_the_retained_count() {
     let rows = run.fresh_rows();
     let counts: Vec<u64> = rows
         .iter()
-        .map(|r| r.retained_sessions.expect("counted"))
+        .map(|r| r.sample.retained_sessions.expect("counted"))
         .collect();
     println!("retained with cap {CAP}: {counts:?}");
     assert!(counts.iter().all(|&n| n <= CAP), "{counts:?}");
@@ -290,12 +308,12 @@ fn plateau_count_is_exact_under_the_virtual_clock() {
     let run = retained_run();
     let want = (R * T) as u64 - 1;
     for r in run.fresh_rows() {
-        if r.virtual_t_s >= T - 1e-9 {
+        if r.sample.virtual_t_s >= T - 1e-9 {
             assert_eq!(
-                r.retained_sessions,
+                r.sample.retained_sessions,
                 Some(want),
                 "at virtual t = {}",
-                r.virtual_t_s
+                r.sample.virtual_t_s
             );
         }
     }

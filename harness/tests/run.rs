@@ -65,7 +65,7 @@ fn mode<'a>(run: &'a Run, name: &str) -> &'a ModeSummary {
     run.summary
         .modes
         .iter()
-        .find(|m| m.mode == name)
+        .find(|m| m.mode.as_str() == name)
         .unwrap_or_else(|| panic!("mode {name} in summary"))
 }
 
@@ -82,17 +82,21 @@ fn every_request_succeeds_and_exit_is_clean() {
     assert!(!run.summary.interrupted);
     let planned = u64::from(RATE * SECONDS);
     for m in &run.summary.modes {
-        assert_eq!(m.requests_failed, 0, "{}: {:?}", m.mode, m.failures_by_kind);
-        assert_eq!(m.requests_ok, planned, "{}", m.mode);
+        assert_eq!(
+            m.load.requests_failed, 0,
+            "{}: {:?}",
+            m.mode, m.load.failures_by_kind
+        );
+        assert_eq!(m.load.requests_ok, planned, "{}", m.mode);
         assert!(
-            m.stopped_early.is_none(),
+            m.load.stopped_early.is_none(),
             "{}: {:?}",
             m.mode,
-            m.stopped_early
+            m.load.stopped_early
         );
     }
     let stdout = String::from_utf8_lossy(&run.output.stdout);
-    assert!(stdout.contains("client bytes / request"), "{stdout}");
+    assert!(stdout.contains("bytes allocated / request"), "{stdout}");
     for f in harness::report::FILES {
         assert!(run.dir.join(f).is_file(), "{f} written");
     }
@@ -108,8 +112,11 @@ fn fresh_allocates_more_per_request_than_shared() {
         .client_alloc_bytes_per_request
         .expect("measured");
     assert!(fresh > shared, "fresh {fresh} B/request vs shared {shared}");
-    assert_eq!(mode(run, "fresh").client_builds, u64::from(RATE * SECONDS));
-    assert_eq!(mode(run, "shared").client_builds, 1);
+    assert_eq!(
+        mode(run, "fresh").load.client_builds,
+        u64::from(RATE * SECONDS)
+    );
+    assert_eq!(mode(run, "shared").load.client_builds, 1);
     assert!(
         mode(run, "fresh")
             .client_build_alloc_bytes
@@ -122,13 +129,16 @@ fn fresh_allocates_more_per_request_than_shared() {
 fn shared_reuses_connections_fresh_handshakes_every_time() {
     let run = four_modes();
     let fresh = mode(run, "fresh");
-    assert_eq!(fresh.handshakes_full, Some(fresh.requests_ok));
-    assert_eq!(fresh.requests_on_reused_connection, Some(0));
+    assert_eq!(fresh.load.handshakes_full, Some(fresh.load.requests_ok));
+    assert_eq!(fresh.load.requests_on_reused_connection, Some(0));
     let shared = mode(run, "shared");
-    let full = shared.handshakes_full.expect("hyper counts handshakes");
+    let full = shared
+        .load
+        .handshakes_full
+        .expect("hyper counts handshakes");
     assert!(full <= 8, "shared did {full} full handshakes");
-    let reused = shared.requests_on_reused_connection.expect("counted");
-    assert!(reused >= shared.requests_ok - 8);
+    let reused = shared.load.requests_on_reused_connection.expect("counted");
+    assert!(reused >= shared.load.requests_ok - 8);
     let server = shared.server.as_ref().expect("server figures");
     assert!(server.handshakes_full.expect("measured") <= 8);
 }
@@ -137,14 +147,17 @@ fn shared_reuses_connections_fresh_handshakes_every_time() {
 fn resume_resumes_after_the_first_handshake() {
     let run = four_modes();
     let resume = mode(run, "resume");
-    let n = resume.requests_ok;
+    let n = resume.load.requests_ok;
     // The first requests may overlap the first handshake (no ticket yet): allow 10 %.
-    let resumed = resume.handshakes_resumed.expect("hyper counts handshakes");
+    let resumed = resume
+        .load
+        .handshakes_resumed
+        .expect("hyper counts handshakes");
     assert!(resumed * 10 >= n * 9, "client saw {resumed} resumed of {n}");
     let server = resume.server.as_ref().expect("server figures");
     let seen = server.handshakes_resumed.expect("measured");
     assert!(seen * 10 >= n * 9, "server saw {seen} resumed of {n}");
-    assert_eq!(resume.requests_on_reused_connection, Some(0));
+    assert_eq!(resume.load.requests_on_reused_connection, Some(0));
 }
 
 #[test]
@@ -152,20 +165,24 @@ fn leak_holds_descriptors_fresh_does_not() {
     let run = four_modes();
     let leak = mode(run, "leak");
     let fresh = mode(run, "fresh");
-    let n = leak.requests_ok;
-    let grown = leak.open_fds_end.expect("fds") - leak.open_fds_start.expect("fds");
+    let n = leak.load.requests_ok;
+    let grown = leak.load.open_fds_end.expect("fds") - leak.load.open_fds_start.expect("fds");
     assert!(grown + 2 >= n, "leak grew {grown} fds over {n} requests");
-    let fresh_grown = fresh.open_fds_peak.expect("fds") - fresh.open_fds_start.expect("fds");
+    let fresh_grown = fresh.open_fds_peak.expect("fds") - fresh.load.open_fds_start.expect("fds");
     assert!(fresh_grown < 10, "fresh grew {fresh_grown} fds");
     // The leaked sessions show in the timeline, growing.
-    let leak_rows: Vec<_> = run.rows.iter().filter(|r| r.mode == "leak").collect();
+    let leak_rows: Vec<_> = run
+        .rows
+        .iter()
+        .filter(|r| r.mode.as_str() == "leak")
+        .collect();
     let first = leak_rows
         .first()
-        .and_then(|r| r.retained_sessions)
+        .and_then(|r| r.sample.retained_sessions)
         .expect("retained");
     let last = leak_rows
         .last()
-        .and_then(|r| r.retained_sessions)
+        .and_then(|r| r.sample.retained_sessions)
         .expect("retained");
     assert!(last > first && last + 2 >= n, "retained {first} → {last}");
 }
@@ -179,12 +196,21 @@ fn summary_and_timeline_agree() {
             .iter()
             .rfind(|r| r.mode == m.mode)
             .unwrap_or_else(|| panic!("{} has timeline rows", m.mode));
-        assert_eq!(last.requests_ok, m.requests_ok, "{}", m.mode);
-        assert_eq!(last.requests_failed, m.requests_failed, "{}", m.mode);
-        assert!(last.server_rss_bytes.is_some(), "server columns filled");
+        assert_eq!(last.sample.requests_ok, m.load.requests_ok, "{}", m.mode);
+        assert_eq!(
+            last.sample.requests_failed, m.load.requests_failed,
+            "{}",
+            m.mode
+        );
+        assert!(
+            last.server
+                .as_ref()
+                .is_some_and(|s| s.server_rss_bytes.is_some()),
+            "server columns filled"
+        );
     }
     assert_eq!(run.summary.schema, 1);
-    assert_eq!(run.summary.clock, "real");
+    assert_eq!(run.summary.clock.as_str(), "real");
     assert!(run.dir.join("summary.json").is_file());
 }
 
@@ -273,14 +299,18 @@ fn reqwest_modes_relate_like_hyper_modes() {
         summary
             .modes
             .iter()
-            .find(|m| m.mode == name && m.client == "reqwest")
+            .find(|m| m.mode.as_str() == name && m.client.as_str() == "reqwest")
             .unwrap_or_else(|| panic!("reqwest {name}"))
     };
     for m in &summary.modes {
-        assert_eq!(m.requests_failed, 0, "{}: {:?}", m.mode, m.failures_by_kind);
-        assert_eq!(m.requests_ok, 60, "{}", m.mode);
+        assert_eq!(
+            m.load.requests_failed, 0,
+            "{}: {:?}",
+            m.mode, m.load.failures_by_kind
+        );
+        assert_eq!(m.load.requests_ok, 60, "{}", m.mode);
         // reqwest's connections are not visible to the harness: null, never 0.
-        assert_eq!(m.handshakes_full, None);
+        assert_eq!(m.load.handshakes_full, None);
     }
     let fresh = get("fresh")
         .client_alloc_bytes_per_request
@@ -290,8 +320,8 @@ fn reqwest_modes_relate_like_hyper_modes() {
         .expect("measured");
     assert!(fresh > shared, "reqwest fresh {fresh} vs shared {shared}");
     let leak = get("leak");
-    let grown = leak.open_fds_end.expect("fds") - leak.open_fds_start.expect("fds");
-    assert!(grown + 2 >= leak.requests_ok, "leak grew {grown} fds");
+    let grown = leak.load.open_fds_end.expect("fds") - leak.load.open_fds_start.expect("fds");
+    assert!(grown + 2 >= leak.load.requests_ok, "leak grew {grown} fds");
     let resumed = get("resume")
         .server
         .as_ref()

@@ -4,7 +4,9 @@
 
 use super::format;
 use super::series::Series;
-use crate::summary::{ModeSummary, Summary};
+use crate::figures::{Cell, MODE_FIGURES};
+use crate::summary::Summary;
+use crate::units;
 
 /// The chart files the page shows, with what each one is for.
 pub(crate) const CHARTS: [(&str, &str); 5] = [
@@ -86,7 +88,7 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
         "<pre><code>{}</code></pre>\n",
         esc(&summary.command)
     ));
-    let advice = crate::table::advice(summary);
+    let advice = crate::advice::advice(summary);
     if !advice.is_empty() {
         out.push_str("<h2>What to do (from this run's figures)</h2>\n<ul>\n");
         for line in advice {
@@ -126,34 +128,18 @@ fn esc(s: &str) -> String {
     out
 }
 
-const NOT_MEASURED: &str = "<span class=\"nm\">not measured</span>";
-
-/// `a / b / c`, a dash for each part not measured, or "not measured" when none was.
-fn parts(values: &[Option<String>]) -> String {
-    if values.iter().all(Option::is_none) {
-        return NOT_MEASURED.to_string();
+/// A cell of the per-mode table: each unmeasured part reads "n/a" in grey.
+fn cell_html(cell: &Cell) -> String {
+    let nm = || format!("<span class=\"nm\">{}</span>", units::NOT_MEASURED);
+    match cell {
+        Cell::Parts(parts) if parts.iter().all(Option::is_none) => nm(),
+        Cell::Parts(parts) => parts
+            .iter()
+            .map(|p| p.as_deref().map_or_else(nm, esc))
+            .collect::<Vec<_>>()
+            .join(" / "),
+        Cell::Text(t) => t.as_deref().map_or_else(|| "–".to_string(), esc),
     }
-    values
-        .iter()
-        .map(|v| v.clone().unwrap_or_else(|| "–".to_string()))
-        .collect::<Vec<_>>()
-        .join(" / ")
-}
-
-fn opt<T>(v: Option<T>, f: impl Fn(T) -> String) -> String {
-    v.map_or_else(|| NOT_MEASURED.to_string(), f)
-}
-
-fn b(v: Option<u64>) -> Option<String> {
-    v.map(|v| format::bytes(v as f64))
-}
-
-fn n(v: Option<u64>) -> Option<String> {
-    v.map(format::count)
-}
-
-fn percent(share: f64) -> String {
-    format!("{}%", format::sig3(share * 100.0))
 }
 
 fn scenario(out: &mut String, summary: &Summary) {
@@ -166,8 +152,8 @@ fn scenario(out: &mut String, summary: &Summary) {
             sc.retention_s
                 .map_or_else(|| "not modelled".to_string(), format::retention),
         ),
-        ("clock", summary.clock.clone()),
-        ("TLS", sc.tls.clone()),
+        ("clock", summary.clock.to_string()),
+        ("TLS", sc.tls.to_string()),
         ("key-exchange groups", sc.kx_groups.join(", ")),
         ("max in flight", format::count(sc.max_in_flight)),
         (
@@ -178,7 +164,12 @@ fn scenario(out: &mut String, summary: &Summary) {
             "response body",
             format::bytes(sc.response_body_bytes as f64),
         ),
-        ("target", sc.target.clone()),
+        (
+            "target",
+            sc.target
+                .clone()
+                .unwrap_or_else(|| units::NOT_MEASURED.to_string()),
+        ),
         (
             "fd limit",
             sc.fd_limit
@@ -198,166 +189,6 @@ fn scenario(out: &mut String, summary: &Summary) {
     out.push_str("</table>\n");
 }
 
-type Row = (&'static str, fn(&ModeSummary) -> String);
-
-/// The per-mode table's rows: a label and how to show that figure for one mode (HTML).
-fn rows() -> Vec<Row> {
-    vec![
-        ("client / roots", |m| {
-            format!("{} / {}", esc(&m.client), esc(&m.roots))
-        }),
-        ("requests ok / failed", |m| {
-            format!(
-                "{} / {}",
-                format::count(m.requests_ok),
-                format::count(m.requests_failed)
-            )
-        }),
-        ("requests planned / started", |m| {
-            format!(
-                "{} / {}",
-                format::count(m.requests_planned),
-                format::count(m.requests_started)
-            )
-        }),
-        ("failures by kind", |m| {
-            if m.failures_by_kind.is_empty() {
-                "none".to_string()
-            } else {
-                m.failures_by_kind
-                    .iter()
-                    .map(|(k, v)| format!("{}: {}", esc(k), format::count(*v)))
-                    .collect::<Vec<_>>()
-                    .join("<br>")
-            }
-        }),
-        ("achieved rate", |m| format::rate(m.achieved_rps)),
-        ("late starts", |m| format::count(m.late_starts)),
-        ("start lag p50 / p99", |m| {
-            format!(
-                "{} / {}",
-                format::micros(m.start_lag_us.p50 as f64),
-                format::micros(m.start_lag_us.p99 as f64)
-            )
-        }),
-        ("heap bytes / request", |m| {
-            opt(m.client_alloc_bytes_per_request, format::bytes)
-        }),
-        ("allocations / request", |m| {
-            opt(m.client_allocs_per_request, format::sig3)
-        }),
-        ("session builds", |m| format::count(m.client_builds)),
-        ("session build p50 / p99", |m| {
-            opt(m.client_build_us, |p| {
-                format!(
-                    "{} / {}",
-                    format::micros(p.p50 as f64),
-                    format::micros(p.p99 as f64)
-                )
-            })
-        }),
-        ("bytes / session build", |m| {
-            opt(m.client_build_alloc_bytes, format::bytes)
-        }),
-        ("session builds, share of one core", |m| {
-            opt(m.client_build_core_share, percent)
-        }),
-        ("retained bytes / session (b)", |m| {
-            let method = m
-                .retained_bytes_method
-                .as_deref()
-                .map(|s| format!("<div class=\"small\">{}</div>", esc(s)))
-                .unwrap_or_default();
-            format!(
-                "{}{method}",
-                opt(m.retained_bytes_per_session, format::bytes)
-            )
-        }),
-        ("model plateau R·b·T / measured plateau", |m| {
-            parts(&[
-                m.model_plateau_bytes.map(format::bytes),
-                m.measured_plateau_bytes.map(format::bytes),
-            ])
-        }),
-        ("peak RSS", |m| {
-            opt(m.client_rss_peak_bytes, |v| format::bytes(v as f64))
-        }),
-        ("RSS start / end", |m| {
-            parts(&[b(m.client_rss_start_bytes), b(m.client_rss_end_bytes)])
-        }),
-        ("peak heap", |m| {
-            format::bytes(m.client_heap_peak_bytes as f64)
-        }),
-        ("heap start / end", |m| {
-            parts(&[
-                b(Some(m.client_heap_start_bytes)),
-                b(Some(m.client_heap_end_bytes)),
-            ])
-        }),
-        ("open fds start / peak / end", |m| {
-            parts(&[n(m.open_fds_start), n(m.open_fds_peak), n(m.open_fds_end)])
-        }),
-        ("connections opened / peak open", |m| {
-            parts(&[n(m.connections_opened), n(m.open_connections_peak)])
-        }),
-        ("latency p50 / p99 / max", |m| {
-            opt(m.latency_us, |l| {
-                format!(
-                    "{} / {} / {}",
-                    format::micros(l.p50 as f64),
-                    format::micros(l.p99 as f64),
-                    format::micros(l.max as f64)
-                )
-            })
-        }),
-        ("handshakes full / resumed / reused connection", |m| {
-            parts(&[
-                n(m.handshakes_full),
-                n(m.handshakes_resumed),
-                n(m.requests_on_reused_connection),
-            ])
-        }),
-        ("client CPU", |m| {
-            opt(m.client_cpu_s, |s| format!("{} s", format::sig3(s)))
-        }),
-        ("sampler overhead", |m| percent(m.sampler_share)),
-        ("server peak RSS / peak heap", |m| {
-            let s = m.server.as_ref();
-            parts(&[
-                b(s.and_then(|s| s.rss_peak_bytes)),
-                b(s.and_then(|s| s.heap_peak_bytes)),
-            ])
-        }),
-        ("server session cache peak entries / bytes", |m| {
-            let s = m.server.as_ref();
-            parts(&[
-                n(s.and_then(|s| s.session_cache_entries_peak)),
-                b(s.and_then(|s| s.session_cache_bytes_peak)),
-            ])
-        }),
-        ("server handshakes full / resumed / failed", |m| {
-            let s = m.server.as_ref();
-            parts(&[
-                n(s.and_then(|s| s.handshakes_full)),
-                n(s.and_then(|s| s.handshakes_resumed)),
-                n(s.and_then(|s| s.handshakes_failed)),
-            ])
-        }),
-        ("server connections total / peak open", |m| {
-            let s = m.server.as_ref();
-            parts(&[
-                n(s.and_then(|s| s.connections_total)),
-                n(s.and_then(|s| s.open_connections_peak)),
-            ])
-        }),
-        ("stopped early", |m| {
-            m.stopped_early
-                .as_deref()
-                .map_or_else(|| "no".to_string(), esc)
-        }),
-    ]
-}
-
 fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
     out.push_str("<h2>Summary per mode</h2>\n");
     if summary.modes.is_empty() {
@@ -374,7 +205,7 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
                 s.label.clone(),
                 format!("#{:02x}{:02x}{:02x}", s.colour.0, s.colour.1, s.colour.2),
             ),
-            None => (m.mode.clone(), "#777777".to_string()),
+            None => (m.mode.to_string(), "#777777".to_string()),
         };
         out.push_str(&format!(
             "<th scope=\"col\"><span class=\"swatch\" style=\"background:{colour}\"></span>{}</th>",
@@ -382,16 +213,15 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
         ));
     }
     out.push_str("</tr></thead>\n<tbody>\n");
-    for (label, cell) in rows() {
-        let stopped = label == "stopped early";
-        out.push_str(&format!("<tr><th scope=\"row\">{}</th>", esc(label)));
+    for figure in MODE_FIGURES {
+        out.push_str(&format!("<tr><th scope=\"row\">{}</th>", esc(figure.label)));
         for m in &summary.modes {
-            let class = if stopped && m.stopped_early.is_some() {
-                " class=\"stopped\""
-            } else {
-                ""
+            let cell = figure.cell(m);
+            let class = match cell {
+                Cell::Text(Some(_)) if figure.label == "stopped early" => " class=\"stopped\"",
+                _ => "",
             };
-            out.push_str(&format!("<td{class}>{}</td>", cell(m)));
+            out.push_str(&format!("<td{class}>{}</td>", cell_html(&cell)));
         }
         out.push_str("</tr>\n");
     }
@@ -416,16 +246,19 @@ fn versions(out: &mut String, summary: &Summary) {
     let v = &summary.versions;
     out.push_str("<h2>Versions</h2>\n<table>\n");
     for (k, val) in [
-        ("harness", &v.harness),
-        ("rustls", &v.rustls),
-        ("hyper", &v.hyper),
-        ("hyper-util", &v.hyper_util),
-        ("tokio-rustls", &v.tokio_rustls),
-        ("crypto provider", &v.crypto_provider),
+        ("harness", Some(&v.harness)),
+        ("rustls", v.rustls.as_ref()),
+        ("hyper", v.hyper.as_ref()),
+        ("hyper-util", v.hyper_util.as_ref()),
+        ("tokio-rustls", v.tokio_rustls.as_ref()),
+        ("crypto provider", v.crypto_provider.as_ref()),
+        ("reqwest", v.reqwest.as_ref()),
+        ("webpki-roots", v.webpki_roots.as_ref()),
+        ("build profile", v.build_profile.as_ref()),
     ] {
         out.push_str(&format!(
             "<tr><th scope=\"row\">{k}</th><td>{}</td></tr>\n",
-            esc(val)
+            val.map_or_else(|| units::NOT_MEASURED.to_string(), |v| esc(v))
         ));
     }
     out.push_str("</table>\n");
@@ -441,8 +274,12 @@ mod tests {
     }
 
     #[test]
-    fn parts_mark_unmeasured() {
-        assert_eq!(parts(&[None, None]), NOT_MEASURED);
-        assert_eq!(parts(&[Some("1".into()), None]), "1 / –");
+    fn cells_mark_unmeasured() {
+        let nm = "<span class=\"nm\">n/a</span>";
+        assert_eq!(cell_html(&Cell::Parts(vec![None, None])), nm);
+        assert_eq!(
+            cell_html(&Cell::Parts(vec![Some("1".into()), None])),
+            format!("1 / {nm}")
+        );
     }
 }

@@ -8,7 +8,6 @@
 
 mod bars;
 mod canvas;
-mod format;
 mod html;
 mod legend;
 mod lines;
@@ -20,6 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::summary::{Summary, SummaryError};
 use crate::timeline::{self, TimelineError, TimelineRow};
+use crate::units as format;
 
 /// Why a report could not be produced, naming the file or chart involved so the user knows
 /// which input to fix or which output failed.

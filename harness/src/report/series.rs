@@ -3,6 +3,9 @@
 
 use plotters::style::RGBColor;
 
+use crate::load::Clock;
+use crate::mode::Mode;
+use crate::session::ClientKind;
 use crate::summary::{ModeSummary, Summary};
 use crate::timeline::TimelineRow;
 
@@ -23,7 +26,7 @@ pub(crate) const PALETTE: [RGBColor; 10] = [
 
 /// One (mode, client) pair: its summary (if the summary has it) and its timeline rows.
 pub(crate) struct Series<'a> {
-    pub(crate) mode: &'a str,
+    pub(crate) mode: Mode,
     pub(crate) label: String,
     pub(crate) colour: RGBColor,
     pub(crate) summary: Option<&'a ModeSummary>,
@@ -33,7 +36,7 @@ pub(crate) struct Series<'a> {
 impl Series<'_> {
     /// The `leak` mode is the one readers look for in socket charts, so it is drawn to stand out.
     pub(crate) fn is_leak(&self) -> bool {
-        self.mode == "leak"
+        self.mode == Mode::Leak
     }
 
     /// `(time, value)` for every row where `value` was measured, time on `axis`'s clock in
@@ -62,14 +65,14 @@ impl Series<'_> {
 /// the timeline has, in order of first appearance. Labels carry the client only when the run
 /// used more than one, so a single-client report stays terse.
 pub(crate) fn collect<'a>(summary: &'a Summary, timeline: &'a [TimelineRow]) -> Vec<Series<'a>> {
-    let mut keys: Vec<(&'a str, &'a str)> = Vec::new();
+    let mut keys: Vec<(Mode, ClientKind)> = Vec::new();
     for m in &summary.modes {
-        push_unique(&mut keys, (m.mode.as_str(), m.client.as_str()));
+        push_unique(&mut keys, (m.mode, m.client));
     }
     for r in timeline {
-        push_unique(&mut keys, (r.mode.as_str(), r.client.as_str()));
+        push_unique(&mut keys, (r.mode, r.client));
     }
-    let mut clients: Vec<&str> = Vec::new();
+    let mut clients: Vec<ClientKind> = Vec::new();
     for (_, c) in &keys {
         push_unique(&mut clients, *c);
     }
@@ -84,11 +87,7 @@ pub(crate) fn collect<'a>(summary: &'a Summary, timeline: &'a [TimelineRow]) -> 
                 .collect();
             Series {
                 mode,
-                label: if show_client {
-                    format!("{mode}/{client}")
-                } else {
-                    mode.to_string()
-                },
+                label: mode.leg_label(client, show_client),
                 colour: PALETTE[i % PALETTE.len()],
                 summary: summary
                     .modes
@@ -122,7 +121,7 @@ impl TimeAxis {
     /// Virtual time when the run used `--clock virtual` (its wall time is meaningless for the
     /// scenario), minutes when the run is longer than three minutes.
     pub(crate) fn new(summary: &Summary, timeline: &[TimelineRow]) -> Self {
-        let virtual_clock = summary.clock == "virtual";
+        let virtual_clock = summary.clock == Clock::Virtual;
         let mut axis = TimeAxis {
             virtual_clock,
             max_s: 0.0,
@@ -161,9 +160,9 @@ impl TimeAxis {
     /// The row's time on this axis's clock, seconds.
     pub(crate) fn time_of(&self, row: &TimelineRow) -> f64 {
         if self.virtual_clock {
-            row.virtual_t_s
+            row.sample.virtual_t_s
         } else {
-            row.t_s
+            row.sample.t_s
         }
     }
 }
@@ -179,17 +178,20 @@ mod tests {
             "/tests/fixtures/report/summary.json"
         );
         let mut s = Summary::read(std::path::Path::new(path)).expect("fixture");
-        s.clock = clock.into();
+        s.clock = clock.parse().expect("clock");
         s.scenario.duration_s = duration_s;
         s
     }
 
     fn row(mode: &str, client: &str, t: f64) -> TimelineRow {
         TimelineRow {
-            mode: mode.into(),
-            client: client.into(),
-            t_s: t,
-            virtual_t_s: t * 10.0,
+            mode: mode.parse().expect("mode"),
+            client: client.parse().expect("client"),
+            sample: crate::wire::ClientSample {
+                t_s: t,
+                virtual_t_s: t * 10.0,
+                ..Default::default()
+            },
             ..Default::default()
         }
     }
@@ -228,14 +230,14 @@ mod tests {
     fn points_skip_unmeasured_and_sort_by_time() {
         let s = summary("real", 6.0);
         let mut late = row("fresh", "hyper", 2.0);
-        late.client_rss_bytes = Some(20);
+        late.sample.client_rss_bytes = Some(20);
         let mut early = row("fresh", "hyper", 1.0);
-        early.client_rss_bytes = Some(10);
+        early.sample.client_rss_bytes = Some(10);
         let gap = row("fresh", "hyper", 1.5);
         let rows = [late, gap, early];
         let series = collect(&s, &rows);
         let axis = TimeAxis::new(&s, &rows);
-        let pts = series[0].points(&axis, |r| r.client_rss_bytes.map(|v| v as f64));
+        let pts = series[0].points(&axis, |r| r.sample.client_rss_bytes.map(|v| v as f64));
         assert_eq!(pts, [(1.0, 10.0), (2.0, 20.0)]);
     }
 }

@@ -85,7 +85,7 @@ pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String
         groups: groups.clone(),
         values: modes
             .iter()
-            .map(|s| match s.summary.and_then(|m| m.latency_us) {
+            .map(|s| match s.summary.and_then(|m| m.load.latency_us) {
                 Some(l) => [l.p50, l.p90, l.p99, l.max]
                     .iter()
                     .map(|&v| Some(v as f64))
@@ -105,13 +105,15 @@ pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String
             .map(|s| match s.summary {
                 Some(m) => vec![
                     // Client-side where visible, else the server's count (reqwest).
-                    m.handshakes_full
+                    m.load
+                        .handshakes_full
                         .or_else(|| m.server.as_ref().and_then(|s| s.handshakes_full))
                         .map(|v| v as f64),
-                    m.handshakes_resumed
+                    m.load
+                        .handshakes_resumed
                         .or_else(|| m.server.as_ref().and_then(|s| s.handshakes_resumed))
                         .map(|v| v as f64),
-                    m.requests_on_reused_connection.map(|v| v as f64),
+                    m.load.requests_on_reused_connection.map(|v| v as f64),
                 ],
                 None => vec![None; HANDSHAKES.len()],
             })

@@ -27,18 +27,24 @@ pub(crate) fn memory(
     let mut any_model = false;
     for s in series {
         rss.lines.push(line(s, LINE, Dash::Solid, time, |r| {
-            r.client_rss_bytes.map(|v| v as f64)
+            r.sample.client_rss_bytes.map(|v| v as f64)
         }));
         rss.lines.push(line(s, LINE, Dash::Dashed, time, |r| {
-            r.server_rss_bytes.map(|v| v as f64)
+            r.server
+                .as_ref()
+                .and_then(|s| s.server_rss_bytes)
+                .map(|v| v as f64)
         }));
         let client_heap = line(s, LINE, Dash::Solid, time, |r| {
-            Some(r.client_heap_live_bytes as f64)
+            r.sample.client_heap_live_bytes.map(|v| v as f64)
         });
         let has_samples = !client_heap.points.is_empty();
         heap.lines.push(client_heap);
         heap.lines.push(line(s, LINE, Dash::Dashed, time, |r| {
-            r.server_heap_live_bytes.map(|v| v as f64)
+            r.server
+                .as_ref()
+                .and_then(|s| s.server_heap_live_bytes)
+                .map(|v| v as f64)
         }));
         if let Some(points) = model_line(summary, s, time).filter(|_| has_samples) {
             any_model = true;
@@ -78,10 +84,10 @@ pub(crate) fn cache(
     );
     for s in series {
         held.lines.push(line(s, LINE, Dash::Solid, time, |r| {
-            r.retained_sessions.map(|v| v as f64)
+            r.sample.retained_sessions.map(|v| v as f64)
         }));
         held.lines.push(line(s, LINE, Dash::Dashed, time, |r| {
-            r.server_cache_entries.map(|v| v as f64)
+            r.server.as_ref().map(|s| s.server_cache_entries as f64)
         }));
     }
     let styles = client_server_keys("client: retained", "server: cache entries");
@@ -106,16 +112,19 @@ pub(crate) fn sockets(
     for s in order {
         let w = if s.is_leak() { EMPHASIS } else { LINE };
         fds.lines.push(line(s, w, Dash::Solid, time, |r| {
-            r.client_open_fds.map(|v| v as f64)
+            r.sample.client_open_fds.map(|v| v as f64)
         }));
         fds.lines.push(line(s, w, Dash::Dashed, time, |r| {
-            r.server_open_fds.map(|v| v as f64)
+            r.server
+                .as_ref()
+                .and_then(|s| s.server_open_fds)
+                .map(|v| v as f64)
         }));
         conns.lines.push(line(s, w, Dash::Solid, time, |r| {
-            r.client_open_conns.map(|v| v as f64)
+            r.sample.client_open_conns.map(|v| v as f64)
         }));
         conns.lines.push(line(s, w, Dash::Dashed, time, |r| {
-            r.server_open_conns.map(|v| v as f64)
+            r.server.as_ref().map(|s| s.server_open_conns as f64)
         }));
     }
     let styles = client_server_keys("client", "server");
@@ -158,7 +167,8 @@ fn client_server_keys(client: &str, server: &str) -> Vec<LegendEntry> {
 
 /// The retention model for one series: heap at start plus R·b·min(t, T), so a reader can see
 /// where the measured heap should level off. `None` when the run did not model retention or
-/// the mode has no model figure.
+/// the mode has no model figure or no starting heap (the model is drawn from a measured start,
+/// never from 0).
 fn model_line(summary: &Summary, s: &Series<'_>, time: &TimeAxis) -> Option<Vec<(f64, f64)>> {
     let retention = summary.scenario.retention_s?;
     let ms = s.summary?;
@@ -169,7 +179,7 @@ fn model_line(summary: &Summary, s: &Series<'_>, time: &TimeAxis) -> Option<Vec<
         None if retention > 0.0 => plateau / retention,
         None => 0.0,
     };
-    let start = ms.client_heap_start_bytes as f64;
+    let start = ms.load.client_heap_start_bytes? as f64;
     let end = time.max_s;
     let knee = retention.clamp(0.0, end);
     let points = vec![

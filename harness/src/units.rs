@@ -1,12 +1,30 @@
-//! Human-readable numbers for chart labels and the HTML table.
-//!
-//! Every figure a reader sees goes through here so charts and table agree on units: bytes in
-//! binary units (KiB, MiB, GiB), latency in µs / ms / s, counts with thousands separators.
+//! Human-readable numbers: the one formatter of every figure a reader sees — the terminal
+//! table, the progress bar, `harness serve`'s closing line, the HTML page and chart labels —
+//! so they agree on units: bytes in binary units (KiB, MiB, GiB), latency in µs / ms / s,
+//! counts with thousands separators.
 
 use crate::summary::Summary;
 
+/// How every output shows a figure that was not measured.
+pub const NOT_MEASURED: &str = "n/a";
+
+/// `f(v)`, or [`NOT_MEASURED`].
+pub fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> String) -> String {
+    v.map_or_else(|| NOT_MEASURED.to_string(), f)
+}
+
+/// A share as a percentage with three significant digits: `0.0123` → `1.23 %`.
+pub fn percent(share: f64) -> String {
+    format!("{} %", sig3(share * 100.0))
+}
+
+/// Seconds with three significant digits: `2.5 s`.
+pub fn seconds(s: f64) -> String {
+    format!("{} s", sig3(s))
+}
+
 /// Formats `v` with about three significant digits and no trailing zeros (`4.1`, `12.3`, `234`).
-pub(crate) fn sig3(v: f64) -> String {
+pub fn sig3(v: f64) -> String {
     let a = v.abs();
     let s = if a >= 100.0 || a == 0.0 {
         format!("{v:.0}")
@@ -32,7 +50,7 @@ const MIB: f64 = 1024.0 * 1024.0;
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// The binary unit (and its size) that suits values up to `max` bytes.
-pub(crate) fn byte_unit(max: f64) -> (f64, &'static str) {
+pub fn byte_unit(max: f64) -> (f64, &'static str) {
     let a = max.abs();
     if a >= GIB {
         (GIB, "GiB")
@@ -46,13 +64,13 @@ pub(crate) fn byte_unit(max: f64) -> (f64, &'static str) {
 }
 
 /// `4150.0` → `4.05 KiB`.
-pub(crate) fn bytes(v: f64) -> String {
+pub fn bytes(v: f64) -> String {
     let (div, unit) = byte_unit(v);
     format!("{} {unit}", sig3(v / div))
 }
 
 /// Microseconds in the unit a reader expects: `850 µs`, `1.2 ms`, `3.4 s`.
-pub(crate) fn micros(us: f64) -> String {
+pub fn micros(us: f64) -> String {
     let a = us.abs();
     if a >= 1_000_000.0 {
         format!("{} s", sig3(us / 1_000_000.0))
@@ -64,7 +82,7 @@ pub(crate) fn micros(us: f64) -> String {
 }
 
 /// An exact count with thousands separators: `60000` → `60,000`.
-pub(crate) fn count(n: u64) -> String {
+pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, c) in digits.chars().enumerate() {
@@ -77,7 +95,7 @@ pub(crate) fn count(n: u64) -> String {
 }
 
 /// A short count for axis ticks and bar labels: `250`, `1.5k`, `60k`, `2.1M`.
-pub(crate) fn count_short(v: f64) -> String {
+pub fn count_short(v: f64) -> String {
     let a = v.abs();
     if a >= 1_000_000.0 {
         format!("{}M", sig3(v / 1_000_000.0))
@@ -91,12 +109,12 @@ pub(crate) fn count_short(v: f64) -> String {
 }
 
 /// A plain axis tick in an already-scaled unit (`0.5`, `12`, `250`).
-pub(crate) fn tick(v: f64) -> String {
+pub fn tick(v: f64) -> String {
     sig3(v)
 }
 
 /// A planned duration for titles: `30 s`, `10 min`, `1 min 30 s`, `2 h`.
-pub(crate) fn duration(s: f64) -> String {
+pub fn duration(s: f64) -> String {
     if s < 120.0 {
         return format!("{} s", sig3(s));
     }
@@ -113,7 +131,7 @@ pub(crate) fn duration(s: f64) -> String {
 }
 
 /// A retention the way `--retention` spells it: `10m`, `90s`, `1h`, `0`.
-pub(crate) fn retention(s: f64) -> String {
+pub fn retention(s: f64) -> String {
     if s <= 0.0 {
         return "0".to_string();
     }
@@ -130,12 +148,12 @@ pub(crate) fn retention(s: f64) -> String {
 }
 
 /// `100.0` → `100 req/s`.
-pub(crate) fn rate(r: f64) -> String {
+pub fn rate(r: f64) -> String {
     format!("{} req/s", sig3(r))
 }
 
 /// The scenario in one line, e.g. `100 req/s, 30 s, retention 10m, real clock`.
-pub(crate) fn scenario_line(summary: &Summary) -> String {
+pub fn scenario_line(summary: &Summary) -> String {
     let sc = &summary.scenario;
     let retention = match sc.retention_s {
         Some(t) => format!("retention {}", retention(t)),
@@ -150,7 +168,7 @@ pub(crate) fn scenario_line(summary: &Summary) -> String {
 }
 
 /// A chart title: what the chart shows, then the scenario, flagged when the run was cut short.
-pub(crate) fn chart_title(what: &str, summary: &Summary) -> String {
+pub fn chart_title(what: &str, summary: &Summary) -> String {
     let cut = if summary.interrupted {
         " (cut short)"
     } else {

@@ -1,0 +1,298 @@
+//! The run plan: the command line parsed into checked values, once, at the edge.
+//!
+//! The CLI ([`crate::cli`]) only spells options; [`RunPlan::from_args`] checks them together
+//! and produces the one value the orchestrator, the workers and the summary read. Every
+//! default lives in [`defaults`]: nothing else repeats a 256 or a 128 (ARCHITECTURE.md,
+//! "Run plan").
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::load::Clock;
+use crate::mode::Mode;
+use crate::retention::RetentionSpec;
+use crate::server_cache::ServerCachePolicy;
+use crate::session::ClientKind;
+use crate::tls::{KxChoice, RootsChoice, TlsVersion};
+
+/// Defaults of every option, in one place (clap shows them in `--help`).
+pub mod defaults {
+    use std::time::Duration;
+
+    /// Requests per second.
+    pub const RATE: f64 = 100.0;
+    /// Load duration per mode when neither `--duration`, `--seconds` nor `--minutes` is given.
+    pub const DURATION: Duration = Duration::from_secs(60);
+    /// Capacity of each session's rustls resumption store: rustls's own default
+    /// (`Resumption::default()` keeps 256 sessions).
+    pub const CLIENT_CACHE: usize = 256;
+    /// Capacity of the server's session store under the `rustls` policy: rustls's default.
+    pub const SERVER_CACHE_ENTRIES: usize = 256;
+    /// Lifetime and capacity of server store entries under the `ttl` policy (OpenSSL's
+    /// defaults: 300 s, SSL_SESSION_CACHE_MAX_SIZE_DEFAULT = 20480).
+    pub const SERVER_CACHE_TTL: Duration = Duration::from_secs(300);
+    pub const SERVER_CACHE_SIZE: usize = 20480;
+    /// Most requests in flight at once.
+    pub const MAX_IN_FLIGHT: u32 = 256;
+    /// How often workers sample themselves.
+    pub const SAMPLE_INTERVAL: Duration = Duration::from_secs(1);
+    /// Shortest sample interval accepted.
+    pub const MIN_SAMPLE_INTERVAL: Duration = Duration::from_millis(10);
+    /// Response body size, bytes.
+    pub const BODY_BYTES: u32 = 128;
+    /// Largest response body accepted, bytes.
+    pub const MAX_BODY_BYTES: u32 = 16 * 1024 * 1024;
+    /// Retention of invalidated sessions' TLS state: Apple's ~10 minutes.
+    pub const RETENTION: Duration = Duration::from_secs(600);
+    /// Port of `harness serve`.
+    pub const SERVE_PORT: u16 = 8443;
+    /// Most requests one mode may schedule.
+    pub const MAX_PLANNED: f64 = 1e9;
+}
+
+crate::choice! {
+    /// The server session store policy, as `--server-cache` names it.
+    pub enum ServerCacheKind ("server cache") {
+        /// rustls's default: count-bounded, oldest evicted first.
+        Rustls = "rustls",
+        /// OpenSSL's model: entries expire after a TTL, count-bounded.
+        Ttl = "ttl",
+    }
+}
+
+/// Where the load goes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Target {
+    /// The harness's own server, one per mode, on 127.0.0.1:`port` (0: ephemeral).
+    Builtin { port: u16 },
+    /// An external HTTPS server: no server-side figures.
+    External {
+        url: String,
+        /// PEM file of the CA(s) that sign its certificate.
+        ca: Option<PathBuf>,
+    },
+}
+
+/// A checked run: every option valid on its own and in combination.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunPlan {
+    pub rate: f64,
+    pub duration: Duration,
+    /// Modes, each distinct, run one after another.
+    pub modes: Vec<Mode>,
+    /// Clients, each distinct; each mode runs with each.
+    pub clients: Vec<ClientKind>,
+    pub tls: TlsVersion,
+    pub kx: KxChoice,
+    pub roots: RootsChoice,
+    pub client_cache: usize,
+    pub max_in_flight: u32,
+    pub sample_interval: Duration,
+    pub body_bytes: u32,
+    pub target: Target,
+    pub clock: Clock,
+    pub retention: Option<RetentionSpec>,
+    pub server_cache: ServerCachePolicy,
+    pub dhat: bool,
+    pub max_open: Option<u64>,
+    pub out: PathBuf,
+    pub certs_dir: PathBuf,
+}
+
+/// Why a combination of options cannot run.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum PlanError {
+    #[error("--{flag} lists `{value}` twice")]
+    Repeated { flag: &'static str, value: String },
+    #[error("--{0} needs at least one value")]
+    Empty(&'static str),
+    #[error("reqwest does not expose --kx or --client-cache; use them with --client hyper (or --roots webpki, which hands reqwest a rustls config)")]
+    ReqwestKnobs,
+    #[error("--roots system: {0}")]
+    SystemRoots(String),
+    #[error("--rate {rate} for {duration:?} schedules no request; raise the rate or the duration")]
+    NoRequest { rate: f64, duration: Duration },
+    #[error("--rate × duration schedules {0:.0} requests per mode; the limit is 1e9")]
+    TooMany(f64),
+    #[error("--sample-interval is longer than the run")]
+    SampleInterval,
+    #[error("--server-cache-ttl and --server-cache-size need --server-cache ttl")]
+    TtlOptions,
+    #[error("--server-cache ttl expires on the server's wall clock, which --clock virtual does not drive; use --clock real")]
+    TtlVirtual,
+    #[error("--server-cache-ttl must be greater than 0")]
+    ZeroTtl,
+    #[error("--target needs --ca FILE (or --roots webpki for a publicly trusted server)")]
+    TargetCa,
+    #[error("--port sets the built-in server's port; it has no meaning with --target")]
+    TargetPort,
+    #[error("--ca: {0}")]
+    Ca(String),
+}
+
+/// The options as the command line gave them, before they are checked together.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub rate: f64,
+    pub duration: Duration,
+    pub modes: Vec<Mode>,
+    pub clients: Vec<ClientKind>,
+    pub tls: TlsVersion,
+    pub kx: KxChoice,
+    pub roots: RootsChoice,
+    pub client_cache: usize,
+    pub max_in_flight: u32,
+    pub sample_interval: Duration,
+    pub body_bytes: u32,
+    pub port: u16,
+    pub clock: Clock,
+    pub retention: Duration,
+    pub retention_cap: Option<usize>,
+    pub server_cache: ServerCacheKind,
+    pub server_cache_ttl: Option<Duration>,
+    pub server_cache_size: Option<usize>,
+    pub dhat: bool,
+    pub max_open: Option<u64>,
+    pub target: Option<String>,
+    pub ca: Option<PathBuf>,
+    pub out: PathBuf,
+    pub certs_dir: PathBuf,
+}
+
+fn distinct<T: PartialEq + std::fmt::Display>(
+    flag: &'static str,
+    values: &[T],
+) -> Result<(), PlanError> {
+    if values.is_empty() {
+        return Err(PlanError::Empty(flag));
+    }
+    for (i, v) in values.iter().enumerate() {
+        if values[..i].contains(v) {
+            return Err(PlanError::Repeated {
+                flag,
+                value: v.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Requests a schedule of `rate` per second over `duration` calls for: one every 1/R.
+pub fn planned(rate: f64, duration: Duration) -> u64 {
+    ((rate * duration.as_secs_f64()).ceil() as u64).max(1)
+}
+
+impl RunPlan {
+    /// Checks the options together; the one place a combination is refused.
+    pub fn from_options(o: Options) -> Result<RunPlan, PlanError> {
+        distinct("mode", &o.modes)?;
+        distinct("client", &o.clients)?;
+        if o.clients.contains(&ClientKind::Reqwest)
+            && o.roots != RootsChoice::Webpki
+            && (o.kx != KxChoice::Default || o.client_cache != defaults::CLIENT_CACHE)
+        {
+            return Err(PlanError::ReqwestKnobs);
+        }
+        if o.roots == RootsChoice::System {
+            crate::tls::system_roots().map_err(|e| PlanError::SystemRoots(e.to_string()))?;
+        }
+        let planned = o.rate * o.duration.as_secs_f64();
+        if planned < 1.0 {
+            return Err(PlanError::NoRequest {
+                rate: o.rate,
+                duration: o.duration,
+            });
+        }
+        if planned > defaults::MAX_PLANNED {
+            return Err(PlanError::TooMany(planned));
+        }
+        if o.sample_interval > o.duration {
+            return Err(PlanError::SampleInterval);
+        }
+        let server_cache = match o.server_cache {
+            ServerCacheKind::Rustls => {
+                if o.server_cache_ttl.is_some() || o.server_cache_size.is_some() {
+                    return Err(PlanError::TtlOptions);
+                }
+                ServerCachePolicy::Bounded {
+                    capacity: defaults::SERVER_CACHE_ENTRIES,
+                }
+            }
+            ServerCacheKind::Ttl => {
+                if o.clock == Clock::Virtual {
+                    return Err(PlanError::TtlVirtual);
+                }
+                let ttl = o.server_cache_ttl.unwrap_or(defaults::SERVER_CACHE_TTL);
+                if ttl.is_zero() {
+                    return Err(PlanError::ZeroTtl);
+                }
+                ServerCachePolicy::Ttl {
+                    ttl,
+                    capacity: o.server_cache_size.unwrap_or(defaults::SERVER_CACHE_SIZE),
+                }
+            }
+        };
+        let target = match o.target {
+            None => Target::Builtin { port: o.port },
+            Some(url) => {
+                if o.ca.is_none() && o.roots == RootsChoice::Ca {
+                    return Err(PlanError::TargetCa);
+                }
+                if o.port != 0 {
+                    return Err(PlanError::TargetPort);
+                }
+                if let Some(ca) = &o.ca {
+                    crate::certs::read_bundle(ca).map_err(|e| PlanError::Ca(e.to_string()))?;
+                }
+                Target::External { url, ca: o.ca }
+            }
+        };
+        Ok(RunPlan {
+            rate: o.rate,
+            duration: o.duration,
+            modes: o.modes,
+            clients: o.clients,
+            tls: o.tls,
+            kx: o.kx,
+            roots: o.roots,
+            client_cache: o.client_cache,
+            max_in_flight: o.max_in_flight,
+            sample_interval: o.sample_interval,
+            body_bytes: o.body_bytes,
+            target,
+            clock: o.clock,
+            retention: (!o.retention.is_zero()).then_some(RetentionSpec {
+                ttl: o.retention,
+                cap: o.retention_cap,
+            }),
+            server_cache,
+            dhat: o.dhat,
+            max_open: o.max_open,
+            out: o.out,
+            certs_dir: o.certs_dir,
+        })
+    }
+
+    /// Requests the schedule calls for per mode.
+    pub fn planned(&self) -> u64 {
+        planned(self.rate, self.duration)
+    }
+
+    /// Every (mode, client) pair, in run order: modes outer, clients inner.
+    pub fn legs(&self) -> Vec<(Mode, ClientKind)> {
+        self.modes
+            .iter()
+            .flat_map(|m| self.clients.iter().map(move |c| (*m, *c)))
+            .collect()
+    }
+
+    /// The external target's URL, if the run has one.
+    pub fn external_url(&self) -> Option<&str> {
+        match &self.target {
+            Target::External { url, .. } => Some(url),
+            Target::Builtin { .. } => None,
+        }
+    }
+}
