@@ -1,7 +1,14 @@
-//! Records the versions of the TLS/HTTP crates this build links, read from the workspace's
-//! Cargo.lock, so every summary.json says exactly what was measured, and the cargo profile.
-//! A version that cannot be read is left unset (the code reads these with `option_env!` and
-//! writes null) and named in a `cargo:warning`, rather than recorded as a made-up "unknown".
+//! Build-time facts the harness and its tests need.
+//!
+//! 1. The versions of the TLS/HTTP crates this build links, read from the workspace's
+//!    Cargo.lock, so every summary.json says exactly what was measured. A version that cannot
+//!    be read is left unset (the code reads these with `option_env!` and writes null) and
+//!    named in a `cargo:warning`, rather than recorded as a made-up "unknown".
+//! 2. The external tools some integration tests drive (curl, openssl) and the OS root bundle
+//!    `--roots system` loads. Each one found sets a cfg (`has_curl`, `has_openssl`,
+//!    `has_os_roots`); a test that needs a missing one is marked `#[ignore]` with the reason,
+//!    so cargo counts it as ignored instead of passing a test that checked nothing. Under
+//!    `CI=true` a missing one fails the build instead: CI must run every test.
 
 use std::collections::BTreeMap;
 use std::env;
@@ -18,9 +25,19 @@ const RECORDED: [(&str, &str); 7] = [
     ("webpki-roots", "DEP_VERSION_WEBPKI_ROOTS"),
 ];
 
+/// Where distributions put the OS root bundle (the file rustls-native-certs finds through
+/// openssl-probe): Debian/Ubuntu first, the one CI uses.
+const BUNDLES: [&str; 4] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/cert.pem",
+];
+
 fn main() {
     versions();
     profile();
+    test_prerequisites();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -146,5 +163,141 @@ fn profile() {
         _ => {
             println!("cargo::warning=BUILD_PROFILE not set: cargo gave the build script no PROFILE")
         }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Test prerequisites
+
+/// Something an integration test needs from the machine.
+struct Prerequisite {
+    cfg: &'static str,
+    /// The Debian package that provides it.
+    apt: &'static str,
+    /// Where it was found, or what is missing (as the warning and the CI error say it).
+    found: Result<PathBuf, String>,
+    /// Where it would appear when installed.
+    appears_in: AppearsIn,
+}
+
+enum AppearsIn {
+    /// A directory of PATH.
+    PathDirs,
+    /// The directory of this file.
+    DirOf(&'static str),
+}
+
+fn test_prerequisites() {
+    println!("cargo::rustc-check-cfg=cfg(has_curl, has_openssl, has_os_roots)");
+    println!("cargo::rerun-if-env-changed=PATH");
+    println!("cargo::rerun-if-env-changed=SSL_CERT_FILE");
+    println!("cargo::rerun-if-env-changed=CI");
+
+    let path = env::var_os("PATH").unwrap_or_default();
+    let dirs: Vec<PathBuf> = env::split_paths(&path).collect();
+    let prerequisites = [
+        Prerequisite {
+            cfg: "has_curl",
+            apt: "curl",
+            found: on_path(&dirs, "curl"),
+            appears_in: AppearsIn::PathDirs,
+        },
+        Prerequisite {
+            cfg: "has_openssl",
+            apt: "openssl",
+            found: on_path(&dirs, "openssl"),
+            appears_in: AppearsIn::PathDirs,
+        },
+        Prerequisite {
+            cfg: "has_os_roots",
+            apt: "ca-certificates",
+            found: os_bundle(),
+            appears_in: AppearsIn::DirOf(BUNDLES[0]),
+        },
+    ];
+
+    let ci = env::var("CI").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+    let mut watch_path_dirs = false;
+    for p in &prerequisites {
+        let what = match &p.found {
+            Ok(at) => {
+                println!("cargo::rustc-cfg={}", p.cfg);
+                // Uninstalled later: the file goes, cargo sees it changed and reruns this.
+                println!("cargo::rerun-if-changed={}", at.display());
+                continue;
+            }
+            Err(what) => what,
+        };
+        if ci {
+            println!(
+                "cargo::error=CI=true: {what}, which harness's integration tests need (apt-get install {})",
+                p.apt
+            );
+            continue;
+        }
+        println!(
+            "cargo::warning={what}: the tests that need it are ignored (apt-get install {})",
+            p.apt
+        );
+        // Installed later: the tests must stop being ignored without a `cargo clean`, so
+        // watch where it will appear. Only while something is missing: a fully equipped
+        // machine never has these directories scanned.
+        match p.appears_in {
+            AppearsIn::PathDirs => watch_path_dirs = true,
+            AppearsIn::DirOf(file) => watch_nearest_dir(Path::new(file)),
+        }
+    }
+    // A tool installed into a PATH directory changes that directory's mtime.
+    if watch_path_dirs {
+        for dir in dirs.iter().filter(|d| d.is_absolute() && d.is_dir()) {
+            println!("cargo::rerun-if-changed={}", dir.display());
+        }
+    }
+}
+
+/// `tool` as an executable file in one of `dirs` (what a shell's PATH lookup finds).
+fn on_path(dirs: &[PathBuf], tool: &str) -> Result<PathBuf, String> {
+    use std::os::unix::fs::PermissionsExt;
+    dirs.iter()
+        .map(|d| d.join(tool))
+        .find(|p| {
+            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
+        .ok_or_else(|| format!("{tool} is not installed (not found on PATH)"))
+}
+
+/// The OS root bundle: `SSL_CERT_FILE` when set (rustls-native-certs reads it first; note that
+/// cargo itself sets it, to the bundle it probed, when it is unset or names no file), else the
+/// first non-empty file of [`BUNDLES`].
+fn os_bundle() -> Result<PathBuf, String> {
+    let non_empty = |p: &Path| std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.len() > 0);
+    if let Some(file) = env::var_os("SSL_CERT_FILE").filter(|f| !f.is_empty()) {
+        let file = PathBuf::from(file);
+        return match non_empty(&file) {
+            true => Ok(file),
+            false => Err(format!(
+                "no OS root bundle (SSL_CERT_FILE={} is missing or empty)",
+                file.display()
+            )),
+        };
+    }
+    BUNDLES
+        .iter()
+        .map(PathBuf::from)
+        .find(|p| non_empty(p))
+        .ok_or_else(|| format!("no OS root bundle ({} is missing or empty)", BUNDLES[0]))
+}
+
+/// Reruns the build script when the directory that would hold `file` changes (the file is
+/// created), watching the nearest one that exists below `/etc` (cargo scans a watched
+/// directory recursively: never all of `/etc` or `/`).
+fn watch_nearest_dir(file: &Path) {
+    let dir = file
+        .ancestors()
+        .skip(1)
+        .take_while(|d| d.components().count() > 2)
+        .find(|d| d.is_dir());
+    if let Some(dir) = dir {
+        println!("cargo::rerun-if-changed={}", dir.display());
     }
 }
