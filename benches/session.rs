@@ -35,7 +35,7 @@ use harness::session::{ClientKind, Pooling};
 use harness::tls::{RootsChoice, TlsVersion};
 
 use support::{
-    alive_tasks, conn_stats, expect_conn, get_checked_by_server, settle, settle_tasks, Book,
+    alive_tasks, conn_stats, expect_conn, get_checked_by_server, settle, settle_tasks, Book, Conns,
     Fixture, Group, Outputs, PassMode,
 };
 
@@ -67,7 +67,7 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool) {
             g.case(
                 &fx.rt,
                 &format!("{roots}/cache{cache}"),
-                &stats,
+                Conns::Client(&stats),
                 Outputs::DropTimed,
                 || async move { f.build(Pooling::KeepAlive).expect("build a session") },
             );
@@ -84,7 +84,7 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool) {
         g.case(
             &fx.rt,
             "hyper/system",
-            &stats,
+            Conns::Client(&stats),
             Outputs::DropTimed,
             || async move { f.build(Pooling::KeepAlive).expect("build a session") },
         );
@@ -106,7 +106,7 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool) {
         g.case(
             &fx.rt,
             &format!("reqwest/{roots}"),
-            &server,
+            Conns::Server(&server),
             Outputs::DropTimed,
             || async move { f.build(Pooling::KeepAlive).expect("build a reqwest client") },
         );
@@ -131,7 +131,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         g.case(
             &fx.rt,
             &format!("full/{}", tag(v)),
-            &stats,
+            Conns::Client(&stats),
             Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::NewFull, "full handshake");
@@ -156,7 +156,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         g.case(
             &fx.rt,
             &format!("resumed/{}", tag(v)),
-            &stats,
+            Conns::Client(&stats),
             Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::NewResumed, "resumed handshake");
@@ -178,7 +178,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         g.case(
             &fx.rt,
             &format!("reused/{}", tag(v)),
-            &stats,
+            Conns::Client(&stats),
             Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::Reused, "reused connection");
@@ -206,7 +206,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "fresh",
-        &stats,
+        Conns::Client(&stats),
         Outputs::HoldUntimed,
         || async move {
             let session = f.build(Pooling::KeepAlive).expect("build a session");
@@ -230,7 +230,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "leak",
-        &stats,
+        Conns::Client(&stats),
         Outputs::HoldUntimed,
         || async move {
             let session = f.build(Pooling::KeepAlive).expect("build a session");
@@ -250,7 +250,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "shared",
-        &stats,
+        Conns::Client(&stats),
         Outputs::HoldUntimed,
         || async move {
             expect_conn(s.get(uri).await, ConnUse::Reused, "shared");
@@ -271,7 +271,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "resume",
-        &stats,
+        Conns::Client(&stats),
         Outputs::HoldUntimed,
         || async move {
             expect_conn(s.get(uri).await, ConnUse::NewResumed, "resume");
@@ -298,7 +298,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "reqwest/fresh",
-        sv,
+        Conns::Server(sv),
         Outputs::HoldUntimed,
         || async move {
             let tasks = alive_tasks();
@@ -324,7 +324,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "reqwest/shared",
-        sv,
+        Conns::Server(sv),
         Outputs::HoldUntimed,
         || async move {
             get_checked_by_server(s, sv, uri, ConnUse::Reused, "reqwest shared").await;
@@ -371,7 +371,7 @@ fn bench_retention(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "insert_expire",
-        &stats,
+        Conns::Client(&stats),
         Outputs::DropTimed,
         || async move {
             clock.set(clock.get() + 0.001);

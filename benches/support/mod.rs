@@ -22,8 +22,8 @@
 //! the bench thread's runtime; its `resolve` override keeps `localhost` off getaddrinfo's
 //! blocking thread. The same `unattributed` column checks that claim for the reqwest rows.
 //! What reqwest does not expose is its connections: for those rows the connection columns
-//! and the per-request connection check come from the server's own counters ([`Conns`] for
-//! [`ServerStats`], [`ServerMark`]).
+//! and the per-request connection check come from the server's own counters
+//! ([`Conns::Server`], [`ServerMark`]).
 
 use std::cell::Cell;
 use std::fmt::Write as _;
@@ -39,7 +39,7 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
 use harness::alloc::{self, HeapStats, ThreadAllocs};
 use harness::certs::{self, CertSet};
 use harness::connector::{ConnStats, ConnUse};
-use harness::server::{Server, ServerOptions, ServerStats};
+use harness::server::{Server, ServerOptions};
 use harness::server_cache::ServerCachePolicy;
 use harness::session::{ClientKind, Outcome, RequestError, Session, SessionFactory};
 use harness::tls::{ClientTls, KxChoice, RootsChoice, TlsVersion};
@@ -175,7 +175,7 @@ impl Fixture {
     }
 
     /// The connection counters of the server speaking `tls`.
-    pub fn server_stats(&self, tls: TlsVersion) -> Arc<ServerStats> {
+    pub fn server_stats(&self, tls: TlsVersion) -> Arc<ConnStats> {
         let (_, server) = self
             .servers
             .iter()
@@ -218,78 +218,36 @@ impl Fixture {
     }
 }
 
-/// Connection counters a case settles on and reports per iteration: the client's own
-/// ([`ConnStats`], hyper sessions) or, where the client's connections are not visible
-/// (reqwest), the server's ([`ServerStats`]: the same connections seen from the other end).
-pub trait Conns {
-    /// Connections open now.
-    fn open(&self) -> u64;
-    /// Connections opened so far.
-    fn opened(&self) -> u64;
-    fn full(&self) -> u64;
-    fn resumed(&self) -> u64;
-    /// Whose counters these are, for the table.
-    fn side(&self) -> Side;
+/// The connection counters a case settles on and reports per iteration: the client's own
+/// (hyper sessions' connector) or, where the client's connections are not visible
+/// (reqwest), the server's — the same connections seen from the other end. Both are
+/// [`ConnStats`]; which end they belong to is only needed to label the table.
+#[derive(Debug, Clone, Copy)]
+pub enum Conns<'a> {
+    Client(&'a ConnStats),
+    Server(&'a ConnStats),
 }
 
+impl<'a> Conns<'a> {
+    fn stats(self) -> &'a ConnStats {
+        match self {
+            Conns::Client(s) | Conns::Server(s) => s,
+        }
+    }
+
+    fn side(self) -> Side {
+        match self {
+            Conns::Client(_) => Side::Client,
+            Conns::Server(_) => Side::Server,
+        }
+    }
+}
+
+/// Whose counters a row's conns/full/res columns are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     Client,
     Server,
-}
-
-impl Conns for ConnStats {
-    fn open(&self) -> u64 {
-        ConnStats::open(self)
-    }
-    fn opened(&self) -> u64 {
-        self.opened.load(Relaxed)
-    }
-    fn full(&self) -> u64 {
-        self.handshakes_full.load(Relaxed)
-    }
-    fn resumed(&self) -> u64 {
-        self.handshakes_resumed.load(Relaxed)
-    }
-    fn side(&self) -> Side {
-        Side::Client
-    }
-}
-
-impl Conns for ServerStats {
-    fn open(&self) -> u64 {
-        ServerStats::open(self)
-    }
-    fn opened(&self) -> u64 {
-        self.connections.load(Relaxed)
-    }
-    fn full(&self) -> u64 {
-        self.handshakes_full.load(Relaxed)
-    }
-    fn resumed(&self) -> u64 {
-        self.handshakes_resumed.load(Relaxed)
-    }
-    fn side(&self) -> Side {
-        Side::Server
-    }
-}
-
-impl<T: Conns + ?Sized> Conns for Arc<T> {
-    fn open(&self) -> u64 {
-        (**self).open()
-    }
-    fn opened(&self) -> u64 {
-        (**self).opened()
-    }
-    fn full(&self) -> u64 {
-        (**self).full()
-    }
-    fn resumed(&self) -> u64 {
-        (**self).resumed()
-    }
-    fn side(&self) -> Side {
-        (**self).side()
-    }
 }
 
 /// The connection counters of a factory of hyper sessions (the only kind the benches build).
@@ -331,9 +289,9 @@ pub struct ServerMark {
 }
 
 impl ServerMark {
-    pub fn read(s: &ServerStats) -> Self {
+    pub fn read(s: &ConnStats) -> Self {
         Self {
-            conns: s.connections.load(Relaxed),
+            conns: s.opened.load(Relaxed),
             full: s.handshakes_full.load(Relaxed),
             resumed: s.handshakes_resumed.load(Relaxed),
             requests: s.requests.load(Relaxed),
@@ -342,7 +300,7 @@ impl ServerMark {
 
     /// Checks that exactly one request reached the server since `self`, on the expected
     /// kind of connection.
-    pub fn expect(self, s: &ServerStats, want: ConnUse, what: &str) {
+    pub fn expect(self, s: &ConnStats, want: ConnUse, what: &str) {
         let now = Self::read(s);
         let got = (
             now.conns - self.conns,
@@ -366,7 +324,7 @@ impl ServerMark {
 /// One GET on `session`, checked from the server's side (see [`ServerMark`]).
 pub async fn get_checked_by_server(
     session: &Session,
-    server: &ServerStats,
+    server: &ConnStats,
     uri: &Uri,
     want: ConnUse,
     what: &str,
@@ -403,7 +361,7 @@ pub async fn settle_tasks(target: usize) {
 /// Lets the client runtime run until at most `target` of `stats`' connections are open, that
 /// is until the connection tasks of dropped sessions / finished requests have closed their
 /// sockets. Panics after 10 s rather than hang a benchmark.
-pub async fn settle(stats: &(impl Conns + ?Sized), target: u64) {
+pub async fn settle(stats: &ConnStats, target: u64) {
     let t0 = Instant::now();
     let mut spins = 0u32;
     while stats.open() > target {
@@ -526,15 +484,15 @@ struct Snapshot {
     resumed: u64,
 }
 
-fn snapshot(stats: &(impl Conns + ?Sized)) -> Option<Snapshot> {
+fn snapshot(stats: &ConnStats) -> Option<Snapshot> {
     std::thread::sleep(QUIESCE);
     Some(Snapshot {
         client: alloc::thread_counts()?,
         server: server_counts(),
         process: alloc::heap()?,
-        opened: stats.opened(),
-        full: stats.full(),
-        resumed: stats.resumed(),
+        opened: stats.opened.load(Relaxed),
+        full: stats.handshakes_full.load(Relaxed),
+        resumed: stats.handshakes_resumed.load(Relaxed),
     })
 }
 
@@ -641,20 +599,20 @@ impl<'c, 'b> Group<'c, 'b> {
     /// more than `baseline` connections open again. A step that must include its own
     /// teardown in the figures (dropping a session, closing a connection) does it itself.
     ///
-    /// `stats` are the connection counters to settle on and report: the client's own where
+    /// `conns` are the connection counters to settle on and report: the client's own where
     /// it has them, else the server's (see [`Conns`]).
-    pub fn case<S, H, F, Fut>(
+    pub fn case<H, F, Fut>(
         &mut self,
         rt: &Runtime,
         id: &str,
-        stats: &S,
+        conns: Conns<'_>,
         outputs: Outputs,
         mut step: F,
     ) where
-        S: Conns + ?Sized,
         F: FnMut() -> Fut,
         Fut: Future<Output = H>,
     {
+        let stats = conns.stats();
         let baseline = stats.open();
         let (bench_id, dir) = match id.split_once('/') {
             Some((f, p)) => (BenchmarkId::new(f, p), format!("{}/{f}/{p}", self.name)),
@@ -711,7 +669,7 @@ impl<'c, 'b> Group<'c, 'b> {
             dir,
             rounds: out,
             steps,
-            conns_side: stats.side(),
+            conns_side: conns.side(),
         });
     }
 

@@ -241,7 +241,7 @@ pub fn server_sample(server: &Server, start: Instant) -> ServerSample {
         cpu_s: procstat::cpu_seconds(),
         open_fds: procstat::open_fds(),
         open_conns: s.open(),
-        connections: s.connections.load(Relaxed),
+        connections: s.opened.load(Relaxed),
         handshakes_full: s.handshakes_full.load(Relaxed),
         handshakes_resumed: s.handshakes_resumed.load(Relaxed),
         handshakes_failed: s.handshakes_failed.load(Relaxed),
