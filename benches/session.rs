@@ -32,11 +32,12 @@ mod support;
 use criterion::Criterion;
 use harness::connector::ConnUse;
 use harness::session::{ClientKind, Pooling};
+use harness::settle;
 use harness::tls::{RootsChoice, TlsVersion};
 
 use support::{
-    alive_tasks, conn_stats, expect_conn, get_checked_by_server, settle, settle_tasks, Book, Conns,
-    Fixture, Group, Outputs, PassMode,
+    alive_tasks, conn_stats, expect_conn, get_checked_by_server, Book, Conns, Fixture, Group,
+    Outputs, PassMode,
 };
 
 /// rustls's default client resumption store capacity (and the harness's `--client-cache`).
@@ -135,7 +136,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
             Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::NewFull, "full handshake");
-                settle(st, 0).await;
+                settle::connections(st, 0).await.expect("connections close");
             },
         );
         drop(session);
@@ -148,9 +149,13 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         let session = factory.build(Pooling::NoIdle).expect("build a session");
         fx.rt.block_on(async {
             expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
-            settle(&stats, 0).await;
+            settle::connections(&stats, 0)
+                .await
+                .expect("connections close");
             expect_conn(session.get(uri).await, ConnUse::NewResumed, "warm-up");
-            settle(&stats, 0).await;
+            settle::connections(&stats, 0)
+                .await
+                .expect("connections close");
         });
         let (s, st) = (&session, &stats);
         g.case(
@@ -160,7 +165,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
             Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::NewResumed, "resumed handshake");
-                settle(st, 0).await;
+                settle::connections(st, 0).await.expect("connections close");
             },
         );
         drop(session);
@@ -185,7 +190,9 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
             },
         );
         drop(session);
-        fx.rt.block_on(settle(&stats, 0));
+        fx.rt
+            .block_on(settle::connections(&stats, 0))
+            .expect("connections close");
     }
     g.finish();
 }
@@ -212,7 +219,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
             let session = f.build(Pooling::KeepAlive).expect("build a session");
             expect_conn(session.get(uri).await, ConnUse::NewFull, "fresh");
             drop(session);
-            settle(st, 0).await;
+            settle::connections(st, 0).await.expect("connections close");
         },
     );
 
@@ -257,7 +264,9 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         },
     );
     drop(session);
-    fx.rt.block_on(settle(&stats, 0));
+    fx.rt
+        .block_on(settle::connections(&stats, 0))
+        .expect("connections close");
 
     // resume: one session, a new connection per request, resumed from its ticket store.
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
@@ -265,7 +274,9 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     let session = factory.build(Pooling::NoIdle).expect("build a session");
     fx.rt.block_on(async {
         expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
-        settle(&stats, 0).await;
+        settle::connections(&stats, 0)
+            .await
+            .expect("connections close");
     });
     let (s, st) = (&session, &stats);
     g.case(
@@ -275,7 +286,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         Outputs::HoldUntimed,
         || async move {
             expect_conn(s.get(uri).await, ConnUse::NewResumed, "resume");
-            settle(st, 0).await;
+            settle::connections(st, 0).await.expect("connections close");
         },
     );
     drop(session);
@@ -288,7 +299,9 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     let server = fx.server_stats(v);
     let sv = &*server;
     // Any connection of the cases above still closing on the server's side is done.
-    fx.rt.block_on(settle(sv, 0));
+    fx.rt
+        .block_on(settle::connections(sv, 0))
+        .expect("connections close");
     let factory = fx.factory_of(ClientKind::Reqwest, v, RootsChoice::Ca, CACHE_ON);
 
     // fresh: build + request + drop, all timed. Like hyper's fresh the step waits until the
@@ -305,7 +318,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
             let session = f.build(Pooling::KeepAlive).expect("build a reqwest client");
             get_checked_by_server(&session, sv, uri, ConnUse::NewFull, "reqwest fresh").await;
             drop(session);
-            settle_tasks(tasks).await;
+            settle::tasks(tasks).await.expect("client tasks end");
         },
     );
 
@@ -331,7 +344,9 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         },
     );
     drop(session);
-    fx.rt.block_on(settle(sv, 0));
+    fx.rt
+        .block_on(settle::connections(sv, 0))
+        .expect("connections close");
     g.finish();
 }
 

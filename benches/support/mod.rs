@@ -42,10 +42,11 @@ use harness::connector::{ConnStats, ConnUse};
 use harness::server::{Server, ServerOptions};
 use harness::server_cache::ServerCachePolicy;
 use harness::session::{ClientKind, Outcome, RequestError, Session, SessionFactory};
+use harness::settle;
 use harness::tls::{ClientTls, KxChoice, RootsChoice, TlsVersion};
 use hyper::Uri;
 use serde_json::{json, Value};
-use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
+use tokio::runtime::{Runtime, RuntimeFlavor};
 
 /// Response body size: the harness's `--body-bytes` default.
 pub const BODY_BYTES: usize = 128;
@@ -334,46 +335,11 @@ pub async fn get_checked_by_server(
     mark.expect(server, want, what);
 }
 
-/// Tasks alive on the current runtime (the client's, on the bench thread).
+/// Tasks alive on the current runtime (the client's, on the bench thread): read before a
+/// reqwest step so that the step can wait for the tasks it spawned to end
+/// ([`settle::tasks`]).
 pub fn alive_tasks() -> usize {
-    Handle::current().metrics().num_alive_tasks()
-}
-
-/// Lets the client runtime run until at most `target` tasks are alive on it: the client-side
-/// counterpart of [`settle`] for a client whose connections are not visible (reqwest). A
-/// dropped reqwest client's connection task ends when it has closed its socket, and its
-/// pool's idle-reaper task when it sees the pool gone. Panics after 10 s.
-pub async fn settle_tasks(target: usize) {
-    let t0 = Instant::now();
-    let mut spins = 0u32;
-    while alive_tasks() > target {
-        tokio::task::yield_now().await;
-        spins = spins.wrapping_add(1);
-        if spins.is_multiple_of(1024) && t0.elapsed() > Duration::from_secs(10) {
-            panic!(
-                "client tasks did not finish: {} alive, expected at most {target}",
-                alive_tasks()
-            );
-        }
-    }
-}
-
-/// Lets the client runtime run until at most `target` of `stats`' connections are open, that
-/// is until the connection tasks of dropped sessions / finished requests have closed their
-/// sockets. Panics after 10 s rather than hang a benchmark.
-pub async fn settle(stats: &ConnStats, target: u64) {
-    let t0 = Instant::now();
-    let mut spins = 0u32;
-    while stats.open() > target {
-        tokio::task::yield_now().await;
-        spins = spins.wrapping_add(1);
-        if spins.is_multiple_of(1024) && t0.elapsed() > Duration::from_secs(10) {
-            panic!(
-                "connections did not close: {} open, expected at most {target}",
-                stats.open()
-            );
-        }
-    }
+    settle::alive_tasks().expect("steps run on the client runtime")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -614,6 +580,10 @@ impl<'c, 'b> Group<'c, 'b> {
     {
         let stats = conns.stats();
         let baseline = stats.open();
+        let wait_closed = || {
+            rt.block_on(settle::connections(stats, baseline))
+                .unwrap_or_else(|e| panic!("{}/{id}: {e}", self.name));
+        };
         let (bench_id, dir) = match id.split_once('/') {
             Some((f, p)) => (BenchmarkId::new(f, p), format!("{}/{f}/{p}", self.name)),
             None => (
@@ -636,7 +606,7 @@ impl<'c, 'b> Group<'c, 'b> {
                         total += run_chunk(rt, &mut step, n, &mut held);
                         drop(held);
                     }
-                    rt.block_on(settle(stats, baseline));
+                    wait_closed();
                     left -= n;
                 }
                 total
@@ -661,7 +631,7 @@ impl<'c, 'b> Group<'c, 'b> {
                 return;
             };
             drop(held);
-            rt.block_on(settle(stats, baseline));
+            wait_closed();
             out.push(Round::between(&before, &after, iters));
         }
         self.book.rows.push(Row {
