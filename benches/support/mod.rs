@@ -45,7 +45,8 @@ use harness::session::{ClientKind, Outcome, RequestError, Session, SessionFactor
 use harness::settle;
 use harness::tls::{ClientTls, KxChoice, RootsChoice, TlsVersion};
 use hyper::Uri;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use tokio::runtime::{Runtime, RuntimeFlavor};
 
 /// Response body size: the harness's `--body-bytes` default.
@@ -244,8 +245,10 @@ impl<'a> Conns<'a> {
     }
 }
 
-/// Whose counters a row's conns/full/res columns are.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whose counters a row's conns/full/res columns are (`connections_counted_by` in
+/// `bytes.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Side {
     Client,
     Server,
@@ -751,6 +754,118 @@ fn spread(xs: impl Iterator<Item = f64>) -> (f64, f64) {
     })
 }
 
+/// `<criterion home>/bytes.json`: the bytes pass's figures of every benchmark, merged run to
+/// run (a filtered run replaces only the entries it measured) so the next run can compare.
+/// Typed, so the writer and the reader of the previous run cannot disagree on a field.
+#[derive(Debug, Serialize, Deserialize)]
+struct BytesFile {
+    schema: u32,
+    units: String,
+    pass_iterations: u64,
+    pass_rounds: usize,
+    benchmarks: Vec<BytesEntry>,
+}
+
+impl BytesFile {
+    /// The previous run's file; `None` if there is none or it cannot be read (said on stderr:
+    /// its entries are then neither compared with nor kept).
+    fn read(path: &std::path::Path) -> Option<Self> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                eprintln!("note: cannot read {}: {e}; not compared", path.display());
+                return None;
+            }
+        };
+        serde_json::from_slice(&bytes)
+            .map_err(|e| {
+                eprintln!(
+                    "note: {} is not a bytes.json this version reads ({e}); not compared, and \
+                     replaced",
+                    path.display()
+                )
+            })
+            .ok()
+    }
+}
+
+/// One benchmark's figures; `*_per_iter` are means over the rounds.
+#[derive(Debug, Serialize, Deserialize)]
+struct BytesEntry {
+    /// Criterion's id, `group/function/parameter`.
+    id: String,
+    run_at_unix_s: u64,
+    /// Criterion's estimate; null in a run that had none.
+    time_ns_per_iter: Option<f64>,
+    client_bytes_per_iter: f64,
+    client_allocs_per_iter: f64,
+    client_bytes_per_iter_min: f64,
+    client_bytes_per_iter_max: f64,
+    client_allocs_per_iter_min: f64,
+    client_allocs_per_iter_max: f64,
+    /// Every round gave the same client bytes and allocations.
+    deterministic: bool,
+    step_bytes_min: Option<u64>,
+    step_bytes_max: Option<u64>,
+    /// The most frequent per-step client byte counts (at most 8), most frequent first.
+    step_bytes_distribution: Vec<StepBytes>,
+    step_allocs_distribution: Vec<StepAllocs>,
+    server_bytes_per_iter: f64,
+    server_allocs_per_iter: f64,
+    client_held_bytes_per_iter: f64,
+    server_held_bytes_per_iter: f64,
+    unattributed_bytes_per_iter: f64,
+    live_delta_bytes_per_iter: f64,
+    connections_per_iter: f64,
+    handshakes_full_per_iter: f64,
+    handshakes_resumed_per_iter: f64,
+    connections_counted_by: Side,
+    rounds: Vec<RoundEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StepBytes {
+    bytes: u64,
+    steps: usize,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StepAllocs {
+    allocs: u64,
+    steps: usize,
+}
+
+/// One round's totals.
+#[derive(Debug, Serialize, Deserialize)]
+struct RoundEntry {
+    iters: u64,
+    client_bytes: u64,
+    client_allocs: u64,
+    server_bytes: u64,
+    server_allocs: u64,
+    client_held_bytes: i64,
+    server_held_bytes: i64,
+    unattributed_bytes: i64,
+    live_delta_bytes: i64,
+}
+
+impl From<&Round> for RoundEntry {
+    fn from(x: &Round) -> Self {
+        Self {
+            iters: x.iters,
+            client_bytes: x.client_bytes,
+            client_allocs: x.client_allocs,
+            server_bytes: x.server_bytes,
+            server_allocs: x.server_allocs,
+            client_held_bytes: x.client_net,
+            server_held_bytes: x.server_net,
+            unattributed_bytes: x.unattributed_bytes,
+            live_delta_bytes: x.live_delta,
+        }
+    }
+}
+
 impl Book {
     /// Prints the table (time from criterion's estimates, bytes from the passes), a few
     /// ratios, and, after a full run, merges the figures into `<criterion home>/bytes.json`,
@@ -761,18 +876,13 @@ impl Book {
         }
         let home = criterion_home();
         let json_path = home.join("bytes.json");
-        let previous: Option<Value> = std::fs::read(&json_path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
+        let previous = BytesFile::read(&json_path);
         let prev_of = |id: &str| -> Option<(f64, f64, Option<u64>)> {
-            let arr = previous.as_ref()?.get("benchmarks")?.as_array()?;
-            let e = arr
-                .iter()
-                .find(|e| e.get("id").and_then(Value::as_str) == Some(id))?;
+            let e = previous.as_ref()?.benchmarks.iter().find(|e| e.id == id)?;
             Some((
-                e.get("client_bytes_per_iter")?.as_f64()?,
-                e.get("client_allocs_per_iter")?.as_f64()?,
-                e.get("step_bytes_min").and_then(Value::as_u64),
+                e.client_bytes_per_iter,
+                e.client_allocs_per_iter,
+                e.step_bytes_min,
             ))
         };
         let now = SystemTime::now()
@@ -906,48 +1016,41 @@ impl Book {
                     &note,
                 ])
             );
-            entries.push(json!({
-                "id": row.id,
-                "run_at_unix_s": now,
-                "time_ns_per_iter": ns,
-                "client_bytes_per_iter": cb,
-                "client_allocs_per_iter": ca,
-                "client_bytes_per_iter_min": cb_lo,
-                "client_bytes_per_iter_max": cb_hi,
-                "client_allocs_per_iter_min": ca_lo,
-                "client_allocs_per_iter_max": ca_hi,
-                "deterministic": deterministic,
-                "step_bytes_min": floor,
-                "step_bytes_max": ceiling,
-                "step_bytes_distribution": step_bytes.iter().take(8)
-                    .map(|(b, n)| json!({"bytes": b, "steps": n})).collect::<Vec<_>>(),
-                "step_allocs_distribution": step_allocs.iter().take(8)
-                    .map(|(a, n)| json!({"allocs": a, "steps": n})).collect::<Vec<_>>(),
-                "server_bytes_per_iter": sb,
-                "server_allocs_per_iter": sa,
-                "client_held_bytes_per_iter": cnet,
-                "server_held_bytes_per_iter": snet,
-                "unattributed_bytes_per_iter": un,
-                "live_delta_bytes_per_iter": live,
-                "connections_per_iter": conns,
-                "handshakes_full_per_iter": full,
-                "handshakes_resumed_per_iter": res,
-                "connections_counted_by": match row.conns_side {
-                    Side::Client => "client",
-                    Side::Server => "server",
-                },
-                "rounds": r.iter().map(|x| json!({
-                    "iters": x.iters,
-                    "client_bytes": x.client_bytes,
-                    "client_allocs": x.client_allocs,
-                    "server_bytes": x.server_bytes,
-                    "server_allocs": x.server_allocs,
-                    "client_held_bytes": x.client_net,
-                    "server_held_bytes": x.server_net,
-                    "unattributed_bytes": x.unattributed_bytes,
-                    "live_delta_bytes": x.live_delta,
-                })).collect::<Vec<_>>(),
-            }));
+            entries.push(BytesEntry {
+                id: row.id.clone(),
+                run_at_unix_s: now,
+                time_ns_per_iter: ns,
+                client_bytes_per_iter: cb,
+                client_allocs_per_iter: ca,
+                client_bytes_per_iter_min: cb_lo,
+                client_bytes_per_iter_max: cb_hi,
+                client_allocs_per_iter_min: ca_lo,
+                client_allocs_per_iter_max: ca_hi,
+                deterministic,
+                step_bytes_min: floor,
+                step_bytes_max: ceiling,
+                step_bytes_distribution: step_bytes
+                    .iter()
+                    .take(8)
+                    .map(|&(bytes, steps)| StepBytes { bytes, steps })
+                    .collect(),
+                step_allocs_distribution: step_allocs
+                    .iter()
+                    .take(8)
+                    .map(|&(allocs, steps)| StepAllocs { allocs, steps })
+                    .collect(),
+                server_bytes_per_iter: sb,
+                server_allocs_per_iter: sa,
+                client_held_bytes_per_iter: cnet,
+                server_held_bytes_per_iter: snet,
+                unattributed_bytes_per_iter: un,
+                live_delta_bytes_per_iter: live,
+                connections_per_iter: conns,
+                handshakes_full_per_iter: full,
+                handshakes_resumed_per_iter: res,
+                connections_counted_by: row.conns_side,
+                rounds: r.iter().map(RoundEntry::from).collect(),
+            });
         }
         let ratio =
             |a: &str, b: &str| -> Option<f64> { Some((*times.get(a)?)? / (*times.get(b)?)?) };
@@ -985,33 +1088,22 @@ impl Book {
             return;
         }
         // Keep entries of benchmarks a filtered run did not touch.
-        let mut all: Vec<Value> = previous
-            .as_ref()
-            .and_then(|p| p.get("benchmarks")?.as_array().cloned())
+        let mut all: Vec<BytesEntry> = previous
+            .map(|p| p.benchmarks)
             .unwrap_or_default()
             .into_iter()
-            .filter(|e| {
-                let id = e.get("id").and_then(Value::as_str);
-                !self.rows.iter().any(|r| Some(r.id.as_str()) == id)
-            })
+            .filter(|e| !self.rows.iter().any(|r| r.id == e.id))
             .collect();
         all.extend(entries);
-        all.sort_by(|a, b| {
-            let k = |v: &Value| {
-                v.get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            k(a).cmp(&k(b))
-        });
-        let doc = json!({
-            "schema": 1,
-            "units": "bytes and allocations per iteration, counted by harness::alloc::CountingAlloc",
-            "pass_iterations": PASS_ITERS,
-            "pass_rounds": PASS_ROUNDS,
-            "benchmarks": all,
-        });
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        let doc = BytesFile {
+            schema: 1,
+            units: "bytes and allocations per iteration, counted by harness::alloc::CountingAlloc"
+                .into(),
+            pass_iterations: PASS_ITERS,
+            pass_rounds: PASS_ROUNDS,
+            benchmarks: all,
+        };
         let written = std::fs::create_dir_all(&home).and_then(|()| {
             let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
             std::fs::write(&json_path, text + "\n")
