@@ -7,14 +7,13 @@
 //! - `request/{full,resumed,reused}/tls{1.3,1.2}`: one request on a new connection with a
 //!   full handshake, on a new connection resumed from the session's ticket/ID store, and on
 //!   a reused keep-alive connection.
-//! - `mode/{fresh,leak,shared,resume}`: one request in each session mode of DESIGN.md
+//! - `mode/{fresh,leak,shared,resume}`: one request in each session mode of ARCHITECTURE.md
 //!   (TLS 1.3, roots `ca`, client cache 256 — the harness defaults).
 //! - `build/hyper/system`: a hyper session trusting the OS root store (read from disk and
 //!   parsed on every build), beside `build/ca/cache256`.
 //! - `build/reqwest/{ca,webpki,system}`: building a `reqwest::Client` as the harness's
 //!   `--client reqwest` does; `system` is reqwest's default platform verifier, which loads
-//!   the OS root store on every build (and the harness loads it once more to check it is
-//!   there: see `bench_build`). Both `system` rows are skipped, with a note, when the
+//!   the OS root store on every build. Both `system` rows are skipped, with a note, when the
 //!   machine has no OS roots.
 //! - `mode/reqwest/{fresh,shared}`: one request on a fresh (built, used, dropped) reqwest
 //!   client and on one shared for the whole run (TLS 1.3, roots `ca`).
@@ -93,10 +92,8 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool) {
 
     // reqwest. Its connections are not visible, so the cases settle on and report the
     // server's counters (no connection is opened here: all 0). `system` loads the OS store
-    // twice per build: once in the harness's own check (`build_reqwest` calls
-    // `tls::system_roots()` so that a machine without OS roots fails rather than quietly
-    // trusting the merged CA alone) and once in reqwest's platform verifier; measured apart,
-    // the check is about half of the row (2.3 of ~5 ms, 2.0 of 4.2 MB allocated).
+    // once per build, in reqwest's platform verifier; whether the machine has one is checked
+    // once, in `main` (as the harness's CLI checks it once per run), never per build.
     let server = fx.server_stats(TlsVersion::V13);
     for roots in [RootsChoice::Ca, RootsChoice::Webpki, RootsChoice::System] {
         if roots == RootsChoice::System && !system {
@@ -197,8 +194,9 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.finish();
 }
 
-/// One request in each session mode (DESIGN.md "Session modes"), pooling as the harness's
-/// load generator uses it: keep-alive for fresh, leak and shared; no idle for resume.
+/// One request in each session mode (ARCHITECTURE.md "Session modes"), pooling as the
+/// harness's load generator uses it: keep-alive for fresh, leak and shared; no idle for
+/// resume.
 fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     let mut g = Group::new(c, "mode", book);
     let v = TlsVersion::V13;
