@@ -7,14 +7,13 @@
 //! - `request/{full,resumed,reused}/tls{1.3,1.2}`: one request on a new connection with a
 //!   full handshake, on a new connection resumed from the session's ticket/ID store, and on
 //!   a reused keep-alive connection.
-//! - `mode/{fresh,leak,shared,resume}`: one request in each session mode of DESIGN.md
+//! - `mode/{fresh,leak,shared,resume}`: one request in each session mode of ARCHITECTURE.md
 //!   (TLS 1.3, roots `ca`, client cache 256 — the harness defaults).
 //! - `build/hyper/system`: a hyper session trusting the OS root store (read from disk and
 //!   parsed on every build), beside `build/ca/cache256`.
 //! - `build/reqwest/{ca,webpki,system}`: building a `reqwest::Client` as the harness's
 //!   `--client reqwest` does; `system` is reqwest's default platform verifier, which loads
-//!   the OS root store on every build (and the harness loads it once more to check it is
-//!   there: see `bench_build`). Both `system` rows are skipped, with a note, when the
+//!   the OS root store on every build. Both `system` rows are skipped, with a note, when the
 //!   machine has no OS roots.
 //! - `mode/reqwest/{fresh,shared}`: one request on a fresh (built, used, dropped) reqwest
 //!   client and on one shared for the whole run (TLS 1.3, roots `ca`).
@@ -32,11 +31,12 @@ mod support;
 use criterion::Criterion;
 use harness::connector::ConnUse;
 use harness::session::{ClientKind, Pooling};
+use harness::settle;
 use harness::tls::{RootsChoice, TlsVersion};
 
 use support::{
-    alive_tasks, conn_stats, expect_conn, get_checked_by_server, settle, settle_tasks, Book,
-    Fixture, Group, Outputs, PassMode,
+    alive_tasks, conn_stats, expect_conn, get_checked_by_server, Book, Conns, Fixture, Group,
+    Outputs, PassMode,
 };
 
 /// rustls's default client resumption store capacity (and the harness's `--client-cache`).
@@ -67,7 +67,7 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool) {
             g.case(
                 &fx.rt,
                 &format!("{roots}/cache{cache}"),
-                &stats,
+                Conns::Client(&stats),
                 Outputs::DropTimed,
                 || async move { f.build(Pooling::KeepAlive).expect("build a session") },
             );
@@ -84,7 +84,7 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool) {
         g.case(
             &fx.rt,
             "hyper/system",
-            &stats,
+            Conns::Client(&stats),
             Outputs::DropTimed,
             || async move { f.build(Pooling::KeepAlive).expect("build a session") },
         );
@@ -92,10 +92,8 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool) {
 
     // reqwest. Its connections are not visible, so the cases settle on and report the
     // server's counters (no connection is opened here: all 0). `system` loads the OS store
-    // twice per build: once in the harness's own check (`build_reqwest` calls
-    // `tls::system_roots()` so that a machine without OS roots fails rather than quietly
-    // trusting the merged CA alone) and once in reqwest's platform verifier; measured apart,
-    // the check is about half of the row (2.3 of ~5 ms, 2.0 of 4.2 MB allocated).
+    // once per build, in reqwest's platform verifier; whether the machine has one is checked
+    // once, in `main` (as the harness's CLI checks it once per run), never per build.
     let server = fx.server_stats(TlsVersion::V13);
     for roots in [RootsChoice::Ca, RootsChoice::Webpki, RootsChoice::System] {
         if roots == RootsChoice::System && !system {
@@ -106,7 +104,7 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool) {
         g.case(
             &fx.rt,
             &format!("reqwest/{roots}"),
-            &server,
+            Conns::Server(&server),
             Outputs::DropTimed,
             || async move { f.build(Pooling::KeepAlive).expect("build a reqwest client") },
         );
@@ -131,11 +129,11 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         g.case(
             &fx.rt,
             &format!("full/{}", tag(v)),
-            &stats,
+            Conns::Client(&stats),
             Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::NewFull, "full handshake");
-                settle(st, 0).await;
+                settle::connections(st, 0).await.expect("connections close");
             },
         );
         drop(session);
@@ -148,19 +146,23 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         let session = factory.build(Pooling::NoIdle).expect("build a session");
         fx.rt.block_on(async {
             expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
-            settle(&stats, 0).await;
+            settle::connections(&stats, 0)
+                .await
+                .expect("connections close");
             expect_conn(session.get(uri).await, ConnUse::NewResumed, "warm-up");
-            settle(&stats, 0).await;
+            settle::connections(&stats, 0)
+                .await
+                .expect("connections close");
         });
         let (s, st) = (&session, &stats);
         g.case(
             &fx.rt,
             &format!("resumed/{}", tag(v)),
-            &stats,
+            Conns::Client(&stats),
             Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::NewResumed, "resumed handshake");
-                settle(st, 0).await;
+                settle::connections(st, 0).await.expect("connections close");
             },
         );
         drop(session);
@@ -178,20 +180,23 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         g.case(
             &fx.rt,
             &format!("reused/{}", tag(v)),
-            &stats,
+            Conns::Client(&stats),
             Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::Reused, "reused connection");
             },
         );
         drop(session);
-        fx.rt.block_on(settle(&stats, 0));
+        fx.rt
+            .block_on(settle::connections(&stats, 0))
+            .expect("connections close");
     }
     g.finish();
 }
 
-/// One request in each session mode (DESIGN.md "Session modes"), pooling as the harness's
-/// load generator uses it: keep-alive for fresh, leak and shared; no idle for resume.
+/// One request in each session mode (ARCHITECTURE.md "Session modes"), pooling as the
+/// harness's load generator uses it: keep-alive for fresh, leak and shared; no idle for
+/// resume.
 fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     let mut g = Group::new(c, "mode", book);
     let v = TlsVersion::V13;
@@ -206,13 +211,13 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "fresh",
-        &stats,
+        Conns::Client(&stats),
         Outputs::HoldUntimed,
         || async move {
             let session = f.build(Pooling::KeepAlive).expect("build a session");
             expect_conn(session.get(uri).await, ConnUse::NewFull, "fresh");
             drop(session);
-            settle(st, 0).await;
+            settle::connections(st, 0).await.expect("connections close");
         },
     );
 
@@ -230,7 +235,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "leak",
-        &stats,
+        Conns::Client(&stats),
         Outputs::HoldUntimed,
         || async move {
             let session = f.build(Pooling::KeepAlive).expect("build a session");
@@ -250,14 +255,16 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "shared",
-        &stats,
+        Conns::Client(&stats),
         Outputs::HoldUntimed,
         || async move {
             expect_conn(s.get(uri).await, ConnUse::Reused, "shared");
         },
     );
     drop(session);
-    fx.rt.block_on(settle(&stats, 0));
+    fx.rt
+        .block_on(settle::connections(&stats, 0))
+        .expect("connections close");
 
     // resume: one session, a new connection per request, resumed from its ticket store.
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
@@ -265,17 +272,19 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     let session = factory.build(Pooling::NoIdle).expect("build a session");
     fx.rt.block_on(async {
         expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
-        settle(&stats, 0).await;
+        settle::connections(&stats, 0)
+            .await
+            .expect("connections close");
     });
     let (s, st) = (&session, &stats);
     g.case(
         &fx.rt,
         "resume",
-        &stats,
+        Conns::Client(&stats),
         Outputs::HoldUntimed,
         || async move {
             expect_conn(s.get(uri).await, ConnUse::NewResumed, "resume");
-            settle(st, 0).await;
+            settle::connections(st, 0).await.expect("connections close");
         },
     );
     drop(session);
@@ -288,7 +297,9 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     let server = fx.server_stats(v);
     let sv = &*server;
     // Any connection of the cases above still closing on the server's side is done.
-    fx.rt.block_on(settle(sv, 0));
+    fx.rt
+        .block_on(settle::connections(sv, 0))
+        .expect("connections close");
     let factory = fx.factory_of(ClientKind::Reqwest, v, RootsChoice::Ca, CACHE_ON);
 
     // fresh: build + request + drop, all timed. Like hyper's fresh the step waits until the
@@ -298,14 +309,14 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "reqwest/fresh",
-        sv,
+        Conns::Server(sv),
         Outputs::HoldUntimed,
         || async move {
             let tasks = alive_tasks();
             let session = f.build(Pooling::KeepAlive).expect("build a reqwest client");
             get_checked_by_server(&session, sv, uri, ConnUse::NewFull, "reqwest fresh").await;
             drop(session);
-            settle_tasks(tasks).await;
+            settle::tasks(tasks).await.expect("client tasks end");
         },
     );
 
@@ -324,14 +335,16 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "reqwest/shared",
-        sv,
+        Conns::Server(sv),
         Outputs::HoldUntimed,
         || async move {
             get_checked_by_server(s, sv, uri, ConnUse::Reused, "reqwest shared").await;
         },
     );
     drop(session);
-    fx.rt.block_on(settle(sv, 0));
+    fx.rt
+        .block_on(settle::connections(sv, 0))
+        .expect("connections close");
     g.finish();
 }
 
@@ -371,7 +384,7 @@ fn bench_retention(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     g.case(
         &fx.rt,
         "insert_expire",
-        &stats,
+        Conns::Client(&stats),
         Outputs::DropTimed,
         || async move {
             clock.set(clock.get() + 0.001);

@@ -22,8 +22,8 @@
 //! the bench thread's runtime; its `resolve` override keeps `localhost` off getaddrinfo's
 //! blocking thread. The same `unattributed` column checks that claim for the reqwest rows.
 //! What reqwest does not expose is its connections: for those rows the connection columns
-//! and the per-request connection check come from the server's own counters ([`Conns`] for
-//! [`ServerStats`], [`ServerMark`]).
+//! and the per-request connection check come from the server's own counters
+//! ([`Conns::Server`], [`ServerMark`]).
 
 use std::cell::Cell;
 use std::fmt::Write as _;
@@ -39,13 +39,15 @@ use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
 use harness::alloc::{self, HeapStats, ThreadAllocs};
 use harness::certs::{self, CertSet};
 use harness::connector::{ConnStats, ConnUse};
-use harness::server::{Server, ServerOptions, ServerStats};
+use harness::server::{Server, ServerOptions};
 use harness::server_cache::ServerCachePolicy;
 use harness::session::{ClientKind, Outcome, RequestError, Session, SessionFactory};
+use harness::settle;
 use harness::tls::{ClientTls, KxChoice, RootsChoice, TlsVersion};
 use hyper::Uri;
-use serde_json::{json, Value};
-use tokio::runtime::{Handle, Runtime, RuntimeFlavor};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::runtime::{Runtime, RuntimeFlavor};
 
 /// Response body size: the harness's `--body-bytes` default.
 pub const BODY_BYTES: usize = 128;
@@ -175,7 +177,7 @@ impl Fixture {
     }
 
     /// The connection counters of the server speaking `tls`.
-    pub fn server_stats(&self, tls: TlsVersion) -> Arc<ServerStats> {
+    pub fn server_stats(&self, tls: TlsVersion) -> Arc<ConnStats> {
         let (_, server) = self
             .servers
             .iter()
@@ -218,78 +220,38 @@ impl Fixture {
     }
 }
 
-/// Connection counters a case settles on and reports per iteration: the client's own
-/// ([`ConnStats`], hyper sessions) or, where the client's connections are not visible
-/// (reqwest), the server's ([`ServerStats`]: the same connections seen from the other end).
-pub trait Conns {
-    /// Connections open now.
-    fn open(&self) -> u64;
-    /// Connections opened so far.
-    fn opened(&self) -> u64;
-    fn full(&self) -> u64;
-    fn resumed(&self) -> u64;
-    /// Whose counters these are, for the table.
-    fn side(&self) -> Side;
+/// The connection counters a case settles on and reports per iteration: the client's own
+/// (hyper sessions' connector) or, where the client's connections are not visible
+/// (reqwest), the server's — the same connections seen from the other end. Both are
+/// [`ConnStats`]; which end they belong to is only needed to label the table.
+#[derive(Debug, Clone, Copy)]
+pub enum Conns<'a> {
+    Client(&'a ConnStats),
+    Server(&'a ConnStats),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+impl<'a> Conns<'a> {
+    fn stats(self) -> &'a ConnStats {
+        match self {
+            Conns::Client(s) | Conns::Server(s) => s,
+        }
+    }
+
+    fn side(self) -> Side {
+        match self {
+            Conns::Client(_) => Side::Client,
+            Conns::Server(_) => Side::Server,
+        }
+    }
+}
+
+/// Whose counters a row's conns/full/res columns are (`connections_counted_by` in
+/// `bytes.json`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Side {
     Client,
     Server,
-}
-
-impl Conns for ConnStats {
-    fn open(&self) -> u64 {
-        ConnStats::open(self)
-    }
-    fn opened(&self) -> u64 {
-        self.opened.load(Relaxed)
-    }
-    fn full(&self) -> u64 {
-        self.handshakes_full.load(Relaxed)
-    }
-    fn resumed(&self) -> u64 {
-        self.handshakes_resumed.load(Relaxed)
-    }
-    fn side(&self) -> Side {
-        Side::Client
-    }
-}
-
-impl Conns for ServerStats {
-    fn open(&self) -> u64 {
-        ServerStats::open(self)
-    }
-    fn opened(&self) -> u64 {
-        self.connections.load(Relaxed)
-    }
-    fn full(&self) -> u64 {
-        self.handshakes_full.load(Relaxed)
-    }
-    fn resumed(&self) -> u64 {
-        self.handshakes_resumed.load(Relaxed)
-    }
-    fn side(&self) -> Side {
-        Side::Server
-    }
-}
-
-impl<T: Conns + ?Sized> Conns for Arc<T> {
-    fn open(&self) -> u64 {
-        (**self).open()
-    }
-    fn opened(&self) -> u64 {
-        (**self).opened()
-    }
-    fn full(&self) -> u64 {
-        (**self).full()
-    }
-    fn resumed(&self) -> u64 {
-        (**self).resumed()
-    }
-    fn side(&self) -> Side {
-        (**self).side()
-    }
 }
 
 /// The connection counters of a factory of hyper sessions (the only kind the benches build).
@@ -331,9 +293,9 @@ pub struct ServerMark {
 }
 
 impl ServerMark {
-    pub fn read(s: &ServerStats) -> Self {
+    pub fn read(s: &ConnStats) -> Self {
         Self {
-            conns: s.connections.load(Relaxed),
+            conns: s.opened.load(Relaxed),
             full: s.handshakes_full.load(Relaxed),
             resumed: s.handshakes_resumed.load(Relaxed),
             requests: s.requests.load(Relaxed),
@@ -342,7 +304,7 @@ impl ServerMark {
 
     /// Checks that exactly one request reached the server since `self`, on the expected
     /// kind of connection.
-    pub fn expect(self, s: &ServerStats, want: ConnUse, what: &str) {
+    pub fn expect(self, s: &ConnStats, want: ConnUse, what: &str) {
         let now = Self::read(s);
         let got = (
             now.conns - self.conns,
@@ -366,7 +328,7 @@ impl ServerMark {
 /// One GET on `session`, checked from the server's side (see [`ServerMark`]).
 pub async fn get_checked_by_server(
     session: &Session,
-    server: &ServerStats,
+    server: &ConnStats,
     uri: &Uri,
     want: ConnUse,
     what: &str,
@@ -376,46 +338,11 @@ pub async fn get_checked_by_server(
     mark.expect(server, want, what);
 }
 
-/// Tasks alive on the current runtime (the client's, on the bench thread).
+/// Tasks alive on the current runtime (the client's, on the bench thread): read before a
+/// reqwest step so that the step can wait for the tasks it spawned to end
+/// ([`settle::tasks`]).
 pub fn alive_tasks() -> usize {
-    Handle::current().metrics().num_alive_tasks()
-}
-
-/// Lets the client runtime run until at most `target` tasks are alive on it: the client-side
-/// counterpart of [`settle`] for a client whose connections are not visible (reqwest). A
-/// dropped reqwest client's connection task ends when it has closed its socket, and its
-/// pool's idle-reaper task when it sees the pool gone. Panics after 10 s.
-pub async fn settle_tasks(target: usize) {
-    let t0 = Instant::now();
-    let mut spins = 0u32;
-    while alive_tasks() > target {
-        tokio::task::yield_now().await;
-        spins = spins.wrapping_add(1);
-        if spins.is_multiple_of(1024) && t0.elapsed() > Duration::from_secs(10) {
-            panic!(
-                "client tasks did not finish: {} alive, expected at most {target}",
-                alive_tasks()
-            );
-        }
-    }
-}
-
-/// Lets the client runtime run until at most `target` of `stats`' connections are open, that
-/// is until the connection tasks of dropped sessions / finished requests have closed their
-/// sockets. Panics after 10 s rather than hang a benchmark.
-pub async fn settle(stats: &(impl Conns + ?Sized), target: u64) {
-    let t0 = Instant::now();
-    let mut spins = 0u32;
-    while stats.open() > target {
-        tokio::task::yield_now().await;
-        spins = spins.wrapping_add(1);
-        if spins.is_multiple_of(1024) && t0.elapsed() > Duration::from_secs(10) {
-            panic!(
-                "connections did not close: {} open, expected at most {target}",
-                stats.open()
-            );
-        }
-    }
+    settle::alive_tasks().expect("steps run on the client runtime")
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -526,15 +453,15 @@ struct Snapshot {
     resumed: u64,
 }
 
-fn snapshot(stats: &(impl Conns + ?Sized)) -> Option<Snapshot> {
+fn snapshot(stats: &ConnStats) -> Option<Snapshot> {
     std::thread::sleep(QUIESCE);
     Some(Snapshot {
         client: alloc::thread_counts()?,
         server: server_counts(),
         process: alloc::heap()?,
-        opened: stats.opened(),
-        full: stats.full(),
-        resumed: stats.resumed(),
+        opened: stats.opened.load(Relaxed),
+        full: stats.handshakes_full.load(Relaxed),
+        resumed: stats.handshakes_resumed.load(Relaxed),
     })
 }
 
@@ -641,21 +568,25 @@ impl<'c, 'b> Group<'c, 'b> {
     /// more than `baseline` connections open again. A step that must include its own
     /// teardown in the figures (dropping a session, closing a connection) does it itself.
     ///
-    /// `stats` are the connection counters to settle on and report: the client's own where
+    /// `conns` are the connection counters to settle on and report: the client's own where
     /// it has them, else the server's (see [`Conns`]).
-    pub fn case<S, H, F, Fut>(
+    pub fn case<H, F, Fut>(
         &mut self,
         rt: &Runtime,
         id: &str,
-        stats: &S,
+        conns: Conns<'_>,
         outputs: Outputs,
         mut step: F,
     ) where
-        S: Conns + ?Sized,
         F: FnMut() -> Fut,
         Fut: Future<Output = H>,
     {
+        let stats = conns.stats();
         let baseline = stats.open();
+        let wait_closed = || {
+            rt.block_on(settle::connections(stats, baseline))
+                .unwrap_or_else(|e| panic!("{}/{id}: {e}", self.name));
+        };
         let (bench_id, dir) = match id.split_once('/') {
             Some((f, p)) => (BenchmarkId::new(f, p), format!("{}/{f}/{p}", self.name)),
             None => (
@@ -678,7 +609,7 @@ impl<'c, 'b> Group<'c, 'b> {
                         total += run_chunk(rt, &mut step, n, &mut held);
                         drop(held);
                     }
-                    rt.block_on(settle(stats, baseline));
+                    wait_closed();
                     left -= n;
                 }
                 total
@@ -703,7 +634,7 @@ impl<'c, 'b> Group<'c, 'b> {
                 return;
             };
             drop(held);
-            rt.block_on(settle(stats, baseline));
+            wait_closed();
             out.push(Round::between(&before, &after, iters));
         }
         self.book.rows.push(Row {
@@ -711,7 +642,7 @@ impl<'c, 'b> Group<'c, 'b> {
             dir,
             rounds: out,
             steps,
-            conns_side: stats.side(),
+            conns_side: conns.side(),
         });
     }
 
@@ -823,6 +754,118 @@ fn spread(xs: impl Iterator<Item = f64>) -> (f64, f64) {
     })
 }
 
+/// `<criterion home>/bytes.json`: the bytes pass's figures of every benchmark, merged run to
+/// run (a filtered run replaces only the entries it measured) so the next run can compare.
+/// Typed, so the writer and the reader of the previous run cannot disagree on a field.
+#[derive(Debug, Serialize, Deserialize)]
+struct BytesFile {
+    schema: u32,
+    units: String,
+    pass_iterations: u64,
+    pass_rounds: usize,
+    benchmarks: Vec<BytesEntry>,
+}
+
+impl BytesFile {
+    /// The previous run's file; `None` if there is none or it cannot be read (said on stderr:
+    /// its entries are then neither compared with nor kept).
+    fn read(path: &std::path::Path) -> Option<Self> {
+        let bytes = match std::fs::read(path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                eprintln!("note: cannot read {}: {e}; not compared", path.display());
+                return None;
+            }
+        };
+        serde_json::from_slice(&bytes)
+            .map_err(|e| {
+                eprintln!(
+                    "note: {} is not a bytes.json this version reads ({e}); not compared, and \
+                     replaced",
+                    path.display()
+                )
+            })
+            .ok()
+    }
+}
+
+/// One benchmark's figures; `*_per_iter` are means over the rounds.
+#[derive(Debug, Serialize, Deserialize)]
+struct BytesEntry {
+    /// Criterion's id, `group/function/parameter`.
+    id: String,
+    run_at_unix_s: u64,
+    /// Criterion's estimate; null in a run that had none.
+    time_ns_per_iter: Option<f64>,
+    client_bytes_per_iter: f64,
+    client_allocs_per_iter: f64,
+    client_bytes_per_iter_min: f64,
+    client_bytes_per_iter_max: f64,
+    client_allocs_per_iter_min: f64,
+    client_allocs_per_iter_max: f64,
+    /// Every round gave the same client bytes and allocations.
+    deterministic: bool,
+    step_bytes_min: Option<u64>,
+    step_bytes_max: Option<u64>,
+    /// The most frequent per-step client byte counts (at most 8), most frequent first.
+    step_bytes_distribution: Vec<StepBytes>,
+    step_allocs_distribution: Vec<StepAllocs>,
+    server_bytes_per_iter: f64,
+    server_allocs_per_iter: f64,
+    client_held_bytes_per_iter: f64,
+    server_held_bytes_per_iter: f64,
+    unattributed_bytes_per_iter: f64,
+    live_delta_bytes_per_iter: f64,
+    connections_per_iter: f64,
+    handshakes_full_per_iter: f64,
+    handshakes_resumed_per_iter: f64,
+    connections_counted_by: Side,
+    rounds: Vec<RoundEntry>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StepBytes {
+    bytes: u64,
+    steps: usize,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StepAllocs {
+    allocs: u64,
+    steps: usize,
+}
+
+/// One round's totals.
+#[derive(Debug, Serialize, Deserialize)]
+struct RoundEntry {
+    iters: u64,
+    client_bytes: u64,
+    client_allocs: u64,
+    server_bytes: u64,
+    server_allocs: u64,
+    client_held_bytes: i64,
+    server_held_bytes: i64,
+    unattributed_bytes: i64,
+    live_delta_bytes: i64,
+}
+
+impl From<&Round> for RoundEntry {
+    fn from(x: &Round) -> Self {
+        Self {
+            iters: x.iters,
+            client_bytes: x.client_bytes,
+            client_allocs: x.client_allocs,
+            server_bytes: x.server_bytes,
+            server_allocs: x.server_allocs,
+            client_held_bytes: x.client_net,
+            server_held_bytes: x.server_net,
+            unattributed_bytes: x.unattributed_bytes,
+            live_delta_bytes: x.live_delta,
+        }
+    }
+}
+
 impl Book {
     /// Prints the table (time from criterion's estimates, bytes from the passes), a few
     /// ratios, and, after a full run, merges the figures into `<criterion home>/bytes.json`,
@@ -833,18 +876,13 @@ impl Book {
         }
         let home = criterion_home();
         let json_path = home.join("bytes.json");
-        let previous: Option<Value> = std::fs::read(&json_path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok());
+        let previous = BytesFile::read(&json_path);
         let prev_of = |id: &str| -> Option<(f64, f64, Option<u64>)> {
-            let arr = previous.as_ref()?.get("benchmarks")?.as_array()?;
-            let e = arr
-                .iter()
-                .find(|e| e.get("id").and_then(Value::as_str) == Some(id))?;
+            let e = previous.as_ref()?.benchmarks.iter().find(|e| e.id == id)?;
             Some((
-                e.get("client_bytes_per_iter")?.as_f64()?,
-                e.get("client_allocs_per_iter")?.as_f64()?,
-                e.get("step_bytes_min").and_then(Value::as_u64),
+                e.client_bytes_per_iter,
+                e.client_allocs_per_iter,
+                e.step_bytes_min,
             ))
         };
         let now = SystemTime::now()
@@ -978,48 +1016,41 @@ impl Book {
                     &note,
                 ])
             );
-            entries.push(json!({
-                "id": row.id,
-                "run_at_unix_s": now,
-                "time_ns_per_iter": ns,
-                "client_bytes_per_iter": cb,
-                "client_allocs_per_iter": ca,
-                "client_bytes_per_iter_min": cb_lo,
-                "client_bytes_per_iter_max": cb_hi,
-                "client_allocs_per_iter_min": ca_lo,
-                "client_allocs_per_iter_max": ca_hi,
-                "deterministic": deterministic,
-                "step_bytes_min": floor,
-                "step_bytes_max": ceiling,
-                "step_bytes_distribution": step_bytes.iter().take(8)
-                    .map(|(b, n)| json!({"bytes": b, "steps": n})).collect::<Vec<_>>(),
-                "step_allocs_distribution": step_allocs.iter().take(8)
-                    .map(|(a, n)| json!({"allocs": a, "steps": n})).collect::<Vec<_>>(),
-                "server_bytes_per_iter": sb,
-                "server_allocs_per_iter": sa,
-                "client_held_bytes_per_iter": cnet,
-                "server_held_bytes_per_iter": snet,
-                "unattributed_bytes_per_iter": un,
-                "live_delta_bytes_per_iter": live,
-                "connections_per_iter": conns,
-                "handshakes_full_per_iter": full,
-                "handshakes_resumed_per_iter": res,
-                "connections_counted_by": match row.conns_side {
-                    Side::Client => "client",
-                    Side::Server => "server",
-                },
-                "rounds": r.iter().map(|x| json!({
-                    "iters": x.iters,
-                    "client_bytes": x.client_bytes,
-                    "client_allocs": x.client_allocs,
-                    "server_bytes": x.server_bytes,
-                    "server_allocs": x.server_allocs,
-                    "client_held_bytes": x.client_net,
-                    "server_held_bytes": x.server_net,
-                    "unattributed_bytes": x.unattributed_bytes,
-                    "live_delta_bytes": x.live_delta,
-                })).collect::<Vec<_>>(),
-            }));
+            entries.push(BytesEntry {
+                id: row.id.clone(),
+                run_at_unix_s: now,
+                time_ns_per_iter: ns,
+                client_bytes_per_iter: cb,
+                client_allocs_per_iter: ca,
+                client_bytes_per_iter_min: cb_lo,
+                client_bytes_per_iter_max: cb_hi,
+                client_allocs_per_iter_min: ca_lo,
+                client_allocs_per_iter_max: ca_hi,
+                deterministic,
+                step_bytes_min: floor,
+                step_bytes_max: ceiling,
+                step_bytes_distribution: step_bytes
+                    .iter()
+                    .take(8)
+                    .map(|&(bytes, steps)| StepBytes { bytes, steps })
+                    .collect(),
+                step_allocs_distribution: step_allocs
+                    .iter()
+                    .take(8)
+                    .map(|&(allocs, steps)| StepAllocs { allocs, steps })
+                    .collect(),
+                server_bytes_per_iter: sb,
+                server_allocs_per_iter: sa,
+                client_held_bytes_per_iter: cnet,
+                server_held_bytes_per_iter: snet,
+                unattributed_bytes_per_iter: un,
+                live_delta_bytes_per_iter: live,
+                connections_per_iter: conns,
+                handshakes_full_per_iter: full,
+                handshakes_resumed_per_iter: res,
+                connections_counted_by: row.conns_side,
+                rounds: r.iter().map(RoundEntry::from).collect(),
+            });
         }
         let ratio =
             |a: &str, b: &str| -> Option<f64> { Some((*times.get(a)?)? / (*times.get(b)?)?) };
@@ -1057,33 +1088,22 @@ impl Book {
             return;
         }
         // Keep entries of benchmarks a filtered run did not touch.
-        let mut all: Vec<Value> = previous
-            .as_ref()
-            .and_then(|p| p.get("benchmarks")?.as_array().cloned())
+        let mut all: Vec<BytesEntry> = previous
+            .map(|p| p.benchmarks)
             .unwrap_or_default()
             .into_iter()
-            .filter(|e| {
-                let id = e.get("id").and_then(Value::as_str);
-                !self.rows.iter().any(|r| Some(r.id.as_str()) == id)
-            })
+            .filter(|e| !self.rows.iter().any(|r| r.id == e.id))
             .collect();
         all.extend(entries);
-        all.sort_by(|a, b| {
-            let k = |v: &Value| {
-                v.get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or("")
-                    .to_string()
-            };
-            k(a).cmp(&k(b))
-        });
-        let doc = json!({
-            "schema": 1,
-            "units": "bytes and allocations per iteration, counted by harness::alloc::CountingAlloc",
-            "pass_iterations": PASS_ITERS,
-            "pass_rounds": PASS_ROUNDS,
-            "benchmarks": all,
-        });
+        all.sort_by(|a, b| a.id.cmp(&b.id));
+        let doc = BytesFile {
+            schema: 1,
+            units: "bytes and allocations per iteration, counted by harness::alloc::CountingAlloc"
+                .into(),
+            pass_iterations: PASS_ITERS,
+            pass_rounds: PASS_ROUNDS,
+            benchmarks: all,
+        };
         let written = std::fs::create_dir_all(&home).and_then(|()| {
             let text = serde_json::to_string_pretty(&doc).map_err(std::io::Error::other)?;
             std::fs::write(&json_path, text + "\n")

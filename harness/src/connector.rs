@@ -20,17 +20,32 @@ use tower_service::Service;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Connection counters shared by every session of one client process.
+/// Connection counters, one type for both ends: the client's [`CountingConnector`] keeps one
+/// set for every session of a client process, the server ([`crate::server::Server::stats`])
+/// one for everything it accepts. One type, so that code which settles on or reports
+/// connections ([`crate::settle`], the benches) reads either end the same way — the server's
+/// counters stand in for a client whose connections are not visible (reqwest).
+///
+/// Counters an end cannot observe stay 0 there: the client counts connections and their
+/// handshakes; requests, failed handshakes and accept errors are counted by the server.
 #[derive(Debug, Default)]
 pub struct ConnStats {
+    /// Connections opened: on the client once TCP and TLS are up (a connection that fails
+    /// before is never counted), on the server when accepted (before its handshake).
     pub opened: AtomicU64,
     pub closed: AtomicU64,
     pub handshakes_full: AtomicU64,
     pub handshakes_resumed: AtomicU64,
+    /// Server only: accepted connections whose TLS handshake failed.
+    pub handshakes_failed: AtomicU64,
+    /// Server only: requests served.
+    pub requests: AtomicU64,
+    /// Server only: failed `accept` calls (EMFILE and friends).
+    pub accept_errors: AtomicU64,
 }
 
 impl ConnStats {
-    /// Connections open now.
+    /// Connections open now (opened and not yet closed).
     pub fn open(&self) -> u64 {
         self.opened
             .load(Relaxed)

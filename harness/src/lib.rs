@@ -28,6 +28,7 @@ pub mod serve;
 pub mod server;
 pub mod server_cache;
 pub mod session;
+pub mod settle;
 pub mod summary;
 pub mod table;
 pub mod timeline;

@@ -6,7 +6,7 @@
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::certs::CertSet;
+use crate::connector::ConnStats;
 use crate::server_cache::{ServerCachePolicy, SessionStore};
 use crate::tls::{self, TlsVersion};
 
@@ -30,26 +31,6 @@ pub struct ServerOptions {
     pub tls: TlsVersion,
     pub body_bytes: usize,
     pub cache: ServerCachePolicy,
-}
-
-/// Counters the server keeps; read by its sampler.
-#[derive(Debug, Default)]
-pub struct ServerStats {
-    pub connections: AtomicU64,
-    pub closed: AtomicU64,
-    pub handshakes_full: AtomicU64,
-    pub handshakes_resumed: AtomicU64,
-    pub handshakes_failed: AtomicU64,
-    pub requests: AtomicU64,
-    pub accept_errors: AtomicU64,
-}
-
-impl ServerStats {
-    pub fn open(&self) -> u64 {
-        self.connections
-            .load(Relaxed)
-            .saturating_sub(self.closed.load(Relaxed))
-    }
 }
 
 /// Errors starting the server.
@@ -67,7 +48,9 @@ pub enum ServerError {
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
-    pub stats: Arc<ServerStats>,
+    /// What it has accepted and served; read by its sampler. The same counter type as the
+    /// client's connector, so code settling on connections can use either end.
+    pub stats: Arc<ConnStats>,
     pub store: Arc<SessionStore>,
     task: tokio::task::JoinHandle<()>,
 }
@@ -88,7 +71,7 @@ impl Server {
             addr: opts.addr,
             source,
         })?;
-        let stats = Arc::new(ServerStats::default());
+        let stats = Arc::new(ConnStats::default());
         let body = Bytes::from(vec![b'x'; opts.body_bytes]);
         let task = tokio::spawn(accept_loop(listener, acceptor, stats.clone(), body));
         Ok(Server {
@@ -109,7 +92,7 @@ impl Drop for Server {
 async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
-    stats: Arc<ServerStats>,
+    stats: Arc<ConnStats>,
     body: Bytes,
 ) {
     loop {
@@ -123,7 +106,7 @@ async fn accept_loop(
             }
         };
         let _ = tcp.set_nodelay(true);
-        stats.connections.fetch_add(1, Relaxed);
+        stats.opened.fetch_add(1, Relaxed);
         let acceptor = acceptor.clone();
         let stats = stats.clone();
         let body = body.clone();
@@ -137,7 +120,7 @@ async fn accept_loop(
 async fn serve_one(
     tcp: tokio::net::TcpStream,
     acceptor: TlsAcceptor,
-    stats: &ServerStats,
+    stats: &ConnStats,
     body: Bytes,
 ) {
     let tls = match acceptor.accept(tcp).await {

@@ -224,7 +224,7 @@ pub fn server_sample(server: &Server, start: Instant) -> ServerSample {
         server_cpu_s: procstat::cpu_seconds(),
         server_open_fds: procstat::open_fds(),
         server_open_conns: s.open(),
-        server_connections: s.connections.load(Relaxed),
+        server_connections: s.opened.load(Relaxed),
         server_handshakes_full: s.handshakes_full.load(Relaxed),
         server_handshakes_resumed: s.handshakes_resumed.load(Relaxed),
         server_handshakes_failed: s.handshakes_failed.load(Relaxed),

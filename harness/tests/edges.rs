@@ -514,7 +514,9 @@ fn two_runs_at_once_into_the_same_out_get_two_directories() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = tmp.path().join("reports");
     let certs = tmp.path().join("certs");
-    // Shared certificates made first (see the report: concurrent first use can race).
+    // Certificates made first, so the two runs compete only for the run directory, which is
+    // what this test checks. Concurrent first use is safe too (`certs::ensure` serialises on
+    // its lock): `concurrent_first_runs_share_one_certificate_set` covers that.
     generate_certs(&certs);
     let a = quick_run(&out, &certs).spawn().expect("start a");
     let b = quick_run(&out, &certs).spawn().expect("start b");
