@@ -1,6 +1,6 @@
 //! tls-session-cost: measures what a TLS client *session* costs a program — bytes, sockets,
 //! time — and how that cost grows when code builds a fresh session per request instead of
-//! sharing one. See the README for the question it answers and `DESIGN.md` for vocabulary.
+//! sharing one. The README says what it answers; ARCHITECTURE.md, "Vocabulary", defines its terms.
 //!
 //! Layout: [`certs`] makes the CA and leaf; [`server`] serves HTTPS with an instrumented
 //! [`server_cache`]; [`session`] builds client sessions over a counting [`connector`];

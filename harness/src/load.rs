@@ -25,7 +25,7 @@ use crate::connector::ConnUse;
 use crate::mode::Mode;
 use crate::procstat;
 use crate::retention::{RetentionSpec, RetentionStore};
-use crate::session::{ClientKind, Pooling, Session, SessionFactory, REQUEST_TIMEOUT};
+use crate::session::{ClientKind, FailureKind, Pooling, Session, SessionFactory, REQUEST_TIMEOUT};
 use crate::summary::{Latency, P50P99};
 use crate::wire::{ClientFinal, ClientSample, ClientTotals, WorkerMsg};
 
@@ -47,6 +47,41 @@ crate::choice! {
         /// The same request sequence as fast as possible, request i stamped i/R.
         Virtual = "virtual",
     }
+}
+
+/// Why a mode's load stopped before its schedule ended. Its `Display` is the stable text
+/// published as `stopped_early`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StopReason {
+    /// Ctrl-C, SIGTERM, or the parent closed the worker's stdin.
+    #[error("interrupted")]
+    Interrupted,
+    /// Every request slot stayed busy until the end of the schedule.
+    #[error("fell behind: all {slots} request slots (--max-in-flight) stayed busy until the end; {started} of {planned} requests started")]
+    SlotsBusy {
+        slots: usize,
+        started: u64,
+        planned: u64,
+    },
+    /// The machine could not start requests as fast as scheduled.
+    #[error("fell behind: {started} of {planned} requests started within the duration")]
+    FellBehind { started: u64, planned: u64 },
+    /// Leak mode reached `--max-open`.
+    #[error(
+        "leak: stopped after {started} sessions at the --max-open bound of {max} open connections"
+    )]
+    MaxOpen { started: u64, max: u64 },
+    /// Leak mode would have run out of file descriptors.
+    #[error("leak: stopped after {started} sessions, before the file-descriptor limit: {open} connections open, RLIMIT_NOFILE soft limit {soft} (hard {hard}); raise it with `ulimit -n` or lower --rate/--seconds")]
+    FdLimit {
+        started: u64,
+        open: u64,
+        soft: u64,
+        hard: u64,
+    },
+    /// Shared and resume: the one session could not be built.
+    #[error("could not build the session: {0}")]
+    NoSession(FailureKind),
 }
 
 /// What the client worker runs.
@@ -145,9 +180,9 @@ impl Counters {
         }
     }
 
-    fn fail(&self, kind: String) {
+    fn fail(&self, kind: FailureKind) {
         self.failed.fetch_add(1, Relaxed);
-        *lock(&self.failures).entry(kind).or_default() += 1;
+        *lock(&self.failures).entry(kind.to_string()).or_default() += 1;
     }
 }
 
@@ -158,7 +193,7 @@ fn build_session(
     c: &Counters,
     factory: &SessionFactory,
     pooling: Pooling,
-) -> Result<Session, String> {
+) -> Result<Session, FailureKind> {
     let cpu0 = procstat::thread_cpu_ns();
     let t0 = std::time::Instant::now();
     let (built, allocs) = alloc::measure_thread(|| factory.build(pooling));
@@ -181,7 +216,7 @@ fn build_session(
         }
         None => c.build_bytes_measured.store(false, Relaxed),
     }
-    built.map_err(|e| format!("build: {e}"))
+    built.map_err(|e| FailureKind::Build(e.to_string()))
 }
 
 struct Ctx {
@@ -289,13 +324,14 @@ pub async fn run(
             match build_session(&counters, &factory, pooling) {
                 Ok(s) => Sessions::One(Arc::new(s)),
                 Err(kind) => {
-                    counters.fail(kind.clone());
+                    let why = StopReason::NoSession(kind.clone());
+                    counters.fail(kind);
                     return ClientFinal {
                         totals: ClientTotals {
                             requests_planned: plan.planned(),
                             requests_failed: 1,
                             failures_by_kind: lock(&counters.failures).clone(),
-                            stopped_early: Some(format!("could not build the session: {kind}")),
+                            stopped_early: Some(why.to_string()),
                             ..Default::default()
                         },
                         fd_limit: fd_limit.map(|l| l.soft),
@@ -343,7 +379,7 @@ fn fd_stop(
     fds_start: Option<u64>,
     fd_limit: Option<procstat::FdLimit>,
     started: u64,
-) -> Option<String> {
+) -> Option<StopReason> {
     if ctx.plan.mode != Mode::Leak {
         return None;
     }
@@ -354,18 +390,16 @@ fn fd_stop(
     };
     if let Some(max) = ctx.plan.max_open {
         if open + in_flight >= max {
-            return Some(format!(
-                "leak: stopped after {started} sessions at the --max-open bound of {max} open connections"
-            ));
+            return Some(StopReason::MaxOpen { started, max });
         }
     }
     let (lim, fds) = (fd_limit?, fds_start?);
     let budget = lim.soft.saturating_sub(fds + FD_HEADROOM);
-    (open + in_flight >= budget).then(|| {
-        format!(
-            "leak: stopped after {started} sessions, before the file-descriptor limit: {open} connections open, RLIMIT_NOFILE soft limit {} (hard {}); raise it with `ulimit -n` or lower --rate/--seconds",
-            lim.soft, lim.hard
-        )
+    (open + in_flight >= budget).then_some(StopReason::FdLimit {
+        started,
+        open,
+        soft: lim.soft,
+        hard: lim.hard,
     })
 }
 
@@ -374,7 +408,7 @@ async fn real_loop(
     mut stop: watch::Receiver<bool>,
     fd_limit: Option<procstat::FdLimit>,
     fds_start: Option<u64>,
-) -> (u64, Option<String>, Option<u64>) {
+) -> (u64, Option<StopReason>, Option<u64>) {
     let plan = &ctx.plan;
     let sem = Arc::new(Semaphore::new(plan.max_in_flight));
     let planned = plan.planned();
@@ -387,13 +421,13 @@ async fn real_loop(
     let mut stopped_early = None;
     for i in 0..planned {
         if *stop.borrow() {
-            stopped_early = Some("interrupted".to_string());
+            stopped_early = Some(StopReason::Interrupted);
             break;
         }
         let scheduled = start + Duration::from_secs_f64(plan.stamp(i));
         tokio::select! {
             _ = sleep_until(scheduled) => {}
-            _ = stop.changed() => { stopped_early = Some("interrupted".into()); break; }
+            _ = stop.changed() => { stopped_early = Some(StopReason::Interrupted); break; }
         }
         let (permit, waited) = match sem.clone().try_acquire_owned() {
             Ok(p) => (p, false),
@@ -402,20 +436,20 @@ async fn real_loop(
                     Ok(p) => (p, true),
                     Err(_) => break,
                 },
-                _ = stop.changed() => { stopped_early = Some("interrupted".into()); break; }
+                _ = stop.changed() => { stopped_early = Some(StopReason::Interrupted); break; }
                 _ = sleep_until(deadline + END_GRACE) => {
-                    stopped_early = Some(format!(
-                        "fell behind: all {} request slots (--max-in-flight) stayed busy until the end; {started} of {planned} requests started",
-                        plan.max_in_flight));
+                    stopped_early = Some(StopReason::SlotsBusy {
+                        slots: plan.max_in_flight,
+                        started,
+                        planned,
+                    });
                     break;
                 }
             },
         };
         let now = Instant::now();
         if now >= deadline + END_GRACE && i > 0 {
-            stopped_early = Some(format!(
-                "fell behind: {started} of {planned} requests started within the duration"
-            ));
+            stopped_early = Some(StopReason::FellBehind { started, planned });
             break;
         }
         let in_flight = (plan.max_in_flight - sem.available_permits()) as u64;
@@ -455,7 +489,7 @@ async fn virtual_loop(
     stop: watch::Receiver<bool>,
     fd_limit: Option<procstat::FdLimit>,
     fds_start: Option<u64>,
-) -> (u64, Option<String>, Option<u64>) {
+) -> (u64, Option<StopReason>, Option<u64>) {
     let plan = &ctx.plan;
     let slots = plan.max_in_flight.min(VIRTUAL_IN_FLIGHT);
     let sem = Arc::new(Semaphore::new(slots));
@@ -467,7 +501,7 @@ async fn virtual_loop(
     let mut stopped_early = None;
     for i in 0..planned {
         if *stop.borrow() {
-            stopped_early = Some("interrupted".to_string());
+            stopped_early = Some(StopReason::Interrupted);
             break;
         }
         let vt = plan.stamp(i);
@@ -614,7 +648,7 @@ async fn sampler_loop(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) -> Option<
 async fn finish(
     ctx: &Arc<Ctx>,
     started: u64,
-    stopped_early: Option<String>,
+    stopped_early: Option<StopReason>,
     sampler_cpu_us: Option<u64>,
     start_state: Start,
     fd_limit: Option<procstat::FdLimit>,
@@ -683,7 +717,7 @@ async fn finish(
         open_fds_end: procstat::open_fds(),
         latency_us: latency,
         sampler_cpu_us_total: sampler_cpu_us,
-        stopped_early,
+        stopped_early: stopped_early.map(|r| r.to_string()),
     };
     // Let the closed connections' tasks finish so each retained state is its last owner,
     // then drop the store, measuring what every entry held.

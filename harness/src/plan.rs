@@ -1,6 +1,6 @@
 //! The run plan: the command line parsed into checked values, once, at the edge.
 //!
-//! The CLI ([`crate::cli`]) only spells options; [`RunPlan::from_args`] checks them together
+//! The CLI ([`crate::cli`]) only spells options; [`RunPlan::from_options`] checks them together
 //! and produces the one value the orchestrator, the workers and the summary read. Every
 //! default lives in [`defaults`]: nothing else repeats a 256 or a 128 (ARCHITECTURE.md,
 //! "Run plan").

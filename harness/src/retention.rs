@@ -1,4 +1,4 @@
-//! The retention model (DESIGN.md): a platform TLS cache that keeps a session's state after
+//! Retention (ARCHITECTURE.md, "Vocabulary"): a platform TLS cache keeps a session's state after
 //! the session is gone — Apple's keeps it ~10 minutes. Each `fresh` session's real rustls
 //! state (its `ClientConfig`, with the root store and the resumption store holding the tickets
 //! its handshake received) is moved here when the session is invalidated, and dropped when it

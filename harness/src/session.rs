@@ -166,6 +166,74 @@ pub struct Outcome {
     pub conn: Option<ConnUse>,
 }
 
+/// The kind of a failed request: the key under which failures are counted. Its `Display` is
+/// the stable key published in `failures_by_kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
+pub enum FailureKind {
+    #[error("timeout")]
+    Timeout,
+    #[error("status: {0}")]
+    Status(u16),
+    /// A certificate the client rejected, named by rustls's `CertificateError` variant alone
+    /// (the times and names some variants carry stay in the error's detail).
+    #[error("tls: invalid peer certificate: {0}")]
+    Certificate(&'static str),
+    /// Any other rustls error, as rustls describes it.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// An I/O error outside TLS, by its `io::ErrorKind`.
+    #[error("io: {0:?}")]
+    Io(std::io::ErrorKind),
+    /// A failure in the HTTP layer with neither a TLS nor an I/O cause.
+    #[error("http")]
+    Http,
+    /// The session could not be built.
+    #[error("build: {0}")]
+    Build(String),
+}
+
+impl FailureKind {
+    /// The kind of a rustls error.
+    pub fn of_tls(e: &rustls::Error) -> Self {
+        match e {
+            rustls::Error::InvalidCertificate(ce) => FailureKind::Certificate(certificate_name(ce)),
+            other => FailureKind::Tls(other.to_string()),
+        }
+    }
+}
+
+/// rustls's name for a certificate error, without the context some variants carry. Matched
+/// variant by variant (no `Debug` text is parsed); a variant added after this rustls version
+/// reads `Other` until it is named here. The deprecated unit variant is still matched: a
+/// verifier may construct it.
+#[allow(deprecated)]
+fn certificate_name(e: &rustls::CertificateError) -> &'static str {
+    use rustls::CertificateError as C;
+    match e {
+        C::BadEncoding => "BadEncoding",
+        C::Expired | C::ExpiredContext { .. } => "Expired",
+        C::NotValidYet | C::NotValidYetContext { .. } => "NotValidYet",
+        C::Revoked => "Revoked",
+        C::UnhandledCriticalExtension => "UnhandledCriticalExtension",
+        C::UnknownIssuer => "UnknownIssuer",
+        C::UnknownRevocationStatus => "UnknownRevocationStatus",
+        C::ExpiredRevocationList | C::ExpiredRevocationListContext { .. } => {
+            "ExpiredRevocationList"
+        }
+        C::BadSignature => "BadSignature",
+        C::UnsupportedSignatureAlgorithm
+        | C::UnsupportedSignatureAlgorithmContext { .. }
+        | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "UnsupportedSignatureAlgorithm"
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => "NotValidForName",
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => "InvalidPurpose",
+        C::InvalidOcspResponse => "InvalidOcspResponse",
+        C::ApplicationVerificationFailure => "ApplicationVerificationFailure",
+        _ => "Other",
+    }
+}
+
 /// Why a request failed. `kind()` is the key under which failures are counted.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestError {
@@ -174,15 +242,15 @@ pub enum RequestError {
     #[error("server answered {0}")]
     Status(u16),
     #[error("{kind}: {detail}")]
-    Transport { kind: String, detail: String },
+    Transport { kind: FailureKind, detail: String },
 }
 
 impl RequestError {
-    /// A short, stable key: `tls: <rustls error>`, `io: <kind>`, `timeout`, `status: 503`.
-    pub fn kind(&self) -> String {
+    /// The failure's kind: `tls: <rustls error>`, `io: <kind>`, `timeout`, `status: 503`.
+    pub fn kind(&self) -> FailureKind {
         match self {
-            RequestError::Timeout(_) => "timeout".into(),
-            RequestError::Status(s) => format!("status: {s}"),
+            RequestError::Timeout(_) => FailureKind::Timeout,
+            RequestError::Status(s) => FailureKind::Status(*s),
             RequestError::Transport { kind, .. } => kind.clone(),
         }
     }
@@ -192,14 +260,14 @@ impl RequestError {
         let mut kind = None;
         while let Some(err) = cur {
             if let Some(tls) = err.downcast_ref::<rustls::Error>() {
-                kind = Some(tls_kind(tls));
+                kind = Some(FailureKind::of_tls(tls));
                 break;
             }
             cur = match err.downcast_ref::<std::io::Error>() {
                 Some(io) => {
                     // tokio-rustls (and hyper-rustls around it) wrap the rustls error in
                     // io::Errors whose source() skips the wrapped error: look inside.
-                    kind.get_or_insert_with(|| format!("io: {:?}", io.kind()));
+                    kind.get_or_insert(FailureKind::Io(io.kind()));
                     match io.get_ref() {
                         Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
                         None => err.source(),
@@ -216,28 +284,9 @@ impl RequestError {
             src = s.source();
         }
         RequestError::Transport {
-            kind: kind.unwrap_or_else(|| "http".into()),
+            kind: kind.unwrap_or(FailureKind::Http),
             detail,
         }
-    }
-}
-
-/// A stable failure key for a rustls error: certificate errors by variant only, without the
-/// times and names some variants carry (those stay in the error's detail).
-fn tls_kind(e: &rustls::Error) -> String {
-    match e {
-        rustls::Error::InvalidCertificate(ce) => {
-            let debug = format!("{ce:?}");
-            let name = debug
-                .split(|c: char| !c.is_alphanumeric())
-                .next()
-                .unwrap_or("Unknown");
-            format!(
-                "tls: invalid peer certificate: {}",
-                name.trim_end_matches("Context")
-            )
-        }
-        other => format!("tls: {other}"),
     }
 }
 
@@ -309,4 +358,29 @@ async fn get_reqwest(client: &reqwest::Client, uri: &Uri) -> Result<Outcome, Req
         body_bytes: body.len(),
         conn: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_keys_are_stable() {
+        let cert = |e| FailureKind::of_tls(&rustls::Error::InvalidCertificate(e)).to_string();
+        assert_eq!(
+            cert(rustls::CertificateError::UnknownIssuer),
+            "tls: invalid peer certificate: UnknownIssuer"
+        );
+        assert_eq!(
+            cert(rustls::CertificateError::NotValidForName),
+            "tls: invalid peer certificate: NotValidForName"
+        );
+        assert_eq!(FailureKind::Timeout.to_string(), "timeout");
+        assert_eq!(FailureKind::Status(503).to_string(), "status: 503");
+        assert_eq!(
+            FailureKind::Io(std::io::ErrorKind::ConnectionRefused).to_string(),
+            "io: ConnectionRefused"
+        );
+        assert_eq!(FailureKind::Http.to_string(), "http");
+    }
 }

@@ -653,7 +653,7 @@ async fn failing_get(
         0,
         "no request may be served over an unverified connection"
     );
-    (err.kind(), err.to_string())
+    (err.kind().to_string(), err.to_string())
 }
 
 /// The harness leaf, and a client trusting only `trusted`.
