@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::load::Clock;
 use crate::mode::Mode;
-use crate::plan::{defaults, Options, PlanError, RunPlan, ServerCacheKind};
+use crate::plan::{defaults, PlanError, RunPlan, ServerCacheKind};
 use crate::session::ClientKind;
 use crate::tls::{KxChoice, RootsChoice, TlsVersion};
 
@@ -176,32 +176,7 @@ impl RunArgs {
 
     /// Checks the options together and returns the run plan.
     pub fn plan(&self) -> Result<RunPlan, PlanError> {
-        RunPlan::from_options(Options {
-            rate: self.rate,
-            duration: self.duration(),
-            modes: self.mode.clone(),
-            clients: self.client.clone(),
-            tls: self.tls,
-            kx: self.kx,
-            roots: self.roots,
-            client_cache: self.client_cache,
-            max_in_flight: self.max_in_flight,
-            sample_interval: self.sample_interval.into(),
-            body_bytes: self.body_bytes,
-            port: self.port,
-            clock: self.clock,
-            retention: self.retention.into(),
-            retention_cap: self.retention_cap,
-            server_cache: self.server_cache,
-            server_cache_ttl: self.server_cache_ttl.map(Into::into),
-            server_cache_size: self.server_cache_size,
-            dhat: self.dhat,
-            max_open: self.max_open,
-            target: self.target.clone(),
-            ca: self.ca.clone(),
-            out: self.out.clone(),
-            certs_dir: self.certs_dir.clone(),
-        })
+        RunPlan::from_args(self)
     }
 }
 

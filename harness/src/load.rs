@@ -194,13 +194,15 @@ fn build_session(
     factory: &SessionFactory,
     pooling: Pooling,
 ) -> Result<Session, FailureKind> {
-    let cpu0 = procstat::thread_cpu_ns();
+    // The wall window encloses the CPU window, so a build's CPU time never exceeds its wall
+    // time by the clocks' own reading cost.
     let t0 = std::time::Instant::now();
+    let cpu0 = procstat::thread_cpu_ns();
     let (built, allocs) = alloc::measure_thread(|| factory.build(pooling));
-    let us = t0.elapsed().as_micros() as u64;
     let cpu_ns = cpu0
         .zip(procstat::thread_cpu_ns())
         .map(|(a, b)| b.saturating_sub(a));
+    let us = t0.elapsed().as_micros() as u64;
     c.builds.fetch_add(1, Relaxed);
     let _ = lock(&c.build_hist).record(us.max(1));
     match cpu_ns {

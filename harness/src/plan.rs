@@ -1,6 +1,6 @@
 //! The run plan: the command line parsed into checked values, once, at the edge.
 //!
-//! The CLI ([`crate::cli`]) only spells options; [`RunPlan::from_options`] checks them together
+//! The CLI ([`crate::cli`]) only spells options; [`RunPlan::from_args`] checks them together
 //! and produces the one value the orchestrator, the workers and the summary read. Every
 //! default lives in [`defaults`]: nothing else repeats a 256 or a 128 (ARCHITECTURE.md,
 //! "Run plan").
@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::cli::RunArgs;
 use crate::load::Clock;
 use crate::mode::Mode;
 use crate::retention::RetentionSpec;
@@ -132,35 +133,6 @@ pub enum PlanError {
     Ca(String),
 }
 
-/// The options as the command line gave them, before they are checked together.
-#[derive(Debug, Clone)]
-pub struct Options {
-    pub rate: f64,
-    pub duration: Duration,
-    pub modes: Vec<Mode>,
-    pub clients: Vec<ClientKind>,
-    pub tls: TlsVersion,
-    pub kx: KxChoice,
-    pub roots: RootsChoice,
-    pub client_cache: usize,
-    pub max_in_flight: u32,
-    pub sample_interval: Duration,
-    pub body_bytes: u32,
-    pub port: u16,
-    pub clock: Clock,
-    pub retention: Duration,
-    pub retention_cap: Option<usize>,
-    pub server_cache: ServerCacheKind,
-    pub server_cache_ttl: Option<Duration>,
-    pub server_cache_size: Option<usize>,
-    pub dhat: bool,
-    pub max_open: Option<u64>,
-    pub target: Option<String>,
-    pub ca: Option<PathBuf>,
-    pub out: PathBuf,
-    pub certs_dir: PathBuf,
-}
-
 fn distinct<T: PartialEq + std::fmt::Display>(
     flag: &'static str,
     values: &[T],
@@ -185,11 +157,12 @@ pub fn planned(rate: f64, duration: Duration) -> u64 {
 }
 
 impl RunPlan {
-    /// Checks the options together; the one place a combination is refused.
-    pub fn from_options(o: Options) -> Result<RunPlan, PlanError> {
-        distinct("mode", &o.modes)?;
-        distinct("client", &o.clients)?;
-        if o.clients.contains(&ClientKind::Reqwest)
+    /// Checks the command line's options together; the one place a combination is refused.
+    pub fn from_args(o: &RunArgs) -> Result<RunPlan, PlanError> {
+        let duration = o.duration();
+        distinct("mode", &o.mode)?;
+        distinct("client", &o.client)?;
+        if o.client.contains(&ClientKind::Reqwest)
             && o.roots != RootsChoice::Webpki
             && (o.kx != KxChoice::Default || o.client_cache != defaults::CLIENT_CACHE)
         {
@@ -198,17 +171,17 @@ impl RunPlan {
         if o.roots == RootsChoice::System {
             crate::tls::system_roots().map_err(|e| PlanError::SystemRoots(e.to_string()))?;
         }
-        let planned = o.rate * o.duration.as_secs_f64();
+        let planned = o.rate * duration.as_secs_f64();
         if planned < 1.0 {
             return Err(PlanError::NoRequest {
                 rate: o.rate,
-                duration: o.duration,
+                duration,
             });
         }
         if planned > defaults::MAX_PLANNED {
             return Err(PlanError::TooMany(planned));
         }
-        if o.sample_interval > o.duration {
+        if *o.sample_interval > duration {
             return Err(PlanError::SampleInterval);
         }
         let server_cache = match o.server_cache {
@@ -224,7 +197,9 @@ impl RunPlan {
                 if o.clock == Clock::Virtual {
                     return Err(PlanError::TtlVirtual);
                 }
-                let ttl = o.server_cache_ttl.unwrap_or(defaults::SERVER_CACHE_TTL);
+                let ttl = o
+                    .server_cache_ttl
+                    .map_or(defaults::SERVER_CACHE_TTL, Into::into);
                 if ttl.is_zero() {
                     return Err(PlanError::ZeroTtl);
                 }
@@ -234,7 +209,7 @@ impl RunPlan {
                 }
             }
         };
-        let target = match o.target {
+        let target = match o.target.clone() {
             None => Target::Builtin { port: o.port },
             Some(url) => {
                 if o.ca.is_none() && o.roots == RootsChoice::Ca {
@@ -246,32 +221,35 @@ impl RunPlan {
                 if let Some(ca) = &o.ca {
                     crate::certs::read_bundle(ca).map_err(|e| PlanError::Ca(e.to_string()))?;
                 }
-                Target::External { url, ca: o.ca }
+                Target::External {
+                    url,
+                    ca: o.ca.clone(),
+                }
             }
         };
         Ok(RunPlan {
             rate: o.rate,
-            duration: o.duration,
-            modes: o.modes,
-            clients: o.clients,
+            duration,
+            modes: o.mode.clone(),
+            clients: o.client.clone(),
             tls: o.tls,
             kx: o.kx,
             roots: o.roots,
             client_cache: o.client_cache,
             max_in_flight: o.max_in_flight,
-            sample_interval: o.sample_interval,
+            sample_interval: o.sample_interval.into(),
             body_bytes: o.body_bytes,
             target,
             clock: o.clock,
             retention: (!o.retention.is_zero()).then_some(RetentionSpec {
-                ttl: o.retention,
+                ttl: o.retention.into(),
                 cap: o.retention_cap,
             }),
             server_cache,
             dhat: o.dhat,
             max_open: o.max_open,
-            out: o.out,
-            certs_dir: o.certs_dir,
+            out: o.out.clone(),
+            certs_dir: o.certs_dir.clone(),
         })
     }
 

@@ -235,12 +235,9 @@ impl Worker {
     /// stdout) are skipped and counted in `unparsed`, which the summary reports.
     async fn next(&mut self) -> Option<WorkerMsg> {
         loop {
-            match self.lines.next_line().await {
-                Ok(Some(l)) => match serde_json::from_str(&l) {
-                    Ok(m) => return Some(m),
-                    Err(_) => self.unparsed += 1,
-                },
-                _ => return None,
+            let line = self.lines.next_line().await.ok().flatten()?;
+            if let Some(m) = parse_line(&line, &mut self.unparsed) {
+                return Some(m);
             }
         }
     }
@@ -271,6 +268,15 @@ impl Worker {
             unparsed: self.unparsed,
         }
     }
+}
+
+/// A worker's stdout line as a message; a line that is not one is counted in `unparsed`.
+fn parse_line(line: &str, unparsed: &mut u64) -> Option<WorkerMsg> {
+    let m = serde_json::from_str(line).ok();
+    if m.is_none() {
+        *unparsed += 1;
+    }
+    m
 }
 
 /// How a worker process ended.
@@ -579,5 +585,23 @@ impl Orchestrator {
             bytes(s.client_heap_live_bytes),
             units::opt(s.client_open_fds, units::count),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_that_are_not_messages_are_counted() {
+        let mut unparsed = 0;
+        assert!(parse_line("hello from a library", &mut unparsed).is_none());
+        assert!(parse_line(
+            "{\"type\":\"ready\",\"port\":1,\"fd_limit\":null}",
+            &mut unparsed
+        )
+        .is_some());
+        assert!(parse_line("{\"type\":\"nonsense\"}", &mut unparsed).is_none());
+        assert_eq!(unparsed, 2);
     }
 }

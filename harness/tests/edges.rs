@@ -7,6 +7,8 @@
 //! deadline: a hung child is killed and the test fails. Only 127.0.0.1 / localhost is
 //! contacted. No timing assertions.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -257,9 +259,13 @@ impl Finished {
     }
 }
 
+/// `reports/latest/summary.json`, checked against the published schema when it exists
+/// (interrupted and failed runs must still write a valid report).
 fn read_summary(out: &Path) -> Option<Value> {
     let text = fs::read_to_string(out.join("latest").join("summary.json")).ok()?;
-    serde_json::from_str(&text).ok()
+    let v: Value = serde_json::from_str(&text).ok()?;
+    common::check_summary_json(&v, "reports/latest/summary.json");
+    Some(v)
 }
 
 /// Data rows of `reports/latest/timeline.csv`.

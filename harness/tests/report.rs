@@ -412,11 +412,11 @@ fn missing_inputs_name_the_file() {
 /// can open them in a browser (`REPORT_LOOK_DIR=/tmp/report-look cargo test -p harness --test
 /// report -- --ignored`).
 #[test]
-#[ignore]
+#[ignore = "not a check: writes report variants for a person to look at (needs REPORT_LOOK_DIR)"]
 fn write_variants_for_inspection() {
-    let Some(root) = std::env::var_os("REPORT_LOOK_DIR").map(PathBuf::from) else {
-        return;
-    };
+    let root = std::env::var_os("REPORT_LOOK_DIR")
+        .map(PathBuf::from)
+        .expect("REPORT_LOOK_DIR names where to write the variants");
     let (summary, rows) = fixture();
     report::render(&root.join("fixture"), &summary, &rows).expect("fixture");
 

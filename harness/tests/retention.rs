@@ -5,6 +5,8 @@
 //! The heap-exact checks on `RetentionStore` with real rustls configs need the counting
 //! allocator installed, so they live in their own binary: `tests/retention_alloc.rs`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -79,6 +81,7 @@ fn run_fresh_virtual_with(certs: Option<&Path>, extra: &[&str]) -> Run {
         .expect("run harness");
     assert!(output.status.success(), "{}", show(&output));
     let dir = std::fs::canonicalize(out.join("latest")).expect("reports/latest exists");
+    common::check_report(&dir);
     let summary = Summary::read(&dir.join("summary.json")).expect("summary.json parses");
     let rows = read_csv(&dir.join("timeline.csv")).expect("timeline.csv parses");
     assert_eq!(summary.clock.as_str(), "virtual");

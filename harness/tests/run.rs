@@ -1,6 +1,8 @@
 //! End-to-end: the real binary, all four modes, a few seconds each, against a temp report dir.
 //! These check relations between modes (fresh > shared, leak grows), never timings.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -49,6 +51,7 @@ fn four_modes() -> &'static Run {
             .output()
             .expect("run harness");
         let dir = std::fs::canonicalize(out.join("latest")).expect("reports/latest exists");
+        common::check_report(&dir);
         let summary = Summary::read(&dir.join("summary.json")).expect("summary.json parses");
         let rows = read_csv(&dir.join("timeline.csv")).expect("timeline.csv parses");
         Run {
@@ -123,6 +126,45 @@ fn fresh_allocates_more_per_request_than_shared() {
             .expect("measured")
             > 0.0
     );
+}
+
+#[test]
+fn build_cost_is_thread_cpu_time_beside_wall_time() {
+    let run = four_modes();
+    let fresh = mode(run, "fresh");
+    let cpu = fresh.load.client_build_cpu_us.expect("build CPU measured");
+    let wall = fresh
+        .load
+        .client_build_us
+        .expect("build wall time measured");
+    // One thread cannot spend more CPU than wall time on a synchronous build (1 µs: rounding).
+    assert!(cpu.p50 <= wall.p50 + 1, "cpu {cpu:?} vs wall {wall:?}");
+    let total_s = fresh.load.client_build_cpu_us_total.expect("total") as f64 / 1e6;
+    let share = fresh.client_build_core_share.expect("share");
+    assert!(
+        (share - total_s / fresh.load.elapsed_s).abs() < 1e-9,
+        "the core share is CPU time over elapsed time"
+    );
+}
+
+#[test]
+fn versions_and_server_counters_are_reported() {
+    let run = four_modes();
+    let v = &run.summary.versions;
+    for (name, value) in [
+        ("rustls", &v.rustls),
+        ("reqwest", &v.reqwest),
+        ("webpki-roots", &v.webpki_roots),
+        ("build profile", &v.build_profile),
+    ] {
+        assert!(value.is_some(), "{name} version recorded");
+    }
+    for m in &run.summary.modes {
+        let server = m.server.as_ref().expect("server figures");
+        assert_eq!(server.accept_errors, Some(0), "{}", m.mode);
+        assert_eq!(server.requests, Some(m.load.requests_ok), "{}", m.mode);
+        assert_eq!(m.worker_lines_unparsed, 0, "{}", m.mode);
+    }
 }
 
 #[test]
@@ -294,6 +336,7 @@ fn reqwest_modes_relate_like_hyper_modes() {
         "stderr: {}",
         String::from_utf8_lossy(&output.stderr)
     );
+    common::check_report(&out.join("latest"));
     let summary = Summary::read(&out.join("latest/summary.json")).expect("summary");
     let get = |name: &str| {
         summary
