@@ -354,6 +354,7 @@ pub fn methods() -> BTreeMap<String, String> {
         ("fds", "entries of /proc/self/fd, sampled every interval"),
         ("peaks", "maxima over the samples and the final reading (a peak between samples is not seen)"),
         ("latency", "from a request's actual start to its last body byte, HDR histogram (3 significant digits); session build included for fresh and leak"),
+        ("warmup", "before its load clock starts, each client worker seeds aws-lc's process-wide random generator once (aws-lc seeds it on first use from CPU jitter entropy: tens of ms of CPU per process, which otherwise fell inside the first handshake of every mode); its time is warmup_us, outside latency and every counter. The server worker does the same before it reports ready. No request, connection, handshake or session is made for it"),
         ("late_starts", "real clock: requests that started ≥2 ms after their scheduled time (twice tokio's 1 ms timer resolution) or waited for a --max-in-flight slot; null under the virtual clock, which has no schedule"),
         ("handshakes", "client: rustls handshake_kind() of each new connection; server: the same, counted in the server process"),
         ("retained_bytes", "derived, not measured: timeline retained_bytes = retained sessions (counted) × the mode's measured bytes per retained session (b)"),

@@ -258,6 +258,10 @@ pub const MODE_FIGURES: &[Figure] = &[
         }),
     },
     Figure {
+        label: "warm-up before the load",
+        get: Get::Numbers(Unit::Micros, |m| vec![o(m.load.warmup_us)]),
+    },
+    Figure {
         label: "client CPU",
         get: Get::Numbers(Unit::Seconds, |m| vec![m.load.client_cpu_s]),
     },

@@ -228,6 +228,8 @@ struct Ctx {
     factory: SessionFactory,
     retained: Option<Mutex<Retained>>,
     start: Instant,
+    /// The warm-up before `start`, µs (see `SessionFactory::warm_up`).
+    warmup_us: Option<u64>,
 }
 
 impl Ctx {
@@ -312,6 +314,9 @@ pub async fn run(
     stop: watch::Receiver<bool>,
     fd_limit: Option<procstat::FdLimit>,
 ) -> ClientFinal {
+    // A one-time, per-process cost paid before anything is measured: see `tls::warm_up`. A
+    // failure here would fail the first request on its own, so it is only recorded (null).
+    let warmup_us = factory.warm_up().ok();
     let start_state = Start::now();
     let counters = Counters::new();
     let sessions = match plan.mode {
@@ -334,6 +339,7 @@ pub async fn run(
                             requests_failed: 1,
                             failures_by_kind: lock(&counters.failures).clone(),
                             stopped_early: Some(why.to_string()),
+                            warmup_us,
                             ..Default::default()
                         },
                         fd_limit: fd_limit.map(|l| l.soft),
@@ -357,6 +363,7 @@ pub async fn run(
         factory,
         retained,
         start: Instant::now(),
+        warmup_us,
     });
     let (started, stopped_early, sampler_cpu_us) = match ctx.plan.clock {
         Clock::Real => real_loop(&ctx, stop, fd_limit, start_state.fds).await,
@@ -718,6 +725,7 @@ async fn finish(
         open_fds_start: start_state.fds,
         open_fds_end: procstat::open_fds(),
         latency_us: latency,
+        warmup_us: ctx.warmup_us,
         sampler_cpu_us_total: sampler_cpu_us,
         stopped_early: stopped_early.map(|r| r.to_string()),
     };

@@ -60,6 +60,8 @@ impl Server {
     pub async fn start(certs: &CertSet, opts: &ServerOptions) -> Result<Server, ServerError> {
         let store = Arc::new(SessionStore::new(opts.cache));
         let cfg = tls::server_config(certs, opts.tls, store.clone())?;
+        // Before the first client is accepted: see `tls::warm_up`.
+        tls::warm_up(cfg.crypto_provider())?;
         let acceptor = TlsAcceptor::from(Arc::new(cfg));
         let listener = TcpListener::bind(opts.addr)
             .await

@@ -72,6 +72,13 @@ impl SessionFactory {
         self.kind
     }
 
+    /// Seeds the crypto library's random generator (a one-time, per-process cost: see
+    /// [`crate::tls::warm_up`]) and returns how long that took, µs. No session, connection or
+    /// request is made.
+    pub fn warm_up(&self) -> Result<u64, TlsError> {
+        crate::tls::warm_up(&self.tls.provider).map(|d| d.as_micros() as u64)
+    }
+
     /// Connection counters of every session this factory built; reqwest's connections are
     /// not visible to the harness, so they are only kept for hyper.
     pub fn stats(&self) -> Option<&Arc<ConnStats>> {

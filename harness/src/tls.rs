@@ -4,6 +4,7 @@
 //! using rustls's defaults gets; `KxChoice::X25519` narrows key exchange to X25519 alone.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rustls::crypto::{aws_lc_rs, CryptoProvider};
 use rustls::pki_types::CertificateDer;
@@ -89,6 +90,22 @@ pub fn provider(kx: KxChoice) -> Arc<CryptoProvider> {
         p.kx_groups = vec![aws_lc_rs::kx_group::X25519];
     }
     Arc::new(p)
+}
+
+/// Seeds the provider's random generator now and says how long that took.
+///
+/// aws-lc seeds its process-wide generator on first use, from CPU jitter entropy: tens of
+/// milliseconds of CPU, once per process. Left alone, that lands inside the first handshake
+/// (the client's ClientHello, then the server's reply) of every mode, since each mode runs in
+/// new processes; so each worker pays it here, before it measures or serves anything. Later
+/// calls are cheap.
+pub fn warm_up(provider: &CryptoProvider) -> Result<Duration, TlsError> {
+    let t0 = Instant::now();
+    provider
+        .secure_random
+        .fill(&mut [0u8; 1])
+        .map_err(|_| rustls::Error::FailedToGetRandomBytes)?;
+    Ok(t0.elapsed())
 }
 
 /// Names of the groups `kx` offers, in order.

@@ -144,6 +144,10 @@ pub struct ClientTotals {
     pub open_fds_end: Option<u64>,
     /// Request latency over the whole load, µs.
     pub latency_us: Option<Latency>,
+    /// The worker's one-time warm-up before its load clock started (seeding the crypto
+    /// library's random generator), µs; in no other figure (`null`: it failed, and the first
+    /// request pays it instead).
+    pub warmup_us: Option<u64>,
     /// CPU time the client worker spent taking samples (`null` if the sampler could not
     /// measure itself or died).
     pub sampler_cpu_us_total: Option<u64>,
