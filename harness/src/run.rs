@@ -289,7 +289,17 @@ struct Exited {
 impl Exited {
     /// ` (signal: 9 (SIGKILL))` or ` (exit status: 1): <last stderr line>`.
     fn how(&self) -> String {
-        how_it_ended(self.status, &self.stderr)
+        use std::os::unix::process::ExitStatusExt;
+        let status_text = self
+            .status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "killed after the grace period".into());
+        let signalled = self.status.is_some_and(|s| s.signal().is_some());
+        if signalled || self.stderr.trim().is_empty() {
+            format!(" ({status_text})")
+        } else {
+            format!(" ({status_text}): {}", last_line(&self.stderr))
+        }
     }
 }
 
@@ -298,20 +308,6 @@ async fn next_of(w: &mut Option<Worker>) -> Option<WorkerMsg> {
     match w {
         Some(w) => w.next().await,
         None => std::future::pending().await,
-    }
-}
-
-/// ` (signal: 9 (SIGKILL))` or ` (exit status: 1): <last stderr line>`.
-fn how_it_ended(status: Option<std::process::ExitStatus>, stderr: &str) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    let status_text = status
-        .map(|s| s.to_string())
-        .unwrap_or_else(|| "killed after the grace period".into());
-    let signalled = status.is_some_and(|s| s.signal().is_some());
-    if signalled || stderr.trim().is_empty() {
-        format!(" ({status_text})")
-    } else {
-        format!(" ({status_text}): {}", last_line(stderr))
     }
 }
 
