@@ -81,16 +81,20 @@ impl Cell {
     /// The cell as plain text: parts joined by ` / `, [`units::NOT_MEASURED`] for each part
     /// not measured (once, when none was).
     pub fn plain(&self) -> String {
+        self.render(|| units::NOT_MEASURED.to_string(), str::to_string)
+    }
+
+    /// The one layout rule of a cell, for any output: `text` writes a value, `unmeasured`
+    /// writes a part that was not measured (once for the cell when no part was).
+    pub fn render(&self, unmeasured: impl Fn() -> String, text: impl Fn(&str) -> String) -> String {
         match self {
-            Cell::Parts(parts) if parts.iter().all(Option::is_none) => {
-                units::NOT_MEASURED.to_string()
-            }
+            Cell::Parts(parts) if parts.iter().all(Option::is_none) => unmeasured(),
             Cell::Parts(parts) => parts
                 .iter()
-                .map(|p| p.clone().unwrap_or_else(|| units::NOT_MEASURED.to_string()))
+                .map(|p| p.as_deref().map_or_else(&unmeasured, &text))
                 .collect::<Vec<_>>()
                 .join(" / "),
-            Cell::Text(t) => t.clone().unwrap_or_else(|| "–".to_string()),
+            Cell::Text(t) => t.as_deref().map_or_else(|| "–".to_string(), &text),
         }
     }
 }

@@ -130,16 +130,10 @@ fn esc(s: &str) -> String {
 
 /// A cell of the per-mode table: each unmeasured part reads "n/a" in grey.
 fn cell_html(cell: &Cell) -> String {
-    let nm = || format!("<span class=\"nm\">{}</span>", units::NOT_MEASURED);
-    match cell {
-        Cell::Parts(parts) if parts.iter().all(Option::is_none) => nm(),
-        Cell::Parts(parts) => parts
-            .iter()
-            .map(|p| p.as_deref().map_or_else(nm, esc))
-            .collect::<Vec<_>>()
-            .join(" / "),
-        Cell::Text(t) => t.as_deref().map_or_else(|| "–".to_string(), esc),
-    }
+    cell.render(
+        || format!("<span class=\"nm\">{}</span>", units::NOT_MEASURED),
+        esc,
+    )
 }
 
 fn scenario(out: &mut String, summary: &Summary) {
