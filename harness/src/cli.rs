@@ -7,9 +7,12 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::exec::condition::Condition;
+use crate::exec::summary::HeapTool;
+use crate::exec::ExecPlan;
 use crate::load::Clock;
 use crate::mode::Mode;
-use crate::plan::{defaults, PlanError, RunPlan, ServerCacheKind};
+use crate::plan::{defaults, PlanError, RunPlan, ServerCacheKind, ServerPlan};
 use crate::session::ClientKind;
 use crate::tls::{KxChoice, RootsChoice, TlsVersion};
 
@@ -33,6 +36,9 @@ pub enum Command {
     },
     /// Run the HTTPS server alone, for real clients (curl, openssl s_client), until Ctrl-C.
     Serve(ServeArgs),
+    /// Check your own program: run COMMAND against the harness's server (URL and CA in its
+    /// environment) and report its connections, handshakes and memory, with a verdict.
+    Exec(ExecArgs),
     /// Redraw the SVGs and index.html of a report directory from its summary.json and timeline.csv.
     Report {
         /// A report directory, e.g. reports/latest.
@@ -161,6 +167,80 @@ pub struct ServeArgs {
     pub body_bytes: u32,
     #[arg(long, default_value = "certs")]
     pub certs_dir: PathBuf,
+}
+
+/// Options of `harness exec`.
+#[derive(Debug, Clone, Args)]
+pub struct ExecArgs {
+    /// Stop the command (SIGTERM, then SIGKILL after 5 s) if it runs longer than this
+    /// (humantime: 30s, 10m); without it the check lasts as long as the command.
+    #[arg(long, value_parser = positive_duration)]
+    pub duration: Option<Duration>,
+    /// Exit 1 when this condition over a summary field holds, e.g.
+    /// 'new_connections_per_request > 0.1' (repeatable).
+    #[arg(long = "fail-if", value_name = "EXPR", value_parser = parse_condition)]
+    pub fail_if: Vec<Condition>,
+    /// Count the command's heap with valgrind's DHAT (slow; not a timed check).
+    #[arg(long, value_enum, default_value_t)]
+    pub heap: HeapTool,
+    /// How often the command's processes and the server are sampled (at least 10ms).
+    #[arg(long, default_value_t = defaults::EXEC_SAMPLE_INTERVAL.into(), value_parser = sample_interval)]
+    pub sample_interval: humantime::Duration,
+    /// TLS version the server offers.
+    #[arg(long, value_enum, default_value_t)]
+    pub tls: TlsVersion,
+    /// Size of the server's response body, bytes.
+    #[arg(long, default_value_t = defaults::BODY_BYTES, value_parser = clap::value_parser!(u32).range(0..=i64::from(defaults::MAX_BODY_BYTES)))]
+    pub body_bytes: u32,
+    /// Server port on 127.0.0.1 (0: an ephemeral port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Where report directories are created.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+    /// Where the CA and server certificates are kept (generated on first use).
+    #[arg(long, default_value = "certs")]
+    pub certs_dir: PathBuf,
+    /// No progress line.
+    #[arg(long)]
+    pub quiet: bool,
+    /// Print summary.json to stdout instead of the table (the command's stdout goes to stderr).
+    #[arg(long)]
+    pub json: bool,
+    /// The command to check and its arguments (after `--`).
+    #[arg(
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true,
+        value_name = "COMMAND"
+    )]
+    pub command: Vec<String>,
+}
+
+impl ExecArgs {
+    /// The checked form of `harness exec`'s options.
+    pub fn plan(&self) -> ExecPlan {
+        ExecPlan {
+            command: self.command.clone(),
+            duration: self.duration,
+            conditions: self.fail_if.clone(),
+            heap: self.heap,
+            server: ServerPlan {
+                port: self.port,
+                tls: self.tls,
+                body_bytes: self.body_bytes,
+                sample_interval: self.sample_interval.into(),
+                cache: crate::server_cache::ServerCachePolicy::default(),
+                certs_dir: self.certs_dir.clone(),
+            },
+            out: self.out.clone(),
+            stdout_to_stderr: self.json,
+        }
+    }
+}
+
+fn parse_condition(s: &str) -> Result<Condition, String> {
+    s.parse()
 }
 
 impl RunArgs {

@@ -70,6 +70,7 @@ pub async fn probe(base: &ClientTls, certs: &CertSet) -> Result<Vec<KnobFigure>,
             tls: base.version,
             body_bytes: crate::plan::defaults::BODY_BYTES as usize,
             cache: ServerCachePolicy::default(),
+            witness: false,
         },
     )
     .await

@@ -50,6 +50,7 @@ fn main() -> ExitCode {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(1, e),
         },
+        Some(Command::Exec(args)) => exec(args, command),
         Some(Command::Report { dir }) => match harness::report::render_dir(&dir) {
             Ok(files) => {
                 for f in files {
@@ -75,6 +76,34 @@ fn main() -> ExitCode {
 fn fail(code: u8, e: impl std::fmt::Display) -> ExitCode {
     eprintln!("error: {e}");
     ExitCode::from(code)
+}
+
+fn exec(args: harness::cli::ExecArgs, command: String) -> ExitCode {
+    let out = match harness::exec::run(&args.plan(), command, !args.quiet) {
+        Ok(o) => o,
+        Err(e) => return fail(e.exit_code(), e),
+    };
+    if args.json {
+        match serde_json::to_string_pretty(&out.summary) {
+            Ok(text) => println!("{text}"),
+            Err(e) => return fail(1, e),
+        }
+    } else {
+        print!("{}", harness::exec::report::table(&out.summary));
+    }
+    for e in &out.report_errors {
+        eprintln!("warning: {e}");
+    }
+    let report = format!("report: {}", out.dir.join("index.html").display());
+    if args.json {
+        eprintln!("{report}");
+    } else {
+        println!("{report}");
+    }
+    for c in out.summary.conditions.iter().filter(|c| c.failed) {
+        eprintln!("error: --fail-if {} holds", c.condition);
+    }
+    ExitCode::from(out.exit_code())
 }
 
 fn run(args: harness::cli::RunArgs, command: String) -> ExitCode {

@@ -51,6 +51,11 @@ pub mod defaults {
     pub const SERVE_PORT: u16 = 8443;
     /// Most requests one mode may schedule.
     pub const MAX_PLANNED: f64 = 1e9;
+    /// How often `harness exec` samples the command's processes and the server: finer than a
+    /// run's, because the programs it checks often live for a second or two.
+    pub const EXEC_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
+    /// How long `harness exec` waits for a command to exit after SIGTERM before SIGKILL.
+    pub const EXEC_KILL_GRACE: Duration = Duration::from_secs(5);
 }
 
 crate::choice! {
@@ -74,6 +79,19 @@ pub enum Target {
         /// PEM file of the CA(s) that sign its certificate.
         ca: Option<PathBuf>,
     },
+}
+
+/// What a server worker needs: the built-in server's settings, shared by a run's legs and by
+/// `harness exec`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ServerPlan {
+    /// Port on 127.0.0.1 (0: ephemeral).
+    pub port: u16,
+    pub tls: TlsVersion,
+    pub body_bytes: u32,
+    pub sample_interval: Duration,
+    pub cache: ServerCachePolicy,
+    pub certs_dir: PathBuf,
 }
 
 /// A checked run: every option valid on its own and in combination.
@@ -264,6 +282,21 @@ impl RunPlan {
             .iter()
             .flat_map(|m| self.clients.iter().map(move |c| (*m, *c)))
             .collect()
+    }
+
+    /// The built-in server's settings (`None` with an external target).
+    pub fn server_plan(&self) -> Option<ServerPlan> {
+        match self.target {
+            Target::Builtin { port } => Some(ServerPlan {
+                port,
+                tls: self.tls,
+                body_bytes: self.body_bytes,
+                sample_interval: self.sample_interval,
+                cache: self.server_cache,
+                certs_dir: self.certs_dir.clone(),
+            }),
+            Target::External { .. } => None,
+        }
     }
 
     /// The external target's URL, if the run has one.

@@ -11,7 +11,7 @@ pub fn rss_bytes() -> Option<u64> {
     Some(resident_pages * page_size())
 }
 
-fn page_size() -> u64 {
+pub(crate) fn page_size() -> u64 {
     // SAFETY: sysconf has no preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
     if p > 0 {
@@ -54,6 +54,33 @@ pub fn thread_cpu_ns() -> Option<u64> {
     // SAFETY: clock_gettime writes into the struct we pass.
     let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
     (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+}
+
+/// `CLOCK_MONOTONIC`, nanoseconds: one clock for every process on the machine, so a time the
+/// server worker stamps on a connection and a time the parent stamps on a command's exit can
+/// be compared (`harness exec`).
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the struct we pass; CLOCK_MONOTONIC cannot fail on
+    // Linux (a failure leaves 0, which every comparison treats as "long ago").
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// CPU time of every child process this process has waited for (and the children they waited
+/// for), user + system, seconds (`getrusage(RUSAGE_CHILDREN)`).
+pub fn children_cpu_seconds() -> Option<f64> {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
+    if rc != 0 {
+        return None;
+    }
+    let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    Some(secs(ru.ru_utime) + secs(ru.ru_stime))
 }
 
 /// The file-descriptor limit (RLIMIT_NOFILE): soft and hard.

@@ -128,7 +128,7 @@ pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome
 }
 
 /// Creates `out/<run-id>`; a run never reuses or overwrites a directory.
-fn create_run_dir(out: &Path) -> Result<PathBuf, RunError> {
+pub(crate) fn create_run_dir(out: &Path) -> Result<PathBuf, RunError> {
     let err = |reason: String| RunError::Out {
         path: out.to_path_buf(),
         reason,
@@ -169,7 +169,7 @@ pub fn run_id_at(t: time::OffsetDateTime) -> String {
 }
 
 /// Points `out/latest` at `dir` (a relative symlink, replaced atomically).
-fn point_latest(out: &Path, dir: &Path) -> std::io::Result<()> {
+pub(crate) fn point_latest(out: &Path, dir: &Path) -> std::io::Result<()> {
     let name = dir.file_name().unwrap_or_default();
     let tmp = out.join(format!(".latest-{}", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
@@ -193,7 +193,7 @@ struct AllLegs {
 }
 
 /// A worker process with its stdout as JSON lines and its stderr collected.
-struct Worker {
+pub(crate) struct Worker {
     child: Child,
     lines: Lines<BufReader<ChildStdout>>,
     stderr: tokio::task::JoinHandle<String>,
@@ -233,7 +233,7 @@ impl Worker {
 
     /// Next message; `None` at EOF. Lines that are not messages (a library printing to
     /// stdout) are skipped and counted in `unparsed`, which the summary reports.
-    async fn next(&mut self) -> Option<WorkerMsg> {
+    pub(crate) async fn next(&mut self) -> Option<WorkerMsg> {
         loop {
             let line = self.lines.next_line().await.ok().flatten()?;
             if let Some(m) = parse_line(&line, &mut self.unparsed) {
@@ -243,12 +243,12 @@ impl Worker {
     }
 
     /// Closes stdin: the worker's signal to finish.
-    fn ask_stop(&mut self) {
+    pub(crate) fn ask_stop(&mut self) {
         drop(self.child.stdin.take());
     }
 
     /// Waits for exit (killing after the grace period) and says how it went.
-    async fn finish(mut self) -> Exited {
+    pub(crate) async fn finish(mut self) -> Exited {
         self.ask_stop();
         let status = match tokio::time::timeout(WORKER_GRACE, self.child.wait()).await {
             Ok(Ok(s)) => Some(s),
@@ -280,15 +280,15 @@ fn parse_line(line: &str, unparsed: &mut u64) -> Option<WorkerMsg> {
 }
 
 /// How a worker process ended.
-struct Exited {
-    status: Option<std::process::ExitStatus>,
-    stderr: String,
+pub(crate) struct Exited {
+    pub(crate) status: Option<std::process::ExitStatus>,
+    pub(crate) stderr: String,
     unparsed: u64,
 }
 
 impl Exited {
     /// ` (signal: 9 (SIGKILL))` or ` (exit status: 1): <last stderr line>`.
-    fn how(&self) -> String {
+    pub(crate) fn how(&self) -> String {
         use std::os::unix::process::ExitStatusExt;
         let status_text = self
             .status
@@ -299,6 +299,22 @@ impl Exited {
             format!(" ({status_text})")
         } else {
             format!(" ({status_text}): {}", last_line(&self.stderr))
+        }
+    }
+}
+
+/// Starts a server worker and waits for its port (and the fd limit it runs with).
+pub(crate) async fn start_server(
+    exe: &Path,
+    cfg: ServerWorkerConfig,
+) -> Result<(Worker, u16, Option<u64>), String> {
+    let mut server = Worker::spawn(exe, WorkerRole::Server, &cfg)
+        .map_err(|e| format!("cannot start the server worker: {e}"))?;
+    match tokio::time::timeout(WORKER_GRACE, server.next()).await {
+        Ok(Some(WorkerMsg::Ready { port, fd_limit })) => Ok((server, port, fd_limit)),
+        _ => {
+            let exited = server.finish().await;
+            Err(format!("the server worker did not start{}", exited.how()))
         }
     }
 }
@@ -321,7 +337,7 @@ fn last_line(s: &str) -> String {
 }
 
 /// Ctrl-C / SIGTERM counter: the first stops the run gracefully, the second kills workers.
-fn interrupts() -> watch::Receiver<u32> {
+pub(crate) fn interrupts() -> watch::Receiver<u32> {
     let (tx, rx) = watch::channel(0u32);
     tokio::spawn(async move {
         use tokio::signal::unix::{signal, SignalKind};
@@ -542,21 +558,18 @@ impl Orchestrator {
 
     /// Starts the server worker and waits for its port (and the fd limit it runs with).
     async fn start_server(&self, mode: Mode) -> Result<(Worker, u16, Option<u64>), String> {
-        let cfg = ServerWorkerConfig {
-            plan: self.plan.clone(),
+        let Some(server) = self.plan.server_plan() else {
+            return Err(format!("{mode}: no built-in server with --target"));
         };
-        let mut server = Worker::spawn(&self.exe, WorkerRole::Server, &cfg)
-            .map_err(|e| format!("{mode}: cannot start the server worker: {e}"))?;
-        match tokio::time::timeout(WORKER_GRACE, server.next()).await {
-            Ok(Some(WorkerMsg::Ready { port, fd_limit })) => Ok((server, port, fd_limit)),
-            _ => {
-                let exited = server.finish().await;
-                Err(format!(
-                    "{mode}: the server worker did not start{}",
-                    exited.how()
-                ))
-            }
-        }
+        start_server(
+            &self.exe,
+            ServerWorkerConfig {
+                server,
+                witness: false,
+            },
+        )
+        .await
+        .map_err(|why| format!("{mode}: {why}"))
     }
 
     fn show(&self, pb: &ProgressBar, s: &ClientSample) {

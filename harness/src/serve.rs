@@ -81,6 +81,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
         tls: args.tls,
         body_bytes: args.body_bytes as usize,
         cache: ServerCachePolicy::default(),
+        witness: false,
     };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

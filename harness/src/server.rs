@@ -23,6 +23,7 @@ use crate::certs::CertSet;
 use crate::connector::ConnStats;
 use crate::server_cache::{ServerCachePolicy, SessionStore};
 use crate::tls::{self, TlsVersion};
+use crate::witness::{Handshake, Witness, Witnessed};
 
 /// Settings of one server.
 #[derive(Debug, Clone)]
@@ -31,6 +32,8 @@ pub struct ServerOptions {
     pub tls: TlsVersion,
     pub body_bytes: usize,
     pub cache: ServerCachePolicy,
+    /// Keep a record of every connection (`harness exec`; see [`crate::witness`]).
+    pub witness: bool,
 }
 
 /// Errors starting the server.
@@ -52,6 +55,8 @@ pub struct Server {
     /// client's connector, so code settling on connections can use either end.
     pub stats: Arc<ConnStats>,
     pub store: Arc<SessionStore>,
+    /// One record per connection, when [`ServerOptions::witness`] asked for it.
+    pub witness: Option<Arc<Witness>>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -75,11 +80,19 @@ impl Server {
         })?;
         let stats = Arc::new(ConnStats::default());
         let body = Bytes::from(vec![b'x'; opts.body_bytes]);
-        let task = tokio::spawn(accept_loop(listener, acceptor, stats.clone(), body));
+        let witness = opts.witness.then(|| Arc::new(Witness::default()));
+        let task = tokio::spawn(accept_loop(
+            listener,
+            acceptor,
+            stats.clone(),
+            witness.clone(),
+            body,
+        ));
         Ok(Server {
             addr,
             stats,
             store,
+            witness,
             task,
         })
     }
@@ -95,11 +108,12 @@ async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     stats: Arc<ConnStats>,
+    witness: Option<Arc<Witness>>,
     body: Bytes,
 ) {
     loop {
-        let tcp = match listener.accept().await {
-            Ok((tcp, _)) => tcp,
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
             Err(_) => {
                 // EMFILE and friends: count, back off, keep serving the connections we have.
                 stats.accept_errors.fetch_add(1, Relaxed);
@@ -112,8 +126,10 @@ async fn accept_loop(
         let acceptor = acceptor.clone();
         let stats = stats.clone();
         let body = body.clone();
+        let conn = Witnessed::open(witness.as_ref(), peer.port());
         tokio::spawn(async move {
-            serve_one(tcp, acceptor, &stats, body).await;
+            serve_one(tcp, acceptor, &stats, &conn, body).await;
+            conn.closed();
             stats.closed.fetch_add(1, Relaxed);
         });
     }
@@ -123,21 +139,30 @@ async fn serve_one(
     tcp: tokio::net::TcpStream,
     acceptor: TlsAcceptor,
     stats: &ConnStats,
+    conn: &Witnessed,
     body: Bytes,
 ) {
     let tls = match acceptor.accept(tcp).await {
         Ok(tls) => tls,
         Err(_) => {
             stats.handshakes_failed.fetch_add(1, Relaxed);
+            conn.handshake(Handshake::Failed);
             return;
         }
     };
     match tls.get_ref().1.handshake_kind() {
-        Some(HandshakeKind::Resumed) => stats.handshakes_resumed.fetch_add(1, Relaxed),
-        _ => stats.handshakes_full.fetch_add(1, Relaxed),
+        Some(HandshakeKind::Resumed) => {
+            stats.handshakes_resumed.fetch_add(1, Relaxed);
+            conn.handshake(Handshake::Resumed);
+        }
+        _ => {
+            stats.handshakes_full.fetch_add(1, Relaxed);
+            conn.handshake(Handshake::Full);
+        }
     };
     let service = service_fn(|_req: Request<hyper::body::Incoming>| {
         stats.requests.fetch_add(1, Relaxed);
+        conn.request();
         let body = body.clone();
         async move { Ok::<_, Infallible>(Response::new(Full::new(body))) }
     });

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::knobs::KnobFigure;
 use crate::retention::RetentionStats;
 use crate::summary::{Latency, P50P99};
+use crate::witness::ConnRecord;
 
 /// What a worker says.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -23,6 +24,11 @@ pub enum WorkerMsg {
     Client(Box<ClientSample>),
     Server(ServerSample),
     ClientDone(Box<ClientFinal>),
+    /// The server's record of every connection (only when it was asked to keep one), sent
+    /// just before `ServerDone`.
+    Connections {
+        conns: Vec<ConnRecord>,
+    },
     ServerDone(ServerSample),
 }
 

@@ -15,7 +15,7 @@ use tokio::sync::watch;
 use crate::certs;
 use crate::load::{self, LoadPlan};
 use crate::mode::Mode;
-use crate::plan::{RunPlan, Target};
+use crate::plan::{RunPlan, ServerPlan};
 use crate::procstat;
 use crate::server::{Server, ServerOptions};
 use crate::session::{ClientKind, SessionFactory};
@@ -38,11 +38,13 @@ pub struct ClientWorkerConfig {
     pub probe_certs_dir: Option<PathBuf>,
 }
 
-/// Everything the server worker needs: the plan (its port, TLS version, body size, sample
-/// interval, session store and certificates directory).
+/// Everything the server worker needs: its port, TLS version, body size, sample interval,
+/// session store and certificates directory, and whether it keeps a record per connection.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerWorkerConfig {
-    pub plan: RunPlan,
+    pub server: ServerPlan,
+    /// Keep one record per connection and send them before `ServerDone` (`harness exec`).
+    pub witness: bool,
 }
 
 /// Errors a worker can end with; printed on its stderr for the parent to relay.
@@ -163,22 +165,18 @@ pub fn server_main(config_json: &str) -> Result<(), WorkerError> {
     let cfg: ServerWorkerConfig =
         serde_json::from_str(config_json).map_err(|e| WorkerError::Config(e.to_string()))?;
     let fd_limit = procstat::raise_fd_limit();
-    let p = &cfg.plan;
-    let Target::Builtin { port } = p.target else {
-        return Err(WorkerError::Config(
-            "a server worker for an external target".into(),
-        ));
-    };
+    let p = &cfg.server;
     // The parent made sure the certificates exist; a worker never regenerates them (two
     // workers doing so at once would leave a leaf from one CA beside the other's CA).
     let certs = certs::check(&certs::CertPaths::in_dir(&p.certs_dir)).map_err(|e| {
         WorkerError::Config(format!("certificates in {}: {e}", p.certs_dir.display()))
     })?;
     let opts = ServerOptions {
-        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, p.port)),
         tls: p.tls,
         body_bytes: p.body_bytes as usize,
-        cache: p.server_cache,
+        cache: p.cache,
+        witness: cfg.witness,
     };
     let every = p.sample_interval;
     let rt = runtime()?;
@@ -203,6 +201,11 @@ pub fn server_main(config_json: &str) -> Result<(), WorkerError> {
                 }
                 _ = stop.changed() => break,
             }
+        }
+        if let Some(w) = &server.witness {
+            WorkerMsg::Connections { conns: w.records() }
+                .emit()
+                .map_err(WorkerError::Pipe)?;
         }
         WorkerMsg::ServerDone(server_sample(&server, start))
             .emit()

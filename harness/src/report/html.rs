@@ -113,7 +113,7 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
 }
 
 /// Escapes text for HTML content and attribute values.
-fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {

@@ -8,7 +8,8 @@
 
 mod bars;
 mod canvas;
-mod html;
+pub(crate) mod exec_charts;
+pub(crate) mod html;
 mod legend;
 mod lines;
 mod series;

@@ -157,6 +157,27 @@ impl TimeAxis {
         axis
     }
 
+    /// A wall-clock axis from 0 to `max_s` seconds (minutes past three), titled
+    /// `time since <since> (unit)`: for `harness exec`, whose rows are not a run's.
+    pub(crate) fn wall(max_s: f64, since: &str) -> Self {
+        let max_s = if max_s.is_finite() && max_s > 0.0 {
+            max_s
+        } else {
+            1.0
+        };
+        let (divisor, unit) = if max_s > 180.0 {
+            (60.0, "min")
+        } else {
+            (1.0, "s")
+        };
+        TimeAxis {
+            virtual_clock: false,
+            max_s,
+            divisor,
+            desc: format!("time since {since} ({unit})"),
+        }
+    }
+
     /// The row's time on this axis's clock, seconds.
     pub(crate) fn time_of(&self, row: &TimelineRow) -> f64 {
         if self.virtual_clock {

@@ -1,0 +1,461 @@
+//! `harness exec -- CMD`: check a program no one here wrote, in any language, without
+//! changing its code (ARCHITECTURE.md, "Checking a program").
+//!
+//! The harness starts its server in a worker (as a run does, keeping a record of every
+//! connection: the witness), runs the command with the server's URL and CA in its
+//! environment, samples the command's process tree from `/proc`, and when the command ends
+//! (or `--duration` passes, or Ctrl-C) it stops the server, takes its record and writes the
+//! same kind of report as a run: `summary.json`, `timeline.csv`, `connections.csv`, charts
+//! and `index.html`, with a verdict and the `--fail-if` conditions.
+
+pub mod condition;
+pub mod report;
+pub mod summary;
+pub mod verdict;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::certs;
+use crate::plan::{defaults, ServerPlan};
+use crate::procstat::{self, monotonic_ns};
+use crate::proctree;
+use crate::run;
+use crate::units;
+use crate::wire::{ServerSample, WorkerMsg};
+use crate::worker::ServerWorkerConfig;
+use condition::Condition;
+use summary::{ExecEnd, ExecRow, ExecSummary, HeapTool, Observed};
+
+/// The environment variables a checked command finds (documented in the README).
+pub const ENV_URL: &str = "TLS_SESSION_COST_URL";
+/// The CA's path, under the harness's own name and where common clients read a CA bundle.
+pub const ENV_CA: [&str; 5] = [
+    "TLS_SESSION_COST_CA",
+    "SSL_CERT_FILE",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+    "NODE_EXTRA_CA_CERTS",
+];
+
+/// How long after the command ends the server is given to see its connections close.
+const SETTLE: Duration = Duration::from_millis(300);
+
+/// A checked `harness exec`.
+#[derive(Debug, Clone)]
+pub struct ExecPlan {
+    /// The command and its arguments (not empty).
+    pub command: Vec<String>,
+    pub duration: Option<Duration>,
+    pub conditions: Vec<Condition>,
+    pub heap: HeapTool,
+    pub server: ServerPlan,
+    pub out: PathBuf,
+    /// The command's stdout goes to the harness's stderr (`--json` keeps stdout for the
+    /// summary).
+    pub stdout_to_stderr: bool,
+}
+
+/// Errors before anything was measured.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    #[error("--out {path}: {reason}")]
+    Out { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Certs(#[from] certs::CertError),
+    #[error("cannot find the harness executable to start the server: {0}")]
+    Exe(std::io::Error),
+    #[error("cannot start the tokio runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("{0}")]
+    Server(String),
+    /// Exit 127, as a shell does.
+    #[error("{0}: command not found")]
+    NotFound(String),
+    /// Exit 126, as a shell does.
+    #[error("{0}: cannot run it: {1}")]
+    NotExecutable(String, String),
+    #[error("--heap valgrind: valgrind is not installed (apt-get install valgrind)")]
+    NoValgrind,
+}
+
+impl ExecError {
+    /// The exit code a shell would give.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            ExecError::NotFound(_) => 127,
+            ExecError::NotExecutable(..) => 126,
+            ExecError::Out { .. } | ExecError::NoValgrind => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// A finished check.
+#[derive(Debug)]
+pub struct ExecOutcome {
+    pub dir: PathBuf,
+    pub summary: ExecSummary,
+    /// Problems writing the report (the raw files may still be there).
+    pub report_errors: Vec<String>,
+}
+
+impl ExecOutcome {
+    /// The exit code: 130 interrupted; 1 the server died or a `--fail-if` condition held;
+    /// else the command's own status (128 + signal for a signal it did not get from us), and
+    /// 0 when the harness stopped it at `--duration`.
+    pub fn exit_code(&self) -> u8 {
+        let s = &self.summary;
+        match s.ended {
+            ExecEnd::Interrupted => 130,
+            ExecEnd::ServerDied => 1,
+            _ if s.conditions.iter().any(|c| c.failed) => 1,
+            ExecEnd::Stopped => 0,
+            ExecEnd::Exited => match (s.exit_code, s.exit_signal) {
+                (Some(c), _) => u8::try_from(c).unwrap_or(1),
+                (None, Some(sig)) => u8::try_from(128 + sig).unwrap_or(1),
+                (None, None) => 1,
+            },
+        }
+    }
+}
+
+/// Runs the check and writes its report under a new run directory of `plan.out`.
+pub fn run(
+    plan: &ExecPlan,
+    harness_command: String,
+    progress: bool,
+) -> Result<ExecOutcome, ExecError> {
+    if plan.heap == HeapTool::Valgrind && which("valgrind").is_none() {
+        return Err(ExecError::NoValgrind);
+    }
+    let dir = run::create_run_dir(&plan.out).map_err(|e| match e {
+        run::RunError::Out { path, reason } => ExecError::Out { path, reason },
+        other => ExecError::Server(other.to_string()),
+    })?;
+    let (set, provenance) = certs::ensure(&plan.server.certs_dir)?;
+    if let certs::Provenance::Generated { because } = provenance {
+        eprintln!(
+            "generated certificates in {} ({because})",
+            plan.server.certs_dir.display()
+        );
+    }
+    let exe = std::env::current_exe().map_err(ExecError::Exe)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(ExecError::Runtime)?;
+    let started_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let ca = std::fs::canonicalize(&set.paths.ca).unwrap_or(set.paths.ca.clone());
+    let observed = rt.block_on(supervise(plan, &exe, &ca, &dir, progress))?;
+    let mut summary = summary::assemble(&observed);
+    summary.command = plan.command.clone();
+    summary.harness_command = harness_command;
+    summary.run_id = dir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    summary.started_at = started_at;
+    summary.method = methods();
+    let json = serde_json::to_value(&summary).unwrap_or_default();
+    summary.conditions = plan.conditions.iter().map(|c| c.check(&json)).collect();
+    let report_errors = report::write(&dir, &summary, &observed);
+    if let Err(e) = run::point_latest(&plan.out, &dir) {
+        eprintln!("warning: {}/latest: {e}", plan.out.display());
+    }
+    Ok(ExecOutcome {
+        dir,
+        summary,
+        report_errors,
+    })
+}
+
+/// How each figure of a check was measured.
+pub fn methods() -> std::collections::BTreeMap<String, String> {
+    [
+        ("witness", "the harness's server (its own worker process) keeps one record per accepted connection: accept and close times on CLOCK_MONOTONIC, the rustls handshake kind (full, resumed, failed) and the requests it carried; requests, connections and handshakes are counted from it, exactly"),
+        ("connections_open_at_exit", "connections the server never saw close, or saw close no earlier than 10 ms before the harness was told the command had ended: the kernel closes an exiting process's sockets just before its parent is notified, so those closes were made by the exit, not by the program (a program that closes a connection less than 10 ms before it exits is counted as leaving it open)"),
+        ("process_tree", "the command and every live descendant (parent links in /proc/PID/stat), sampled every interval: RSS from statm, PSS from smaps_rollup, entries of /proc/PID/fd, CPU from stat; processes that started and ended between two samples are not seen"),
+        ("tcp_to_server", "socket inodes in the tree's /proc/PID/fd matched against /proc/net/tcp and tcp6 entries whose remote port is the server's (any state but LISTEN and CLOSE)"),
+        ("cpu", "getrusage(RUSAGE_CHILDREN) of the harness before the command started and after it was waited for: the command and every descendant it waited for, exact"),
+        ("rss_growth", "derived: RSS at the last sample minus RSS at the first sample after the server answered a request, divided by the requests answered between those samples; start-up memory before the first request is left out"),
+        ("heap", "a foreign process's heap is not visible to the harness: heap figures are null unless --heap valgrind runs the command under valgrind's DHAT (--trace-children=yes), whose per-process bytes at the global peak (gb) and at exit (eb) are summed over the processes; under valgrind every time and RSS figure includes valgrind's own cost"),
+        ("sampler", "CPU time of the harness's sampling thread while it read /proc (CLOCK_THREAD_CPUTIME_ID)"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+/// `PATH` lookup, for a check before anything starts.
+fn which(name: &str) -> Option<PathBuf> {
+    if name.contains('/') {
+        return Some(PathBuf::from(name));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}
+
+/// What the command's waiter thread reports.
+struct Ended {
+    status: std::io::Result<std::process::ExitStatus>,
+    at_ns: u64,
+    cpu_s: Option<f64>,
+}
+
+async fn supervise(
+    plan: &ExecPlan,
+    exe: &Path,
+    ca: &Path,
+    dir: &Path,
+    progress: bool,
+) -> Result<Observed, ExecError> {
+    let cfg = ServerWorkerConfig {
+        server: plan.server.clone(),
+        witness: true,
+    };
+    let (mut server, port, _) = run::start_server(exe, cfg)
+        .await
+        .map_err(ExecError::Server)?;
+
+    let argv: Vec<String> = match plan.heap {
+        HeapTool::None => plan.command.clone(),
+        HeapTool::Valgrind => {
+            let mut v = vec![
+                "valgrind".to_string(),
+                "--tool=dhat".into(),
+                "--trace-children=yes".into(),
+                format!("--dhat-out-file={}/dhat.%p.json", dir.display()),
+                "--".into(),
+            ];
+            v.extend(plan.command.iter().cloned());
+            v
+        }
+    };
+    let mut cmd = std::process::Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .env(ENV_URL, format!("https://localhost:{port}/"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit());
+    for var in ENV_CA {
+        cmd.env(var, ca);
+    }
+    if plan.stdout_to_stderr {
+        use std::os::fd::AsFd;
+        match std::io::stderr().as_fd().try_clone_to_owned() {
+            Ok(fd) => cmd.stdout(Stdio::from(fd)),
+            Err(_) => cmd.stdout(Stdio::null()),
+        };
+    }
+    // Its own process group, so the whole tree can be stopped together, and the terminal's
+    // Ctrl-C reaches the harness, which then stops the command in order.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let cpu_before = procstat::children_cpu_seconds();
+    let start_ns = monotonic_ns();
+    let start = tokio::time::Instant::now();
+    let mut child = match cmd.spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = server.finish().await;
+            let name = plan.command[0].clone();
+            return Err(match e.kind() {
+                std::io::ErrorKind::NotFound => ExecError::NotFound(name),
+                _ => ExecError::NotExecutable(name, e.to_string()),
+            });
+        }
+    };
+    let pid = child.id() as i32;
+    let (tx, mut ended_rx) = tokio::sync::oneshot::channel::<Ended>();
+    // A thread blocked in wait() hears of the exit at once (the figure the exit margin is
+    // measured against), whatever the sampler is doing.
+    std::thread::spawn(move || {
+        let status = child.wait();
+        let at_ns = monotonic_ns();
+        let cpu_s = procstat::children_cpu_seconds();
+        let _ = tx.send(Ended {
+            status,
+            at_ns,
+            cpu_s,
+        });
+    });
+
+    let mut sampler = proctree::Sampler::new(pid, port);
+    let pb = progress_bar(progress);
+    let mut intr = run::interrupts();
+    let seen_intr = *intr.borrow();
+    let every = plan.server.sample_interval;
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let deadline = plan.duration.map(|d| start + d);
+    let mut rows: Vec<ExecRow> = Vec::new();
+    let mut last_server: Option<ServerSample> = None;
+    let mut sampler_ns: Option<u64> = Some(0);
+    let mut server_alive = true;
+    let mut stopping: Option<ExecEnd> = None;
+    let mut killed = false;
+    let mut kill_at: Option<tokio::time::Instant> = None;
+    let ended: Ended = loop {
+        tokio::select! {
+            e = &mut ended_rx => match e {
+                Ok(e) => break e,
+                Err(_) => break Ended { status: Err(std::io::Error::other("the waiter thread died")), at_ns: monotonic_ns(), cpu_s: None },
+            },
+            _ = ticker.tick() => {
+                let before = procstat::thread_cpu_ns();
+                let tree = sampler.sample();
+                sampler_ns = match (sampler_ns, before, procstat::thread_cpu_ns()) {
+                    (Some(t), Some(a), Some(b)) => Some(t + b.saturating_sub(a)),
+                    _ => None,
+                };
+                if tree.processes > 0 {
+                    let row = ExecRow { t_s: start.elapsed().as_secs_f64(), tree, server: last_server.clone() };
+                    show(&pb, &row);
+                    rows.push(row);
+                }
+                if let Some(at) = kill_at {
+                    if tokio::time::Instant::now() >= at && !killed {
+                        signal_group(pid, libc::SIGKILL);
+                        killed = true;
+                    }
+                }
+            }
+            msg = server.next(), if server_alive => match msg {
+                Some(WorkerMsg::Server(s)) => last_server = Some(s),
+                Some(_) => {}
+                None => {
+                    server_alive = false;
+                    stop(pid, &mut stopping, ExecEnd::ServerDied, &mut kill_at);
+                }
+            },
+            _ = sleep_until(deadline), if stopping.is_none() => {
+                pb.set_message("--duration passed: stopping the command (SIGTERM)");
+                stop(pid, &mut stopping, ExecEnd::Stopped, &mut kill_at);
+            }
+            changed = intr.changed() => {
+                if changed.is_err() || *intr.borrow() == seen_intr { continue; }
+                if stopping == Some(ExecEnd::Interrupted) {
+                    signal_group(pid, libc::SIGKILL);
+                    killed = true;
+                } else {
+                    pb.set_message("interrupted: stopping the command (Ctrl-C again to kill it)");
+                    stopping = None;
+                    stop(pid, &mut stopping, ExecEnd::Interrupted, &mut kill_at);
+                }
+            }
+        }
+    };
+    // Whatever the command left running in its group goes with it.
+    signal_group(pid, libc::SIGTERM);
+    pb.finish_and_clear();
+
+    // Give the server a moment to see the command's connections close, then take its record.
+    tokio::time::sleep(SETTLE).await;
+    server.ask_stop();
+    let mut conns = None;
+    if server_alive {
+        while let Ok(Some(m)) = tokio::time::timeout(SETTLE * 20, server.next()).await {
+            match m {
+                WorkerMsg::Connections { conns: c } => conns = Some(c),
+                WorkerMsg::ServerDone(s) | WorkerMsg::Server(s) => last_server = Some(s),
+                _ => {}
+            }
+        }
+    }
+    let _ = server.finish().await;
+
+    use std::os::unix::process::ExitStatusExt;
+    let status = ended.status.ok();
+    Ok(Observed {
+        start_ns,
+        end_ns: ended.at_ns,
+        ended: stopping.unwrap_or(ExecEnd::Exited),
+        exit_code: status.and_then(|s| s.code()),
+        exit_signal: status.and_then(|s| s.signal()),
+        cpu_s: match (cpu_before, ended.cpu_s) {
+            (Some(a), Some(b)) => Some((b - a).max(0.0)),
+            _ => None,
+        },
+        rows,
+        conns,
+        last_server,
+        sampler_cpu_us_total: sampler_ns.map(|ns| ns / 1000),
+        heap: match plan.heap {
+            HeapTool::Valgrind => report::dhat_totals(dir),
+            HeapTool::None => None,
+        },
+        heap_tool: plan.heap,
+    })
+}
+
+/// Asks the command's process group to stop (SIGTERM now, SIGKILL after the grace period).
+fn stop(
+    pid: i32,
+    stopping: &mut Option<ExecEnd>,
+    why: ExecEnd,
+    kill_at: &mut Option<tokio::time::Instant>,
+) {
+    if stopping.is_some() {
+        return;
+    }
+    *stopping = Some(why);
+    signal_group(pid, libc::SIGTERM);
+    *kill_at = Some(tokio::time::Instant::now() + defaults::EXEC_KILL_GRACE);
+}
+
+fn signal_group(pgid: i32, sig: i32) {
+    // SAFETY: kill has no memory preconditions; a group that is gone gives ESRCH, ignored.
+    unsafe { libc::kill(-pgid, sig) };
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+fn progress_bar(progress: bool) -> ProgressBar {
+    use std::io::IsTerminal;
+    let pb = ProgressBar::with_draw_target(
+        None,
+        if progress && std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        },
+    );
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} exec {elapsed:>4} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb
+}
+
+fn show(pb: &ProgressBar, row: &ExecRow) {
+    let bytes = |b: Option<u64>| units::opt(b.map(|b| b as f64), units::bytes);
+    let (reqs, conns, open) = row.server.as_ref().map_or((None, None, None), |s| {
+        (
+            Some(s.server_requests),
+            Some(s.server_connections),
+            Some(s.server_open_conns),
+        )
+    });
+    pb.set_message(format!(
+        "requests {}  connections {} (open {})  processes {}  rss {}  fds {}",
+        units::opt(reqs, units::count),
+        units::opt(conns, units::count),
+        units::opt(open, units::count),
+        row.tree.processes,
+        bytes(row.tree.rss_bytes),
+        units::opt(row.tree.open_fds, units::count),
+    ));
+    pb.tick();
+}

@@ -1,0 +1,287 @@
+//! Writing a check's report: `summary.json`, `timeline.csv`, `connections.csv`, `memory.svg`,
+//! `connections.svg` and `index.html`, and the terminal table. The rows a reader sees are
+//! declared once, in [`FIGURES`], and both the terminal and the page render that list.
+
+use std::path::Path;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::summary::{connection_rows, ExecSummary, Observed};
+use crate::report::exec_charts;
+use crate::report::html::esc;
+use crate::units;
+
+/// Files a check writes, beside `summary.json`.
+pub const FILES: [&str; 5] = [
+    "timeline.csv",
+    "connections.csv",
+    "memory.svg",
+    "connections.svg",
+    "index.html",
+];
+
+type Getter = fn(&ExecSummary) -> String;
+
+fn bytes(b: Option<u64>) -> String {
+    units::opt(b.map(|b| b as f64), units::bytes)
+}
+
+/// The figure rows of the terminal table and the page: label and formatted value.
+pub const FIGURES: &[(&str, Getter)] = &[
+    ("requests (server)", |s| units::count(s.requests)),
+    ("connections (server)", |s| units::count(s.connections)),
+    ("handshakes full / resumed / failed", |s| {
+        format!(
+            "{} / {} / {}",
+            units::count(s.handshakes_full),
+            units::count(s.handshakes_resumed),
+            units::count(s.handshakes_failed)
+        )
+    }),
+    ("new connections per request (derived)", |s| {
+        units::opt(s.new_connections_per_request, units::sig3)
+    }),
+    ("requests per connection (derived)", |s| {
+        units::opt(s.requests_per_connection, units::sig3)
+    }),
+    ("connections open at exit", |s| {
+        units::count(s.connections_open_at_exit)
+    }),
+    ("connections open at once, peak", |s| {
+        units::count(s.connections_open_peak)
+    }),
+    ("connection lifetime p50 / p99", |s| {
+        units::opt(s.connection_lifetime_ms.as_ref(), |l| {
+            format!("{} ms / {} ms", l.p50, l.p99)
+        })
+    }),
+    ("processes, peak", |s| {
+        units::opt(s.processes_peak, units::count)
+    }),
+    ("RSS peak / last sample", |s| {
+        format!("{} / {}", bytes(s.rss_peak_bytes), bytes(s.rss_end_bytes))
+    }),
+    ("PSS peak", |s| bytes(s.pss_peak_bytes)),
+    ("RSS growth per request (derived)", |s| {
+        units::opt(s.rss_growth_per_request_bytes, |b| {
+            let sign = if b < 0.0 { "−" } else { "" };
+            format!("{sign}{}", units::bytes(b.abs()))
+        })
+    }),
+    ("open descriptors, peak", |s| {
+        units::opt(s.open_fds_peak, units::count)
+    }),
+    ("TCP to the server held, peak (/proc)", |s| {
+        units::opt(s.tcp_to_server_peak, units::count)
+    }),
+    ("CPU (command and waited children)", |s| {
+        units::opt(s.cpu_s, |c| format!("{c:.3} s"))
+    }),
+    ("heap peak / at exit (valgrind)", |s| {
+        format!("{} / {}", bytes(s.heap_peak_bytes), bytes(s.heap_end_bytes))
+    }),
+    ("sampler CPU", |s| {
+        units::opt(s.sampler_cpu_us_total, |us| units::micros(us as f64))
+    }),
+];
+
+/// The terminal summary: the verdict, the figures, the conditions.
+pub fn table(s: &ExecSummary) -> String {
+    let mut out = format!(
+        "\nharness exec: {} ({}{} after {})\n\n",
+        s.command.join(" "),
+        s.ended,
+        match (s.exit_code, s.exit_signal) {
+            (Some(c), _) => format!(", exit status {c}"),
+            (None, Some(sig)) => format!(", signal {sig}"),
+            _ => String::new(),
+        },
+        units::seconds(s.elapsed_s),
+    );
+    let width = FIGURES
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (label, get) in FIGURES {
+        out.push_str(&format!("  {label:<width$}  {}\n", get(s)));
+    }
+    out.push_str("\nVerdict\n");
+    for line in &s.verdict {
+        out.push_str(&format!("  - {line}\n"));
+    }
+    if !s.conditions.is_empty() {
+        out.push_str("\n--fail-if\n");
+        for c in &s.conditions {
+            let value = units::opt(c.value, units::sig3);
+            let mark = if c.failed { "FAILED" } else { "ok" };
+            out.push_str(&format!("  {mark:<6} {} (measured {value})\n", c.condition));
+        }
+    }
+    out
+}
+
+/// Writes every file of the report; returns the problems (each naming its file).
+pub fn write(dir: &Path, s: &ExecSummary, o: &Observed) -> Vec<String> {
+    let mut errors = Vec::new();
+    let mut put = |name: &str, text: Result<String, String>| {
+        let path = dir.join(name);
+        match text {
+            Ok(t) => {
+                if let Err(e) = std::fs::write(&path, t) {
+                    errors.push(format!("cannot write {}: {e}", path.display()));
+                }
+            }
+            Err(e) => errors.push(format!("{}: {e}", path.display())),
+        }
+    };
+    put(
+        "summary.json",
+        serde_json::to_string_pretty(s)
+            .map(|t| t + "\n")
+            .map_err(|e| e.to_string()),
+    );
+    put(FILES[0], csv_text(&o.rows));
+    put(FILES[1], csv_text(&connection_rows(o)));
+    put(FILES[2], exec_charts::memory(&o.rows).map_err(|e| e.0));
+    put(FILES[3], exec_charts::connections(&o.rows).map_err(|e| e.0));
+    put(FILES[4], Ok(page(s)));
+    errors
+}
+
+/// Rows as CSV, the header from the first row's fields (a flattened `None` leaves its columns
+/// out of that row only: the header is the union, in first-seen order); empty = unmeasured.
+fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
+    let objects: Vec<serde_json::Map<String, Value>> = rows
+        .iter()
+        .filter_map(|r| match serde_json::to_value(r) {
+            Ok(Value::Object(m)) => Some(m),
+            _ => None,
+        })
+        .collect();
+    let mut header: Vec<String> = Vec::new();
+    for m in &objects {
+        for k in m.keys() {
+            if !header.contains(k) {
+                header.push(k.clone());
+            }
+        }
+    }
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record(&header).map_err(|e| e.to_string())?;
+    for m in &objects {
+        w.write_record(header.iter().map(|k| match m.get(k) {
+            None | Some(Value::Null) => String::new(),
+            Some(Value::String(s)) => s.clone(),
+            Some(v) => v.to_string(),
+        }))
+        .map_err(|e| e.to_string())?;
+    }
+    let bytes = w.into_inner().map_err(|e| e.to_string())?;
+    String::from_utf8(bytes).map_err(|e| e.to_string())
+}
+
+/// The self-contained `index.html`.
+fn page(s: &ExecSummary) -> String {
+    let mut h = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>harness exec</title><style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#333}td,th{padding:2px 10px;text-align:left}td.n{text-align:right}.failed{color:#b00}</style></head><body>");
+    h.push_str(&format!(
+        "<h1>harness exec</h1><p><code>{}</code>: {} after {}</p>",
+        esc(&s.command.join(" ")),
+        esc(s.ended.as_str()),
+        esc(&units::seconds(s.elapsed_s))
+    ));
+    h.push_str("<h2>Verdict</h2><ul>");
+    for l in &s.verdict {
+        h.push_str(&format!("<li>{}</li>", esc(l)));
+    }
+    h.push_str("</ul>");
+    if !s.conditions.is_empty() {
+        h.push_str("<h2>--fail-if</h2><ul>");
+        for c in &s.conditions {
+            let (class, mark) = if c.failed {
+                ("failed", "FAILED")
+            } else {
+                ("ok", "ok")
+            };
+            h.push_str(&format!(
+                "<li class=\"{class}\">{mark}: <code>{}</code> (measured {})</li>",
+                esc(&c.condition),
+                esc(&units::opt(c.value, units::sig3))
+            ));
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str("<h2>Figures</h2><table>");
+    for (label, get) in FIGURES {
+        h.push_str(&format!(
+            "<tr><th>{}</th><td class=\"n\">{}</td></tr>",
+            esc(label),
+            esc(&get(s))
+        ));
+    }
+    h.push_str("</table><h2>Charts</h2><img src=\"memory.svg\" width=\"900\"><img src=\"connections.svg\" width=\"900\"><h2>How it was measured</h2><dl>");
+    for (k, v) in &s.method {
+        h.push_str(&format!("<dt>{}</dt><dd>{}</dd>", esc(k), esc(v)));
+    }
+    h.push_str(
+        "</dl><p>Raw data: summary.json, timeline.csv, connections.csv.</p></body></html>\n",
+    );
+    h
+}
+
+/// valgrind DHAT's totals over every `dhat.*.json` in `dir`: bytes live at each process's
+/// global peak (`gb`) and at its exit (`eb`), summed over the processes.
+pub fn dhat_totals(dir: &Path) -> Option<(u64, u64)> {
+    let mut total: Option<(u64, u64)> = None;
+    for e in std::fs::read_dir(dir).ok()?.flatten() {
+        let name = e.file_name().to_string_lossy().into_owned();
+        if !(name.starts_with("dhat.") && name.ends_with(".json")) {
+            continue;
+        }
+        let Some(v) = std::fs::read_to_string(e.path())
+            .ok()
+            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
+        else {
+            continue;
+        };
+        let Some(pps) = v.get("pps").and_then(Value::as_array) else {
+            continue;
+        };
+        let sum = |k: &str| pps.iter().filter_map(|p| p.get(k)?.as_u64()).sum::<u64>();
+        let t = total.get_or_insert((0, 0));
+        t.0 += sum("gb");
+        t.1 += sum("eb");
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dhat_totals_sum_peak_and_end_over_processes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = |gb: u64, eb: u64| {
+            format!("{{\"pps\":[{{\"gb\":{gb},\"eb\":{eb}}},{{\"gb\":1,\"eb\":0}}]}}")
+        };
+        std::fs::write(dir.path().join("dhat.1.json"), p(100, 10)).expect("write");
+        std::fs::write(dir.path().join("dhat.2.json"), p(200, 20)).expect("write");
+        std::fs::write(dir.path().join("other.json"), p(999, 999)).expect("write");
+        assert_eq!(dhat_totals(dir.path()), Some((302, 30)));
+        let empty = tempfile::tempdir().expect("tempdir");
+        assert_eq!(dhat_totals(empty.path()), None, "no profile: not measured");
+    }
+
+    #[test]
+    fn csv_leaves_unmeasured_cells_empty() {
+        #[derive(Serialize)]
+        struct R {
+            a: u64,
+            b: Option<u64>,
+        }
+        let t = csv_text(&[R { a: 1, b: None }, R { a: 2, b: Some(3) }]).expect("csv");
+        assert_eq!(t, "a,b\n1,\n2,3\n");
+    }
+}
