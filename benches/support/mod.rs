@@ -143,6 +143,7 @@ impl Fixture {
                     tls,
                     body_bytes: BODY_BYTES,
                     cache: ServerCachePolicy::default(),
+                    witness: false,
                 };
                 // `start` spawns the accept loop onto the server runtime's worker.
                 let server = server_rt

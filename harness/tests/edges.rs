@@ -576,6 +576,7 @@ fn server_opts() -> ServerOptions {
         tls: TlsVersion::V13,
         body_bytes: 128,
         cache: ServerCachePolicy::default(),
+        witness: false,
     }
 }
 
