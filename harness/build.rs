@@ -4,9 +4,10 @@
 //!    Cargo.lock, so every summary.json says exactly what was measured. A version that cannot
 //!    be read is left unset (the code reads these with `option_env!` and writes null) and
 //!    named in a `cargo:warning`, rather than recorded as a made-up "unknown".
-//! 2. The external tools some integration tests drive (curl, openssl) and the OS root bundle
-//!    `--roots system` loads. Each one found sets a cfg (`has_curl`, `has_openssl`,
-//!    `has_os_roots`); a test that needs a missing one is marked `#[ignore]` with the reason,
+//! 2. The external tools some integration tests drive (curl, openssl, Node.js, Python with
+//!    `requests`: the `harness exec` example clients) and the OS root bundle `--roots system`
+//!    loads. Each one found sets a cfg (`has_curl`, `has_openssl`, `has_node`,
+//!    `has_python_requests`, `has_os_roots`); a test that needs a missing one is marked `#[ignore]` with the reason,
 //!    so cargo counts it as ignored instead of passing a test that checked nothing. Under
 //!    `CI=true` a missing one fails the build instead: CI must run every test.
 
@@ -172,8 +173,8 @@ fn profile() {
 /// Something an integration test needs from the machine.
 struct Prerequisite {
     cfg: &'static str,
-    /// The Debian package that provides it.
-    apt: &'static str,
+    /// How to install it (`apt-get install curl`).
+    install: &'static str,
     /// Where it was found, or what is missing (as the warning and the CI error say it).
     found: Result<PathBuf, String>,
     /// Where it would appear when installed.
@@ -188,7 +189,9 @@ enum AppearsIn {
 }
 
 fn test_prerequisites() {
-    println!("cargo::rustc-check-cfg=cfg(has_curl, has_openssl, has_os_roots)");
+    println!(
+        "cargo::rustc-check-cfg=cfg(has_curl, has_openssl, has_os_roots, has_node, has_python_requests)"
+    );
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-env-changed=SSL_CERT_FILE");
     println!("cargo::rerun-if-env-changed=CI");
@@ -198,21 +201,33 @@ fn test_prerequisites() {
     let prerequisites = [
         Prerequisite {
             cfg: "has_curl",
-            apt: "curl",
+            install: "apt-get install curl",
             found: on_path(&dirs, "curl"),
             appears_in: AppearsIn::PathDirs,
         },
         Prerequisite {
             cfg: "has_openssl",
-            apt: "openssl",
+            install: "apt-get install openssl",
             found: on_path(&dirs, "openssl"),
             appears_in: AppearsIn::PathDirs,
         },
         Prerequisite {
             cfg: "has_os_roots",
-            apt: "ca-certificates",
+            install: "apt-get install ca-certificates",
             found: os_bundle(),
             appears_in: AppearsIn::DirOf(BUNDLES[0]),
+        },
+        Prerequisite {
+            cfg: "has_node",
+            install: "apt-get install nodejs",
+            found: on_path(&dirs, "node"),
+            appears_in: AppearsIn::PathDirs,
+        },
+        Prerequisite {
+            cfg: "has_python_requests",
+            install: "python3 -m pip install requests",
+            found: python_requests(&dirs),
+            appears_in: AppearsIn::PathDirs,
         },
     ];
 
@@ -230,14 +245,14 @@ fn test_prerequisites() {
         };
         if ci {
             println!(
-                "cargo::error=CI=true: {what}, which harness's integration tests need (apt-get install {})",
-                p.apt
+                "cargo::error=CI=true: {what}, which harness's integration tests need ({})",
+                p.install
             );
             continue;
         }
         println!(
-            "cargo::warning={what}: the tests that need it are ignored (apt-get install {})",
-            p.apt
+            "cargo::warning={what}: the tests that need it are ignored ({})",
+            p.install
         );
         // Installed later: the tests must stop being ignored without a `cargo clean`, so
         // watch where it will appear. Only while something is missing: a fully equipped
@@ -252,6 +267,20 @@ fn test_prerequisites() {
         for dir in dirs.iter().filter(|d| d.is_absolute() && d.is_dir()) {
             println!("cargo::rerun-if-changed={}", dir.display());
         }
+    }
+}
+
+/// `python3` on PATH, if it can import `requests`.
+fn python_requests(dirs: &[PathBuf]) -> Result<PathBuf, String> {
+    let python = on_path(dirs, "python3")?;
+    let ok = std::process::Command::new(&python)
+        .args(["-c", "import requests"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if ok {
+        Ok(python)
+    } else {
+        Err(format!("{} cannot import requests", python.display()))
     }
 }
 

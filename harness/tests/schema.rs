@@ -39,6 +39,10 @@ fn committed_schemas_match_the_types() {
         "timeline-row.schema.json",
         harness::timeline::row_json_schema(),
     );
+    check_committed(
+        "exec-summary.schema.json",
+        harness::exec::summary::json_schema(),
+    );
 }
 
 /// Every key of `a`, recursively, as a path; arrays by element.

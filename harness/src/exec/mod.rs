@@ -218,6 +218,11 @@ async fn supervise(
     dir: &Path,
     progress: bool,
 ) -> Result<Observed, ExecError> {
+    // Ctrl-C handlers first (the task registers them when it first runs), so an interrupt
+    // at any point below stops the command in order instead of killing the harness.
+    let mut intr = run::interrupts();
+    tokio::task::yield_now().await;
+    let seen_intr = *intr.borrow();
     let cfg = ServerWorkerConfig {
         server: plan.server.clone(),
         witness: true,
@@ -289,8 +294,6 @@ async fn supervise(
 
     let mut sampler = proctree::Sampler::new(pid, port);
     let pb = progress_bar(progress);
-    let mut intr = run::interrupts();
-    let seen_intr = *intr.borrow();
     let every = plan.server.sample_interval;
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -10,22 +10,37 @@ use serde_json::Value;
 
 /// The committed schema of `summary.json`.
 pub fn summary_schema() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../schema/summary.schema.json");
+    committed_schema("summary.schema.json")
+}
+
+/// A committed schema under `schema/`.
+pub fn committed_schema(file: &str) -> Value {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../schema")
+        .join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).expect("the committed schema is JSON")
 }
 
 /// Panics naming every place where `summary` breaks the committed schema.
 pub fn check_summary_json(summary: &Value, what: &str) {
-    let schema = summary_schema();
-    let validator = jsonschema::validator_for(&schema).expect("the committed schema compiles");
+    check_against(summary, &summary_schema(), what);
+}
+
+/// Panics naming every place where an exec `summary.json` breaks its committed schema.
+pub fn check_exec_summary_json(summary: &Value, what: &str) {
+    check_against(summary, &committed_schema("exec-summary.schema.json"), what);
+}
+
+fn check_against(summary: &Value, schema: &Value, what: &str) {
+    let validator = jsonschema::validator_for(schema).expect("the committed schema compiles");
     let errors: Vec<String> = validator
         .iter_errors(summary)
         .map(|e| format!("{} at {}", e, e.instance_path()))
         .collect();
     assert!(
         errors.is_empty(),
-        "{what}: summary.json breaks schema/summary.schema.json:\n{}",
+        "{what}: summary.json breaks its committed schema:\n{}",
         errors.join("\n")
     );
 }
