@@ -259,6 +259,27 @@ fn sessions_kept_open_are_counted_at_exit() {
     assert_eq!(c.code, Some(1));
 }
 
+/// A foreign heap, counted exactly by valgrind's DHAT around the command.
+#[test]
+#[cfg_attr(
+    not(has_valgrind),
+    ignore = "valgrind is not installed (apt-get install valgrind)"
+)]
+#[cfg_attr(not(has_curl), ignore = "curl is not installed (apt-get install curl)")]
+fn heap_valgrind_counts_the_commands_heap() {
+    let c = clients();
+    let checked = check(
+        &["--heap", "valgrind"],
+        &["sh", c.join("curl_one_process.sh").to_str().unwrap(), "2"],
+    );
+    assert_eq!(checked.summary["heap_tool"], "valgrind");
+    let peak = checked.u("heap_peak_bytes");
+    let end = checked.u("heap_end_bytes");
+    assert!(peak > 0 && end <= peak, "peak {peak}, end {end}");
+    assert_eq!(checked.u("requests"), 2);
+    assert_eq!(checked.code, Some(0), "{}", checked.stderr);
+}
+
 #[test]
 fn a_command_that_is_not_found_exits_127() {
     let dir = tempfile::tempdir().expect("tempdir");

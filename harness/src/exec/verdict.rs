@@ -42,14 +42,20 @@ pub fn habit(s: &ExecSummary) -> Option<Habit> {
     })
 }
 
+/// `1 connection`, `2 connections`.
+fn plural(v: u64, what: &str) -> String {
+    let s = if v == 1 { "" } else { "s" };
+    format!("{} {what}{s}", units::count(v))
+}
+
 /// The verdict's sentences, each built from measured (or marked derived) figures.
 pub fn sentences(s: &ExecSummary) -> Vec<String> {
     let mut out = Vec::new();
     let n = units::count;
     let what = format!(
-        "{} requests on {} connections, {} full and {} resumed handshakes",
-        n(s.requests),
-        n(s.connections),
+        "{} on {}, {} full and {} resumed handshakes",
+        plural(s.requests, "request"),
+        plural(s.connections, "connection"),
         n(s.handshakes_full),
         n(s.handshakes_resumed)
     );
@@ -89,8 +95,13 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
             _ => "when the program was stopped",
         };
         out.push(format!(
-            "{} connections were still open {when} (sessions or pools it never closed).",
-            n(s.connections_open_at_exit)
+            "{} still open {when} (sessions or pools it never closed).",
+            plural(s.connections_open_at_exit, "connection")
+                + if s.connections_open_at_exit == 1 {
+                    " was"
+                } else {
+                    " were"
+                }
         ));
     }
     if let (Some(g), Some(per)) = (s.rss_growth_bytes, s.rss_growth_per_request_bytes) {
