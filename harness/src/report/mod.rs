@@ -53,6 +53,9 @@ pub enum ReportError {
         chart: &'static str,
         message: String,
     },
+    /// The directory holds a `harness exec` report, which is drawn when the check runs.
+    #[error("{0} is a `harness exec` report: its charts and page are written when the check runs, and `harness report` re-draws run reports only")]
+    ExecReport(PathBuf),
     /// A chart or the page could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -117,6 +120,13 @@ pub fn render(
 /// `harness report DIR` runs to re-draw a finished (or interrupted) run.
 pub fn render_dir(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let summary_path = dir.join("summary.json");
+    let is_exec = std::fs::read_to_string(&summary_path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|v| v["mode"] == crate::exec::summary::ExecMode::Exec.as_str());
+    if is_exec {
+        return Err(ReportError::ExecReport(dir.to_path_buf()));
+    }
     let summary = Summary::read(&summary_path).map_err(|source| ReportError::Summary {
         path: summary_path,
         source,
