@@ -9,8 +9,8 @@
 //! depends on timing. Here a `rustls::ClientConnection` and a `rustls::ServerConnection`
 //! exchange their TLS records through two byte buffers, one turn at a time (as rustls's own
 //! ci-bench does), so the work done is the same run after run and each turn belongs to exactly
-//! one side. Every client turn runs inside [`counted_client`] and every server turn inside
-//! [`counted_server`]; a benchmark's callgrind counts only inside one of the two
+//! one side. While the operation is measured, every client turn runs inside [`counted_client`]
+//! and every server turn inside [`counted_server`]; a benchmark's callgrind counts only inside one of the two
 //! (`--toggle-collect`), so `…/client` is what the client executed for the operation and
 //! `…/server` what the server executed, for the very same exchange. The HTTP layer is a fixed
 //! request and a fixed 128-byte response written through the connections (hyper's parsing is
@@ -18,9 +18,11 @@
 //! `SessionFactory::build`, hyper and reqwest, as in the criterion benches.
 //!
 //! Each benchmark runs its operation once, after a warm-up of the same operation in its setup
-//! (uncounted): callgrind counts are exact, so repeating the operation would only multiply the
+//! (uncounted): a callgrind count has no timing noise to average out (a handshake's moves by
+//! well under 1 % with its random values), so repeating the operation would only multiply the
 //! run time (callgrind runs ~50x slower than native), and the warm-up keeps one-time costs
-//! (aws-lc seeding its random generator, lazily built tables) out of the figure.
+//! (aws-lc seeding its random generator, lazily built tables) out of the figure. (The benchmark
+//! functions carry `//` comments: gungraun's macro rejects doc attributes on them.)
 
 use std::hint::black_box;
 use std::io::{Read, Write};

@@ -21,13 +21,14 @@ use serde_json::Value;
 const BASELINE: &str = "benches/baseline/instructions.txt";
 
 /// A count may grow by this much before the check fails, %. Instruction counts move only when
-/// code, dependencies, the toolchain or the certificates change, but not by exactly zero run to
-/// run: a handshake's work depends on its random values (ECDSA signature lengths, ML-KEM's
-/// rejection sampling), and the OS root store's parse on the files present. The largest
-/// difference measured between two runs on one machine (one under a 2-core busy load) is in
-/// the README; 1 % is well above it and still catches a regression of a few percent in any
-/// operation, which wall time on these machines cannot.
-const THRESHOLD_PCT: f64 = 1.0;
+/// code, dependencies, the toolchain or the certificates change, but a handshake's not by
+/// exactly zero run to run: its work depends on its random values (ML-KEM's rejection
+/// sampling, ECDSA signature lengths), and the OS root store's parse on the files present.
+/// The largest difference measured between four runs on one machine (one under a 2-core busy
+/// loop) was 0.49 % (README); 2 % is four times that, so CI does not fail on chance, and still
+/// catches a regression of a few percent in any operation, which wall time on these machines
+/// cannot. Builds and reused requests gave identical counts in every run.
+const THRESHOLD_PCT: f64 = 2.0;
 
 #[derive(Debug, thiserror::Error)]
 enum CheckError {
