@@ -1,7 +1,8 @@
 //! Instructions per operation (callgrind, through gungraun): the deterministic cost beside
 //! criterion's wall-clock time (`benches/session.rs`), so that a change in cost shows on a noisy
 //! shared machine and in CI. Run with `cargo bench --bench instructions` (needs valgrind and
-//! `gungraun-runner` of the same version as the `gungraun` crate: see the README).
+//! `gungraun-runner` of the same version as the `gungraun` crate: see the README; without them
+//! the suite says it was skipped and why, and fails under `CI=true`: [`config_if_tools_present`]).
 //!
 //! Why both ends are driven in memory, on one thread: the criterion benches run hyper and a
 //! server over loopback TCP on several threads, and callgrind serialises threads and counts the
@@ -496,7 +497,78 @@ fn config() -> LibraryBenchmarkConfig {
     cfg
 }
 
+// ---------------------------------------------------------------------------------------------
+// The tools the suite needs
+
+/// The `gungraun` version this bench is built against, read from the workspace's Cargo.toml
+/// (`gungraun = "=X"`, the one place it is pinned; `.ci/run` reads the same line): the runner
+/// refuses to run a library of another version.
+fn gungraun_version() -> &'static str {
+    include_str!("../Cargo.toml")
+        .lines()
+        .find_map(|l| l.strip_prefix("gungraun = \"=")?.strip_suffix('"'))
+        .expect("Cargo.toml pins gungraun as `gungraun = \"=X\"`")
+}
+
+/// What is missing for the suite to run, as the message says it; `None` when valgrind and a
+/// `gungraun-runner` of the pinned version both answer `--version`. The same lookups the
+/// runner makes: `GUNGRAUN_RUNNER` (read when this bench was compiled, as gungraun's `main!`
+/// does) or `gungraun-runner` on PATH, and `GUNGRAUN_VALGRIND_BIN` or `valgrind` on PATH.
+fn missing_tool() -> Option<String> {
+    let version = gungraun_version();
+    let install_runner = format!(
+        "cargo install --locked gungraun-runner --version {version} (README, \"Instructions\")"
+    );
+    let answer = |exe: &str| {
+        std::process::Command::new(exe)
+            .arg("--version")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let valgrind = std::env::var("GUNGRAUN_VALGRIND_BIN").unwrap_or_else(|_| "valgrind".into());
+    if answer(&valgrind).is_none() {
+        return Some(format!(
+            "valgrind is not installed (`{valgrind} --version` did not run); install it with \
+             apt-get install valgrind"
+        ));
+    }
+    let runner = option_env!("GUNGRAUN_RUNNER").unwrap_or("gungraun-runner");
+    match answer(runner) {
+        None => Some(format!(
+            "gungraun-runner is not installed (`{runner} --version` did not run); install it \
+             with {install_runner}"
+        )),
+        Some(v) if v.split_whitespace().nth(1) != Some(version) => Some(format!(
+            "`{runner} --version` says `{v}`, but this bench is built with gungraun {version}; \
+             install the same version with {install_runner}"
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Runs first, in the process `cargo bench` starts (gungraun's `main!` evaluates its `config`
+/// there only, before it starts the runner; never under valgrind): without valgrind or the
+/// runner the suite cannot run, so it says so on stderr and exits, 0 (skipped, not passed: no
+/// figure is printed) or, under `CI=true`, 1, because CI must run every check (`.ci/run`).
+/// Without this check gungraun fails ("Failed to run benchmarks … Is gungraun-runner
+/// installed"), or its runner does on a missing valgrind, and a plain `cargo bench` fails on a
+/// machine that has neither.
+fn config_if_tools_present() -> LibraryBenchmarkConfig {
+    if let Some(why) = missing_tool() {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        if ci {
+            eprintln!("instructions: FAILED, not run (CI=true): {why}");
+            std::process::exit(1);
+        }
+        eprintln!("instructions: SKIPPED, no instruction counted: {why}");
+        std::process::exit(0);
+    }
+    config()
+}
+
 main!(
-    config = config();
+    config = config_if_tools_present();
     library_benchmark_groups = build_group, request_group, mode_group
 );
