@@ -1,0 +1,574 @@
+//! Instructions per operation (callgrind, through gungraun): the deterministic cost beside
+//! criterion's wall-clock time (`benches/session.rs`), so that a change in cost shows on a noisy
+//! shared machine and in CI. Run with `cargo bench --bench instructions` (needs valgrind and
+//! `gungraun-runner` of the same version as the `gungraun` crate: see the README; without them
+//! the suite says it was skipped and why, and fails under `CI=true`: [`config_if_tools_present`]).
+//!
+//! Why both ends are driven in memory, on one thread: the criterion benches run hyper and a
+//! server over loopback TCP on several threads, and callgrind serialises threads and counts the
+//! scheduler, the socket syscalls' user-space wrappers and tokio's wake-ups, whose number
+//! depends on timing. Here a `rustls::ClientConnection` and a `rustls::ServerConnection`
+//! exchange their TLS records through two byte buffers, one turn at a time (as rustls's own
+//! ci-bench does), so the work done is the same run after run and each turn belongs to exactly
+//! one side. While the operation is measured, every client turn runs inside [`counted_client`]
+//! and every server turn inside [`counted_server`]; a benchmark's callgrind counts only inside one of the two
+//! (`--toggle-collect`), so `…/client` is what the client executed for the operation and
+//! `…/server` what the server executed, for the very same exchange. The HTTP layer is a fixed
+//! request and a fixed 128-byte response written through the connections (hyper's parsing is
+//! not in these figures); the session builds (`build/*`) are the harness's own
+//! `SessionFactory::build`, hyper and reqwest, as in the criterion benches.
+//!
+//! Each benchmark runs its operation once, after a warm-up of the same operation in its setup
+//! (uncounted): a callgrind count has no timing noise to average out (a handshake's moves by
+//! well under 1 % with its random values), so repeating the operation would only multiply the
+//! run time (callgrind runs ~50x slower than native), and the warm-up keeps one-time costs
+//! (aws-lc seeding its random generator, lazily built tables) out of the figure. (The benchmark
+//! functions carry `//` comments: gungraun's macro rejects doc attributes on them.)
+
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use gungraun::{
+    library_benchmark, library_benchmark_group, main, Callgrind, EntryPoint, LibraryBenchmarkConfig,
+};
+use harness::certs::{self, CertSet};
+use harness::server_cache::{ServerCachePolicy, SessionStore};
+use harness::session::{ClientKind, Pooling, SessionFactory};
+use harness::tls::{self, ClientTls, KxChoice, RootsChoice, TlsVersion};
+use rustls::pki_types::ServerName;
+use rustls::{ClientConfig, ClientConnection, HandshakeKind, ServerConfig, ServerConnection};
+
+/// The request the client sends, and the response the server answers with: the harness
+/// server's default body size (128 bytes), so the record sizes match the criterion benches'.
+const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
+const BODY_BYTES: usize = 128;
+
+fn response() -> Vec<u8> {
+    let mut r = format!("HTTP/1.1 200 OK\r\ncontent-length: {BODY_BYTES}\r\n\r\n").into_bytes();
+    r.extend(std::iter::repeat_n(b'x', BODY_BYTES));
+    r
+}
+
+/// rustls's default client resumption store capacity (and the harness's `--client-cache`).
+const CACHE_ON: usize = 256;
+const CACHE_OFF: usize = 0;
+
+/// Whether the benchmark's operation is running (set by the benchmark functions, clear in
+/// their setups): only then do client and server turns go through [`counted_client`] and
+/// [`counted_server`], whose entry toggles callgrind's counting, so the setup's warm-up
+/// exchanges are never counted.
+static MEASURING: AtomicBool = AtomicBool::new(false);
+
+/// Runs `f` as client work.
+fn client_work(f: &mut dyn FnMut()) {
+    if MEASURING.load(Ordering::Relaxed) {
+        counted_client(f)
+    } else {
+        f()
+    }
+}
+
+/// Runs `f` as server work.
+fn server_work(f: &mut dyn FnMut()) {
+    if MEASURING.load(Ordering::Relaxed) {
+        counted_server(f)
+    } else {
+        f()
+    }
+}
+
+/// Client work while measuring. Not inlined, so callgrind sees the function and toggles its
+/// counting on entry and exit (`--toggle-collect=*counted_client*`); the `black_box`ed tag
+/// keeps its body different from [`counted_server`]'s, or LLVM merges the two identical
+/// functions into one symbol and each side's count would include the other's.
+#[inline(never)]
+fn counted_client(f: &mut dyn FnMut()) {
+    black_box(Side::Client);
+    f()
+}
+
+/// Server work while measuring (`--toggle-collect=*counted_server*`).
+#[inline(never)]
+fn counted_server(f: &mut dyn FnMut()) {
+    black_box(Side::Server);
+    f()
+}
+
+/// Runs the benchmark's operation `f` with its turns counted.
+fn measure<T>(f: impl FnOnce() -> T) -> T {
+    MEASURING.store(true, Ordering::Relaxed);
+    let out = f();
+    MEASURING.store(false, Ordering::Relaxed);
+    out
+}
+
+/// The certificates: persisted under `<target>/bench-certs` as the criterion benches keep
+/// them (see `benches/support`), so that every run handshakes with the same CA and leaf and
+/// the DER sizes do not move the counts. The target directory is found from this executable's
+/// path (`<target>/<profile>/deps/instructions-…`): gungraun clears the environment.
+fn certs() -> CertSet {
+    let exe = std::env::current_exe().expect("the bench executable's path");
+    let target = exe
+        .ancestors()
+        .nth(3)
+        .map(PathBuf::from)
+        .expect("the bench runs from <target>/<profile>/deps");
+    certs::ensure(&target.join("bench-certs"))
+        .expect("load or generate the CA and server leaf")
+        .0
+}
+
+/// One client and one server, their TLS configurations, and the two directions' buffers.
+struct Pair {
+    client_cfg: Arc<ClientConfig>,
+    server_cfg: Arc<ServerConfig>,
+    client: Option<ClientConnection>,
+    server: Option<ServerConnection>,
+    /// Client to server, and server to client, TLS bytes in flight.
+    c2s: Vec<u8>,
+    s2c: Vec<u8>,
+    /// What each side has read of the other's plaintext so far.
+    request_in: Vec<u8>,
+    response_in: Vec<u8>,
+    response: Vec<u8>,
+    /// The operation the benchmark runs on this pair.
+    op: Op,
+    /// `mode/fresh`: the client's TLS settings, to build a new `ClientConfig` per operation.
+    fresh: Option<ClientTls>,
+}
+
+impl Pair {
+    fn new(version: TlsVersion, client_cache: usize, op: Op) -> Self {
+        let certs = certs();
+        let client_tls = ClientTls::new(
+            version,
+            KxChoice::Default,
+            RootsChoice::Ca,
+            vec![certs.ca.clone()],
+            client_cache,
+        );
+        let store = Arc::new(SessionStore::new(ServerCachePolicy::default()));
+        let server_cfg =
+            Arc::new(tls::server_config(&certs, version, store).expect("a server config"));
+        // Seed aws-lc's random generator now, uncounted (a one-time cost per process).
+        tls::warm_up(&client_tls.provider).expect("seed the random generator");
+        Self {
+            client_cfg: Arc::new(client_tls.client_config().expect("a client config")),
+            server_cfg,
+            client: None,
+            server: None,
+            c2s: Vec::new(),
+            s2c: Vec::new(),
+            request_in: Vec::new(),
+            response_in: Vec::new(),
+            response: response(),
+            op,
+            fresh: None,
+        }
+    }
+
+    /// The client's turn: open the connection and queue the request if there is none, take in
+    /// what the server sent, read the response, send what is due.
+    fn client_turn(&mut self) {
+        let Pair {
+            client_cfg,
+            client,
+            s2c,
+            c2s,
+            response_in,
+            ..
+        } = self;
+        client_work(&mut || {
+            let conn = client.get_or_insert_with(|| {
+                let name = ServerName::try_from("localhost").expect("a server name");
+                let mut conn =
+                    ClientConnection::new(client_cfg.clone(), name).expect("a client connection");
+                conn.writer().write_all(REQUEST).expect("queue the request");
+                conn
+            });
+            let mut input = &s2c[..];
+            while !input.is_empty() {
+                conn.read_tls(&mut input).expect("read TLS from the server");
+                conn.process_new_packets().expect("the server's records");
+            }
+            s2c.clear();
+            read_plaintext(conn.reader(), response_in);
+            while conn.wants_write() {
+                conn.write_tls(c2s).expect("write TLS to the buffer");
+            }
+        });
+    }
+
+    /// The server's turn: accept the connection if there is none, take in what the client
+    /// sent, answer a complete request, send what is due.
+    fn server_turn(&mut self) {
+        let Pair {
+            server_cfg,
+            server,
+            c2s,
+            s2c,
+            request_in,
+            response,
+            ..
+        } = self;
+        server_work(&mut || {
+            let conn = server.get_or_insert_with(|| {
+                ServerConnection::new(server_cfg.clone()).expect("a server connection")
+            });
+            let mut input = &c2s[..];
+            let mut closed = false;
+            while !input.is_empty() {
+                conn.read_tls(&mut input).expect("read TLS from the client");
+                closed |= conn
+                    .process_new_packets()
+                    .expect("the client's records")
+                    .peer_has_closed();
+            }
+            c2s.clear();
+            read_plaintext(conn.reader(), request_in);
+            if request_in.ends_with(b"\r\n\r\n") {
+                request_in.clear();
+                conn.writer()
+                    .write_all(response)
+                    .expect("queue the response");
+            }
+            if closed {
+                conn.send_close_notify();
+            }
+            while conn.wants_write() {
+                conn.write_tls(s2c).expect("write TLS to the buffer");
+            }
+        });
+    }
+
+    /// Turns until the client has the whole response and nothing is in flight.
+    fn request(&mut self) {
+        if let Some(conn) = self.client.as_mut() {
+            client_work(&mut || {
+                conn.writer().write_all(REQUEST).expect("queue the request");
+            });
+        }
+        self.response_in.clear();
+        for _ in 0..16 {
+            self.client_turn();
+            self.server_turn();
+            if self.response_in.len() == self.response.len() && self.s2c.is_empty() {
+                assert_eq!(self.response_in, self.response, "the whole response");
+                return;
+            }
+        }
+        panic!("no response after 16 turns");
+    }
+
+    /// Both ends close (close_notify each way) and drop their connections.
+    fn close(&mut self) {
+        let Pair { client, c2s, .. } = self;
+        client_work(&mut || {
+            let conn = client.as_mut().expect("an open client connection");
+            conn.send_close_notify();
+            while conn.wants_write() {
+                conn.write_tls(c2s).expect("write TLS to the buffer");
+            }
+        });
+        self.server_turn();
+        self.client_turn();
+        let Pair { client, server, .. } = self;
+        client_work(&mut || drop(client.take()));
+        server_work(&mut || drop(server.take()));
+    }
+
+    fn handshake_kind(&self) -> Option<HandshakeKind> {
+        self.client.as_ref().and_then(|c| c.handshake_kind())
+    }
+}
+
+fn read_plaintext(mut reader: rustls::Reader<'_>, into: &mut Vec<u8>) {
+    let mut buf = [0u8; 4096];
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return,
+            Ok(n) => into.extend_from_slice(&buf[..n]),
+            // No plaintext for now: rustls says so with WouldBlock.
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+            Err(e) => panic!("reading plaintext: {e}"),
+        }
+    }
+}
+
+/// What one benchmark does once: a new connection and a request on it, with a full or a
+/// resumed handshake, closed after; or a request on an open connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Full,
+    Resumed,
+    Reused,
+}
+
+/// A new connection, handshake, request, close: the benchmark's step for `Full`/`Resumed`.
+fn connect_request_close(pair: &mut Pair, expect: HandshakeKind) {
+    pair.request();
+    assert_eq!(pair.handshake_kind(), Some(expect), "handshake kind");
+    pair.close();
+}
+
+/// Setup (uncounted): a pair ready for `op`, warmed by one run of the same operation so its
+/// one-time costs are paid and, for `Resumed`, the client holds the server's ticket / ID.
+fn prepare(op: Op, version: TlsVersion) -> Pair {
+    let cache = if op == Op::Full { CACHE_OFF } else { CACHE_ON };
+    let mut pair = Pair::new(version, cache, op);
+    connect_request_close(&mut pair, HandshakeKind::Full);
+    match op {
+        Op::Full => connect_request_close(&mut pair, HandshakeKind::Full),
+        Op::Resumed => connect_request_close(&mut pair, HandshakeKind::Resumed),
+        Op::Reused => {
+            pair.request();
+            pair.request();
+        }
+    }
+    pair
+}
+
+fn run(mut pair: Pair) -> Pair {
+    match pair.op {
+        Op::Full => connect_request_close(&mut pair, HandshakeKind::Full),
+        Op::Resumed => connect_request_close(&mut pair, HandshakeKind::Resumed),
+        Op::Reused => pair.request(),
+    }
+    pair
+}
+
+/// Counts only inside `counted_client` (`Side::Client`) or `counted_server`.
+#[derive(Debug, Clone, Copy)]
+enum Side {
+    Client,
+    Server,
+}
+
+fn side(side: Side) -> LibraryBenchmarkConfig {
+    let f = match side {
+        Side::Client => "*counted_client*",
+        Side::Server => "*counted_server*",
+    };
+    let mut cfg = LibraryBenchmarkConfig::default();
+    cfg.tool(
+        Callgrind::with_args([
+            "--cache-sim=no",
+            "--collect-atstart=no",
+            &format!("--toggle-collect={f}"),
+        ])
+        .entry_point(EntryPoint::None),
+    );
+    cfg
+}
+
+fn full13() -> Pair {
+    prepare(Op::Full, TlsVersion::V13)
+}
+fn resumed13() -> Pair {
+    prepare(Op::Resumed, TlsVersion::V13)
+}
+fn reused13() -> Pair {
+    prepare(Op::Reused, TlsVersion::V13)
+}
+fn full12() -> Pair {
+    prepare(Op::Full, TlsVersion::V12)
+}
+fn resumed12() -> Pair {
+    prepare(Op::Resumed, TlsVersion::V12)
+}
+fn reused12() -> Pair {
+    prepare(Op::Reused, TlsVersion::V12)
+}
+
+// `request/{full,resumed,reused}/tls{1.3,1.2}`, client and server: one request on a new
+// connection with a full handshake (resumption off), on a new connection resumed from the
+// client's store, and on an open connection.
+#[library_benchmark]
+#[bench::full_tls13_client(setup = full13, config = side(Side::Client))]
+#[bench::full_tls13_server(setup = full13, config = side(Side::Server))]
+#[bench::resumed_tls13_client(setup = resumed13, config = side(Side::Client))]
+#[bench::resumed_tls13_server(setup = resumed13, config = side(Side::Server))]
+#[bench::reused_tls13_client(setup = reused13, config = side(Side::Client))]
+#[bench::reused_tls13_server(setup = reused13, config = side(Side::Server))]
+#[bench::full_tls12_client(setup = full12, config = side(Side::Client))]
+#[bench::full_tls12_server(setup = full12, config = side(Side::Server))]
+#[bench::resumed_tls12_client(setup = resumed12, config = side(Side::Client))]
+#[bench::resumed_tls12_server(setup = resumed12, config = side(Side::Server))]
+#[bench::reused_tls12_client(setup = reused12, config = side(Side::Client))]
+#[bench::reused_tls12_server(setup = reused12, config = side(Side::Server))]
+fn request(pair: Pair) -> Pair {
+    black_box(measure(|| run(pair)))
+}
+
+/// Setup of `mode/fresh` (uncounted): a pair whose client builds its `ClientConfig` anew per
+/// operation, warmed by one fresh operation.
+fn fresh13() -> Pair {
+    let mut pair = prepare(Op::Full, TlsVersion::V13);
+    let certs = certs();
+    pair.fresh = Some(ClientTls::new(
+        TlsVersion::V13,
+        KxChoice::Default,
+        RootsChoice::Ca,
+        vec![certs.ca.clone()],
+        CACHE_ON,
+    ));
+    fresh(&mut pair);
+    pair
+}
+
+/// A fresh session's request at the TLS layer: a new `ClientConfig` (root store, resumption
+/// store: the harness defaults, roots `ca`, cache 256) replacing the previous one (whose drop is
+/// counted too, as the end of the previous fresh session), a new connection with a full
+/// handshake, the request, close.
+fn fresh(pair: &mut Pair) {
+    let Pair {
+        fresh, client_cfg, ..
+    } = pair;
+    let tls = fresh.as_ref().expect("a fresh pair");
+    client_work(&mut || {
+        *client_cfg = Arc::new(tls.client_config().expect("a client config"));
+    });
+    connect_request_close(pair, HandshakeKind::Full);
+}
+
+// `mode/fresh`, client and server: one request on a fresh session (see [`fresh`]). Its
+// counterpart `mode/shared` — one request on a shared session's open connection — is
+// `request/reused/tls1.3` exactly, so it is not run twice.
+#[library_benchmark]
+#[bench::fresh_client(setup = fresh13, config = side(Side::Client))]
+#[bench::fresh_server(setup = fresh13, config = side(Side::Server))]
+fn mode(mut pair: Pair) -> Pair {
+    measure(|| fresh(&mut pair));
+    black_box(pair)
+}
+
+/// Setup of `build/*` (uncounted): a session factory, warmed by one build. Building draws no
+/// random numbers, so aws-lc's generator is not seeded here (seeding takes ~3 s under callgrind).
+fn factory(kind: ClientKind, roots: RootsChoice, cache: usize) -> SessionFactory {
+    if roots == RootsChoice::System {
+        if let Err(e) = tls::system_roots() {
+            panic!("build/*/system needs the OS root store: {e}");
+        }
+    }
+    let certs = certs();
+    let tls = ClientTls::new(
+        TlsVersion::V13,
+        KxChoice::Default,
+        roots,
+        vec![certs.ca.clone()],
+        cache,
+    );
+    let factory = SessionFactory::with_kind(kind, tls);
+    drop(factory.build(Pooling::KeepAlive).expect("build a session"));
+    factory
+}
+
+// `build/*`: building a session (`SessionFactory::build`, as the criterion benches' `build`
+// group) and dropping it, client only (no connection is made). Counted over the whole
+// benchmark function (gungraun's default entry point).
+#[library_benchmark]
+#[bench::ca_cache256(args = (ClientKind::Hyper, RootsChoice::Ca, CACHE_ON), setup = factory)]
+#[bench::ca_cache0(args = (ClientKind::Hyper, RootsChoice::Ca, CACHE_OFF), setup = factory)]
+#[bench::webpki_cache256(args = (ClientKind::Hyper, RootsChoice::Webpki, CACHE_ON), setup = factory)]
+#[bench::webpki_cache0(args = (ClientKind::Hyper, RootsChoice::Webpki, CACHE_OFF), setup = factory)]
+#[bench::hyper_system(args = (ClientKind::Hyper, RootsChoice::System, CACHE_ON), setup = factory)]
+#[bench::reqwest_ca(args = (ClientKind::Reqwest, RootsChoice::Ca, CACHE_ON), setup = factory)]
+#[bench::reqwest_webpki(args = (ClientKind::Reqwest, RootsChoice::Webpki, CACHE_ON), setup = factory)]
+#[bench::reqwest_system(args = (ClientKind::Reqwest, RootsChoice::System, CACHE_ON), setup = factory)]
+fn build(factory: SessionFactory) -> SessionFactory {
+    drop(black_box(
+        factory.build(Pooling::KeepAlive).expect("build a session"),
+    ));
+    factory
+}
+
+library_benchmark_group!(name = build_group, benchmarks = build);
+library_benchmark_group!(name = request_group, benchmarks = request);
+library_benchmark_group!(name = mode_group, benchmarks = mode);
+
+/// Instructions only: no cache simulation, which would double callgrind's run time for figures
+/// (cache misses, estimated cycles) that nothing here reads.
+fn config() -> LibraryBenchmarkConfig {
+    let mut cfg = LibraryBenchmarkConfig::default();
+    cfg.tool(Callgrind::with_args(["--cache-sim=no"]));
+    cfg
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tools the suite needs
+
+/// The `gungraun` version this bench is built against, read from the workspace's Cargo.toml
+/// (`gungraun = "=X"`, the one place it is pinned; `.ci/run` reads the same line): the runner
+/// refuses to run a library of another version.
+fn gungraun_version() -> &'static str {
+    include_str!("../Cargo.toml")
+        .lines()
+        .find_map(|l| l.strip_prefix("gungraun = \"=")?.strip_suffix('"'))
+        .expect("Cargo.toml pins gungraun as `gungraun = \"=X\"`")
+}
+
+/// What is missing for the suite to run, as the message says it; `None` when valgrind and a
+/// `gungraun-runner` of the pinned version both answer `--version`. The same lookups the
+/// runner makes: `GUNGRAUN_RUNNER` (read when this bench was compiled, as gungraun's `main!`
+/// does) or `gungraun-runner` on PATH, and `GUNGRAUN_VALGRIND_BIN` or `valgrind` on PATH.
+fn missing_tool() -> Option<String> {
+    let version = gungraun_version();
+    let install_runner = format!(
+        "cargo install --locked gungraun-runner --version {version} (README, \"Instructions\")"
+    );
+    let answer = |exe: &str| {
+        std::process::Command::new(exe)
+            .arg("--version")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let valgrind = std::env::var("GUNGRAUN_VALGRIND_BIN").unwrap_or_else(|_| "valgrind".into());
+    if answer(&valgrind).is_none() {
+        return Some(format!(
+            "valgrind is not installed (`{valgrind} --version` did not run); install it with \
+             apt-get install valgrind"
+        ));
+    }
+    let runner = option_env!("GUNGRAUN_RUNNER").unwrap_or("gungraun-runner");
+    match answer(runner) {
+        None => Some(format!(
+            "gungraun-runner is not installed (`{runner} --version` did not run); install it \
+             with {install_runner}"
+        )),
+        Some(v) if v.split_whitespace().nth(1) != Some(version) => Some(format!(
+            "`{runner} --version` says `{v}`, but this bench is built with gungraun {version}; \
+             install the same version with {install_runner}"
+        )),
+        Some(_) => None,
+    }
+}
+
+/// Runs first, in the process `cargo bench` starts (gungraun's `main!` evaluates its `config`
+/// there only, before it starts the runner; never under valgrind): without valgrind or the
+/// runner the suite cannot run, so it says so on stderr and exits, 0 (skipped, not passed: no
+/// figure is printed) or, under `CI=true`, 1, because CI must run every check (`.ci/run`).
+/// Without this check gungraun fails ("Failed to run benchmarks … Is gungraun-runner
+/// installed"), or its runner does on a missing valgrind, and a plain `cargo bench` fails on a
+/// machine that has neither.
+fn config_if_tools_present() -> LibraryBenchmarkConfig {
+    if let Some(why) = missing_tool() {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+        if ci {
+            eprintln!("instructions: FAILED, not run (CI=true): {why}");
+            std::process::exit(1);
+        }
+        eprintln!("instructions: SKIPPED, no instruction counted: {why}");
+        std::process::exit(0);
+    }
+    config()
+}
+
+main!(
+    config = config_if_tools_present();
+    library_benchmark_groups = build_group, request_group, mode_group
+);
