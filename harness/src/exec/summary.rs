@@ -104,10 +104,12 @@ pub struct ExecSummary {
     pub processes_peak: Option<u64>,
     pub rss_peak_bytes: Option<u64>,
     pub pss_peak_bytes: Option<u64>,
-    /// RSS at the first sample after the first request, and at the last sample.
+    /// RSS at the first sample after the server answered the first request, and at the last
+    /// sample.
     pub rss_first_request_bytes: Option<u64>,
     pub rss_end_bytes: Option<u64>,
-    /// Derived: RSS at the last sample − RSS at the first sample after the first request.
+    /// Derived: RSS at the first sample after the server answered the last request − RSS at
+    /// the first sample after it answered the first.
     pub rss_growth_bytes: Option<i64>,
     /// Derived: `rss_growth_bytes` ÷ requests answered between those two samples.
     pub rss_growth_per_request_bytes: Option<f64>,
@@ -255,13 +257,18 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         .iter()
         .find(|r| r.server.as_ref().is_some_and(|s| s.server_requests > 0));
     let last = o.rows.iter().rev().find(|r| r.tree.processes > 0);
-    let (growth, growth_per_request) = match (first_req, last) {
+    let reqs = |r: &ExecRow| r.server.as_ref().map_or(0, |s| s.server_requests);
+    // The first sample that saw every request answered: the program's memory right after its
+    // last request, before any exit teardown (a sample taken while a process exits sees its
+    // memory half freed).
+    let total = o.rows.iter().map(reqs).max().unwrap_or(0);
+    let after_last_req = o.rows.iter().find(|r| total > 0 && reqs(r) == total);
+    let (growth, growth_per_request) = match (first_req, after_last_req) {
         (Some(a), Some(b)) if b.t_s > a.t_s => {
             let g = match (a.tree.rss_bytes, b.tree.rss_bytes) {
                 (Some(x), Some(y)) => Some(y as i64 - x as i64),
                 _ => None,
             };
-            let reqs = |r: &ExecRow| r.server.as_ref().map_or(0, |s| s.server_requests);
             let n = reqs(b).saturating_sub(reqs(a));
             (g, g.and_then(|g| (n > 0).then(|| g as f64 / n as f64)))
         }
@@ -478,12 +485,15 @@ mod tests {
             row(0.1, 1_000, 0),
             row(0.2, 10_000, 10),
             row(0.3, 20_000, 110),
+            // Exiting: memory half freed, no new request: not the growth's end.
+            row(0.4, 5_000, 110),
         ];
         let s = assemble(&o);
         assert_eq!(s.rss_first_request_bytes, Some(10_000));
         assert_eq!(s.rss_growth_bytes, Some(10_000));
         assert_eq!(s.rss_growth_per_request_bytes, Some(100.0));
         assert_eq!(s.rss_peak_bytes, Some(20_000));
+        assert_eq!(s.rss_end_bytes, Some(5_000));
     }
 
     #[test]

@@ -107,7 +107,7 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
     if let (Some(g), Some(per)) = (s.rss_growth_bytes, s.rss_growth_per_request_bytes) {
         let verb = if g >= 0 { "grew" } else { "shrank" };
         out.push(format!(
-            "RSS {verb} {} while it made its requests ({} per request, derived; peak {}, last sample {}).",
+            "RSS {verb} {} from its first request to its last ({} per request, derived; peak {}, last sample {}).",
             units::bytes(g.unsigned_abs() as f64),
             units::bytes(per.abs()),
             units::opt(s.rss_peak_bytes.map(|b| b as f64), units::bytes),
