@@ -367,7 +367,7 @@ fn libc_sigterm() -> i32 {
 #[test]
 fn ctrl_c_stops_the_command_and_writes_what_was_measured() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut child = harness(dir.path(), &[], &["sleep", "60"])
+    let child = harness(dir.path(), &[], &["sleep", "60"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
