@@ -206,14 +206,17 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
         &fin,
         &refs,
     );
-    let retained_bytes_method = if rec.client == ClientKind::Reqwest
+    let retained_bytes_method = if rec.client != ClientKind::Hyper
         && rec.mode == Mode::Fresh
         && plan.retention.is_some()
     {
-        Some("not measured: reqwest keeps its TLS state to itself, so the retention model applies to hyper sessions only".to_string())
+        Some(format!("not measured: {} keeps its TLS state to itself, so the retention model applies to hyper sessions only", rec.client))
     } else {
         r.method.map(str::to_string)
     };
+    let build_cores_needed = per(t.client_build_cpu_us_total, t.client_builds)
+        .filter(|_| rec.mode.session_per_request())
+        .map(|us| us * plan.rate / 1e6);
     let summary = ModeSummary {
         mode: rec.mode,
         client: rec.client,
@@ -226,6 +229,20 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
             .client_build_cpu_us_total
             .filter(|_| t.client_builds > 0)
             .map(|us| us as f64 / 1e6 / elapsed),
+        openssl_alloc_bytes_per_request: per(t.openssl_load_alloc_bytes, t.requests_ok),
+        openssl_build_alloc_bytes: per(t.openssl_build_alloc_bytes_total, t.client_builds),
+        build_cores_needed,
+        rate_bound: build_cores_needed
+            .zip(t.cores_available)
+            .filter(|&(need, have)| need > have as f64)
+            .map(|(need, have)| {
+                format!(
+                    "cannot keep --rate {} with a session per request: building alone needs {need:.2} cores (mean build CPU {:.0} µs × {} req/s) and this machine offers {have}",
+                    plan.rate,
+                    need / plan.rate * 1e6,
+                    plan.rate
+                )
+            }),
         retained_bytes_per_session: r.bytes_per_session,
         retained_bytes_method,
         retained_bytes_slope: r.slope_bytes_per_session,
@@ -360,6 +377,8 @@ pub fn methods() -> BTreeMap<String, String> {
         ("retained_bytes", "derived, not measured: timeline retained_bytes = retained sessions (counted) × the mode's measured bytes per retained session (b)"),
         ("retained_per_session", "fresh with retention: bytes freed on the dropping thread as each retained session's TLS state was dropped (exact), cross-checked by the live-heap slope over the retained count (retained_bytes_slope); leak: b is the live-heap slope over the kept-session count itself, so it has no second measurement (retained_bytes_slope null)"),
         ("plateau", "mean over the samples at or after the retention time T: retained sessions, and live heap above the load's starting heap (null if the starting heap was not read); the model R·b·T is derived"),
+        ("openssl_heap", "reqwest-native: OpenSSL allocates with C malloc, which the Rust allocator never sees; the client worker replaces OpenSSL's allocator (CRYPTO_set_mem_functions) before OpenSSL's first allocation with functions that allocate through the counting allocator and add to its counters, so every client heap figure includes OpenSSL, and the openssl_* figures are its part. A 16-byte size header per block lets frees be subtracted; the header is not counted. If OpenSSL had allocated first, the reqwest-native worker refuses to run rather than report the Rust part as the whole. For the rustls clients the openssl_* figures are counted too (0: OpenSSL never called)"),
+        ("rate_bound", "derived: fresh and leak build a session per request, so building alone needs mean build CPU (thread CPU time) × planned rate cores; rate_bound is set when that exceeds the cores the client worker measured (available_parallelism)"),
         ("sampler", "CPU time of the client worker's sampler while sampling (CLOCK_THREAD_CPUTIME_ID), as a share of the run's wall time; null if it could not be read"),
     ]
     .into_iter()

@@ -34,6 +34,9 @@ crate::choice! {
         /// A `reqwest::Client` with its default features (rustls + the platform verifier), as
         /// most Rust programs build one.
         Reqwest = "reqwest",
+        /// A `reqwest::Client` on its native-tls backend (`tls_backend_native`): OpenSSL on
+        /// Linux, whose heap the client worker counts through `CRYPTO_set_mem_functions`.
+        ReqwestNative = "reqwest-native",
     }
 }
 
@@ -76,7 +79,14 @@ impl SessionFactory {
     /// [`crate::tls::warm_up`]) and returns how long that took, µs. No session, connection or
     /// request is made.
     pub fn warm_up(&self) -> Result<u64, TlsError> {
-        crate::tls::warm_up(&self.tls.provider).map(|d| d.as_micros() as u64)
+        let t0 = std::time::Instant::now();
+        if self.kind == ClientKind::ReqwestNative {
+            // OpenSSL's one-time library initialisation (error strings, default provider,
+            // config file) would otherwise land in the first build's figures.
+            openssl_sys::init();
+        }
+        crate::tls::warm_up(&self.tls.provider)?;
+        Ok(t0.elapsed().as_micros() as u64)
     }
 
     /// Connection counters of every session this factory built; reqwest's connections are
@@ -91,6 +101,7 @@ impl SessionFactory {
         match self.kind {
             ClientKind::Hyper => self.build_hyper(pooling),
             ClientKind::Reqwest => self.build_reqwest(pooling),
+            ClientKind::ReqwestNative => self.build_reqwest_native(pooling),
         }
     }
 
@@ -126,7 +137,10 @@ impl SessionFactory {
             crate::tls::TlsVersion::V12 => reqwest::tls::Version::TLS_1_2,
             crate::tls::TlsVersion::V13 => reqwest::tls::Version::TLS_1_3,
         };
+        // Named explicitly: with the `native-tls` feature compiled in (for `reqwest-native`),
+        // reqwest's default backend becomes native-tls, and this client must stay rustls.
         let mut b = reqwest::Client::builder()
+            .tls_backend_rustls()
             .no_proxy()
             .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
         b = match self.tls.roots {
@@ -141,6 +155,49 @@ impl SessionFactory {
                 .tls_version_min(version)
                 .tls_version_max(version),
             RootsChoice::Webpki => b.tls_backend_preconfigured(self.tls.client_config()?),
+        };
+        if pooling == Pooling::NoIdle {
+            b = b.pool_max_idle_per_host(0);
+        }
+        Ok(Session {
+            inner: Inner::Reqwest(b.build().map_err(err)?),
+        })
+    }
+}
+
+impl SessionFactory {
+    /// reqwest on OpenSSL (native-tls), as a user selects it: `tls_backend_native()`. `--roots
+    /// ca` trusts the CA alone (`tls_certs_only` disables OpenSSL's default verify paths);
+    /// `system` keeps them (`SSL_CTX_set_default_verify_paths`, the OS bundle OpenSSL was
+    /// configured with) and adds the CA. `webpki` has no meaning here and is refused by the
+    /// plan. Verification stays on: there is no path that turns it off.
+    fn build_reqwest_native(&self, pooling: Pooling) -> Result<Session, BuildError> {
+        let err = |e: reqwest::Error| BuildError::Reqwest(e.to_string());
+        let certs = self
+            .tls
+            .trusted
+            .iter()
+            .map(|c| reqwest::Certificate::from_der(c.as_ref()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        let version = match self.tls.version {
+            crate::tls::TlsVersion::V12 => reqwest::tls::Version::TLS_1_2,
+            crate::tls::TlsVersion::V13 => reqwest::tls::Version::TLS_1_3,
+        };
+        let mut b = reqwest::Client::builder()
+            .tls_backend_native()
+            .no_proxy()
+            .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .tls_version_min(version)
+            .tls_version_max(version);
+        b = match self.tls.roots {
+            RootsChoice::Ca => b.tls_certs_only(certs),
+            RootsChoice::System => b.tls_certs_merge(certs),
+            RootsChoice::Webpki => {
+                return Err(BuildError::Reqwest(
+                    "--roots webpki has no native-tls equivalent".into(),
+                ))
+            }
         };
         if pooling == Pooling::NoIdle {
             b = b.pool_max_idle_per_host(0);

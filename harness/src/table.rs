@@ -72,6 +72,9 @@ pub fn render(summary: &Summary) -> String {
         if let Some(why) = &m.load.stopped_early {
             let _ = writeln!(out, "{name}: stopped early: {why}");
         }
+        if let Some(bound) = &m.rate_bound {
+            let _ = writeln!(out, "{name}: {bound}");
+        }
         for (kind, n) in &m.load.failures_by_kind {
             let _ = writeln!(out, "{name}: {n} failed: {kind}");
         }

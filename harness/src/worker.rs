@@ -99,8 +99,18 @@ fn stop_signal() -> watch::Receiver<bool> {
 
 /// The client worker: runs one mode's load and reports.
 pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
+    // Before anything can touch OpenSSL: once it has allocated it refuses a new allocator,
+    // and a native-tls client's heap would then be counted without OpenSSL's share. For that
+    // client this is fatal (a partial heap figure would pass for the whole); the rustls
+    // clients never call OpenSSL, so for them a refusal only leaves the `openssl_*` figures
+    // null.
+    let openssl_counted = crate::alloc::count_openssl();
     let cfg: ClientWorkerConfig =
         serde_json::from_str(config_json).map_err(|e| WorkerError::Config(e.to_string()))?;
+    if cfg.client == ClientKind::ReqwestNative {
+        openssl_counted
+            .map_err(|e| WorkerError::Config(format!("cannot count OpenSSL's heap: {e}")))?;
+    }
     let fd_limit = procstat::raise_fd_limit();
     let mut trusted = Vec::new();
     for f in &cfg.ca_files {
