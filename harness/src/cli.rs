@@ -394,6 +394,9 @@ mod tests {
                 "/nonexistent.pem",
             ],
             &["--client", "reqwest", "--client-cache", "0"],
+            &["--client", "reqwest-native", "--roots", "webpki"],
+            &["--client", "reqwest-native", "--kx", "x25519"],
+            &["--client", "hyper,reqwest-native", "--client-cache", "0"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
         }
