@@ -20,6 +20,8 @@
 //! - `build/reqwest-native/{ca,system}` and `mode/reqwest-native/{fresh,shared}`: the same
 //!   on reqwest's native-tls backend (OpenSSL); their bytes include OpenSSL's, counted through
 //!   `CRYPTO_set_mem_functions` (`harness::alloc::count_openssl`, called first in `main`).
+//!   Only with `cargo bench --features native-tls`; in that build the `reqwest` rows with
+//!   roots `ca` or `system` include OpenSSL parsing their certificates.
 //!
 //! Every step checks the response came back on the expected kind of connection, so a
 //! benchmark cannot silently measure something else (a resumption that fell back to a full
@@ -432,7 +434,20 @@ fn main() {
     // First: OpenSSL accepts a new allocator only before its first allocation. Without it the
     // reqwest-native rows would report Rust's bytes as the whole, so they are skipped.
     let native = match harness::alloc::count_openssl() {
-        Ok(()) => true,
+        Ok(()) => {
+            println!(
+                "note: a native-tls build: the reqwest (rustls) rows with roots ca or system \
+                 include OpenSSL parsing their certificates (summary method.reqwest_native_tls)"
+            );
+            true
+        }
+        Err(harness::alloc::OpensslCountError::NotBuilt) => {
+            println!(
+                "note: reqwest-native rows skipped: built without OpenSSL (cargo bench \
+                 --features native-tls; needs apt-get install libssl-dev pkg-config)"
+            );
+            false
+        }
         Err(e) => {
             println!("note: reqwest-native rows skipped: {e}");
             false

@@ -160,7 +160,9 @@ fn thread_counts_raw() -> ThreadAllocs {
 }
 
 // ---------------------------------------------------------------------------------------
-// OpenSSL's heap (the `reqwest-native` client).
+// OpenSSL's heap (the `reqwest-native` client, built with the `native-tls` feature; without it
+// there is no OpenSSL in the process, `count_openssl` says so and every `openssl_*` reading is
+// `None`).
 //
 // OpenSSL allocates with C `malloc`, which the Rust global allocator never sees, so a native-tls
 // client's heap would be under-counted by exactly OpenSSL's share. `count_openssl` replaces
@@ -181,11 +183,15 @@ thread_local! {
 
 /// Size header in front of every block handed to OpenSSL. 16 keeps the block at malloc's
 /// alignment on 64-bit targets (OpenSSL stores `long double`-aligned data in some blocks).
+#[cfg(feature = "native-tls")]
 const HEADER: usize = 16;
+#[cfg(feature = "native-tls")]
 const ALIGN: usize = 16;
 
 // OpenSSL ≥ 1.1.0; not declared by openssl-sys, which links libcrypto for us.
+#[cfg(feature = "native-tls")]
 use openssl_sys as _;
+#[cfg(feature = "native-tls")]
 extern "C" {
     fn CRYPTO_set_mem_functions(
         m: Option<
@@ -210,10 +216,21 @@ pub enum OpensslCountError {
     /// miss what it already holds, so nothing is counted rather than a part.
     #[error("OpenSSL had already allocated before its allocator could be replaced")]
     TooLate,
+    /// This build has no OpenSSL at all (built without the `native-tls` feature).
+    #[error("{}", crate::session::NATIVE_TLS_NOT_BUILT)]
+    NotBuilt,
 }
 
 /// Routes every later OpenSSL allocation through the counters. Call before anything uses
 /// OpenSSL (the client worker does so first thing). Idempotent.
+#[cfg(not(feature = "native-tls"))]
+pub fn count_openssl() -> Result<(), OpensslCountError> {
+    Err(OpensslCountError::NotBuilt)
+}
+
+/// Routes every later OpenSSL allocation through the counters. Call before anything uses
+/// OpenSSL (the client worker does so first thing). Idempotent.
+#[cfg(feature = "native-tls")]
 pub fn count_openssl() -> Result<(), OpensslCountError> {
     if OPENSSL_HOOKED.load(Relaxed) {
         return Ok(());
@@ -255,10 +272,12 @@ pub fn thread_openssl_bytes() -> Option<u64> {
         .then(|| THREAD_OPENSSL_BYTES.with(Cell::get))
 }
 
+#[cfg(feature = "native-tls")]
 fn ossl_layout(size: usize) -> Option<Layout> {
     Layout::from_size_align(size.checked_add(HEADER)?, ALIGN).ok()
 }
 
+#[cfg(feature = "native-tls")]
 fn ossl_counted(size: usize) {
     LIVE.fetch_add(size as u64, Relaxed);
     TOTAL_BYTES.fetch_add(size as u64, Relaxed);
@@ -271,12 +290,14 @@ fn ossl_counted(size: usize) {
     let _ = THREAD_OPENSSL_BYTES.try_with(|c| c.set(c.get() + size as u64));
 }
 
+#[cfg(feature = "native-tls")]
 fn ossl_uncounted(size: usize) {
     LIVE.fetch_sub(size as u64, Relaxed);
     let _ = THREAD_FREED.try_with(|c| c.set(c.get() + size as u64));
     OPENSSL_LIVE.fetch_sub(size as u64, Relaxed);
 }
 
+#[cfg(feature = "native-tls")]
 /// The block's start and the size OpenSSL asked for, from the pointer OpenSSL holds.
 ///
 /// # Safety
@@ -286,6 +307,7 @@ unsafe fn ossl_block(p: *mut libc::c_void) -> (*mut u8, usize) {
     (base, unsafe { (base as *const usize).read() })
 }
 
+#[cfg(feature = "native-tls")]
 unsafe extern "C" fn ossl_malloc(
     size: usize,
     _file: *const libc::c_char,
@@ -306,6 +328,7 @@ unsafe extern "C" fn ossl_malloc(
     unsafe { base.add(HEADER).cast() }
 }
 
+#[cfg(feature = "native-tls")]
 unsafe extern "C" fn ossl_realloc(
     p: *mut libc::c_void,
     size: usize,
@@ -338,6 +361,7 @@ unsafe extern "C" fn ossl_realloc(
     unsafe { nb.add(HEADER).cast() }
 }
 
+#[cfg(feature = "native-tls")]
 unsafe extern "C" fn ossl_free(
     p: *mut libc::c_void,
     _file: *const libc::c_char,

@@ -403,6 +403,19 @@ mod tests {
     }
 
     #[test]
+    fn reqwest_native_needs_the_native_tls_build() {
+        let r = parse(&["--client", "hyper,reqwest-native"]);
+        if crate::session::NATIVE_TLS_BUILT {
+            assert!(r.is_ok(), "{r:?}");
+        } else {
+            let e = r.expect_err("refused without the native-tls feature");
+            assert!(!e.contains('\n'), "one line: {e}");
+            assert!(e.contains("--features native-tls"), "{e}");
+            assert!(e.contains("libssl-dev pkg-config"), "{e}");
+        }
+    }
+
+    #[test]
     fn retention_and_caches() {
         let p = parse(&[]).expect("ok");
         assert_eq!(p.retention.map(|r| r.ttl), Some(defaults::RETENTION));

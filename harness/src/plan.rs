@@ -132,6 +132,10 @@ pub enum PlanError {
     /// OpenSSL has its own knobs; the rustls ones would silently do nothing to it.
     #[error("--client reqwest-native (OpenSSL) has no --kx, --client-cache or --roots webpki (rustls settings); use --roots ca or system")]
     NativeKnobs,
+    /// `reqwest-native` is in the closed set of clients in every build, so the name is
+    /// refused here, with what to rebuild, rather than unknown to clap.
+    #[error("--client reqwest-native: {}", crate::session::NATIVE_TLS_NOT_BUILT)]
+    NativeTlsNotBuilt,
     #[error("--roots system: {0}")]
     SystemRoots(String),
     #[error("--rate {rate} for {duration:?} schedules no request; raise the rate or the duration")]
@@ -195,6 +199,9 @@ impl RunPlan {
                 || o.client_cache != defaults::CLIENT_CACHE)
         {
             return Err(PlanError::NativeKnobs);
+        }
+        if o.client.contains(&ClientKind::ReqwestNative) && !crate::session::NATIVE_TLS_BUILT {
+            return Err(PlanError::NativeTlsNotBuilt);
         }
         if o.roots == RootsChoice::System {
             crate::tls::system_roots().map_err(|e| PlanError::SystemRoots(e.to_string()))?;

@@ -36,9 +36,17 @@ crate::choice! {
         Reqwest = "reqwest",
         /// A `reqwest::Client` on its native-tls backend (`tls_backend_native`): OpenSSL on
         /// Linux, whose heap the client worker counts through `CRYPTO_set_mem_functions`.
+        /// Needs a build with `--features native-tls`.
         ReqwestNative = "reqwest-native",
     }
 }
+
+/// Whether this build has the `reqwest-native` client (the harness's `native-tls` feature).
+pub const NATIVE_TLS_BUILT: bool = cfg!(feature = "native-tls");
+
+/// What to do when `reqwest-native` is asked of a build without it: the plan's refusal, the
+/// worker's and the benches' note all say this one sentence.
+pub const NATIVE_TLS_NOT_BUILT: &str = "this build has no OpenSSL: rebuild with `cargo run --release -p harness --features native-tls -- …` (needs OpenSSL's headers and pkg-config; Debian: apt-get install libssl-dev pkg-config)";
 
 /// Why a session could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +55,8 @@ pub enum BuildError {
     Tls(#[from] TlsError),
     #[error("reqwest: {0}")]
     Reqwest(String),
+    #[error("--client reqwest-native: {}", NATIVE_TLS_NOT_BUILT)]
+    NativeTlsNotBuilt,
 }
 
 /// Builds sessions with one fixed TLS set-up, counting their connections in one place.
@@ -80,9 +90,12 @@ impl SessionFactory {
     /// request is made.
     pub fn warm_up(&self) -> Result<u64, TlsError> {
         let t0 = std::time::Instant::now();
-        if self.kind == ClientKind::ReqwestNative {
-            // OpenSSL's one-time library initialisation (error strings, default provider,
-            // config file) would otherwise land in the first build's figures.
+        // OpenSSL's one-time library initialisation (error strings, default provider, config
+        // file) would otherwise land in the first build's figures: reqwest-native's, and in a
+        // `native-tls` build the rustls reqwest client's too (it parses its certificates
+        // through OpenSSL there).
+        #[cfg(feature = "native-tls")]
+        if self.kind != ClientKind::Hyper {
             openssl_sys::init();
         }
         crate::tls::warm_up(&self.tls.provider)?;
@@ -101,7 +114,10 @@ impl SessionFactory {
         match self.kind {
             ClientKind::Hyper => self.build_hyper(pooling),
             ClientKind::Reqwest => self.build_reqwest(pooling),
+            #[cfg(feature = "native-tls")]
             ClientKind::ReqwestNative => self.build_reqwest_native(pooling),
+            #[cfg(not(feature = "native-tls"))]
+            ClientKind::ReqwestNative => Err(BuildError::NativeTlsNotBuilt),
         }
     }
 
@@ -137,8 +153,10 @@ impl SessionFactory {
             crate::tls::TlsVersion::V12 => reqwest::tls::Version::TLS_1_2,
             crate::tls::TlsVersion::V13 => reqwest::tls::Version::TLS_1_3,
         };
-        // Named explicitly: with the `native-tls` feature compiled in (for `reqwest-native`),
-        // reqwest's default backend becomes native-tls, and this client must stay rustls.
+        // Named explicitly: in a `native-tls` build (for `reqwest-native`) reqwest's default
+        // backend becomes native-tls, and this client must stay rustls. Its certificates are
+        // then parsed by OpenSSL as well (`reqwest::Certificate` holds both forms): the
+        // summary's `method.reqwest_native_tls` says so; a default build has no OpenSSL.
         let mut b = reqwest::Client::builder()
             .tls_backend_rustls()
             .no_proxy()
@@ -165,6 +183,7 @@ impl SessionFactory {
     }
 }
 
+#[cfg(feature = "native-tls")]
 impl SessionFactory {
     /// reqwest on OpenSSL (native-tls), as a user selects it: `tls_backend_native()`. `--roots
     /// ca` trusts the CA alone (`tls_certs_only` disables OpenSSL's default verify paths);

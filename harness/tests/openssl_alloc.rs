@@ -5,7 +5,9 @@
 //!
 //! Its own binary: OpenSSL accepts a new allocator only before its first allocation, and the
 //! counting allocator is per binary. One `#[test]`, on a current-thread runtime, so that every
-//! OpenSSL call (and its per-thread state) stays on one thread.
+//! OpenSSL call (and its per-thread state) stays on one thread. Only in a `native-tls` build.
+
+#![cfg(feature = "native-tls")]
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};

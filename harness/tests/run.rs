@@ -475,133 +475,49 @@ fn system_roots_without_an_os_bundle_is_a_one_line_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("no OS root certificates"), "{err}");
 }
-/// bytes are counted (a non-zero part of the whole), and a leaked client holds one descriptor
-/// per request; a figure is present, or null for the same documented reason as for reqwest.
+
+/// A build without OpenSSL counts nothing of it: every `openssl_*` figure is null (not 0) and
+/// the method says why; it does not carry the native-tls note.
 #[test]
-fn three_clients_side_by_side() {
-    // Slow enough that a debug build of the OpenSSL client (a few hundred ms of CPU per build)
-    // keeps the schedule on a loaded 2-core machine.
-    const RATE: u64 = 1;
-    const SECONDS: u64 = 4;
+#[cfg(not(feature = "native-tls"))]
+fn without_openssl_its_figures_are_null() {
+    let run = four_modes();
+    for m in &run.summary.modes {
+        assert_eq!(m.openssl_alloc_bytes_per_request, None, "{}", m.mode);
+        assert_eq!(m.openssl_build_alloc_bytes, None, "{}", m.mode);
+        assert_eq!(m.load.openssl_load_alloc_bytes, None, "{}", m.mode);
+    }
+    assert!(
+        run.summary.method["openssl_heap"].starts_with("not counted"),
+        "{}",
+        run.summary.method["openssl_heap"]
+    );
+    assert!(!run.summary.method.contains_key("reqwest_native_tls"));
+}
+
+/// `reqwest-native` is a client name in every build; a build without the `native-tls` feature
+/// refuses it before any leg runs, in one line that names the rebuild and the packages.
+#[test]
+#[cfg(not(feature = "native-tls"))]
+fn reqwest_native_without_the_feature_is_a_one_line_error() {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let out = tmp.path().join("reports");
-    let output = harness()
-        .args([
-            "--rate",
-            &RATE.to_string(),
-            "--seconds",
-            &SECONDS.to_string(),
-        ])
-        .args(["--client", "hyper,reqwest,reqwest-native"])
-        .args([
-            "--mode",
-            "fresh,leak,shared,resume",
-            "--sample-interval",
-            "500ms",
-        ])
-        .args(["--quiet", "--out"])
-        .arg(&out)
+    let o = harness()
+        .args(["--seconds", "1", "--client", "hyper,reqwest-native"])
+        .arg("--out")
+        .arg(tmp.path().join("reports"))
         .arg("--certs-dir")
         .arg(tmp.path().join("certs"))
         .output()
         .expect("run harness");
+    assert_one_line_usage_error(&o, "--client reqwest-native without native-tls");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--features native-tls"), "{err}");
     assert!(
-        output.status.success(),
-        "stdout: {}\nstderr: {}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        err.contains("apt-get install libssl-dev pkg-config"),
+        "{err}"
     );
-    common::check_report(&out.join("latest"));
-    let summary = Summary::read(&out.join("latest/summary.json")).expect("summary");
-    assert_eq!(summary.modes.len(), 12);
-    let get = |mode: &str, client: &str| {
-        summary
-            .modes
-            .iter()
-            .find(|m| m.mode.as_str() == mode && m.client.as_str() == client)
-            .unwrap_or_else(|| panic!("{mode}/{client}"))
-    };
-    for m in &summary.modes {
-        assert_eq!(
-            m.load.requests_failed, 0,
-            "{}/{}: {:?}",
-            m.mode, m.client, m.load.failures_by_kind
-        );
-        assert_eq!(
-            m.load.requests_ok,
-            RATE * SECONDS,
-            "{}/{}",
-            m.mode,
-            m.client
-        );
-        // OpenSSL's part is counted for every client (0 where OpenSSL is never called).
-        assert!(
-            m.openssl_alloc_bytes_per_request.is_some(),
-            "{}/{}",
-            m.mode,
-            m.client
-        );
-        assert!(m.load.cores_available.is_some());
-    }
-    for mode in ["fresh", "leak", "shared", "resume"] {
-        let native = get(mode, "reqwest-native");
-        let ossl = native.openssl_alloc_bytes_per_request.expect("counted");
-        let whole = native.client_alloc_bytes_per_request.expect("counted");
-        assert!(
-            ossl > 0.0 && ossl <= whole,
-            "{mode}: OpenSSL {ossl} of {whole}"
-        );
-        assert_eq!(
-            get(mode, "hyper").openssl_alloc_bytes_per_request,
-            Some(0.0)
-        );
-        // Every figure null for reqwest-native is null for reqwest too: the connections
-        // neither client shows the harness, and the retention model that needs a session's
-        // TLS state. Nothing else is missing.
-        let nulls = |m: &ModeSummary| -> Vec<String> {
-            let v = serde_json::to_value(m).expect("json");
-            let mut n: Vec<String> = v
-                .as_object()
-                .expect("object")
-                .iter()
-                .filter(|(_, v)| v.is_null())
-                .map(|(k, _)| k.clone())
-                .collect();
-            n.sort();
-            n
-        };
-        let rustls_reqwest = get(mode, "reqwest");
-        let extra: Vec<String> = nulls(native)
-            .into_iter()
-            .filter(|k| !nulls(rustls_reqwest).contains(k))
-            .collect();
-        assert!(
-            extra.is_empty(),
-            "{mode}: reqwest-native alone has null {extra:?}"
-        );
-    }
     assert!(
-        get("fresh", "reqwest-native")
-            .retained_bytes_method
-            .is_some()
-            || get("fresh", "reqwest-native")
-                .retained_bytes_per_session
-                .is_some()
-    );
-    let fresh = get("fresh", "reqwest-native")
-        .client_alloc_bytes_per_request
-        .expect("measured");
-    let shared = get("shared", "reqwest-native")
-        .client_alloc_bytes_per_request
-        .expect("measured");
-    assert!(
-        fresh > shared,
-        "reqwest-native fresh {fresh} vs shared {shared}"
-    );
-    let leak = get("leak", "reqwest-native");
-    let grown = leak.load.open_fds_end.expect("fds") - leak.load.open_fds_start.expect("fds");
-    assert_eq!(
-        grown, leak.load.requests_ok,
-        "leak: one more descriptor per request"
+        !tmp.path().join("reports").exists(),
+        "a refused plan writes no report"
     );
 }
