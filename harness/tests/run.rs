@@ -421,11 +421,7 @@ fn system_roots_cost_more_to_build_than_one_ca() {
     let build_bytes = |roots: &str| {
         let out = tmp.path().join(format!("reports-{roots}"));
         let o = harness()
-            // A debug build of a system-roots client takes tens of ms of CPU (more since
-            // reqwest also parses the CA through OpenSSL when native-tls is compiled in): a
-            // slow rate keeps the schedule on a loaded 2-core machine. Bytes, not time, are
-            // compared.
-            .args(["--rate", "5", "--seconds", "2", "--client", "reqwest"])
+            .args(["--rate", "20", "--seconds", "1", "--client", "reqwest"])
             .args([
                 "--mode",
                 "fresh",
