@@ -369,6 +369,10 @@ const OPENSSL_HEAP: &str = "reqwest-native: OpenSSL allocates with C malloc, whi
 #[cfg(not(feature = "native-tls"))]
 const OPENSSL_HEAP: &str = "not counted: this build has no OpenSSL (built without the native-tls feature), so no client calls it and every openssl_* figure is null; --client reqwest-native needs a build with --features native-tls";
 
+/// The `method` key of [`REQWEST_NATIVE_TLS`]; its presence marks a `native-tls` build's
+/// summary (the table reads it).
+pub const METHOD_REQWEST_NATIVE_TLS: &str = "reqwest_native_tls";
+
 /// `method.reqwest_native_tls`, present only in a `native-tls` build: what compiling reqwest's
 /// native-tls feature in does to the rustls `reqwest` client.
 const REQWEST_NATIVE_TLS: &str = "this build has reqwest's native-tls feature compiled in (--features native-tls, for --client reqwest-native), and then every reqwest::Certificate is parsed by OpenSSL as well as kept for rustls: the rustls reqwest client with --roots ca or system pays that OpenSSL parse in each build (its build CPU and bytes, and so its fresh and leak bytes per request, include it; openssl_build_alloc_bytes is its byte part; OpenSSL's one-time initialisation is in the warm-up, as for reqwest-native). A default build (no native-tls) has no OpenSSL, and its reqwest figures carry none of this; --roots webpki hands reqwest a rustls config and is not affected";
@@ -376,7 +380,7 @@ const REQWEST_NATIVE_TLS: &str = "this build has reqwest's native-tls feature co
 /// How each kind of figure was measured, in words (`summary.json` `method`).
 pub fn methods() -> BTreeMap<String, String> {
     let built_with_openssl =
-        crate::session::NATIVE_TLS_BUILT.then_some(("reqwest_native_tls", REQWEST_NATIVE_TLS));
+        crate::session::NATIVE_TLS_BUILT.then_some((METHOD_REQWEST_NATIVE_TLS, REQWEST_NATIVE_TLS));
     [
         ("heap", "counting global allocator in each worker process (relaxed atomics over the system allocator): live bytes, cumulative bytes and allocations; exact, not sampled"),
         ("bytes_per_request", "derived: the client worker's allocated bytes during the load (counting allocator, process-wide delta) ÷ completed requests; allocation traffic, not memory held (includes hyper, rustls, tokio and the sampler's own allocations)"),

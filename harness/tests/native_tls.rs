@@ -134,6 +134,12 @@ fn three_clients_side_by_side() {
         summary.method.contains_key("reqwest_native_tls"),
         "a native-tls build says what it does to the rustls reqwest client"
     );
+    let table = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        table.contains("fresh/reqwest: built with --features native-tls"),
+        "the table says it where the figures are: {table}"
+    );
+    assert!(!table.contains("fresh/hyper: built with --features native-tls"));
     let side_effect = get("fresh", "reqwest")
         .openssl_build_alloc_bytes
         .expect("counted");
