@@ -93,7 +93,8 @@ impl SessionFactory {
         // OpenSSL's one-time library initialisation (error strings, default provider, config
         // file) would otherwise land in the first build's figures: reqwest-native's, and in a
         // `native-tls` build the rustls reqwest client's too (it parses its certificates
-        // through OpenSSL there).
+        // through OpenSSL there). What OpenSSL sets up on its first certificate parse is not
+        // covered and stays in the first build (method.reqwest_native_tls says so).
         #[cfg(feature = "native-tls")]
         if self.kind != ClientKind::Hyper {
             openssl_sys::init();
