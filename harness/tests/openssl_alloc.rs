@@ -45,6 +45,7 @@ fn openssl_bytes_are_counted_and_return_to_baseline() {
                 tls: TlsVersion::V13,
                 body_bytes: 128,
                 cache: ServerCachePolicy::Bounded { capacity: 256 },
+                witness: false,
             },
         )
         .await
