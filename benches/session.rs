@@ -17,6 +17,11 @@
 //!   machine has no OS roots.
 //! - `mode/reqwest/{fresh,shared}`: one request on a fresh (built, used, dropped) reqwest
 //!   client and on one shared for the whole run (TLS 1.3, roots `ca`).
+//! - `build/reqwest-native/{ca,system}` and `mode/reqwest-native/{fresh,shared}`: the same
+//!   on reqwest's native-tls backend (OpenSSL); their bytes include OpenSSL's, counted through
+//!   `CRYPTO_set_mem_functions` (`harness::alloc::count_openssl`, called first in `main`).
+//!   Only with `cargo bench --features native-tls`; in that build the `reqwest` rows with
+//!   roots `ca` or `system` include OpenSSL parsing their certificates.
 //!
 //! Every step checks the response came back on the expected kind of connection, so a
 //! benchmark cannot silently measure something else (a resumption that fell back to a full
@@ -57,7 +62,7 @@ fn tag(v: TlsVersion) -> &'static str {
 ///
 /// `system`: whether the machine has OS roots (`harness::tls::system_roots()`); without
 /// them the two `system` cases are skipped.
-fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool) {
+fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool, native: bool) {
     let mut g = Group::new(c, "build", book);
     for roots in [RootsChoice::Ca, RootsChoice::Webpki] {
         for cache in [CACHE_ON, CACHE_OFF] {
@@ -107,6 +112,25 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool) {
             Conns::Server(&server),
             Outputs::DropTimed,
             || async move { f.build(Pooling::KeepAlive).expect("build a reqwest client") },
+        );
+    }
+    // reqwest on OpenSSL (native-tls): `ca` trusts the CA alone, `system` OpenSSL's default
+    // verify paths plus the CA. The bytes include OpenSSL's (see `main`).
+    for roots in [RootsChoice::Ca, RootsChoice::System] {
+        if !native || (roots == RootsChoice::System && !system) {
+            continue;
+        }
+        let factory = fx.factory_of(ClientKind::ReqwestNative, TlsVersion::V13, roots, CACHE_ON);
+        let f = &factory;
+        g.case(
+            &fx.rt,
+            &format!("reqwest-native/{roots}"),
+            Conns::Server(&server),
+            Outputs::DropTimed,
+            || async move {
+                f.build(Pooling::KeepAlive)
+                    .expect("build a reqwest-native client")
+            },
         );
     }
     g.finish();
@@ -197,7 +221,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
 /// One request in each session mode (ARCHITECTURE.md "Session modes"), pooling as the
 /// harness's load generator uses it: keep-alive for fresh, leak and shared; no idle for
 /// resume.
-fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
+fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book, native: bool) {
     let mut g = Group::new(c, "mode", book);
     let v = TlsVersion::V13;
     let uri = fx.uri(v);
@@ -290,61 +314,73 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     drop(session);
 
     // reqwest, roots ca (its own rustls config: TLS 1.3 only, rustls's default 256-entry
-    // resumption store). Its responses carry no connection tag and its connections are not
-    // counted client-side, so every step checks the server's counters instead (a fresh
-    // client's request: one new connection, one full handshake; a shared client's: no new
-    // connection), and the cases settle on and report the server's counters.
+    // resumption store), then reqwest on OpenSSL (native-tls, roots ca: only the CA, though
+    // OpenSSL still reads its default verify paths first; see `build/reqwest-native`). Their
+    // responses carry no connection tag and their connections are not counted client-side,
+    // so every step checks the server's counters instead (a fresh client's request: one new
+    // connection, one full handshake; a shared client's: no new connection), and the cases
+    // settle on and report the server's counters. OpenSSL's bytes are in the bytes pass:
+    // `main` routed its allocator through the counting allocator before it first ran.
     let server = fx.server_stats(v);
     let sv = &*server;
-    // Any connection of the cases above still closing on the server's side is done.
-    fx.rt
-        .block_on(settle::connections(sv, 0))
-        .expect("connections close");
-    let factory = fx.factory_of(ClientKind::Reqwest, v, RootsChoice::Ca, CACHE_ON);
+    for kind in [ClientKind::Reqwest, ClientKind::ReqwestNative] {
+        if kind == ClientKind::ReqwestNative && !native {
+            continue;
+        }
+        // Any connection of the cases above still closing on the server's side is done.
+        fx.rt
+            .block_on(settle::connections(sv, 0))
+            .expect("connections close");
+        let factory = fx.factory_of(kind, v, RootsChoice::Ca, CACHE_ON);
 
-    // fresh: build + request + drop, all timed. Like hyper's fresh the step waits until the
-    // client has closed its connection: here until the tasks the client spawned on the
-    // runtime (its connection task, its pool's idle-reaper task) have ended.
-    let f = &factory;
-    g.case(
-        &fx.rt,
-        "reqwest/fresh",
-        Conns::Server(sv),
-        Outputs::HoldUntimed,
-        || async move {
-            let tasks = alive_tasks();
-            let session = f.build(Pooling::KeepAlive).expect("build a reqwest client");
-            get_checked_by_server(&session, sv, uri, ConnUse::NewFull, "reqwest fresh").await;
-            drop(session);
-            settle::tasks(tasks).await.expect("client tasks end");
-        },
-    );
+        // fresh: build + request + drop, all timed. Like hyper's fresh the step waits until
+        // the client has closed its connection: here until the tasks the client spawned on
+        // the runtime (its connection task, its pool's idle-reaper task) have ended.
+        let f = &factory;
+        let what = format!("{kind} fresh");
+        let what = &what;
+        g.case(
+            &fx.rt,
+            &format!("{kind}/fresh"),
+            Conns::Server(sv),
+            Outputs::HoldUntimed,
+            || async move {
+                let tasks = alive_tasks();
+                let session = f.build(Pooling::KeepAlive).expect("build a reqwest client");
+                get_checked_by_server(&session, sv, uri, ConnUse::NewFull, what).await;
+                drop(session);
+                settle::tasks(tasks).await.expect("client tasks end");
+            },
+        );
 
-    // shared: one client for the whole run, its keep-alive connection reused.
-    let session = factory
-        .build(Pooling::KeepAlive)
-        .expect("build a reqwest client");
-    fx.rt.block_on(get_checked_by_server(
-        &session,
-        sv,
-        uri,
-        ConnUse::NewFull,
-        "warm-up",
-    ));
-    let s = &session;
-    g.case(
-        &fx.rt,
-        "reqwest/shared",
-        Conns::Server(sv),
-        Outputs::HoldUntimed,
-        || async move {
-            get_checked_by_server(s, sv, uri, ConnUse::Reused, "reqwest shared").await;
-        },
-    );
-    drop(session);
-    fx.rt
-        .block_on(settle::connections(sv, 0))
-        .expect("connections close");
+        // shared: one client for the whole run, its keep-alive connection reused.
+        let session = factory
+            .build(Pooling::KeepAlive)
+            .expect("build a reqwest client");
+        fx.rt.block_on(get_checked_by_server(
+            &session,
+            sv,
+            uri,
+            ConnUse::NewFull,
+            "warm-up",
+        ));
+        let s = &session;
+        let what = format!("{kind} shared");
+        let what = &what;
+        g.case(
+            &fx.rt,
+            &format!("{kind}/shared"),
+            Conns::Server(sv),
+            Outputs::HoldUntimed,
+            || async move {
+                get_checked_by_server(s, sv, uri, ConnUse::Reused, what).await;
+            },
+        );
+        drop(session);
+        fx.rt
+            .block_on(settle::connections(sv, 0))
+            .expect("connections close");
+    }
     g.finish();
 }
 
@@ -395,6 +431,28 @@ fn bench_retention(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
 }
 
 fn main() {
+    // First: OpenSSL accepts a new allocator only before its first allocation. Without it the
+    // reqwest-native rows would report Rust's bytes as the whole, so they are skipped.
+    let native = match harness::alloc::count_openssl() {
+        Ok(()) => {
+            println!(
+                "note: a native-tls build: the reqwest (rustls) rows with roots ca or system \
+                 include OpenSSL parsing their certificates (summary method.reqwest_native_tls)"
+            );
+            true
+        }
+        Err(harness::alloc::OpensslCountError::NotBuilt) => {
+            println!(
+                "note: reqwest-native rows skipped: built without OpenSSL (cargo bench \
+                 --features native-tls; needs apt-get install libssl-dev pkg-config)"
+            );
+            false
+        }
+        Err(e) => {
+            println!("note: reqwest-native rows skipped: {e}");
+            false
+        }
+    };
     let mut c = Criterion::default().without_plots().configure_from_args();
     let fx = Fixture::new();
     let mut book = Book::new(PassMode::from_args());
@@ -405,9 +463,9 @@ fn main() {
             false
         }
     };
-    bench_build(&mut c, &fx, &mut book, system);
+    bench_build(&mut c, &fx, &mut book, system, native);
     bench_request(&mut c, &fx, &mut book);
-    bench_modes(&mut c, &fx, &mut book);
+    bench_modes(&mut c, &fx, &mut book, native);
     bench_retention(&mut c, &fx, &mut book);
     c.final_summary();
     book.finish();

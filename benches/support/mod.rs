@@ -1072,6 +1072,10 @@ impl Book {
             ("mode/reqwest/fresh", "mode/reqwest/shared"),
             ("mode/reqwest/fresh", "mode/fresh"),
             ("mode/reqwest/shared", "mode/shared"),
+            ("build/reqwest-native/ca", "build/reqwest/ca"),
+            ("build/reqwest-native/system", "build/reqwest/system"),
+            ("mode/reqwest-native/fresh", "mode/reqwest/fresh"),
+            ("mode/reqwest-native/shared", "mode/reqwest/shared"),
         ] {
             if let Some(x) = ratio(a, b) {
                 let _ = writeln!(table, "time ratio {a} / {b} = {x:.1}x");

@@ -158,3 +158,223 @@ fn thread_counts_raw() -> ThreadAllocs {
         freed: THREAD_FREED.with(Cell::get),
     }
 }
+
+// ---------------------------------------------------------------------------------------
+// OpenSSL's heap (the `reqwest-native` client, built with the `native-tls` feature; without it
+// there is no OpenSSL in the process, `count_openssl` says so and every `openssl_*` reading is
+// `None`).
+//
+// OpenSSL allocates with C `malloc`, which the Rust global allocator never sees, so a native-tls
+// client's heap would be under-counted by exactly OpenSSL's share. `count_openssl` replaces
+// OpenSSL's allocator (`CRYPTO_set_mem_functions`) with functions that allocate through the
+// same path as `CountingAlloc` (so `--dhat` sees them too), add to the same process and
+// per-thread counters, and add to OpenSSL's own counters besides, so its share is published
+// separately. Each block carries a 16-byte header holding its size: OpenSSL's free and realloc
+// do not pass the size, and without it a free could not be subtracted.
+
+static OPENSSL_HOOKED: AtomicBool = AtomicBool::new(false);
+static OPENSSL_LIVE: AtomicU64 = AtomicU64::new(0);
+static OPENSSL_TOTAL_BYTES: AtomicU64 = AtomicU64::new(0);
+static OPENSSL_TOTAL_ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static THREAD_OPENSSL_BYTES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Size header in front of every block handed to OpenSSL. 16 keeps the block at malloc's
+/// alignment on 64-bit targets (OpenSSL stores `long double`-aligned data in some blocks).
+#[cfg(feature = "native-tls")]
+const HEADER: usize = 16;
+#[cfg(feature = "native-tls")]
+const ALIGN: usize = 16;
+
+// OpenSSL ≥ 1.1.0; not declared by openssl-sys, which links libcrypto for us.
+#[cfg(feature = "native-tls")]
+use openssl_sys as _;
+#[cfg(feature = "native-tls")]
+extern "C" {
+    fn CRYPTO_set_mem_functions(
+        m: Option<
+            unsafe extern "C" fn(usize, *const libc::c_char, libc::c_int) -> *mut libc::c_void,
+        >,
+        r: Option<
+            unsafe extern "C" fn(
+                *mut libc::c_void,
+                usize,
+                *const libc::c_char,
+                libc::c_int,
+            ) -> *mut libc::c_void,
+        >,
+        f: Option<unsafe extern "C" fn(*mut libc::c_void, *const libc::c_char, libc::c_int)>,
+    ) -> libc::c_int;
+}
+
+/// Why OpenSSL's allocations cannot be counted.
+#[derive(Debug, thiserror::Error)]
+pub enum OpensslCountError {
+    /// OpenSSL refuses a new allocator once it has allocated: counting from then on would
+    /// miss what it already holds, so nothing is counted rather than a part.
+    #[error("OpenSSL had already allocated before its allocator could be replaced")]
+    TooLate,
+    /// This build has no OpenSSL at all (built without the `native-tls` feature).
+    #[error("{}", crate::session::NATIVE_TLS_NOT_BUILT)]
+    NotBuilt,
+}
+
+/// Routes every later OpenSSL allocation through the counters. Call before anything uses
+/// OpenSSL (the client worker does so first thing). Idempotent.
+#[cfg(not(feature = "native-tls"))]
+pub fn count_openssl() -> Result<(), OpensslCountError> {
+    Err(OpensslCountError::NotBuilt)
+}
+
+/// Routes every later OpenSSL allocation through the counters. Call before anything uses
+/// OpenSSL (the client worker does so first thing). Idempotent.
+#[cfg(feature = "native-tls")]
+pub fn count_openssl() -> Result<(), OpensslCountError> {
+    if OPENSSL_HOOKED.load(Relaxed) {
+        return Ok(());
+    }
+    // SAFETY: the three functions keep OpenSSL's contract (malloc/realloc/free semantics, null
+    // on failure); OpenSSL checks that none of its blocks exists yet and refuses otherwise.
+    let ok =
+        unsafe { CRYPTO_set_mem_functions(Some(ossl_malloc), Some(ossl_realloc), Some(ossl_free)) };
+    if ok == 1 {
+        OPENSSL_HOOKED.store(true, Relaxed);
+        Ok(())
+    } else {
+        Err(OpensslCountError::TooLate)
+    }
+}
+
+/// OpenSSL's share of the heap, counted by [`count_openssl`]'s functions (their headers not
+/// included: the figures are the sizes OpenSSL asked for, like the Rust counters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpensslHeap {
+    pub live_bytes: u64,
+    pub total_bytes: u64,
+    pub total_allocs: u64,
+}
+
+/// OpenSSL's counters now; `None` when its allocator was not replaced (nothing is known).
+pub fn openssl_heap() -> Option<OpensslHeap> {
+    OPENSSL_HOOKED.load(Relaxed).then(|| OpensslHeap {
+        live_bytes: OPENSSL_LIVE.load(Relaxed),
+        total_bytes: OPENSSL_TOTAL_BYTES.load(Relaxed),
+        total_allocs: OPENSSL_TOTAL_ALLOCS.load(Relaxed),
+    })
+}
+
+/// Bytes OpenSSL allocated on this thread (cumulative); `None` when not counted.
+pub fn thread_openssl_bytes() -> Option<u64> {
+    OPENSSL_HOOKED
+        .load(Relaxed)
+        .then(|| THREAD_OPENSSL_BYTES.with(Cell::get))
+}
+
+#[cfg(feature = "native-tls")]
+fn ossl_layout(size: usize) -> Option<Layout> {
+    Layout::from_size_align(size.checked_add(HEADER)?, ALIGN).ok()
+}
+
+#[cfg(feature = "native-tls")]
+fn ossl_counted(size: usize) {
+    LIVE.fetch_add(size as u64, Relaxed);
+    TOTAL_BYTES.fetch_add(size as u64, Relaxed);
+    TOTAL_ALLOCS.fetch_add(1, Relaxed);
+    let _ = THREAD_BYTES.try_with(|c| c.set(c.get() + size as u64));
+    let _ = THREAD_ALLOCS.try_with(|c| c.set(c.get() + 1));
+    OPENSSL_LIVE.fetch_add(size as u64, Relaxed);
+    OPENSSL_TOTAL_BYTES.fetch_add(size as u64, Relaxed);
+    OPENSSL_TOTAL_ALLOCS.fetch_add(1, Relaxed);
+    let _ = THREAD_OPENSSL_BYTES.try_with(|c| c.set(c.get() + size as u64));
+}
+
+#[cfg(feature = "native-tls")]
+fn ossl_uncounted(size: usize) {
+    LIVE.fetch_sub(size as u64, Relaxed);
+    let _ = THREAD_FREED.try_with(|c| c.set(c.get() + size as u64));
+    OPENSSL_LIVE.fetch_sub(size as u64, Relaxed);
+}
+
+#[cfg(feature = "native-tls")]
+/// The block's start and the size OpenSSL asked for, from the pointer OpenSSL holds.
+///
+/// # Safety
+/// `p` was returned by `ossl_malloc` or `ossl_realloc` and not freed.
+unsafe fn ossl_block(p: *mut libc::c_void) -> (*mut u8, usize) {
+    let base = unsafe { (p as *mut u8).sub(HEADER) };
+    (base, unsafe { (base as *const usize).read() })
+}
+
+#[cfg(feature = "native-tls")]
+unsafe extern "C" fn ossl_malloc(
+    size: usize,
+    _file: *const libc::c_char,
+    _line: libc::c_int,
+) -> *mut libc::c_void {
+    // OpenSSL's own CRYPTO_malloc answers 0 bytes with null; so does this.
+    let Some(layout) = ossl_layout(size).filter(|_| size > 0) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: a non-zero size and a valid alignment.
+    let base = unsafe { inner().alloc(layout) };
+    if base.is_null() {
+        return base.cast();
+    }
+    // SAFETY: the block is at least HEADER bytes and ALIGN-aligned.
+    unsafe { (base as *mut usize).write(size) };
+    ossl_counted(size);
+    unsafe { base.add(HEADER).cast() }
+}
+
+#[cfg(feature = "native-tls")]
+unsafe extern "C" fn ossl_realloc(
+    p: *mut libc::c_void,
+    size: usize,
+    file: *const libc::c_char,
+    line: libc::c_int,
+) -> *mut libc::c_void {
+    if p.is_null() {
+        return unsafe { ossl_malloc(size, file, line) };
+    }
+    if size == 0 {
+        unsafe { ossl_free(p, file, line) };
+        return std::ptr::null_mut();
+    }
+    let Some(new_layout) = ossl_layout(size) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: OpenSSL hands back only pointers this module returned.
+    let (base, old) = unsafe { ossl_block(p) };
+    let Some(old_layout) = ossl_layout(old) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: `base` was allocated with `old_layout` by `inner()`.
+    let nb = unsafe { inner().realloc(base, old_layout, new_layout.size()) };
+    if nb.is_null() {
+        return nb.cast();
+    }
+    unsafe { (nb as *mut usize).write(size) };
+    ossl_uncounted(old);
+    ossl_counted(size);
+    unsafe { nb.add(HEADER).cast() }
+}
+
+#[cfg(feature = "native-tls")]
+unsafe extern "C" fn ossl_free(
+    p: *mut libc::c_void,
+    _file: *const libc::c_char,
+    _line: libc::c_int,
+) {
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: OpenSSL hands back only pointers this module returned.
+    let (base, size) = unsafe { ossl_block(p) };
+    if let Some(layout) = ossl_layout(size) {
+        // SAFETY: `base` was allocated with this layout by `inner()`.
+        unsafe { inner().dealloc(base, layout) };
+        ossl_uncounted(size);
+    }
+}

@@ -394,8 +394,24 @@ mod tests {
                 "/nonexistent.pem",
             ],
             &["--client", "reqwest", "--client-cache", "0"],
+            &["--client", "reqwest-native", "--roots", "webpki"],
+            &["--client", "reqwest-native", "--kx", "x25519"],
+            &["--client", "hyper,reqwest-native", "--client-cache", "0"],
         ] {
             assert!(parse(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn reqwest_native_needs_the_native_tls_build() {
+        let r = parse(&["--client", "hyper,reqwest-native"]);
+        if crate::session::NATIVE_TLS_BUILT {
+            assert!(r.is_ok(), "{r:?}");
+        } else {
+            let e = r.expect_err("refused without the native-tls feature");
+            assert!(!e.contains('\n'), "one line: {e}");
+            assert!(e.contains("--features native-tls"), "{e}");
+            assert!(e.contains("libssl-dev pkg-config"), "{e}");
         }
     }
 

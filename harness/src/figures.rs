@@ -165,6 +165,10 @@ pub const MODE_FIGURES: &[Figure] = &[
         get: Get::Numbers(Unit::Bytes, |m| vec![m.client_alloc_bytes_per_request]),
     },
     Figure {
+        label: "  of which OpenSSL / request",
+        get: Get::Numbers(Unit::Bytes, |m| vec![m.openssl_alloc_bytes_per_request]),
+    },
+    Figure {
         label: "allocations / request",
         get: Get::Numbers(Unit::Number, |m| vec![m.client_allocs_per_request]),
     },
@@ -193,6 +197,20 @@ pub const MODE_FIGURES: &[Figure] = &[
     Figure {
         label: "bytes allocated / build",
         get: Get::Numbers(Unit::Bytes, |m| vec![m.client_build_alloc_bytes]),
+    },
+    Figure {
+        label: "  of which OpenSSL / build",
+        get: Get::Numbers(Unit::Bytes, |m| vec![m.openssl_build_alloc_bytes]),
+    },
+    Figure {
+        label: "building at the rate: cores needed / available",
+        get: Get::Numbers(Unit::Number, |m| {
+            vec![m.build_cores_needed, o(m.load.cores_available)]
+        }),
+    },
+    Figure {
+        label: "rate bound",
+        get: Get::Text(|m| m.rate_bound.clone()),
     },
     Figure {
         label: "retained bytes / session (b)",

@@ -149,6 +149,8 @@ struct Counters {
     build_cpu_measured: AtomicBool,
     build_bytes: AtomicU64,
     build_bytes_measured: AtomicBool,
+    /// OpenSSL's share of `build_bytes` (meaningful only while OpenSSL's heap is counted).
+    build_openssl_bytes: AtomicU64,
     failures: Mutex<BTreeMap<String, u64>>,
     lat_interval: Mutex<Histogram<u64>>,
     lat_total: Mutex<Histogram<u64>>,
@@ -170,6 +172,7 @@ impl Counters {
             build_cpu_measured: AtomicBool::new(true),
             build_bytes: AtomicU64::new(0),
             build_bytes_measured: AtomicBool::new(true),
+            build_openssl_bytes: AtomicU64::new(0),
             failures: Mutex::new(BTreeMap::new()),
             lat_interval: Mutex::new(new_hist()),
             lat_total: Mutex::new(new_hist()),
@@ -198,7 +201,11 @@ fn build_session(
     // time by the clocks' own reading cost.
     let t0 = std::time::Instant::now();
     let cpu0 = procstat::thread_cpu_ns();
+    let ossl0 = alloc::thread_openssl_bytes();
     let (built, allocs) = alloc::measure_thread(|| factory.build(pooling));
+    if let Some((a, b)) = ossl0.zip(alloc::thread_openssl_bytes()) {
+        c.build_openssl_bytes.fetch_add(b - a, Relaxed);
+    }
     let cpu_ns = cpu0
         .zip(procstat::thread_cpu_ns())
         .map(|(a, b)| b.saturating_sub(a));
@@ -290,6 +297,7 @@ impl Ctx {
 /// Where the process stood when the load began.
 struct Start {
     heap: Option<alloc::HeapStats>,
+    openssl: Option<alloc::OpensslHeap>,
     rss: Option<u64>,
     fds: Option<u64>,
     cpu: Option<f64>,
@@ -299,6 +307,7 @@ impl Start {
     fn now() -> Self {
         Self {
             heap: alloc::heap(),
+            openssl: alloc::heap().and(alloc::openssl_heap()),
             rss: procstat::rss_bytes(),
             fds: procstat::open_fds(),
             cpu: procstat::cpu_seconds(),
@@ -609,6 +618,8 @@ impl Sampler {
             _ => None,
         };
         let heap = alloc::heap();
+        // OpenSSL's share is published only beside a whole that includes it.
+        let ossl = heap.and(alloc::openssl_heap());
         let stats = ctx.factory.stats();
         ClientSample {
             t_s,
@@ -622,6 +633,8 @@ impl Sampler {
             client_alloc_bytes_total: heap.map(|h| h.total_bytes),
             client_allocs_total: heap.map(|h| h.total_allocs),
             client_cpu_s: procstat::cpu_seconds(),
+            openssl_heap_live_bytes: ossl.map(|h| h.live_bytes),
+            openssl_alloc_bytes_total: ossl.map(|h| h.total_bytes),
             client_open_fds: procstat::open_fds(),
             client_open_conns: stats.map(|s| s.open()),
             retained_sessions: retained,
@@ -670,6 +683,7 @@ async fn finish(
         _ => wall,
     };
     let heap_end = alloc::heap();
+    let ossl_end = heap_end.and(alloc::openssl_heap());
     let c = &ctx.counters;
     let latency = {
         let lat = lock(&c.lat_total);
@@ -707,6 +721,9 @@ async fn finish(
         client_load_allocs: heap_end
             .zip(start_state.heap)
             .map(|(e, s)| e.total_allocs - s.total_allocs),
+        openssl_load_alloc_bytes: ossl_end
+            .zip(start_state.openssl)
+            .map(|(e, s)| e.total_bytes - s.total_bytes),
         client_builds: c.builds.load(Relaxed),
         client_build_us: p50p99(&lock(&c.build_hist)),
         client_build_cpu_us: p50p99(&lock(&c.build_cpu_hist)).filter(|_| cpu_measured),
@@ -715,10 +732,21 @@ async fn finish(
             .build_bytes_measured
             .load(Relaxed)
             .then(|| c.build_bytes.load(Relaxed)),
+        openssl_build_alloc_bytes_total: c
+            .build_bytes_measured
+            .load(Relaxed)
+            .then_some(ossl_end)
+            .flatten()
+            .map(|_| c.build_openssl_bytes.load(Relaxed)),
+        cores_available: std::thread::available_parallelism()
+            .ok()
+            .map(|n| n.get() as u64),
         client_rss_start_bytes: start_state.rss,
         client_rss_end_bytes: procstat::rss_bytes(),
         client_heap_start_bytes: start_state.heap.map(|h| h.live_bytes),
         client_heap_end_bytes: heap_end.map(|h| h.live_bytes),
+        openssl_heap_start_bytes: start_state.openssl.map(|h| h.live_bytes),
+        openssl_heap_end_bytes: ossl_end.map(|h| h.live_bytes),
         client_cpu_s: procstat::cpu_seconds()
             .zip(start_state.cpu)
             .map(|(e, s)| e - s),

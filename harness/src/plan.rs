@@ -129,6 +129,13 @@ pub enum PlanError {
     Empty(&'static str),
     #[error("reqwest does not expose --kx or --client-cache; use them with --client hyper (or --roots webpki, which hands reqwest a rustls config)")]
     ReqwestKnobs,
+    /// OpenSSL has its own knobs; the rustls ones would silently do nothing to it.
+    #[error("--client reqwest-native (OpenSSL) has no --kx, --client-cache or --roots webpki (rustls settings); use --roots ca or system")]
+    NativeKnobs,
+    /// `reqwest-native` is in the closed set of clients in every build, so the name is
+    /// refused here, with what to rebuild, rather than unknown to clap.
+    #[error("--client reqwest-native: {}", crate::session::NATIVE_TLS_NOT_BUILT)]
+    NativeTlsNotBuilt,
     #[error("--roots system: {0}")]
     SystemRoots(String),
     #[error("--rate {rate} for {duration:?} schedules no request; raise the rate or the duration")]
@@ -185,6 +192,16 @@ impl RunPlan {
             && (o.kx != KxChoice::Default || o.client_cache != defaults::CLIENT_CACHE)
         {
             return Err(PlanError::ReqwestKnobs);
+        }
+        if o.client.contains(&ClientKind::ReqwestNative)
+            && (o.roots == RootsChoice::Webpki
+                || o.kx != KxChoice::Default
+                || o.client_cache != defaults::CLIENT_CACHE)
+        {
+            return Err(PlanError::NativeKnobs);
+        }
+        if o.client.contains(&ClientKind::ReqwestNative) && !crate::session::NATIVE_TLS_BUILT {
+            return Err(PlanError::NativeTlsNotBuilt);
         }
         if o.roots == RootsChoice::System {
             crate::tls::system_roots().map_err(|e| PlanError::SystemRoots(e.to_string()))?;

@@ -34,8 +34,19 @@ crate::choice! {
         /// A `reqwest::Client` with its default features (rustls + the platform verifier), as
         /// most Rust programs build one.
         Reqwest = "reqwest",
+        /// A `reqwest::Client` on its native-tls backend (`tls_backend_native`): OpenSSL on
+        /// Linux, whose heap the client worker counts through `CRYPTO_set_mem_functions`.
+        /// Needs a build with `--features native-tls`.
+        ReqwestNative = "reqwest-native",
     }
 }
+
+/// Whether this build has the `reqwest-native` client (the harness's `native-tls` feature).
+pub const NATIVE_TLS_BUILT: bool = cfg!(feature = "native-tls");
+
+/// What to do when `reqwest-native` is asked of a build without it: the plan's refusal, the
+/// worker's and the benches' note all say this one sentence.
+pub const NATIVE_TLS_NOT_BUILT: &str = "this build has no OpenSSL: rebuild with `cargo run --release -p harness --features native-tls -- …` (needs OpenSSL's headers and pkg-config; Debian: apt-get install libssl-dev pkg-config)";
 
 /// Why a session could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +55,8 @@ pub enum BuildError {
     Tls(#[from] TlsError),
     #[error("reqwest: {0}")]
     Reqwest(String),
+    #[error("--client reqwest-native: {}", NATIVE_TLS_NOT_BUILT)]
+    NativeTlsNotBuilt,
 }
 
 /// Builds sessions with one fixed TLS set-up, counting their connections in one place.
@@ -76,7 +89,18 @@ impl SessionFactory {
     /// [`crate::tls::warm_up`]) and returns how long that took, µs. No session, connection or
     /// request is made.
     pub fn warm_up(&self) -> Result<u64, TlsError> {
-        crate::tls::warm_up(&self.tls.provider).map(|d| d.as_micros() as u64)
+        let t0 = std::time::Instant::now();
+        // OpenSSL's one-time library initialisation (error strings, default provider, config
+        // file) would otherwise land in the first build's figures: reqwest-native's, and in a
+        // `native-tls` build the rustls reqwest client's too (it parses its certificates
+        // through OpenSSL there). What OpenSSL sets up on its first certificate parse is not
+        // covered and stays in the first build (method.reqwest_native_tls says so).
+        #[cfg(feature = "native-tls")]
+        if self.kind != ClientKind::Hyper {
+            openssl_sys::init();
+        }
+        crate::tls::warm_up(&self.tls.provider)?;
+        Ok(t0.elapsed().as_micros() as u64)
     }
 
     /// Connection counters of every session this factory built; reqwest's connections are
@@ -91,6 +115,10 @@ impl SessionFactory {
         match self.kind {
             ClientKind::Hyper => self.build_hyper(pooling),
             ClientKind::Reqwest => self.build_reqwest(pooling),
+            #[cfg(feature = "native-tls")]
+            ClientKind::ReqwestNative => self.build_reqwest_native(pooling),
+            #[cfg(not(feature = "native-tls"))]
+            ClientKind::ReqwestNative => Err(BuildError::NativeTlsNotBuilt),
         }
     }
 
@@ -126,7 +154,12 @@ impl SessionFactory {
             crate::tls::TlsVersion::V12 => reqwest::tls::Version::TLS_1_2,
             crate::tls::TlsVersion::V13 => reqwest::tls::Version::TLS_1_3,
         };
+        // Named explicitly: in a `native-tls` build (for `reqwest-native`) reqwest's default
+        // backend becomes native-tls, and this client must stay rustls. Its certificates are
+        // then parsed by OpenSSL as well (`reqwest::Certificate` holds both forms): the
+        // summary's `method.reqwest_native_tls` says so; a default build has no OpenSSL.
         let mut b = reqwest::Client::builder()
+            .tls_backend_rustls()
             .no_proxy()
             .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
         b = match self.tls.roots {
@@ -141,6 +174,50 @@ impl SessionFactory {
                 .tls_version_min(version)
                 .tls_version_max(version),
             RootsChoice::Webpki => b.tls_backend_preconfigured(self.tls.client_config()?),
+        };
+        if pooling == Pooling::NoIdle {
+            b = b.pool_max_idle_per_host(0);
+        }
+        Ok(Session {
+            inner: Inner::Reqwest(b.build().map_err(err)?),
+        })
+    }
+}
+
+#[cfg(feature = "native-tls")]
+impl SessionFactory {
+    /// reqwest on OpenSSL (native-tls), as a user selects it: `tls_backend_native()`. `--roots
+    /// ca` trusts the CA alone (`tls_certs_only` disables OpenSSL's default verify paths);
+    /// `system` keeps them (`SSL_CTX_set_default_verify_paths`, the OS bundle OpenSSL was
+    /// configured with) and adds the CA. `webpki` has no meaning here and is refused by the
+    /// plan. Verification stays on: there is no path that turns it off.
+    fn build_reqwest_native(&self, pooling: Pooling) -> Result<Session, BuildError> {
+        let err = |e: reqwest::Error| BuildError::Reqwest(e.to_string());
+        let certs = self
+            .tls
+            .trusted
+            .iter()
+            .map(|c| reqwest::Certificate::from_der(c.as_ref()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        let version = match self.tls.version {
+            crate::tls::TlsVersion::V12 => reqwest::tls::Version::TLS_1_2,
+            crate::tls::TlsVersion::V13 => reqwest::tls::Version::TLS_1_3,
+        };
+        let mut b = reqwest::Client::builder()
+            .tls_backend_native()
+            .no_proxy()
+            .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .tls_version_min(version)
+            .tls_version_max(version);
+        b = match self.tls.roots {
+            RootsChoice::Ca => b.tls_certs_only(certs),
+            RootsChoice::System => b.tls_certs_merge(certs),
+            RootsChoice::Webpki => {
+                return Err(BuildError::Reqwest(
+                    "--roots webpki has no native-tls equivalent".into(),
+                ))
+            }
         };
         if pooling == Pooling::NoIdle {
             b = b.pool_max_idle_per_host(0);

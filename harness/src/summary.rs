@@ -156,6 +156,23 @@ pub struct ModeSummary {
     /// Derived: `client_build_cpu_us_total` ÷ `elapsed_s`: the share of one core the
     /// building threads spent building sessions (thread CPU time, not wall time).
     pub client_build_core_share: Option<f64>,
+    /// Derived: `openssl_load_alloc_bytes` ÷ `requests_ok`: OpenSSL's part of
+    /// `client_alloc_bytes_per_request` (which stays the whole).
+    #[serde(default)]
+    pub openssl_alloc_bytes_per_request: Option<f64>,
+    /// Derived: `openssl_build_alloc_bytes_total` ÷ `client_builds`: OpenSSL's part of
+    /// `client_build_alloc_bytes`.
+    #[serde(default)]
+    pub openssl_build_alloc_bytes: Option<f64>,
+    /// Derived, fresh and leak only: mean build CPU (`client_build_cpu_us_total` ÷
+    /// `client_builds`) × the planned rate: the cores building alone needs to keep the rate.
+    /// Compared with the measured `cores_available` in `rate_bound`.
+    #[serde(default)]
+    pub build_cores_needed: Option<f64>,
+    /// Set when `build_cores_needed` exceeds `cores_available`: this client cannot build a
+    /// session per request at the planned rate on this machine, and what bounds it.
+    #[serde(default)]
+    pub rate_bound: Option<String>,
     /// `b`: bytes one retained (fresh) or kept (leak) session holds; `retained_bytes_method`
     /// says how it was measured.
     pub retained_bytes_per_session: Option<f64>,

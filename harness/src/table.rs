@@ -4,7 +4,9 @@
 use std::fmt::Write;
 
 use crate::figures::{Cell, MODE_FIGURES};
+use crate::session::ClientKind;
 use crate::summary::Summary;
+use crate::tls::RootsChoice;
 
 /// Each mode's column name ([`crate::mode::Mode::leg_label`]).
 fn leg_labels(summary: &Summary) -> Vec<String> {
@@ -72,8 +74,24 @@ pub fn render(summary: &Summary) -> String {
         if let Some(why) = &m.load.stopped_early {
             let _ = writeln!(out, "{name}: stopped early: {why}");
         }
+        if let Some(bound) = &m.rate_bound {
+            let _ = writeln!(out, "{name}: {bound}");
+        }
         for (kind, n) in &m.load.failures_by_kind {
             let _ = writeln!(out, "{name}: {n} failed: {kind}");
+        }
+        // A native-tls build: reqwest's certificates go through OpenSSL as well (the summary's
+        // method says so once; here it is said where the figures are).
+        if m.client == ClientKind::Reqwest
+            && m.roots != RootsChoice::Webpki
+            && summary
+                .method
+                .contains_key(crate::assemble::METHOD_REQWEST_NATIVE_TLS)
+        {
+            let _ = writeln!(
+                out,
+                "{name}: built with --features native-tls: this rustls client's builds include OpenSSL parsing its certificates (method.reqwest_native_tls)"
+            );
         }
     }
     let advice = crate::advice::advice(summary);

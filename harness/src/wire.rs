@@ -68,6 +68,13 @@ pub struct ClientSample {
     pub client_allocs_total: Option<u64>,
     /// Process CPU time, user + system, seconds.
     pub client_cpu_s: Option<f64>,
+    /// OpenSSL's share of `client_heap_live_bytes` (its allocator replaced by counting
+    /// functions, `CRYPTO_set_mem_functions`); `None` where OpenSSL's heap is not counted.
+    #[serde(default)]
+    pub openssl_heap_live_bytes: Option<u64>,
+    /// OpenSSL's share of `client_alloc_bytes_total` (cumulative).
+    #[serde(default)]
+    pub openssl_alloc_bytes_total: Option<u64>,
     /// Entries of `/proc/self/fd`.
     pub client_open_fds: Option<u64>,
     /// Open connections, counted by the harness's connector (`None`: not visible, reqwest).
@@ -130,6 +137,10 @@ pub struct ClientTotals {
     /// process-wide delta); the per-request figures are derived from them.
     pub client_load_alloc_bytes: Option<u64>,
     pub client_load_allocs: Option<u64>,
+    /// OpenSSL's share of `client_load_alloc_bytes` (`null` where OpenSSL's heap is not
+    /// counted; 0 is a count: the client never called OpenSSL).
+    #[serde(default)]
+    pub openssl_load_alloc_bytes: Option<u64>,
     /// Sessions built (fresh and leak: one per request started; shared and resume: one).
     pub client_builds: u64,
     /// Wall time of one build, µs (monotonic clock around the synchronous build).
@@ -140,10 +151,22 @@ pub struct ClientTotals {
     pub client_build_cpu_us_total: Option<u64>,
     /// Bytes allocated on the building thread over all builds (exact, thread-local count).
     pub client_build_alloc_bytes_total: Option<u64>,
+    /// OpenSSL's share of `client_build_alloc_bytes_total` (same thread, same builds).
+    #[serde(default)]
+    pub openssl_build_alloc_bytes_total: Option<u64>,
+    /// Why this client ran out of CPU for its builds, the bound measured: the cores the
+    /// machine offers (`available_parallelism`), read by the worker.
+    #[serde(default)]
+    pub cores_available: Option<u64>,
     pub client_rss_start_bytes: Option<u64>,
     pub client_rss_end_bytes: Option<u64>,
     pub client_heap_start_bytes: Option<u64>,
     pub client_heap_end_bytes: Option<u64>,
+    /// OpenSSL's share of `client_heap_start_bytes` / `client_heap_end_bytes`.
+    #[serde(default)]
+    pub openssl_heap_start_bytes: Option<u64>,
+    #[serde(default)]
+    pub openssl_heap_end_bytes: Option<u64>,
     /// Client worker CPU time during the load, user + system, seconds.
     pub client_cpu_s: Option<f64>,
     pub open_fds_start: Option<u64>,

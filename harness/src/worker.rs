@@ -99,8 +99,24 @@ fn stop_signal() -> watch::Receiver<bool> {
 
 /// The client worker: runs one mode's load and reports.
 pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
+    // Before anything can touch OpenSSL: once it has allocated it refuses a new allocator,
+    // and the heap would then be counted without OpenSSL's share. `reqwest-native` runs on
+    // OpenSSL, and in a `native-tls` build the rustls `reqwest` client parses its certificates
+    // through OpenSSL too: for them a refusal is fatal (a partial heap figure would pass for the
+    // whole). hyper never calls OpenSSL; in a build without OpenSSL there is none to count, and
+    // the `openssl_*` figures are null.
+    let openssl_counted = crate::alloc::count_openssl();
     let cfg: ClientWorkerConfig =
         serde_json::from_str(config_json).map_err(|e| WorkerError::Config(e.to_string()))?;
+    let uses_openssl = match cfg.client {
+        ClientKind::Hyper => false,
+        ClientKind::Reqwest => crate::session::NATIVE_TLS_BUILT,
+        ClientKind::ReqwestNative => true,
+    };
+    if uses_openssl {
+        openssl_counted
+            .map_err(|e| WorkerError::Config(format!("cannot count OpenSSL's heap: {e}")))?;
+    }
     let fd_limit = procstat::raise_fd_limit();
     let mut trusted = Vec::new();
     for f in &cfg.ca_files {

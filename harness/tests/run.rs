@@ -471,3 +471,49 @@ fn system_roots_without_an_os_bundle_is_a_one_line_error() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("no OS root certificates"), "{err}");
 }
+
+/// A build without OpenSSL counts nothing of it: every `openssl_*` figure is null (not 0) and
+/// the method says why; it does not carry the native-tls note.
+#[test]
+#[cfg(not(feature = "native-tls"))]
+fn without_openssl_its_figures_are_null() {
+    let run = four_modes();
+    for m in &run.summary.modes {
+        assert_eq!(m.openssl_alloc_bytes_per_request, None, "{}", m.mode);
+        assert_eq!(m.openssl_build_alloc_bytes, None, "{}", m.mode);
+        assert_eq!(m.load.openssl_load_alloc_bytes, None, "{}", m.mode);
+    }
+    assert!(
+        run.summary.method["openssl_heap"].starts_with("not counted"),
+        "{}",
+        run.summary.method["openssl_heap"]
+    );
+    assert!(!run.summary.method.contains_key("reqwest_native_tls"));
+}
+
+/// `reqwest-native` is a client name in every build; a build without the `native-tls` feature
+/// refuses it before any leg runs, in one line that names the rebuild and the packages.
+#[test]
+#[cfg(not(feature = "native-tls"))]
+fn reqwest_native_without_the_feature_is_a_one_line_error() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let o = harness()
+        .args(["--seconds", "1", "--client", "hyper,reqwest-native"])
+        .arg("--out")
+        .arg(tmp.path().join("reports"))
+        .arg("--certs-dir")
+        .arg(tmp.path().join("certs"))
+        .output()
+        .expect("run harness");
+    assert_one_line_usage_error(&o, "--client reqwest-native without native-tls");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("--features native-tls"), "{err}");
+    assert!(
+        err.contains("apt-get install libssl-dev pkg-config"),
+        "{err}"
+    );
+    assert!(
+        !tmp.path().join("reports").exists(),
+        "a refused plan writes no report"
+    );
+}
