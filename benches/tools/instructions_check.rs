@@ -30,6 +30,16 @@ const BASELINE: &str = "benches/baseline/instructions.txt";
 /// cannot. Builds and reused requests gave identical counts in every run.
 const THRESHOLD_PCT: f64 = 2.0;
 
+/// ... and by at least this many instructions. The session builds are small (10-24 thousand
+/// instructions) and mostly allocator work, and the allocator's path through its free lists
+/// depends on what the process allocated before, which depends on its environment: a clean
+/// clone at another path counted `build/ca_cache256` 315 instructions (+2.98 %) above the
+/// baseline taken in a worktree, with no code change (every other benchmark within 1.5 %). A
+/// regression has to exceed both, so a few hundred instructions of allocator noise in a small
+/// benchmark do not fail CI; in the handshakes (millions of instructions) the percentage
+/// decides.
+const MIN_GROWTH: u64 = 1000;
+
 #[derive(Debug, thiserror::Error)]
 enum CheckError {
     #[error("cannot read {path}: {source}")]
@@ -173,14 +183,14 @@ fn run() -> Result<bool, CheckError> {
     let old = parse_baseline(&baseline)?;
     let mut ok = true;
     println!(
-        "{:<32} {:>12} {:>12} {:>9}  (fails above +{THRESHOLD_PCT} %)",
+        "{:<32} {:>12} {:>12} {:>9}  (fails above +{THRESHOLD_PCT} % and +{MIN_GROWTH} instructions)",
         "benchmark", "baseline", "now", "change"
     );
     for (name, &now) in &new {
         match old.get(name) {
             Some(&was) => {
                 let pct = (now as f64 - was as f64) / was.max(1) as f64 * 100.0;
-                let verdict = if pct > THRESHOLD_PCT {
+                let verdict = if pct > THRESHOLD_PCT && now.saturating_sub(was) >= MIN_GROWTH {
                     ok = false;
                     "  REGRESSION"
                 } else if pct < -THRESHOLD_PCT {
