@@ -53,6 +53,34 @@ pub fn route_through_dhat() {
     VIA_DHAT.store(true, Relaxed);
 }
 
+/// dhat's profiler while a `--dhat` profile is being recorded ([`start_dhat`], [`finish_dhat`]).
+static DHAT: std::sync::Mutex<Option<dhat::Profiler>> = std::sync::Mutex::new(None);
+
+/// Stack frames dhat records per allocation site, from the allocation outwards (dhat's default
+/// is 10). Deep enough to reach the library frame that owns an allocation in a debug build,
+/// whose containers alone take a handful of frames (`breakdown::RULES` reads them).
+pub const DHAT_FRAMES: usize = 64;
+
+/// Starts dhat's heap profiler (`--dhat`), which writes its profile to `file` when
+/// [`finish_dhat`] ends it: every later allocation is routed through dhat
+/// ([`route_through_dhat`]), with [`DHAT_FRAMES`] frames per site.
+pub fn start_dhat(file: &std::path::Path) {
+    route_through_dhat();
+    let p = dhat::Profiler::builder()
+        .file_name(file)
+        .trim_backtraces(Some(DHAT_FRAMES))
+        .build();
+    *DHAT.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+}
+
+/// Ends the dhat profile started by [`start_dhat`] and writes it: the bytes live now are the
+/// profile's "at end" figures. Does nothing when no profile is being recorded, so the load
+/// calls it at the end of the load and the worker again before it exits.
+pub fn finish_dhat() {
+    let p = DHAT.lock().unwrap_or_else(|e| e.into_inner()).take();
+    drop(p);
+}
+
 #[inline]
 fn inner() -> &'static dyn GlobalAlloc {
     if VIA_DHAT.load(Relaxed) {

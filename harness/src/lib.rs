@@ -11,6 +11,7 @@ pub mod advice;
 pub mod alloc;
 pub mod analysis;
 pub mod assemble;
+pub mod breakdown;
 pub mod certs;
 pub mod choice;
 pub mod cli;

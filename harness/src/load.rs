@@ -762,11 +762,17 @@ async fn finish(
     let retention = match &ctx.retained {
         Some(store) => {
             tokio::time::sleep(Duration::from_millis(200)).await;
+            // `--dhat`: the profile ends here, with every retained state live (its "at end").
+            crate::alloc::finish_dhat();
             let mut s = lock(store);
             s.drain();
             Some(s.stats())
         }
-        None => None,
+        None => {
+            // `--dhat`: the profile ends with the load, leak's kept sessions still live.
+            crate::alloc::finish_dhat();
+            None
+        }
     };
     ClientFinal {
         totals,

@@ -146,10 +146,9 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
         retention: p.retention,
         max_open: p.max_open,
     };
-    let profiler = cfg.dhat_file.as_ref().map(|f| {
-        crate::alloc::route_through_dhat();
-        dhat::Profiler::builder().file_name(f).build()
-    });
+    if let Some(f) = &cfg.dhat_file {
+        crate::alloc::start_dhat(f);
+    }
     let rt = runtime()?;
     rt.block_on(async move {
         let stop = stop_signal();
@@ -171,8 +170,9 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
     })?;
     // Leaked sessions and their connections go with the process.
     rt.shutdown_timeout(Duration::from_millis(100));
-    // Dropping the profiler writes the dhat file.
-    drop(profiler);
+    // The load ended the dhat profile (with its retained or kept sessions still live); this
+    // writes it only if the load stopped before it could.
+    crate::alloc::finish_dhat();
     Ok(())
 }
 
