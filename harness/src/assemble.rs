@@ -146,16 +146,13 @@ fn per(total: Option<u64>, n: u64) -> Option<f64> {
     total.filter(|_| n > 0).map(|t| t as f64 / n as f64)
 }
 
-/// The server's figures over a leg: peaks over its samples and its last sample.
-fn server_summary(rows: &[TimelineRow], last: &ServerSample) -> ServerSummary {
-    let peak = |f: fn(&ServerSample) -> Option<u64>| {
-        max_of(
-            rows.iter()
-                .filter_map(|r| r.server.as_ref())
-                .chain([last])
-                .map(f),
-        )
-    };
+/// The server's figures over a leg (or a `harness exec` check): peaks over its samples and its
+/// last sample, and the last sample's counters.
+pub fn server_summary<'a>(
+    samples: impl Iterator<Item = &'a ServerSample> + Clone,
+    last: &'a ServerSample,
+) -> ServerSummary {
+    let peak = |f: fn(&ServerSample) -> Option<u64>| max_of(samples.clone().chain([last]).map(f));
     ServerSummary {
         rss_peak_bytes: peak(|s| s.server_rss_bytes),
         heap_peak_bytes: peak(|s| s.server_heap_live_bytes),
@@ -272,7 +269,7 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
         server: rec
             .last_server
             .as_ref()
-            .map(|last| server_summary(&rows, last)),
+            .map(|last| server_summary(rows.iter().filter_map(|r| r.server.as_ref()), last)),
         load: fin.totals.clone(),
     };
     if let Some(b) = r.bytes_per_session {

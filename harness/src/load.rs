@@ -115,14 +115,14 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-fn new_hist() -> Histogram<u64> {
+pub(crate) fn new_hist() -> Histogram<u64> {
     // 3 significant digits; auto-resize covers any value.
     let mut h = Histogram::new(3).unwrap_or_else(|_| unreachable!("3 sigfigs is valid"));
     h.auto(true);
     h
 }
 
-fn p50p99(h: &Histogram<u64>) -> Option<P50P99> {
+pub(crate) fn p50p99(h: &Histogram<u64>) -> Option<P50P99> {
     (!h.is_empty()).then(|| P50P99 {
         p50: h.value_at_quantile(0.5),
         p99: h.value_at_quantile(0.99),

@@ -83,27 +83,49 @@ fn exec(args: harness::cli::ExecArgs, command: String) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e.exit_code(), e),
     };
-    if args.json {
-        match serde_json::to_string_pretty(&out.summary) {
-            Ok(text) => println!("{text}"),
-            Err(e) => return fail(1, e),
-        }
-    } else {
-        print!("{}", harness::exec::report::table(&out.summary));
-    }
-    for e in &out.report_errors {
-        eprintln!("warning: {e}");
-    }
-    let report = format!("report: {}", out.dir.join("index.html").display());
-    if args.json {
-        eprintln!("{report}");
-    } else {
-        println!("{report}");
+    if let Err(code) = print_report(
+        args.json,
+        &out.summary,
+        || harness::exec::report::table(&out.summary),
+        &out.dir,
+        &out.report_errors,
+    ) {
+        return code;
     }
     for c in out.summary.conditions.iter().filter(|c| c.failed) {
         eprintln!("error: --fail-if {} holds", c.condition);
     }
     ExitCode::from(out.exit_code())
+}
+
+/// Prints a finished report: with `--json`, `summary.json` alone on stdout (for `| jq`) and
+/// everything for people on stderr; otherwise the table. Then the warnings from writing the
+/// report and its path.
+fn print_report(
+    json: bool,
+    summary: &impl serde::Serialize,
+    table: impl FnOnce() -> String,
+    dir: &std::path::Path,
+    report_errors: &[String],
+) -> Result<(), ExitCode> {
+    if json {
+        match serde_json::to_string_pretty(summary) {
+            Ok(text) => println!("{text}"),
+            Err(e) => return Err(fail(1, e)),
+        }
+    } else {
+        print!("{}", table());
+    }
+    for e in report_errors {
+        eprintln!("warning: {e}");
+    }
+    let report = format!("report: {}", dir.join("index.html").display());
+    if json {
+        eprintln!("{report}");
+    } else {
+        println!("{report}");
+    }
+    Ok(())
 }
 
 fn run(args: harness::cli::RunArgs, command: String) -> ExitCode {
@@ -116,23 +138,14 @@ fn run(args: harness::cli::RunArgs, command: String) -> ExitCode {
         Err(e @ harness::run::RunError::Out { .. }) => return fail(2, e),
         Err(e) => return fail(1, e),
     };
-    if args.json {
-        // stdout is the summary alone, for `| jq`; everything for people goes to stderr.
-        match serde_json::to_string_pretty(&out.summary) {
-            Ok(text) => println!("{text}"),
-            Err(e) => return fail(1, e),
-        }
-    } else {
-        print!("{}", harness::table::render(&out.summary));
-    }
-    for e in &out.report_errors {
-        eprintln!("warning: {e}");
-    }
-    let report = format!("report: {}", out.dir.join("index.html").display());
-    if args.json {
-        eprintln!("{report}");
-    } else {
-        println!("{report}");
+    if let Err(code) = print_report(
+        args.json,
+        &out.summary,
+        || harness::table::render(&out.summary),
+        &out.dir,
+        &out.report_errors,
+    ) {
+        return code;
     }
     match out.exit {
         RunExit::Clean => ExitCode::SUCCESS,

@@ -245,11 +245,9 @@ pub fn assemble(o: &Observed) -> ExecSummary {
     let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
     let cutoff = o.end_ns.saturating_sub(EXIT_MARGIN_NS);
     let open_at_exit = |c: &ConnRecord| c.closed_ns.is_none_or(|t| t >= cutoff);
-    let lifetimes: Vec<f64> = conns
-        .iter()
-        .filter(|c| !open_at_exit(c))
-        .filter_map(|c| Some(c.closed_ns?.saturating_sub(c.opened_ns) as f64 / 1e6))
-        .collect();
+    let lifetimes_ms = conns.iter().filter(|c| !open_at_exit(c)).filter_map(|c| {
+        Some((c.closed_ns?.saturating_sub(c.opened_ns) as f64 / 1e6).round() as u64)
+    });
 
     let peak = |f: fn(&ExecRow) -> Option<u64>| o.rows.iter().filter_map(f).max();
     let first_req = o
@@ -299,7 +297,7 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         full_handshakes_per_request: ratio(full, requests),
         connections_open_at_exit: conns.iter().filter(|c| open_at_exit(c)).count() as u64,
         connections_open_peak: open_peak(conns),
-        connection_lifetime_ms: p50_p99(lifetimes),
+        connection_lifetime_ms: p50_p99(lifetimes_ms),
         habit: None,
         processes_peak: o.rows.iter().map(|r| r.tree.processes).max(),
         rss_peak_bytes: peak(|r| r.tree.rss_bytes),
@@ -343,40 +341,22 @@ fn open_peak(conns: &[ConnRecord]) -> u64 {
     peak as u64
 }
 
-fn p50_p99(mut v: Vec<f64>) -> Option<P50P99> {
-    if v.is_empty() {
-        return None;
+/// p50 and p99 of `values`, through the same HDR histogram (3 significant digits) as the
+/// run's latencies.
+fn p50_p99(values: impl Iterator<Item = u64>) -> Option<P50P99> {
+    let mut h = crate::load::new_hist();
+    for v in values {
+        h.saturating_record(v);
     }
-    v.sort_by(f64::total_cmp);
-    let at = |q: f64| v[((v.len() - 1) as f64 * q).round() as usize].round() as u64;
-    Some(P50P99 {
-        p50: at(0.5),
-        p99: at(0.99),
-    })
+    crate::load::p50p99(&h)
 }
 
 fn server_summary(o: &Observed) -> Option<ServerSummary> {
     let last = o.last_server.as_ref()?;
-    let servers = || {
-        o.rows
-            .iter()
-            .filter_map(|r| r.server.as_ref())
-            .chain([last])
-    };
-    Some(ServerSummary {
-        rss_peak_bytes: servers().filter_map(|s| s.server_rss_bytes).max(),
-        heap_peak_bytes: servers().filter_map(|s| s.server_heap_live_bytes).max(),
-        session_cache_entries_peak: servers().map(|s| s.server_cache_entries).max(),
-        session_cache_bytes_peak: servers().map(|s| s.server_cache_bytes).max(),
-        connections_total: Some(last.server_connections),
-        open_connections_peak: servers().map(|s| s.server_open_conns).max(),
-        handshakes_full: Some(last.server_handshakes_full),
-        handshakes_resumed: Some(last.server_handshakes_resumed),
-        handshakes_failed: Some(last.server_handshakes_failed),
-        cpu_s: last.server_cpu_s,
-        requests: Some(last.server_requests),
-        accept_errors: Some(last.server_accept_errors),
-    })
+    Some(crate::assemble::server_summary(
+        o.rows.iter().filter_map(|r| r.server.as_ref()),
+        last,
+    ))
 }
 
 /// The rows of `connections.csv`, times relative to the command's start.
