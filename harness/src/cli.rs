@@ -139,16 +139,25 @@ pub struct RunArgs {
     /// PEM file of the CA(s) that sign --target's certificate.
     #[arg(long, requires = "target")]
     pub ca: Option<PathBuf>,
+    #[command(flatten)]
+    pub report: ReportArgs,
+}
+
+/// Where a run or a check writes its report and how it talks: the options `harness` and
+/// `harness exec` share.
+#[derive(Debug, Clone, Args)]
+pub struct ReportArgs {
     /// Where report directories are created.
     #[arg(long, default_value = "reports")]
     pub out: PathBuf,
     /// Where the CA and server certificates are kept (generated on first use).
     #[arg(long, default_value = "certs")]
     pub certs_dir: PathBuf,
-    /// No progress bar and no per-mode lines.
+    /// No progress display (bar and per-mode lines).
     #[arg(long)]
     pub quiet: bool,
-    /// Print summary.json to stdout instead of the table (the progress bar is on stderr).
+    /// Print summary.json to stdout instead of the table; everything else (progress, and a
+    /// checked command's own stdout) goes to stderr.
     #[arg(long)]
     pub json: bool,
 }
@@ -195,18 +204,8 @@ pub struct ExecArgs {
     /// Server port on 127.0.0.1 (0: an ephemeral port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// Where report directories are created.
-    #[arg(long, default_value = "reports")]
-    pub out: PathBuf,
-    /// Where the CA and server certificates are kept (generated on first use).
-    #[arg(long, default_value = "certs")]
-    pub certs_dir: PathBuf,
-    /// No progress line.
-    #[arg(long)]
-    pub quiet: bool,
-    /// Print summary.json to stdout instead of the table (the command's stdout goes to stderr).
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub report: ReportArgs,
     /// The command to check and its arguments (after `--`).
     #[arg(
         required = true,
@@ -231,10 +230,10 @@ impl ExecArgs {
                 body_bytes: self.body_bytes,
                 sample_interval: self.sample_interval.into(),
                 cache: crate::server_cache::ServerCachePolicy::default(),
-                certs_dir: self.certs_dir.clone(),
+                certs_dir: self.report.certs_dir.clone(),
             },
-            out: self.out.clone(),
-            stdout_to_stderr: self.json,
+            out: self.report.out.clone(),
+            stdout_to_stderr: self.report.json,
         }
     }
 }

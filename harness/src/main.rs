@@ -79,12 +79,12 @@ fn fail(code: u8, e: impl std::fmt::Display) -> ExitCode {
 }
 
 fn exec(args: harness::cli::ExecArgs, command: String) -> ExitCode {
-    let out = match harness::exec::run(&args.plan(), command, !args.quiet) {
+    let out = match harness::exec::run(&args.plan(), command, !args.report.quiet) {
         Ok(o) => o,
         Err(e) => return fail(e.exit_code(), e),
     };
     if let Err(code) = print_report(
-        args.json,
+        args.report.json,
         &out.summary,
         || harness::exec::report::table(&out.summary),
         &out.dir,
@@ -133,13 +133,13 @@ fn run(args: harness::cli::RunArgs, command: String) -> ExitCode {
         Ok(p) => p,
         Err(e) => return fail(2, e),
     };
-    let out = match harness::run::run(&plan, command, !args.quiet) {
+    let out = match harness::run::run(&plan, command, !args.report.quiet) {
         Ok(o) => o,
         Err(e @ harness::run::RunError::Out { .. }) => return fail(2, e),
         Err(e) => return fail(1, e),
     };
     if let Err(code) = print_report(
-        args.json,
+        args.report.json,
         &out.summary,
         || harness::table::render(&out.summary),
         &out.dir,

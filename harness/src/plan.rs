@@ -283,8 +283,8 @@ impl RunPlan {
             server_cache,
             dhat: o.dhat,
             max_open: o.max_open,
-            out: o.out.clone(),
-            certs_dir: o.certs_dir.clone(),
+            out: o.report.out.clone(),
+            certs_dir: o.report.certs_dir.clone(),
         })
     }
 
