@@ -61,15 +61,19 @@ static DHAT: std::sync::Mutex<Option<dhat::Profiler>> = std::sync::Mutex::new(No
 /// whose containers alone take a handful of frames (`breakdown::RULES` reads them).
 pub const DHAT_FRAMES: usize = 64;
 
-/// Starts dhat's heap profiler (`--dhat`), which writes its profile to `file` when
+/// Starts dhat's heap profiler (`--breakdown`), which writes its profile to `file` when
 /// [`finish_dhat`] ends it: every later allocation is routed through dhat
-/// ([`route_through_dhat`]), with [`DHAT_FRAMES`] frames per site.
+/// ([`route_through_dhat`]), with [`DHAT_FRAMES`] frames per site. dhat sees only what is
+/// allocated from now on, so a profile started when the load starts holds no fixed cost paid
+/// before it (the runtime, the histograms): its "at end" bytes are what the load left live.
 pub fn start_dhat(file: &std::path::Path) {
     route_through_dhat();
-    let p = dhat::Profiler::builder()
-        .file_name(file)
-        .trim_backtraces(Some(DHAT_FRAMES))
-        .build();
+    let p = in_dhat(|| {
+        dhat::Profiler::builder()
+            .file_name(file)
+            .trim_backtraces(Some(DHAT_FRAMES))
+            .build()
+    });
     *DHAT.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
 }
 
@@ -78,15 +82,45 @@ pub fn start_dhat(file: &std::path::Path) {
 /// calls it at the end of the load and the worker again before it exits.
 pub fn finish_dhat() {
     let p = DHAT.lock().unwrap_or_else(|e| e.into_inner()).take();
-    drop(p);
+    in_dhat(|| drop(p));
 }
 
+thread_local! {
+    /// True while this thread is inside dhat: in one of its allocator calls, or building or
+    /// ending its profiler. Allocations made then are dhat's own bookkeeping.
+    static IN_DHAT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` as dhat's own work on this thread: what it allocates and frees is not counted.
+fn in_dhat<R>(f: impl FnOnce() -> R) -> R {
+    let was = IN_DHAT.try_with(|c| c.replace(true)).unwrap_or(true);
+    let r = f();
+    if !was {
+        let _ = IN_DHAT.try_with(|c| c.set(false));
+    }
+    r
+}
+
+/// Makes one allocator call beneath the counters, and says whether it is the program's own
+/// (to be counted). Without dhat it goes to `System` and always counts. Through dhat
+/// (`--breakdown`), dhat's bookkeeping (backtraces, its block table, the profile it writes)
+/// allocates through this same global allocator, on the same thread, while dhat runs: those
+/// nested calls go straight to `System` and are not counted, so the counters hold the same
+/// program allocations with dhat as without it (dhat would have ignored them too).
 #[inline]
-fn inner() -> &'static dyn GlobalAlloc {
-    if VIA_DHAT.load(Relaxed) {
-        &dhat::Alloc
-    } else {
-        &System
+fn beneath<R>(f: impl FnOnce(&dyn GlobalAlloc) -> R) -> (R, bool) {
+    if !VIA_DHAT.load(Relaxed) {
+        return (f(&System), true);
+    }
+    match IN_DHAT.try_with(|c| c.replace(true)) {
+        Ok(false) => {
+            let r = f(&dhat::Alloc);
+            let _ = IN_DHAT.try_with(|c| c.set(false));
+            (r, true)
+        }
+        Ok(true) => (f(&System), false),
+        // A thread being torn down has no thread-locals left; dhat guards its own re-entry.
+        Err(_) => (f(&dhat::Alloc), true),
     }
 }
 
@@ -94,29 +128,31 @@ fn inner() -> &'static dyn GlobalAlloc {
 // `System`) with the caller's arguments unchanged; the counters are side effects only.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { inner().alloc(layout) };
-        if !p.is_null() {
+        let (p, counted) = beneath(|a| unsafe { a.alloc(layout) });
+        if counted && !p.is_null() {
             on_alloc(layout.size());
         }
         p
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let p = unsafe { inner().alloc_zeroed(layout) };
-        if !p.is_null() {
+        let (p, counted) = beneath(|a| unsafe { a.alloc_zeroed(layout) });
+        if counted && !p.is_null() {
             on_alloc(layout.size());
         }
         p
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { inner().dealloc(ptr, layout) };
-        on_dealloc(layout.size());
+        let ((), counted) = beneath(|a| unsafe { a.dealloc(ptr, layout) });
+        if counted {
+            on_dealloc(layout.size());
+        }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let p = unsafe { inner().realloc(ptr, layout, new_size) };
-        if !p.is_null() {
+        let (p, counted) = beneath(|a| unsafe { a.realloc(ptr, layout, new_size) });
+        if counted && !p.is_null() {
             on_dealloc(layout.size());
             on_alloc(new_size);
         }
@@ -346,7 +382,7 @@ unsafe extern "C" fn ossl_malloc(
         return std::ptr::null_mut();
     };
     // SAFETY: a non-zero size and a valid alignment.
-    let base = unsafe { inner().alloc(layout) };
+    let (base, _) = beneath(|a| unsafe { a.alloc(layout) });
     if base.is_null() {
         return base.cast();
     }
@@ -378,8 +414,8 @@ unsafe extern "C" fn ossl_realloc(
     let Some(old_layout) = ossl_layout(old) else {
         return std::ptr::null_mut();
     };
-    // SAFETY: `base` was allocated with `old_layout` by `inner()`.
-    let nb = unsafe { inner().realloc(base, old_layout, new_layout.size()) };
+    // SAFETY: `base` was allocated with `old_layout` by `beneath`.
+    let (nb, _) = beneath(|a| unsafe { a.realloc(base, old_layout, new_layout.size()) });
     if nb.is_null() {
         return nb.cast();
     }
@@ -401,8 +437,8 @@ unsafe extern "C" fn ossl_free(
     // SAFETY: OpenSSL hands back only pointers this module returned.
     let (base, size) = unsafe { ossl_block(p) };
     if let Some(layout) = ossl_layout(size) {
-        // SAFETY: `base` was allocated with this layout by `inner()`.
-        unsafe { inner().dealloc(base, layout) };
+        // SAFETY: `base` was allocated with this layout by `beneath`.
+        beneath(|a| unsafe { a.dealloc(base, layout) });
         ossl_uncounted(size);
     }
 }

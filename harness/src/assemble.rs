@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use crate::analysis;
+use crate::breakdown::Which;
 use crate::mode::Mode;
 use crate::plan::RunPlan;
 use crate::session::ClientKind;
@@ -214,12 +215,14 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
     let build_cores_needed = per(t.client_build_cpu_us_total, t.client_builds)
         .filter(|_| rec.mode.session_per_request())
         .map(|us| us * plan.rate / 1e6);
+    let alloc_per_request = per(t.client_load_alloc_bytes, t.requests_ok);
+    let profile = fin.profile.as_ref().and_then(|p| p.as_ref().ok());
     let summary = ModeSummary {
         mode: rec.mode,
         client: rec.client,
         roots: plan.roots,
         achieved_rps: t.requests_ok as f64 / elapsed,
-        client_alloc_bytes_per_request: per(t.client_load_alloc_bytes, t.requests_ok),
+        client_alloc_bytes_per_request: alloc_per_request,
         client_allocs_per_request: per(t.client_load_allocs, t.requests_ok),
         client_build_alloc_bytes: per(t.client_build_alloc_bytes_total, t.client_builds),
         client_build_core_share: t
@@ -252,6 +255,15 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
         retained_sessions_peak: max_of(samples().map(|s| s.retained_sessions)),
         knobs: fin.knobs.clone().and_then(Result::ok),
         knobs_error: fin.knobs.clone().and_then(Result::err),
+        retained_breakdown: profile.and_then(|p| {
+            p.breakdown
+                .per_unit(Which::End, p.sessions_held, r.bytes_per_session)
+        }),
+        request_breakdown: profile.and_then(|p| {
+            p.breakdown
+                .per_unit(Which::Total, t.requests_ok, alloc_per_request)
+        }),
+        breakdown_error: fin.profile.clone().and_then(Result::err),
         client_rss_peak_bytes: max_of(
             samples()
                 .map(|s| s.client_rss_bytes)
@@ -334,7 +346,7 @@ pub fn summary(
             roots: Some(plan.roots),
             client_cache: Some(plan.client_cache as u64),
             server_cache: Some(plan.server_cache.to_string()),
-            dhat: plan.dhat,
+            dhat: plan.breakdown,
         },
         versions: versions(),
         method,

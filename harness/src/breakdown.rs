@@ -14,7 +14,7 @@
 //! Pure: no I/O beyond the string it is given, so it is tested on a fixture profile
 //! (`breakdown/fixture.json`, trimmed from a real `--dhat` run).
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 crate::choice! {
     /// Who holds a heap allocation, judged from its call stack ([`RULES`]).
@@ -68,9 +68,11 @@ crate::choice! {
 /// 5. tokio's I/O registration, which hyper-util's connector calls into;
 /// 6. reqwest's connector, which hyper-util's pool calls; the HTTP client (hyper-util, hyper,
 ///    hyper-rustls); then the rest of reqwest, around it;
-/// 7. what the harness's session builder allocates itself (the `Arc<ClientConfig>`), and
-///    tokio's runtime (built inside the worker's code);
-/// 8. the harness, which every stack of the client worker ends in, last.
+/// 7. what the harness's session builder allocates itself (the `Arc<ClientConfig>`);
+/// 8. the rest of the harness (its histograms, retention queue, list of kept sessions, wire
+///    messages), which every stack of its own tasks passes through;
+/// 9. tokio's runtime, last: its worker threads' stacks end in the runtime's thread spawn,
+///    below every task, so only what no other rule claims is the runtime's own.
 ///
 /// An owner may have more than one row, at different precedences.
 ///
@@ -196,6 +198,15 @@ pub const RULES: &[(Owner, &[&str])] = &[
         Owner::Config,
         &["harness::session::SessionFactory::build_hyper"],
     ),
+    // The harness, which every stack of its own tasks passes through, before tokio's runtime:
+    // in a release build a worker thread's stack reaches down to the runtime's thread spawn
+    // below every task.
+    // Anchored at the symbol's start: tokio's own `tokio::runtime::task::harness::…` frames
+    // sit below every task.
+    (
+        Owner::Harness,
+        &[": harness::", ": <harness::", "hdrhistogram::"],
+    ),
     (
         Owner::TokioRuntime,
         &[
@@ -209,7 +220,6 @@ pub const RULES: &[(Owner, &[&str])] = &[
             "tokio::signal::",
         ],
     ),
-    (Owner::Harness, &["harness::", "hdrhistogram::"]),
 ];
 
 /// Allocator frames, which sit innermost in every stack and are never an owner: dhat's and
@@ -246,6 +256,11 @@ pub fn classify<'a>(frames: impl IntoIterator<Item = &'a str>) -> Owner {
 /// Why a profile could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
+    #[error("cannot read the dhat profile {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("not a dhat profile: {0}")]
     Json(#[from] serde_json::Error),
     #[error("dhat file version {0}, expected 2")]
@@ -334,7 +349,7 @@ impl Profile {
 }
 
 /// Bytes and blocks: in total, at the global peak, at the end.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figures {
     pub total_bytes: u64,
     pub total_blocks: u64,
@@ -392,7 +407,7 @@ pub enum Which {
 }
 
 /// What one owner holds in a profile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OwnerBytes {
     pub owner: Owner,
     /// Program points attributed to it.
@@ -403,7 +418,7 @@ pub struct OwnerBytes {
 
 /// A profile attributed to owners: one entry per owner that holds anything, in [`Owner::ALL`]
 /// order, and the profile's totals, which the entries add up to exactly.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Breakdown {
     pub owners: Vec<OwnerBytes>,
     pub totals: Figures,
@@ -430,14 +445,32 @@ pub fn attribute(profile: &Profile) -> Breakdown {
     }
 }
 
-/// One owner's share of a per-session or per-request figure.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+/// One owner's share of a per-session or per-request figure, as `summary.json` publishes it.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Share {
     pub owner: Owner,
     /// Bytes per unit (session or request).
     pub bytes: f64,
     /// `bytes` over the whole: the measured figure when there is one, else the profile's total.
     pub share: f64,
+}
+
+/// What a `--breakdown` client worker reports with its totals: its load's profile attributed
+/// to owners, and how many sessions were live in it at the end (the retained ones in fresh
+/// mode, the kept ones in leak mode; 0 in the modes that share one session).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadProfile {
+    pub breakdown: Breakdown,
+    pub sessions_held: u64,
+}
+
+/// Reads the profile dhat wrote to `path` and attributes it ([`attribute`]).
+pub fn read(path: &std::path::Path) -> Result<Breakdown, ProfileError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ProfileError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    Ok(attribute(&Profile::parse(&text)?))
 }
 
 impl Breakdown {
@@ -451,17 +484,32 @@ impl Breakdown {
     /// difference is appended as [`Owner::Remainder`] and shares are of `measured`, so the
     /// entries add up to it; without it, shares are of the profile's total. Owners with no
     /// bytes of this figure are left out. `None` when `units` is 0.
+    ///
+    /// Bytes live at the end ([`Which::End`], divided by sessions: b) leave out
+    /// [`Owner::Harness`]: what the harness keeps for itself (its histograms, the queue of
+    /// retained states, the list of kept sessions) is not part of a session, and the
+    /// measured b of fresh mode (each retained state's drop) does not hold it either.
+    /// Allocated bytes ([`Which::Total`], per request) keep every owner, because the measured
+    /// bytes per request count every allocation of the load, the harness's included.
     pub fn per_unit(&self, which: Which, units: u64, measured: Option<f64>) -> Option<Vec<Share>> {
         if units == 0 {
             return None;
         }
         let n = units as f64;
-        let seen = self.totals.bytes(which) as f64 / n;
+        let counted = |o: &&OwnerBytes| which != Which::End || o.owner != Owner::Harness;
+        let seen = self
+            .owners
+            .iter()
+            .filter(counted)
+            .map(|o| o.figures.bytes(which))
+            .sum::<u64>() as f64
+            / n;
         let whole = measured.unwrap_or(seen);
         let share = |b: f64| if whole == 0.0 { 0.0 } else { b / whole };
         let mut out: Vec<Share> = self
             .owners
             .iter()
+            .filter(counted)
             .filter(|o| o.figures.bytes(which) > 0)
             .map(|o| {
                 let bytes = o.figures.bytes(which) as f64 / n;
@@ -670,6 +718,18 @@ mod tests {
         assert_eq!(classify(record), Owner::Connection);
         assert_eq!(classify(record[1..].iter().copied()), Owner::Http);
         assert_eq!(classify(record[2..].iter().copied()), Owner::Harness);
+        // A release build's stack (inlined frames, from a `--breakdown` run) reaches the root
+        // of the worker thread, tokio's thread spawn: the harness's histogram growing while a
+        // request is recorded is the harness's, not the runtime's.
+        let histogram = [
+            "0x1: hdrhistogram::Histogram<T>::resize (hdrhistogram-7.6.0/src/lib.rs:1777:21)",
+            "0x2: harness::load::Ctx::request::{{closure}} (harness/src/load.rs:293:47)",
+            "0x3: tokio::runtime::task::harness::poll_future (runtime/task/harness.rs:525:18)",
+            "0x4: tokio::runtime::scheduler::multi_thread::worker::run (runtime/scheduler/multi_thread/worker.rs:513:21)",
+            "0x5: tokio::runtime::blocking::pool::Spawner::spawn_thread::{{closure}} (runtime/blocking/pool.rs:475:13)",
+        ];
+        assert_eq!(classify(histogram), Owner::Harness);
+        assert_eq!(classify(histogram[2..].iter().copied()), Owner::TokioRuntime);
     }
 
     #[test]
@@ -691,9 +751,21 @@ mod tests {
     #[test]
     fn per_unit_divides_and_shows_the_remainder() {
         let b = attribute(&fixture());
-        let end = b.totals.end_bytes as f64;
+        // The harness's own bookkeeping is not part of a session: left out of b's owners,
+        // kept in the bytes per request.
+        let harness = b.get(Owner::Harness).map(|o| o.figures).unwrap_or_default();
+        assert!(harness.end_bytes > 0 && harness.total_bytes > 0);
+        let end = (b.totals.end_bytes - harness.end_bytes) as f64;
+        let per_request = b.per_unit(Which::Total, 10, None).expect("units");
+        assert!(per_request.iter().any(|s| s.owner == Owner::Harness));
+        assert!(
+            (per_request.iter().map(|s| s.bytes).sum::<f64>() - b.totals.total_bytes as f64 / 10.0)
+                .abs()
+                < 1e-6
+        );
         // Without a measured figure: shares of the profile's own total, biggest first.
         let shares = b.per_unit(Which::End, 10, None).expect("units");
+        assert!(shares.iter().all(|s| s.owner != Owner::Harness));
         assert!(shares.windows(2).all(|w| w[0].bytes >= w[1].bytes));
         assert!((shares.iter().map(|s| s.bytes).sum::<f64>() - end / 10.0).abs() < 1e-6);
         assert!((shares.iter().map(|s| s.share).sum::<f64>() - 1.0).abs() < 1e-9);

@@ -126,9 +126,11 @@ pub struct RunArgs {
     /// Capacity of the server session store with --server-cache ttl [default: 20480].
     #[arg(long)]
     pub server_cache_size: Option<usize>,
-    /// Write a dhat heap profile of each mode's client worker (slows it: not a timed run).
-    #[arg(long)]
-    pub dhat: bool,
+    /// Where the bytes go: profile each leg's load with dhat and break b and the bytes per
+    /// request down by owner (rustls store, config, connection, hyper, …). dhat slows
+    /// allocation a lot: not a timed run. Also writes each profile (dhat-heap-*.json).
+    #[arg(long, alias = "dhat")]
+    pub breakdown: bool,
     /// Leak mode stops (cleanly, with a message) before holding this many open connections;
     /// it always stops before the file-descriptor limit.
     #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]

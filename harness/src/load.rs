@@ -98,6 +98,10 @@ pub struct LoadPlan {
     pub retention: Option<RetentionSpec>,
     /// Leak mode stops before holding this many open connections.
     pub max_open: Option<u64>,
+    /// `--breakdown`: record a dhat heap profile of the load into this file (see
+    /// `alloc::start_dhat`); it covers the load from its start to its end, with the retained
+    /// or kept sessions still live at the end.
+    pub profile: Option<std::path::PathBuf>,
 }
 
 impl LoadPlan {
@@ -326,8 +330,13 @@ pub async fn run(
     // A one-time, per-process cost paid before anything is measured: see `tls::warm_up`. A
     // failure here would fail the first request on its own, so it is only recorded (null).
     let warmup_us = factory.warm_up().ok();
-    let start_state = Start::now();
+    // The load's own bookkeeping (its histograms) is allocated before the load's counters
+    // and profile start: a fixed cost of the harness, in no per-request or per-session figure.
     let counters = Counters::new();
+    if let Some(f) = &plan.profile {
+        crate::alloc::start_dhat(f);
+    }
+    let start_state = Start::now();
     let sessions = match plan.mode {
         Mode::Fresh => Sessions::PerRequest { keep: false },
         Mode::Leak => Sessions::PerRequest { keep: true },
@@ -758,26 +767,39 @@ async fn finish(
         stopped_early: stopped_early.map(|r| r.to_string()),
     };
     // Let the closed connections' tasks finish so each retained state is its last owner,
-    // then drop the store, measuring what every entry held.
-    let retention = match &ctx.retained {
+    // then drop the store, measuring what every entry held. A `--breakdown` profile ends
+    // before that, with every retained (fresh) or kept (leak) session still live: its "at end".
+    let (retention, sessions_held) = match &ctx.retained {
         Some(store) => {
             tokio::time::sleep(Duration::from_millis(200)).await;
-            // `--dhat`: the profile ends here, with every retained state live (its "at end").
             crate::alloc::finish_dhat();
             let mut s = lock(store);
+            let held = s.stats().entries;
             s.drain();
-            Some(s.stats())
+            (Some(s.stats()), held)
         }
         None => {
-            // `--dhat`: the profile ends with the load, leak's kept sessions still live.
             crate::alloc::finish_dhat();
-            None
+            let held = match ctx.sessions {
+                Sessions::PerRequest { keep: true } => lock(&c.leaked).len() as u64,
+                _ => 0,
+            };
+            (None, held)
         }
     };
+    let profile = plan.profile.as_deref().map(|f| {
+        crate::breakdown::read(f)
+            .map(|breakdown| crate::breakdown::LoadProfile {
+                breakdown,
+                sessions_held,
+            })
+            .map_err(|e| e.to_string())
+    });
     ClientFinal {
         totals,
         fd_limit: fd_limit.map(|l| l.soft),
         retention,
+        profile,
         knobs: None,
     }
 }

@@ -114,7 +114,8 @@ pub struct RunPlan {
     pub clock: Clock,
     pub retention: Option<RetentionSpec>,
     pub server_cache: ServerCachePolicy,
-    pub dhat: bool,
+    /// `--breakdown`: each client worker profiles its load with dhat (see `breakdown`).
+    pub breakdown: bool,
     pub max_open: Option<u64>,
     pub out: PathBuf,
     pub certs_dir: PathBuf,
@@ -281,7 +282,7 @@ impl RunPlan {
                 cap: o.retention_cap,
             }),
             server_cache,
-            dhat: o.dhat,
+            breakdown: o.breakdown,
             max_open: o.max_open,
             out: o.report.out.clone(),
             certs_dir: o.report.certs_dir.clone(),

@@ -430,7 +430,7 @@ impl Orchestrator {
             target,
             ca_files,
             dhat_file: p
-                .dhat
+                .breakdown
                 .then(|| self.dir.join(format!("dhat-heap-{mode}-{client}.json"))),
             // The probe's private server presents the harness certificates: only meaningful
             // when the run's target does too.

@@ -208,6 +208,19 @@ pub struct ModeSummary {
     /// Why the knob probe could not run, if it could not.
     #[serde(default)]
     pub knobs_error: Option<String>,
+    /// `--breakdown`, fresh (with retention) and leak: `b` by owner. Derived: each owner's
+    /// bytes live at the end of the load's dhat profile (ARCHITECTURE.md, "Where the bytes
+    /// go") ÷ the sessions held then; a `remainder` entry is `b` minus their sum, so the
+    /// entries add up to `b`. Biggest first.
+    #[serde(default)]
+    pub retained_breakdown: Option<Vec<crate::breakdown::Share>>,
+    /// `--breakdown`: `client_alloc_bytes_per_request` by owner. Derived: each owner's bytes
+    /// allocated over the load's profile ÷ `requests_ok`, with a `remainder` entry as above.
+    #[serde(default)]
+    pub request_breakdown: Option<Vec<crate::breakdown::Share>>,
+    /// Why `--breakdown` gave no breakdown for this leg, if it did not.
+    #[serde(default)]
+    pub breakdown_error: Option<String>,
     /// Maxima over the samples and the final reading (a peak between samples is not seen).
     pub client_rss_peak_bytes: Option<u64>,
     pub client_heap_peak_bytes: Option<u64>,

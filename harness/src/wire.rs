@@ -104,6 +104,9 @@ pub struct ClientFinal {
     pub retention: Option<RetentionStats>,
     /// The knob probe's figures (fresh mode), or why it could not run.
     pub knobs: Option<Result<Vec<KnobFigure>, String>>,
+    /// `--breakdown`: the load's heap profile by owner, or why it could not be read.
+    #[serde(default)]
+    pub profile: Option<Result<crate::breakdown::LoadProfile, String>>,
 }
 
 /// What the client worker measured over its whole mode, as published in `summary.json`.

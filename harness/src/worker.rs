@@ -145,10 +145,8 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
         clock: p.clock,
         retention: p.retention,
         max_open: p.max_open,
+        profile: cfg.dhat_file.clone(),
     };
-    if let Some(f) = &cfg.dhat_file {
-        crate::alloc::start_dhat(f);
-    }
     let rt = runtime()?;
     rt.block_on(async move {
         let stop = stop_signal();
