@@ -3,6 +3,7 @@
 //! ([`crate::report`]) both render this list through [`crate::units`], so a figure added
 //! here appears in both, formatted the same way (ARCHITECTURE.md, "Figures").
 
+use crate::breakdown::{Owner, Share};
 use crate::summary::{ModeSummary, ServerSummary};
 use crate::units;
 
@@ -109,6 +110,54 @@ fn o(v: Option<u64>) -> Option<f64> {
 
 fn srv(m: &ModeSummary, f: fn(&ServerSummary) -> Option<u64>) -> Option<f64> {
     o(m.server.as_ref().and_then(f))
+}
+
+/// One of the `--breakdown` tables: a figure by owner (rows), one column per mode.
+pub struct OwnerTable {
+    pub title: &'static str,
+    /// Per owner (in [`Owner::ALL`] order, the remainder last), one cell per mode: the owner's
+    /// bytes and share, `None` where that mode's breakdown does not list it.
+    pub rows: Vec<(Owner, Vec<Option<String>>)>,
+}
+
+/// Where a breakdown lives in [`ModeSummary`].
+pub type GetShares = fn(&ModeSummary) -> Option<&Vec<Share>>;
+
+/// The breakdowns a reader sees, listed once: title and where each lives in [`ModeSummary`].
+pub const OWNER_FIGURES: [(&str, GetShares); 2] = [
+    ("b by owner (bytes retained per session)", |m| {
+        m.retained_breakdown.as_ref()
+    }),
+    ("bytes allocated per request, by owner", |m| {
+        m.request_breakdown.as_ref()
+    }),
+];
+
+/// The tables of [`OWNER_FIGURES`] that some mode has (none without `--breakdown`). A cell
+/// reads `16.1 KiB (87.3 %)`; the shares are of the measured figure, so the column adds up to
+/// it, the remainder included.
+pub fn owner_tables(modes: &[ModeSummary]) -> Vec<OwnerTable> {
+    OWNER_FIGURES
+        .iter()
+        .filter(|(_, get)| modes.iter().any(|m| get(m).is_some()))
+        .map(|(title, get)| OwnerTable {
+            title,
+            rows: Owner::ALL
+                .iter()
+                .filter_map(|&owner| {
+                    let cells: Vec<Option<String>> = modes
+                        .iter()
+                        .map(|m| {
+                            get(m)?.iter().find(|s| s.owner == owner).map(|s| {
+                                format!("{} ({})", units::bytes(s.bytes), units::percent(s.share))
+                            })
+                        })
+                        .collect();
+                    cells.iter().any(Option::is_some).then_some((owner, cells))
+                })
+                .collect(),
+        })
+        .collect()
 }
 
 /// Every per-mode figure, in the order the tables show them.

@@ -9,7 +9,7 @@ use crate::summary::Summary;
 use crate::tls::RootsChoice;
 
 /// Each mode's column name ([`crate::mode::Mode::leg_label`]).
-fn leg_labels(summary: &Summary) -> Vec<String> {
+pub(crate) fn leg_labels(summary: &Summary) -> Vec<String> {
     let several = summary
         .modes
         .iter()
@@ -92,6 +92,42 @@ pub fn render(summary: &Summary) -> String {
                 out,
                 "{name}: built with --features native-tls: this rustls client's builds include OpenSSL parsing its certificates (method.reqwest_native_tls)"
             );
+        }
+    }
+    for t in crate::figures::owner_tables(&summary.modes) {
+        let _ = writeln!(out, "\n{}:", t.title);
+        let w = t
+            .rows
+            .iter()
+            .map(|(o, _)| o.as_str().len())
+            .max()
+            .unwrap_or(0)
+            + 2;
+        let widths: Vec<usize> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                t.rows
+                    .iter()
+                    .filter_map(|(_, c)| c[i].as_deref())
+                    .map(|c| c.chars().count())
+                    .chain([name.chars().count()])
+                    .max()
+                    .unwrap_or(0)
+                    + 3
+            })
+            .collect();
+        let _ = write!(out, "{:w$}", "");
+        for (name, cw) in names.iter().zip(&widths) {
+            let _ = write!(out, "{name:>cw$}", cw = *cw);
+        }
+        out.push('\n');
+        for (owner, cells) in &t.rows {
+            let _ = write!(out, "{:w$}", owner.as_str());
+            for (c, cw) in cells.iter().zip(&widths) {
+                let _ = write!(out, "{:>cw$}", c.as_deref().unwrap_or("–"), cw = *cw);
+            }
+            out.push('\n');
         }
     }
     let advice = crate::advice::advice(summary);

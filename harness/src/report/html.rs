@@ -98,6 +98,7 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
     }
     scenario(&mut out, summary);
     modes_table(&mut out, summary, series);
+    owner_tables(&mut out, summary);
     method(&mut out, summary);
     out.push_str("<h2>Charts</h2>\n");
     for (file, caption) in CHARTS {
@@ -220,6 +221,36 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table></div>\n");
+}
+
+/// The `--breakdown` tables ([`crate::figures::owner_tables`]), one column per mode.
+fn owner_tables(out: &mut String, summary: &Summary) {
+    let tables = crate::figures::owner_tables(&summary.modes);
+    if tables.is_empty() {
+        return;
+    }
+    out.push_str("<h2>Where the bytes go</h2>\n");
+    for t in tables {
+        out.push_str(&format!(
+            "<h3>{}</h3>\n<div class=\"scroll\"><table class=\"modes\">\n<thead><tr><th></th>",
+            esc(t.title)
+        ));
+        for label in crate::table::leg_labels(summary) {
+            out.push_str(&format!("<th scope=\"col\">{}</th>", esc(&label)));
+        }
+        out.push_str("</tr></thead>\n<tbody>\n");
+        for (owner, cells) in &t.rows {
+            out.push_str(&format!(
+                "<tr><th scope=\"row\">{}</th>",
+                esc(owner.as_str())
+            ));
+            for c in cells {
+                out.push_str(&format!("<td>{}</td>", esc(c.as_deref().unwrap_or("–"))));
+            }
+            out.push_str("</tr>\n");
+        }
+        out.push_str("</tbody>\n</table></div>\n");
+    }
 }
 
 fn method(out: &mut String, summary: &Summary) {

@@ -54,3 +54,23 @@ pub fn check_report(dir: &Path) {
     harness::timeline::read_csv(&dir.join("timeline.csv"))
         .unwrap_or_else(|e| panic!("timeline.csv under the published layout: {e}"));
 }
+
+/// The harness binary with its report and certificate directories under `tmp` (`tmp/reports`,
+/// `tmp/certs`), for a run (options may follow; a subcommand may not).
+pub fn harness_in(tmp: &Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_harness"));
+    c.arg("--out")
+        .arg(tmp.join("reports"))
+        .arg("--certs-dir")
+        .arg(tmp.join("certs"));
+    c
+}
+
+/// The report directory a run under `tmp` ([`harness_in`]) wrote last, checked against the
+/// contract ([`check_report`]).
+pub fn latest_report(tmp: &Path) -> std::path::PathBuf {
+    let dir =
+        std::fs::canonicalize(tmp.join("reports").join("latest")).expect("reports/latest exists");
+    check_report(&dir);
+    dir
+}
