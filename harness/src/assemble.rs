@@ -317,6 +317,9 @@ pub fn summary(
         .iter()
         .any(|o| matches!(o, LegOutcome::Ran(r) if r.end == LegEnd::Interrupted));
     let mut method = methods();
+    if plan.breakdown {
+        method.insert("breakdown".into(), BREAKDOWN.into());
+    }
     if let Some(url) = plan.external_url() {
         method.insert(
             "server".into(),
@@ -385,6 +388,9 @@ pub const METHOD_REQWEST_NATIVE_TLS: &str = "reqwest_native_tls";
 /// `method.reqwest_native_tls`, present only in a `native-tls` build: what compiling reqwest's
 /// native-tls feature in does to the rustls `reqwest` client.
 const REQWEST_NATIVE_TLS: &str = "this build has reqwest's native-tls feature compiled in (--features native-tls, for --client reqwest-native), and then every reqwest::Certificate is parsed by OpenSSL as well as kept for rustls: the rustls reqwest client with --roots ca or system pays that OpenSSL parse in each build (its build CPU and bytes, and so its fresh and leak bytes per request, include it; openssl_build_alloc_bytes is its byte part). OpenSSL's library initialisation (OPENSSL_init_ssl) is in the warm-up, as for reqwest-native, but OpenSSL initialises more on its first certificate parse, which stays in the first build (visible in shared and resume, which build once). A default build (no native-tls) has no OpenSSL, and its reqwest figures carry none of this; --roots webpki hands reqwest a rustls config and is not affected";
+
+/// `method.breakdown`, present when the run had `--breakdown`.
+const BREAKDOWN: &str = "--breakdown: each client worker's load ran under dhat's heap profiler (allocation is much slower: times, latencies and rates of this run are not representative), from the load's start (after the warm-up and the harness's own setup, so fixed costs paid before it are not in the profile) to its end, with every retained (fresh) or kept (leak) session still live. Each allocation site is attributed to one owner by the first rule of breakdown::RULES matching its stack (ARCHITECTURE.md, \"Where the bytes go\"); unknown stacks are `other`. retained_breakdown = each owner's bytes live at the end ÷ sessions held (the harness's own bookkeeping left out: not part of a session); request_breakdown = each owner's bytes allocated during the load ÷ completed requests. A `remainder` entry is the measured figure (b; client_alloc_bytes_per_request) minus the owners' sum, either sign, so each list adds up to the measured figure. The counting allocator leaves dhat's own bookkeeping uncounted, so the measured figures are the same program allocations as without dhat. aws-lc's C allocations are outside the Rust allocator, in neither figure";
 
 /// How each kind of figure was measured, in words (`summary.json` `method`).
 pub fn methods() -> BTreeMap<String, String> {
