@@ -729,7 +729,10 @@ mod tests {
             "0x5: tokio::runtime::blocking::pool::Spawner::spawn_thread::{{closure}} (runtime/blocking/pool.rs:475:13)",
         ];
         assert_eq!(classify(histogram), Owner::Harness);
-        assert_eq!(classify(histogram[2..].iter().copied()), Owner::TokioRuntime);
+        assert_eq!(
+            classify(histogram[2..].iter().copied()),
+            Owner::TokioRuntime
+        );
     }
 
     #[test]
