@@ -5,7 +5,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use harness::report::{self, ReportError, FILES};
+use harness::report::{self, ReportError, BREAKDOWN_FILE, FILES};
 use harness::summary::Summary;
 use harness::timeline::{self, TimelineRow};
 use harness::wire::{ClientSample, ServerSample};
@@ -408,6 +408,59 @@ fn missing_inputs_name_the_file() {
     assert!(err.to_string().contains("timeline.csv"));
 }
 
+/// A real `--breakdown` run's summary (two runs' legs, hyper and reqwest, trimmed).
+fn breakdown_fixture() -> Summary {
+    Summary::read(&fixture_dir().join("breakdown-summary.json")).expect("breakdown fixture")
+}
+
+#[test]
+fn a_breakdown_run_gets_breakdown_svg_before_the_page() {
+    let summary = breakdown_fixture();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let written = report::render(dir.path(), &summary, &[]).expect("render");
+    let mut expected: Vec<&str> = FILES[..5].to_vec();
+    expected.extend([BREAKDOWN_FILE, "index.html"]);
+    let expected: Vec<PathBuf> = expected.iter().map(|f| dir.path().join(f)).collect();
+    assert_eq!(written, expected);
+
+    let svg = read(dir.path(), BREAKDOWN_FILE);
+    assert_svg(BREAKDOWN_FILE, &svg);
+    for label in [
+        "fresh/hyper",
+        "leak/hyper",
+        "shared/reqwest",
+        "leak/reqwest",
+    ] {
+        assert!(has_text(&svg, label), "names {label}");
+    }
+    for owner in [
+        "hyper",
+        "rustls_resumption_store",
+        "reqwest",
+        "harness",
+        "remainder",
+    ] {
+        assert!(has_text(&svg, owner), "legend has {owner}");
+    }
+    assert!(has_text(&svg, "123 KiB (remainder −11.9 B)"));
+
+    let html = read(dir.path(), "index.html");
+    assert_well_formed("index.html", &html);
+    assert!(html.contains(&format!("src=\"{BREAKDOWN_FILE}\"")));
+
+    let again = tempfile::tempdir().expect("tempdir");
+    report::render(again.path(), &summary, &[]).expect("render again");
+    assert_eq!(svg, read(again.path(), BREAKDOWN_FILE), "deterministic");
+}
+
+#[test]
+fn a_run_without_breakdown_writes_no_breakdown_svg() {
+    let (summary, rows) = fixture();
+    let dir = render_into(&summary, &rows);
+    assert!(!dir.path().join(BREAKDOWN_FILE).exists());
+    assert!(!read(dir.path(), "index.html").contains(BREAKDOWN_FILE));
+}
+
 /// Not a check: writes the fixture and its hard variants under `$REPORT_LOOK_DIR` so a person
 /// can open them in a browser (`REPORT_LOOK_DIR=/tmp/report-look cargo test -p harness --test
 /// report -- --ignored`).
@@ -434,4 +487,6 @@ fn write_variants_for_inspection() {
     report::render(&root.join("cut"), &cut, &half).expect("cut");
 
     report::render(&root.join("empty"), &summary, &[]).expect("empty");
+
+    report::render(&root.join("breakdown"), &breakdown_fixture(), &[]).expect("breakdown");
 }

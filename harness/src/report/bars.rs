@@ -54,10 +54,10 @@ const GROUP_FILL: f64 = 0.8;
 /// Widest a bar gets, pixels, so two modes do not give two slabs.
 const MAX_BAR_PX: f64 = 110.0;
 
-/// The x axis of a bar panel: group `i` is centred on `i`, ticks only at group centres (where
-/// the mode names go), nothing between groups.
-struct GroupAxis {
-    groups: usize,
+/// The category axis of a bar panel: group `i` is centred on `i`, ticks only at group centres
+/// (where the mode names go), nothing between groups.
+pub(crate) struct GroupAxis {
+    pub(crate) groups: usize,
 }
 
 impl Ranged for GroupAxis {
@@ -83,7 +83,7 @@ impl Ranged for GroupAxis {
 }
 
 /// Rough width of `text` in pixels at `size`, matching plotters' own estimate for SVG.
-fn text_px(text: &str, size: u32) -> f64 {
+pub(crate) fn text_px(text: &str, size: u32) -> f64 {
     text.chars().count() as f64 * f64::from(size) * 0.55
 }
 

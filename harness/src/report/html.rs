@@ -9,7 +9,7 @@ use crate::summary::Summary;
 use crate::units;
 
 /// The chart files the page shows, with what each one is for.
-pub(crate) const CHARTS: [(&str, &str); 5] = [
+pub(crate) const CHARTS: [(&str, &str); 6] = [
     (
         "memory.svg",
         "Memory over time: RSS and live heap per mode; client solid, server dashed, the \
@@ -31,6 +31,10 @@ pub(crate) const CHARTS: [(&str, &str); 5] = [
     (
         "latency.svg",
         "Latency percentiles per mode (log scale) and how requests got a connection.",
+    ),
+    (
+        super::BREAKDOWN_FILE,
+        "Where the bytes go (--breakdown): b and heap bytes allocated per request, by owner.",
     ),
 ];
 
@@ -101,7 +105,8 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
     owner_tables(&mut out, summary);
     method(&mut out, summary);
     out.push_str("<h2>Charts</h2>\n");
-    for (file, caption) in CHARTS {
+    let drawn = |file: &str| file != super::BREAKDOWN_FILE || super::breakdown_chart::any(summary);
+    for (file, caption) in CHARTS.into_iter().filter(|(file, _)| drawn(file)) {
         out.push_str(&format!(
             "<figure><img src=\"{file}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
             esc(caption),

@@ -1,12 +1,14 @@
-//! The report renderer: turns a run's `summary.json` and `timeline.csv` into five SVG charts and
-//! an `index.html` beside them. This is also `harness report DIR`, so a run's raw files can be
-//! re-plotted at any time without re-running it.
+//! The report renderer: turns a run's `summary.json` and `timeline.csv` into five SVG charts (six
+//! when the run has an owner breakdown, `--breakdown`) and an `index.html` beside them. This is
+//! also `harness report DIR`, so a run's raw files can be re-plotted at any time without
+//! re-running it.
 //!
 //! Output is deterministic (same input, same bytes): no timestamps, fixed palette, series in
 //! run order, maps iterated in key order. Charts degrade instead of failing: an empty or
 //! cut-short timeline draws "no samples" or what exists, and unmeasured figures say so.
 
 mod bars;
+mod breakdown_chart;
 mod canvas;
 pub(crate) mod exec_charts;
 pub(crate) mod html;
@@ -75,9 +77,14 @@ pub const FILES: [&str; 6] = [
     "index.html",
 ];
 
+/// Where the bytes go, by owner: written (before `index.html`) only when a leg of the summary
+/// has a breakdown (`--breakdown`).
+pub const BREAKDOWN_FILE: &str = "breakdown.svg";
+
 /// Draws every SVG and `index.html` into `dir` (created if missing) from the summary and the
-/// timeline rows, and returns the paths written in [`FILES`] order. Every chart is drawn
-/// before anything is written, so a drawing failure leaves no half-updated report.
+/// timeline rows, and returns the paths written: [`FILES`] in order, with [`BREAKDOWN_FILE`]
+/// before `index.html` when it is drawn. Every chart is drawn before anything is written, so a
+/// drawing failure leaves no half-updated report.
 pub fn render(
     dir: &Path,
     summary: &Summary,
@@ -86,26 +93,29 @@ pub fn render(
     let series = series::collect(summary, timeline);
     let time = series::TimeAxis::new(summary, timeline);
     let draw = |chart: &'static str, r: Result<String, canvas::DrawError>| {
-        r.map_err(|e| ReportError::Draw {
+        r.map(|svg| (chart, svg)).map_err(|e| ReportError::Draw {
             chart,
             message: e.0,
         })
     };
-    let documents = [
+    let mut documents = vec![
         draw(FILES[0], timeline_charts::memory(summary, &series, &time))?,
         draw(FILES[1], timeline_charts::cache(summary, &series, &time))?,
         draw(FILES[2], timeline_charts::sockets(summary, &series, &time))?,
         draw(FILES[3], summary_charts::per_session(summary, &series))?,
         draw(FILES[4], summary_charts::latency(summary, &series))?,
-        html::page(summary, &series),
     ];
+    if let Some(chart) = breakdown_chart::breakdown(summary, &series) {
+        documents.push(draw(BREAKDOWN_FILE, chart)?);
+    }
+    documents.push((FILES[5], html::page(summary, &series)));
 
     std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
         path: dir.to_path_buf(),
         source,
     })?;
-    let mut written = Vec::with_capacity(FILES.len());
-    for (name, text) in FILES.iter().zip(documents) {
+    let mut written = Vec::with_capacity(documents.len());
+    for (name, text) in documents {
         let path = dir.join(name);
         std::fs::write(&path, text).map_err(|source| ReportError::Write {
             path: path.clone(),

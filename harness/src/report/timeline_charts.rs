@@ -11,7 +11,7 @@ use crate::timeline::TimelineRow;
 
 /// Width of every chart, pixels; wide enough for ten time ticks and a legend column.
 pub(crate) const WIDTH: u32 = 1100;
-const LEGEND_WIDTH: u32 = 230;
+pub(crate) const LEGEND_WIDTH: u32 = 230;
 const LINE: u32 = 2;
 /// The leak mode's line width in the sockets chart.
 const EMPHASIS: u32 = 4;
