@@ -18,6 +18,7 @@ pub mod cli;
 pub mod connector;
 pub mod exec;
 pub mod figures;
+pub mod held;
 pub mod knobs;
 pub mod load;
 pub mod mode;
