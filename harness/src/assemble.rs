@@ -264,6 +264,8 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
                 .per_unit(Which::Total, t.requests_ok, alloc_per_request)
         }),
         breakdown_error: fin.profile.clone().and_then(Result::err),
+        held_connection: fin.held.clone().and_then(Result::ok),
+        held_connection_error: fin.held.clone().and_then(Result::err),
         client_rss_peak_bytes: max_of(
             samples()
                 .map(|s| s.client_rss_bytes)

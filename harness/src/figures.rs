@@ -160,6 +160,24 @@ pub fn owner_tables(modes: &[ModeSummary]) -> Vec<OwnerTable> {
         .collect()
 }
 
+/// `--breakdown`, leak: the held-connection probe's figures ([`crate::held`]) in one line, as
+/// the terminal and the page show them under the owner tables.
+pub fn held_line(m: &ModeSummary) -> Option<String> {
+    let h = m.held_connection.as_ref()?;
+    let b = |v: Option<f64>| units::opt(v, units::bytes);
+    Some(format!(
+        "one idle held connection, client / server: TLS {} / {}, plain TCP {} / {}, TLS − TCP {} / {} (measured: each side's thread heap with {} connections held, ÷ {}; configs shared and not counted; aws-lc's C allocations and kernel socket buffers are not heap the allocator sees)",
+        b(h.tls_client_bytes),
+        b(h.tls_server_bytes),
+        b(h.tcp_client_bytes),
+        b(h.tcp_server_bytes),
+        b(h.tls_minus_tcp_client()),
+        b(h.tls_minus_tcp_server()),
+        h.connections,
+        h.connections,
+    ))
+}
+
 /// Every per-mode figure, in the order the tables show them.
 pub const MODE_FIGURES: &[Figure] = &[
     Figure {

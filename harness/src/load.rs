@@ -801,5 +801,6 @@ async fn finish(
         retention,
         profile,
         knobs: None,
+        held: None,
     }
 }

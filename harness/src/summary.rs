@@ -221,6 +221,14 @@ pub struct ModeSummary {
     /// Why `--breakdown` gave no breakdown for this leg, if it did not.
     #[serde(default)]
     pub breakdown_error: Option<String>,
+    /// `--breakdown`, leak with the hyper client against the built-in server: the bytes one
+    /// idle held connection costs the client and the server side, TLS and plain TCP, measured
+    /// in the same worker after the load (ARCHITECTURE.md, "Where the bytes go").
+    #[serde(default)]
+    pub held_connection: Option<crate::held::HeldConnections>,
+    /// Why the held-connection probe could not run, if it could not.
+    #[serde(default)]
+    pub held_connection_error: Option<String>,
     /// Maxima over the samples and the final reading (a peak between samples is not seen).
     pub client_rss_peak_bytes: Option<u64>,
     pub client_heap_peak_bytes: Option<u64>,

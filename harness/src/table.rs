@@ -130,6 +130,17 @@ pub fn render(summary: &Summary) -> String {
             out.push('\n');
         }
     }
+    for (m, name) in summary.modes.iter().zip(&names) {
+        if let Some(line) = crate::figures::held_line(m) {
+            let _ = writeln!(out, "\n{name}: {line}");
+        }
+        for e in [&m.breakdown_error, &m.held_connection_error]
+            .into_iter()
+            .flatten()
+        {
+            let _ = writeln!(out, "{name}: --breakdown: {e}");
+        }
+    }
     let advice = crate::advice::advice(summary);
     if !advice.is_empty() {
         out.push_str("\nWhat to do (from this run's figures):\n");

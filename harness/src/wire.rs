@@ -107,6 +107,10 @@ pub struct ClientFinal {
     /// `--breakdown`: the load's heap profile by owner, or why it could not be read.
     #[serde(default)]
     pub profile: Option<Result<crate::breakdown::LoadProfile, String>>,
+    /// `--breakdown`, leak: what one idle held connection costs each side, TLS vs TCP
+    /// (`held::probe`), or why it could not be measured.
+    #[serde(default)]
+    pub held: Option<Result<crate::held::HeldConnections, String>>,
 }
 
 /// What the client worker measured over its whole mode, as published in `summary.json`.

@@ -122,8 +122,10 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
     for f in &cfg.ca_files {
         trusted.extend(certs::read_bundle(f)?);
     }
+    // The knob probe runs in fresh legs; with --breakdown, the held-connection probe in leak.
+    let probes = cfg.mode == Mode::Fresh || (cfg.mode == Mode::Leak && cfg.plan.breakdown);
     let probe_certs = match &cfg.probe_certs_dir {
-        Some(dir) if cfg.mode == Mode::Fresh => Some(
+        Some(dir) if probes => Some(
             certs::check(&certs::CertPaths::in_dir(dir))
                 .map_err(|e| WorkerError::Config(format!("knob probe certificates: {e}")))?,
         ),
@@ -158,8 +160,19 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
         )
         .await;
         if let Some(certs) = &probe_certs {
-            if !*stop.borrow() {
+            if !*stop.borrow() && cfg.mode == Mode::Fresh {
                 fin.knobs = Some(crate::knobs::probe(&tls, certs).await);
+            }
+            if !*stop.borrow() && cfg.mode == Mode::Leak {
+                let (certs, tls) = (certs.clone(), tls.clone());
+                let held = tokio::task::spawn_blocking(move || {
+                    crate::held::probe(&certs, &tls, crate::held::CONNECTIONS)
+                })
+                .await;
+                fin.held = Some(match held {
+                    Ok(r) => r.map_err(|e| e.to_string()),
+                    Err(e) => Err(format!("held-connection probe: {e}")),
+                });
             }
         }
         WorkerMsg::ClientDone(Box::new(fin))

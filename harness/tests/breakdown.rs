@@ -138,6 +138,21 @@ fn leak_holds_the_connection_owners_and_fresh_does_not() {
     );
     // leak's b is a heap slope (noisier than fresh's drop): the remainder is shown, and small.
     assert!(remainder_share(leak).abs() < 0.05, "{leak:?} vs b {b}");
+    // The held-connection probe ran in the leak leg only: TLS costs each side more than TCP.
+    assert_eq!(l.held_connection_error, None);
+    let h = l
+        .held_connection
+        .as_ref()
+        .expect("held-connection figures in leak");
+    assert_eq!(h.connections, harness::held::CONNECTIONS as u64);
+    for (tls, tcp) in [
+        (h.tls_client_bytes, h.tcp_client_bytes),
+        (h.tls_server_bytes, h.tcp_server_bytes),
+    ] {
+        let (tls, tcp) = (tls.expect("TLS measured"), tcp.expect("TCP measured"));
+        assert!(tcp > 0.0 && tls > tcp + 1024.0, "TLS {tls} vs TCP {tcp}");
+    }
+    assert!(f.held_connection.is_none(), "fresh holds no connection");
 }
 
 #[test]

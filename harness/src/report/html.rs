@@ -235,6 +235,11 @@ fn owner_tables(out: &mut String, summary: &Summary) {
         return;
     }
     out.push_str("<h2>Where the bytes go</h2>\n");
+    for (m, name) in summary.modes.iter().zip(crate::table::leg_labels(summary)) {
+        if let Some(line) = crate::figures::held_line(m) {
+            out.push_str(&format!("<p>{}: {}</p>\n", esc(&name), esc(&line)));
+        }
+    }
     for t in tables {
         out.push_str(&format!(
             "<h3>{}</h3>\n<div class=\"scroll\"><table class=\"modes\">\n<thead><tr><th></th>",
