@@ -553,17 +553,32 @@ async fn client_side<E: Establish>(
     addr: SocketAddr,
     n: usize,
 ) -> Result<Delta, HeldError> {
-    let mut held: Vec<Box<E::Conn>> = Vec::with_capacity(n);
+    let held: Vec<Box<E::Conn>> = Vec::with_capacity(n);
 
     let mut warm = client_connection(cx, e, addr, Which::WarmUp).await?;
     cx.step(Which::WarmUp, Step::Close, warm.shutdown()).await?;
     drop(warm);
     tokio::time::sleep(SETTLE).await;
 
+    hold(cx, held, n, |which| client_connection(cx, e, addr, which)).await
+}
+
+/// Establishes `n` connections with `connect` and holds them in `held` (allocated before the
+/// first reading, so not counted): this thread's live-byte growth from before the first to
+/// when both sides have all `n` (the first rendezvous); then, after the second, drops them.
+async fn hold<C, F, Fut>(
+    cx: &Ctx,
+    mut held: Vec<Box<C>>,
+    n: usize,
+    mut connect: F,
+) -> Result<Delta, HeldError>
+where
+    F: FnMut(Which) -> Fut,
+    Fut: std::future::Future<Output = Result<C, HeldError>>,
+{
     let before = live_bytes();
     for index in 1..=n {
-        let conn = client_connection(cx, e, addr, Which::Held { index, of: n }).await?;
-        held.push(Box::new(conn));
+        held.push(Box::new(connect(Which::Held { index, of: n }).await?));
     }
     cx.meet()?;
     let after = live_bytes();
@@ -602,7 +617,7 @@ async fn server_side<E: Establish>(
     listener: &TcpListener,
     n: usize,
 ) -> Result<Delta, HeldError> {
-    let mut held: Vec<Box<E::Conn>> = Vec::with_capacity(n);
+    let held: Vec<Box<E::Conn>> = Vec::with_capacity(n);
 
     let mut warm = server_connection(cx, e, listener, Which::WarmUp).await?;
     // The client shuts its end down; read to that end (for TLS, its close_notify).
@@ -620,16 +635,10 @@ async fn server_side<E: Establish>(
     drop(warm);
     tokio::time::sleep(SETTLE).await;
 
-    let before = live_bytes();
-    for index in 1..=n {
-        let conn = server_connection(cx, e, listener, Which::Held { index, of: n }).await?;
-        held.push(Box::new(conn));
-    }
-    cx.meet()?;
-    let after = live_bytes();
-    cx.meet()?;
-    drop(held);
-    Ok(before.zip(after).map(|(b, a)| a - b))
+    hold(cx, held, n, |which| {
+        server_connection(cx, e, listener, which)
+    })
+    .await
 }
 
 /// Accepts, handshakes, reads the request and writes the reply.

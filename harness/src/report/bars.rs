@@ -46,9 +46,9 @@ pub(crate) struct BarPanel {
 
 const Y_LABEL_AREA: u32 = 76;
 const X_LABEL_AREA: u32 = 40;
-const CAPTION: u32 = 34;
-const MARGIN: u32 = 10;
-const VALUE_FONT: u32 = 16;
+pub(crate) const CAPTION: u32 = 34;
+pub(crate) const MARGIN: u32 = 10;
+pub(crate) const VALUE_FONT: u32 = 16;
 /// Largest share of a group's slot its bars fill; the rest separates groups.
 const GROUP_FILL: f64 = 0.8;
 /// Widest a bar gets, pixels, so two modes do not give two slabs.

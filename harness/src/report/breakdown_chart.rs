@@ -12,7 +12,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use super::bars::{text_px, GroupAxis};
+use super::bars::{text_px, GroupAxis, CAPTION, MARGIN, VALUE_FONT};
 use super::canvas::{
     render_svg, titled, Area, DrawError, CAPTION_SIZE, DESC_SIZE, FONT, GRID_BOLD, GRID_LIGHT, INK,
     MUTED, TICK_SIZE,
@@ -232,10 +232,7 @@ const BAR_MAX_PX: f64 = 30.0;
 /// Where `legend::draw` starts and how far apart its rows are.
 const LEGEND_TOP: u32 = 40;
 const LEGEND_ROW: u32 = 22;
-const CAPTION: u32 = 34;
 const X_LABEL_AREA: u32 = 48;
-const MARGIN: u32 = 10;
-const VALUE_FONT: u32 = 16;
 const SEGMENT_FONT: u32 = 15;
 
 /// Draws one panel: the legs down the y axis (first on top), bytes along x.
