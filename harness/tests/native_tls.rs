@@ -6,6 +6,8 @@
 
 mod common;
 
+use common::ReportsIn;
+
 use std::process::Command;
 
 use harness::summary::{ModeSummary, Summary};
@@ -41,10 +43,8 @@ fn three_clients_side_by_side() {
             "--sample-interval",
             "500ms",
         ])
-        .args(["--quiet", "--out"])
-        .arg(&out)
-        .arg("--certs-dir")
-        .arg(tmp.path().join("certs"))
+        .arg("--quiet")
+        .reports_in(tmp.path())
         .output()
         .expect("run harness");
     assert!(

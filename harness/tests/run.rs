@@ -3,6 +3,8 @@
 
 mod common;
 
+use common::ReportsIn;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
@@ -44,10 +46,7 @@ fn four_modes() -> &'static Run {
                 "--sample-interval",
                 "500ms",
             ])
-            .arg("--out")
-            .arg(&out)
-            .arg("--certs-dir")
-            .arg(tmp.path().join("certs"))
+            .reports_in(tmp.path())
             .output()
             .expect("run harness");
         let dir = std::fs::canonicalize(out.join("latest")).expect("reports/latest exists");
@@ -356,10 +355,8 @@ fn reqwest_modes_relate_like_hyper_modes() {
             "--sample-interval",
             "500ms",
         ])
-        .args(["--quiet", "--out"])
-        .arg(&out)
-        .arg("--certs-dir")
-        .arg(tmp.path().join("certs"))
+        .arg("--quiet")
+        .reports_in(tmp.path())
         .output()
         .expect("run harness");
     assert!(
@@ -461,10 +458,7 @@ fn system_roots_without_an_os_bundle_is_a_one_line_error() {
         .args(["--seconds", "1", "--roots", "system", "--client", "reqwest"])
         .env("SSL_CERT_FILE", empty.join("none.pem"))
         .env("SSL_CERT_DIR", &empty)
-        .arg("--out")
-        .arg(tmp.path().join("reports"))
-        .arg("--certs-dir")
-        .arg(tmp.path().join("certs"))
+        .reports_in(tmp.path())
         .output()
         .expect("run harness");
     assert_one_line_usage_error(&o, "--roots system without a bundle");
@@ -499,10 +493,7 @@ fn reqwest_native_without_the_feature_is_a_one_line_error() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let o = harness()
         .args(["--seconds", "1", "--client", "hyper,reqwest-native"])
-        .arg("--out")
-        .arg(tmp.path().join("reports"))
-        .arg("--certs-dir")
-        .arg(tmp.path().join("certs"))
+        .reports_in(tmp.path())
         .output()
         .expect("run harness");
     assert_one_line_usage_error(&o, "--client reqwest-native without native-tls");

@@ -55,14 +55,25 @@ pub fn check_report(dir: &Path) {
         .unwrap_or_else(|e| panic!("timeline.csv under the published layout: {e}"));
 }
 
-/// The harness binary with its report and certificate directories under `tmp` (`tmp/reports`,
-/// `tmp/certs`), for a run (options may follow; a subcommand may not).
+/// Reports and certificates under a temp dir: `--out tmp/reports --certs-dir tmp/certs`.
+pub trait ReportsIn {
+    fn reports_in(&mut self, tmp: &Path) -> &mut Self;
+}
+
+impl ReportsIn for std::process::Command {
+    fn reports_in(&mut self, tmp: &Path) -> &mut Self {
+        self.arg("--out")
+            .arg(tmp.join("reports"))
+            .arg("--certs-dir")
+            .arg(tmp.join("certs"))
+    }
+}
+
+/// The harness binary with its report and certificate directories under `tmp`
+/// ([`ReportsIn`]), for a run (options may follow; a subcommand may not).
 pub fn harness_in(tmp: &Path) -> std::process::Command {
     let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_harness"));
-    c.arg("--out")
-        .arg(tmp.join("reports"))
-        .arg("--certs-dir")
-        .arg(tmp.join("certs"));
+    c.reports_in(tmp);
     c
 }
 
