@@ -97,10 +97,10 @@ fn owner_line(m: &ModeSummary, probe: &ModeSummary) -> Option<String> {
         .iter()
         .find(|(o, _)| *o == top.owner)
         .map(|(_, k)| *k);
+    let figures = probe.knobs.as_ref();
     let measured = knob.and_then(|k| {
-        let figures = probe.knobs.as_ref()?;
-        let base = figures.iter().find(|f| f.setting.is_empty())?;
-        let with = figures.iter().find(|f| f.setting == k)?;
+        let base = figures?.iter().find(|f| f.setting.is_empty())?;
+        let with = figures?.iter().find(|f| f.setting == k)?;
         Some((
             base.retained_bytes_per_session?,
             with.retained_bytes_per_session?,
@@ -111,6 +111,11 @@ fn owner_line(m: &ModeSummary, probe: &ModeSummary) -> Option<String> {
             "; `{k}` moves it: {} instead of {} per retained session (measured by the knob probe).",
             fmt_bytes(with),
             fmt_bytes(base)
+        )),
+        // The probe measures every variant that differs from the run's own settings: a
+        // missing one is the run's own.
+        (Some(k), None) if figures.is_some() => line.push_str(&format!(
+            "; this run already uses `{k}`, the setting that moves it; sharing the session is what remains."
         )),
         (Some(k), None) => line.push_str(&format!(
             "; `{k}` is the setting that moves it (not measured in this run: the knob probe runs in a fresh hyper leg against the built-in server)."
@@ -544,6 +549,19 @@ mod tests {
         assert!(!advice(&summary(vec![fresh("hyper")]))
             .iter()
             .any(|l| l.starts_with("Where b goes")));
+        // The run's own setting: the probe measured no variant for it.
+        let mut own = f.clone();
+        own.retained_breakdown = Some(vec![share(Owner::Config, 1_114.0, 1_114.0)]);
+        own.retained_bytes_per_session = Some(1_114.0);
+        let lines = advice(&summary(vec![own]));
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with("Where b goes"))
+            .expect("owner line");
+        assert!(
+            line.contains("this run already uses `--roots ca`"),
+            "{line}"
+        );
         f.knobs = None;
         let lines = advice(&summary(vec![f]));
         let line = lines
