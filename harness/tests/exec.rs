@@ -128,10 +128,13 @@ fn python_requests_get_vs_session() {
         ],
     );
     assert_session_per_request(&get, "requests.get");
-    assert_eq!(
-        get.u("connections_open_at_exit"),
-        0,
-        "requests.get closes each session"
+    // Each requests.get closes its session; only the last close can fall within the exit
+    // margin (a close seen < 10 ms before the exit is counted as the exit's on a loaded
+    // machine): a relation, not a timing.
+    assert!(
+        get.u("connections_open_at_exit") <= 1,
+        "requests.get closes each session: {}",
+        get.verdict()
     );
     let session = check(
         &["--fail-if", GUARD],
@@ -196,13 +199,12 @@ fn node_agent_false_vs_keepalive_agent() {
         ],
     );
     assert_session_per_request(&no_agent, "https.get agent:false");
+    // Not `connections_open_at_exit`: the agent is destroyed just before the process exits,
+    // and whether the server sees that close more than the exit margin (10 ms) before the
+    // exit is a matter of scheduling on a loaded machine (CI once saw 1). Kept sessions are
+    // counted at exit in `sessions_kept_open_are_counted_at_exit`, where no close races the exit.
     let keep = check(
-        &[
-            "--fail-if",
-            GUARD,
-            "--fail-if",
-            "connections_open_at_exit > 0",
-        ],
+        &["--fail-if", GUARD],
         &[
             "node",
             c.join("node_keepalive_agent.js").to_str().unwrap(),
@@ -210,11 +212,6 @@ fn node_agent_false_vs_keepalive_agent() {
         ],
     );
     assert_shared(&keep, "keep-alive agent");
-    assert_eq!(
-        keep.u("connections_open_at_exit"),
-        0,
-        "the agent is destroyed before exit"
-    );
 }
 
 /// The README's own example, checked from outside: a default `reqwest::Client::new()` per
