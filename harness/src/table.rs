@@ -21,55 +21,62 @@ pub(crate) fn leg_labels(summary: &Summary) -> Vec<String> {
         .collect()
 }
 
-/// Renders the per-mode table and the "What to do" block.
-pub fn render(summary: &Summary) -> String {
-    let label_w = MODE_FIGURES
+/// Writes a grid: a label column as wide as the longest label plus 2, then one column per
+/// leg, right-aligned, as wide as its name or widest cell plus 3. `rows` hold one cell per leg.
+fn grid(out: &mut String, names: &[String], rows: &[(&str, Vec<String>)]) {
+    let label_w = rows
         .iter()
-        .map(|f| f.label.chars().count())
+        .map(|(label, _)| label.chars().count())
         .max()
         .unwrap_or(0)
         + 2;
-    let names = leg_labels(summary);
-    let cells: Vec<Vec<String>> = summary
-        .modes
-        .iter()
-        .map(|m| {
-            MODE_FIGURES
-                .iter()
-                .map(|f| match f.cell(m) {
-                    // Long words (failure kinds, stop reasons) are listed below the table.
-                    Cell::Text(Some(t)) if t.chars().count() > 24 => "see below".to_string(),
-                    c => c.plain(),
-                })
-                .collect()
-        })
-        .collect();
     let col_w: Vec<usize> = names
         .iter()
-        .zip(&cells)
-        .map(|(name, c)| {
-            c.iter()
-                .map(|s| s.chars().count())
+        .enumerate()
+        .map(|(i, name)| {
+            rows.iter()
+                .map(|(_, cells)| cells[i].chars().count())
                 .chain([name.chars().count()])
                 .max()
                 .unwrap_or(0)
                 + 3
         })
         .collect();
-    let mut out = String::new();
     let _ = write!(out, "{:label_w$}", "");
     for (name, w) in names.iter().zip(&col_w) {
         let _ = write!(out, "{name:>w$}", w = *w);
     }
     out.push('\n');
-    for (i, f) in MODE_FIGURES.iter().enumerate() {
-        let pad = label_w - f.label.chars().count();
-        let _ = write!(out, "{}{}", f.label, " ".repeat(pad));
+    for (label, cells) in rows {
+        let pad = label_w - label.chars().count();
+        let _ = write!(out, "{label}{}", " ".repeat(pad));
         for (c, w) in cells.iter().zip(&col_w) {
-            let _ = write!(out, "{:>w$}", c[i], w = *w);
+            let _ = write!(out, "{c:>w$}", w = *w);
         }
         out.push('\n');
     }
+}
+
+/// Renders the per-mode table and the "What to do" block.
+pub fn render(summary: &Summary) -> String {
+    let names = leg_labels(summary);
+    let rows: Vec<(&str, Vec<String>)> = MODE_FIGURES
+        .iter()
+        .map(|f| {
+            let cells = summary
+                .modes
+                .iter()
+                .map(|m| match f.cell(m) {
+                    // Long words (failure kinds, stop reasons) are listed below the table.
+                    Cell::Text(Some(t)) if t.chars().count() > 24 => "see below".to_string(),
+                    c => c.plain(),
+                })
+                .collect();
+            (f.label, cells)
+        })
+        .collect();
+    let mut out = String::new();
+    grid(&mut out, &names, &rows);
     for (m, name) in summary.modes.iter().zip(&names) {
         if let Some(why) = &m.load.stopped_early {
             let _ = writeln!(out, "{name}: stopped early: {why}");
@@ -96,39 +103,18 @@ pub fn render(summary: &Summary) -> String {
     }
     for t in crate::figures::owner_tables(&summary.modes) {
         let _ = writeln!(out, "\n{}:", t.title);
-        let w = t
+        let rows: Vec<(&str, Vec<String>)> = t
             .rows
             .iter()
-            .map(|(o, _)| o.as_str().len())
-            .max()
-            .unwrap_or(0)
-            + 2;
-        let widths: Vec<usize> = names
-            .iter()
-            .enumerate()
-            .map(|(i, name)| {
-                t.rows
+            .map(|(owner, cells)| {
+                let cells = cells
                     .iter()
-                    .filter_map(|(_, c)| c[i].as_deref())
-                    .map(|c| c.chars().count())
-                    .chain([name.chars().count()])
-                    .max()
-                    .unwrap_or(0)
-                    + 3
+                    .map(|c| c.clone().unwrap_or_else(|| "–".to_string()))
+                    .collect();
+                (owner.as_str(), cells)
             })
             .collect();
-        let _ = write!(out, "{:w$}", "");
-        for (name, cw) in names.iter().zip(&widths) {
-            let _ = write!(out, "{name:>cw$}", cw = *cw);
-        }
-        out.push('\n');
-        for (owner, cells) in &t.rows {
-            let _ = write!(out, "{:w$}", owner.as_str());
-            for (c, cw) in cells.iter().zip(&widths) {
-                let _ = write!(out, "{:>cw$}", c.as_deref().unwrap_or("–"), cw = *cw);
-            }
-            out.push('\n');
-        }
+        grid(&mut out, &names, &rows);
     }
     for (m, name) in summary.modes.iter().zip(&names) {
         if let Some(line) = crate::figures::held_line(m) {
