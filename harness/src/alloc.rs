@@ -112,15 +112,11 @@ fn beneath<R>(f: impl FnOnce(&dyn GlobalAlloc) -> R) -> (R, bool) {
     if !VIA_DHAT.load(Relaxed) {
         return (f(&System), true);
     }
-    match IN_DHAT.try_with(|c| c.replace(true)) {
-        Ok(false) => {
-            let r = f(&dhat::Alloc);
-            let _ = IN_DHAT.try_with(|c| c.set(false));
-            (r, true)
-        }
+    match IN_DHAT.try_with(Cell::get) {
         Ok(true) => (f(&System), false),
-        // A thread being torn down has no thread-locals left; dhat guards its own re-entry.
-        Err(_) => (f(&dhat::Alloc), true),
+        // A thread being torn down has no thread-locals left (`in_dhat` then sets nothing);
+        // dhat guards its own re-entry.
+        _ => (in_dhat(|| f(&dhat::Alloc)), true),
     }
 }
 

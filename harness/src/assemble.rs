@@ -217,6 +217,13 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
         .map(|us| us * plan.rate / 1e6);
     let alloc_per_request = per(t.client_load_alloc_bytes, t.requests_ok);
     let profile = fin.profile.as_ref().and_then(|p| p.as_ref().ok());
+    // A probe's outcome as the summary publishes it: its figures, or why there are none.
+    fn ok<T: Clone>(r: &Option<Result<T, String>>) -> Option<T> {
+        r.as_ref()?.as_ref().ok().cloned()
+    }
+    fn err<T>(r: &Option<Result<T, String>>) -> Option<String> {
+        r.as_ref()?.as_ref().err().cloned()
+    }
     let summary = ModeSummary {
         mode: rec.mode,
         client: rec.client,
@@ -253,8 +260,8 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
         plateau_ratio: r.ratio,
         plateau_reached_s: r.reached_s,
         retained_sessions_peak: max_of(samples().map(|s| s.retained_sessions)),
-        knobs: fin.knobs.clone().and_then(Result::ok),
-        knobs_error: fin.knobs.clone().and_then(Result::err),
+        knobs: ok(&fin.knobs),
+        knobs_error: err(&fin.knobs),
         retained_breakdown: profile.and_then(|p| {
             p.breakdown
                 .per_unit(Which::End, p.sessions_held, r.bytes_per_session)
@@ -263,9 +270,9 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
             p.breakdown
                 .per_unit(Which::Total, t.requests_ok, alloc_per_request)
         }),
-        breakdown_error: fin.profile.clone().and_then(Result::err),
-        held_connection: fin.held.clone().and_then(Result::ok),
-        held_connection_error: fin.held.clone().and_then(Result::err),
+        breakdown_error: err(&fin.profile),
+        held_connection: ok(&fin.held),
+        held_connection_error: err(&fin.held),
         client_rss_peak_bytes: max_of(
             samples()
                 .map(|s| s.client_rss_bytes)

@@ -125,10 +125,11 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
     // The knob probe runs in fresh legs; with --breakdown, the held-connection probe in leak.
     let probes = cfg.mode == Mode::Fresh || (cfg.mode == Mode::Leak && cfg.plan.breakdown);
     let probe_certs = match &cfg.probe_certs_dir {
-        Some(dir) if probes => Some(
-            certs::check(&certs::CertPaths::in_dir(dir))
-                .map_err(|e| WorkerError::Config(format!("knob probe certificates: {e}")))?,
-        ),
+        Some(dir) if probes => Some(certs::check(&certs::CertPaths::in_dir(dir)).map_err(|e| {
+            WorkerError::Config(format!(
+                "probe certificates (knob or held-connection probe): {e}"
+            ))
+        })?),
         _ => None,
     };
     let p = &cfg.plan;

@@ -235,9 +235,10 @@ fn owner_tables(out: &mut String, summary: &Summary) {
         return;
     }
     out.push_str("<h2>Where the bytes go</h2>\n");
-    for (m, name) in summary.modes.iter().zip(crate::table::leg_labels(summary)) {
+    let names = crate::table::leg_labels(summary);
+    for (m, name) in summary.modes.iter().zip(&names) {
         if let Some(line) = crate::figures::held_line(m) {
-            out.push_str(&format!("<p>{}: {}</p>\n", esc(&name), esc(&line)));
+            out.push_str(&format!("<p>{}: {}</p>\n", esc(name), esc(&line)));
         }
     }
     for t in tables {
@@ -245,8 +246,8 @@ fn owner_tables(out: &mut String, summary: &Summary) {
             "<h3>{}</h3>\n<div class=\"scroll\"><table class=\"modes\">\n<thead><tr><th></th>",
             esc(t.title)
         ));
-        for label in crate::table::leg_labels(summary) {
-            out.push_str(&format!("<th scope=\"col\">{}</th>", esc(&label)));
+        for label in &names {
+            out.push_str(&format!("<th scope=\"col\">{}</th>", esc(label)));
         }
         out.push_str("</tr></thead>\n<tbody>\n");
         for (owner, cells) in &t.rows {
