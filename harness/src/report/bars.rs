@@ -9,8 +9,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::canvas::{
-    empty_panel, Area, DrawError, CAPTION_SIZE, DESC_SIZE, FONT, GRID_BOLD, GRID_LIGHT, INK, MUTED,
-    TICK_SIZE,
+    empty_panel, house_mesh, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
 };
 use super::format;
 use super::lines::Quantity;
@@ -177,19 +176,13 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
             };
             let y_fmt = move |v: &f64| q.tick(*v);
             let mut chart = builder.build_cartesian_2d(x_range, 0.0..top)?;
-            chart
-                .configure_mesh()
+            house_mesh(&mut chart.configure_mesh())
                 .disable_x_mesh()
                 .x_label_formatter(&x_fmt)
                 .y_label_formatter(&y_fmt)
                 .y_desc(y_desc)
                 .y_labels(6)
-                .label_style((FONT, TICK_SIZE).into_font().color(&INK))
                 .x_label_style((FONT, x_font).into_font().color(&INK))
-                .axis_desc_style((FONT, DESC_SIZE).into_font().color(&INK))
-                .bold_line_style(GRID_BOLD)
-                .light_line_style(GRID_LIGHT)
-                .max_light_lines(1)
                 .draw()?;
             draw_bars(&mut chart, panel, 0.0, div, fill, layout, scale)
         }
@@ -209,19 +202,13 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
                 .with_key_points(bold)
                 .with_light_points(light);
             let mut chart = builder.build_cartesian_2d(x_range, y_range)?;
-            chart
-                .configure_mesh()
+            house_mesh(&mut chart.configure_mesh())
                 .disable_x_mesh()
                 .x_label_formatter(&x_fmt)
                 .y_label_formatter(&y_fmt)
                 .y_desc(format!("{y_desc} (log scale)"))
                 .y_labels(8)
-                .label_style((FONT, TICK_SIZE).into_font().color(&INK))
                 .x_label_style((FONT, x_font).into_font().color(&INK))
-                .axis_desc_style((FONT, DESC_SIZE).into_font().color(&INK))
-                .bold_line_style(GRID_BOLD)
-                .light_line_style(GRID_LIGHT)
-                .max_light_lines(1)
                 .draw()?;
             draw_bars(&mut chart, panel, lo, 1.0, fill, layout, scale)
         }

@@ -14,8 +14,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::bars::{text_px, GroupAxis, CAPTION, MARGIN, VALUE_FONT};
 use super::canvas::{
-    render_svg, titled, Area, DrawError, CAPTION_SIZE, DESC_SIZE, FONT, GRID_BOLD, GRID_LIGHT, INK,
-    MUTED, TICK_SIZE,
+    house_mesh, render_svg, titled, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
 };
 use super::format;
 use super::legend::{self, LegendEntry};
@@ -276,18 +275,12 @@ fn draw_panel(
         .x_label_area_size(X_LABEL_AREA)
         .y_label_area_size(y_label_area)
         .build_cartesian_2d(0.0..top, GroupAxis { groups: n })?;
-    chart
-        .configure_mesh()
+    house_mesh(&mut chart.configure_mesh())
         .disable_y_mesh()
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&label_of)
         .x_desc(format!("{}{unit}", figure.x_desc))
         .x_labels(8)
-        .label_style((FONT, TICK_SIZE).into_font().color(&INK))
-        .axis_desc_style((FONT, DESC_SIZE).into_font().color(&INK))
-        .bold_line_style(GRID_BOLD)
-        .light_line_style(GRID_LIGHT)
-        .max_light_lines(1)
         .draw()?;
 
     let half = (BAR_MAX_PX / 2.0 / (plot_h / n as f64)).min(0.32);

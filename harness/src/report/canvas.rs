@@ -27,6 +27,23 @@ pub(crate) const INK: RGBColor = RGBColor(0x33, 0x33, 0x33);
 /// Colour of "no samples" / "not measured" notes: readable but clearly not data.
 pub(crate) const MUTED: RGBColor = RGBColor(0x77, 0x77, 0x77);
 
+/// Every chart's mesh in the house style: tick labels and axis descriptions in ink, the bold
+/// and light grid lines, at most one light line between two bold ones.
+pub(crate) fn house_mesh<'m, 'a, 'b, X, Y, DB>(
+    mesh: &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>,
+) -> &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>
+where
+    X: plotters::coord::ranged1d::Ranged,
+    Y: plotters::coord::ranged1d::Ranged,
+    DB: DrawingBackend,
+{
+    mesh.label_style((FONT, TICK_SIZE).into_font().color(&INK))
+        .axis_desc_style((FONT, DESC_SIZE).into_font().color(&INK))
+        .bold_line_style(GRID_BOLD)
+        .light_line_style(GRID_LIGHT)
+        .max_light_lines(1)
+}
+
 /// A failed plotters call, as text: plotters' error types borrow the backend's, and the report
 /// only needs the message (the caller adds which chart).
 #[derive(Debug)]

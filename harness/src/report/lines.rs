@@ -3,10 +3,7 @@
 
 use plotters::prelude::*;
 
-use super::canvas::{
-    empty_panel, Area, DrawError, CAPTION_SIZE, DESC_SIZE, FONT, GRID_BOLD, GRID_LIGHT, INK,
-    TICK_SIZE,
-};
+use super::canvas::{empty_panel, house_mesh, Area, DrawError, CAPTION_SIZE, FONT, INK};
 use super::format;
 use super::legend::Dash;
 use super::series::TimeAxis;
@@ -88,19 +85,13 @@ pub(crate) fn draw_panel(
         .x_label_area_size(46)
         .y_label_area_size(70)
         .build_cartesian_2d(0.0..x_max, 0.0..y_top)?;
-    chart
-        .configure_mesh()
+    house_mesh(&mut chart.configure_mesh())
         .x_desc(time.desc.as_str())
         .y_desc(format!("{}{unit}", panel.y_desc))
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&y_fmt)
         .x_labels(10)
         .y_labels(6)
-        .label_style((FONT, TICK_SIZE).into_font().color(&INK))
-        .axis_desc_style((FONT, DESC_SIZE).into_font().color(&INK))
-        .bold_line_style(GRID_BOLD)
-        .light_line_style(GRID_LIGHT)
-        .max_light_lines(1)
         .draw()?;
 
     for line in &panel.lines {
