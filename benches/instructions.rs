@@ -34,10 +34,15 @@ use std::sync::Arc;
 use gungraun::{
     library_benchmark, library_benchmark_group, main, Callgrind, EntryPoint, LibraryBenchmarkConfig,
 };
-use harness::certs::{self, CertSet};
-use harness::server_cache::{ServerCachePolicy, SessionStore};
-use harness::session::{ClientKind, Pooling, SessionFactory};
-use harness::tls::{self, ClientTls, KxChoice, RootsChoice, TlsVersion};
+use harness::tls::certs;
+use harness::tls::certs::CertSet;
+use harness::tls::config as tls;
+use harness::tls::config::ClientTls;
+use harness::tls::session::{Pooling, SessionFactory};
+use harness::tls::store::SessionStore;
+use harness::vocab::client::ClientKind;
+use harness::vocab::server_cache::ServerCachePolicy;
+use harness::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, HandshakeKind, ServerConfig, ServerConnection};
 

@@ -19,7 +19,7 @@
 //!   client and on one shared for the whole run (TLS 1.3, roots `ca`).
 //! - `build/reqwest-native/{ca,system}` and `mode/reqwest-native/{fresh,shared}`: the same
 //!   on reqwest's native-tls backend (OpenSSL); their bytes include OpenSSL's, counted through
-//!   `CRYPTO_set_mem_functions` (`harness::alloc::count_openssl`, called first in `main`).
+//!   `CRYPTO_set_mem_functions` (`harness::measure::alloc::count_openssl`, called first in `main`).
 //!   Only with `cargo bench --features native-tls`; in that build the `reqwest` rows with
 //!   roots `ca` or `system` include OpenSSL parsing their certificates.
 //!
@@ -29,15 +29,16 @@
 //! connection a response used, so its steps check it from the server's counters instead.
 
 #[global_allocator]
-static ALLOC: harness::alloc::CountingAlloc = harness::alloc::CountingAlloc;
+static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;
 
 mod support;
 
 use criterion::Criterion;
-use harness::connector::ConnUse;
-use harness::session::{ClientKind, Pooling};
-use harness::settle;
-use harness::tls::{RootsChoice, TlsVersion};
+use harness::measure::settle;
+use harness::tls::connector::ConnUse;
+use harness::tls::session::Pooling;
+use harness::vocab::client::ClientKind;
+use harness::vocab::tls::{RootsChoice, TlsVersion};
 
 use support::{
     alive_tasks, conn_stats, expect_conn, get_checked_by_server, Book, Conns, Fixture, Group,
@@ -60,7 +61,7 @@ fn tag(v: TlsVersion) -> &'static str {
 /// sessions to drop them untimed would time page faults instead); the bytes pass holds them,
 /// so "held B" is what one built session keeps on the heap.
 ///
-/// `system`: whether the machine has OS roots (`harness::tls::system_roots()`); without
+/// `system`: whether the machine has OS roots (`harness::tls::config::system_roots()`); without
 /// them the two `system` cases are skipped.
 fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool, native: bool) {
     let mut g = Group::new(c, "build", book);
@@ -394,13 +395,14 @@ fn bench_retention(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use harness::retention::{RetentionSpec, RetentionStore};
+    use harness::contract::plan::RetentionSpec;
+    use harness::run::retention::RetentionStore;
 
     let factory = fx.factory(TlsVersion::V13, RootsChoice::Ca, CACHE_ON);
     let stats = conn_stats(&factory);
-    let tls = harness::tls::ClientTls::new(
+    let tls = harness::tls::config::ClientTls::new(
         TlsVersion::V13,
-        harness::tls::KxChoice::Default,
+        harness::vocab::tls::KxChoice::Default,
         RootsChoice::Ca,
         Vec::new(),
         CACHE_ON,
@@ -433,7 +435,7 @@ fn bench_retention(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
 fn main() {
     // First: OpenSSL accepts a new allocator only before its first allocation. Without it the
     // reqwest-native rows would report Rust's bytes as the whole, so they are skipped.
-    let native = match harness::alloc::count_openssl() {
+    let native = match harness::measure::alloc::count_openssl() {
         Ok(()) => {
             println!(
                 "note: a native-tls build: the reqwest (rustls) rows with roots ca or system \
@@ -441,7 +443,7 @@ fn main() {
             );
             true
         }
-        Err(harness::alloc::OpensslCountError::NotBuilt) => {
+        Err(harness::measure::alloc::OpensslCountError::NotBuilt) => {
             println!(
                 "note: reqwest-native rows skipped: built without OpenSSL (cargo bench \
                  --features native-tls; needs apt-get install libssl-dev pkg-config)"
@@ -456,7 +458,7 @@ fn main() {
     let mut c = Criterion::default().without_plots().configure_from_args();
     let fx = Fixture::new();
     let mut book = Book::new(PassMode::from_args());
-    let system = match harness::tls::system_roots() {
+    let system = match harness::tls::config::system_roots() {
         Ok(_) => true,
         Err(e) => {
             println!("note: build/hyper/system and build/reqwest/system skipped: {e}");

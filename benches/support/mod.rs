@@ -36,14 +36,18 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use criterion::measurement::WallTime;
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
-use harness::alloc::{self, HeapStats, ThreadAllocs};
-use harness::certs::{self, CertSet};
-use harness::connector::{ConnStats, ConnUse};
-use harness::server::{Server, ServerOptions};
-use harness::server_cache::ServerCachePolicy;
-use harness::session::{ClientKind, Outcome, RequestError, Session, SessionFactory};
-use harness::settle;
-use harness::tls::{ClientTls, KxChoice, RootsChoice, TlsVersion};
+use harness::measure::alloc;
+use harness::measure::alloc::{HeapStats, ThreadAllocs};
+use harness::measure::settle;
+use harness::tls::certs;
+use harness::tls::certs::CertSet;
+use harness::tls::config::ClientTls;
+use harness::tls::connector::{ConnStats, ConnUse};
+use harness::tls::server::{Server, ServerOptions};
+use harness::tls::session::{Outcome, RequestError, Session, SessionFactory};
+use harness::vocab::client::ClientKind;
+use harness::vocab::server_cache::ServerCachePolicy;
+use harness::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
 use hyper::Uri;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -1103,7 +1107,7 @@ impl Book {
         all.sort_by(|a, b| a.id.cmp(&b.id));
         let doc = BytesFile {
             schema: 1,
-            units: "bytes and allocations per iteration, counted by harness::alloc::CountingAlloc"
+            units: "bytes and allocations per iteration, counted by harness::measure::alloc::CountingAlloc"
                 .into(),
             pass_iterations: PASS_ITERS,
             pass_rounds: PASS_ROUNDS,

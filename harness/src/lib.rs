@@ -1,43 +1,26 @@
 //! tls-session-cost: measures what a TLS client *session* costs a program — bytes, sockets,
 //! time — and how that cost grows when code builds a fresh session per request instead of
-//! sharing one. The README says what it answers; ARCHITECTURE.md, "Vocabulary", defines its terms.
+//! sharing one. The README says what it answers; ARCHITECTURE.md, "Vocabulary", defines its
+//! terms.
 //!
-//! Layout: [`certs`] makes the CA and leaf; [`server`] serves HTTPS with an instrumented
-//! [`server_cache`]; [`session`] builds client sessions over a counting [`connector`];
-//! [`load`] drives one [`mode`] open-loop; [`worker`] runs each side in its own process and
-//! [`run`] orchestrates them, producing a [`timeline`], a [`summary`] and a [`report`].
+//! The crate is a house of layers, each a folder, each importing only the layers below it
+//! (ARCHITECTURE.md, "Layers"; `tests/layers.rs` keeps it so):
+//!
+//! | layer | holds |
+//! |---|---|
+//! | [`cli`] | the command line: options, the plan built from them, `harness serve` |
+//! | [`exec`] | `harness exec`: a foreign program checked from outside |
+//! | [`run`] | a run: orchestrator, workers, load, retention, knob probe, assembly |
+//! | [`measure`] | the instruments: allocator counts, `/proc`, process tree, dhat breakdown |
+//! | [`tls`], [`report`] | rustls and hyper on both sides; the table, advice, charts and page |
+//! | [`contract`] | the plan, the wire messages, the summary and timeline types |
+//! | [`vocab`] | every closed set of names, every default, units |
 
-pub mod advice;
-pub mod alloc;
-pub mod analysis;
-pub mod assemble;
-pub mod breakdown;
-pub mod certs;
-pub mod choice;
 pub mod cli;
-pub mod connector;
+pub mod contract;
 pub mod exec;
-pub mod figures;
-pub mod held;
-pub mod knobs;
-pub mod load;
-pub mod mode;
-pub mod plan;
-pub mod procstat;
-pub mod proctree;
+pub mod measure;
 pub mod report;
-pub mod retention;
 pub mod run;
-pub mod serve;
-pub mod server;
-pub mod server_cache;
-pub mod session;
-pub mod settle;
-pub mod summary;
-pub mod table;
-pub mod timeline;
 pub mod tls;
-pub mod units;
-pub mod wire;
-pub mod witness;
-pub mod worker;
+pub mod vocab;

@@ -3,11 +3,12 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use harness::cli::{Cli, Command, WorkerRole};
-use harness::run::RunExit;
+use harness::cli::args::{Cli, Command};
+use harness::contract::worker::WorkerRole;
+use harness::run::orchestrator::RunExit;
 
 #[global_allocator]
-static ALLOC: harness::alloc::CountingAlloc = harness::alloc::CountingAlloc;
+static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -34,7 +35,7 @@ fn main() -> ExitCode {
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     match cli.command {
         None => run(cli.run, command),
-        Some(Command::Certs { certs_dir }) => match harness::certs::generate(&certs_dir) {
+        Some(Command::Certs { certs_dir }) => match harness::tls::certs::generate(&certs_dir) {
             Ok(set) => {
                 println!(
                     "wrote {}, {} and {}",
@@ -46,7 +47,7 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(1, e),
         },
-        Some(Command::Serve(args)) => match harness::serve::serve(&args) {
+        Some(Command::Serve(args)) => match harness::cli::serve::serve(&args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => fail(1, e),
         },
@@ -62,8 +63,8 @@ fn main() -> ExitCode {
         },
         Some(Command::Worker { role, config }) => {
             let r = match role {
-                WorkerRole::Server => harness::worker::server_main(&config),
-                WorkerRole::Client => harness::worker::client_main(&config),
+                WorkerRole::Server => harness::run::worker::server_main(&config),
+                WorkerRole::Client => harness::run::worker::client_main(&config),
             };
             match r {
                 Ok(()) => ExitCode::SUCCESS,
@@ -78,7 +79,7 @@ fn fail(code: u8, e: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn exec(args: harness::cli::ExecArgs, command: String) -> ExitCode {
+fn exec(args: harness::cli::args::ExecArgs, command: String) -> ExitCode {
     let out = match harness::exec::run(&args.plan(), command, !args.report.quiet) {
         Ok(o) => o,
         Err(e) => return fail(e.exit_code(), e),
@@ -128,20 +129,20 @@ fn print_report(
     Ok(())
 }
 
-fn run(args: harness::cli::RunArgs, command: String) -> ExitCode {
+fn run(args: harness::cli::args::RunArgs, command: String) -> ExitCode {
     let plan = match args.plan() {
         Ok(p) => p,
         Err(e) => return fail(2, e),
     };
-    let out = match harness::run::run(&plan, command, !args.report.quiet) {
+    let out = match harness::run::orchestrator::run(&plan, command, !args.report.quiet) {
         Ok(o) => o,
-        Err(e @ harness::run::RunError::Out { .. }) => return fail(2, e),
+        Err(e @ harness::run::orchestrator::RunError::Out { .. }) => return fail(2, e),
         Err(e) => return fail(1, e),
     };
     if let Err(code) = print_report(
         args.report.json,
         &out.summary,
-        || harness::table::render(&out.summary),
+        || harness::report::table::render(&out.summary),
         &out.dir,
         &out.report_errors,
     ) {

@@ -5,8 +5,9 @@ mod common;
 
 use std::sync::OnceLock;
 
-use harness::breakdown::{Owner, Share};
-use harness::summary::{ModeSummary, Summary};
+use harness::contract::breakdown::Share;
+use harness::contract::summary::{ModeSummary, Summary};
+use harness::vocab::owner::Owner;
 
 struct Run {
     _tmp: tempfile::TempDir,
@@ -144,7 +145,7 @@ fn leak_holds_the_connection_owners_and_fresh_does_not() {
         .held_connection
         .as_ref()
         .expect("held-connection figures in leak");
-    assert_eq!(h.connections, harness::held::CONNECTIONS as u64);
+    assert_eq!(h.connections, harness::measure::held::CONNECTIONS as u64);
     for (tls, tcp) in [
         (h.tls_client_bytes, h.tcp_client_bytes),
         (h.tls_server_bytes, h.tcp_server_bytes),

@@ -16,11 +16,12 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use harness::certs::{CertPaths, CertSet};
-use harness::server::{Server, ServerOptions};
-use harness::server_cache::ServerCachePolicy;
-use harness::session::{Pooling, SessionFactory};
-use harness::tls::{ClientTls, KxChoice, RootsChoice, TlsVersion};
+use harness::tls::certs::{CertPaths, CertSet};
+use harness::tls::config::ClientTls;
+use harness::tls::server::{Server, ServerOptions};
+use harness::tls::session::{Pooling, SessionFactory};
+use harness::vocab::server_cache::ServerCachePolicy;
+use harness::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
 use serde_json::Value;
 
 /// Deadline for any one child process.
@@ -480,7 +481,7 @@ fn run_dirs(out: &Path) -> BTreeSet<String> {
         .collect()
 }
 
-use harness::run::run_id_at;
+use harness::run::orchestrator::run_id_at;
 
 #[test]
 fn an_existing_run_directory_is_never_reused() {
@@ -619,7 +620,7 @@ fn certs_for_another_name(dir: &Path, name: &str) -> CertSet {
 /// Certificates whose leaf expired 28 days ago (the CA is still valid).
 fn expired_certs(dir: &Path) -> CertSet {
     let long_ago = time::OffsetDateTime::now_utc() - time::Duration::days(30);
-    harness::certs::generate_with_validity(dir, long_ago, time::Duration::days(2))
+    harness::tls::certs::generate_with_validity(dir, long_ago, time::Duration::days(2))
         .expect("expired certs")
 }
 
@@ -668,7 +669,7 @@ async fn harness_leaf_trusting(
     trusted: impl FnOnce(&Path) -> rustls::pki_types::CertificateDer<'static>,
 ) -> (String, String) {
     let tmp = tempfile::tempdir().expect("tempdir");
-    let (served, _) = harness::certs::ensure(&tmp.path().join("served")).expect("certs");
+    let (served, _) = harness::tls::certs::ensure(&tmp.path().join("served")).expect("certs");
     let ca = trusted(&tmp.path().join("other"));
     let server = Server::start(&served, &server_opts())
         .await
@@ -684,7 +685,7 @@ async fn wrong_ca() -> (String, String) {
 
 /// Wrong CA: another harness CA — same subject name as the real issuer, different key.
 async fn other_harness_ca() -> (String, String) {
-    harness_leaf_trusting(|dir| harness::certs::ensure(dir).expect("other CA").0.ca).await
+    harness_leaf_trusting(|dir| harness::tls::certs::ensure(dir).expect("other CA").0.ca).await
 }
 
 async fn wrong_name() -> (String, String) {
@@ -986,7 +987,7 @@ fn leak_stops_at_max_open_and_before_the_fd_limit() {
             .args(["-c", &cmd])
             .output()
             .expect("run harness");
-        let summary = harness::summary::Summary::read(
+        let summary = harness::contract::summary::Summary::read(
             &tmp.path().join(out).join("latest").join("summary.json"),
         )
         .expect("summary written");

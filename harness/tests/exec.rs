@@ -327,7 +327,7 @@ fn a_command_that_does_not_trust_the_ca_shows_failed_handshakes() {
     // curl told to trust only an unrelated bundle: the server sees the handshake fail.
     let dir = tempfile::tempdir().expect("tempdir");
     let other = dir.path().join("other-ca");
-    harness::certs::generate(&other).expect("another CA");
+    harness::tls::certs::generate(&other).expect("another CA");
     let other_ca = other.join("ca.pem");
     let script = format!(
         "curl -sS -o /dev/null --cacert {} \"$TLS_SESSION_COST_URL\"",
@@ -373,7 +373,7 @@ fn ctrl_c_stops_the_command_and_writes_what_was_measured() {
     // interrupt the harness as a terminal would.
     let pid = child.id() as i32;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !harness::proctree::tree(pid).iter().any(|p| {
+    while !harness::measure::proctree::tree(pid).iter().any(|p| {
         std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == "sleep")
     }) {
         assert!(

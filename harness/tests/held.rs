@@ -6,9 +6,11 @@
 //! The counting allocator is per binary, hence this file. The probe charges each side through
 //! its own thread's counters, so other tests' threads cannot disturb it.
 
-use harness::alloc::CountingAlloc;
-use harness::held::{self, HeldConnections};
-use harness::tls::{ClientTls, KxChoice, RootsChoice, TlsVersion};
+use harness::contract::probes::HeldConnections;
+use harness::measure::alloc::CountingAlloc;
+use harness::measure::held;
+use harness::tls::config::ClientTls;
+use harness::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
 
 #[global_allocator]
 static A: CountingAlloc = CountingAlloc;
@@ -30,7 +32,7 @@ const TLS_ADDS_AT_MOST: f64 = 200_000.0;
 
 fn measure(version: TlsVersion) -> HeldConnections {
     let dir = tempfile::tempdir().expect("tempdir");
-    let certs = harness::certs::generate(dir.path()).expect("certificates");
+    let certs = harness::tls::certs::generate(dir.path()).expect("certificates");
     let tls = ClientTls::new(
         version,
         KxChoice::Default,

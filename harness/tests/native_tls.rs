@@ -10,7 +10,7 @@ use common::ReportsIn;
 
 use std::process::Command;
 
-use harness::summary::{ModeSummary, Summary};
+use harness::contract::summary::{ModeSummary, Summary};
 
 fn harness() -> Command {
     Command::new(env!("CARGO_BIN_EXE_harness"))

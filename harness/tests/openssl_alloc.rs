@@ -12,11 +12,14 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use harness::alloc::{self, CountingAlloc};
-use harness::server::{Server, ServerOptions};
-use harness::server_cache::ServerCachePolicy;
-use harness::session::{ClientKind, Pooling, SessionFactory};
-use harness::tls::{ClientTls, KxChoice, RootsChoice, TlsVersion};
+use harness::measure::alloc;
+use harness::measure::alloc::CountingAlloc;
+use harness::tls::config::ClientTls;
+use harness::tls::server::{Server, ServerOptions};
+use harness::tls::session::{Pooling, SessionFactory};
+use harness::vocab::client::ClientKind;
+use harness::vocab::server_cache::ServerCachePolicy;
+use harness::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
 
 #[global_allocator]
 static A: CountingAlloc = CountingAlloc;
@@ -32,7 +35,7 @@ fn openssl_bytes_are_counted_and_return_to_baseline() {
     // First, before anything in this process touches OpenSSL.
     alloc::count_openssl().expect("OpenSSL accepts the counting allocator");
     let dir = tempfile::tempdir().expect("temp dir");
-    let certs = harness::certs::generate(dir.path()).expect("certificates");
+    let certs = harness::tls::certs::generate(dir.path()).expect("certificates");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -5,10 +5,12 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use harness::report::{self, ReportError, BREAKDOWN_FILE, FILES};
-use harness::summary::Summary;
-use harness::timeline::{self, TimelineRow};
-use harness::wire::{ClientSample, ServerSample};
+use harness::contract::summary::Summary;
+use harness::contract::timeline;
+use harness::contract::timeline::TimelineRow;
+use harness::contract::wire::{ClientSample, ServerSample};
+use harness::report;
+use harness::report::{ReportError, BREAKDOWN_FILE, FILES};
 
 const SVGS: [&str; 5] = [
     "memory.svg",
@@ -297,7 +299,7 @@ fn summary_without_modes_renders() {
 /// Eight (mode, client) series over a ten-minute virtual-clock run.
 fn eight_series_long_run() -> (Summary, Vec<TimelineRow>) {
     let (mut summary, _) = fixture();
-    summary.clock = harness::load::Clock::Virtual;
+    summary.clock = harness::vocab::clock::Clock::Virtual;
     summary.scenario.rate = 100.0;
     summary.scenario.duration_s = 600.0;
     summary.scenario.retention_s = Some(600.0);

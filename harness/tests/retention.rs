@@ -12,9 +12,10 @@ use std::process::{Command, Output};
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use harness::retention::{RetentionSpec, RetentionStore};
-use harness::summary::{ModeSummary, Summary};
-use harness::timeline::{read_csv, TimelineRow};
+use harness::contract::plan::RetentionSpec;
+use harness::contract::summary::{ModeSummary, Summary};
+use harness::contract::timeline::{read_csv, TimelineRow};
+use harness::run::retention::RetentionStore;
 
 /// Requests/s of every scenario here.
 const R: f64 = 50.0;

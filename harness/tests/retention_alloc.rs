@@ -12,9 +12,12 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
-use harness::alloc::{self, CountingAlloc, ThreadAllocs};
-use harness::retention::{RetentionSpec, RetentionStore};
-use harness::tls::{ClientTls, KxChoice, RootsChoice, TlsVersion};
+use harness::contract::plan::RetentionSpec;
+use harness::measure::alloc;
+use harness::measure::alloc::{CountingAlloc, ThreadAllocs};
+use harness::run::retention::RetentionStore;
+use harness::tls::config::ClientTls;
+use harness::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
 
 #[global_allocator]
 static A: CountingAlloc = CountingAlloc;
@@ -57,7 +60,7 @@ impl Drop for Tagged {
 #[test]
 fn retained_configs_drop_exactly_what_they_held_and_expire_at_t() {
     let certs_dir = tempfile::tempdir().expect("tempdir");
-    let (certs, _) = harness::certs::ensure(certs_dir.path()).expect("certificates");
+    let (certs, _) = harness::tls::certs::ensure(certs_dir.path()).expect("certificates");
     let tls = ClientTls::new(
         TlsVersion::V13,
         KxChoice::Default,

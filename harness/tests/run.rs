@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
 
-use harness::summary::{ModeSummary, Summary};
-use harness::timeline::{read_csv, TimelineRow};
+use harness::contract::summary::{ModeSummary, Summary};
+use harness::contract::timeline::{read_csv, TimelineRow};
 
 fn harness() -> Command {
     Command::new(env!("CARGO_BIN_EXE_harness"))
@@ -411,7 +411,7 @@ fn reqwest_modes_relate_like_hyper_modes() {
 )]
 fn system_roots_cost_more_to_build_than_one_ca() {
     // The bundle build.rs found must also load: a broken one fails here, by name.
-    if let Err(e) = harness::tls::system_roots() {
+    if let Err(e) = harness::tls::config::system_roots() {
         panic!("the OS root bundle is there but does not load: {e}");
     }
     let tmp = tempfile::tempdir().expect("tempdir");

@@ -8,7 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
-use harness::summary::Summary;
+use harness::contract::summary::Summary;
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -34,14 +34,17 @@ fn check_committed(file: &str, generated: Value) {
 
 #[test]
 fn committed_schemas_match_the_types() {
-    check_committed("summary.schema.json", harness::summary::json_schema());
+    check_committed(
+        "summary.schema.json",
+        harness::contract::summary::json_schema(),
+    );
     check_committed(
         "timeline-row.schema.json",
-        harness::timeline::row_json_schema(),
+        harness::contract::timeline::row_json_schema(),
     );
     check_committed(
         "exec-summary.schema.json",
-        harness::exec::summary::json_schema(),
+        harness::contract::exec::json_schema(),
     );
 }
 

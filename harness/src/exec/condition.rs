@@ -6,8 +6,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+use crate::contract::exec::ConditionResult;
 
 crate::choice! {
     /// A comparison.
@@ -64,7 +63,7 @@ impl FromStr for Condition {
         if field.is_empty() || number.is_empty() {
             return Err(bad());
         }
-        let fields = super::summary::numeric_fields();
+        let fields = crate::contract::exec::numeric_fields();
         if !fields.iter().any(|f| f == field) {
             return Err(format!(
                 "`{field}` is not a numeric field of the exec summary (one of: {})",
@@ -82,18 +81,6 @@ impl FromStr for Condition {
             value,
         })
     }
-}
-
-/// A condition checked against a finished check's summary.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ConditionResult {
-    /// The condition as given, normalised (`field op value`).
-    pub condition: String,
-    /// The field's measured value (`null`: not measured).
-    pub value: Option<f64>,
-    /// True when the condition holds, or when its field was not measured (a guard over a
-    /// figure that is missing must not pass silently).
-    pub failed: bool,
 }
 
 impl Condition {

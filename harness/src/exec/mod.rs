@@ -19,16 +19,20 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::certs;
-use crate::plan::{defaults, ServerPlan};
-use crate::procstat::{self, monotonic_ns};
-use crate::proctree;
-use crate::run;
-use crate::units;
-use crate::wire::{ServerSample, WorkerMsg};
-use crate::worker::ServerWorkerConfig;
+use crate::contract::exec::{ExecRow, ExecSummary};
+use crate::contract::plan::ServerPlan;
+use crate::contract::wire::{ServerSample, WorkerMsg};
+use crate::contract::worker::ServerWorkerConfig;
+use crate::measure::procstat;
+use crate::measure::procstat::monotonic_ns;
+use crate::measure::proctree;
+use crate::run::orchestrator as run;
+use crate::tls::certs;
+use crate::vocab::defaults;
+use crate::vocab::exec::{ExecEnd, HeapTool};
+use crate::vocab::units;
 use condition::Condition;
-use summary::{ExecEnd, ExecRow, ExecSummary, HeapTool, Observed};
+use summary::Observed;
 
 /// The environment variables a checked command finds (documented in the README).
 pub const ENV_URL: &str = "TLS_SESSION_COST_URL";

@@ -7,10 +7,11 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::summary::{connection_rows, ExecSummary, Observed};
-use crate::report::exec_charts;
+use crate::contract::exec::ExecSummary;
+use crate::exec::summary::{connection_rows, Observed};
+use crate::report::charts::exec_charts;
 use crate::report::html::esc;
-use crate::units;
+use crate::vocab::units;
 
 /// Files a check writes, beside `summary.json`.
 pub const FILES: [&str; 5] = [

@@ -8,187 +8,19 @@
 
 use std::collections::BTreeMap;
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use super::condition::ConditionResult;
-use super::verdict::{self, Habit};
-use crate::proctree::TreeSample;
-use crate::summary::{ServerSummary, Versions, P50P99};
-use crate::wire::ServerSample;
-use crate::witness::{ConnRecord, Handshake};
-
-/// Version of the exec `summary.json` layout.
-pub const EXEC_SCHEMA: u32 = 1;
-
-crate::choice! {
-    /// What kind of report a `summary.json` of `harness exec` is.
-    pub enum ExecMode ("report mode", default = Exec) {
-        /// A program checked from outside.
-        Exec = "exec",
-    }
-}
-
-crate::choice! {
-    /// How the command's run ended.
-    pub enum ExecEnd ("end", default = Exited) {
-        /// The command exited by itself.
-        Exited = "exited",
-        /// `--duration` passed: the harness stopped it (SIGTERM, then SIGKILL).
-        Stopped = "stopped",
-        /// Ctrl-C or SIGTERM to the harness: the command was stopped.
-        Interrupted = "interrupted",
-        /// The server worker died, so the command was stopped.
-        ServerDied = "server_died",
-    }
-}
-
-crate::choice! {
-    /// Who counts the command's heap.
-    pub enum HeapTool ("heap tool", default = None) {
-        /// Nobody: a foreign process's heap is not visible (heap figures are null).
-        None = "none",
-        /// valgrind's DHAT, around the command: exact heap bytes, many times slower.
-        Valgrind = "valgrind",
-    }
-}
-
-/// The whole of an exec `summary.json`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ExecSummary {
-    pub schema: u32,
-    pub mode: ExecMode,
-    /// The command checked, as its argument vector.
-    pub command: Vec<String>,
-    /// The harness command line, as typed.
-    pub harness_command: String,
-    pub run_id: String,
-    pub started_at: String,
-    pub versions: Versions,
-    /// How each kind of figure was measured.
-    pub method: BTreeMap<String, String>,
-    pub ended: ExecEnd,
-    /// The command's exit code (`null`: it was ended by a signal).
-    pub exit_code: Option<i32>,
-    /// The signal that ended the command, if one did.
-    pub exit_signal: Option<i32>,
-    /// Wall seconds from the command's start to its end.
-    pub elapsed_s: f64,
-    pub heap_tool: HeapTool,
-
-    /// Requests the server answered.
-    pub requests: u64,
-    /// Connections the server accepted.
-    pub connections: u64,
-    pub handshakes_full: u64,
-    pub handshakes_resumed: u64,
-    /// Connections whose TLS handshake failed (for example: the command does not trust the CA).
-    pub handshakes_failed: u64,
-    /// Derived: connections ÷ requests (`null` without requests).
-    pub new_connections_per_request: Option<f64>,
-    /// Derived: requests ÷ connections that completed a handshake.
-    pub requests_per_connection: Option<f64>,
-    /// Derived: full handshakes ÷ requests.
-    pub full_handshakes_per_request: Option<f64>,
-    /// Connections still open when the command ended: the server saw them close at the end
-    /// (within the exit margin, see `method`) or never.
-    pub connections_open_at_exit: u64,
-    /// Most connections open at once (from the server's per-connection record).
-    pub connections_open_peak: u64,
-    /// Lifetime of the connections that closed before the command ended, ms.
-    pub connection_lifetime_ms: Option<P50P99>,
-    /// What the figures say about the program's use of sessions (`null`: no request).
-    pub habit: Option<Habit>,
-
-    /// Most processes in the tree at one sample.
-    pub processes_peak: Option<u64>,
-    pub rss_peak_bytes: Option<u64>,
-    pub pss_peak_bytes: Option<u64>,
-    /// RSS at the first sample after the server answered the first request, and at the last
-    /// sample.
-    pub rss_first_request_bytes: Option<u64>,
-    pub rss_end_bytes: Option<u64>,
-    /// Derived: RSS at the first sample after the server answered the last request − RSS at
-    /// the first sample after it answered the first.
-    pub rss_growth_bytes: Option<i64>,
-    /// Derived: `rss_growth_bytes` ÷ requests answered between those two samples.
-    pub rss_growth_per_request_bytes: Option<f64>,
-    pub open_fds_peak: Option<u64>,
-    /// Most TCP connections the tree held to the server's port at one sample.
-    pub tcp_to_server_peak: Option<u64>,
-    /// CPU time of the command and the descendants it waited for, seconds (exact, from
-    /// `getrusage(RUSAGE_CHILDREN)` around its wait).
-    pub cpu_s: Option<f64>,
-    /// Heap bytes live at the peak and at exit, summed over the tree's processes (valgrind
-    /// DHAT only; `null` otherwise).
-    pub heap_peak_bytes: Option<u64>,
-    pub heap_end_bytes: Option<u64>,
-    /// Samples taken, and the sampler's own CPU time (`CLOCK_THREAD_CPUTIME_ID`), µs.
-    pub samples: u64,
-    pub sampler_cpu_us_total: Option<u64>,
-
-    /// The server worker's own figures (peaks over its samples).
-    pub server: Option<ServerSummary>,
-    /// The verdict, in sentences built from the figures above.
-    pub verdict: Vec<String>,
-    /// The `--fail-if` conditions and how each came out.
-    pub conditions: Vec<ConditionResult>,
-}
-
-/// A row of an exec `timeline.csv`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ExecRow {
-    /// Seconds since the command started.
-    pub t_s: f64,
-    #[serde(flatten)]
-    pub tree: TreeSample,
-    /// The server's latest sample.
-    #[serde(flatten)]
-    pub server: Option<ServerSample>,
-}
-
-/// A row of `connections.csv`: one connection as the server saw it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct ConnectionRow {
-    /// 1, 2, … in accept order.
-    pub conn: u64,
-    pub peer_port: u16,
-    /// Seconds since the command started.
-    pub opened_s: f64,
-    pub closed_s: Option<f64>,
-    pub handshake: Handshake,
-    pub requests: u64,
-    /// Still open when the command ended.
-    pub open_at_exit: bool,
-}
-
-/// The numeric fields a `--fail-if` condition may name: every number (or nullable number) at
-/// the top level of [`ExecSummary`], read off its JSON Schema.
-pub fn numeric_fields() -> Vec<String> {
-    let schema = serde_json::to_value(schemars::schema_for!(ExecSummary)).unwrap_or_default();
-    let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else {
-        return Vec::new();
-    };
-    let numeric = |t: &serde_json::Value| matches!(t.as_str(), Some("integer" | "number"));
-    props
-        .iter()
-        .filter(|(_, p)| match p.get("type") {
-            Some(serde_json::Value::Array(ts)) => ts.iter().any(numeric),
-            Some(t) => numeric(t),
-            None => false,
-        })
-        .filter(|(k, _)| k.as_str() != "schema")
-        .map(|(k, _)| k.clone())
-        .collect()
-}
-
-/// The JSON Schema of an exec `summary.json`, every object closed; committed as
-/// `schema/exec-summary.schema.json`.
-pub fn json_schema() -> serde_json::Value {
-    crate::summary::closed(
-        serde_json::to_value(schemars::schema_for!(ExecSummary)).unwrap_or_default(),
-    )
-}
+use crate::contract::exec::ConnectionRow;
+use crate::contract::exec::ExecRow;
+use crate::contract::exec::ExecSummary;
+use crate::contract::exec::EXEC_SCHEMA;
+use crate::contract::summary::ServerSummary;
+use crate::contract::wire::ConnRecord;
+use crate::contract::wire::ServerSample;
+use crate::contract::wire::P50P99;
+use crate::exec::verdict;
+use crate::vocab::exec::ExecEnd;
+use crate::vocab::exec::ExecMode;
+use crate::vocab::exec::HeapTool;
+use crate::vocab::handshake::Handshake;
 
 /// Everything observed in one check, before assembly.
 #[derive(Debug, Clone, Default)]
@@ -280,7 +112,7 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         harness_command: String::new(),
         run_id: String::new(),
         started_at: String::new(),
-        versions: crate::assemble::versions(),
+        versions: crate::run::assemble::versions(),
         method: BTreeMap::new(),
         ended: o.ended,
         exit_code: o.exit_code,
@@ -344,16 +176,16 @@ fn open_peak(conns: &[ConnRecord]) -> u64 {
 /// p50 and p99 of `values`, through the same HDR histogram (3 significant digits) as the
 /// run's latencies.
 fn p50_p99(values: impl Iterator<Item = u64>) -> Option<P50P99> {
-    let mut h = crate::load::new_hist();
+    let mut h = crate::run::load::new_hist();
     for v in values {
         h.saturating_record(v);
     }
-    crate::load::p50p99(&h)
+    crate::run::load::p50p99(&h)
 }
 
 fn server_summary(o: &Observed) -> Option<ServerSummary> {
     let last = o.last_server.as_ref()?;
-    Some(crate::assemble::server_summary(
+    Some(crate::run::assemble::server_summary(
         o.rows.iter().filter_map(|r| r.server.as_ref()),
         last,
     ))
@@ -382,6 +214,8 @@ pub fn connection_rows(o: &Observed) -> Vec<ConnectionRow> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::exec::{numeric_fields, TreeSample};
+    use crate::vocab::exec::Habit;
 
     const MS: u64 = 1_000_000;
 

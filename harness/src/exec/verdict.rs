@@ -1,23 +1,10 @@
 //! The verdict of `harness exec`: what the measured figures say about a program's use of TLS
 //! sessions, in sentences that quote those figures and nothing else.
 
-use super::summary::{ExecEnd, ExecSummary};
-use crate::units;
-
-crate::choice! {
-    /// How a program uses TLS sessions, as its connections show it.
-    pub enum Habit ("habit") {
-        /// (Nearly) every request on a new connection with a full handshake: a new session
-        /// per request.
-        SessionPerRequest = "session_per_request",
-        /// New connections, but most resume a session the program kept.
-        ResumesSession = "resumes_session",
-        /// All requests on one connection: one shared session.
-        SharesSession = "shares_session",
-        /// Requests spread over several connections, reused in part.
-        ReusesConnections = "reuses_connections",
-    }
-}
+use crate::contract::exec::ExecSummary;
+use crate::vocab::exec::ExecEnd;
+use crate::vocab::exec::Habit;
+use crate::vocab::units;
 
 /// A request count at or above which a ratio is worth a verdict.
 const MIN_REQUESTS: u64 = 2;
@@ -121,7 +108,8 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
 mod tests {
     use super::super::summary::{assemble, Observed};
     use super::*;
-    use crate::witness::{ConnRecord, Handshake};
+    use crate::contract::wire::ConnRecord;
+    use crate::vocab::handshake::Handshake;
 
     fn summary(conns: &[(u64, Handshake, u64)]) -> ExecSummary {
         let recs = conns

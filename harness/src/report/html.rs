@@ -2,11 +2,11 @@
 //! command, the scenario, a table per mode, how figures were measured (next to the table they
 //! explain), and the five charts that sit beside it in the same directory.
 
-use super::format;
-use super::series::Series;
-use crate::figures::{Cell, MODE_FIGURES};
-use crate::summary::Summary;
-use crate::units;
+use crate::contract::summary::Summary;
+use crate::report::charts::series::Series;
+use crate::report::figures::{Cell, MODE_FIGURES};
+use crate::vocab::units as format;
+use crate::vocab::units;
 
 /// The chart files the page shows, with what each one is for.
 pub(crate) const CHARTS: [(&str, &str); 6] = [
@@ -84,7 +84,7 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
     }
     out.push_str(&format!(
         "<p>{} · started {}</p>\n",
-        esc(&format::scenario_line(summary)),
+        esc(&crate::report::heading::scenario_line(summary)),
         esc(&summary.started_at)
     ));
     out.push_str("<h2>Command</h2>\n");
@@ -92,7 +92,7 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
         "<pre><code>{}</code></pre>\n",
         esc(&summary.command)
     ));
-    let advice = crate::advice::advice(summary);
+    let advice = crate::report::advice::advice(summary);
     if !advice.is_empty() {
         out.push_str("<h2>What to do (from this run's figures)</h2>\n<ul>\n");
         for line in advice {
@@ -228,16 +228,16 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
     out.push_str("</tbody>\n</table></div>\n");
 }
 
-/// The `--breakdown` tables ([`crate::figures::owner_tables`]), one column per mode.
+/// The `--breakdown` tables ([`crate::report::figures::owner_tables`]), one column per mode.
 fn owner_tables(out: &mut String, summary: &Summary) {
-    let tables = crate::figures::owner_tables(&summary.modes);
+    let tables = crate::report::figures::owner_tables(&summary.modes);
     if tables.is_empty() {
         return;
     }
     out.push_str("<h2>Where the bytes go</h2>\n");
-    let names = crate::table::leg_labels(summary);
+    let names = crate::report::table::leg_labels(summary);
     for (m, name) in summary.modes.iter().zip(&names) {
-        if let Some(line) = crate::figures::held_line(m) {
+        if let Some(line) = crate::report::figures::held_line(m) {
             out.push_str(&format!("<p>{}: {}</p>\n", esc(name), esc(&line)));
         }
     }

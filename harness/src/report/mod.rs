@@ -7,22 +7,19 @@
 //! run order, maps iterated in key order. Charts degrade instead of failing: an empty or
 //! cut-short timeline draws "no samples" or what exists, and unmeasured figures say so.
 
-mod bars;
-mod breakdown_chart;
-mod canvas;
-pub(crate) mod exec_charts;
+pub mod advice;
+pub(crate) mod charts;
+pub mod figures;
+pub mod heading;
 pub(crate) mod html;
-mod legend;
-mod lines;
-mod series;
-mod summary_charts;
-mod timeline_charts;
+pub mod table;
 
+use charts::{breakdown_chart, canvas, series, summary_charts, timeline_charts};
 use std::path::{Path, PathBuf};
 
-use crate::summary::{Summary, SummaryError};
-use crate::timeline::{self, TimelineError, TimelineRow};
-use crate::units as format;
+use crate::contract::summary::{Summary, SummaryError};
+use crate::contract::timeline;
+use crate::contract::timeline::{TimelineError, TimelineRow};
 
 /// Why a report could not be produced, naming the file or chart involved so the user knows
 /// which input to fix or which output failed.
@@ -133,7 +130,7 @@ pub fn render_dir(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     let is_exec = std::fs::read_to_string(&summary_path)
         .ok()
         .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|v| v["mode"] == crate::exec::summary::ExecMode::Exec.as_str());
+        .is_some_and(|v| v["mode"] == crate::vocab::exec::ExecMode::Exec.as_str());
     if is_exec {
         return Err(ReportError::ExecReport(dir.to_path_buf()));
     }

@@ -51,7 +51,7 @@ pub fn check_report(dir: &Path) {
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let json: Value = serde_json::from_str(&text).expect("summary.json is JSON");
     check_summary_json(&json, &path.display().to_string());
-    harness::timeline::read_csv(&dir.join("timeline.csv"))
+    harness::contract::timeline::read_csv(&dir.join("timeline.csv"))
         .unwrap_or_else(|e| panic!("timeline.csv under the published layout: {e}"));
 }
 

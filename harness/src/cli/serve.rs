@@ -1,0 +1,201 @@
+//! `harness serve`: the run's server alone, in the foreground, for real clients.
+//!
+//! Its first stdout line is `serving https://localhost:PORT/ (TLS V)` — scripts (and the
+//! integration tests) read the port from it. Rust's stdout is line-buffered even when it is a
+//! pipe, and every line here is also flushed explicitly, so a reader sees each line as soon as
+//! it is printed. On Ctrl-C or SIGTERM it prints one `served …` line with what it saw and
+//! exits 0.
+
+use std::io::Write;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use tokio::signal::unix::{signal, Signal, SignalKind};
+
+use crate::cli::args::ServeArgs;
+use crate::contract::wire::ServerSample;
+use crate::tls::certs;
+use crate::tls::server::{Server, ServerError, ServerOptions};
+use crate::vocab::server_cache::ServerCachePolicy;
+use crate::vocab::units;
+
+/// Errors of `harness serve`.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Certs(#[from] certs::CertError),
+    /// The port is taken (or not ours to take): one line naming the address.
+    #[error("cannot listen on {addr}: {reason}")]
+    Listen { addr: SocketAddr, reason: String },
+    #[error(transparent)]
+    Server(ServerError),
+    #[error("cannot start the tokio runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("cannot watch for Ctrl-C / SIGTERM: {0}")]
+    Signals(std::io::Error),
+}
+
+impl From<ServerError> for ServeError {
+    fn from(e: ServerError) -> Self {
+        match e {
+            ServerError::Bind { addr, source } => {
+                let mut reason = io_reason(&source);
+                if source.kind() == std::io::ErrorKind::AddrInUse {
+                    reason.push_str(" (pick another --port; 0 takes any free one)");
+                }
+                ServeError::Listen { addr, reason }
+            }
+            other => ServeError::Server(other),
+        }
+    }
+}
+
+/// An I/O error's text without the ` (os error N)` tail: `Address already in use`.
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match (e.raw_os_error(), text.rfind(" (os error ")) {
+        (Some(_), Some(i)) if text.ends_with(')') => text[..i].to_string(),
+        _ => text,
+    }
+}
+
+/// Prints one line and flushes it; a closed stdout (`harness serve | head -1`) is not an
+/// error worth dying for, so write errors are ignored.
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}");
+    let _ = out.flush();
+}
+
+/// Serves until Ctrl-C or SIGTERM, then prints what it saw.
+pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
+    let (set, provenance) = certs::ensure(&args.certs_dir)?;
+    if let certs::Provenance::Generated { because } = provenance {
+        eprintln!(
+            "generated certificates in {} ({because})",
+            args.certs_dir.display()
+        );
+    }
+    let opts = ServerOptions {
+        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
+        tls: args.tls,
+        body_bytes: args.body_bytes as usize,
+        cache: ServerCachePolicy::default(),
+        witness: false,
+    };
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(ServeError::Runtime)?;
+    let result = rt.block_on(async {
+        // Handlers first: a signal sent as soon as the `serving` line is read must find them
+        // installed, not the default disposition (which would kill us without a summary).
+        let mut stop = Stop::install()?;
+        let server = Server::start(&set, &opts).await?;
+        let port = server.addr.port();
+        say(&format!(
+            "serving https://localhost:{port}/ (TLS {})",
+            args.tls
+        ));
+        say(&format!("CA: {}", set.paths.ca.display()));
+        say(&format!(
+            "try: curl --cacert {} https://localhost:{port}/",
+            set.paths.ca.display()
+        ));
+        say("Ctrl-C or SIGTERM stops it and prints what it served.");
+        let start = Instant::now();
+        stop.wait().await;
+        say(&final_line(&crate::run::worker::server_sample(
+            &server, start,
+        )));
+        drop(server);
+        Ok(())
+    });
+    // Connections still open are dropped with the runtime; do not wait on them.
+    rt.shutdown_timeout(Duration::from_millis(100));
+    result
+}
+
+/// The closing summary: connections, requests, handshakes by kind, session cache, memory.
+fn final_line(s: &ServerSample) -> String {
+    let bytes = |b: Option<u64>| units::opt(b.map(|b| b as f64), units::bytes);
+    format!(
+        "served {:.1} s: {} connections ({} still open), {} requests, handshakes {} full / {} resumed / {} failed, session cache {} entries ({}), RSS {}, heap {}",
+        s.server_t_s,
+        s.server_connections,
+        s.server_open_conns,
+        s.server_requests,
+        s.server_handshakes_full,
+        s.server_handshakes_resumed,
+        s.server_handshakes_failed,
+        s.server_cache_entries,
+        units::bytes(s.server_cache_bytes as f64),
+        bytes(s.server_rss_bytes),
+        bytes(s.server_heap_live_bytes),
+    )
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM, registered up front.
+struct Stop {
+    int: Signal,
+    term: Signal,
+}
+
+impl Stop {
+    fn install() -> Result<Stop, ServeError> {
+        Ok(Stop {
+            int: signal(SignalKind::interrupt()).map_err(ServeError::Signals)?,
+            term: signal(SignalKind::terminate()).map_err(ServeError::Signals)?,
+        })
+    }
+
+    async fn wait(&mut self) {
+        tokio::select! {
+            _ = self.int.recv() => {}
+            _ = self.term.recv() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bind_error_is_one_clean_line() {
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 8443));
+        let e = ServeError::from(ServerError::Bind {
+            addr,
+            source: std::io::Error::from_raw_os_error(libc::EADDRINUSE),
+        });
+        let text = e.to_string();
+        assert!(
+            text.starts_with("cannot listen on 127.0.0.1:8443: Address already in use"),
+            "{text}"
+        );
+        assert!(!text.contains("os error"), "{text}");
+        assert_eq!(text.lines().count(), 1);
+    }
+
+    #[test]
+    fn final_line_names_every_figure() {
+        let s = ServerSample {
+            server_t_s: 2.0,
+            server_connections: 3,
+            server_handshakes_full: 2,
+            server_handshakes_resumed: 1,
+            server_requests: 3,
+            ..Default::default()
+        };
+        let line = final_line(&s);
+        for part in [
+            "3 connections",
+            "3 requests",
+            "2 full",
+            "1 resumed",
+            "RSS n/a",
+        ] {
+            assert!(line.contains(part), "{part} in {line}");
+        }
+    }
+}

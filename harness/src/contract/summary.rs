@@ -1,0 +1,297 @@
+//! `summary.json`: the stable, documented contract users script against (schema 1).
+//!
+//! Field names are published (ARCHITECTURE.md, "Summary contract"): new fields are added,
+//! never renamed. A figure the run could not measure is `null`, never 0. The JSON Schema in
+//! `schema/summary.schema.json` is generated from these types.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::contract::wire::ClientTotals;
+use crate::vocab::client::ClientKind;
+use crate::vocab::clock::Clock;
+use crate::vocab::mode::Mode;
+use crate::vocab::tls::{RootsChoice, TlsVersion};
+
+/// Version of the `summary.json` layout. Bumped only on an incompatible change.
+pub const SCHEMA: u32 = 1;
+
+/// The whole of `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Summary {
+    pub schema: u32,
+    /// The command line that produced the run, as typed (arguments joined by spaces).
+    pub command: String,
+    pub clock: Clock,
+    /// True when Ctrl-C or SIGTERM cut the run short. `stopped_reason` says why a run stopped
+    /// early, whether interrupted or because a worker died.
+    pub interrupted: bool,
+    pub stopped_reason: Option<String>,
+    /// Run id, which is also the report directory's name.
+    pub run_id: String,
+    /// UTC start time, RFC 3339.
+    pub started_at: String,
+    pub scenario: Scenario,
+    pub versions: Versions,
+    /// How each kind of figure was measured, in words, so a reader need not guess.
+    pub method: BTreeMap<String, String>,
+    pub modes: Vec<ModeSummary>,
+}
+
+/// The settings every mode of the run shared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Scenario {
+    /// Target request rate, requests/s.
+    pub rate: f64,
+    /// Planned load duration per mode, seconds.
+    pub duration_s: f64,
+    /// Retention of invalidated sessions' TLS state, seconds (`null`: not modelled).
+    pub retention_s: Option<f64>,
+    pub tls: TlsVersion,
+    /// Key-exchange groups the client offered, in order, as rustls names them.
+    pub kx_groups: Vec<String>,
+    pub max_in_flight: u64,
+    pub sample_interval_s: f64,
+    pub response_body_bytes: u64,
+    /// Where requests went, e.g. `https://localhost:43211/` (`null`: no mode started).
+    pub target: Option<String>,
+    /// File-descriptor limit (RLIMIT_NOFILE soft) the workers ran with.
+    pub fd_limit: Option<u64>,
+    /// Retention count cap (`--retention-cap`), if any.
+    #[serde(default)]
+    pub retention_cap: Option<u64>,
+    #[serde(default)]
+    pub roots: Option<RootsChoice>,
+    /// Client resumption store capacity per session (0: resumption off).
+    #[serde(default)]
+    pub client_cache: Option<u64>,
+    /// Server session store policy, in words.
+    #[serde(default)]
+    pub server_cache: Option<String>,
+    /// True when the client workers ran under dhat (slower: times are not representative).
+    #[serde(default)]
+    pub dhat: bool,
+}
+
+/// Library versions the run was built with, read from `Cargo.lock` at build time (`null`:
+/// the build could not read it, and said so in a build warning).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Versions {
+    pub harness: String,
+    pub rustls: Option<String>,
+    pub hyper: Option<String>,
+    pub hyper_util: Option<String>,
+    pub tokio_rustls: Option<String>,
+    pub crypto_provider: Option<String>,
+    #[serde(default)]
+    pub reqwest: Option<String>,
+    #[serde(default)]
+    pub webpki_roots: Option<String>,
+    /// Cargo profile the harness was built with (`release`, `debug`): a debug build's times
+    /// are not representative.
+    #[serde(default)]
+    pub build_profile: Option<String>,
+}
+
+/// The server worker's own figures while it served one mode (peaks are maxima over its
+/// samples).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ServerSummary {
+    pub rss_peak_bytes: Option<u64>,
+    pub heap_peak_bytes: Option<u64>,
+    pub session_cache_entries_peak: Option<u64>,
+    pub session_cache_bytes_peak: Option<u64>,
+    pub connections_total: Option<u64>,
+    pub open_connections_peak: Option<u64>,
+    pub handshakes_full: Option<u64>,
+    pub handshakes_resumed: Option<u64>,
+    pub handshakes_failed: Option<u64>,
+    pub cpu_s: Option<f64>,
+    /// Requests the server answered.
+    #[serde(default)]
+    pub requests: Option<u64>,
+    /// `accept()` errors (for example EMFILE): a client that could not connect shows here.
+    #[serde(default)]
+    pub accept_errors: Option<u64>,
+}
+
+/// Everything measured for one session mode: the client worker's totals as measured
+/// ([`ClientTotals`], embedded under their own names) and the figures derived from them and
+/// from the timeline. A derived figure says so in its doc and in `method`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ModeSummary {
+    pub mode: Mode,
+    pub client: ClientKind,
+    pub roots: RootsChoice,
+    #[serde(flatten)]
+    pub load: ClientTotals,
+    /// Derived: `requests_ok` ÷ `elapsed_s`.
+    pub achieved_rps: f64,
+    /// Derived: `client_load_alloc_bytes` ÷ `requests_ok` (allocation traffic, not memory held).
+    pub client_alloc_bytes_per_request: Option<f64>,
+    /// Derived: `client_load_allocs` ÷ `requests_ok`.
+    pub client_allocs_per_request: Option<f64>,
+    /// Derived: `client_build_alloc_bytes_total` ÷ `client_builds`.
+    pub client_build_alloc_bytes: Option<f64>,
+    /// Derived: `client_build_cpu_us_total` ÷ `elapsed_s`: the share of one core the
+    /// building threads spent building sessions (thread CPU time, not wall time).
+    pub client_build_core_share: Option<f64>,
+    /// Derived: `openssl_load_alloc_bytes` ÷ `requests_ok`: OpenSSL's part of
+    /// `client_alloc_bytes_per_request` (which stays the whole).
+    #[serde(default)]
+    pub openssl_alloc_bytes_per_request: Option<f64>,
+    /// Derived: `openssl_build_alloc_bytes_total` ÷ `client_builds`: OpenSSL's part of
+    /// `client_build_alloc_bytes`.
+    #[serde(default)]
+    pub openssl_build_alloc_bytes: Option<f64>,
+    /// Derived, fresh and leak only: mean build CPU (`client_build_cpu_us_total` ÷
+    /// `client_builds`) × the planned rate: the cores building alone needs to keep the rate.
+    /// Compared with the measured `cores_available` in `rate_bound`.
+    #[serde(default)]
+    pub build_cores_needed: Option<f64>,
+    /// Set when `build_cores_needed` exceeds `cores_available`: this client cannot build a
+    /// session per request at the planned rate on this machine, and what bounds it.
+    #[serde(default)]
+    pub rate_bound: Option<String>,
+    /// `b`: bytes one retained (fresh) or kept (leak) session holds; `retained_bytes_method`
+    /// says how it was measured.
+    pub retained_bytes_per_session: Option<f64>,
+    pub retained_bytes_method: Option<String>,
+    /// Cross-check of `b` for fresh mode: live-heap slope over the retained count while the
+    /// store grows. `null` for leak, whose `b` is that slope itself (no second measurement).
+    #[serde(default)]
+    pub retained_bytes_slope: Option<f64>,
+    /// Derived (model): R·T, capped by `--retention-cap`: sessions held at the plateau.
+    #[serde(default)]
+    pub model_plateau_sessions: Option<f64>,
+    /// Derived (model): `model_plateau_sessions` × `b`.
+    pub model_plateau_bytes: Option<f64>,
+    /// Mean retained sessions over the samples on the plateau.
+    #[serde(default)]
+    pub measured_plateau_sessions: Option<f64>,
+    /// Mean live heap above the load's starting heap over the samples on the plateau.
+    pub measured_plateau_bytes: Option<f64>,
+    /// Derived: `measured_plateau_bytes` ÷ `model_plateau_bytes`.
+    #[serde(default)]
+    pub plateau_ratio: Option<f64>,
+    /// Run-clock seconds of the first sample at which retained sessions were within half an
+    /// interval's worth of requests of the plateau, i.e. growth had stopped (≈ T).
+    #[serde(default)]
+    pub plateau_reached_s: Option<f64>,
+    /// Maximum over the samples of `retained_sessions`.
+    #[serde(default)]
+    pub retained_sessions_peak: Option<u64>,
+    /// Fresh mode: bytes per retained session and per build under each client setting that
+    /// does not need a shared session (the knob probe), measured in the same worker.
+    #[serde(default)]
+    pub knobs: Option<Vec<crate::contract::probes::KnobFigure>>,
+    /// Why the knob probe could not run, if it could not.
+    #[serde(default)]
+    pub knobs_error: Option<String>,
+    /// `--breakdown`, fresh (with retention) and leak: `b` by owner. Derived: each owner's
+    /// bytes live at the end of the load's dhat profile (ARCHITECTURE.md, "Where the bytes
+    /// go") ÷ the sessions held then; a `remainder` entry is `b` minus their sum, so the
+    /// entries add up to `b`. Biggest first.
+    #[serde(default)]
+    pub retained_breakdown: Option<Vec<crate::contract::breakdown::Share>>,
+    /// `--breakdown`: `client_alloc_bytes_per_request` by owner. Derived: each owner's bytes
+    /// allocated over the load's profile ÷ `requests_ok`, with a `remainder` entry as above.
+    #[serde(default)]
+    pub request_breakdown: Option<Vec<crate::contract::breakdown::Share>>,
+    /// Why `--breakdown` gave no breakdown for this leg, if it did not.
+    #[serde(default)]
+    pub breakdown_error: Option<String>,
+    /// `--breakdown`, leak with the hyper client against the built-in server: the bytes one
+    /// idle held connection costs the client and the server side, TLS and plain TCP, measured
+    /// in the same worker after the load (ARCHITECTURE.md, "Where the bytes go").
+    #[serde(default)]
+    pub held_connection: Option<crate::contract::probes::HeldConnections>,
+    /// Why the held-connection probe could not run, if it could not.
+    #[serde(default)]
+    pub held_connection_error: Option<String>,
+    /// Maxima over the samples and the final reading (a peak between samples is not seen).
+    pub client_rss_peak_bytes: Option<u64>,
+    pub client_heap_peak_bytes: Option<u64>,
+    pub open_fds_peak: Option<u64>,
+    pub open_connections_peak: Option<u64>,
+    /// Derived: `sampler_cpu_us_total` ÷ `elapsed_s`.
+    pub sampler_share: Option<f64>,
+    /// Lines from this mode's workers that were not valid messages (skipped, and counted
+    /// here so nothing is dropped silently).
+    #[serde(default)]
+    pub worker_lines_unparsed: u64,
+    pub server: Option<ServerSummary>,
+}
+
+/// The JSON Schema of `summary.json`, generated from these types. Every object is closed
+/// (`additionalProperties: false`), so a report with a field the types do not declare fails
+/// validation: the schema is the published contract, committed as
+/// `schema/summary.schema.json` and checked against every report the tests write.
+pub fn json_schema() -> serde_json::Value {
+    closed(serde_json::to_value(schemars::schema_for!(Summary)).unwrap_or_default())
+}
+
+/// Marks every object schema that lists its properties as closed, recursively.
+pub fn closed(mut v: serde_json::Value) -> serde_json::Value {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if m.contains_key("properties") && !m.contains_key("additionalProperties") {
+                    m.insert(
+                        "additionalProperties".into(),
+                        serde_json::Value::Bool(false),
+                    );
+                }
+                m.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    walk(&mut v);
+    v
+}
+
+/// Errors reading or writing `summary.json`.
+#[derive(Debug, thiserror::Error)]
+pub enum SummaryError {
+    #[error("cannot write {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path} is not a valid summary.json: {source}")]
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
+}
+
+impl Summary {
+    /// Writes the summary as pretty JSON.
+    pub fn write(&self, path: &Path) -> Result<(), SummaryError> {
+        let p = path.display().to_string();
+        let text = serde_json::to_string_pretty(self).map_err(|source| SummaryError::Json {
+            path: p.clone(),
+            source,
+        })?;
+        std::fs::write(path, text + "\n").map_err(|source| SummaryError::Io { path: p, source })
+    }
+
+    /// Reads a summary written by [`Summary::write`].
+    pub fn read(path: &Path) -> Result<Self, SummaryError> {
+        let p = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| SummaryError::Io {
+            path: p.clone(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| SummaryError::Json { path: p, source })
+    }
+}
+
+/// The `method` key of [`REQWEST_NATIVE_TLS`]; its presence marks a `native-tls` build's
+/// summary (the table reads it).
+pub const METHOD_REQWEST_NATIVE_TLS: &str = "reqwest_native_tls";

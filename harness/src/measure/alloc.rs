@@ -1,0 +1,440 @@
+//! A cheap counting global allocator: the source of every heap figure the harness prints.
+//!
+//! It wraps the system allocator and keeps, with relaxed atomics, the live heap bytes and the
+//! cumulative bytes and allocations since the process started, plus the same cumulative
+//! counts per thread (so a synchronous piece of work, such as building a session, can be
+//! charged exactly the bytes it allocated even while other threads allocate too).
+//! dhat's backtrace-recording allocator is far more expensive and is kept out of timed runs.
+//!
+//! The binary installs it with `#[global_allocator]`; in a process that does not (a test
+//! binary, say), [`is_installed`] is false and every reading is reported as not measured.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+
+static LIVE: AtomicU64 = AtomicU64::new(0);
+static TOTAL_BYTES: AtomicU64 = AtomicU64::new(0);
+static TOTAL_ALLOCS: AtomicU64 = AtomicU64::new(0);
+static INSTALLED: AtomicBool = AtomicBool::new(false);
+static VIA_DHAT: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    static THREAD_BYTES: Cell<u64> = const { Cell::new(0) };
+    static THREAD_ALLOCS: Cell<u64> = const { Cell::new(0) };
+    static THREAD_FREED: Cell<u64> = const { Cell::new(0) };
+}
+
+/// The counting allocator. Install with `#[global_allocator] static A: CountingAlloc = CountingAlloc;`.
+pub struct CountingAlloc;
+
+#[inline]
+fn on_alloc(size: usize) {
+    INSTALLED.store(true, Relaxed);
+    LIVE.fetch_add(size as u64, Relaxed);
+    TOTAL_BYTES.fetch_add(size as u64, Relaxed);
+    TOTAL_ALLOCS.fetch_add(1, Relaxed);
+    // `try_with`: thread-locals are gone while a thread is being torn down.
+    let _ = THREAD_BYTES.try_with(|c| c.set(c.get() + size as u64));
+    let _ = THREAD_ALLOCS.try_with(|c| c.set(c.get() + 1));
+}
+
+#[inline]
+fn on_dealloc(size: usize) {
+    LIVE.fetch_sub(size as u64, Relaxed);
+    let _ = THREAD_FREED.try_with(|c| c.set(c.get() + size as u64));
+}
+
+/// Routes every later allocation through dhat's profiling allocator as well, for `--dhat`.
+/// Call once, early in a worker, before starting a `dhat::Profiler`; never undone. dhat
+/// passes through to the system allocator and ignores frees of blocks it never saw, so the
+/// switch is safe mid-process. It slows allocation a lot: runs with it are not timed runs.
+pub fn route_through_dhat() {
+    VIA_DHAT.store(true, Relaxed);
+}
+
+/// dhat's profiler while a `--dhat` profile is being recorded ([`start_dhat`], [`finish_dhat`]).
+static DHAT: std::sync::Mutex<Option<dhat::Profiler>> = std::sync::Mutex::new(None);
+
+/// Stack frames dhat records per allocation site, from the allocation outwards (dhat's default
+/// is 10). Deep enough to reach the library frame that owns an allocation in a debug build,
+/// whose containers alone take a handful of frames (`breakdown::RULES` reads them).
+pub const DHAT_FRAMES: usize = 64;
+
+/// Starts dhat's heap profiler (`--breakdown`), which writes its profile to `file` when
+/// [`finish_dhat`] ends it: every later allocation is routed through dhat
+/// ([`route_through_dhat`]), with [`DHAT_FRAMES`] frames per site. dhat sees only what is
+/// allocated from now on, so a profile started when the load starts holds no fixed cost paid
+/// before it (the runtime, the histograms): its "at end" bytes are what the load left live.
+pub fn start_dhat(file: &std::path::Path) {
+    route_through_dhat();
+    let p = in_dhat(|| {
+        dhat::Profiler::builder()
+            .file_name(file)
+            .trim_backtraces(Some(DHAT_FRAMES))
+            .build()
+    });
+    *DHAT.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
+}
+
+/// Ends the dhat profile started by [`start_dhat`] and writes it: the bytes live now are the
+/// profile's "at end" figures. Does nothing when no profile is being recorded, so the load
+/// calls it at the end of the load and the worker again before it exits.
+pub fn finish_dhat() {
+    let p = DHAT.lock().unwrap_or_else(|e| e.into_inner()).take();
+    in_dhat(|| drop(p));
+}
+
+thread_local! {
+    /// True while this thread is inside dhat: in one of its allocator calls, or building or
+    /// ending its profiler. Allocations made then are dhat's own bookkeeping.
+    static IN_DHAT: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `f` as dhat's own work on this thread: what it allocates and frees is not counted.
+fn in_dhat<R>(f: impl FnOnce() -> R) -> R {
+    let was = IN_DHAT.try_with(|c| c.replace(true)).unwrap_or(true);
+    let r = f();
+    if !was {
+        let _ = IN_DHAT.try_with(|c| c.set(false));
+    }
+    r
+}
+
+/// Makes one allocator call beneath the counters, and says whether it is the program's own
+/// (to be counted). Without dhat it goes to `System` and always counts. Through dhat
+/// (`--breakdown`), dhat's bookkeeping (backtraces, its block table, the profile it writes)
+/// allocates through this same global allocator, on the same thread, while dhat runs: those
+/// nested calls go straight to `System` and are not counted, so the counters hold the same
+/// program allocations with dhat as without it (dhat would have ignored them too).
+#[inline]
+fn beneath<R>(f: impl FnOnce(&dyn GlobalAlloc) -> R) -> (R, bool) {
+    if !VIA_DHAT.load(Relaxed) {
+        return (f(&System), true);
+    }
+    match IN_DHAT.try_with(Cell::get) {
+        Ok(true) => (f(&System), false),
+        // A thread being torn down has no thread-locals left (`in_dhat` then sets nothing);
+        // dhat guards its own re-entry.
+        _ => (in_dhat(|| f(&dhat::Alloc)), true),
+    }
+}
+
+// SAFETY: every method forwards to `System` (directly or through dhat, which forwards to
+// `System`) with the caller's arguments unchanged; the counters are side effects only.
+unsafe impl GlobalAlloc for CountingAlloc {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let (p, counted) = beneath(|a| unsafe { a.alloc(layout) });
+        if counted && !p.is_null() {
+            on_alloc(layout.size());
+        }
+        p
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        let (p, counted) = beneath(|a| unsafe { a.alloc_zeroed(layout) });
+        if counted && !p.is_null() {
+            on_alloc(layout.size());
+        }
+        p
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        let ((), counted) = beneath(|a| unsafe { a.dealloc(ptr, layout) });
+        if counted {
+            on_dealloc(layout.size());
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let (p, counted) = beneath(|a| unsafe { a.realloc(ptr, layout, new_size) });
+        if counted && !p.is_null() {
+            on_dealloc(layout.size());
+            on_alloc(new_size);
+        }
+        p
+    }
+}
+
+/// Process-wide heap counters at one instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HeapStats {
+    /// Bytes allocated and not yet freed.
+    pub live_bytes: u64,
+    /// Bytes allocated since the process started (a realloc counts its new size).
+    pub total_bytes: u64,
+    /// Allocations since the process started (a realloc counts as one).
+    pub total_allocs: u64,
+}
+
+/// Whether the counting allocator is the global allocator of this process.
+pub fn is_installed() -> bool {
+    INSTALLED.load(Relaxed)
+}
+
+/// The process-wide counters now, or `None` when the counting allocator is not installed.
+pub fn heap() -> Option<HeapStats> {
+    is_installed().then(|| HeapStats {
+        live_bytes: LIVE.load(Relaxed),
+        total_bytes: TOTAL_BYTES.load(Relaxed),
+        total_allocs: TOTAL_ALLOCS.load(Relaxed),
+    })
+}
+
+/// Bytes and allocations made by the current thread between two points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ThreadAllocs {
+    pub bytes: u64,
+    pub allocs: u64,
+    /// Bytes freed on this thread (a realloc frees its old size).
+    pub freed: u64,
+}
+
+/// Runs `f` and returns what it allocated on this thread. Exact for synchronous work, whatever
+/// other threads do meanwhile; `None` when the counting allocator is not installed.
+pub fn measure_thread<T>(f: impl FnOnce() -> T) -> (T, Option<ThreadAllocs>) {
+    let before = thread_counts_raw();
+    let out = f();
+    let after = thread_counts_raw();
+    let counted = is_installed().then_some(ThreadAllocs {
+        bytes: after.bytes - before.bytes,
+        allocs: after.allocs - before.allocs,
+        freed: after.freed - before.freed,
+    });
+    (out, counted)
+}
+
+/// This thread's cumulative bytes and allocations, or `None` when the counting allocator is
+/// not installed. Subtract two readings to charge work done on one thread (for example a
+/// current-thread tokio runtime driving a client) while other threads allocate freely.
+pub fn thread_counts() -> Option<ThreadAllocs> {
+    is_installed().then(thread_counts_raw)
+}
+
+fn thread_counts_raw() -> ThreadAllocs {
+    ThreadAllocs {
+        bytes: THREAD_BYTES.with(Cell::get),
+        allocs: THREAD_ALLOCS.with(Cell::get),
+        freed: THREAD_FREED.with(Cell::get),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// OpenSSL's heap (the `reqwest-native` client, built with the `native-tls` feature; without it
+// there is no OpenSSL in the process, `count_openssl` says so and every `openssl_*` reading is
+// `None`).
+//
+// OpenSSL allocates with C `malloc`, which the Rust global allocator never sees, so a native-tls
+// client's heap would be under-counted by exactly OpenSSL's share. `count_openssl` replaces
+// OpenSSL's allocator (`CRYPTO_set_mem_functions`) with functions that allocate through the
+// same path as `CountingAlloc` (so `--dhat` sees them too), add to the same process and
+// per-thread counters, and add to OpenSSL's own counters besides, so its share is published
+// separately. Each block carries a 16-byte header holding its size: OpenSSL's free and realloc
+// do not pass the size, and without it a free could not be subtracted.
+
+static OPENSSL_HOOKED: AtomicBool = AtomicBool::new(false);
+static OPENSSL_LIVE: AtomicU64 = AtomicU64::new(0);
+static OPENSSL_TOTAL_BYTES: AtomicU64 = AtomicU64::new(0);
+static OPENSSL_TOTAL_ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static THREAD_OPENSSL_BYTES: Cell<u64> = const { Cell::new(0) };
+}
+
+/// Size header in front of every block handed to OpenSSL. 16 keeps the block at malloc's
+/// alignment on 64-bit targets (OpenSSL stores `long double`-aligned data in some blocks).
+#[cfg(feature = "native-tls")]
+const HEADER: usize = 16;
+#[cfg(feature = "native-tls")]
+const ALIGN: usize = 16;
+
+// OpenSSL ≥ 1.1.0; not declared by openssl-sys, which links libcrypto for us.
+#[cfg(feature = "native-tls")]
+use openssl_sys as _;
+#[cfg(feature = "native-tls")]
+extern "C" {
+    fn CRYPTO_set_mem_functions(
+        m: Option<
+            unsafe extern "C" fn(usize, *const libc::c_char, libc::c_int) -> *mut libc::c_void,
+        >,
+        r: Option<
+            unsafe extern "C" fn(
+                *mut libc::c_void,
+                usize,
+                *const libc::c_char,
+                libc::c_int,
+            ) -> *mut libc::c_void,
+        >,
+        f: Option<unsafe extern "C" fn(*mut libc::c_void, *const libc::c_char, libc::c_int)>,
+    ) -> libc::c_int;
+}
+
+/// Why OpenSSL's allocations cannot be counted.
+#[derive(Debug, thiserror::Error)]
+pub enum OpensslCountError {
+    /// OpenSSL refuses a new allocator once it has allocated: counting from then on would
+    /// miss what it already holds, so nothing is counted rather than a part.
+    #[error("OpenSSL had already allocated before its allocator could be replaced")]
+    TooLate,
+    /// This build has no OpenSSL at all (built without the `native-tls` feature).
+    #[error("{}", crate::vocab::client::NATIVE_TLS_NOT_BUILT)]
+    NotBuilt,
+}
+
+/// Routes every later OpenSSL allocation through the counters. Call before anything uses
+/// OpenSSL (the client worker does so first thing). Idempotent.
+#[cfg(not(feature = "native-tls"))]
+pub fn count_openssl() -> Result<(), OpensslCountError> {
+    Err(OpensslCountError::NotBuilt)
+}
+
+/// Routes every later OpenSSL allocation through the counters. Call before anything uses
+/// OpenSSL (the client worker does so first thing). Idempotent.
+#[cfg(feature = "native-tls")]
+pub fn count_openssl() -> Result<(), OpensslCountError> {
+    if OPENSSL_HOOKED.load(Relaxed) {
+        return Ok(());
+    }
+    // SAFETY: the three functions keep OpenSSL's contract (malloc/realloc/free semantics, null
+    // on failure); OpenSSL checks that none of its blocks exists yet and refuses otherwise.
+    let ok =
+        unsafe { CRYPTO_set_mem_functions(Some(ossl_malloc), Some(ossl_realloc), Some(ossl_free)) };
+    if ok == 1 {
+        OPENSSL_HOOKED.store(true, Relaxed);
+        Ok(())
+    } else {
+        Err(OpensslCountError::TooLate)
+    }
+}
+
+/// OpenSSL's share of the heap, counted by [`count_openssl`]'s functions (their headers not
+/// included: the figures are the sizes OpenSSL asked for, like the Rust counters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct OpensslHeap {
+    pub live_bytes: u64,
+    pub total_bytes: u64,
+    pub total_allocs: u64,
+}
+
+/// OpenSSL's counters now; `None` when its allocator was not replaced (nothing is known).
+pub fn openssl_heap() -> Option<OpensslHeap> {
+    OPENSSL_HOOKED.load(Relaxed).then(|| OpensslHeap {
+        live_bytes: OPENSSL_LIVE.load(Relaxed),
+        total_bytes: OPENSSL_TOTAL_BYTES.load(Relaxed),
+        total_allocs: OPENSSL_TOTAL_ALLOCS.load(Relaxed),
+    })
+}
+
+/// Bytes OpenSSL allocated on this thread (cumulative); `None` when not counted.
+pub fn thread_openssl_bytes() -> Option<u64> {
+    OPENSSL_HOOKED
+        .load(Relaxed)
+        .then(|| THREAD_OPENSSL_BYTES.with(Cell::get))
+}
+
+#[cfg(feature = "native-tls")]
+fn ossl_layout(size: usize) -> Option<Layout> {
+    Layout::from_size_align(size.checked_add(HEADER)?, ALIGN).ok()
+}
+
+#[cfg(feature = "native-tls")]
+fn ossl_counted(size: usize) {
+    LIVE.fetch_add(size as u64, Relaxed);
+    TOTAL_BYTES.fetch_add(size as u64, Relaxed);
+    TOTAL_ALLOCS.fetch_add(1, Relaxed);
+    let _ = THREAD_BYTES.try_with(|c| c.set(c.get() + size as u64));
+    let _ = THREAD_ALLOCS.try_with(|c| c.set(c.get() + 1));
+    OPENSSL_LIVE.fetch_add(size as u64, Relaxed);
+    OPENSSL_TOTAL_BYTES.fetch_add(size as u64, Relaxed);
+    OPENSSL_TOTAL_ALLOCS.fetch_add(1, Relaxed);
+    let _ = THREAD_OPENSSL_BYTES.try_with(|c| c.set(c.get() + size as u64));
+}
+
+#[cfg(feature = "native-tls")]
+fn ossl_uncounted(size: usize) {
+    LIVE.fetch_sub(size as u64, Relaxed);
+    let _ = THREAD_FREED.try_with(|c| c.set(c.get() + size as u64));
+    OPENSSL_LIVE.fetch_sub(size as u64, Relaxed);
+}
+
+#[cfg(feature = "native-tls")]
+/// The block's start and the size OpenSSL asked for, from the pointer OpenSSL holds.
+///
+/// # Safety
+/// `p` was returned by `ossl_malloc` or `ossl_realloc` and not freed.
+unsafe fn ossl_block(p: *mut libc::c_void) -> (*mut u8, usize) {
+    let base = unsafe { (p as *mut u8).sub(HEADER) };
+    (base, unsafe { (base as *const usize).read() })
+}
+
+#[cfg(feature = "native-tls")]
+unsafe extern "C" fn ossl_malloc(
+    size: usize,
+    _file: *const libc::c_char,
+    _line: libc::c_int,
+) -> *mut libc::c_void {
+    // OpenSSL's own CRYPTO_malloc answers 0 bytes with null; so does this.
+    let Some(layout) = ossl_layout(size).filter(|_| size > 0) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: a non-zero size and a valid alignment.
+    let (base, _) = beneath(|a| unsafe { a.alloc(layout) });
+    if base.is_null() {
+        return base.cast();
+    }
+    // SAFETY: the block is at least HEADER bytes and ALIGN-aligned.
+    unsafe { (base as *mut usize).write(size) };
+    ossl_counted(size);
+    unsafe { base.add(HEADER).cast() }
+}
+
+#[cfg(feature = "native-tls")]
+unsafe extern "C" fn ossl_realloc(
+    p: *mut libc::c_void,
+    size: usize,
+    file: *const libc::c_char,
+    line: libc::c_int,
+) -> *mut libc::c_void {
+    if p.is_null() {
+        return unsafe { ossl_malloc(size, file, line) };
+    }
+    if size == 0 {
+        unsafe { ossl_free(p, file, line) };
+        return std::ptr::null_mut();
+    }
+    let Some(new_layout) = ossl_layout(size) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: OpenSSL hands back only pointers this module returned.
+    let (base, old) = unsafe { ossl_block(p) };
+    let Some(old_layout) = ossl_layout(old) else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: `base` was allocated with `old_layout` by `beneath`.
+    let (nb, _) = beneath(|a| unsafe { a.realloc(base, old_layout, new_layout.size()) });
+    if nb.is_null() {
+        return nb.cast();
+    }
+    unsafe { (nb as *mut usize).write(size) };
+    ossl_uncounted(old);
+    ossl_counted(size);
+    unsafe { nb.add(HEADER).cast() }
+}
+
+#[cfg(feature = "native-tls")]
+unsafe extern "C" fn ossl_free(
+    p: *mut libc::c_void,
+    _file: *const libc::c_char,
+    _line: libc::c_int,
+) {
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: OpenSSL hands back only pointers this module returned.
+    let (base, size) = unsafe { ossl_block(p) };
+    if let Some(layout) = ossl_layout(size) {
+        // SAFETY: `base` was allocated with this layout by `beneath`.
+        beneath(|a| unsafe { a.dealloc(base, layout) });
+        ossl_uncounted(size);
+    }
+}

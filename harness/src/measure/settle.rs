@@ -1,0 +1,136 @@
+//! Waiting until dropped connections have closed, or spawned tasks have ended.
+//!
+//! Dropping a session (or finishing a request on a connection that is not kept) does not close
+//! its socket there and then: the connection's task has to run to do it, and on a
+//! current-thread runtime it only runs while the code waiting on it yields. These functions
+//! yield until a counter says the work is done. The benches use them to make teardown part
+//! of a timed step (`mode/fresh`: the session is not gone until its connection is), and to
+//! start every chunk of iterations from the same number of open connections.
+//!
+//! They give up after [`LIMIT`] with an error rather than hang: a connection that never
+//! closes is a bug to report, not something to wait out.
+
+use std::time::{Duration, Instant};
+
+use tokio::runtime::Handle;
+
+use crate::tls::connector::ConnStats;
+
+/// How long to wait before giving up. Closing a loopback connection takes microseconds; ten
+/// seconds only passes when something is stuck.
+pub const LIMIT: Duration = Duration::from_secs(10);
+
+/// Yields between checks of the clock: reading it on every yield would cost more than the
+/// yield itself in the tight loops this runs in.
+const SPINS_PER_CLOCK_CHECK: u32 = 1024;
+
+/// Why waiting stopped before its target was reached.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    #[error("connections did not close within {limit:?}: {open} open, expected at most {target}")]
+    Connections {
+        open: u64,
+        target: u64,
+        limit: Duration,
+    },
+    #[error("tasks did not finish within {limit:?}: {alive} alive, expected at most {target}")]
+    Tasks {
+        alive: usize,
+        target: usize,
+        limit: Duration,
+    },
+    #[error("not inside a tokio runtime, so there are no tasks to count")]
+    NoRuntime,
+}
+
+/// Yields until at most `target` of `stats`' connections are open, that is until the
+/// connection tasks of dropped sessions / finished requests have closed their sockets.
+/// `stats` may be either end's counters: the server's stand in for a client whose own
+/// connections are not visible (reqwest).
+pub async fn connections(stats: &ConnStats, target: u64) -> Result<(), SettleError> {
+    wait_until(|| stats.open() <= target)
+        .await
+        .map_err(|()| SettleError::Connections {
+            open: stats.open(),
+            target,
+            limit: LIMIT,
+        })
+}
+
+/// Yields until at most `target` tasks are alive on the current runtime: for a client whose
+/// connections are not visible (reqwest), the way to know it has closed them. A dropped
+/// reqwest client's connection task ends once it has closed its socket, and its pool's
+/// idle-reaper task when it sees the pool gone.
+pub async fn tasks(target: usize) -> Result<(), SettleError> {
+    let handle = Handle::try_current().map_err(|_| SettleError::NoRuntime)?;
+    let alive = || handle.metrics().num_alive_tasks();
+    wait_until(|| alive() <= target)
+        .await
+        .map_err(|()| SettleError::Tasks {
+            alive: alive(),
+            target,
+            limit: LIMIT,
+        })
+}
+
+/// Tasks alive on the current runtime; `None` outside one. Read before a step to give
+/// [`tasks`] its target.
+pub fn alive_tasks() -> Option<usize> {
+    Handle::try_current()
+        .ok()
+        .map(|h| h.metrics().num_alive_tasks())
+}
+
+/// Yields until `done()`; `Err` after [`LIMIT`].
+async fn wait_until(mut done: impl FnMut() -> bool) -> Result<(), ()> {
+    let t0 = Instant::now();
+    let mut spins = 0u32;
+    while !done() {
+        tokio::task::yield_now().await;
+        spins = spins.wrapping_add(1);
+        if spins.is_multiple_of(SPINS_PER_CLOCK_CHECK) && t0.elapsed() > LIMIT {
+            return Err(());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::Ordering::Relaxed;
+    use std::sync::Arc;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn connections_returns_once_a_task_closes_them() {
+        let stats = Arc::new(ConnStats::default());
+        stats.opened.store(2, Relaxed);
+        let closer = stats.clone();
+        tokio::spawn(async move {
+            for _ in 0..2 {
+                tokio::task::yield_now().await;
+                closer.closed.fetch_add(1, Relaxed);
+            }
+        });
+        connections(&stats, 0).await.expect("settles");
+        assert_eq!(stats.open(), 0);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn tasks_waits_for_spawned_tasks_to_end() {
+        let before = alive_tasks().expect("inside a runtime");
+        for _ in 0..3 {
+            tokio::spawn(async {
+                tokio::task::yield_now().await;
+            });
+        }
+        assert!(alive_tasks().expect("runtime") >= before + 3);
+        tasks(before).await.expect("settles");
+        assert!(alive_tasks().expect("runtime") <= before);
+    }
+
+    #[test]
+    fn outside_a_runtime_there_are_no_tasks_to_count() {
+        assert_eq!(alive_tasks(), None);
+    }
+}

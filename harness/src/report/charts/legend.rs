@@ -1,0 +1,169 @@
+//! A legend drawn in its own column beside the plots, so it never covers data however many
+//! series a run has.
+
+use plotters::element::DashedPathElement;
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::report::charts::canvas::{Area, DrawError, FONT, INK, LEGEND_SIZE};
+
+/// How a line is stroked; the same three styles mean the same thing in every chart (client,
+/// server, model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Dash {
+    Solid,
+    Dashed,
+    Dotted,
+}
+
+impl Dash {
+    /// `(dash length, gap)` in pixels, `None` for solid.
+    pub(crate) fn pattern(self) -> Option<(u32, u32)> {
+        match self {
+            Dash::Solid => None,
+            Dash::Dashed => Some((8, 5)),
+            Dash::Dotted => Some((2, 4)),
+        }
+    }
+}
+
+/// What a legend row shows before its label.
+pub(crate) enum Swatch {
+    Line {
+        colour: RGBColor,
+        width: u32,
+        dash: Dash,
+    },
+    Block(RGBColor),
+}
+
+/// One legend row.
+pub(crate) struct LegendEntry {
+    pub(crate) label: String,
+    pub(crate) swatch: Swatch,
+}
+
+impl LegendEntry {
+    pub(crate) fn line(label: impl Into<String>, colour: RGBColor, width: u32, dash: Dash) -> Self {
+        LegendEntry {
+            label: label.into(),
+            swatch: Swatch::Line {
+                colour,
+                width,
+                dash,
+            },
+        }
+    }
+
+    pub(crate) fn block(label: impl Into<String>, colour: RGBColor) -> Self {
+        LegendEntry {
+            label: label.into(),
+            swatch: Swatch::Block(colour),
+        }
+    }
+}
+
+/// Longest label drawn in full; longer ones are shortened with `…` so they stay inside the
+/// column.
+const MAX_LABEL_CHARS: usize = 28;
+const ROW: i32 = 22;
+
+/// Draws `sections` (an optional heading and its rows each) top-down in `area`.
+pub(crate) fn draw(
+    area: &Area<'_>,
+    sections: &[(Option<&str>, Vec<LegendEntry>)],
+) -> Result<(), DrawError> {
+    let label_style = TextStyle::from((FONT, LEGEND_SIZE).into_font())
+        .color(&INK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let heading_style = TextStyle::from((FONT, LEGEND_SIZE).into_font().style(FontStyle::Bold))
+        .color(&INK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let mut y = 40;
+    for (heading, entries) in sections {
+        if let Some(h) = heading {
+            area.draw_text(h, &heading_style, (8, y))?;
+            y += ROW;
+        }
+        for e in entries {
+            draw_swatch(area, &e.swatch, (12, y))?;
+            area.draw_text(&shorten(&e.label), &label_style, (50, y))?;
+            y += ROW;
+        }
+        y += ROW / 2;
+    }
+    Ok(())
+}
+
+/// Draws one row of `entries` centred in `area` (under a bar panel, where a column would take
+/// width the bars need), led by an optional bold heading.
+pub(crate) fn draw_row(
+    area: &Area<'_>,
+    heading: Option<&str>,
+    entries: &[LegendEntry],
+) -> Result<(), DrawError> {
+    let label_style = TextStyle::from((FONT, LEGEND_SIZE).into_font())
+        .color(&INK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let heading_style = TextStyle::from((FONT, LEGEND_SIZE).into_font().style(FontStyle::Bold))
+        .color(&INK)
+        .pos(Pos::new(HPos::Left, VPos::Center));
+    let heading = heading.map(|h| format!("{h}:"));
+    let text_w =
+        |s: &str| -> i32 { (s.chars().count() as f64 * f64::from(LEGEND_SIZE) * 0.42) as i32 };
+    let total: i32 = heading.as_deref().map_or(0, |h| text_w(h) + 16)
+        + entries
+            .iter()
+            .map(|e| SWATCH_W + text_w(&e.label) + ROW_GAP)
+            .sum::<i32>()
+        - ROW_GAP;
+    let (w, _) = area.dim_in_pixel();
+    // Near the top of the row: close to the panel it explains, clear of the next one.
+    let y = 12;
+    let mut x = ((w as i32 - total) / 2).max(4);
+    if let Some(h) = &heading {
+        area.draw_text(h, &heading_style, (x, y))?;
+        x += text_w(h) + 16;
+    }
+    for e in entries {
+        draw_swatch(area, &e.swatch, (x - 6, y))?;
+        area.draw_text(&e.label, &label_style, (x + SWATCH_W - 8, y))?;
+        x += SWATCH_W + text_w(&e.label) + ROW_GAP;
+    }
+    Ok(())
+}
+
+/// Width a swatch and its gap take before the label in a row legend; gap between entries.
+const SWATCH_W: i32 = 34;
+const ROW_GAP: i32 = 28;
+
+fn draw_swatch(area: &Area<'_>, swatch: &Swatch, (x, y): (i32, i32)) -> Result<(), DrawError> {
+    match *swatch {
+        Swatch::Line {
+            colour,
+            width,
+            dash,
+        } => {
+            let style = colour.stroke_width(width);
+            let pts = vec![(x, y), (x + 30, y)];
+            match dash.pattern() {
+                None => area.draw(&PathElement::new(pts, style))?,
+                Some((len, gap)) => area.draw(&DashedPathElement::new(pts, len, gap, style))?,
+            }
+        }
+        Swatch::Block(colour) => area.draw(&Rectangle::new(
+            [(x + 6, y - 7), (x + 24, y + 7)],
+            colour.filled(),
+        ))?,
+    }
+    Ok(())
+}
+
+fn shorten(label: &str) -> String {
+    if label.chars().count() <= MAX_LABEL_CHARS {
+        label.to_string()
+    } else {
+        let head: String = label.chars().take(MAX_LABEL_CHARS - 1).collect();
+        format!("{head}…")
+    }
+}

@@ -1,0 +1,154 @@
+//! The two charts drawn from `summary.json` alone: bytes per session and latency/handshakes.
+
+use plotters::style::RGBColor;
+
+use crate::contract::summary::Summary;
+use crate::report::charts::bars;
+use crate::report::charts::bars::{BarPanel, BarScale};
+use crate::report::charts::canvas::{render_svg, titled, Area, DrawError};
+use crate::report::charts::legend;
+use crate::report::charts::legend::LegendEntry;
+use crate::report::charts::lines::Quantity;
+use crate::report::charts::series::Series;
+use crate::report::charts::timeline_charts::WIDTH;
+
+/// Height of the legend row under each bar panel.
+const LEGEND_ROW: u32 = 44;
+
+/// Percentile bar colours, light to dark so the order reads without the legend.
+const PERCENTILES: [(&str, RGBColor); 4] = [
+    ("p50", RGBColor(0x9e, 0xca, 0xe1)),
+    ("p90", RGBColor(0x42, 0x92, 0xc6)),
+    ("p99", RGBColor(0x08, 0x51, 0x9c)),
+    ("max", RGBColor(0x25, 0x25, 0x25)),
+];
+
+/// Handshake kinds: a full handshake is the expensive one, so it gets the alarming colour.
+const HANDSHAKES: [(&str, RGBColor); 3] = [
+    ("full handshake", RGBColor(0xd6, 0x27, 0x28)),
+    ("resumed handshake", RGBColor(0xff, 0x7f, 0x0e)),
+    ("reused connection", RGBColor(0x2c, 0xa0, 0x2c)),
+];
+
+/// The series that have a summary, in run order: bar charts show what the summary measured.
+fn summarised<'s, 'a>(series: &'s [Series<'a>]) -> Vec<&'s Series<'a>> {
+    series.iter().filter(|s| s.summary.is_some()).collect()
+}
+
+/// `per-session.svg`: heap bytes allocated per request (top) and bytes retained per session
+/// (bottom), one bar per mode in the mode's colour.
+pub(crate) fn per_session(summary: &Summary, series: &[Series<'_>]) -> Result<String, DrawError> {
+    let modes = summarised(series);
+    let groups: Vec<String> = modes.iter().map(|s| s.label.clone()).collect();
+    let colours: Vec<Vec<RGBColor>> = modes.iter().map(|s| vec![s.colour]).collect();
+    let churn = BarPanel {
+        caption: "Heap bytes allocated per request (client worker)".to_string(),
+        y_desc: "bytes / request".to_string(),
+        groups: groups.clone(),
+        values: modes
+            .iter()
+            .map(|s| vec![s.summary.and_then(|m| m.client_alloc_bytes_per_request)])
+            .collect(),
+        colours: colours.clone(),
+        scale: BarScale::Linear(Quantity::Bytes),
+    };
+    let retained = BarPanel {
+        caption: "Bytes retained per session (b)".to_string(),
+        y_desc: "bytes / session".to_string(),
+        groups,
+        values: modes
+            .iter()
+            .map(|s| vec![s.summary.and_then(|m| m.retained_bytes_per_session)])
+            .collect(),
+        colours,
+        scale: BarScale::Linear(Quantity::Bytes),
+    };
+    let title = crate::report::heading::chart_title("Bytes per session", summary);
+    render_svg((WIDTH, 820), |root| {
+        let body = titled(root, &title)?;
+        let halves = body.split_evenly((2, 1));
+        for (area, panel) in halves.iter().zip([&churn, &retained]) {
+            bars::draw_panel(area, panel)?;
+        }
+        Ok(())
+    })
+}
+
+/// `latency.svg`: latency percentiles per mode on a log axis (top) and how each mode's requests
+/// got their connection (bottom), each with its key in a row underneath so the bars get the
+/// full width.
+pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String, DrawError> {
+    let modes = summarised(series);
+    let groups: Vec<String> = modes.iter().map(|s| s.label.clone()).collect();
+    let lat = BarPanel {
+        caption: "Request latency over the whole run".to_string(),
+        y_desc: "latency".to_string(),
+        groups: groups.clone(),
+        values: modes
+            .iter()
+            .map(|s| match s.summary.and_then(|m| m.load.latency_us) {
+                Some(l) => [l.p50, l.p90, l.p99, l.max]
+                    .iter()
+                    .map(|&v| Some(v as f64))
+                    .collect(),
+                None => vec![None; PERCENTILES.len()],
+            })
+            .collect(),
+        colours: vec![PERCENTILES.iter().map(|p| p.1).collect(); modes.len()],
+        scale: BarScale::LogMicros,
+    };
+    let hs = BarPanel {
+        caption: "Requests by how they got a connection".to_string(),
+        y_desc: "requests".to_string(),
+        groups,
+        values: modes
+            .iter()
+            .map(|s| match s.summary {
+                Some(m) => vec![
+                    // Client-side where visible, else the server's count (reqwest).
+                    m.load
+                        .handshakes_full
+                        .or_else(|| m.server.as_ref().and_then(|s| s.handshakes_full))
+                        .map(|v| v as f64),
+                    m.load
+                        .handshakes_resumed
+                        .or_else(|| m.server.as_ref().and_then(|s| s.handshakes_resumed))
+                        .map(|v| v as f64),
+                    m.load.requests_on_reused_connection.map(|v| v as f64),
+                ],
+                None => vec![None; HANDSHAKES.len()],
+            })
+            .collect(),
+        colours: vec![HANDSHAKES.iter().map(|p| p.1).collect(); modes.len()],
+        scale: BarScale::Linear(Quantity::Count),
+    };
+    let title = crate::report::heading::chart_title("Latency and handshakes", summary);
+    render_svg((WIDTH, 920), |root| {
+        let body = titled(root, &title)?;
+        let halves = body.split_evenly((2, 1));
+        let keys = [
+            ("percentile", &PERCENTILES[..], &lat),
+            ("request", &HANDSHAKES[..], &hs),
+        ];
+        for (area, (heading, kinds, panel)) in halves.iter().zip(keys) {
+            panel_with_legend(area, panel, heading, kinds)?;
+        }
+        Ok(())
+    })
+}
+
+fn panel_with_legend(
+    area: &Area<'_>,
+    panel: &BarPanel,
+    heading: &str,
+    kinds: &[(&str, RGBColor)],
+) -> Result<(), DrawError> {
+    let (_, h) = area.dim_in_pixel();
+    let (plot, key) = area.split_vertically(h.saturating_sub(LEGEND_ROW));
+    bars::draw_panel(&plot, panel)?;
+    let entries: Vec<LegendEntry> = kinds
+        .iter()
+        .map(|(label, colour)| LegendEntry::block(*label, *colour))
+        .collect();
+    legend::draw_row(&key, Some(heading), &entries)
+}

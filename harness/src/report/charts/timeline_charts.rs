@@ -1,0 +1,263 @@
+//! The three charts drawn from `timeline.csv`: memory, session caches and sockets over time.
+//! Client figures are solid lines, server figures dashed, the retention model dotted.
+
+use crate::contract::summary::Summary;
+use crate::contract::timeline::TimelineRow;
+use crate::report::charts::canvas::{render_svg, titled, Area, DrawError, INK};
+use crate::report::charts::legend;
+use crate::report::charts::legend::{Dash, LegendEntry};
+use crate::report::charts::lines::{draw_panel, Line, LinePanel, Quantity};
+use crate::report::charts::series::{Series, TimeAxis};
+
+/// Width of every chart, pixels; wide enough for ten time ticks and a legend column.
+pub(crate) const WIDTH: u32 = 1100;
+pub(crate) const LEGEND_WIDTH: u32 = 230;
+const LINE: u32 = 2;
+/// The leak mode's line width in the sockets chart.
+const EMPHASIS: u32 = 4;
+
+/// `memory.svg`: RSS (top) and live heap with the R·b·min(t, T) model (bottom).
+pub(crate) fn memory(
+    summary: &Summary,
+    series: &[Series<'_>],
+    time: &TimeAxis,
+) -> Result<String, DrawError> {
+    let mut rss = panel("Resident set size (RSS)", Quantity::Bytes, "RSS");
+    let mut heap = panel("Live heap", Quantity::Bytes, "live heap");
+    let mut any_model = false;
+    for s in series {
+        rss.lines.push(line(s, LINE, Dash::Solid, time, |r| {
+            r.sample.client_rss_bytes.map(|v| v as f64)
+        }));
+        rss.lines.push(line(s, LINE, Dash::Dashed, time, |r| {
+            r.server
+                .as_ref()
+                .and_then(|s| s.server_rss_bytes)
+                .map(|v| v as f64)
+        }));
+        let client_heap = line(s, LINE, Dash::Solid, time, |r| {
+            r.sample.client_heap_live_bytes.map(|v| v as f64)
+        });
+        let has_samples = !client_heap.points.is_empty();
+        heap.lines.push(client_heap);
+        heap.lines.push(line(s, LINE, Dash::Dashed, time, |r| {
+            r.server
+                .as_ref()
+                .and_then(|s| s.server_heap_live_bytes)
+                .map(|v| v as f64)
+        }));
+        if let Some(points) = model_line(summary, s, time).filter(|_| has_samples) {
+            any_model = true;
+            heap.lines.push(Line {
+                colour: s.colour,
+                width: LINE,
+                dash: Dash::Dotted,
+                points,
+            });
+        }
+    }
+    let mut styles = client_server_keys("client", "server");
+    if any_model {
+        styles.push(LegendEntry::line(
+            "model: start + R·b·min(t,T)",
+            INK,
+            LINE,
+            Dash::Dotted,
+        ));
+    }
+    let title = crate::report::heading::chart_title("Memory", summary);
+    render_svg((WIDTH, 880), |root| {
+        draw_chart(root, &title, &[rss, heap], series, false, styles, time)
+    })
+}
+
+/// `cache.svg`: sessions the client retains and the server's session-cache entries.
+pub(crate) fn cache(
+    summary: &Summary,
+    series: &[Series<'_>],
+    time: &TimeAxis,
+) -> Result<String, DrawError> {
+    let mut held = panel(
+        "Retained client sessions and server session-cache entries",
+        Quantity::Count,
+        "sessions / entries",
+    );
+    for s in series {
+        held.lines.push(line(s, LINE, Dash::Solid, time, |r| {
+            r.sample.retained_sessions.map(|v| v as f64)
+        }));
+        held.lines.push(line(s, LINE, Dash::Dashed, time, |r| {
+            r.server.as_ref().map(|s| s.server_cache_entries as f64)
+        }));
+    }
+    let styles = client_server_keys("client: retained", "server: cache entries");
+    let title = crate::report::heading::chart_title("Session caches", summary);
+    render_svg((WIDTH, 540), |root| {
+        draw_chart(root, &title, &[held], series, false, styles, time)
+    })
+}
+
+/// `sockets.svg`: open descriptors and open connections; the leak mode drawn thick and last so
+/// its climb is what the eye finds first.
+pub(crate) fn sockets(
+    summary: &Summary,
+    series: &[Series<'_>],
+    time: &TimeAxis,
+) -> Result<String, DrawError> {
+    let mut fds = panel("Open file descriptors", Quantity::Count, "open fds");
+    let mut conns = panel("Open connections", Quantity::Count, "open connections");
+    let mut order: Vec<&Series<'_>> = series.iter().collect();
+    // Stable: non-leak series keep their order, leak series move to the end (drawn on top).
+    order.sort_by_key(|s| s.is_leak());
+    for s in order {
+        let w = if s.is_leak() { EMPHASIS } else { LINE };
+        fds.lines.push(line(s, w, Dash::Solid, time, |r| {
+            r.sample.client_open_fds.map(|v| v as f64)
+        }));
+        fds.lines.push(line(s, w, Dash::Dashed, time, |r| {
+            r.server
+                .as_ref()
+                .and_then(|s| s.server_open_fds)
+                .map(|v| v as f64)
+        }));
+        conns.lines.push(line(s, w, Dash::Solid, time, |r| {
+            r.sample.client_open_conns.map(|v| v as f64)
+        }));
+        conns.lines.push(line(s, w, Dash::Dashed, time, |r| {
+            r.server.as_ref().map(|s| s.server_open_conns as f64)
+        }));
+    }
+    let styles = client_server_keys("client", "server");
+    let title = crate::report::heading::chart_title("Sockets", summary);
+    render_svg((WIDTH, 880), |root| {
+        draw_chart(root, &title, &[fds, conns], series, true, styles, time)
+    })
+}
+
+fn panel(caption: &str, quantity: Quantity, y_desc: &str) -> LinePanel {
+    LinePanel {
+        caption: caption.to_string(),
+        quantity,
+        y_desc: y_desc.to_string(),
+        lines: Vec::new(),
+    }
+}
+
+fn line(
+    s: &Series<'_>,
+    width: u32,
+    dash: Dash,
+    time: &TimeAxis,
+    value: impl Fn(&TimelineRow) -> Option<f64>,
+) -> Line {
+    Line {
+        colour: s.colour,
+        width,
+        dash,
+        points: s.points(time, value),
+    }
+}
+
+fn client_server_keys(client: &str, server: &str) -> Vec<LegendEntry> {
+    vec![
+        LegendEntry::line(client, INK, LINE, Dash::Solid),
+        LegendEntry::line(server, INK, LINE, Dash::Dashed),
+    ]
+}
+
+/// The retention model for one series: heap at start plus R·b·min(t, T), so a reader can see
+/// where the measured heap should level off. `None` when the run did not model retention or
+/// the mode has no model figure or no starting heap (the model is drawn from a measured start,
+/// never from 0).
+fn model_line(summary: &Summary, s: &Series<'_>, time: &TimeAxis) -> Option<Vec<(f64, f64)>> {
+    let retention = summary.scenario.retention_s?;
+    let ms = s.summary?;
+    let plateau = ms.model_plateau_bytes?;
+    let rate = summary.scenario.rate;
+    let slope = match ms.retained_bytes_per_session {
+        Some(b) => rate * b,
+        None if retention > 0.0 => plateau / retention,
+        None => 0.0,
+    };
+    let start = ms.load.client_heap_start_bytes? as f64;
+    let end = time.max_s;
+    let knee = retention.clamp(0.0, end);
+    let points = vec![
+        (0.0, start),
+        (knee, start + slope * knee),
+        (end, start + slope * knee),
+    ];
+    points
+        .iter()
+        .all(|p| p.0.is_finite() && p.1.is_finite())
+        .then_some(points)
+}
+
+/// Title strip, the panels stacked on the left, and the legend column on the right: one row
+/// per series, then the line-style keys.
+fn draw_chart(
+    root: &Area<'_>,
+    title: &str,
+    panels: &[LinePanel],
+    series: &[Series<'_>],
+    emphasise_leak: bool,
+    styles: Vec<LegendEntry>,
+    time: &TimeAxis,
+) -> Result<(), DrawError> {
+    let body = titled(root, title)?;
+    let (w, _) = body.dim_in_pixel();
+    let (plots, legend_area) = body.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
+    for (area, p) in plots
+        .split_evenly((panels.len().max(1), 1))
+        .iter()
+        .zip(panels)
+    {
+        draw_panel(area, p, time)?;
+    }
+    let modes: Vec<LegendEntry> = series
+        .iter()
+        .map(|s| series_key(s, emphasise_leak))
+        .collect();
+    let heading = if series.iter().any(|s| s.label.contains('/')) {
+        "mode/client"
+    } else {
+        "mode"
+    };
+    legend::draw(
+        &legend_area,
+        &[(Some(heading), modes), (Some("line"), styles)],
+    )
+}
+
+/// A series' legend row, drawn as thick as its lines are.
+fn series_key(s: &Series<'_>, emphasise_leak: bool) -> LegendEntry {
+    let width = if emphasise_leak && s.is_leak() {
+        EMPHASIS
+    } else {
+        LINE
+    };
+    LegendEntry::line(s.label.clone(), s.colour, width, Dash::Solid)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::charts::series;
+
+    #[test]
+    fn model_line_rises_at_r_times_b_and_levels_off_at_t() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/report/summary.json"
+        );
+        let summary = Summary::read(std::path::Path::new(path)).expect("fixture");
+        let all = series::collect(&summary, &[]);
+        let time = TimeAxis::new(&summary, &[]);
+        // fresh: R = 50/s, b = 4150 B, T = 3 s, heap at start 1 800 000 B, run 6 s.
+        let line = model_line(&summary, &all[0], &time).expect("fresh has a model");
+        let plateau = 1_800_000.0 + 50.0 * 4150.0 * 3.0;
+        assert_eq!(line, [(0.0, 1_800_000.0), (3.0, plateau), (6.0, plateau)]);
+        // shared has no retained-bytes figures, so no model line.
+        assert!(model_line(&summary, &all[1], &time).is_none());
+    }
+}

@@ -1,0 +1,227 @@
+//! Figures derived from what a mode measured: bytes retained per session `b`, the model
+//! plateau R·b·T, the measured plateau and when it was reached. Pure functions over the
+//! timeline and the client's totals, so they are tested on fixed inputs.
+
+use crate::contract::plan::RetentionSpec;
+use crate::contract::timeline::TimelineRow;
+use crate::contract::wire::{ClientFinal, ClientSample};
+use crate::vocab::mode::Mode;
+
+/// How `b` was measured, as the report says it.
+pub const METHOD_DROP: &str = "freed bytes when each retained session's TLS state was dropped (counting allocator, on the dropping thread: exact)";
+/// How `b` was measured for leak mode.
+pub const METHOD_SLOPE: &str =
+    "live-heap slope over the kept-session count (least squares over the samples)";
+
+/// The retention figures of one mode; every field `None` where it does not apply.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Retained {
+    pub bytes_per_session: Option<f64>,
+    pub method: Option<&'static str>,
+    /// Cross-check: live-heap slope over retained-session count.
+    pub slope_bytes_per_session: Option<f64>,
+    pub model_sessions: Option<f64>,
+    pub model_bytes: Option<f64>,
+    pub measured_sessions: Option<f64>,
+    pub measured_bytes: Option<f64>,
+    pub ratio: Option<f64>,
+    pub reached_s: Option<f64>,
+}
+
+/// The mean of the values, `None` when there are none or any is missing.
+fn mean(values: impl Iterator<Item = Option<u64>>) -> Option<f64> {
+    let v: Option<Vec<u64>> = values.collect();
+    let v = v.filter(|v| !v.is_empty())?;
+    Some(v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64)
+}
+
+/// Least-squares slope of y over x; `None` with fewer than 3 points or no spread in x.
+pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
+    if points.len() < 3 {
+        return None;
+    }
+    let n = points.len() as f64;
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    (sxx > 0.0).then(|| sxy / sxx)
+}
+
+/// Heap over retained count while the store grows (before anything expires); samples
+/// without a heap reading are left out, not read as 0.
+fn growth_points(rows: &[&TimelineRow], ttl_s: Option<f64>) -> Vec<(f64, f64)> {
+    rows.iter()
+        .map(|r| &r.sample)
+        .filter(|s| ttl_s.is_none_or(|t| s.virtual_t_s < t))
+        .filter_map(|s| {
+            Some((
+                s.retained_sessions? as f64,
+                s.client_heap_live_bytes? as f64,
+            ))
+        })
+        .collect()
+}
+
+/// Computes the retention figures of `mode` from its rows and totals.
+pub fn retained(
+    mode: Mode,
+    rate: f64,
+    retention: Option<RetentionSpec>,
+    sample_interval_s: f64,
+    fin: &ClientFinal,
+    rows: &[&TimelineRow],
+) -> Retained {
+    match (mode, retention) {
+        (Mode::Leak, _) => {
+            // b *is* the slope here: there is no second, independent measurement to report
+            // as a cross-check.
+            let b = slope(&growth_points(rows, None));
+            Retained {
+                bytes_per_session: b,
+                method: b.map(|_| METHOD_SLOPE),
+                ..Default::default()
+            }
+        }
+        (Mode::Fresh, Some(spec)) => {
+            let ttl = spec.ttl.as_secs_f64();
+            let b = fin.retention.and_then(|s| s.bytes_per_entry());
+            let heap0 = fin.totals.client_heap_start_bytes;
+            let model_sessions = match spec.cap {
+                Some(cap) => (rate * ttl).min(cap as f64),
+                None => rate * ttl,
+            };
+            // On the plateau: from T on, expiry balances creation (a run exactly T long ends
+            // on it). A sample a hair before T is within the sampler's own jitter of it.
+            let eps = 0.001 * sample_interval_s;
+            let plateau: Vec<&ClientSample> = rows
+                .iter()
+                .map(|r| &r.sample)
+                .filter(|s| s.virtual_t_s >= ttl - eps)
+                .collect();
+            let measured_sessions = mean(plateau.iter().map(|s| s.retained_sessions));
+            // Heap above the starting heap: unmeasured when the start or any plateau sample
+            // has no heap reading (a missing reading is not 0).
+            let measured_bytes = heap0.and_then(|h0| {
+                mean(plateau.iter().map(|s| s.client_heap_live_bytes)).map(|h| h - h0 as f64)
+            });
+            // Reached when the count is within half an interval's worth of requests of the
+            // plateau: the first sample at which growth has stopped.
+            let reached_s = measured_sessions.and_then(|target| {
+                let slack = 0.5 * rate * sample_interval_s;
+                rows.iter()
+                    .map(|r| &r.sample)
+                    .find(|s| {
+                        s.retained_sessions
+                            .is_some_and(|v| v as f64 >= target - slack)
+                    })
+                    .map(|s| s.virtual_t_s)
+            });
+            let model_bytes = b.map(|b| b * model_sessions);
+            Retained {
+                bytes_per_session: b,
+                method: b.map(|_| METHOD_DROP),
+                slope_bytes_per_session: slope(&growth_points(rows, Some(ttl))),
+                model_sessions: Some(model_sessions),
+                model_bytes,
+                measured_sessions,
+                measured_bytes,
+                ratio: measured_bytes.zip(model_bytes).map(|(m, p)| m / p),
+                reached_s,
+            }
+        }
+        _ => Retained::default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::wire::RetentionStats;
+    use std::time::Duration;
+
+    #[test]
+    fn slope_of_a_line() {
+        let pts: Vec<(f64, f64)> = (0..10)
+            .map(|i| (i as f64, 100.0 + 7.5 * i as f64))
+            .collect();
+        assert!((slope(&pts).expect("slope") - 7.5).abs() < 1e-9);
+        assert_eq!(slope(&pts[..2]), None);
+        assert_eq!(slope(&[(1.0, 1.0), (1.0, 2.0), (1.0, 3.0)]), None);
+    }
+
+    #[test]
+    fn fresh_plateau_against_the_model() {
+        // 10/s, 20 s retention, 60 s: entries grow 10/s to 200, then hold.
+        let b = 4096.0;
+        let rows: Vec<TimelineRow> = (1..=60)
+            .map(|t| {
+                let n = (10 * t).min(200) as u64;
+                TimelineRow {
+                    mode: Mode::Fresh,
+                    sample: ClientSample {
+                        t_s: t as f64,
+                        virtual_t_s: t as f64,
+                        retained_sessions: Some(n),
+                        client_heap_live_bytes: Some(1000 + n * 4096),
+                        ..Default::default()
+                    },
+                    ..Default::default()
+                }
+            })
+            .collect();
+        let refs: Vec<&TimelineRow> = rows.iter().collect();
+        let mut fin = ClientFinal {
+            retention: Some(RetentionStats {
+                dropped_measured: 600,
+                dropped_bytes: 600 * 4096,
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let spec = RetentionSpec {
+            ttl: Duration::from_secs(20),
+            cap: None,
+        };
+        // Without a starting heap the plateau's heap is not measured (not read as 0).
+        let r = retained(Mode::Fresh, 10.0, Some(spec), 1.0, &fin, &refs);
+        assert_eq!(r.measured_bytes, None);
+        assert_eq!(r.measured_sessions, Some(200.0));
+        fin.totals.client_heap_start_bytes = Some(1000);
+        let r = retained(Mode::Fresh, 10.0, Some(spec), 1.0, &fin, &refs);
+        assert_eq!(r.measured_bytes, Some(200.0 * b));
+        assert_eq!(r.bytes_per_session, Some(b));
+        assert_eq!(r.model_sessions, Some(200.0));
+        assert_eq!(r.measured_sessions, Some(200.0));
+        assert_eq!(r.ratio, Some(1.0));
+        assert_eq!(r.reached_s, Some(20.0));
+        assert!((r.slope_bytes_per_session.expect("slope") - b).abs() < 1e-6);
+    }
+
+    #[test]
+    fn leak_reports_no_cross_check_that_is_b_itself() {
+        let rows: Vec<TimelineRow> = (1..=10)
+            .map(|t| TimelineRow {
+                mode: Mode::Leak,
+                sample: ClientSample {
+                    t_s: t as f64,
+                    virtual_t_s: t as f64,
+                    retained_sessions: Some(t * 10),
+                    client_heap_live_bytes: Some(5000 + t * 10 * 50_000),
+                    ..Default::default()
+                },
+                ..Default::default()
+            })
+            .collect();
+        let refs: Vec<&TimelineRow> = rows.iter().collect();
+        let r = retained(Mode::Leak, 10.0, None, 1.0, &ClientFinal::default(), &refs);
+        assert!((r.bytes_per_session.expect("b") - 50_000.0).abs() < 1e-6);
+        assert_eq!(r.slope_bytes_per_session, None);
+    }
+
+    #[test]
+    fn shared_has_no_retention_figures() {
+        let r = retained(Mode::Shared, 10.0, None, 1.0, &ClientFinal::default(), &[]);
+        assert_eq!(r, Retained::default());
+    }
+}

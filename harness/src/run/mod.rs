@@ -1,0 +1,11 @@
+//! A run: the parent's orchestrator and the workers it starts, the load each client worker
+//! drives, the retention store, the knob probe, and the pure assembly and analysis of what the
+//! workers sent into the summary (ARCHITECTURE.md, "Layers", "Data flow").
+
+pub mod analysis;
+pub mod assemble;
+pub mod knobs;
+pub mod load;
+pub mod orchestrator;
+pub mod retention;
+pub mod worker;

@@ -1,0 +1,618 @@
+//! The parent process: starts a server worker and a client worker per mode (one mode after
+//! another, each against a fresh server with identical settings), relays their samples into
+//! the timeline and the progress bar, and writes the report — also when the run is cut short
+//! by Ctrl-C, SIGTERM or a dying worker.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::sync::watch;
+
+use serde::Serialize;
+
+use crate::contract::plan::{RunPlan, Target};
+use crate::contract::summary::Summary;
+use crate::contract::timeline;
+use crate::contract::timeline::TimelineRow;
+use crate::contract::wire::{ClientFinal, ClientSample, ServerSample, WorkerMsg};
+use crate::contract::worker::WorkerRole;
+use crate::contract::worker::{ClientWorkerConfig, ServerWorkerConfig};
+use crate::run::assemble;
+pub use crate::run::assemble::RunExit;
+use crate::run::assemble::{LegEnd, LegOutcome, LegRecord, ModeResult, RunMeta};
+use crate::tls::certs;
+use crate::vocab::client::ClientKind;
+use crate::vocab::clock::Clock;
+use crate::vocab::mode::Mode;
+use crate::vocab::units;
+
+/// How long a worker may take to start listening or to finish after being asked to stop.
+const WORKER_GRACE: Duration = Duration::from_secs(40);
+
+/// Errors that stop a run before it measures anything (bad output directory, certificates).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("--out {path}: {reason}")]
+    Out { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Certs(#[from] certs::CertError),
+    #[error("cannot find the harness executable to start workers: {0}")]
+    Exe(std::io::Error),
+    #[error("cannot start the tokio runtime: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct RunOutcome {
+    pub dir: PathBuf,
+    pub summary: Summary,
+    pub exit: RunExit,
+    /// Problems writing the report (the raw files may still be there).
+    pub report_errors: Vec<String>,
+}
+
+/// Runs every leg of `plan` and writes `summary.json`, `timeline.csv` and the report.
+/// `progress` shows the live bar (on stderr) and the per-mode lines.
+pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome, RunError> {
+    let dir = create_run_dir(&plan.out)?;
+    let (certs, provenance) = certs::ensure(&plan.certs_dir)?;
+    if let certs::Provenance::Generated { because } = provenance {
+        eprintln!(
+            "generated certificates in {} ({because})",
+            plan.certs_dir.display()
+        );
+    }
+    let exe = std::env::current_exe().map_err(RunError::Exe)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(RunError::Runtime)?;
+    let orchestrator = Orchestrator {
+        plan: plan.clone(),
+        exe,
+        ca: certs.paths.ca.clone(),
+        dir: dir.clone(),
+        progress,
+    };
+    let started = time::OffsetDateTime::now_utc();
+    let all = rt.block_on(orchestrator.run_all());
+
+    let results: Vec<ModeResult> = all
+        .outcomes
+        .iter()
+        .filter_map(|o| match o {
+            LegOutcome::Ran(r) => Some(assemble::leg(plan, r)),
+            LegOutcome::NotStarted(_) => None,
+        })
+        .collect();
+    let meta = RunMeta {
+        command,
+        run_id: dir
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        started_at: started
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default(),
+        target: all.target,
+        fd_limit: all.fd_limit,
+    };
+    let modes: Vec<_> = results.iter().map(|r| r.summary.clone()).collect();
+    let exit = assemble::exit(plan, &all.outcomes, &modes);
+    let summary = assemble::summary(plan, &meta, &all.outcomes, modes);
+    let rows: Vec<TimelineRow> = results.into_iter().flat_map(|r| r.rows).collect();
+
+    let mut report_errors = Vec::new();
+    if let Err(e) = timeline::write_csv(&dir.join("timeline.csv"), &rows) {
+        report_errors.push(e.to_string());
+    }
+    if let Err(e) = summary.write(&dir.join("summary.json")) {
+        report_errors.push(e.to_string());
+    }
+    if let Err(e) = crate::report::render(&dir, &summary, &rows) {
+        report_errors.push(format!("charts: {e}"));
+    }
+    if let Err(e) = point_latest(&plan.out, &dir) {
+        report_errors.push(format!("reports/latest: {e}"));
+    }
+    Ok(RunOutcome {
+        dir,
+        summary,
+        exit,
+        report_errors,
+    })
+}
+
+/// Creates `out/<run-id>`; a run never reuses or overwrites a directory.
+pub(crate) fn create_run_dir(out: &Path) -> Result<PathBuf, RunError> {
+    let err = |reason: String| RunError::Out {
+        path: out.to_path_buf(),
+        reason,
+    };
+    if out.exists() && !out.is_dir() {
+        return Err(err("exists and is not a directory".into()));
+    }
+    std::fs::create_dir_all(out).map_err(|e| err(e.to_string()))?;
+    let base = run_id_at(time::OffsetDateTime::now_utc());
+    for n in 1..1000 {
+        let id = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        let dir = out.join(id);
+        match std::fs::create_dir(&dir) {
+            Ok(()) => return Ok(dir),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(err(e.to_string())),
+        }
+    }
+    Err(err("could not find a free run id".into()))
+}
+
+/// The run id of a run started at `t` (UTC, to the second); a later run in the same second
+/// gets `-2`, `-3`, ….
+pub fn run_id_at(t: time::OffsetDateTime) -> String {
+    format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+/// Points `out/latest` at `dir` (a relative symlink, replaced atomically).
+pub(crate) fn point_latest(out: &Path, dir: &Path) -> std::io::Result<()> {
+    let name = dir.file_name().unwrap_or_default();
+    let tmp = out.join(format!(".latest-{}", std::process::id()));
+    let _ = std::fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(name, &tmp)?;
+    std::fs::rename(&tmp, out.join("latest"))
+}
+
+struct Orchestrator {
+    plan: RunPlan,
+    exe: PathBuf,
+    ca: PathBuf,
+    dir: PathBuf,
+    progress: bool,
+}
+
+/// What supervising every leg produced.
+struct AllLegs {
+    outcomes: Vec<LegOutcome>,
+    target: Option<String>,
+    fd_limit: Option<u64>,
+}
+
+/// A worker process with its stdout as JSON lines and its stderr collected.
+pub(crate) struct Worker {
+    child: Child,
+    lines: Lines<BufReader<ChildStdout>>,
+    stderr: tokio::task::JoinHandle<String>,
+    unparsed: u64,
+}
+
+impl Worker {
+    fn spawn(exe: &Path, role: WorkerRole, config: &impl Serialize) -> std::io::Result<Worker> {
+        let config = serde_json::to_string(config).map_err(std::io::Error::other)?;
+        let mut child = Command::new(exe)
+            .args(["__worker", role.as_str(), &config])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child
+            .stdout
+            .take()
+            .ok_or_else(|| std::io::Error::other("worker stdout missing"))?;
+        let mut err = child
+            .stderr
+            .take()
+            .ok_or_else(|| std::io::Error::other("worker stderr missing"))?;
+        let stderr = tokio::spawn(async move {
+            let mut s = String::new();
+            let _ = (&mut err).take(64 * 1024).read_to_string(&mut s).await;
+            s
+        });
+        Ok(Worker {
+            child,
+            lines: BufReader::new(stdout).lines(),
+            stderr,
+            unparsed: 0,
+        })
+    }
+
+    /// Next message; `None` at EOF. Lines that are not messages (a library printing to
+    /// stdout) are skipped and counted in `unparsed`, which the summary reports.
+    pub(crate) async fn next(&mut self) -> Option<WorkerMsg> {
+        loop {
+            let line = self.lines.next_line().await.ok().flatten()?;
+            if let Some(m) = parse_line(&line, &mut self.unparsed) {
+                return Some(m);
+            }
+        }
+    }
+
+    /// Closes stdin: the worker's signal to finish.
+    pub(crate) fn ask_stop(&mut self) {
+        drop(self.child.stdin.take());
+    }
+
+    /// Waits for exit (killing after the grace period) and says how it went.
+    pub(crate) async fn finish(mut self) -> Exited {
+        self.ask_stop();
+        let status = match tokio::time::timeout(WORKER_GRACE, self.child.wait()).await {
+            Ok(Ok(s)) => Some(s),
+            _ => {
+                let _ = self.child.kill().await;
+                None
+            }
+        };
+        let stderr = tokio::time::timeout(Duration::from_secs(2), self.stderr)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        Exited {
+            status,
+            stderr,
+            unparsed: self.unparsed,
+        }
+    }
+}
+
+/// A worker's stdout line as a message; a line that is not one is counted in `unparsed`.
+fn parse_line(line: &str, unparsed: &mut u64) -> Option<WorkerMsg> {
+    let m = serde_json::from_str(line).ok();
+    if m.is_none() {
+        *unparsed += 1;
+    }
+    m
+}
+
+/// How a worker process ended.
+pub(crate) struct Exited {
+    pub(crate) status: Option<std::process::ExitStatus>,
+    pub(crate) stderr: String,
+    unparsed: u64,
+}
+
+impl Exited {
+    /// ` (signal: 9 (SIGKILL))` or ` (exit status: 1): <last stderr line>`.
+    pub(crate) fn how(&self) -> String {
+        use std::os::unix::process::ExitStatusExt;
+        let status_text = self
+            .status
+            .map(|s| s.to_string())
+            .unwrap_or_else(|| "killed after the grace period".into());
+        let signalled = self.status.is_some_and(|s| s.signal().is_some());
+        if signalled || self.stderr.trim().is_empty() {
+            format!(" ({status_text})")
+        } else {
+            format!(" ({status_text}): {}", last_line(&self.stderr))
+        }
+    }
+}
+
+/// Starts a server worker and waits for its port (and the fd limit it runs with).
+pub(crate) async fn start_server(
+    exe: &Path,
+    cfg: ServerWorkerConfig,
+) -> Result<(Worker, u16, Option<u64>), String> {
+    let mut server = Worker::spawn(exe, WorkerRole::Server, &cfg)
+        .map_err(|e| format!("cannot start the server worker: {e}"))?;
+    match tokio::time::timeout(WORKER_GRACE, server.next()).await {
+        Ok(Some(WorkerMsg::Ready { port, fd_limit })) => Ok((server, port, fd_limit)),
+        _ => {
+            let exited = server.finish().await;
+            Err(format!("the server worker did not start{}", exited.how()))
+        }
+    }
+}
+
+/// The next message of an optional worker; pending forever when there is none.
+async fn next_of(w: &mut Option<Worker>) -> Option<WorkerMsg> {
+    match w {
+        Some(w) => w.next().await,
+        None => std::future::pending().await,
+    }
+}
+
+fn last_line(s: &str) -> String {
+    s.lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("(no message)")
+        .trim()
+        .to_string()
+}
+
+/// Ctrl-C / SIGTERM counter: the first stops the run gracefully, the second kills workers.
+pub(crate) fn interrupts() -> watch::Receiver<u32> {
+    let (tx, rx) = watch::channel(0u32);
+    tokio::spawn(async move {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return;
+        };
+        loop {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+            tx.send_modify(|n| *n += 1);
+        }
+    });
+    rx
+}
+
+impl Orchestrator {
+    async fn run_all(&self) -> AllLegs {
+        let mut intr = interrupts();
+        let mut all = AllLegs {
+            outcomes: Vec::new(),
+            target: None,
+            fd_limit: None,
+        };
+        let legs = self.plan.legs();
+        let total = legs.len();
+        let several = self.plan.clients.len() > 1;
+        for (i, (mode, client)) in legs.into_iter().enumerate() {
+            let label = mode.leg_label(client, several);
+            let pb = self.progress_bar(&label, i, total);
+            let outcome = self.leg(mode, client, &mut intr, &pb, &mut all).await;
+            pb.finish_and_clear();
+            if let (true, LegOutcome::Ran(r)) = (self.progress, &outcome) {
+                let last = r.samples.last().map(|(s, _)| s);
+                let fin = r.fin.as_ref().map(|f| &f.totals);
+                eprintln!(
+                    "[{}/{total}] {label}: {} ok, {} failed, heap {}",
+                    i + 1,
+                    fin.map_or(last.map_or(0, |s| s.requests_ok), |f| f.requests_ok),
+                    fin.map_or(last.map_or(0, |s| s.requests_failed), |f| f.requests_failed),
+                    units::opt(
+                        fin.and_then(|f| f.client_heap_end_bytes).map(|b| b as f64),
+                        units::bytes
+                    ),
+                );
+            }
+            let carry_on = outcome.carry_on();
+            all.outcomes.push(outcome);
+            if !carry_on {
+                break;
+            }
+        }
+        all
+    }
+
+    fn progress_bar(&self, label: &str, i: usize, total: usize) -> ProgressBar {
+        let secs = self.plan.duration.as_secs().max(1);
+        let pb = ProgressBar::with_draw_target(
+            Some(secs),
+            if !self.progress || !std::io::stderr().is_terminal() {
+                ProgressDrawTarget::hidden()
+            } else {
+                ProgressDrawTarget::stderr()
+            },
+        );
+        let style =
+            ProgressStyle::with_template("{prefix:>14} [{bar:28.cyan/blue}] {pos:>4}/{len}s {msg}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
+        pb.set_style(style);
+        pb.set_prefix(format!("[{}/{total}] {label}", i + 1));
+        pb
+    }
+
+    /// The client worker's configuration for one leg.
+    fn client_config(&self, mode: Mode, client: ClientKind, target: String) -> ClientWorkerConfig {
+        let p = &self.plan;
+        let (ca_files, builtin) = match &p.target {
+            Target::Builtin { .. } => (vec![self.ca.clone()], true),
+            Target::External { ca, .. } => (ca.iter().cloned().collect(), false),
+        };
+        ClientWorkerConfig {
+            plan: p.clone(),
+            mode,
+            client,
+            target,
+            ca_files,
+            dhat_file: p
+                .breakdown
+                .then(|| self.dir.join(format!("dhat-heap-{mode}-{client}.json"))),
+            // The probe's private server presents the harness certificates: only meaningful
+            // when the run's target does too.
+            probe_certs_dir: (builtin && client == ClientKind::Hyper).then(|| p.certs_dir.clone()),
+        }
+    }
+
+    /// Runs one leg: starts its server (unless the target is external) and its client,
+    /// relays their samples, stops them, and returns what they said and how they ended.
+    async fn leg(
+        &self,
+        mode: Mode,
+        client_kind: ClientKind,
+        intr: &mut watch::Receiver<u32>,
+        pb: &ProgressBar,
+        all: &mut AllLegs,
+    ) -> LegOutcome {
+        let (mut server, target) = match self.plan.external_url() {
+            Some(url) => (None, url.to_string()),
+            None => match self.start_server(mode).await {
+                Ok((w, port, fd_limit)) => {
+                    all.fd_limit = fd_limit;
+                    (Some(w), format!("https://localhost:{port}/"))
+                }
+                Err(why) => return LegOutcome::NotStarted(why),
+            },
+        };
+        all.target = Some(target.clone());
+        let cfg = self.client_config(mode, client_kind, target);
+        let mut client = match Worker::spawn(&self.exe, WorkerRole::Client, &cfg) {
+            Ok(w) => w,
+            Err(e) => {
+                if let Some(server) = server {
+                    let _ = server.finish().await;
+                }
+                return LegOutcome::NotStarted(format!(
+                    "{mode}: cannot start the client worker: {e}"
+                ));
+            }
+        };
+
+        let mut samples = Vec::new();
+        let mut last_server: Option<ServerSample> = None;
+        let mut server_alive = server.is_some();
+        let mut server_lost = false;
+        let mut fin: Option<ClientFinal> = None;
+        let mut client_gone = false;
+        let mut interrupted = false;
+        let mut seen_intr = *intr.borrow();
+        loop {
+            tokio::select! {
+                msg = client.next() => match msg {
+                    Some(WorkerMsg::Client(s)) => {
+                        self.show(pb, &s);
+                        samples.push((*s, last_server.clone()));
+                    }
+                    Some(WorkerMsg::ClientDone(f)) => { fin = Some(*f); break; }
+                    Some(_) => {}
+                    None => { client_gone = true; break; }
+                },
+                msg = next_of(&mut server), if server_alive => match msg {
+                    Some(WorkerMsg::Server(s)) => last_server = Some(s),
+                    Some(_) => {}
+                    None => {
+                        server_alive = false;
+                        server_lost = true;
+                        client.ask_stop();
+                    }
+                },
+                changed = intr.changed() => {
+                    let n = *intr.borrow();
+                    if changed.is_err() || n == seen_intr { continue; }
+                    seen_intr = n;
+                    interrupted = true;
+                    if n >= 2 {
+                        let _ = client.child.start_kill();
+                    } else {
+                        pb.set_message("stopping: waiting for requests in flight (Ctrl-C again to kill)");
+                        client.ask_stop();
+                    }
+                }
+            }
+        }
+        // Stop the server and take its last figures.
+        let server_exit = match server {
+            Some(mut w) => {
+                w.ask_stop();
+                if server_alive {
+                    while let Ok(Some(m)) = tokio::time::timeout(WORKER_GRACE, w.next()).await {
+                        if let WorkerMsg::ServerDone(s) | WorkerMsg::Server(s) = m {
+                            last_server = Some(s);
+                        }
+                    }
+                }
+                Some(w.finish().await)
+            }
+            None => None,
+        };
+        let client_exit = client.finish().await;
+        let end = if interrupted {
+            LegEnd::Interrupted
+        } else if server_lost {
+            LegEnd::ServerDied(format!(
+                "{mode}: the server worker died mid-run{}",
+                server_exit.as_ref().map(Exited::how).unwrap_or_default()
+            ))
+        } else if client_gone {
+            LegEnd::ClientDied(format!(
+                "{mode}: the client worker died mid-run{}",
+                client_exit.how()
+            ))
+        } else {
+            LegEnd::Completed
+        };
+        LegOutcome::Ran(Box::new(LegRecord {
+            mode,
+            client: client_kind,
+            samples,
+            last_server,
+            fin,
+            end,
+            unparsed_lines: client_exit.unparsed + server_exit.map_or(0, |e| e.unparsed),
+        }))
+    }
+
+    /// Starts the server worker and waits for its port (and the fd limit it runs with).
+    async fn start_server(&self, mode: Mode) -> Result<(Worker, u16, Option<u64>), String> {
+        let Some(server) = self.plan.server_plan() else {
+            return Err(format!("{mode}: no built-in server with --target"));
+        };
+        start_server(
+            &self.exe,
+            ServerWorkerConfig {
+                server,
+                witness: false,
+            },
+        )
+        .await
+        .map_err(|why| format!("{mode}: {why}"))
+    }
+
+    fn show(&self, pb: &ProgressBar, s: &ClientSample) {
+        // The bar runs on the run's clock; under the virtual clock the wall time is shown too.
+        pb.set_position(s.virtual_t_s as u64);
+        let wall = match self.plan.clock {
+            Clock::Virtual => format!("wall {:.1}s  ", s.t_s),
+            Clock::Real => String::new(),
+        };
+        let retained = s
+            .retained_sessions
+            .map(|n| format!("  kept {n}"))
+            .unwrap_or_default();
+        let bytes = |b: Option<u64>| units::opt(b.map(|b| b as f64), units::bytes);
+        pb.set_message(format!(
+            "{wall}{:>7.1} req/s  ok {}  fail {}  late {}  rss {}  heap {}  fds {}{retained}",
+            s.interval_rps,
+            s.requests_ok,
+            s.requests_failed,
+            units::opt(s.late_starts, units::count),
+            bytes(s.client_rss_bytes),
+            bytes(s.client_heap_live_bytes),
+            units::opt(s.client_open_fds, units::count),
+        ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_that_are_not_messages_are_counted() {
+        let mut unparsed = 0;
+        assert!(parse_line("hello from a library", &mut unparsed).is_none());
+        assert!(parse_line(
+            "{\"type\":\"ready\",\"port\":1,\"fd_limit\":null}",
+            &mut unparsed
+        )
+        .is_some());
+        assert!(parse_line("{\"type\":\"nonsense\"}", &mut unparsed).is_none());
+        assert_eq!(unparsed, 2);
+    }
+}

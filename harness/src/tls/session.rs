@@ -1,0 +1,451 @@
+//! A client *session*: what a `URLSession` or a `reqwest::Client` is — a rustls
+//! `ClientConfig` (roots, verifier, resumption store), a connection pool and its connections.
+//! Dropping a [`Session`] invalidates it: the pool goes and its connections close.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Empty};
+use hyper::Uri;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+
+use crate::tls::config::{ClientTls, TlsError};
+use crate::tls::connector::{ConnStats, ConnTag, ConnUse, CountingConnector};
+use crate::vocab::client::ClientKind;
+use crate::vocab::client::NATIVE_TLS_NOT_BUILT;
+use crate::vocab::tls::RootsChoice;
+
+/// How long one request may take before it counts as failed (`timeout`).
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How a session keeps connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    /// Keep-alive: idle connections are reused (hyper-util's default).
+    KeepAlive,
+    /// No idle connection is kept: every request opens a new one (resuming if it can).
+    NoIdle,
+}
+
+/// Why a session could not be built.
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("reqwest: {0}")]
+    Reqwest(String),
+    #[error("--client reqwest-native: {}", NATIVE_TLS_NOT_BUILT)]
+    NativeTlsNotBuilt,
+}
+
+/// Builds sessions with one fixed TLS set-up, counting their connections in one place.
+#[derive(Clone)]
+pub struct SessionFactory {
+    kind: ClientKind,
+    tls: ClientTls,
+    stats: Arc<ConnStats>,
+}
+
+impl SessionFactory {
+    /// A factory of hyper sessions.
+    pub fn new(tls: ClientTls) -> Self {
+        Self::with_kind(ClientKind::Hyper, tls)
+    }
+
+    pub fn with_kind(kind: ClientKind, tls: ClientTls) -> Self {
+        Self {
+            kind,
+            tls,
+            stats: Arc::new(ConnStats::default()),
+        }
+    }
+
+    pub fn kind(&self) -> ClientKind {
+        self.kind
+    }
+
+    /// Seeds the crypto library's random generator (a one-time, per-process cost: see
+    /// [`crate::tls::config::warm_up`]) and returns how long that took, µs. No session, connection or
+    /// request is made.
+    pub fn warm_up(&self) -> Result<u64, TlsError> {
+        let t0 = std::time::Instant::now();
+        // OpenSSL's one-time library initialisation (error strings, default provider, config
+        // file) would otherwise land in the first build's figures: reqwest-native's, and in a
+        // `native-tls` build the rustls reqwest client's too (it parses its certificates
+        // through OpenSSL there). What OpenSSL sets up on its first certificate parse is not
+        // covered and stays in the first build (method.reqwest_native_tls says so).
+        #[cfg(feature = "native-tls")]
+        if self.kind != ClientKind::Hyper {
+            openssl_sys::init();
+        }
+        crate::tls::config::warm_up(&self.tls.provider)?;
+        Ok(t0.elapsed().as_micros() as u64)
+    }
+
+    /// Connection counters of every session this factory built; reqwest's connections are
+    /// not visible to the harness, so they are only kept for hyper.
+    pub fn stats(&self) -> Option<&Arc<ConnStats>> {
+        (self.kind == ClientKind::Hyper).then_some(&self.stats)
+    }
+
+    /// Builds a new session: a new `ClientConfig` (root store, resumption store), connector
+    /// and pool. Synchronous, so its allocations can be charged to it exactly.
+    pub fn build(&self, pooling: Pooling) -> Result<Session, BuildError> {
+        match self.kind {
+            ClientKind::Hyper => self.build_hyper(pooling),
+            ClientKind::Reqwest => self.build_reqwest(pooling),
+            #[cfg(feature = "native-tls")]
+            ClientKind::ReqwestNative => self.build_reqwest_native(pooling),
+            #[cfg(not(feature = "native-tls"))]
+            ClientKind::ReqwestNative => Err(BuildError::NativeTlsNotBuilt),
+        }
+    }
+
+    fn build_hyper(&self, pooling: Pooling) -> Result<Session, BuildError> {
+        let cfg = Arc::new(self.tls.client_config()?);
+        let connector = CountingConnector::new(cfg.clone(), self.stats.clone());
+        let mut builder = Client::builder(TokioExecutor::new());
+        if pooling == Pooling::NoIdle {
+            builder.pool_max_idle_per_host(0);
+        }
+        Ok(Session {
+            inner: Inner::Hyper {
+                client: builder.build(connector),
+                tls_state: cfg,
+            },
+        })
+    }
+
+    /// reqwest as a user builds it: `--roots system` is its default verifier (the OS store,
+    /// loaded per client) with the CA merged in; `ca` trusts the CA alone; `webpki` hands it a
+    /// rustls config built like the hyper session's. The proxy from the environment is
+    /// ignored so that traffic stays on 127.0.0.1.
+    fn build_reqwest(&self, pooling: Pooling) -> Result<Session, BuildError> {
+        let err = |e: reqwest::Error| BuildError::Reqwest(e.to_string());
+        let certs = || {
+            self.tls
+                .trusted
+                .iter()
+                .map(|c| reqwest::Certificate::from_der(c.as_ref()))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let version = match self.tls.version {
+            crate::vocab::tls::TlsVersion::V12 => reqwest::tls::Version::TLS_1_2,
+            crate::vocab::tls::TlsVersion::V13 => reqwest::tls::Version::TLS_1_3,
+        };
+        // Named explicitly: in a `native-tls` build (for `reqwest-native`) reqwest's default
+        // backend becomes native-tls, and this client must stay rustls. Its certificates are
+        // then parsed by OpenSSL as well (`reqwest::Certificate` holds both forms): the
+        // summary's `method.reqwest_native_tls` says so; a default build has no OpenSSL.
+        let mut b = reqwest::Client::builder()
+            .tls_backend_rustls()
+            .no_proxy()
+            .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        b = match self.tls.roots {
+            RootsChoice::Ca => b
+                .tls_certs_only(certs().map_err(err)?)
+                .tls_version_min(version)
+                .tls_version_max(version),
+            // reqwest's verifier would quietly fall back to the merged CA alone when the OS
+            // store is empty: `RunArgs::validate` checks it once, before any worker starts.
+            RootsChoice::System => b
+                .tls_certs_merge(certs().map_err(err)?)
+                .tls_version_min(version)
+                .tls_version_max(version),
+            RootsChoice::Webpki => b.tls_backend_preconfigured(self.tls.client_config()?),
+        };
+        if pooling == Pooling::NoIdle {
+            b = b.pool_max_idle_per_host(0);
+        }
+        Ok(Session {
+            inner: Inner::Reqwest(b.build().map_err(err)?),
+        })
+    }
+}
+
+#[cfg(feature = "native-tls")]
+impl SessionFactory {
+    /// reqwest on OpenSSL (native-tls), as a user selects it: `tls_backend_native()`. `--roots
+    /// ca` trusts the CA alone (`tls_certs_only` disables OpenSSL's default verify paths);
+    /// `system` keeps them (`SSL_CTX_set_default_verify_paths`, the OS bundle OpenSSL was
+    /// configured with) and adds the CA. `webpki` has no meaning here and is refused by the
+    /// plan. Verification stays on: there is no path that turns it off.
+    fn build_reqwest_native(&self, pooling: Pooling) -> Result<Session, BuildError> {
+        let err = |e: reqwest::Error| BuildError::Reqwest(e.to_string());
+        let certs = self
+            .tls
+            .trusted
+            .iter()
+            .map(|c| reqwest::Certificate::from_der(c.as_ref()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(err)?;
+        let version = match self.tls.version {
+            crate::vocab::tls::TlsVersion::V12 => reqwest::tls::Version::TLS_1_2,
+            crate::vocab::tls::TlsVersion::V13 => reqwest::tls::Version::TLS_1_3,
+        };
+        let mut b = reqwest::Client::builder()
+            .tls_backend_native()
+            .no_proxy()
+            .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
+            .tls_version_min(version)
+            .tls_version_max(version);
+        b = match self.tls.roots {
+            RootsChoice::Ca => b.tls_certs_only(certs),
+            RootsChoice::System => b.tls_certs_merge(certs),
+            RootsChoice::Webpki => {
+                return Err(BuildError::Reqwest(
+                    "--roots webpki has no native-tls equivalent".into(),
+                ))
+            }
+        };
+        if pooling == Pooling::NoIdle {
+            b = b.pool_max_idle_per_host(0);
+        }
+        Ok(Session {
+            inner: Inner::Reqwest(b.build().map_err(err)?),
+        })
+    }
+}
+
+// Boxing the larger variant would add an allocation to every session the harness measures.
+#[allow(clippy::large_enum_variant)]
+enum Inner {
+    Hyper {
+        client: Client<CountingConnector, Empty<Bytes>>,
+        tls_state: Arc<rustls::ClientConfig>,
+    },
+    Reqwest(reqwest::Client),
+}
+
+/// One client session.
+pub struct Session {
+    inner: Inner,
+}
+
+/// A completed request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Outcome {
+    pub body_bytes: usize,
+    pub conn: Option<ConnUse>,
+}
+
+/// The kind of a failed request: the key under which failures are counted. Its `Display` is
+/// the stable key published in `failures_by_kind`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, thiserror::Error)]
+pub enum FailureKind {
+    #[error("timeout")]
+    Timeout,
+    #[error("status: {0}")]
+    Status(u16),
+    /// A certificate the client rejected, named by rustls's `CertificateError` variant alone
+    /// (the times and names some variants carry stay in the error's detail).
+    #[error("tls: invalid peer certificate: {0}")]
+    Certificate(&'static str),
+    /// Any other rustls error, as rustls describes it.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// An I/O error outside TLS, by its `io::ErrorKind`.
+    #[error("io: {0:?}")]
+    Io(std::io::ErrorKind),
+    /// A failure in the HTTP layer with neither a TLS nor an I/O cause.
+    #[error("http")]
+    Http,
+    /// The session could not be built.
+    #[error("build: {0}")]
+    Build(String),
+}
+
+impl FailureKind {
+    /// The kind of a rustls error.
+    pub fn of_tls(e: &rustls::Error) -> Self {
+        match e {
+            rustls::Error::InvalidCertificate(ce) => FailureKind::Certificate(certificate_name(ce)),
+            other => FailureKind::Tls(other.to_string()),
+        }
+    }
+}
+
+/// rustls's name for a certificate error, without the context some variants carry. Matched
+/// variant by variant (no `Debug` text is parsed); a variant added after this rustls version
+/// reads `Other` until it is named here. The deprecated unit variant is still matched: a
+/// verifier may construct it.
+#[allow(deprecated)]
+fn certificate_name(e: &rustls::CertificateError) -> &'static str {
+    use rustls::CertificateError as C;
+    match e {
+        C::BadEncoding => "BadEncoding",
+        C::Expired | C::ExpiredContext { .. } => "Expired",
+        C::NotValidYet | C::NotValidYetContext { .. } => "NotValidYet",
+        C::Revoked => "Revoked",
+        C::UnhandledCriticalExtension => "UnhandledCriticalExtension",
+        C::UnknownIssuer => "UnknownIssuer",
+        C::UnknownRevocationStatus => "UnknownRevocationStatus",
+        C::ExpiredRevocationList | C::ExpiredRevocationListContext { .. } => {
+            "ExpiredRevocationList"
+        }
+        C::BadSignature => "BadSignature",
+        C::UnsupportedSignatureAlgorithm
+        | C::UnsupportedSignatureAlgorithmContext { .. }
+        | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
+            "UnsupportedSignatureAlgorithm"
+        }
+        C::NotValidForName | C::NotValidForNameContext { .. } => "NotValidForName",
+        C::InvalidPurpose | C::InvalidPurposeContext { .. } => "InvalidPurpose",
+        C::InvalidOcspResponse => "InvalidOcspResponse",
+        C::ApplicationVerificationFailure => "ApplicationVerificationFailure",
+        _ => "Other",
+    }
+}
+
+/// Why a request failed. `kind()` is the key under which failures are counted.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("request timed out after {0:?}")]
+    Timeout(Duration),
+    #[error("server answered {0}")]
+    Status(u16),
+    #[error("{kind}: {detail}")]
+    Transport { kind: FailureKind, detail: String },
+}
+
+impl RequestError {
+    /// The failure's kind: `tls: <rustls error>`, `io: <kind>`, `timeout`, `status: 503`.
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            RequestError::Timeout(_) => FailureKind::Timeout,
+            RequestError::Status(s) => FailureKind::Status(*s),
+            RequestError::Transport { kind, .. } => kind.clone(),
+        }
+    }
+
+    fn from_error(e: &(dyn std::error::Error + 'static)) -> Self {
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+        let mut kind = None;
+        while let Some(err) = cur {
+            if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+                kind = Some(FailureKind::of_tls(tls));
+                break;
+            }
+            cur = match err.downcast_ref::<std::io::Error>() {
+                Some(io) => {
+                    // tokio-rustls (and hyper-rustls around it) wrap the rustls error in
+                    // io::Errors whose source() skips the wrapped error: look inside.
+                    kind.get_or_insert(FailureKind::Io(io.kind()));
+                    match io.get_ref() {
+                        Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                        None => err.source(),
+                    }
+                }
+                None => err.source(),
+            };
+        }
+        let mut detail = e.to_string();
+        let mut src = e.source();
+        while let Some(s) = src {
+            detail.push_str(": ");
+            detail.push_str(&s.to_string());
+            src = s.source();
+        }
+        RequestError::Transport {
+            kind: kind.unwrap_or(FailureKind::Http),
+            detail,
+        }
+    }
+}
+
+impl Session {
+    /// Invalidates the session (its pool and connections go) but hands back its TLS state:
+    /// the `ClientConfig` with its root store and the resumption store holding the tickets
+    /// its handshakes received. This is what a platform TLS cache keeps after the session.
+    /// `None` for reqwest, which keeps its TLS state to itself.
+    pub fn into_tls_state(self) -> Option<Arc<rustls::ClientConfig>> {
+        match self.inner {
+            Inner::Hyper { client, tls_state } => {
+                drop(client);
+                Some(tls_state)
+            }
+            Inner::Reqwest(_) => None,
+        }
+    }
+
+    /// GETs `uri` and reads the whole body.
+    pub async fn get(&self, uri: &Uri) -> Result<Outcome, RequestError> {
+        match tokio::time::timeout(REQUEST_TIMEOUT, self.get_inner(uri)).await {
+            Ok(r) => r,
+            Err(_) => Err(RequestError::Timeout(REQUEST_TIMEOUT)),
+        }
+    }
+
+    async fn get_inner(&self, uri: &Uri) -> Result<Outcome, RequestError> {
+        let client = match &self.inner {
+            Inner::Hyper { client, .. } => client,
+            Inner::Reqwest(c) => return get_reqwest(c, uri).await,
+        };
+        let res = client
+            .get(uri.clone())
+            .await
+            .map_err(|e| RequestError::from_error(&e))?;
+        let conn = res.extensions().get::<ConnTag>().map(ConnTag::take_use);
+        let status = res.status();
+        let body = res
+            .into_body()
+            .collect()
+            .await
+            .map_err(|e| RequestError::from_error(&e))?
+            .to_bytes();
+        if !status.is_success() {
+            return Err(RequestError::Status(status.as_u16()));
+        }
+        Ok(Outcome {
+            body_bytes: body.len(),
+            conn,
+        })
+    }
+}
+
+async fn get_reqwest(client: &reqwest::Client, uri: &Uri) -> Result<Outcome, RequestError> {
+    let res = client
+        .get(uri.to_string())
+        .send()
+        .await
+        .map_err(|e| RequestError::from_error(&e))?;
+    let status = res.status();
+    let body = res
+        .bytes()
+        .await
+        .map_err(|e| RequestError::from_error(&e))?;
+    if !status.is_success() {
+        return Err(RequestError::Status(status.as_u16()));
+    }
+    Ok(Outcome {
+        body_bytes: body.len(),
+        conn: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failure_keys_are_stable() {
+        let cert = |e| FailureKind::of_tls(&rustls::Error::InvalidCertificate(e)).to_string();
+        assert_eq!(
+            cert(rustls::CertificateError::UnknownIssuer),
+            "tls: invalid peer certificate: UnknownIssuer"
+        );
+        assert_eq!(
+            cert(rustls::CertificateError::NotValidForName),
+            "tls: invalid peer certificate: NotValidForName"
+        );
+        assert_eq!(FailureKind::Timeout.to_string(), "timeout");
+        assert_eq!(FailureKind::Status(503).to_string(), "status: 503");
+        assert_eq!(
+            FailureKind::Io(std::io::ErrorKind::ConnectionRefused).to_string(),
+            "io: ConnectionRefused"
+        );
+        assert_eq!(FailureKind::Http.to_string(), "http");
+    }
+}

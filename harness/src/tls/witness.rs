@@ -1,0 +1,115 @@
+//! The server as witness: one record per accepted connection (when it opened and closed on
+//! the machine's monotonic clock, how its handshake ended, how many requests it carried).
+//!
+//! `harness exec` checks a program it did not write, so it cannot count that program's
+//! sessions from the inside; the server sees every one of them from the outside. The log is
+//! kept only when asked for (`ServerOptions::witness`): a run's server, which serves millions
+//! of requests, keeps counters only, so the log's own heap never enters its figures.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use crate::contract::wire::ConnRecord;
+use crate::measure::procstat::monotonic_ns;
+use crate::vocab::handshake::Handshake;
+
+/// The log of every connection the server accepted.
+#[derive(Debug, Default)]
+pub struct Witness {
+    conns: Mutex<Vec<ConnRecord>>,
+}
+
+/// A connection's place in the log.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnId(usize);
+
+impl Witness {
+    fn lock(&self) -> MutexGuard<'_, Vec<ConnRecord>> {
+        // A panic while holding the lock leaves the records intact: keep using them.
+        self.conns.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Records an accepted connection.
+    pub fn opened(&self, peer_port: u16) -> ConnId {
+        let mut conns = self.lock();
+        conns.push(ConnRecord {
+            peer_port,
+            opened_ns: monotonic_ns(),
+            closed_ns: None,
+            handshake: Handshake::Pending,
+            requests: 0,
+        });
+        ConnId(conns.len() - 1)
+    }
+
+    pub fn handshake(&self, id: ConnId, kind: Handshake) {
+        if let Some(c) = self.lock().get_mut(id.0) {
+            c.handshake = kind;
+        }
+    }
+
+    pub fn request(&self, id: ConnId) {
+        if let Some(c) = self.lock().get_mut(id.0) {
+            c.requests += 1;
+        }
+    }
+
+    pub fn closed(&self, id: ConnId) {
+        if let Some(c) = self.lock().get_mut(id.0) {
+            c.closed_ns = Some(monotonic_ns());
+        }
+    }
+
+    /// Every record so far.
+    pub fn records(&self) -> Vec<ConnRecord> {
+        self.lock().clone()
+    }
+}
+
+/// A connection's handle on the log, if the server keeps one.
+#[derive(Debug, Clone)]
+pub struct Witnessed(Option<(Arc<Witness>, ConnId)>);
+
+impl Witnessed {
+    pub fn open(log: Option<&Arc<Witness>>, peer_port: u16) -> Witnessed {
+        Witnessed(log.map(|w| (w.clone(), w.opened(peer_port))))
+    }
+    pub fn handshake(&self, kind: Handshake) {
+        if let Some((w, id)) = &self.0 {
+            w.handshake(*id, kind);
+        }
+    }
+    pub fn request(&self) {
+        if let Some((w, id)) = &self.0 {
+            w.request(*id);
+        }
+    }
+    pub fn closed(&self) {
+        if let Some((w, id)) = &self.0 {
+            w.closed(*id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_a_connection_through_its_life() {
+        let w = Arc::new(Witness::default());
+        let c = Witnessed::open(Some(&w), 40000);
+        c.handshake(Handshake::Resumed);
+        c.request();
+        c.request();
+        assert_eq!(w.records()[0].closed_ns, None);
+        c.closed();
+        let r = &w.records()[0];
+        assert_eq!(
+            (r.peer_port, r.requests, r.handshake),
+            (40000, 2, Handshake::Resumed)
+        );
+        assert!(r.closed_ns.expect("closed") >= r.opened_ns);
+        // Without a log, nothing is kept and nothing fails.
+        Witnessed::open(None, 1).closed();
+    }
+}

@@ -1,0 +1,35 @@
+//! The TLS settings a run chooses: protocol version, key exchange, roots. The rustls values
+//! they select are built in `crate::tls::config`.
+
+crate::choice! {
+    /// TLS protocol version, offered alone by both sides.
+    pub enum TlsVersion ("TLS version", default = V13) {
+        /// TLS 1.2.
+        V12 = "1.2",
+        /// TLS 1.3.
+        V13 = "1.3",
+    }
+}
+
+crate::choice! {
+    /// Key-exchange groups the client offers.
+    pub enum KxChoice ("key exchange", default = Default) {
+        /// rustls's default list (with aws-lc-rs: X25519MLKEM768, X25519, secp256r1, secp384r1).
+        Default = "default",
+        /// X25519 alone: smaller key shares, no post-quantum hybrid.
+        X25519 = "x25519",
+    }
+}
+
+crate::choice! {
+    /// Which roots a client session trusts.
+    pub enum RootsChoice ("roots", default = Ca) {
+        /// Only the harness CA (or the `--ca` file).
+        Ca = "ca",
+        /// The Mozilla root set from `webpki-roots`, plus the CA so the local server still verifies.
+        Webpki = "webpki",
+        /// The operating system's root store (loaded anew per session, as a default client does),
+        /// plus the CA. For reqwest: its default platform verifier with the CA merged in.
+        System = "system",
+    }
+}
