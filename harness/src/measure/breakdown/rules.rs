@@ -1,0 +1,302 @@
+//! The frame rules: which owner holds an allocation, read off its stack (ARCHITECTURE.md,
+//! "Where the bytes go"). One table, [`RULES`], tried in order; [`classify`] applies it.
+
+use crate::vocab::owner::Owner;
+
+/// The frame rules, in one table: `(owner, substrings of a frame)`.
+///
+/// How a stack is classified ([`classify`]): the rules are tried **in table order**, and the
+/// first rule that matches **any** frame of the stack decides; allocator frames
+/// ([`ALLOCATOR_FRAMES`]) are left out, and a stack no rule matches is [`Owner::Other`]. So
+/// the order is the precedence, from the most specific context to the most general:
+///
+/// 1. the resumption store, then the tickets put in it: a ticket is parsed and its server
+///    certificates copied inside the handshake (`handle_new_ticket`), and the store's own maps
+///    grow inside `ClientSessionMemoryCache` whoever calls it;
+/// 2. the handshake's parts (certificate verification, key exchange, key schedule), which run
+///    inside the connection;
+/// 3. the `ClientConfig` (root store, verifier, provider), built inside the harness's session
+///    builder;
+/// 4. the rest of rustls's connection, records and buffers, which hyper's I/O calls into;
+/// 5. tokio's I/O registration, which hyper-util's connector calls into;
+/// 6. reqwest's connector, which hyper-util's pool calls; the HTTP client (hyper-util, hyper,
+///    hyper-rustls); then the rest of reqwest, around it;
+/// 7. what the harness's session builder allocates itself (the `Arc<ClientConfig>`);
+/// 8. the rest of the harness (its histograms, retention queue, list of kept sessions, wire
+///    messages), which every stack of its own tasks passes through;
+/// 9. tokio's runtime, last: its worker threads' stacks end in the runtime's thread spawn,
+///    below every task, so only what no other rule claims is the runtime's own.
+///
+/// An owner may have more than one row, at different precedences.
+///
+/// Innermost-first would be wrong here: the innermost library frame is often a data type's
+/// `clone` or decoder (`rustls::msgs::…`, `http::…`) whatever the context it runs in. Patterns
+/// are matched against the whole frame string (`0xADDR: symbol (file:line:col)`) and name
+/// Rust paths (`crate::module::Type`), which file paths never contain.
+pub const RULES: &[(Owner, &[&str])] = &[
+    (
+        Owner::ResumptionStore,
+        &[
+            "ClientSessionMemoryCache",
+            "rustls::limited_cache",
+            "Resumption::in_memory_sessions",
+        ],
+    ),
+    (
+        Owner::Tickets,
+        &[
+            "handle_new_ticket",
+            "NewSessionTicketPayload",
+            "Tls13ClientSessionValue",
+            "Tls12ClientSessionValue",
+            "ClientSessionCommon",
+            "rustls::msgs::persist",
+        ],
+    ),
+    (
+        Owner::Verify,
+        &[
+            "verify_server_cert",
+            "verify_tls13_signature",
+            "verify_tls12_signature",
+            "verify_server_name",
+            "rustls::webpki::verify",
+            "webpki::end_entity",
+            "webpki::verify_cert",
+            "webpki::cert::Cert",
+        ],
+    ),
+    (
+        Owner::KeyExchange,
+        &[
+            "rustls::crypto::aws_lc_rs::kx",
+            "rustls::crypto::aws_lc_rs::pq",
+            "ActiveKeyExchange",
+            "SupportedKxGroup",
+            "KeyExchange",
+            "key_share",
+            "KeyShare",
+            "aws_lc_rs::agreement",
+            "aws_lc_rs::kem",
+        ],
+    ),
+    (
+        Owner::KeySchedule,
+        &[
+            "rustls::hash_hs",
+            "HandshakeHash",
+            "rustls::tls13::key_schedule",
+            "KeySchedule",
+            "rustls::tls12::prf",
+            "ConnectionSecrets",
+        ],
+    ),
+    (
+        Owner::Config,
+        &[
+            "RootCertStore",
+            "rustls::client::builder",
+            "rustls::builder",
+            "ClientConfig",
+            "WebPkiServerVerifier",
+            "ServerCertVerifierBuilder",
+            "webpki::trust_anchor",
+            "anchor_from_trusted_cert",
+            "CryptoProvider",
+            "default_provider",
+            "webpki_roots",
+            "rustls_native_certs",
+            "harness::tls::config::ClientTls::client_config",
+            "harness::tls::config::provider",
+        ],
+    ),
+    (
+        Owner::Connection,
+        &[
+            "rustls::conn",
+            "rustls::client::client_conn",
+            "rustls::client::hs",
+            "rustls::client::tls13",
+            "rustls::client::tls12",
+            "rustls::client::common",
+            "rustls::common_state",
+            "rustls::record_layer",
+            "rustls::msgs",
+            "rustls::vecbuf",
+            "rustls::check",
+            "rustls::compress",
+            "tokio_rustls::",
+        ],
+    ),
+    (
+        Owner::TokioIo,
+        &[
+            "tokio::runtime::io",
+            "tokio::io::poll_evented",
+            "tokio::net::tcp",
+            "ScheduledIo",
+            "mio::",
+        ],
+    ),
+    // reqwest's connector (its connection wrappers) runs inside hyper-util's pool.
+    (Owner::Reqwest, &["reqwest::connect::"]),
+    (
+        Owner::Http,
+        &["hyper_util::", "hyper::", "hyper_rustls::", "want::"],
+    ),
+    (Owner::Reqwest, &["reqwest::"]),
+    // What the harness's hyper session builder allocates itself, outside rustls's and
+    // hyper-util's builders above: the `Arc` holding the session's `ClientConfig`.
+    (
+        Owner::Config,
+        &["harness::tls::session::SessionFactory::build_hyper"],
+    ),
+    // The harness, which every stack of its own tasks passes through, before tokio's runtime:
+    // in a release build a worker thread's stack reaches down to the runtime's thread spawn
+    // below every task.
+    // Anchored at the symbol's start: tokio's own `tokio::runtime::task::harness::…` frames
+    // sit below every task.
+    (
+        Owner::Harness,
+        &[": harness::", ": <harness::", "hdrhistogram::"],
+    ),
+    (
+        Owner::TokioRuntime,
+        &[
+            "tokio::runtime::builder",
+            "tokio::runtime::scheduler::multi_thread::worker::create",
+            "tokio::runtime::scheduler::multi_thread::park",
+            "tokio::runtime::time::",
+            "tokio::runtime::driver",
+            "tokio::runtime::blocking::pool::Spawner::spawn_thread",
+            "tokio::runtime::blocking::pool::BlockingPool::new",
+            "tokio::signal::",
+        ],
+    ),
+];
+
+/// Allocator frames, which sit innermost in every stack and are never an owner: dhat's and
+/// the counting allocator's `GlobalAlloc` methods and the allocation shims.
+pub const ALLOCATOR_FRAMES: &[&str] = &[
+    "<dhat::Alloc as ",
+    "dhat::",
+    "<harness::measure::alloc::CountingAlloc as ",
+    "harness::measure::alloc::",
+    "__rustc::__rust_",
+    "__rust_alloc",
+    "__rust_realloc",
+    "__rg_",
+];
+
+/// The owner of one stack (frame strings, allocation site first): the first rule of
+/// [`RULES`] that matches any of its frames, allocator frames ([`ALLOCATOR_FRAMES`]) left out;
+/// [`Owner::Other`] when none does.
+pub fn classify<'a>(frames: impl IntoIterator<Item = &'a str>) -> Owner {
+    let frames: Vec<&str> = frames
+        .into_iter()
+        .filter(|f| !ALLOCATOR_FRAMES.iter().any(|p| f.contains(p)))
+        .collect();
+    RULES
+        .iter()
+        .find(|(_, patterns)| {
+            frames
+                .iter()
+                .any(|f| patterns.iter().any(|p| f.contains(p)))
+        })
+        .map_or(Owner::Other, |(owner, _)| *owner)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_rule_in_the_table_wins_over_any_frame() {
+        // A certificate chain copied for a ticket: the data type's clone is in rustls::msgs
+        // (the connection's rule), the context is the ticket.
+        let ticket = [
+            "0x1: <rustls::msgs::handshake::CertificateChain as core::clone::Clone>::clone (src/msgs/handshake.rs:1683:40)",
+            "0x2: rustls::client::tls13::ExpectTraffic::handle_new_ticket_impl (src/client/tls13.rs:1525:18)",
+            "0x3: rustls::conn::ConnectionCore<Data>::process_msg (rustls-0.23.46/src/conn.rs:1216:14)",
+            "0x4: <hyper_util::rt::tokio::TokioIo<T> as hyper::rt::io::Read>::poll_read (src/rt/tokio.rs:173:19)",
+        ];
+        assert_eq!(classify(ticket), Owner::Tickets);
+        // The store growing while a ticket is put in it is the store's.
+        let store = [
+            "0x1: rustls::limited_cache::LimitedCache<K,V>::get_or_insert_default_and_edit (rustls-0.23.46/src/limited_cache.rs:40:28)",
+            "0x2: <rustls::client::handy::cache::ClientSessionMemoryCache as rustls::client::client_conn::ClientSessionStore>::insert_tls13_ticket (src/client/handy.rs:150:9)",
+            "0x3: rustls::client::tls13::ExpectTraffic::handle_new_ticket_impl (src/client/tls13.rs:1540:9)",
+        ];
+        assert_eq!(classify(store), Owner::ResumptionStore);
+        // rustls's buffers filled from hyper's read are rustls's; hyper's own buffer is hyper's.
+        let record = [
+            "0x1: rustls::vecbuf::ChunkVecBuffer::append (rustls-0.23.46/src/vecbuf.rs:60:9)",
+            "0x2: <hyper::proto::h1::io::Buffered<T,B>>::poll_read_from_io (proto/h1/io.rs:249:38)",
+            "0x3: harness::run::load::Ctx::request::{{closure}} (harness/src/run/load.rs:261:23)",
+        ];
+        assert_eq!(classify(record), Owner::Connection);
+        assert_eq!(classify(record[1..].iter().copied()), Owner::Http);
+        assert_eq!(classify(record[2..].iter().copied()), Owner::Harness);
+        // A release build's stack (inlined frames, from a `--breakdown` run) reaches the root
+        // of the worker thread, tokio's thread spawn: the harness's histogram growing while a
+        // request is recorded is the harness's, not the runtime's.
+        let histogram = [
+            "0x1: hdrhistogram::Histogram<T>::resize (hdrhistogram-7.6.0/src/lib.rs:1777:21)",
+            "0x2: harness::run::load::Ctx::request::{{closure}} (harness/src/run/load.rs:293:47)",
+            "0x3: tokio::runtime::task::harness::poll_future (runtime/task/harness.rs:525:18)",
+            "0x4: tokio::runtime::scheduler::multi_thread::worker::run (runtime/scheduler/multi_thread/worker.rs:513:21)",
+            "0x5: tokio::runtime::blocking::pool::Spawner::spawn_thread::{{closure}} (runtime/blocking/pool.rs:475:13)",
+        ];
+        assert_eq!(classify(histogram), Owner::Harness);
+        assert_eq!(
+            classify(histogram[2..].iter().copied()),
+            Owner::TokioRuntime
+        );
+    }
+
+    #[test]
+    fn every_owner_a_stack_can_have_has_a_rule() {
+        for o in Owner::ALL {
+            let has_rule = RULES.iter().any(|(r, _)| r == o);
+            let expected = !matches!(o, Owner::Other | Owner::Remainder);
+            assert_eq!(has_rule, expected, "{o}");
+        }
+        for (o, patterns) in RULES {
+            assert!(!patterns.is_empty(), "{o}: a row without patterns");
+            assert!(
+                patterns.iter().all(|p| !p.is_empty()),
+                "{o}: an empty pattern matches every frame"
+            );
+        }
+    }
+
+    /// The rules that name the harness's own functions name them where they are: a module
+    /// moved without its rule would leave its bytes to a broader owner unnoticed.
+    #[test]
+    fn the_harness_paths_in_the_rules_exist() {
+        use crate::measure::alloc::CountingAlloc;
+        use crate::tls::config::{provider, ClientTls};
+        use crate::tls::session::SessionFactory;
+        let named: Vec<&str> = RULES
+            .iter()
+            .flat_map(|(_, p)| p.iter())
+            .chain(ALLOCATOR_FRAMES)
+            .copied()
+            .filter(|p| p.trim_start_matches('<').starts_with("harness::"))
+            .collect();
+        let real = [
+            std::any::type_name_of_val(&ClientTls::client_config).to_string(),
+            std::any::type_name_of_val(&provider).to_string(),
+            format!("{}::build_hyper", std::any::type_name::<SessionFactory>()),
+            format!("<{} as ", std::any::type_name::<CountingAlloc>()),
+            std::any::type_name::<CountingAlloc>().replace("CountingAlloc", ""),
+        ];
+        for p in &named {
+            assert!(
+                real.iter().any(|r| r == p),
+                "{p} names no function here: {real:#?}"
+            );
+        }
+        assert_eq!(named.len(), real.len(), "{named:#?}");
+    }
+}
