@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use harness::cli::args::{Cli, Command};
 use harness::contract::worker::WorkerRole;
-use harness::run::orchestrator::RunExit;
+use harness::run::leg::RunExit;
 
 #[global_allocator]
 static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;

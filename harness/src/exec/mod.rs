@@ -24,9 +24,10 @@ use crate::contract::plan::ServerPlan;
 use crate::contract::wire::{ServerSample, WorkerMsg};
 use crate::contract::worker::ServerWorkerConfig;
 use crate::measure::procstat;
-use crate::measure::procstat::monotonic_ns;
+use crate::tls::witness::monotonic_ns;
 use crate::measure::proctree;
 use crate::run::orchestrator as run;
+use crate::run::process;
 use crate::tls::certs;
 use crate::vocab::defaults;
 use crate::vocab::exec::{ExecEnd, HeapTool};
@@ -224,14 +225,14 @@ async fn supervise(
 ) -> Result<Observed, ExecError> {
     // Ctrl-C handlers first (the task registers them when it first runs), so an interrupt
     // at any point below stops the command in order instead of killing the harness.
-    let mut intr = run::interrupts();
+    let mut intr = process::interrupts();
     tokio::task::yield_now().await;
     let seen_intr = *intr.borrow();
     let cfg = ServerWorkerConfig {
         server: plan.server.clone(),
         witness: true,
     };
-    let (mut server, port, _) = run::start_server(exe, cfg)
+    let (mut server, port, _) = process::start_server(exe, cfg)
         .await
         .map_err(ExecError::Server)?;
 

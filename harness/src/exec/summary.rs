@@ -112,7 +112,7 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         harness_command: String::new(),
         run_id: String::new(),
         started_at: String::new(),
-        versions: crate::run::assemble::versions(),
+        versions: crate::run::methods::versions(),
         method: BTreeMap::new(),
         ended: o.ended,
         exit_code: o.exit_code,

@@ -56,20 +56,6 @@ pub fn thread_cpu_ns() -> Option<u64> {
     (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
-/// `CLOCK_MONOTONIC`, nanoseconds: one clock for every process on the machine, so a time the
-/// server worker stamps on a connection and a time the parent stamps on a command's exit can
-/// be compared (`harness exec`).
-pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the struct we pass; CLOCK_MONOTONIC cannot fail on
-    // Linux (a failure leaves 0, which every comparison treats as "long ago").
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
-
 /// CPU time of every child process this process has waited for (and the children they waited
 /// for), user + system, seconds (`getrusage(RUSAGE_CHILDREN)`).
 pub fn children_cpu_seconds() -> Option<f64> {

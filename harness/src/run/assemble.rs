@@ -3,75 +3,17 @@
 //! the run summary and the exit status. No processes, no I/O, so every rule here is tested on
 //! fixed inputs (ARCHITECTURE.md, "Data flow").
 
-use std::collections::BTreeMap;
-
 use crate::contract::breakdown::Which;
 use crate::contract::plan::RunPlan;
-use crate::contract::summary::METHOD_REQWEST_NATIVE_TLS;
-use crate::contract::summary::{ModeSummary, Scenario, ServerSummary, Summary, Versions, SCHEMA};
+use crate::contract::summary::{ModeSummary, Scenario, ServerSummary, Summary, SCHEMA};
 use crate::contract::timeline::TimelineRow;
-use crate::contract::wire::{ClientFinal, ClientSample, ClientTotals, ServerSample};
+use crate::contract::wire::{ClientFinal, ClientTotals, ServerSample};
 use crate::run::analysis;
+use crate::run::leg::{LegEnd, LegOutcome, LegRecord, RunExit};
+use crate::run::methods::{methods, versions, BREAKDOWN};
 use crate::tls::config as tls;
 use crate::vocab::client::ClientKind;
 use crate::vocab::mode::Mode;
-
-/// How one leg (a mode with a client) ended.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LegEnd {
-    /// The client worker sent its final report.
-    Completed,
-    /// Ctrl-C or SIGTERM.
-    Interrupted,
-    /// The client worker died; the text says how.
-    ClientDied(String),
-    /// The server worker died; the text says how.
-    ServerDied(String),
-}
-
-/// What supervising one leg produced.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LegRecord {
-    pub mode: Mode,
-    pub client: ClientKind,
-    /// Each client sample with the server's latest sample at the time.
-    pub samples: Vec<(ClientSample, Option<ServerSample>)>,
-    /// The server's last sample (its final one when it stopped cleanly).
-    pub last_server: Option<ServerSample>,
-    /// The client worker's final report, if it sent one.
-    pub fin: Option<ClientFinal>,
-    pub end: LegEnd,
-    /// Lines from the workers that were not valid messages.
-    pub unparsed_lines: u64,
-}
-
-/// How supervising one leg went.
-#[derive(Debug, Clone, PartialEq)]
-pub enum LegOutcome {
-    /// A worker could not be started; nothing was measured.
-    NotStarted(String),
-    Ran(Box<LegRecord>),
-}
-
-impl LegOutcome {
-    /// Whether the run goes on to the next leg.
-    pub fn carry_on(&self) -> bool {
-        matches!(self, LegOutcome::Ran(r) if r.end == LegEnd::Completed)
-    }
-}
-
-/// How a run ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RunExit {
-    /// Every request succeeded.
-    Clean,
-    /// Some requests failed or a mode stopped early; the report says which.
-    Failures,
-    /// A worker process died (or never started); what it measured so far was kept.
-    WorkerDied,
-    /// Ctrl-C or SIGTERM.
-    Interrupted,
-}
 
 /// One leg's rows and summary.
 #[derive(Debug, Clone, PartialEq)]
@@ -367,68 +309,10 @@ pub fn summary(
     }
 }
 
-/// The versions this build links (from `Cargo.lock`, read by the build script).
-pub fn versions() -> Versions {
-    let v = |s: Option<&str>| s.map(str::to_string);
-    Versions {
-        harness: env!("CARGO_PKG_VERSION").into(),
-        rustls: v(option_env!("DEP_VERSION_RUSTLS")),
-        hyper: v(option_env!("DEP_VERSION_HYPER")),
-        hyper_util: v(option_env!("DEP_VERSION_HYPER_UTIL")),
-        tokio_rustls: v(option_env!("DEP_VERSION_TOKIO_RUSTLS")),
-        crypto_provider: option_env!("DEP_VERSION_AWS_LC_RS").map(|v| format!("aws-lc-rs {v}")),
-        reqwest: v(option_env!("DEP_VERSION_REQWEST")),
-        webpki_roots: v(option_env!("DEP_VERSION_WEBPKI_ROOTS")),
-        build_profile: v(option_env!("BUILD_PROFILE")),
-    }
-}
-
-/// `method.openssl_heap` in a `native-tls` build: how OpenSSL's heap is counted, and the DHAT
-/// cross-check.
-#[cfg(feature = "native-tls")]
-const OPENSSL_HEAP: &str = "reqwest-native: OpenSSL allocates with C malloc, which the Rust allocator never sees; the client worker replaces OpenSSL's allocator (CRYPTO_set_mem_functions) before OpenSSL's first allocation with functions that allocate through the counting allocator and add to its counters, so every client heap figure includes OpenSSL, and the openssl_* figures are its part. A 16-byte size header per block lets frees be subtracted; the header is not counted. If OpenSSL had allocated first, the reqwest-native worker refuses to run rather than report the Rust part as the whole. For hyper (and reqwest with --roots webpki) the openssl_* figures are counted too (0: OpenSSL never called); for reqwest with --roots ca or system see reqwest_native_tls. Cross-checked once against valgrind's DHAT on the fresh scenario (2 reqwest-native clients built, one request each, dropped): DHAT saw 944,268 blocks allocated through these functions, the same count as the harness, and 34,133,264 bytes once the 16-byte headers are taken off, against the harness's 34,133,260. Outside both counters DHAT saw: 141,060 bytes in 54 blocks that libcrypto obtained from libc functions it calls (opendir, qsort_r, stdio buffers while reading the default verify paths; transient, about 0.4 % of OpenSSL's counted bytes per build), 288,561 bytes in 137 blocks that aws-lc (rustls's crypto, here the in-process server and the warm-up) allocated with its own C malloc (262,160 bytes of it the one-time jitter-entropy seeding), and 2,136 bytes of glibc's own";
-/// `method.openssl_heap` in a build without OpenSSL.
-#[cfg(not(feature = "native-tls"))]
-const OPENSSL_HEAP: &str = "not counted: this build has no OpenSSL (built without the native-tls feature), so no client calls it and every openssl_* figure is null; --client reqwest-native needs a build with --features native-tls";
-
-/// `method.reqwest_native_tls`, present only in a `native-tls` build: what compiling reqwest's
-/// native-tls feature in does to the rustls `reqwest` client.
-const REQWEST_NATIVE_TLS: &str = "this build has reqwest's native-tls feature compiled in (--features native-tls, for --client reqwest-native), and then every reqwest::Certificate is parsed by OpenSSL as well as kept for rustls: the rustls reqwest client with --roots ca or system pays that OpenSSL parse in each build (its build CPU and bytes, and so its fresh and leak bytes per request, include it; openssl_build_alloc_bytes is its byte part). OpenSSL's library initialisation (OPENSSL_init_ssl) is in the warm-up, as for reqwest-native, but OpenSSL initialises more on its first certificate parse, which stays in the first build (visible in shared and resume, which build once). A default build (no native-tls) has no OpenSSL, and its reqwest figures carry none of this; --roots webpki hands reqwest a rustls config and is not affected";
-
-/// `method.breakdown`, present when the run had `--breakdown`.
-const BREAKDOWN: &str = "--breakdown: each client worker's load ran under dhat's heap profiler (allocation is much slower: times, latencies and rates of this run are not representative), from the load's start (after the warm-up and the harness's own setup, so fixed costs paid before it are not in the profile) to its end, with every retained (fresh) or kept (leak) session still live. Each allocation site is attributed to one owner by the first rule of breakdown::RULES matching its stack (ARCHITECTURE.md, \"Where the bytes go\"); unknown stacks are `other`. retained_breakdown = each owner's bytes live at the end ÷ sessions held (the harness's own bookkeeping left out: not part of a session); request_breakdown = each owner's bytes allocated during the load ÷ completed requests. A `remainder` entry is the measured figure (b; client_alloc_bytes_per_request) minus the owners' sum, either sign, so each list adds up to the measured figure. The counting allocator leaves dhat's own bookkeeping uncounted, so the measured figures are the same program allocations as without dhat. aws-lc's C allocations are outside the Rust allocator, in neither figure";
-
-/// How each kind of figure was measured, in words (`summary.json` `method`).
-pub fn methods() -> BTreeMap<String, String> {
-    let built_with_openssl = crate::vocab::client::NATIVE_TLS_BUILT
-        .then_some((METHOD_REQWEST_NATIVE_TLS, REQWEST_NATIVE_TLS));
-    [
-        ("heap", "counting global allocator in each worker process (relaxed atomics over the system allocator): live bytes, cumulative bytes and allocations; exact, not sampled"),
-        ("bytes_per_request", "derived: the client worker's allocated bytes during the load (counting allocator, process-wide delta) ÷ completed requests; allocation traffic, not memory held (includes hyper, rustls, tokio and the sampler's own allocations)"),
-        ("build", "each session build: wall time with a monotonic clock, CPU time of the building thread (CLOCK_THREAD_CPUTIME_ID), and the bytes allocated on that thread (the build is synchronous, so both are its own); client_build_core_share is the CPU total ÷ elapsed wall time"),
-        ("rss", "resident set size from /proc/self/statm, sampled every interval in each process"),
-        ("fds", "entries of /proc/self/fd, sampled every interval"),
-        ("peaks", "maxima over the samples and the final reading (a peak between samples is not seen)"),
-        ("latency", "from a request's actual start to its last body byte, HDR histogram (3 significant digits); session build included for fresh and leak"),
-        ("warmup", "before its load clock starts, each client worker seeds aws-lc's process-wide random generator once (aws-lc seeds it on first use from CPU jitter entropy: tens of ms of CPU per process, which otherwise fell inside the first handshake of every mode), and a client that uses OpenSSL (reqwest-native, and reqwest in a native-tls build) runs OpenSSL's one-time library initialisation (OPENSSL_init_ssl) there too; its time is warmup_us, outside latency and every counter. The server worker does the same before it reports ready. No request, connection, handshake or session is made for it"),
-        ("late_starts", "real clock: requests that started ≥2 ms after their scheduled time (twice tokio's 1 ms timer resolution) or waited for a --max-in-flight slot; null under the virtual clock, which has no schedule"),
-        ("handshakes", "client: rustls handshake_kind() of each new connection; server: the same, counted in the server process"),
-        ("retained_bytes", "derived, not measured: timeline retained_bytes = retained sessions (counted) × the mode's measured bytes per retained session (b)"),
-        ("retained_per_session", "fresh with retention: bytes freed on the dropping thread as each retained session's TLS state was dropped (exact), cross-checked by the live-heap slope over the retained count (retained_bytes_slope); leak: b is the live-heap slope over the kept-session count itself, so it has no second measurement (retained_bytes_slope null)"),
-        ("plateau", "mean over the samples at or after the retention time T: retained sessions, and live heap above the load's starting heap (null if the starting heap was not read); the model R·b·T is derived"),
-        ("openssl_heap", OPENSSL_HEAP),
-        ("rate_bound", "derived: fresh and leak build a session per request, so building alone needs mean build CPU (thread CPU time) × planned rate cores; rate_bound is set when that exceeds the cores the client worker measured (available_parallelism)"),
-        ("sampler", "CPU time of the client worker's sampler while sampling (CLOCK_THREAD_CPUTIME_ID), as a share of the run's wall time; null if it could not be read"),
-    ]
-    .into_iter()
-    .chain(built_with_openssl)
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::wire::ClientSample;
     use crate::cli::args::Cli;
     use clap::Parser;
 

@@ -5,7 +5,10 @@
 pub mod analysis;
 pub mod assemble;
 pub mod knobs;
+pub mod leg;
 pub mod load;
+pub mod methods;
 pub mod orchestrator;
+pub mod process;
 pub mod retention;
 pub mod worker;

@@ -9,7 +9,6 @@
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::contract::wire::ConnRecord;
-use crate::measure::procstat::monotonic_ns;
 use crate::vocab::handshake::Handshake;
 
 /// The log of every connection the server accepted.
@@ -88,6 +87,20 @@ impl Witnessed {
             w.closed(*id);
         }
     }
+}
+
+/// `CLOCK_MONOTONIC`, nanoseconds: one clock for every process on the machine, so a time the
+/// server worker stamps on a connection and a time the parent stamps on a command's exit can
+/// be compared (`harness exec`).
+pub fn monotonic_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes into the struct we pass; CLOCK_MONOTONIC cannot fail on
+    // Linux (a failure leaves 0, which every comparison treats as "long ago").
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 #[cfg(test)]
