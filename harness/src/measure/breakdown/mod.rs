@@ -24,6 +24,9 @@ use crate::vocab::owner::Owner;
 use profile::{figures_of, Profile, ProfileError};
 use rules::classify;
 
+/// Sums every program point of `profile` into the owner [`classify`] gives its stack. Nothing
+/// is dropped: every program point lands in exactly one entry (unknown stacks in
+/// [`Owner::Other`]), so the entries add up to [`Profile::totals`].
 pub fn attribute(profile: &Profile) -> Breakdown {
     let mut by_owner: std::collections::BTreeMap<Owner, OwnerBytes> = Default::default();
     for pp in &profile.pps {

@@ -113,10 +113,6 @@ pub(crate) fn figures_of(pp: &ProgramPoint) -> Figures {
     }
 }
 
-/// Sums every program point of `profile` into the owner [`classify`] gives its stack. Nothing
-/// is dropped: every program point lands in exactly one entry (unknown stacks in
-/// [`Owner::Other`]), so the entries add up to [`Profile::totals`].
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,145 @@
+//! What each side does on its thread: one warm-up connection, closed and dropped, then `n`
+//! connections established one after another, each with the same tiny exchange ([`REQUEST`],
+//! [`REPLY`]), held idle while the side reads its thread's live bytes before and after.
+
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::measure::alloc;
+use crate::measure::held::error::{HeldError, Step, Which};
+use crate::measure::held::establish::Establish;
+use crate::measure::held::side::{Ctx, Delta};
+
+/// What the client writes on each connection once it is established: 16 bytes.
+pub const REQUEST: &[u8; 16] = b"held probe: ping";
+/// What the server answers: 16 bytes.
+pub const REPLY: &[u8; 16] = b"held probe: pong";
+
+/// Time given to a side's runtime after the warm-up connection is dropped, so that tokio
+/// releases the socket's registration before the first reading rather than after it.
+const SETTLE: Duration = Duration::from_millis(20);
+
+/// This thread's live heap bytes: allocated minus freed on it. `None` without the allocator.
+fn live_bytes() -> Option<i64> {
+    alloc::thread_counts().map(|t| t.bytes as i64 - t.freed as i64)
+}
+
+/// The client side: a warm-up connection, then `n` held ones; its live-byte growth.
+pub(super) async fn client_side<E: Establish>(
+    cx: &Ctx,
+    e: &E,
+    addr: SocketAddr,
+    n: usize,
+) -> Result<Delta, HeldError> {
+    let held: Vec<Box<E::Conn>> = Vec::with_capacity(n);
+
+    let mut warm = client_connection(cx, e, addr, Which::WarmUp).await?;
+    cx.step(Which::WarmUp, Step::Close, warm.shutdown()).await?;
+    drop(warm);
+    tokio::time::sleep(SETTLE).await;
+
+    hold(cx, held, n, |which| client_connection(cx, e, addr, which)).await
+}
+
+/// Establishes `n` connections with `connect` and holds them in `held` (allocated before the
+/// first reading, so not counted): this thread's live-byte growth from before the first to
+/// when both sides have all `n` (the first rendezvous); then, after the second, drops them.
+async fn hold<C, F, Fut>(
+    cx: &Ctx,
+    mut held: Vec<Box<C>>,
+    n: usize,
+    mut connect: F,
+) -> Result<Delta, HeldError>
+where
+    F: FnMut(Which) -> Fut,
+    Fut: std::future::Future<Output = Result<C, HeldError>>,
+{
+    let before = live_bytes();
+    for index in 1..=n {
+        held.push(Box::new(connect(Which::Held { index, of: n }).await?));
+    }
+    cx.meet()?;
+    let after = live_bytes();
+    cx.meet()?;
+    drop(held);
+    Ok(before.zip(after).map(|(b, a)| a - b))
+}
+
+/// Connects, handshakes, writes the request and reads the reply.
+async fn client_connection<E: Establish>(
+    cx: &Ctx,
+    e: &E,
+    addr: SocketAddr,
+    which: Which,
+) -> Result<E::Conn, HeldError> {
+    let tcp = cx
+        .step(which, Step::Connect, TcpStream::connect(addr))
+        .await?;
+    let mut conn = cx.step(which, Step::Handshake, e.establish(tcp)).await?;
+    cx.step(which, Step::WriteRequest, async {
+        conn.write_all(REQUEST).await?;
+        conn.flush().await
+    })
+    .await?;
+    let mut reply = [0u8; 16];
+    cx.step(which, Step::ReadReply, conn.read_exact(&mut reply))
+        .await?;
+    cx.expect(which, Step::ReadReply, &reply, REPLY)?;
+    Ok(conn)
+}
+
+/// The server side: a warm-up connection, then `n` held ones; its live-byte growth.
+pub(super) async fn server_side<E: Establish>(
+    cx: &Ctx,
+    e: &E,
+    listener: &TcpListener,
+    n: usize,
+) -> Result<Delta, HeldError> {
+    let held: Vec<Box<E::Conn>> = Vec::with_capacity(n);
+
+    let mut warm = server_connection(cx, e, listener, Which::WarmUp).await?;
+    // The client shuts its end down; read to that end (for TLS, its close_notify).
+    cx.step(Which::WarmUp, Step::Close, async {
+        let mut rest = [0u8; 16];
+        match warm.read(&mut rest).await? {
+            0 => Ok(()),
+            got => Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{got} bytes after the request, expected the end"),
+            )),
+        }
+    })
+    .await?;
+    drop(warm);
+    tokio::time::sleep(SETTLE).await;
+
+    hold(cx, held, n, |which| {
+        server_connection(cx, e, listener, which)
+    })
+    .await
+}
+
+/// Accepts, handshakes, reads the request and writes the reply.
+async fn server_connection<E: Establish>(
+    cx: &Ctx,
+    e: &E,
+    listener: &TcpListener,
+    which: Which,
+) -> Result<E::Conn, HeldError> {
+    let (tcp, _) = cx.step(which, Step::Accept, listener.accept()).await?;
+    let mut conn = cx.step(which, Step::Handshake, e.establish(tcp)).await?;
+    let mut request = [0u8; 16];
+    cx.step(which, Step::ReadRequest, conn.read_exact(&mut request))
+        .await?;
+    cx.expect(which, Step::ReadRequest, &request, REQUEST)?;
+    cx.step(which, Step::WriteReply, async {
+        conn.write_all(REPLY).await?;
+        conn.flush().await
+    })
+    .await?;
+    Ok(conn)
+}
