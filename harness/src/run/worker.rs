@@ -15,7 +15,7 @@ use crate::contract::worker::ClientWorkerConfig;
 use crate::contract::worker::ServerWorkerConfig;
 use crate::measure::procstat;
 use crate::run::load;
-use crate::run::load::LoadPlan;
+use crate::run::load::plan::LoadPlan;
 use crate::tls::certs;
 use crate::tls::config::ClientTls;
 use crate::tls::server::{Server, ServerOptions};

@@ -1,0 +1,189 @@
+//! What the load's tasks share: the context ([`Ctx`]) with its plan, where requests get their
+//! session from ([`Sessions`]), the counters and histograms ([`Counters`]), the retention
+//! store; one request ([`Ctx::request`]) and one measured session build ([`build_session`]).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use hdrhistogram::Histogram;
+use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::Instant;
+
+use crate::measure::alloc;
+use crate::measure::procstat;
+use crate::run::load::hist::new_hist;
+use crate::run::load::plan::LoadPlan;
+use crate::run::retention::RetentionStore;
+use crate::tls::connector::ConnUse;
+use crate::tls::session::{FailureKind, Pooling, Session, SessionFactory};
+use crate::vocab::clock::Clock;
+
+pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Where requests get their session from.
+pub(super) enum Sessions {
+    /// Fresh and leak: a new session per request; leak keeps each one.
+    PerRequest { keep: bool },
+    /// Shared and resume: one session for the run.
+    One(Arc<Session>),
+}
+
+type Retained = RetentionStore<Arc<rustls::ClientConfig>>;
+
+pub(super) struct Counters {
+    pub(super) ok: AtomicU64,
+    pub(super) failed: AtomicU64,
+    pub(super) late: AtomicU64,
+    pub(super) reused: AtomicU64,
+    pub(super) builds: AtomicU64,
+    pub(super) build_cpu_ns_total: AtomicU64,
+    pub(super) build_cpu_measured: AtomicBool,
+    pub(super) build_bytes: AtomicU64,
+    pub(super) build_bytes_measured: AtomicBool,
+    /// OpenSSL's share of `build_bytes` (meaningful only while OpenSSL's heap is counted).
+    pub(super) build_openssl_bytes: AtomicU64,
+    pub(super) failures: Mutex<BTreeMap<String, u64>>,
+    pub(super) lat_interval: Mutex<Histogram<u64>>,
+    pub(super) lat_total: Mutex<Histogram<u64>>,
+    pub(super) build_hist: Mutex<Histogram<u64>>,
+    pub(super) build_cpu_hist: Mutex<Histogram<u64>>,
+    pub(super) lag_hist: Mutex<Histogram<u64>>,
+    pub(super) leaked: Mutex<Vec<Session>>,
+}
+
+impl Counters {
+    pub(super) fn new() -> Self {
+        Self {
+            ok: AtomicU64::new(0),
+            failed: AtomicU64::new(0),
+            late: AtomicU64::new(0),
+            reused: AtomicU64::new(0),
+            builds: AtomicU64::new(0),
+            build_cpu_ns_total: AtomicU64::new(0),
+            build_cpu_measured: AtomicBool::new(true),
+            build_bytes: AtomicU64::new(0),
+            build_bytes_measured: AtomicBool::new(true),
+            build_openssl_bytes: AtomicU64::new(0),
+            failures: Mutex::new(BTreeMap::new()),
+            lat_interval: Mutex::new(new_hist()),
+            lat_total: Mutex::new(new_hist()),
+            build_hist: Mutex::new(new_hist()),
+            build_cpu_hist: Mutex::new(new_hist()),
+            lag_hist: Mutex::new(new_hist()),
+            leaked: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub(super) fn fail(&self, kind: FailureKind) {
+        self.failed.fetch_add(1, Relaxed);
+        *lock(&self.failures).entry(kind.to_string()).or_default() += 1;
+    }
+}
+
+/// Builds a session, charging it its wall time, its thread's CPU time and its bytes (the
+/// build is synchronous, so the CPU time and allocations on this thread during it are all
+/// its own).
+pub(super) fn build_session(
+    c: &Counters,
+    factory: &SessionFactory,
+    pooling: Pooling,
+) -> Result<Session, FailureKind> {
+    // The wall window encloses the CPU window, so a build's CPU time never exceeds its wall
+    // time by the clocks' own reading cost.
+    let t0 = std::time::Instant::now();
+    let cpu0 = procstat::thread_cpu_ns();
+    let ossl0 = alloc::thread_openssl_bytes();
+    let (built, allocs) = alloc::measure_thread(|| factory.build(pooling));
+    if let Some((a, b)) = ossl0.zip(alloc::thread_openssl_bytes()) {
+        c.build_openssl_bytes.fetch_add(b - a, Relaxed);
+    }
+    let cpu_ns = cpu0
+        .zip(procstat::thread_cpu_ns())
+        .map(|(a, b)| b.saturating_sub(a));
+    let us = t0.elapsed().as_micros() as u64;
+    c.builds.fetch_add(1, Relaxed);
+    let _ = lock(&c.build_hist).record(us.max(1));
+    match cpu_ns {
+        Some(ns) => {
+            c.build_cpu_ns_total.fetch_add(ns, Relaxed);
+            let _ = lock(&c.build_cpu_hist).record((ns / 1000).max(1));
+        }
+        None => c.build_cpu_measured.store(false, Relaxed),
+    }
+    match allocs {
+        Some(a) => {
+            c.build_bytes.fetch_add(a.bytes, Relaxed);
+        }
+        None => c.build_bytes_measured.store(false, Relaxed),
+    }
+    built.map_err(|e| FailureKind::Build(e.to_string()))
+}
+
+pub(super) struct Ctx {
+    pub(super) plan: LoadPlan,
+    pub(super) sessions: Sessions,
+    pub(super) counters: Counters,
+    pub(super) factory: SessionFactory,
+    pub(super) retained: Option<Mutex<Retained>>,
+    pub(super) start: Instant,
+    /// The warm-up before `start`, µs (see `SessionFactory::warm_up`).
+    pub(super) warmup_us: Option<u64>,
+}
+
+impl Ctx {
+    /// Late starts so far; `None` under the virtual clock, which has no schedule to be late
+    /// for.
+    pub(super) fn late_starts(&self) -> Option<u64> {
+        (self.plan.clock == Clock::Real).then(|| self.counters.late.load(Relaxed))
+    }
+
+    /// Seconds on the run's clock for a request stamped `stamp` that completes now.
+    pub(super) fn now_for(&self, stamp: f64) -> f64 {
+        match self.plan.clock {
+            Clock::Real => self.start.elapsed().as_secs_f64(),
+            Clock::Virtual => stamp,
+        }
+    }
+
+    pub(super) async fn request(self: Arc<Self>, stamp: f64, _permit: OwnedSemaphorePermit) {
+        let t0 = Instant::now();
+        let result = match &self.sessions {
+            Sessions::PerRequest { keep } => {
+                match build_session(&self.counters, &self.factory, Pooling::KeepAlive) {
+                    Ok(session) => {
+                        let r = session.get(&self.plan.target).await;
+                        if *keep {
+                            lock(&self.counters.leaked).push(session);
+                        } else if let Some(store) = &self.retained {
+                            // Invalidated: pool and connections go, the TLS state is retained.
+                            if let Some(state) = session.into_tls_state() {
+                                let now = self.now_for(stamp);
+                                lock(store).insert(now, state);
+                            }
+                        }
+                        // Otherwise the session is dropped here: invalidated, connections closed.
+                        r.map_err(|e| e.kind())
+                    }
+                    Err(kind) => Err(kind),
+                }
+            }
+            Sessions::One(session) => session.get(&self.plan.target).await.map_err(|e| e.kind()),
+        };
+        let us = t0.elapsed().as_micros() as u64;
+        let c = &self.counters;
+        match result {
+            Ok(out) => {
+                c.ok.fetch_add(1, Relaxed);
+                if out.conn == Some(ConnUse::Reused) {
+                    c.reused.fetch_add(1, Relaxed);
+                }
+                let _ = lock(&c.lat_interval).record(us.max(1));
+                let _ = lock(&c.lat_total).record(us.max(1));
+            }
+            Err(kind) => c.fail(kind),
+        }
+    }
+}

@@ -1,0 +1,167 @@
+//! Where the process stood when the load began ([`Start`]), and the load's end: the totals
+//! against that start, the `--breakdown` profile ended (`alloc::finish_dhat`) while the
+//! retained or kept sessions are still live, the retention store drained, the [`ClientFinal`].
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::contract::wire::{ClientFinal, ClientTotals, Latency};
+use crate::measure::alloc;
+use crate::measure::procstat;
+use crate::run::load::ctx::{lock, Ctx, Sessions};
+use crate::run::load::hist::p50p99;
+use crate::run::load::plan::StopReason;
+use crate::vocab::clock::Clock;
+
+/// Where the process stood when the load began.
+pub(super) struct Start {
+    heap: Option<alloc::HeapStats>,
+    openssl: Option<alloc::OpensslHeap>,
+    rss: Option<u64>,
+    pub(super) fds: Option<u64>,
+    cpu: Option<f64>,
+}
+
+impl Start {
+    pub(super) fn now() -> Self {
+        Self {
+            heap: alloc::heap(),
+            openssl: alloc::heap().and(alloc::openssl_heap()),
+            rss: procstat::rss_bytes(),
+            fds: procstat::open_fds(),
+            cpu: procstat::cpu_seconds(),
+        }
+    }
+}
+
+pub(super) async fn finish(
+    ctx: &Arc<Ctx>,
+    started: u64,
+    stopped_early: Option<StopReason>,
+    sampler_cpu_us: Option<u64>,
+    start_state: Start,
+    fd_limit: Option<procstat::FdLimit>,
+) -> ClientFinal {
+    let plan = &ctx.plan;
+    let end = Instant::now();
+    let wall = end.duration_since(ctx.start);
+    let elapsed = match (plan.clock, &stopped_early) {
+        (Clock::Real, None) => wall.max(plan.duration),
+        _ => wall,
+    };
+    let heap_end = alloc::heap();
+    let ossl_end = heap_end.and(alloc::openssl_heap());
+    let c = &ctx.counters;
+    let latency = {
+        let lat = lock(&c.lat_total);
+        (!lat.is_empty()).then(|| Latency {
+            p50: lat.value_at_quantile(0.5),
+            p90: lat.value_at_quantile(0.9),
+            p99: lat.value_at_quantile(0.99),
+            max: lat.max(),
+            mean: lat.mean(),
+        })
+    };
+    let start_lag_us = match plan.clock {
+        Clock::Real => p50p99(&lock(&c.lag_hist)),
+        Clock::Virtual => None,
+    };
+    let stats = ctx.factory.stats();
+    let cpu_measured = c.build_cpu_measured.load(Relaxed);
+    let totals = ClientTotals {
+        requests_planned: plan.planned(),
+        requests_started: started,
+        requests_ok: c.ok.load(Relaxed),
+        requests_failed: c.failed.load(Relaxed),
+        failures_by_kind: lock(&c.failures).clone(),
+        elapsed_s: elapsed.as_secs_f64(),
+        virtual_s: (plan.clock == Clock::Virtual).then(|| plan.stamp(started)),
+        late_starts: ctx.late_starts(),
+        start_lag_us,
+        handshakes_full: stats.map(|s| s.handshakes_full.load(Relaxed)),
+        handshakes_resumed: stats.map(|s| s.handshakes_resumed.load(Relaxed)),
+        requests_on_reused_connection: stats.map(|_| c.reused.load(Relaxed)),
+        connections_opened: stats.map(|s| s.opened.load(Relaxed)),
+        client_load_alloc_bytes: heap_end
+            .zip(start_state.heap)
+            .map(|(e, s)| e.total_bytes - s.total_bytes),
+        client_load_allocs: heap_end
+            .zip(start_state.heap)
+            .map(|(e, s)| e.total_allocs - s.total_allocs),
+        openssl_load_alloc_bytes: ossl_end
+            .zip(start_state.openssl)
+            .map(|(e, s)| e.total_bytes - s.total_bytes),
+        client_builds: c.builds.load(Relaxed),
+        client_build_us: p50p99(&lock(&c.build_hist)),
+        client_build_cpu_us: p50p99(&lock(&c.build_cpu_hist)).filter(|_| cpu_measured),
+        client_build_cpu_us_total: cpu_measured.then(|| c.build_cpu_ns_total.load(Relaxed) / 1000),
+        client_build_alloc_bytes_total: c
+            .build_bytes_measured
+            .load(Relaxed)
+            .then(|| c.build_bytes.load(Relaxed)),
+        openssl_build_alloc_bytes_total: c
+            .build_bytes_measured
+            .load(Relaxed)
+            .then_some(ossl_end)
+            .flatten()
+            .map(|_| c.build_openssl_bytes.load(Relaxed)),
+        cores_available: std::thread::available_parallelism()
+            .ok()
+            .map(|n| n.get() as u64),
+        client_rss_start_bytes: start_state.rss,
+        client_rss_end_bytes: procstat::rss_bytes(),
+        client_heap_start_bytes: start_state.heap.map(|h| h.live_bytes),
+        client_heap_end_bytes: heap_end.map(|h| h.live_bytes),
+        openssl_heap_start_bytes: start_state.openssl.map(|h| h.live_bytes),
+        openssl_heap_end_bytes: ossl_end.map(|h| h.live_bytes),
+        client_cpu_s: procstat::cpu_seconds()
+            .zip(start_state.cpu)
+            .map(|(e, s)| e - s),
+        open_fds_start: start_state.fds,
+        open_fds_end: procstat::open_fds(),
+        latency_us: latency,
+        warmup_us: ctx.warmup_us,
+        sampler_cpu_us_total: sampler_cpu_us,
+        stopped_early: stopped_early.map(|r| r.to_string()),
+    };
+    // Let the closed connections' tasks finish so each retained state is its last owner,
+    // then drop the store, measuring what every entry held. A `--breakdown` profile ends
+    // before that, with every retained (fresh) or kept (leak) session still live: its "at end".
+    let (retention, sessions_held) = match &ctx.retained {
+        Some(store) => {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            crate::measure::alloc::finish_dhat();
+            let mut s = lock(store);
+            let held = s.stats().entries;
+            s.drain();
+            (Some(s.stats()), held)
+        }
+        None => {
+            crate::measure::alloc::finish_dhat();
+            let held = match ctx.sessions {
+                Sessions::PerRequest { keep: true } => lock(&c.leaked).len() as u64,
+                _ => 0,
+            };
+            (None, held)
+        }
+    };
+    let profile = plan.profile.as_deref().map(|f| {
+        crate::measure::breakdown::read(f)
+            .map(|breakdown| crate::contract::breakdown::LoadProfile {
+                breakdown,
+                sessions_held,
+            })
+            .map_err(|e| e.to_string())
+    });
+    ClientFinal {
+        totals,
+        fd_limit: fd_limit.map(|l| l.soft),
+        retention,
+        profile,
+        knobs: None,
+        held: None,
+    }
+}

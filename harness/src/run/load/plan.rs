@@ -1,0 +1,87 @@
+//! What the client worker runs ([`LoadPlan`]), why a load stopped before its schedule ended
+//! ([`StopReason`]), and the load's fixed thresholds.
+
+use std::time::Duration;
+
+use hyper::Uri;
+
+use crate::contract::plan::RetentionSpec;
+use crate::tls::session::FailureKind;
+use crate::vocab::clock::Clock;
+use crate::vocab::mode::Mode;
+
+/// A start this much after its scheduled time counts as late.
+pub const LATE_THRESHOLD: Duration = Duration::from_millis(2);
+/// Starts are still made this long after the planned end (a start scheduled just before the
+/// end may come a timer tick late); later ones count as not started: the machine fell behind.
+pub const END_GRACE: Duration = Duration::from_millis(100);
+/// Descriptors kept free below the limit when leak mode decides to stop.
+pub const FD_HEADROOM: u64 = 64;
+/// Requests in flight under the virtual clock: enough to keep both cores busy.
+pub const VIRTUAL_IN_FLIGHT: usize = 8;
+
+/// Why a mode's load stopped before its schedule ended. Its `Display` is the stable text
+/// published as `stopped_early`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StopReason {
+    /// Ctrl-C, SIGTERM, or the parent closed the worker's stdin.
+    #[error("interrupted")]
+    Interrupted,
+    /// Every request slot stayed busy until the end of the schedule.
+    #[error("fell behind: all {slots} request slots (--max-in-flight) stayed busy until the end; {started} of {planned} requests started")]
+    SlotsBusy {
+        slots: usize,
+        started: u64,
+        planned: u64,
+    },
+    /// The machine could not start requests as fast as scheduled.
+    #[error("fell behind: {started} of {planned} requests started within the duration")]
+    FellBehind { started: u64, planned: u64 },
+    /// Leak mode reached `--max-open`.
+    #[error(
+        "leak: stopped after {started} sessions at the --max-open bound of {max} open connections"
+    )]
+    MaxOpen { started: u64, max: u64 },
+    /// Leak mode would have run out of file descriptors.
+    #[error("leak: stopped after {started} sessions, before the file-descriptor limit: {open} connections open, RLIMIT_NOFILE soft limit {soft} (hard {hard}); raise it with `ulimit -n` or lower --rate/--seconds")]
+    FdLimit {
+        started: u64,
+        open: u64,
+        soft: u64,
+        hard: u64,
+    },
+    /// Shared and resume: the one session could not be built.
+    #[error("could not build the session: {0}")]
+    NoSession(FailureKind),
+}
+
+/// What the client worker runs.
+#[derive(Debug, Clone)]
+pub struct LoadPlan {
+    pub mode: Mode,
+    pub target: Uri,
+    pub rate: f64,
+    pub duration: Duration,
+    pub max_in_flight: usize,
+    pub sample_interval: Duration,
+    pub clock: Clock,
+    /// Retention of fresh sessions' TLS state; `None`: plain rustls behaviour.
+    pub retention: Option<RetentionSpec>,
+    /// Leak mode stops before holding this many open connections.
+    pub max_open: Option<u64>,
+    /// `--breakdown`: record a dhat heap profile of the load into this file (see
+    /// `alloc::start_dhat`); it covers the load from its start to its end, with the retained
+    /// or kept sessions still live at the end.
+    pub profile: Option<std::path::PathBuf>,
+}
+
+impl LoadPlan {
+    /// Requests the schedule calls for: one every 1/R within the duration.
+    pub fn planned(&self) -> u64 {
+        crate::contract::plan::planned(self.rate, self.duration)
+    }
+
+    pub(super) fn stamp(&self, i: u64) -> f64 {
+        i as f64 / self.rate
+    }
+}
