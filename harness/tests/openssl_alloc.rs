@@ -12,8 +12,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use harness::measure::alloc;
-use harness::measure::alloc::CountingAlloc;
+use harness::measure::alloc::{self, CountingAlloc};
 use harness::tls::config::ClientTls;
 use harness::tls::server::{Server, ServerOptions};
 use harness::tls::session::{Pooling, SessionFactory};

@@ -6,11 +6,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use harness::contract::summary::Summary;
-use harness::contract::timeline;
-use harness::contract::timeline::TimelineRow;
+use harness::contract::timeline::{self, TimelineRow};
 use harness::contract::wire::{ClientSample, ServerSample};
-use harness::report;
-use harness::report::{ReportError, BREAKDOWN_FILE, FILES};
+use harness::report::{self, ReportError, BREAKDOWN_FILE, FILES};
 
 const SVGS: [&str; 5] = [
     "memory.svg",

@@ -13,8 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use harness::contract::plan::RetentionSpec;
-use harness::measure::alloc;
-use harness::measure::alloc::{CountingAlloc, ThreadAllocs};
+use harness::measure::alloc::{self, CountingAlloc, ThreadAllocs};
 use harness::run::retention::RetentionStore;
 use harness::tls::config::ClientTls;
 use harness::vocab::tls::{KxChoice, RootsChoice, TlsVersion};

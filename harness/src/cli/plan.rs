@@ -3,16 +3,12 @@
 //! Single values were parsed into their types by clap already ([`super`]).
 
 use crate::cli::args::RunArgs;
-use crate::contract::plan::RetentionSpec;
-use crate::contract::plan::RunPlan;
-use crate::contract::plan::Target;
+use crate::contract::plan::{RetentionSpec, RunPlan, Target};
 use crate::vocab::client::ClientKind;
 use crate::vocab::clock::Clock;
 use crate::vocab::defaults;
-use crate::vocab::server_cache::ServerCacheKind;
-use crate::vocab::server_cache::ServerCachePolicy;
-use crate::vocab::tls::KxChoice;
-use crate::vocab::tls::RootsChoice;
+use crate::vocab::server_cache::{ServerCacheKind, ServerCachePolicy};
+use crate::vocab::tls::{KxChoice, RootsChoice};
 use std::time::Duration;
 
 /// Why a combination of options cannot run.

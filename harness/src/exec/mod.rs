@@ -23,15 +23,12 @@ use crate::contract::exec::{ExecRow, ExecSummary};
 use crate::contract::plan::ServerPlan;
 use crate::contract::wire::{ServerSample, WorkerMsg};
 use crate::contract::worker::ServerWorkerConfig;
-use crate::measure::procstat;
-use crate::tls::witness::monotonic_ns;
-use crate::measure::proctree;
-use crate::run::orchestrator as run;
-use crate::run::process;
+use crate::measure::{procstat, proctree};
+use crate::run::{orchestrator, process};
 use crate::tls::certs;
-use crate::vocab::defaults;
+use crate::tls::witness::monotonic_ns;
 use crate::vocab::exec::{ExecEnd, HeapTool};
-use crate::vocab::units;
+use crate::vocab::{defaults, units};
 use condition::Condition;
 use summary::Observed;
 
@@ -137,8 +134,8 @@ pub fn run(
     if plan.heap == HeapTool::Valgrind && which("valgrind").is_none() {
         return Err(ExecError::NoValgrind);
     }
-    let dir = run::create_run_dir(&plan.out).map_err(|e| match e {
-        run::RunError::Out { path, reason } => ExecError::Out { path, reason },
+    let dir = orchestrator::create_run_dir(&plan.out).map_err(|e| match e {
+        orchestrator::RunError::Out { path, reason } => ExecError::Out { path, reason },
         other => ExecError::Server(other.to_string()),
     })?;
     let (set, provenance) = certs::ensure(&plan.server.certs_dir)?;
@@ -170,7 +167,7 @@ pub fn run(
     let json = serde_json::to_value(&summary).unwrap_or_default();
     summary.conditions = plan.conditions.iter().map(|c| c.check(&json)).collect();
     let report_errors = report::write(&dir, &summary, &observed);
-    if let Err(e) = run::point_latest(&plan.out, &dir) {
+    if let Err(e) = orchestrator::point_latest(&plan.out, &dir) {
         eprintln!("warning: {}/latest: {e}", plan.out.display());
     }
     Ok(ExecOutcome {

@@ -8,18 +8,11 @@
 
 use std::collections::BTreeMap;
 
-use crate::contract::exec::ConnectionRow;
-use crate::contract::exec::ExecRow;
-use crate::contract::exec::ExecSummary;
-use crate::contract::exec::EXEC_SCHEMA;
+use crate::contract::exec::{ConnectionRow, ExecRow, ExecSummary, EXEC_SCHEMA};
 use crate::contract::summary::ServerSummary;
-use crate::contract::wire::ConnRecord;
-use crate::contract::wire::ServerSample;
-use crate::contract::wire::P50P99;
+use crate::contract::wire::{ConnRecord, ServerSample, P50P99};
 use crate::exec::verdict;
-use crate::vocab::exec::ExecEnd;
-use crate::vocab::exec::ExecMode;
-use crate::vocab::exec::HeapTool;
+use crate::vocab::exec::{ExecEnd, ExecMode, HeapTool};
 use crate::vocab::handshake::Handshake;
 
 /// Everything observed in one check, before assembly.

@@ -2,8 +2,7 @@
 //! sessions, in sentences that quote those figures and nothing else.
 
 use crate::contract::exec::ExecSummary;
-use crate::vocab::exec::ExecEnd;
-use crate::vocab::exec::Habit;
+use crate::vocab::exec::{ExecEnd, Habit};
 use crate::vocab::units;
 
 /// A request count at or above which a ratio is worth a verdict.

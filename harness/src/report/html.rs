@@ -5,8 +5,7 @@
 use crate::contract::summary::Summary;
 use crate::report::charts::series::Series;
 use crate::report::figures::{Cell, MODE_FIGURES};
-use crate::vocab::units as format;
-use crate::vocab::units;
+use crate::vocab::{units as format, units};
 
 /// The chart files the page shows, with what each one is for.
 pub(crate) const CHARTS: [(&str, &str); 6] = [

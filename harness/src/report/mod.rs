@@ -18,8 +18,7 @@ use charts::{breakdown_chart, canvas, series, summary_charts, timeline_charts};
 use std::path::{Path, PathBuf};
 
 use crate::contract::summary::{Summary, SummaryError};
-use crate::contract::timeline;
-use crate::contract::timeline::{TimelineError, TimelineRow};
+use crate::contract::timeline::{self, TimelineError, TimelineRow};
 
 /// Why a report could not be produced, naming the file or chart involved so the user knows
 /// which input to fix or which output failed.

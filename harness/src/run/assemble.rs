@@ -11,7 +11,7 @@ use crate::contract::wire::{ClientFinal, ClientTotals, ServerSample};
 use crate::run::analysis;
 use crate::run::leg::{LegEnd, LegOutcome, LegRecord, RunExit};
 use crate::run::methods::{methods, versions, BREAKDOWN};
-use crate::tls::config as tls;
+use crate::tls::config;
 use crate::vocab::client::ClientKind;
 use crate::vocab::mode::Mode;
 
@@ -291,7 +291,7 @@ pub fn summary(
             duration_s: plan.duration.as_secs_f64(),
             retention_s: plan.retention.map(|r| r.ttl.as_secs_f64()),
             tls: plan.tls,
-            kx_groups: tls::kx_group_names(plan.kx),
+            kx_groups: config::kx_group_names(plan.kx),
             max_in_flight: u64::from(plan.max_in_flight),
             sample_interval_s: plan.sample_interval.as_secs_f64(),
             response_body_bytes: u64::from(plan.body_bytes),
@@ -312,8 +312,8 @@ pub fn summary(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::wire::ClientSample;
     use crate::cli::args::Cli;
+    use crate::contract::wire::ClientSample;
     use clap::Parser;
 
     fn plan(args: &[&str]) -> RunPlan {

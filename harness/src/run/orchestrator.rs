@@ -11,14 +11,11 @@ use tokio::sync::watch;
 
 use crate::contract::plan::{RunPlan, Target};
 use crate::contract::summary::Summary;
-use crate::contract::timeline;
-use crate::contract::timeline::TimelineRow;
+use crate::contract::timeline::{self, TimelineRow};
 use crate::contract::wire::{ClientFinal, ClientSample, ServerSample, WorkerMsg};
-use crate::contract::worker::WorkerRole;
-use crate::contract::worker::{ClientWorkerConfig, ServerWorkerConfig};
-use crate::run::assemble;
+use crate::contract::worker::{ClientWorkerConfig, ServerWorkerConfig, WorkerRole};
+use crate::run::assemble::{self, ModeResult, RunMeta};
 use crate::run::leg::{LegEnd, LegOutcome, LegRecord, RunExit};
-use crate::run::assemble::{ModeResult, RunMeta};
 use crate::run::process::{interrupts, next_of, start_server, Exited, Worker, WORKER_GRACE};
 use crate::tls::certs;
 use crate::vocab::client::ClientKind;

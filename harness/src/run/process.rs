@@ -27,7 +27,11 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn spawn(exe: &Path, role: WorkerRole, config: &impl Serialize) -> std::io::Result<Worker> {
+    pub(crate) fn spawn(
+        exe: &Path,
+        role: WorkerRole,
+        config: &impl Serialize,
+    ) -> std::io::Result<Worker> {
         let config = serde_json::to_string(config).map_err(std::io::Error::other)?;
         let mut child = Command::new(exe)
             .args(["__worker", role.as_str(), &config])

@@ -11,8 +11,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 use crate::contract::wire::{ServerSample, WorkerMsg};
-use crate::contract::worker::ClientWorkerConfig;
-use crate::contract::worker::ServerWorkerConfig;
+use crate::contract::worker::{ClientWorkerConfig, ServerWorkerConfig};
 use crate::measure::procstat;
 use crate::run::load;
 use crate::run::load::plan::LoadPlan;

@@ -12,9 +12,7 @@ use rustls::{ClientConfig, RootCertStore, ServerConfig, SupportedProtocolVersion
 
 use crate::tls::certs::CertSet;
 use crate::tls::store::SessionStore;
-use crate::vocab::tls::KxChoice;
-use crate::vocab::tls::RootsChoice;
-use crate::vocab::tls::TlsVersion;
+use crate::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
 
 impl TlsVersion {
     fn rustls(self) -> &'static SupportedProtocolVersion {

@@ -20,7 +20,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 
 use crate::tls::certs::CertSet;
-use crate::tls::config as tls;
+use crate::tls::config;
 use crate::tls::connector::ConnStats;
 use crate::tls::store::SessionStore;
 use crate::tls::witness::{Witness, Witnessed};
@@ -48,7 +48,7 @@ pub enum ServerError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Tls(#[from] tls::TlsError),
+    Tls(#[from] config::TlsError),
 }
 
 /// A running server.
@@ -67,9 +67,9 @@ impl Server {
     /// Binds and starts serving on the current tokio runtime.
     pub async fn start(certs: &CertSet, opts: &ServerOptions) -> Result<Server, ServerError> {
         let store = Arc::new(SessionStore::new(opts.cache));
-        let cfg = tls::server_config(certs, opts.tls, store.clone())?;
+        let cfg = config::server_config(certs, opts.tls, store.clone())?;
         // Before the first client is accepted: see `tls::warm_up`.
-        tls::warm_up(cfg.crypto_provider())?;
+        config::warm_up(cfg.crypto_provider())?;
         let acceptor = TlsAcceptor::from(Arc::new(cfg));
         let listener = TcpListener::bind(opts.addr)
             .await

@@ -13,8 +13,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::tls::config::{ClientTls, TlsError};
 use crate::tls::connector::{ConnStats, ConnTag, ConnUse, CountingConnector};
-use crate::vocab::client::ClientKind;
-use crate::vocab::client::NATIVE_TLS_NOT_BUILT;
+use crate::vocab::client::{ClientKind, NATIVE_TLS_NOT_BUILT};
 use crate::vocab::tls::RootsChoice;
 
 /// How long one request may take before it counts as failed (`timeout`).

@@ -86,8 +86,7 @@ use crate::measure::held::error::{HeldError, Pass};
 use crate::measure::held::establish::{PlainTcp, TlsClient, TlsServer, SERVER_NAME};
 use crate::measure::held::pass::run_pass;
 use crate::tls::certs::CertSet;
-use crate::tls::config as tls;
-use crate::tls::config::ClientTls;
+use crate::tls::config::{self, ClientTls};
 use crate::tls::store::SessionStore;
 use crate::vocab::server_cache::ServerCachePolicy;
 
@@ -115,7 +114,7 @@ pub fn probe(
     let store = Arc::new(SessionStore::new(ServerCachePolicy::Bounded {
         capacity: 0,
     }));
-    let server_config = Arc::new(tls::server_config(certs, tls.version, store)?);
+    let server_config = Arc::new(config::server_config(certs, tls.version, store)?);
     let client = TlsClient {
         connector: TlsConnector::from(client_config),
         name: ServerName::try_from(SERVER_NAME)?,

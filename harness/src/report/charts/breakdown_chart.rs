@@ -18,8 +18,7 @@ use crate::report::charts::bars::{text_px, GroupAxis, CAPTION, MARGIN, VALUE_FON
 use crate::report::charts::canvas::{
     house_mesh, render_svg, titled, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
 };
-use crate::report::charts::legend;
-use crate::report::charts::legend::LegendEntry;
+use crate::report::charts::legend::{self, LegendEntry};
 use crate::report::charts::lines::Quantity;
 use crate::report::charts::series::Series;
 use crate::report::charts::timeline_charts::{LEGEND_WIDTH, WIDTH};

@@ -3,11 +3,9 @@
 use plotters::style::RGBColor;
 
 use crate::contract::summary::Summary;
-use crate::report::charts::bars;
-use crate::report::charts::bars::{BarPanel, BarScale};
+use crate::report::charts::bars::{self, BarPanel, BarScale};
 use crate::report::charts::canvas::{render_svg, titled, Area, DrawError};
-use crate::report::charts::legend;
-use crate::report::charts::legend::LegendEntry;
+use crate::report::charts::legend::{self, LegendEntry};
 use crate::report::charts::lines::Quantity;
 use crate::report::charts::series::Series;
 use crate::report::charts::timeline_charts::WIDTH;

@@ -4,8 +4,7 @@
 use crate::contract::summary::Summary;
 use crate::contract::timeline::TimelineRow;
 use crate::report::charts::canvas::{render_svg, titled, Area, DrawError, INK};
-use crate::report::charts::legend;
-use crate::report::charts::legend::{Dash, LegendEntry};
+use crate::report::charts::legend::{self, Dash, LegendEntry};
 use crate::report::charts::lines::{draw_panel, Line, LinePanel, Quantity};
 use crate::report::charts::series::{Series, TimeAxis};
 

@@ -10,8 +10,7 @@ use hdrhistogram::Histogram;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
-use crate::measure::alloc;
-use crate::measure::procstat;
+use crate::measure::{alloc, procstat};
 use crate::run::load::hist::new_hist;
 use crate::run::load::plan::LoadPlan;
 use crate::run::retention::RetentionStore;

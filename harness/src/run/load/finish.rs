@@ -9,8 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::contract::wire::{ClientFinal, ClientTotals, Latency};
-use crate::measure::alloc;
-use crate::measure::procstat;
+use crate::measure::{alloc, procstat};
 use crate::run::load::ctx::{lock, Ctx, Sessions};
 use crate::run::load::hist::p50p99;
 use crate::run::load::plan::StopReason;

@@ -8,8 +8,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::contract::wire::{ClientSample, WorkerMsg};
-use crate::measure::alloc;
-use crate::measure::procstat;
+use crate::measure::{alloc, procstat};
 use crate::run::load::ctx::{lock, Ctx, Sessions};
 
 /// Builds samples and charges itself the CPU time it takes (`cost_us` turns `None` for good
