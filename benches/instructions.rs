@@ -34,10 +34,8 @@ use std::sync::Arc;
 use gungraun::{
     library_benchmark, library_benchmark_group, main, Callgrind, EntryPoint, LibraryBenchmarkConfig,
 };
-use harness::tls::certs;
-use harness::tls::certs::CertSet;
-use harness::tls::config as tls;
-use harness::tls::config::ClientTls;
+use harness::tls::certs::{self, CertSet};
+use harness::tls::config::{self, ClientTls};
 use harness::tls::session::{Pooling, SessionFactory};
 use harness::tls::store::SessionStore;
 use harness::vocab::client::ClientKind;
@@ -111,9 +109,10 @@ fn measure<T>(f: impl FnOnce() -> T) -> T {
 }
 
 /// The certificates: persisted under `<target>/bench-certs` as the criterion benches keep
-/// them (see `benches/support`), so that every run handshakes with the same CA and leaf and
-/// the DER sizes do not move the counts. The target directory is found from this executable's
-/// path (`<target>/<profile>/deps/instructions-…`): gungraun clears the environment.
+/// them (see `benches/support/fixture.rs`), so that every run handshakes with the same CA
+/// and leaf and the DER sizes do not move the counts. The target directory is found from this
+/// executable's path (`<target>/<profile>/deps/instructions-…`): gungraun clears the
+/// environment.
 fn certs() -> CertSet {
     let exe = std::env::current_exe().expect("the bench executable's path");
     let target = exe
@@ -157,9 +156,9 @@ impl Pair {
         );
         let store = Arc::new(SessionStore::new(ServerCachePolicy::default()));
         let server_cfg =
-            Arc::new(tls::server_config(&certs, version, store).expect("a server config"));
+            Arc::new(config::server_config(&certs, version, store).expect("a server config"));
         // Seed aws-lc's random generator now, uncounted (a one-time cost per process).
-        tls::warm_up(&client_tls.provider).expect("seed the random generator");
+        config::warm_up(&client_tls.provider).expect("seed the random generator");
         Self {
             client_cfg: Arc::new(client_tls.client_config().expect("a client config")),
             server_cfg,
@@ -454,7 +453,7 @@ fn mode(mut pair: Pair) -> Pair {
 /// random numbers, so aws-lc's generator is not seeded here (seeding takes ~3 s under callgrind).
 fn factory(kind: ClientKind, roots: RootsChoice, cache: usize) -> SessionFactory {
     if roots == RootsChoice::System {
-        if let Err(e) = tls::system_roots() {
+        if let Err(e) = config::system_roots() {
             panic!("build/*/system needs the OS root store: {e}");
         }
     }

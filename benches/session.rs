@@ -40,10 +40,11 @@ use harness::tls::session::Pooling;
 use harness::vocab::client::ClientKind;
 use harness::vocab::tls::{RootsChoice, TlsVersion};
 
-use support::{
-    alive_tasks, conn_stats, expect_conn, get_checked_by_server, Book, Conns, Fixture, Group,
-    Outputs, PassMode,
-};
+use support::checks::{alive_tasks, expect_conn, get_checked_by_server};
+use support::conns::{conn_stats, Conns};
+use support::fixture::Fixture;
+use support::group::{Group, Outputs};
+use support::pass::{Book, PassMode};
 
 /// rustls's default client resumption store capacity (and the harness's `--client-cache`).
 const CACHE_ON: usize = 256;
