@@ -1,7 +1,9 @@
-//! The report renderer: turns a run's `summary.json` and `timeline.csv` into five SVG charts (six
-//! when the run has an owner breakdown, `--breakdown`) and an `index.html` beside them. This is
-//! also `harness report DIR`, so a run's raw files can be re-plotted at any time without
-//! re-running it.
+//! What a reader sees, drawn from the contract alone (ARCHITECTURE.md, "Layers"): the figures
+//! list ([`figures`]), the terminal table ([`table`]), "What to do" ([`advice`]), the charts and
+//! the page. [`render`] turns a run's `summary.json` and `timeline.csv` into five SVG charts
+//! (six when the run has an owner breakdown, `--breakdown`) and an `index.html` beside them.
+//! This is also `harness report DIR`, so a run's raw files can be re-plotted at any time
+//! without re-running it.
 //!
 //! Output is deterministic (same input, same bytes): no timestamps, fixed palette, series in
 //! run order, maps iterated in key order. Charts degrade instead of failing: an empty or
