@@ -38,13 +38,14 @@ fn module_of(rel: &Path) -> Module {
     segs
 }
 
-/// The text the compiler resolves imports from: the part before the unit tests, without
-/// comments (so that doc links to other modules are not imports).
-fn code(text: &str) -> String {
+/// The text the compiler resolves imports from, without comments (so that doc links to other
+/// modules are not imports); without the unit tests unless `with_tests`.
+fn code(text: &str, with_tests: bool) -> String {
     let mut out = String::new();
     let mut lines = text.lines().peekable();
     while let Some(line) = lines.next() {
-        if line.trim() == "#[cfg(test)]"
+        if !with_tests
+            && line.trim() == "#[cfg(test)]"
             && lines
                 .peek()
                 .is_some_and(|next| next.trim_start().starts_with("mod tests"))
@@ -175,13 +176,17 @@ fn resolve(from: &Module, path: &[String], modules: &BTreeSet<Module>) -> Option
     None
 }
 
-/// The module graph of the crate whose sources are `files` (path under `src`, text).
-fn graph(files: &BTreeMap<String, String>) -> BTreeMap<Module, BTreeSet<Module>> {
+/// The module graph of the crate whose sources are `files` (path under `src`, text); with
+/// `with_tests`, the unit tests' imports count too.
+fn graph_of(
+    files: &BTreeMap<String, String>,
+    with_tests: bool,
+) -> BTreeMap<Module, BTreeSet<Module>> {
     let modules: BTreeSet<Module> = files.keys().map(|p| module_of(Path::new(p))).collect();
     let mut edges = BTreeMap::new();
     for (path, text) in files {
         let from = module_of(Path::new(path));
-        let to: BTreeSet<Module> = paths(&code(text))
+        let to: BTreeSet<Module> = paths(&code(text, with_tests))
             .iter()
             .filter_map(|p| resolve(&from, p, &modules))
             .filter(|m| *m != from && !m.is_empty())
@@ -189,6 +194,11 @@ fn graph(files: &BTreeMap<String, String>) -> BTreeMap<Module, BTreeSet<Module>>
         edges.insert(from, to);
     }
     edges
+}
+
+/// The module graph without the unit tests (what the crate itself imports).
+fn graph(files: &BTreeMap<String, String>) -> BTreeMap<Module, BTreeSet<Module>> {
+    graph_of(files, false)
 }
 
 fn name(m: &Module) -> String {
@@ -341,6 +351,18 @@ fn imports_point_down_and_no_module_cycle() {
     );
     let loops = cycles(&edges);
     assert!(loops.is_empty(), "import cycles:\n{loops:#?}");
+}
+
+#[test]
+fn unit_tests_use_only_what_their_module_may_use() {
+    // A test next to the code builds its fixtures from its own layer and below (a run test
+    // builds a RunPlan, it does not parse a command line).
+    let bad = layer_violations(&graph_of(&crate_sources(), true));
+    assert!(
+        bad.is_empty(),
+        "unit tests importing against the layers:\n{}",
+        bad.join("\n")
+    );
 }
 
 #[test]

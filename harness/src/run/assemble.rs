@@ -312,18 +312,38 @@ pub fn summary(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cli::args::Cli;
     use crate::contract::wire::ClientSample;
-    use clap::Parser;
 
-    fn plan(args: &[&str]) -> RunPlan {
-        let mut full = vec!["harness"];
-        full.extend_from_slice(args);
-        Cli::try_parse_from(full)
-            .expect("args")
-            .run
-            .plan()
-            .expect("plan")
+    /// The plan `--seconds 2 --rate 10 --mode …` gives, every other option at its default
+    /// (built here, not parsed: the run layer does not know the command line).
+    fn plan(modes: &[Mode]) -> RunPlan {
+        use crate::contract::plan::{RetentionSpec, Target};
+        use crate::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
+        use crate::vocab::{clock::Clock, defaults, server_cache::ServerCachePolicy};
+        RunPlan {
+            rate: 10.0,
+            duration: std::time::Duration::from_secs(2),
+            modes: modes.to_vec(),
+            clients: vec![ClientKind::Hyper],
+            tls: TlsVersion::V13,
+            kx: KxChoice::Default,
+            roots: RootsChoice::Ca,
+            client_cache: defaults::CLIENT_CACHE,
+            max_in_flight: defaults::MAX_IN_FLIGHT,
+            sample_interval: defaults::SAMPLE_INTERVAL,
+            body_bytes: defaults::BODY_BYTES,
+            target: Target::Builtin { port: 0 },
+            clock: Clock::Real,
+            retention: Some(RetentionSpec {
+                ttl: defaults::RETENTION,
+                cap: None,
+            }),
+            server_cache: ServerCachePolicy::default(),
+            breakdown: false,
+            max_open: None,
+            out: "reports".into(),
+            certs_dir: "certs".into(),
+        }
     }
 
     fn sample(t: f64, ok: u64) -> ClientSample {
@@ -366,7 +386,7 @@ mod tests {
 
     #[test]
     fn derived_figures_come_from_the_totals() {
-        let p = plan(&["--seconds", "2", "--rate", "10", "--mode", "shared"]);
+        let p = plan(&[Mode::Shared]);
         let r = leg(&p, &record(LegEnd::Completed, Some(fin(20))));
         let m = &r.summary;
         assert_eq!(m.achieved_rps, 10.0);
@@ -390,7 +410,7 @@ mod tests {
 
     #[test]
     fn a_dead_client_keeps_what_its_samples_said() {
-        let p = plan(&["--seconds", "2", "--rate", "10", "--mode", "shared"]);
+        let p = plan(&[Mode::Shared]);
         let rec = record(
             LegEnd::ClientDied(
                 "shared: the client worker died mid-run (signal: 9 (SIGKILL))".into(),
@@ -413,7 +433,7 @@ mod tests {
 
     #[test]
     fn an_interrupt_wins_over_failures() {
-        let p = plan(&["--seconds", "2", "--rate", "10", "--mode", "shared,fresh"]);
+        let p = plan(&[Mode::Shared, Mode::Fresh]);
         let rec = record(LegEnd::Interrupted, Some(fin(5)));
         let r = leg(&p, &rec);
         let outcomes = [LegOutcome::Ran(Box::new(rec))];
@@ -426,7 +446,7 @@ mod tests {
 
     #[test]
     fn a_server_death_marks_the_mode_stopped() {
-        let p = plan(&["--seconds", "2", "--rate", "10", "--mode", "shared"]);
+        let p = plan(&[Mode::Shared]);
         let rec = record(
             LegEnd::ServerDied("shared: the server worker died mid-run".into()),
             Some(fin(20)),
@@ -440,7 +460,7 @@ mod tests {
 
     #[test]
     fn fewer_modes_than_planned_is_a_failure() {
-        let p = plan(&["--seconds", "2", "--rate", "10", "--mode", "shared,fresh"]);
+        let p = plan(&[Mode::Shared, Mode::Fresh]);
         let rec = record(LegEnd::Completed, Some(fin(20)));
         let r = leg(&p, &rec);
         assert_eq!(
