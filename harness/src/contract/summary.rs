@@ -292,6 +292,6 @@ impl Summary {
     }
 }
 
-/// The `method` key of [`REQWEST_NATIVE_TLS`]; its presence marks a `native-tls` build's
+/// The `method` key of `REQWEST_NATIVE_TLS` (`crate::run::methods`); its presence marks a `native-tls` build's
 /// summary (the table reads it).
 pub const METHOD_REQWEST_NATIVE_TLS: &str = "reqwest_native_tls";

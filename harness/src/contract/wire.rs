@@ -212,7 +212,7 @@ pub struct ServerSample {
     pub server_cache_bytes: u64,
 }
 
-/// Counters of a [`RetentionStore`].
+/// Counters of a `RetentionStore` (`crate::run::retention`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct RetentionStats {
     pub entries: u64,

@@ -1,6 +1,6 @@
 //! `--fail-if EXPR`: a condition over one published figure of `harness exec`'s summary, which
 //! turns a check into a CI guard. Parsed at the edge into a [`Condition`]; the field must be a
-//! numeric field of [`super::summary::ExecSummary`] (its JSON Schema lists them, so the
+//! numeric field of [`ExecSummary`](crate::contract::exec::ExecSummary) (its JSON Schema lists them, so the
 //! names are declared once, by the summary's fields).
 
 use std::fmt;

@@ -1,6 +1,6 @@
 //! A worker process as the parent sees it: started from the harness's own binary with its
 //! role and JSON configuration, read line by line as [`WorkerMsg`]s, asked to stop by closing
-//! its stdin, and waited for within [`WORKER_GRACE`] (ARCHITECTURE.md, "Process model"). Also
+//! its stdin, and waited for within `WORKER_GRACE` (ARCHITECTURE.md, "Process model"). Also
 //! the parent's Ctrl-C counter. Used by a run's orchestrator and by `harness exec`.
 
 use std::path::Path;

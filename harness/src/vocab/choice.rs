@@ -3,7 +3,7 @@
 //! A value's name is the one spelling used everywhere: on the command line (clap lists the
 //! possible values in `--help` and suggests the nearest on a typo), in the worker
 //! configuration, in `summary.json` and `timeline.csv`, in tables and chart legends. The
-//! [`choice!`] macro derives all of those from one table of `Variant = "name"` pairs, so no
+//! [`choice!`](crate::choice) macro derives all of those from one table of `Variant = "name"` pairs, so no
 //! code matches on a string like `"fresh"` (ARCHITECTURE.md, "Names").
 
 /// Declares a `Copy` enum whose variants each carry one stable name, and derives from that

@@ -2,7 +2,7 @@
 //! (ARCHITECTURE.md, "Where the bytes go").
 
 crate::choice! {
-    /// Who holds a heap allocation, judged from its call stack ([`RULES`]).
+    /// Who holds a heap allocation, judged from its call stack (`crate::measure::breakdown::rules::RULES`).
     pub enum Owner ("owner") {
         /// rustls's in-memory resumption store (`ClientSessionMemoryCache`): its maps and queues, not the tickets in them.
         ResumptionStore = "rustls_resumption_store",

@@ -16,7 +16,7 @@
 //!   share only sockets and a rendezvous (`std` mutex and condition variable), which never
 //!   allocates.
 //! - **Configs are shared, and not counted.** One `ClientConfig` (the caller's [`ClientTls`])
-//!   and one `ServerConfig` ([`tls::server_config`] with the caller's [`CertSet`], the same TLS
+//!   and one `ServerConfig` ([`config::server_config`] with the caller's [`CertSet`], the same TLS
 //!   version) are built on the calling thread before either side starts, and every connection
 //!   holds them through an `Arc`: a program builds a config once, not per connection, so its
 //!   cost is in neither figure.
