@@ -1,6 +1,6 @@
 //! The ground: the project's vocabulary. Every closed set of names (modes, clients, clocks,
 //! TLS settings, server cache kinds, owners, handshake kinds, exec outcomes), every default
-//! and the one number formatter. It imports nothing of the crate, so every layer above may use
+//! and the one number formatter. It imports no other layer, so every layer above may use
 //! it (ARCHITECTURE.md, "Layers").
 
 pub mod choice;
