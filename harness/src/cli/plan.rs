@@ -1,6 +1,6 @@
 //! The run plan built from the command line: the one place where a *combination* of options is
 //! refused ([`PlanError`]) and derived settings are settled (ARCHITECTURE.md, "Run plan").
-//! Single values were parsed into their types by clap already ([`super`]).
+//! Single values were parsed into their types by clap already ([`super::args`]).
 
 use crate::cli::args::RunArgs;
 use crate::contract::plan::{RetentionSpec, RunPlan, Target};
@@ -74,47 +74,47 @@ impl RunArgs {
     /// Checks the command line's options together and returns the run plan: the one place a
     /// combination is refused.
     pub fn plan(&self) -> Result<RunPlan, PlanError> {
-        let o = self;
-        let duration = o.duration();
-        distinct("mode", &o.mode)?;
-        distinct("client", &o.client)?;
-        if o.client.contains(&ClientKind::Reqwest)
-            && o.roots != RootsChoice::Webpki
-            && (o.kx != KxChoice::Default || o.client_cache != defaults::CLIENT_CACHE)
+        let duration = self.duration();
+        distinct("mode", &self.mode)?;
+        distinct("client", &self.client)?;
+        if self.client.contains(&ClientKind::Reqwest)
+            && self.roots != RootsChoice::Webpki
+            && (self.kx != KxChoice::Default || self.client_cache != defaults::CLIENT_CACHE)
         {
             return Err(PlanError::ReqwestKnobs);
         }
-        if o.client.contains(&ClientKind::ReqwestNative)
-            && (o.roots == RootsChoice::Webpki
-                || o.kx != KxChoice::Default
-                || o.client_cache != defaults::CLIENT_CACHE)
+        if self.client.contains(&ClientKind::ReqwestNative)
+            && (self.roots == RootsChoice::Webpki
+                || self.kx != KxChoice::Default
+                || self.client_cache != defaults::CLIENT_CACHE)
         {
             return Err(PlanError::NativeKnobs);
         }
-        if o.client.contains(&ClientKind::ReqwestNative) && !crate::vocab::client::NATIVE_TLS_BUILT
+        if self.client.contains(&ClientKind::ReqwestNative)
+            && !crate::vocab::client::NATIVE_TLS_BUILT
         {
             return Err(PlanError::NativeTlsNotBuilt);
         }
-        if o.roots == RootsChoice::System {
+        if self.roots == RootsChoice::System {
             crate::tls::config::system_roots()
                 .map_err(|e| PlanError::SystemRoots(e.to_string()))?;
         }
-        let planned = o.rate * duration.as_secs_f64();
+        let planned = self.rate * duration.as_secs_f64();
         if planned < 1.0 {
             return Err(PlanError::NoRequest {
-                rate: o.rate,
+                rate: self.rate,
                 duration,
             });
         }
         if planned > defaults::MAX_PLANNED {
             return Err(PlanError::TooMany(planned));
         }
-        if *o.sample_interval > duration {
+        if *self.sample_interval > duration {
             return Err(PlanError::SampleInterval);
         }
-        let server_cache = match o.server_cache {
+        let server_cache = match self.server_cache {
             ServerCacheKind::Rustls => {
-                if o.server_cache_ttl.is_some() || o.server_cache_size.is_some() {
+                if self.server_cache_ttl.is_some() || self.server_cache_size.is_some() {
                     return Err(PlanError::TtlOptions);
                 }
                 ServerCachePolicy::Bounded {
@@ -122,10 +122,10 @@ impl RunArgs {
                 }
             }
             ServerCacheKind::Ttl => {
-                if o.clock == Clock::Virtual {
+                if self.clock == Clock::Virtual {
                     return Err(PlanError::TtlVirtual);
                 }
-                let ttl = o
+                let ttl = self
                     .server_cache_ttl
                     .map_or(defaults::SERVER_CACHE_TTL, Into::into);
                 if ttl.is_zero() {
@@ -133,51 +133,53 @@ impl RunArgs {
                 }
                 ServerCachePolicy::Ttl {
                     ttl,
-                    capacity: o.server_cache_size.unwrap_or(defaults::SERVER_CACHE_SIZE),
+                    capacity: self
+                        .server_cache_size
+                        .unwrap_or(defaults::SERVER_CACHE_SIZE),
                 }
             }
         };
-        let target = match o.target.clone() {
-            None => Target::Builtin { port: o.port },
+        let target = match self.target.clone() {
+            None => Target::Builtin { port: self.port },
             Some(url) => {
-                if o.ca.is_none() && o.roots == RootsChoice::Ca {
+                if self.ca.is_none() && self.roots == RootsChoice::Ca {
                     return Err(PlanError::TargetCa);
                 }
-                if o.port != 0 {
+                if self.port != 0 {
                     return Err(PlanError::TargetPort);
                 }
-                if let Some(ca) = &o.ca {
+                if let Some(ca) = &self.ca {
                     crate::tls::certs::read_bundle(ca).map_err(|e| PlanError::Ca(e.to_string()))?;
                 }
                 Target::External {
                     url,
-                    ca: o.ca.clone(),
+                    ca: self.ca.clone(),
                 }
             }
         };
         Ok(RunPlan {
-            rate: o.rate,
+            rate: self.rate,
             duration,
-            modes: o.mode.clone(),
-            clients: o.client.clone(),
-            tls: o.tls,
-            kx: o.kx,
-            roots: o.roots,
-            client_cache: o.client_cache,
-            max_in_flight: o.max_in_flight,
-            sample_interval: o.sample_interval.into(),
-            body_bytes: o.body_bytes,
+            modes: self.mode.clone(),
+            clients: self.client.clone(),
+            tls: self.tls,
+            kx: self.kx,
+            roots: self.roots,
+            client_cache: self.client_cache,
+            max_in_flight: self.max_in_flight,
+            sample_interval: self.sample_interval.into(),
+            body_bytes: self.body_bytes,
             target,
-            clock: o.clock,
-            retention: (!o.retention.is_zero()).then_some(RetentionSpec {
-                ttl: o.retention.into(),
-                cap: o.retention_cap,
+            clock: self.clock,
+            retention: (!self.retention.is_zero()).then_some(RetentionSpec {
+                ttl: self.retention.into(),
+                cap: self.retention_cap,
             }),
             server_cache,
-            breakdown: o.breakdown,
-            max_open: o.max_open,
-            out: o.report.out.clone(),
-            certs_dir: o.report.certs_dir.clone(),
+            breakdown: self.breakdown,
+            max_open: self.max_open,
+            out: self.report.out.clone(),
+            certs_dir: self.report.certs_dir.clone(),
         })
     }
 }
