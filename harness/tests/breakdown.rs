@@ -75,19 +75,14 @@ fn fresh_breakdown_adds_up_to_the_measured_b_and_bytes_per_request() {
     assert_eq!(f.breakdown_error, None);
     let b = f.retained_bytes_per_session.expect("b measured");
     let retained = f.retained_breakdown.as_ref().expect("retained breakdown");
-    let sum: f64 = retained.iter().map(|s| s.bytes).sum();
-    assert!(
-        (sum - b).abs() < 1e-6 * b,
-        "entries add up to b: {sum} vs {b}"
-    );
+    // The remainder is b minus what the owners hold: the owners, read from dhat's profile,
+    // must come within 1 % of b, which the counting allocator measured on its own.
     assert!(
         remainder_share(retained).abs() < 0.01,
         "owners within 1 % of b: {retained:?}"
     );
     let per_request = f.request_breakdown.as_ref().expect("request breakdown");
     let measured = f.client_alloc_bytes_per_request.expect("bytes per request");
-    let sum: f64 = per_request.iter().map(|s| s.bytes).sum();
-    assert!((sum - measured).abs() < 1e-6 * measured);
     assert!(
         remainder_share(per_request).abs() < 0.01,
         "owners within 1 % of the bytes per request: {per_request:?}"
@@ -137,8 +132,15 @@ fn leak_holds_the_connection_owners_and_fresh_does_not() {
         bytes(fresh, Owner::Connection) < 0.01 * f.retained_bytes_per_session.unwrap_or(0.0),
         "{fresh:?}"
     );
-    // leak's b is a heap slope (noisier than fresh's drop): the remainder is shown, and small.
-    assert!(remainder_share(leak).abs() < 0.05, "{leak:?} vs b {b}");
+    // leak's b is what dropping the kept sessions freed, as fresh's is: the owners dhat saw
+    // live at the end come within 1 % of it. The live-heap slope over the kept count, taken
+    // during the load with handshakes in flight, cross-checks it more loosely.
+    assert!(remainder_share(leak).abs() < 0.01, "{leak:?} vs b {b}");
+    let slope = l.retained_bytes_slope.expect("leak's slope");
+    assert!(
+        (slope - b).abs() < 0.5 * b,
+        "slope {slope} vs b {b} (measured here: within 10 %)"
+    );
     // The held-connection probe ran in the leak leg only: TLS costs each side more than TCP.
     assert_eq!(l.held_connection_error, None);
     let h = l

@@ -160,8 +160,9 @@ pub struct ModeSummary {
     /// says how it was measured.
     pub retained_bytes_per_session: Option<f64>,
     pub retained_bytes_method: Option<String>,
-    /// Cross-check of `b` for fresh mode: live-heap slope over the retained count while the
-    /// store grows. `null` for leak, whose `b` is that slope itself (no second measurement).
+    /// Cross-check of `b`: live-heap slope over the retained (fresh, while the store grows)
+    /// or kept (leak) session count. A second, independent measurement: `b` itself is what
+    /// dropping the sessions freed.
     #[serde(default)]
     pub retained_bytes_slope: Option<f64>,
     /// Derived (model): R·T, capped by `--retention-cap`: sessions held at the plateau.

@@ -109,6 +109,33 @@ pub struct ClientFinal {
     /// (`held::probe`), or why it could not be measured.
     #[serde(default)]
     pub held: Option<Result<crate::contract::probes::HeldConnections, String>>,
+    /// Leak mode: what the kept sessions held, measured by dropping them at the end of the
+    /// load, or why it could not be measured.
+    #[serde(default)]
+    pub kept: Option<Result<KeptRelease, String>>,
+}
+
+/// Leak mode's `b`, measured the way fresh mode's is: by what dropping the sessions frees.
+/// At the end of the load (no request in flight, the `--breakdown` profile ended) the kept
+/// sessions are dropped, their connections' tasks are let run to the end, and the process's
+/// live heap (counting allocator) is read before and after. The list that kept them is
+/// emptied but not freed in between, so what it cost the harness is not in the difference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptRelease {
+    pub sessions: u64,
+    /// Live heap with every kept session alive.
+    pub live_before: u64,
+    /// Live heap once they were dropped and their connections' tasks had ended.
+    pub live_after: u64,
+}
+
+impl KeptRelease {
+    /// Bytes one kept session held: the live heap its drop gave back, per session. Signed:
+    /// a heap that grew instead is shown, not hidden. `None` with no session kept.
+    pub fn bytes_per_session(&self) -> Option<f64> {
+        (self.sessions > 0)
+            .then(|| (self.live_before as f64 - self.live_after as f64) / self.sessions as f64)
+    }
 }
 
 /// What the client worker measured over its whole mode, as published in `summary.json`.

@@ -10,15 +10,14 @@ use crate::vocab::mode::Mode;
 /// How `b` was measured, as the report says it.
 pub const METHOD_DROP: &str = "freed bytes when each retained session's TLS state was dropped (counting allocator, on the dropping thread: exact)";
 /// How `b` was measured for leak mode.
-pub const METHOD_SLOPE: &str =
-    "live-heap slope over the kept-session count (least squares over the samples)";
+pub const METHOD_RELEASE: &str = "live heap given back when the kept sessions were dropped at the end of the load, per session (counting allocator, whole process, the load stopped and their connections' tasks ended)";
 
 /// The retention figures of one mode; every field `None` where it does not apply.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Retained {
     pub bytes_per_session: Option<f64>,
     pub method: Option<&'static str>,
-    /// Cross-check: live-heap slope over retained-session count.
+    /// Cross-check: live-heap slope over the retained (fresh) or kept (leak) session count.
     pub slope_bytes_per_session: Option<f64>,
     pub model_sessions: Option<f64>,
     pub model_bytes: Option<f64>,
@@ -74,12 +73,15 @@ pub fn retained(
 ) -> Retained {
     match (mode, retention) {
         (Mode::Leak, _) => {
-            // b *is* the slope here: there is no second, independent measurement to report
-            // as a cross-check.
-            let b = slope(&growth_points(rows, None));
+            let b = fin
+                .kept
+                .as_ref()
+                .and_then(|k| k.as_ref().ok())
+                .and_then(|k| k.bytes_per_session());
             Retained {
                 bytes_per_session: b,
-                method: b.map(|_| METHOD_SLOPE),
+                method: b.map(|_| METHOD_RELEASE),
+                slope_bytes_per_session: slope(&growth_points(rows, None)),
                 ..Default::default()
             }
         }
@@ -137,7 +139,7 @@ pub fn retained(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::wire::RetentionStats;
+    use crate::contract::wire::{KeptRelease, RetentionStats};
     use std::time::Duration;
 
     #[test]
@@ -199,7 +201,7 @@ mod tests {
     }
 
     #[test]
-    fn leak_reports_no_cross_check_that_is_b_itself() {
+    fn leak_b_is_what_the_drop_gave_back_and_the_slope_cross_checks_it() {
         let rows: Vec<TimelineRow> = (1..=10)
             .map(|t| TimelineRow {
                 mode: Mode::Leak,
@@ -214,9 +216,32 @@ mod tests {
             })
             .collect();
         let refs: Vec<&TimelineRow> = rows.iter().collect();
+        // No release measured: no b, whatever the slope says; the slope is still shown.
         let r = retained(Mode::Leak, 10.0, None, 1.0, &ClientFinal::default(), &refs);
-        assert!((r.bytes_per_session.expect("b") - 50_000.0).abs() < 1e-6);
-        assert_eq!(r.slope_bytes_per_session, None);
+        assert_eq!(r.bytes_per_session, None);
+        assert_eq!(r.method, None);
+        assert!((r.slope_bytes_per_session.expect("slope") - 50_000.0).abs() < 1e-6);
+        let fin = |kept| ClientFinal {
+            kept: Some(kept),
+            ..Default::default()
+        };
+        let released = KeptRelease {
+            sessions: 100,
+            live_before: 5_000_000,
+            live_after: 200_000,
+        };
+        let r = retained(Mode::Leak, 10.0, None, 1.0, &fin(Ok(released)), &refs);
+        assert_eq!(r.bytes_per_session, Some(48_000.0));
+        assert_eq!(r.method, Some(METHOD_RELEASE));
+        let r = retained(
+            Mode::Leak,
+            10.0,
+            None,
+            1.0,
+            &fin(Err("stuck".into())),
+            &refs,
+        );
+        assert_eq!(r.bytes_per_session, None);
     }
 
     #[test]

@@ -152,6 +152,8 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
         && plan.retention.is_some()
     {
         Some(format!("not measured: {} keeps its TLS state to itself, so the retention model applies to hyper sessions only", rec.client))
+    } else if let Some(Err(why)) = &fin.kept {
+        Some(format!("not measured: {why}"))
     } else {
         r.method.map(str::to_string)
     };

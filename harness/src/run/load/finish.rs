@@ -1,6 +1,7 @@
 //! Where the process stood when the load began ([`Start`]), and the load's end: the totals
 //! against that start, the `--breakdown` profile ended (`alloc::finish_dhat`) while the
-//! retained or kept sessions are still live, the retention store drained, the [`ClientFinal`].
+//! retained or kept sessions are still live, the retention store drained, the kept sessions
+//! dropped and what they held measured ([`KeptRelease`]), the [`ClientFinal`].
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -8,8 +9,8 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::contract::wire::{ClientFinal, ClientTotals, Latency};
-use crate::measure::{alloc, procstat};
+use crate::contract::wire::{ClientFinal, ClientTotals, KeptRelease, Latency};
+use crate::measure::{alloc, procstat, settle};
 use crate::run::load::ctx::{lock, Ctx, Sessions};
 use crate::run::load::hist::p50p99;
 use crate::run::load::plan::StopReason;
@@ -22,6 +23,9 @@ pub(super) struct Start {
     rss: Option<u64>,
     pub(super) fds: Option<u64>,
     cpu: Option<f64>,
+    /// Tasks alive on the runtime before any session: what it returns to once the kept
+    /// sessions' connections have ended.
+    tasks: Option<usize>,
 }
 
 impl Start {
@@ -32,6 +36,7 @@ impl Start {
             rss: procstat::rss_bytes(),
             fds: procstat::open_fds(),
             cpu: procstat::cpu_seconds(),
+            tasks: settle::alive_tasks(),
         }
     }
 }
@@ -126,26 +131,29 @@ pub(super) async fn finish(
         sampler_cpu_us_total: sampler_cpu_us,
         stopped_early: stopped_early.map(|r| r.to_string()),
     };
-    // Let the closed connections' tasks finish so each retained state is its last owner,
-    // then drop the store, measuring what every entry held. A `--breakdown` profile ends
-    // before that, with every retained (fresh) or kept (leak) session still live: its "at end".
+    // Let the closed connections' tasks finish so each retained state is its last owner
+    // (each kept session holds only what a leaked one would), then end a `--breakdown`
+    // profile with every retained (fresh) or kept (leak) session still live: its "at end".
+    // Then drop them, measuring what they held: the retention store entry by entry, the
+    // kept sessions all together ([`release_kept`]).
+    let keep = matches!(ctx.sessions, Sessions::PerRequest { keep: true });
+    if ctx.retained.is_some() || keep {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    crate::measure::alloc::finish_dhat();
     let (retention, sessions_held) = match &ctx.retained {
         Some(store) => {
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            crate::measure::alloc::finish_dhat();
             let mut s = lock(store);
             let held = s.stats().entries;
             s.drain();
             (Some(s.stats()), held)
         }
-        None => {
-            crate::measure::alloc::finish_dhat();
-            let held = match ctx.sessions {
-                Sessions::PerRequest { keep: true } => lock(&c.leaked).len() as u64,
-                _ => 0,
-            };
-            (None, held)
-        }
+        None if keep => (None, lock(&c.leaked).len() as u64),
+        None => (None, 0),
+    };
+    let kept = match keep {
+        true => Some(release_kept(ctx, start_state.tasks).await),
+        false => None,
     };
     let profile = plan.profile.as_deref().map(|f| {
         crate::measure::breakdown::read(f)
@@ -162,5 +170,29 @@ pub(super) async fn finish(
         profile,
         knobs: None,
         held: None,
+        kept,
     }
+}
+
+/// Drops every kept session and reads what that gave back ([`KeptRelease`]): the live heap
+/// before, and after their connections' tasks have ended (the runtime is back to the tasks it
+/// had before the load, `tasks_before`). The list is emptied in place, so its own buffer, a
+/// cost of the harness, is freed only after the second reading.
+async fn release_kept(ctx: &Ctx, tasks_before: Option<usize>) -> Result<KeptRelease, String> {
+    let unmeasured = || "the counting allocator is not installed".to_string();
+    let mut kept = std::mem::take(&mut *lock(&ctx.counters.leaked));
+    let sessions = kept.len() as u64;
+    let live_before = alloc::heap().ok_or_else(unmeasured)?.live_bytes;
+    kept.clear();
+    let target = tasks_before.ok_or("not inside a tokio runtime")?;
+    settle::tasks(target)
+        .await
+        .map_err(|e| format!("the kept sessions' connections did not end: {e}"))?;
+    let live_after = alloc::heap().ok_or_else(unmeasured)?.live_bytes;
+    drop(kept);
+    Ok(KeptRelease {
+        sessions,
+        live_before,
+        live_after,
+    })
 }
