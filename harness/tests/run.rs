@@ -99,6 +99,15 @@ fn every_request_succeeds_and_exit_is_clean() {
     }
     let stdout = String::from_utf8_lossy(&run.output.stdout);
     assert!(stdout.contains("bytes allocated / request"), "{stdout}");
+    // The brief view of four legs fits 120 columns, up to the marks' legend (the advice lines
+    // below it have their own bound).
+    let legend = harness::report::brief::LEGEND;
+    let grid: Vec<&str> = stdout.lines().take_while(|l| *l != legend).collect();
+    assert!(stdout.contains(legend), "{stdout}");
+    assert!(
+        grid.iter().all(|l| l.chars().count() <= 120),
+        "wider than 120 columns:\n{stdout}"
+    );
     for f in harness::report::FILES {
         assert!(run.dir.join(f).is_file(), "{f} written");
     }

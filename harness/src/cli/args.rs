@@ -158,6 +158,20 @@ pub struct ReportArgs {
     /// checked command's own stdout) goes to stderr.
     #[arg(long)]
     pub json: bool,
+    /// Print every figure (today's full table) instead of the brief view: the answer first,
+    /// a few figures per group. `summary.json` and the page always hold every figure.
+    #[arg(long)]
+    pub detail: bool,
+}
+
+impl ReportArgs {
+    /// The terminal view `--detail` asks for.
+    pub fn view(&self) -> crate::report::table::View {
+        match self.detail {
+            true => crate::report::table::View::Detail,
+            false => crate::report::table::View::Brief,
+        }
+    }
 }
 
 /// Options of `harness serve`.

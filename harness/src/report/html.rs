@@ -234,7 +234,7 @@ fn owner_tables(out: &mut String, summary: &Summary) {
         return;
     }
     out.push_str("<h2>Where the bytes go</h2>\n");
-    let names = crate::report::table::leg_labels(summary);
+    let names = crate::report::grid::leg_labels(summary);
     for (m, name) in summary.modes.iter().zip(&names) {
         if let Some(line) = crate::report::figures::held_line(m) {
             out.push_str(&format!("<p>{}: {}</p>\n", esc(name), esc(&line)));

@@ -10,8 +10,10 @@
 //! cut-short timeline draws "no samples" or what exists, and unmeasured figures say so.
 
 pub mod advice;
+pub mod brief;
 pub(crate) mod charts;
 pub mod figures;
+pub mod grid;
 pub mod heading;
 pub(crate) mod html;
 pub mod table;

@@ -1,65 +1,53 @@
-//! The end-of-run summary table printed to the terminal: one row per figure of
-//! [`crate::report::figures::MODE_FIGURES`], one column per mode.
+//! The terminal views of a finished run: the brief one by default ([`View::Brief`], the answer
+//! first) and every figure of [`crate::report::figures::MODE_FIGURES`] with `--detail`.
 
 use std::fmt::Write;
 
-use crate::contract::summary::Summary;
+use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::figures::{Cell, MODE_FIGURES};
+use crate::report::grid::{grid, leg_labels};
 use crate::vocab::client::ClientKind;
 use crate::vocab::tls::RootsChoice;
+use crate::vocab::units;
 
-/// Each mode's column name ([`crate::vocab::mode::Mode::leg_label`]).
-pub(crate) fn leg_labels(summary: &Summary) -> Vec<String> {
-    let several = summary
-        .modes
-        .iter()
-        .any(|m| m.client != summary.modes[0].client);
-    summary
-        .modes
-        .iter()
-        .map(|m| m.mode.leg_label(m.client, several))
-        .collect()
+/// Which terminal view to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum View {
+    /// The answer first: the grouped brief figures ([`crate::report::brief`]), the notes, the
+    /// owners in one line per leg, what to do. Fits 100 columns for two legs, 120 for four.
+    #[default]
+    Brief,
+    /// Every figure of [`MODE_FIGURES`], the owner tables in full, what to do.
+    Detail,
 }
 
-/// Writes a grid: a label column as wide as the longest label plus 2, then one column per
-/// leg, right-aligned, as wide as its name or widest cell plus 3. `rows` hold one cell per leg.
-fn grid(out: &mut String, names: &[String], rows: &[(&str, Vec<String>)]) {
-    let label_w = rows
-        .iter()
-        .map(|(label, _)| label.chars().count())
-        .max()
-        .unwrap_or(0)
-        + 2;
-    let col_w: Vec<usize> = names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
-            rows.iter()
-                .map(|(_, cells)| cells[i].chars().count())
-                .chain([name.chars().count()])
-                .max()
-                .unwrap_or(0)
-                + 3
-        })
-        .collect();
-    let _ = write!(out, "{:label_w$}", "");
-    for (name, w) in names.iter().zip(&col_w) {
-        let _ = write!(out, "{name:>w$}", w = *w);
-    }
-    out.push('\n');
-    for (label, cells) in rows {
-        let pad = label_w - label.chars().count();
-        let _ = write!(out, "{label}{}", " ".repeat(pad));
-        for (c, w) in cells.iter().zip(&col_w) {
-            let _ = write!(out, "{c:>w$}", w = *w);
-        }
-        out.push('\n');
-    }
-}
-
-/// Renders the per-mode table and the "What to do" block.
-pub fn render(summary: &Summary) -> String {
+/// Renders the terminal view: [`View::Brief`] or [`View::Detail`].
+pub fn render(summary: &Summary, view: View) -> String {
     let names = leg_labels(summary);
+    let mut out = match view {
+        View::Brief => crate::report::brief::render(summary),
+        View::Detail => detail_grid(summary, &names),
+    };
+    notes(&mut out, summary, &names);
+    match view {
+        View::Brief => owner_lines(&mut out, summary, &names),
+        View::Detail => owner_grids(&mut out, summary, &names),
+    }
+    let advice = crate::report::advice::advice(summary);
+    if !advice.is_empty() {
+        out.push_str("\nWhat to do (from this run's figures):\n");
+        for a in advice {
+            let _ = writeln!(out, "- {a}");
+        }
+    }
+    if view == View::Brief {
+        out.push_str("Every figure: --detail, summary.json and the page.\n");
+    }
+    out
+}
+
+/// Every figure of [`MODE_FIGURES`], one row each.
+fn detail_grid(summary: &Summary, names: &[String]) -> String {
     let rows: Vec<(&str, Vec<String>)> = MODE_FIGURES
         .iter()
         .map(|f| {
@@ -76,8 +64,13 @@ pub fn render(summary: &Summary) -> String {
         })
         .collect();
     let mut out = String::new();
-    grid(&mut out, &names, &rows);
-    for (m, name) in summary.modes.iter().zip(&names) {
+    grid(&mut out, names, &rows);
+    out
+}
+
+/// What a leg's cells cannot say: why it stopped early, what bounds its rate, its failures.
+fn notes(out: &mut String, summary: &Summary, names: &[String]) {
+    for (m, name) in summary.modes.iter().zip(names) {
         if let Some(why) = &m.load.stopped_early {
             let _ = writeln!(out, "{name}: stopped early: {why}");
         }
@@ -101,6 +94,10 @@ pub fn render(summary: &Summary) -> String {
             );
         }
     }
+}
+
+/// `--breakdown` in full: each owner table, the held-connection line, why a leg has none.
+fn owner_grids(out: &mut String, summary: &Summary, names: &[String]) {
     for t in crate::report::figures::owner_tables(&summary.modes) {
         let _ = writeln!(out, "\n{}:", t.title);
         let rows: Vec<(&str, Vec<String>)> = t
@@ -114,25 +111,46 @@ pub fn render(summary: &Summary) -> String {
                 (owner.as_str(), cells)
             })
             .collect();
-        grid(&mut out, &names, &rows);
+        grid(out, names, &rows);
     }
-    for (m, name) in summary.modes.iter().zip(&names) {
+    for (m, name) in summary.modes.iter().zip(names) {
         if let Some(line) = crate::report::figures::held_line(m) {
             let _ = writeln!(out, "\n{name}: {line}");
         }
-        for e in [&m.breakdown_error, &m.held_connection_error]
-            .into_iter()
-            .flatten()
-        {
-            let _ = writeln!(out, "{name}: --breakdown: {e}");
-        }
+        breakdown_errors(out, m, name);
     }
-    let advice = crate::report::advice::advice(summary);
-    if !advice.is_empty() {
-        out.push_str("\nWhat to do (from this run's figures):\n");
-        for a in advice {
-            let _ = writeln!(out, "- {a}");
+}
+
+/// `--breakdown` in brief: per leg, b's three biggest owners and the rest in one line.
+fn owner_lines(out: &mut String, summary: &Summary, names: &[String]) {
+    let mut first = true;
+    for (m, name) in summary.modes.iter().zip(names) {
+        if let Some(shares) = &m.retained_breakdown {
+            let top: Vec<String> = shares
+                .iter()
+                .take(3)
+                .map(|s| format!("{} {}", s.owner, units::bytes(s.bytes)))
+                .collect();
+            let rest: f64 = shares.iter().skip(3).map(|s| s.bytes).sum();
+            if std::mem::take(&mut first) {
+                out.push('\n');
+            }
+            let _ = writeln!(
+                out,
+                "{name}: b by owner: {}, other owners {}",
+                top.join(", "),
+                units::bytes(rest)
+            );
         }
+        breakdown_errors(out, m, name);
     }
-    out
+}
+
+fn breakdown_errors(out: &mut String, m: &ModeSummary, name: &str) {
+    for e in [&m.breakdown_error, &m.held_connection_error]
+        .into_iter()
+        .flatten()
+    {
+        let _ = writeln!(out, "{name}: --breakdown: {e}");
+    }
 }
