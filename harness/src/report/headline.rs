@@ -1,6 +1,6 @@
 //! The answer first: per leg, the two or three figures that say what a session costs there
 //! (b, the plateau against its model, descriptors, bytes allocated per request, handshakes),
-//! each part marked measured, derived or model. The list is declared once, in [`HEADLINE`],
+//! each part marked measured, derived or model. The list is declared once, in `HEADLINE`,
 //! and the terminal and the page both show [`headline`]'s result, so they name the same
 //! figures the same way.
 //!
@@ -179,9 +179,9 @@ const HEADLINE: &[Pick] = &[
     },
 ];
 
-/// Per leg of the run, in the summary's order, the figures of [`HEADLINE`] that answer for its
-/// mode. A figure the run did not measure stays, reading "n/a": the headline hides nothing
-/// the table would show.
+/// Per leg of the run, in the summary's order, the figures of the headline list that answer
+/// for its mode. A figure the run did not measure stays, reading "n/a": the headline hides
+/// nothing the table would show.
 pub fn headline(summary: &Summary) -> Vec<HeadlineLeg<'_>> {
     let names = crate::report::table::leg_labels(summary);
     summary
