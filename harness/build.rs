@@ -5,9 +5,10 @@
 //!    be read is left unset (the code reads these with `option_env!` and writes null) and
 //!    named in a `cargo:warning`, rather than recorded as a made-up "unknown".
 //! 2. The external tools some integration tests drive (curl, openssl, Node.js, Python with
-//!    `requests`: the `harness exec` example clients; valgrind: `--heap valgrind`) and the OS root bundle `--roots system`
+//!    `requests`: the `harness exec` example clients; valgrind: `--heap valgrind`; Chromium:
+//!    the page's layout in a real browser, `tests/page.rs`) and the OS root bundle `--roots system`
 //!    loads. Each one found sets a cfg (`has_curl`, `has_openssl`, `has_node`,
-//!    `has_python_requests`, `has_valgrind`, `has_os_roots`); a test that needs a missing one is marked `#[ignore]` with the reason,
+//!    `has_python_requests`, `has_valgrind`, `has_chromium`, `has_os_roots`); a test that needs a missing one is marked `#[ignore]` with the reason,
 //!    so cargo counts it as ignored instead of passing a test that checked nothing. Under
 //!    `CI=true` a missing one fails the build instead: CI must run every test.
 
@@ -190,7 +191,7 @@ enum AppearsIn {
 
 fn test_prerequisites() {
     println!(
-        "cargo::rustc-check-cfg=cfg(has_curl, has_openssl, has_os_roots, has_node, has_python_requests, has_valgrind)"
+        "cargo::rustc-check-cfg=cfg(has_curl, has_openssl, has_os_roots, has_node, has_python_requests, has_valgrind, has_chromium)"
     );
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-env-changed=SSL_CERT_FILE");
@@ -227,6 +228,12 @@ fn test_prerequisites() {
             cfg: "has_valgrind",
             install: "apt-get install valgrind",
             found: on_path(&dirs, "valgrind"),
+            appears_in: AppearsIn::PathDirs,
+        },
+        Prerequisite {
+            cfg: "has_chromium",
+            install: "apt-get install chromium",
+            found: on_path(&dirs, "chromium"),
             appears_in: AppearsIn::PathDirs,
         },
         Prerequisite {

@@ -234,6 +234,48 @@ fn render_dir_writes_every_chart_and_the_page() {
     }
 }
 
+/// The answer first: the headline (a card per leg, every value marked, the legend), then the
+/// memory and per-session charts, "What to do", the table, the other charts, then the method.
+/// `tests/page.rs` checks the same in a browser, from the layout.
+#[test]
+fn the_page_puts_the_answer_first() {
+    let (summary, rows) = fixture();
+    let dir = render_into(&summary, &rows);
+    let html = read(dir.path(), "index.html");
+    let at = |text: &str| {
+        html.find(text)
+            .unwrap_or_else(|| panic!("the page has no {text:?}"))
+    };
+    let order = [
+        "id=\"headline\"",
+        "src=\"memory.svg\"",
+        "src=\"per-session.svg\"",
+        "<h2>What to do",
+        "<h2>Summary per mode</h2>",
+        "src=\"cache.svg\"",
+        "src=\"sockets.svg\"",
+        "src=\"latency.svg\"",
+        "<h2>How it was measured</h2>",
+        "<h3>Scenario</h3>",
+        "<h3>How figures were measured</h3>",
+        "<h3>Versions</h3>",
+    ];
+    for pair in order.windows(2) {
+        assert!(at(pair[0]) < at(pair[1]), "{} before {}", pair[0], pair[1]);
+    }
+    let headline = &html[at("id=\"headline\"")..at("src=\"memory.svg\"")];
+    for text in [
+        "<h3><span class=\"swatch\" style=\"background:#1f77b4\"></span>fresh</h3>",
+        "<dt>b: bytes a session holds</dt><dd>4.05 KiB <span class=\"pv\" title=\"measured\">●</span></dd>",
+        "608 KiB <span class=\"pv\" title=\"model\">○</span> / 625 KiB <span class=\"pv\" title=\"measured\">●</span>",
+        // shared measured no allocations: n/a, unmarked.
+        "<dt>bytes allocated / request</dt><dd><span class=\"nm\">n/a</span></dd>",
+        "● measured · ◐ derived from measured figures · ○ model",
+    ] {
+        assert!(headline.contains(text), "the headline has {text:?}:\n{headline}");
+    }
+}
+
 #[test]
 fn rendering_twice_gives_identical_bytes() {
     let (summary, rows) = fixture();

@@ -183,52 +183,101 @@ fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| e.to_string())
 }
 
-/// The self-contained `index.html`.
+/// The self-contained `index.html`, the answer first (as the run's page): the verdict and the
+/// headline figures ([`headline`]) with the `--fail-if` conditions, the charts, every figure,
+/// then how it was measured. The run page's style, so the two read alike.
 fn page(s: &ExecSummary) -> String {
-    let mut h = String::from("<!doctype html><html><head><meta charset=\"utf-8\"><title>harness exec</title><style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#333}td,th{padding:2px 10px;text-align:left}td.n{text-align:right}.failed{color:#b00}</style></head><body>");
+    let mut h = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>harness exec</title>\n<style>{}.failed{{color:#b00}}</style>\n</head>\n<body>\n",
+        crate::report::html::STYLE
+    );
     h.push_str(&format!(
-        "<h1>harness exec</h1><p><code>{}</code>: {} after {}</p>",
+        "<h1>harness exec</h1>\n<p class=\"sub\"><code>{}</code>: {} after {}</p>\n",
         esc(&s.command.join(" ")),
         esc(s.ended.as_str()),
         esc(&units::seconds(s.elapsed_s))
     ));
-    h.push_str("<h2>Verdict</h2><ul>");
+    h.push_str("<section id=\"headline\">\n<h2>Verdict</h2>\n<ul>\n");
     for l in &s.verdict {
-        h.push_str(&format!("<li>{}</li>", esc(l)));
+        h.push_str(&format!("<li>{}</li>\n", esc(l)));
     }
-    h.push_str("</ul>");
-    if !s.conditions.is_empty() {
-        h.push_str("<h2>--fail-if</h2><ul>");
-        for c in &s.conditions {
-            let (class, mark) = if c.failed {
-                ("failed", "FAILED")
-            } else {
-                ("ok", "ok")
-            };
-            h.push_str(&format!(
-                "<li class=\"{class}\">{mark}: <code>{}</code> (measured {})</li>",
-                esc(&c.condition),
-                esc(&units::opt(c.value, units::sig3))
-            ));
-        }
-        h.push_str("</ul>");
+    // The --fail-if conditions are the verdict a CI job acts on: with it, not below the charts.
+    for c in &s.conditions {
+        let (class, mark) = if c.failed {
+            ("failed", "FAILED")
+        } else {
+            ("ok", "ok")
+        };
+        h.push_str(&format!(
+            "<li class=\"{class}\">--fail-if {mark}: <code>{}</code> (measured {})</li>\n",
+            esc(&c.condition),
+            esc(&units::opt(c.value, units::sig3))
+        ));
     }
-    h.push_str("<h2>Figures</h2><table>");
+    h.push_str("</ul>\n<div class=\"legs figs\">\n");
+    for (label, value) in headline(s) {
+        h.push_str(&format!(
+            "<div class=\"leg\"><dl><dt>{}</dt><dd>{}</dd></dl></div>\n",
+            esc(label),
+            esc(&value)
+        ));
+    }
+    h.push_str("</div>\n</section>\n<div class=\"lead\">\n");
+    for (file, caption) in [
+        (
+            FILES[2],
+            "Memory of the command's process tree over time: RSS and PSS, summed over the tree.",
+        ),
+        (
+            FILES[3],
+            "Connections over time: open now (held by the command, open on the server) and \
+             cumulative (accepted, requests answered).",
+        ),
+    ] {
+        h.push_str(&format!(
+            "<figure><img src=\"{file}\" alt=\"{caption}\"><figcaption>{caption}</figcaption></figure>\n"
+        ));
+    }
+    h.push_str("</div>\n");
+    h.push_str("<h2>Figures</h2>\n<div class=\"scroll\"><table class=\"modes\">\n<tbody>\n");
     for (label, get) in FIGURES {
         h.push_str(&format!(
-            "<tr><th>{}</th><td class=\"n\">{}</td></tr>",
+            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>\n",
             esc(label),
             esc(&get(s))
         ));
     }
-    h.push_str("</table><h2>Charts</h2><img src=\"memory.svg\" width=\"900\"><img src=\"connections.svg\" width=\"900\"><h2>How it was measured</h2><dl>");
+    h.push_str("</tbody>\n</table></div>\n<h2>How it was measured</h2>\n<dl>\n");
     for (k, v) in &s.method {
-        h.push_str(&format!("<dt>{}</dt><dd>{}</dd>", esc(k), esc(v)));
+        h.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", esc(k), esc(v)));
     }
     h.push_str(
-        "</dl><p>Raw data: summary.json, timeline.csv, connections.csv.</p></body></html>\n",
+        "</dl>\n<p>Raw data: summary.json, timeline.csv, connections.csv.</p>\n</body>\n</html>\n",
     );
     h
+}
+
+/// The figures shown under the verdict, by their [`FIGURES`] labels: how the command connects
+/// (handshakes, connections per request), what it leaves open, what its memory did.
+fn headline(s: &ExecSummary) -> Vec<(&'static str, String)> {
+    headline_rows()
+        .into_iter()
+        .map(|(label, get)| (label, get(s)))
+        .collect()
+}
+
+/// The rows of [`FIGURES`] [`headline`] shows, in its order.
+fn headline_rows() -> Vec<(&'static str, Getter)> {
+    [
+        "handshakes full / resumed / failed",
+        "new connections per request (derived)",
+        "requests per connection (derived)",
+        "connections open at exit",
+        "RSS peak / last sample",
+    ]
+    .iter()
+    .filter_map(|want| FIGURES.iter().find(|(label, _)| label == want).copied())
+    .collect()
 }
 
 /// valgrind DHAT's totals over every `dhat.*.json` in `dir`: bytes live at each process's
@@ -273,6 +322,15 @@ mod tests {
         assert_eq!(dhat_totals(dir.path()), Some((302, 30)));
         let empty = tempfile::tempdir().expect("tempdir");
         assert_eq!(dhat_totals(empty.path()), None, "no profile: not measured");
+    }
+
+    #[test]
+    fn the_headline_picks_rows_of_figures() {
+        assert_eq!(
+            headline_rows().len(),
+            5,
+            "every headline label is a row of FIGURES"
+        );
     }
 
     #[test]

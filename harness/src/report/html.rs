@@ -1,10 +1,15 @@
-//! `index.html`: one self-contained page (no scripts, no external CSS or fonts) with the
-//! command, the scenario, a table per mode, how figures were measured (next to the table they
-//! explain), and the five charts that sit beside it in the same directory.
+//! `index.html`: one self-contained page (no scripts, no external CSS or fonts), the answer
+//! first. In order: the headline ([`crate::report::headline`]: per leg, what a session costs,
+//! each figure marked measured, derived or model) with the memory and per-session charts beside
+//! it in the first view; "What to do"; the table of every figure per mode (in its own scrolling
+//! box, the figure names held in place); where the bytes go (`--breakdown`); the other charts;
+//! then how it was measured: the command, the scenario, the method notes and the versions.
+//! `tests/page.rs` opens it in Chromium at 1280×800 and checks that first view from the layout.
 
-use crate::contract::summary::Summary;
+use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::charts::series::Series;
 use crate::report::figures::{Cell, MODE_FIGURES};
+use crate::report::headline::{self, Provenance};
 use crate::vocab::{units as format, units};
 
 /// The chart files the page shows, with what each one is for.
@@ -37,20 +42,38 @@ pub(crate) const CHARTS: [(&str, &str); 6] = [
     ),
 ];
 
-const STYLE: &str = "\
+/// The charts shown beside the headline, in the first view: what a session holds over time,
+/// and per session and request. The others follow the table.
+const LEAD_CHARTS: [&str; 2] = ["memory.svg", "per-session.svg"];
+
+/// The page's style, shared with `harness exec`'s page so both read alike.
+pub(crate) const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;color:#222;\
-line-height:1.45;max-width:1200px;margin:1.5rem auto;padding:0 1rem}\
-h1{font-size:1.6rem;margin-bottom:.3rem}\
+line-height:1.45;max-width:1200px;margin:.75rem auto;padding:0 1rem}\
+h1{font-size:1.4rem;margin:0 0 .1rem}\
+.sub{margin:0;color:#555;font-size:.9rem}\
 h2{font-size:1.2rem;margin-top:2rem;border-bottom:1px solid #ddd;padding-bottom:.2rem}\
+#headline h2{margin:.5rem 0 .4rem;font-size:1.1rem}\
+.legs{display:grid;grid-template-columns:repeat(auto-fit,minmax(15rem,1fr));gap:.6rem}\
+.figs{grid-template-columns:repeat(auto-fit,minmax(11rem,1fr))}\
+.leg{border:1px solid #ddd;border-radius:4px;padding:.35rem .6rem}\
+.leg h3{font-size:1rem;margin:0 0 .15rem}\
+.leg dl{display:block;margin:0}.leg dt{font-weight:normal;color:#555;font-size:.8rem}\
+.leg dd{margin:0 0 .1rem;font-weight:600;font-variant-numeric:tabular-nums}\
+.pv{color:#777;font-weight:normal}\
+.legend{color:#555;font-size:.8rem;margin:.3rem 0 0}\
+.lead{display:grid;grid-template-columns:1fr 1fr;gap:1rem;margin-top:.6rem}\
+.lead figure{margin:0}.lead img{max-height:28rem;width:auto}\
 pre{background:#f5f5f5;padding:.6rem .8rem;white-space:pre-wrap;word-break:break-all;\
 border-radius:4px}\
 table{border-collapse:collapse;font-size:.9rem}\
 th,td{border:1px solid #ddd;padding:.3rem .55rem;vertical-align:top}\
 thead th{background:#f5f5f5;white-space:nowrap}\
-table.modes td{text-align:right;white-space:nowrap}\
+table.modes{font-size:.85rem}table.modes td{text-align:right;white-space:nowrap}\
+table.modes th,table.modes td{padding:.25rem .4rem}\
 th[scope=row]{text-align:left;font-weight:normal;background:#fafafa;white-space:nowrap}\
-table.modes th[scope=row]{position:sticky;left:0}\
-.scroll{overflow-x:auto}\
+table.modes th[scope=row],table.modes thead th:first-child{position:sticky;left:0}\
+.scroll{overflow-x:auto;max-width:100%}\
 .nm{color:#888;font-style:italic}\
 .small{color:#666;font-size:.8rem;white-space:normal;display:block;max-width:13rem;\
 margin-left:auto}\
@@ -71,6 +94,11 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
     out.push_str(&format!("<title>{title}</title>\n<style>{STYLE}</style>\n"));
     out.push_str("</head>\n<body>\n");
     out.push_str(&format!("<h1>{title}</h1>\n"));
+    out.push_str(&format!(
+        "<p class=\"sub\">{} · started {}</p>\n",
+        esc(&crate::report::heading::scenario_line(summary)),
+        esc(&summary.started_at)
+    ));
     if summary.interrupted {
         let reason = summary
             .stopped_reason
@@ -81,16 +109,12 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
              Figures and charts cover only the part that ran.</div>\n"
         ));
     }
-    out.push_str(&format!(
-        "<p>{} · started {}</p>\n",
-        esc(&crate::report::heading::scenario_line(summary)),
-        esc(&summary.started_at)
-    ));
-    out.push_str("<h2>Command</h2>\n");
-    out.push_str(&format!(
-        "<pre><code>{}</code></pre>\n",
-        esc(&summary.command)
-    ));
+    headline_section(&mut out, summary, series);
+    out.push_str("<div class=\"lead\">\n");
+    for file in LEAD_CHARTS {
+        chart(&mut out, file);
+    }
+    out.push_str("</div>\n");
     let advice = crate::report::advice::advice(summary);
     if !advice.is_empty() {
         out.push_str("<h2>What to do (from this run's figures)</h2>\n<ul>\n");
@@ -99,22 +123,98 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
         }
         out.push_str("</ul>\n");
     }
-    scenario(&mut out, summary);
     modes_table(&mut out, summary, series);
     owner_tables(&mut out, summary);
-    method(&mut out, summary);
-    out.push_str("<h2>Charts</h2>\n");
-    let drawn = |file: &str| file != super::BREAKDOWN_FILE || super::breakdown_chart::any(summary);
-    for (file, caption) in CHARTS.into_iter().filter(|(file, _)| drawn(file)) {
-        out.push_str(&format!(
-            "<figure><img src=\"{file}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
-            esc(caption),
-            esc(caption)
-        ));
+    if super::breakdown_chart::any(summary) {
+        chart(&mut out, super::BREAKDOWN_FILE);
     }
+    out.push_str("<h2>More charts</h2>\n");
+    for (file, _) in CHARTS {
+        if !LEAD_CHARTS.contains(&file) && file != super::BREAKDOWN_FILE {
+            chart(&mut out, file);
+        }
+    }
+    out.push_str("<h2>How it was measured</h2>\n<h3>Command</h3>\n");
+    out.push_str(&format!(
+        "<pre><code>{}</code></pre>\n",
+        esc(&summary.command)
+    ));
+    scenario(&mut out, summary);
+    method(&mut out, summary);
     versions(&mut out, summary);
     out.push_str("</body>\n</html>\n");
     out
+}
+
+/// One chart of [`CHARTS`] as a figure, its caption as its alt text.
+fn chart(out: &mut String, file: &str) {
+    let caption = CHARTS
+        .iter()
+        .find(|(f, _)| *f == file)
+        .map_or("", |(_, c)| c);
+    out.push_str(&format!(
+        "<figure><img src=\"{file}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
+        esc(caption),
+        esc(caption)
+    ));
+}
+
+/// A leg's name and colour as the charts draw it (grey when no series has it).
+fn leg_style(m: &ModeSummary, series: &[Series<'_>]) -> (String, String) {
+    let s = series
+        .iter()
+        .find(|s| s.summary.is_some_and(|x| std::ptr::eq(x, m)));
+    match s {
+        Some(s) => (
+            s.label.clone(),
+            format!("#{:02x}{:02x}{:02x}", s.colour.0, s.colour.1, s.colour.2),
+        ),
+        None => (m.mode.to_string(), "#777777".to_string()),
+    }
+}
+
+fn swatch(colour: &str) -> String {
+    format!("<span class=\"swatch\" style=\"background:{colour}\"></span>")
+}
+
+/// The answer first: a card per leg with its [`headline::headline`] figures, each value marked,
+/// and the marks' legend.
+fn headline_section(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
+    out.push_str(
+        "<section id=\"headline\">\n<h2>What a session costs here</h2>\n<div class=\"legs\">\n",
+    );
+    let legs = headline::headline(summary);
+    if legs.is_empty() {
+        out.push_str("<p class=\"nm\">The summary lists no modes.</p>\n");
+    }
+    let mark = |p: Provenance| {
+        format!(
+            "<span class=\"pv\" title=\"{}\">{}</span>",
+            p.word(),
+            p.mark()
+        )
+    };
+    for leg in legs {
+        let (_, colour) = leg_style(leg.leg, series);
+        out.push_str(&format!(
+            "<div class=\"leg\"><h3>{}{}</h3><dl>",
+            swatch(&colour),
+            esc(&leg.name)
+        ));
+        for f in &leg.figures {
+            let value = f.render(
+                || format!("<span class=\"nm\">{}</span>", units::NOT_MEASURED),
+                esc,
+                mark,
+            );
+            out.push_str(&format!("<dt>{}</dt><dd>{value}</dd>", esc(f.label)));
+        }
+        out.push_str("</dl></div>\n");
+    }
+    out.push_str(&format!(
+        "</div>\n<p class=\"legend\">{} — how each was measured: below, under “How it was measured”.</p>\n</section>\n",
+        esc(&headline::legend())
+    ));
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -177,7 +277,7 @@ fn scenario(out: &mut String, summary: &Summary) {
         ("run id", summary.run_id.clone()),
         ("schema", summary.schema.to_string()),
     ];
-    out.push_str("<h2>Scenario</h2>\n<table>\n");
+    out.push_str("<h3>Scenario</h3>\n<table>\n");
     for (k, v) in rows {
         out.push_str(&format!(
             "<tr><th scope=\"row\">{}</th><td>{}</td></tr>\n",
@@ -196,18 +296,10 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
     }
     out.push_str("<div class=\"scroll\"><table class=\"modes\">\n<thead><tr><th></th>");
     for m in &summary.modes {
-        let s = series
-            .iter()
-            .find(|s| s.summary.is_some_and(|x| std::ptr::eq(x, m)));
-        let (label, colour) = match s {
-            Some(s) => (
-                s.label.clone(),
-                format!("#{:02x}{:02x}{:02x}", s.colour.0, s.colour.1, s.colour.2),
-            ),
-            None => (m.mode.to_string(), "#777777".to_string()),
-        };
+        let (label, colour) = leg_style(m, series);
         out.push_str(&format!(
-            "<th scope=\"col\"><span class=\"swatch\" style=\"background:{colour}\"></span>{}</th>",
+            "<th scope=\"col\">{}{}</th>",
+            swatch(&colour),
             esc(&label)
         ));
     }
@@ -264,7 +356,7 @@ fn owner_tables(out: &mut String, summary: &Summary) {
 }
 
 fn method(out: &mut String, summary: &Summary) {
-    out.push_str("<h2>How figures were measured</h2>\n");
+    out.push_str("<h3>How figures were measured</h3>\n");
     if summary.method.is_empty() {
         out.push_str("<p class=\"nm\">The summary records no method notes.</p>\n");
         return;
@@ -279,7 +371,7 @@ fn method(out: &mut String, summary: &Summary) {
 
 fn versions(out: &mut String, summary: &Summary) {
     let v = &summary.versions;
-    out.push_str("<h2>Versions</h2>\n<table>\n");
+    out.push_str("<h3>Versions</h3>\n<table>\n");
     for (k, val) in [
         ("harness", Some(&v.harness)),
         ("rustls", v.rustls.as_ref()),

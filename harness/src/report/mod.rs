@@ -1,5 +1,5 @@
 //! What a reader sees, drawn from the contract alone (ARCHITECTURE.md, "Layers"): the figures
-//! list ([`figures`]), the terminal table ([`table`]), "What to do" ([`advice`]), the charts and
+//! list ([`figures`]), the answer first ([`headline`]), the terminal table ([`table`]), "What to do" ([`advice`]), the charts and
 //! the page. [`render`] turns a run's `summary.json` and `timeline.csv` into five SVG charts
 //! (six when the run has an owner breakdown, `--breakdown`) and an `index.html` beside them.
 //! This is also `harness report DIR`, so a run's raw files can be re-plotted at any time
@@ -15,6 +15,7 @@ pub(crate) mod charts;
 pub mod figures;
 pub mod grid;
 pub mod heading;
+pub mod headline;
 pub(crate) mod html;
 pub mod table;
 

@@ -1,0 +1,316 @@
+//! The answer first: per leg, the two or three figures that say what a session costs there
+//! (b, the plateau against its model, descriptors, bytes allocated per request, handshakes),
+//! each part marked measured, derived or model. The list is declared once, in `HEADLINE`,
+//! and the terminal and the page both show [`headline`]'s result, so they name the same
+//! figures the same way.
+//!
+//! A headline figure is a row of [`MODE_FIGURES`], picked by its label: the value is that row's
+//! cell, formatted as the table formats it, so the headline can never disagree with the table.
+
+use crate::contract::summary::{ModeSummary, Summary};
+use crate::report::figures::{Cell, MODE_FIGURES};
+use crate::vocab::mode::Mode;
+use crate::vocab::units;
+use Provenance::{Derived, Measured, Model};
+
+/// Where a figure comes from: the three kinds a reader must tell apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provenance {
+    /// Read off the run: a count, a sample, the bytes an allocator saw freed.
+    Measured,
+    /// Arithmetic on measured figures only (a total ÷ a count).
+    Derived,
+    /// A model fed with measured figures and settings: R·b·T.
+    Model,
+}
+
+impl Provenance {
+    /// Every kind, in the legend's order.
+    pub const ALL: [Provenance; 3] = [Self::Measured, Self::Derived, Self::Model];
+
+    /// The mark a value carries: one character, so it costs a column, not a sentence.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Self::Measured => "●",
+            Self::Derived => "◐",
+            Self::Model => "○",
+        }
+    }
+
+    /// The kind in one word (the page's tooltip on the mark).
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Measured => "measured",
+            Self::Derived => "derived",
+            Self::Model => "model",
+        }
+    }
+
+    /// What the mark means, for the legend.
+    fn meaning(self) -> &'static str {
+        match self {
+            Self::Measured => "measured",
+            Self::Derived => "derived from measured figures",
+            Self::Model => "model (R·b·T: rate × retention × the measured b)",
+        }
+    }
+}
+
+/// The one-line legend of the marks: `● measured · ◐ derived from measured figures · ○ model
+/// (…)`. The full wording of how each figure was measured is in the summary's `method`.
+pub fn legend() -> String {
+    Provenance::ALL
+        .iter()
+        .map(|p| format!("{} {}", p.mark(), p.meaning()))
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
+/// One part of a headline figure's value: formatted as the table formats it, `None` where the
+/// run did not measure it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Part {
+    pub value: Option<String>,
+    pub provenance: Provenance,
+}
+
+/// One figure of a leg's headline: a short label and its parts (`model / measured`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadlineFigure {
+    pub label: &'static str,
+    pub parts: Vec<Part>,
+}
+
+impl HeadlineFigure {
+    /// The value as plain text, marked: `4.05 KiB ●`, `1 / 0 / 299 ●` (parts of one kind share
+    /// one mark), `608 KiB ○ / 625 KiB ●` (each part its own). A part not measured reads
+    /// [`units::NOT_MEASURED`]; a figure with no part measured reads it once, unmarked.
+    pub fn text(&self) -> String {
+        self.render(
+            || units::NOT_MEASURED.to_string(),
+            str::to_string,
+            |p| p.mark().to_string(),
+        )
+    }
+
+    /// The value through a writer for each piece (the page escapes values and wraps marks in
+    /// markup); the layout rule is [`HeadlineFigure::text`]'s.
+    pub fn render(
+        &self,
+        unmeasured: impl Fn() -> String,
+        value: impl Fn(&str) -> String,
+        mark: impl Fn(Provenance) -> String,
+    ) -> String {
+        let Some(first) = self.parts.first() else {
+            return unmeasured();
+        };
+        if self.parts.iter().all(|p| p.value.is_none()) {
+            return unmeasured();
+        }
+        let one_kind = self.parts.iter().all(|p| p.provenance == first.provenance);
+        let values = self.parts.iter().map(|p| match &p.value {
+            None => unmeasured(),
+            Some(v) if one_kind => value(v),
+            Some(v) => format!("{} {}", value(v), mark(p.provenance)),
+        });
+        let joined = values.collect::<Vec<_>>().join(" / ");
+        if one_kind {
+            format!("{joined} {}", mark(first.provenance))
+        } else {
+            joined
+        }
+    }
+}
+
+/// One leg's headline: its name (the table's column name) and its figures.
+#[derive(Debug, Clone)]
+pub struct HeadlineLeg<'a> {
+    pub name: String,
+    /// The leg in the summary (the page finds its chart colour by it).
+    pub leg: &'a ModeSummary,
+    pub figures: Vec<HeadlineFigure>,
+}
+
+/// One entry of [`HEADLINE`].
+struct Pick {
+    /// The row of [`MODE_FIGURES`] shown, by its label.
+    row: &'static str,
+    /// The headline's shorter label.
+    label: &'static str,
+    /// One mark per part of the row's value.
+    marks: &'static [Provenance],
+    /// The legs it answers for.
+    modes: &'static [Mode],
+}
+
+/// The headline, in the order shown: what a fresh session holds and what that adds up to; what
+/// a kept one costs in descriptors; what every leg allocates per request; how shared and
+/// resumed legs connect.
+const HEADLINE: &[Pick] = &[
+    Pick {
+        row: "retained bytes / session (b)",
+        label: "b: bytes a session holds",
+        marks: &[Measured],
+        modes: &[Mode::Fresh, Mode::Leak],
+    },
+    Pick {
+        row: "plateau: model R·b·T / measured",
+        label: "plateau: model / measured",
+        marks: &[Model, Measured],
+        modes: &[Mode::Fresh],
+    },
+    Pick {
+        row: "open fds start / peak / end",
+        label: "open fds start / peak / end",
+        marks: &[Measured, Measured, Measured],
+        modes: &[Mode::Leak],
+    },
+    Pick {
+        row: "bytes allocated / request",
+        label: "bytes allocated / request",
+        marks: &[Derived],
+        modes: &[Mode::Fresh, Mode::Leak, Mode::Shared, Mode::Resume],
+    },
+    Pick {
+        row: "handshakes full / resumed / reused conn",
+        label: "handshakes full / resumed / reused conn",
+        marks: &[Measured, Measured, Measured],
+        modes: &[Mode::Shared, Mode::Resume],
+    },
+];
+
+/// Per leg of the run, in the summary's order, the figures of the headline list that answer
+/// for its mode. A figure the run did not measure stays, reading "n/a": the headline hides
+/// nothing the table would show.
+pub fn headline(summary: &Summary) -> Vec<HeadlineLeg<'_>> {
+    let names = crate::report::table::leg_labels(summary);
+    summary
+        .modes
+        .iter()
+        .zip(names)
+        .map(|(m, name)| HeadlineLeg {
+            name,
+            leg: m,
+            figures: HEADLINE
+                .iter()
+                .filter(|p| p.modes.contains(&m.mode))
+                .filter_map(|p| figure(p, m))
+                .collect(),
+        })
+        .collect()
+}
+
+fn figure(pick: &Pick, m: &ModeSummary) -> Option<HeadlineFigure> {
+    let row = MODE_FIGURES.iter().find(|f| f.label == pick.row)?;
+    let Cell::Parts(values) = row.cell(m) else {
+        return None;
+    };
+    Some(HeadlineFigure {
+        label: pick.label,
+        parts: values
+            .into_iter()
+            .zip(pick.marks)
+            .map(|(value, &provenance)| Part { value, provenance })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The report tests' hand-built run (fresh and shared), with a leak leg cloned from fresh.
+    fn fixture() -> Summary {
+        let mut s: Summary =
+            serde_json::from_str(include_str!("../../tests/fixtures/report/summary.json"))
+                .expect("fixture summary");
+        let mut leak = s.modes[0].clone();
+        leak.mode = Mode::Leak;
+        leak.model_plateau_bytes = None;
+        leak.measured_plateau_bytes = None;
+        s.modes.push(leak);
+        s
+    }
+
+    #[test]
+    fn every_pick_names_a_table_row_with_one_mark_per_part() {
+        let s = fixture();
+        for p in HEADLINE {
+            let row = MODE_FIGURES
+                .iter()
+                .find(|f| f.label == p.row)
+                .unwrap_or_else(|| panic!("{} is not a row of MODE_FIGURES", p.row));
+            for m in &s.modes {
+                match row.cell(m) {
+                    Cell::Parts(parts) => assert_eq!(parts.len(), p.marks.len(), "{}", p.row),
+                    Cell::Text(_) => panic!("{}: a headline figure is a number", p.row),
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn each_leg_gets_its_own_figures_marked() {
+        let s = fixture();
+        let h = headline(&s);
+        let names: Vec<&str> = h.iter().map(|l| l.name.as_str()).collect();
+        assert_eq!(names, ["fresh", "shared", "leak"]);
+        let labels = |i: usize| h[i].figures.iter().map(|f| f.label).collect::<Vec<_>>();
+        assert_eq!(
+            labels(0),
+            [
+                "b: bytes a session holds",
+                "plateau: model / measured",
+                "bytes allocated / request"
+            ]
+        );
+        assert_eq!(
+            labels(1),
+            [
+                "bytes allocated / request",
+                "handshakes full / resumed / reused conn"
+            ]
+        );
+        assert_eq!(
+            labels(2),
+            [
+                "b: bytes a session holds",
+                "open fds start / peak / end",
+                "bytes allocated / request"
+            ]
+        );
+        assert_eq!(h[0].figures[0].text(), "4.05 KiB ●");
+        assert_eq!(h[0].figures[1].text(), "608 KiB ○ / 625 KiB ●");
+        assert_eq!(h[0].figures[2].text(), "59.8 KiB ◐");
+        assert_eq!(h[1].figures[1].text(), "1 / 0 / 299 ●");
+        // shared measured no allocations: n/a, and no mark on what was not measured.
+        assert_eq!(h[1].figures[0].text(), "n/a");
+        assert_eq!(h[2].figures[1].text(), "12 / 15 / 13 ●");
+    }
+
+    #[test]
+    fn a_part_not_measured_reads_na_unmarked() {
+        let part = |value: Option<&str>, provenance| Part {
+            value: value.map(str::to_string),
+            provenance,
+        };
+        let f = |parts| HeadlineFigure { label: "x", parts };
+        assert_eq!(
+            f(vec![part(None, Model), part(None, Measured)]).text(),
+            "n/a"
+        );
+        assert_eq!(
+            f(vec![part(Some("1 B"), Model), part(None, Measured)]).text(),
+            "1 B ○ / n/a"
+        );
+    }
+
+    #[test]
+    fn the_legend_names_every_mark_on_one_line() {
+        let l = legend();
+        for p in Provenance::ALL {
+            assert!(l.contains(p.mark()), "{l}");
+        }
+        assert!(l.chars().count() <= 100, "one line: {l}");
+    }
+}
