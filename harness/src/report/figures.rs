@@ -94,9 +94,11 @@ impl Figure {
     }
 
     /// Whether this figure's cell for `m` carries [`UNSOUND_MARK`]: a per-session figure of a
-    /// leg marked `per_session_unsound`.
+    /// leg marked `per_session_unsound`, when the leg measured it (`n/a` needs no mark).
     pub fn marked(&self, m: &ModeSummary) -> bool {
-        self.per_session() && m.per_session_unsound.is_some()
+        self.per_session()
+            && m.per_session_unsound.is_some()
+            && !matches!(self.cell(m), Cell::Parts(p) if p.iter().all(Option::is_none))
     }
 
     /// This figure for one mode.
