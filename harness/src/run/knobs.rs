@@ -125,6 +125,27 @@ mod tests {
         ClientTls::new(TlsVersion::V13, kx, roots, Vec::new(), client_cache)
     }
 
+    /// Sessions whose request failed are counted, not measured: against a port nobody
+    /// listens on, every request fails and no figure is made from them.
+    #[test]
+    fn failed_sessions_are_counted_not_measured() {
+        let closed = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let uri: hyper::Uri = format!("https://localhost:{}/", closed.port())
+            .parse()
+            .expect("uri");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let tls = tls(RootsChoice::Ca, 256, KxChoice::Default);
+        let k = rt.block_on(measure(String::new(), tls, &uri));
+        assert_eq!((k.sessions, k.failed), (0, SESSIONS_PER_VARIANT as u64));
+        assert_eq!(k.retained_bytes_per_session, None);
+        assert_eq!(k.build_alloc_bytes, None);
+    }
+
     #[test]
     fn a_variant_per_knob_the_run_does_not_use() {
         let names = |t: &ClientTls| variants(t).into_iter().map(|(s, _)| s).collect::<Vec<_>>();
