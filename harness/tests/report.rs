@@ -308,6 +308,51 @@ fn interrupted_run_shows_a_banner_and_flags_every_chart() {
     }
 }
 
+/// A leg whose per-session figures are not sound: the table and the page mark exactly its
+/// per-session cells and say why under the table; the advice names it instead of advising.
+#[test]
+fn a_marked_leg_is_marked_in_the_table_and_the_page() {
+    let (mut summary, rows) = fixture();
+    let why = "rate-bound: could not keep --rate 20: 3 of 40 planned requests started";
+    summary.modes[0].rate_bound = Some(why.into());
+    summary.modes[0].per_session_unsound = Some(why.into());
+    let table = report::table::render(&summary, report::table::View::Detail);
+    let row = |label: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("{label} row in {table}"))
+            .to_string()
+    };
+    let b = row("bytes allocated / request");
+    assert_eq!(b.matches(" !").count(), 1, "only the marked leg: {b}");
+    assert!(!row("requests ok / failed").contains(" !"), "{table}");
+    assert!(
+        table.contains(&format!(
+            "per-session figures marked ! are not sound: {why}"
+        )),
+        "{table}"
+    );
+    assert!(table.contains("No conclusion from the"), "{table}");
+    let dir = render_into(&summary, &rows);
+    let html = read(dir.path(), "index.html");
+    let marked = html.matches("<td class=\"unsound\">").count();
+    let measured = report::figures::MODE_FIGURES
+        .iter()
+        .filter(|f| f.per_session() && !f.cell(&summary.modes[0]).plain().starts_with("n/a"))
+        .count();
+    assert!(measured > 3, "the fixture measures per-session figures");
+    assert_eq!(
+        marked, measured,
+        "one marked cell per measured per-session figure"
+    );
+    assert!(
+        !table.contains("n/a !"),
+        "nothing unmeasured is marked: {table}"
+    );
+    assert!(html.contains("are not sound: rate-bound"), "page says why");
+}
+
 #[test]
 fn empty_timeline_renders_no_samples_charts() {
     let (summary, _) = fixture();

@@ -6,6 +6,76 @@ use serde::{Deserialize, Serialize};
 
 use crate::vocab::tls::{KxChoice, RootsChoice};
 
+/// A client setting the knob probe measures: one that changes what a session holds without
+/// sharing the session. Listed once here, so the probe (which variants it measures) and the
+/// advice (which setting moves an owner, and whether the run already uses it) agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Knob {
+    /// Resumption off: no resumption store, no tickets kept.
+    NoResumption,
+    /// A resumption store of [`Knob::SMALL_STORE`] entries instead of rustls's 256.
+    SmallStore,
+    /// Only the root that is needed (the harness CA or `--ca`), not a root set.
+    RootsCa,
+    /// X25519 alone: no post-quantum hybrid key share.
+    KxX25519,
+}
+
+impl Knob {
+    /// Every knob, in the order the probe measures them.
+    pub const ALL: [Knob; 4] = [
+        Knob::NoResumption,
+        Knob::SmallStore,
+        Knob::RootsCa,
+        Knob::KxX25519,
+    ];
+
+    /// The resumption store size of [`Knob::SmallStore`].
+    pub const SMALL_STORE: u64 = 8;
+
+    /// The flags that select it, as [`KnobFigure::setting`] reads.
+    pub fn setting(self) -> String {
+        match self {
+            Knob::NoResumption => "--client-cache 0".into(),
+            Knob::SmallStore => format!("--client-cache {}", Knob::SMALL_STORE),
+            Knob::RootsCa => "--roots ca".into(),
+            Knob::KxX25519 => "--kx x25519".into(),
+        }
+    }
+
+    /// True when settings `s` already go at least as far as this knob (so the probe has no
+    /// variant to measure for it): the answer to "does this run already use it?", read from
+    /// the run's settings, never from a missing figure.
+    pub fn in_use(self, s: &Settings) -> bool {
+        match self {
+            Knob::NoResumption => s.client_cache == 0,
+            Knob::SmallStore => s.client_cache <= Knob::SMALL_STORE,
+            Knob::RootsCa => s.roots == RootsChoice::Ca,
+            Knob::KxX25519 => s.kx == KxChoice::X25519,
+        }
+    }
+
+    /// Settings `s` with this knob applied.
+    pub fn apply(self, s: &Settings) -> Settings {
+        let mut t = *s;
+        match self {
+            Knob::NoResumption => t.client_cache = 0,
+            Knob::SmallStore => t.client_cache = Knob::SMALL_STORE,
+            Knob::RootsCa => t.roots = RootsChoice::Ca,
+            Knob::KxX25519 => t.kx = KxChoice::X25519,
+        }
+        t
+    }
+}
+
+/// The client settings the knobs turn: what a [`KnobFigure`] was measured with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Settings {
+    pub roots: RootsChoice,
+    pub client_cache: u64,
+    pub kx: KxChoice,
+}
+
 /// One variant's measured cost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct KnobFigure {
@@ -14,12 +84,15 @@ pub struct KnobFigure {
     pub roots: RootsChoice,
     pub client_cache: u64,
     pub kx: KxChoice,
+    /// Sessions the figures cover: those whose build and request both succeeded.
     pub sessions: u64,
-    /// Bytes one retained session's TLS state holds (exact, from its drop).
+    /// Bytes one retained session's TLS state holds (exact, from its drop), over `sessions`.
     pub retained_bytes_per_session: Option<f64>,
-    /// Bytes allocated building one session.
+    /// Bytes allocated building one session, over `sessions`.
     pub build_alloc_bytes: Option<f64>,
-    /// Requests that failed during the probe (then the figures cover fewer sessions).
+    /// Sessions whose build or request failed. They are left out of both figures (a session
+    /// whose request failed holds no tickets, so it would lower the bytes per session) and
+    /// counted here; the advice draws no conclusion from a variant with any.
     pub failed: u64,
 }
 

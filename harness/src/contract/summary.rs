@@ -14,7 +14,7 @@ use crate::contract::wire::ClientTotals;
 use crate::vocab::client::ClientKind;
 use crate::vocab::clock::Clock;
 use crate::vocab::mode::Mode;
-use crate::vocab::tls::{RootsChoice, TlsVersion};
+use crate::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
 
 /// Version of the `summary.json` layout. Bumped only on an incompatible change.
 pub const SCHEMA: u32 = 1;
@@ -65,6 +65,9 @@ pub struct Scenario {
     pub retention_cap: Option<u64>,
     #[serde(default)]
     pub roots: Option<RootsChoice>,
+    /// Key exchange the client offered (`--kx`); `kx_groups` lists its groups.
+    #[serde(default)]
+    pub kx: Option<KxChoice>,
     /// Client resumption store capacity per session (0: resumption off).
     #[serde(default)]
     pub client_cache: Option<u64>,
@@ -149,13 +152,20 @@ pub struct ModeSummary {
     pub openssl_build_alloc_bytes: Option<f64>,
     /// Derived, fresh and leak only: mean build CPU (`client_build_cpu_us_total` ÷
     /// `client_builds`) × the planned rate: the cores building alone needs to keep the rate.
-    /// Compared with the measured `cores_available` in `rate_bound`.
+    /// Named as the cause in `rate_bound` when it exceeds the measured `cores_available`.
     #[serde(default)]
     pub build_cores_needed: Option<f64>,
-    /// Set when `build_cores_needed` exceeds `cores_available`: this client cannot build a
-    /// session per request at the planned rate on this machine, and what bounds it.
+    /// Set when the leg could not keep its rate, measured (`crate::run::soundness`, and
+    /// `method.rate_bound`): it fell behind its schedule, or its median start lag reached the
+    /// time between two scheduled starts. Says which figures show it and the cause they name.
     #[serde(default)]
     pub rate_bound: Option<String>,
+    /// Set when this leg's per-session and per-request figures do not describe a session at
+    /// the planned rate: the leg was rate-bound, or some of its requests failed. Says why. The
+    /// figures are still published, as measured; the table and page mark them and the advice
+    /// draws no conclusion from them (`method.per_session_unsound`).
+    #[serde(default)]
+    pub per_session_unsound: Option<String>,
     /// `b`: bytes one retained (fresh) or kept (leak) session holds; `retained_bytes_method`
     /// says how it was measured.
     pub retained_bytes_per_session: Option<f64>,

@@ -1,48 +1,24 @@
-//! The brief view (issue 21): the figures that answer "what does a session cost here" first,
-//! then a few per group, each with a mark saying how it was obtained. What the terminal prints
-//! by default; `--detail` prints every figure of [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES)
-//! instead, and `summary.json` and the page hold them all.
+//! The brief view (issue 21): the headline first ([`crate::report::headline`]: per leg, what a
+//! session costs there), then a short table of the figures a reader checks next, grouped
+//! (load · sessions · memory · sockets · server), each value marked measured, derived or model.
+//! What the terminal prints by default; `--detail` prints every row of
+//! [`MODE_FIGURES`] instead, and `summary.json` and the page hold them all.
 //!
-//! The list is defined once here ([`BRIEF`]) with its groups ([`Group`]) and marks ([`Mark`]);
-//! the terminal ([`render`]) and the page's headline read it.
+//! Each brief row is a row of [`MODE_FIGURES`] picked by its label, optionally only some of its
+//! parts (the peak of `start / peak / end`): the value is that row's cell, formatted as the
+//! table formats it, and a leg whose per-session figures are not sound is marked the same way.
 
 use std::fmt::Write;
 
-use crate::contract::summary::{ModeSummary, ServerSummary, Summary};
-use crate::report::figures::{Cell, Figure, Get, Unit};
+use crate::contract::summary::{ModeSummary, Summary};
+use crate::report::figures::{Cell, Figure, MODE_FIGURES, UNSOUND_MARK};
 use crate::report::grid::{grid, leg_labels};
+use crate::report::headline::{self, Provenance};
+use Provenance::{Derived, Measured, Model};
 
-/// How a figure was obtained, as one letter beside it (the legend is [`LEGEND`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mark {
-    /// Read by an instrument in this run: the counting allocator, a counter, `/proc`.
-    Measured,
-    /// Computed from measured figures (a quotient, a slope).
-    Derived,
-    /// The retention model R·b·T: the configured rate and retention times the measured b.
-    Model,
-}
-
-impl Mark {
-    /// The letter shown beside the figure.
-    pub fn letter(self) -> char {
-        match self {
-            Mark::Measured => 'm',
-            Mark::Derived => 'd',
-            Mark::Model => 'M',
-        }
-    }
-}
-
-/// The marks' legend, one line: where the full wording of each method is.
-pub const LEGEND: &str =
-    "m measured · d derived · M model (R·b·T); how each was measured: summary.json \"method\", the page";
-
-/// The groups of the brief view, in order.
+/// The groups of the brief table, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Group {
-    /// The headline: what a session costs.
-    Answer,
     Load,
     Sessions,
     Memory,
@@ -54,7 +30,6 @@ impl Group {
     /// The group's heading.
     pub fn title(self) -> &'static str {
         match self {
-            Group::Answer => "what a session costs",
             Group::Load => "load",
             Group::Sessions => "sessions",
             Group::Memory => "memory",
@@ -64,176 +39,192 @@ impl Group {
     }
 }
 
-/// One figure of the brief view.
+/// One row of the brief table.
 pub struct Brief {
     pub group: Group,
-    pub mark: Mark,
-    pub figure: Figure,
+    /// The row of [`MODE_FIGURES`] shown, by its label.
+    pub row: &'static str,
+    /// The brief label.
+    pub label: &'static str,
+    /// Which parts of the row's value, by index (empty: all of them).
+    pub parts: &'static [usize],
+    /// How every part shown was obtained: one mark per row, in its own column.
+    pub mark: Provenance,
 }
 
-fn o(v: Option<u64>) -> Option<f64> {
-    v.map(|v| v as f64)
-}
-
-fn srv(m: &ModeSummary, f: fn(&ServerSummary) -> Option<u64>) -> Option<f64> {
-    o(m.server.as_ref().and_then(f))
-}
-
-const fn brief(group: Group, mark: Mark, label: &'static str, get: Get) -> Brief {
+const fn b(
+    group: Group,
+    row: &'static str,
+    label: &'static str,
+    parts: &'static [usize],
+    mark: Provenance,
+) -> Brief {
     Brief {
         group,
+        row,
+        label,
+        parts,
         mark,
-        figure: Figure { label, get },
     }
 }
 
 use Group::*;
-use Mark::*;
 
-/// The brief view's figures, in order, each short enough that four legs fit 120 columns.
+/// The brief table's rows, in order, each short enough that four legs fit 120 columns.
 pub const BRIEF: &[Brief] = &[
-    brief(
-        Answer,
-        Measured,
-        "b: held per session after use",
-        Get::Numbers(Unit::Bytes, |m| vec![m.retained_bytes_per_session]),
-    ),
-    brief(
-        Answer,
-        Derived,
-        "bytes allocated / request",
-        Get::Numbers(Unit::Bytes, |m| vec![m.client_alloc_bytes_per_request]),
-    ),
-    brief(
-        Answer,
-        Measured,
-        "handshakes full / resumed",
-        Get::Numbers(Unit::Count, |m| {
-            vec![o(m.load.handshakes_full), o(m.load.handshakes_resumed)]
-        }),
-    ),
-    brief(
-        Answer,
-        Measured,
-        "open fds peak",
-        Get::Numbers(Unit::Count, |m| vec![o(m.open_fds_peak)]),
-    ),
-    brief(
-        Answer,
-        Model,
-        "plateau R·b·T",
-        Get::Numbers(Unit::Bytes, |m| vec![m.model_plateau_bytes]),
-    ),
-    brief(
-        Answer,
-        Measured,
-        "plateau measured",
-        Get::Numbers(Unit::Bytes, |m| vec![m.measured_plateau_bytes]),
-    ),
-    brief(
+    b(
         Load,
-        Measured,
         "requests ok / failed",
-        Get::Numbers(Unit::Count, |m| {
-            vec![
-                Some(m.load.requests_ok as f64),
-                Some(m.load.requests_failed as f64),
-            ]
-        }),
-    ),
-    brief(
-        Load,
-        Derived,
-        "achieved rate",
-        Get::Numbers(Unit::Rate, |m| vec![Some(m.achieved_rps)]),
-    ),
-    brief(
-        Load,
+        "requests ok / failed",
+        &[],
         Measured,
+    ),
+    b(Load, "achieved rate", "achieved rate", &[], Derived),
+    b(
+        Load,
+        "late starts (≥2 ms or no slot)",
         "late starts",
-        Get::Numbers(Unit::Count, |m| vec![o(m.load.late_starts)]),
+        &[],
+        Measured,
     ),
-    brief(
+    b(
         Load,
-        Measured,
+        "latency p50 / p99 / max",
         "latency p50 / p99",
-        Get::Numbers(Unit::Micros, |m| {
-            let l = m.load.latency_us;
-            vec![l.map(|l| l.p50 as f64), l.map(|l| l.p99 as f64)]
-        }),
-    ),
-    brief(
-        Sessions,
+        &[0, 1],
         Measured,
-        "session builds",
-        Get::Numbers(Unit::Count, |m| vec![Some(m.load.client_builds as f64)]),
     ),
-    brief(
+    b(
         Sessions,
+        "handshakes full / resumed / reused conn",
+        "handshakes full / resumed / reused",
+        &[],
         Measured,
+    ),
+    b(Sessions, "session builds", "session builds", &[], Measured),
+    b(
+        Sessions,
+        "build CPU p50 / p99",
         "build CPU p50",
-        Get::Numbers(Unit::Micros, |m| {
-            vec![m.load.client_build_cpu_us.map(|b| b.p50 as f64)]
-        }),
+        &[0],
+        Measured,
     ),
-    brief(
+    b(
         Sessions,
-        Derived,
+        "retained bytes / session (b)",
+        "b: bytes a session holds",
+        &[],
+        Measured,
+    ),
+    b(
+        Sessions,
         "b cross-check: heap slope",
-        Get::Numbers(Unit::Bytes, |m| vec![m.retained_bytes_slope]),
+        "b cross-check: heap slope",
+        &[],
+        Derived,
     ),
-    brief(
+    b(
         Sessions,
-        Measured,
-        "retained sessions peak",
-        Get::Numbers(Unit::Count, |m| vec![o(m.retained_sessions_peak)]),
+        "plateau: model R·b·T / measured",
+        "plateau, model R·b·T",
+        &[0],
+        Model,
     ),
-    brief(
-        Memory,
+    b(
+        Sessions,
+        "plateau: model R·b·T / measured",
+        "plateau, measured",
+        &[1],
         Measured,
+    ),
+    b(
+        Memory,
+        "bytes allocated / request",
+        "bytes allocated / request",
+        &[],
+        Derived,
+    ),
+    b(
+        Memory,
+        "client heap start / peak / end",
         "client heap peak",
-        Get::Numbers(Unit::Bytes, |m| vec![o(m.client_heap_peak_bytes)]),
+        &[1],
+        Measured,
     ),
-    brief(
+    b(
         Memory,
-        Measured,
+        "client RSS start / peak / end",
         "client RSS peak",
-        Get::Numbers(Unit::Bytes, |m| vec![o(m.client_rss_peak_bytes)]),
+        &[1],
+        Measured,
     ),
-    brief(
+    b(
         Sockets,
+        "open fds start / peak / end",
+        "open fds peak",
+        &[1],
         Measured,
+    ),
+    b(
+        Sockets,
+        "connections opened / peak open",
         "connections opened / peak",
-        Get::Numbers(Unit::Count, |m| {
-            vec![o(m.load.connections_opened), o(m.open_connections_peak)]
-        }),
-    ),
-    brief(
-        Server,
+        &[],
         Measured,
+    ),
+    b(
+        Server,
+        "server handshakes full / resumed / failed",
         "handshakes full / resumed",
-        Get::Numbers(Unit::Count, |m| {
-            vec![
-                srv(m, |s| s.handshakes_full),
-                srv(m, |s| s.handshakes_resumed),
-            ]
-        }),
-    ),
-    brief(
-        Server,
+        &[0, 1],
         Measured,
+    ),
+    b(
+        Server,
+        "server session cache peak bytes",
         "session cache peak",
-        Get::Numbers(Unit::Bytes, |m| {
-            vec![srv(m, |s| s.session_cache_bytes_peak)]
-        }),
-    ),
-    brief(
-        Server,
+        &[],
         Measured,
-        "connections peak open",
-        Get::Numbers(Unit::Count, |m| vec![srv(m, |s| s.open_connections_peak)]),
+    ),
+    b(
+        Server,
+        "server connections total / peak open",
+        "connections total / peak",
+        &[],
+        Measured,
     ),
 ];
+
+impl Brief {
+    /// The [`MODE_FIGURES`] row it shows.
+    fn figure(&self) -> Option<&'static Figure> {
+        MODE_FIGURES.iter().find(|f| f.label == self.row)
+    }
+
+    /// The brief cell for one leg: the chosen parts as the table formats them, `!` after a
+    /// per-session figure of an unsound leg; `None` when the leg measured none of them.
+    fn cell(&self, m: &ModeSummary) -> Option<String> {
+        let f = self.figure()?;
+        let Cell::Parts(values) = f.cell(m) else {
+            return None;
+        };
+        let values: Vec<Option<String>> = match self.parts {
+            [] => values,
+            idx => idx
+                .iter()
+                .map(|&i| values.get(i).cloned().flatten())
+                .collect(),
+        };
+        if values.iter().all(Option::is_none) {
+            return None;
+        }
+        let text = Cell::Parts(values).plain();
+        Some(match f.marked(m) {
+            true => format!("{text} {UNSOUND_MARK}"),
+            false => text,
+        })
+    }
+}
 
 /// The widest line the brief view aims at: 100 columns up to two legs, 120 with more. Legs
 /// that would not fit are printed in blocks, the labels repeated.
@@ -245,20 +236,19 @@ pub fn width_for(legs: usize) -> usize {
     }
 }
 
-/// The brief view's rows for `modes`: per group, a heading row and its figures (label with
-/// its mark, one cell per leg). A row no leg measured is left out: it says nothing here, and
-/// `--detail` keeps it.
+/// The brief table's rows for `modes`: per group, a heading row and its figures. A row no leg
+/// measured is left out: it says nothing here, and `--detail` keeps it.
 fn rows(modes: &[&ModeSummary]) -> Vec<(String, Vec<String>)> {
     let label_w = BRIEF
         .iter()
-        .map(|b| b.figure.label.chars().count())
+        .map(|b| b.label.chars().count())
         .max()
         .unwrap_or(0);
     let mut out = Vec::new();
     let mut group = None;
     for b in BRIEF {
-        let cells: Vec<Cell> = modes.iter().map(|m| b.figure.cell(m)).collect();
-        if cells.iter().all(unmeasured) {
+        let cells: Vec<Option<String>> = modes.iter().map(|m| b.cell(m)).collect();
+        if cells.iter().all(Option::is_none) {
             continue;
         }
         if group != Some(b.group) {
@@ -269,27 +259,45 @@ fn rows(modes: &[&ModeSummary]) -> Vec<(String, Vec<String>)> {
             ));
         }
         out.push((
-            format!("  {:<label_w$}  {}", b.figure.label, b.mark.letter()),
-            cells.iter().map(Cell::plain).collect(),
+            format!("  {:<label_w$}  {}", b.label, b.mark.mark()),
+            cells
+                .into_iter()
+                .map(|c| c.unwrap_or_else(|| crate::vocab::units::NOT_MEASURED.to_string()))
+                .collect(),
         ));
     }
     out
 }
 
-fn unmeasured(c: &Cell) -> bool {
-    match c {
-        Cell::Parts(p) => p.iter().all(Option::is_none),
-        Cell::Text(t) => t.is_none(),
+/// The headline as text: per leg, one figure per line under the leg's name.
+fn headline_block(out: &mut String, summary: &Summary) {
+    let legs = headline::headline(summary);
+    let name_w = legs
+        .iter()
+        .map(|l| l.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    let label_w = legs
+        .iter()
+        .flat_map(|l| l.figures.iter().map(|f| f.label.chars().count()))
+        .max()
+        .unwrap_or(0);
+    for leg in &legs {
+        for (i, f) in leg.figures.iter().enumerate() {
+            let name = if i == 0 { leg.name.as_str() } else { "" };
+            let _ = writeln!(out, "{name:<name_w$}  {:<label_w$}  {}", f.label, f.text());
+        }
     }
 }
 
-/// The brief view: the grouped figures (legs in blocks when they do not fit
-/// [`width_for`]), the legend, then what the detailed view adds.
+/// The brief view: the headline, the grouped table (legs in blocks when they do not fit
+/// [`width_for`]), the marks' legend.
 pub fn render(summary: &Summary) -> String {
     let names = leg_labels(summary);
     let modes: Vec<&ModeSummary> = summary.modes.iter().collect();
     let width = width_for(modes.len());
     let mut out = String::new();
+    headline_block(&mut out, summary);
     let mut start = 0;
     while start < modes.len() {
         // As many legs as fit, at least one.
@@ -299,9 +307,7 @@ pub fn render(summary: &Summary) -> String {
             grid(&mut block, &names[start..end], &rows(&modes[start..end]));
             let widest = block.lines().map(|l| l.chars().count()).max().unwrap_or(0);
             if widest <= width || end == start + 1 {
-                if start > 0 {
-                    out.push('\n');
-                }
+                out.push('\n');
                 for line in block.lines() {
                     let _ = writeln!(out, "{}", line.trim_end());
                 }
@@ -311,7 +317,7 @@ pub fn render(summary: &Summary) -> String {
         }
         start = end;
     }
-    let _ = writeln!(out, "{LEGEND}");
+    let _ = writeln!(out, "{}", headline::legend());
     out
 }
 
@@ -328,51 +334,88 @@ mod tests {
         s.lines().map(|l| l.chars().count()).max().unwrap_or(0)
     }
 
-    #[test]
-    fn two_legs_fit_100_columns_and_four_fit_120() {
+    fn with_legs(n: usize) -> Summary {
         let mut s = fixture();
-        assert!(s.modes.len() >= 2, "the fixture has legs");
-        while s.modes.len() < 4 {
+        assert!(!s.modes.is_empty(), "the fixture has legs");
+        while s.modes.len() < n {
             let m = s.modes[0].clone();
             s.modes.push(m);
         }
-        let four = render(&s);
-        assert!(widest(&four) <= 120, "{four}");
-        s.modes.truncate(2);
-        let two = render(&s);
-        assert!(widest(&two) <= 100, "{two}");
-        // No block split for four legs of the fixture: one heading line with every leg.
-        assert_eq!(four.matches("what a session costs").count(), 1, "{four}");
+        s.modes.truncate(n);
+        s
     }
 
     #[test]
-    fn unmeasured_reads_n_a_and_an_unmeasured_row_is_left_out() {
-        let mut s = fixture();
-        for m in &mut s.modes {
-            m.retained_bytes_per_session = None;
-            m.model_plateau_bytes = None;
-            m.measured_plateau_bytes = None;
+    fn every_row_names_a_table_row_and_parts_it_has() {
+        let s = fixture();
+        for b in BRIEF {
+            let f = b
+                .figure()
+                .unwrap_or_else(|| panic!("{} is not a row of MODE_FIGURES", b.row));
+            let Cell::Parts(parts) = f.cell(&s.modes[0]) else {
+                panic!("{}: a brief figure is a number", b.row)
+            };
+            let shown = if b.parts.is_empty() {
+                parts.len()
+            } else {
+                assert!(b.parts.iter().all(|&i| i < parts.len()), "{}", b.row);
+                b.parts.len()
+            };
+            assert!(shown > 0, "{}", b.row);
         }
-        let out = render(&s);
-        assert!(!out.contains("b: held per session"), "{out}");
-        s.modes[0].retained_bytes_per_session = Some(18_000.0);
-        let out = render(&s);
-        let line = out
-            .lines()
-            .find(|l| l.contains("b: held per session"))
-            .expect("b's row");
-        assert!(line.contains("17.6 KiB") && line.contains("n/a"), "{line}");
+    }
+
+    #[test]
+    fn two_legs_fit_100_columns_and_four_fit_120() {
+        let four = render(&with_legs(4));
+        assert!(widest(&four) <= 120, "{four}");
+        let two = render(&with_legs(2));
+        assert!(widest(&two) <= 100, "{two}");
+        // No block split for four legs of the fixture: one "load" heading.
+        assert_eq!(four.lines().filter(|l| *l == "load").count(), 1, "{four}");
     }
 
     #[test]
     fn a_leg_that_does_not_fit_goes_to_a_block_of_its_own() {
-        let mut s = fixture();
-        while s.modes.len() < 8 {
-            let m = s.modes[0].clone();
-            s.modes.push(m);
-        }
-        let out = render(&s);
+        let out = render(&with_legs(8));
         assert!(widest(&out) <= 120, "{out}");
-        assert!(out.matches("what a session costs").count() >= 2, "{out}");
+        assert!(out.lines().filter(|l| *l == "load").count() >= 2, "{out}");
+    }
+
+    #[test]
+    fn parts_are_picked_and_marked_and_unmeasured_rows_are_left_out() {
+        let mut s = with_legs(2);
+        for m in &mut s.modes {
+            m.retained_bytes_slope = None;
+        }
+        s.modes[0].client_heap_peak_bytes = Some(3 * 1024 * 1024);
+        s.modes[1].client_heap_peak_bytes = None;
+        let out = render(&s);
+        assert!(!out.contains("b cross-check"), "{out}");
+        let heap = out
+            .lines()
+            .find(|l| l.starts_with("  client heap peak"))
+            .expect("heap row");
+        assert!(heap.contains("●") && heap.contains("3 MiB"), "{heap}");
+        assert!(heap.ends_with("n/a"), "{heap}");
+    }
+
+    #[test]
+    fn an_unsound_leg_is_marked_in_its_per_session_cells_only() {
+        let mut s = with_legs(2);
+        s.modes[0].per_session_unsound = Some("rate-bound".into());
+        let out = render(&s);
+        let row = |label: &str| {
+            out.lines()
+                .find(|l| l.starts_with(label))
+                .unwrap_or_else(|| panic!("{label} in {out}"))
+                .to_string()
+        };
+        let bytes = row("  bytes allocated / request");
+        assert_eq!(bytes.matches(UNSOUND_MARK).count(), 1, "{bytes}");
+        assert!(
+            !row("  requests ok / failed").contains(UNSOUND_MARK),
+            "{out}"
+        );
     }
 }

@@ -65,7 +65,42 @@ pub enum Cell {
     Text(Option<String>),
 }
 
+/// The figures that describe one session, request or build (b and its cross-check, the
+/// plateau, bytes and allocations per request and per build, build times, latency): in a leg
+/// whose `per_session_unsound` is set, the table and the page mark them with [`UNSOUND_MARK`].
+/// Listed by label (each label is one figure, `labels_are_distinct`).
+pub const PER_SESSION: &[&str] = &[
+    "bytes allocated / request",
+    "  of which OpenSSL / request",
+    "allocations / request",
+    "build CPU p50 / p99",
+    "build wall time p50 / p99",
+    "bytes allocated / build",
+    "  of which OpenSSL / build",
+    "retained bytes / session (b)",
+    "b cross-check: heap slope",
+    "plateau: model R·b·T / measured",
+    "plateau: measured ÷ model",
+    "latency p50 / p99 / max",
+];
+
+/// What follows a per-session figure from a leg whose per-session figures are not sound.
+pub const UNSOUND_MARK: &str = "!";
+
 impl Figure {
+    /// Whether this figure is one of [`PER_SESSION`].
+    pub fn per_session(&self) -> bool {
+        PER_SESSION.contains(&self.label)
+    }
+
+    /// Whether this figure's cell for `m` carries [`UNSOUND_MARK`]: a per-session figure of a
+    /// leg marked `per_session_unsound`, when the leg measured it (`n/a` needs no mark).
+    pub fn marked(&self, m: &ModeSummary) -> bool {
+        self.per_session()
+            && m.per_session_unsound.is_some()
+            && !matches!(self.cell(m), Cell::Parts(p) if p.iter().all(Option::is_none))
+    }
+
     /// This figure for one mode.
     pub fn cell(&self, m: &ModeSummary) -> Cell {
         match self.get {
@@ -438,6 +473,16 @@ mod tests {
         let c = Cell::Parts(vec![Some("1".into()), None]);
         assert_eq!(c.plain(), "1 / n/a");
         assert_eq!(Cell::Parts(vec![None, None]).plain(), "n/a");
+    }
+
+    #[test]
+    fn every_per_session_label_is_a_figure() {
+        for label in PER_SESSION {
+            assert!(
+                MODE_FIGURES.iter().any(|f| f.label == *label),
+                "{label:?} is not a figure's label"
+            );
+        }
     }
 
     #[test]

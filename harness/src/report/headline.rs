@@ -183,7 +183,7 @@ const HEADLINE: &[Pick] = &[
 /// for its mode. A figure the run did not measure stays, reading "n/a": the headline hides
 /// nothing the table would show.
 pub fn headline(summary: &Summary) -> Vec<HeadlineLeg<'_>> {
-    let names = crate::report::table::leg_labels(summary);
+    let names = crate::report::grid::leg_labels(summary);
     summary
         .modes
         .iter()

@@ -8,7 +8,7 @@
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::charts::series::Series;
-use crate::report::figures::{Cell, MODE_FIGURES};
+use crate::report::figures::{Cell, MODE_FIGURES, UNSOUND_MARK};
 use crate::report::headline::{self, Provenance};
 use crate::vocab::{units as format, units};
 
@@ -80,6 +80,7 @@ margin-left:auto}\
 .banner{background:#fde2e1;border:2px solid #d62728;color:#7a1010;padding:.8rem 1rem;\
 font-weight:600;border-radius:4px;margin:1rem 0}\
 .stopped{background:#fff4d6}\
+.unsound{background:#fde2e1}\
 .swatch{display:inline-block;width:.75em;height:.75em;margin-right:.35em;border-radius:2px}\
 figure{margin:1.5rem 0}figure img{max-width:100%;height:auto;border:1px solid #eee}\
 figcaption{color:#555;font-size:.9rem}\
@@ -310,13 +311,29 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
             let cell = figure.cell(m);
             let class = match cell {
                 Cell::Text(Some(_)) if figure.label == "stopped early" => " class=\"stopped\"",
+                _ if figure.marked(m) => " class=\"unsound\"",
                 _ => "",
             };
-            out.push_str(&format!("<td{class}>{}</td>", cell_html(&cell)));
+            let mark = if figure.marked(m) {
+                format!(" {UNSOUND_MARK}")
+            } else {
+                String::new()
+            };
+            out.push_str(&format!("<td{class}>{}{mark}</td>", cell_html(&cell)));
         }
         out.push_str("</tr>\n");
     }
     out.push_str("</tbody>\n</table></div>\n");
+    let names = crate::report::grid::leg_labels(summary);
+    for (m, name) in summary.modes.iter().zip(&names) {
+        if let Some(why) = &m.per_session_unsound {
+            out.push_str(&format!(
+                "<p class=\"unsound\">{}: per-session figures marked {UNSOUND_MARK} are not sound: {}</p>\n",
+                esc(name),
+                esc(why)
+            ));
+        }
+    }
 }
 
 /// The `--breakdown` tables ([`crate::report::figures::owner_tables`]), one column per mode.

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::contract::summary::{ModeSummary, Summary};
-use crate::report::figures::{Cell, MODE_FIGURES};
+use crate::report::figures::{Cell, MODE_FIGURES, UNSOUND_MARK};
 use crate::report::grid::{grid, leg_labels};
 use crate::vocab::client::ClientKind;
 use crate::vocab::tls::RootsChoice;
@@ -57,6 +57,7 @@ fn detail_grid(summary: &Summary, names: &[String]) -> String {
                 .map(|m| match f.cell(m) {
                     // Long words (failure kinds, stop reasons) are listed below the table.
                     Cell::Text(Some(t)) if t.chars().count() > 24 => "see below".to_string(),
+                    c if f.marked(m) => format!("{} {UNSOUND_MARK}", c.plain()),
                     c => c.plain(),
                 })
                 .collect();
@@ -74,8 +75,11 @@ fn notes(out: &mut String, summary: &Summary, names: &[String]) {
         if let Some(why) = &m.load.stopped_early {
             let _ = writeln!(out, "{name}: stopped early: {why}");
         }
-        if let Some(bound) = &m.rate_bound {
-            let _ = writeln!(out, "{name}: {bound}");
+        if let Some(why) = &m.per_session_unsound {
+            let _ = writeln!(
+                out,
+                "{name}: per-session figures marked {UNSOUND_MARK} are not sound: {why}"
+            );
         }
         for (kind, n) in &m.load.failures_by_kind {
             let _ = writeln!(out, "{name}: {n} failed: {kind}");

@@ -11,6 +11,7 @@ use crate::contract::wire::{ClientFinal, ClientTotals, ServerSample};
 use crate::run::analysis;
 use crate::run::leg::{LegEnd, LegOutcome, LegRecord, RunExit};
 use crate::run::methods::{methods, versions, BREAKDOWN};
+use crate::run::soundness;
 use crate::tls::config;
 use crate::vocab::client::ClientKind;
 use crate::vocab::mode::Mode;
@@ -160,6 +161,7 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
     let build_cores_needed = per(t.client_build_cpu_us_total, t.client_builds)
         .filter(|_| rec.mode.session_per_request())
         .map(|us| us * plan.rate / 1e6);
+    let rate_bound = soundness::rate_bound(plan.rate, plan.clock, t, build_cores_needed);
     let alloc_per_request = per(t.client_load_alloc_bytes, t.requests_ok);
     let profile = fin.profile.as_ref().and_then(|p| p.as_ref().ok());
     // A probe's outcome as the summary publishes it: its figures, or why there are none.
@@ -184,17 +186,8 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
         openssl_alloc_bytes_per_request: per(t.openssl_load_alloc_bytes, t.requests_ok),
         openssl_build_alloc_bytes: per(t.openssl_build_alloc_bytes_total, t.client_builds),
         build_cores_needed,
-        rate_bound: build_cores_needed
-            .zip(t.cores_available)
-            .filter(|&(need, have)| need > have as f64)
-            .map(|(need, have)| {
-                format!(
-                    "cannot keep --rate {} with a session per request: building alone needs {need:.2} cores (mean build CPU {:.0} µs × {} req/s) and this machine offers {have}",
-                    plan.rate,
-                    need / plan.rate * 1e6,
-                    plan.rate
-                )
-            }),
+        rate_bound: rate_bound.clone(),
+        per_session_unsound: soundness::per_session_unsound(rate_bound.as_deref(), t),
         retained_bytes_per_session: r.bytes_per_session,
         retained_bytes_method,
         retained_bytes_slope: r.slope_bytes_per_session,
@@ -271,6 +264,13 @@ pub fn summary(
         .iter()
         .any(|o| matches!(o, LegOutcome::Ran(r) if r.end == LegEnd::Interrupted));
     let mut method = methods();
+    // The measured definition of `rate_bound` (run::soundness) replaces the build-CPU model
+    // that `methods()` still describes under that key.
+    method.insert("rate_bound".into(), soundness::RATE_BOUND_METHOD.into());
+    method.insert(
+        "per_session_unsound".into(),
+        soundness::PER_SESSION_UNSOUND_METHOD.into(),
+    );
     if plan.breakdown {
         method.insert("breakdown".into(), BREAKDOWN.into());
     }
@@ -301,6 +301,7 @@ pub fn summary(
             fd_limit: meta.fd_limit,
             retention_cap: plan.retention.and_then(|r| r.cap).map(|c| c as u64),
             roots: Some(plan.roots),
+            kx: Some(plan.kx),
             client_cache: Some(plan.client_cache as u64),
             server_cache: Some(plan.server_cache.to_string()),
             dhat: plan.breakdown,
@@ -312,13 +313,13 @@ pub fn summary(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::contract::wire::ClientSample;
 
     /// The plan `--seconds 2 --rate 10 --mode …` gives, every other option at its default
     /// (built here, not parsed: the run layer does not know the command line).
-    fn plan(modes: &[Mode]) -> RunPlan {
+    pub(crate) fn plan(modes: &[Mode]) -> RunPlan {
         use crate::contract::plan::{RetentionSpec, Target};
         use crate::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
         use crate::vocab::{clock::Clock, defaults, server_cache::ServerCachePolicy};
@@ -358,7 +359,7 @@ mod tests {
         }
     }
 
-    fn record(end: LegEnd, fin: Option<ClientFinal>) -> LegRecord {
+    pub(crate) fn record(end: LegEnd, fin: Option<ClientFinal>) -> LegRecord {
         LegRecord {
             mode: Mode::Shared,
             client: ClientKind::Hyper,
@@ -370,7 +371,7 @@ mod tests {
         }
     }
 
-    fn fin(ok: u64) -> ClientFinal {
+    pub(crate) fn fin(ok: u64) -> ClientFinal {
         ClientFinal {
             totals: ClientTotals {
                 requests_planned: ok,

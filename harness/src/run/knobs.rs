@@ -5,41 +5,48 @@
 //! the needed root, X25519 alone), a few fresh sessions each make one real request to a
 //! private in-process server (so the run's server counters are untouched), are invalidated,
 //! and their TLS state is kept; then each state is dropped and the bytes freed on the dropping
-//! thread are counted: exactly what one retained session holds with that setting.
+//! thread are counted: exactly what one retained session holds with that setting. A session
+//! whose build or request failed is left out of the figures and counted as failed
+//! ([`KnobFigure::failed`]).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use crate::contract::probes::KnobFigure;
+use crate::contract::probes::{Knob, KnobFigure, Settings};
 use crate::measure::alloc;
 use crate::tls::certs::CertSet;
 use crate::tls::config::ClientTls;
 use crate::tls::server::{Server, ServerOptions};
 use crate::tls::session::{Pooling, SessionFactory};
 use crate::vocab::server_cache::ServerCachePolicy;
-use crate::vocab::tls::{KxChoice, RootsChoice};
 
 /// Sessions measured per variant.
 pub const SESSIONS_PER_VARIANT: usize = 16;
 
+/// The settings of `tls` the knobs turn.
+fn settings(tls: &ClientTls) -> Settings {
+    Settings {
+        roots: tls.roots,
+        client_cache: tls.client_cache as u64,
+        kx: tls.kx,
+    }
+}
+
+/// The run's own settings (setting `""`), then one variant per [`Knob`] the run does not
+/// already use.
 fn variants(base: &ClientTls) -> Vec<(String, ClientTls)> {
+    let own = settings(base);
     let mut v = vec![(String::new(), base.clone())];
-    let with = |f: &dyn Fn(&mut ClientTls)| {
-        let mut t = base.clone();
-        f(&mut t);
-        ClientTls::new(t.version, t.kx, t.roots, t.trusted.to_vec(), t.client_cache)
-    };
-    if base.client_cache != 0 {
-        v.push(("--client-cache 0".into(), with(&|t| t.client_cache = 0)));
-    }
-    if base.client_cache > 8 {
-        v.push(("--client-cache 8".into(), with(&|t| t.client_cache = 8)));
-    }
-    if base.roots != RootsChoice::Ca {
-        v.push(("--roots ca".into(), with(&|t| t.roots = RootsChoice::Ca)));
-    }
-    if base.kx != KxChoice::X25519 {
-        v.push(("--kx x25519".into(), with(&|t| t.kx = KxChoice::X25519)));
+    for knob in Knob::ALL.into_iter().filter(|k| !k.in_use(&own)) {
+        let s = knob.apply(&own);
+        let tls = ClientTls::new(
+            base.version,
+            s.kx,
+            s.roots,
+            base.trusted.to_vec(),
+            s.client_cache as usize,
+        );
+        v.push((knob.setting(), tls));
     }
     v
 }
@@ -75,14 +82,17 @@ async fn measure(setting: String, tls: ClientTls, uri: &hyper::Uri) -> KnobFigur
     let mut failed = 0;
     for _ in 0..SESSIONS_PER_VARIANT {
         let (built, counted) = alloc::measure_thread(|| factory.build(Pooling::KeepAlive));
-        build_bytes = build_bytes.zip(counted).map(|(a, c)| a + c.bytes);
         let Ok(session) = built else {
             failed += 1;
             continue;
         };
         if session.get(uri).await.is_err() {
+            // No tickets, perhaps no connection: not what a retained session holds. Left out
+            // of both figures (dropped here, outside any count) and counted in `failed`.
             failed += 1;
+            continue;
         }
+        build_bytes = build_bytes.zip(counted).map(|(a, c)| a + c.bytes);
         states.push(session.into_tls_state());
     }
     // Let the closed connections' tasks finish so each state is its last owner.
@@ -101,9 +111,66 @@ async fn measure(setting: String, tls: ClientTls, uri: &hyper::Uri) -> KnobFigur
         kx: tls.kx,
         sessions: n,
         retained_bytes_per_session: per(freed),
-        build_alloc_bytes: build_bytes
-            .map(|b| b as f64 / SESSIONS_PER_VARIANT as f64)
-            .filter(|_| n > 0),
+        build_alloc_bytes: per(build_bytes),
         failed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
+
+    fn tls(roots: RootsChoice, client_cache: usize, kx: KxChoice) -> ClientTls {
+        ClientTls::new(TlsVersion::V13, kx, roots, Vec::new(), client_cache)
+    }
+
+    /// Sessions whose request failed are counted, not measured: against a port nobody
+    /// listens on, every request fails and no figure is made from them.
+    #[test]
+    fn failed_sessions_are_counted_not_measured() {
+        let closed = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let uri: hyper::Uri = format!("https://localhost:{}/", closed.port())
+            .parse()
+            .expect("uri");
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let tls = tls(RootsChoice::Ca, 256, KxChoice::Default);
+        let k = rt.block_on(measure(String::new(), tls, &uri));
+        assert_eq!((k.sessions, k.failed), (0, SESSIONS_PER_VARIANT as u64));
+        assert_eq!(k.retained_bytes_per_session, None);
+        assert_eq!(k.build_alloc_bytes, None);
+    }
+
+    #[test]
+    fn a_variant_per_knob_the_run_does_not_use() {
+        let names = |t: &ClientTls| variants(t).into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+        assert_eq!(
+            names(&tls(RootsChoice::Webpki, 256, KxChoice::Default)),
+            [
+                "",
+                "--client-cache 0",
+                "--client-cache 8",
+                "--roots ca",
+                "--kx x25519"
+            ]
+        );
+        // Everything already as lean as the knobs go: only the run's own settings.
+        assert_eq!(names(&tls(RootsChoice::Ca, 0, KxChoice::X25519)), [""]);
+        assert_eq!(
+            names(&tls(RootsChoice::Ca, 8, KxChoice::Default)),
+            ["", "--client-cache 0", "--kx x25519"]
+        );
+        // Each variant turns its knob and nothing else.
+        let v = variants(&tls(RootsChoice::Webpki, 256, KxChoice::Default));
+        let (_, roots) = &v[3];
+        assert_eq!(
+            (roots.roots, roots.client_cache, roots.kx),
+            (RootsChoice::Ca, 256, KxChoice::Default)
+        );
     }
 }

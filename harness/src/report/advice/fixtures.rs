@@ -24,7 +24,8 @@ fn mode(name: &str, client: &str) -> ModeSummary {
     .expect("fixture mode")
 }
 
-/// A real-clock run at `--rate 100` with a descriptor limit of 20000.
+/// A real-clock run at `--rate 100` with a descriptor limit of 20000, roots `ca`, the
+/// default key exchange and rustls's 256-entry resumption store.
 pub(super) fn summary(modes: Vec<ModeSummary>) -> Summary {
     let mut s: Summary = serde_json::from_value(json!({
         "schema": 1,
@@ -44,7 +45,10 @@ pub(super) fn summary(modes: Vec<ModeSummary>) -> Summary {
             "sample_interval_s": 1.0,
             "response_body_bytes": 1024,
             "target": "https://localhost:1/",
-            "fd_limit": 20000
+            "fd_limit": 20000,
+            "roots": "ca",
+            "kx": "default",
+            "client_cache": 256
         },
         "versions": {
             "harness": "0", "rustls": "0", "hyper": "0", "hyper_util": "0",
@@ -105,7 +109,7 @@ pub(super) fn shared(client: &str) -> ModeSummary {
     m
 }
 
-fn knob(setting: &str, bytes: f64) -> KnobFigure {
+pub(super) fn knob(setting: &str, bytes: f64) -> KnobFigure {
     KnobFigure {
         setting: setting.into(),
         roots: crate::vocab::tls::RootsChoice::Ca,

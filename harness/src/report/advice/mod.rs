@@ -20,7 +20,7 @@ mod owner;
 mod retention;
 mod share;
 
-use crate::contract::summary::Summary;
+use crate::contract::summary::{ModeSummary, Summary};
 use crate::vocab::client::ClientKind;
 use crate::vocab::mode::Mode;
 use build::build_line;
@@ -62,28 +62,58 @@ fn advice_for(summary: &Summary, client: ClientKind) -> Vec<String> {
             .iter()
             .find(|m| m.mode == mode && m.client == client)
     };
-    let (fresh, shared) = (find(Mode::Fresh), find(Mode::Shared));
+    // A leg whose per-session figures are marked (rate-bound, or requests failed) gives no
+    // advice from them: its own line says why instead.
+    let (fresh, shared, leak) = (find(Mode::Fresh), find(Mode::Shared), find(Mode::Leak));
     let mut out = Vec::new();
-    if let (Some(f), Some(s)) = (fresh, shared) {
+    if let (Some(f), Some(s)) = (sound(fresh), sound(shared)) {
         out.extend(share_line(f, s));
     }
     if let Some(f) = fresh {
-        out.extend(build_line(f, shared));
-        out.extend(retention_line(f));
+        if let Some(f) = sound(Some(f)) {
+            out.extend(build_line(f, shared));
+            out.extend(retention_line(f));
+        }
+        // The knob probe measures after the load, one session at a time: its figures are
+        // its own, not the leg's.
         out.extend(knob_line(f));
-        out.extend(owner_line(f, f));
+        if let Some(f) = sound(Some(f)) {
+            out.extend(owner_line(summary, f, f));
+        }
     }
-    if let Some(l) = find(Mode::Leak) {
+    if let Some(l) = sound(leak) {
         out.extend(leak_line(summary, l));
-        out.extend(owner_line(l, fresh.unwrap_or(l)));
+        out.extend(owner_line(summary, l, fresh.unwrap_or(l)));
+    }
+    for m in summary.modes.iter().filter(|m| m.client == client) {
+        out.extend(unsound_line(m));
     }
     out
+}
+
+/// The leg, when its per-session figures are not marked.
+fn sound(m: Option<&ModeSummary>) -> Option<&ModeSummary> {
+    m.filter(|m| m.per_session_unsound.is_none())
+}
+
+/// Why a leg's per-session figures give no advice, when they do not.
+fn unsound_line(m: &ModeSummary) -> Option<String> {
+    let why = m.per_session_unsound.as_deref()?;
+    let again = if m.rate_bound.is_some() {
+        " Measure it again at a rate this machine keeps (a lower --rate)."
+    } else {
+        ""
+    };
+    Some(format!(
+        "No conclusion from the {} leg's per-session figures (b, bytes per request and per build, the plateau): they do not describe a session at the planned rate: {why}.{again}",
+        m.mode
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::advice::fixtures::{fresh, leak, shared, summary};
+    use crate::report::advice::fixtures::{fresh, leak, line_with, shared, summary};
 
     #[test]
     fn no_figure_comes_from_the_configured_rate() {
@@ -95,6 +125,38 @@ mod tests {
         let at_other = advice(&s);
         assert_eq!(at_100, at_other);
         assert!(at_other.iter().all(|l| !l.contains("12345")));
+    }
+
+    #[test]
+    fn a_marked_leg_gives_no_advice_from_its_per_session_figures() {
+        let mut l = leak("hyper");
+        l.rate_bound = Some("rate-bound: could not keep --rate 100: …".into());
+        l.per_session_unsound = l.rate_bound.clone();
+        let mut f = fresh("hyper");
+        f.measured_plateau_sessions = Some(30_000.0);
+        f.per_session_unsound = Some("3 of 3,000 started requests failed (timeout: 3)".into());
+        let lines = advice(&summary(vec![f, shared("hyper"), l]));
+        for gone in [
+            "Share one session",
+            "Building a session",
+            "Each fresh session",
+            "Never invalidating",
+        ] {
+            assert!(
+                !lines.iter().any(|l| l.starts_with(gone)),
+                "{gone}: {lines:#?}"
+            );
+        }
+        // The knob probe's own figures still count; the leg's measured plateau does not.
+        let knob = line_with(&lines, "If sessions cannot be shared");
+        assert!(!knob.contains("measured plateau"), "{knob}");
+        let fresh_line = line_with(&lines, "No conclusion from the fresh leg");
+        assert!(fresh_line.ends_with("(timeout: 3)."), "{fresh_line}");
+        let leak_line = line_with(&lines, "No conclusion from the leak leg");
+        assert!(
+            leak_line.contains("rate-bound") && leak_line.contains("a lower --rate"),
+            "{leak_line}"
+        );
     }
 
     #[test]

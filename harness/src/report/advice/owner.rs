@@ -1,24 +1,44 @@
 //! "Where b goes": the owner holding most of b in a mode (`--breakdown`), and what the knob
 //! that moves it measured.
 
-use crate::contract::summary::ModeSummary;
+use crate::contract::probes::{Knob, KnobFigure, Settings};
+use crate::contract::summary::{ModeSummary, Summary};
 use crate::vocab::mode::Mode;
 use crate::vocab::owner::Owner;
 use crate::vocab::units::bytes as fmt_bytes;
 
-/// The client setting of the knob probe ([`crate::run::knobs`]) that changes an owner's bytes,
-/// as its `KnobFigure::setting` reads; owners without one are moved only by sharing or
-/// dropping the session.
-const OWNER_KNOBS: &[(Owner, &str)] = &[
-    (Owner::ResumptionStore, "--client-cache 0"),
-    (Owner::Tickets, "--client-cache 0"),
-    (Owner::Config, "--roots ca"),
-    (Owner::KeyExchange, "--kx x25519"),
+/// The knob of the knob probe ([`crate::run::knobs`]) that changes an owner's bytes; owners
+/// without one are moved only by sharing or dropping the session.
+const OWNER_KNOBS: &[(Owner, Knob)] = &[
+    (Owner::ResumptionStore, Knob::NoResumption),
+    (Owner::Tickets, Knob::NoResumption),
+    (Owner::Config, Knob::RootsCa),
+    (Owner::KeyExchange, Knob::KxX25519),
 ];
+
+/// The run's own client settings, from the plan the summary publishes (`None`: a summary
+/// that does not record one of them).
+fn plan_settings(summary: &Summary, m: &ModeSummary) -> Option<Settings> {
+    Some(Settings {
+        roots: m.roots,
+        client_cache: summary.scenario.client_cache?,
+        kx: summary.scenario.kx?,
+    })
+}
+
+/// A knob variant's figure the advice may quote: measured, and from sessions that all
+/// succeeded.
+fn sound(k: &KnobFigure) -> Option<f64> {
+    k.retained_bytes_per_session.filter(|_| k.failed == 0)
+}
 
 /// `--breakdown`: the owner holding most of b in mode `m`, and what the knob that moves it
 /// measured (the knob probe runs in the fresh leg `probe` of the same client).
-pub(super) fn owner_line(m: &ModeSummary, probe: &ModeSummary) -> Option<String> {
+pub(super) fn owner_line(
+    summary: &Summary,
+    m: &ModeSummary,
+    probe: &ModeSummary,
+) -> Option<String> {
     let b = m.retained_bytes_per_session?;
     let top = m
         .retained_breakdown
@@ -37,36 +57,44 @@ pub(super) fn owner_line(m: &ModeSummary, probe: &ModeSummary) -> Option<String>
         fmt_bytes(b),
         crate::vocab::units::percent(top.share),
     );
-    let knob = OWNER_KNOBS
+    let Some(knob) = OWNER_KNOBS
         .iter()
         .find(|(o, _)| *o == top.owner)
-        .map(|(_, k)| *k);
+        .map(|(_, k)| *k)
+    else {
+        line.push_str(
+            "; no client setting moves it: it is held while the session lives, and goes when the session is dropped.",
+        );
+        return Some(line);
+    };
+    let k = knob.setting();
+    if plan_settings(summary, m).is_some_and(|s| knob.in_use(&s)) {
+        line.push_str(&format!(
+            "; this run already uses `{k}`, the setting that moves it; sharing the session is what remains."
+        ));
+        return Some(line);
+    }
     let figures = probe.knobs.as_ref();
-    let measured = knob.and_then(|k| {
-        let base = figures?.iter().find(|f| f.setting.is_empty())?;
-        let with = figures?.iter().find(|f| f.setting == k)?;
-        Some((
-            base.retained_bytes_per_session?,
-            with.retained_bytes_per_session?,
-        ))
-    });
-    match (knob, measured) {
-        (Some(k), Some((base, with))) => line.push_str(&format!(
+    let find = |setting: &str| figures?.iter().find(|f| f.setting == setting);
+    let (base, with) = (find(""), find(&k));
+    match (base.and_then(sound), with.and_then(sound)) {
+        (Some(base), Some(with)) => line.push_str(&format!(
             "; `{k}` moves it: {} instead of {} per retained session (measured by the knob probe).",
             fmt_bytes(with),
             fmt_bytes(base)
         )),
-        // The probe measures every variant that differs from the run's own settings: a
-        // missing one is the run's own.
-        (Some(k), None) if figures.is_some() => line.push_str(&format!(
-            "; this run already uses `{k}`, the setting that moves it; sharing the session is what remains."
-        )),
-        (Some(k), None) => line.push_str(&format!(
-            "; `{k}` is the setting that moves it (not measured in this run: the knob probe runs in a fresh hyper leg against the built-in server)."
-        )),
-        (None, _) => line.push_str(
-            "; no client setting moves it: it is held while the session lives, and goes when the session is dropped.",
-        ),
+        _ => {
+            let why = if figures.is_none() {
+                "the knob probe runs in a fresh hyper leg against the built-in server"
+            } else if base.into_iter().chain(with).any(|f| f.failed > 0) {
+                "the knob probe's requests failed for it"
+            } else {
+                "the knob probe has no figure for it"
+            };
+            line.push_str(&format!(
+                "; `{k}` is the setting that moves it (not measured in this run: {why})."
+            ));
+        }
     }
     Some(line)
 }
@@ -122,17 +150,42 @@ mod tests {
         assert!(!advice(&summary(vec![fresh("hyper")]))
             .iter()
             .any(|l| l.starts_with("Where b goes")));
-        // The run's own setting: the probe measured no variant for it.
+        // A variant with a failed session is not quoted.
+        let mut failing = f.clone();
+        failing.knobs.as_mut().expect("fixture knobs")[1].failed = 1;
+        let lines = advice(&summary(vec![failing]));
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with("Where b goes"))
+            .expect("owner line");
+        assert!(
+            line.contains("`--client-cache 0` is the setting that moves it (not measured in this run: the knob probe's requests failed for it)"),
+            "{line}"
+        );
+        // The run's own setting, read from the plan the summary records.
         let mut own = f.clone();
         own.retained_breakdown = Some(vec![share(Owner::Config, 1_114.0, 1_114.0)]);
         own.retained_bytes_per_session = Some(1_114.0);
-        let lines = advice(&summary(vec![own]));
+        let lines = advice(&summary(vec![own.clone()]));
         let line = lines
             .iter()
             .find(|l| l.starts_with("Where b goes"))
             .expect("owner line");
         assert!(
             line.contains("this run already uses `--roots ca`"),
+            "{line}"
+        );
+        // A missing figure is not "already uses": with webpki roots planned and no `--roots
+        // ca` figure, the setting is named as not measured.
+        let mut other = own.clone();
+        other.roots = crate::vocab::tls::RootsChoice::Webpki;
+        let lines = advice(&summary(vec![other]));
+        let line = lines
+            .iter()
+            .find(|l| l.starts_with("Where b goes"))
+            .expect("owner line");
+        assert!(
+            line.contains("`--roots ca` is the setting that moves it (not measured in this run: the knob probe has no figure for it)"),
             "{line}"
         );
         f.knobs = None;
