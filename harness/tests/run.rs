@@ -102,7 +102,10 @@ fn every_request_succeeds_and_exit_is_clean() {
     // The brief view of four legs fits 120 columns, up to the marks' legend (the advice lines
     // below it have their own bound).
     let legend = harness::report::headline::legend();
-    let grid: Vec<&str> = stdout.lines().take_while(|l| *l != legend.as_str()).collect();
+    let grid: Vec<&str> = stdout
+        .lines()
+        .take_while(|l| *l != legend.as_str())
+        .collect();
     assert!(stdout.contains(&legend), "{stdout}");
     assert!(
         grid.iter().all(|l| l.chars().count() <= 120),

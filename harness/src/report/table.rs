@@ -36,12 +36,28 @@ pub fn render(summary: &Summary, view: View) -> String {
     let advice = crate::report::advice::advice(summary);
     if !advice.is_empty() {
         out.push_str("\nWhat to do (from this run's figures):\n");
-        for a in advice {
-            let _ = writeln!(out, "- {a}");
+        match view {
+            View::Brief => {
+                use crate::report::advice::brief::{brief, MAX_LINES};
+                for a in advice.iter().take(MAX_LINES) {
+                    let _ = writeln!(out, "- {}", brief(a));
+                }
+                let more = advice.len().saturating_sub(MAX_LINES);
+                if more > 0 {
+                    let _ = writeln!(out, "- … {more} more: on the page and with --detail");
+                }
+            }
+            View::Detail => {
+                for a in advice {
+                    let _ = writeln!(out, "- {a}");
+                }
+            }
         }
     }
     if view == View::Brief {
-        out.push_str("Every figure: --detail, summary.json and the page.\n");
+        out.push_str(
+            "Every figure and each advice line in full: --detail, summary.json and the page.\n",
+        );
     }
     out
 }

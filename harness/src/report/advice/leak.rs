@@ -85,7 +85,7 @@ pub(super) fn leak_line(summary: &Summary, l: &ModeSummary) -> Option<String> {
     }
     (!clauses.is_empty()).then(|| {
         format!(
-            "Never invalidating: {}. Drop (invalidate) sessions you stop using.",
+            "Never invalidating (drop the sessions you stop using): {}.",
             clauses.join("; ")
         )
     })

@@ -11,6 +11,7 @@
 //! `advice_for` calls them in that order for one client, the owner line of the leak leg last;
 //! `fixtures` holds the test fixtures they share.
 
+pub mod brief;
 mod build;
 #[cfg(test)]
 mod fixtures;
