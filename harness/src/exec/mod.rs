@@ -8,8 +8,11 @@
 //! same kind of report as a run: `summary.json`, `timeline.csv`, `connections.csv`, charts
 //! and `index.html`, with a verdict and the `--fail-if` conditions.
 
+pub mod closing;
 pub mod condition;
+pub mod heap;
 pub mod report;
+pub mod sources;
 pub mod summary;
 pub mod verdict;
 
@@ -19,7 +22,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::contract::exec::{ExecRow, ExecSummary};
+use crate::contract::exec::{ExecRow, ExecSummary, WorkerEnd};
 use crate::contract::plan::ServerPlan;
 use crate::contract::wire::{ServerSample, WorkerMsg};
 use crate::contract::worker::ServerWorkerConfig;
@@ -27,7 +30,7 @@ use crate::measure::{procstat, proctree};
 use crate::run::{orchestrator, process};
 use crate::tls::certs;
 use crate::tls::witness::monotonic_ns;
-use crate::vocab::exec::{ExecEnd, HeapTool};
+use crate::vocab::exec::{ExecEnd, HeapTool, WitnessRecord};
 use crate::vocab::{defaults, units};
 use condition::Condition;
 use summary::Observed;
@@ -106,14 +109,15 @@ pub struct ExecOutcome {
 }
 
 impl ExecOutcome {
-    /// The exit code: 130 interrupted; 1 the server died or a `--fail-if` condition held;
-    /// else the command's own status (128 + signal for a signal it did not get from us), and
-    /// 0 when the harness stopped it at `--duration`.
+    /// The exit code: 130 interrupted; 1 the server died, its record (the witness) was lost
+    /// or a `--fail-if` condition held; else the command's own status (128 + signal for a
+    /// signal it did not get from us), and 0 when the harness stopped it at `--duration`.
     pub fn exit_code(&self) -> u8 {
         let s = &self.summary;
         match s.ended {
             ExecEnd::Interrupted => 130,
             ExecEnd::ServerDied => 1,
+            _ if s.witness == WitnessRecord::Lost => 1,
             _ if s.conditions.iter().any(|c| c.failed) => 1,
             ExecEnd::Stopped => 0,
             ExecEnd::Exited => match (s.exit_code, s.exit_signal) {
@@ -181,12 +185,13 @@ pub fn run(
 pub fn methods() -> std::collections::BTreeMap<String, String> {
     [
         ("witness", "the harness's server (its own worker process) keeps one record per accepted connection: accept and close times on CLOCK_MONOTONIC, the rustls handshake kind (full, resumed, failed) and the requests it carried; requests, connections and handshakes are counted from it, exactly"),
-        ("connections_open_at_exit", "connections the server never saw close, or saw close no earlier than 10 ms before the harness was told the command had ended: the kernel closes an exiting process's sockets just before its parent is notified, so those closes were made by the exit, not by the program (a program that closes a connection less than 10 ms before it exits is counted as leaving it open)"),
+        ("witness_lost", "when the server worker dies, hangs, or its record line cannot be read, the record is lost: every figure counted from it is null (never 0), every --fail-if condition over one fails naming the cause, and the check exits 1; server_worker gives the worker's exit status and the lines of its output that were not messages"),
+        ("connections_open_at_exit", "connections closed at exit or never: the server saw no close before the command tree's last /proc sample, and that sample did not show the connection let go (the tree still held its local port, or it was opened after the sample, or the sample could not read every socket). A close before the last sample, or a connection the tree no longer held at it, was the program's. No margin is assumed: a close in the last_sample_before_end_ms before the end cannot be told from a close by the exit (the kernel closes an exiting process's sockets just before its parent is told) and is counted here; a shorter --sample-interval narrows that window. connections.csv gives each connection's close-to-end gap (derived from the server's close stamp and the end, both on CLOCK_MONOTONIC) and whether the tree held it at the last sample"),
         ("process_tree", "the command and every live descendant (parent links in /proc/PID/stat), sampled every interval: RSS from statm, PSS from smaps_rollup, entries of /proc/PID/fd, CPU from stat; processes that started and ended between two samples are not seen"),
-        ("tcp_to_server", "each socket in the tree's /proc/PID/fd, when first seen, is asked for its peer through a copy of its descriptor (pidfd_getfd, getsockopt SO_TYPE, getpeername; the copy is closed at once): stream sockets whose remote port is the server's are counted while the tree holds them; where the kernel refuses the copy, the socket inode is looked up in /proc/net/tcp and tcp6 instead"),
+        ("tcp_to_server", "each socket in the tree's /proc/PID/fd, when first seen, is asked for its ports through a copy of its descriptor (pidfd_getfd, getsockopt SO_TYPE, getsockname, getpeername; the copy is closed at once): stream sockets whose remote port is the server's are counted while the tree holds them; a socket not connected yet is asked again at the next sample; where the kernel refuses the copy, the socket inode is looked up in /proc/net/tcp and tcp6 instead. A sample is null when a process's descriptors could not be listed, a process was exiting (the kernel may have closed its sockets) or a table could not be read"),
         ("cpu", "getrusage(RUSAGE_CHILDREN) of the harness before the command started and after it was waited for: the command and every descendant it waited for, exact"),
         ("rss_growth", "derived: RSS at the first sample after the server answered the command's last request minus RSS at the first sample after it answered the first, divided by the requests answered between those samples; start-up memory before the first request and exit teardown after the last are left out"),
-        ("heap", "a foreign process's heap is not visible to the harness: heap figures are null unless --heap valgrind runs the command under valgrind's DHAT (--trace-children=yes), whose per-process bytes at the global peak (gb) and at exit (eb) are summed over the processes; under valgrind every time and RSS figure includes valgrind's own cost"),
+        ("heap", "a foreign process's heap is not visible to the harness: heap figures are null unless --heap valgrind runs the command under valgrind's DHAT (--trace-children=yes). Derived: each process's bytes at its own peak (gb) and at its exit (eb) are summed over the processes; the peaks fall at different times, so the first sum is an upper bound of the tree's heap, not its peak. Every process the sampler saw alive must have left a readable profile (one killed by SIGKILL leaves none); otherwise both sums are null and heap_processes_seen / heap_profiles_read say why. Under valgrind every time and RSS figure includes valgrind's own cost"),
         ("sampler", "CPU time of the harness's sampling thread while it read /proc (CLOCK_THREAD_CPUTIME_ID)"),
     ]
     .into_iter()
@@ -303,6 +308,7 @@ async fn supervise(
     let mut rows: Vec<ExecRow> = Vec::new();
     let mut last_server: Option<ServerSample> = None;
     let mut sampler_ns: Option<u64> = Some(0);
+    let mut last_sample: Option<closing::LastSample> = None;
     let mut server_alive = true;
     let mut stopping: Option<ExecEnd> = None;
     let mut killed = false;
@@ -315,12 +321,17 @@ async fn supervise(
             },
             _ = ticker.tick() => {
                 let before = procstat::thread_cpu_ns();
+                let at_ns = monotonic_ns();
                 let tree = sampler.sample();
                 sampler_ns = match (sampler_ns, before, procstat::thread_cpu_ns()) {
                     (Some(t), Some(a), Some(b)) => Some(t + b.saturating_sub(a)),
                     _ => None,
                 };
                 if tree.processes > 0 {
+                    last_sample = Some(closing::LastSample {
+                        at_ns,
+                        held: sampler.held_ports().cloned(),
+                    });
                     let row = ExecRow { t_s: start.elapsed().as_secs_f64(), tree, server: last_server.clone() };
                     show(&pb, &row);
                     rows.push(row);
@@ -374,9 +385,20 @@ async fn supervise(
             }
         }
     }
-    let _ = server.finish().await;
-
     use std::os::unix::process::ExitStatusExt;
+    let exited = server.finish().await;
+    let server_worker = WorkerEnd {
+        exit_code: exited.status.and_then(|s| s.code()),
+        exit_signal: exited.status.and_then(|s| s.signal()),
+        killed_after_grace: exited.status.is_none(),
+        lines_unparsed: exited.unparsed,
+        last_error: exited
+            .stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_string()),
+    };
     let status = ended.status.ok();
     Ok(Observed {
         start_ns,
@@ -392,11 +414,13 @@ async fn supervise(
         conns,
         last_server,
         sampler_cpu_us_total: sampler_ns.map(|ns| ns / 1000),
+        last_sample,
         heap: match plan.heap {
-            HeapTool::Valgrind => report::dhat_totals(dir),
+            HeapTool::Valgrind => Some(heap::read_profiles(dir, sampler.seen())),
             HeapTool::None => None,
         },
         heap_tool: plan.heap,
+        server_worker: Some(server_worker),
     })
 }
 
