@@ -135,11 +135,11 @@ fn python_requests_get_vs_session() {
         ],
     );
     assert_session_per_request(&get, "requests.get");
-    // Each requests.get closes its session; only the last close can fall between the tree's
-    // last sample and the exit, where it cannot be told from a close by the exit: a
-    // relation, not a timing.
+    // Each requests.get closes its session. Only the connections still held at the tree's
+    // last sample, or opened after it, can be counted as closed at exit or never, and that
+    // window is a sample interval, not the run: a relation, not a timing.
     assert!(
-        get.u("connections_open_at_exit") <= 1,
+        get.u("connections_open_at_exit") < get.u("connections"),
         "requests.get closes each session: {}",
         get.verdict()
     );
@@ -263,6 +263,63 @@ fn sessions_kept_open_are_counted_at_exit() {
     assert_eq!(c.code, Some(1));
 }
 
+/// One connection closed by the program long before it exits, one left to the exit: the
+/// first is the program's close (the tree's samples saw it let go), the second closed at exit
+/// or never, and the tree's own last sample holds exactly that one.
+#[test]
+#[cfg_attr(
+    not(has_python_requests),
+    ignore = "python3 is not installed (apt-get install python3)"
+)]
+fn a_close_long_before_the_exit_is_the_programs_and_a_kept_one_is_not() {
+    let script = r#"
+import os, socket, ssl, time, urllib.parse
+u = urllib.parse.urlparse(os.environ["TLS_SESSION_COST_URL"])
+ctx = ssl.create_default_context(cafile=os.environ["TLS_SESSION_COST_CA"])
+def connect():
+    s = ctx.wrap_socket(socket.create_connection((u.hostname, u.port)), server_hostname=u.hostname)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    s.recv(1)
+    return s
+connect().close()
+kept = connect()
+time.sleep(1)
+os._exit(0)
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = harness(
+        dir.path(),
+        &["--fail-if", LEAK_GUARD],
+        &[&python(), "-c", script],
+    )
+    .output()
+    .expect("runs");
+    let c = parse(out);
+    assert_eq!(c.u("connections"), 2, "{}", c.summary);
+    assert_eq!(c.u("connections_open_at_exit"), 1, "{}", c.verdict());
+    // The tree's own count at its last sample: 1, or null when that sample met the exit
+    // half-way (a process that began to exit while its sockets were read).
+    let held = &c.summary["tcp_to_server_last_sample"];
+    assert!(held.is_null() || held == 1, "{}", c.summary);
+    assert!(
+        c.verdict().contains("1 connection closed at exit or never"),
+        "{}",
+        c.verdict()
+    );
+    assert_eq!(c.code, Some(1), "the guard holds: {}", c.stderr);
+    let csv = std::fs::read_to_string(dir.path().join("reports/latest/connections.csv"))
+        .expect("connections.csv");
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    // conn, peer_port, opened_s, closed_s, handshake, requests, closed_before_end_ms,
+    // held_at_last_sample, open_at_exit
+    assert_eq!(rows[0][8], "false", "{csv}");
+    assert!(rows[1][7] != "false" && rows[1][8] == "true", "{csv}");
+}
+
 /// The real Python interpreter (not a pyenv shim, which valgrind would trace through bash).
 fn python() -> String {
     let out = Command::new("python3")
@@ -292,8 +349,9 @@ fn heap_valgrind_sums_each_processes_peak() {
     let script = "import os\npid = os.fork()\nif pid == 0:\n    b = bytearray(16 << 20)\n    os._exit(0)\nos.waitpid(pid, 0)\nb = bytearray(32 << 20)\n";
     let checked = check(&["--heap", "valgrind"], &[&python(), "-c", script]);
     assert_eq!(checked.summary["heap_tool"], "valgrind");
-    assert_eq!(checked.u("heap_processes_seen"), 2, "{}", checked.summary);
+    // The child may live between two samples: seen or not, it left a profile.
     assert_eq!(checked.u("heap_profiles_read"), 2, "{}", checked.summary);
+    assert!(checked.u("heap_processes_seen") >= 1, "{}", checked.summary);
     let peaks = checked.u("heap_peaks_summed_bytes");
     assert!(
         (48 * MIB..=54_323_518 * 3 / 2).contains(&peaks),

@@ -64,12 +64,16 @@ pub struct ExecSummary {
     pub requests_per_connection: Option<f64>,
     /// Derived: full handshakes ÷ requests.
     pub full_handshakes_per_request: Option<f64>,
-    /// Connections closed at exit or never: the server saw no close before the command tree's
-    /// last `/proc` sample, and that sample did not find the connection closed (it still held
-    /// it, or the connection was opened after it). A close in the
-    /// `last_sample_before_end_ms` before the end cannot be told from a close by the exit, so
-    /// it is counted here (see `method`).
+    /// Connections closed at exit or never: the server saw no close before the command was
+    /// last seen running (`last_seen_running_before_end_ms`) nor before the tree's last
+    /// `/proc` sample, and that sample did not show the connection let go (it still held it,
+    /// or the connection was opened after it). A close by the program in that last moment
+    /// cannot be told from the exit's, so it is counted here (see `method`).
     pub connections_open_at_exit: Option<u64>,
+    /// Milliseconds between the last time the command was seen running (not exiting; checked
+    /// every 2 ms) and its end: the window in which a close by the program cannot be told
+    /// from a close by its exit (`null`: never seen running).
+    pub last_seen_running_before_end_ms: Option<f64>,
     /// Milliseconds between the tree's last `/proc` sample and the command's end: the window
     /// in which a close by the program is indistinguishable from a close by its exit
     /// (`null`: no sample was taken).

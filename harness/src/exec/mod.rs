@@ -11,6 +11,7 @@
 pub mod closing;
 pub mod condition;
 pub mod heap;
+mod progress;
 pub mod report;
 pub mod sources;
 pub mod summary;
@@ -19,8 +20,6 @@ pub mod verdict;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
-
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::contract::exec::{ExecRow, ExecSummary, WorkerEnd};
 use crate::contract::plan::ServerPlan;
@@ -31,7 +30,7 @@ use crate::run::{orchestrator, process};
 use crate::tls::certs;
 use crate::tls::witness::monotonic_ns;
 use crate::vocab::exec::{ExecEnd, HeapTool, WitnessRecord};
-use crate::vocab::{defaults, units};
+use crate::vocab::defaults;
 use condition::Condition;
 use summary::Observed;
 
@@ -186,13 +185,13 @@ pub fn methods() -> std::collections::BTreeMap<String, String> {
     [
         ("witness", "the harness's server (its own worker process) keeps one record per accepted connection: accept and close times on CLOCK_MONOTONIC, the rustls handshake kind (full, resumed, failed) and the requests it carried; requests, connections and handshakes are counted from it, exactly"),
         ("witness_lost", "when the server worker dies, hangs, or its record line cannot be read, the record is lost: every figure counted from it is null (never 0), every --fail-if condition over one fails naming the cause, and the check exits 1; server_worker gives the worker's exit status and the lines of its output that were not messages"),
-        ("connections_open_at_exit", "connections closed at exit or never: the server saw no close before the command tree's last /proc sample, and that sample did not show the connection let go (the tree still held its local port, or it was opened after the sample, or the sample could not read every socket). A close before the last sample, or a connection the tree no longer held at it, was the program's. No margin is assumed: a close in the last_sample_before_end_ms before the end cannot be told from a close by the exit (the kernel closes an exiting process's sockets just before its parent is told) and is counted here; a shorter --sample-interval narrows that window. connections.csv gives each connection's close-to-end gap (derived from the server's close stamp and the end, both on CLOCK_MONOTONIC) and whether the tree held it at the last sample"),
+        ("connections_open_at_exit", "connections closed at exit or never. A connection was closed by the program when the server saw it close before the last time the command was seen running (its /proc/PID/stat read every 2 ms: not a zombie, PF_EXITING clear; the kernel closes an exiting process's sockets only after PF_EXITING is set), or before the tree's last /proc sample, or when it existed at that sample and the tree no longer held it (matched by its local port). Every other connection is counted: the server saw it close in the last_seen_running_before_end_ms before the end, after it, or never. No margin is assumed: a close by the program in that last moment cannot be told from the exit's and is counted. connections.csv gives each connection's close-to-end gap (derived from the server's close stamp and the end, both CLOCK_MONOTONIC) and whether the tree held it at the last sample; tcp_to_server_last_sample is the tree's own count then"),
         ("process_tree", "the command and every live descendant (parent links in /proc/PID/stat), sampled every interval: RSS from statm, PSS from smaps_rollup, entries of /proc/PID/fd, CPU from stat; processes that started and ended between two samples are not seen"),
         ("tcp_to_server", "each socket in the tree's /proc/PID/fd, when first seen, is asked for its ports through a copy of its descriptor (pidfd_getfd, getsockopt SO_TYPE, getsockname, getpeername; the copy is closed at once): stream sockets whose remote port is the server's are counted while the tree holds them; a socket not connected yet is asked again at the next sample; where the kernel refuses the copy, the socket inode is looked up in /proc/net/tcp and tcp6 instead. A sample is null when a process's descriptors could not be listed, a process was exiting (the kernel may have closed its sockets) or a table could not be read"),
         ("cpu", "getrusage(RUSAGE_CHILDREN) of the harness before the command started and after it was waited for: the command and every descendant it waited for, exact"),
         ("rss_growth", "derived: RSS at the first sample after the server answered the command's last request minus RSS at the first sample after it answered the first, divided by the requests answered between those samples; start-up memory before the first request and exit teardown after the last are left out"),
         ("heap", "a foreign process's heap is not visible to the harness: heap figures are null unless --heap valgrind runs the command under valgrind's DHAT (--trace-children=yes). Derived: each process's bytes at its own peak (gb) and at its exit (eb) are summed over the processes; the peaks fall at different times, so the first sum is an upper bound of the tree's heap, not its peak. Every process the sampler saw alive must have left a readable profile (one killed by SIGKILL leaves none); otherwise both sums are null and heap_processes_seen / heap_profiles_read say why. Under valgrind every time and RSS figure includes valgrind's own cost"),
-        ("sampler", "CPU time of the harness's sampling thread while it read /proc (CLOCK_THREAD_CPUTIME_ID)"),
+        ("sampler", "CPU time of the harness's sampling thread while it read /proc, plus its exit watch (one read of /proc/PID/stat every 2 ms), CLOCK_THREAD_CPUTIME_ID"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -298,9 +297,26 @@ async fn supervise(
             cpu_s,
         });
     });
+    // The exit watch: the last time the command was seen running, not exiting. A close the
+    // server saw before it was the program's (closing.rs). Returns its own CPU time.
+    let running_at = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let watch = {
+        let running_at = running_at.clone();
+        std::thread::spawn(move || {
+            loop {
+                let t = monotonic_ns();
+                if !proctree::running(pid) {
+                    break;
+                }
+                running_at.store(t, std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(defaults::EXEC_EXIT_WATCH_INTERVAL);
+            }
+            procstat::thread_cpu_ns()
+        })
+    };
 
     let mut sampler = proctree::Sampler::new(pid, port);
-    let pb = progress_bar(progress);
+    let pb = progress::progress_bar(progress);
     let every = plan.server.sample_interval;
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -333,7 +349,7 @@ async fn supervise(
                         held: sampler.held_ports().cloned(),
                     });
                     let row = ExecRow { t_s: start.elapsed().as_secs_f64(), tree, server: last_server.clone() };
-                    show(&pb, &row);
+                    progress::show(&pb, &row);
                     rows.push(row);
                 }
                 if let Some(at) = kill_at {
@@ -385,6 +401,9 @@ async fn supervise(
             }
         }
     }
+    // The command has been reaped: the watch sees it gone and ends.
+    let watch_ns = watch.join().ok().flatten();
+    let sampler_ns = sampler_ns.zip(watch_ns).map(|(a, b)| a + b);
     use std::os::unix::process::ExitStatusExt;
     let exited = server.finish().await;
     let server_worker = WorkerEnd {
@@ -403,6 +422,8 @@ async fn supervise(
     Ok(Observed {
         start_ns,
         end_ns: ended.at_ns,
+        running_until_ns: Some(running_at.load(std::sync::atomic::Ordering::Relaxed))
+            .filter(|&t| t > 0),
         ended: stopping.unwrap_or(ExecEnd::Exited),
         exit_code: status.and_then(|s| s.code()),
         exit_signal: status.and_then(|s| s.signal()),
@@ -449,42 +470,4 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-fn progress_bar(progress: bool) -> ProgressBar {
-    use std::io::IsTerminal;
-    let pb = ProgressBar::with_draw_target(
-        None,
-        if progress && std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    pb.set_style(
-        ProgressStyle::with_template("{spinner} exec {elapsed:>4} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    pb
-}
-
-fn show(pb: &ProgressBar, row: &ExecRow) {
-    let bytes = |b: Option<u64>| units::opt(b.map(|b| b as f64), units::bytes);
-    let (reqs, conns, open) = row.server.as_ref().map_or((None, None, None), |s| {
-        (
-            Some(s.server_requests),
-            Some(s.server_connections),
-            Some(s.server_open_conns),
-        )
-    });
-    pb.set_message(format!(
-        "requests {}  connections {} (open {})  processes {}  rss {}  fds {}",
-        units::opt(reqs, units::count),
-        units::opt(conns, units::count),
-        units::opt(open, units::count),
-        row.tree.processes,
-        bytes(row.tree.rss_bytes),
-        units::opt(row.tree.open_fds, units::count),
-    ));
-    pb.tick();
 }

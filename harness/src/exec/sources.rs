@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use crate::contract::exec::{numeric_fields, ExecSummary, WorkerEnd};
-use crate::exec::summary::Observed;
+use crate::exec::heap::HeapProfiles;
 use crate::vocab::exec::{HeapTool, Source, WitnessRecord};
 
 /// The source of a numeric top-level field of [`ExecSummary`] (`None`: not a figure of any
@@ -26,6 +26,7 @@ pub fn source(field: &str) -> Option<Source> {
         | "connections_open_at_exit"
         | "connections_open_peak" => Source::Witness,
         "last_sample_before_end_ms"
+        | "last_seen_running_before_end_ms"
         | "processes_peak"
         | "rss_peak_bytes"
         | "pss_peak_bytes"
@@ -74,20 +75,25 @@ pub fn worker_how(w: Option<&WorkerEnd>) -> String {
     how
 }
 
-/// Why each null numeric figure of `s` is null.
-pub fn unmeasured(s: &ExecSummary, o: &Observed) -> BTreeMap<String, String> {
+/// Why each null numeric figure of `s` is null, given whether any `/proc` sample found the
+/// tree and what `--heap valgrind`'s profiles said.
+pub fn unmeasured(
+    s: &ExecSummary,
+    sampled: bool,
+    heap: Option<&HeapProfiles>,
+) -> BTreeMap<String, String> {
     let json = serde_json::to_value(s).unwrap_or_default();
     numeric_fields()
         .into_iter()
         .filter(|f| json.get(f).is_some_and(serde_json::Value::is_null))
         .map(|f| {
-            let why = reason(&f, s, o);
+            let why = reason(&f, s, sampled, heap);
             (f, why)
         })
         .collect()
 }
 
-fn reason(field: &str, s: &ExecSummary, o: &Observed) -> String {
+fn reason(field: &str, s: &ExecSummary, sampled: bool, heap: Option<&HeapProfiles>) -> String {
     match source(field) {
         Some(Source::Witness) => match s.witness {
             WitnessRecord::Lost => format!(
@@ -99,7 +105,7 @@ fn reason(field: &str, s: &ExecSummary, o: &Observed) -> String {
                     .into()
             }
         },
-        Some(Source::ProcessTree) if o.rows.is_empty() => {
+        Some(Source::ProcessTree) if !sampled => {
             "no /proc sample found the command's process tree (it ended before the first sample)"
                 .into()
         }
@@ -118,7 +124,7 @@ fn reason(field: &str, s: &ExecSummary, o: &Observed) -> String {
         }
         Some(Source::WaitStatus) => "the command's status could not be waited for".into(),
         Some(Source::Rusage) => "getrusage(RUSAGE_CHILDREN) could not be read".into(),
-        Some(Source::Heap) => match (o.heap_tool, &o.heap) {
+        Some(Source::Heap) => match (s.heap_tool, heap) {
             (HeapTool::None, _) => {
                 "a foreign process's heap is not visible without --heap valgrind".into()
             }

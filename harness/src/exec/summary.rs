@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use crate::contract::exec::{ConnectionRow, ExecRow, ExecSummary, WorkerEnd, EXEC_SCHEMA};
 use crate::contract::summary::ServerSummary;
 use crate::contract::wire::{ConnRecord, ServerSample, P50P99};
-use crate::exec::closing::{self, LastSample};
+use crate::exec::closing::{self, End, LastSample};
 use crate::exec::heap::HeapProfiles;
 use crate::exec::{sources, verdict};
 use crate::vocab::exec::{ExecEnd, ExecMode, HeapTool, WitnessRecord};
@@ -23,6 +23,9 @@ pub struct Observed {
     /// `CLOCK_MONOTONIC` ns when the command started and when it ended.
     pub start_ns: u64,
     pub end_ns: u64,
+    /// `CLOCK_MONOTONIC` ns of the last time the command was seen running, not exiting
+    /// (`None`: never seen).
+    pub running_until_ns: Option<u64>,
     pub ended: ExecEnd,
     pub exit_code: Option<i32>,
     pub exit_signal: Option<i32>,
@@ -62,9 +65,10 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         _ => None,
     };
     let last = o.last_sample.as_ref();
+    let end = end_of(o);
     let closings: Option<Vec<(ConnRecord, closing::Closing)>> = conns.map(|cs| {
         cs.iter()
-            .map(|c| (c.clone(), closing::closing(c, o.end_ns, last)))
+            .map(|c| (c.clone(), closing::closing(c, end, last)))
             .collect()
     });
     let lifetimes_ms = closings
@@ -132,6 +136,9 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         connections_open_at_exit: closings
             .as_ref()
             .map(|cs| cs.iter().filter(|(_, k)| k.open_at_exit).count() as u64),
+        last_seen_running_before_end_ms: o
+            .running_until_ns
+            .map(|r| (o.end_ns as f64 - r as f64) / 1e6),
         last_sample_before_end_ms: last.map(|l| (o.end_ns as f64 - l.at_ns as f64) / 1e6),
         connections_open_peak: conns.map(open_peak),
         connection_lifetime_ms: p50_p99(lifetimes_ms),
@@ -158,7 +165,7 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         conditions: Vec::new(),
     };
     s.habit = verdict::habit(&s);
-    s.unmeasured = sources::unmeasured(&s, o);
+    s.unmeasured = sources::unmeasured(&s, !o.rows.is_empty(), o.heap.as_ref());
     s.verdict = verdict::sentences(&s);
     s
 }
@@ -200,12 +207,20 @@ fn server_summary(o: &Observed) -> Option<ServerSummary> {
     ))
 }
 
+/// The command's end, as stamped.
+fn end_of(o: &Observed) -> End {
+    End {
+        at_ns: o.end_ns,
+        running_at_ns: o.running_until_ns,
+    }
+}
+
 /// The rows of `connections.csv` (none when the witness was lost).
 pub fn connection_rows(o: &Observed) -> Vec<ConnectionRow> {
     closing::rows(
         o.conns.as_deref().unwrap_or_default(),
         o.start_ns,
-        o.end_ns,
+        end_of(o),
         o.last_sample.as_ref(),
     )
 }

@@ -120,16 +120,22 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
             ExecEnd::Exited => "exited",
             _ => "was stopped",
         };
-        let when = match s.last_sample_before_end_ms {
+        let notice = match s.last_seen_running_before_end_ms {
+            Some(r) => format!(
+                "the server saw no close before the command was last seen running, {} ms before it {end}",
+                units::sig3(r)
+            ),
+            None => "the command was never seen running, so no close could be shown to be its own".to_string(),
+        };
+        let sample = match s.last_sample_before_end_ms {
             Some(w) => format!(
-                "the server saw no close before the command tree's last /proc sample, {} ms before the command {end}, and that sample showed none of them let go (it held {} connections to the server)",
+                "nor before the command tree's last /proc sample, {} ms before the command {end}, which held {} connections to the server",
                 units::sig3(w),
                 units::opt(s.tcp_to_server_last_sample, n)
             ),
-            None => format!(
-                "no /proc sample was taken before the command {end}, so none could be shown closed by it"
-            ),
+            None => format!("and no /proc sample was taken before the command {end}"),
         };
+        let when = format!("{notice}, {sample}");
         out.push(format!(
             "{} closed at exit or never: {when}; close-to-end gaps per connection are in connections.csv.",
             plural(open, "connection")
@@ -310,6 +316,7 @@ mod tests {
             "{line}"
         );
         assert!(line.contains("42 ms before the command exited"), "{line}");
+        assert!(line.contains("never seen running"), "{line}");
         assert!(!line.contains("never closed)"), "no cause claimed: {line}");
     }
 }

@@ -14,6 +14,9 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs;
 
 use crate::contract::exec::TreeSample;
+use crate::measure::sockets::{
+    socket_inode, tcp_peer, tcp_sockets, Peer, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT,
+};
 
 /// The root and every live descendant, root first: from the kernel's per-thread `children`
 /// lists (a few small reads), or by scanning every `/proc/PID/stat` where those are missing.
@@ -110,6 +113,14 @@ impl Stat {
     }
 }
 
+/// Whether `pid` is running: it exists, is not a zombie and has not begun to exit
+/// (`PF_EXITING`). Once false it stays false, so a time taken before a `true` answer is a
+/// time at which the process was running (its exit had not begun: the kernel had not closed
+/// its descriptors).
+pub fn running(pid: i32) -> bool {
+    Stat::read(pid).is_some_and(|st| !st.zombie && !st.exiting)
+}
+
 fn ticks_per_second() -> f64 {
     // SAFETY: sysconf has no preconditions.
     let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
@@ -200,7 +211,9 @@ impl Sampler {
         );
         for &pid in &pids {
             let Some(st) = Stat::read(pid) else { continue };
-            if st.zombie {
+            // A zombie, or a process the kernel is tearing down: its memory and descriptors
+            // are the exit's (statm reads 0 once its memory is gone), not the program's.
+            if st.zombie || st.exiting {
                 continue;
             }
             s.processes += 1;
@@ -332,111 +345,6 @@ impl Sampler {
     }
 }
 
-/// What a descriptor of another process is connected to.
-enum Peer {
-    /// A connected TCP socket: its remote and local ports.
-    Tcp { remote: u16, local: u16 },
-    /// Not a TCP socket (Unix, UDP, …).
-    NotTcp,
-    /// A TCP stream socket with no peer yet (its `connect` under way, or listening).
-    NotConnected,
-    /// Could not be asked (no `pidfd_getfd`, no permission, or the descriptor is gone).
-    Unknown,
-}
-
-/// The ports of descriptor `fd` of process `pid`: a copy of the descriptor is borrowed with
-/// `pidfd_getfd` (Linux ≥ 5.6; the command is our child, so ptrace permission holds), asked
-/// with `getsockopt`/`getsockname`/`getpeername` and closed at once. The socket itself is
-/// untouched.
-fn tcp_peer(pid: i32, fd: i32) -> Peer {
-    // SAFETY: raw syscalls on integers; every descriptor opened here is closed here.
-    unsafe {
-        let pidfd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as i32;
-        if pidfd < 0 {
-            return Peer::Unknown;
-        }
-        let dup = libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) as i32;
-        libc::close(pidfd);
-        if dup < 0 {
-            return Peer::Unknown;
-        }
-        let peer = ask_socket(dup);
-        libc::close(dup);
-        peer
-    }
-}
-
-/// [`Peer`] of a socket descriptor of ours.
-///
-/// # Safety
-/// `fd` is an open descriptor.
-unsafe fn ask_socket(fd: i32) -> Peer {
-    let mut kind: libc::c_int = 0;
-    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-    let stream = libc::getsockopt(
-        fd,
-        libc::SOL_SOCKET,
-        libc::SO_TYPE,
-        (&mut kind as *mut libc::c_int).cast(),
-        &mut len,
-    ) == 0
-        && kind == libc::SOCK_STREAM;
-    if !stream {
-        return Peer::NotTcp;
-    }
-    let mut local: libc::sockaddr_storage = std::mem::zeroed();
-    let mut llen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    if libc::getsockname(
-        fd,
-        (&mut local as *mut libc::sockaddr_storage).cast(),
-        &mut llen,
-    ) != 0
-    {
-        return Peer::Unknown;
-    }
-    let Some(local_port) = inet_port(&local) else {
-        return Peer::NotTcp;
-    };
-    let mut remote: libc::sockaddr_storage = std::mem::zeroed();
-    let mut rlen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-    if libc::getpeername(
-        fd,
-        (&mut remote as *mut libc::sockaddr_storage).cast(),
-        &mut rlen,
-    ) != 0
-    {
-        return match std::io::Error::last_os_error().raw_os_error() {
-            Some(libc::ENOTCONN) => Peer::NotConnected,
-            _ => Peer::Unknown,
-        };
-    }
-    match inet_port(&remote) {
-        Some(remote) => Peer::Tcp {
-            remote,
-            local: local_port,
-        },
-        None => Peer::NotTcp,
-    }
-}
-
-/// The port of an IPv4 or IPv6 address (`None`: another family).
-fn inet_port(addr: &libc::sockaddr_storage) -> Option<u16> {
-    // SAFETY: the family says which of the layouts sockaddr_storage holds.
-    unsafe {
-        match i32::from(addr.ss_family) {
-            libc::AF_INET => {
-                let a = &*(addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>();
-                Some(u16::from_be(a.sin_port))
-            }
-            libc::AF_INET6 => {
-                let a = &*(addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>();
-                Some(u16::from_be(a.sin6_port))
-            }
-            _ => None,
-        }
-    }
-}
-
 /// A sum over processes that is `None` only when no process gave a value.
 #[derive(Default)]
 struct Sum(Option<u64>);
@@ -460,50 +368,6 @@ fn kib_field(text: &str, name: &str) -> Option<u64> {
         .map(|kib| kib * 1024)
 }
 
-/// `socket:[12345]` → 12345.
-fn socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
-}
-
-/// TCP states of `/proc/net/tcp` (include/net/tcp_states.h) the fallback tells apart.
-const TCP_SYN_SENT: u8 = 0x02;
-const TCP_CLOSE: u8 = 0x07;
-const TCP_LISTEN: u8 = 0x0A;
-
-/// The sockets of a `/proc/net/tcp` table that are among `inodes`: inode → (state, local
-/// port, remote port).
-fn tcp_sockets(table: &str, inodes: &BTreeSet<u64>) -> HashMap<u64, (u8, u16, u16)> {
-    let port = |a: &str| {
-        a.rsplit(':')
-            .next()
-            .and_then(|p| u16::from_str_radix(p, 16).ok())
-    };
-    let mut out = HashMap::new();
-    for line in table.lines().skip(1) {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let (Some(loc), Some(rem), Some(st), Some(inode)) =
-            (f.get(1), f.get(2), f.get(3), f.get(9))
-        else {
-            continue;
-        };
-        let (Some(local), Some(remote), Ok(state), Ok(inode)) = (
-            port(loc),
-            port(rem),
-            u8::from_str_radix(st, 16),
-            inode.parse::<u64>(),
-        ) else {
-            continue;
-        };
-        if inodes.contains(&inode) {
-            out.insert(inode, (state, local, remote));
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -515,24 +379,6 @@ mod tests {
         assert_eq!(st.ppid, 7);
         assert_eq!(st.cpu_ticks, 11 + 22 + 33 + 44);
         assert!(!st.zombie);
-    }
-
-    #[test]
-    fn tcp_table_gives_state_and_ports_of_our_sockets() {
-        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 0100007F:9C40 0100007F:20FB 01 00000000:00000000 00:00000000 00000000     0        0 111 1 0 20 4 30 10 -1
-   1: 0100007F:9C41 0100007F:20FB 01 00000000:00000000 00:00000000 00000000     0        0 222 1 0 20 4 30 10 -1
-   2: 0100007F:20FB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 333 1 0 20 4 30 10 -1
-   3: 0100007F:9C42 0100007F:1F90 02 00000000:00000000 00:00000000 00000000     0        0 444 1 0 20 4 30 10 -1
-";
-        let ours: BTreeSet<u64> = [111, 333, 444].into_iter().collect();
-        // 0x20FB = 8443, 0x9C40 = 40000: socket 111 is ours and to the port; 222 is not
-        // ours; 333 listens; 444 is still connecting elsewhere.
-        let found = tcp_sockets(table, &ours);
-        assert_eq!(found.len(), 3);
-        assert_eq!(found[&111], (0x01, 40000, 8443));
-        assert_eq!(found[&333].0, TCP_LISTEN);
-        assert_eq!(found[&444].0, TCP_SYN_SENT);
     }
 
     /// A socket the sampler sees before its `connect` (no peer yet) is counted once it is

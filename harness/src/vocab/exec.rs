@@ -76,7 +76,7 @@ crate::choice! {
         Rusage = "rusage",
         /// valgrind DHAT's per-process profiles (`--heap valgrind`).
         Heap = "heap",
-        /// The sampling thread's own CPU clock.
+        /// The harness's own thread CPU clocks (the sampler's and exit watch's CPU time).
         ThreadClock = "thread_clock",
     }
 }
