@@ -29,8 +29,8 @@ use crate::measure::{procstat, proctree};
 use crate::run::{orchestrator, process};
 use crate::tls::certs;
 use crate::tls::witness::monotonic_ns;
-use crate::vocab::exec::{ExecEnd, HeapTool, WitnessRecord};
 use crate::vocab::defaults;
+use crate::vocab::exec::{ExecEnd, HeapTool, WitnessRecord};
 use condition::Condition;
 use summary::Observed;
 

@@ -56,10 +56,13 @@ pub const FIGURES: &[(&str, Getter)] = &[
     ("connections closed at exit or never", |s| {
         count(s.connections_open_at_exit)
     }),
-    ("last /proc sample before the end", |s| {
-        units::opt(s.last_sample_before_end_ms, |w| {
-            format!("{} ms", units::sig3(w))
-        })
+    ("before the end: last seen running / last sample", |s| {
+        let ms = |v: Option<f64>| units::opt(v, |w| format!("{} ms", units::sig3(w)));
+        format!(
+            "{} / {}",
+            ms(s.last_seen_running_before_end_ms),
+            ms(s.last_sample_before_end_ms)
+        )
     }),
     ("connections open at once, peak", |s| {
         count(s.connections_open_peak)
@@ -95,17 +98,14 @@ pub const FIGURES: &[(&str, Getter)] = &[
     ("CPU (command and waited children)", |s| {
         units::opt(s.cpu_s, |c| format!("{c:.3} s"))
     }),
-    (
-        "heap, per-process peaks summed / at exits summed (valgrind, derived)",
-        |s| {
-            format!(
-                "{} / {}",
-                bytes(s.heap_peaks_summed_bytes),
-                bytes(s.heap_at_exits_summed_bytes)
-            )
-        },
-    ),
-    ("heap: processes seen / profiles read", |s| {
+    ("heap peaks / at exits, summed per process (derived)", |s| {
+        format!(
+            "{} / {}",
+            bytes(s.heap_peaks_summed_bytes),
+            bytes(s.heap_at_exits_summed_bytes)
+        )
+    }),
+    ("valgrind: processes seen / profiles read", |s| {
         format!(
             "{} / {}",
             count(s.heap_processes_seen),
