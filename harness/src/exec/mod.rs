@@ -300,13 +300,21 @@ async fn supervise(
     // The exit watch: the last time the command was seen running, not exiting. A close the
     // server saw before it was the program's (closing.rs). Returns its own CPU time.
     let running_at = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    // Set once the command was waited for (or its waiter died): the watch ends even if the
+    // process has not.
+    let watch_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let watch = {
         let running_at = running_at.clone();
+        let done = watch_done.clone();
         std::thread::spawn(move || {
-            loop {
+            // The command's start time: a later process given the same pid is not it.
+            let mut started = None;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
                 let t = monotonic_ns();
-                if !proctree::running(pid) {
-                    break;
+                match (proctree::running_since(pid), started) {
+                    (Some(s), None) => started = Some(s),
+                    (Some(s), Some(first)) if s == first => {}
+                    _ => break,
                 }
                 running_at.store(t, std::sync::atomic::Ordering::Relaxed);
                 std::thread::sleep(defaults::EXEC_EXIT_WATCH_INTERVAL);
@@ -402,6 +410,7 @@ async fn supervise(
         }
     }
     // The command has been reaped: the watch sees it gone and ends.
+    watch_done.store(true, std::sync::atomic::Ordering::Relaxed);
     let watch_ns = watch.join().ok().flatten();
     let sampler_ns = sampler_ns.zip(watch_ns).map(|(a, b)| a + b);
     use std::os::unix::process::ExitStatusExt;

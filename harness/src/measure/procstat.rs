@@ -106,6 +106,29 @@ pub fn raise_fd_limit() -> Option<FdLimit> {
     fd_limit()
 }
 
+/// A sum over processes that is `None` only when no process gave a value.
+#[derive(Default)]
+pub(crate) struct Sum(Option<u64>);
+
+impl Sum {
+    pub(crate) fn add(&mut self, v: Option<u64>) {
+        if let Some(v) = v {
+            self.0 = Some(self.0.unwrap_or(0) + v);
+        }
+    }
+    pub(crate) fn get(&self) -> Option<u64> {
+        self.0
+    }
+}
+
+/// `Pss:  1234 kB` → bytes.
+pub(crate) fn kib_field(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name))
+        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+        .map(|kib| kib * 1024)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::fs;
 
 use crate::contract::exec::TreeSample;
+use crate::measure::procstat::{kib_field, Sum};
 use crate::measure::sockets::{
     socket_inode, tcp_peer, tcp_sockets, Peer, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT,
 };
@@ -82,6 +83,9 @@ struct Stat {
     /// utime + stime + cutime + cstime, clock ticks.
     cpu_ticks: u64,
     zombie: bool,
+    /// When the process started, clock ticks after boot (field 22): with the pid, who it is
+    /// (a pid is reused once its process is reaped).
+    start_ticks: u64,
     /// `PF_EXITING`: the process has begun to exit, and its descriptors may already be
     /// closed by the kernel (not by the program).
     exiting: bool,
@@ -102,23 +106,27 @@ impl Stat {
         let rest = &text[text.rfind(')')? + 1..];
         let f: Vec<&str> = rest.split_whitespace().collect();
         // f[0] = state (field 3), f[1] = ppid (4), f[6] = flags (9), f[11..15] = utime,
-        // stime, cutime, cstime (fields 14-17).
+        // stime, cutime, cstime (fields 14-17), f[19] = starttime (22).
         let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
         Some(Stat {
             ppid: f.get(1)?.parse().ok()?,
             cpu_ticks: num(11)? + num(12)? + num(13)? + num(14)?,
             zombie: f.first() == Some(&"Z"),
+            start_ticks: num(19)?,
             exiting: num(6)? & PF_EXITING != 0,
         })
     }
 }
 
-/// Whether `pid` is running: it exists, is not a zombie and has not begun to exit
-/// (`PF_EXITING`). Once false it stays false, so a time taken before a `true` answer is a
-/// time at which the process was running (its exit had not begun: the kernel had not closed
-/// its descriptors).
-pub fn running(pid: i32) -> bool {
-    Stat::read(pid).is_some_and(|st| !st.zombie && !st.exiting)
+/// Whether `pid` is running, and since when (its start time, clock ticks after boot: compare
+/// it across calls, since a pid is reused once its process is reaped): `None` when it is gone,
+/// a zombie or has begun to exit (`PF_EXITING`). For one process, once `None` it stays `None`,
+/// so a time taken before a `Some` answer is a time at which the process was running (its exit
+/// had not begun: the kernel had not closed its descriptors).
+pub fn running_since(pid: i32) -> Option<u64> {
+    Stat::read(pid)
+        .filter(|st| !st.zombie && !st.exiting)
+        .map(|st| st.start_ticks)
 }
 
 fn ticks_per_second() -> f64 {
@@ -345,40 +353,21 @@ impl Sampler {
     }
 }
 
-/// A sum over processes that is `None` only when no process gave a value.
-#[derive(Default)]
-struct Sum(Option<u64>);
-
-impl Sum {
-    fn add(&mut self, v: Option<u64>) {
-        if let Some(v) = v {
-            self.0 = Some(self.0.unwrap_or(0) + v);
-        }
-    }
-    fn get(&self) -> Option<u64> {
-        self.0
-    }
-}
-
-/// `Pss:  1234 kB` → bytes.
-fn kib_field(text: &str, name: &str) -> Option<u64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map(|kib| kib * 1024)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn stat_fields_after_a_tricky_comm() {
-        let st = Stat::parse("42 (a) b (c)) S 7 42 42 0 -1 4194560 100 0 0 0 11 22 33 44 20 0 1 0")
-            .expect("parses");
+        let st = Stat::parse(
+            "42 (a) b (c)) S 7 42 42 0 -1 4194564 100 0 0 0 11 22 33 44 20 0 1 0 555 1 2",
+        )
+        .expect("parses");
         assert_eq!(st.ppid, 7);
         assert_eq!(st.cpu_ticks, 11 + 22 + 33 + 44);
+        assert_eq!(st.start_ticks, 555);
         assert!(!st.zombie);
+        assert!(st.exiting, "flags 0x400104 has PF_EXITING");
     }
 
     /// A socket the sampler sees before its `connect` (no peer yet) is counted once it is
@@ -437,6 +426,26 @@ mod tests {
         // The same with a readable table finds the connection.
         sampler.known.clear();
         assert_eq!(sampler.sample().tcp_to_server, Some(1));
+    }
+
+    #[test]
+    fn a_running_process_is_seen_running_and_a_zombie_is_not() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep runs");
+        let pid = child.id() as i32;
+        let since = running_since(pid).expect("running");
+        assert_eq!(running_since(pid), Some(since), "same process, same start");
+        let _ = child.kill();
+        // Killed, not yet reaped: a zombie, not running.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while running_since(pid).is_some() {
+            assert!(std::time::Instant::now() < deadline, "never seen exiting");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = child.wait();
+        assert_eq!(running_since(pid), None);
     }
 
     #[test]
