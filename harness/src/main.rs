@@ -93,8 +93,17 @@ fn exec(args: harness::cli::args::ExecArgs, command: String) -> ExitCode {
     ) {
         return code;
     }
+    if out.summary.witness == harness::vocab::exec::WitnessRecord::Lost {
+        eprintln!(
+            "error: the witness was lost: the server's record of connections never arrived ({})",
+            harness::exec::sources::worker_how(out.summary.server_worker.as_ref())
+        );
+    }
     for c in out.summary.conditions.iter().filter(|c| c.failed) {
-        eprintln!("error: --fail-if {} holds", c.condition);
+        match &c.unmeasured {
+            Some(why) => eprintln!("error: --fail-if {}: not measured ({why})", c.condition),
+            None => eprintln!("error: --fail-if {} holds", c.condition),
+        }
     }
     ExitCode::from(out.exit_code())
 }

@@ -1,8 +1,9 @@
 //! `harness exec -- CMD` against real clients no one here wrote (Python requests, curl,
 //! Node.js, reqwest), each in its bad and its good habit: the verdict, requests per
 //! connection, connections open at exit and `--fail-if` as a CI guard; and the edges (command
-//! not found, exits at once, does not trust the CA, outlives `--duration`, Ctrl-C, bad input).
-//! Relations and counts only; no timing is asserted.
+//! not found, exits at once, does not trust the CA, outlives `--duration`, Ctrl-C, bad input);
+//! and the faults a guard must fail closed on: the server worker killed (the witness lost), a
+//! process that leaves no heap profile. Relations and counts only; no timing is asserted.
 
 mod common;
 
@@ -84,14 +85,20 @@ fn check(args: &[&str], command: &[&str]) -> Checked {
 
 const GUARD: &str = "new_connections_per_request > 0.1";
 
-/// The bad habit: a new session per request, caught by the guard.
+/// The bad habit: a new connection and a full handshake per request, caught by the guard.
 fn assert_session_per_request(c: &Checked, what: &str) {
-    assert_eq!(c.habit(), "session_per_request", "{what}: {}", c.verdict());
+    assert_eq!(
+        c.habit(),
+        "new_connection_per_request",
+        "{what}: {}",
+        c.verdict()
+    );
     assert_eq!(c.u("requests"), 20, "{what}");
     assert_eq!(c.u("connections"), 20, "{what}");
     assert_eq!(c.u("handshakes_failed"), 0, "{what}");
     assert!(
-        c.verdict().contains("new TLS session for every request"),
+        c.verdict()
+            .contains("a new connection and a full handshake for every request"),
         "{what}: {}",
         c.verdict()
     );
@@ -105,7 +112,7 @@ fn assert_session_per_request(c: &Checked, what: &str) {
 
 /// The good habit: one connection for every request, the guard passes.
 fn assert_shared(c: &Checked, what: &str) {
-    assert_eq!(c.habit(), "shares_session", "{what}: {}", c.verdict());
+    assert_eq!(c.habit(), "one_connection", "{what}: {}", c.verdict());
     assert_eq!(c.u("requests"), 20, "{what}");
     assert_eq!(c.u("connections"), 1, "{what}");
     assert_eq!(c.summary["requests_per_connection"], 20.0, "{what}");
@@ -128,11 +135,11 @@ fn python_requests_get_vs_session() {
         ],
     );
     assert_session_per_request(&get, "requests.get");
-    // Each requests.get closes its session; only the last close can fall within the exit
-    // margin (a close seen < 10 ms before the exit is counted as the exit's on a loaded
-    // machine): a relation, not a timing.
+    // Each requests.get closes its session. Only the connections still held at the tree's
+    // last sample, or opened after it, can be counted as closed at exit or never, and that
+    // window is a sample interval, not the run: a relation, not a timing.
     assert!(
-        get.u("connections_open_at_exit") <= 1,
+        get.u("connections_open_at_exit") < get.u("connections"),
         "requests.get closes each session: {}",
         get.verdict()
     );
@@ -200,8 +207,8 @@ fn node_agent_false_vs_keepalive_agent() {
     );
     assert_session_per_request(&no_agent, "https.get agent:false");
     // Not `connections_open_at_exit`: the agent is destroyed just before the process exits,
-    // and whether the server sees that close more than the exit margin (10 ms) before the
-    // exit is a matter of scheduling on a loaded machine (CI once saw 1). Kept sessions are
+    // and whether a sample of the tree falls between that close and the exit is a matter of
+    // scheduling on a loaded machine (CI once saw 1). Kept sessions are
     // counted at exit in `sessions_kept_open_are_counted_at_exit`, where no close races the exit.
     let keep = check(
         &["--fail-if", GUARD],
@@ -249,32 +256,303 @@ fn sessions_kept_open_are_counted_at_exit() {
     assert_eq!(c.u("connections_open_at_exit"), 10, "{}", c.verdict());
     assert!(
         c.verdict()
-            .contains("10 connections were still open when the program exited"),
+            .contains("10 connections closed at exit or never"),
         "{}",
         c.verdict()
     );
     assert_eq!(c.code, Some(1));
 }
 
-/// A foreign heap, counted exactly by valgrind's DHAT around the command.
+/// One connection closed by the program long before it exits, one left to the exit: the
+/// first is the program's close (the tree's samples saw it let go), the second closed at exit
+/// or never, and the tree's own last sample holds exactly that one.
+#[test]
+#[cfg_attr(
+    not(has_python_requests),
+    ignore = "python3 is not installed (apt-get install python3)"
+)]
+fn a_close_long_before_the_exit_is_the_programs_and_a_kept_one_is_not() {
+    let script = r#"
+import os, socket, ssl, time, urllib.parse
+u = urllib.parse.urlparse(os.environ["TLS_SESSION_COST_URL"])
+ctx = ssl.create_default_context(cafile=os.environ["TLS_SESSION_COST_CA"])
+def connect():
+    s = ctx.wrap_socket(socket.create_connection((u.hostname, u.port)), server_hostname=u.hostname)
+    s.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    s.recv(1)
+    return s
+connect().close()
+kept = connect()
+time.sleep(1)
+os._exit(0)
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = harness(
+        dir.path(),
+        &["--fail-if", LEAK_GUARD],
+        &[&python(), "-c", script],
+    )
+    .output()
+    .expect("runs");
+    let c = parse(out);
+    assert_eq!(c.u("connections"), 2, "{}", c.summary);
+    assert_eq!(c.u("connections_open_at_exit"), 1, "{}", c.verdict());
+    // The tree's own count at its last sample: 1, or null when that sample met the exit
+    // half-way (a process that began to exit while its sockets were read).
+    let held = &c.summary["tcp_to_server_last_sample"];
+    assert!(held.is_null() || held == 1, "{}", c.summary);
+    assert!(
+        c.verdict().contains("1 connection closed at exit or never"),
+        "{}",
+        c.verdict()
+    );
+    assert_eq!(c.code, Some(1), "the guard holds: {}", c.stderr);
+    let csv = std::fs::read_to_string(dir.path().join("reports/latest/connections.csv"))
+        .expect("connections.csv");
+    let rows: Vec<Vec<&str>> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    // conn, peer_port, opened_s, closed_s, handshake, requests, closed_before_end_ms,
+    // held_at_last_sample, open_at_exit
+    assert_eq!(rows[0][8], "false", "{csv}");
+    assert!(rows[1][7] != "false" && rows[1][8] == "true", "{csv}");
+}
+
+/// The real Python interpreter (not a pyenv shim, which valgrind would trace through bash).
+fn python() -> String {
+    let out = Command::new("python3")
+        .args(["-c", "import sys; print(sys.executable)"])
+        .output()
+        .expect("python3 runs");
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+const MIB: u64 = 1 << 20;
+
+/// A foreign heap, counted by valgrind's DHAT around the command, summed over processes: a
+/// parent that forks a child holding 16 MiB, waits for it, then holds 32 MiB itself. The
+/// per-process peaks summed must include both (≥ 48 MiB, though the tree never held both at
+/// once: the figure is a sum of peaks, not a peak), and stay within 1.5× of the 54.3 MB
+/// measured here (the interpreters' own heaps).
 #[test]
 #[cfg_attr(
     not(has_valgrind),
     ignore = "valgrind is not installed (apt-get install valgrind)"
 )]
-#[cfg_attr(not(has_curl), ignore = "curl is not installed (apt-get install curl)")]
-fn heap_valgrind_counts_the_commands_heap() {
-    let c = clients();
-    let checked = check(
-        &["--heap", "valgrind"],
-        &["sh", c.join("curl_one_process.sh").to_str().unwrap(), "2"],
-    );
+#[cfg_attr(
+    not(has_python_requests),
+    ignore = "python3 is not installed (apt-get install python3)"
+)]
+fn heap_valgrind_sums_each_processes_peak() {
+    let script = "import os\npid = os.fork()\nif pid == 0:\n    b = bytearray(16 << 20)\n    os._exit(0)\nos.waitpid(pid, 0)\nb = bytearray(32 << 20)\n";
+    let checked = check(&["--heap", "valgrind"], &[&python(), "-c", script]);
     assert_eq!(checked.summary["heap_tool"], "valgrind");
-    let peak = checked.u("heap_peak_bytes");
-    let end = checked.u("heap_end_bytes");
-    assert!(peak > 0 && end <= peak, "peak {peak}, end {end}");
-    assert_eq!(checked.u("requests"), 2);
+    // The child may live between two samples: seen or not, it left a profile.
+    assert_eq!(checked.u("heap_profiles_read"), 2, "{}", checked.summary);
+    assert!(checked.u("heap_processes_seen") >= 1, "{}", checked.summary);
+    let peaks = checked.u("heap_peaks_summed_bytes");
+    assert!(
+        (48 * MIB..=54_323_518 * 3 / 2).contains(&peaks),
+        "both processes' peaks: {peaks}"
+    );
     assert_eq!(checked.code, Some(0), "{}", checked.stderr);
+}
+
+/// A process killed by SIGKILL leaves no DHAT profile: the heap sums are null, not the sum
+/// of what was found, and a guard over them fails naming the missing profile.
+#[test]
+#[cfg_attr(
+    not(has_valgrind),
+    ignore = "valgrind is not installed (apt-get install valgrind)"
+)]
+fn heap_valgrind_with_a_profile_missing_is_not_measured() {
+    let checked = check(
+        &[
+            "--heap",
+            "valgrind",
+            "--fail-if",
+            "heap_peaks_summed_bytes > 1000000000",
+        ],
+        &["sh", "-c", "sleep 30 & sleep 2; kill -9 $!; wait"],
+    );
+    let s = &checked.summary;
+    assert!(s["heap_peaks_summed_bytes"].is_null(), "{s}");
+    assert!(s["heap_at_exits_summed_bytes"].is_null(), "{s}");
+    assert!(
+        checked.u("heap_processes_seen") > checked.u("heap_profiles_read"),
+        "{s}"
+    );
+    assert_eq!(checked.code, Some(1), "{}", checked.stderr);
+    assert!(
+        checked.stderr.contains("not measured")
+            && checked.stderr.contains("killed by SIGKILL writes none"),
+        "{}",
+        checked.stderr
+    );
+}
+
+/// A client that makes one request on a TLS connection it keeps open (a leak the guard must
+/// catch), writes its pid to the file ARGV[1], waits for the file ARGV[2], then exits without
+/// closing the connection. Only Python's standard library.
+const LEAKY_CLIENT: &str = r#"
+import os, socket, ssl, sys, time, urllib.parse
+u = urllib.parse.urlparse(os.environ["TLS_SESSION_COST_URL"])
+ctx = ssl.create_default_context(cafile=os.environ["TLS_SESSION_COST_CA"])
+kept = ctx.wrap_socket(socket.create_connection((u.hostname, u.port)), server_hostname=u.hostname)
+kept.sendall(b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
+kept.recv(1)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(os.getpid()))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+while not os.path.exists(sys.argv[2]):
+    time.sleep(0.05)
+os._exit(0)
+"#;
+
+const LEAK_GUARD: &str = "connections_open_at_exit > 0";
+
+/// The server worker of the harness process `harness_pid`: the process in its tree whose
+/// command line is `harness __worker server …`.
+fn server_worker(harness_pid: i32) -> Option<i32> {
+    harness::measure::proctree::tree(harness_pid)
+        .into_iter()
+        .find(|&p| {
+            std::fs::read(format!("/proc/{p}/cmdline")).is_ok_and(|c| {
+                let args: Vec<&[u8]> = c.split(|&b| b == 0).collect();
+                args.windows(2)
+                    .any(|w| w[0] == b"__worker" && w[1] == b"server")
+            })
+        })
+}
+
+/// Waits (bounded) until `what` holds.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn signal(pid: i32, sig: i32) {
+    // SAFETY: kill has no memory preconditions.
+    assert_eq!(unsafe { libc::kill(pid, sig) }, 0, "kill {pid} {sig}");
+}
+
+/// Starts the leaky client under `harness exec --fail-if LEAK_GUARD`, waits until it holds
+/// its connection, and returns the harness, the client's pid, the server worker's pid and
+/// the file that lets the client exit.
+fn leaky_check(dir: &Path) -> (std::process::Child, i32, i32, PathBuf) {
+    let (ready, go) = (dir.join("ready"), dir.join("go"));
+    let child = harness(
+        dir,
+        &["--fail-if", LEAK_GUARD],
+        &[
+            &python(),
+            "-c",
+            LEAKY_CLIENT,
+            ready.to_str().unwrap(),
+            go.to_str().unwrap(),
+        ],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("runs");
+    wait_until("the client holds its connection", || ready.is_file());
+    let client: i32 = std::fs::read_to_string(&ready)
+        .expect("pid")
+        .trim()
+        .parse()
+        .expect("a pid");
+    let worker = server_worker(child.id() as i32).expect("the harness runs a server worker");
+    (child, client, worker, go)
+}
+
+/// What a guard must do when its witness is gone: exit 1, say so, and show no figure.
+fn assert_witness_lost(c: &Checked) {
+    assert_eq!(c.code, Some(1), "{}", c.stderr);
+    assert_eq!(c.summary["witness"], "lost", "{}", c.summary);
+    assert_eq!(
+        c.summary["server_worker"]["exit_signal"], 9,
+        "{}",
+        c.summary
+    );
+    for f in ["connections_open_at_exit", "requests", "connections"] {
+        assert!(
+            c.summary[f].is_null(),
+            "{f} unmeasured, not 0: {}",
+            c.summary
+        );
+    }
+    let cond = &c.summary["conditions"][0];
+    assert_eq!(cond["failed"], true, "{cond}");
+    assert!(cond["value"].is_null(), "{cond}");
+    assert!(
+        cond["unmeasured"]
+            .as_str()
+            .is_some_and(|u| u.contains("witness lost")),
+        "{cond}"
+    );
+    assert!(
+        c.verdict()
+            .contains("The witness was lost: the server worker was killed by signal 9"),
+        "{}",
+        c.verdict()
+    );
+    assert!(
+        !c.verdict().contains("TLS_SESSION_COST_URL"),
+        "not blamed on the program: {}",
+        c.verdict()
+    );
+    assert!(
+        c.stderr.contains("error: the witness was lost")
+            && c.stderr
+                .contains(&format!("--fail-if {LEAK_GUARD}: not measured")),
+        "{}",
+        c.stderr
+    );
+}
+
+/// The fault injected: the server worker killed while the command runs. The harness sees its
+/// witness die, stops the command, and the guard fails closed.
+#[test]
+#[cfg_attr(
+    not(has_python_requests),
+    ignore = "python3 is not installed (apt-get install python3)"
+)]
+fn the_server_worker_killed_during_the_check_fails_the_guard() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (child, _, worker, _) = leaky_check(dir.path());
+    signal(worker, libc::SIGKILL);
+    let c = parse(child.wait_with_output().expect("exits"));
+    assert_witness_lost(&c);
+    assert_eq!(c.summary["ended"], "server_died");
+}
+
+/// The fault injected where it used to pass: the command exits with its connection open,
+/// and the server worker dies before it sends its record. The worker is stopped before the
+/// command exits (so it cannot send the record whatever the scheduling) and killed after.
+#[test]
+#[cfg_attr(
+    not(has_python_requests),
+    ignore = "python3 is not installed (apt-get install python3)"
+)]
+fn the_server_worker_killed_after_the_command_exits_fails_the_guard() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (child, client, worker, go) = leaky_check(dir.path());
+    signal(worker, libc::SIGSTOP);
+    std::fs::write(&go, "").expect("go");
+    wait_until("the client has exited and been reaped", || {
+        !Path::new(&format!("/proc/{client}")).exists()
+    });
+    signal(worker, libc::SIGKILL);
+    let c = parse(child.wait_with_output().expect("exits"));
+    assert_witness_lost(&c);
+    assert_eq!(c.summary["ended"], "exited", "the command's own exit");
+    assert_eq!(c.summary["exit_code"], 0, "the command itself succeeded");
 }
 
 #[test]

@@ -10,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::summary::{ServerSummary, Versions};
 use crate::contract::wire::{ServerSample, P50P99};
-use crate::vocab::exec::{ExecEnd, ExecMode, Habit, HeapTool};
+use crate::vocab::exec::{ExecEnd, ExecMode, Habit, HeapTool, WitnessRecord};
 use crate::vocab::handshake::Handshake;
 
 /// Version of the exec `summary.json` layout.
-pub const EXEC_SCHEMA: u32 = 1;
+pub const EXEC_SCHEMA: u32 = 2;
 
 /// The whole of an exec `summary.json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -39,25 +39,47 @@ pub struct ExecSummary {
     pub elapsed_s: f64,
     pub heap_tool: HeapTool,
 
-    /// Requests the server answered.
-    pub requests: u64,
-    /// Connections the server accepted.
-    pub connections: u64,
-    pub handshakes_full: u64,
-    pub handshakes_resumed: u64,
+    /// Whether the server's per-connection record (the witness) arrived. `lost`: every
+    /// connection figure below is null, every condition over one fails, and the check exits 1
+    /// (a guard must fail closed, not read a lost record as "no connection").
+    pub witness: WitnessRecord,
+    /// How the server worker ended (`null`: it was never waited for).
+    pub server_worker: Option<WorkerEnd>,
+    /// Why each null numeric figure is null: its source failed (the witness was lost, no
+    /// `/proc` sample, no profile) or the figure is undefined for this run (a ratio without
+    /// requests). A `--fail-if` condition over a null figure fails with this reason.
+    pub unmeasured: BTreeMap<String, String>,
+
+    /// Requests the server answered (from the witness).
+    pub requests: Option<u64>,
+    /// Connections the server accepted (from the witness).
+    pub connections: Option<u64>,
+    pub handshakes_full: Option<u64>,
+    pub handshakes_resumed: Option<u64>,
     /// Connections whose TLS handshake failed (for example: the command does not trust the CA).
-    pub handshakes_failed: u64,
+    pub handshakes_failed: Option<u64>,
     /// Derived: connections ÷ requests (`null` without requests).
     pub new_connections_per_request: Option<f64>,
     /// Derived: requests ÷ connections that completed a handshake.
     pub requests_per_connection: Option<f64>,
     /// Derived: full handshakes ÷ requests.
     pub full_handshakes_per_request: Option<f64>,
-    /// Connections still open when the command ended: the server saw them close at the end
-    /// (within the exit margin, see `method`) or never.
-    pub connections_open_at_exit: u64,
+    /// Connections closed at exit or never: the server saw no close before the command was
+    /// last seen running (`last_seen_running_before_end_ms`) nor before the tree's last
+    /// `/proc` sample, and that sample did not show the connection let go (it still held it,
+    /// or the connection was opened after it). A close by the program in that last moment
+    /// cannot be told from the exit's, so it is counted here (see `method`).
+    pub connections_open_at_exit: Option<u64>,
+    /// Milliseconds between the last time the command was seen running (not exiting; checked
+    /// every 2 ms) and its end: the window in which a close by the program cannot be told
+    /// from a close by its exit (`null`: never seen running).
+    pub last_seen_running_before_end_ms: Option<f64>,
+    /// Milliseconds between the tree's last `/proc` sample and the command's end: the window
+    /// in which a close by the program is indistinguishable from a close by its exit
+    /// (`null`: no sample was taken).
+    pub last_sample_before_end_ms: Option<f64>,
     /// Most connections open at once (from the server's per-connection record).
-    pub connections_open_peak: u64,
+    pub connections_open_peak: Option<u64>,
     /// Lifetime of the connections that closed before the command ended, ms.
     pub connection_lifetime_ms: Option<P50P99>,
     /// What the figures say about the program's use of sessions (`null`: no request).
@@ -79,13 +101,26 @@ pub struct ExecSummary {
     pub open_fds_peak: Option<u64>,
     /// Most TCP connections the tree held to the server's port at one sample.
     pub tcp_to_server_peak: Option<u64>,
+    /// TCP connections the tree held to the server's port at its last sample before the end:
+    /// the process tree's own view of what was open then, beside the witness's.
+    pub tcp_to_server_last_sample: Option<u64>,
     /// CPU time of the command and the descendants it waited for, seconds (exact, from
     /// `getrusage(RUSAGE_CHILDREN)` around its wait).
     pub cpu_s: Option<f64>,
-    /// Heap bytes live at the peak and at exit, summed over the tree's processes (valgrind
-    /// DHAT only; `null` otherwise).
-    pub heap_peak_bytes: Option<u64>,
-    pub heap_end_bytes: Option<u64>,
+    /// Derived: each process's heap bytes at its own peak (DHAT's `gb`), summed over the
+    /// tree's processes. The peaks were taken at different times, so this is an upper bound
+    /// of the tree's heap at any instant, not its peak. `null` without `--heap valgrind`, or
+    /// when a process the sampler saw left no readable profile (`heap_processes_seen` ≠
+    /// profiles for them): a partial sum would pass for the whole.
+    pub heap_peaks_summed_bytes: Option<u64>,
+    /// Derived: each process's heap bytes at its exit (DHAT's `eb`), summed; `null` as above.
+    pub heap_at_exits_summed_bytes: Option<u64>,
+    /// Processes of the tree the sampler saw alive (`--heap valgrind` only): each should
+    /// have left a DHAT profile (one killed by SIGKILL leaves none).
+    pub heap_processes_seen: Option<u64>,
+    /// DHAT profiles read; more than `heap_processes_seen` when processes lived between two
+    /// samples.
+    pub heap_profiles_read: Option<u64>,
     /// Samples taken, and the sampler's own CPU time (`CLOCK_THREAD_CPUTIME_ID`), µs.
     pub samples: u64,
     pub sampler_cpu_us_total: Option<u64>,
@@ -121,8 +156,29 @@ pub struct ConnectionRow {
     pub closed_s: Option<f64>,
     pub handshake: Handshake,
     pub requests: u64,
-    /// Still open when the command ended.
+    /// Derived: milliseconds from the server seeing it close to the command's end (negative:
+    /// it closed after the end; `null`: never seen closing).
+    pub closed_before_end_ms: Option<f64>,
+    /// Whether the tree held this connection (by its local port) at its last `/proc` sample
+    /// (`null`: not known, or opened after that sample).
+    pub held_at_last_sample: Option<bool>,
+    /// Closed at exit or never (see `ExecSummary::connections_open_at_exit`).
     pub open_at_exit: bool,
+}
+
+/// How the server worker ended, as the harness waited for it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct WorkerEnd {
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub exit_signal: Option<i32>,
+    /// It did not exit within the grace period and was killed.
+    pub killed_after_grace: bool,
+    /// Lines of its stdout that were not messages (a record line that failed to parse
+    /// counts here).
+    pub lines_unparsed: u64,
+    /// The last line of its stderr, when it wrote one.
+    pub last_error: Option<String>,
 }
 
 /// The numeric fields a `--fail-if` condition may name: every number (or nullable number) at
@@ -178,6 +234,8 @@ pub struct ConditionResult {
     pub condition: String,
     /// The field's measured value (`null`: not measured).
     pub value: Option<f64>,
+    /// Why the value is null (the missing source), when it is.
+    pub unmeasured: Option<String>,
     /// True when the condition holds, or when its field was not measured (a guard over a
     /// figure that is missing must not pass silently).
     pub failed: bool,

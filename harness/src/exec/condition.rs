@@ -84,13 +84,23 @@ impl FromStr for Condition {
 }
 
 impl Condition {
-    /// Checks the condition against the summary's JSON (`summary` serialised).
+    /// Checks the condition against the summary's JSON (`summary` serialised). A null figure
+    /// fails the condition, with the reason the summary gives for it (`unmeasured`).
     pub fn check(&self, summary: &serde_json::Value) -> ConditionResult {
         let value = summary.get(&self.field).and_then(serde_json::Value::as_f64);
+        let unmeasured = value.is_none().then(|| {
+            summary
+                .get("unmeasured")
+                .and_then(|u| u.get(&self.field))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("not measured")
+                .to_string()
+        });
         ConditionResult {
             condition: self.to_string(),
             value,
             failed: value.is_none_or(|v| self.op.holds(v, self.value)),
+            unmeasured,
         }
     }
 }
@@ -108,7 +118,11 @@ mod tests {
         );
         let c2: Condition = "connections_open_at_exit>=1".parse().expect("no spaces");
         assert_eq!(c2.op, Op::Ge);
-        let v = serde_json::json!({"new_connections_per_request": 1.0, "connections_open_at_exit": null});
+        let v = serde_json::json!({
+            "new_connections_per_request": 1.0,
+            "connections_open_at_exit": null,
+            "unmeasured": {"connections_open_at_exit": "witness lost: killed"}
+        });
         assert!(c.check(&v).failed);
         let quiet = serde_json::json!({"new_connections_per_request": 0.02});
         assert!(!c.check(&quiet).failed);
@@ -117,6 +131,8 @@ mod tests {
             missing.failed && missing.value.is_none(),
             "unmeasured fails the guard"
         );
+        assert_eq!(missing.unmeasured.as_deref(), Some("witness lost: killed"));
+        assert_eq!(c.check(&v).unmeasured, None);
     }
 
     #[test]

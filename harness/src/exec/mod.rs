@@ -8,8 +8,12 @@
 //! same kind of report as a run: `summary.json`, `timeline.csv`, `connections.csv`, charts
 //! and `index.html`, with a verdict and the `--fail-if` conditions.
 
+pub mod closing;
 pub mod condition;
+pub mod heap;
+mod progress;
 pub mod report;
+pub mod sources;
 pub mod summary;
 pub mod verdict;
 
@@ -17,9 +21,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use crate::contract::exec::{ExecRow, ExecSummary};
+use crate::contract::exec::{ExecRow, ExecSummary, WorkerEnd};
 use crate::contract::plan::ServerPlan;
 use crate::contract::wire::{ServerSample, WorkerMsg};
 use crate::contract::worker::ServerWorkerConfig;
@@ -27,8 +29,8 @@ use crate::measure::{procstat, proctree};
 use crate::run::{orchestrator, process};
 use crate::tls::certs;
 use crate::tls::witness::monotonic_ns;
-use crate::vocab::exec::{ExecEnd, HeapTool};
-use crate::vocab::{defaults, units};
+use crate::vocab::defaults;
+use crate::vocab::exec::{ExecEnd, HeapTool, WitnessRecord};
 use condition::Condition;
 use summary::Observed;
 
@@ -106,14 +108,15 @@ pub struct ExecOutcome {
 }
 
 impl ExecOutcome {
-    /// The exit code: 130 interrupted; 1 the server died or a `--fail-if` condition held;
-    /// else the command's own status (128 + signal for a signal it did not get from us), and
-    /// 0 when the harness stopped it at `--duration`.
+    /// The exit code: 130 interrupted; 1 the server died, its record (the witness) was lost
+    /// or a `--fail-if` condition held; else the command's own status (128 + signal for a
+    /// signal it did not get from us), and 0 when the harness stopped it at `--duration`.
     pub fn exit_code(&self) -> u8 {
         let s = &self.summary;
         match s.ended {
             ExecEnd::Interrupted => 130,
             ExecEnd::ServerDied => 1,
+            _ if s.witness == WitnessRecord::Lost => 1,
             _ if s.conditions.iter().any(|c| c.failed) => 1,
             ExecEnd::Stopped => 0,
             ExecEnd::Exited => match (s.exit_code, s.exit_signal) {
@@ -181,13 +184,14 @@ pub fn run(
 pub fn methods() -> std::collections::BTreeMap<String, String> {
     [
         ("witness", "the harness's server (its own worker process) keeps one record per accepted connection: accept and close times on CLOCK_MONOTONIC, the rustls handshake kind (full, resumed, failed) and the requests it carried; requests, connections and handshakes are counted from it, exactly"),
-        ("connections_open_at_exit", "connections the server never saw close, or saw close no earlier than 10 ms before the harness was told the command had ended: the kernel closes an exiting process's sockets just before its parent is notified, so those closes were made by the exit, not by the program (a program that closes a connection less than 10 ms before it exits is counted as leaving it open)"),
+        ("witness_lost", "when the server worker dies, hangs, or its record line cannot be read, the record is lost: every figure counted from it is null (never 0), every --fail-if condition over one fails naming the cause, and the check exits 1; server_worker gives the worker's exit status and the lines of its output that were not messages"),
+        ("connections_open_at_exit", "connections closed at exit or never. A connection was closed by the program when the server saw it close before the last time the command was seen running (its /proc/PID/stat read every 2 ms: not a zombie, PF_EXITING clear; the kernel closes an exiting process's sockets only after PF_EXITING is set), or before the tree's last /proc sample, or when it existed at that sample and the tree no longer held it (matched by its local port). Every other connection is counted: the server saw it close in the last_seen_running_before_end_ms before the end, after it, or never. No margin is assumed: a close by the program in that last moment cannot be told from the exit's and is counted. connections.csv gives each connection's close-to-end gap (derived from the server's close stamp and the end, both CLOCK_MONOTONIC) and whether the tree held it at the last sample; tcp_to_server_last_sample is the tree's own count then"),
         ("process_tree", "the command and every live descendant (parent links in /proc/PID/stat), sampled every interval: RSS from statm, PSS from smaps_rollup, entries of /proc/PID/fd, CPU from stat; processes that started and ended between two samples are not seen"),
-        ("tcp_to_server", "each socket in the tree's /proc/PID/fd, when first seen, is asked for its peer through a copy of its descriptor (pidfd_getfd, getsockopt SO_TYPE, getpeername; the copy is closed at once): stream sockets whose remote port is the server's are counted while the tree holds them; where the kernel refuses the copy, the socket inode is looked up in /proc/net/tcp and tcp6 instead"),
+        ("tcp_to_server", "each socket in the tree's /proc/PID/fd, when first seen, is asked for its ports through a copy of its descriptor (pidfd_getfd, getsockopt SO_TYPE, getsockname, getpeername; the copy is closed at once): stream sockets whose remote port is the server's are counted while the tree holds them; a socket not connected yet is asked again at the next sample; where the kernel refuses the copy, the socket inode is looked up in /proc/net/tcp and tcp6 instead. A sample is null when a process's descriptors could not be listed, a process was exiting (the kernel may have closed its sockets) or a table could not be read"),
         ("cpu", "getrusage(RUSAGE_CHILDREN) of the harness before the command started and after it was waited for: the command and every descendant it waited for, exact"),
         ("rss_growth", "derived: RSS at the first sample after the server answered the command's last request minus RSS at the first sample after it answered the first, divided by the requests answered between those samples; start-up memory before the first request and exit teardown after the last are left out"),
-        ("heap", "a foreign process's heap is not visible to the harness: heap figures are null unless --heap valgrind runs the command under valgrind's DHAT (--trace-children=yes), whose per-process bytes at the global peak (gb) and at exit (eb) are summed over the processes; under valgrind every time and RSS figure includes valgrind's own cost"),
-        ("sampler", "CPU time of the harness's sampling thread while it read /proc (CLOCK_THREAD_CPUTIME_ID)"),
+        ("heap", "a foreign process's heap is not visible to the harness: heap figures are null unless --heap valgrind runs the command under valgrind's DHAT (--trace-children=yes). Derived: each process's bytes at its own peak (gb) and at its exit (eb) are summed over the processes; the peaks fall at different times, so the first sum is an upper bound of the tree's heap, not its peak. Every process the sampler saw alive must have left a readable profile (one killed by SIGKILL leaves none); otherwise both sums are null and heap_processes_seen / heap_profiles_read say why. Under valgrind every time and RSS figure includes valgrind's own cost"),
+        ("sampler", "CPU time of the harness's sampling thread while it read /proc, plus its exit watch (one read of /proc/PID/stat every 2 ms), CLOCK_THREAD_CPUTIME_ID"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -293,9 +297,34 @@ async fn supervise(
             cpu_s,
         });
     });
+    // The exit watch: the last time the command was seen running, not exiting. A close the
+    // server saw before it was the program's (closing.rs). Returns its own CPU time.
+    let running_at = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    // Set once the command was waited for (or its waiter died): the watch ends even if the
+    // process has not.
+    let watch_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watch = {
+        let running_at = running_at.clone();
+        let done = watch_done.clone();
+        std::thread::spawn(move || {
+            // The command's start time: a later process given the same pid is not it.
+            let mut started = None;
+            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                let t = monotonic_ns();
+                match (proctree::running_since(pid), started) {
+                    (Some(s), None) => started = Some(s),
+                    (Some(s), Some(first)) if s == first => {}
+                    _ => break,
+                }
+                running_at.store(t, std::sync::atomic::Ordering::Relaxed);
+                std::thread::sleep(defaults::EXEC_EXIT_WATCH_INTERVAL);
+            }
+            procstat::thread_cpu_ns()
+        })
+    };
 
     let mut sampler = proctree::Sampler::new(pid, port);
-    let pb = progress_bar(progress);
+    let pb = progress::progress_bar(progress);
     let every = plan.server.sample_interval;
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -303,6 +332,7 @@ async fn supervise(
     let mut rows: Vec<ExecRow> = Vec::new();
     let mut last_server: Option<ServerSample> = None;
     let mut sampler_ns: Option<u64> = Some(0);
+    let mut last_sample: Option<closing::LastSample> = None;
     let mut server_alive = true;
     let mut stopping: Option<ExecEnd> = None;
     let mut killed = false;
@@ -315,14 +345,19 @@ async fn supervise(
             },
             _ = ticker.tick() => {
                 let before = procstat::thread_cpu_ns();
+                let at_ns = monotonic_ns();
                 let tree = sampler.sample();
                 sampler_ns = match (sampler_ns, before, procstat::thread_cpu_ns()) {
                     (Some(t), Some(a), Some(b)) => Some(t + b.saturating_sub(a)),
                     _ => None,
                 };
                 if tree.processes > 0 {
+                    last_sample = Some(closing::LastSample {
+                        at_ns,
+                        held: sampler.held_ports().cloned(),
+                    });
                     let row = ExecRow { t_s: start.elapsed().as_secs_f64(), tree, server: last_server.clone() };
-                    show(&pb, &row);
+                    progress::show(&pb, &row);
                     rows.push(row);
                 }
                 if let Some(at) = kill_at {
@@ -374,13 +409,30 @@ async fn supervise(
             }
         }
     }
-    let _ = server.finish().await;
-
+    // The command has been reaped: the watch sees it gone and ends.
+    watch_done.store(true, std::sync::atomic::Ordering::Relaxed);
+    let watch_ns = watch.join().ok().flatten();
+    let sampler_ns = sampler_ns.zip(watch_ns).map(|(a, b)| a + b);
     use std::os::unix::process::ExitStatusExt;
+    let exited = server.finish().await;
+    let server_worker = WorkerEnd {
+        exit_code: exited.status.and_then(|s| s.code()),
+        exit_signal: exited.status.and_then(|s| s.signal()),
+        killed_after_grace: exited.status.is_none(),
+        lines_unparsed: exited.unparsed,
+        last_error: exited
+            .stderr
+            .lines()
+            .rev()
+            .find(|l| !l.trim().is_empty())
+            .map(|l| l.trim().to_string()),
+    };
     let status = ended.status.ok();
     Ok(Observed {
         start_ns,
         end_ns: ended.at_ns,
+        running_until_ns: Some(running_at.load(std::sync::atomic::Ordering::Relaxed))
+            .filter(|&t| t > 0),
         ended: stopping.unwrap_or(ExecEnd::Exited),
         exit_code: status.and_then(|s| s.code()),
         exit_signal: status.and_then(|s| s.signal()),
@@ -392,11 +444,13 @@ async fn supervise(
         conns,
         last_server,
         sampler_cpu_us_total: sampler_ns.map(|ns| ns / 1000),
+        last_sample,
         heap: match plan.heap {
-            HeapTool::Valgrind => report::dhat_totals(dir),
+            HeapTool::Valgrind => Some(heap::read_profiles(dir, sampler.seen())),
             HeapTool::None => None,
         },
         heap_tool: plan.heap,
+        server_worker: Some(server_worker),
     })
 }
 
@@ -425,42 +479,4 @@ async fn sleep_until(at: Option<tokio::time::Instant>) {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
     }
-}
-
-fn progress_bar(progress: bool) -> ProgressBar {
-    use std::io::IsTerminal;
-    let pb = ProgressBar::with_draw_target(
-        None,
-        if progress && std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
-    pb.set_style(
-        ProgressStyle::with_template("{spinner} exec {elapsed:>4} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    pb
-}
-
-fn show(pb: &ProgressBar, row: &ExecRow) {
-    let bytes = |b: Option<u64>| units::opt(b.map(|b| b as f64), units::bytes);
-    let (reqs, conns, open) = row.server.as_ref().map_or((None, None, None), |s| {
-        (
-            Some(s.server_requests),
-            Some(s.server_connections),
-            Some(s.server_open_conns),
-        )
-    });
-    pb.set_message(format!(
-        "requests {}  connections {} (open {})  processes {}  rss {}  fds {}",
-        units::opt(reqs, units::count),
-        units::opt(conns, units::count),
-        units::opt(open, units::count),
-        row.tree.processes,
-        bytes(row.tree.rss_bytes),
-        units::opt(row.tree.open_fds, units::count),
-    ));
-    pb.tick();
 }

@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::contract::exec::ExecSummary;
+use crate::contract::exec::{ConditionResult, ConnectionRow, ExecSummary};
 use crate::exec::summary::{connection_rows, Observed};
 use crate::report::charts::exec_charts;
 use crate::report::html::esc;
@@ -28,16 +28,23 @@ fn bytes(b: Option<u64>) -> String {
     units::opt(b.map(|b| b as f64), units::bytes)
 }
 
+fn count(v: Option<u64>) -> String {
+    units::opt(v, units::count)
+}
+
 /// The figure rows of the terminal table and the page: label and formatted value.
 pub const FIGURES: &[(&str, Getter)] = &[
-    ("requests (server)", |s| units::count(s.requests)),
-    ("connections (server)", |s| units::count(s.connections)),
+    ("witness (server's record)", |s| {
+        s.witness.as_str().to_string()
+    }),
+    ("requests (server)", |s| count(s.requests)),
+    ("connections (server)", |s| count(s.connections)),
     ("handshakes full / resumed / failed", |s| {
         format!(
             "{} / {} / {}",
-            units::count(s.handshakes_full),
-            units::count(s.handshakes_resumed),
-            units::count(s.handshakes_failed)
+            count(s.handshakes_full),
+            count(s.handshakes_resumed),
+            count(s.handshakes_failed)
         )
     }),
     ("new connections per request (derived)", |s| {
@@ -46,11 +53,19 @@ pub const FIGURES: &[(&str, Getter)] = &[
     ("requests per connection (derived)", |s| {
         units::opt(s.requests_per_connection, units::sig3)
     }),
-    ("connections open at exit", |s| {
-        units::count(s.connections_open_at_exit)
+    ("connections closed at exit or never", |s| {
+        count(s.connections_open_at_exit)
+    }),
+    ("before the end: last seen running / last sample", |s| {
+        let ms = |v: Option<f64>| units::opt(v, |w| format!("{} ms", units::sig3(w)));
+        format!(
+            "{} / {}",
+            ms(s.last_seen_running_before_end_ms),
+            ms(s.last_sample_before_end_ms)
+        )
     }),
     ("connections open at once, peak", |s| {
-        units::count(s.connections_open_peak)
+        count(s.connections_open_peak)
     }),
     ("connection lifetime p50 / p99", |s| {
         units::opt(s.connection_lifetime_ms.as_ref(), |l| {
@@ -73,14 +88,29 @@ pub const FIGURES: &[(&str, Getter)] = &[
     ("open descriptors, peak", |s| {
         units::opt(s.open_fds_peak, units::count)
     }),
-    ("TCP to the server held, peak (/proc)", |s| {
-        units::opt(s.tcp_to_server_peak, units::count)
+    ("TCP to the server held, peak / last sample (/proc)", |s| {
+        format!(
+            "{} / {}",
+            count(s.tcp_to_server_peak),
+            count(s.tcp_to_server_last_sample)
+        )
     }),
     ("CPU (command and waited children)", |s| {
         units::opt(s.cpu_s, |c| format!("{c:.3} s"))
     }),
-    ("heap peak / at exit (valgrind)", |s| {
-        format!("{} / {}", bytes(s.heap_peak_bytes), bytes(s.heap_end_bytes))
+    ("heap peaks / at exits, summed per process (derived)", |s| {
+        format!(
+            "{} / {}",
+            bytes(s.heap_peaks_summed_bytes),
+            bytes(s.heap_at_exits_summed_bytes)
+        )
+    }),
+    ("valgrind: processes seen / profiles read", |s| {
+        format!(
+            "{} / {}",
+            count(s.heap_processes_seen),
+            count(s.heap_profiles_read)
+        )
     }),
     ("sampler CPU", |s| {
         units::opt(s.sampler_cpu_us_total, |us| units::micros(us as f64))
@@ -115,12 +145,22 @@ pub fn table(s: &ExecSummary) -> String {
     if !s.conditions.is_empty() {
         out.push_str("\n--fail-if\n");
         for c in &s.conditions {
-            let value = units::opt(c.value, units::sig3);
             let mark = if c.failed { "FAILED" } else { "ok" };
-            out.push_str(&format!("  {mark:<6} {} (measured {value})\n", c.condition));
+            out.push_str(&format!("  {mark:<6} {} ({})\n", c.condition, measured(c)));
         }
     }
     out
+}
+
+/// `measured 3`, or `not measured: <why>`.
+pub fn measured(c: &ConditionResult) -> String {
+    match (c.value, &c.unmeasured) {
+        (Some(v), _) => format!("measured {}", units::sig3(v)),
+        (None, why) => format!(
+            "not measured: {}",
+            why.as_deref().unwrap_or(units::NOT_MEASURED)
+        ),
+    }
 }
 
 /// Writes every file of the report; returns the problems (each naming its file).
@@ -144,7 +184,7 @@ pub fn write(dir: &Path, s: &ExecSummary, o: &Observed) -> Vec<String> {
             .map_err(|e| e.to_string()),
     );
     put(FILES[0], csv_text(&o.rows));
-    put(FILES[1], csv_text(&connection_rows(o)));
+    put(FILES[1], connections_csv(&connection_rows(o)));
     put(FILES[2], exec_charts::memory(&o.rows).map_err(|e| e.0));
     put(FILES[3], exec_charts::connections(&o.rows).map_err(|e| e.0));
     put(FILES[4], Ok(page(s)));
@@ -209,9 +249,9 @@ fn page(s: &ExecSummary) -> String {
             ("ok", "ok")
         };
         h.push_str(&format!(
-            "<li class=\"{class}\">--fail-if {mark}: <code>{}</code> (measured {})</li>\n",
+            "<li class=\"{class}\">--fail-if {mark}: <code>{}</code> ({})</li>\n",
             esc(&c.condition),
-            esc(&units::opt(c.value, units::sig3))
+            esc(&measured(c))
         ));
     }
     h.push_str("</ul>\n<div class=\"legs figs\">\n");
@@ -272,7 +312,7 @@ fn headline_rows() -> Vec<(&'static str, Getter)> {
         "handshakes full / resumed / failed",
         "new connections per request (derived)",
         "requests per connection (derived)",
-        "connections open at exit",
+        "connections closed at exit or never",
         "RSS peak / last sample",
     ]
     .iter()
@@ -280,30 +320,12 @@ fn headline_rows() -> Vec<(&'static str, Getter)> {
     .collect()
 }
 
-/// valgrind DHAT's totals over every `dhat.*.json` in `dir`: bytes live at each process's
-/// global peak (`gb`) and at its exit (`eb`), summed over the processes.
-pub fn dhat_totals(dir: &Path) -> Option<(u64, u64)> {
-    let mut total: Option<(u64, u64)> = None;
-    for e in std::fs::read_dir(dir).ok()?.flatten() {
-        let name = e.file_name().to_string_lossy().into_owned();
-        if !(name.starts_with("dhat.") && name.ends_with(".json")) {
-            continue;
-        }
-        let Some(v) = std::fs::read_to_string(e.path())
-            .ok()
-            .and_then(|t| serde_json::from_str::<Value>(&t).ok())
-        else {
-            continue;
-        };
-        let Some(pps) = v.get("pps").and_then(Value::as_array) else {
-            continue;
-        };
-        let sum = |k: &str| pps.iter().filter_map(|p| p.get(k)?.as_u64()).sum::<u64>();
-        let t = total.get_or_insert((0, 0));
-        t.0 += sum("gb");
-        t.1 += sum("eb");
+/// `connections.csv`; with no connection (or a lost witness), its header alone.
+fn connections_csv(rows: &[ConnectionRow]) -> Result<String, String> {
+    if rows.is_empty() {
+        return Ok("conn,peer_port,opened_s,closed_s,handshake,requests,closed_before_end_ms,held_at_last_sample,open_at_exit\n".into());
     }
-    total
+    csv_text(rows)
 }
 
 #[cfg(test)]
@@ -311,17 +333,21 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dhat_totals_sum_peak_and_end_over_processes() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let p = |gb: u64, eb: u64| {
-            format!("{{\"pps\":[{{\"gb\":{gb},\"eb\":{eb}}},{{\"gb\":1,\"eb\":0}}]}}")
+    fn an_empty_connections_csv_has_the_rows_header() {
+        let one = ConnectionRow {
+            conn: 1,
+            peer_port: 2,
+            opened_s: 0.0,
+            closed_s: None,
+            handshake: crate::vocab::handshake::Handshake::Full,
+            requests: 1,
+            closed_before_end_ms: None,
+            held_at_last_sample: None,
+            open_at_exit: true,
         };
-        std::fs::write(dir.path().join("dhat.1.json"), p(100, 10)).expect("write");
-        std::fs::write(dir.path().join("dhat.2.json"), p(200, 20)).expect("write");
-        std::fs::write(dir.path().join("other.json"), p(999, 999)).expect("write");
-        assert_eq!(dhat_totals(dir.path()), Some((302, 30)));
-        let empty = tempfile::tempdir().expect("tempdir");
-        assert_eq!(dhat_totals(empty.path()), None, "no profile: not measured");
+        let full = connections_csv(&[one]).expect("csv");
+        let empty = connections_csv(&[]).expect("csv");
+        assert_eq!(full.lines().next(), empty.lines().next());
     }
 
     #[test]

@@ -8,11 +8,13 @@
 
 use std::collections::BTreeMap;
 
-use crate::contract::exec::{ConnectionRow, ExecRow, ExecSummary, EXEC_SCHEMA};
+use crate::contract::exec::{ConnectionRow, ExecRow, ExecSummary, WorkerEnd, EXEC_SCHEMA};
 use crate::contract::summary::ServerSummary;
 use crate::contract::wire::{ConnRecord, ServerSample, P50P99};
-use crate::exec::verdict;
-use crate::vocab::exec::{ExecEnd, ExecMode, HeapTool};
+use crate::exec::closing::{self, End, LastSample};
+use crate::exec::heap::HeapProfiles;
+use crate::exec::{sources, verdict};
+use crate::vocab::exec::{ExecEnd, ExecMode, HeapTool, WitnessRecord};
 use crate::vocab::handshake::Handshake;
 
 /// Everything observed in one check, before assembly.
@@ -21,65 +23,68 @@ pub struct Observed {
     /// `CLOCK_MONOTONIC` ns when the command started and when it ended.
     pub start_ns: u64,
     pub end_ns: u64,
+    /// `CLOCK_MONOTONIC` ns of the last time the command was seen running, not exiting
+    /// (`None`: never seen).
+    pub running_until_ns: Option<u64>,
     pub ended: ExecEnd,
     pub exit_code: Option<i32>,
     pub exit_signal: Option<i32>,
     pub cpu_s: Option<f64>,
     pub rows: Vec<ExecRow>,
-    /// The server's record of each connection (`None`: the server died before sending it).
+    /// The server's record of each connection (`None`: it never arrived: the witness was
+    /// lost).
     pub conns: Option<Vec<ConnRecord>>,
     pub last_server: Option<ServerSample>,
     pub sampler_cpu_us_total: Option<u64>,
-    pub heap: Option<(u64, u64)>,
+    /// The tree's last `/proc` sample before the end (`None`: no sample found a process).
+    pub last_sample: Option<LastSample>,
+    /// `--heap valgrind`'s profiles (`None`: no heap tool).
+    pub heap: Option<HeapProfiles>,
     pub heap_tool: HeapTool,
+    /// How the server worker ended (`None`: it was not waited for).
+    pub server_worker: Option<WorkerEnd>,
 }
-
-/// How close to the command's end a close must be to count as made by the exit (the kernel
-/// closes an exiting process's sockets a moment before its parent hears of the exit, and the
-/// two are seen by different processes): see `method.connections_open_at_exit`.
-pub const EXIT_MARGIN_NS: u64 = 10_000_000;
 
 /// Assembles the published figures (without provenance, conditions or method, which the
 /// caller fills in). Pure.
 pub fn assemble(o: &Observed) -> ExecSummary {
-    let conns = o.conns.as_deref().unwrap_or_default();
-    let count = |k: Handshake| conns.iter().filter(|c| c.handshake == k).count() as u64;
+    let conns = o.conns.as_deref();
+    // Every witness figure is counted from the record, or null without it.
+    let from_record = |f: &dyn Fn(&[ConnRecord]) -> u64| conns.map(f);
+    let count =
+        |k: Handshake| from_record(&|c| c.iter().filter(|c| c.handshake == k).count() as u64);
+    let requests = from_record(&|c| c.iter().map(|c| c.requests).sum());
+    let connections = from_record(&|c| c.len() as u64);
     let (full, resumed, failed) = (
         count(Handshake::Full),
         count(Handshake::Resumed),
         count(Handshake::Failed),
     );
-    // The record is exact; without it (server died), fall back to the server's counters.
-    let (requests, connections, full, resumed, failed) = match (&o.conns, &o.last_server) {
-        (Some(_), _) => (
-            conns.iter().map(|c| c.requests).sum(),
-            conns.len() as u64,
-            full,
-            resumed,
-            failed,
-        ),
-        (None, Some(s)) => (
-            s.server_requests,
-            s.server_connections,
-            s.server_handshakes_full,
-            s.server_handshakes_resumed,
-            s.server_handshakes_failed,
-        ),
-        (None, None) => (0, 0, 0, 0, 0),
+    let ratio = |a: Option<u64>, b: Option<u64>| match (a, b) {
+        (Some(a), Some(b)) if b > 0 => Some(a as f64 / b as f64),
+        _ => None,
     };
-    let ratio = |a: u64, b: u64| (b > 0).then(|| a as f64 / b as f64);
-    let cutoff = o.end_ns.saturating_sub(EXIT_MARGIN_NS);
-    let open_at_exit = |c: &ConnRecord| c.closed_ns.is_none_or(|t| t >= cutoff);
-    let lifetimes_ms = conns.iter().filter(|c| !open_at_exit(c)).filter_map(|c| {
-        Some((c.closed_ns?.saturating_sub(c.opened_ns) as f64 / 1e6).round() as u64)
+    let last = o.last_sample.as_ref();
+    let end = end_of(o);
+    let closings: Option<Vec<(ConnRecord, closing::Closing)>> = conns.map(|cs| {
+        cs.iter()
+            .map(|c| (c.clone(), closing::closing(c, end, last)))
+            .collect()
     });
+    let lifetimes_ms = closings
+        .iter()
+        .flatten()
+        .filter(|(_, k)| !k.open_at_exit)
+        .filter_map(|(c, _)| {
+            Some((c.closed_ns?.saturating_sub(c.opened_ns) as f64 / 1e6).round() as u64)
+        });
 
     let peak = |f: fn(&ExecRow) -> Option<u64>| o.rows.iter().filter_map(f).max();
     let first_req = o
         .rows
         .iter()
         .find(|r| r.server.as_ref().is_some_and(|s| s.server_requests > 0));
-    let last = o.rows.iter().rev().find(|r| r.tree.processes > 0);
+    let last_row = o.rows.iter().rev().find(|r| r.tree.processes > 0);
     let reqs = |r: &ExecRow| r.server.as_ref().map_or(0, |s| s.server_requests);
     // The first sample that saw every request answered: the program's memory right after its
     // last request, before any exit teardown (a sample taken while a process exits sees its
@@ -97,6 +102,7 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         }
         _ => (None, None),
     };
+    let heap_sums = o.heap.as_ref().and_then(HeapProfiles::sums);
 
     let mut s = ExecSummary {
         schema: EXEC_SCHEMA,
@@ -112,30 +118,46 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         exit_signal: o.exit_signal,
         elapsed_s: o.end_ns.saturating_sub(o.start_ns) as f64 / 1e9,
         heap_tool: o.heap_tool,
+        witness: if conns.is_some() {
+            WitnessRecord::Received
+        } else {
+            WitnessRecord::Lost
+        },
+        server_worker: o.server_worker.clone(),
+        unmeasured: BTreeMap::new(),
         requests,
         connections,
         handshakes_full: full,
         handshakes_resumed: resumed,
         handshakes_failed: failed,
         new_connections_per_request: ratio(connections, requests),
-        requests_per_connection: ratio(requests, full + resumed),
+        requests_per_connection: ratio(requests, full.zip(resumed).map(|(f, r)| f + r)),
         full_handshakes_per_request: ratio(full, requests),
-        connections_open_at_exit: conns.iter().filter(|c| open_at_exit(c)).count() as u64,
-        connections_open_peak: open_peak(conns),
+        connections_open_at_exit: closings
+            .as_ref()
+            .map(|cs| cs.iter().filter(|(_, k)| k.open_at_exit).count() as u64),
+        last_seen_running_before_end_ms: o
+            .running_until_ns
+            .map(|r| (o.end_ns as f64 - r as f64) / 1e6),
+        last_sample_before_end_ms: last.map(|l| (o.end_ns as f64 - l.at_ns as f64) / 1e6),
+        connections_open_peak: conns.map(open_peak),
         connection_lifetime_ms: p50_p99(lifetimes_ms),
         habit: None,
         processes_peak: o.rows.iter().map(|r| r.tree.processes).max(),
         rss_peak_bytes: peak(|r| r.tree.rss_bytes),
         pss_peak_bytes: peak(|r| r.tree.pss_bytes),
         rss_first_request_bytes: first_req.and_then(|r| r.tree.rss_bytes),
-        rss_end_bytes: last.and_then(|r| r.tree.rss_bytes),
+        rss_end_bytes: last_row.and_then(|r| r.tree.rss_bytes),
         rss_growth_bytes: growth,
         rss_growth_per_request_bytes: growth_per_request,
         open_fds_peak: peak(|r| r.tree.open_fds),
         tcp_to_server_peak: peak(|r| r.tree.tcp_to_server),
+        tcp_to_server_last_sample: last_row.and_then(|r| r.tree.tcp_to_server),
         cpu_s: o.cpu_s,
-        heap_peak_bytes: o.heap.map(|h| h.0),
-        heap_end_bytes: o.heap.map(|h| h.1),
+        heap_peaks_summed_bytes: heap_sums.map(|h| h.0),
+        heap_at_exits_summed_bytes: heap_sums.map(|h| h.1),
+        heap_processes_seen: o.heap.as_ref().map(|h| h.seen),
+        heap_profiles_read: o.heap.as_ref().map(|h| h.read),
         samples: o.rows.len() as u64,
         sampler_cpu_us_total: o.sampler_cpu_us_total,
         server: server_summary(o),
@@ -143,6 +165,7 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         conditions: Vec::new(),
     };
     s.habit = verdict::habit(&s);
+    s.unmeasured = sources::unmeasured(&s, !o.rows.is_empty(), o.heap.as_ref());
     s.verdict = verdict::sentences(&s);
     s
 }
@@ -184,24 +207,22 @@ fn server_summary(o: &Observed) -> Option<ServerSummary> {
     ))
 }
 
-/// The rows of `connections.csv`, times relative to the command's start.
+/// The command's end, as stamped.
+fn end_of(o: &Observed) -> End {
+    End {
+        at_ns: o.end_ns,
+        running_at_ns: o.running_until_ns,
+    }
+}
+
+/// The rows of `connections.csv` (none when the witness was lost).
 pub fn connection_rows(o: &Observed) -> Vec<ConnectionRow> {
-    let cutoff = o.end_ns.saturating_sub(EXIT_MARGIN_NS);
-    let rel = |t: u64| t.saturating_sub(o.start_ns) as f64 / 1e9;
-    o.conns
-        .iter()
-        .flatten()
-        .enumerate()
-        .map(|(i, c)| ConnectionRow {
-            conn: i as u64 + 1,
-            peer_port: c.peer_port,
-            opened_s: rel(c.opened_ns),
-            closed_s: c.closed_ns.map(rel),
-            handshake: c.handshake,
-            requests: c.requests,
-            open_at_exit: c.closed_ns.is_none_or(|t| t >= cutoff),
-        })
-        .collect()
+    closing::rows(
+        o.conns.as_deref().unwrap_or_default(),
+        o.start_ns,
+        end_of(o),
+        o.last_sample.as_ref(),
+    )
 }
 
 #[cfg(test)]
@@ -214,7 +235,7 @@ mod tests {
 
     fn conn(open_ms: u64, close_ms: Option<u64>, hs: Handshake, requests: u64) -> ConnRecord {
         ConnRecord {
-            peer_port: 40000,
+            peer_port: 40000 + open_ms as u16,
             opened_ns: open_ms * MS,
             closed_ns: close_ms.map(|t| t * MS),
             handshake: hs,
@@ -227,50 +248,107 @@ mod tests {
             start_ns: 0,
             end_ns: 1000 * MS,
             conns: Some(conns),
+            last_sample: Some(LastSample {
+                at_ns: 950 * MS,
+                held: None,
+            }),
             ..Default::default()
         }
     }
 
     #[test]
-    fn a_session_per_request() {
-        let conns = (0..10)
-            .map(|i| conn(i * 50, Some(i * 50 + 20), Handshake::Full, 1))
+    fn a_connection_per_request() {
+        let conns = (0..20)
+            .map(|i| conn(i * 40, Some(i * 40 + 20), Handshake::Full, 1))
             .collect();
         let s = assemble(&observed(conns));
-        assert_eq!((s.requests, s.connections, s.handshakes_full), (10, 10, 10));
+        assert_eq!(
+            (s.requests, s.connections, s.handshakes_full),
+            (Some(20), Some(20), Some(20))
+        );
         assert_eq!(s.new_connections_per_request, Some(1.0));
-        assert_eq!(s.connections_open_at_exit, 0);
-        assert_eq!(s.connections_open_peak, 1);
+        assert_eq!(s.connections_open_at_exit, Some(0));
+        assert_eq!(s.connections_open_peak, Some(1));
         assert_eq!(s.connection_lifetime_ms, Some(P50P99 { p50: 20, p99: 20 }));
-        assert_eq!(s.habit, Some(Habit::SessionPerRequest));
+        assert_eq!(s.habit, Some(Habit::NewConnectionPerRequest));
+        assert_eq!(s.witness, WitnessRecord::Received);
     }
 
     #[test]
-    fn open_at_exit_is_a_close_at_the_end_or_none() {
+    fn open_at_exit_is_closed_at_exit_or_never() {
         let s = assemble(&observed(vec![
             conn(0, Some(100), Handshake::Full, 5),
-            // Closed by the exit: 3 ms before the parent heard of it.
+            // Seen closing after the last sample (at 950 ms): by the exit or just before.
             conn(10, Some(997), Handshake::Full, 5),
             // Never seen closing.
             conn(20, None, Handshake::Resumed, 5),
         ]));
-        assert_eq!(s.connections_open_at_exit, 2);
-        assert_eq!(s.connections_open_peak, 3);
+        assert_eq!(s.connections_open_at_exit, Some(2));
+        assert_eq!(s.last_sample_before_end_ms, Some(50.0));
+        assert_eq!(s.connections_open_peak, Some(3));
         assert_eq!(s.requests_per_connection, Some(5.0));
-        let rows = connection_rows(&observed(vec![conn(20, None, Handshake::Resumed, 5)]));
-        assert!(rows[0].open_at_exit && rows[0].closed_s.is_none());
+    }
+
+    /// The witness lost (the server worker died, or its record did not parse): every figure
+    /// counted from it is null, never the 0 a guard would pass.
+    #[test]
+    fn a_lost_witness_leaves_every_connection_figure_null() {
+        let o = Observed {
+            end_ns: 1000 * MS,
+            conns: None,
+            // Its samples still arrived: they are not the record.
+            last_server: Some(ServerSample {
+                server_requests: 3,
+                server_connections: 3,
+                ..Default::default()
+            }),
+            server_worker: Some(WorkerEnd {
+                exit_signal: Some(9),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        let s = assemble(&o);
+        assert_eq!(s.witness, WitnessRecord::Lost);
+        assert_eq!(s.requests, None);
+        assert_eq!(s.connections, None);
+        assert_eq!(s.handshakes_failed, None);
+        assert_eq!(s.connections_open_at_exit, None);
+        assert_eq!(s.connections_open_peak, None);
+        assert_eq!(s.habit, None);
+        assert!(
+            s.unmeasured["connections_open_at_exit"].contains("witness lost"),
+            "{:?}",
+            s.unmeasured
+        );
+        assert!(connection_rows(&o).is_empty());
     }
 
     #[test]
     fn nothing_measured_is_null_not_zero() {
-        let s = assemble(&Observed::default());
-        assert_eq!(s.requests, 0);
+        let s = assemble(&Observed {
+            conns: Some(vec![]),
+            ..Default::default()
+        });
+        assert_eq!(
+            s.requests,
+            Some(0),
+            "the record arrived, empty: a measured 0"
+        );
         assert_eq!(s.new_connections_per_request, None);
         assert_eq!(s.habit, None);
         assert_eq!(s.rss_peak_bytes, None);
         assert_eq!(s.rss_growth_per_request_bytes, None);
-        assert_eq!(s.heap_peak_bytes, None);
+        assert_eq!(s.heap_peaks_summed_bytes, None);
+        assert_eq!(s.tcp_to_server_last_sample, None);
         assert_eq!(s.server, None);
+        // Every null numeric figure says why.
+        let json = serde_json::to_value(&s).expect("json");
+        for f in numeric_fields() {
+            if json[&f].is_null() {
+                assert!(s.unmeasured.contains_key(&f), "{f} null without a reason");
+            }
+        }
     }
 
     #[test]
@@ -311,6 +389,7 @@ mod tests {
             "connections_open_at_exit",
             "rss_growth_per_request_bytes",
             "handshakes_failed",
+            "heap_peaks_summed_bytes",
         ] {
             assert!(f.iter().any(|x| x == name), "{name} in {f:?}");
         }

@@ -1,28 +1,38 @@
 //! The verdict of `harness exec`: what the measured figures say about a program's use of TLS
-//! sessions, in sentences that quote those figures and nothing else.
+//! connections, in sentences that quote those figures and say what was observed, not what
+//! the program's code must have done (the server cannot tell a client built per request from
+//! a shared one that keeps no idle connection and does not resume).
 
 use crate::contract::exec::ExecSummary;
-use crate::vocab::exec::{ExecEnd, Habit};
+use crate::exec::sources::worker_how;
+use crate::vocab::exec::{ExecEnd, Habit, HeapTool, WitnessRecord};
 use crate::vocab::units;
 
-/// A request count at or above which a ratio is worth a verdict.
-const MIN_REQUESTS: u64 = 2;
+/// Requests below which no habit is named. A habit is what a program does again and again;
+/// a pool that opens its connections at once looks, for its first requests, like a program
+/// that opens one per request. The largest default pool among common clients is urllib3's
+/// (`requests`), 10 connections per host: at 20 requests, a pool that opened every one of its
+/// connections and reused none shows at most 0.5 new connections per request, far below
+/// [`PER_REQUEST`]; and at 20 the 0.9 line allows 2 reused connections, so "nearly every
+/// request" means something. The example clients' tests make exactly 20.
+pub const MIN_REQUESTS: u64 = 20;
 /// New connections per request at or above which a program is said to connect per request.
 const PER_REQUEST: f64 = 0.9;
 
-/// The habit the figures show (`None`: too few requests to say).
+/// The habit the figures show (`None`: the witness was lost, or too few requests to judge).
 pub fn habit(s: &ExecSummary) -> Option<Habit> {
-    if s.requests < MIN_REQUESTS {
+    if s.requests? < MIN_REQUESTS {
         return None;
     }
-    let established = s.handshakes_full + s.handshakes_resumed;
+    let (full, resumed) = (s.handshakes_full?, s.handshakes_resumed?);
+    let established = full + resumed;
     let per_request = s.new_connections_per_request?;
     Some(if established == 1 {
-        Habit::SharesSession
-    } else if per_request >= PER_REQUEST && s.handshakes_resumed * 2 > established {
-        Habit::ResumesSession
+        Habit::OneConnection
+    } else if per_request >= PER_REQUEST && resumed * 2 > established {
+        Habit::ResumedConnectionPerRequest
     } else if per_request >= PER_REQUEST {
-        Habit::SessionPerRequest
+        Habit::NewConnectionPerRequest
     } else {
         Habit::ReusesConnections
     })
@@ -38,58 +48,106 @@ fn plural(v: u64, what: &str) -> String {
 pub fn sentences(s: &ExecSummary) -> Vec<String> {
     let mut out = Vec::new();
     let n = units::count;
+    let (
+        WitnessRecord::Received,
+        Some(requests),
+        Some(connections),
+        Some(full),
+        Some(resumed),
+        Some(failed),
+    ) = (
+        s.witness,
+        s.requests,
+        s.connections,
+        s.handshakes_full,
+        s.handshakes_resumed,
+        s.handshakes_failed,
+    )
+    else {
+        out.push(format!(
+            "The witness was lost: {}, and the server's record of connections never arrived. No connection figure was measured, so there is no verdict on the program and every condition over one fails.",
+            worker_how(s.server_worker.as_ref())
+        ));
+        out.extend(other_sentences(s));
+        return out;
+    };
     let what = format!(
         "{} on {}, {} full and {} resumed handshakes",
-        plural(s.requests, "request"),
-        plural(s.connections, "connection"),
-        n(s.handshakes_full),
-        n(s.handshakes_resumed)
+        plural(requests, "request"),
+        plural(connections, "connection"),
+        n(full),
+        n(resumed)
     );
+    let ratio = units::opt(s.new_connections_per_request, units::sig3);
     match s.habit {
-        Some(Habit::SessionPerRequest) => out.push(format!(
-            "{what}: this program opens a new TLS session for every request."
+        Some(Habit::NewConnectionPerRequest) if full == requests && connections == requests => out
+            .push(format!(
+                "{what}: a new connection and a full handshake for every request."
+            )),
+        Some(Habit::NewConnectionPerRequest) => out.push(format!(
+            "{what}: a new connection for nearly every request ({ratio} per request, derived), most with a full handshake."
         )),
-        Some(Habit::ResumesSession) => out.push(format!(
-            "{what}: new connections, but it resumes its session."
+        Some(Habit::ResumedConnectionPerRequest) => out.push(format!(
+            "{what}: a new connection for nearly every request ({ratio} per request, derived), most of them resumed from a session the program kept."
         )),
-        Some(Habit::SharesSession) => out.push(format!(
-            "{what}: it shares its session (one connection for every request)."
-        )),
+        Some(Habit::OneConnection) => {
+            out.push(format!("{what}: every request on one connection."))
+        }
         Some(Habit::ReusesConnections) => out.push(format!(
-            "{what}: it reuses connections in part ({} requests per connection, derived).",
+            "{what}: connections reused in part ({} requests per connection, derived).",
             units::opt(s.requests_per_connection, units::sig3)
         )),
-        None if s.requests == 0 && s.connections == 0 => out.push(
+        None if requests == 0 && connections == 0 => out.push(
             "The command made no connection to the harness's server: no verdict (does it read TLS_SESSION_COST_URL?)."
                 .into(),
         ),
-        None if s.requests == 0 => out.push(format!(
+        None if requests == 0 => out.push(format!(
             "The command connected {} times but made no request: no verdict.",
-            n(s.connections)
+            n(connections)
         )),
-        None => out.push(format!("{what}: too few requests for a verdict.")),
+        None => out.push(format!(
+            "{what}: too few requests to judge a habit (it takes at least {MIN_REQUESTS})."
+        )),
     }
-    if s.handshakes_failed > 0 {
+    if failed > 0 {
         out.push(format!(
             "{} TLS handshakes failed on the server: the command did not accept the harness's certificate (it should trust the CA in SSL_CERT_FILE / TLS_SESSION_COST_CA).",
-            n(s.handshakes_failed)
+            n(failed)
         ));
     }
-    if s.connections_open_at_exit > 0 {
-        let when = match s.ended {
-            ExecEnd::Exited => "when the program exited",
-            _ => "when the program was stopped",
+    if let Some(open) = s.connections_open_at_exit.filter(|&o| o > 0) {
+        let end = match s.ended {
+            ExecEnd::Exited => "exited",
+            _ => "was stopped",
         };
+        let notice = match s.last_seen_running_before_end_ms {
+            Some(r) => format!(
+                "the server saw no close before the command was last seen running, {} ms before it {end}",
+                units::sig3(r)
+            ),
+            None => "the command was never seen running, so no close could be shown to be its own".to_string(),
+        };
+        let sample = match s.last_sample_before_end_ms {
+            Some(w) => format!(
+                "nor before the command tree's last /proc sample, {} ms before the command {end}, which held {} connections to the server",
+                units::sig3(w),
+                units::opt(s.tcp_to_server_last_sample, n)
+            ),
+            None => format!("and no /proc sample was taken before the command {end}"),
+        };
+        let when = format!("{notice}, {sample}");
         out.push(format!(
-            "{} still open {when} (sessions or pools it never closed).",
-            plural(s.connections_open_at_exit, "connection")
-                + if s.connections_open_at_exit == 1 {
-                    " was"
-                } else {
-                    " were"
-                }
+            "{} closed at exit or never: {when}; close-to-end gaps per connection are in connections.csv.",
+            plural(open, "connection")
         ));
     }
+    out.extend(other_sentences(s));
+    out
+}
+
+/// What does not depend on the witness: memory, the heap, the server worker's own end.
+fn other_sentences(s: &ExecSummary) -> Vec<String> {
+    let mut out = Vec::new();
     if let (Some(g), Some(per)) = (s.rss_growth_bytes, s.rss_growth_per_request_bytes) {
         let verb = if g >= 0 { "grew" } else { "shrank" };
         out.push(format!(
@@ -100,6 +158,23 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
             units::opt(s.rss_end_bytes.map(|b| b as f64), units::bytes),
         ));
     }
+    if s.heap_tool == HeapTool::Valgrind && s.heap_peaks_summed_bytes.is_none() {
+        let why = s
+            .unmeasured
+            .get("heap_peaks_summed_bytes")
+            .map_or("", String::as_str);
+        out.push(format!("Heap not measured: {why}."));
+    }
+    if s.witness == WitnessRecord::Received {
+        if let Some(w) = s.server_worker.as_ref().filter(|w| {
+            w.lines_unparsed > 0 || w.exit_signal.is_some() || w.exit_code.is_some_and(|c| c != 0)
+        }) {
+            out.push(format!(
+                "The server's record arrived, but {}.",
+                worker_how(Some(w))
+            ));
+        }
+    }
     out
 }
 
@@ -107,6 +182,7 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
 mod tests {
     use super::super::summary::{assemble, Observed};
     use super::*;
+    use crate::contract::exec::WorkerEnd;
     use crate::contract::wire::ConnRecord;
     use crate::vocab::handshake::Handshake;
 
@@ -131,25 +207,45 @@ mod tests {
     }
 
     #[test]
-    fn names_the_habit_from_the_connections() {
+    fn names_the_habit_by_what_the_server_saw() {
         let fresh = summary(&[(1000, Handshake::Full, 1)]);
-        assert_eq!(fresh.habit, Some(Habit::SessionPerRequest));
+        assert_eq!(fresh.habit, Some(Habit::NewConnectionPerRequest));
         assert!(
             fresh.verdict[0].contains("1,000 requests on 1,000 connections"),
             "{:?}",
             fresh.verdict
         );
-        assert!(fresh.verdict[0].contains("new TLS session for every request"));
+        assert!(
+            fresh.verdict[0].contains("a new connection and a full handshake for every request")
+        );
+        assert!(!fresh.verdict[0].contains("session"), "{:?}", fresh.verdict);
 
         let shared = summary(&[(1, Handshake::Full, 1000)]);
-        assert_eq!(shared.habit, Some(Habit::SharesSession));
-        assert!(shared.verdict[0].contains("shares its session"));
+        assert_eq!(shared.habit, Some(Habit::OneConnection));
+        assert!(shared.verdict[0].contains("every request on one connection"));
 
         let resumed = summary(&[(1, Handshake::Full, 1), (999, Handshake::Resumed, 1)]);
-        assert_eq!(resumed.habit, Some(Habit::ResumesSession));
+        assert_eq!(resumed.habit, Some(Habit::ResumedConnectionPerRequest));
 
         let pooled = summary(&[(10, Handshake::Full, 100)]);
         assert_eq!(pooled.habit, Some(Habit::ReusesConnections));
+
+        // A pool of 10 that opened all its connections for 20 requests is not "per request".
+        let warm_pool = summary(&[(10, Handshake::Full, 2)]);
+        assert_eq!(warm_pool.habit, Some(Habit::ReusesConnections));
+    }
+
+    #[test]
+    fn too_few_requests_to_judge() {
+        let few = summary(&[(MIN_REQUESTS - 1, Handshake::Full, 1)]);
+        assert_eq!(few.habit, None);
+        assert!(
+            few.verdict[0].contains("too few requests to judge"),
+            "{:?}",
+            few.verdict
+        );
+        let enough = summary(&[(MIN_REQUESTS, Handshake::Full, 1)]);
+        assert_eq!(enough.habit, Some(Habit::NewConnectionPerRequest));
     }
 
     #[test]
@@ -167,5 +263,60 @@ mod tests {
             "{:?}",
             untrusting.verdict
         );
+    }
+
+    /// A lost witness is named as the cause, not blamed on the program.
+    #[test]
+    fn a_lost_witness_is_named_not_blamed_on_the_program() {
+        let s = assemble(&Observed {
+            conns: None,
+            server_worker: Some(WorkerEnd {
+                exit_signal: Some(9),
+                ..Default::default()
+            }),
+            ..Default::default()
+        });
+        assert!(
+            s.verdict[0].contains("The witness was lost: the server worker was killed by signal 9"),
+            "{:?}",
+            s.verdict
+        );
+        assert!(
+            !s.verdict.iter().any(|l| l.contains("TLS_SESSION_COST_URL")),
+            "{:?}",
+            s.verdict
+        );
+    }
+
+    #[test]
+    fn open_at_exit_is_worded_by_what_was_observed() {
+        use crate::exec::closing::LastSample;
+        let s = assemble(&Observed {
+            end_ns: 1_000_000_000,
+            conns: Some(vec![ConnRecord {
+                peer_port: 5,
+                opened_ns: 0,
+                closed_ns: None,
+                handshake: Handshake::Full,
+                requests: 1,
+            }]),
+            last_sample: Some(LastSample {
+                at_ns: 958_000_000,
+                held: Some([5].into_iter().collect()),
+            }),
+            ..Default::default()
+        });
+        let line = s
+            .verdict
+            .iter()
+            .find(|l| l.contains("closed at exit or never"))
+            .expect("named");
+        assert!(
+            line.starts_with("1 connection closed at exit or never"),
+            "{line}"
+        );
+        assert!(line.contains("42 ms before the command exited"), "{line}");
+        assert!(line.contains("never seen running"), "{line}");
+        assert!(!line.contains("never closed)"), "no cause claimed: {line}");
     }
 }

@@ -1,5 +1,5 @@
 //! The instruments: the counting allocator (and OpenSSL's hook), `/proc` readers, the process
-//! tree, waiting for connections to settle, the dhat breakdown by owner and the
+//! tree and a foreign process's sockets, waiting for connections to settle, the dhat breakdown by owner and the
 //! held-connection probe. Each reads one thing and says how (ARCHITECTURE.md, "Layers").
 
 pub mod alloc;
@@ -8,3 +8,4 @@ pub mod held;
 pub mod procstat;
 pub mod proctree;
 pub mod settle;
+pub mod sockets;

@@ -6,12 +6,18 @@
 //! tree of forked children is not counted twice), open descriptors, CPU time and the TCP
 //! connections they hold to one port (each new socket of `/proc/PID/fd` asked for its peer
 //! through a borrowed copy, `pidfd_getfd`; `/proc/net/tcp` and `tcp6` where that is refused). A process that exits between listing and reading is skipped;
-//! a figure that cannot be read for any process is `None`, never 0.
+//! a figure that cannot be read for any process is `None`, never 0. The TCP count is `None`
+//! unless every socket of every process was read and resolved: a partial count would pass
+//! for a measured one.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 
 use crate::contract::exec::TreeSample;
+use crate::measure::procstat::{kib_field, Sum};
+use crate::measure::sockets::{
+    socket_inode, tcp_peer, tcp_sockets, Peer, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT,
+};
 
 /// The root and every live descendant, root first: from the kernel's per-thread `children`
 /// lists (a few small reads), or by scanning every `/proc/PID/stat` where those are missing.
@@ -77,7 +83,16 @@ struct Stat {
     /// utime + stime + cutime + cstime, clock ticks.
     cpu_ticks: u64,
     zombie: bool,
+    /// When the process started, clock ticks after boot (field 22): with the pid, who it is
+    /// (a pid is reused once its process is reaped).
+    start_ticks: u64,
+    /// `PF_EXITING`: the process has begun to exit, and its descriptors may already be
+    /// closed by the kernel (not by the program).
+    exiting: bool,
 }
+
+/// `PF_EXITING` in the flags field of `/proc/PID/stat` (include/linux/sched.h).
+const PF_EXITING: u64 = 0x4;
 
 impl Stat {
     fn read(pid: i32) -> Option<Stat> {
@@ -90,15 +105,28 @@ impl Stat {
     fn parse(text: &str) -> Option<Stat> {
         let rest = &text[text.rfind(')')? + 1..];
         let f: Vec<&str> = rest.split_whitespace().collect();
-        // f[0] = state (field 3), f[1] = ppid (4), f[11..15] = utime, stime, cutime, cstime
-        // (fields 14-17).
+        // f[0] = state (field 3), f[1] = ppid (4), f[6] = flags (9), f[11..15] = utime,
+        // stime, cutime, cstime (fields 14-17), f[19] = starttime (22).
         let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
         Some(Stat {
             ppid: f.get(1)?.parse().ok()?,
             cpu_ticks: num(11)? + num(12)? + num(13)? + num(14)?,
             zombie: f.first() == Some(&"Z"),
+            start_ticks: num(19)?,
+            exiting: num(6)? & PF_EXITING != 0,
         })
     }
+}
+
+/// Whether `pid` is running, and since when (its start time, clock ticks after boot: compare
+/// it across calls, since a pid is reused once its process is reaped): `None` when it is gone,
+/// a zombie or has begun to exit (`PF_EXITING`). For one process, once `None` it stays `None`,
+/// so a time taken before a `Some` answer is a time at which the process was running (its exit
+/// had not begun: the kernel had not closed its descriptors).
+pub fn running_since(pid: i32) -> Option<u64> {
+    Stat::read(pid)
+        .filter(|st| !st.zombie && !st.exiting)
+        .map(|st| st.start_ticks)
 }
 
 fn ticks_per_second() -> f64 {
@@ -113,15 +141,36 @@ fn ticks_per_second() -> f64 {
 
 /// Samples a process tree over time. It remembers which of the tree's sockets are TCP
 /// connections to the server's port, so only a socket it has not seen before is asked about.
-/// It asks the socket itself (`pidfd_getfd`, then `getpeername`), not `/proc/net/tcp`: the
-/// kernel prints every TCP socket of the machine into that table (TIME_WAIT ones included),
-/// which cost ~8 ms of system CPU per read here and made the sampler a quarter of a core.
+/// It asks the socket itself (`pidfd_getfd`, then `getsockname`/`getpeername`), not
+/// `/proc/net/tcp`: the kernel prints every TCP socket of the machine into that table
+/// (TIME_WAIT ones included), which cost ~8 ms of system CPU per read here and made the
+/// sampler a quarter of a core. A socket not connected yet (first seen while its `connect`
+/// is under way) is not remembered: it is asked again at the next sample.
 pub struct Sampler {
     root: i32,
     port: u16,
-    /// Socket inode → connected to the server's port (false: another socket, or not TCP).
-    known: HashMap<u64, bool>,
+    known: HashMap<u64, Known>,
+    /// Every process of the tree seen alive (not a zombie) at some sample.
+    seen: BTreeSet<i32>,
+    /// The local ports of the tree's connections to the server at the last sample (`None`:
+    /// not every socket could be read or resolved then).
+    held: Option<BTreeSet<u16>>,
+    /// Tests: treat every descriptor as one the kernel would not lend.
+    #[cfg(test)]
+    force_fallback: bool,
 }
+
+/// What the sampler has learnt about one socket.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Known {
+    /// A TCP connection to the server's port, from this local port.
+    ToServer(u16),
+    /// Anything else that will stay so: another peer, a listening or non-TCP socket.
+    Other,
+}
+
+/// The fallback's TCP tables.
+const TCP_TABLES: [&str; 2] = ["/proc/net/tcp", "/proc/net/tcp6"];
 
 impl Sampler {
     pub fn new(root: i32, port: u16) -> Sampler {
@@ -129,16 +178,39 @@ impl Sampler {
             root,
             port,
             known: HashMap::new(),
+            seen: BTreeSet::new(),
+            held: None,
+            #[cfg(test)]
+            force_fallback: false,
         }
+    }
+
+    /// Every process of the tree seen alive at some sample (`--heap valgrind` expects a
+    /// profile from each).
+    pub fn seen(&self) -> &BTreeSet<i32> {
+        &self.seen
+    }
+
+    /// The local ports of the tree's TCP connections to the server at the last sample
+    /// (`None`: not measured then). Matched against the server's record by the client port.
+    pub fn held_ports(&self) -> Option<&BTreeSet<u16>> {
+        self.held.as_ref()
     }
 
     /// Samples the tree now.
     pub fn sample(&mut self) -> TreeSample {
+        self.sample_with(|path| fs::read_to_string(path))
+    }
+
+    /// [`Sampler::sample`], with the fallback's table reader given (a test makes it fail).
+    fn sample_with(&mut self, read_table: impl Fn(&str) -> std::io::Result<String>) -> TreeSample {
         let pids = tree(self.root);
         let page = crate::measure::procstat::page_size();
         let mut s = TreeSample::default();
         // Socket inode → one (process, descriptor) that holds it.
         let mut inodes: HashMap<u64, (i32, i32)> = HashMap::new();
+        // Every live process's descriptors were listed, none while it was exiting.
+        let mut sockets_read = true;
         let (mut rss, mut pss, mut fds, mut cpu) = (
             Sum::default(),
             Sum::default(),
@@ -147,10 +219,13 @@ impl Sampler {
         );
         for &pid in &pids {
             let Some(st) = Stat::read(pid) else { continue };
-            if st.zombie {
+            // A zombie, or a process the kernel is tearing down: its memory and descriptors
+            // are the exit's (statm reads 0 once its memory is gone), not the program's.
+            if st.zombie || st.exiting {
                 continue;
             }
             s.processes += 1;
+            self.seen.insert(pid);
             cpu.add(Some(st.cpu_ticks));
             rss.add(
                 fs::read_to_string(format!("/proc/{pid}/statm"))
@@ -180,163 +255,102 @@ impl Sampler {
                     }
                     fds.add(Some(n));
                 }
-                Err(_) => fds.add(None),
+                Err(_) => {
+                    fds.add(None);
+                    sockets_read = false;
+                }
+            }
+            // Read after the descriptors: if the process had not begun to exit by now, the
+            // list above is the program's, not one the kernel was emptying.
+            if Stat::read(pid).is_none_or(|st| st.exiting || st.zombie) {
+                sockets_read = false;
             }
         }
         s.rss_bytes = rss.get();
         s.pss_bytes = pss.get();
         s.open_fds = fds.get();
         s.cpu_s = cpu.get().map(|t| t as f64 / ticks_per_second());
-        if s.processes > 0 && s.open_fds.is_some() {
-            // Forget sockets the tree closed; learn the new ones.
-            self.known.retain(|i, _| inodes.contains_key(i));
-            let mut unknown = BTreeSet::new();
-            for (&inode, &(pid, fd)) in &inodes {
-                if self.known.contains_key(&inode) {
-                    continue;
+        self.held = None;
+        if s.processes == 0 {
+            return s;
+        }
+        // Forget sockets the tree closed; learn the new ones.
+        self.known.retain(|i, _| inodes.contains_key(i));
+        let mut unknown = BTreeSet::new();
+        for (&inode, &(pid, fd)) in &inodes {
+            if self.known.contains_key(&inode) {
+                continue;
+            }
+            #[cfg(test)]
+            let peer = if self.force_fallback {
+                Peer::Unknown
+            } else {
+                tcp_peer(pid, fd)
+            };
+            #[cfg(not(test))]
+            let peer = tcp_peer(pid, fd);
+            match peer {
+                Peer::Tcp { remote, local } => {
+                    let k = if remote == self.port {
+                        Known::ToServer(local)
+                    } else {
+                        Known::Other
+                    };
+                    self.known.insert(inode, k);
                 }
-                match tcp_peer_port(pid, fd) {
-                    Peer::Port(p) => {
-                        self.known.insert(inode, p == self.port);
+                Peer::NotTcp => {
+                    self.known.insert(inode, Known::Other);
+                }
+                // Asked again at the next sample; not a connection to anything now.
+                Peer::NotConnected => {}
+                Peer::Unknown => {
+                    unknown.insert(inode);
+                }
+            }
+        }
+        if !unknown.is_empty() {
+            // The kernel would not lend us the descriptor: look the sockets up in the
+            // machine's TCP tables instead (costly: it prints every TCP socket). A table that
+            // cannot be read leaves the count unmeasured.
+            let mut found = HashMap::new();
+            for path in TCP_TABLES {
+                match read_table(path) {
+                    Ok(t) => found.extend(tcp_sockets(&t, &unknown)),
+                    Err(_) => sockets_read = false,
+                }
+            }
+            for (inode, (state, local, remote)) in found {
+                match state {
+                    // LISTEN: never a connection.
+                    TCP_LISTEN => {
+                        self.known.insert(inode, Known::Other);
                     }
-                    Peer::NotTcp => {
-                        self.known.insert(inode, false);
+                    // Not connected yet, or closed before it was: ask again next time.
+                    TCP_SYN_SENT | TCP_CLOSE => {}
+                    _ if remote == self.port => {
+                        self.known.insert(inode, Known::ToServer(local));
                     }
-                    Peer::Unknown => {
-                        unknown.insert(inode);
+                    _ => {
+                        self.known.insert(inode, Known::Other);
                     }
                 }
             }
-            if !unknown.is_empty() {
-                // The kernel would not lend us the descriptor: look the sockets up in the
-                // machine's TCP tables instead (costly: it prints every TCP socket).
-                let to_port: BTreeSet<u64> = ["/proc/net/tcp", "/proc/net/tcp6"]
-                    .iter()
-                    .filter_map(|p| fs::read_to_string(p).ok())
-                    .flat_map(|t| tcp_to_port(&t, self.port, &unknown))
-                    .collect();
-                for i in unknown {
-                    self.known.insert(i, to_port.contains(&i));
-                }
-            }
-            s.tcp_to_server = Some(self.known.values().filter(|&&to| to).count() as u64);
+            // A socket in neither table is not a TCP connection now (an unconnected TCP
+            // socket is in no table either): not counted, asked again next time.
+        }
+        if sockets_read {
+            let held: BTreeSet<u16> = inodes
+                .keys()
+                .filter_map(|i| match self.known.get(i) {
+                    Some(Known::ToServer(p)) => Some(*p),
+                    _ => None,
+                })
+                .collect();
+            s.tcp_to_server = Some(held.len() as u64);
+            self.held = Some(held);
         }
         s
     }
-}
-
-/// What a descriptor of another process is connected to.
-enum Peer {
-    /// A TCP socket connected to this remote port.
-    Port(u16),
-    /// Not a connected TCP socket.
-    NotTcp,
-    /// Could not be asked (no `pidfd_getfd`, no permission, or the descriptor is gone).
-    Unknown,
-}
-
-/// The remote port of descriptor `fd` of process `pid`: a copy of the descriptor is borrowed
-/// with `pidfd_getfd` (Linux ≥ 5.6; the command is our child, so ptrace permission holds),
-/// asked with `getsockopt`/`getpeername` and closed at once. The socket itself is untouched.
-fn tcp_peer_port(pid: i32, fd: i32) -> Peer {
-    // SAFETY: raw syscalls on integers; every descriptor opened here is closed here.
-    unsafe {
-        let pidfd = libc::syscall(libc::SYS_pidfd_open, pid, 0) as i32;
-        if pidfd < 0 {
-            return Peer::Unknown;
-        }
-        let dup = libc::syscall(libc::SYS_pidfd_getfd, pidfd, fd, 0) as i32;
-        libc::close(pidfd);
-        if dup < 0 {
-            return Peer::Unknown;
-        }
-        let mut kind: libc::c_int = 0;
-        let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
-        let stream = libc::getsockopt(
-            dup,
-            libc::SOL_SOCKET,
-            libc::SO_TYPE,
-            (&mut kind as *mut libc::c_int).cast(),
-            &mut len,
-        ) == 0
-            && kind == libc::SOCK_STREAM;
-        let mut addr: libc::sockaddr_storage = std::mem::zeroed();
-        let mut alen = std::mem::size_of::<libc::sockaddr_storage>() as libc::socklen_t;
-        let peer = libc::getpeername(
-            dup,
-            (&mut addr as *mut libc::sockaddr_storage).cast(),
-            &mut alen,
-        ) == 0;
-        libc::close(dup);
-        if !stream || !peer {
-            return Peer::NotTcp;
-        }
-        match i32::from(addr.ss_family) {
-            libc::AF_INET => {
-                let a = &*(&addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in>();
-                Peer::Port(u16::from_be(a.sin_port))
-            }
-            libc::AF_INET6 => {
-                let a = &*(&addr as *const libc::sockaddr_storage).cast::<libc::sockaddr_in6>();
-                Peer::Port(u16::from_be(a.sin6_port))
-            }
-            _ => Peer::NotTcp,
-        }
-    }
-}
-
-/// A sum over processes that is `None` only when no process gave a value.
-#[derive(Default)]
-struct Sum(Option<u64>);
-
-impl Sum {
-    fn add(&mut self, v: Option<u64>) {
-        if let Some(v) = v {
-            self.0 = Some(self.0.unwrap_or(0) + v);
-        }
-    }
-    fn get(&self) -> Option<u64> {
-        self.0
-    }
-}
-
-/// `Pss:  1234 kB` → bytes.
-fn kib_field(text: &str, name: &str) -> Option<u64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map(|kib| kib * 1024)
-}
-
-/// `socket:[12345]` → 12345.
-fn socket_inode(link: &str) -> Option<u64> {
-    link.strip_prefix("socket:[")?
-        .strip_suffix(']')?
-        .parse()
-        .ok()
-}
-
-/// The sockets of a `/proc/net/tcp` table whose remote port is `port` and which are among
-/// `inodes`, in any state but LISTEN (0A) and CLOSE (07).
-fn tcp_to_port(table: &str, port: u16, inodes: &BTreeSet<u64>) -> Vec<u64> {
-    let mut out = Vec::new();
-    for line in table.lines().skip(1) {
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let (Some(rem), Some(st), Some(inode)) = (f.get(2), f.get(3), f.get(9)) else {
-            continue;
-        };
-        let rem_port = rem
-            .rsplit(':')
-            .next()
-            .and_then(|p| u16::from_str_radix(p, 16).ok());
-        let Ok(inode) = inode.parse::<u64>() else {
-            continue;
-        };
-        if rem_port == Some(port) && *st != "0A" && *st != "07" && inodes.contains(&inode) {
-            out.push(inode);
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -345,25 +359,93 @@ mod tests {
 
     #[test]
     fn stat_fields_after_a_tricky_comm() {
-        let st = Stat::parse("42 (a) b (c)) S 7 42 42 0 -1 4194560 100 0 0 0 11 22 33 44 20 0 1 0")
-            .expect("parses");
+        let st = Stat::parse(
+            "42 (a) b (c)) S 7 42 42 0 -1 4194564 100 0 0 0 11 22 33 44 20 0 1 0 555 1 2",
+        )
+        .expect("parses");
         assert_eq!(st.ppid, 7);
         assert_eq!(st.cpu_ticks, 11 + 22 + 33 + 44);
+        assert_eq!(st.start_ticks, 555);
         assert!(!st.zombie);
+        assert!(st.exiting, "flags 0x400104 has PF_EXITING");
+    }
+
+    /// A socket the sampler sees before its `connect` (no peer yet) is counted once it is
+    /// connected: it is not remembered as "not to the server".
+    #[test]
+    fn a_socket_seen_before_connect_is_counted_once_connected() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        let port = listener.local_addr().expect("addr").port();
+        // SAFETY: plain socket calls on a descriptor this test owns and closes.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
+        assert!(fd >= 0);
+        let me = std::process::id() as i32;
+        let mut sampler = Sampler::new(me, port);
+        assert_eq!(sampler.sample().tcp_to_server, Some(0), "not connected yet");
+        let addr = libc::sockaddr_in {
+            sin_family: libc::AF_INET as libc::sa_family_t,
+            sin_port: port.to_be(),
+            sin_addr: libc::in_addr {
+                s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
+            },
+            sin_zero: [0; 8],
+        };
+        // SAFETY: addr is a valid sockaddr_in of the size given.
+        let rc = unsafe {
+            libc::connect(
+                fd,
+                (&addr as *const libc::sockaddr_in).cast(),
+                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
+            )
+        };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        let s = sampler.sample();
+        // SAFETY: closing the descriptor opened above.
+        unsafe { libc::close(fd) };
+        assert_eq!(s.tcp_to_server, Some(1), "{s:?}");
+        assert_eq!(sampler.held_ports().map(|p| p.len()), Some(1));
+    }
+
+    /// Where the fallback is needed and its table cannot be read, the count is unmeasured,
+    /// not 0.
+    #[test]
+    fn an_unreadable_tcp_table_leaves_the_count_unmeasured() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
+        let port = listener.local_addr().expect("addr").port();
+        let _conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        // The fallback runs where the kernel refuses pidfd_getfd; here it is forced.
+        let me = std::process::id() as i32;
+        let mut sampler = Sampler::new(me, port);
+        let failing = |_: &str| Err(std::io::Error::other("injected"));
+        assert_eq!(sampler.sample_with(failing).tcp_to_server, Some(1));
+        sampler.known.clear();
+        sampler.force_fallback = true;
+        let s = sampler.sample_with(failing);
+        assert_eq!(s.tcp_to_server, None, "{s:?}");
+        assert!(sampler.held_ports().is_none());
+        // The same with a readable table finds the connection.
+        sampler.known.clear();
+        assert_eq!(sampler.sample().tcp_to_server, Some(1));
     }
 
     #[test]
-    fn tcp_table_counts_only_our_sockets_to_the_port() {
-        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 0100007F:9C40 0100007F:20FB 01 00000000:00000000 00:00000000 00000000     0        0 111 1 0 20 4 30 10 -1
-   1: 0100007F:9C41 0100007F:20FB 01 00000000:00000000 00:00000000 00000000     0        0 222 1 0 20 4 30 10 -1
-   2: 0100007F:20FB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 333 1 0 20 4 30 10 -1
-   3: 0100007F:9C42 0100007F:1F90 01 00000000:00000000 00:00000000 00000000     0        0 444 1 0 20 4 30 10 -1
-";
-        let ours: BTreeSet<u64> = [111, 333, 444].into_iter().collect();
-        // 0x20FB = 8443: socket 111 is ours and to the port; 222 is not ours; 333 listens;
-        // 444 goes elsewhere.
-        assert_eq!(tcp_to_port(table, 8443, &ours), vec![111]);
+    fn a_running_process_is_seen_running_and_a_zombie_is_not() {
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .expect("sleep runs");
+        let pid = child.id() as i32;
+        let since = running_since(pid).expect("running");
+        assert_eq!(running_since(pid), Some(since), "same process, same start");
+        let _ = child.kill();
+        // Killed, not yet reaped: a zombie, not running.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while running_since(pid).is_some() {
+            assert!(std::time::Instant::now() < deadline, "never seen exiting");
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let _ = child.wait();
+        assert_eq!(running_since(pid), None);
     }
 
     #[test]

@@ -35,5 +35,9 @@ pub const MAX_PLANNED: f64 = 1e9;
 /// How often `harness exec` samples the command's processes and the server: finer than a
 /// run's, because the programs it checks often live for a second or two.
 pub const EXEC_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
+/// How often `harness exec` checks that the command is still running (one read of
+/// `/proc/PID/stat`): a close the server saw before the last such check was the program's,
+/// not its exit's, so this bounds the window in which the two cannot be told apart.
+pub const EXEC_EXIT_WATCH_INTERVAL: Duration = Duration::from_millis(2);
 /// How long `harness exec` waits for a command to exit after SIGTERM before SIGKILL.
 pub const EXEC_KILL_GRACE: Duration = Duration::from_secs(5);

@@ -34,16 +34,49 @@ crate::choice! {
 }
 
 crate::choice! {
-    /// How a program uses TLS sessions, as its connections show it.
+    /// What the server saw of a program's connections, as a habit. Each name says what was
+    /// observed (connections and handshakes), not what the program's code did: a shared
+    /// client that keeps no idle connection and does not resume shows the same connections
+    /// as a client built per request, and the server cannot tell them apart.
     pub enum Habit ("habit") {
-        /// (Nearly) every request on a new connection with a full handshake: a new session
-        /// per request.
-        SessionPerRequest = "session_per_request",
-        /// New connections, but most resume a session the program kept.
-        ResumesSession = "resumes_session",
-        /// All requests on one connection: one shared session.
-        SharesSession = "shares_session",
+        /// (Nearly) every request on a new connection with a full handshake.
+        NewConnectionPerRequest = "new_connection_per_request",
+        /// (Nearly) every request on a new connection, most of them resumed: the program
+        /// kept a session's tickets.
+        ResumedConnectionPerRequest = "resumed_connection_per_request",
+        /// Every request on one connection.
+        OneConnection = "one_connection",
         /// Requests spread over several connections, reused in part.
         ReusesConnections = "reuses_connections",
+    }
+}
+
+crate::choice! {
+    /// Whether the server's per-connection record (the witness) reached the harness.
+    pub enum WitnessRecord ("witness record") {
+        /// The record arrived: every connection figure is counted from it.
+        Received = "received",
+        /// It did not (the server worker died, hung, or its record line could not be read):
+        /// every connection figure is null and the check fails.
+        Lost = "lost",
+    }
+}
+
+crate::choice! {
+    /// The instrument an exec figure is read from; a null figure is explained by its source
+    /// (`ExecSummary::unmeasured`).
+    pub enum Source ("source") {
+        /// The server's per-connection record.
+        Witness = "witness",
+        /// `/proc` samples of the command's process tree.
+        ProcessTree = "process_tree",
+        /// The command's wait status.
+        WaitStatus = "wait_status",
+        /// `getrusage(RUSAGE_CHILDREN)` around the command's wait.
+        Rusage = "rusage",
+        /// valgrind DHAT's per-process profiles (`--heap valgrind`).
+        Heap = "heap",
+        /// The harness's own thread CPU clocks (the sampler's and exit watch's CPU time).
+        ThreadClock = "thread_clock",
     }
 }

@@ -1,0 +1,211 @@
+//! When the command's connections closed, as observed: the server's close time of each
+//! connection, the command's end, and the process tree's last `/proc` sample before that end
+//! (ARCHITECTURE.md, "Checking a program").
+//!
+//! No fixed margin is assumed. The kernel closes an exiting process's sockets only after it
+//! has marked the process as exiting (`PF_EXITING`), and the server hears of the close later
+//! still. The harness watches the command every few ms ([`End::running_at_ns`]: the last time
+//! it was seen running, not exiting), so a close the server saw before that time was made
+//! while the command ran, by the program. So was a close seen before the tree's last sample,
+//! and one of a connection that existed at that sample but was no longer held by the tree
+//! (matched by its local port). Every other connection was *closed at exit or never*: the
+//! server saw it close after the command was last seen running, or not at all. That window
+//! is measured and published (`last_seen_running_before_end_ms`), not assumed.
+
+use std::collections::BTreeSet;
+
+use crate::contract::exec::ConnectionRow;
+use crate::contract::wire::ConnRecord;
+
+/// The tree's last `/proc` sample before the command ended.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LastSample {
+    /// `CLOCK_MONOTONIC` ns when the sample began (its reads all came after).
+    pub at_ns: u64,
+    /// The local ports of the tree's TCP connections to the server then (`None`: not every
+    /// socket could be read or resolved at that sample).
+    pub held: Option<BTreeSet<u16>>,
+}
+
+/// The command's end as the harness stamped it.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct End {
+    /// `CLOCK_MONOTONIC` ns when the waiter thread, woken by the exit, stamped it.
+    pub at_ns: u64,
+    /// `CLOCK_MONOTONIC` ns of the last time the command was seen running, not exiting
+    /// (`None`: never seen).
+    pub running_at_ns: Option<u64>,
+}
+
+/// How one connection ended, as far as it was observed.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Closing {
+    /// Closed at exit or never (not shown closed by the program while it ran).
+    pub open_at_exit: bool,
+    /// Whether the tree held it at the last sample (`None`: not known, or opened after it).
+    pub held_at_last_sample: Option<bool>,
+    /// Derived: ms from the server seeing it close to the command's end (negative: after).
+    pub closed_before_end_ms: Option<f64>,
+}
+
+/// Classifies one connection against the command's end and the tree's last sample.
+pub fn closing(c: &ConnRecord, end: End, last: Option<&LastSample>) -> Closing {
+    let held_at_last_sample = last.and_then(|l| {
+        let existed = c.opened_ns < l.at_ns && c.closed_ns.is_none_or(|t| t >= l.at_ns);
+        existed
+            .then(|| l.held.as_ref().map(|ports| ports.contains(&c.peer_port)))
+            .flatten()
+    });
+    let closed_by_program = match c.closed_ns {
+        // Never seen closing: it outlived the command (or the server's record).
+        None => false,
+        Some(t) => {
+            end.running_at_ns.is_some_and(|r| t < r)
+                || last.is_some_and(|l| t < l.at_ns)
+                || held_at_last_sample == Some(false)
+        }
+    };
+    Closing {
+        open_at_exit: !closed_by_program,
+        held_at_last_sample,
+        closed_before_end_ms: c.closed_ns.map(|t| (end.at_ns as f64 - t as f64) / 1e6),
+    }
+}
+
+/// The rows of `connections.csv`, times relative to the command's start.
+pub fn rows(
+    conns: &[ConnRecord],
+    start_ns: u64,
+    end: End,
+    last: Option<&LastSample>,
+) -> Vec<ConnectionRow> {
+    let rel = |t: u64| t.saturating_sub(start_ns) as f64 / 1e9;
+    conns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let k = closing(c, end, last);
+            ConnectionRow {
+                conn: i as u64 + 1,
+                peer_port: c.peer_port,
+                opened_s: rel(c.opened_ns),
+                closed_s: c.closed_ns.map(rel),
+                handshake: c.handshake,
+                requests: c.requests,
+                closed_before_end_ms: k.closed_before_end_ms,
+                held_at_last_sample: k.held_at_last_sample,
+                open_at_exit: k.open_at_exit,
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::handshake::Handshake;
+
+    const MS: u64 = 1_000_000;
+
+    fn conn(port: u16, open_ms: u64, close_ms: Option<u64>) -> ConnRecord {
+        ConnRecord {
+            peer_port: port,
+            opened_ns: open_ms * MS,
+            closed_ns: close_ms.map(|t| t * MS),
+            handshake: Handshake::Full,
+            requests: 1,
+        }
+    }
+
+    fn last(at_ms: u64, held: Option<&[u16]>) -> LastSample {
+        LastSample {
+            at_ns: at_ms * MS,
+            held: held.map(|h| h.iter().copied().collect()),
+        }
+    }
+
+    /// Ended at 1000 ms, last seen running `before_ms` before that (None: never seen).
+    fn end(before_ms: Option<u64>) -> End {
+        End {
+            at_ns: 1000 * MS,
+            running_at_ns: before_ms.map(|b| (1000 - b) * MS),
+        }
+    }
+
+    #[test]
+    fn a_close_before_the_last_sample_is_the_programs() {
+        let l = last(900, Some(&[]));
+        let k = closing(&conn(1, 0, Some(500)), end(None), Some(&l));
+        assert!(!k.open_at_exit);
+        assert_eq!(k.closed_before_end_ms, Some(500.0));
+        assert_eq!(k.held_at_last_sample, None, "closed before it: not asked");
+    }
+
+    #[test]
+    fn a_connection_the_tree_no_longer_held_was_closed_by_the_program() {
+        // The server saw the close late (after the sample), but the tree had let it go.
+        let l = last(900, Some(&[7]));
+        let k = closing(&conn(1, 0, Some(990)), end(None), Some(&l));
+        assert!(!k.open_at_exit);
+        assert_eq!(k.held_at_last_sample, Some(false));
+    }
+
+    #[test]
+    fn a_close_while_the_command_still_ran_is_the_programs() {
+        let l = last(900, Some(&[1]));
+        // Held at the last sample; closed 3 ms before the end, and the command was seen
+        // running 1 ms before the end: the program's close.
+        let k = closing(&conn(1, 0, Some(997)), end(Some(1)), Some(&l));
+        assert!(!k.open_at_exit);
+        // Last seen running 5 ms before the end: the same close may be the exit's.
+        let late = closing(&conn(1, 0, Some(997)), end(Some(5)), Some(&l));
+        assert!(late.open_at_exit);
+        // Never seen running: only the tree's evidence counts, and it held the connection.
+        assert!(closing(&conn(1, 0, Some(997)), end(None), Some(&l)).open_at_exit);
+    }
+
+    #[test]
+    fn held_at_the_last_sample_and_closed_at_the_end_is_open_at_exit() {
+        let l = last(900, Some(&[1]));
+        let k = closing(&conn(1, 0, Some(1000)), end(Some(0)), Some(&l));
+        assert!(k.open_at_exit);
+        assert_eq!(k.held_at_last_sample, Some(true));
+        // Closed after the end was stamped: still open at exit.
+        let after = closing(&conn(1, 0, Some(1020)), end(Some(0)), Some(&l));
+        assert!(after.open_at_exit);
+        assert_eq!(after.closed_before_end_ms, Some(-20.0));
+    }
+
+    #[test]
+    fn never_closed_or_unknown_is_open_at_exit() {
+        let l = last(900, Some(&[]));
+        assert!(closing(&conn(1, 0, None), end(Some(0)), Some(&l)).open_at_exit);
+        // Opened after the last sample, closed after the command was last seen running.
+        let after = closing(&conn(1, 950, Some(990)), end(Some(20)), Some(&l));
+        assert!(after.open_at_exit);
+        assert_eq!(after.held_at_last_sample, None);
+        // The sample could not read the sockets: only the close times count.
+        let blind = last(900, None);
+        assert!(closing(&conn(1, 0, Some(950)), end(None), Some(&blind)).open_at_exit);
+        assert!(!closing(&conn(1, 0, Some(850)), end(None), Some(&blind)).open_at_exit);
+        // No sample and no measured delay: nothing shows a close before the end.
+        assert!(closing(&conn(1, 0, Some(10)), end(None), None).open_at_exit);
+        assert!(!closing(&conn(1, 0, Some(10)), end(Some(2)), None).open_at_exit);
+    }
+
+    #[test]
+    fn rows_carry_the_gap_and_the_trees_view() {
+        let l = last(900, Some(&[2]));
+        let r = rows(
+            &[conn(1, 100, Some(400)), conn(2, 200, None)],
+            100 * MS,
+            end(Some(1)),
+            Some(&l),
+        );
+        assert_eq!((r[0].conn, r[0].open_at_exit), (1, false));
+        assert_eq!(r[0].closed_before_end_ms, Some(600.0));
+        assert_eq!(r[0].opened_s, 0.0);
+        assert!(r[1].open_at_exit && r[1].closed_s.is_none());
+        assert_eq!(r[1].held_at_last_sample, Some(true));
+    }
+}

@@ -1,0 +1,172 @@
+//! Where each numeric figure of the exec summary comes from, and why a null one is null.
+//!
+//! A `--fail-if` guard over a null figure fails; to be useful in CI it must say which source
+//! failed (the witness was lost, no `/proc` sample, no DHAT profile) or that the figure is
+//! undefined for this run (a ratio without requests). The source of every numeric field is
+//! declared here once; a test fails when a field has none.
+
+use std::collections::BTreeMap;
+
+use crate::contract::exec::{numeric_fields, ExecSummary, WorkerEnd};
+use crate::exec::heap::HeapProfiles;
+use crate::vocab::exec::{HeapTool, Source, WitnessRecord};
+
+/// The source of a numeric top-level field of [`ExecSummary`] (`None`: not a figure of any
+/// source, such as `samples`, which the harness counts itself and never leaves null).
+pub fn source(field: &str) -> Option<Source> {
+    Some(match field {
+        "requests"
+        | "connections"
+        | "handshakes_full"
+        | "handshakes_resumed"
+        | "handshakes_failed"
+        | "new_connections_per_request"
+        | "requests_per_connection"
+        | "full_handshakes_per_request"
+        | "connections_open_at_exit"
+        | "connections_open_peak" => Source::Witness,
+        "last_sample_before_end_ms"
+        | "last_seen_running_before_end_ms"
+        | "processes_peak"
+        | "rss_peak_bytes"
+        | "pss_peak_bytes"
+        | "rss_first_request_bytes"
+        | "rss_end_bytes"
+        | "rss_growth_bytes"
+        | "rss_growth_per_request_bytes"
+        | "open_fds_peak"
+        | "tcp_to_server_peak"
+        | "tcp_to_server_last_sample" => Source::ProcessTree,
+        "exit_code" | "exit_signal" | "elapsed_s" => Source::WaitStatus,
+        "cpu_s" => Source::Rusage,
+        "heap_peaks_summed_bytes"
+        | "heap_at_exits_summed_bytes"
+        | "heap_processes_seen"
+        | "heap_profiles_read" => Source::Heap,
+        "sampler_cpu_us_total" => Source::ThreadClock,
+        _ => return None,
+    })
+}
+
+/// How a worker ended, in words: `killed by signal 9`, `exited with status 1: <stderr>`.
+pub fn worker_how(w: Option<&WorkerEnd>) -> String {
+    let Some(w) = w else {
+        return "the server worker was not waited for".into();
+    };
+    let mut how = match (w.exit_code, w.exit_signal, w.killed_after_grace) {
+        (_, _, true) => "the server worker did not finish and was killed".to_string(),
+        (_, Some(sig), _) => format!("the server worker was killed by signal {sig}"),
+        (Some(c), _, _) => format!("the server worker exited with status {c}"),
+        (None, None, _) => "the server worker ended".to_string(),
+    };
+    if let Some(e) = w
+        .last_error
+        .as_deref()
+        .filter(|_| w.exit_signal.is_none() && w.exit_code != Some(0))
+    {
+        how.push_str(&format!(" ({e})"));
+    }
+    if w.lines_unparsed > 0 {
+        how.push_str(&format!(
+            "; {} lines of its output could not be read",
+            w.lines_unparsed
+        ));
+    }
+    how
+}
+
+/// Why each null numeric figure of `s` is null, given whether any `/proc` sample found the
+/// tree and what `--heap valgrind`'s profiles said.
+pub fn unmeasured(
+    s: &ExecSummary,
+    sampled: bool,
+    heap: Option<&HeapProfiles>,
+) -> BTreeMap<String, String> {
+    let json = serde_json::to_value(s).unwrap_or_default();
+    numeric_fields()
+        .into_iter()
+        .filter(|f| json.get(f).is_some_and(serde_json::Value::is_null))
+        .map(|f| {
+            let why = reason(&f, s, sampled, heap);
+            (f, why)
+        })
+        .collect()
+}
+
+fn reason(field: &str, s: &ExecSummary, sampled: bool, heap: Option<&HeapProfiles>) -> String {
+    match source(field) {
+        Some(Source::Witness) => match s.witness {
+            WitnessRecord::Lost => format!(
+                "witness lost: the server's per-connection record never arrived ({})",
+                worker_how(s.server_worker.as_ref())
+            ),
+            WitnessRecord::Received => {
+                "undefined: the witness counted no request or no completed handshake to divide by"
+                    .into()
+            }
+        },
+        Some(Source::ProcessTree) if !sampled => {
+            "no /proc sample found the command's process tree (it ended before the first sample)"
+                .into()
+        }
+        Some(Source::ProcessTree) if field.starts_with("tcp_to_server") => {
+            "the tree's sockets could not all be read and resolved at that sample (a process was exiting, or /proc/net/tcp could not be read)".into()
+        }
+        Some(Source::ProcessTree) if field.starts_with("rss_growth") || field == "rss_first_request_bytes" => {
+            "undefined: no sample between the server's first and last answered request".into()
+        }
+        Some(Source::ProcessTree) => "no /proc sample gave this figure".into(),
+        Some(Source::WaitStatus) if field == "exit_signal" => {
+            "the command was not ended by a signal".into()
+        }
+        Some(Source::WaitStatus) if s.exit_signal.is_some() => {
+            "the command was ended by a signal (exit_signal)".into()
+        }
+        Some(Source::WaitStatus) => "the command's status could not be waited for".into(),
+        Some(Source::Rusage) => "getrusage(RUSAGE_CHILDREN) could not be read".into(),
+        Some(Source::Heap) => match (s.heap_tool, heap) {
+            (HeapTool::None, _) => {
+                "a foreign process's heap is not visible without --heap valgrind".into()
+            }
+            (HeapTool::Valgrind, Some(h)) => h
+                .problem()
+                .unwrap_or_else(|| "valgrind's profiles did not give it".into()),
+            (HeapTool::Valgrind, None) => "valgrind's profiles were not read".into(),
+        },
+        Some(Source::ThreadClock) => "CLOCK_THREAD_CPUTIME_ID could not be read".into(),
+        None => "no source".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A new numeric figure must name its source, or a null in it could not be explained.
+    #[test]
+    fn every_numeric_field_but_the_harness_own_counts_has_a_source() {
+        let without: Vec<String> = numeric_fields()
+            .into_iter()
+            .filter(|f| source(f).is_none())
+            .collect();
+        assert_eq!(without, vec!["samples".to_string()]);
+    }
+
+    #[test]
+    fn a_dead_worker_is_described_by_its_status() {
+        let killed = WorkerEnd {
+            exit_signal: Some(9),
+            ..Default::default()
+        };
+        assert_eq!(
+            worker_how(Some(&killed)),
+            "the server worker was killed by signal 9"
+        );
+        let garbled = WorkerEnd {
+            exit_code: Some(0),
+            lines_unparsed: 2,
+            ..Default::default()
+        };
+        assert!(worker_how(Some(&garbled)).contains("2 lines of its output could not be read"));
+    }
+}
