@@ -370,7 +370,7 @@ fn side(side: Side) -> LibraryBenchmarkConfig {
     let mut cfg = LibraryBenchmarkConfig::default();
     cfg.tool(
         Callgrind::with_args(["--cache-sim=no", "--collect-atstart=no", &toggle])
-        .entry_point(EntryPoint::None),
+            .entry_point(EntryPoint::None),
     );
     cfg
 }

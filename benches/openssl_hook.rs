@@ -82,21 +82,23 @@ fn child(variant: Variant, certs_dir: &Path) -> Result<(), String> {
     let factory = SessionFactory::with_kind(ClientKind::ReqwestNative, tls);
     factory.warm_up().map_err(|e| e.to_string())?;
     // The first build pays what OpenSSL sets up on its first certificate parse: not per build.
-    drop(factory.build(Pooling::KeepAlive).map_err(|e| e.to_string())?);
+    drop(
+        factory
+            .build(Pooling::KeepAlive)
+            .map_err(|e| e.to_string())?,
+    );
     for _ in 0..BUILDS {
         let allocs0 = alloc::openssl_heap().map(|h| h.total_allocs);
         let cpu0 = procstat::thread_cpu_ns().ok_or("no thread CPU clock")?;
-        let session = factory.build(Pooling::KeepAlive).map_err(|e| e.to_string())?;
+        let session = factory
+            .build(Pooling::KeepAlive)
+            .map_err(|e| e.to_string())?;
         let cpu1 = procstat::thread_cpu_ns().ok_or("no thread CPU clock")?;
         let allocs = allocs0
             .zip(alloc::openssl_heap().map(|h| h.total_allocs))
             .map(|(a, b)| (b - a).to_string());
         drop(session);
-        println!(
-            "build {} {}",
-            cpu1 - cpu0,
-            allocs.as_deref().unwrap_or("-")
-        );
+        println!("build {} {}", cpu1 - cpu0, allocs.as_deref().unwrap_or("-"));
     }
     Ok(())
 }
@@ -182,10 +184,16 @@ fn parent() -> Result<(), String> {
     println!(
         "reqwest-native client build, thread CPU (ms), {ROUNDS} child processes × {BUILDS} builds per variant, alternating:"
     );
-    println!("{:<34} {:>8} {:>8} {:>8}   per-round medians", "", "p25", "median", "p75");
-    for (i, name) in ["counted (the harness's workers)", "plain (OpenSSL's malloc)"]
-        .iter()
-        .enumerate()
+    println!(
+        "{:<34} {:>8} {:>8} {:>8}   per-round medians",
+        "", "p25", "median", "p75"
+    );
+    for (i, name) in [
+        "counted (the harness's workers)",
+        "plain (OpenSSL's malloc)",
+    ]
+    .iter()
+    .enumerate()
     {
         let rounds: Vec<String> = round_medians[i]
             .iter()

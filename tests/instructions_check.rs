@@ -116,7 +116,10 @@ fn a_duplicate_name_fails() {
     let run = run_file("dup.jsonl", &entries);
     let (code, out) = check(&run, Path::new(BASELINE), &[]);
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains(&format!("`{}` DUPLICATE", repeated.0)), "{out}");
+    assert!(
+        out.contains(&format!("`{}` DUPLICATE", repeated.0)),
+        "{out}"
+    );
 }
 
 #[test]
@@ -153,7 +156,11 @@ fn a_drop_beyond_the_threshold_fails_unless_written() {
     let (code, out) = check(&run, &copy, &["--write"]);
     assert_eq!(code, Some(0), "{out}");
     let (code, out) = check(&run, &copy, &[]);
-    assert_eq!(code, Some(0), "the refreshed baseline holds the drop: {out}");
+    assert_eq!(
+        code,
+        Some(0),
+        "the refreshed baseline holds the drop: {out}"
+    );
 }
 
 #[test]
