@@ -84,9 +84,9 @@ fn server_work(f: &mut dyn FnMut()) {
 }
 
 /// Client work while measuring. Not inlined, so callgrind sees the function and toggles its
-/// counting on entry and exit (`--toggle-collect=*counted_client*`); the `black_box`ed tag
-/// keeps its body different from [`counted_server`]'s, or LLVM merges the two identical
-/// functions into one symbol and each side's count would include the other's.
+/// counting on entry and exit (`--toggle-collect=*counted_client*`, made by [`toggle`]); the
+/// `black_box`ed tag keeps its body different from [`counted_server`]'s, or LLVM merges the two
+/// identical functions into one symbol and each side's count would include the other's.
 #[inline(never)]
 fn counted_client(f: &mut dyn FnMut()) {
     black_box(Side::Client);
@@ -351,19 +351,26 @@ enum Side {
     Server,
 }
 
+/// callgrind's `--toggle-collect` pattern for a counted function, made from the function's own
+/// name (`*counted_client*`), so that renaming the function moves the toggle with it. A toggle
+/// that matched no function would count nothing (counting starts off:
+/// `--collect-atstart=no`), and every `request/*` and `mode/*` figure would be 0, which
+/// `instructions-check` fails on (`tests/instructions_check.rs`).
+fn toggle<F>(_counted: F) -> String {
+    let path = std::any::type_name::<F>();
+    let name = path.rsplit("::").next().unwrap_or(path);
+    format!("--toggle-collect=*{name}*")
+}
+
 fn side(side: Side) -> LibraryBenchmarkConfig {
-    let f = match side {
-        Side::Client => "*counted_client*",
-        Side::Server => "*counted_server*",
+    let toggle = match side {
+        Side::Client => toggle(counted_client),
+        Side::Server => toggle(counted_server),
     };
     let mut cfg = LibraryBenchmarkConfig::default();
     cfg.tool(
-        Callgrind::with_args([
-            "--cache-sim=no",
-            "--collect-atstart=no",
-            &format!("--toggle-collect={f}"),
-        ])
-        .entry_point(EntryPoint::None),
+        Callgrind::with_args(["--cache-sim=no", "--collect-atstart=no", &toggle])
+            .entry_point(EntryPoint::None),
     );
     cfg
 }

@@ -1,7 +1,11 @@
 //! Compares a run of the instruction benches (`benches/instructions.rs`) with the committed
 //! baseline (`benches/baseline/instructions.txt`), prints the change per benchmark, and fails
-//! when any count grew more than the threshold, or when a benchmark is in one and not the
-//! other (a benchmark that did not run is not measured, never "unchanged").
+//! (exit status 1) when a count moved beyond the threshold in either direction, when a count is
+//! 0, when a name is given twice, or when a benchmark is in one and not the other. It is a
+//! guard, so it fails closed: a benchmark that did not run is not measured, never
+//! "unchanged"; a count of 0 is nothing measured (the callgrind toggle matched no function),
+//! never "improved"; and a drop is as much a change in what is measured as a growth, so only
+//! `--write` (a reviewed refresh) accepts either.
 //!
 //! ```sh
 //! cargo bench --bench instructions -- --output-format=json > target/instructions.jsonl
@@ -10,7 +14,8 @@
 //! ```
 //!
 //! The input is gungraun's JSON output, one benchmark summary per line; the figure read is
-//! the callgrind total `Ir` (instructions executed) of the run.
+//! the callgrind total `Ir` (instructions executed) of the run. Exit status: 0 passed, 1 the
+//! check failed (every finding printed), 2 an input could not be read or parsed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -20,25 +25,28 @@ use serde_json::Value;
 
 const BASELINE: &str = "benches/baseline/instructions.txt";
 
-/// A count may grow by this much before the check fails, %. Instruction counts move only when
-/// code, dependencies, the toolchain or the certificates change, but a handshake's not by
-/// exactly zero run to run: its work depends on its random values (ML-KEM's rejection
-/// sampling, ECDSA signature lengths), and the OS root store's parse on the files present.
-/// The largest difference measured between five runs on one machine (one under a 2-core busy
-/// loop) was 0.56 % (README); 2 % is 3.5 times that, so CI does not fail on chance, and still
-/// catches a regression of a few percent in any operation, which wall time on these machines
-/// cannot. Builds and reused requests gave identical counts in every run.
+/// A count may move by this much, either way, before the check fails, %. Instruction counts
+/// move only when code, dependencies, the toolchain or the certificates change, but a
+/// handshake's not by exactly zero run to run: its work depends on its random values
+/// (ML-KEM's rejection sampling, ECDSA signature lengths), and the OS root store's parse on
+/// the files present. The largest difference measured between five runs on one machine (one
+/// under a 2-core busy loop) was 0.56 % (README); 2 % is 3.5 times that, so CI does not fail on
+/// chance, and still catches a change of a few percent in any operation, which wall time on
+/// these machines cannot. Builds and reused requests gave identical counts in every run. A
+/// drop fails too: a benchmark that suddenly counts less may measure less of its operation
+/// (a toggle that matches fewer functions, work moved out of the counted turns), and only a
+/// reviewed refresh (`--write`) says it is a real saving.
 const THRESHOLD_PCT: f64 = 2.0;
 
-/// ... and by at least this many instructions. The session builds are small (10-24 thousand
-/// instructions) and mostly allocator work, and the allocator's path through its free lists
-/// depends on what the process allocated before, which depends on its environment: a clean
-/// clone at another path counted `build/ca_cache256` 315 instructions (+2.98 %) above the
-/// baseline taken in a worktree, with no code change (every other benchmark within 1.5 %). A
-/// regression has to exceed both, so a few hundred instructions of allocator noise in a small
-/// benchmark do not fail CI; in the handshakes (millions of instructions) the percentage
-/// decides.
-const MIN_GROWTH: u64 = 1000;
+/// ... and by at least this many instructions, either way. The session builds are small
+/// (10-24 thousand instructions) and mostly allocator work, and the allocator's path through
+/// its free lists depends on what the process allocated before, which depends on its
+/// environment: a clean clone at another path counted `build/ca_cache256` 315 instructions
+/// (+2.98 %) above the baseline taken in a worktree, with no code change (every other
+/// benchmark within 1.5 %). A change has to exceed both, so a few hundred instructions of
+/// allocator noise in a small benchmark do not fail CI; in the handshakes (millions of
+/// instructions) the percentage decides.
+const MIN_CHANGE: u64 = 1000;
 
 #[derive(Debug, thiserror::Error)]
 enum CheckError {
@@ -69,11 +77,19 @@ fn read(path: &Path) -> Result<String, CheckError> {
     })
 }
 
-/// `name → Ir` from gungraun's JSON lines; the name is `function/id`, e.g.
+/// One benchmark's count as an input gives it, with the line it is on (for the findings).
+#[derive(Debug)]
+struct Entry {
+    name: String,
+    count: u64,
+    line: usize,
+}
+
+/// The benchmarks of gungraun's JSON lines, in input order; the name is `function/id`, e.g.
 /// `request/full_tls13_client`.
-fn parse_run(path: &Path) -> Result<BTreeMap<String, u64>, CheckError> {
+fn parse_run(path: &Path) -> Result<Vec<Entry>, CheckError> {
     let text = read(path)?;
-    let mut out = BTreeMap::new();
+    let mut out = Vec::new();
     for (i, line) in text
         .lines()
         .enumerate()
@@ -92,15 +108,19 @@ fn parse_run(path: &Path) -> Result<BTreeMap<String, u64>, CheckError> {
         let ir = v["profiles"][0]["data"]["total"]["metrics"]["Ir"]["values"]["new"]
             .as_u64()
             .ok_or_else(|| err("no callgrind Ir total"))?;
-        out.insert(format!("{function}/{id}"), ir);
+        out.push(Entry {
+            name: format!("{function}/{id}"),
+            count: ir,
+            line: i + 1,
+        });
     }
     Ok(out)
 }
 
-/// `name → Ir` from the baseline: `name count` per line, `#` comments.
-fn parse_baseline(path: &Path) -> Result<BTreeMap<String, u64>, CheckError> {
+/// The benchmarks of the baseline: `name count` per line, `#` comments.
+fn parse_baseline(path: &Path) -> Result<Vec<Entry>, CheckError> {
     let text = read(path)?;
-    let mut out = BTreeMap::new();
+    let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -118,9 +138,50 @@ fn parse_baseline(path: &Path) -> Result<BTreeMap<String, u64>, CheckError> {
         let count = count
             .parse()
             .map_err(|_| err("the count is not a whole number"))?;
-        out.insert(name.to_string(), count);
+        out.push(Entry {
+            name: name.to_string(),
+            count,
+            line: i + 1,
+        });
     }
     Ok(out)
+}
+
+/// `name → count`, after printing every finding that makes the input unusable: a name given
+/// more than once (which of its counts would be the measurement? none is taken silently) and a
+/// count of 0 (callgrind counted nothing: `benches/instructions.rs` counts only inside the
+/// functions its `--toggle-collect` names, so a toggle that matches no function gives 0).
+/// The bool is false when there was any.
+fn index(path: &Path, entries: &[Entry]) -> (BTreeMap<String, u64>, bool) {
+    let mut ok = true;
+    let mut first_line: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for e in entries {
+        if let Some(first) = first_line.get(e.name.as_str()) {
+            ok = false;
+            println!(
+                "{}:{}: `{}` DUPLICATE: already on line {first}; each benchmark must be \
+                 measured once",
+                path.display(),
+                e.line,
+                e.name
+            );
+            continue;
+        }
+        first_line.insert(&e.name, e.line);
+        if e.count == 0 {
+            ok = false;
+            println!(
+                "{}:{}: `{}` NOTHING COUNTED: 0 instructions (did the callgrind toggle match \
+                 no function?)",
+                path.display(),
+                e.line,
+                e.name
+            );
+        }
+        out.insert(e.name.clone(), e.count);
+    }
+    (out, ok)
 }
 
 fn write_baseline(path: &Path, run: &BTreeMap<String, u64>) -> Result<(), CheckError> {
@@ -148,6 +209,22 @@ fn main() -> ExitCode {
     }
 }
 
+/// What a benchmark's change from `was` to `now` means for the check: `None` when within the
+/// threshold, else the finding (a failure either way).
+fn change_verdict(was: u64, now: u64) -> Option<&'static str> {
+    let moved = now.abs_diff(was);
+    let pct = moved as f64 / was.max(1) as f64 * 100.0;
+    if now == 0 {
+        Some("NOTHING COUNTED")
+    } else if pct <= THRESHOLD_PCT || moved < MIN_CHANGE {
+        None
+    } else if now > was {
+        Some("REGRESSION")
+    } else {
+        Some("DROP: counts less than the baseline; if the operation really got cheaper, refresh it (--write)")
+    }
+}
+
 /// Ok(true) when the check passes.
 fn run() -> Result<bool, CheckError> {
     let mut args = std::env::args().skip(1);
@@ -163,15 +240,21 @@ fn run() -> Result<bool, CheckError> {
         }
     }
     let run_file = run_file.ok_or(CheckError::Usage)?;
-    let new = parse_run(&run_file)?;
-    if new.is_empty() {
+    let entries = parse_run(&run_file)?;
+    if entries.is_empty() {
         println!(
             "instructions-check: {} holds no benchmark",
             run_file.display()
         );
         return Ok(false);
     }
+    let (new, run_ok) = index(&run_file, &entries);
     if write {
+        // A refresh accepts changes, never a run that measured nothing or measured twice.
+        if !run_ok {
+            println!("instructions-check: FAILED, baseline not written");
+            return Ok(false);
+        }
         write_baseline(&baseline, &new)?;
         println!(
             "instructions-check: wrote {} benchmarks to {}",
@@ -180,24 +263,19 @@ fn run() -> Result<bool, CheckError> {
         );
         return Ok(true);
     }
-    let old = parse_baseline(&baseline)?;
-    let mut ok = true;
+    let (old, baseline_ok) = index(&baseline, &parse_baseline(&baseline)?);
+    let mut ok = run_ok && baseline_ok;
     println!(
-        "{:<32} {:>12} {:>12} {:>9}  (fails above +{THRESHOLD_PCT} % and +{MIN_GROWTH} instructions)",
+        "{:<32} {:>12} {:>12} {:>9}  (fails beyond ±{THRESHOLD_PCT} % and ±{MIN_CHANGE} instructions, or at 0)",
         "benchmark", "baseline", "now", "change"
     );
     for (name, &now) in &new {
         match old.get(name) {
             Some(&was) => {
                 let pct = (now as f64 - was as f64) / was.max(1) as f64 * 100.0;
-                let verdict = if pct > THRESHOLD_PCT && now.saturating_sub(was) >= MIN_GROWTH {
-                    ok = false;
-                    "  REGRESSION"
-                } else if pct < -THRESHOLD_PCT {
-                    "  improved: refresh the baseline"
-                } else {
-                    ""
-                };
+                let verdict = change_verdict(was, now);
+                ok &= verdict.is_none();
+                let verdict = verdict.map(|v| format!("  {v}")).unwrap_or_default();
                 println!("{name:<32} {was:>12} {now:>12} {pct:>+8.3}%{verdict}");
             }
             None => {
@@ -220,4 +298,50 @@ fn run() -> Result<bool, CheckError> {
     }
     println!("instructions-check: {}", if ok { "ok" } else { "FAILED" });
     Ok(ok)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn within_the_threshold_either_way_passes() {
+        assert_eq!(change_verdict(1_000_000, 1_019_000), None);
+        assert_eq!(change_verdict(1_000_000, 981_000), None);
+        // Small benchmarks: beyond 2 % but under the instruction floor.
+        assert_eq!(change_verdict(10_000, 10_900), None);
+        assert_eq!(change_verdict(10_000, 9_100), None);
+    }
+
+    #[test]
+    fn beyond_the_threshold_either_way_fails() {
+        assert_eq!(change_verdict(1_000_000, 1_021_000), Some("REGRESSION"));
+        let drop = change_verdict(1_000_000, 979_000).expect("a drop fails");
+        assert!(drop.starts_with("DROP"), "{drop}");
+        assert!(change_verdict(10_000, 8_900).is_some());
+    }
+
+    #[test]
+    fn zero_fails_whatever_the_baseline() {
+        assert_eq!(change_verdict(14_249, 0), Some("NOTHING COUNTED"));
+        assert_eq!(change_verdict(0, 0), Some("NOTHING COUNTED"));
+    }
+
+    #[test]
+    fn duplicates_and_zeros_are_findings() {
+        let e = |name: &str, count, line| Entry {
+            name: name.into(),
+            count,
+            line,
+        };
+        let p = Path::new("in");
+        let (m, ok) = index(p, &[e("a/x", 5, 1), e("b/y", 6, 2)]);
+        assert!(ok);
+        assert_eq!(m.len(), 2);
+        let (m, ok) = index(p, &[e("a/x", 5, 1), e("a/x", 7, 2)]);
+        assert!(!ok, "a repeated name is a finding");
+        assert_eq!(m["a/x"], 5, "the first count is kept, not overwritten");
+        let (_, ok) = index(p, &[e("a/x", 0, 1)]);
+        assert!(!ok, "a count of 0 is a finding");
+    }
 }

@@ -264,13 +264,6 @@ pub fn summary(
         .iter()
         .any(|o| matches!(o, LegOutcome::Ran(r) if r.end == LegEnd::Interrupted));
     let mut method = methods();
-    // The measured definition of `rate_bound` (run::soundness) replaces the build-CPU model
-    // that `methods()` still describes under that key.
-    method.insert("rate_bound".into(), soundness::RATE_BOUND_METHOD.into());
-    method.insert(
-        "per_session_unsound".into(),
-        soundness::PER_SESSION_UNSOUND_METHOD.into(),
-    );
     if plan.breakdown {
         method.insert("breakdown".into(), BREAKDOWN.into());
     }

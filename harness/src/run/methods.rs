@@ -21,10 +21,13 @@ pub fn versions() -> Versions {
     }
 }
 
-/// `method.openssl_heap` in a `native-tls` build: how OpenSSL's heap is counted, and the DHAT
-/// cross-check.
+/// `method.openssl_heap` in a `native-tls` build: how OpenSSL's heap is counted, what no
+/// counter sees, and that the counting costs CPU which the build figures include. Words only:
+/// a figure here would be in every run's summary without having been measured in it, so the
+/// one-time DHAT cross-check and the counting's measured cost are in the README ("rustls or
+/// OpenSSL"), each with its date, versions and command.
 #[cfg(feature = "native-tls")]
-const OPENSSL_HEAP: &str = "reqwest-native: OpenSSL allocates with C malloc, which the Rust allocator never sees; the client worker replaces OpenSSL's allocator (CRYPTO_set_mem_functions) before OpenSSL's first allocation with functions that allocate through the counting allocator and add to its counters, so every client heap figure includes OpenSSL, and the openssl_* figures are its part. A 16-byte size header per block lets frees be subtracted; the header is not counted. If OpenSSL had allocated first, the reqwest-native worker refuses to run rather than report the Rust part as the whole. For hyper (and reqwest with --roots webpki) the openssl_* figures are counted too (0: OpenSSL never called); for reqwest with --roots ca or system see reqwest_native_tls. Cross-checked once against valgrind's DHAT on the fresh scenario (2 reqwest-native clients built, one request each, dropped): DHAT saw 944,268 blocks allocated through these functions, the same count as the harness, and 34,133,264 bytes once the 16-byte headers are taken off, against the harness's 34,133,260. Outside both counters DHAT saw: 141,060 bytes in 54 blocks that libcrypto obtained from libc functions it calls (opendir, qsort_r, stdio buffers while reading the default verify paths; transient, about 0.4 % of OpenSSL's counted bytes per build), 288,561 bytes in 137 blocks that aws-lc (rustls's crypto, here the in-process server and the warm-up) allocated with its own C malloc (262,160 bytes of it the one-time jitter-entropy seeding), and 2,136 bytes of glibc's own";
+const OPENSSL_HEAP: &str = "reqwest-native: OpenSSL allocates with C malloc, which the Rust allocator never sees; the client worker replaces OpenSSL's allocator (CRYPTO_set_mem_functions) before OpenSSL's first allocation with functions that allocate through the counting allocator and add to its counters, so every client heap figure includes OpenSSL, and the openssl_* figures are its part. A 16-byte size header per block lets frees be subtracted; the header is not counted. If OpenSSL had allocated first, the reqwest-native worker refuses to run rather than report the Rust part as the whole. For hyper (and reqwest with --roots webpki) the openssl_* figures are counted too (0: OpenSSL never called); for reqwest with --roots ca or system see reqwest_native_tls. Not in either counter, and not measured in this run: what libcrypto takes from libc functions it calls (opendir, qsort_r, stdio buffers while reading the default verify paths) and what aws-lc (rustls's crypto) allocates with its own C malloc; a one-time valgrind DHAT cross-check measured both and found the counted blocks and bytes equal to DHAT's (README, \"rustls or OpenSSL\", with its date and versions). Counting costs CPU: every OpenSSL allocation, reallocation and free goes through these functions (the header, the counters), so the build CPU (client_build_cpu_us) and every time figure of a client that calls OpenSSL include that cost. Its size is not measured in this run; cargo bench --features native-tls --bench openssl_hook measures it (builds with and without counting, in child processes of one kind), and the README (\"rustls or OpenSSL\") gives its figure with the date it was measured";
 /// `method.openssl_heap` in a build without OpenSSL.
 #[cfg(not(feature = "native-tls"))]
 const OPENSSL_HEAP: &str = "not counted: this build has no OpenSSL (built without the native-tls feature), so no client calls it and every openssl_* figure is null; --client reqwest-native needs a build with --features native-tls";
@@ -43,7 +46,7 @@ pub fn methods() -> BTreeMap<String, String> {
     [
         ("heap", "counting global allocator in each worker process (relaxed atomics over the system allocator): live bytes, cumulative bytes and allocations; exact, not sampled"),
         ("bytes_per_request", "derived: the client worker's allocated bytes during the load (counting allocator, process-wide delta) ÷ completed requests; allocation traffic, not memory held (includes hyper, rustls, tokio and the sampler's own allocations)"),
-        ("build", "each session build: wall time with a monotonic clock, CPU time of the building thread (CLOCK_THREAD_CPUTIME_ID), and the bytes allocated on that thread (the build is synchronous, so both are its own); client_build_core_share is the CPU total ÷ elapsed wall time"),
+        ("build", "each session build: wall time with a monotonic clock, CPU time of the building thread (CLOCK_THREAD_CPUTIME_ID), and the bytes allocated on that thread (the build is synchronous, so both are its own); client_build_core_share is the CPU total ÷ elapsed wall time. Counting is part of what is timed: the counting allocator's work on every Rust allocation and, for a build that calls OpenSSL (a native-tls build only), the counting of OpenSSL's allocations (openssl_heap), whose cost is not subtracted"),
         ("rss", "resident set size from /proc/self/statm, sampled every interval in each process"),
         ("fds", "entries of /proc/self/fd, sampled every interval"),
         ("peaks", "maxima over the samples and the final reading (a peak between samples is not seen)"),
@@ -55,11 +58,34 @@ pub fn methods() -> BTreeMap<String, String> {
         ("retained_per_session", "fresh with retention: bytes freed on the dropping thread as each retained session's TLS state was dropped (exact), cross-checked by the live-heap slope over the retained count (retained_bytes_slope); leak: live heap given back when the kept sessions were dropped at the end of the load, per session, cross-checked by the live-heap slope over the kept count during the load (retained_bytes_slope)"),
         ("plateau", "mean over the samples at or after the retention time T: retained sessions, and live heap above the load's starting heap (null if the starting heap was not read); the model R·b·T is derived"),
         ("openssl_heap", OPENSSL_HEAP),
-        ("rate_bound", "derived: fresh and leak build a session per request, so building alone needs mean build CPU (thread CPU time) × planned rate cores; rate_bound is set when that exceeds the cores the client worker measured (available_parallelism)"),
+        ("rate_bound", crate::run::soundness::RATE_BOUND_METHOD),
+        ("per_session_unsound", crate::run::soundness::PER_SESSION_UNSOUND_METHOD),
         ("sampler", "CPU time of the client worker's sampler while sampling (CLOCK_THREAD_CPUTIME_ID), as a share of the run's wall time; null if it could not be read"),
     ]
     .into_iter()
     .chain(built_with_openssl)
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Issue 22: `method` is in every summary, so it holds no figure that was measured once
+    /// elsewhere (the DHAT cross-check's block and byte counts were): no number of three or more
+    /// digits, and none written with a thousands separator.
+    #[test]
+    fn openssl_heap_carries_no_one_time_figure() {
+        let text = &methods()["openssl_heap"];
+        let mut digits = 0;
+        for (i, c) in text.char_indices() {
+            digits = if c.is_ascii_digit() { digits + 1 } else { 0 };
+            assert!(digits < 3, "a figure in method.openssl_heap at {i}: {text}");
+            let grouped = c == ','
+                && text[..i].ends_with(|p: char| p.is_ascii_digit())
+                && text[i + 1..].starts_with(|n: char| n.is_ascii_digit());
+            assert!(!grouped, "a figure in method.openssl_heap at {i}: {text}");
+        }
+    }
 }

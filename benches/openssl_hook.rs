@@ -1,0 +1,258 @@
+//! What counting OpenSSL's allocations costs a native-tls client build: the CPU time of
+//! building a `reqwest-native` client (`SessionFactory::build`, as the harness's load does)
+//! with OpenSSL's allocator replaced by the counting functions
+//! (`harness::measure::alloc::count_openssl`, as every harness client worker does) and with
+//! OpenSSL's own `malloc`. Only with the `native-tls` feature (`required-features`):
+//!
+//! ```sh
+//! cargo bench --features native-tls --bench openssl_hook
+//! ```
+//!
+//! Why child processes and not criterion: OpenSSL takes a new allocator only before its first
+//! allocation and never gives it back, so "with" and "without" cannot share a process. This
+//! bench starts its own executable as a child per round, alternately counted and plain (so a
+//! change in the machine's load falls on both alike); each child installs the same counting
+//! global allocator as the harness (its Rust allocations are counted either way: only
+//! OpenSSL's hook differs), warms up as the client worker does (`SessionFactory::warm_up`, one
+//! build dropped), then builds and drops clients one at a time on one thread and reports each
+//! build's thread CPU time (`CLOCK_THREAD_CPUTIME_ID`, the clock of the harness's
+//! `client_build_cpu_us`). The counted children also report OpenSSL's allocations per build,
+//! so the cost per allocation can be derived. Nothing is printed that was not measured here.
+
+#[global_allocator]
+static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use harness::measure::{alloc, procstat};
+use harness::tls::certs;
+use harness::tls::config::ClientTls;
+use harness::tls::session::{Pooling, SessionFactory};
+use harness::vocab::client::ClientKind;
+use harness::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
+
+/// Rounds per variant (one child process each), alternating counted and plain.
+const ROUNDS: usize = 6;
+/// Builds measured per child, after its warm-up build.
+const BUILDS: usize = 15;
+
+/// The two ways a child builds: OpenSSL's allocations counted (the harness's client worker)
+/// or not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Variant {
+    Counted,
+    Plain,
+}
+
+impl Variant {
+    fn arg(self) -> &'static str {
+        match self {
+            Variant::Counted => "counted",
+            Variant::Plain => "plain",
+        }
+    }
+}
+
+/// One measured build: its thread CPU time and, when counted, OpenSSL's allocations in it.
+struct Build {
+    cpu_ns: u64,
+    openssl_allocs: Option<u64>,
+}
+
+/// A child's work: `--child counted|plain CERTS_DIR`; prints one `build CPU_NS ALLOCS` line per
+/// build (`-` when not counted).
+fn child(variant: Variant, certs_dir: &Path) -> Result<(), String> {
+    if variant == Variant::Counted {
+        alloc::count_openssl().map_err(|e| e.to_string())?;
+    }
+    let (certs, _) = certs::ensure(certs_dir).map_err(|e| e.to_string())?;
+    let tls = ClientTls::new(
+        TlsVersion::V13,
+        KxChoice::Default,
+        RootsChoice::Ca,
+        vec![certs.ca.clone()],
+        256,
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let _in_runtime = rt.enter();
+    let factory = SessionFactory::with_kind(ClientKind::ReqwestNative, tls);
+    factory.warm_up().map_err(|e| e.to_string())?;
+    // The first build pays what OpenSSL sets up on its first certificate parse: not per build.
+    drop(
+        factory
+            .build(Pooling::KeepAlive)
+            .map_err(|e| e.to_string())?,
+    );
+    for _ in 0..BUILDS {
+        let allocs0 = alloc::openssl_heap().map(|h| h.total_allocs);
+        let cpu0 = procstat::thread_cpu_ns().ok_or("no thread CPU clock")?;
+        let session = factory
+            .build(Pooling::KeepAlive)
+            .map_err(|e| e.to_string())?;
+        let cpu1 = procstat::thread_cpu_ns().ok_or("no thread CPU clock")?;
+        let allocs = allocs0
+            .zip(alloc::openssl_heap().map(|h| h.total_allocs))
+            .map(|(a, b)| (b - a).to_string());
+        drop(session);
+        println!("build {} {}", cpu1 - cpu0, allocs.as_deref().unwrap_or("-"));
+    }
+    Ok(())
+}
+
+/// Runs one child and reads its builds.
+fn round(exe: &Path, variant: Variant, certs_dir: &Path) -> Result<Vec<Build>, String> {
+    let out = Command::new(exe)
+        .args(["--child", variant.arg()])
+        .arg(certs_dir)
+        .output()
+        .map_err(|e| format!("start {}: {e}", exe.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} child failed ({}): {}",
+            variant.arg(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    let builds: Vec<Build> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.strip_prefix("build ")?.split(' ');
+            Some(Build {
+                cpu_ns: f.next()?.parse().ok()?,
+                openssl_allocs: f.next()?.parse().ok(),
+            })
+        })
+        .collect();
+    if builds.len() != BUILDS {
+        return Err(format!(
+            "{} child reported {} builds of {BUILDS}",
+            variant.arg(),
+            builds.len()
+        ));
+    }
+    Ok(builds)
+}
+
+/// The `q` quantile of sorted values (nearest rank).
+fn quantile(sorted: &[u64], q: f64) -> u64 {
+    let i = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[i.min(sorted.len() - 1)]
+}
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+fn parent() -> Result<(), String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    // `<target>/<profile>/deps/openssl_hook-…`: the certificates the other benches persist.
+    let certs_dir: PathBuf = exe
+        .ancestors()
+        .nth(3)
+        .ok_or("the bench runs from <target>/<profile>/deps")?
+        .join("bench-certs");
+    certs::ensure(&certs_dir).map_err(|e| e.to_string())?;
+    let mut cpu: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
+    let mut round_medians: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
+    let mut allocs = Vec::new();
+    for r in 0..ROUNDS {
+        // Alternate which variant goes first, so neither always follows the other.
+        let order = if r % 2 == 0 {
+            [Variant::Counted, Variant::Plain]
+        } else {
+            [Variant::Plain, Variant::Counted]
+        };
+        for v in order {
+            let builds = round(&exe, v, &certs_dir)?;
+            let i = (v == Variant::Plain) as usize;
+            let mut this: Vec<u64> = builds.iter().map(|b| b.cpu_ns).collect();
+            this.sort_unstable();
+            round_medians[i].push(quantile(&this, 0.5));
+            cpu[i].extend(this);
+            allocs.extend(builds.iter().filter_map(|b| b.openssl_allocs));
+        }
+    }
+    for c in &mut cpu {
+        c.sort_unstable();
+    }
+    allocs.sort_unstable();
+    println!(
+        "reqwest-native client build, thread CPU (ms), {ROUNDS} child processes × {BUILDS} builds per variant, alternating:"
+    );
+    println!(
+        "{:<34} {:>8} {:>8} {:>8}   per-round medians",
+        "", "p25", "median", "p75"
+    );
+    for (i, name) in [
+        "counted (the harness's workers)",
+        "plain (OpenSSL's malloc)",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let rounds: Vec<String> = round_medians[i]
+            .iter()
+            .map(|&m| format!("{:.1}", ms(m)))
+            .collect();
+        println!(
+            "{name:<34} {:>8.1} {:>8.1} {:>8.1}   {}",
+            ms(quantile(&cpu[i], 0.25)),
+            ms(quantile(&cpu[i], 0.5)),
+            ms(quantile(&cpu[i], 0.75)),
+            rounds.join(" ")
+        );
+    }
+    let (counted, plain) = (quantile(&cpu[0], 0.5), quantile(&cpu[1], 0.5));
+    let diff = counted as f64 - plain as f64;
+    let per_round: Vec<String> = round_medians[0]
+        .iter()
+        .zip(&round_medians[1])
+        .map(|(&c, &p)| format!("{:+.1}", (c as f64 - p as f64) / 1e6))
+        .collect();
+    println!(
+        "counting's cost (derived: difference of the medians): {:+.1} ms per build ({:+.1} % of plain); per round: {} ms",
+        diff / 1e6,
+        diff / plain as f64 * 100.0,
+        per_round.join(" ")
+    );
+    if !allocs.is_empty() {
+        let a = quantile(&allocs, 0.5);
+        println!(
+            "OpenSSL allocations per build (counted): median {a} (min {}, max {}); derived: {:+.0} ns per allocation",
+            allocs[0],
+            allocs[allocs.len() - 1],
+            diff / a as f64
+        );
+    }
+    Ok(())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let result = match args.iter().position(|a| a == "--child") {
+        Some(i) => {
+            let variant = match args.get(i + 1).map(String::as_str) {
+                Some("counted") => Variant::Counted,
+                Some("plain") => Variant::Plain,
+                other => {
+                    eprintln!("openssl_hook: --child counted|plain, not {other:?}");
+                    std::process::exit(2);
+                }
+            };
+            match args.get(i + 2) {
+                Some(dir) => child(variant, Path::new(dir)),
+                None => Err("--child VARIANT CERTS_DIR".into()),
+            }
+        }
+        None => parent(),
+    };
+    if let Err(e) = result {
+        eprintln!("openssl_hook: FAILED: {e}");
+        std::process::exit(1);
+    }
+}
