@@ -1,7 +1,7 @@
 //! Instructions per operation (callgrind, through gungraun): the deterministic cost beside
 //! criterion's wall-clock time (`benches/session.rs`), so that a change in cost shows on a noisy
 //! shared machine and in CI. Run with `cargo bench --bench instructions` (needs valgrind and
-//! `gungraun-runner` of the same version as the `gungraun` crate: see the README; without them
+//! `gungraun-runner` of the same version as the `gungraun` crate: see docs/benchmarks.md; without them
 //! the suite says it was skipped and why, and fails under `CI=true`: [`config_if_tools_present`]).
 //!
 //! Why both ends are driven in memory, on one thread: the criterion benches run hyper and a
@@ -528,7 +528,7 @@ fn gungraun_version() -> &'static str {
 fn missing_tool() -> Option<String> {
     let version = gungraun_version();
     let install_runner = format!(
-        "cargo install --locked gungraun-runner --version {version} (README, \"Instructions\")"
+        "cargo install --locked gungraun-runner --version {version} (docs/benchmarks.md, \"Instructions\")"
     );
     let answer = |exe: &str| {
         std::process::Command::new(exe)

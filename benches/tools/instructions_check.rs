@@ -30,7 +30,7 @@ const BASELINE: &str = "benches/baseline/instructions.txt";
 /// handshake's not by exactly zero run to run: its work depends on its random values
 /// (ML-KEM's rejection sampling, ECDSA signature lengths), and the OS root store's parse on
 /// the files present. The largest difference measured between five runs on one machine (one
-/// under a 2-core busy loop) was 0.56 % (README); 2 % is 3.5 times that, so CI does not fail on
+/// under a 2-core busy loop) was 0.56 % (docs/benchmarks.md); 2 % is 3.5 times that, so CI does not fail on
 /// chance, and still catches a change of a few percent in any operation, which wall time on
 /// these machines cannot. Builds and reused requests gave identical counts in every run. A
 /// drop fails too: a benchmark that suddenly counts less may measure less of its operation
@@ -187,7 +187,7 @@ fn index(path: &Path, entries: &[Entry]) -> (BTreeMap<String, u64>, bool) {
 fn write_baseline(path: &Path, run: &BTreeMap<String, u64>) -> Result<(), CheckError> {
     let mut text = String::from(
         "# Instructions per operation (callgrind Ir), benches/instructions.rs; `name count`.\n\
-         # Refresh on purpose only (README, \"Instructions\"): a change here is a change in cost.\n",
+         # Refresh on purpose only (docs/benchmarks.md, \"Instructions\"): a change here is a change in cost.\n",
     );
     for (name, count) in run {
         text.push_str(&format!("{name} {count}\n"));

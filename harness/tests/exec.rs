@@ -221,7 +221,7 @@ fn node_agent_false_vs_keepalive_agent() {
     assert_shared(&keep, "keep-alive agent");
 }
 
-/// The README's own example, checked from outside: a default `reqwest::Client::new()` per
+/// docs/openssl.md's own example ("If you use reqwest"), checked from outside: a default `reqwest::Client::new()` per
 /// request vs one shared (the example is built by `cargo test` beside this test).
 #[test]
 fn reqwest_client_per_request_vs_shared() {

@@ -261,7 +261,7 @@ fn a_runs_page_shows_the_answer_and_a_chart_first_and_cuts_no_table() {
     ignore = "chromium is not installed (apt-get install chromium)"
 )]
 fn an_exec_checks_page_shows_the_verdict_and_a_chart_first() {
-    // The README's own example client (built by `cargo test` beside this test), a session
+    // docs/openssl.md's own example client (built by `cargo test` beside this test), a session
     // per request: no tool beyond Chromium is needed.
     let exe = Path::new(env!("CARGO_BIN_EXE_harness"))
         .parent()

@@ -34,7 +34,7 @@ use crate::vocab::exec::{ExecEnd, HeapTool, WitnessRecord};
 use condition::Condition;
 use summary::Observed;
 
-/// The environment variables a checked command finds (documented in the README).
+/// The environment variables a checked command finds (documented in docs/exec.md).
 pub const ENV_URL: &str = "TLS_SESSION_COST_URL";
 /// The CA's path, under the harness's own name and where common clients read a CA bundle.
 pub const ENV_CA: [&str; 5] = [

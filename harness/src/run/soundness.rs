@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn a_queue_or_falling_behind_is_rate_bound_with_its_cause() {
-        // The README's OpenSSL leg: 274 of 6,000 started, builds needing 12.9 cores.
+        // The OpenSSL leg of docs/openssl.md: 274 of 6,000 started, builds needing 12.9 cores.
         let mut t = kept();
         t.requests_started = 274;
         t.stopped_early = Some(
