@@ -151,7 +151,7 @@ fn run(args: harness::cli::args::RunArgs, command: String) -> ExitCode {
     if let Err(code) = print_report(
         args.report.json,
         &out.summary,
-        || harness::report::table::render(&out.summary, args.report.view()),
+        || harness::report::table::render(&out.summary, args.view()),
         &out.dir,
         &out.report_errors,
     ) {

@@ -137,8 +137,23 @@ pub struct RunArgs {
     /// PEM file of the CA(s) that sign --target's certificate.
     #[arg(long, requires = "target")]
     pub ca: Option<PathBuf>,
+    /// Print every figure and each "what to do" line in full instead of the brief view (the
+    /// answer first, a few figures per group). `summary.json` and the page hold every figure
+    /// either way. (`harness exec` prints all its figures already.)
+    #[arg(long)]
+    pub detail: bool,
     #[command(flatten)]
     pub report: ReportArgs,
+}
+
+impl RunArgs {
+    /// The terminal view `--detail` asks for.
+    pub fn view(&self) -> crate::report::table::View {
+        match self.detail {
+            true => crate::report::table::View::Detail,
+            false => crate::report::table::View::Brief,
+        }
+    }
 }
 
 /// Where a run or a check writes its report and how it talks: the options `harness` and
@@ -158,20 +173,6 @@ pub struct ReportArgs {
     /// checked command's own stdout) goes to stderr.
     #[arg(long)]
     pub json: bool,
-    /// Print every figure (today's full table) instead of the brief view: the answer first,
-    /// a few figures per group. `summary.json` and the page always hold every figure.
-    #[arg(long)]
-    pub detail: bool,
-}
-
-impl ReportArgs {
-    /// The terminal view `--detail` asks for.
-    pub fn view(&self) -> crate::report::table::View {
-        match self.detail {
-            true => crate::report::table::View::Detail,
-            false => crate::report::table::View::Brief,
-        }
-    }
 }
 
 /// Options of `harness serve`.
