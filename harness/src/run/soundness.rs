@@ -7,7 +7,8 @@
 //!   rate;
 //! - some **requests failed** (timeouts, refused handshakes): a session whose request failed
 //!   holds no tickets and perhaps no connection, yet it counts among leak's kept sessions
-//!   that b is divided by, and its allocations are in the bytes per request while it is not in the divisor.
+//!   that b is divided by, and its allocations are in the bytes per request while it is not
+//!   in the divisor.
 //!
 //! "Rate-bound" is defined here once ([`rate_bound`]); the summary publishes the marks
 //! (`rate_bound`, `per_session_unsound`), the table and the page show them next to the figures,
