@@ -5,11 +5,12 @@
 //!    be read is left unset (the code reads these with `option_env!` and writes null) and
 //!    named in a `cargo:warning`, rather than recorded as a made-up "unknown".
 //! 2. The external tools some integration tests drive (curl, openssl, Node.js, Python with
-//!    `requests`: the `harness exec` example clients; valgrind: `--heap valgrind`; Chromium:
-//!    the page's layout in a real browser, `tests/page.rs`) and the OS root bundle `--roots system`
-//!    loads. Each one found sets a cfg (`has_curl`, `has_openssl`, `has_node`,
-//!    `has_python_requests`, `has_valgrind`, `has_chromium`, `has_os_roots`); a test that needs a missing one is marked `#[ignore]` with the reason,
-//!    so cargo counts it as ignored instead of passing a test that checked nothing. Under
+//!    `requests`, a JDK: the `harness exec` example clients; valgrind: `--heap valgrind`;
+//!    Chromium: the page's layout in a real browser, `tests/page.rs`) and the OS root bundle
+//!    `--roots system` loads. Each one found sets a cfg (`has_curl`, `has_openssl`, `has_node`,
+//!    `has_python_requests`, `has_jdk`, `has_valgrind`, `has_chromium`, `has_os_roots`); a
+//!    test that needs a missing one is marked `#[ignore]` with the reason, so cargo counts it
+//!    as ignored instead of passing a test that checked nothing. Under
 //!    `CI=true` a missing one fails the build instead: CI must run every test.
 
 use std::collections::BTreeMap;
@@ -191,7 +192,7 @@ enum AppearsIn {
 
 fn test_prerequisites() {
     println!(
-        "cargo::rustc-check-cfg=cfg(has_curl, has_openssl, has_os_roots, has_node, has_python_requests, has_valgrind, has_chromium)"
+        "cargo::rustc-check-cfg=cfg(has_curl, has_openssl, has_os_roots, has_node, has_python_requests, has_jdk, has_valgrind, has_chromium)"
     );
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-env-changed=SSL_CERT_FILE");
@@ -222,6 +223,12 @@ fn test_prerequisites() {
             cfg: "has_node",
             install: "apt-get install nodejs",
             found: on_path(&dirs, "node"),
+            appears_in: AppearsIn::PathDirs,
+        },
+        Prerequisite {
+            cfg: "has_jdk",
+            install: "apt-get install default-jdk-headless",
+            found: jdk(&dirs),
             appears_in: AppearsIn::PathDirs,
         },
         Prerequisite {
@@ -295,6 +302,19 @@ fn python_requests(dirs: &[PathBuf]) -> Result<PathBuf, String> {
     } else {
         Err(format!("{} cannot import requests", python.display()))
     }
+}
+
+/// `java` on PATH, if it belongs to a JDK: `java Client.java` compiles the file in memory
+/// with the JDK's compiler module, which a JRE alone lacks, so `javac` is looked for too.
+fn jdk(dirs: &[PathBuf]) -> Result<PathBuf, String> {
+    let java = on_path(dirs, "java")?;
+    on_path(dirs, "javac").map_err(|_| {
+        format!(
+            "{} is a JRE, not a JDK (no javac on PATH to run a source file)",
+            java.display()
+        )
+    })?;
+    Ok(java)
 }
 
 /// `tool` as an executable file in one of `dirs` (what a shell's PATH lookup finds).

@@ -38,10 +38,11 @@ fn main() -> ExitCode {
         Some(Command::Certs { certs_dir }) => match harness::tls::certs::generate(&certs_dir) {
             Ok(set) => {
                 println!(
-                    "wrote {}, {} and {}",
+                    "wrote {}, {}, {} and {} (the CA as a Java trust store)",
                     set.paths.ca.display(),
                     set.paths.server_cert.display(),
-                    set.paths.server_key.display()
+                    set.paths.server_key.display(),
+                    set.paths.java_truststore.display()
                 );
                 ExitCode::SUCCESS
             }

@@ -10,6 +10,7 @@
 
 pub mod closing;
 pub mod condition;
+pub mod env;
 pub mod heap;
 mod progress;
 pub mod report;
@@ -32,18 +33,8 @@ use crate::tls::witness::monotonic_ns;
 use crate::vocab::defaults;
 use crate::vocab::exec::{ExecEnd, HeapTool, WitnessRecord};
 use condition::Condition;
+pub use env::{ENV_CA, ENV_JAVA, ENV_URL};
 use summary::Observed;
-
-/// The environment variables a checked command finds (documented in docs/exec.md).
-pub const ENV_URL: &str = "TLS_SESSION_COST_URL";
-/// The CA's path, under the harness's own name and where common clients read a CA bundle.
-pub const ENV_CA: [&str; 5] = [
-    "TLS_SESSION_COST_CA",
-    "SSL_CERT_FILE",
-    "REQUESTS_CA_BUNDLE",
-    "CURL_CA_BUNDLE",
-    "NODE_EXTRA_CA_CERTS",
-];
 
 /// How long after the command ends the server is given to see its connections close.
 const SETTLE: Duration = Duration::from_millis(300);
@@ -156,8 +147,13 @@ pub fn run(
     let started_at = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
-    let ca = std::fs::canonicalize(&set.paths.ca).unwrap_or(set.paths.ca.clone());
-    let observed = rt.block_on(supervise(plan, &exe, &ca, &dir, progress))?;
+    // Absolute, so a command that changes directory still finds them.
+    let trust = Trust {
+        ca: std::fs::canonicalize(&set.paths.ca).unwrap_or(set.paths.ca.clone()),
+        java: std::fs::canonicalize(&set.paths.java_truststore)
+            .unwrap_or(set.paths.java_truststore.clone()),
+    };
+    let observed = rt.block_on(supervise(plan, &exe, &trust, &dir, progress))?;
     let mut summary = summary::assemble(&observed);
     summary.command = plan.command.clone();
     summary.harness_command = harness_command;
@@ -210,6 +206,12 @@ fn which(name: &str) -> Option<PathBuf> {
     })
 }
 
+/// The harness CA, as the command is given it: PEM, and the Java trust store.
+struct Trust {
+    ca: PathBuf,
+    java: PathBuf,
+}
+
 /// What the command's waiter thread reports.
 struct Ended {
     status: std::io::Result<std::process::ExitStatus>,
@@ -220,7 +222,7 @@ struct Ended {
 async fn supervise(
     plan: &ExecPlan,
     exe: &Path,
-    ca: &Path,
+    trust: &Trust,
     dir: &Path,
     progress: bool,
 ) -> Result<Observed, ExecError> {
@@ -253,12 +255,14 @@ async fn supervise(
     };
     let mut cmd = std::process::Command::new(&argv[0]);
     cmd.args(&argv[1..])
-        .env(ENV_URL, format!("https://localhost:{port}/"))
+        .envs(env::for_command(
+            &format!("https://localhost:{port}/"),
+            &trust.ca,
+            &trust.java,
+            std::env::var_os(ENV_JAVA).as_deref(),
+        ))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit());
-    for var in ENV_CA {
-        cmd.env(var, ca);
-    }
     if plan.stdout_to_stderr {
         use std::os::fd::AsFd;
         match std::io::stderr().as_fd().try_clone_to_owned() {

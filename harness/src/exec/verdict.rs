@@ -111,7 +111,7 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
     }
     if failed > 0 {
         out.push(format!(
-            "{} TLS handshakes failed on the server: the command did not accept the harness's certificate (it should trust the CA in SSL_CERT_FILE / TLS_SESSION_COST_CA).",
+            "{} TLS handshakes failed on the server: the command did not accept the harness's certificate (it should trust the CA in SSL_CERT_FILE / TLS_SESSION_COST_CA, or a JVM the trust store in JAVA_TOOL_OPTIONS).",
             n(failed)
         ));
     }

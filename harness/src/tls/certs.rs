@@ -19,6 +19,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use time::{Duration, OffsetDateTime};
 
+use super::truststore;
+
 /// Server names the leaf certificate is valid for.
 pub const SERVER_NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
 /// How long a freshly generated leaf is valid.
@@ -71,13 +73,15 @@ impl std::fmt::Display for Staleness {
     }
 }
 
-/// Paths of the three files in the certificate directory.
+/// Paths of the files in the certificate directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertPaths {
     pub dir: PathBuf,
     pub ca: PathBuf,
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
+    /// The CA as a Java trust store (PKCS#12, [`truststore`]): the JVM reads no PEM file.
+    pub java_truststore: PathBuf,
 }
 
 impl CertPaths {
@@ -88,6 +92,7 @@ impl CertPaths {
             ca: dir.join("ca.pem"),
             server_cert: dir.join("server.pem"),
             server_key: dir.join("server.key"),
+            java_truststore: dir.join("ca.p12"),
         }
     }
 }
@@ -119,8 +124,10 @@ pub enum Provenance {
     Generated { because: Staleness },
 }
 
-/// Loads the certificates in `dir`, regenerating them if they cannot be reused. Runs that
-/// start together serialise on an advisory lock (`dir/.lock`), so they agree on one CA.
+/// Loads the certificates in `dir`, regenerating them if they cannot be reused, and writes
+/// the Java trust store when it does not hold the CA (missing, from an older CA, or from a
+/// harness that wrote none). Runs that start together serialise on an advisory lock
+/// (`dir/.lock`), so they agree on one CA.
 pub fn ensure(dir: &Path) -> Result<(CertSet, Provenance), CertError> {
     fs::create_dir_all(dir).map_err(|source| CertError::CreateDir {
         path: dir.to_path_buf(),
@@ -145,11 +152,8 @@ pub fn ensure(dir: &Path) -> Result<(CertSet, Provenance), CertError> {
     }
     let paths = CertPaths::in_dir(dir);
     let result = match check(&paths) {
-        Ok(set) => Ok((set, Provenance::Reused)),
-        Err(because) => {
-            let set = generate(dir)?;
-            Ok((set, Provenance::Generated { because }))
-        }
+        Ok(set) => write_java_truststore(&set.paths, &set.ca).map(|()| (set, Provenance::Reused)),
+        Err(because) => generate(dir).map(|set| (set, Provenance::Generated { because })),
     };
     drop(lock);
     result
@@ -236,6 +240,7 @@ pub fn generate_with_validity(
         leaf_key.serialize_pem().as_bytes(),
         0o600,
     )?;
+    write_java_truststore(&paths, ca_cert.der())?;
 
     Ok(CertSet {
         paths,
@@ -338,6 +343,16 @@ fn verify_chain(
     certified.keys_match().map_err(|e| e.to_string())
 }
 
+/// Writes `paths.java_truststore` for `ca` unless it already holds exactly that (the file is
+/// a pure function of the CA, so equal bytes mean the right store).
+fn write_java_truststore(paths: &CertPaths, ca: &CertificateDer<'_>) -> Result<(), CertError> {
+    let bytes = truststore::pkcs12(ca.as_ref());
+    if fs::read(&paths.java_truststore).is_ok_and(|old| old == bytes) {
+        return Ok(());
+    }
+    write_atomic(&paths.java_truststore, &bytes, 0o644)
+}
+
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CertError> {
     let err = |source| CertError::Write {
         path: path.to_path_buf(),
@@ -380,6 +395,28 @@ mod tests {
         let (second, how) = ensure(dir.path()).expect("reuse");
         assert_eq!(how, Provenance::Reused);
         assert_eq!(first.ca, second.ca);
+    }
+
+    #[test]
+    fn the_java_truststore_follows_the_ca() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (set, _) = ensure(dir.path()).expect("generate");
+        let p12 = &set.paths.java_truststore;
+        assert_eq!(p12, &dir.path().join("ca.p12"));
+        let written = fs::read(p12).expect("written with the CA");
+        assert_eq!(written, truststore::pkcs12(set.ca.as_ref()));
+        // Certificates from before the trust store existed: reused, the store added.
+        fs::remove_file(p12).expect("remove");
+        let (again, how) = ensure(dir.path()).expect("reuse");
+        assert_eq!(how, Provenance::Reused);
+        assert_eq!(fs::read(p12).expect("rewritten"), written);
+        // A store from another CA is replaced.
+        let other = tempfile::tempdir().expect("tempdir");
+        let (stranger, _) = ensure(other.path()).expect("other CA");
+        fs::copy(&stranger.paths.java_truststore, p12).expect("copy");
+        ensure(dir.path()).expect("reuse");
+        assert_eq!(fs::read(p12).expect("rewritten"), written);
+        assert_eq!(again.ca, set.ca);
     }
 
     #[test]

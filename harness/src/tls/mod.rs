@@ -1,6 +1,6 @@
 //! TLS and HTTP, both sides: certificates, rustls configurations, the counting connector,
-//! client sessions, the HTTPS server, its session store and its per-connection witness
-//! (ARCHITECTURE.md, "Layers").
+//! client sessions, the HTTPS server, its session store and its per-connection witness, and
+//! the CA as a Java trust store (ARCHITECTURE.md, "Layers").
 
 pub mod certs;
 pub mod config;
@@ -8,4 +8,5 @@ pub mod connector;
 pub mod server;
 pub mod session;
 pub mod store;
+pub mod truststore;
 pub mod witness;

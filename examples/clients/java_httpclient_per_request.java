@@ -1,0 +1,43 @@
+// Habit: `HttpClient.newHttpClient()` for every request (java.net.http, JDK 11+), never closed:
+// JDK 17's HttpClient has no close(), so each client's idle connection stays in its own pool
+// until the client is garbage-collected or the JVM exits. All of them use the JVM's default
+// SSLContext and its one client session cache: whether a new connection resumes a session the
+// JVM cached is for the server to see.
+// No trust code: `harness exec` passes its trust store in JAVA_TOOL_OPTIONS.
+// Usage: java java_httpclient_per_request.java [N=50]   (URL in TLS_SESSION_COST_URL; JDK 11+
+// runs a single source file as it is)
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+
+class JavaHttpClientPerRequest {
+    public static void main(String[] args) throws InterruptedException {
+        String name = "java_httpclient_per_request";
+        int n = args.length > 0 ? Integer.parseInt(args[0]) : 50;
+        String url = System.getenv("TLS_SESSION_COST_URL");
+        if (url == null || url.isEmpty()) {
+            System.err.println(name + ": TLS_SESSION_COST_URL is not set");
+            System.exit(2);
+        }
+        HttpRequest request = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(30)).build();
+        for (int i = 1; i <= n; i++) {
+            HttpClient client = HttpClient.newHttpClient();
+            HttpResponse<String> response;
+            try {
+                response = client.send(request, HttpResponse.BodyHandlers.ofString());
+            } catch (IOException e) {
+                System.err.println(name + ": request " + i + " failed: " + e);
+                System.exit(1);
+                return;
+            }
+            if (response.statusCode() != 200) {
+                System.err.println(name + ": request " + i + ": HTTP " + response.statusCode());
+                System.exit(1);
+            }
+        }
+        System.err.println(name + ": " + n + " requests ok");
+    }
+}
