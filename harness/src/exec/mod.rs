@@ -45,6 +45,9 @@ pub const ENV_CA: [&str; 5] = [
     "NODE_EXTRA_CA_CERTS",
 ];
 
+/// Frames valgrind records per allocation stack with `--breakdown` (its default is 12).
+const BREAKDOWN_CALLERS: u32 = 50;
+
 /// How long after the command ends the server is given to see its connections close.
 const SETTLE: Duration = Duration::from_millis(300);
 
@@ -56,6 +59,8 @@ pub struct ExecPlan {
     pub duration: Option<Duration>,
     pub conditions: Vec<Condition>,
     pub heap: HeapTool,
+    /// `--breakdown`: attribute the heap profiles to owners (needs `--heap valgrind`).
+    pub breakdown: bool,
     pub server: ServerPlan,
     pub out: PathBuf,
     /// The command's stdout goes to the harness's stderr (`--json` keeps stdout for the
@@ -84,6 +89,8 @@ pub enum ExecError {
     NotExecutable(String, String),
     #[error("--heap valgrind: valgrind is not installed (apt-get install valgrind)")]
     NoValgrind,
+    #[error("--breakdown attributes the heap profiles of --heap valgrind to owners: give --heap valgrind with it")]
+    BreakdownWithoutHeap,
 }
 
 impl ExecError {
@@ -92,7 +99,7 @@ impl ExecError {
         match self {
             ExecError::NotFound(_) => 127,
             ExecError::NotExecutable(..) => 126,
-            ExecError::Out { .. } | ExecError::NoValgrind => 2,
+            ExecError::Out { .. } | ExecError::NoValgrind | ExecError::BreakdownWithoutHeap => 2,
             _ => 1,
         }
     }
@@ -134,6 +141,9 @@ pub fn run(
     harness_command: String,
     progress: bool,
 ) -> Result<ExecOutcome, ExecError> {
+    if plan.breakdown && plan.heap != HeapTool::Valgrind {
+        return Err(ExecError::BreakdownWithoutHeap);
+    }
     if plan.heap == HeapTool::Valgrind && which("valgrind").is_none() {
         return Err(ExecError::NoValgrind);
     }
@@ -245,8 +255,13 @@ async fn supervise(
                 "--tool=dhat".into(),
                 "--trace-children=yes".into(),
                 format!("--dhat-out-file={}/dhat.%p.json", dir.display()),
-                "--".into(),
             ];
+            // The owners are read off the stack's outer frames (the context that called
+            // the allocator), which valgrind's default 12 frames often cut off.
+            if plan.breakdown {
+                v.push(format!("--num-callers={BREAKDOWN_CALLERS}"));
+            }
+            v.push("--".into());
             v.extend(plan.command.iter().cloned());
             v
         }
@@ -446,7 +461,7 @@ async fn supervise(
         sampler_cpu_us_total: sampler_ns.map(|ns| ns / 1000),
         last_sample,
         heap: match plan.heap {
-            HeapTool::Valgrind => Some(heap::read_profiles(dir, sampler.seen())),
+            HeapTool::Valgrind => Some(heap::read_profiles(dir, sampler.seen(), plan.breakdown)),
             HeapTool::None => None,
         },
         heap_tool: plan.heap,
