@@ -469,6 +469,47 @@ mod tests {
         assert_eq!(full.lines().next(), empty.lines().next());
     }
 
+    /// The owner table, on the terminal as on the page: one row per owner, `other` named as
+    /// the unattributed remainder, and a total that is the heap sums; none without a breakdown.
+    #[test]
+    fn the_heap_owner_table_lists_every_owner_and_their_sum() {
+        use crate::contract::exec::{HeapBytes, HeapOwner};
+        use crate::vocab::owner::Owner;
+        let mut s = crate::exec::summary::assemble(&Observed::default());
+        assert_eq!(heap_owner_rows(&s), None);
+        assert!(!table(&s).contains(HEAP_OWNERS_TITLE));
+        let owner = |owner, bytes: u64| HeapOwner {
+            owner,
+            sites: 1,
+            bytes: HeapBytes {
+                allocated: bytes * 4,
+                at_peaks: bytes * 2,
+                at_exits: bytes,
+            },
+            per_connection: Some(HeapBytes {
+                allocated: bytes as f64 * 2.0,
+                at_peaks: bytes as f64,
+                at_exits: bytes as f64 / 2.0,
+            }),
+            per_request: None,
+        };
+        s.heap_breakdown = Some(vec![owner(Owner::OpenSsl, 1024), owner(Owner::Other, 512)]);
+        let rows = heap_owner_rows(&s).expect("rows");
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0][0], "openssl");
+        assert_eq!(rows[0][1], "4 KiB / 2 KiB / 1 KiB");
+        assert_eq!(rows[1][0], "other (no rule: unattributed)");
+        assert_eq!(rows[2][1], "6 KiB / 3 KiB / 1.5 KiB", "the sum");
+        assert_eq!(rows[2][2], "3 KiB / 1.5 KiB / 768 B");
+        assert_eq!(rows[2][3], "n/a", "unmeasured stays n/a, never 0");
+        let t = table(&s);
+        assert!(
+            t.contains(HEAP_OWNERS_TITLE) && t.contains("all owners (= the heap sums)"),
+            "{t}"
+        );
+        assert!(t.find(HEAP_OWNERS_TITLE) < t.find("Verdict"), "{t}");
+    }
+
     #[test]
     fn the_headline_picks_rows_of_figures() {
         assert_eq!(
