@@ -524,9 +524,12 @@ fn heap_breakdown_names_openssls_share_in_python() {
         "OpenSSL's share: {openssl} of {all} B per connection: {}",
         py.summary["heap_breakdown"]
     );
+    // What OpenSSL allocates when `_ssl` calls it is OpenSSL's, not `_ssl`'s: `_ssl`'s own
+    // objects are a small part (26.6 KiB of 2.99 MiB per connection measured).
+    let python_ssl = figure(&py, "python_ssl", "per_connection", "allocated");
     assert!(
-        owner(&py, "python_ssl").is_some(),
-        "_ssl's own objects: {}",
+        python_ssl > 0.0 && python_ssl < openssl,
+        "_ssl's own objects: {python_ssl} B: {}",
         py.summary["heap_breakdown"]
     );
     assert!(

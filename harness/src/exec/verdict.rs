@@ -336,6 +336,14 @@ mod tests {
             "{:?}",
             sentences(&s)
         );
+        // Too few requests to name a habit: the resumed connections are still named.
+        let few = summary(&[(1, Handshake::Full, 1), (5, Handshake::Resumed, 1)]);
+        assert_eq!(few.habit, None);
+        assert!(
+            line(&few).starts_with("5 of 6 connections resumed"),
+            "{}",
+            line(&few)
+        );
         // No resumed connection, no cache claimed.
         let fresh = summary(&[(30, Handshake::Full, 1)]);
         assert!(

@@ -373,7 +373,7 @@ mod tests {
         assert_eq!(
             classify([
                 malloc,
-                "0x1: tls_inlined (src/conn.rs:10)",
+                "0x1: SSL_shim (src/conn.rs:10)",
                 "0x2: rustls::conn::ConnectionCommon<T>::new (src/conn.rs:20)"
             ]),
             Owner::Connection
