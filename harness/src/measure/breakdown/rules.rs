@@ -263,14 +263,22 @@ pub fn classify<'a>(frames: impl IntoIterator<Item = &'a str>) -> Owner {
     {
         return rule.owner;
     }
+    let rust: Vec<&str> = frames.into_iter().filter(|f| is_rust(f)).collect();
     RULES
         .iter()
-        .find(|(_, patterns)| {
-            frames
-                .iter()
-                .any(|f| patterns.iter().any(|p| f.contains(p)))
-        })
+        .find(|(_, patterns)| rust.iter().any(|f| patterns.iter().any(|p| f.contains(p))))
         .map_or(Owner::Other, |(owner, _)| *owner)
+}
+
+/// Whether a frame (`0xADDR: symbol (location)`) can be Rust's, the only frames [`RULES`] are
+/// matched against: its location is Rust source (`.rs:`), or its symbol is a path (`::`) with
+/// no parameter list. A C function (`tls_construct_ctos_key_share`) has no path and a C++ one
+/// (`node::crypto::NewRootCertStore()`) ends in its parameters, which Rust's demangled names
+/// never carry; either could hold a bare Rust pattern (`key_share`, `RootCertStore`).
+pub fn is_rust(frame: &str) -> bool {
+    let rest = frame.split_once(": ").map_or(frame, |(_, rest)| rest);
+    let (symbol, location) = rest.rsplit_once(" (").unwrap_or((rest, ""));
+    location.contains(".rs:") || (symbol.contains("::") && !symbol.ends_with(')'))
 }
 
 #[cfg(test)]
@@ -377,6 +385,30 @@ mod tests {
                 "0x2: rustls::conn::ConnectionCommon<T>::new (src/conn.rs:20)"
             ]),
             Owner::Connection
+        );
+        // C and C++ frames are not matched against the Rust rules: Node.js's own root store
+        // is not rustls's config, nor a C library's key share rustls's key exchange.
+        assert_eq!(
+            classify([
+                malloc,
+                "0xE537F9: node::crypto::NewRootCertStore() (in /usr/bin/node)"
+            ]),
+            Owner::Other
+        );
+        assert_eq!(
+            classify([
+                malloc,
+                "0x1: gnutls_key_share_init (in /usr/lib/libgnutls.so.30)"
+            ]),
+            Owner::Other
+        );
+        // A release Rust binary without debug information is still Rust.
+        assert_eq!(
+            classify([
+                malloc,
+                "0x2: rustls::webpki::anchors::RootCertStore::add (in /app/client)"
+            ]),
+            Owner::Config
         );
         // valgrind's malloc alone, or a C library no rule names: other.
         assert_eq!(classify([malloc]), Owner::Other);
