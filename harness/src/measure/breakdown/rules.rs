@@ -115,7 +115,9 @@ pub const RULES: &[(Owner, &[&str])] = &[
     (
         Owner::Connection,
         &[
-            "rustls::conn",
+            // `rustls::conn::`, not `rustls::conn`: `hyper_rustls::connector` (whose stacks
+            // reach tokio's I/O registration) contains that.
+            "rustls::conn::",
             "rustls::client::client_conn",
             "rustls::client::hs",
             "rustls::client::tls13",
