@@ -11,6 +11,7 @@
 pub mod closing;
 pub mod condition;
 pub mod heap;
+pub mod owners;
 mod progress;
 pub mod report;
 pub mod sources;
