@@ -205,6 +205,11 @@ pub struct ExecArgs {
     /// Count the command's heap with valgrind's DHAT (slow; not a timed check).
     #[arg(long, value_enum, default_value_t)]
     pub heap: HeapTool,
+    /// With --heap valgrind: where the heap bytes went, each process's DHAT profile attributed
+    /// to owners (rustls, hyper, reqwest, tokio, OpenSSL, Python's `_ssl`, other) by the
+    /// `--breakdown` rules, per connection and per request.
+    #[arg(long)]
+    pub breakdown: bool,
     /// How often the command's processes and the server are sampled (at least 10ms).
     #[arg(long, default_value_t = defaults::EXEC_SAMPLE_INTERVAL.into(), value_parser = sample_interval)]
     pub sample_interval: humantime::Duration,
@@ -237,6 +242,7 @@ impl ExecArgs {
             duration: self.duration,
             conditions: self.fail_if.clone(),
             heap: self.heap,
+            breakdown: self.breakdown,
             server: ServerPlan {
                 port: self.port,
                 tls: self.tls,

@@ -65,7 +65,7 @@ pub struct OwnerBytes {
 
 /// A profile attributed to owners: one entry per owner that holds anything, in [`Owner::ALL`]
 /// order, and the profile's totals, which the entries add up to exactly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Breakdown {
     pub owners: Vec<OwnerBytes>,
     pub totals: Figures,
@@ -91,6 +91,22 @@ pub struct LoadProfile {
 }
 
 impl Breakdown {
+    /// Adds `other`'s owners and totals to this one (the profiles of several processes), the
+    /// entries kept in [`Owner::ALL`] order.
+    pub fn merge(&mut self, other: &Breakdown) {
+        for o in &other.owners {
+            match self.owners.iter_mut().find(|e| e.owner == o.owner) {
+                Some(e) => {
+                    e.sites += o.sites;
+                    e.figures = e.figures + o.figures;
+                }
+                None => self.owners.push(*o),
+            }
+        }
+        self.owners.sort_by_key(|o| o.owner);
+        self.totals = self.totals + other.totals;
+    }
+
     /// The owner's entry, if it holds anything.
     pub fn get(&self, owner: Owner) -> Option<&OwnerBytes> {
         self.owners.iter().find(|o| o.owner == owner)

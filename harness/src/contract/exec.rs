@@ -12,6 +12,7 @@ use crate::contract::summary::{ServerSummary, Versions};
 use crate::contract::wire::{ServerSample, P50P99};
 use crate::vocab::exec::{ExecEnd, ExecMode, Habit, HeapTool, WitnessRecord};
 use crate::vocab::handshake::Handshake;
+use crate::vocab::owner::Owner;
 
 /// Version of the exec `summary.json` layout.
 pub const EXEC_SCHEMA: u32 = 2;
@@ -121,6 +122,14 @@ pub struct ExecSummary {
     /// DHAT profiles read; more than `heap_processes_seen` when processes lived between two
     /// samples.
     pub heap_profiles_read: Option<u64>,
+    /// `--heap valgrind --breakdown`: where the heap bytes went, by owner. Each process's DHAT
+    /// profile is attributed with the `--breakdown` rule table (rustls, hyper, reqwest, tokio,
+    /// OpenSSL, Python's `_ssl`; a stack no rule recognises is `other`, the unattributed
+    /// remainder, never dropped) and the owners are summed over the processes, so they add up
+    /// to `heap_peaks_summed_bytes` and `heap_at_exits_summed_bytes` exactly. Biggest at the
+    /// peaks first, `other` last. `null` without `--breakdown`, or when the heap sums are
+    /// `null` (the reason is in `unmeasured`).
+    pub heap_breakdown: Option<Vec<HeapOwner>>,
     /// Samples taken, and the sampler's own CPU time (`CLOCK_THREAD_CPUTIME_ID`), µs.
     pub samples: u64,
     pub sampler_cpu_us_total: Option<u64>,
@@ -131,6 +140,34 @@ pub struct ExecSummary {
     pub verdict: Vec<String>,
     /// The `--fail-if` conditions and how each came out.
     pub conditions: Vec<ConditionResult>,
+}
+
+/// One owner's heap bytes in a check's DHAT profiles (`harness exec --heap valgrind
+/// --breakdown`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HeapOwner {
+    pub owner: Owner,
+    /// Allocation stacks (DHAT program points) attributed to it, over every profile.
+    pub sites: u64,
+    /// Its bytes, summed over the command's processes.
+    pub bytes: HeapBytes<u64>,
+    /// Derived: `bytes` ÷ the connections the witness saw (`null`: the witness was lost or saw
+    /// no connection; the reason is in `unmeasured`).
+    pub per_connection: Option<HeapBytes<f64>>,
+    /// Derived: `bytes` ÷ the requests the witness saw (`null` as above).
+    pub per_request: Option<HeapBytes<f64>>,
+}
+
+/// A heap figure of one owner three ways, from DHAT's program points.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HeapBytes<T> {
+    /// Allocated over the process's life (`tb`): the allocation traffic.
+    pub allocated: T,
+    /// Live at each process's own heap peak (`gb`), summed over the processes: the peaks fall
+    /// at different times, so an upper bound of what the tree held at once.
+    pub at_peaks: T,
+    /// Live when each process exited (`eb`), summed.
+    pub at_exits: T,
 }
 
 /// A row of an exec `timeline.csv`.

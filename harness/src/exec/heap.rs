@@ -9,7 +9,10 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use serde_json::Value;
+use crate::contract::breakdown::{Breakdown, OwnerBytes};
+use crate::contract::exec::{HeapBytes, HeapOwner};
+use crate::measure::breakdown::{attribute, profile::Profile};
+use crate::vocab::owner::Owner;
 
 /// What the profiles in a check's directory say.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -26,6 +29,9 @@ pub struct HeapProfiles {
     pub peaks_summed: u64,
     /// Σ over the profiles read of bytes live at each process's exit (`eb`).
     pub at_exits_summed: u64,
+    /// `--breakdown`: every profile read attributed to owners by the `--breakdown` rules and
+    /// summed (`None`: not asked for). Its totals are the sums above, from the same parse.
+    pub owners: Option<Breakdown>,
 }
 
 impl HeapProfiles {
@@ -59,12 +65,41 @@ impl HeapProfiles {
             .is_none()
             .then_some((self.peaks_summed, self.at_exits_summed))
     }
+
+    /// The owners, when asked for and every process seen left a readable profile (a partial
+    /// breakdown would pass for the whole, as a partial sum would).
+    pub fn breakdown(&self) -> Option<&Breakdown> {
+        self.owners.as_ref().filter(|_| self.problem().is_none())
+    }
 }
 
-/// Reads every `dhat.PID.json` in `dir` and matches the PIDs against `seen`.
-pub fn read_profiles(dir: &Path, seen: &BTreeSet<i32>) -> HeapProfiles {
+/// Frames valgrind records per allocation stack with `--breakdown` (its default is 12).
+const BREAKDOWN_CALLERS: u32 = 50;
+
+/// The command line that runs `command` under valgrind's DHAT, one profile per process in
+/// `dir`. With `breakdown`, deeper stacks: the owners are read off the outer frames (the
+/// context that called the allocator), which valgrind's default 12 frames often cut off.
+pub fn valgrind_argv(dir: &Path, breakdown: bool, command: &[String]) -> Vec<String> {
+    let mut v = vec![
+        "valgrind".to_string(),
+        "--tool=dhat".into(),
+        "--trace-children=yes".into(),
+        format!("--dhat-out-file={}/dhat.%p.json", dir.display()),
+    ];
+    if breakdown {
+        v.push(format!("--num-callers={BREAKDOWN_CALLERS}"));
+    }
+    v.push("--".into());
+    v.extend(command.iter().cloned());
+    v
+}
+
+/// Reads every `dhat.PID.json` in `dir` and matches the PIDs against `seen`; with
+/// `breakdown`, attributes each profile to owners ([`attribute`]) as well.
+pub fn read_profiles(dir: &Path, seen: &BTreeSet<i32>, breakdown: bool) -> HeapProfiles {
     let mut h = HeapProfiles {
         seen: seen.len() as u64,
+        owners: breakdown.then(Breakdown::default),
         ..Default::default()
     };
     let mut profiled = BTreeSet::new();
@@ -86,16 +121,15 @@ pub fn read_profiles(dir: &Path, seen: &BTreeSet<i32>) -> HeapProfiles {
         };
         let parsed = std::fs::read_to_string(e.path())
             .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str::<Value>(&t).map_err(|e| e.to_string()))
-            .and_then(|v| match v.get("pps").and_then(Value::as_array) {
-                Some(pps) => Ok(pps.clone()),
-                None => Err("no `pps` array".into()),
-            });
+            .and_then(|t| Profile::parse(&t).map_err(|e| e.to_string()));
         match parsed {
-            Ok(pps) => {
-                let sum = |k: &str| pps.iter().filter_map(|p| p.get(k)?.as_u64()).sum::<u64>();
-                h.peaks_summed += sum("gb");
-                h.at_exits_summed += sum("eb");
+            Ok(profile) => {
+                let totals = profile.totals();
+                h.peaks_summed += totals.gmax_bytes;
+                h.at_exits_summed += totals.end_bytes;
+                if let Some(owners) = h.owners.as_mut() {
+                    owners.merge(&attribute(&profile));
+                }
                 h.read += 1;
                 if let Ok(pid) = pid.parse::<i32>() {
                     profiled.insert(pid);
@@ -108,12 +142,59 @@ pub fn read_profiles(dir: &Path, seen: &BTreeSet<i32>) -> HeapProfiles {
     h
 }
 
+/// The published breakdown: each owner of `b` with its bytes, and per connection and per
+/// request the witness saw (`None` where it saw none, or was lost). Biggest at the peaks
+/// first, [`Owner::Other`] (the unattributed remainder) last.
+pub fn owners(b: &Breakdown, connections: Option<u64>, requests: Option<u64>) -> Vec<HeapOwner> {
+    let per = |o: &OwnerBytes, units: Option<u64>| {
+        let n = units.filter(|&n| n > 0)? as f64;
+        Some(HeapBytes {
+            allocated: o.figures.total_bytes as f64 / n,
+            at_peaks: o.figures.gmax_bytes as f64 / n,
+            at_exits: o.figures.end_bytes as f64 / n,
+        })
+    };
+    let mut out: Vec<HeapOwner> = b
+        .owners
+        .iter()
+        .map(|o| HeapOwner {
+            owner: o.owner,
+            sites: o.sites,
+            bytes: HeapBytes {
+                allocated: o.figures.total_bytes,
+                at_peaks: o.figures.gmax_bytes,
+                at_exits: o.figures.end_bytes,
+            },
+            per_connection: per(o, connections),
+            per_request: per(o, requests),
+        })
+        .collect();
+    out.sort_by_key(|o| {
+        (
+            o.owner == Owner::Other,
+            std::cmp::Reverse(o.bytes.at_peaks),
+            std::cmp::Reverse(o.bytes.allocated),
+            o.owner,
+        )
+    });
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A valgrind DHAT profile of two program points: one in OpenSSL holding `gb` at the peak
+    /// and `eb` at exit, one elsewhere holding a byte at the peak.
     fn profile(gb: u64, eb: u64) -> String {
-        format!("{{\"pps\":[{{\"gb\":{gb},\"eb\":{eb}}},{{\"gb\":1,\"eb\":0}}]}}")
+        let pp = |gb: u64, eb: u64, f: usize| {
+            format!("{{\"tb\":{gb},\"tbk\":1,\"gb\":{gb},\"gbk\":1,\"eb\":{eb},\"ebk\":1,\"fs\":[1,{f}]}}")
+        };
+        format!(
+            "{{\"dhatFileVersion\":2,\"mode\":\"heap\",\"pps\":[{},{}],\"ftbl\":[\"[root]\",\"0x1: malloc (in /usr/libexec/valgrind/vgpreload_dhat-amd64-linux.so)\",\"0x2: SSL_new (in /usr/lib/x86_64-linux-gnu/libssl.so.3)\",\"0x3: main (main.c:1)\"]}}",
+            pp(gb, eb, 2),
+            pp(1, 0, 3)
+        )
     }
 
     #[test]
@@ -122,18 +203,55 @@ mod tests {
         std::fs::write(dir.path().join("dhat.1.json"), profile(100, 10)).expect("write");
         std::fs::write(dir.path().join("dhat.2.json"), profile(200, 20)).expect("write");
         std::fs::write(dir.path().join("other.json"), profile(999, 999)).expect("write");
-        let h = read_profiles(dir.path(), &[1, 2].into_iter().collect());
+        let h = read_profiles(dir.path(), &[1, 2].into_iter().collect(), false);
         assert_eq!((h.seen, h.read), (2, 2));
         assert_eq!(h.sums(), Some((302, 30)));
+        assert_eq!(h.owners, None, "not asked for");
+    }
+
+    #[test]
+    fn the_breakdown_sums_the_processes_owners_to_the_heap_sums() {
+        use crate::vocab::owner::Owner;
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("dhat.1.json"), profile(100, 10)).expect("write");
+        std::fs::write(dir.path().join("dhat.2.json"), profile(200, 20)).expect("write");
+        let h = read_profiles(dir.path(), &[1, 2].into_iter().collect(), true);
+        let b = h.breakdown().expect("asked for, every profile read");
+        let openssl = b.get(Owner::OpenSsl).expect("OpenSSL's frames");
+        assert_eq!(
+            (
+                openssl.sites,
+                openssl.figures.gmax_bytes,
+                openssl.figures.end_bytes
+            ),
+            (2, 300, 30)
+        );
+        assert_eq!(b.get(Owner::Other).map(|o| o.figures.gmax_bytes), Some(2));
+        assert_eq!(
+            Some((b.totals.gmax_bytes, b.totals.end_bytes)),
+            h.sums(),
+            "the owners add up to the heap sums"
+        );
+        let table = owners(b, Some(2), Some(4));
+        assert_eq!(table[0].owner, Owner::OpenSsl);
+        assert_eq!(table.last().map(|o| o.owner), Some(Owner::Other));
+        let per_conn = table[0].per_connection.expect("2 connections");
+        assert_eq!((per_conn.at_peaks, per_conn.at_exits), (150.0, 15.0));
+        assert_eq!(table[0].per_request.map(|p| p.allocated), Some(75.0));
+        let none = owners(b, Some(0), None);
+        assert!(none
+            .iter()
+            .all(|o| o.per_connection.is_none() && o.per_request.is_none()));
     }
 
     #[test]
     fn a_process_without_a_profile_leaves_the_sums_unmeasured() {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("dhat.1.json"), profile(100, 10)).expect("write");
-        let h = read_profiles(dir.path(), &[1, 3].into_iter().collect());
+        let h = read_profiles(dir.path(), &[1, 3].into_iter().collect(), true);
         assert_eq!(h.missing, vec![3]);
         assert_eq!(h.sums(), None);
+        assert_eq!(h.breakdown(), None, "a partial breakdown is not published");
         let why = h.problem().expect("a problem");
         assert!(why.contains("2 processes seen, 1 profiles read") && why.contains("pid 3"));
     }
@@ -143,10 +261,13 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         std::fs::write(dir.path().join("dhat.1.json"), profile(100, 10)).expect("write");
         std::fs::write(dir.path().join("dhat.2.json"), "{\"pps\":").expect("write");
-        let h = read_profiles(dir.path(), &[1].into_iter().collect());
+        let h = read_profiles(dir.path(), &[1].into_iter().collect(), true);
         assert_eq!(h.sums(), None);
         assert!(h.problem().is_some_and(|p| p.contains("dhat.2.json")));
         let empty = tempfile::tempdir().expect("tempdir");
-        assert_eq!(read_profiles(empty.path(), &BTreeSet::new()).sums(), None);
+        assert_eq!(
+            read_profiles(empty.path(), &BTreeSet::new(), false).sums(),
+            None
+        );
     }
 }

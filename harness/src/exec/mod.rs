@@ -12,6 +12,7 @@ pub mod closing;
 pub mod condition;
 pub mod env;
 pub mod heap;
+pub mod owners;
 mod progress;
 pub mod report;
 pub mod sources;
@@ -47,6 +48,8 @@ pub struct ExecPlan {
     pub duration: Option<Duration>,
     pub conditions: Vec<Condition>,
     pub heap: HeapTool,
+    /// `--breakdown`: attribute the heap profiles to owners (needs `--heap valgrind`).
+    pub breakdown: bool,
     pub server: ServerPlan,
     pub out: PathBuf,
     /// The command's stdout goes to the harness's stderr (`--json` keeps stdout for the
@@ -75,6 +78,8 @@ pub enum ExecError {
     NotExecutable(String, String),
     #[error("--heap valgrind: valgrind is not installed (apt-get install valgrind)")]
     NoValgrind,
+    #[error("--breakdown attributes the heap profiles of --heap valgrind to owners: give --heap valgrind with it")]
+    BreakdownWithoutHeap,
 }
 
 impl ExecError {
@@ -83,7 +88,7 @@ impl ExecError {
         match self {
             ExecError::NotFound(_) => 127,
             ExecError::NotExecutable(..) => 126,
-            ExecError::Out { .. } | ExecError::NoValgrind => 2,
+            ExecError::Out { .. } | ExecError::NoValgrind | ExecError::BreakdownWithoutHeap => 2,
             _ => 1,
         }
     }
@@ -125,6 +130,9 @@ pub fn run(
     harness_command: String,
     progress: bool,
 ) -> Result<ExecOutcome, ExecError> {
+    if plan.breakdown && plan.heap != HeapTool::Valgrind {
+        return Err(ExecError::BreakdownWithoutHeap);
+    }
     if plan.heap == HeapTool::Valgrind && which("valgrind").is_none() {
         return Err(ExecError::NoValgrind);
     }
@@ -187,6 +195,7 @@ pub fn methods() -> std::collections::BTreeMap<String, String> {
         ("cpu", "getrusage(RUSAGE_CHILDREN) of the harness before the command started and after it was waited for: the command and every descendant it waited for, exact"),
         ("rss_growth", "derived: RSS at the first sample after the server answered the command's last request minus RSS at the first sample after it answered the first, divided by the requests answered between those samples; start-up memory before the first request and exit teardown after the last are left out"),
         ("heap", "a foreign process's heap is not visible to the harness: heap figures are null unless --heap valgrind runs the command under valgrind's DHAT (--trace-children=yes). Derived: each process's bytes at its own peak (gb) and at its exit (eb) are summed over the processes; the peaks fall at different times, so the first sum is an upper bound of the tree's heap, not its peak. Every process the sampler saw alive must have left a readable profile (one killed by SIGKILL leaves none); otherwise both sums are null and heap_processes_seen / heap_profiles_read say why. Under valgrind every time and RSS figure includes valgrind's own cost"),
+        ("heap_breakdown", "--heap valgrind --breakdown: each process's DHAT profile (valgrind recording 50 frames per stack) attributed to owners by the --breakdown rule table (OpenSSL and Python's _ssl first, by object file, source file or public C symbol; then the Rust rules, on frames that can be Rust's; a stack no rule recognises is other) and summed over the processes, so the owners add up to the heap sums; per connection and per request derived from the witness's counts. DHAT sees malloc and its family only: memory a runtime maps and manages itself (V8's and the JVM's heaps, pymalloc's arenas) is not in it"),
         ("sampler", "CPU time of the harness's sampling thread while it read /proc, plus its exit watch (one read of /proc/PID/stat every 2 ms), CLOCK_THREAD_CPUTIME_ID"),
     ]
     .into_iter()
@@ -241,17 +250,7 @@ async fn supervise(
 
     let argv: Vec<String> = match plan.heap {
         HeapTool::None => plan.command.clone(),
-        HeapTool::Valgrind => {
-            let mut v = vec![
-                "valgrind".to_string(),
-                "--tool=dhat".into(),
-                "--trace-children=yes".into(),
-                format!("--dhat-out-file={}/dhat.%p.json", dir.display()),
-                "--".into(),
-            ];
-            v.extend(plan.command.iter().cloned());
-            v
-        }
+        HeapTool::Valgrind => heap::valgrind_argv(dir, plan.breakdown, &plan.command),
     };
     let mut cmd = std::process::Command::new(&argv[0]);
     cmd.args(&argv[1..])
@@ -450,7 +449,7 @@ async fn supervise(
         sampler_cpu_us_total: sampler_ns.map(|ns| ns / 1000),
         last_sample,
         heap: match plan.heap {
-            HeapTool::Valgrind => Some(heap::read_profiles(dir, sampler.seen())),
+            HeapTool::Valgrind => Some(heap::read_profiles(dir, sampler.seen(), plan.breakdown)),
             HeapTool::None => None,
         },
         heap_tool: plan.heap,

@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::contract::exec::{ConditionResult, ConnectionRow, ExecSummary};
+use crate::exec::owners;
 use crate::exec::summary::{connection_rows, Observed};
 use crate::report::charts::exec_charts;
 use crate::report::html::esc;
@@ -138,6 +139,7 @@ pub fn table(s: &ExecSummary) -> String {
     for (label, get) in FIGURES {
         out.push_str(&format!("  {label:<width$}  {}\n", get(s)));
     }
+    out.push_str(&owners::terminal(s));
     out.push_str("\nVerdict\n");
     for line in &s.verdict {
         out.push_str(&format!("  - {line}\n"));
@@ -287,7 +289,9 @@ fn page(s: &ExecSummary) -> String {
             esc(&get(s))
         ));
     }
-    h.push_str("</tbody>\n</table></div>\n<h2>How it was measured</h2>\n<dl>\n");
+    h.push_str("</tbody>\n</table></div>\n");
+    h.push_str(&owners::html(s));
+    h.push_str("<h2>How it was measured</h2>\n<dl>\n");
     for (k, v) in &s.method {
         h.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", esc(k), esc(v)));
     }

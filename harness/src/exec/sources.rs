@@ -83,14 +83,56 @@ pub fn unmeasured(
     heap: Option<&HeapProfiles>,
 ) -> BTreeMap<String, String> {
     let json = serde_json::to_value(s).unwrap_or_default();
-    numeric_fields()
+    let mut out: BTreeMap<String, String> = numeric_fields()
         .into_iter()
         .filter(|f| json.get(f).is_some_and(serde_json::Value::is_null))
         .map(|f| {
             let why = reason(&f, s, sampled, heap);
             (f, why)
         })
-        .collect()
+        .collect();
+    out.extend(breakdown_reasons(s, heap));
+    out
+}
+
+/// Why `heap_breakdown`, or its figures per connection and per request, are null.
+fn breakdown_reasons(s: &ExecSummary, heap: Option<&HeapProfiles>) -> Vec<(String, String)> {
+    let Some(owners) = &s.heap_breakdown else {
+        let why = match (s.heap_tool, heap) {
+            (HeapTool::None, _) => {
+                "a foreign process's heap is not visible without --heap valgrind --breakdown".into()
+            }
+            (HeapTool::Valgrind, Some(h)) if h.owners.is_some() => h
+                .problem()
+                .unwrap_or_else(|| "valgrind's profiles did not give it".into()),
+            (HeapTool::Valgrind, Some(_)) => {
+                "not asked for: --breakdown attributes the DHAT profiles to owners".into()
+            }
+            (HeapTool::Valgrind, None) => "valgrind's profiles were not read".into(),
+        };
+        return vec![("heap_breakdown".into(), why)];
+    };
+    let per = |field: &str, units: Option<u64>, what: &str| {
+        let null = owners.iter().any(|o| match field {
+            "per_connection" => o.per_connection.is_none(),
+            _ => o.per_request.is_none(),
+        });
+        let why = match units {
+            None => format!(
+                "witness lost: the server's per-connection record never arrived ({})",
+                worker_how(s.server_worker.as_ref())
+            ),
+            Some(_) => format!("undefined: the witness counted no {what} to divide by"),
+        };
+        null.then(|| (format!("heap_breakdown.{field}"), why))
+    };
+    [
+        per("per_connection", s.connections, "connection"),
+        per("per_request", s.requests, "request"),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
 }
 
 fn reason(field: &str, s: &ExecSummary, sampled: bool, heap: Option<&HeapProfiles>) -> String {

@@ -12,7 +12,7 @@ use crate::contract::exec::{ConnectionRow, ExecRow, ExecSummary, WorkerEnd, EXEC
 use crate::contract::summary::ServerSummary;
 use crate::contract::wire::{ConnRecord, ServerSample, P50P99};
 use crate::exec::closing::{self, End, LastSample};
-use crate::exec::heap::HeapProfiles;
+use crate::exec::heap::{self, HeapProfiles};
 use crate::exec::{sources, verdict};
 use crate::vocab::exec::{ExecEnd, ExecMode, HeapTool, WitnessRecord};
 use crate::vocab::handshake::Handshake;
@@ -158,6 +158,11 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         heap_at_exits_summed_bytes: heap_sums.map(|h| h.1),
         heap_processes_seen: o.heap.as_ref().map(|h| h.seen),
         heap_profiles_read: o.heap.as_ref().map(|h| h.read),
+        heap_breakdown: o
+            .heap
+            .as_ref()
+            .and_then(HeapProfiles::breakdown)
+            .map(|b| heap::owners(b, connections, requests)),
         samples: o.rows.len() as u64,
         sampler_cpu_us_total: o.sampler_cpu_us_total,
         server: server_summary(o),

@@ -6,6 +6,7 @@
 use crate::contract::exec::ExecSummary;
 use crate::exec::sources::worker_how;
 use crate::vocab::exec::{ExecEnd, Habit, HeapTool, WitnessRecord};
+use crate::vocab::owner::Owner;
 use crate::vocab::units;
 
 /// Requests below which no habit is named. A habit is what a program does again and again;
@@ -88,7 +89,7 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
             "{what}: a new connection for nearly every request ({ratio} per request, derived), most with a full handshake."
         )),
         Some(Habit::ResumedConnectionPerRequest) => out.push(format!(
-            "{what}: a new connection for nearly every request ({ratio} per request, derived), most of them resumed from a session the program kept."
+            "{what}: a new connection for nearly every request ({ratio} per request, derived), most of them resumed."
         )),
         Some(Habit::OneConnection) => {
             out.push(format!("{what}: every request on one connection."))
@@ -108,6 +109,9 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
         None => out.push(format!(
             "{what}: too few requests to judge a habit (it takes at least {MIN_REQUESTS})."
         )),
+    }
+    if resumed > 0 {
+        out.push(resumption(s, resumed, connections));
     }
     if failed > 0 {
         out.push(format!(
@@ -143,6 +147,46 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
     }
     out.extend(other_sentences(s));
     out
+}
+
+/// A program whose new connections resumed: the server accepted a session ticket (or id)
+/// from an earlier connection of this check, so the program kept that session between its
+/// connections, in a cache of its own; with `--heap valgrind --breakdown`, what rustls's
+/// resumption store held, or that no such store was seen.
+fn resumption(s: &ExecSummary, resumed: u64, connections: u64) -> String {
+    let mut line = format!(
+        "{} of {} resumed a TLS session from an earlier connection: the program resumes from a session cache it keeps.",
+        units::count(resumed),
+        plural(connections, "connection")
+    );
+    let bytes = |b: u64| units::bytes(b as f64);
+    let held = |o: Owner| {
+        s.heap_breakdown
+            .as_ref()?
+            .iter()
+            .find(|e| e.owner == o)
+            .map(|e| e.bytes)
+    };
+    match (&s.heap_breakdown, held(Owner::ResumptionStore)) {
+        (Some(_), Some(store)) => {
+            let tickets = held(Owner::Tickets).map_or("0 B".into(), |t| {
+                format!("{} at the peak, {} at exit", bytes(t.at_peaks), bytes(t.at_exits))
+            });
+            line.push_str(&format!(
+                " What it holds, under valgrind: rustls's resumption store (rustls_resumption_store) {} at the heap peak and {} at exit, the tickets in it (rustls_tickets) {tickets} (summed over the processes).",
+                bytes(store.at_peaks),
+                bytes(store.at_exits)
+            ));
+        }
+        (Some(_), None) => line.push_str(
+            " No rustls resumption store was seen in its heap (rustls_resumption_store 0 B): the cache is another library's (OpenSSL's bytes are counted under openssl) or lives where valgrind does not see it (a JVM's heap; docs/exec.md).",
+        ),
+        (None, _) if s.heap_tool == HeapTool::Valgrind && s.heap_peaks_summed_bytes.is_some() => {
+            line.push_str(" (--breakdown would show what it holds.)")
+        }
+        (None, _) => {}
+    }
+    line
 }
 
 /// What does not depend on the witness: memory, the heap, the server worker's own end.
@@ -233,6 +277,80 @@ mod tests {
         // A pool of 10 that opened all its connections for 20 requests is not "per request".
         let warm_pool = summary(&[(10, Handshake::Full, 2)]);
         assert_eq!(warm_pool.habit, Some(Habit::ReusesConnections));
+    }
+
+    /// New connections that resume are named as a cache the program keeps, with how many
+    /// resumed, and with a breakdown, what rustls's store holds (or that none was seen).
+    #[test]
+    fn resumed_connections_name_the_cache_the_program_keeps() {
+        use crate::contract::exec::{HeapBytes, HeapOwner};
+        let mut s = summary(&[(1, Handshake::Full, 1), (29, Handshake::Resumed, 1)]);
+        assert_eq!(s.habit, Some(Habit::ResumedConnectionPerRequest));
+        let line = |s: &ExecSummary| {
+            s.verdict
+                .iter()
+                .find(|l| l.contains("resumes from a session cache it keeps"))
+                .cloned()
+                .unwrap_or_else(|| panic!("named: {:?}", s.verdict))
+        };
+        assert!(
+            line(&s).starts_with("29 of 30 connections resumed a TLS session"),
+            "{}",
+            line(&s)
+        );
+        assert!(
+            !line(&s).contains("under valgrind"),
+            "no heap, no bytes claimed"
+        );
+        let owner = |owner: Owner, at_peaks: u64, at_exits: u64| HeapOwner {
+            owner,
+            sites: 1,
+            bytes: HeapBytes {
+                allocated: at_peaks,
+                at_peaks,
+                at_exits,
+            },
+            per_connection: None,
+            per_request: None,
+        };
+        s.heap_tool = HeapTool::Valgrind;
+        s.heap_breakdown = Some(vec![
+            owner(Owner::ResumptionStore, 16_073, 16_073),
+            owner(Owner::Tickets, 1_228, 0),
+        ]);
+        let with = sentences(&s);
+        let l = with
+            .iter()
+            .find(|l| l.contains("resumes from"))
+            .expect("named");
+        assert!(
+            l.contains("rustls_resumption_store) 15.7 KiB at the heap peak and 15.7 KiB at exit")
+                && l.contains("(rustls_tickets) 1.2 KiB at the peak, 0 B at exit"),
+            "{l}"
+        );
+        s.heap_breakdown = Some(vec![owner(Owner::OpenSsl, 50_000, 0)]);
+        assert!(
+            sentences(&s)
+                .iter()
+                .any(|l| l.contains("No rustls resumption store was seen")),
+            "{:?}",
+            sentences(&s)
+        );
+        // Too few requests to name a habit: the resumed connections are still named.
+        let few = summary(&[(1, Handshake::Full, 1), (5, Handshake::Resumed, 1)]);
+        assert_eq!(few.habit, None);
+        assert!(
+            line(&few).starts_with("5 of 6 connections resumed"),
+            "{}",
+            line(&few)
+        );
+        // No resumed connection, no cache claimed.
+        let fresh = summary(&[(30, Handshake::Full, 1)]);
+        assert!(
+            !fresh.verdict.iter().any(|l| l.contains("cache")),
+            "{:?}",
+            fresh.verdict
+        );
     }
 
     #[test]

@@ -26,6 +26,10 @@ crate::choice! {
         TokioRuntime = "tokio_runtime",
         /// reqwest's own state: its client, connector wrapper, request and response types.
         Reqwest = "reqwest",
+        /// OpenSSL, in a foreign program under `harness exec --heap valgrind --breakdown`: every allocation made inside `libssl` or `libcrypto` (its contexts, connections, sessions and session cache, certificates, keys), whoever called it.
+        OpenSsl = "openssl",
+        /// Python's `_ssl` module itself (its `SSLContext` and `SSLSocket` objects and buffers), outside the OpenSSL calls it makes.
+        PythonSsl = "python_ssl",
         /// The harness's own bookkeeping: the load driver, retention store container, sampler, histograms, wire messages.
         Harness = "harness",
         /// A stack no rule recognises: kept and counted, never dropped.

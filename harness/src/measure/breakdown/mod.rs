@@ -105,6 +105,39 @@ mod tests {
         }
     }
 
+    /// A profile valgrind's DHAT wrote (`harness exec --heap valgrind --breakdown` over the
+    /// reqwest, Python and Node.js example clients; stacks trimmed to 40 frames), read by the
+    /// same parser and rules: the owner of each program point as a reading of its stack says.
+    #[test]
+    fn a_valgrind_profile_is_read_and_attributed_by_the_same_rules() {
+        let p = Profile::parse(include_str!("valgrind_fixture.json")).expect("valgrind's format");
+        assert_eq!(p.mode, "heap");
+        let want = [
+            Owner::ResumptionStore, // LimitedCache::new inside ClientSessionMemoryCache
+            Owner::Config,          // RootCertStore::add_parsable_certificates (reqwest's verifier)
+            Owner::Connection,      // rustls's ChunkVecBuffer
+            Owner::Http,            // hyper's read buffer
+            Owner::TokioIo,         // ScheduledIo
+            Owner::OpenSsl,         // SSL_CTX_new, called by Python's _ssl
+            Owner::OpenSsl,         // X509_STORE, loading the CA bundle for _ssl
+            Owner::PythonSsl,       // _ssl.c's own objects, no OpenSSL frame
+            Owner::Other,           // the interpreter's own objects
+            Owner::Other,           // Node.js's own TLS read buffer (TLSWrap, NodeBIO): no rule
+            Owner::OpenSsl,         // SSL_new, OpenSSL linked into the node binary
+        ];
+        assert_eq!(p.pps.len(), want.len());
+        for (i, (pp, want)) in p.pps.iter().zip(want).enumerate() {
+            let frames: Vec<&str> = p.frames(pp).collect();
+            assert_eq!(
+                classify(frames.iter().copied()),
+                want,
+                "program point {i}: {frames:#?}"
+            );
+        }
+        let b = attribute(&p);
+        assert_eq!(b.totals, p.totals());
+    }
+
     #[test]
     fn owners_add_up_to_the_profile_totals() {
         let p = fixture();

@@ -1,5 +1,6 @@
 //! The frame rules: which owner holds an allocation, read off its stack (ARCHITECTURE.md,
-//! "Where the bytes go"). One table, [`RULES`], tried in order; [`classify`] applies it.
+//! "Where the bytes go"). One table, [`RULES`], tried in order, after the foreign libraries'
+//! rows of [`FOREIGN_RULES`]; [`classify`] applies both.
 
 use crate::vocab::owner::Owner;
 
@@ -106,6 +107,7 @@ pub const RULES: &[(Owner, &[&str])] = &[
             "default_provider",
             "webpki_roots",
             "rustls_native_certs",
+            "rustls_platform_verifier::",
             "harness::tls::config::ClientTls::client_config",
             "harness::tls::config::provider",
         ],
@@ -113,7 +115,9 @@ pub const RULES: &[(Owner, &[&str])] = &[
     (
         Owner::Connection,
         &[
-            "rustls::conn",
+            // `rustls::conn::`, not `rustls::conn`: `hyper_rustls::connector` (whose stacks
+            // reach tokio's I/O registration) contains that.
+            "rustls::conn::",
             "rustls::client::client_conn",
             "rustls::client::hs",
             "rustls::client::tls13",
@@ -175,9 +179,68 @@ pub const RULES: &[(Owner, &[&str])] = &[
     ),
 ];
 
+/// The foreign libraries a program under `harness exec --heap valgrind --breakdown` may
+/// allocate in, recognised by the object file valgrind names (`0x4A1B2C: SSL_new (in
+/// /usr/lib/x86_64-linux-gnu/libssl.so.3)`, when the library has no debug information), by the
+/// source file it names (`(_ssl.c:700)`, when it has), or by a C symbol's prefix (`SSL_new`,
+/// with debug information or for a library linked into the program itself, as Node.js can
+/// link OpenSSL).
+pub struct ForeignRule {
+    pub owner: Owner,
+    /// Substrings of a frame naming the library's object file or source file.
+    pub files: &'static [&'static str],
+    /// Prefixes of the frame's symbol. Matched at the symbol's start and only in a frame that
+    /// is not Rust source (`.rs:`), so an inlined Rust function named `tls_…` is not C's.
+    pub symbols: &'static [&'static str],
+}
+
+/// The foreign libraries' rows, tried **before** [`RULES`] and in this order:
+///
+/// 1. OpenSSL (`libssl`, `libcrypto`): whatever calls it, what it allocates is its own (its
+///    `SSL_CTX`, `SSL`, sessions and session cache, certificates, keys), so it precedes the
+///    caller's context; and some Rust patterns below (`key_share`, `default_provider`) are
+///    substrings of OpenSSL's own function names (`tls_construct_ctos_key_share`,
+///    `ossl_default_provider_init`), which must not make OpenSSL's bytes rustls's.
+/// 2. Python's `_ssl` module: what it allocates itself, outside the OpenSSL calls it makes.
+///
+/// A Rust program's own TLS library never matches them: rustls's crypto (aws-lc) is linked
+/// into the program, with its symbols prefixed (`aws_lc_0_28_0_EVP_…`).
+pub const FOREIGN_RULES: &[ForeignRule] = &[
+    ForeignRule {
+        owner: Owner::OpenSsl,
+        files: &["/libssl.so", "/libcrypto.so"],
+        // Its public API only: every call into OpenSSL passes through one, and its internal
+        // names (`ssl3_…`, `tls_…`, `evp_pkey_ctx_new`) are shared by the static functions of
+        // its forks, aws-lc's included, which a rustls program links.
+        symbols: &[
+            "SSL_", "DTLS_", "TLS_", "X509", "EVP_", "OPENSSL_", "CRYPTO_", "OSSL_", "BIO_",
+            "ASN1_", "PEM_", "BN_", "ERR_", "CONF_", "OBJ_", "RSA_", "EC_", "ECDSA_", "DH_",
+            "HMAC_", "RAND_", "d2i_", "i2d_", "PKCS7_", "PKCS12_", "OCSP_",
+        ],
+    },
+    ForeignRule {
+        owner: Owner::PythonSsl,
+        files: &["/_ssl.cpython-", "(_ssl.c:", "(_ssl.c.h:"],
+        symbols: &["_ssl_", "PySSL", "newPySSL", "sslmodule_"],
+    },
+];
+
+impl ForeignRule {
+    /// Whether `frame` (`0xADDR: symbol (location)`) is in this library.
+    pub fn matches(&self, frame: &str) -> bool {
+        if self.files.iter().any(|f| frame.contains(f)) {
+            return true;
+        }
+        let symbol = frame.split_once(": ").map_or(frame, |(_, rest)| rest);
+        !frame.contains(".rs:") && self.symbols.iter().any(|p| symbol.starts_with(p))
+    }
+}
+
 /// Allocator frames, which sit innermost in every stack and are never an owner: dhat's and
-/// the counting allocator's `GlobalAlloc` methods and the allocation shims.
+/// the counting allocator's `GlobalAlloc` methods and the allocation shims, and valgrind's
+/// own `malloc` (in its preloaded `vgpreload_dhat-*.so`).
 pub const ALLOCATOR_FRAMES: &[&str] = &[
+    "/vgpreload_",
     "<dhat::Alloc as ",
     "dhat::",
     "<harness::measure::alloc::CountingAlloc as ",
@@ -188,22 +251,36 @@ pub const ALLOCATOR_FRAMES: &[&str] = &[
     "__rg_",
 ];
 
-/// The owner of one stack (frame strings, allocation site first): the first rule of
-/// [`RULES`] that matches any of its frames, allocator frames ([`ALLOCATOR_FRAMES`]) left out;
-/// [`Owner::Other`] when none does.
+/// The owner of one stack (frame strings, allocation site first): the first row of
+/// [`FOREIGN_RULES`], then of [`RULES`], that matches any of its frames, allocator frames
+/// ([`ALLOCATOR_FRAMES`]) left out; [`Owner::Other`] when none does.
 pub fn classify<'a>(frames: impl IntoIterator<Item = &'a str>) -> Owner {
     let frames: Vec<&str> = frames
         .into_iter()
         .filter(|f| !ALLOCATOR_FRAMES.iter().any(|p| f.contains(p)))
         .collect();
+    if let Some(rule) = FOREIGN_RULES
+        .iter()
+        .find(|r| frames.iter().any(|f| r.matches(f)))
+    {
+        return rule.owner;
+    }
+    let rust: Vec<&str> = frames.into_iter().filter(|f| is_rust(f)).collect();
     RULES
         .iter()
-        .find(|(_, patterns)| {
-            frames
-                .iter()
-                .any(|f| patterns.iter().any(|p| f.contains(p)))
-        })
+        .find(|(_, patterns)| rust.iter().any(|f| patterns.iter().any(|p| f.contains(p))))
         .map_or(Owner::Other, |(owner, _)| *owner)
+}
+
+/// Whether a frame (`0xADDR: symbol (location)`) can be Rust's, the only frames [`RULES`] are
+/// matched against: its location is Rust source (`.rs:`), or its symbol is a path (`::`) with
+/// no parameter list. A C function (`tls_construct_ctos_key_share`) has no path and a C++ one
+/// (`node::crypto::NewRootCertStore()`) ends in its parameters, which Rust's demangled names
+/// never carry; either could hold a bare Rust pattern (`key_share`, `RootCertStore`).
+pub fn is_rust(frame: &str) -> bool {
+    let rest = frame.split_once(": ").map_or(frame, |(_, rest)| rest);
+    let (symbol, location) = rest.rsplit_once(" (").unwrap_or((rest, ""));
+    location.contains(".rs:") || (symbol.contains("::") && !symbol.ends_with(')'))
 }
 
 #[cfg(test)]
@@ -254,10 +331,100 @@ mod tests {
         );
     }
 
+    /// Stacks as valgrind's DHAT writes them (from `harness exec --heap valgrind` over the
+    /// example clients): the foreign libraries by object file, source file or C symbol, and
+    /// never a Rust frame.
+    #[test]
+    fn foreign_libraries_are_recognised_before_the_rust_rules() {
+        let malloc = "0x48417B4: malloc (in /usr/libexec/valgrind/vgpreload_dhat-amd64-linux.so)";
+        // OpenSSL called by Python's `_ssl`: OpenSSL's, whoever called it.
+        let ssl_new = [
+            malloc,
+            "0x5F7B1C9: CRYPTO_zalloc (in /usr/lib/x86_64-linux-gnu/libcrypto.so.3)",
+            "0x5D0A6B2: SSL_new (in /usr/lib/x86_64-linux-gnu/libssl.so.3)",
+            "0x5C6A1F0: newPySSLSocket (_ssl.c:812)",
+            "0x5C6B2D1: _ssl__SSLContext__wrap_socket_impl (_ssl.c:4700)",
+        ];
+        assert_eq!(classify(ssl_new), Owner::OpenSsl);
+        // `_ssl` allocating for itself.
+        assert_eq!(classify([malloc, ssl_new[3], ssl_new[4]]), Owner::PythonSsl);
+        assert_eq!(
+            classify([malloc, "0x5C658B1: sslmodule_init_types (in /x/lib-dynload/_ssl.cpython-311-x86_64-linux-gnu.so)"]),
+            Owner::PythonSsl
+        );
+        // OpenSSL with debug information, or linked into the program: by its public entry
+        // point. Its key-share function is not rustls's key exchange.
+        let key_share = [
+            malloc,
+            "0x4A1B2C: tls_construct_ctos_key_share (extensions_clnt.c:640)",
+            "0x4A1C00: tls_construct_extensions (extensions.c:800)",
+            "0x4A2000: SSL_do_handshake (ssl_lib.c:4600)",
+        ];
+        assert_eq!(classify(key_share), Owner::OpenSsl);
+        assert_eq!(
+            classify([
+                malloc,
+                "0x1: ossl_default_provider_init (in /usr/bin/node)",
+                "0x2: OPENSSL_init_ssl (in /usr/bin/node)"
+            ]),
+            Owner::OpenSsl
+        );
+        // rustls's aws-lc is linked into the program with prefixed public symbols and
+        // unprefixed static ones (from a real profile of the reqwest example), and an inlined
+        // Rust frame named like a C function is Rust's: the Rust rules decide.
+        let aws_lc = [
+            malloc,
+            "0x7D4D8E: aws_lc_0_47_0_OPENSSL_malloc (mem.c:138)",
+            "0x79AEC3: evp_pkey_ctx_new (evp_ctx.c:70)",
+            "0x9A1C00: aws_lc_0_47_0_EVP_PKEY_keygen (in /target/debug/examples/reqwest_client)",
+            "0x5A0000: rustls::crypto::aws_lc_rs::kx::KxGroup::start (src/crypto/aws_lc_rs/kx.rs:50)",
+        ];
+        assert_eq!(classify(aws_lc), Owner::KeyExchange);
+        assert_eq!(
+            classify([
+                malloc,
+                "0x1: SSL_shim (src/conn.rs:10)",
+                "0x2: rustls::conn::ConnectionCommon<T>::new (src/conn.rs:20)"
+            ]),
+            Owner::Connection
+        );
+        // C and C++ frames are not matched against the Rust rules: Node.js's own root store
+        // is not rustls's config, nor a C library's key share rustls's key exchange.
+        assert_eq!(
+            classify([
+                malloc,
+                "0xE537F9: node::crypto::NewRootCertStore() (in /usr/bin/node)"
+            ]),
+            Owner::Other
+        );
+        assert_eq!(
+            classify([
+                malloc,
+                "0x1: gnutls_key_share_init (in /usr/lib/libgnutls.so.30)"
+            ]),
+            Owner::Other
+        );
+        // A release Rust binary without debug information is still Rust.
+        assert_eq!(
+            classify([
+                malloc,
+                "0x2: rustls::webpki::anchors::RootCertStore::add (in /app/client)"
+            ]),
+            Owner::Config
+        );
+        // valgrind's malloc alone, or a C library no rule names: other.
+        assert_eq!(classify([malloc]), Owner::Other);
+        assert_eq!(
+            classify([malloc, "0x49D21FA: __fopen_internal (iofopen.c:65)"]),
+            Owner::Other
+        );
+    }
+
     #[test]
     fn every_owner_a_stack_can_have_has_a_rule() {
         for o in Owner::ALL {
-            let has_rule = RULES.iter().any(|(r, _)| r == o);
+            let has_rule =
+                RULES.iter().any(|(r, _)| r == o) || FOREIGN_RULES.iter().any(|r| r.owner == *o);
             let expected = !matches!(o, Owner::Other | Owner::Remainder);
             assert_eq!(has_rule, expected, "{o}");
         }

@@ -26,7 +26,7 @@ use crate::vocab::owner::Owner;
 use crate::vocab::units as format;
 
 /// Each owner's colour. Owners that belong together get shades of one hue (the resumption
-/// store and its tickets, the handshake's parts, tokio's two); `other` is grey and the
+/// store and its tickets, the handshake's parts, tokio's two, OpenSSL and Python's `_ssl` over it); `other` is grey and the
 /// remainder, which nobody owns, a light grey with an outline.
 pub(crate) fn owner_colour(owner: Owner) -> RGBColor {
     match owner {
@@ -41,6 +41,8 @@ pub(crate) fn owner_colour(owner: Owner) -> RGBColor {
         Owner::TokioIo => RGBColor(0x2c, 0xa0, 0x2c),
         Owner::TokioRuntime => RGBColor(0x98, 0xdf, 0x8a),
         Owner::Reqwest => RGBColor(0xd6, 0x27, 0x28),
+        Owner::OpenSsl => RGBColor(0x39, 0x3b, 0x79),
+        Owner::PythonSsl => RGBColor(0x9c, 0x9e, 0xde),
         Owner::Harness => RGBColor(0x8c, 0x56, 0x4b),
         Owner::Other => RGBColor(0x7f, 0x7f, 0x7f),
         Owner::Remainder => RGBColor(0xdd, 0xdd, 0xdd),

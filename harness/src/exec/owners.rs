@@ -1,0 +1,189 @@
+//! `harness exec --heap valgrind --breakdown`'s owner table ([`HeapOwner`] rows of the
+//! summary's `heap_breakdown`), as the terminal table and the page show it, below their figures.
+
+use crate::contract::exec::{ExecSummary, HeapBytes, HeapOwner};
+use crate::report::html::esc;
+use crate::vocab::owner::Owner;
+use crate::vocab::units;
+
+/// The owner table's title, as the terminal and the page show it.
+pub const HEAP_OWNERS_TITLE: &str = "Heap by owner (--heap valgrind --breakdown)";
+
+/// The owner table's column headers; each cell reads `allocated / at peaks / at exits`.
+pub const HEAP_OWNERS_HEADER: [&str; 4] = [
+    "owner",
+    "in all (allocated / at peaks / at exits)",
+    "per connection (derived)",
+    "per request (derived)",
+];
+
+/// `--heap valgrind --breakdown`'s rows (`None`: no breakdown): one per owner, biggest at the
+/// peaks first, `other` (the unattributed remainder) last, then the total, which is the heap
+/// sums.
+pub fn heap_owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
+    let owners = s.heap_breakdown.as_ref()?;
+    let cell = |b: Option<HeapBytes<f64>>| {
+        units::opt(b, |b| {
+            format!(
+                "{} / {} / {}",
+                units::bytes(b.allocated),
+                units::bytes(b.at_peaks),
+                units::bytes(b.at_exits)
+            )
+        })
+    };
+    fn whole(b: HeapBytes<u64>) -> HeapBytes<f64> {
+        HeapBytes {
+            allocated: b.allocated as f64,
+            at_peaks: b.at_peaks as f64,
+            at_exits: b.at_exits as f64,
+        }
+    }
+    let mut rows: Vec<[String; 4]> = owners
+        .iter()
+        .map(|o| {
+            let name = match o.owner {
+                Owner::Other => "other (no rule: unattributed)".to_string(),
+                owner => owner.as_str().to_string(),
+            };
+            [
+                name,
+                cell(Some(whole(o.bytes))),
+                cell(o.per_connection),
+                cell(o.per_request),
+            ]
+        })
+        .collect();
+    let sum = |f: fn(&HeapBytes<f64>) -> f64, g: fn(&HeapOwner) -> Option<HeapBytes<f64>>| {
+        owners
+            .iter()
+            .map(|o| g(o).map(|b| f(&b)))
+            .sum::<Option<f64>>()
+    };
+    let total = |g: fn(&HeapOwner) -> Option<HeapBytes<f64>>| {
+        Some(HeapBytes {
+            allocated: sum(|b| b.allocated, g)?,
+            at_peaks: sum(|b| b.at_peaks, g)?,
+            at_exits: sum(|b| b.at_exits, g)?,
+        })
+    };
+    rows.push([
+        "all owners (= the heap sums)".into(),
+        cell(total(|o| Some(whole(o.bytes)))),
+        cell(total(|o| o.per_connection)),
+        cell(total(|o| o.per_request)),
+    ]);
+    Some(rows)
+}
+
+/// The table under the terminal's figures (empty without a breakdown).
+pub fn terminal(s: &ExecSummary) -> String {
+    let Some(rows) = heap_owner_rows(s) else {
+        return String::new();
+    };
+    let mut out = String::new();
+    {
+        out.push_str(&format!("\n{HEAP_OWNERS_TITLE}\n"));
+        let w: Vec<usize> = (0..4)
+            .map(|i| {
+                rows.iter()
+                    .map(|r| r[i].chars().count())
+                    .chain([HEAP_OWNERS_HEADER[i].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let header = HEAP_OWNERS_HEADER.map(String::from);
+        for r in std::iter::once(&header).chain(&rows) {
+            out.push_str(&format!(
+                "  {:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}\n",
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                w0 = w[0],
+                w1 = w[1],
+                w2 = w[2],
+                w3 = w[3]
+            ));
+        }
+    }
+    out
+}
+
+/// The table under the page's figures (empty without a breakdown).
+pub fn html(s: &ExecSummary) -> String {
+    let Some(rows) = heap_owner_rows(s) else {
+        return String::new();
+    };
+    let mut h = String::new();
+    {
+        h.push_str(&format!(
+            "<h2>{}</h2>\n<div class=\"scroll\"><table class=\"modes\">\n<thead><tr>",
+            esc(HEAP_OWNERS_TITLE)
+        ));
+        for c in HEAP_OWNERS_HEADER {
+            h.push_str(&format!("<th scope=\"col\">{}</th>", esc(c)));
+        }
+        h.push_str("</tr></thead>\n<tbody>\n");
+        for r in &rows {
+            h.push_str(&format!(
+                "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                esc(&r[0]),
+                esc(&r[1]),
+                esc(&r[2]),
+                esc(&r[3])
+            ));
+        }
+        h.push_str("</tbody>\n</table></div>\n");
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exec::report::table;
+
+    /// The owner table, on the terminal as on the page: one row per owner, `other` named as
+    /// the unattributed remainder, and a total that is the heap sums; none without a breakdown.
+    #[test]
+    fn the_heap_owner_table_lists_every_owner_and_their_sum() {
+        use crate::contract::exec::{HeapBytes, HeapOwner};
+        use crate::vocab::owner::Owner;
+        let mut s = crate::exec::summary::assemble(&crate::exec::summary::Observed::default());
+        assert_eq!(heap_owner_rows(&s), None);
+        assert!(!table(&s).contains(HEAP_OWNERS_TITLE) && html(&s).is_empty());
+        let owner = |owner, bytes: u64| HeapOwner {
+            owner,
+            sites: 1,
+            bytes: HeapBytes {
+                allocated: bytes * 4,
+                at_peaks: bytes * 2,
+                at_exits: bytes,
+            },
+            per_connection: Some(HeapBytes {
+                allocated: bytes as f64 * 2.0,
+                at_peaks: bytes as f64,
+                at_exits: bytes as f64 / 2.0,
+            }),
+            per_request: None,
+        };
+        s.heap_breakdown = Some(vec![owner(Owner::OpenSsl, 1024), owner(Owner::Other, 512)]);
+        let rows = heap_owner_rows(&s).expect("rows");
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0][0], "openssl");
+        assert_eq!(rows[0][1], "4 KiB / 2 KiB / 1 KiB");
+        assert_eq!(rows[1][0], "other (no rule: unattributed)");
+        assert_eq!(rows[2][1], "6 KiB / 3 KiB / 1.5 KiB", "the sum");
+        assert_eq!(rows[2][2], "3 KiB / 1.5 KiB / 768 B");
+        assert_eq!(rows[2][3], "n/a", "unmeasured stays n/a, never 0");
+        let t = table(&s);
+        assert!(html(&s).contains("<h2>Heap by owner") && html(&s).contains("openssl"));
+        assert!(
+            t.contains(HEAP_OWNERS_TITLE) && t.contains("all owners (= the heap sums)"),
+            "{t}"
+        );
+        assert!(t.find(HEAP_OWNERS_TITLE) < t.find("Verdict"), "{t}");
+    }
+}
