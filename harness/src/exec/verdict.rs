@@ -14,7 +14,7 @@ use crate::vocab::units;
 /// that opens one per request. The largest default pool among common clients is urllib3's
 /// (`requests`), 10 connections per host: at 20 requests, a pool that opened every one of its
 /// connections and reused none shows at most 0.5 new connections per request, far below
-/// [`PER_REQUEST`]; and at 20 the 0.9 line allows 2 reused connections, so "nearly every
+/// `PER_REQUEST`; and at 20 the 0.9 line allows 2 reused connections, so "nearly every
 /// request" means something. The example clients' tests make exactly 20.
 pub const MIN_REQUESTS: u64 = 20;
 /// New connections per request at or above which a program is said to connect per request.

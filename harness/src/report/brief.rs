@@ -2,16 +2,16 @@
 //! session costs there), then a short table of the figures a reader checks next, grouped
 //! (load · sessions · memory · sockets · server), each value marked measured, derived or model.
 //! What the terminal prints by default; `--detail` prints every row of
-//! [`MODE_FIGURES`] instead, and `summary.json` and the page hold them all.
+//! [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) instead, and `summary.json` and the page hold them all.
 //!
-//! Each brief row is a row of [`MODE_FIGURES`] picked by its label, optionally only some of its
+//! Each brief row is a row of [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) picked by its label, optionally only some of its
 //! parts (the peak of `start / peak / end`): the value is that row's cell, formatted as the
 //! table formats it, and a leg whose per-session figures are not sound is marked the same way.
 
 use std::fmt::Write;
 
 use crate::contract::summary::{ModeSummary, Summary};
-use crate::report::figures::{Cell, Figure, MODE_FIGURES, UNSOUND_MARK};
+use crate::report::figures::{Cell, Figure, UNSOUND_MARK};
 use crate::report::grid::{grid, leg_labels};
 use crate::report::headline::{self, Provenance};
 use Provenance::{Derived, Measured, Model};
@@ -42,7 +42,7 @@ impl Group {
 /// One row of the brief table.
 pub struct Brief {
     pub group: Group,
-    /// The row of [`MODE_FIGURES`] shown, by its label.
+    /// The row of [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) shown, by its label.
     pub row: &'static str,
     /// The brief label.
     pub label: &'static str,
@@ -196,9 +196,9 @@ pub const BRIEF: &[Brief] = &[
 ];
 
 impl Brief {
-    /// The [`MODE_FIGURES`] row it shows.
+    /// The [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) row it shows.
     fn figure(&self) -> Option<&'static Figure> {
-        MODE_FIGURES.iter().find(|f| f.label == self.row)
+        headline::row(self.row)
     }
 
     /// The brief cell for one leg: the chosen parts as the table formats them, `!` after a

@@ -8,7 +8,7 @@
 //! cell, formatted as the table formats it, so the headline can never disagree with the table.
 
 use crate::contract::summary::{ModeSummary, Summary};
-use crate::report::figures::{Cell, MODE_FIGURES};
+use crate::report::figures::{Cell, Figure, MODE_FIGURES};
 use crate::vocab::mode::Mode;
 use crate::vocab::units;
 use Provenance::{Derived, Measured, Model};
@@ -200,8 +200,14 @@ pub fn headline(summary: &Summary) -> Vec<HeadlineLeg<'_>> {
         .collect()
 }
 
+/// The row of [`MODE_FIGURES`] labelled `label`: how the headline and the brief table
+/// ([`crate::report::brief`]) pick the table's own cells.
+pub(crate) fn row(label: &str) -> Option<&'static Figure> {
+    MODE_FIGURES.iter().find(|f| f.label == label)
+}
+
 fn figure(pick: &Pick, m: &ModeSummary) -> Option<HeadlineFigure> {
-    let row = MODE_FIGURES.iter().find(|f| f.label == pick.row)?;
+    let row = row(pick.row)?;
     let Cell::Parts(values) = row.cell(m) else {
         return None;
     };
@@ -236,10 +242,8 @@ mod tests {
     fn every_pick_names_a_table_row_with_one_mark_per_part() {
         let s = fixture();
         for p in HEADLINE {
-            let row = MODE_FIGURES
-                .iter()
-                .find(|f| f.label == p.row)
-                .unwrap_or_else(|| panic!("{} is not a row of MODE_FIGURES", p.row));
+            let row =
+                row(p.row).unwrap_or_else(|| panic!("{} is not a row of MODE_FIGURES", p.row));
             for m in &s.modes {
                 match row.cell(m) {
                     Cell::Parts(parts) => assert_eq!(parts.len(), p.marks.len(), "{}", p.row),
