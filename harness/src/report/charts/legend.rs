@@ -68,17 +68,25 @@ impl LegendEntry {
 const MAX_LABEL_CHARS: usize = 28;
 const ROW: i32 = 22;
 
+/// The legend's two text styles, labels and bold headings, left-aligned on their row.
+fn text_styles() -> (TextStyle<'static>, TextStyle<'static>) {
+    let style = |font: FontDesc<'static>| {
+        TextStyle::from(font)
+            .color(&INK)
+            .pos(Pos::new(HPos::Left, VPos::Center))
+    };
+    (
+        style((FONT, LEGEND_SIZE).into_font()),
+        style((FONT, LEGEND_SIZE).into_font().style(FontStyle::Bold)),
+    )
+}
+
 /// Draws `sections` (an optional heading and its rows each) top-down in `area`.
 pub(crate) fn draw(
     area: &Area<'_>,
     sections: &[(Option<&str>, Vec<LegendEntry>)],
 ) -> Result<(), DrawError> {
-    let label_style = TextStyle::from((FONT, LEGEND_SIZE).into_font())
-        .color(&INK)
-        .pos(Pos::new(HPos::Left, VPos::Center));
-    let heading_style = TextStyle::from((FONT, LEGEND_SIZE).into_font().style(FontStyle::Bold))
-        .color(&INK)
-        .pos(Pos::new(HPos::Left, VPos::Center));
+    let (label_style, heading_style) = text_styles();
     let mut y = 40;
     for (heading, entries) in sections {
         if let Some(h) = heading {
@@ -102,12 +110,7 @@ pub(crate) fn draw_row(
     heading: Option<&str>,
     entries: &[LegendEntry],
 ) -> Result<(), DrawError> {
-    let label_style = TextStyle::from((FONT, LEGEND_SIZE).into_font())
-        .color(&INK)
-        .pos(Pos::new(HPos::Left, VPos::Center));
-    let heading_style = TextStyle::from((FONT, LEGEND_SIZE).into_font().style(FontStyle::Bold))
-        .color(&INK)
-        .pos(Pos::new(HPos::Left, VPos::Center));
+    let (label_style, heading_style) = text_styles();
     let heading = heading.map(|h| format!("{h}:"));
     let text_w =
         |s: &str| -> i32 { (s.chars().count() as f64 * f64::from(LEGEND_SIZE) * 0.42) as i32 };
