@@ -93,9 +93,12 @@ pub fn retained(
                 Some(cap) => (rate * ttl).min(cap as f64),
                 None => rate * ttl,
             };
-            // On the plateau: from T on, expiry balances creation (a run exactly T long ends
-            // on it). A sample a hair before T is within the sampler's own jitter of it.
-            let eps = 0.001 * sample_interval_s;
+            // On the plateau: from T on, expiry balances creation. The last request a run
+            // exactly T long starts is stamped T − 1/R, so its final sample (taken once that
+            // request completes) comes a little before T with all R·T sessions held: it is on
+            // the plateau too. Seen: 599.992 s in a real-clock `--minutes 10` run at 100/s.
+            // Beyond one request's spacing, a sample a hair early is the sampler's jitter.
+            let eps = 1.0 / rate + 0.001 * sample_interval_s;
             let plateau: Vec<&ClientSample> = rows
                 .iter()
                 .map(|r| &r.sample)
@@ -198,6 +201,39 @@ mod tests {
         assert_eq!(r.ratio, Some(1.0));
         assert_eq!(r.reached_s, Some(20.0));
         assert!((r.slope_bytes_per_session.expect("slope") - b).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_run_exactly_t_long_ends_on_the_plateau() {
+        // 100/s, T = 600 s, a run 600 s long: the last request starts at 599.99 s and the final
+        // sample follows its completion, at 599.992 s, holding all 60,000 sessions.
+        let rows: Vec<TimelineRow> = [(599.0, 59_900), (599.992, 60_000)]
+            .into_iter()
+            .map(|(t, n)| TimelineRow {
+                mode: Mode::Fresh,
+                sample: ClientSample {
+                    t_s: t,
+                    virtual_t_s: t,
+                    retained_sessions: Some(n),
+                    client_heap_live_bytes: Some(1000 + n * 18_000),
+                    ..Default::default()
+                },
+                ..Default::default()
+            })
+            .collect();
+        let refs: Vec<&TimelineRow> = rows.iter().collect();
+        let mut fin = ClientFinal::default();
+        fin.totals.client_heap_start_bytes = Some(1000);
+        let spec = RetentionSpec {
+            ttl: Duration::from_secs(600),
+            cap: None,
+        };
+        let r = retained(Mode::Fresh, 100.0, Some(spec), 1.0, &fin, &refs);
+        assert_eq!(r.measured_sessions, Some(60_000.0), "the final sample only");
+        assert_eq!(r.measured_bytes, Some(60_000.0 * 18_000.0));
+        // One request's spacing earlier is growth, not the plateau.
+        let r = retained(Mode::Fresh, 100.0, Some(spec), 1.0, &fin, &refs[..1]);
+        assert_eq!(r.measured_sessions, None);
     }
 
     #[test]
