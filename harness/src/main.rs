@@ -53,6 +53,20 @@ fn main() -> ExitCode {
             Err(e) => fail(1, e),
         },
         Some(Command::Exec(args)) => exec(args, command),
+        Some(Command::Handshakes(args)) => {
+            let plan = match args.plan(command) {
+                Ok(p) => p,
+                Err(e) => return fail(2, e),
+            };
+            match harness::run::handshakes::run(&plan, true) {
+                Ok((summary, dir)) => {
+                    print!("{}", harness::report::handshakes::render(&summary));
+                    println!("wrote {}", dir.join("summary.json").display());
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(1, e),
+            }
+        }
         Some(Command::Report { dir }) => match harness::report::render_dir(&dir) {
             Ok(files) => {
                 for f in files {
@@ -66,6 +80,12 @@ fn main() -> ExitCode {
             let r = match role {
                 WorkerRole::Server => harness::run::worker::server_main(&config),
                 WorkerRole::Client => harness::run::worker::client_main(&config),
+                WorkerRole::Handshakes => {
+                    return match harness::run::handshakes::worker_main(&config) {
+                        Ok(()) => ExitCode::SUCCESS,
+                        Err(e) => fail(1, e),
+                    }
+                }
             };
             match r {
                 Ok(()) => ExitCode::SUCCESS,

@@ -43,6 +43,9 @@ pub enum Command {
     /// Check your own program: run COMMAND against the harness's server (URL and CA in its
     /// environment) and report its connections, handshakes and memory, with a verdict.
     Exec(ExecArgs),
+    /// Per-session memory the published way (N sessions through lockstep handshakes in one
+    /// process, rustls and OpenSSL), beside this tool's own figures, in one reconciliation table.
+    Handshakes(super::handshakes::HandshakesArgs),
     /// Redraw the SVGs and index.html of a report directory from its summary.json and timeline.csv.
     Report {
         /// A report directory, e.g. reports/latest.

@@ -3,5 +3,6 @@
 //! (ARCHITECTURE.md, "Layers").
 
 pub mod args;
+pub mod handshakes;
 pub mod plan;
 pub mod serve;

@@ -6,6 +6,7 @@
 
 pub mod breakdown;
 pub mod exec;
+pub mod lockstep;
 pub mod plan;
 pub mod probes;
 pub mod summary;

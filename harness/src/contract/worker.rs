@@ -10,10 +10,12 @@ use crate::vocab::client::ClientKind;
 use crate::vocab::mode::Mode;
 
 crate::choice! {
-    /// The two kinds of worker process.
+    /// The kinds of worker process.
     pub enum WorkerRole ("worker role") {
         Server = "server",
         Client = "client",
+        /// One point of `harness handshakes` (`crate::contract::lockstep`).
+        Handshakes = "handshakes",
     }
 }
 

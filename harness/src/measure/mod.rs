@@ -5,6 +5,7 @@
 pub mod alloc;
 pub mod breakdown;
 pub mod held;
+pub mod lockstep;
 pub mod procstat;
 pub mod proctree;
 pub mod settle;

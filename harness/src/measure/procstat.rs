@@ -40,6 +40,31 @@ pub fn cpu_seconds() -> Option<f64> {
     Some(secs(ru.ru_utime) + secs(ru.ru_stime))
 }
 
+/// Peak resident set of this process, bytes (`getrusage` `ru_maxrss`, kept by the kernel in
+/// KiB): the figure GNU `time -f %M` prints for a child, read from inside.
+pub fn peak_rss_bytes() -> Option<u64> {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    (rc == 0 && ru.ru_maxrss > 0).then(|| ru.ru_maxrss as u64 * 1024)
+}
+
+/// Bytes in use in glibc's malloc, all arenas: `mallinfo2()` `uordblks` (in the heap arenas)
+/// plus `hblkhd` (in blocks mapped on their own). It sees every `malloc`, the C libraries'
+/// (aws-lc, OpenSSL) as well as Rust's, which the counting allocator alone does not.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn malloc_in_use_bytes() -> Option<u64> {
+    // SAFETY: mallinfo2 has no preconditions and returns a plain struct.
+    let m = unsafe { libc::mallinfo2() };
+    Some((m.uordblks + m.hblkhd) as u64)
+}
+
+/// Not glibc: not measured.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn malloc_in_use_bytes() -> Option<u64> {
+    None
+}
+
 /// CPU time of the calling thread, µs: what the sampler charges itself.
 pub fn thread_cpu_us() -> Option<u64> {
     thread_cpu_ns().map(|ns| ns / 1000)

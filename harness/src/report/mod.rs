@@ -14,6 +14,7 @@ pub mod brief;
 pub(crate) mod charts;
 pub mod figures;
 pub mod grid;
+pub mod handshakes;
 pub mod heading;
 pub mod headline;
 pub(crate) mod html;

@@ -4,6 +4,7 @@
 
 pub mod analysis;
 pub mod assemble;
+pub mod handshakes;
 pub mod knobs;
 pub mod leg;
 pub mod load;

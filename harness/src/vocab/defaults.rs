@@ -41,3 +41,9 @@ pub const EXEC_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
 pub const EXEC_EXIT_WATCH_INTERVAL: Duration = Duration::from_millis(2);
 /// How long `harness exec` waits for a command to exit after SIGTERM before SIGKILL.
 pub const EXEC_KILL_GRACE: Duration = Duration::from_secs(5);
+/// Sessions per point of `harness handshakes` (both sides counted): the published tables' N
+/// (jbp.io 2019; aochagavia/rustls-bench-results 2024).
+pub const LOCKSTEP_SESSIONS: &[u64] = &[100, 1000, 5000, 10000];
+/// Application data each client sends once its handshake is done, bytes: rustls-bench's
+/// `memory` sends 1 KiB.
+pub const LOCKSTEP_DATA_BYTES: usize = 1024;

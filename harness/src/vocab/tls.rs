@@ -33,3 +33,24 @@ crate::choice! {
         System = "system",
     }
 }
+
+crate::choice! {
+    /// The TLS library of an in-memory lockstep scenario (`harness handshakes`).
+    pub enum TlsLibrary ("TLS library") {
+        /// rustls with aws-lc-rs, as every other figure of this tool.
+        Rustls = "rustls",
+        /// OpenSSL through the `openssl` crate (a `native-tls` build only).
+        Openssl = "openssl",
+    }
+}
+
+crate::choice! {
+    /// Whether the clients of a lockstep scenario share one `ClientConfig` (the published
+    /// benchmarks' setup) or each builds its own (what a per-request client does).
+    pub enum ConfigSharing ("client config") {
+        /// One config for every client, resumption off: rustls-bench's `memory` setup.
+        Shared = "shared",
+        /// A config per client, with its root store and default resumption store.
+        PerConnection = "per-connection",
+    }
+}

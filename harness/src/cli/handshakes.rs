@@ -1,0 +1,112 @@
+//! `harness handshakes`'s options, parsed into a checked [`HandshakesPlan`].
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::run::handshakes::HandshakesPlan;
+use crate::vocab::defaults::LOCKSTEP_SESSIONS;
+use crate::vocab::tls::{TlsLibrary, TlsVersion};
+
+/// Options of `harness handshakes`.
+#[derive(Debug, Clone, Args)]
+pub struct HandshakesArgs {
+    /// Sessions per point, both sides counted (N/2 clients + N/2 servers), comma-separated;
+    /// at least two values, each even and ≥ 2 [default: 100,1000,5000,10000].
+    #[arg(long, value_delimiter = ',')]
+    pub sessions: Vec<u64>,
+    /// TLS versions, comma-separated.
+    #[arg(long, value_enum, value_delimiter = ',', default_values_t = TlsVersion::ALL.to_vec())]
+    pub tls: Vec<TlsVersion>,
+    /// Libraries, comma-separated [default: rustls, and openssl in a native-tls build].
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub library: Vec<TlsLibrary>,
+    /// A load run (fresh and leak legs) whose per-session figures join the reconciliation
+    /// table [default: reports/latest, when it exists].
+    #[arg(long)]
+    pub run: Option<PathBuf>,
+    /// rustls's own `rustls-bench` binary, run at the same points (`memory`, ECDSA P-256).
+    #[arg(long)]
+    pub rustls_bench: Option<PathBuf>,
+    /// Where the certificates live.
+    #[arg(long, default_value = "certs")]
+    pub certs_dir: PathBuf,
+    /// Reports go to OUT/handshakes/<run-id>/.
+    #[arg(long, default_value = "reports")]
+    pub out: PathBuf,
+}
+
+/// Why the options make no plan.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakesArgsError {
+    #[error("--sessions needs at least two distinct values to give a slope, got {0:?}")]
+    TooFewSessions(Vec<u64>),
+    #[error("--sessions {0}: each value must be even and at least 2 (N/2 clients + N/2 servers)")]
+    OddSessions(u64),
+    #[error("--library openssl: {}", crate::vocab::client::NATIVE_TLS_NOT_BUILT)]
+    NoOpenssl,
+    #[error("--rustls-bench {0}: no such file")]
+    NoBench(PathBuf),
+    #[error("--run {0}: no summary.json there")]
+    NoRun(PathBuf),
+}
+
+impl HandshakesArgs {
+    /// The checked plan.
+    pub fn plan(&self, command: String) -> Result<HandshakesPlan, HandshakesArgsError> {
+        let mut sessions = if self.sessions.is_empty() {
+            LOCKSTEP_SESSIONS.to_vec()
+        } else {
+            self.sessions.clone()
+        };
+        if let Some(&n) = sessions.iter().find(|&&n| n < 2 || n % 2 == 1) {
+            return Err(HandshakesArgsError::OddSessions(n));
+        }
+        sessions.sort_unstable();
+        sessions.dedup();
+        if sessions.len() < 2 {
+            return Err(HandshakesArgsError::TooFewSessions(self.sessions.clone()));
+        }
+        let built = cfg!(feature = "native-tls");
+        let libraries = if self.library.is_empty() {
+            TlsLibrary::ALL
+                .iter()
+                .copied()
+                .filter(|&l| l == TlsLibrary::Rustls || built)
+                .collect()
+        } else {
+            let mut l = self.library.clone();
+            l.sort_unstable();
+            l.dedup();
+            l
+        };
+        if libraries.contains(&TlsLibrary::Openssl) && !built {
+            return Err(HandshakesArgsError::NoOpenssl);
+        }
+        let mut tls = self.tls.clone();
+        tls.sort_unstable();
+        tls.dedup();
+        if let Some(b) = &self.rustls_bench {
+            if !b.is_file() {
+                return Err(HandshakesArgsError::NoBench(b.clone()));
+            }
+        }
+        let load_run = match &self.run {
+            Some(dir) if !dir.join("summary.json").is_file() => {
+                return Err(HandshakesArgsError::NoRun(dir.clone()))
+            }
+            Some(dir) => Some(dir.clone()),
+            None => Some(self.out.join("latest")).filter(|d| d.join("summary.json").is_file()),
+        };
+        Ok(HandshakesPlan {
+            sessions,
+            tls,
+            libraries,
+            certs_dir: self.certs_dir.clone(),
+            out: self.out.clone(),
+            load_run,
+            rustls_bench: self.rustls_bench.clone(),
+            command,
+        })
+    }
+}

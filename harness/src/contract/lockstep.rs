@@ -1,0 +1,164 @@
+//! The lockstep scenario's data: what the parent asks a `handshakes` worker to measure (one
+//! point), and what the worker reports back. The method is in `crate::measure::lockstep`;
+//! `harness handshakes` (`crate::run::handshakes`) runs one worker per point, because the
+//! published metric, peak RSS, only ever grows within a process.
+
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::vocab::tls::{ConfigSharing, KxChoice, TlsLibrary, TlsVersion};
+
+/// One point: a library, a protocol version, a key exchange, shared or per-connection client
+/// configs, and a number of sessions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LockstepPoint {
+    pub library: TlsLibrary,
+    pub tls: TlsVersion,
+    pub kx: KxChoice,
+    pub config: ConfigSharing,
+    /// Sessions, counting both sides: `sessions / 2` clients connected to `sessions / 2`
+    /// servers, as the published tables (and `rustls-bench memory <count>`) count them.
+    pub sessions: u64,
+    /// Where the harness CA and server certificate are.
+    pub certs_dir: PathBuf,
+}
+
+impl LockstepPoint {
+    /// Client–server pairs: half the sessions.
+    pub fn pairs(&self) -> u64 {
+        self.sessions / 2
+    }
+}
+
+/// What one worker measured at one point. Every figure is `None` when it could not be read
+/// (never 0): heap figures need the counting allocator, `malloc_*` glibc's `mallinfo2`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LockstepReading {
+    pub point: LockstepPoint,
+    /// Pairs whose handshake completed (both sides); the figures are valid only when this is
+    /// every pair.
+    pub handshakes_completed: u64,
+    /// Lockstep rounds run (a round moves every pair one flight forward).
+    pub rounds: u32,
+    /// Peak resident set of the worker process (`getrusage` `ru_maxrss`, the figure GNU
+    /// `time -f %M` prints and the published tables report), in bytes.
+    pub peak_rss_bytes: Option<u64>,
+    /// Resident set once every pair has finished (`/proc/self/statm`), in bytes.
+    pub rss_at_rest_bytes: Option<u64>,
+    /// Live heap (counting allocator: Rust allocations, and OpenSSL's when it is counted)
+    /// after the configs were built and before the first connection.
+    pub heap_before_bytes: Option<u64>,
+    /// The largest live heap read after any lockstep round (a reading per round, not per
+    /// allocation: a transient inside one pair's step is not seen).
+    pub heap_peak_bytes: Option<u64>,
+    /// Live heap once every pair has finished and the 1 KiB of data has been delivered.
+    pub heap_at_rest_bytes: Option<u64>,
+    /// Bytes in use in glibc's malloc (`mallinfo2`: `uordblks + hblkhd`) before the first
+    /// connection: every malloc'd byte, C allocations (aws-lc, OpenSSL) included.
+    pub malloc_before_bytes: Option<u64>,
+    /// The largest `mallinfo2` in-use figure read after any lockstep round.
+    pub malloc_peak_bytes: Option<u64>,
+    /// `mallinfo2` in-use bytes at rest.
+    pub malloc_at_rest_bytes: Option<u64>,
+    /// Live heap given back when the servers were dropped (all of them), then when the
+    /// clients were: each side's bytes at rest, exactly.
+    pub server_bytes: Option<u64>,
+    pub client_bytes: Option<u64>,
+}
+
+/// `harness handshakes`'s report (`summary.json` in its directory): the readings, their slopes
+/// and what the reconciliation table is computed from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HandshakesSummary {
+    pub schema: u32,
+    pub command: String,
+    pub run_id: String,
+    /// The libraries measured, and the allocator under both.
+    pub versions: LockstepVersions,
+    /// How each figure was measured, in words.
+    pub method: String,
+    pub readings: Vec<LockstepReading>,
+    pub series: Vec<LockstepSeries>,
+    /// Idle held connections (tokio-rustls over TCP, `measure::held`), per TLS version.
+    pub held: Vec<HeldFigures>,
+    /// The per-request client figures of a load run, when one was given or found.
+    pub per_request: Option<PerRequestFigures>,
+    /// Why `per_request` is null.
+    pub per_request_error: Option<String>,
+    /// `rustls-bench memory` (rustls's own program) run here, when `--rustls-bench` was given.
+    pub rustls_bench: Vec<ForeignPoint>,
+}
+
+/// Versions of what was measured.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LockstepVersions {
+    pub rustls: Option<String>,
+    pub crypto_provider: Option<String>,
+    /// `OpenSSL_version()`, or null in a build without OpenSSL.
+    pub openssl: Option<String>,
+    /// The allocator under the counting allocator.
+    pub allocator: String,
+}
+
+/// One series (a library, version, key exchange and config sharing over every N): slopes
+/// per session between the smallest and the largest N, bytes. Derived from the readings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LockstepSeries {
+    pub library: TlsLibrary,
+    pub tls: TlsVersion,
+    pub kx: KxChoice,
+    pub config: ConfigSharing,
+    pub from_sessions: u64,
+    pub to_sessions: u64,
+    /// Peak RSS slope per session: the published metric.
+    pub peak_rss_slope: Option<f64>,
+    /// Peak RSS ÷ sessions at the largest N: the published tables' quick ratio (baseline
+    /// included).
+    pub peak_rss_per_session: Option<f64>,
+    pub malloc_peak_slope: Option<f64>,
+    pub heap_peak_slope: Option<f64>,
+    pub heap_at_rest_slope: Option<f64>,
+    pub malloc_at_rest_slope: Option<f64>,
+    /// Bytes at rest per client connection and per server connection, at the largest N
+    /// (freed when the side was dropped ÷ pairs): exact.
+    pub client_bytes_per_connection: Option<f64>,
+    pub server_bytes_per_connection: Option<f64>,
+    /// Peak RSS slopes between consecutive N values: how straight the line is.
+    pub peak_rss_steps: Vec<Option<f64>>,
+}
+
+/// Idle held connection heap, per side (`measure::held`), for one TLS version.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HeldFigures {
+    pub tls: TlsVersion,
+    pub connections: u64,
+    pub tls_client_bytes: Option<f64>,
+    pub tls_server_bytes: Option<f64>,
+    /// Why the figures are null.
+    pub error: Option<String>,
+}
+
+/// `b` of the fresh and leak modes, read from a load run's `summary.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct PerRequestFigures {
+    pub run_id: String,
+    pub tls: TlsVersion,
+    /// Retained bytes per fresh session (hyper client), or null if the run had no fresh leg.
+    pub fresh_b: Option<f64>,
+    /// Bytes per leaked session (hyper client with its connection), or null.
+    pub leak_b: Option<f64>,
+}
+
+/// One run of a foreign program: its peak RSS (`wait4` `ru_maxrss`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ForeignPoint {
+    pub tls: TlsVersion,
+    pub sessions: u64,
+    /// The command line run.
+    pub argv: Vec<String>,
+    pub peak_rss_bytes: Option<u64>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}

@@ -1,0 +1,207 @@
+//! The published per-session memory method, run here: `sessions / 2` client connections and
+//! as many server connections in one process, taken through full handshakes **in lockstep**
+//! in memory, then 1 KiB of data from each client to its server (rustls's `rustls-bench
+//! memory`, which jbp.io 2019 and aochagavia/rustls-bench-results 2024 published).
+//!
+//! # Method
+//!
+//! - **All pairs exist before the first flight**, then each round moves every pair one flight
+//!   (client → server, server → client) until no pair is handshaking: at every round boundary
+//!   all pairs hold the same state, so the peak catches what a handshake holds at its largest
+//!   (the received certificate chain, key shares), N times over.
+//! - **One process per point** (`crate::run::handshakes` spawns it): peak RSS only grows within
+//!   a process, and the published figure is the peak RSS (`ru_maxrss`, GNU `time -f %M`).
+//! - **Beside it, the heap exactly**: the counting allocator's live bytes (Rust; OpenSSL's own
+//!   allocations too, routed through it in a `native-tls` build) and glibc's `mallinfo2`
+//!   in-use bytes (every `malloc`, aws-lc's C allocations included, which the counting
+//!   allocator does not see). Each is read before the first connection, after every round
+//!   (the peaks) and at rest; then the servers are dropped and then the clients, and the
+//!   live bytes given back each time are each side's bytes at rest.
+//! - **Configs**: one server config, and one client config shared by every client with
+//!   resumption off ([`ConfigSharing::Shared`], rustls-bench's setup), or one built per
+//!   client with the default resumption store, as a per-request client builds it
+//!   ([`ConfigSharing::PerConnection`]).
+//! - A single scratch buffer carries the bytes between the two sides, as in rustls-bench.
+//!
+//! [`with_rustls`] and [`with_openssl`] implement the two libraries' steps.
+
+mod with_openssl;
+mod with_rustls;
+
+use crate::contract::lockstep::{LockstepPoint, LockstepReading};
+use crate::measure::{alloc, procstat};
+use crate::tls::certs::{self, CertError};
+use crate::tls::config::TlsError;
+use crate::vocab::defaults::LOCKSTEP_DATA_BYTES;
+use crate::vocab::tls::TlsLibrary;
+
+/// Rounds after which a pair still handshaking is a failure: a full TLS 1.2 handshake takes 3
+/// rounds here, TLS 1.3 2 (rustls-bench runs 5).
+const MAX_ROUNDS: u32 = 8;
+
+/// Size of the scratch buffer between the sides (rustls-bench's `TempBuffers`: 256 KiB).
+const SCRATCH_BYTES: usize = 256 * 1024;
+
+/// What can stop a point.
+#[derive(Debug, thiserror::Error)]
+pub enum LockstepError {
+    #[error(transparent)]
+    Certs(#[from] CertError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("rustls, pair {pair}: {source}")]
+    Rustls { pair: usize, source: rustls::Error },
+    #[error("rustls, pair {pair}: {source}")]
+    Io { pair: usize, source: std::io::Error },
+    #[error("OpenSSL, pair {pair}: {message}")]
+    Openssl { pair: usize, message: String },
+    #[error("{}", crate::vocab::client::NATIVE_TLS_NOT_BUILT)]
+    OpensslNotBuilt,
+    #[error("cannot count OpenSSL's allocations: {0}")]
+    OpensslCount(#[from] alloc::OpensslCountError),
+    #[error("{completed} of {pairs} handshakes completed after {rounds} rounds")]
+    Incomplete {
+        completed: u64,
+        pairs: u64,
+        rounds: u32,
+    },
+    #[error("server {pair} received {got} of {want} bytes of data")]
+    ShortData {
+        pair: usize,
+        got: usize,
+        want: usize,
+    },
+    #[error("a lockstep point needs at least 2 sessions (one pair), got {0}")]
+    TooFew(u64),
+}
+
+/// One library's pairs: how to make a pair, move it one flight, and send the data.
+trait Pairs {
+    type Client;
+    type Server;
+    /// A new client and server, not yet connected.
+    fn pair(&mut self, index: usize) -> Result<(Self::Client, Self::Server), LockstepError>;
+    /// One flight each way; returns whether either side is still handshaking after it.
+    fn step(
+        &mut self,
+        index: usize,
+        client: &mut Self::Client,
+        server: &mut Self::Server,
+        scratch: &mut [u8],
+    ) -> Result<bool, LockstepError>;
+    /// The client writes `data`, the server reads it all; returns the bytes the server read.
+    fn deliver(
+        &mut self,
+        index: usize,
+        client: &mut Self::Client,
+        server: &mut Self::Server,
+        data: &[u8],
+        scratch: &mut [u8],
+    ) -> Result<usize, LockstepError>;
+}
+
+/// Measures one point in this process (see the module documentation). Call it in a fresh
+/// process: its peak RSS is the process's.
+pub fn measure(point: &LockstepPoint) -> Result<LockstepReading, LockstepError> {
+    if point.pairs() == 0 {
+        return Err(LockstepError::TooFew(point.sessions));
+    }
+    let set = certs::ensure(&point.certs_dir)?.0;
+    match point.library {
+        TlsLibrary::Rustls => drive(point, with_rustls::RustlsPairs::new(point, &set)?),
+        TlsLibrary::Openssl => with_openssl::measure(point, &set),
+    }
+}
+
+/// Heap figures now: the counting allocator's live bytes and glibc's in-use bytes.
+fn heap_now() -> (Option<u64>, Option<u64>) {
+    (
+        alloc::heap().map(|h| h.live_bytes),
+        procstat::malloc_in_use_bytes(),
+    )
+}
+
+fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading, LockstepError> {
+    let pairs = point.pairs() as usize;
+    let mut scratch = vec![0u8; SCRATCH_BYTES];
+    let data = vec![0u8; LOCKSTEP_DATA_BYTES];
+    // The two vectors' own buffers are allocated before the first reading.
+    let mut clients = Vec::with_capacity(pairs);
+    let mut servers = Vec::with_capacity(pairs);
+    let (heap_before, malloc_before) = heap_now();
+    let (mut heap_peak, mut malloc_peak) = (heap_before, malloc_before);
+
+    for i in 0..pairs {
+        let (c, s) = lib.pair(i)?;
+        clients.push(c);
+        servers.push(s);
+    }
+    let mut rounds = 0;
+    let mut handshaking = pairs;
+    while handshaking > 0 && rounds < MAX_ROUNDS {
+        handshaking = 0;
+        for (i, (c, s)) in clients.iter_mut().zip(servers.iter_mut()).enumerate() {
+            if lib.step(i, c, s, &mut scratch)? {
+                handshaking += 1;
+            }
+        }
+        rounds += 1;
+        let (h, m) = heap_now();
+        heap_peak = max_opt(heap_peak, h);
+        malloc_peak = max_opt(malloc_peak, m);
+    }
+    if handshaking > 0 {
+        return Err(LockstepError::Incomplete {
+            completed: (pairs - handshaking) as u64,
+            pairs: pairs as u64,
+            rounds,
+        });
+    }
+    for (i, (c, s)) in clients.iter_mut().zip(servers.iter_mut()).enumerate() {
+        let got = lib.deliver(i, c, s, &data, &mut scratch)?;
+        if got != data.len() {
+            return Err(LockstepError::ShortData {
+                pair: i,
+                got,
+                want: data.len(),
+            });
+        }
+    }
+    let (heap_at_rest, malloc_at_rest) = heap_now();
+    heap_peak = max_opt(heap_peak, heap_at_rest);
+    malloc_peak = max_opt(malloc_peak, malloc_at_rest);
+    let rss_at_rest = procstat::rss_bytes();
+    let peak_rss = procstat::peak_rss_bytes();
+
+    // Each side's bytes at rest: what dropping it gives back. The vectors' buffers stay.
+    let live = || alloc::heap().map(|h| h.live_bytes);
+    let before_servers = live();
+    servers.clear();
+    let after_servers = live();
+    clients.clear();
+    let after_clients = live();
+    let freed = |a: Option<u64>, b: Option<u64>| Some(a?.saturating_sub(b?));
+
+    Ok(LockstepReading {
+        point: point.clone(),
+        handshakes_completed: pairs as u64,
+        rounds,
+        peak_rss_bytes: peak_rss,
+        rss_at_rest_bytes: rss_at_rest,
+        heap_before_bytes: heap_before,
+        heap_peak_bytes: heap_peak,
+        heap_at_rest_bytes: heap_at_rest,
+        malloc_before_bytes: malloc_before,
+        malloc_peak_bytes: malloc_peak,
+        malloc_at_rest_bytes: malloc_at_rest,
+        server_bytes: freed(before_servers, after_servers),
+        client_bytes: freed(after_servers, after_clients),
+    })
+}

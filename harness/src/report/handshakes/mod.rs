@@ -1,0 +1,328 @@
+//! `harness handshakes`'s terminal report: the published method's figures per series, then
+//! the reconciliation table, every row a measured figure or a difference of two, with its
+//! cause (docs/handshakes.md explains each row).
+
+pub mod published;
+
+use std::fmt::Write;
+
+use crate::contract::lockstep::{HandshakesSummary, LockstepSeries};
+use crate::report::grid::grid;
+use crate::vocab::tls::{ConfigSharing, KxChoice, TlsLibrary, TlsVersion};
+use crate::vocab::units::bytes;
+use published::PUBLISHED;
+
+fn b(v: Option<f64>) -> String {
+    v.map_or_else(|| "n/a".into(), bytes)
+}
+
+fn diff(a: Option<f64>, c: Option<f64>) -> Option<f64> {
+    Some(a? - c?)
+}
+
+/// The series of `library` at `tls` with `kx` and `config`.
+fn find(
+    s: &HandshakesSummary,
+    library: TlsLibrary,
+    tls: TlsVersion,
+    kx: KxChoice,
+    config: ConfigSharing,
+) -> Option<&LockstepSeries> {
+    s.series
+        .iter()
+        .find(|x| x.library == library && x.tls == tls && x.kx == kx && x.config == config)
+}
+
+fn base(s: &HandshakesSummary, library: TlsLibrary, tls: TlsVersion) -> Option<&LockstepSeries> {
+    find(s, library, tls, KxChoice::Default, ConfigSharing::Shared)
+}
+
+/// Slope of `rustls-bench memory`'s peak RSS at `tls`, between the smallest and largest N
+/// it ran (derived).
+pub fn rustls_bench_slope(s: &HandshakesSummary, tls: TlsVersion) -> Option<f64> {
+    let mut pts: Vec<(u64, u64)> = s
+        .rustls_bench
+        .iter()
+        .filter(|p| p.tls == tls)
+        .filter_map(|p| Some((p.sessions, p.peak_rss_bytes?)))
+        .collect();
+    pts.sort();
+    let (&(n0, r0), &(n1, r1)) = (pts.first()?, pts.last()?);
+    (n1 > n0).then(|| (r1 as f64 - r0 as f64) / (n1 - n0) as f64)
+}
+
+/// The whole report.
+pub fn render(s: &HandshakesSummary) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Per-session memory by the published method: N sessions = N/2 clients + N/2 servers in one process, lockstep full handshakes in memory, one process per N. Bytes per session (one side), slopes between the smallest and largest N (derived)."
+    );
+    let names: Vec<String> = [
+        "N",
+        "peak RSS",
+        "RSS/N",
+        "malloc peak",
+        "heap peak",
+        "heap at rest",
+        "client/conn",
+        "server/conn",
+    ]
+    .map(String::from)
+    .to_vec();
+    let rows: Vec<(String, Vec<String>)> = s
+        .series
+        .iter()
+        .map(|x| {
+            (
+                format!(
+                    "{} TLS {} kx {} config {}",
+                    x.library, x.tls, x.kx, x.config
+                ),
+                vec![
+                    format!("{}→{}", x.from_sessions, x.to_sessions),
+                    b(x.peak_rss_slope),
+                    b(x.peak_rss_per_session),
+                    b(x.malloc_peak_slope),
+                    b(x.heap_peak_slope),
+                    b(x.heap_at_rest_slope),
+                    b(x.client_bytes_per_connection),
+                    b(x.server_bytes_per_connection),
+                ],
+            )
+        })
+        .collect();
+    grid(&mut out, &names, &rows);
+    out.push('\n');
+    reconcile(&mut out, s);
+    out
+}
+
+type Row = (String, Vec<String>);
+
+fn row(label: impl Into<String>, v: Option<f64>, how: impl Into<String>) -> Row {
+    (label.into(), vec![b(v), how.into()])
+}
+
+fn reconcile(out: &mut String, s: &HandshakesSummary) {
+    let _ = writeln!(
+        out,
+        "Reconciliation: the published figures, this machine by their method, and this tool's own figures (bytes per session, one side, unless a row says per client)."
+    );
+    let mut rows: Vec<Row> = Vec::new();
+    for p in PUBLISHED {
+        rows.push(row(
+            format!("published {}: {} TLS {}", p.year, p.library, p.tls),
+            p.slope(),
+            format!(
+                "{}, {}: peak RSS slope {} (derived from its table)",
+                p.source,
+                p.build,
+                p.span()
+            ),
+        ));
+    }
+    for &tls in TlsVersion::ALL {
+        if let Some(v) = rustls_bench_slope(s, tls) {
+            let ours = base(s, TlsLibrary::Rustls, tls).and_then(|x| x.peak_rss_slope);
+            let ratio = ours.map_or("n/a".into(), |o| format!("{:.2}", o / v));
+            rows.push(row(
+                format!("rustls-bench memory here: TLS {tls}"),
+                Some(v),
+                format!("rustls's own program, peak RSS slope (wait4); ours ÷ theirs = {ratio}"),
+            ));
+        }
+    }
+    for lib in TlsLibrary::ALL {
+        for &tls in TlsVersion::ALL {
+            if let Some(x) = base(s, *lib, tls) {
+                rows.push(row(
+                    format!("ours, their method: {lib} TLS {tls}"),
+                    x.peak_rss_slope,
+                    format!("peak RSS slope N {}→{}", x.from_sessions, x.to_sessions),
+                ));
+            }
+        }
+    }
+    for lib in TlsLibrary::ALL {
+        let tls = TlsVersion::V13;
+        let Some(x) = base(s, *lib, tls) else {
+            continue;
+        };
+        let p = format!("  {lib} TLS {tls}: ");
+        rows.push(row(
+            format!("{p}peak RSS"),
+            x.peak_rss_slope,
+            "the published metric",
+        ));
+        rows.push(row(
+            format!("{p}− allocator and pages"),
+            diff(x.peak_rss_slope, x.malloc_peak_slope),
+            "peak RSS − malloc in use at its peak (mallinfo2): allocator overhead (+), pages allocated but never touched (−)",
+        ));
+        rows.push(row(
+            format!("{p}− C heap the counter misses"),
+            diff(x.malloc_peak_slope, x.heap_peak_slope),
+            "malloc peak − counted heap peak: aws-lc's own mallocs (OpenSSL's are counted)",
+        ));
+        rows.push(row(
+            format!("{p}− handshake transients"),
+            diff(x.heap_peak_slope, x.heap_at_rest_slope),
+            "counted heap at its peak (a reading per round) − at rest",
+        ));
+        rows.push(row(
+            format!("{p}= heap at rest (exact)"),
+            x.heap_at_rest_slope,
+            format!(
+                "counting allocator; per connection: client {}, server {}",
+                b(x.client_bytes_per_connection),
+                b(x.server_bytes_per_connection)
+            ),
+        ));
+    }
+    differences(&mut rows, s);
+    own_figures(&mut rows, s);
+    let label_w = rows
+        .iter()
+        .map(|(l, _)| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let bytes_w = rows
+        .iter()
+        .map(|(_, c)| c[0].chars().count())
+        .max()
+        .unwrap_or(0);
+    for (label, cells) in rows {
+        let pad = label_w - label.chars().count();
+        let _ = writeln!(
+            out,
+            "{label}{}{:>bytes_w$}   {}",
+            " ".repeat(pad),
+            cells[0],
+            cells[1]
+        );
+    }
+}
+
+/// TLS version, key exchange, per-connection config, and library: each a difference of two
+/// measured series.
+fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
+    let r13 = base(s, TlsLibrary::Rustls, TlsVersion::V13);
+    let r12 = base(s, TlsLibrary::Rustls, TlsVersion::V12);
+    let rest = |x: Option<&LockstepSeries>| x.and_then(|x| x.heap_at_rest_slope);
+    let rss = |x: Option<&LockstepSeries>| x.and_then(|x| x.peak_rss_slope);
+    let peak = |x: Option<&LockstepSeries>| x.and_then(|x| x.heap_peak_slope);
+    if r12.is_some() && r13.is_some() {
+        rows.push(row(
+            "rustls TLS 1.2 − TLS 1.3, heap at rest",
+            diff(rest(r12), rest(r13)),
+            format!("peak RSS: {}", b(diff(rss(r12), rss(r13)))),
+        ));
+    }
+    let x25519 = find(
+        s,
+        TlsLibrary::Rustls,
+        TlsVersion::V13,
+        KxChoice::X25519,
+        ConfigSharing::Shared,
+    );
+    if x25519.is_some() {
+        rows.push(row(
+            "rustls X25519MLKEM768 − X25519, peak RSS",
+            diff(rss(r13), rss(x25519)),
+            format!(
+                "TLS 1.3 default groups vs --kx x25519; heap peak {}, at rest {}",
+                b(diff(peak(r13), peak(x25519))),
+                b(diff(rest(r13), rest(x25519)))
+            ),
+        ));
+    }
+    for lib in TlsLibrary::ALL {
+        let tls = TlsVersion::V13;
+        let own = find(
+            s,
+            *lib,
+            tls,
+            KxChoice::Default,
+            ConfigSharing::PerConnection,
+        );
+        let shared = base(s, *lib, tls);
+        if let (Some(own), Some(shared)) = (own, shared) {
+            rows.push(row(
+                format!("{lib} config per client − shared, per client"),
+                diff(
+                    own.client_bytes_per_connection,
+                    shared.client_bytes_per_connection,
+                ),
+                "what a per-request client builds and the benchmark shares: config, root store, resumption store",
+            ));
+        }
+    }
+    let o13 = base(s, TlsLibrary::Openssl, TlsVersion::V13);
+    if o13.is_some() {
+        rows.push(row(
+            "OpenSSL − rustls TLS 1.3, heap at rest",
+            diff(rest(o13), rest(r13)),
+            format!("peak RSS: {}", b(diff(rss(o13), rss(r13)))),
+        ));
+    }
+}
+
+/// This tool's own per-session figures, and what separates each from the lockstep client.
+fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
+    for h in &s.held {
+        let lock = base(s, TlsLibrary::Rustls, h.tls).and_then(|x| x.client_bytes_per_connection);
+        rows.push(row(
+            format!("idle held connection TLS {}, per client", h.tls),
+            h.tls_client_bytes,
+            match &h.error {
+                Some(e) => format!("not measured: {e}"),
+                None => format!(
+                    "measure::held, tokio-rustls over TCP ({} connections); − lockstep client = {} (tokio stream, socket registration)",
+                    h.connections,
+                    b(diff(h.tls_client_bytes, lock))
+                ),
+            },
+        ));
+    }
+    let Some(p) = &s.per_request else {
+        rows.push(row(
+            "fresh b, leak b",
+            None,
+            s.per_request_error.clone().unwrap_or_default(),
+        ));
+        return;
+    };
+    let own = find(
+        s,
+        TlsLibrary::Rustls,
+        p.tls,
+        KxChoice::Default,
+        ConfigSharing::PerConnection,
+    )
+    .and_then(|x| x.client_bytes_per_connection);
+    let shared = base(s, TlsLibrary::Rustls, p.tls).and_then(|x| x.client_bytes_per_connection);
+    let config = diff(own, shared);
+    let held = s
+        .held
+        .iter()
+        .find(|h| h.tls == p.tls)
+        .and_then(|h| h.tls_client_bytes);
+    rows.push(row(
+        format!("fresh b (run {}), per client", p.run_id),
+        p.fresh_b,
+        format!(
+            "retained per fresh hyper session (its config, roots, resumption store, after its connection closed); − config per client = {} (hyper client and pool, stored tickets)",
+            b(diff(p.fresh_b, config))
+        ),
+    ));
+    rows.push(row(
+        format!("leak b (run {}), per client", p.run_id),
+        p.leak_b,
+        format!(
+            "kept hyper session with its connection; − held connection − own config = {} (hyper's connection task and buffers)",
+            b(diff(p.leak_b, held.and_then(|h| Some(h + config?))))
+        ),
+    ));
+}

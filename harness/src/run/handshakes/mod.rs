@@ -1,0 +1,352 @@
+//! `harness handshakes`: per-session memory by the published method (the in-memory lockstep
+//! scenario of [`crate::measure::lockstep`], one worker process per point), beside the exact
+//! heap and this tool's own per-session figures, in one reconciliation table
+//! (docs/handshakes.md; ARCHITECTURE.md, "Published figures").
+//!
+//! The points: every library × TLS version × N with rustls's default key exchange and one
+//! shared client config (the published setup); then, at TLS 1.3, the differences the table
+//! explains: X25519 alone (rustls), and a config per client (both libraries).
+
+pub mod foreign;
+pub mod series;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::contract::lockstep::{
+    HandshakesSummary, HeldFigures, LockstepPoint, LockstepReading, LockstepVersions,
+    PerRequestFigures,
+};
+use crate::contract::summary::Summary;
+use crate::measure::held;
+use crate::run::methods::versions;
+use crate::run::orchestrator::{create_run_dir, point_latest};
+use crate::tls::certs;
+use crate::tls::config::ClientTls;
+use crate::vocab::defaults::CLIENT_CACHE;
+use crate::vocab::mode::Mode;
+use crate::vocab::tls::{ConfigSharing, KxChoice, RootsChoice, TlsLibrary, TlsVersion};
+
+/// `summary.json`'s schema version for `harness handshakes`.
+pub const SCHEMA: u32 = 1;
+
+/// What `harness handshakes` was asked for, checked.
+#[derive(Debug, Clone)]
+pub struct HandshakesPlan {
+    /// Distinct, ascending, each ≥ 2.
+    pub sessions: Vec<u64>,
+    pub tls: Vec<TlsVersion>,
+    pub libraries: Vec<TlsLibrary>,
+    pub certs_dir: PathBuf,
+    /// Reports go to `<out>/handshakes/<run-id>/`.
+    pub out: PathBuf,
+    /// A load run whose fresh and leak `b` go in the table.
+    pub load_run: Option<PathBuf>,
+    /// rustls's `rustls-bench` binary, run at the same points.
+    pub rustls_bench: Option<PathBuf>,
+    pub command: String,
+}
+
+/// What can stop `harness handshakes`.
+#[derive(Debug, thiserror::Error)]
+pub enum HandshakesError {
+    #[error(transparent)]
+    Certs(#[from] certs::CertError),
+    #[error("cannot find the harness binary: {0}")]
+    Exe(std::io::Error),
+    #[error("{point}: {reason}")]
+    Point { point: String, reason: String },
+    #[error(transparent)]
+    Out(#[from] crate::run::orchestrator::RunError),
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The points of a plan, in the order they run.
+pub fn points(plan: &HandshakesPlan) -> Vec<LockstepPoint> {
+    let mut out = Vec::new();
+    let at = |library, tls, kx, config, out: &mut Vec<LockstepPoint>| {
+        for &sessions in &plan.sessions {
+            out.push(LockstepPoint {
+                library,
+                tls,
+                kx,
+                config,
+                sessions,
+                certs_dir: plan.certs_dir.clone(),
+            });
+        }
+    };
+    for &library in &plan.libraries {
+        for &tls in &plan.tls {
+            at(
+                library,
+                tls,
+                KxChoice::Default,
+                ConfigSharing::Shared,
+                &mut out,
+            );
+        }
+    }
+    let v = if plan.tls.contains(&TlsVersion::V13) {
+        TlsVersion::V13
+    } else {
+        plan.tls[0]
+    };
+    for &library in &plan.libraries {
+        if library == TlsLibrary::Rustls {
+            at(
+                library,
+                v,
+                KxChoice::X25519,
+                ConfigSharing::Shared,
+                &mut out,
+            );
+        }
+        at(
+            library,
+            v,
+            KxChoice::Default,
+            ConfigSharing::PerConnection,
+            &mut out,
+        );
+    }
+    out
+}
+
+fn label(p: &LockstepPoint) -> String {
+    format!(
+        "{} TLS {} kx {} config {} N = {}",
+        p.library, p.tls, p.kx, p.config, p.sessions
+    )
+}
+
+/// Runs one point in a new worker process (`harness __worker handshakes <json>`).
+fn run_point(exe: &Path, point: &LockstepPoint) -> Result<LockstepReading, HandshakesError> {
+    let fail = |reason: String| HandshakesError::Point {
+        point: label(point),
+        reason,
+    };
+    let json = serde_json::to_string(point).map_err(|e| fail(e.to_string()))?;
+    let out = Command::new(exe)
+        .args(["__worker", "handshakes", &json])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| fail(format!("cannot start the worker: {e}")))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err
+            .lines()
+            .last()
+            .unwrap_or("no message")
+            .trim()
+            .to_string();
+        return Err(fail(format!("worker failed ({}): {last}", out.status)));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or("");
+    serde_json::from_str(line).map_err(|e| fail(format!("unreadable worker output: {e}")))
+}
+
+/// The worker: measures the point given as JSON and prints the reading as one JSON line.
+pub fn worker_main(config: &str) -> Result<(), HandshakesError> {
+    let point: LockstepPoint =
+        serde_json::from_str(config).map_err(|e| HandshakesError::Point {
+            point: "worker".into(),
+            reason: format!("bad configuration: {e}"),
+        })?;
+    let reading =
+        crate::measure::lockstep::measure(&point).map_err(|e| HandshakesError::Point {
+            point: label(&point),
+            reason: e.to_string(),
+        })?;
+    let line = serde_json::to_string(&reading).map_err(|e| HandshakesError::Point {
+        point: label(&point),
+        reason: e.to_string(),
+    })?;
+    println!("{line}");
+    Ok(())
+}
+
+/// The held-connection figures for `tls` (64 connections each side, `measure::held`).
+fn held_figures(set: &certs::CertSet, tls: TlsVersion) -> HeldFigures {
+    let client = ClientTls::new(
+        tls,
+        KxChoice::Default,
+        RootsChoice::Ca,
+        vec![set.ca.clone()],
+        CLIENT_CACHE,
+    );
+    match held::probe(set, &client, held::CONNECTIONS) {
+        Ok(h) => HeldFigures {
+            tls,
+            connections: h.connections,
+            tls_client_bytes: h.tls_client_bytes,
+            tls_server_bytes: h.tls_server_bytes,
+            error: None,
+        },
+        Err(e) => HeldFigures {
+            tls,
+            connections: held::CONNECTIONS as u64,
+            tls_client_bytes: None,
+            tls_server_bytes: None,
+            error: Some(e.to_string()),
+        },
+    }
+}
+
+/// Fresh and leak `b` from a load run's `summary.json` (the hyper client's legs).
+pub fn per_request(dir: &Path) -> Result<PerRequestFigures, String> {
+    let path = dir.join("summary.json");
+    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let summary: Summary =
+        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let b = |mode: Mode| {
+        summary
+            .modes
+            .iter()
+            .find(|m| m.mode == mode && m.client == crate::vocab::client::ClientKind::Hyper)
+            .and_then(|m| m.retained_bytes_per_session)
+    };
+    let (fresh_b, leak_b) = (b(Mode::Fresh), b(Mode::Leak));
+    if fresh_b.is_none() && leak_b.is_none() {
+        return Err(format!(
+            "{}: no fresh or leak leg with a measured b (run with --mode fresh,leak)",
+            path.display()
+        ));
+    }
+    Ok(PerRequestFigures {
+        run_id: summary.run_id,
+        tls: summary.scenario.tls,
+        fresh_b,
+        leak_b,
+    })
+}
+
+/// The method, in words, for `summary.json`.
+pub const METHOD: &str = "In-memory lockstep (rustls-bench memory's method, as jbp.io 2019 and aochagavia/rustls-bench-results 2024 published it): N sessions = N/2 client connections and N/2 server connections made in one process, all moved one flight per round until every handshake is done, then 1 KiB from each client to its server. One worker process per point. peak_rss = getrusage ru_maxrss (GNU time %M, the published figure); heap = the counting allocator's live bytes (Rust, and OpenSSL's allocations routed through it in a native-tls build), read before the first connection, after every round (peak) and at rest; malloc = glibc mallinfo2 uordblks + hblkhd (every malloc, aws-lc's C allocations included); client_bytes / server_bytes = live heap given back when all servers, then all clients were dropped. Slopes per session = difference between the largest and smallest N ÷ difference in N (derived): the process's fixed costs cancel. Key exchange default = rustls's list with aws-lc-rs (X25519MLKEM768 first); OpenSSL uses its own default groups. Shared config: one client config, resumption off (rustls-bench's setup); per-connection: a config per client with the default resumption store (what a per-request client builds). held = measure::held (tokio-rustls over TCP, 64 idle connections per side). fresh_b / leak_b are read from the named load run, not measured by this command";
+
+/// Runs the plan: every point, the held connections, the load run's figures, rustls-bench;
+/// writes `summary.json` and returns it with its directory.
+pub fn run(
+    plan: &HandshakesPlan,
+    progress: bool,
+) -> Result<(HandshakesSummary, PathBuf), HandshakesError> {
+    let exe = std::env::current_exe().map_err(HandshakesError::Exe)?;
+    let (set, _) = certs::ensure(&plan.certs_dir)?;
+    let mut readings = Vec::new();
+    let points = points(plan);
+    for (i, point) in points.iter().enumerate() {
+        let t0 = Instant::now();
+        let r = run_point(&exe, point)?;
+        if progress {
+            eprintln!(
+                "[{}/{}] {}: peak RSS {} ({:.1} s)",
+                i + 1,
+                points.len(),
+                label(point),
+                r.peak_rss_bytes
+                    .map_or("n/a".into(), |b| format!("{} KiB", b / 1024)),
+                t0.elapsed().as_secs_f64()
+            );
+        }
+        readings.push(r);
+    }
+    let mut all_series = Vec::new();
+    let mut seen = Vec::new();
+    for r in &readings {
+        let key = (r.point.library, r.point.tls, r.point.kx, r.point.config);
+        if seen.contains(&key) {
+            continue;
+        }
+        seen.push(key);
+        let group: Vec<&LockstepReading> = readings
+            .iter()
+            .filter(|o| (o.point.library, o.point.tls, o.point.kx, o.point.config) == key)
+            .collect();
+        all_series.extend(series::series(&group));
+    }
+    let held = plan.tls.iter().map(|&t| held_figures(&set, t)).collect();
+    let (per_request, per_request_error) = match &plan.load_run {
+        Some(dir) => match per_request(dir) {
+            Ok(p) => (Some(p), None),
+            Err(e) => (None, Some(e)),
+        },
+        None => (None, Some("no load run given (--run DIR)".into())),
+    };
+    let mut rustls_bench = Vec::new();
+    if let Some(bench) = &plan.rustls_bench {
+        for &tls in &plan.tls {
+            for &n in &plan.sessions {
+                let p = foreign::run(bench, tls, n);
+                if progress {
+                    eprintln!(
+                        "rustls-bench TLS {tls} N = {n}: peak RSS {}",
+                        p.peak_rss_bytes.map_or_else(
+                            || p.error.clone().unwrap_or_default(),
+                            |b| format!("{} KiB", b / 1024)
+                        )
+                    );
+                }
+                rustls_bench.push(p);
+            }
+        }
+    }
+    let v = versions();
+    let summary = HandshakesSummary {
+        schema: SCHEMA,
+        command: plan.command.clone(),
+        run_id: String::new(),
+        versions: LockstepVersions {
+            rustls: v.rustls,
+            crypto_provider: v.crypto_provider,
+            openssl: openssl_version(),
+            allocator: "glibc malloc (Rust's System allocator), under the counting allocator"
+                .into(),
+        },
+        method: METHOD.into(),
+        readings,
+        series: all_series,
+        held,
+        per_request,
+        per_request_error,
+        rustls_bench,
+    };
+    write(plan, summary)
+}
+
+fn write(
+    plan: &HandshakesPlan,
+    mut summary: HandshakesSummary,
+) -> Result<(HandshakesSummary, PathBuf), HandshakesError> {
+    let root = plan.out.join("handshakes");
+    let dir = create_run_dir(&root)?;
+    summary.run_id = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let path = dir.join("summary.json");
+    let wr = |source| HandshakesError::Write {
+        path: path.clone(),
+        source,
+    };
+    let text = serde_json::to_string_pretty(&summary)
+        .map_err(|e| wr(std::io::Error::other(e.to_string())))?;
+    std::fs::write(&path, text + "\n").map_err(wr)?;
+    let _ = point_latest(&root, &dir);
+    Ok((summary, dir))
+}
+
+#[cfg(feature = "native-tls")]
+fn openssl_version() -> Option<String> {
+    Some(openssl::version::version().to_string())
+}
+
+#[cfg(not(feature = "native-tls"))]
+fn openssl_version() -> Option<String> {
+    None
+}
