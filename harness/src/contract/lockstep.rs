@@ -42,26 +42,30 @@ pub struct LockstepReading {
     pub handshakes_completed: u64,
     /// Lockstep rounds run (a round moves every pair one flight forward).
     pub rounds: u32,
-    /// Peak resident set of the worker process (`getrusage` `ru_maxrss`, the figure GNU
-    /// `time -f %M` prints and the published tables report), in bytes.
+    /// Peak resident set of the worker process, in bytes: its `ru_maxrss` as the parent reads
+    /// it with `wait4` at the worker's exit, the figure GNU `time -f %M` prints and the
+    /// published tables report (read from inside, the kernel's counters can lag).
     pub peak_rss_bytes: Option<u64>,
     /// Resident set once every pair has finished (`/proc/self/statm`), in bytes.
     pub rss_at_rest_bytes: Option<u64>,
     /// Live heap (counting allocator: Rust allocations, and OpenSSL's when it is counted)
     /// after the configs were built and before the first connection.
     pub heap_before_bytes: Option<u64>,
-    /// The largest live heap read after any lockstep round (a reading per round, not per
-    /// allocation: a transient inside one pair's step is not seen).
+    /// The largest live heap read once every pair was made or after any lockstep round (a
+    /// reading per round, not per allocation: a transient inside one pair's step is not seen).
     pub heap_peak_bytes: Option<u64>,
     /// Live heap once every pair has finished and the 1 KiB of data has been delivered.
     pub heap_at_rest_bytes: Option<u64>,
     /// Bytes in use in glibc's malloc (`mallinfo2`: `uordblks + hblkhd`) before the first
     /// connection: every malloc'd byte, C allocations (aws-lc, OpenSSL) included.
     pub malloc_before_bytes: Option<u64>,
-    /// The largest `mallinfo2` in-use figure read after any lockstep round.
+    /// The largest `mallinfo2` in-use figure, read when `heap_peak_bytes` is.
     pub malloc_peak_bytes: Option<u64>,
     /// `mallinfo2` in-use bytes at rest.
     pub malloc_at_rest_bytes: Option<u64>,
+    /// Free bytes malloc keeps in its arenas at rest (`mallinfo2` `fordblks`): freed
+    /// transients it holds for reuse.
+    pub malloc_free_at_rest_bytes: Option<u64>,
     /// Live heap given back when the servers were dropped (all of them), then when the
     /// clients were: each side's bytes at rest, exactly.
     pub server_bytes: Option<u64>,
@@ -121,6 +125,7 @@ pub struct LockstepSeries {
     pub heap_peak_slope: Option<f64>,
     pub heap_at_rest_slope: Option<f64>,
     pub malloc_at_rest_slope: Option<f64>,
+    pub malloc_free_at_rest_slope: Option<f64>,
     /// Bytes at rest per client connection and per server connection, at the largest N
     /// (freed when the side was dropped ÷ pairs): exact.
     pub client_bytes_per_connection: Option<f64>,

@@ -40,15 +40,6 @@ pub fn cpu_seconds() -> Option<f64> {
     Some(secs(ru.ru_utime) + secs(ru.ru_stime))
 }
 
-/// Peak resident set of this process, bytes (`getrusage` `ru_maxrss`, kept by the kernel in
-/// KiB): the figure GNU `time -f %M` prints for a child, read from inside.
-pub fn peak_rss_bytes() -> Option<u64> {
-    // SAFETY: getrusage writes into the zeroed struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    (rc == 0 && ru.ru_maxrss > 0).then(|| ru.ru_maxrss as u64 * 1024)
-}
-
 /// Bytes in use in glibc's malloc, all arenas: `mallinfo2()` `uordblks` (in the heap arenas)
 /// plus `hblkhd` (in blocks mapped on their own). It sees every `malloc`, the C libraries'
 /// (aws-lc, OpenSSL) as well as Rust's, which the counting allocator alone does not.
@@ -62,6 +53,21 @@ pub fn malloc_in_use_bytes() -> Option<u64> {
 /// Not glibc: not measured.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 pub fn malloc_in_use_bytes() -> Option<u64> {
+    None
+}
+
+/// Free bytes glibc's malloc holds in its arenas (`mallinfo2()` `fordblks`): freed blocks it
+/// keeps for reuse, resident once touched, in no allocation.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+pub fn malloc_free_bytes() -> Option<u64> {
+    // SAFETY: as in `malloc_in_use_bytes`.
+    let m = unsafe { libc::mallinfo2() };
+    Some(m.fordblks as u64)
+}
+
+/// Not glibc: not measured.
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+pub fn malloc_free_bytes() -> Option<u64> {
     None
 }
 

@@ -10,12 +10,13 @@
 //!   all pairs hold the same state, so the peak catches what a handshake holds at its largest
 //!   (the received certificate chain, key shares), N times over.
 //! - **One process per point** (`crate::run::handshakes` spawns it): peak RSS only grows within
-//!   a process, and the published figure is the peak RSS (`ru_maxrss`, GNU `time -f %M`).
+//!   a process, and the published figure is the peak RSS (`ru_maxrss`, GNU `time -f %M`),
+//!   which the parent reads with `wait4` at the process's exit.
 //! - **Beside it, the heap exactly**: the counting allocator's live bytes (Rust; OpenSSL's own
 //!   allocations too, routed through it in a `native-tls` build) and glibc's `mallinfo2`
 //!   in-use bytes (every `malloc`, aws-lc's C allocations included, which the counting
-//!   allocator does not see). Each is read before the first connection, after every round
-//!   (the peaks) and at rest; then the servers are dropped and then the clients, and the
+//!   allocator does not see). Each is read before the first connection, once every pair is
+//!   made, after every round (the peaks) and at rest; then the servers are dropped and then the clients, and the
 //!   live bytes given back each time are each side's bytes at rest.
 //! - **Configs**: one server config, and one client config shared by every client with
 //!   resumption off ([`ConfigSharing::Shared`], rustls-bench's setup), or one built per
@@ -143,6 +144,11 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
         clients.push(c);
         servers.push(s);
     }
+    // A rustls client writes its ClientHello, key shares included, when it is made: every
+    // client holds them before the first round.
+    let (h, m) = heap_now();
+    heap_peak = max_opt(heap_peak, h);
+    malloc_peak = max_opt(malloc_peak, m);
     let mut rounds = 0;
     let mut handshaking = pairs;
     while handshaking > 0 && rounds < MAX_ROUNDS {
@@ -178,7 +184,7 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
     heap_peak = max_opt(heap_peak, heap_at_rest);
     malloc_peak = max_opt(malloc_peak, malloc_at_rest);
     let rss_at_rest = procstat::rss_bytes();
-    let peak_rss = procstat::peak_rss_bytes();
+    let malloc_free = procstat::malloc_free_bytes();
 
     // Each side's bytes at rest: what dropping it gives back. The vectors' buffers stay.
     let live = || alloc::heap().map(|h| h.live_bytes);
@@ -193,7 +199,8 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
         point: point.clone(),
         handshakes_completed: pairs as u64,
         rounds,
-        peak_rss_bytes: peak_rss,
+        // Read by the parent at exit (wait4), as GNU time does.
+        peak_rss_bytes: None,
         rss_at_rest_bytes: rss_at_rest,
         heap_before_bytes: heap_before,
         heap_peak_bytes: heap_peak,
@@ -201,6 +208,7 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
         malloc_before_bytes: malloc_before,
         malloc_peak_bytes: malloc_peak,
         malloc_at_rest_bytes: malloc_at_rest,
+        malloc_free_at_rest_bytes: malloc_free,
         server_bytes: freed(before_servers, after_servers),
         client_bytes: freed(after_servers, after_clients),
     })

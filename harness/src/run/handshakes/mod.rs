@@ -11,7 +11,7 @@ pub mod foreign;
 pub mod series;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 
 use crate::contract::lockstep::{
@@ -132,24 +132,17 @@ fn run_point(exe: &Path, point: &LockstepPoint) -> Result<LockstepReading, Hands
         reason,
     };
     let json = serde_json::to_string(point).map_err(|e| fail(e.to_string()))?;
-    let out = Command::new(exe)
-        .args(["__worker", "handshakes", &json])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| fail(format!("cannot start the worker: {e}")))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err
-            .lines()
-            .last()
-            .unwrap_or("no message")
-            .trim()
-            .to_string();
-        return Err(fail(format!("worker failed ({}): {last}", out.status)));
+    let mut cmd = Command::new(exe);
+    cmd.args(["__worker", "handshakes", &json]);
+    let done = foreign::run_to_end(cmd).map_err(fail)?;
+    if !done.ok {
+        return Err(fail(format!("worker failed: {}", done.last_error_line)));
     }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let line = text.lines().last().unwrap_or("");
-    serde_json::from_str(line).map_err(|e| fail(format!("unreadable worker output: {e}")))
+    let line = done.stdout.lines().last().unwrap_or("");
+    let mut reading: LockstepReading = serde_json::from_str(line)
+        .map_err(|e| fail(format!("unreadable worker output: {e}")))?;
+    reading.peak_rss_bytes = Some(done.peak_rss_bytes);
+    Ok(reading)
 }
 
 /// The worker: measures the point given as JSON and prints the reading as one JSON line.

@@ -45,6 +45,7 @@ pub fn series(readings: &[&LockstepReading]) -> Option<LockstepSeries> {
         heap_peak_slope: slope(first, last, |r| r.heap_peak_bytes),
         heap_at_rest_slope: slope(first, last, |r| r.heap_at_rest_bytes),
         malloc_at_rest_slope: slope(first, last, |r| r.malloc_at_rest_bytes),
+        malloc_free_at_rest_slope: slope(first, last, |r| r.malloc_free_at_rest_bytes),
         client_bytes_per_connection: per_connection(last.client_bytes),
         server_bytes_per_connection: per_connection(last.server_bytes),
         peak_rss_steps: sorted
@@ -80,6 +81,7 @@ mod tests {
             malloc_before_bytes: None,
             malloc_peak_bytes: None,
             malloc_at_rest_bytes: None,
+            malloc_free_at_rest_bytes: None,
             server_bytes: Some(client),
             client_bytes: Some(client),
         }
