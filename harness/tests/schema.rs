@@ -46,6 +46,10 @@ fn committed_schemas_match_the_types() {
         "exec-summary.schema.json",
         harness::contract::exec::json_schema(),
     );
+    check_committed(
+        "handshakes-summary.schema.json",
+        harness::contract::lockstep::json_schema(),
+    );
 }
 
 /// Every key of `a`, recursively, as a path; arrays by element.

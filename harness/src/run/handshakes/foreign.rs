@@ -36,7 +36,10 @@ pub fn run(bench: &Path, tls: TlsVersion, sessions: u64) -> ForeignPoint {
     cmd.args(&argv[1..]);
     let (peak_rss_bytes, error) = match run_to_end(cmd) {
         Ok(f) if f.ok => (Some(f.peak_rss_bytes), None),
-        Ok(f) => (None, Some(format!("{} failed: {}", argv[0], f.last_error_line))),
+        Ok(f) => (
+            None,
+            Some(format!("{} failed: {}", argv[0], f.last_error_line)),
+        ),
         Err(e) => (None, Some(e)),
     };
     ForeignPoint {

@@ -139,8 +139,8 @@ fn run_point(exe: &Path, point: &LockstepPoint) -> Result<LockstepReading, Hands
         return Err(fail(format!("worker failed: {}", done.last_error_line)));
     }
     let line = done.stdout.lines().last().unwrap_or("");
-    let mut reading: LockstepReading = serde_json::from_str(line)
-        .map_err(|e| fail(format!("unreadable worker output: {e}")))?;
+    let mut reading: LockstepReading =
+        serde_json::from_str(line).map_err(|e| fail(format!("unreadable worker output: {e}")))?;
     reading.peak_rss_bytes = Some(done.peak_rss_bytes);
     Ok(reading)
 }
