@@ -261,7 +261,7 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
                     own.client_bytes_per_connection,
                     shared.client_bytes_per_connection,
                 ),
-                "what a per-request client builds and the benchmark shares: config, root store, resumption store",
+                "what a per-request client builds and the benchmark shares: config, root store, resumption store with its tickets",
             ));
         }
     }
@@ -319,7 +319,7 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         format!("fresh b (run {}), per client", p.run_id),
         p.fresh_b,
         format!(
-            "retained per fresh hyper session (its config, roots, resumption store, after its connection closed); − config per client = {} (hyper client and pool, stored tickets)",
+            "retained per fresh hyper session after its connection closed; − config per client (roots, resumption store, stored tickets) = {} (the rest: hyper's client)",
             b(diff(p.fresh_b, config))
         ),
     ));
