@@ -47,7 +47,10 @@ pub fn cpu_seconds() -> Option<f64> {
 pub fn malloc_in_use_bytes() -> Option<u64> {
     // SAFETY: mallinfo2 has no preconditions and returns a plain struct.
     let m = unsafe { libc::mallinfo2() };
-    Some((m.uordblks + m.hblkhd) as u64)
+    // All zero: glibc's malloc is not the one in use (valgrind, an LD_PRELOADed allocator),
+    // so it has nothing to say, which is not 0 bytes.
+    let in_use = (m.uordblks + m.hblkhd) as u64;
+    (m.arena + m.hblkhd > 0).then_some(in_use)
 }
 
 /// Not glibc: not measured.
@@ -62,7 +65,7 @@ pub fn malloc_in_use_bytes() -> Option<u64> {
 pub fn malloc_free_bytes() -> Option<u64> {
     // SAFETY: as in `malloc_in_use_bytes`.
     let m = unsafe { libc::mallinfo2() };
-    Some(m.fordblks as u64)
+    (m.arena + m.hblkhd > 0).then_some(m.fordblks as u64)
 }
 
 /// Not glibc: not measured.
@@ -183,5 +186,17 @@ mod tests {
         assert!(cpu_seconds().is_some());
         let lim = fd_limit().expect("limit");
         assert!(lim.soft <= lim.hard);
+    }
+}
+
+#[cfg(test)]
+mod malloc_tests {
+    /// In a normal process glibc's malloc is in use and has handed out bytes already.
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    #[test]
+    fn glibc_malloc_reports_bytes_in_use() {
+        let keep = vec![0u8; 1 << 20];
+        assert!(super::malloc_in_use_bytes().unwrap() >= keep.len() as u64);
+        assert!(super::malloc_free_bytes().is_some());
     }
 }

@@ -164,8 +164,8 @@ fn reconcile(out: &mut String, s: &HandshakesSummary) {
             format!("{p}− C heap the counter misses"),
             diff(x.malloc_peak_slope, x.heap_peak_slope),
             match lib {
-                TlsLibrary::Rustls => "malloc peak − counted heap peak: aws-lc's own C mallocs",
-                TlsLibrary::Openssl => "malloc peak − counted heap peak: the counter's 16-byte header on each OpenSSL block (OpenSSL's bytes are counted)",
+                TlsLibrary::Rustls => "malloc peak − counted heap peak: aws-lc's C mallocs (record keys) and glibc's header per block",
+                TlsLibrary::Openssl => "malloc peak − counted heap peak: the counter's 16-byte header per OpenSSL block and glibc's header per block",
             },
         ));
         rows.push(row(
