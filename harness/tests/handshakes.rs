@@ -106,6 +106,21 @@ fn rustls_points_complete_and_the_figures_keep_their_relations() {
     // No load run under this --out: the per-request rows say why they are empty.
     assert!(s["per_request"].is_null());
     assert!(s["per_request_error"].as_str().unwrap().contains("--run"));
+    // summary.json keeps the table as printed.
+    let rows = s["reconciliation"].as_array().unwrap();
+    assert!(rows
+        .iter()
+        .all(|r| stdout.contains(r["label"].as_str().unwrap())));
+    let heap = rows
+        .iter()
+        .find(|r| {
+            r["label"]
+                .as_str()
+                .unwrap()
+                .ends_with("= heap at rest (exact)")
+        })
+        .unwrap();
+    assert_eq!(heap["bytes"], shared["heap_at_rest_slope"]);
     // The table carries every kind of row.
     for row in [
         "published 2024: rustls TLS 1.3",

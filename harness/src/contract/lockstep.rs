@@ -93,6 +93,18 @@ pub struct HandshakesSummary {
     pub per_request_error: Option<String>,
     /// `rustls-bench memory` (rustls's own program) run here, when `--rustls-bench` was given.
     pub rustls_bench: Vec<ForeignPoint>,
+    /// The reconciliation table, as printed (`report::handshakes::reconciliation`).
+    pub reconciliation: Vec<ReconciliationRow>,
+}
+
+/// One row of the reconciliation table: a figure (measured, a difference of two measured
+/// figures, or a quoted published one, as `how` says) and how it was obtained.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReconciliationRow {
+    pub label: String,
+    /// Bytes; null when a figure it needs was not measured.
+    pub bytes: Option<f64>,
+    pub how: String,
 }
 
 /// Versions of what was measured.

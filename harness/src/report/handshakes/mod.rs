@@ -6,7 +6,7 @@ pub mod published;
 
 use std::fmt::Write;
 
-use crate::contract::lockstep::{HandshakesSummary, LockstepSeries};
+use crate::contract::lockstep::{HandshakesSummary, LockstepSeries, ReconciliationRow};
 use crate::report::grid::grid;
 use crate::vocab::tls::{ConfigSharing, KxChoice, TlsLibrary, TlsVersion};
 use crate::vocab::units::bytes;
@@ -98,17 +98,49 @@ pub fn render(s: &HandshakesSummary) -> String {
     out
 }
 
-type Row = (String, Vec<String>);
+type Row = ReconciliationRow;
 
-fn row(label: impl Into<String>, v: Option<f64>, how: impl Into<String>) -> Row {
-    (label.into(), vec![b(v), how.into()])
+fn row(label: impl Into<String>, bytes: Option<f64>, how: impl Into<String>) -> Row {
+    ReconciliationRow {
+        label: label.into(),
+        bytes,
+        how: how.into(),
+    }
 }
 
+/// Prints the reconciliation rows of `s`.
 fn reconcile(out: &mut String, s: &HandshakesSummary) {
     let _ = writeln!(
         out,
         "Reconciliation: the published figures, this machine by their method, and this tool's own figures (bytes per session, one side, unless a row says per client)."
     );
+    let rows: Vec<(String, String, &str)> = s
+        .reconciliation
+        .iter()
+        .map(|r| (r.label.clone(), b(r.bytes), r.how.as_str()))
+        .collect();
+    let label_w = rows
+        .iter()
+        .map(|(l, _, _)| l.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let bytes_w = rows
+        .iter()
+        .map(|(_, v, _)| v.chars().count())
+        .max()
+        .unwrap_or(0);
+    for (label, bytes, how) in rows {
+        let pad = label_w - label.chars().count();
+        let _ = writeln!(out, "{label}{}{bytes:>bytes_w$}   {how}", " ".repeat(pad));
+    }
+}
+
+/// The reconciliation table's rows, computed once from the readings (`summary.json` keeps
+/// them; the terminal prints them): the published figures, this machine by their method,
+/// the steps from peak RSS to the exact heap, the measured differences, this tool's own
+/// figures.
+pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
     let mut rows: Vec<Row> = Vec::new();
     for p in PUBLISHED {
         rows.push(row(
@@ -185,27 +217,7 @@ fn reconcile(out: &mut String, s: &HandshakesSummary) {
     }
     differences(&mut rows, s);
     own_figures(&mut rows, s);
-    let label_w = rows
-        .iter()
-        .map(|(l, _)| l.chars().count())
-        .max()
-        .unwrap_or(0)
-        + 2;
-    let bytes_w = rows
-        .iter()
-        .map(|(_, c)| c[0].chars().count())
-        .max()
-        .unwrap_or(0);
-    for (label, cells) in rows {
-        let pad = label_w - label.chars().count();
-        let _ = writeln!(
-            out,
-            "{label}{}{:>bytes_w$}   {}",
-            " ".repeat(pad),
-            cells[0],
-            cells[1]
-        );
-    }
+    rows
 }
 
 /// TLS version, key exchange, per-connection config, and library: each a difference of two

@@ -290,7 +290,7 @@ pub fn run(
         }
     }
     let v = versions();
-    let summary = HandshakesSummary {
+    let mut summary = HandshakesSummary {
         schema: SCHEMA,
         command: plan.command.clone(),
         run_id: String::new(),
@@ -308,7 +308,9 @@ pub fn run(
         per_request,
         per_request_error,
         rustls_bench,
+        reconciliation: Vec::new(),
     };
+    summary.reconciliation = crate::report::handshakes::reconciliation(&summary);
     write(plan, summary)
 }
 
