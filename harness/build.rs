@@ -192,7 +192,7 @@ enum AppearsIn {
 
 fn test_prerequisites() {
     println!(
-        "cargo::rustc-check-cfg=cfg(has_curl, has_openssl, has_os_roots, has_node, has_python_requests, has_jdk, has_valgrind, has_chromium)"
+        "cargo::rustc-check-cfg=cfg(has_curl, has_openssl, has_os_roots, has_node, has_python_requests, has_jdk, has_valgrind, has_chromium, has_gnu_time)"
     );
     println!("cargo::rerun-if-env-changed=PATH");
     println!("cargo::rerun-if-env-changed=SSL_CERT_FILE");
@@ -236,6 +236,12 @@ fn test_prerequisites() {
             install: "apt-get install valgrind",
             found: on_path(&dirs, "valgrind"),
             appears_in: AppearsIn::PathDirs,
+        },
+        Prerequisite {
+            cfg: "has_gnu_time",
+            install: "apt-get install time",
+            found: on_path(&[PathBuf::from("/usr/bin")], "time"),
+            appears_in: AppearsIn::DirOf("/usr/bin/time"),
         },
         Prerequisite {
             cfg: "has_chromium",

@@ -156,6 +156,73 @@ fn a_load_run_puts_fresh_and_leak_b_in_the_table() {
     assert!(stdout.contains(&format!("fresh b (run {})", p["run_id"].as_str().unwrap())));
 }
 
+/// A stand-in for `rustls-bench` that touches 20,000 bytes per session: run under GNU `time`,
+/// its peak RSS gives that slope (a program started from the harness directly would carry the
+/// harness's own 22 MB peak, and show a slope of 0), and two builds give a difference row.
+#[test]
+#[cfg_attr(
+    not(has_gnu_time),
+    ignore = "GNU time is not installed (apt-get install time)"
+)]
+#[cfg_attr(
+    not(has_python_requests),
+    ignore = "python3 is not installed (apt-get install python3)"
+)]
+fn a_foreign_programs_peak_rss_slope_is_read_under_gnu_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = |name: &str, per_session: u64| {
+        let path = tmp.path().join(name);
+        std::fs::write(
+            &path,
+            format!(
+                "#!/bin/sh\nexec python3 -c 'import sys; b = b\"x\" * (int(sys.argv[-1]) * {per_session}); print(len(b))' \"$@\"\n"
+            ),
+        )
+        .unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    };
+    let a = fake("bench-a", 20_000);
+    let b = fake("bench-b", 10_000);
+    let (stdout, s) = run(
+        tmp.path(),
+        &[
+            "--library",
+            "rustls",
+            "--tls",
+            "1.3",
+            "--sessions",
+            "20,400",
+            "--rustls-bench",
+            a.to_str().unwrap(),
+            "--rustls-bench",
+            b.to_str().unwrap(),
+        ],
+    );
+    let points = s["rustls_bench"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    let rss = |prog: &std::path::Path, n: u64| {
+        points
+            .iter()
+            .find(|p| p["argv"][0] == prog.to_str().unwrap() && p["sessions"] == n)
+            .map(|p| f(&p["peak_rss_bytes"]))
+            .unwrap()
+    };
+    let slope_a = (rss(&a, 400) - rss(&a, 20)) / 380.0;
+    assert!(
+        (16_000.0..24_000.0).contains(&slope_a),
+        "a program touching 20,000 B per session: {slope_a} B"
+    );
+    let row = s["reconciliation"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["label"] == "rustls-bench, first − second build: TLS 1.3")
+        .unwrap_or_else(|| panic!("no difference row in:\n{stdout}"));
+    assert!((5_000.0..15_000.0).contains(&f(&row["bytes"])), "{row}");
+}
+
 #[test]
 fn bad_input_is_one_line_and_exit_2() {
     let tmp = tempfile::tempdir().unwrap();

@@ -25,9 +25,10 @@ pub struct HandshakesArgs {
     /// table [default: reports/latest, when it exists].
     #[arg(long)]
     pub run: Option<PathBuf>,
-    /// rustls's own `rustls-bench` binary, run at the same points (`memory`, ECDSA P-256).
+    /// rustls's own `rustls-bench` binary, run at the same points (`memory`, ECDSA P-256);
+    /// give it twice (say a jemalloc and a glibc build) and the table shows their difference.
     #[arg(long)]
-    pub rustls_bench: Option<PathBuf>,
+    pub rustls_bench: Vec<PathBuf>,
     /// Where the certificates live.
     #[arg(long, default_value = "certs")]
     pub certs_dir: PathBuf,
@@ -47,6 +48,8 @@ pub enum HandshakesArgsError {
     NoOpenssl,
     #[error("--rustls-bench {0}: no such file")]
     NoBench(PathBuf),
+    #[error("--rustls-bench runs it under GNU time, as the published figures were measured, and /usr/bin/time is missing (Debian: apt-get install time)")]
+    NoGnuTime,
     #[error("--run {0}: no summary.json there")]
     NoRun(PathBuf),
 }
@@ -86,10 +89,12 @@ impl HandshakesArgs {
         let mut tls = self.tls.clone();
         tls.sort_unstable();
         tls.dedup();
-        if let Some(b) = &self.rustls_bench {
-            if !b.is_file() {
-                return Err(HandshakesArgsError::NoBench(b.clone()));
-            }
+        if let Some(b) = self.rustls_bench.iter().find(|b| !b.is_file()) {
+            return Err(HandshakesArgsError::NoBench(b.clone()));
+        }
+        let time = std::path::Path::new(crate::run::handshakes::foreign::GNU_TIME);
+        if !self.rustls_bench.is_empty() && !time.is_file() {
+            return Err(HandshakesArgsError::NoGnuTime);
         }
         let load_run = match &self.run {
             Some(dir) if !dir.join("summary.json").is_file() => {

@@ -42,9 +42,8 @@ pub struct LockstepReading {
     pub handshakes_completed: u64,
     /// Lockstep rounds run (a round moves every pair one flight forward).
     pub rounds: u32,
-    /// Peak resident set of the worker process, in bytes: its `ru_maxrss` as the parent reads
-    /// it with `wait4` at the worker's exit, the figure GNU `time -f %M` prints and the
-    /// published tables report (read from inside, the kernel's counters can lag).
+    /// Peak resident set of the worker's program image, in bytes (`VmHWM`, read last): the
+    /// figure GNU `time -f %M` prints for it and the published tables report.
     pub peak_rss_bytes: Option<u64>,
     /// Resident set once every pair has finished (`/proc/self/statm`), in bytes.
     pub rss_at_rest_bytes: Option<u64>,
@@ -168,7 +167,7 @@ pub struct PerRequestFigures {
     pub leak_b: Option<f64>,
 }
 
-/// One run of a foreign program: its peak RSS (`wait4` `ru_maxrss`).
+/// One run of a foreign program: its peak RSS as GNU `time -f %M` reports it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ForeignPoint {
     pub tls: TlsVersion,

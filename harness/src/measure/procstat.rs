@@ -40,6 +40,17 @@ pub fn cpu_seconds() -> Option<f64> {
     Some(secs(ru.ru_utime) + secs(ru.ru_stime))
 }
 
+/// Peak resident set of this program image, bytes (`VmHWM` in `/proc/self/status`). Unlike
+/// `getrusage`'s `ru_maxrss`, it starts afresh at `exec`: a process spawned by a large parent
+/// carries that parent's peak in `ru_maxrss` (the kernel keeps the larger of the two across
+/// `exec`), not in `VmHWM`.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
 /// Bytes in use in glibc's malloc, all arenas: `mallinfo2()` `uordblks` (in the heap arenas)
 /// plus `hblkhd` (in blocks mapped on their own). It sees every `malloc`, the C libraries'
 /// (aws-lc, OpenSSL) as well as Rust's, which the counting allocator alone does not.

@@ -10,8 +10,10 @@
 //!   all pairs hold the same state, so the peak catches what a handshake holds at its largest
 //!   (the received certificate chain, key shares), N times over.
 //! - **One process per point** (`crate::run::handshakes` spawns it): peak RSS only grows within
-//!   a process, and the published figure is the peak RSS (`ru_maxrss`, GNU `time -f %M`),
-//!   which the parent reads with `wait4` at the process's exit.
+//!   a process, and the published figure is the peak RSS (GNU `time -f %M`). The worker reads
+//!   its own `VmHWM` last, which is that figure for a program started from a small parent such
+//!   as `time`; the `ru_maxrss` its parent could read would include the parent's own peak,
+//!   which the kernel carries across `exec`.
 //! - **Beside it, the heap exactly**: the counting allocator's live bytes (Rust; OpenSSL's own
 //!   allocations too, routed through it in a `native-tls` build) and glibc's `mallinfo2`
 //!   in-use bytes (every `malloc`, aws-lc's C allocations included, which the counting
@@ -194,13 +196,14 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
     clients.clear();
     let after_clients = live();
     let freed = |a: Option<u64>, b: Option<u64>| Some(a?.saturating_sub(b?));
+    // Last: freeing never raises the peak, and nothing after this allocates much.
+    let peak_rss = procstat::peak_rss_bytes();
 
     Ok(LockstepReading {
         point: point.clone(),
         handshakes_completed: pairs as u64,
         rounds,
-        // Read by the parent at exit (wait4), as GNU time does.
-        peak_rss_bytes: None,
+        peak_rss_bytes: peak_rss,
         rss_at_rest_bytes: rss_at_rest,
         heap_before_bytes: heap_before,
         heap_peak_bytes: heap_peak,

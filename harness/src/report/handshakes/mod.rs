@@ -37,13 +37,24 @@ fn base(s: &HandshakesSummary, library: TlsLibrary, tls: TlsVersion) -> Option<&
     find(s, library, tls, KxChoice::Default, ConfigSharing::Shared)
 }
 
-/// Slope of `rustls-bench memory`'s peak RSS at `tls`, between the smallest and largest N
-/// it ran (derived).
-pub fn rustls_bench_slope(s: &HandshakesSummary, tls: TlsVersion) -> Option<f64> {
+/// The `rustls-bench` binaries run, in the order given.
+fn benches(s: &HandshakesSummary) -> Vec<&str> {
+    let mut out: Vec<&str> = Vec::new();
+    for p in &s.rustls_bench {
+        if !out.contains(&p.argv[0].as_str()) {
+            out.push(&p.argv[0]);
+        }
+    }
+    out
+}
+
+/// Slope of one `rustls-bench memory` binary's peak RSS at `tls`, between the smallest and
+/// largest N it ran (derived).
+pub fn rustls_bench_slope(s: &HandshakesSummary, bench: &str, tls: TlsVersion) -> Option<f64> {
     let mut pts: Vec<(u64, u64)> = s
         .rustls_bench
         .iter()
-        .filter(|p| p.tls == tls)
+        .filter(|p| p.tls == tls && p.argv[0] == bench)
         .filter_map(|p| Some((p.sessions, p.peak_rss_bytes?)))
         .collect();
     pts.sort();
@@ -154,15 +165,36 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
             ),
         ));
     }
-    for &tls in TlsVersion::ALL {
-        if let Some(v) = rustls_bench_slope(s, tls) {
+    let programs = benches(s);
+    for &bench in &programs {
+        let name = std::path::Path::new(bench)
+            .file_name()
+            .map_or(bench.into(), |n| n.to_string_lossy().into_owned());
+        for &tls in TlsVersion::ALL {
+            let Some(v) = rustls_bench_slope(s, bench, tls) else {
+                continue;
+            };
             let ours = base(s, TlsLibrary::Rustls, tls).and_then(|x| x.peak_rss_slope);
             let ratio = ours.map_or("n/a".into(), |o| format!("{:.2}", o / v));
             rows.push(row(
-                format!("rustls-bench memory here: TLS {tls}"),
+                format!("{name} memory here: TLS {tls}"),
                 Some(v),
-                format!("rustls's own program, peak RSS slope (wait4); ours ÷ theirs = {ratio}"),
+                format!("rustls's own program, peak RSS slope (GNU time); ours ÷ theirs = {ratio}"),
             ));
+        }
+    }
+    // Two builds of rustls-bench (say jemalloc and glibc malloc): their difference.
+    if let [a, b] = programs[..] {
+        for &tls in TlsVersion::ALL {
+            if let (Some(x), Some(y)) =
+                (rustls_bench_slope(s, a, tls), rustls_bench_slope(s, b, tls))
+            {
+                rows.push(row(
+                    format!("rustls-bench, first − second build: TLS {tls}"),
+                    Some(x - y),
+                    format!("{a} − {b}: the same program built two ways (e.g. allocator)"),
+                ));
+            }
         }
     }
     for lib in TlsLibrary::ALL {

@@ -1,5 +1,5 @@
-//! `rustls-bench memory`, rustls's own program, run at the same points: its peak RSS read by
-//! `wait4` (the `ru_maxrss` GNU `time -f %M` prints), so the published method can be checked
+//! `rustls-bench memory`, rustls's own program, run at the same points under GNU `time -f %M`,
+//! exactly as rustls's `admin/bench-measure.mk` runs it, so the published method can be checked
 //! against the program that published it, on this machine.
 
 use std::path::Path;
@@ -29,17 +29,16 @@ pub fn argv(bench: &Path, tls: TlsVersion, sessions: u64) -> Vec<String> {
     ]
 }
 
-/// Runs one point and reads its peak RSS.
+/// GNU `time`, the tool the published tables were measured with (`time -f %M`). Run from a
+/// parent as large as the harness, a program's `ru_maxrss` would include the parent's own
+/// peak (the kernel carries it across `exec`); `time` is small, so its child's is its own.
+pub const GNU_TIME: &str = "/usr/bin/time";
+
+/// Runs one point under GNU `time` and reads its peak RSS.
 pub fn run(bench: &Path, tls: TlsVersion, sessions: u64) -> ForeignPoint {
     let argv = argv(bench, tls, sessions);
-    let mut cmd = Command::new(&argv[0]);
-    cmd.args(&argv[1..]);
-    let (peak_rss_bytes, error) = match run_to_end(cmd) {
-        Ok(f) if f.ok => (Some(f.peak_rss_bytes), None),
-        Ok(f) => (
-            None,
-            Some(format!("{} failed: {}", argv[0], f.last_error_line)),
-        ),
+    let (peak_rss_bytes, error) = match peak_rss_of(&argv) {
+        Ok(b) => (Some(b), None),
         Err(e) => (None, Some(e)),
     };
     ForeignPoint {
@@ -51,59 +50,34 @@ pub fn run(bench: &Path, tls: TlsVersion, sessions: u64) -> ForeignPoint {
     }
 }
 
-/// A child process run to its end.
-pub struct Finished {
-    /// Exited with status 0.
-    pub ok: bool,
-    pub stdout: String,
-    /// The last line it wrote on stderr, or how it ended.
-    pub last_error_line: String,
-    /// Its `ru_maxrss` from `wait4`, bytes.
-    pub peak_rss_bytes: u64,
-}
-
-/// Runs `cmd` (stdin closed, stdout and stderr read) to its end and reads its peak RSS with
-/// `wait4`, as GNU `time` does.
-pub fn run_to_end(mut cmd: Command) -> Result<Finished, String> {
-    let mut child = cmd
+/// `argv` run to its end under `time -f %M -o FILE`; its peak RSS in bytes, or why not.
+fn peak_rss_of(argv: &[String]) -> Result<u64, String> {
+    let file = std::env::temp_dir().join(format!("harness-maxrss-{}.txt", std::process::id()));
+    let out = Command::new(GNU_TIME)
+        .args(["-f", "%M", "-o"])
+        .arg(&file)
+        .args(argv)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()))?;
-    let pid = child.id() as libc::pid_t;
-    // stderr on its own thread, so that neither pipe can fill while the other is read.
-    let err_pipe = child.stderr.take();
-    let err_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        if let Some(mut e) = err_pipe {
-            let _ = std::io::Read::read_to_string(&mut e, &mut text);
-        }
-        text
-    });
-    let mut stdout = String::new();
-    if let Some(mut o) = child.stdout.take() {
-        std::io::Read::read_to_string(&mut o, &mut stdout).map_err(|e| e.to_string())?;
+        .output()
+        .map_err(|e| format!("cannot start {GNU_TIME}: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err
+            .lines()
+            .last()
+            .unwrap_or("no message")
+            .trim()
+            .to_string();
+        return Err(format!("{} failed ({}): {last}", argv[0], out.status));
     }
-    let stderr = err_reader.join().unwrap_or_default();
-    let mut status = 0;
-    // SAFETY: wait4 writes into the zeroed struct and the status we pass; the child is ours
-    // and has not been waited for (std's `Child` is dropped without `wait`).
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, &mut ru) };
-    if rc != pid {
-        return Err(format!("wait4: {}", std::io::Error::last_os_error()));
-    }
-    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
-    let last_error_line = stderr
+    let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()));
+    let _ = std::fs::remove_file(&file);
+    let text = text?;
+    let kib: u64 = text
+        .trim()
         .lines()
         .last()
-        .map(str::to_string)
-        .unwrap_or_else(|| format!("wait status {status}, no message"));
-    Ok(Finished {
-        ok,
-        stdout,
-        last_error_line,
-        peak_rss_bytes: ru.ru_maxrss as u64 * 1024,
-    })
+        .and_then(|l| l.trim().parse().ok())
+        .ok_or_else(|| format!("{GNU_TIME} wrote no peak RSS: {text:?}"))?;
+    Ok(kib * 1024)
 }

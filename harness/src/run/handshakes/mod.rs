@@ -11,7 +11,7 @@ pub mod foreign;
 pub mod series;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use crate::contract::lockstep::{
@@ -43,8 +43,8 @@ pub struct HandshakesPlan {
     pub out: PathBuf,
     /// A load run whose fresh and leak `b` go in the table.
     pub load_run: Option<PathBuf>,
-    /// rustls's `rustls-bench` binary, run at the same points.
-    pub rustls_bench: Option<PathBuf>,
+    /// rustls's own `rustls-bench` binaries, each run at the same points.
+    pub rustls_bench: Vec<PathBuf>,
     pub command: String,
 }
 
@@ -132,17 +132,24 @@ fn run_point(exe: &Path, point: &LockstepPoint) -> Result<LockstepReading, Hands
         reason,
     };
     let json = serde_json::to_string(point).map_err(|e| fail(e.to_string()))?;
-    let mut cmd = Command::new(exe);
-    cmd.args(["__worker", "handshakes", &json]);
-    let done = foreign::run_to_end(cmd).map_err(fail)?;
-    if !done.ok {
-        return Err(fail(format!("worker failed: {}", done.last_error_line)));
+    let out = Command::new(exe)
+        .args(["__worker", "handshakes", &json])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| fail(format!("cannot start the worker: {e}")))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        let last = err
+            .lines()
+            .last()
+            .unwrap_or("no message")
+            .trim()
+            .to_string();
+        return Err(fail(format!("worker failed ({}): {last}", out.status)));
     }
-    let line = done.stdout.lines().last().unwrap_or("");
-    let mut reading: LockstepReading =
-        serde_json::from_str(line).map_err(|e| fail(format!("unreadable worker output: {e}")))?;
-    reading.peak_rss_bytes = Some(done.peak_rss_bytes);
-    Ok(reading)
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().unwrap_or("");
+    serde_json::from_str(line).map_err(|e| fail(format!("unreadable worker output: {e}")))
 }
 
 /// The worker: measures the point given as JSON and prints the reading as one JSON line.
@@ -221,7 +228,7 @@ pub fn per_request(dir: &Path) -> Result<PerRequestFigures, String> {
 }
 
 /// The method, in words, for `summary.json`.
-pub const METHOD: &str = "In-memory lockstep (rustls-bench memory's method, as jbp.io 2019 and aochagavia/rustls-bench-results 2024 published it): N sessions = N/2 client connections and N/2 server connections made in one process, all moved one flight per round until every handshake is done, then 1 KiB from each client to its server. One worker process per point. peak_rss = getrusage ru_maxrss (GNU time %M, the published figure); heap = the counting allocator's live bytes (Rust, and OpenSSL's allocations routed through it in a native-tls build), read before the first connection, after every round (peak) and at rest; malloc = glibc mallinfo2 uordblks + hblkhd (every malloc, aws-lc's C allocations included); client_bytes / server_bytes = live heap given back when all servers, then all clients were dropped. Slopes per session = difference between the largest and smallest N ÷ difference in N (derived): the process's fixed costs cancel. Key exchange default = rustls's list with aws-lc-rs (X25519MLKEM768 first); OpenSSL uses its own default groups. Shared config: one client config, resumption off (rustls-bench's setup); per-connection: a config per client with the default resumption store (what a per-request client builds). held = measure::held (tokio-rustls over TCP, 64 idle connections per side). fresh_b / leak_b are read from the named load run, not measured by this command";
+pub const METHOD: &str = "In-memory lockstep (rustls-bench memory's method, as jbp.io 2019 and aochagavia/rustls-bench-results 2024 published it): N sessions = N/2 client connections and N/2 server connections made in one process, all moved one flight per round until every handshake is done, then 1 KiB from each client to its server. One worker process per point. peak_rss = the worker's VmHWM, read last (what GNU time %M, the published figure, reports for it; rustls-bench is run under GNU time itself); heap = the counting allocator's live bytes (Rust, and OpenSSL's allocations routed through it in a native-tls build), read before the first connection, after every round (peak) and at rest; malloc = glibc mallinfo2 uordblks + hblkhd (every malloc, aws-lc's C allocations included); client_bytes / server_bytes = live heap given back when all servers, then all clients were dropped. Slopes per session = difference between the largest and smallest N ÷ difference in N (derived): the process's fixed costs cancel. Key exchange default = rustls's list with aws-lc-rs (X25519MLKEM768 first); OpenSSL uses its own default groups. Shared config: one client config, resumption off (rustls-bench's setup); per-connection: a config per client with the default resumption store (what a per-request client builds). held = measure::held (tokio-rustls over TCP, 64 idle connections per side). fresh_b / leak_b are read from the named load run, not measured by this command";
 
 /// Runs the plan: every point, the held connections, the load run's figures, rustls-bench;
 /// writes `summary.json` and returns it with its directory.
@@ -272,7 +279,7 @@ pub fn run(
         None => (None, Some("no load run given (--run DIR)".into())),
     };
     let mut rustls_bench = Vec::new();
-    if let Some(bench) = &plan.rustls_bench {
+    for bench in &plan.rustls_bench {
         for &tls in &plan.tls {
             for &n in &plan.sessions {
                 let p = foreign::run(bench, tls, n);
