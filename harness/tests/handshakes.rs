@@ -286,4 +286,20 @@ fn openssl_points_complete_and_hold_more_than_rustls() {
         .as_str()
         .unwrap()
         .contains("OpenSSL"));
+    // native-tls's SSL_MODE_RELEASE_BUFFERS: an idle OpenSSL client holds less.
+    let client = |release: bool| {
+        s["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| {
+                x["library"] == "openssl"
+                    && x["tls"] == "1.3"
+                    && x["config"] == "shared"
+                    && x["release_buffers"] == release
+            })
+            .map(|x| f(&x["client_bytes_per_connection"]))
+            .unwrap()
+    };
+    assert!(client(true) < client(false));
 }

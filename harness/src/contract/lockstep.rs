@@ -18,6 +18,10 @@ pub struct LockstepPoint {
     pub tls: TlsVersion,
     pub kx: KxChoice,
     pub config: ConfigSharing,
+    /// OpenSSL only: the clients set `SSL_MODE_RELEASE_BUFFERS`, as native-tls (and so
+    /// reqwest-native) does, and free their record buffers when idle.
+    #[serde(default)]
+    pub release_buffers: bool,
     /// Sessions, counting both sides: `sessions / 2` clients connected to `sessions / 2`
     /// servers, as the published tables (and `rustls-bench memory <count>`) count them.
     pub sessions: u64,
@@ -125,6 +129,7 @@ pub struct LockstepSeries {
     pub tls: TlsVersion,
     pub kx: KxChoice,
     pub config: ConfigSharing,
+    pub release_buffers: bool,
     pub from_sessions: u64,
     pub to_sessions: u64,
     /// Peak RSS slope per session: the published metric.
@@ -165,6 +170,10 @@ pub struct PerRequestFigures {
     pub fresh_b: Option<f64>,
     /// Bytes per leaked session (hyper client with its connection), or null.
     pub leak_b: Option<f64>,
+    /// Leak's b with reqwest (rustls) and reqwest-native (OpenSSL) clients, when the run had
+    /// those legs.
+    pub reqwest_leak_b: Option<f64>,
+    pub reqwest_native_leak_b: Option<f64>,
 }
 
 /// One run of a foreign program: its peak RSS as GNU `time -f %M` reports it.

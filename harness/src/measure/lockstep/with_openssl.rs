@@ -45,7 +45,7 @@ mod imp {
     use openssl::error::ErrorStack;
     use openssl::pkey::PKey;
     use openssl::ssl::{
-        ErrorCode, Ssl, SslContext, SslMethod, SslStream, SslVerifyMode, SslVersion,
+        ErrorCode, Ssl, SslContext, SslMethod, SslMode, SslStream, SslVerifyMode, SslVersion,
     };
     use openssl::x509::X509;
 
@@ -128,6 +128,9 @@ mod imp {
         b.cert_store_mut().add_cert(X509::from_der(ca)?)?;
         if point.kx == KxChoice::X25519 {
             b.set_groups_list("X25519")?;
+        }
+        if point.release_buffers {
+            b.set_mode(SslMode::RELEASE_BUFFERS);
         }
         Ok(b.build())
     }

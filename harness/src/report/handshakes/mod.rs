@@ -28,9 +28,13 @@ fn find(
     kx: KxChoice,
     config: ConfigSharing,
 ) -> Option<&LockstepSeries> {
-    s.series
-        .iter()
-        .find(|x| x.library == library && x.tls == tls && x.kx == kx && x.config == config)
+    s.series.iter().find(|x| {
+        x.library == library
+            && x.tls == tls
+            && x.kx == kx
+            && x.config == config
+            && !x.release_buffers
+    })
 }
 
 fn base(s: &HandshakesSummary, library: TlsLibrary, tls: TlsVersion) -> Option<&LockstepSeries> {
@@ -87,8 +91,16 @@ pub fn render(s: &HandshakesSummary) -> String {
         .map(|x| {
             (
                 format!(
-                    "{} TLS {} kx {} config {}",
-                    x.library, x.tls, x.kx, x.config
+                    "{} TLS {} kx {} config {}{}",
+                    x.library,
+                    x.tls,
+                    x.kx,
+                    x.config,
+                    if x.release_buffers {
+                        " release-buffers"
+                    } else {
+                        ""
+                    }
                 ),
                 vec![
                     format!("{}→{}", x.from_sessions, x.to_sessions),
@@ -317,6 +329,20 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
             format!("peak RSS: {}", b(diff(rss(o13), rss(r13)))),
         ));
     }
+    if let (Some(rb), Some(o)) = (released(s), o13) {
+        rows.push(row(
+            "OpenSSL client releasing its buffers − default, per client",
+            diff(rb.client_bytes_per_connection, o.client_bytes_per_connection),
+            "SSL_MODE_RELEASE_BUFFERS, which native-tls (reqwest-native) sets: idle record buffers freed",
+        ));
+    }
+}
+
+/// The OpenSSL series whose clients set `SSL_MODE_RELEASE_BUFFERS` (TLS 1.3).
+fn released(s: &HandshakesSummary) -> Option<&LockstepSeries> {
+    s.series
+        .iter()
+        .find(|x| x.library == TlsLibrary::Openssl && x.tls == TlsVersion::V13 && x.release_buffers)
 }
 
 /// This tool's own per-session figures, and what separates each from the lockstep client.
@@ -375,4 +401,22 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
             b(diff(p.leak_b, held.and_then(|h| Some(h + config?))))
         ),
     ));
+    if let (Some(native), Some(rustls)) = (p.reqwest_native_leak_b, p.reqwest_leak_b) {
+        let lock = diff(
+            released(s).and_then(|x| x.client_bytes_per_connection),
+            base(s, TlsLibrary::Rustls, TlsVersion::V13)
+                .and_then(|x| x.client_bytes_per_connection),
+        );
+        rows.push(row(
+            format!("leak b reqwest-native − reqwest (run {}), per client", p.run_id),
+            Some(native - rustls),
+            format!(
+                "a kept OpenSSL client − a kept rustls one ({} − {}); the lockstep clients (OpenSSL releasing its buffers − rustls, TLS 1.3) differ by {}, the rest {} (configs, reqwest's two TLS stacks)",
+                b(Some(native)),
+                b(Some(rustls)),
+                b(lock),
+                b(diff(Some(native - rustls), lock))
+            ),
+        ));
+    }
 }

@@ -24,6 +24,7 @@ use crate::run::methods::versions;
 use crate::run::orchestrator::{create_run_dir, point_latest};
 use crate::tls::certs;
 use crate::tls::config::ClientTls;
+use crate::vocab::client::ClientKind;
 use crate::vocab::defaults::CLIENT_CACHE;
 use crate::vocab::mode::Mode;
 use crate::vocab::tls::{ConfigSharing, KxChoice, RootsChoice, TlsLibrary, TlsVersion};
@@ -76,6 +77,7 @@ pub fn points(plan: &HandshakesPlan) -> Vec<LockstepPoint> {
                 tls,
                 kx,
                 config,
+                release_buffers: false,
                 sessions,
                 certs_dir: plan.certs_dir.clone(),
             });
@@ -114,14 +116,36 @@ pub fn points(plan: &HandshakesPlan) -> Vec<LockstepPoint> {
             ConfigSharing::PerConnection,
             &mut out,
         );
+        if library == TlsLibrary::Openssl {
+            let from = out.len();
+            at(
+                library,
+                v,
+                KxChoice::Default,
+                ConfigSharing::Shared,
+                &mut out,
+            );
+            for p in &mut out[from..] {
+                p.release_buffers = true;
+            }
+        }
     }
     out
 }
 
 fn label(p: &LockstepPoint) -> String {
     format!(
-        "{} TLS {} kx {} config {} N = {}",
-        p.library, p.tls, p.kx, p.config, p.sessions
+        "{} TLS {} kx {} config {}{} N = {}",
+        p.library,
+        p.tls,
+        p.kx,
+        p.config,
+        if p.release_buffers {
+            " release-buffers"
+        } else {
+            ""
+        },
+        p.sessions
     )
 }
 
@@ -205,15 +229,23 @@ pub fn per_request(dir: &Path) -> Result<PerRequestFigures, String> {
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let summary: Summary =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let b = |mode: Mode| {
+    let b = |mode: Mode, client: ClientKind| {
         summary
             .modes
             .iter()
-            .find(|m| m.mode == mode && m.client == crate::vocab::client::ClientKind::Hyper)
+            .find(|m| m.mode == mode && m.client == client)
             .and_then(|m| m.retained_bytes_per_session)
     };
-    let (fresh_b, leak_b) = (b(Mode::Fresh), b(Mode::Leak));
-    if fresh_b.is_none() && leak_b.is_none() {
+    let (fresh_b, leak_b) = (
+        b(Mode::Fresh, ClientKind::Hyper),
+        b(Mode::Leak, ClientKind::Hyper),
+    );
+    let reqwest_leak_b = b(Mode::Leak, ClientKind::Reqwest);
+    let reqwest_native_leak_b = b(Mode::Leak, ClientKind::ReqwestNative);
+    if [fresh_b, leak_b, reqwest_leak_b, reqwest_native_leak_b]
+        .iter()
+        .all(Option::is_none)
+    {
         return Err(format!(
             "{}: no fresh or leak leg with a measured b (run with --mode fresh,leak)",
             path.display()
@@ -224,6 +256,8 @@ pub fn per_request(dir: &Path) -> Result<PerRequestFigures, String> {
         tls: summary.scenario.tls,
         fresh_b,
         leak_b,
+        reqwest_leak_b,
+        reqwest_native_leak_b,
     })
 }
 
@@ -259,14 +293,18 @@ pub fn run(
     let mut all_series = Vec::new();
     let mut seen = Vec::new();
     for r in &readings {
-        let key = (r.point.library, r.point.tls, r.point.kx, r.point.config);
+        let key = |p: &LockstepPoint| (p.library, p.tls, p.kx, p.config, p.release_buffers);
+        let key = key(&r.point);
         if seen.contains(&key) {
             continue;
         }
         seen.push(key);
         let group: Vec<&LockstepReading> = readings
             .iter()
-            .filter(|o| (o.point.library, o.point.tls, o.point.kx, o.point.config) == key)
+            .filter(|o| {
+                let p = &o.point;
+                (p.library, p.tls, p.kx, p.config, p.release_buffers) == key
+            })
             .collect();
         all_series.extend(series::series(&group));
     }
