@@ -349,15 +349,19 @@ fn released(s: &HandshakesSummary) -> Option<&LockstepSeries> {
 fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     for h in &s.held {
         let lock = base(s, TlsLibrary::Rustls, h.tls).and_then(|x| x.client_bytes_per_connection);
+        let lock_server =
+            base(s, TlsLibrary::Rustls, h.tls).and_then(|x| x.server_bytes_per_connection);
         rows.push(row(
             format!("idle held connection TLS {}, per client", h.tls),
             h.tls_client_bytes,
             match &h.error {
                 Some(e) => format!("not measured: {e}"),
                 None => format!(
-                    "measure::held, tokio-rustls over TCP ({} connections); − lockstep client = {} (tokio stream, socket registration)",
+                    "measure::held, tokio-rustls over TCP ({} connections); − lockstep client = {} (tokio stream, socket registration); server side {}, − lockstep server = {}",
                     h.connections,
-                    b(diff(h.tls_client_bytes, lock))
+                    b(diff(h.tls_client_bytes, lock)),
+                    b(h.tls_server_bytes),
+                    b(diff(h.tls_server_bytes, lock_server))
                 ),
             },
         ));
