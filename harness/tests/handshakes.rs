@@ -46,13 +46,31 @@ fn check(summary: &Value) {
     );
 }
 
+/// The TLS 1.3 series of `library` with `kx` and `config`, clients keeping their buffers.
 fn series<'a>(s: &'a Value, library: &str, kx: &str, config: &str) -> &'a Value {
+    series_at(s, library, "1.3", kx, config, false)
+}
+
+fn series_at<'a>(
+    s: &'a Value,
+    library: &str,
+    tls: &str,
+    kx: &str,
+    config: &str,
+    release_buffers: bool,
+) -> &'a Value {
     s["series"]
         .as_array()
         .unwrap()
         .iter()
-        .find(|x| x["library"] == library && x["kx"] == kx && x["config"] == config)
-        .unwrap_or_else(|| panic!("no series {library} {kx} {config}"))
+        .find(|x| {
+            x["library"] == library
+                && x["tls"] == tls
+                && x["kx"] == kx
+                && x["config"] == config
+                && x["release_buffers"] == release_buffers
+        })
+        .unwrap_or_else(|| panic!("no series {library} {tls} {kx} {config} {release_buffers}"))
 }
 
 fn f(v: &Value) -> f64 {
@@ -267,18 +285,7 @@ fn openssl_points_complete_and_hold_more_than_rustls() {
     let (_, s) = run(tmp.path(), &["--tls", "1.2,1.3", "--sessions", "20,100"]);
     for tls in ["1.2", "1.3"] {
         let of = |lib: &str| {
-            s["series"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|x| {
-                    x["library"] == lib
-                        && x["tls"] == tls
-                        && x["kx"] == "default"
-                        && x["config"] == "shared"
-                })
-                .map(|x| f(&x["heap_at_rest_slope"]))
-                .unwrap()
+            f(&series_at(&s, lib, tls, "default", "shared", false)["heap_at_rest_slope"])
         };
         assert!(of("openssl") > of("rustls"), "TLS {tls}");
     }
@@ -288,18 +295,10 @@ fn openssl_points_complete_and_hold_more_than_rustls() {
         .contains("OpenSSL"));
     // native-tls's SSL_MODE_RELEASE_BUFFERS: an idle OpenSSL client holds less.
     let client = |release: bool| {
-        s["series"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|x| {
-                x["library"] == "openssl"
-                    && x["tls"] == "1.3"
-                    && x["config"] == "shared"
-                    && x["release_buffers"] == release
-            })
-            .map(|x| f(&x["client_bytes_per_connection"]))
-            .unwrap()
+        f(
+            &series_at(&s, "openssl", "1.3", "default", "shared", release)
+                ["client_bytes_per_connection"],
+        )
     };
     assert!(client(true) < client(false));
 }
