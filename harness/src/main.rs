@@ -78,13 +78,14 @@ fn main() -> ExitCode {
         },
         Some(Command::Worker { role, config }) => {
             let r = match role {
-                WorkerRole::Server => harness::run::worker::server_main(&config),
-                WorkerRole::Client => harness::run::worker::client_main(&config),
+                WorkerRole::Server => {
+                    harness::run::worker::server_main(&config).map_err(|e| e.to_string())
+                }
+                WorkerRole::Client => {
+                    harness::run::worker::client_main(&config).map_err(|e| e.to_string())
+                }
                 WorkerRole::Handshakes => {
-                    return match harness::run::handshakes::worker_main(&config) {
-                        Ok(()) => ExitCode::SUCCESS,
-                        Err(e) => fail(1, e),
-                    }
+                    harness::run::handshakes::worker_main(&config).map_err(|e| e.to_string())
                 }
             };
             match r {

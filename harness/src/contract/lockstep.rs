@@ -34,6 +34,48 @@ impl LockstepPoint {
     pub fn pairs(&self) -> u64 {
         self.sessions / 2
     }
+
+    /// The name of the series this point belongs to (all but N).
+    pub fn series_name(&self) -> String {
+        series_name(
+            self.library,
+            self.tls,
+            self.kx,
+            self.config,
+            self.release_buffers,
+        )
+    }
+}
+
+/// One name per series, for points, series and the tables alike.
+fn series_name(
+    library: TlsLibrary,
+    tls: TlsVersion,
+    kx: KxChoice,
+    config: ConfigSharing,
+    release_buffers: bool,
+) -> String {
+    let release = if release_buffers {
+        " release-buffers"
+    } else {
+        ""
+    };
+    format!("{library} TLS {tls} kx {kx} config {config}{release}")
+}
+
+/// The TLS version the variant series (X25519 alone, a config per client, OpenSSL releasing
+/// its buffers) run at: 1.3 when it is among `versions`, else the first.
+pub fn variant_tls(versions: &[TlsVersion]) -> Option<TlsVersion> {
+    if versions.contains(&TlsVersion::V13) {
+        Some(TlsVersion::V13)
+    } else {
+        versions.first().copied()
+    }
+}
+
+/// Bytes per session between two `(sessions, bytes)` points (derived); `None` for the same N.
+pub fn slope(a: (u64, f64), b: (u64, f64)) -> Option<f64> {
+    (a.0 != b.0).then(|| (b.1 - a.1) / (b.0 as f64 - a.0 as f64))
 }
 
 /// What one worker measured at one point. Every figure is `None` when it could not be read
@@ -148,6 +190,19 @@ pub struct LockstepSeries {
     pub server_bytes_per_connection: Option<f64>,
     /// Peak RSS slopes between consecutive N values: how straight the line is.
     pub peak_rss_steps: Vec<Option<f64>>,
+}
+
+impl LockstepSeries {
+    /// The series' name, as its points name it.
+    pub fn name(&self) -> String {
+        series_name(
+            self.library,
+            self.tls,
+            self.kx,
+            self.config,
+            self.release_buffers,
+        )
+    }
 }
 
 /// Idle held connection heap, per side (`measure::held`), for one TLS version.

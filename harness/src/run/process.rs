@@ -157,7 +157,8 @@ pub(crate) async fn next_of(w: &mut Option<Worker>) -> Option<WorkerMsg> {
     }
 }
 
-fn last_line(s: &str) -> String {
+/// The last non-blank line of a process's stderr, or "(no message)".
+pub(crate) fn last_line(s: &str) -> String {
     s.lines()
         .rev()
         .find(|l| !l.trim().is_empty())

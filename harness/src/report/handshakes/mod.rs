@@ -6,7 +6,9 @@ pub mod published;
 
 use std::fmt::Write;
 
-use crate::contract::lockstep::{HandshakesSummary, LockstepSeries, ReconciliationRow};
+use crate::contract::lockstep::{
+    variant_tls, HandshakesSummary, LockstepSeries, ReconciliationRow,
+};
 use crate::report::grid::grid;
 use crate::vocab::tls::{ConfigSharing, KxChoice, TlsLibrary, TlsVersion};
 use crate::vocab::units::bytes;
@@ -39,6 +41,17 @@ fn find(
 
 fn base(s: &HandshakesSummary, library: TlsLibrary, tls: TlsVersion) -> Option<&LockstepSeries> {
     find(s, library, tls, KxChoice::Default, ConfigSharing::Shared)
+}
+
+/// The version the variant series ran at, by the rule that chose it (`variant_tls`); the
+/// peak-to-heap steps and the library comparison are given at it too.
+fn main_tls(s: &HandshakesSummary) -> Option<TlsVersion> {
+    let versions: Vec<TlsVersion> = TlsVersion::ALL
+        .iter()
+        .copied()
+        .filter(|t| s.series.iter().any(|x| x.tls == *t))
+        .collect();
+    variant_tls(&versions)
 }
 
 /// The `rustls-bench` binaries run, in the order given.
@@ -90,18 +103,7 @@ pub fn render(s: &HandshakesSummary) -> String {
         .iter()
         .map(|x| {
             (
-                format!(
-                    "{} TLS {} kx {} config {}{}",
-                    x.library,
-                    x.tls,
-                    x.kx,
-                    x.config,
-                    if x.release_buffers {
-                        " release-buffers"
-                    } else {
-                        ""
-                    }
-                ),
+                x.name(),
                 vec![
                     format!("{}→{}", x.from_sessions, x.to_sessions),
                     b(x.peak_rss_slope),
@@ -221,7 +223,7 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
         }
     }
     for lib in TlsLibrary::ALL {
-        let tls = TlsVersion::V13;
+        let Some(tls) = main_tls(s) else { break };
         let Some(x) = base(s, *lib, tls) else {
             continue;
         };
@@ -267,13 +269,14 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
 /// TLS version, key exchange, per-connection config, and library: each a difference of two
 /// measured series.
 fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
-    let r13 = base(s, TlsLibrary::Rustls, TlsVersion::V13);
-    let r12 = base(s, TlsLibrary::Rustls, TlsVersion::V12);
+    let Some(v) = main_tls(s) else { return };
     let rest = |x: Option<&LockstepSeries>| x.and_then(|x| x.heap_at_rest_slope);
     let rss = |x: Option<&LockstepSeries>| x.and_then(|x| x.peak_rss_slope);
     let peak = |x: Option<&LockstepSeries>| x.and_then(|x| x.heap_peak_slope);
     let mpeak = |x: Option<&LockstepSeries>| x.and_then(|x| x.malloc_peak_slope);
     let free = |x: Option<&LockstepSeries>| x.and_then(|x| x.malloc_free_at_rest_slope);
+    let r12 = base(s, TlsLibrary::Rustls, TlsVersion::V12);
+    let r13 = base(s, TlsLibrary::Rustls, TlsVersion::V13);
     if r12.is_some() && r13.is_some() {
         rows.push(row(
             "rustls TLS 1.2 − TLS 1.3, heap at rest",
@@ -281,36 +284,29 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
             format!("peak RSS: {}", b(diff(rss(r12), rss(r13)))),
         ));
     }
+    let rustls = base(s, TlsLibrary::Rustls, v);
     let x25519 = find(
         s,
         TlsLibrary::Rustls,
-        TlsVersion::V13,
+        v,
         KxChoice::X25519,
         ConfigSharing::Shared,
     );
     if x25519.is_some() {
         rows.push(row(
             "rustls X25519MLKEM768 − X25519, peak RSS",
-            diff(rss(r13), rss(x25519)),
+            diff(rss(rustls), rss(x25519)),
             format!(
-                "TLS 1.3 default groups vs X25519 alone; live at no reading (heap peak {}, malloc peak {}): freed key shares kept by malloc (free at rest {})",
-                b(diff(peak(r13), peak(x25519))),
-                b(diff(mpeak(r13), mpeak(x25519))),
-                b(diff(free(r13), free(x25519)))
+                "TLS {v} default groups vs X25519 alone; live at no reading (heap peak {}, malloc peak {}): freed key shares kept by malloc (free at rest {})",
+                b(diff(peak(rustls), peak(x25519))),
+                b(diff(mpeak(rustls), mpeak(x25519))),
+                b(diff(free(rustls), free(x25519)))
             ),
         ));
     }
     for lib in TlsLibrary::ALL {
-        let tls = TlsVersion::V13;
-        let own = find(
-            s,
-            *lib,
-            tls,
-            KxChoice::Default,
-            ConfigSharing::PerConnection,
-        );
-        let shared = base(s, *lib, tls);
-        if let (Some(own), Some(shared)) = (own, shared) {
+        let own = find(s, *lib, v, KxChoice::Default, ConfigSharing::PerConnection);
+        if let (Some(own), Some(shared)) = (own, base(s, *lib, v)) {
             rows.push(row(
                 format!("{lib} config per client − shared, per client"),
                 diff(
@@ -321,15 +317,15 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
             ));
         }
     }
-    let o13 = base(s, TlsLibrary::Openssl, TlsVersion::V13);
-    if o13.is_some() {
+    let openssl = base(s, TlsLibrary::Openssl, v);
+    if openssl.is_some() {
         rows.push(row(
-            "OpenSSL − rustls TLS 1.3, heap at rest",
-            diff(rest(o13), rest(r13)),
-            format!("peak RSS: {}", b(diff(rss(o13), rss(r13)))),
+            format!("OpenSSL − rustls TLS {v}, heap at rest"),
+            diff(rest(openssl), rest(rustls)),
+            format!("peak RSS: {}", b(diff(rss(openssl), rss(rustls)))),
         ));
     }
-    if let (Some(rb), Some(o)) = (released(s), o13) {
+    if let (Some(rb), Some(o)) = (released(s), openssl) {
         rows.push(row(
             "OpenSSL client releasing its buffers − default, per client",
             diff(rb.client_bytes_per_connection, o.client_bytes_per_connection),
@@ -338,11 +334,12 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     }
 }
 
-/// The OpenSSL series whose clients set `SSL_MODE_RELEASE_BUFFERS` (TLS 1.3).
+/// The OpenSSL series whose clients set `SSL_MODE_RELEASE_BUFFERS` (at [`main_tls`]).
 fn released(s: &HandshakesSummary) -> Option<&LockstepSeries> {
+    let v = main_tls(s)?;
     s.series
         .iter()
-        .find(|x| x.library == TlsLibrary::Openssl && x.tls == TlsVersion::V13 && x.release_buffers)
+        .find(|x| x.library == TlsLibrary::Openssl && x.tls == v && x.release_buffers)
 }
 
 /// This tool's own per-session figures, and what separates each from the lockstep client.
@@ -406,16 +403,19 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         ),
     ));
     if let (Some(native), Some(rustls)) = (p.reqwest_native_leak_b, p.reqwest_leak_b) {
+        let released = released(s);
         let lock = diff(
-            released(s).and_then(|x| x.client_bytes_per_connection),
-            base(s, TlsLibrary::Rustls, TlsVersion::V13)
+            released.and_then(|x| x.client_bytes_per_connection),
+            released
+                .and_then(|x| base(s, TlsLibrary::Rustls, x.tls))
                 .and_then(|x| x.client_bytes_per_connection),
         );
+        let at = released.map_or("n/a".into(), |x| format!("TLS {}", x.tls));
         rows.push(row(
             format!("leak b reqwest-native − reqwest (run {}), per client", p.run_id),
             Some(native - rustls),
             format!(
-                "a kept OpenSSL client − a kept rustls one ({} − {}); the lockstep clients (OpenSSL releasing its buffers − rustls, TLS 1.3) differ by {}, the rest {} (configs, reqwest's two TLS stacks)",
+                "a kept OpenSSL client − a kept rustls one ({} − {}); the lockstep clients (OpenSSL releasing its buffers − rustls, {at}) differ by {}, the rest {} (configs, reqwest's two TLS stacks)",
                 b(Some(native)),
                 b(Some(rustls)),
                 b(lock),

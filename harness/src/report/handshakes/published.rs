@@ -2,6 +2,7 @@
 //! holding N sessions (N/2 clients, N/2 servers) after lockstep handshakes. Quotations, not
 //! measurements: the table labels every figure derived from them as such.
 
+use crate::contract::lockstep::slope;
 use crate::vocab::tls::{TlsLibrary, TlsVersion};
 
 /// One published column: a library at a TLS version over N.
@@ -74,8 +75,8 @@ pub const PUBLISHED: &[Published] = &[
 impl Published {
     /// Peak RSS slope per session between the smallest and largest N, bytes (derived).
     pub fn slope(&self) -> Option<f64> {
-        let (&(n0, k0), &(n1, k1)) = (self.points.first()?, self.points.last()?);
-        (n1 > n0).then(|| (k1 as f64 - k0 as f64) * 1024.0 / (n1 - n0) as f64)
+        let kib = |&(n, k): &(u64, u64)| (n, k as f64 * 1024.0);
+        slope(kib(self.points.first()?), kib(self.points.last()?))
     }
 
     /// `N₀→N₁` of the slope.

@@ -3,7 +3,7 @@
 //! against the program that published it, on this machine.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use crate::contract::lockstep::ForeignPoint;
 use crate::vocab::tls::TlsVersion;
@@ -53,23 +53,9 @@ pub fn run(bench: &Path, tls: TlsVersion, sessions: u64) -> ForeignPoint {
 /// `argv` run to its end under `time -f %M -o FILE`; its peak RSS in bytes, or why not.
 fn peak_rss_of(argv: &[String]) -> Result<u64, String> {
     let file = std::env::temp_dir().join(format!("harness-maxrss-{}.txt", std::process::id()));
-    let out = Command::new(GNU_TIME)
-        .args(["-f", "%M", "-o"])
-        .arg(&file)
-        .args(argv)
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot start {GNU_TIME}: {e}"))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err
-            .lines()
-            .last()
-            .unwrap_or("no message")
-            .trim()
-            .to_string();
-        return Err(format!("{} failed ({}): {last}", argv[0], out.status));
-    }
+    let mut cmd = Command::new(GNU_TIME);
+    cmd.args(["-f", "%M", "-o"]).arg(&file).args(argv);
+    super::output_of(cmd, &format!("{} under {GNU_TIME}", argv[0]))?;
     let text = std::fs::read_to_string(&file).map_err(|e| format!("{}: {e}", file.display()));
     let _ = std::fs::remove_file(&file);
     let text = text?;

@@ -11,17 +11,18 @@ pub mod foreign;
 pub mod series;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::Instant;
 
 use crate::contract::lockstep::{
-    HandshakesSummary, HeldFigures, LockstepPoint, LockstepReading, LockstepVersions,
+    variant_tls, HandshakesSummary, HeldFigures, LockstepPoint, LockstepReading, LockstepVersions,
     PerRequestFigures,
 };
 use crate::contract::summary::Summary;
 use crate::measure::held;
 use crate::run::methods::versions;
 use crate::run::orchestrator::{create_run_dir, point_latest};
+use crate::run::process::last_line;
 use crate::tls::certs;
 use crate::tls::config::ClientTls;
 use crate::vocab::client::ClientKind;
@@ -70,83 +71,59 @@ pub enum HandshakesError {
 /// The points of a plan, in the order they run.
 pub fn points(plan: &HandshakesPlan) -> Vec<LockstepPoint> {
     let mut out = Vec::new();
-    let at = |library, tls, kx, config, out: &mut Vec<LockstepPoint>| {
+    let mut at = |library, tls, kx, config, release_buffers| {
         for &sessions in &plan.sessions {
             out.push(LockstepPoint {
                 library,
                 tls,
                 kx,
                 config,
-                release_buffers: false,
+                release_buffers,
                 sessions,
                 certs_dir: plan.certs_dir.clone(),
             });
         }
     };
+    let (default, shared) = (KxChoice::Default, ConfigSharing::Shared);
     for &library in &plan.libraries {
         for &tls in &plan.tls {
-            at(
-                library,
-                tls,
-                KxChoice::Default,
-                ConfigSharing::Shared,
-                &mut out,
-            );
+            at(library, tls, default, shared, false);
         }
     }
-    let v = if plan.tls.contains(&TlsVersion::V13) {
-        TlsVersion::V13
-    } else {
-        plan.tls[0]
+    let Some(v) = variant_tls(&plan.tls) else {
+        return out;
     };
     for &library in &plan.libraries {
         if library == TlsLibrary::Rustls {
-            at(
-                library,
-                v,
-                KxChoice::X25519,
-                ConfigSharing::Shared,
-                &mut out,
-            );
+            at(library, v, KxChoice::X25519, shared, false);
         }
-        at(
-            library,
-            v,
-            KxChoice::Default,
-            ConfigSharing::PerConnection,
-            &mut out,
-        );
+        at(library, v, default, ConfigSharing::PerConnection, false);
         if library == TlsLibrary::Openssl {
-            let from = out.len();
-            at(
-                library,
-                v,
-                KxChoice::Default,
-                ConfigSharing::Shared,
-                &mut out,
-            );
-            for p in &mut out[from..] {
-                p.release_buffers = true;
-            }
+            at(library, v, default, shared, true);
         }
     }
     out
 }
 
 fn label(p: &LockstepPoint) -> String {
-    format!(
-        "{} TLS {} kx {} config {}{} N = {}",
-        p.library,
-        p.tls,
-        p.kx,
-        p.config,
-        if p.release_buffers {
-            " release-buffers"
-        } else {
-            ""
-        },
-        p.sessions
-    )
+    format!("{} N = {}", p.series_name(), p.sessions)
+}
+
+/// Runs `cmd` (stdin closed) to its end; its output, or its last line on stderr if it failed.
+pub(super) fn output_of(mut cmd: Command, what: &str) -> Result<Output, String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot start {what}: {e}"))?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        return Err(format!(
+            "{what} failed ({}): {}",
+            out.status,
+            last_line(&err)
+        ));
+    }
+    Ok(out)
 }
 
 /// Runs one point in a new worker process (`harness __worker handshakes <json>`).
@@ -156,21 +133,9 @@ fn run_point(exe: &Path, point: &LockstepPoint) -> Result<LockstepReading, Hands
         reason,
     };
     let json = serde_json::to_string(point).map_err(|e| fail(e.to_string()))?;
-    let out = Command::new(exe)
-        .args(["__worker", "handshakes", &json])
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| fail(format!("cannot start the worker: {e}")))?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        let last = err
-            .lines()
-            .last()
-            .unwrap_or("no message")
-            .trim()
-            .to_string();
-        return Err(fail(format!("worker failed ({}): {last}", out.status)));
-    }
+    let mut cmd = Command::new(exe);
+    cmd.args(["__worker", "handshakes", &json]);
+    let out = output_of(cmd, "the worker").map_err(fail)?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or("");
     serde_json::from_str(line).map_err(|e| fail(format!("unreadable worker output: {e}")))
@@ -291,22 +256,18 @@ pub fn run(
         readings.push(r);
     }
     let mut all_series = Vec::new();
-    let mut seen = Vec::new();
+    let mut seen: Vec<String> = Vec::new();
     for r in &readings {
-        let key = |p: &LockstepPoint| (p.library, p.tls, p.kx, p.config, p.release_buffers);
-        let key = key(&r.point);
-        if seen.contains(&key) {
+        let name = r.point.series_name();
+        if seen.contains(&name) {
             continue;
         }
-        seen.push(key);
         let group: Vec<&LockstepReading> = readings
             .iter()
-            .filter(|o| {
-                let p = &o.point;
-                (p.library, p.tls, p.kx, p.config, p.release_buffers) == key
-            })
+            .filter(|o| o.point.series_name() == name)
             .collect();
         all_series.extend(series::series(&group));
+        seen.push(name);
     }
     let held = plan.tls.iter().map(|&t| held_figures(&set, t)).collect();
     let (per_request, per_request_error) = match &plan.load_run {

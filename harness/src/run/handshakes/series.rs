@@ -1,7 +1,7 @@
 //! Slopes per session from the readings of one series: what the published tables' N columns
 //! give when subtracted, with every process's fixed cost (code, runtime, configs) cancelled.
 
-use crate::contract::lockstep::{LockstepReading, LockstepSeries};
+use crate::contract::lockstep::{self, LockstepReading, LockstepSeries};
 
 /// Bytes per session between two readings; `None` if either figure is missing or the two
 /// have the same N.
@@ -10,11 +10,10 @@ fn slope(
     b: &LockstepReading,
     f: impl Fn(&LockstepReading) -> Option<u64>,
 ) -> Option<f64> {
-    let dn = b.point.sessions as f64 - a.point.sessions as f64;
-    if dn == 0.0 {
-        return None;
-    }
-    Some((f(b)? as f64 - f(a)? as f64) / dn)
+    lockstep::slope(
+        (a.point.sessions, f(a)? as f64),
+        (b.point.sessions, f(b)? as f64),
+    )
 }
 
 /// The series of `readings` (all of one library, version, key exchange and config sharing),
