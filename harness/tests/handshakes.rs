@@ -152,6 +152,22 @@ fn rustls_points_complete_and_the_figures_keep_their_relations() {
     }
 }
 
+/// At TLS 1.2 a `ClientConnection` drops its config after the handshake; a per-request
+/// client does not, and the per-connection series keeps it as such a client would.
+#[test]
+fn a_config_per_client_is_counted_at_tls_1_2_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_, s) = run(
+        tmp.path(),
+        &["--library", "rustls", "--tls", "1.2", "--sessions", "20,60"],
+    );
+    let own = series_at(&s, "rustls", "1.2", "default", "per-connection", false);
+    let shared = series_at(&s, "rustls", "1.2", "default", "shared", false);
+    assert!(
+        f(&own["client_bytes_per_connection"]) > f(&shared["client_bytes_per_connection"]) + 1024.0
+    );
+}
+
 #[test]
 fn a_load_run_puts_fresh_and_leak_b_in_the_table() {
     let tmp = tempfile::tempdir().unwrap();

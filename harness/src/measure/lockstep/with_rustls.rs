@@ -58,34 +58,47 @@ impl RustlsPairs {
     }
 }
 
+/// A client connection and, when it has one of its own, its config. A per-request client
+/// (a hyper or reqwest client) keeps its config for as long as it lives; a TLS 1.2
+/// `ClientConnection` lets go of it once the handshake is done (TLS 1.3 keeps it, for
+/// tickets), so without this a TLS 1.2 client would shed a config no real client sheds.
+pub(super) struct Client {
+    conn: ClientConnection,
+    _config: Option<Arc<ClientConfig>>,
+}
+
 impl Pairs for RustlsPairs {
-    type Client = ClientConnection;
+    type Client = Client;
     type Server = ServerConnection;
 
-    fn pair(
-        &mut self,
-        index: usize,
-    ) -> Result<(ClientConnection, ServerConnection), LockstepError> {
+    fn pair(&mut self, index: usize) -> Result<(Client, ServerConnection), LockstepError> {
         let rustls = |source| LockstepError::Rustls {
             pair: index,
             source,
         };
-        let config = match &self.shared {
-            Some(c) => c.clone(),
-            None => Arc::new(self.tls.client_config()?),
+        let (config, own) = match &self.shared {
+            Some(c) => (c.clone(), None),
+            None => {
+                let c = Arc::new(self.tls.client_config()?);
+                (c.clone(), Some(c))
+            }
         };
         let server = ServerConnection::new(self.server.clone()).map_err(rustls)?;
-        let client = ClientConnection::new(config, self.name.clone()).map_err(rustls)?;
+        let client = Client {
+            conn: ClientConnection::new(config, self.name.clone()).map_err(rustls)?,
+            _config: own,
+        };
         Ok((client, server))
     }
 
     fn step(
         &mut self,
         index: usize,
-        client: &mut ClientConnection,
+        client: &mut Client,
         server: &mut ServerConnection,
         scratch: &mut [u8],
     ) -> Result<bool, LockstepError> {
+        let client = &mut client.conn;
         if !(client.is_handshaking() || server.is_handshaking()) {
             return Ok(false);
         }
@@ -97,7 +110,7 @@ impl Pairs for RustlsPairs {
     fn deliver(
         &mut self,
         index: usize,
-        client: &mut ClientConnection,
+        client: &mut Client,
         server: &mut ServerConnection,
         data: &[u8],
         scratch: &mut [u8],
@@ -106,6 +119,7 @@ impl Pairs for RustlsPairs {
             pair: index,
             source,
         };
+        let client = &mut client.conn;
         std::io::Write::write_all(&mut client.writer(), data).map_err(io)?;
         transfer(index, client, server, scratch)?;
         let mut got = 0;
