@@ -51,38 +51,32 @@ pub fn peak_rss_bytes() -> Option<u64> {
     Some(kib * 1024)
 }
 
-/// Bytes in use in glibc's malloc, all arenas: `mallinfo2()` `uordblks` (in the heap arenas)
-/// plus `hblkhd` (in blocks mapped on their own). It sees every `malloc`, the C libraries'
-/// (aws-lc, OpenSSL) as well as Rust's, which the counting allocator alone does not.
+/// glibc's `mallinfo2()`, all arenas, or `None` when glibc's malloc is not the one in use
+/// (all zero: valgrind, an `LD_PRELOAD`ed allocator), which is not 0 bytes.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-pub fn malloc_in_use_bytes() -> Option<u64> {
+fn mallinfo() -> Option<(u64, u64)> {
     // SAFETY: mallinfo2 has no preconditions and returns a plain struct.
     let m = unsafe { libc::mallinfo2() };
-    // All zero: glibc's malloc is not the one in use (valgrind, an LD_PRELOADed allocator),
-    // so it has nothing to say, which is not 0 bytes.
-    let in_use = (m.uordblks + m.hblkhd) as u64;
-    (m.arena + m.hblkhd > 0).then_some(in_use)
+    (m.arena + m.hblkhd > 0).then_some(((m.uordblks + m.hblkhd) as u64, m.fordblks as u64))
 }
 
 /// Not glibc: not measured.
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn malloc_in_use_bytes() -> Option<u64> {
+fn mallinfo() -> Option<(u64, u64)> {
     None
+}
+
+/// Bytes in use in glibc's malloc, all arenas: `mallinfo2()` `uordblks` (in the heap arenas)
+/// plus `hblkhd` (in blocks mapped on their own). It sees every `malloc`, the C libraries'
+/// (aws-lc, OpenSSL) as well as Rust's, which the counting allocator alone does not.
+pub fn malloc_in_use_bytes() -> Option<u64> {
+    mallinfo().map(|(in_use, _)| in_use)
 }
 
 /// Free bytes glibc's malloc holds in its arenas (`mallinfo2()` `fordblks`): freed blocks it
 /// keeps for reuse, resident once touched, in no allocation.
-#[cfg(all(target_os = "linux", target_env = "gnu"))]
 pub fn malloc_free_bytes() -> Option<u64> {
-    // SAFETY: as in `malloc_in_use_bytes`.
-    let m = unsafe { libc::mallinfo2() };
-    (m.arena + m.hblkhd > 0).then_some(m.fordblks as u64)
-}
-
-/// Not glibc: not measured.
-#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-pub fn malloc_free_bytes() -> Option<u64> {
-    None
+    mallinfo().map(|(_, free)| free)
 }
 
 /// CPU time of the calling thread, µs: what the sampler charges itself.

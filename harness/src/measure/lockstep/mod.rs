@@ -58,6 +58,8 @@ pub enum LockstepError {
     Io { pair: usize, source: std::io::Error },
     #[error("OpenSSL, pair {pair}: {message}")]
     Openssl { pair: usize, message: String },
+    #[error("OpenSSL, configuring the contexts: {0}")]
+    OpensslSetup(String),
     #[error("{}", crate::vocab::client::NATIVE_TLS_NOT_BUILT)]
     OpensslNotBuilt,
     #[error("cannot count OpenSSL's allocations: {0}")]

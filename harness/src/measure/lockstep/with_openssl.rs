@@ -20,10 +20,8 @@ pub(super) fn measure(
 ) -> Result<LockstepReading, LockstepError> {
     // Before OpenSSL allocates anything: it refuses new allocator functions afterwards.
     crate::measure::alloc::count_openssl()?;
-    let pairs = imp::OpensslPairs::new(point, certs).map_err(|e| LockstepError::Openssl {
-        pair: 0,
-        message: e.to_string(),
-    })?;
+    let pairs = imp::OpensslPairs::new(point, certs)
+        .map_err(|e| LockstepError::OpensslSetup(e.to_string()))?;
     super::drive(point, pairs)
 }
 
