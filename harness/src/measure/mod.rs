@@ -1,6 +1,5 @@
-//! The instruments: the counting allocator (and OpenSSL's hook), `/proc` readers, the process
-//! tree and a foreign process's sockets, waiting for connections to settle, the dhat breakdown by owner and the
-//! held-connection probe. Each reads one thing and says how (ARCHITECTURE.md, "Layers").
+//! The instruments: counting allocator and OpenSSL's hook, `/proc`, the process tree and its
+//! sockets, settling, the dhat breakdown, the held and lockstep probes.
 
 pub mod alloc;
 pub mod breakdown;

@@ -2,42 +2,44 @@
 //! descriptors and their limit. Linux `/proc` and `getrusage`; elsewhere the figures are
 //! `None` (reported as not measured), never guessed.
 
-use std::fs;
+use procfs::process::{StatM, Status};
+use procfs::FromRead;
+use rustix::process::{Resource, Rlimit};
 
 /// Resident set size in bytes, from `/proc/self/statm`.
 pub fn rss_bytes() -> Option<u64> {
-    let statm = fs::read_to_string("/proc/self/statm").ok()?;
-    let resident_pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(resident_pages * page_size())
+    let statm = StatM::from_file("/proc/self/statm").ok()?;
+    Some(statm.resident * rustix::param::page_size() as u64)
 }
 
-pub(crate) fn page_size() -> u64 {
-    // SAFETY: sysconf has no preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as u64
-    } else {
-        4096
-    }
-}
-
-/// Open file descriptors of this process, counted in `/proc/self/fd` (less the one the count
-/// itself opens).
+/// Open file descriptors of this process: the size the kernel gives `/proc/self/fd` (Linux ≥
+/// 6.2), else the entries counted in it (less the one the count itself opens).
 pub fn open_fds() -> Option<u64> {
-    let n = fs::read_dir("/proc/self/fd").ok()?.count() as u64;
-    Some(n.saturating_sub(1))
+    match rustix::fs::stat("/proc/self/fd") {
+        Ok(st) if st.st_size > 0 => Some(st.st_size as u64),
+        _ => {
+            let n = std::fs::read_dir("/proc/self/fd").ok()?.count() as u64;
+            Some(n.saturating_sub(1))
+        }
+    }
 }
 
 /// User + system CPU time of this process, seconds.
 pub fn cpu_seconds() -> Option<f64> {
-    // SAFETY: getrusage writes into the zeroed struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
-    if rc != 0 {
-        return None;
-    }
+    rusage_cpu_seconds(libc::RUSAGE_SELF)
+}
+
+/// `getrusage(who)`: user + system time, seconds. Neither std nor rustix wraps `getrusage`,
+/// whose microseconds the figures keep (`/proc`'s clock ticks are 10 ms).
+fn rusage_cpu_seconds(who: libc::c_int) -> Option<f64> {
+    // SAFETY: an all-zero rusage is valid (integers only); getrusage writes into the one we
+    // pass and reads nothing from it.
+    let (rc, ru) = unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        (libc::getrusage(who, &mut ru), ru)
+    };
     let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    Some(secs(ru.ru_utime) + secs(ru.ru_stime))
+    (rc == 0).then(|| secs(ru.ru_utime) + secs(ru.ru_stime))
 }
 
 /// Peak resident set of this program image, bytes (`VmHWM` in `/proc/self/status`). Unlike
@@ -45,9 +47,7 @@ pub fn cpu_seconds() -> Option<f64> {
 /// carries that parent's peak in `ru_maxrss` (the kernel keeps the larger of the two across
 /// `exec`), not in `VmHWM`.
 pub fn peak_rss_bytes() -> Option<u64> {
-    let status = fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    let kib = Status::from_file("/proc/self/status").ok()?.vmhwm?;
     Some(kib * 1024)
 }
 
@@ -86,26 +86,15 @@ pub fn thread_cpu_us() -> Option<u64> {
 
 /// CPU time of the calling thread, nanoseconds (`CLOCK_THREAD_CPUTIME_ID`).
 pub fn thread_cpu_ns() -> Option<u64> {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the struct we pass.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    (rc == 0).then(|| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
+    let clock = rustix::time::DynamicClockId::Known(rustix::time::ClockId::ThreadCPUTime);
+    let ts = rustix::time::clock_gettime_dynamic(clock).ok()?;
+    Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
 /// CPU time of every child process this process has waited for (and the children they waited
 /// for), user + system, seconds (`getrusage(RUSAGE_CHILDREN)`).
 pub fn children_cpu_seconds() -> Option<f64> {
-    // SAFETY: getrusage writes into the zeroed struct we pass.
-    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut ru) };
-    if rc != 0 {
-        return None;
-    }
-    let secs = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
-    Some(secs(ru.ru_utime) + secs(ru.ru_stime))
+    rusage_cpu_seconds(libc::RUSAGE_CHILDREN)
 }
 
 /// The file-descriptor limit (RLIMIT_NOFILE): soft and hard.
@@ -115,17 +104,13 @@ pub struct FdLimit {
     pub hard: u64,
 }
 
-/// Reads RLIMIT_NOFILE.
+/// Reads RLIMIT_NOFILE (an unlimited one as `RLIM_INFINITY`, the kernel's own value).
 pub fn fd_limit() -> Option<FdLimit> {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we pass.
-    let rc = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) };
-    (rc == 0).then_some(FdLimit {
-        soft: rl.rlim_cur,
-        hard: rl.rlim_max,
+    let rl = rustix::process::getrlimit(Resource::Nofile);
+    let value = |v: Option<u64>| v.unwrap_or(libc::RLIM_INFINITY);
+    Some(FdLimit {
+        soft: value(rl.current),
+        hard: value(rl.maximum),
     })
 }
 
@@ -133,14 +118,14 @@ pub fn fd_limit() -> Option<FdLimit> {
 /// and returns the limit now in force. Leak mode holds one descriptor per leaked session, so
 /// the soft limit (often 1024) is what it runs into; the summary reports the limit used.
 pub fn raise_fd_limit() -> Option<FdLimit> {
-    let lim = fd_limit()?;
-    if lim.soft < lim.hard {
-        let rl = libc::rlimit {
-            rlim_cur: lim.hard,
-            rlim_max: lim.hard,
+    let rl = rustix::process::getrlimit(Resource::Nofile);
+    if rl.current != rl.maximum {
+        let raised = Rlimit {
+            current: rl.maximum,
+            maximum: rl.maximum,
         };
-        // SAFETY: setrlimit reads the struct we pass.
-        unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &rl) };
+        // A refusal leaves the limit as it was, which the reading below reports.
+        let _ = rustix::process::setrlimit(Resource::Nofile, raised);
     }
     fd_limit()
 }
@@ -158,14 +143,6 @@ impl Sum {
     pub(crate) fn get(&self) -> Option<u64> {
         self.0
     }
-}
-
-/// `Pss:  1234 kB` → bytes.
-pub(crate) fn kib_field(text: &str, name: &str) -> Option<u64> {
-    text.lines()
-        .find_map(|l| l.strip_prefix(name))
-        .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
-        .map(|kib| kib * 1024)
 }
 
 #[cfg(test)]

@@ -13,11 +13,13 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 
+use procfs::net::{TcpNetEntry, TcpState};
+use procfs::process::{FDTarget, SmapsRollup, StatM};
+use procfs::{FromRead, ProcResult};
+
 use crate::contract::exec::TreeSample;
-use crate::measure::procstat::{kib_field, Sum};
-use crate::measure::sockets::{
-    socket_inode, tcp_peer, tcp_sockets, Peer, TCP_CLOSE, TCP_LISTEN, TCP_SYN_SENT,
-};
+use crate::measure::procstat::Sum;
+use crate::measure::sockets::{tcp_peer, tcp_sockets, Peer};
 
 /// The root and every live descendant, root first: from the kernel's per-thread `children`
 /// lists (a few small reads), or by scanning every `/proc/PID/stat` where those are missing.
@@ -35,7 +37,9 @@ pub fn tree(root: i32) -> Vec<i32> {
 }
 
 /// `/proc/PID/task/*/children` (Linux ≥ 3.5 with CONFIG_PROC_CHILDREN); `None` if the
-/// process has tasks but no such file, `Some(empty)` if it is gone.
+/// process has tasks but no such file, `Some(empty)` if it is gone. Read by path: procfs's
+/// `Task::children` opens the process's and each thread's directory first, two more opens per
+/// thread at every sample, and its "not found" cannot tell a missing file from a gone thread.
 fn children_of(pid: i32) -> Option<Vec<i32>> {
     let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
         return Some(Vec::new());
@@ -56,14 +60,13 @@ fn children_of(pid: i32) -> Option<Vec<i32>> {
 
 fn tree_by_scan(root: i32) -> Vec<i32> {
     let mut children: HashMap<i32, Vec<i32>> = HashMap::new();
-    if let Ok(dir) = fs::read_dir("/proc") {
-        for e in dir.flatten() {
-            let Some(pid) = e.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
-                continue;
-            };
-            if let Some(st) = Stat::read(pid) {
-                children.entry(st.ppid).or_default().push(pid);
-            }
+    for p in procfs::process::all_processes()
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        if let Ok(st) = p.stat() {
+            children.entry(st.ppid).or_default().push(p.pid);
         }
     }
     let mut out = vec![root];
@@ -79,7 +82,6 @@ fn tree_by_scan(root: i32) -> Vec<i32> {
 
 /// The fields of `/proc/PID/stat` the sampler reads.
 struct Stat {
-    ppid: i32,
     /// utime + stime + cutime + cstime, clock ticks.
     cpu_ticks: u64,
     zombie: bool,
@@ -92,28 +94,22 @@ struct Stat {
 }
 
 /// `PF_EXITING` in the flags field of `/proc/PID/stat` (include/linux/sched.h).
-const PF_EXITING: u64 = 0x4;
+const PF_EXITING: u32 = 0x4;
 
 impl Stat {
     fn read(pid: i32) -> Option<Stat> {
-        let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-        Stat::parse(&text)
+        let st = procfs::process::Stat::from_file(format!("/proc/{pid}/stat")).ok()?;
+        Stat::from_procfs(&st)
     }
 
-    /// `pid (comm) state ppid …`: comm may hold spaces and parentheses, so fields are counted
-    /// after the last `)`.
-    fn parse(text: &str) -> Option<Stat> {
-        let rest = &text[text.rfind(')')? + 1..];
-        let f: Vec<&str> = rest.split_whitespace().collect();
-        // f[0] = state (field 3), f[1] = ppid (4), f[6] = flags (9), f[11..15] = utime,
-        // stime, cutime, cstime (fields 14-17), f[19] = starttime (22).
-        let num = |i: usize| f.get(i).and_then(|v| v.parse::<u64>().ok());
+    /// `None` where the children's CPU time is negative (the kernel never writes one).
+    fn from_procfs(st: &procfs::process::Stat) -> Option<Stat> {
+        let children = u64::try_from(st.cutime).ok()? + u64::try_from(st.cstime).ok()?;
         Some(Stat {
-            ppid: f.get(1)?.parse().ok()?,
-            cpu_ticks: num(11)? + num(12)? + num(13)? + num(14)?,
-            zombie: f.first() == Some(&"Z"),
-            start_ticks: num(19)?,
-            exiting: num(6)? & PF_EXITING != 0,
+            cpu_ticks: st.utime + st.stime + children,
+            zombie: st.state == 'Z',
+            start_ticks: st.starttime,
+            exiting: st.flags & PF_EXITING != 0,
         })
     }
 }
@@ -121,22 +117,25 @@ impl Stat {
 /// Whether `pid` is running, and since when (its start time, clock ticks after boot: compare
 /// it across calls, since a pid is reused once its process is reaped): `None` when it is gone,
 /// a zombie or has begun to exit (`PF_EXITING`). For one process, once `None` it stays `None`,
-/// so a time taken before a `Some` answer is a time at which the process was running (its exit
-/// had not begun: the kernel had not closed its descriptors).
+/// so a time taken before a `Some` answer is a time at which the process was running (why that
+/// matters: `exec::closing`).
 pub fn running_since(pid: i32) -> Option<u64> {
     Stat::read(pid)
         .filter(|st| !st.zombie && !st.exiting)
         .map(|st| st.start_ticks)
 }
 
-fn ticks_per_second() -> f64 {
-    // SAFETY: sysconf has no preconditions.
-    let t = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };
-    if t > 0 {
-        t as f64
-    } else {
-        100.0
-    }
+/// `Pss` of `/proc/PID/smaps_rollup`, bytes: shared pages split among their sharers.
+fn pss_bytes(pid: i32) -> Option<u64> {
+    let rollup = SmapsRollup::from_file(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    rollup
+        .memory_map_rollup
+        .0
+        .first()?
+        .extension
+        .map
+        .get("Pss")
+        .copied()
 }
 
 /// Samples a process tree over time. It remembers which of the tree's sockets are TCP
@@ -169,8 +168,11 @@ enum Known {
     Other,
 }
 
+/// Reads one of the machine's TCP tables.
+type TcpTable = fn() -> ProcResult<Vec<TcpNetEntry>>;
+
 /// The fallback's TCP tables.
-const TCP_TABLES: [&str; 2] = ["/proc/net/tcp", "/proc/net/tcp6"];
+const TCP_TABLES: [TcpTable; 2] = [procfs::net::tcp, procfs::net::tcp6];
 
 impl Sampler {
     pub fn new(root: i32, port: u16) -> Sampler {
@@ -199,13 +201,13 @@ impl Sampler {
 
     /// Samples the tree now.
     pub fn sample(&mut self) -> TreeSample {
-        self.sample_with(|path| fs::read_to_string(path))
+        self.sample_with(&TCP_TABLES)
     }
 
-    /// [`Sampler::sample`], with the fallback's table reader given (a test makes it fail).
-    fn sample_with(&mut self, read_table: impl Fn(&str) -> std::io::Result<String>) -> TreeSample {
+    /// [`Sampler::sample`], with the fallback's tables given (a test makes them fail).
+    fn sample_with(&mut self, tables: &[TcpTable]) -> TreeSample {
         let pids = tree(self.root);
-        let page = crate::measure::procstat::page_size();
+        let page = rustix::param::page_size() as u64;
         let mut s = TreeSample::default();
         // Socket inode → one (process, descriptor) that holds it.
         let mut inodes: HashMap<u64, (i32, i32)> = HashMap::new();
@@ -217,6 +219,8 @@ impl Sampler {
             Sum::default(),
             Sum::default(),
         );
+        // Each file is opened by its path (`FromRead::from_file`), not through a procfs
+        // `Process`, which holds a descriptor of `/proc/PID` open: one open fewer per process.
         for &pid in &pids {
             let Some(st) = Stat::read(pid) else { continue };
             // A zombie, or a process the kernel is tearing down: its memory and descriptors
@@ -228,28 +232,22 @@ impl Sampler {
             self.seen.insert(pid);
             cpu.add(Some(st.cpu_ticks));
             rss.add(
-                fs::read_to_string(format!("/proc/{pid}/statm"))
+                StatM::from_file(format!("/proc/{pid}/statm"))
                     .ok()
-                    .and_then(|t| t.split_whitespace().nth(1)?.parse::<u64>().ok())
-                    .map(|pages| pages * page),
+                    .map(|m| m.resident * page),
             );
-            pss.add(
-                fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
-                    .ok()
-                    .and_then(|t| kib_field(&t, "Pss:")),
-            );
+            pss.add(pss_bytes(pid));
+            // Listed here, not by procfs's `Process::fd`, which also opens and stats every
+            // descriptor for its mode: three more system calls per descriptor per sample.
             match fs::read_dir(format!("/proc/{pid}/fd")) {
                 Ok(dir) => {
                     let mut n = 0;
                     for e in dir.flatten() {
                         n += 1;
                         let fd = e.file_name().to_str().and_then(|f| f.parse::<i32>().ok());
-                        if let (Some(inode), Some(fd)) = (
-                            fs::read_link(e.path())
-                                .ok()
-                                .and_then(|l| socket_inode(&l.to_string_lossy())),
-                            fd,
-                        ) {
+                        let target = fs::read_link(e.path()).ok();
+                        let target = target.and_then(|l| l.to_str()?.parse::<FDTarget>().ok());
+                        if let (Some(FDTarget::Socket(inode)), Some(fd)) = (target, fd) {
                             inodes.entry(inode).or_insert((pid, fd));
                         }
                     }
@@ -269,7 +267,8 @@ impl Sampler {
         s.rss_bytes = rss.get();
         s.pss_bytes = pss.get();
         s.open_fds = fds.get();
-        s.cpu_s = cpu.get().map(|t| t as f64 / ticks_per_second());
+        let ticks_per_second = rustix::param::clock_ticks_per_second() as f64;
+        s.cpu_s = cpu.get().map(|t| t as f64 / ticks_per_second);
         self.held = None;
         if s.processes == 0 {
             return s;
@@ -313,8 +312,8 @@ impl Sampler {
             // machine's TCP tables instead (costly: it prints every TCP socket). A table that
             // cannot be read leaves the count unmeasured.
             let mut found = HashMap::new();
-            for path in TCP_TABLES {
-                match read_table(path) {
+            for read in tables {
+                match read() {
                     Ok(t) => found.extend(tcp_sockets(&t, &unknown)),
                     Err(_) => sockets_read = false,
                 }
@@ -322,11 +321,11 @@ impl Sampler {
             for (inode, (state, local, remote)) in found {
                 match state {
                     // LISTEN: never a connection.
-                    TCP_LISTEN => {
+                    TcpState::Listen => {
                         self.known.insert(inode, Known::Other);
                     }
                     // Not connected yet, or closed before it was: ask again next time.
-                    TCP_SYN_SENT | TCP_CLOSE => {}
+                    TcpState::SynSent | TcpState::Close => {}
                     _ if remote == self.port => {
                         self.known.insert(inode, Known::ToServer(local));
                     }
@@ -356,14 +355,15 @@ impl Sampler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustix::net::{AddressFamily, SocketType};
 
     #[test]
     fn stat_fields_after_a_tricky_comm() {
-        let st = Stat::parse(
-            "42 (a) b (c)) S 7 42 42 0 -1 4194564 100 0 0 0 11 22 33 44 20 0 1 0 555 1 2",
-        )
-        .expect("parses");
-        assert_eq!(st.ppid, 7);
+        // A comm may hold spaces and parentheses; fields 25-37 are zeros here.
+        let line = "42 (a) b (c)) S 7 42 42 0 -1 4194564 100 0 0 0 11 22 33 44 20 0 1 0 555 1 2 \
+                    0 0 0 0 0 0 0 0 0 0 0 0 0";
+        let st = procfs::process::Stat::from_read(line.as_bytes()).expect("parses");
+        let st = Stat::from_procfs(&st).expect("converts");
         assert_eq!(st.cpu_ticks, 11 + 22 + 33 + 44);
         assert_eq!(st.start_ticks, 555);
         assert!(!st.zombie);
@@ -376,32 +376,15 @@ mod tests {
     fn a_socket_seen_before_connect_is_counted_once_connected() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
         let port = listener.local_addr().expect("addr").port();
-        // SAFETY: plain socket calls on a descriptor this test owns and closes.
-        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0) };
-        assert!(fd >= 0);
+        let sock =
+            rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).expect("socket");
         let me = std::process::id() as i32;
         let mut sampler = Sampler::new(me, port);
         assert_eq!(sampler.sample().tcp_to_server, Some(0), "not connected yet");
-        let addr = libc::sockaddr_in {
-            sin_family: libc::AF_INET as libc::sa_family_t,
-            sin_port: port.to_be(),
-            sin_addr: libc::in_addr {
-                s_addr: u32::from_ne_bytes([127, 0, 0, 1]),
-            },
-            sin_zero: [0; 8],
-        };
-        // SAFETY: addr is a valid sockaddr_in of the size given.
-        let rc = unsafe {
-            libc::connect(
-                fd,
-                (&addr as *const libc::sockaddr_in).cast(),
-                std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t,
-            )
-        };
-        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        rustix::net::connect(&sock, &std::net::SocketAddr::from(([127, 0, 0, 1], port)))
+            .expect("connect");
         let s = sampler.sample();
-        // SAFETY: closing the descriptor opened above.
-        unsafe { libc::close(fd) };
+        drop(sock);
         assert_eq!(s.tcp_to_server, Some(1), "{s:?}");
         assert_eq!(sampler.held_ports().map(|p| p.len()), Some(1));
     }
@@ -416,11 +399,11 @@ mod tests {
         // The fallback runs where the kernel refuses pidfd_getfd; here it is forced.
         let me = std::process::id() as i32;
         let mut sampler = Sampler::new(me, port);
-        let failing = |_: &str| Err(std::io::Error::other("injected"));
-        assert_eq!(sampler.sample_with(failing).tcp_to_server, Some(1));
+        let failing: [TcpTable; 2] = [|| Err(procfs::ProcError::Other("injected".into())); 2];
+        assert_eq!(sampler.sample_with(&failing).tcp_to_server, Some(1));
         sampler.known.clear();
         sampler.force_fallback = true;
-        let s = sampler.sample_with(failing);
+        let s = sampler.sample_with(&failing);
         assert_eq!(s.tcp_to_server, None, "{s:?}");
         assert!(sampler.held_ports().is_none());
         // The same with a readable table finds the connection.
