@@ -1,7 +1,9 @@
-//! The published per-session memory method, run here: `sessions / 2` client connections and
-//! as many server connections in one process, taken through full handshakes **in lockstep**
-//! in memory, then 1 KiB of data from each client to its server (rustls's `rustls-bench
-//! memory`, which jbp.io 2019 and aochagavia/rustls-bench-results 2024 published).
+//! The published per-session memory method in one process: N/2 client and N/2 server connections
+//! through lockstep handshakes, in memory.
+//!
+//! The method is rustls's `rustls-bench memory`, as its published tables used it
+//! (docs/handshakes.md): full handshakes, then `LOCKSTEP_DATA_BYTES` from each client to its
+//! server.
 //!
 //! # Method
 //!
@@ -18,8 +20,13 @@
 //!   allocations too, routed through it in a `native-tls` build) and glibc's `mallinfo2`
 //!   in-use bytes (every `malloc`, aws-lc's C allocations included, which the counting
 //!   allocator does not see). Each is read before the first connection, once every pair is
-//!   made, after every round (the peaks) and at rest; then the servers are dropped and then the clients, and the
-//!   live bytes given back each time are each side's bytes at rest.
+//!   made, after every round (the peaks) and at rest; then the servers are dropped and then
+//!   the clients, and the live bytes given back each time are each side's bytes at rest.
+//!   Each side's connections are held by value in one `Vec` (as rustls-bench holds them: the
+//!   heap layout, and so the peak RSS, is the published method's), allocated after the
+//!   first reading and dropped whole, so a side's bytes include its connections' own structs
+//!   (rustls keeps much of a connection's state inline) as well as what they point to. What
+//!   outlives the connections (a server session store still filling) is in neither side.
 //! - **Configs**: one server config, and one client config shared by every client with
 //!   resumption off ([`ConfigSharing::Shared`], rustls-bench's setup), or one built per
 //!   client with the default resumption store, as a per-request client builds it
@@ -75,6 +82,12 @@ pub enum LockstepError {
         pair: usize,
         got: usize,
         want: usize,
+    },
+    #[error("dropping the {side} raised the live heap from {before} B to {after} B: something else allocated meanwhile, so the {side}' bytes at rest are not known")]
+    HeapGrew {
+        side: &'static str,
+        before: u64,
+        after: u64,
     },
     #[error("a lockstep point needs at least 2 sessions (one pair), got {0}")]
     TooFew(u64),
@@ -137,11 +150,12 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
     let pairs = point.pairs() as usize;
     let mut scratch = vec![0u8; SCRATCH_BYTES];
     let data = vec![0u8; LOCKSTEP_DATA_BYTES];
-    // The two vectors' own buffers are allocated before the first reading.
-    let mut clients = Vec::with_capacity(pairs);
-    let mut servers = Vec::with_capacity(pairs);
     let (heap_before, malloc_before) = heap_now();
     let (mut heap_peak, mut malloc_peak) = (heap_before, malloc_before);
+    // Each side's connections live inline in its vector, whose buffer is what the
+    // connections' structs are: allocated after the first reading, given back with the side.
+    let mut clients = Vec::with_capacity(pairs);
+    let mut servers = Vec::with_capacity(pairs);
 
     for i in 0..pairs {
         let (c, s) = lib.pair(i)?;
@@ -190,14 +204,13 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
     let rss_at_rest = procstat::rss_bytes();
     let malloc_free = procstat::malloc_free_bytes();
 
-    // Each side's bytes at rest: what dropping it gives back. The vectors' buffers stay.
+    // Each side's bytes at rest: what dropping it, its vector's buffer included, gives back.
     let live = || alloc::heap().map(|h| h.live_bytes);
     let before_servers = live();
-    servers.clear();
+    drop(servers);
     let after_servers = live();
-    clients.clear();
+    drop(clients);
     let after_clients = live();
-    let freed = |a: Option<u64>, b: Option<u64>| Some(a?.saturating_sub(b?));
     // Last: freeing never raises the peak, and nothing after this allocates much.
     let peak_rss = procstat::peak_rss_bytes();
 
@@ -214,7 +227,121 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
         malloc_peak_bytes: malloc_peak,
         malloc_at_rest_bytes: malloc_at_rest,
         malloc_free_at_rest_bytes: malloc_free,
-        server_bytes: freed(before_servers, after_servers),
-        client_bytes: freed(after_servers, after_clients),
+        server_bytes: freed(before_servers, after_servers, "servers")?,
+        client_bytes: freed(after_servers, after_clients, "clients")?,
     })
+}
+
+/// The live bytes dropping one side gave back: `before − after`; `None` when the heap is
+/// not counted. A heap that grew while the side was dropped leaves the side's bytes
+/// unknown, and says so, rather than reading as 0 B.
+fn freed(
+    before: Option<u64>,
+    after: Option<u64>,
+    side: &'static str,
+) -> Result<Option<u64>, LockstepError> {
+    let (Some(before), Some(after)) = (before, after) else {
+        return Ok(None);
+    };
+    before
+        .checked_sub(after)
+        .map(Some)
+        .ok_or(LockstepError::HeapGrew {
+            side,
+            before,
+            after,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::tls::{ConfigSharing, KxChoice, TlsVersion};
+
+    /// Pairs whose handshake takes `flights` rounds, except pair `stuck`, which never ends.
+    struct Fake {
+        flights: u32,
+        stuck: Option<usize>,
+    }
+
+    impl Pairs for Fake {
+        type Client = u32;
+        type Server = ();
+        fn pair(&mut self, _: usize) -> Result<(u32, ()), LockstepError> {
+            Ok((0, ()))
+        }
+        fn step(
+            &mut self,
+            index: usize,
+            client: &mut u32,
+            _: &mut (),
+            _: &mut [u8],
+        ) -> Result<bool, LockstepError> {
+            *client += 1;
+            Ok(self.stuck == Some(index) || *client < self.flights)
+        }
+        fn deliver(
+            &mut self,
+            _: usize,
+            _: &mut u32,
+            _: &mut (),
+            data: &[u8],
+            _: &mut [u8],
+        ) -> Result<usize, LockstepError> {
+            Ok(data.len())
+        }
+    }
+
+    fn point(sessions: u64) -> LockstepPoint {
+        LockstepPoint {
+            library: TlsLibrary::Rustls,
+            tls: TlsVersion::V13,
+            kx: KxChoice::Default,
+            config: ConfigSharing::Shared,
+            release_buffers: false,
+            sessions,
+            certs_dir: "certs".into(),
+        }
+    }
+
+    #[test]
+    fn a_pair_that_never_finishes_fails_the_point_with_the_count_that_did() {
+        let r = drive(
+            &point(20),
+            Fake {
+                flights: 2,
+                stuck: Some(3),
+            },
+        );
+        match r {
+            Err(LockstepError::Incomplete {
+                completed,
+                pairs,
+                rounds,
+            }) => assert_eq!((completed, pairs, rounds), (9, 10, MAX_ROUNDS)),
+            other => panic!("expected Incomplete, got {other:?}"),
+        }
+        let ok = drive(
+            &point(20),
+            Fake {
+                flights: 3,
+                stuck: None,
+            },
+        )
+        .unwrap();
+        assert_eq!((ok.handshakes_completed, ok.rounds), (10, 3));
+    }
+
+    #[test]
+    fn a_side_is_what_dropping_it_gave_back_and_a_heap_that_grew_is_no_figure() {
+        assert_eq!(
+            freed(Some(5_000), Some(1_200), "servers").unwrap(),
+            Some(3_800)
+        );
+        assert_eq!(freed(Some(5_000), Some(5_000), "servers").unwrap(), Some(0));
+        // Not counted stays not counted.
+        assert_eq!(freed(None, Some(1), "clients").unwrap(), None);
+        let grew = freed(Some(1_000), Some(1_064), "clients").unwrap_err();
+        assert!(grew.to_string().contains("from 1000 B to 1064 B"), "{grew}");
+    }
 }

@@ -1,5 +1,4 @@
-//! OpenSSL pairs for the lockstep scenario (a `native-tls` build): `SslStream`s over an
-//! in-memory duplex, OpenSSL's allocations counted through `CRYPTO_set_mem_functions`.
+//! OpenSSL pairs for the lockstep scenario over an in-memory duplex (`native-tls`).
 //!
 //! Each pair's bytes in flight wait in one queue allocation shared by its two ends (the
 //! `Rc` below: about 70 bytes per pair, dropped with the client), where rustls's pairs hold

@@ -1,5 +1,4 @@
-//! rustls pairs for the lockstep scenario: `ClientConnection` and `ServerConnection` moved by
-//! `write_tls` / `read_tls` through the scratch buffer, as rustls-bench's `transfer` does.
+//! rustls pairs for the lockstep scenario, moved through a scratch buffer as rustls-bench does.
 
 use std::io::Read;
 use std::sync::Arc;

@@ -1,18 +1,35 @@
 //! `harness handshakes`'s terminal report: the published method's figures per series, then
-//! the reconciliation table, every row a measured figure or a difference of two, with its
-//! cause (docs/handshakes.md explains each row).
+//! the reconciliation table. Every row is a measured figure, a difference of two that its
+//! "how" names, or a quoted published one; a cause is named only where a reading of this run
+//! measured it, else the difference is a remainder (docs/handshakes.md explains each row).
 
 pub mod published;
 
 use std::fmt::Write;
 
 use crate::contract::lockstep::{
-    variant_tls, HandshakesSummary, LockstepSeries, ReconciliationRow,
+    slope, span, variant_tls, ForeignPoint, HandshakesSummary, LockstepSeries, ReconciliationRow,
 };
 use crate::report::grid::grid;
+use crate::vocab::client::ClientKind;
+use crate::vocab::mode::Mode;
 use crate::vocab::tls::{ConfigSharing, KxChoice, TlsLibrary, TlsVersion};
-use crate::vocab::units::bytes;
+use crate::vocab::units::{bytes, count, percent};
 use published::PUBLISHED;
+
+/// How far (client + server) / 2 may be from the heap at rest, as a share of it, before the
+/// difference gets its own "not attributed" row.
+pub const ATTRIBUTION_TOLERANCE: f64 = 0.02;
+
+/// What a difference no reading of this run explains is called.
+pub const REMAINDER: &str = "remainder (not measured further)";
+
+/// A difference of two readings smaller than this share of the difference it is set against
+/// counts as none ("not in the largest heap or malloc reading").
+const NEGLIGIBLE: f64 = 0.1;
+
+/// Two differences within this share of each other are "about as much".
+const AGREES: f64 = 0.25;
 
 fn b(v: Option<f64>) -> String {
     v.map_or_else(|| "n/a".into(), bytes)
@@ -54,6 +71,48 @@ fn main_tls(s: &HandshakesSummary) -> Option<TlsVersion> {
     variant_tls(&versions)
 }
 
+/// Slopes between consecutive points, each named by its span: how straight the line is.
+fn steps(points: &[(u64, f64)]) -> String {
+    let parts: Vec<String> = points
+        .windows(2)
+        .map(|w| {
+            format!(
+                "{}→{} {}",
+                count(w[0].0),
+                count(w[1].0),
+                b(slope(w[0], w[1]))
+            )
+        })
+        .collect();
+    format!("steps {}", parts.join(", "))
+}
+
+/// The peak RSS slope of this tool's published-setup series of `library` at `tls` between
+/// `from` and `to` sessions, from its readings; `None` unless both were measured.
+fn ours_between(
+    s: &HandshakesSummary,
+    library: TlsLibrary,
+    tls: TlsVersion,
+    from: u64,
+    to: u64,
+) -> Option<f64> {
+    let at = |n: u64| {
+        s.readings.iter().find_map(|r| {
+            let p = &r.point;
+            (p.library == library
+                && p.tls == tls
+                && p.kx == KxChoice::Default
+                && p.config == ConfigSharing::Shared
+                && !p.release_buffers
+                && p.sessions == n)
+                .then_some(r.peak_rss_bytes)
+                .flatten()
+                .map(|v| (n, v as f64))
+        })
+    };
+    slope(at(from)?, at(to)?)
+}
+
 /// The `rustls-bench` binaries run, in the order given.
 fn benches(s: &HandshakesSummary) -> Vec<&str> {
     let mut out: Vec<&str> = Vec::new();
@@ -65,18 +124,59 @@ fn benches(s: &HandshakesSummary) -> Vec<&str> {
     out
 }
 
-/// Slope of one `rustls-bench memory` binary's peak RSS at `tls`, between the smallest and
-/// largest N it ran (derived).
-pub fn rustls_bench_slope(s: &HandshakesSummary, bench: &str, tls: TlsVersion) -> Option<f64> {
-    let mut pts: Vec<(u64, u64)> = s
+/// One `rustls-bench memory` binary's points at one TLS version, ascending N, failed ones
+/// included.
+pub struct BenchSeries<'a> {
+    pub points: Vec<&'a ForeignPoint>,
+}
+
+impl BenchSeries<'_> {
+    /// `(N, peak RSS)` of the points that were measured.
+    pub fn measured(&self) -> Vec<(u64, f64)> {
+        self.points
+            .iter()
+            .filter_map(|p| Some((p.sessions, p.peak_rss_bytes? as f64)))
+            .collect()
+    }
+
+    /// The N of the slope: the smallest and largest measured.
+    pub fn span_n(&self) -> Option<(u64, u64)> {
+        let m = self.measured();
+        let (a, z) = (m.first()?, m.last()?);
+        (a.0 != z.0).then_some((a.0, z.0))
+    }
+
+    /// Peak RSS slope over [`Self::span_n`] (derived).
+    pub fn slope(&self) -> Option<f64> {
+        let m = self.measured();
+        slope(*m.first()?, *m.last()?)
+    }
+
+    /// The slope between `from` and `to`, when both were measured.
+    pub fn between(&self, from: u64, to: u64) -> Option<f64> {
+        let m = self.measured();
+        let at = |n: u64| m.iter().copied().find(|p| p.0 == n);
+        slope(at(from)?, at(to)?)
+    }
+
+    pub fn failed(&self) -> Vec<&ForeignPoint> {
+        self.points
+            .iter()
+            .copied()
+            .filter(|p| p.peak_rss_bytes.is_none())
+            .collect()
+    }
+}
+
+/// The points of `bench` at `tls`.
+pub fn bench_series<'a>(s: &'a HandshakesSummary, bench: &str, tls: TlsVersion) -> BenchSeries<'a> {
+    let mut points: Vec<&ForeignPoint> = s
         .rustls_bench
         .iter()
         .filter(|p| p.tls == tls && p.argv[0] == bench)
-        .filter_map(|p| Some((p.sessions, p.peak_rss_bytes?)))
         .collect();
-    pts.sort();
-    let (&(n0, r0), &(n1, r1)) = (pts.first()?, pts.last()?);
-    (n1 > n0).then(|| (r1 as f64 - r0 as f64) / (n1 - n0) as f64)
+    points.sort_by_key(|p| p.sessions);
+    BenchSeries { points }
 }
 
 /// The whole report.
@@ -84,14 +184,15 @@ pub fn render(s: &HandshakesSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "Per-session memory by the published method: N sessions = N/2 clients + N/2 servers in one process, lockstep full handshakes in memory, one process per N. Bytes per session (one side), slopes between the smallest and largest N (derived)."
+        "Per-session memory by the published method: N sessions = N/2 clients + N/2 servers in one process, lockstep full handshakes in memory, one process per N. Bytes per session (one side); each slope between the N its span names (derived), and the slope between each pair of consecutive N (steps: equal when the line is straight). RSS/N is the largest N's peak RSS ÷ N (derived, fixed costs included); the malloc and heap columns are the largest of their readings (before, once all pairs exist, after each round, at rest), not a continuous peak."
     );
     let names: Vec<String> = [
         "N",
         "peak RSS",
+        "peak RSS steps",
         "RSS/N",
-        "malloc peak",
-        "heap peak",
+        "malloc max",
+        "heap max",
         "heap at rest",
         "client/conn",
         "server/conn",
@@ -105,8 +206,13 @@ pub fn render(s: &HandshakesSummary) -> String {
             (
                 x.name(),
                 vec![
-                    format!("{}→{}", x.from_sessions, x.to_sessions),
+                    span(x.from_sessions, x.to_sessions),
                     b(x.peak_rss_slope),
+                    x.peak_rss_steps
+                        .iter()
+                        .map(|v| b(*v))
+                        .collect::<Vec<_>>()
+                        .join(" / "),
                     b(x.peak_rss_per_session),
                     b(x.malloc_peak_slope),
                     b(x.heap_peak_slope),
@@ -119,6 +225,9 @@ pub fn render(s: &HandshakesSummary) -> String {
         .collect();
     grid(&mut out, &names, &rows);
     out.push('\n');
+    if let Some(run) = &s.load_run {
+        let _ = writeln!(out, "load run: {run}");
+    }
     reconcile(&mut out, s);
     out
 }
@@ -137,7 +246,7 @@ fn row(label: impl Into<String>, bytes: Option<f64>, how: impl Into<String>) -> 
 fn reconcile(out: &mut String, s: &HandshakesSummary) {
     let _ = writeln!(
         out,
-        "Reconciliation: the published figures, this machine by their method, and this tool's own figures (bytes per session, one side, unless a row says per client)."
+        "Reconciliation: the published figures, this machine by their method, and this tool's own figures (bytes per session, one side, unless a row says per client). A difference row names the two measured figures it subtracts; it names a cause only where a reading of this run measured one. The steps from peak RSS to the heap at rest add up by construction (each is a difference of two of the figures), so that they add up checks nothing."
     );
     let rows: Vec<(String, String, &str)> = s
         .reconciliation
@@ -168,102 +277,240 @@ fn reconcile(out: &mut String, s: &HandshakesSummary) {
 pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
     let mut rows: Vec<Row> = Vec::new();
     for p in PUBLISHED {
+        let stated = p.stated.map_or_else(
+            || "the source states no per-session figure, so the span is its whole table".into(),
+            |st| format!("the source states \"{st}\" (time's KB: KiB)"),
+        );
         rows.push(row(
             format!("published {}: {} TLS {}", p.year, p.library, p.tls),
             p.slope(),
             format!(
-                "{}, {}: peak RSS slope {} (derived from its table)",
+                "{}, {}: peak RSS slope {}, derived from its table; {stated}; {}",
                 p.source,
                 p.build,
-                p.span()
+                p.span(),
+                steps(&p.points_bytes())
             ),
         ));
     }
+    rustls_bench_rows(&mut rows, s);
+    for lib in TlsLibrary::ALL {
+        for &tls in TlsVersion::ALL {
+            let Some(x) = base(s, *lib, tls) else {
+                continue;
+            };
+            let points: Vec<(u64, f64)> = x
+                .sessions
+                .iter()
+                .filter_map(|&n| {
+                    s.readings.iter().find_map(|r| {
+                        (r.point.series_name() == x.name() && r.point.sessions == n)
+                            .then_some((n, r.peak_rss_bytes? as f64))
+                    })
+                })
+                .collect();
+            // Beside ours, the same slope over the span the 2024 source states its figure for.
+            let theirs = PUBLISHED
+                .iter()
+                .rev()
+                .filter(|p| p.library == *lib && p.tls == tls)
+                .filter_map(|p| p.source_span.map(|sp| (p.year, sp)))
+                .next();
+            let over_theirs = match theirs {
+                Some((year, (a, z))) if (a, z) != (x.from_sessions, x.to_sessions) => {
+                    match ours_between(s, *lib, tls, a, z) {
+                        Some(v) => {
+                            format!("; over the {year} source's {}: {}", span(a, z), bytes(v))
+                        }
+                        None => format!(
+                            "; over the {year} source's {}: n/a (not both N run)",
+                            span(a, z)
+                        ),
+                    }
+                }
+                _ => String::new(),
+            };
+            rows.push(row(
+                format!("ours, their method: {lib} TLS {tls}"),
+                x.peak_rss_slope,
+                format!(
+                    "peak RSS slope {}; {}{over_theirs}",
+                    span(x.from_sessions, x.to_sessions),
+                    steps(&points)
+                ),
+            ));
+        }
+    }
+    for lib in TlsLibrary::ALL {
+        let Some(tls) = main_tls(s) else { break };
+        if let Some(x) = base(s, *lib, tls) {
+            chain(&mut rows, *lib, tls, x);
+        }
+    }
+    differences(&mut rows, s);
+    own_figures(&mut rows, s);
+    rows
+}
+
+/// Each `rustls-bench` binary's slope per TLS version, over the N it measured, with every
+/// failed point as its own row; and, for two binaries, their difference over the N both
+/// measured.
+fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     let programs = benches(s);
     for &bench in &programs {
         let name = std::path::Path::new(bench)
             .file_name()
             .map_or(bench.into(), |n| n.to_string_lossy().into_owned());
         for &tls in TlsVersion::ALL {
-            let Some(v) = rustls_bench_slope(s, bench, tls) else {
+            let series = bench_series(s, bench, tls);
+            if series.points.is_empty() {
+                continue;
+            }
+            let failed = series.failed();
+            let label = format!("{name} memory here: TLS {tls}");
+            let how = match series.span_n() {
+                None => format!(
+                    "rustls's own program: {} of {} points measured, no slope",
+                    series.points.len() - failed.len(),
+                    series.points.len()
+                ),
+                Some((a, z)) => {
+                    let ours = ours_between(s, TlsLibrary::Rustls, tls, a, z);
+                    let ratio = match (ours, series.slope()) {
+                        (Some(o), Some(t)) => format!(
+                            "ours over the same span {}, ours ÷ theirs = {:.2}",
+                            bytes(o),
+                            o / t
+                        ),
+                        _ => "ours over the same span: n/a (not both N run)".into(),
+                    };
+                    let missing = if failed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; INCOMPLETE: {} of {} points failed (rows below), the span is the measured points'",
+                            failed.len(),
+                            series.points.len()
+                        )
+                    };
+                    format!(
+                        "rustls's own program, peak RSS slope {} (GNU time); {}; {ratio}{missing}",
+                        span(a, z),
+                        steps(&series.measured())
+                    )
+                }
+            };
+            rows.push(row(label.clone(), series.slope(), how));
+            for p in failed {
+                rows.push(row(
+                    format!("{label}, N = {}", count(p.sessions)),
+                    None,
+                    format!(
+                        "failed: {}",
+                        p.error.as_deref().unwrap_or("no peak RSS read")
+                    ),
+                ));
+            }
+        }
+    }
+    // Two builds of rustls-bench: their difference over the N both measured.
+    if let [first, second] = programs[..] {
+        for &tls in TlsVersion::ALL {
+            let (x, y) = (bench_series(s, first, tls), bench_series(s, second, tls));
+            let both: Vec<u64> = x
+                .measured()
+                .iter()
+                .map(|p| p.0)
+                .filter(|n| y.measured().iter().any(|q| q.0 == *n))
+                .collect();
+            let (Some(&a), Some(&z)) = (both.first(), both.last()) else {
                 continue;
             };
-            let ours = base(s, TlsLibrary::Rustls, tls).and_then(|x| x.peak_rss_slope);
-            let ratio = ours.map_or("n/a".into(), |o| format!("{:.2}", o / v));
-            rows.push(row(
-                format!("{name} memory here: TLS {tls}"),
-                Some(v),
-                format!("rustls's own program, peak RSS slope (GNU time); ours ÷ theirs = {ratio}"),
-            ));
-        }
-    }
-    // Two builds of rustls-bench (say jemalloc and glibc malloc): their difference.
-    if let [a, b] = programs[..] {
-        for &tls in TlsVersion::ALL {
-            if let (Some(x), Some(y)) =
-                (rustls_bench_slope(s, a, tls), rustls_bench_slope(s, b, tls))
-            {
+            if let (Some(u), Some(v)) = (x.between(a, z), y.between(a, z)) {
                 rows.push(row(
                     format!("rustls-bench, first − second build: TLS {tls}"),
-                    Some(x - y),
-                    format!("{a} − {b}: the same program built two ways (e.g. allocator)"),
+                    Some(u - v),
+                    format!(
+                        "peak RSS slope {} of {first} − of {second}: two builds of the same program, as given",
+                        span(a, z)
+                    ),
                 ));
             }
         }
     }
-    for lib in TlsLibrary::ALL {
-        for &tls in TlsVersion::ALL {
-            if let Some(x) = base(s, *lib, tls) {
-                rows.push(row(
-                    format!("ours, their method: {lib} TLS {tls}"),
-                    x.peak_rss_slope,
-                    format!("peak RSS slope N {}→{}", x.from_sessions, x.to_sessions),
-                ));
-            }
-        }
+}
+
+/// From peak RSS to the counted heap at rest, for one library: each step the difference of
+/// two measured slopes, then the heap at rest against its two sides.
+fn chain(rows: &mut Vec<Row>, lib: TlsLibrary, tls: TlsVersion, x: &LockstepSeries) {
+    let p = format!("  {lib} TLS {tls}: ");
+    let sp = span(x.from_sessions, x.to_sessions);
+    rows.push(row(
+        format!("{p}peak RSS"),
+        x.peak_rss_slope,
+        format!("derived: slope {sp} of the measured peak RSS (VmHWM), the published metric"),
+    ));
+    rows.push(row(
+        format!("{p}− malloc in use at its peak"),
+        diff(x.peak_rss_slope, x.malloc_peak_slope),
+        match diff(x.peak_rss_slope, x.malloc_peak_slope) {
+            Some(d) if d < 0.0 => format!("peak RSS slope − malloc in-use slope at its largest reading (mallinfo2); negative: malloc holds more than is resident at the peak; {REMAINDER}"),
+            _ => format!("peak RSS slope − malloc in-use slope at its largest reading (mallinfo2): {REMAINDER}"),
+        },
+    ));
+    rows.push(row(
+        format!("{p}− counted heap at its peak"),
+        diff(x.malloc_peak_slope, x.heap_peak_slope),
+        format!("malloc in use at its largest reading − the counting allocator's heap at its largest reading (C allocations it does not count and malloc's own overhead, not separated): {REMAINDER}"),
+    ));
+    rows.push(row(
+        format!("{p}− heap at rest"),
+        diff(x.heap_peak_slope, x.heap_at_rest_slope),
+        "counted heap at its largest reading (before, once all pairs exist, after each round, at rest) − at rest: freed before rest",
+    ));
+    rows.push(row(
+        format!("{p}= heap at rest (exact)"),
+        x.heap_at_rest_slope,
+        format!("derived: slope {sp} of the counting allocator's measured live heap at rest"),
+    ));
+    let sides = x
+        .client_bytes_per_connection
+        .zip(x.server_bytes_per_connection)
+        .map(|(c, v)| (c + v) / 2.0);
+    let apart = diff(x.heap_at_rest_slope, sides);
+    let within = apart
+        .zip(x.heap_at_rest_slope)
+        .map(|(d, rest)| d.abs() <= ATTRIBUTION_TOLERANCE * rest.abs());
+    let verdict = match within {
+        Some(true) => format!(
+            "within {} of the heap at rest ({} apart)",
+            percent(ATTRIBUTION_TOLERANCE),
+            b(apart)
+        ),
+        Some(false) => format!(
+            "{} from the heap at rest, more than {}: next row",
+            b(apart),
+            percent(ATTRIBUTION_TOLERANCE)
+        ),
+        None => "not compared (a figure is missing)".into(),
+    };
+    rows.push(row(
+        format!("{p}  (client + server) / 2"),
+        sides,
+        format!(
+            "derived: the measured heap freed when all servers, then all clients were dropped, per connection at N = {}: (client {} + server {}) / 2, {verdict}",
+            count(x.to_sessions),
+            b(x.client_bytes_per_connection),
+            b(x.server_bytes_per_connection),
+        ),
+    ));
+    if within == Some(false) {
+        rows.push(row(
+            format!("{p}  not attributed"),
+            apart,
+            "heap at rest − (client + server) / 2: in the heap at rest, freed by neither side's drop; not measured further",
+        ));
     }
-    for lib in TlsLibrary::ALL {
-        let Some(tls) = main_tls(s) else { break };
-        let Some(x) = base(s, *lib, tls) else {
-            continue;
-        };
-        let p = format!("  {lib} TLS {tls}: ");
-        rows.push(row(
-            format!("{p}peak RSS"),
-            x.peak_rss_slope,
-            "the published metric",
-        ));
-        rows.push(row(
-            format!("{p}− allocator and pages"),
-            diff(x.peak_rss_slope, x.malloc_peak_slope),
-            "peak RSS − malloc in use at its peak (mallinfo2): allocator overhead (+), pages allocated but never touched (−)",
-        ));
-        rows.push(row(
-            format!("{p}− C heap the counter misses"),
-            diff(x.malloc_peak_slope, x.heap_peak_slope),
-            match lib {
-                TlsLibrary::Rustls => "malloc peak − counted heap peak: aws-lc's C mallocs (record keys) and glibc's header per block",
-                TlsLibrary::Openssl => "malloc peak − counted heap peak: the counter's 16-byte header per OpenSSL block and glibc's header per block",
-            },
-        ));
-        rows.push(row(
-            format!("{p}− handshake transients"),
-            diff(x.heap_peak_slope, x.heap_at_rest_slope),
-            "counted heap at its peak (read when all pairs are made and after each round) − at rest",
-        ));
-        rows.push(row(
-            format!("{p}= heap at rest (exact)"),
-            x.heap_at_rest_slope,
-            format!(
-                "counting allocator; per connection: client {}, server {}",
-                b(x.client_bytes_per_connection),
-                b(x.server_bytes_per_connection)
-            ),
-        ));
-    }
-    differences(&mut rows, s);
-    own_figures(&mut rows, s);
-    rows
 }
 
 /// TLS version, key exchange, per-connection config, and library: each a difference of two
@@ -275,13 +522,17 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     let peak = |x: Option<&LockstepSeries>| x.and_then(|x| x.heap_peak_slope);
     let mpeak = |x: Option<&LockstepSeries>| x.and_then(|x| x.malloc_peak_slope);
     let free = |x: Option<&LockstepSeries>| x.and_then(|x| x.malloc_free_at_rest_slope);
+    let client = |x: Option<&LockstepSeries>| x.and_then(|x| x.client_bytes_per_connection);
     let r12 = base(s, TlsLibrary::Rustls, TlsVersion::V12);
     let r13 = base(s, TlsLibrary::Rustls, TlsVersion::V13);
     if r12.is_some() && r13.is_some() {
         rows.push(row(
             "rustls TLS 1.2 − TLS 1.3, heap at rest",
             diff(rest(r12), rest(r13)),
-            format!("peak RSS: {}", b(diff(rss(r12), rss(r13)))),
+            format!(
+                "heap at rest slope, TLS 1.2 series − TLS 1.3 series (each with its default key exchange, so the versions and the key exchanges both differ); their peak RSS slopes differ by {}",
+                b(diff(rss(r12), rss(r13)))
+            ),
         ));
     }
     let rustls = base(s, TlsLibrary::Rustls, v);
@@ -296,24 +547,34 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         rows.push(row(
             "rustls X25519MLKEM768 − X25519, peak RSS",
             diff(rss(rustls), rss(x25519)),
-            format!(
-                "TLS {v} default groups vs X25519 alone; live at no reading (heap peak {}, malloc peak {}): freed key shares kept by malloc (free at rest {})",
-                b(diff(peak(rustls), peak(x25519))),
-                b(diff(mpeak(rustls), mpeak(x25519))),
-                b(diff(free(rustls), free(x25519)))
+            key_exchange_how(
+                v,
+                diff(rss(rustls), rss(x25519)),
+                diff(peak(rustls), peak(x25519)),
+                diff(mpeak(rustls), mpeak(x25519)),
+                diff(free(rustls), free(x25519)),
             ),
         ));
     }
     for lib in TlsLibrary::ALL {
         let own = find(s, *lib, v, KxChoice::Default, ConfigSharing::PerConnection);
         if let (Some(own), Some(shared)) = (own, base(s, *lib, v)) {
+            let d = diff(
+                own.client_bytes_per_connection,
+                shared.client_bytes_per_connection,
+            );
+            let cause = match d {
+                Some(d) if d > 0.0 && *lib == TlsLibrary::Rustls => "the two series differ in that: a client config per client, with its default resumption store, against one shared config with resumption off",
+                Some(d) if d > 0.0 => "the two series differ only in that: a client context per client",
+                Some(_) => "not positive, against a config's cost: not attributed to it, not measured further",
+                None => "not measured",
+            };
             rows.push(row(
                 format!("{lib} config per client − shared, per client"),
-                diff(
-                    own.client_bytes_per_connection,
-                    shared.client_bytes_per_connection,
+                d,
+                format!(
+                    "client bytes per connection, a config per client − one shared config; {cause}; not measured further"
                 ),
-                "what a per-request client builds and the benchmark shares: config, root store, resumption store with its tickets",
             ));
         }
     }
@@ -322,16 +583,56 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         rows.push(row(
             format!("OpenSSL − rustls TLS {v}, heap at rest"),
             diff(rest(openssl), rest(rustls)),
-            format!("peak RSS: {}", b(diff(rss(openssl), rss(rustls)))),
+            format!(
+                "heap at rest slope, OpenSSL series − rustls series; their peak RSS slopes differ by {}",
+                b(diff(rss(openssl), rss(rustls)))
+            ),
         ));
     }
-    if let (Some(rb), Some(o)) = (released(s), openssl) {
+    if let (Some(rb), Some(_)) = (released(s), openssl) {
+        let d = diff(client(Some(rb)), client(openssl));
+        let cause = match d {
+            Some(d) if d < 0.0 => "the two series differ only in SSL_MODE_RELEASE_BUFFERS; what it frees is not measured further",
+            Some(_) => "not negative, against freed buffers: not attributed to them, not measured further",
+            None => "not measured",
+        };
         rows.push(row(
             "OpenSSL client releasing its buffers − default, per client",
-            diff(rb.client_bytes_per_connection, o.client_bytes_per_connection),
-            "SSL_MODE_RELEASE_BUFFERS, which native-tls (reqwest-native) sets: idle record buffers freed",
+            d,
+            format!("client bytes per connection, SSL_MODE_RELEASE_BUFFERS − default; {cause}"),
         ));
     }
+}
+
+/// The key-exchange row's "how": the readings beside the peak RSS difference, and "not in the
+/// largest heap or malloc reading" / "kept free by malloc" only when they show it.
+fn key_exchange_how(
+    v: TlsVersion,
+    rss: Option<f64>,
+    heap_peak: Option<f64>,
+    malloc_peak: Option<f64>,
+    free: Option<f64>,
+) -> String {
+    let readings = format!(
+        "peak RSS slope, TLS {v} default groups − X25519 alone; the largest heap reading differs by {}, the largest malloc reading by {}, malloc's free bytes at rest by {}",
+        b(heap_peak),
+        b(malloc_peak),
+        b(free)
+    );
+    let small = |x: Option<f64>, of: f64| x.is_some_and(|x| x.abs() <= NEGLIGIBLE * of);
+    let cause = match rss {
+        Some(r) if r > 0.0 && small(heap_peak, r) && small(malloc_peak, r) => {
+            let kept = free.is_some_and(|f| (f - r).abs() <= AGREES * r);
+            if kept {
+                "not in the largest heap or malloc reading; kept free by malloc at rest (the free bytes differ by about as much)"
+                    .to_string()
+            } else {
+                format!("not in the largest heap or malloc reading; otherwise a {REMAINDER}")
+            }
+        }
+        _ => REMAINDER.to_string(),
+    };
+    format!("{readings}: {cause}")
 }
 
 /// The OpenSSL series whose clients set `SSL_MODE_RELEASE_BUFFERS` (at [`main_tls`]).
@@ -342,23 +643,44 @@ fn released(s: &HandshakesSummary) -> Option<&LockstepSeries> {
         .find(|x| x.library == TlsLibrary::Openssl && x.tls == v && x.release_buffers)
 }
 
+/// Why the load run's leg is not used, if it is not.
+fn refused(s: &HandshakesSummary, mode: Mode, client: ClientKind) -> Option<&str> {
+    s.per_request
+        .as_ref()?
+        .refused
+        .iter()
+        .find(|r| r.mode == mode && r.client == client)
+        .map(|r| r.reason.as_str())
+}
+
+fn refusal(reason: &str) -> String {
+    format!("not used: the leg's per-session figures are unsound ({reason})")
+}
+
 /// This tool's own per-session figures, and what separates each from the lockstep client.
 fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     for h in &s.held {
-        let lock = base(s, TlsLibrary::Rustls, h.tls).and_then(|x| x.client_bytes_per_connection);
-        let lock_server =
-            base(s, TlsLibrary::Rustls, h.tls).and_then(|x| x.server_bytes_per_connection);
+        let lock = base(s, TlsLibrary::Rustls, h.tls);
+        let side = |held: Option<f64>, lock: Option<f64>, tcp: Option<f64>| {
+            let apart = diff(held, lock);
+            format!(
+                "− lockstep = {}, of which the same probe's plain TCP connection (tokio TcpStream) {}, {} {REMAINDER}",
+                b(apart),
+                b(tcp),
+                b(diff(apart, tcp))
+            )
+        };
         rows.push(row(
             format!("idle held connection TLS {}, per client", h.tls),
             h.tls_client_bytes,
             match &h.error {
                 Some(e) => format!("not measured: {e}"),
                 None => format!(
-                    "measure::held, tokio-rustls over TCP ({} connections); − lockstep client = {} (tokio stream, socket registration); server side {}, − lockstep server = {}",
+                    "measured: measure::held, tokio-rustls over TCP ({} connections); client {}; server side {}, {}",
                     h.connections,
-                    b(diff(h.tls_client_bytes, lock)),
+                    side(h.tls_client_bytes, lock.and_then(|x| x.client_bytes_per_connection), h.tcp_client_bytes),
                     b(h.tls_server_bytes),
-                    b(diff(h.tls_server_bytes, lock_server))
+                    side(h.tls_server_bytes, lock.and_then(|x| x.server_bytes_per_connection), h.tcp_server_bytes),
                 ),
             },
         ));
@@ -386,23 +708,56 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         .iter()
         .find(|h| h.tls == p.tls)
         .and_then(|h| h.tls_client_bytes);
+    let breakdown = |hyper: Option<f64>| {
+        hyper.map_or_else(String::new, |h| {
+            format!(
+                "; the load run's --breakdown attributes {} of b to hyper",
+                bytes(h)
+            )
+        })
+    };
+    let how = |mode: Mode, text: String| match refused(s, mode, ClientKind::Hyper) {
+        Some(r) => refusal(r),
+        None => text,
+    };
     rows.push(row(
         format!("fresh b (run {}), per client", p.run_id),
         p.fresh_b,
-        format!(
-            "retained per fresh hyper session after its connection closed; − config per client (roots, resumption store, stored tickets) = {} (the rest: hyper's client)",
-            b(diff(p.fresh_b, config))
+        how(
+            Mode::Fresh,
+            format!(
+                "derived by the load run (bytes freed ÷ sessions): retained per fresh hyper session after its connection closed; − lockstep config per client ({}) = {}: {REMAINDER}{}",
+                b(config),
+                b(diff(p.fresh_b, config)),
+                breakdown(p.fresh_hyper_b)
+            ),
         ),
     ));
     rows.push(row(
         format!("leak b (run {}), per client", p.run_id),
         p.leak_b,
-        format!(
-            "kept hyper session with its connection; − held connection − own config = {} (hyper's connection task and buffers)",
-            b(diff(p.leak_b, held.and_then(|h| Some(h + config?))))
+        how(
+            Mode::Leak,
+            format!(
+                "derived by the load run (bytes freed ÷ sessions): kept hyper session with its connection; − idle held connection ({}) − lockstep config per client ({}) = {}: {REMAINDER}{}",
+                b(held),
+                b(config),
+                b(diff(p.leak_b, held.and_then(|h| Some(h + config?)))),
+                breakdown(p.leak_hyper_b)
+            ),
         ),
     ));
-    if let (Some(native), Some(rustls)) = (p.reqwest_native_leak_b, p.reqwest_leak_b) {
+    let refusals: Vec<&str> = [ClientKind::ReqwestNative, ClientKind::Reqwest]
+        .into_iter()
+        .filter_map(|c| refused(s, Mode::Leak, c))
+        .collect();
+    let label = format!(
+        "leak b reqwest-native − reqwest (run {}), per client",
+        p.run_id
+    );
+    if !refusals.is_empty() {
+        rows.push(row(label, None, refusal(&refusals.join("; "))));
+    } else if let (Some(native), Some(rustls)) = (p.reqwest_native_leak_b, p.reqwest_leak_b) {
         let released = released(s);
         let lock = diff(
             released.and_then(|x| x.client_bytes_per_connection),
@@ -412,15 +767,297 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         );
         let at = released.map_or("n/a".into(), |x| format!("TLS {}", x.tls));
         rows.push(row(
-            format!("leak b reqwest-native − reqwest (run {}), per client", p.run_id),
+            label,
             Some(native - rustls),
             format!(
-                "a kept OpenSSL client − a kept rustls one ({} − {}); the lockstep clients (OpenSSL releasing its buffers − rustls, {at}) differ by {}, the rest {} (configs, reqwest's two TLS stacks)",
+                "derived from the load run: a kept OpenSSL client − a kept rustls one ({} − {}); the lockstep clients (OpenSSL releasing its buffers − rustls, {at}) differ by {}, leaving {}: {REMAINDER}",
                 b(Some(native)),
                 b(Some(rustls)),
                 b(lock),
                 b(diff(Some(native - rustls), lock))
             ),
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::lockstep::{
+        LockstepPoint, LockstepReading, LockstepVersions, PerRequestFigures, RefusedLeg,
+    };
+
+    fn reading(
+        library: TlsLibrary,
+        kx: KxChoice,
+        config: ConfigSharing,
+        sessions: u64,
+        rss: u64,
+    ) -> LockstepReading {
+        LockstepReading {
+            point: LockstepPoint {
+                library,
+                tls: TlsVersion::V13,
+                kx,
+                config,
+                release_buffers: false,
+                sessions,
+                certs_dir: "certs".into(),
+            },
+            handshakes_completed: sessions / 2,
+            rounds: 2,
+            peak_rss_bytes: Some(rss),
+            rss_at_rest_bytes: None,
+            heap_before_bytes: None,
+            heap_peak_bytes: None,
+            heap_at_rest_bytes: None,
+            malloc_before_bytes: None,
+            malloc_peak_bytes: None,
+            malloc_at_rest_bytes: None,
+            malloc_free_at_rest_bytes: None,
+            server_bytes: None,
+            client_bytes: None,
+        }
+    }
+
+    /// A series of `kx` and `config` at TLS 1.3 over N 100→10,000, with the figures given.
+    fn series(
+        kx: KxChoice,
+        config: ConfigSharing,
+        rest: f64,
+        client: f64,
+        server: f64,
+    ) -> LockstepSeries {
+        LockstepSeries {
+            library: TlsLibrary::Rustls,
+            tls: TlsVersion::V13,
+            kx,
+            config,
+            release_buffers: false,
+            from_sessions: 100,
+            to_sessions: 10_000,
+            peak_rss_slope: Some(9_800.0),
+            peak_rss_per_session: None,
+            malloc_peak_slope: Some(8_500.0),
+            heap_peak_slope: Some(7_000.0),
+            heap_at_rest_slope: Some(rest),
+            malloc_at_rest_slope: None,
+            malloc_free_at_rest_slope: Some(0.0),
+            client_bytes_per_connection: Some(client),
+            server_bytes_per_connection: Some(server),
+            peak_rss_steps: vec![],
+            sessions: vec![100, 1000, 10_000],
+        }
+    }
+
+    fn summary(shared: LockstepSeries) -> HandshakesSummary {
+        let (d, s) = (KxChoice::Default, ConfigSharing::Shared);
+        HandshakesSummary {
+            schema: 1,
+            command: String::new(),
+            run_id: String::new(),
+            versions: LockstepVersions {
+                rustls: None,
+                crypto_provider: None,
+                openssl: None,
+                allocator: String::new(),
+            },
+            method: String::new(),
+            readings: [(100, 11_000_000), (1000, 20_000_000), (10_000, 120_000_000)]
+                .map(|(n, r)| reading(TlsLibrary::Rustls, d, s, n, r))
+                .to_vec(),
+            series: vec![shared],
+            held: vec![],
+            per_request: None,
+            per_request_error: Some("no load run given (--run DIR)".into()),
+            rustls_bench: vec![],
+            reconciliation: vec![],
+            load_run: None,
+        }
+    }
+
+    fn find_row<'a>(rows: &'a [Row], ends: &str) -> Option<&'a Row> {
+        rows.iter().find(|r| r.label.ends_with(ends))
+    }
+
+    #[test]
+    fn sides_that_miss_the_heap_at_rest_by_more_than_the_tolerance_leave_a_not_attributed_row() {
+        // The heap at rest 6,720 B against sides averaging (5,930 + 5,260) / 2 = 5,595 B.
+        let shared = series(
+            KxChoice::Default,
+            ConfigSharing::Shared,
+            6_720.0,
+            5_930.0,
+            5_260.0,
+        );
+        let rows = reconciliation(&summary(shared));
+        let gap = find_row(&rows, "not attributed").expect("a not-attributed row");
+        assert_eq!(gap.bytes, Some(6_720.0 - 5_595.0));
+        // Within 2 %: the sides say so and no row is added.
+        let close = series(
+            KxChoice::Default,
+            ConfigSharing::Shared,
+            6_720.0,
+            6_800.0,
+            6_700.0,
+        );
+        let rows = reconciliation(&summary(close));
+        assert!(find_row(&rows, "not attributed").is_none());
+        let sides = find_row(&rows, "(client + server) / 2").unwrap();
+        assert_eq!(sides.bytes, Some(6_750.0));
+        assert!(sides.how.contains("within 2 %"), "{}", sides.how);
+    }
+
+    #[test]
+    fn a_cause_is_named_only_when_the_readings_show_it() {
+        let (d, sh) = (KxChoice::Default, ConfigSharing::Shared);
+        let mut s = summary(series(d, sh, 6_720.0, 5_930.0, 5_260.0));
+        // X25519 alone: 1.1 KiB less peak RSS, but 900 B less heap at its peak too: live at a
+        // reading, so not "not in the largest heap or malloc reading".
+        let mut x = series(KxChoice::X25519, sh, 6_720.0, 5_930.0, 5_260.0);
+        x.peak_rss_slope = Some(9_800.0 - 1_100.0);
+        x.heap_peak_slope = Some(7_000.0 - 900.0);
+        // A config per client that reads less than a shared one: the sign contradicts the cause.
+        let own = series(d, ConfigSharing::PerConnection, 6_720.0, 5_000.0, 5_260.0);
+        s.series.extend([x, own]);
+        s.per_request = Some(PerRequestFigures {
+            run_id: "r".into(),
+            tls: TlsVersion::V13,
+            fresh_b: Some(18_000.0),
+            leak_b: Some(53_000.0),
+            reqwest_leak_b: None,
+            reqwest_native_leak_b: None,
+            refused: vec![],
+            fresh_hyper_b: None,
+            leak_hyper_b: Some(28_000.0),
+        });
+        let rows = reconciliation(&s);
+        let kx = find_row(&rows, "X25519, peak RSS").unwrap();
+        assert!(!kx.how.contains("not in the largest"), "{}", kx.how);
+        assert!(kx.how.ends_with(REMAINDER), "{}", kx.how);
+        let config = find_row(&rows, "config per client − shared, per client").unwrap();
+        assert!(config.bytes.unwrap() < 0.0);
+        assert!(
+            !config.how.contains("a client config per client"),
+            "{}",
+            config.how
+        );
+        // hyper is named only where the load run's breakdown measured it.
+        let fresh = rows
+            .iter()
+            .find(|r| r.label.starts_with("fresh b"))
+            .unwrap();
+        assert!(!fresh.how.contains("hyper's") && !fresh.how.contains("to hyper"));
+        let leak = rows
+            .iter()
+            .find(|r| r.label.starts_with("leak b ("))
+            .unwrap();
+        assert!(
+            leak.how.contains("attributes 27.3 KiB of b to hyper"),
+            "{}",
+            leak.how
+        );
+        // No fixed cause words anywhere.
+        for r in &rows {
+            for word in [
+                "pages never touched",
+                "aws-lc's",
+                "socket registration",
+                "two TLS stacks",
+            ] {
+                assert!(!r.how.contains(word), "{word:?} in {}: {}", r.label, r.how);
+            }
+        }
+    }
+
+    #[test]
+    fn a_refused_leg_gives_a_null_row_with_its_reason() {
+        let mut s = summary(series(
+            KxChoice::Default,
+            ConfigSharing::Shared,
+            1.0,
+            1.0,
+            1.0,
+        ));
+        s.per_request = Some(PerRequestFigures {
+            run_id: "r".into(),
+            tls: TlsVersion::V13,
+            fresh_b: Some(18_000.0),
+            leak_b: None,
+            reqwest_leak_b: Some(55_000.0),
+            reqwest_native_leak_b: None,
+            refused: vec![
+                RefusedLeg {
+                    mode: Mode::Leak,
+                    client: ClientKind::Hyper,
+                    reason: "rate-bound: could not keep --rate 100".into(),
+                },
+                RefusedLeg {
+                    mode: Mode::Leak,
+                    client: ClientKind::ReqwestNative,
+                    reason: "3 of 9 started requests failed".into(),
+                },
+            ],
+            fresh_hyper_b: None,
+            leak_hyper_b: None,
+        });
+        let rows = reconciliation(&s);
+        let leak = rows
+            .iter()
+            .find(|r| r.label.starts_with("leak b ("))
+            .unwrap();
+        assert_eq!(leak.bytes, None);
+        assert!(
+            leak.how.contains("rate-bound: could not keep --rate 100"),
+            "{}",
+            leak.how
+        );
+        let native = rows
+            .iter()
+            .find(|r| r.label.starts_with("leak b reqwest-native"))
+            .unwrap();
+        assert_eq!(native.bytes, None);
+        assert!(native.how.contains("3 of 9 started requests failed"));
+    }
+
+    #[test]
+    fn a_failed_rustls_bench_point_is_a_row_and_the_ratio_spans_the_measured_points() {
+        let mut s = summary(series(
+            KxChoice::Default,
+            ConfigSharing::Shared,
+            1.0,
+            1.0,
+            1.0,
+        ));
+        let point = |n: u64, rss: Option<u64>| ForeignPoint {
+            tls: TlsVersion::V13,
+            sessions: n,
+            argv: vec!["/x/rustls-bench".into()],
+            peak_rss_bytes: rss,
+            error: rss.is_none().then(|| "killed by signal 9".into()),
+        };
+        // Measured at 100 and 1,000; 10,000 failed.
+        s.rustls_bench = vec![
+            point(100, Some(12_000_000)),
+            point(1000, Some(21_000_000)),
+            point(10_000, None),
+        ];
+        let rows = reconciliation(&s);
+        let main = rows
+            .iter()
+            .find(|r| r.label == "rustls-bench memory here: TLS 1.3")
+            .unwrap();
+        assert_eq!(main.bytes, Some(10_000.0));
+        assert!(main.how.contains("N 100→1,000"), "{}", main.how);
+        assert!(main.how.contains("INCOMPLETE"), "{}", main.how);
+        // Ours over 100→1,000 is 9,000,000 ÷ 900 = 10,000 B: ratio 1.00; over 100→10,000 ours
+        // is 11,010 B, and the ratio would read 1.10.
+        assert!(main.how.contains("ours ÷ theirs = 1.00"), "{}", main.how);
+        let failed = rows
+            .iter()
+            .find(|r| r.label == "rustls-bench memory here: TLS 1.3, N = 10,000")
+            .unwrap();
+        assert_eq!(failed.bytes, None);
+        assert!(failed.how.contains("killed by signal 9"));
     }
 }

@@ -1,6 +1,6 @@
 //! `rustls-bench memory`, rustls's own program, run at the same points under GNU `time -f %M`,
 //! exactly as rustls's `admin/bench-measure.mk` runs it, so the published method can be checked
-//! against the program that published it, on this machine.
+//! against the program that published it.
 
 use std::path::Path;
 use std::process::Command;

@@ -1,13 +1,14 @@
 //! `harness handshakes`: per-session memory by the published method (the in-memory lockstep
 //! scenario of [`crate::measure::lockstep`], one worker process per point), beside the exact
 //! heap and this tool's own per-session figures, in one reconciliation table
-//! (docs/handshakes.md; ARCHITECTURE.md, "Published figures").
+//! (docs/handshakes.md, docs/method-handshakes.md).
 //!
 //! The points: every library × TLS version × N with rustls's default key exchange and one
 //! shared client config (the published setup); then, at TLS 1.3, the differences the table
 //! explains: X25519 alone (rustls), and a config per client (both libraries).
 
 pub mod foreign;
+pub mod guard;
 pub mod series;
 
 use std::path::{Path, PathBuf};
@@ -16,19 +17,21 @@ use std::time::Instant;
 
 use crate::contract::lockstep::{
     variant_tls, HandshakesSummary, HeldFigures, LockstepPoint, LockstepReading, LockstepVersions,
-    PerRequestFigures,
+    PerRequestFigures, RefusedLeg,
 };
 use crate::contract::summary::Summary;
 use crate::measure::held;
-use crate::run::methods::versions;
+use crate::run::method_text::versions;
 use crate::run::orchestrator::{create_run_dir, point_latest};
-use crate::run::process::last_line;
+use crate::run::process::{ending, failure_message};
 use crate::tls::certs;
 use crate::tls::config::ClientTls;
 use crate::vocab::client::ClientKind;
-use crate::vocab::defaults::CLIENT_CACHE;
+use crate::vocab::defaults::{CLIENT_CACHE, LOCKSTEP_DATA_BYTES};
 use crate::vocab::mode::Mode;
+use crate::vocab::owner::Owner;
 use crate::vocab::tls::{ConfigSharing, KxChoice, RootsChoice, TlsLibrary, TlsVersion};
+use crate::vocab::units;
 
 /// `summary.json`'s schema version for `harness handshakes`.
 pub const SCHEMA: u32 = 1;
@@ -45,6 +48,8 @@ pub struct HandshakesPlan {
     pub out: PathBuf,
     /// A load run whose fresh and leak `b` go in the table.
     pub load_run: Option<PathBuf>,
+    /// `load_run` is the default (`<out>/latest`), not named with `--run`.
+    pub load_run_default: bool,
     /// rustls's own `rustls-bench` binaries, each run at the same points.
     pub rustls_bench: Vec<PathBuf>,
     pub command: String,
@@ -109,7 +114,8 @@ fn label(p: &LockstepPoint) -> String {
     format!("{} N = {}", p.series_name(), p.sessions)
 }
 
-/// Runs `cmd` (stdin closed) to its end; its output, or its last line on stderr if it failed.
+/// Runs `cmd` (stdin closed) to its end; its output, or how it ended and what it said of
+/// its end (its panic, else its last line on stderr) if it failed.
 pub(super) fn output_of(mut cmd: Command, what: &str) -> Result<Output, String> {
     let out = cmd
         .stdin(Stdio::null())
@@ -119,8 +125,8 @@ pub(super) fn output_of(mut cmd: Command, what: &str) -> Result<Output, String> 
         let err = String::from_utf8_lossy(&out.stderr);
         return Err(format!(
             "{what} failed ({}): {}",
-            out.status,
-            last_line(&err)
+            ending(out.status),
+            failure_message(&err)
         ));
     }
     Ok(out)
@@ -176,6 +182,8 @@ fn held_figures(set: &certs::CertSet, tls: TlsVersion) -> HeldFigures {
             connections: h.connections,
             tls_client_bytes: h.tls_client_bytes,
             tls_server_bytes: h.tls_server_bytes,
+            tcp_client_bytes: h.tcp_client_bytes,
+            tcp_server_bytes: h.tcp_server_bytes,
             error: None,
         },
         Err(e) => HeldFigures {
@@ -183,23 +191,43 @@ fn held_figures(set: &certs::CertSet, tls: TlsVersion) -> HeldFigures {
             connections: held::CONNECTIONS as u64,
             tls_client_bytes: None,
             tls_server_bytes: None,
+            tcp_client_bytes: None,
+            tcp_server_bytes: None,
             error: Some(e.to_string()),
         },
     }
 }
 
-/// Fresh and leak `b` from a load run's `summary.json` (the hyper client's legs).
+/// Fresh and leak `b` from a load run's `summary.json` (the hyper client's legs, and leak's
+/// reqwest legs). A leg marked `per_session_unsound` (rate-bound, or with failed requests)
+/// gives no `b`: its figure is null and the leg is listed in `refused` with its own reason.
 pub fn per_request(dir: &Path) -> Result<PerRequestFigures, String> {
     let path = dir.join("summary.json");
     let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let summary: Summary =
         serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
-    let b = |mode: Mode, client: ClientKind| {
+    let mut refused = Vec::new();
+    let leg = |mode: Mode, client: ClientKind| {
         summary
             .modes
             .iter()
             .find(|m| m.mode == mode && m.client == client)
-            .and_then(|m| m.retained_bytes_per_session)
+    };
+    let mut b = |mode: Mode, client: ClientKind| {
+        let m = leg(mode, client)?;
+        let unsound = m
+            .per_session_unsound
+            .clone()
+            .or_else(|| m.rate_bound.clone());
+        if let Some(reason) = unsound {
+            refused.push(RefusedLeg {
+                mode,
+                client,
+                reason,
+            });
+            return None;
+        }
+        m.retained_bytes_per_session
     };
     let (fresh_b, leak_b) = (
         b(Mode::Fresh, ClientKind::Hyper),
@@ -210,24 +238,62 @@ pub fn per_request(dir: &Path) -> Result<PerRequestFigures, String> {
     if [fresh_b, leak_b, reqwest_leak_b, reqwest_native_leak_b]
         .iter()
         .all(Option::is_none)
+        && refused.is_empty()
     {
         return Err(format!(
             "{}: no fresh or leak leg with a measured b (run with --mode fresh,leak)",
             path.display()
         ));
     }
+    // Only a sound leg's breakdown is quoted: it divides the same b.
+    let hyper = |mode: Mode, b: Option<f64>| {
+        b?;
+        leg(mode, ClientKind::Hyper)?
+            .retained_breakdown
+            .as_ref()?
+            .iter()
+            .find(|s| s.owner == Owner::Http)
+            .map(|s| s.bytes)
+    };
     Ok(PerRequestFigures {
-        run_id: summary.run_id,
+        run_id: summary.run_id.clone(),
         tls: summary.scenario.tls,
         fresh_b,
         leak_b,
         reqwest_leak_b,
         reqwest_native_leak_b,
+        fresh_hyper_b: hyper(Mode::Fresh, fresh_b),
+        leak_hyper_b: hyper(Mode::Leak, leak_b),
+        refused,
     })
 }
 
-/// The method, in words, for `summary.json`.
-pub const METHOD: &str = "In-memory lockstep (rustls-bench memory's method, as jbp.io 2019 and aochagavia/rustls-bench-results 2024 published it): N sessions = N/2 client connections and N/2 server connections made in one process, all moved one flight per round until every handshake is done, then 1 KiB from each client to its server. One worker process per point. peak_rss = the worker's VmHWM, read last (what GNU time %M, the published figure, reports for it; rustls-bench is run under GNU time itself); heap = the counting allocator's live bytes (Rust, and OpenSSL's allocations routed through it in a native-tls build), read before the first connection, after every round (peak) and at rest; malloc = glibc mallinfo2 uordblks + hblkhd (every malloc, aws-lc's C allocations included); client_bytes / server_bytes = live heap given back when all servers, then all clients were dropped. Slopes per session = difference between the largest and smallest N ÷ difference in N (derived): the process's fixed costs cancel. Key exchange default = rustls's list with aws-lc-rs (X25519MLKEM768 first); OpenSSL uses its own default groups. Shared config: one client config, resumption off (rustls-bench's setup); per-connection: a config per client with the default resumption store (what a per-request client builds). held = measure::held (tokio-rustls over TCP, 64 idle connections per side). fresh_b / leak_b are read from the named load run, not measured by this command";
+/// How the load run was chosen, for the report: named, or the default and where it points.
+fn load_run_choice(plan: &HandshakesPlan) -> String {
+    match &plan.load_run {
+        Some(dir) if plan.load_run_default => {
+            let target = std::fs::read_link(dir)
+                .ok()
+                .and_then(|t| t.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "?".into());
+            format!("{} -> {target} (default)", dir.display())
+        }
+        Some(dir) => format!("{} (--run)", dir.display()),
+        None => format!(
+            "none ({} has no summary.json; name one with --run DIR)",
+            plan.out.join("latest").display()
+        ),
+    }
+}
+
+/// The method, in words, for `summary.json`; docs/method-handshakes.md gives the detail.
+pub fn method() -> String {
+    format!(
+        "rustls-bench memory's in-memory lockstep: N sessions = N/2 client and N/2 server connections in one worker process per point, moved one flight per round through full handshakes, then {} from each client to its server; peak_rss is the worker's VmHWM (what GNU time %M reports), heap the counting allocator's live bytes, malloc glibc's mallinfo2, client_bytes / server_bytes the heap given back by dropping each side; each slope is derived over the span of N printed beside it. held = measure::held ({} idle connections per side); fresh_b / leak_b come from the named load run, and a leg marked per_session_unsound gives none (per_request.refused). A reconciliation row names the two figures it subtracts and a cause only where this run measured one (docs/method-handshakes.md)",
+        units::bytes(LOCKSTEP_DATA_BYTES as f64),
+        held::CONNECTIONS,
+    )
+}
 
 /// Runs the plan: every point, the held connections, the load run's figures, rustls-bench;
 /// writes `summary.json` and returns it with its directory.
@@ -237,6 +303,9 @@ pub fn run(
 ) -> Result<(HandshakesSummary, PathBuf), HandshakesError> {
     let exe = std::env::current_exe().map_err(HandshakesError::Exe)?;
     let (set, _) = certs::ensure(&plan.certs_dir)?;
+    if progress {
+        eprintln!("load run: {}", load_run_choice(plan));
+    }
     let mut readings = Vec::new();
     let points = points(plan);
     for (i, point) in points.iter().enumerate() {
@@ -307,7 +376,7 @@ pub fn run(
             allocator: "glibc malloc (Rust's System allocator), under the counting allocator"
                 .into(),
         },
-        method: METHOD.into(),
+        method: method(),
         readings,
         series: all_series,
         held,
@@ -315,6 +384,7 @@ pub fn run(
         per_request_error,
         rustls_bench,
         reconciliation: Vec::new(),
+        load_run: Some(load_run_choice(plan)),
     };
     summary.reconciliation = crate::report::handshakes::reconciliation(&summary);
     write(plan, summary)
@@ -350,4 +420,24 @@ fn openssl_version() -> Option<String> {
 #[cfg(not(feature = "native-tls"))]
 fn openssl_version() -> Option<String> {
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_worker_that_panics_and_aborts_is_reported_by_its_panic_and_signal() {
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            "printf '%s\\n' \"thread 'main' panicked at x.rs:1:2:\" boom \
+             'note: run with `RUST_BACKTRACE=1` to display a backtrace' >&2; kill -ABRT $$",
+        ]);
+        assert_eq!(
+            output_of(cmd, "the worker").unwrap_err(),
+            "the worker failed (killed by signal 6 (SIGABRT)): \
+             thread 'main' panicked at x.rs:1:2: boom"
+        );
+    }
 }

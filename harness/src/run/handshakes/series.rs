@@ -52,6 +52,7 @@ pub fn series(readings: &[&LockstepReading]) -> Option<LockstepSeries> {
             .windows(2)
             .map(|w| slope(w[0], w[1], |r| r.peak_rss_bytes))
             .collect(),
+        sessions: sorted.iter().map(|r| r.point.sessions).collect(),
     })
 }
 
@@ -90,14 +91,22 @@ mod tests {
 
     #[test]
     fn slopes_come_from_the_end_points_in_order_of_n_and_cancel_the_baseline() {
+        // Not on one line: the end-point slope (100 → 10,000: 99 MB ÷ 9,900 = 10,000 B) differs
+        // from either step (22,222 B, 8,778 B) and from a least-squares fit (about 9,100 B).
         let a = reading(100, 10_000_000, Some(2_000), 50);
-        let b = reading(1000, 19_000_000, Some(20_000), 500);
+        let b = reading(1000, 30_000_000, Some(50_000), 500);
         let c = reading(10_000, 109_000_000, Some(200_000), 5_000);
         // Given out of order: the slope is still first → last by N.
         let s = series(&[&c, &a, &b]).unwrap();
         assert_eq!((s.from_sessions, s.to_sessions), (100, 10_000));
+        assert_eq!(s.sessions, vec![100, 1000, 10_000]);
         assert_eq!(s.peak_rss_slope, Some(10_000.0));
-        assert_eq!(s.peak_rss_steps, vec![Some(10_000.0), Some(10_000.0)]);
+        let steps: Vec<f64> = s
+            .peak_rss_steps
+            .iter()
+            .map(|x| x.unwrap().round())
+            .collect();
+        assert_eq!(steps, vec![22_222.0, 8_778.0]);
         assert_eq!(s.heap_at_rest_slope, Some(20.0));
         // Per connection: a side's bytes ÷ pairs (5,000 pairs at N = 10,000).
         assert_eq!(s.client_bytes_per_connection, Some(1.0));
