@@ -1,6 +1,4 @@
-//! When the command's connections closed, as observed: the server's close time of each
-//! connection, the command's end, and the process tree's last `/proc` sample before that end
-//! (ARCHITECTURE.md, "Checking a program").
+//! When the command's connections closed, as observed: by the program, or at its exit or never.
 //!
 //! No fixed margin is assumed. The kernel closes an exiting process's sockets only after it
 //! has marked the process as exiting (`PF_EXITING`), and the server hears of the close later

@@ -1,7 +1,9 @@
-//! `--fail-if EXPR`: a condition over one published figure of `harness exec`'s summary, which
-//! turns a check into a CI guard. Parsed at the edge into a [`Condition`]; the field must be a
-//! numeric field of [`ExecSummary`](crate::contract::exec::ExecSummary) (its JSON Schema lists them, so the
-//! names are declared once, by the summary's fields).
+//! `--fail-if`: a condition over one numeric figure of the exec summary, which makes a check a CI
+//! guard.
+//!
+//! Parsed at the edge into a [`Condition`]; the field must be a numeric field of
+//! [`ExecSummary`](crate::contract::exec::ExecSummary), read off its JSON Schema, so the names
+//! are declared once, by the summary's fields.
 
 use std::fmt;
 use std::str::FromStr;

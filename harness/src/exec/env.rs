@@ -1,6 +1,8 @@
-//! What a checked command finds in its environment: the server's URL, and the harness CA where
-//! each kind of client already looks for trust, so that no program's code has to change
-//! (documented in docs/exec.md, "The command finds").
+//! What the checked command finds in its environment: the server's URL and the CA where each kind
+//! of client looks, Java included.
+//!
+//! Each kind of client finds the CA where it already looks for trust, so no program's code has to
+//! change (docs/exec.md).
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};

@@ -1,5 +1,5 @@
-//! `--heap valgrind`: the DHAT profiles the command's processes left, matched against the
-//! processes the sampler saw.
+//! `--heap valgrind`: the DHAT profiles the command's processes left, matched against the processes
+//! seen, and by owner.
 //!
 //! valgrind writes a process's profile when that process ends; one killed by SIGKILL (at
 //! `--duration`, by the OOM killer, by the program itself) writes none. A sum over the

@@ -1,5 +1,7 @@
-//! `harness exec -- CMD`: check a program no one here wrote, in any language, without
-//! changing its code (ARCHITECTURE.md, "Checking a program").
+//! `harness exec -- CMD`: a program checked from outside, with the server as witness and its
+//! process tree from `/proc`.
+//!
+//! The program may be in any language and is checked without changing its code (docs/exec.md).
 //!
 //! The harness starts its server in a worker (as a run does, keeping a record of every
 //! connection: the witness), runs the command with the server's URL and CA in its
@@ -22,6 +24,8 @@ pub mod verdict;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
+
+use rustix::process::{Pid, Signal};
 
 use crate::contract::exec::{ExecRow, ExecSummary, WorkerEnd};
 use crate::contract::plan::ServerPlan;
@@ -141,7 +145,7 @@ pub fn run(
         other => ExecError::Server(other.to_string()),
     })?;
     let (set, provenance) = certs::ensure(&plan.server.certs_dir)?;
-    if let certs::Provenance::Generated { because } = provenance {
+    if let certs::CertOrigin::Generated { because } = provenance {
         eprintln!(
             "generated certificates in {} ({because})",
             plan.server.certs_dir.display()
@@ -184,22 +188,24 @@ pub fn run(
     })
 }
 
-/// How each figure of a check was measured.
+/// How each figure of a check was measured, in words (`summary.json` `method`): one or two
+/// sentences each; docs/exec.md, "How the check is made", gives the reasons.
 pub fn methods() -> std::collections::BTreeMap<String, String> {
+    let watch = crate::vocab::units::span(defaults::EXEC_EXIT_WATCH_INTERVAL);
     [
-        ("witness", "the harness's server (its own worker process) keeps one record per accepted connection: accept and close times on CLOCK_MONOTONIC, the rustls handshake kind (full, resumed, failed) and the requests it carried; requests, connections and handshakes are counted from it, exactly"),
-        ("witness_lost", "when the server worker dies, hangs, or its record line cannot be read, the record is lost: every figure counted from it is null (never 0), every --fail-if condition over one fails naming the cause, and the check exits 1; server_worker gives the worker's exit status and the lines of its output that were not messages"),
-        ("connections_open_at_exit", "connections closed at exit or never. A connection was closed by the program when the server saw it close before the last time the command was seen running (its /proc/PID/stat read every 2 ms: not a zombie, PF_EXITING clear; the kernel closes an exiting process's sockets only after PF_EXITING is set), or before the tree's last /proc sample, or when it existed at that sample and the tree no longer held it (matched by its local port). Every other connection is counted: the server saw it close in the last_seen_running_before_end_ms before the end, after it, or never. No margin is assumed: a close by the program in that last moment cannot be told from the exit's and is counted. connections.csv gives each connection's close-to-end gap (derived from the server's close stamp and the end, both CLOCK_MONOTONIC) and whether the tree held it at the last sample; tcp_to_server_last_sample is the tree's own count then"),
-        ("process_tree", "the command and every live descendant (parent links in /proc/PID/stat), sampled every interval: RSS from statm, PSS from smaps_rollup, entries of /proc/PID/fd, CPU from stat; processes that started and ended between two samples are not seen"),
-        ("tcp_to_server", "each socket in the tree's /proc/PID/fd, when first seen, is asked for its ports through a copy of its descriptor (pidfd_getfd, getsockopt SO_TYPE, getsockname, getpeername; the copy is closed at once): stream sockets whose remote port is the server's are counted while the tree holds them; a socket not connected yet is asked again at the next sample; where the kernel refuses the copy, the socket inode is looked up in /proc/net/tcp and tcp6 instead. A sample is null when a process's descriptors could not be listed, a process was exiting (the kernel may have closed its sockets) or a table could not be read"),
-        ("cpu", "getrusage(RUSAGE_CHILDREN) of the harness before the command started and after it was waited for: the command and every descendant it waited for, exact"),
-        ("rss_growth", "derived: RSS at the first sample after the server answered the command's last request minus RSS at the first sample after it answered the first, divided by the requests answered between those samples; start-up memory before the first request and exit teardown after the last are left out"),
-        ("heap", "a foreign process's heap is not visible to the harness: heap figures are null unless --heap valgrind runs the command under valgrind's DHAT (--trace-children=yes). Derived: each process's bytes at its own peak (gb) and at its exit (eb) are summed over the processes; the peaks fall at different times, so the first sum is an upper bound of the tree's heap, not its peak. Every process the sampler saw alive must have left a readable profile (one killed by SIGKILL leaves none); otherwise both sums are null and heap_processes_seen / heap_profiles_read say why. Under valgrind every time and RSS figure includes valgrind's own cost"),
-        ("heap_breakdown", "--heap valgrind --breakdown: each process's DHAT profile (valgrind recording 50 frames per stack) attributed to owners by the --breakdown rule table (OpenSSL and Python's _ssl first, by object file, source file or public C symbol; then the Rust rules, on frames that can be Rust's; a stack no rule recognises is other) and summed over the processes, so the owners add up to the heap sums; per connection and per request derived from the witness's counts. DHAT sees malloc and its family only: memory a runtime maps and manages itself (V8's and the JVM's heaps, pymalloc's arenas) is not in it"),
-        ("sampler", "CPU time of the harness's sampling thread while it read /proc, plus its exit watch (one read of /proc/PID/stat every 2 ms), CLOCK_THREAD_CPUTIME_ID"),
+        ("witness", "the harness's server worker keeps one record per accepted connection (accept and close on CLOCK_MONOTONIC, handshake kind, requests carried); requests, connections and handshakes are counted from it, exactly (docs/exec.md)".into()),
+        ("witness_lost", "when the server worker dies, hangs or its record cannot be read, every figure counted from the record is null (never 0), every --fail-if condition over one fails, and the check exits 1; server_worker says why (docs/exec.md)".into()),
+        ("connections_open_at_exit", format!("connections closed at exit or never: those the server did not see close before the command was last seen running (/proc/PID/stat read every {watch}) or before the tree's last sample, with no margin assumed; connections.csv gives each connection's close-to-end gap (docs/exec.md)")),
+        ("process_tree", "the command and every live descendant, sampled every interval: RSS, PSS, descriptors and CPU from /proc; a process that started and ended between two samples is not seen (docs/exec.md)".into()),
+        ("tcp_to_server", "the tree's stream sockets whose remote port is the server's, each asked for its ports through a copy of its descriptor (pidfd_getfd), or looked up in /proc/net/tcp where the kernel refuses; null when a process's sockets could not all be read (docs/exec.md)".into()),
+        ("cpu", "getrusage(RUSAGE_CHILDREN) of the harness before the command started and after it was waited for: the command and every descendant it waited for, exact (docs/exec.md)".into()),
+        ("rss_growth", "derived: RSS after the server answered the command's last request minus RSS after it answered the first, ÷ the requests answered between, so start-up and exit are left out (docs/exec.md)".into()),
+        ("heap", "null unless --heap valgrind runs the command under valgrind's DHAT; then each process's bytes at its own peak and at its exit, summed over the processes (derived: the first sum is an upper bound, not the tree's peak), and null when a process seen left no profile (docs/exec.md)".into()),
+        ("heap_breakdown", "--heap valgrind --breakdown: each process's DHAT profile attributed to owners by the --breakdown rules (foreign libraries first), summed over the processes and divided by the witness's connections and requests; DHAT sees malloc only, not a runtime's own heap (docs/exec.md)".into()),
+        ("sampler", format!("CPU time of the harness's sampling thread while it read /proc, plus its exit watch (one read of /proc/PID/stat every {watch}), CLOCK_THREAD_CPUTIME_ID (docs/exec.md)")),
     ]
     .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .map(|(k, v): (&str, String)| (k.to_string(), v))
     .collect()
 }
 
@@ -365,7 +371,7 @@ async fn supervise(
                 }
                 if let Some(at) = kill_at {
                     if tokio::time::Instant::now() >= at && !killed {
-                        signal_group(pid, libc::SIGKILL);
+                        signal_group(pid, Signal::KILL);
                         killed = true;
                     }
                 }
@@ -385,7 +391,7 @@ async fn supervise(
             changed = intr.changed() => {
                 if changed.is_err() || *intr.borrow() == seen_intr { continue; }
                 if stopping == Some(ExecEnd::Interrupted) {
-                    signal_group(pid, libc::SIGKILL);
+                    signal_group(pid, Signal::KILL);
                     killed = true;
                 } else {
                     pb.set_message("interrupted: stopping the command (Ctrl-C again to kill it)");
@@ -396,7 +402,7 @@ async fn supervise(
         }
     };
     // Whatever the command left running in its group goes with it.
-    signal_group(pid, libc::SIGTERM);
+    signal_group(pid, Signal::TERM);
     pb.finish_and_clear();
 
     // Give the server a moment to see the command's connections close, then take its record.
@@ -468,18 +474,151 @@ fn stop(
         return;
     }
     *stopping = Some(why);
-    signal_group(pid, libc::SIGTERM);
+    signal_group(pid, Signal::TERM);
     *kill_at = Some(tokio::time::Instant::now() + defaults::EXEC_KILL_GRACE);
 }
 
-fn signal_group(pgid: i32, sig: i32) {
-    // SAFETY: kill has no memory preconditions; a group that is gone gives ESRCH, ignored.
-    unsafe { libc::kill(-pgid, sig) };
+fn signal_group(pgid: i32, sig: Signal) {
+    // A group that is gone gives ESRCH: nothing left to signal.
+    if let Some(pgid) = Pid::from_raw(pgid) {
+        let _ = rustix::process::kill_process_group(pgid, sig);
+    }
 }
 
 async fn sleep_until(at: Option<tokio::time::Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::run::load::plan::{END_GRACE, LATE_THRESHOLD};
+    use crate::run::{handshakes, method_text, soundness};
+    use crate::vocab::{defaults, units};
+
+    /// Units a figure is written in: a number followed by one of these is a figure.
+    const UNITS: &[&str] = &[
+        "ns",
+        "µs",
+        "us",
+        "ms",
+        "s",
+        "min",
+        "h",
+        "%",
+        "B",
+        "KiB",
+        "MiB",
+        "GiB",
+        "KB",
+        "MB",
+        "GB",
+        "byte",
+        "bytes",
+        "blocks",
+        "allocations",
+        "cores",
+        "frames",
+        "req/s",
+    ];
+
+    /// Words that give a figure to one machine or one run, which no reader's run measured.
+    const ONE_MACHINE: &[&str] = &["this machine", "this loaded", "one machine", "we measured"];
+
+    /// Every `method` text a `summary.json` can carry: a run's (with `--breakdown`), a check's
+    /// and `harness handshakes`'s.
+    fn every_method_text() -> Vec<(String, String)> {
+        let run = method_text::methods().into_iter();
+        let exec = super::methods().into_iter();
+        let more = [
+            ("breakdown".to_string(), method_text::BREAKDOWN.to_string()),
+            ("handshakes.method".to_string(), handshakes::method()),
+        ];
+        run.chain(exec).chain(more).collect()
+    }
+
+    /// The figures each method text may quote: the constants it names, as it writes them.
+    fn constants() -> Vec<(&'static str, String)> {
+        let late = units::span(LATE_THRESHOLD);
+        let watch = units::span(defaults::EXEC_EXIT_WATCH_INTERVAL);
+        vec![
+            ("late_starts", late.clone()),
+            ("rate_bound", late),
+            ("rate_bound", units::span(END_GRACE)),
+            ("rate_bound", units::percent(soundness::CLIENT_CPU_BOUND)),
+            ("connections_open_at_exit", watch.clone()),
+            ("sampler", watch),
+            (
+                "handshakes.method",
+                units::bytes(defaults::LOCKSTEP_DATA_BYTES as f64),
+            ),
+        ]
+    }
+
+    /// Each number in `text` written with a unit (`2 ms`, `72 %`, `16-byte`), as `number unit`.
+    /// A digit inside a word (`X25519`, `tcp6`) starts no number.
+    fn figures(text: &str) -> Vec<String> {
+        let chars: Vec<char> = text.chars().collect();
+        let mut found = Vec::new();
+        let mut i = 0;
+        while i < chars.len() {
+            let in_word = i > 0 && (chars[i - 1].is_alphanumeric() || chars[i - 1] == '_');
+            if !chars[i].is_ascii_digit() || in_word {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_digit() || ".,".contains(chars[i])) {
+                i += 1;
+            }
+            let number: String = chars[start..i].iter().collect();
+            let number = number.trim_end_matches(['.', ',']);
+            let mut j = i;
+            if j < chars.len() && " -".contains(chars[j]) {
+                j += 1;
+            }
+            let unit: String = chars[j..]
+                .iter()
+                .take_while(|c| c.is_alphabetic() || "%/".contains(**c))
+                .collect();
+            if UNITS.contains(&unit.as_str()) {
+                found.push(format!("{number} {unit}"));
+            }
+        }
+        found
+    }
+
+    /// `method` is in every summary: a figure in it must be a constant's value, built from the
+    /// constant, never one machine's reading; such findings belong in docs/.
+    #[test]
+    fn method_texts_quote_only_constants() {
+        let allowed = constants();
+        for (key, text) in every_method_text() {
+            for figure in figures(&text) {
+                assert!(
+                    allowed.contains(&(key.as_str(), figure.clone())),
+                    "method.{key} quotes {figure}, which none of its constants holds: {text}"
+                );
+            }
+            let lower = text.to_lowercase();
+            for words in ONE_MACHINE {
+                assert!(
+                    !lower.contains(words),
+                    "method.{key} says {words:?}: {text}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn figures_are_numbers_with_units() {
+        let text =
+            "up to 72 % late, ≥2 ms, a 16-byte header, 1,234 blocks, X25519 and tcp6, 1/rate";
+        assert_eq!(
+            figures(text),
+            ["72 %", "2 ms", "16 byte", "1,234 blocks"].map(String::from)
+        );
     }
 }

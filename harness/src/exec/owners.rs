@@ -1,5 +1,4 @@
-//! `harness exec --heap valgrind --breakdown`'s owner table ([`HeapOwner`] rows of the
-//! summary's `heap_breakdown`), as the terminal table and the page show it, below their figures.
+//! The exec owner table (`--heap valgrind --breakdown`) on the terminal and the page.
 
 use crate::contract::exec::{ExecSummary, HeapBytes, HeapOwner};
 use crate::report::html::esc;

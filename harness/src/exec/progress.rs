@@ -1,5 +1,4 @@
-//! The live line `harness exec` shows while the command runs: requests, connections,
-//! processes, RSS and descriptors at the latest sample.
+//! The live line `harness exec` shows while the command runs.
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 

@@ -1,6 +1,7 @@
 //! Writing a check's report: `summary.json`, `timeline.csv`, `connections.csv`, `memory.svg`,
 //! `connections.svg` and `index.html`, and the terminal table. The rows a reader sees are
-//! declared once, in [`FIGURES`], and both the terminal and the page render that list.
+//! declared once, in [`FIGURES`], and both the terminal and the page render that list; the
+//! page's headline names its rows by their `const`.
 
 use std::path::Path;
 
@@ -23,7 +24,8 @@ pub const FILES: [&str; 5] = [
     "index.html",
 ];
 
-type Getter = fn(&ExecSummary) -> String;
+/// A row of the terminal table and the page: label and formatted value.
+type Row = (&'static str, fn(&ExecSummary) -> String);
 
 fn bytes(b: Option<u64>) -> String {
     units::opt(b.map(|b| b as f64), units::bytes)
@@ -33,30 +35,38 @@ fn count(v: Option<u64>) -> String {
     units::opt(v, units::count)
 }
 
-/// The figure rows of the terminal table and the page: label and formatted value.
-pub const FIGURES: &[(&str, Getter)] = &[
+const HANDSHAKES: Row = ("handshakes full / resumed / failed", |s| {
+    format!(
+        "{} / {} / {}",
+        count(s.handshakes_full),
+        count(s.handshakes_resumed),
+        count(s.handshakes_failed)
+    )
+});
+const NEW_CONNECTIONS_PER_REQUEST: Row = ("new connections per request (derived)", |s| {
+    units::opt(s.new_connections_per_request, units::sig3)
+});
+const REQUESTS_PER_CONNECTION: Row = ("requests per connection (derived)", |s| {
+    units::opt(s.requests_per_connection, units::sig3)
+});
+const CLOSED_AT_EXIT: Row = ("connections closed at exit or never", |s| {
+    count(s.connections_open_at_exit)
+});
+const RSS: Row = ("RSS peak / last sample", |s| {
+    format!("{} / {}", bytes(s.rss_peak_bytes), bytes(s.rss_end_bytes))
+});
+
+/// The figure rows of the terminal table and the page, in order.
+pub const FIGURES: &[Row] = &[
     ("witness (server's record)", |s| {
         s.witness.as_str().to_string()
     }),
     ("requests (server)", |s| count(s.requests)),
     ("connections (server)", |s| count(s.connections)),
-    ("handshakes full / resumed / failed", |s| {
-        format!(
-            "{} / {} / {}",
-            count(s.handshakes_full),
-            count(s.handshakes_resumed),
-            count(s.handshakes_failed)
-        )
-    }),
-    ("new connections per request (derived)", |s| {
-        units::opt(s.new_connections_per_request, units::sig3)
-    }),
-    ("requests per connection (derived)", |s| {
-        units::opt(s.requests_per_connection, units::sig3)
-    }),
-    ("connections closed at exit or never", |s| {
-        count(s.connections_open_at_exit)
-    }),
+    HANDSHAKES,
+    NEW_CONNECTIONS_PER_REQUEST,
+    REQUESTS_PER_CONNECTION,
+    CLOSED_AT_EXIT,
     ("before the end: last seen running / last sample", |s| {
         let ms = |v: Option<f64>| units::opt(v, |w| format!("{} ms", units::sig3(w)));
         format!(
@@ -76,9 +86,7 @@ pub const FIGURES: &[(&str, Getter)] = &[
     ("processes, peak", |s| {
         units::opt(s.processes_peak, units::count)
     }),
-    ("RSS peak / last sample", |s| {
-        format!("{} / {}", bytes(s.rss_peak_bytes), bytes(s.rss_end_bytes))
-    }),
+    RSS,
     ("PSS peak", |s| bytes(s.pss_peak_bytes)),
     ("RSS growth per request (derived)", |s| {
         units::opt(s.rss_growth_per_request_bytes, |b| {
@@ -226,7 +234,7 @@ fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
 }
 
 /// The self-contained `index.html`, the answer first (as the run's page): the verdict and the
-/// headline figures ([`headline`]) with the `--fail-if` conditions, the charts, every figure,
+/// headline figures ([`HEADLINE`]) with the `--fail-if` conditions, the charts, every figure,
 /// then how it was measured. The run page's style, so the two read alike.
 fn page(s: &ExecSummary) -> String {
     let mut h = format!(
@@ -257,11 +265,11 @@ fn page(s: &ExecSummary) -> String {
         ));
     }
     h.push_str("</ul>\n<div class=\"legs figs\">\n");
-    for (label, value) in headline(s) {
+    for (label, get) in HEADLINE {
         h.push_str(&format!(
             "<div class=\"leg\"><dl><dt>{}</dt><dd>{}</dd></dl></div>\n",
             esc(label),
-            esc(&value)
+            esc(&get(s))
         ));
     }
     h.push_str("</div>\n</section>\n<div class=\"lead\">\n");
@@ -301,28 +309,15 @@ fn page(s: &ExecSummary) -> String {
     h
 }
 
-/// The figures shown under the verdict, by their [`FIGURES`] labels: how the command connects
-/// (handshakes, connections per request), what it leaves open, what its memory did.
-fn headline(s: &ExecSummary) -> Vec<(&'static str, String)> {
-    headline_rows()
-        .into_iter()
-        .map(|(label, get)| (label, get(s)))
-        .collect()
-}
-
-/// The rows of [`FIGURES`] [`headline`] shows, in its order.
-fn headline_rows() -> Vec<(&'static str, Getter)> {
-    [
-        "handshakes full / resumed / failed",
-        "new connections per request (derived)",
-        "requests per connection (derived)",
-        "connections closed at exit or never",
-        "RSS peak / last sample",
-    ]
-    .iter()
-    .filter_map(|want| FIGURES.iter().find(|(label, _)| label == want).copied())
-    .collect()
-}
+/// The figures shown under the verdict: how the command connects (handshakes, connections per
+/// request), what it leaves open, what its memory did.
+const HEADLINE: &[Row] = &[
+    HANDSHAKES,
+    NEW_CONNECTIONS_PER_REQUEST,
+    REQUESTS_PER_CONNECTION,
+    CLOSED_AT_EXIT,
+    RSS,
+];
 
 /// `connections.csv`; with no connection (or a lost witness), its header alone.
 fn connections_csv(rows: &[ConnectionRow]) -> Result<String, String> {
@@ -352,15 +347,6 @@ mod tests {
         let full = connections_csv(&[one]).expect("csv");
         let empty = connections_csv(&[]).expect("csv");
         assert_eq!(full.lines().next(), empty.lines().next());
-    }
-
-    #[test]
-    fn the_headline_picks_rows_of_figures() {
-        assert_eq!(
-            headline_rows().len(),
-            5,
-            "every headline label is a row of FIGURES"
-        );
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Where each numeric figure of the exec summary comes from, and why a null one is null.
+//! Where each numeric exec figure comes from, and why a null one is null.
 //!
 //! A `--fail-if` guard over a null figure fails; to be useful in CI it must say which source
 //! failed (the witness was lost, no `/proc` sample, no DHAT profile) or that the figure is

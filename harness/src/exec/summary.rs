@@ -1,10 +1,8 @@
-//! What `harness exec` publishes: `summary.json` ([`ExecSummary`]), one `timeline.csv` row per
-//! sample ([`ExecRow`]) and one `connections.csv` row per connection ([`ConnectionRow`]), and
-//! the pure assembly of them from what was observed ([`assemble`]).
+//! Pure: the check's `ExecSummary` and its rows, assembled from the witness, the samples and the
+//! exit.
 //!
 //! Every figure is the server's record (the witness) or a `/proc` sample of the command's
-//! process tree; what the harness cannot know about a foreign process is `null`
-//! (ARCHITECTURE.md, "Checking a program").
+//! process tree; what the harness cannot know about a foreign process is `null` (docs/exec.md).
 
 use std::collections::BTreeMap;
 
@@ -111,7 +109,7 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         harness_command: String::new(),
         run_id: String::new(),
         started_at: String::new(),
-        versions: crate::run::methods::versions(),
+        versions: crate::run::method_text::versions(),
         method: BTreeMap::new(),
         ended: o.ended,
         exit_code: o.exit_code,

@@ -1,7 +1,9 @@
-//! The verdict of `harness exec`: what the measured figures say about a program's use of TLS
-//! connections, in sentences that quote those figures and say what was observed, not what
-//! the program's code must have done (the server cannot tell a client built per request from
-//! a shared one that keeps no idle connection and does not resume).
+//! The verdict: what the measured figures say about a program's connections, in sentences that
+//! quote them.
+//!
+//! The sentences say what was observed, not what the program's code must have done: the server
+//! cannot tell a client built per request from a shared one that keeps no idle connection and
+//! does not resume.
 
 use crate::contract::exec::ExecSummary;
 use crate::exec::sources::worker_how;

@@ -1,20 +1,20 @@
-//! The brief view (issue 21): the headline first ([`crate::report::headline`]: per leg, what a
+//! The brief view: the headline first ([`crate::report::headline`]: per leg, what a
 //! session costs there), then a short table of the figures a reader checks next, grouped
 //! (load · sessions · memory · sockets · server), each value marked measured, derived or model.
 //! What the terminal prints by default; `--detail` prints every row of
 //! [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) instead, and `summary.json` and the page hold them all.
 //!
-//! Each brief row is a row of [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) picked by its label, optionally only some of its
-//! parts (the peak of `start / peak / end`): the value is that row's cell, formatted as the
-//! table formats it, and a leg whose per-session figures are not sound is marked the same way.
+//! Each brief row is a figure of [`crate::report::figures`], named by its `const`, optionally
+//! only some of its parts (the peak of `start / peak / end`): the value is its cell, formatted
+//! as the table formats it, marked with the weakest kind of the parts shown, and a leg whose
+//! per-session figures are not sound is marked the same way.
 
 use std::fmt::Write;
 
 use crate::contract::summary::{ModeSummary, Summary};
-use crate::report::figures::{Cell, Figure, UNSOUND_MARK};
+use crate::report::figures::{self as fig, Cell, Figure, Get, Provenance, UNSOUND_MARK};
 use crate::report::grid::{grid, leg_labels};
-use crate::report::headline::{self, Provenance};
-use Provenance::{Derived, Measured, Model};
+use crate::report::headline;
 
 /// The groups of the brief table, in order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,29 +42,37 @@ impl Group {
 /// One row of the brief table.
 pub struct Brief {
     pub group: Group,
-    /// The row of [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) shown, by its label.
-    pub row: &'static str,
+    pub figure: &'static Figure,
     /// The brief label.
     pub label: &'static str,
-    /// Which parts of the row's value, by index (empty: all of them).
+    /// Which parts of the figure's value, by index (empty: all of them).
     pub parts: &'static [usize],
-    /// How every part shown was obtained: one mark per row, in its own column.
-    pub mark: Provenance,
+    /// When the row is shown.
+    pub show: Show,
+}
+
+/// When a brief row is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Show {
+    /// When a leg measured it.
+    Measured,
+    /// When a leg's value is above zero: a count whose zero says nothing worth a line (failed
+    /// handshakes), and whose non-zero value must not be left to `--detail`.
+    NonZero,
 }
 
 const fn b(
     group: Group,
-    row: &'static str,
+    figure: &'static Figure,
     label: &'static str,
     parts: &'static [usize],
-    mark: Provenance,
 ) -> Brief {
     Brief {
         group,
-        row,
+        figure,
         label,
         parts,
-        mark,
+        show: Show::Measured,
     }
 }
 
@@ -72,172 +80,115 @@ use Group::*;
 
 /// The brief table's rows, in order, each short enough that four legs fit 120 columns.
 pub const BRIEF: &[Brief] = &[
-    b(
-        Load,
-        "requests ok / failed",
-        "requests ok / failed",
-        &[],
-        Measured,
-    ),
-    b(Load, "achieved rate", "achieved rate", &[], Derived),
-    b(
-        Load,
-        "late starts (≥2 ms or no slot)",
-        "late starts",
-        &[],
-        Measured,
-    ),
-    b(
-        Load,
-        "latency p50 / p99 / max",
-        "latency p50 / p99",
-        &[0, 1],
-        Measured,
-    ),
+    b(Load, &fig::REQUESTS_OK_FAILED, "requests ok / failed", &[]),
+    b(Load, &fig::ACHIEVED_RATE, "achieved rate", &[]),
+    b(Load, &fig::LATE_STARTS, "late starts", &[]),
+    b(Load, &fig::LATENCY, "latency p50 / p99", &[0, 1]),
     b(
         Sessions,
-        "handshakes full / resumed / reused conn",
+        &fig::HANDSHAKES,
         "handshakes full / resumed / reused",
         &[],
-        Measured,
     ),
-    b(Sessions, "session builds", "session builds", &[], Measured),
+    b(Sessions, &fig::SESSION_BUILDS, "session builds", &[]),
+    b(Sessions, &fig::BUILD_CPU, "build CPU p50", &[0]),
     b(
         Sessions,
-        "build CPU p50 / p99",
-        "build CPU p50",
-        &[0],
-        Measured,
-    ),
-    b(
-        Sessions,
-        "retained bytes / session (b)",
+        &fig::RETAINED_BYTES,
         "b: bytes a session holds",
         &[],
-        Measured,
     ),
     b(
         Sessions,
-        "b cross-check: heap slope",
+        &fig::RETAINED_BYTES_SLOPE,
         "b cross-check: heap slope",
         &[],
-        Derived,
     ),
-    b(
-        Sessions,
-        "plateau: model R·b·T / measured",
-        "plateau, model R·b·T",
-        &[0],
-        Model,
-    ),
-    b(
-        Sessions,
-        "plateau: model R·b·T / measured",
-        "plateau, measured",
-        &[1],
-        Measured,
-    ),
+    b(Sessions, &fig::PLATEAU, "plateau, model R·b·T", &[0]),
+    b(Sessions, &fig::PLATEAU, "plateau, measured", &[1]),
     b(
         Memory,
-        "bytes allocated / request",
+        &fig::ALLOC_BYTES_PER_REQUEST,
         "bytes allocated / request",
         &[],
-        Derived,
     ),
-    b(
-        Memory,
-        "client heap start / peak / end",
-        "client heap peak",
-        &[1],
-        Measured,
-    ),
-    b(
-        Memory,
-        "client RSS start / peak / end",
-        "client RSS peak",
-        &[1],
-        Measured,
-    ),
-    b(
-        Sockets,
-        "open fds start / peak / end",
-        "open fds peak",
-        &[1],
-        Measured,
-    ),
-    b(
-        Sockets,
-        "connections opened / peak open",
-        "connections opened / peak",
-        &[],
-        Measured,
-    ),
+    b(Memory, &fig::CLIENT_HEAP, "client heap peak", &[1]),
+    b(Memory, &fig::CLIENT_RSS, "client RSS peak", &[1]),
+    b(Sockets, &fig::OPEN_FDS, "open fds peak", &[1]),
+    b(Sockets, &fig::CONNECTIONS, "connections opened / peak", &[]),
     b(
         Server,
-        "server handshakes full / resumed / failed",
+        &fig::SERVER_HANDSHAKES,
         "handshakes full / resumed",
         &[0, 1],
-        Measured,
     ),
+    Brief {
+        show: Show::NonZero,
+        ..b(Server, &fig::SERVER_HANDSHAKES, "handshakes failed", &[2])
+    },
+    b(Server, &fig::SERVER_CACHE_BYTES, "session cache peak", &[]),
     b(
         Server,
-        "server session cache peak bytes",
-        "session cache peak",
-        &[],
-        Measured,
-    ),
-    b(
-        Server,
-        "server connections total / peak open",
+        &fig::SERVER_CONNECTIONS,
         "connections total / peak",
         &[],
-        Measured,
     ),
 ];
 
 impl Brief {
-    /// The [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) row it shows.
-    fn figure(&self) -> Option<&'static Figure> {
-        headline::row(self.row)
+    /// The indices of the parts shown, of a value of `len` parts.
+    fn shown(&self, len: usize) -> Vec<usize> {
+        match self.parts {
+            [] => (0..len).collect(),
+            idx => idx.to_vec(),
+        }
+    }
+
+    /// The weakest kind of the parts shown: the row's one mark, in its own column.
+    fn mark(&self) -> Option<Provenance> {
+        let kinds = self.figure.provenance;
+        Provenance::weakest(
+            self.shown(kinds.len())
+                .iter()
+                .filter_map(|&i| kinds.get(i))
+                .copied(),
+        )
+    }
+
+    /// Whether a part shown is above zero for `m`.
+    fn nonzero(&self, m: &ModeSummary) -> bool {
+        let Get::Numbers(_, get) = self.figure.get else {
+            return false;
+        };
+        let values = get(m);
+        self.shown(values.len())
+            .into_iter()
+            .any(|i| values.get(i).copied().flatten().is_some_and(|v| v > 0.0))
     }
 
     /// The brief cell for one leg: the chosen parts as the table formats them, `!` after a
     /// per-session figure of an unsound leg; `None` when the leg measured none of them.
     fn cell(&self, m: &ModeSummary) -> Option<String> {
-        let f = self.figure()?;
-        let Cell::Parts(values) = f.cell(m) else {
+        let Cell::Parts(values) = self.figure.cell(m) else {
             return None;
         };
-        let values: Vec<Option<String>> = match self.parts {
-            [] => values,
-            idx => idx
-                .iter()
-                .map(|&i| values.get(i).cloned().flatten())
-                .collect(),
-        };
+        let values: Vec<Option<String>> = (self.shown(values.len()).iter())
+            .map(|&i| values.get(i).cloned().flatten())
+            .collect();
         if values.iter().all(Option::is_none) {
             return None;
         }
         let text = Cell::Parts(values).plain();
-        Some(match f.marked(m) {
+        Some(match self.figure.marked(m) {
             true => format!("{text} {UNSOUND_MARK}"),
             false => text,
         })
     }
 }
 
-/// The widest line the brief view aims at: 100 columns up to two legs, 120 with more. Legs
-/// that would not fit are printed in blocks, the labels repeated.
-pub fn width_for(legs: usize) -> usize {
-    if legs <= 2 {
-        100
-    } else {
-        120
-    }
-}
-
 /// The brief table's rows for `modes`: per group, a heading row and its figures. A row no leg
-/// measured is left out: it says nothing here, and `--detail` keeps it.
+/// measured is left out (it says nothing here, and `--detail` keeps it), and so is a
+/// [`Show::NonZero`] row no leg counted above zero.
 fn rows(modes: &[&ModeSummary]) -> Vec<(String, Vec<String>)> {
     let label_w = BRIEF
         .iter()
@@ -248,7 +199,11 @@ fn rows(modes: &[&ModeSummary]) -> Vec<(String, Vec<String>)> {
     let mut group = None;
     for b in BRIEF {
         let cells: Vec<Option<String>> = modes.iter().map(|m| b.cell(m)).collect();
-        if cells.iter().all(Option::is_none) {
+        let shown = match b.show {
+            Show::Measured => cells.iter().any(Option::is_some),
+            Show::NonZero => modes.iter().any(|m| b.nonzero(m)),
+        };
+        if !shown {
             continue;
         }
         if group != Some(b.group) {
@@ -259,7 +214,11 @@ fn rows(modes: &[&ModeSummary]) -> Vec<(String, Vec<String>)> {
             ));
         }
         out.push((
-            format!("  {:<label_w$}  {}", b.label, b.mark.mark()),
+            format!(
+                "  {:<label_w$}  {}",
+                b.label,
+                b.mark().map_or("", Provenance::mark)
+            ),
             cells
                 .into_iter()
                 .map(|c| c.unwrap_or_else(|| crate::vocab::units::NOT_MEASURED.to_string()))
@@ -290,12 +249,11 @@ fn headline_block(out: &mut String, summary: &Summary) {
     }
 }
 
-/// The brief view: the headline, the grouped table (legs in blocks when they do not fit
-/// [`width_for`]), the marks' legend.
-pub fn render(summary: &Summary) -> String {
+/// The brief view: the headline, the grouped table (legs in blocks of as many as fit `width`
+/// columns, the labels repeated), the marks' legend.
+pub fn render(summary: &Summary, width: usize) -> String {
     let names = leg_labels(summary);
     let modes: Vec<&ModeSummary> = summary.modes.iter().collect();
-    let width = width_for(modes.len());
     let mut out = String::new();
     headline_block(&mut out, summary);
     let mut start = 0;
@@ -324,6 +282,7 @@ pub fn render(summary: &Summary) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Provenance::Measured;
 
     fn fixture() -> Summary {
         let text = include_str!("../../tests/fixtures/report/summary.json");
@@ -346,40 +305,65 @@ mod tests {
     }
 
     #[test]
-    fn every_row_names_a_table_row_and_parts_it_has() {
+    fn every_row_shows_parts_its_figure_has() {
         let s = fixture();
         for b in BRIEF {
-            let f = b
-                .figure()
-                .unwrap_or_else(|| panic!("{} is not a row of MODE_FIGURES", b.row));
-            let Cell::Parts(parts) = f.cell(&s.modes[0]) else {
-                panic!("{}: a brief figure is a number", b.row)
+            let Cell::Parts(parts) = b.figure.cell(&s.modes[0]) else {
+                panic!("{}: a brief figure is a number", b.label)
             };
-            let shown = if b.parts.is_empty() {
-                parts.len()
-            } else {
-                assert!(b.parts.iter().all(|&i| i < parts.len()), "{}", b.row);
-                b.parts.len()
-            };
-            assert!(shown > 0, "{}", b.row);
+            assert!(b.parts.iter().all(|&i| i < parts.len()), "{}", b.label);
+            assert!(b.mark().is_some(), "{}", b.label);
         }
     }
 
     #[test]
-    fn two_legs_fit_100_columns_and_four_fit_120() {
-        let four = render(&with_legs(4));
-        assert!(widest(&four) <= 120, "{four}");
-        let two = render(&with_legs(2));
-        assert!(widest(&two) <= 100, "{two}");
-        // No block split for four legs of the fixture: one "load" heading.
-        assert_eq!(four.lines().filter(|l| *l == "load").count(), 1, "{four}");
+    fn four_legs_fit_120_columns_in_one_block_and_100_in_two() {
+        let wide = render(&with_legs(4), 120);
+        assert!(widest(&wide) <= 120, "{wide}");
+        // No block split for four legs of the fixture in 120 columns: one "load" heading.
+        assert_eq!(wide.lines().filter(|l| *l == "load").count(), 1, "{wide}");
+        let narrow = render(&with_legs(4), 100);
+        assert!(widest(&narrow) <= 100, "{narrow}");
+        assert_eq!(
+            narrow.lines().filter(|l| *l == "load").count(),
+            2,
+            "{narrow}"
+        );
     }
 
     #[test]
     fn a_leg_that_does_not_fit_goes_to_a_block_of_its_own() {
-        let out = render(&with_legs(8));
+        let out = render(&with_legs(8), 120);
         assert!(widest(&out) <= 120, "{out}");
         assert!(out.lines().filter(|l| *l == "load").count() >= 2, "{out}");
+    }
+
+    #[test]
+    fn server_failed_handshakes_are_a_row_when_a_leg_counted_any() {
+        let row = |out: &str| {
+            out.lines()
+                .find(|l| l.starts_with("  handshakes failed"))
+                .map(str::to_string)
+        };
+        let mut s = with_legs(2);
+        for m in &mut s.modes {
+            m.server.as_mut().expect("fixture server").handshakes_failed = Some(0);
+        }
+        let none = render(&s, 100);
+        assert_eq!(row(&none), None, "zero failed: no row\n{none}");
+        s.modes[1]
+            .server
+            .as_mut()
+            .expect("fixture server")
+            .handshakes_failed = Some(7);
+        let out = render(&s, 100);
+        let failed = row(&out).unwrap_or_else(|| panic!("a failed-handshake row:\n{out}"));
+        assert!(failed.contains(Measured.mark()), "{failed}");
+        let cells: Vec<&str> = failed.split_whitespace().rev().take(2).collect();
+        assert_eq!(cells, ["7", "0"], "{failed}");
+        // Under the server's heading, after its handshakes.
+        let at = |text: &str| out.find(text).unwrap_or_else(|| panic!("{text}"));
+        assert!(at("\nserver") < at("handshakes failed"), "{out}");
     }
 
     #[test]
@@ -390,7 +374,7 @@ mod tests {
         }
         s.modes[0].client_heap_peak_bytes = Some(3 * 1024 * 1024);
         s.modes[1].client_heap_peak_bytes = None;
-        let out = render(&s);
+        let out = render(&s, 100);
         assert!(!out.contains("b cross-check"), "{out}");
         let heap = out
             .lines()
@@ -404,7 +388,7 @@ mod tests {
     fn an_unsound_leg_is_marked_in_its_per_session_cells_only() {
         let mut s = with_legs(2);
         s.modes[0].per_session_unsound = Some("rate-bound".into());
-        let out = render(&s);
+        let out = render(&s, 100);
         let row = |label: &str| {
             out.lines()
                 .find(|l| l.starts_with(label))

@@ -1,5 +1,4 @@
-//! The terminal's grid of figures: a label column, then one right-aligned column per leg,
-//! named after the leg. The brief view and `--detail` both lay their rows out with it.
+//! The terminal's grid: a label column and one right-aligned column per leg.
 
 use std::fmt::Write;
 

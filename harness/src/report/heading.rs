@@ -1,4 +1,4 @@
-//! The lines that name a run on every view: the scenario, and each chart's title.
+//! The scenario line and the chart titles every view names a run with.
 
 use crate::contract::summary::Summary;
 use crate::vocab::units::{duration, rate, retention};

@@ -4,57 +4,14 @@
 //! and the terminal and the page both show [`headline`]'s result, so they name the same
 //! figures the same way.
 //!
-//! A headline figure is a row of [`MODE_FIGURES`], picked by its label: the value is that row's
-//! cell, formatted as the table formats it, so the headline can never disagree with the table.
+//! A headline figure is a figure of [`crate::report::figures`], named by its `const`: the value
+//! is its cell, formatted and marked as the table and the brief view show it, so the headline
+//! can never disagree with them.
 
 use crate::contract::summary::{ModeSummary, Summary};
-use crate::report::figures::{Cell, Figure, MODE_FIGURES};
+use crate::report::figures::{self as fig, Cell, Figure, Provenance};
 use crate::vocab::mode::Mode;
 use crate::vocab::units;
-use Provenance::{Derived, Measured, Model};
-
-/// Where a figure comes from: the three kinds a reader must tell apart.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Provenance {
-    /// Read off the run: a count, a sample, the bytes an allocator saw freed.
-    Measured,
-    /// Arithmetic on measured figures only (a total ÷ a count).
-    Derived,
-    /// A model fed with measured figures and settings: R·b·T.
-    Model,
-}
-
-impl Provenance {
-    /// Every kind, in the legend's order.
-    pub const ALL: [Provenance; 3] = [Self::Measured, Self::Derived, Self::Model];
-
-    /// The mark a value carries: one character, so it costs a column, not a sentence.
-    pub fn mark(self) -> &'static str {
-        match self {
-            Self::Measured => "●",
-            Self::Derived => "◐",
-            Self::Model => "○",
-        }
-    }
-
-    /// The kind in one word (the page's tooltip on the mark).
-    pub fn word(self) -> &'static str {
-        match self {
-            Self::Measured => "measured",
-            Self::Derived => "derived",
-            Self::Model => "model",
-        }
-    }
-
-    /// What the mark means, for the legend.
-    fn meaning(self) -> &'static str {
-        match self {
-            Self::Measured => "measured",
-            Self::Derived => "derived from measured figures",
-            Self::Model => "model (R·b·T: rate × retention × the measured b)",
-        }
-    }
-}
 
 /// The one-line legend of the marks: `● measured · ◐ derived from measured figures · ○ model
 /// (…)`. The full wording of how each figure was measured is in the summary's `method`.
@@ -133,12 +90,9 @@ pub struct HeadlineLeg<'a> {
 
 /// One entry of [`HEADLINE`].
 struct Pick {
-    /// The row of [`MODE_FIGURES`] shown, by its label.
-    row: &'static str,
+    figure: &'static Figure,
     /// The headline's shorter label.
     label: &'static str,
-    /// One mark per part of the row's value.
-    marks: &'static [Provenance],
     /// The legs it answers for.
     modes: &'static [Mode],
 }
@@ -148,33 +102,28 @@ struct Pick {
 /// resumed legs connect.
 const HEADLINE: &[Pick] = &[
     Pick {
-        row: "retained bytes / session (b)",
+        figure: &fig::RETAINED_BYTES,
         label: "b: bytes a session holds",
-        marks: &[Measured],
         modes: &[Mode::Fresh, Mode::Leak],
     },
     Pick {
-        row: "plateau: model R·b·T / measured",
+        figure: &fig::PLATEAU,
         label: "plateau: model / measured",
-        marks: &[Model, Measured],
         modes: &[Mode::Fresh],
     },
     Pick {
-        row: "open fds start / peak / end",
+        figure: &fig::OPEN_FDS,
         label: "open fds start / peak / end",
-        marks: &[Measured, Measured, Measured],
         modes: &[Mode::Leak],
     },
     Pick {
-        row: "bytes allocated / request",
+        figure: &fig::ALLOC_BYTES_PER_REQUEST,
         label: "bytes allocated / request",
-        marks: &[Derived],
         modes: &[Mode::Fresh, Mode::Leak, Mode::Shared, Mode::Resume],
     },
     Pick {
-        row: "handshakes full / resumed / reused conn",
+        figure: &fig::HANDSHAKES,
         label: "handshakes full / resumed / reused conn",
-        marks: &[Measured, Measured, Measured],
         modes: &[Mode::Shared, Mode::Resume],
     },
 ];
@@ -200,22 +149,15 @@ pub fn headline(summary: &Summary) -> Vec<HeadlineLeg<'_>> {
         .collect()
 }
 
-/// The row of [`MODE_FIGURES`] labelled `label`: how the headline and the brief table
-/// ([`crate::report::brief`]) pick the table's own cells.
-pub(crate) fn row(label: &str) -> Option<&'static Figure> {
-    MODE_FIGURES.iter().find(|f| f.label == label)
-}
-
 fn figure(pick: &Pick, m: &ModeSummary) -> Option<HeadlineFigure> {
-    let row = row(pick.row)?;
-    let Cell::Parts(values) = row.cell(m) else {
+    let Cell::Parts(values) = pick.figure.cell(m) else {
         return None;
     };
     Some(HeadlineFigure {
         label: pick.label,
         parts: values
             .into_iter()
-            .zip(pick.marks)
+            .zip(pick.figure.provenance)
             .map(|(value, &provenance)| Part { value, provenance })
             .collect(),
     })
@@ -224,6 +166,7 @@ fn figure(pick: &Pick, m: &ModeSummary) -> Option<HeadlineFigure> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use Provenance::{Measured, Model};
 
     /// The report tests' hand-built run (fresh and shared), with a leak leg cloned from fresh.
     fn fixture() -> Summary {
@@ -239,17 +182,14 @@ mod tests {
     }
 
     #[test]
-    fn every_pick_names_a_table_row_with_one_mark_per_part() {
+    fn every_pick_is_a_figure_of_numbers() {
         let s = fixture();
         for p in HEADLINE {
-            let row =
-                row(p.row).unwrap_or_else(|| panic!("{} is not a row of MODE_FIGURES", p.row));
-            for m in &s.modes {
-                match row.cell(m) {
-                    Cell::Parts(parts) => assert_eq!(parts.len(), p.marks.len(), "{}", p.row),
-                    Cell::Text(_) => panic!("{}: a headline figure is a number", p.row),
-                }
-            }
+            assert!(
+                matches!(p.figure.cell(&s.modes[0]), Cell::Parts(_)),
+                "{}",
+                p.label
+            );
         }
     }
 
@@ -283,7 +223,7 @@ mod tests {
                 "bytes allocated / request"
             ]
         );
-        assert_eq!(h[0].figures[0].text(), "4.05 KiB ●");
+        assert_eq!(h[0].figures[0].text(), "4.05 KiB ◐");
         assert_eq!(h[0].figures[1].text(), "608 KiB ○ / 625 KiB ●");
         assert_eq!(h[0].figures[2].text(), "59.8 KiB ◐");
         assert_eq!(h[1].figures[1].text(), "1 / 0 / 299 ●");

@@ -8,8 +8,8 @@
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::charts::series::Series;
-use crate::report::figures::{Cell, MODE_FIGURES, UNSOUND_MARK};
-use crate::report::headline::{self, Provenance};
+use crate::report::figures::{Cell, Provenance, MODE_FIGURES, STOPPED_EARLY, UNSOUND_MARK};
+use crate::report::headline;
 use crate::vocab::{units as format, units};
 
 /// The chart files the page shows, with what each one is for.
@@ -310,7 +310,7 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
         for m in &summary.modes {
             let cell = figure.cell(m);
             let class = match cell {
-                Cell::Text(Some(_)) if figure.label == "stopped early" => " class=\"stopped\"",
+                Cell::Text(Some(_)) if figure.label == STOPPED_EARLY.label => " class=\"stopped\"",
                 _ if figure.marked(m) => " class=\"unsound\"",
                 _ => "",
             };
@@ -326,6 +326,9 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
     out.push_str("</tbody>\n</table></div>\n");
     let names = crate::report::grid::leg_labels(summary);
     for (m, name) in summary.modes.iter().zip(&names) {
+        if let Some(note) = crate::report::figures::wall_time_note(m) {
+            out.push_str(&format!("<p>{}: {}</p>\n", esc(name), esc(&note)));
+        }
         if let Some(why) = &m.per_session_unsound {
             out.push_str(&format!(
                 "<p class=\"unsound\">{}: per-session figures marked {UNSOUND_MARK} are not sound: {}</p>\n",

@@ -1,9 +1,5 @@
-//! What a reader sees, drawn from the contract alone (ARCHITECTURE.md, "Layers"): the figures
-//! list ([`figures`]), the answer first ([`headline`]), the terminal table ([`table`]), "What to do" ([`advice`]), the charts and
-//! the page. [`render`] turns a run's `summary.json` and `timeline.csv` into five SVG charts
-//! (six when the run has an owner breakdown, `--breakdown`) and an `index.html` beside them.
-//! This is also `harness report DIR`, so a run's raw files can be re-plotted at any time
-//! without re-running it.
+//! What a reader sees, drawn from the contract alone: `render` writes the charts and `index.html`
+//! of a run; `render_dir` redraws a run (not an exec check).
 //!
 //! Output is deterministic (same input, same bytes): no timestamps, fixed palette, series in
 //! run order, maps iterated in key order. Charts degrade instead of failing: an empty or
@@ -19,6 +15,7 @@ pub mod heading;
 pub mod headline;
 pub(crate) mod html;
 pub mod table;
+pub mod wrap;
 
 use charts::{breakdown_chart, canvas, series, summary_charts, timeline_charts};
 use std::path::{Path, PathBuf};
@@ -30,6 +27,9 @@ use crate::contract::timeline::{self, TimelineError, TimelineRow};
 /// which input to fix or which output failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
+    /// The directory to re-draw does not exist (or is not a directory).
+    #[error("{0}: no such directory (`harness report DIR` reads a run's summary.json and timeline.csv from DIR)")]
+    NoDir(PathBuf),
     /// `summary.json` is missing or not a valid summary.
     #[error("cannot load the run summary {path}: {source}")]
     Summary {
@@ -92,6 +92,28 @@ pub fn render(
     summary: &Summary,
     timeline: &[TimelineRow],
 ) -> Result<Vec<PathBuf>, ReportError> {
+    let documents = documents(summary, timeline)?;
+    std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::with_capacity(documents.len());
+    for (name, text) in documents {
+        let path = dir.join(name);
+        std::fs::write(&path, text).map_err(|source| ReportError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Every chart and the page, drawn: `(file name, text)` in [`render`]'s order.
+fn documents(
+    summary: &Summary,
+    timeline: &[TimelineRow],
+) -> Result<Vec<(&'static str, String)>, ReportError> {
     let series = series::collect(summary, timeline);
     let time = series::TimeAxis::new(summary, timeline);
     let draw = |chart: &'static str, r: Result<String, canvas::DrawError>| {
@@ -111,26 +133,15 @@ pub fn render(
         documents.push(draw(BREAKDOWN_FILE, chart)?);
     }
     documents.push((FILES[5], html::page(summary, &series)));
-
-    std::fs::create_dir_all(dir).map_err(|source| ReportError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut written = Vec::with_capacity(documents.len());
-    for (name, text) in documents {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| ReportError::Write {
-            path: path.clone(),
-            source,
-        })?;
-        written.push(path);
-    }
-    Ok(written)
+    Ok(documents)
 }
 
 /// Reads `dir/summary.json` and `dir/timeline.csv` and renders the report into `dir`: what
 /// `harness report DIR` runs to re-draw a finished (or interrupted) run.
 pub fn render_dir(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
+    if !dir.is_dir() {
+        return Err(ReportError::NoDir(dir.to_path_buf()));
+    }
     let summary_path = dir.join("summary.json");
     let is_exec = std::fs::read_to_string(&summary_path)
         .ok()
@@ -149,4 +160,23 @@ pub fn render_dir(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
         source,
     })?;
     render(dir, &summary, &rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// No chart of a run report names a colour it does not draw (their legends draw each
+    /// colour beside its name instead of naming it).
+    #[test]
+    fn every_colour_a_chart_names_is_drawn() {
+        let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/report");
+        let summary = Summary::read(&fixture.join("summary.json")).expect("fixture summary");
+        let rows = timeline::read_csv(&fixture.join("timeline.csv")).expect("fixture timeline");
+        for (name, text) in documents(&summary, &rows).expect("drawn") {
+            if name.ends_with(".svg") {
+                charts::colour_words::assert_named_colours_are_drawn(&text);
+            }
+        }
+    }
 }

@@ -14,18 +14,20 @@ use crate::vocab::units;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum View {
     /// The answer first: the grouped brief figures ([`crate::report::brief`]), the notes, the
-    /// owners in one line per leg, what to do. Fits 100 columns for two legs, 120 for four.
+    /// owners in one line per leg, what to do. Fits the width it is given: legs in blocks,
+    /// longer lines wrapped ([`crate::report::wrap`]).
     #[default]
     Brief,
     /// Every figure of [`MODE_FIGURES`], the owner tables in full, what to do.
     Detail,
 }
 
-/// Renders the terminal view: [`View::Brief`] or [`View::Detail`].
-pub fn render(summary: &Summary, view: View) -> String {
+/// Renders the terminal view: [`View::Brief`], fitted to `width` columns
+/// ([`crate::report::wrap::terminal_width`]), or [`View::Detail`], every line whole.
+pub fn render(summary: &Summary, view: View, width: usize) -> String {
     let names = leg_labels(summary);
     let mut out = match view {
-        View::Brief => crate::report::brief::render(summary),
+        View::Brief => crate::report::brief::render(summary, width),
         View::Detail => detail_grid(summary, &names),
     };
     notes(&mut out, summary, &names);
@@ -38,7 +40,7 @@ pub fn render(summary: &Summary, view: View) -> String {
         out.push_str("\nWhat to do (from this run's figures):\n");
         match view {
             View::Brief => {
-                use crate::report::advice::brief::{brief, MAX_LINES};
+                use crate::report::advice::short::{brief, MAX_LINES};
                 for a in advice.iter().take(MAX_LINES) {
                     let _ = writeln!(out, "- {}", brief(a));
                 }
@@ -54,12 +56,15 @@ pub fn render(summary: &Summary, view: View) -> String {
             }
         }
     }
-    if view == View::Brief {
-        out.push_str(
-            "Every figure and each advice line in full: --detail, summary.json and the page.\n",
-        );
+    match view {
+        View::Brief => {
+            out.push_str(
+                "Every figure and each advice line in full: --detail, summary.json and the page.\n",
+            );
+            crate::report::wrap::wrap_all(&out, width)
+        }
+        View::Detail => out,
     }
-    out
 }
 
 /// Every figure of [`MODE_FIGURES`], one row each.
@@ -85,9 +90,13 @@ fn detail_grid(summary: &Summary, names: &[String]) -> String {
     out
 }
 
-/// What a leg's cells cannot say: why it stopped early, what bounds its rate, its failures.
+/// What a leg's cells cannot say: what its wall time is under the virtual clock, why it
+/// stopped early, what bounds its rate, its failures.
 fn notes(out: &mut String, summary: &Summary, names: &[String]) {
     for (m, name) in summary.modes.iter().zip(names) {
+        if let Some(note) = crate::report::figures::wall_time_note(m) {
+            let _ = writeln!(out, "{name}: {note}");
+        }
         if let Some(why) = &m.load.stopped_early {
             let _ = writeln!(out, "{name}: stopped early: {why}");
         }
@@ -172,5 +181,88 @@ fn breakdown_errors(out: &mut String, m: &ModeSummary, name: &str) {
         .flatten()
     {
         let _ = writeln!(out, "{name}: --breakdown: {e}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::advice::fixtures::{every_line, RATE_BOUND};
+    use crate::report::advice::short::MAX_LINES;
+
+    /// The advice entries of a brief view: each `- ` line with its wrapped continuation.
+    fn advice_entries(out: &str) -> Vec<String> {
+        let block = out
+            .split_once("What to do (from this run's figures):\n")
+            .map(|(_, rest)| rest)
+            .unwrap_or_else(|| panic!("an advice block:\n{out}"));
+        let mut entries: Vec<String> = Vec::new();
+        // Up to the count of lines left to the page.
+        for line in block.lines().take_while(|l| !l.starts_with("- … ")) {
+            match line.strip_prefix("- ") {
+                Some(l) => entries.push(l.to_string()),
+                None if line.starts_with("  ") => {
+                    let last = entries.last_mut().expect("a continuation follows an entry");
+                    last.push(' ');
+                    last.push_str(line.trim_start());
+                }
+                None => break,
+            }
+        }
+        entries
+    }
+
+    #[test]
+    fn no_line_of_the_brief_view_is_wider_than_its_width() {
+        let s = every_line();
+        // One leg's column of the brief table needs 62: narrower, a table row cannot wrap.
+        for width in [100, 80, 62] {
+            let out = render(&s, View::Brief, width);
+            for l in out.lines() {
+                assert!(l.chars().count() <= width, "{width}: {l:?}\n{out}");
+            }
+        }
+        // Wrapping loses no word: the entries, joined again, are the brief lines.
+        let out = render(&s, View::Brief, 62);
+        let lines = crate::report::advice::advice(&s);
+        let entries = advice_entries(&out);
+        for (entry, full) in entries.iter().zip(&lines) {
+            assert_eq!(entry, &crate::report::advice::short::brief(full));
+        }
+    }
+
+    #[test]
+    fn unsound_leg_lines_come_first_in_the_brief_view() {
+        let mut s = every_line();
+        // The second client's leak leg too: its line is the last of its client's lines in
+        // the full list's per-client order, and still among the first of the brief view.
+        let leak = s
+            .modes
+            .iter_mut()
+            .rfind(|m| m.mode == crate::vocab::mode::Mode::Leak)
+            .expect("a leak leg");
+        leak.rate_bound = Some(RATE_BOUND.into());
+        leak.per_session_unsound = leak.rate_bound.clone();
+        let out = render(&s, View::Brief, 100);
+        let entries = advice_entries(&out);
+        assert_eq!(entries.len(), MAX_LINES, "{out}");
+        let more = crate::report::advice::advice(&s).len() - MAX_LINES;
+        assert!(out.contains(&format!("- … {more} more")), "{out}");
+        assert!(
+            entries[0].starts_with("[hyper] No conclusion from the leak leg"),
+            "{out}"
+        );
+        assert!(
+            entries[1].starts_with("[reqwest] No conclusion from the leak leg"),
+            "{out}"
+        );
+        assert!(
+            entries[1].contains("274 of 3,000 requests started late"),
+            "{out}"
+        );
+        assert!(
+            entries[2..].iter().all(|e| !e.contains("No conclusion")),
+            "{out}"
+        );
     }
 }

@@ -1,5 +1,4 @@
-//! Test fixtures shared by the advice modules' tests: summaries and modes with the figures a
-//! test sets, and a finder for the line that starts with a given text.
+//! Test fixtures the advice modules' tests share.
 
 use crate::contract::probes::KnobFigure;
 use crate::contract::summary::{ModeSummary, Summary};
@@ -26,7 +25,7 @@ fn mode(name: &str, client: &str) -> ModeSummary {
 
 /// A real-clock run at `--rate 100` with a descriptor limit of 20000, roots `ca`, the
 /// default key exchange and rustls's 256-entry resumption store.
-pub(super) fn summary(modes: Vec<ModeSummary>) -> Summary {
+pub(crate) fn summary(modes: Vec<ModeSummary>) -> Summary {
     let mut s: Summary = serde_json::from_value(json!({
         "schema": 1,
         "command": "harness run",
@@ -64,7 +63,7 @@ pub(super) fn summary(modes: Vec<ModeSummary>) -> Summary {
 
 /// Leak mode whose descriptors grew by 50 per second (10 → 1510 over 30 s) while the
 /// configured rate was 100.
-pub(super) fn leak(client: &str) -> ModeSummary {
+pub(crate) fn leak(client: &str) -> ModeSummary {
     let mut m = mode("leak", client);
     m.load.requests_ok = 1500;
     m.load.elapsed_s = 30.0;
@@ -77,7 +76,7 @@ pub(super) fn leak(client: &str) -> ModeSummary {
     m
 }
 
-pub(super) fn fresh(client: &str) -> ModeSummary {
+pub(crate) fn fresh(client: &str) -> ModeSummary {
     let mut m = mode("fresh", client);
     m.load.requests_ok = 3000;
     m.load.elapsed_s = 30.0;
@@ -96,7 +95,7 @@ pub(super) fn fresh(client: &str) -> ModeSummary {
     m
 }
 
-pub(super) fn shared(client: &str) -> ModeSummary {
+pub(crate) fn shared(client: &str) -> ModeSummary {
     let mut m = mode("shared", client);
     m.load.requests_ok = 3000;
     m.load.elapsed_s = 30.0;
@@ -109,7 +108,7 @@ pub(super) fn shared(client: &str) -> ModeSummary {
     m
 }
 
-pub(super) fn knob(setting: &str, bytes: f64) -> KnobFigure {
+pub(crate) fn knob(setting: &str, bytes: f64) -> KnobFigure {
     KnobFigure {
         setting: setting.into(),
         roots: crate::vocab::tls::RootsChoice::Ca,
@@ -122,14 +121,50 @@ pub(super) fn knob(setting: &str, bytes: f64) -> KnobFigure {
     }
 }
 
-pub(super) fn line_with<'a>(lines: &'a [String], start: &str) -> &'a str {
+pub(crate) fn line_with<'a>(lines: &'a [String], start: &str) -> &'a str {
     lines
         .iter()
         .find(|l| l.starts_with(start))
         .unwrap_or_else(|| panic!("no line starting {start:?} in {lines:#?}"))
 }
 
-pub(super) fn share(owner: Owner, bytes: f64, of: f64) -> crate::contract::breakdown::Share {
+/// What a rate-bound leg's per-session figures are marked with.
+pub(crate) const RATE_BOUND: &str =
+    "rate-bound: could not keep --rate 100: 274 of 3,000 requests started late";
+
+/// A run that gives every kind of advice line: two clients, so the lines are tagged; the
+/// first one's leak leg rate-bound (its "no conclusion" line), its fresh leg's plateau not
+/// reached and its biggest owner one the knob probe measured; the second one's fresh leg
+/// without the knob probe (its owner's setting not measured) and a leak leg that
+/// extrapolates its descriptors to the limit, its biggest owner one no setting moves.
+pub(crate) fn every_line() -> Summary {
+    let breakdown = |of: f64| {
+        Some(vec![
+            share(Owner::ResumptionStore, 16_000.0, of),
+            share(Owner::Config, 1_100.0, of),
+        ])
+    };
+    let mut hyper_fresh = fresh("hyper");
+    hyper_fresh.retained_breakdown = breakdown(18_329.0);
+    let mut hyper_leak = leak("hyper");
+    hyper_leak.rate_bound = Some(RATE_BOUND.into());
+    hyper_leak.per_session_unsound = hyper_leak.rate_bound.clone();
+    let mut reqwest_fresh = fresh("reqwest");
+    reqwest_fresh.retained_breakdown = breakdown(18_329.0);
+    reqwest_fresh.knobs = None;
+    let mut reqwest_leak = leak("reqwest");
+    reqwest_leak.retained_breakdown = Some(vec![share(Owner::Http, 28_000.0, 50_000.0)]);
+    summary(vec![
+        hyper_fresh,
+        shared("hyper"),
+        hyper_leak,
+        reqwest_fresh,
+        shared("reqwest"),
+        reqwest_leak,
+    ])
+}
+
+pub(crate) fn share(owner: Owner, bytes: f64, of: f64) -> crate::contract::breakdown::Share {
     crate::contract::breakdown::Share {
         owner,
         bytes,

@@ -1,5 +1,4 @@
-//! "If sessions cannot be shared": the cheapest client setting the knob probe measured, when
-//! it is cheaper than the run's own.
+//! Advice "If sessions cannot be shared": the cheapest client setting the knob probe measured.
 
 use crate::contract::probes::KnobFigure;
 use crate::contract::summary::ModeSummary;
@@ -28,7 +27,7 @@ pub(super) fn knob_line(f: &ModeSummary) -> Option<String> {
         format!("{} and {} sessions", k.sessions, base.sessions)
     };
     let mut line = format!(
-        "If sessions cannot be shared, `{}` is the cheapest setting measured: {} per retained session instead of {} (measured by the knob probe: bytes freed dropping {sessions})",
+        "If sessions cannot be shared, `{}` is the cheapest setting measured: {} per retained session instead of {} (derived by the knob probe: bytes freed dropping {sessions}, per session)",
         k.setting,
         fmt_bytes(kb),
         fmt_bytes(base_b),

@@ -1,5 +1,5 @@
-//! "Never invalidating": leak mode's bytes and descriptors per kept session, their growth, and
-//! the time left to the descriptor limit.
+//! Advice "Never invalidating": bytes and descriptors per kept session and the time left to the
+//! descriptor limit.
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::vocab::clock::Clock;
@@ -15,7 +15,7 @@ pub(super) fn leak_line(summary: &Summary, l: &ModeSummary) -> Option<String> {
             .as_deref()
             .unwrap_or("method not recorded");
         clauses.push(format!(
-            "each kept session holds {} (measured: {method})",
+            "each kept session holds {} (derived: {method})",
             fmt_bytes(b)
         ));
     }
@@ -101,7 +101,7 @@ mod tests {
     fn leak_growth_is_the_measured_one_not_the_rate() {
         let lines = advice(&summary(vec![leak("hyper")]));
         let l = line_with(&lines, "Never invalidating");
-        assert!(l.contains("each kept session holds 48.8 KiB (measured: live-heap slope)"));
+        assert!(l.contains("each kept session holds 48.8 KiB (derived: live-heap slope)"));
         assert!(l.contains("1.00 descriptors per kept session (derived: open fds 10 → 1510 over 1500 kept sessions at peak)"), "{l}");
         assert!(
             l.contains(

@@ -1,4 +1,5 @@
-//! The "What to do" block printed under the table and in the HTML report.
+//! "What to do": advice lines that quote only figures the run measured, or derived from them and
+//! said so.
 //!
 //! Every figure it quotes is one the run measured, or is derived from measured figures and
 //! says so; every line names the figures it comes from. A figure the run did not measure drops
@@ -8,18 +9,20 @@
 //! One module per kind of line, each with its tests: `share` (fresh vs shared), `build`
 //! (building sessions), `retention` (what a fresh session holds), `knob` (the cheapest setting
 //! measured), `owner` (where b goes, `--breakdown`) and `leak` (never invalidating).
-//! `advice_for` calls them in that order for one client, the owner line of the leak leg last;
+//! `advice_for` calls them in that order for one client, the owner line of the leak leg last.
+//! Before every client's lines come the lines saying which legs give no advice (`unsound_line`):
+//! they bound how the rest is read, and the brief view prints only the first lines.
 //! `fixtures` holds the test fixtures they share.
 
-pub mod brief;
 mod build;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod knob;
 mod leak;
 mod owner;
 mod retention;
 mod share;
+pub mod short;
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::vocab::client::ClientKind;
@@ -31,7 +34,9 @@ use owner::owner_line;
 use retention::retention_line;
 use share::share_line;
 
-/// The advice lines, each tagged `[client] ` when the run measured more than one client.
+/// The advice lines, each tagged `[client] ` when the run measured more than one client: first
+/// every leg's reason it gives no advice from its per-session figures, then each client's
+/// advice.
 pub fn advice(summary: &Summary) -> Vec<String> {
     let mut clients: Vec<ClientKind> = Vec::new();
     for m in &summary.modes {
@@ -40,17 +45,20 @@ pub fn advice(summary: &Summary) -> Vec<String> {
         }
     }
     let many = clients.len() > 1;
-    let mut out = Vec::new();
+    let tag = |client: ClientKind| match many {
+        true => format!("[{client}] "),
+        false => String::new(),
+    };
+    let mut out: Vec<String> = summary
+        .modes
+        .iter()
+        .filter_map(|m| unsound_line(m).map(|l| format!("{}{l}", tag(m.client))))
+        .collect();
     for client in clients {
-        let tag = if many {
-            format!("[{client}] ")
-        } else {
-            String::new()
-        };
         out.extend(
             advice_for(summary, client)
                 .into_iter()
-                .map(|l| format!("{tag}{l}")),
+                .map(|l| format!("{}{l}", tag(client))),
         );
     }
     out
@@ -72,7 +80,7 @@ fn advice_for(summary: &Summary, client: ClientKind) -> Vec<String> {
     }
     if let Some(f) = fresh {
         if let Some(f) = sound(Some(f)) {
-            out.extend(build_line(f, shared));
+            out.extend(build_line(summary, f, shared));
             out.extend(retention_line(f));
         }
         // The knob probe measures after the load, one session at a time: its figures are
@@ -85,9 +93,6 @@ fn advice_for(summary: &Summary, client: ClientKind) -> Vec<String> {
     if let Some(l) = sound(leak) {
         out.extend(leak_line(summary, l));
         out.extend(owner_line(summary, l, fresh.unwrap_or(l)));
-    }
-    for m in summary.modes.iter().filter(|m| m.client == client) {
-        out.extend(unsound_line(m));
     }
     out
 }
@@ -105,8 +110,14 @@ fn unsound_line(m: &ModeSummary) -> Option<String> {
     } else {
         ""
     };
+    // Unknown is not "do not": a leg whose rate was not measured may have kept it.
+    let describe = if m.rate_bound.is_some() || m.load.requests_failed > 0 {
+        "do not describe"
+    } else {
+        "are not known to describe"
+    };
     Some(format!(
-        "No conclusion from the {} leg's per-session figures (b, bytes per request and per build, the plateau): they do not describe a session at the planned rate: {why}.{again}",
+        "No conclusion from the {} leg's per-session figures (b, bytes per request and per build, the plateau): they {describe} a session at the planned rate: {why}.{again}",
         m.mode
     ))
 }
@@ -157,6 +168,29 @@ mod tests {
         assert!(
             leak_line.contains("rate-bound") && leak_line.contains("a lower --rate"),
             "{leak_line}"
+        );
+    }
+
+    #[test]
+    fn the_legs_that_give_no_advice_say_so_first() {
+        let mut s = crate::report::advice::fixtures::every_line();
+        // Both clients' leak legs: the second client's line is not left behind the first
+        // client's advice.
+        let why = s.modes[2].per_session_unsound.clone();
+        assert!(why.is_some(), "the fixture's first leak leg is marked");
+        s.modes[5].per_session_unsound = why;
+        let lines = advice(&s);
+        assert!(
+            lines[0].starts_with("[hyper] No conclusion from the leak leg"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[1].starts_with("[reqwest] No conclusion from the leak leg"),
+            "{lines:#?}"
+        );
+        assert!(
+            lines[2..].iter().all(|l| !l.contains("No conclusion")),
+            "{lines:#?}"
         );
     }
 

@@ -1,5 +1,4 @@
-//! "Where b goes": the owner holding most of b in a mode (`--breakdown`), and what the knob
-//! that moves it measured.
+//! Advice "Where b goes": the owner holding most of b and what its knob measured (`--breakdown`).
 
 use crate::contract::probes::{Knob, KnobFigure, Settings};
 use crate::contract::summary::{ModeSummary, Summary};
@@ -79,7 +78,7 @@ pub(super) fn owner_line(
     let (base, with) = (find(""), find(&k));
     match (base.and_then(sound), with.and_then(sound)) {
         (Some(base), Some(with)) => line.push_str(&format!(
-            "; `{k}` moves it: {} instead of {} per retained session (measured by the knob probe).",
+            "; `{k}` moves it: {} instead of {} per retained session (derived by the knob probe: bytes freed ÷ sessions).",
             fmt_bytes(with),
             fmt_bytes(base)
         )),

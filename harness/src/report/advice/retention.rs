@@ -1,5 +1,4 @@
-//! "Each fresh session holds": what a fresh session holds after it is gone, and the plateau,
-//! model and measured, each named.
+//! Advice "Each fresh session holds": b and the plateau, model and measured.
 
 use crate::contract::summary::ModeSummary;
 use crate::vocab::units::bytes as fmt_bytes;
@@ -13,7 +12,7 @@ pub(super) fn retention_line(f: &ModeSummary) -> Option<String> {
         .as_deref()
         .unwrap_or("method not recorded");
     let mut line = format!(
-        "Each fresh session holds {} after it is gone, until retention expires it (measured: {method})",
+        "Each fresh session holds {} after it is gone, until retention expires it (derived: {method})",
         fmt_bytes(b)
     );
     if let Some(model) = f.model_plateau_bytes {
@@ -40,7 +39,7 @@ pub(super) fn retention_line(f: &ModeSummary) -> Option<String> {
         }
         (None, _) => {}
     }
-    line.push_str("; a shared session holds none of it.");
+    line.push('.');
     Some(line)
 }
 

@@ -1,7 +1,7 @@
-//! "Share one session": fresh vs shared, allocation traffic, memory held and full handshakes,
-//! each as measured.
+//! Advice "Share one session": fresh against shared, as measured.
 
 use crate::contract::summary::ModeSummary;
+use crate::vocab::units;
 use crate::vocab::units::bytes as fmt_bytes;
 
 /// Full handshakes a mode performed, and whose count it is: the client's, else the server's.
@@ -22,7 +22,8 @@ fn heap_peak(m: &ModeSummary) -> Option<f64> {
     m.client_heap_peak_bytes.map(|b| b as f64)
 }
 
-/// Fresh vs shared: allocation traffic, memory held and handshakes, each as measured.
+/// Fresh vs shared: allocation traffic per request (derived, as the table marks it), memory
+/// held and handshakes (measured).
 pub(super) fn share_line(f: &ModeSummary, s: &ModeSummary) -> Option<String> {
     let mut clauses = Vec::new();
     if let (Some(fb), Some(sb)) = (
@@ -36,7 +37,7 @@ pub(super) fn share_line(f: &ModeSummary, s: &ModeSummary) -> Option<String> {
             (-diff, "more")
         };
         clauses.push(format!(
-            "allocation traffic (bytes allocated per request, not memory held) was {} fresh vs {} shared, {} {direction} per request when shared (measured: client allocator totals ÷ completed requests; difference derived)",
+            "allocation traffic (bytes allocated per request, not memory held) was {} fresh vs {} shared, {} {direction} per request when shared (derived: client allocator totals ÷ completed requests, and their difference)",
             fmt_bytes(fb),
             fmt_bytes(sb),
             fmt_bytes(amount),
@@ -44,9 +45,10 @@ pub(super) fn share_line(f: &ModeSummary, s: &ModeSummary) -> Option<String> {
     }
     if let (Some(fh), Some(sh)) = (heap_peak(f), heap_peak(s)) {
         clauses.push(format!(
-            "memory held: client live heap peaked at {} fresh vs {} shared (measured)",
+            "memory held: client live heap peaked at {} fresh vs {} shared in this {} run (measured)",
             fmt_bytes(fh),
             fmt_bytes(sh),
+            units::seconds(f.load.elapsed_s),
         ));
     }
     if let (Some((ff, fsrc)), Some((sf, ssrc))) = (full_handshakes(f), full_handshakes(s)) {
@@ -76,7 +78,7 @@ mod tests {
             "{l}"
         );
         assert!(
-            l.contains("client live heap peaked at 52.9 MiB fresh vs 617 KiB shared (measured)"),
+            l.contains("client live heap peaked at 52.9 MiB fresh vs 617 KiB shared in this"),
             "{l}"
         );
         assert!(

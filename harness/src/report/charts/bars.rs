@@ -1,6 +1,5 @@
-//! One panel of grouped bars (one group per mode, one bar per kind) with each value printed
-//! above its bar. A value the run did not measure is written as "not measured" instead of being
-//! drawn as a zero-height bar, so missing and zero never look alike.
+//! One panel of grouped bars with values printed; an unmeasured value is written "not measured",
+//! never drawn as zero.
 
 use std::ops::Range;
 

@@ -1,6 +1,4 @@
-//! `breakdown.svg`: where the bytes go, from a `--breakdown` run. One horizontal bar per leg,
-//! stacked by [`Owner`]: bytes retained per session (b, top) and heap bytes allocated per
-//! request (bottom), with the measured figure written at the end of each bar.
+//! `breakdown.svg`: b and the bytes per request of each leg, stacked by owner (`--breakdown`).
 //!
 //! The owners are stacked in [`Owner::ALL`] order (not biggest first), so an owner sits in the
 //! same place along every bar and the legend reads in the same order. A positive remainder

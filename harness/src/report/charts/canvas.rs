@@ -1,5 +1,4 @@
-//! The drawing surface every chart shares: an SVG document rendered into a `String`, a title
-//! strip, a plain-text note for panels with nothing to draw, and the draw-error type.
+//! The SVG surface every chart shares: document, title strip, empty-panel note, draw error.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;

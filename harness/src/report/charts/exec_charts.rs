@@ -4,14 +4,42 @@ use crate::contract::exec::ExecRow;
 use crate::report::charts::canvas::{render_svg, titled, DrawError};
 use crate::report::charts::legend::Dash;
 use crate::report::charts::lines::{draw_panel, Line, LinePanel, Quantity};
-use crate::report::charts::series::{TimeAxis, PALETTE};
+use crate::report::charts::series::{Hue, TimeAxis, PALETTE};
 
-fn line(i: usize, points: Vec<(f64, f64)>) -> Line {
+fn line(hue: Hue, points: Vec<(f64, f64)>) -> Line {
     Line {
-        colour: PALETTE[i % PALETTE.len()],
+        colour: hue.rgb,
         width: 2,
         dash: Dash::Solid,
         points,
+    }
+}
+
+/// A panel of several lines, its caption naming each line's colour from the hue the line is
+/// drawn with: `lead: what (blue), what (red)`.
+fn keyed_panel(
+    lead: &str,
+    quantity: Quantity,
+    y_desc: &str,
+    lines: Vec<(&str, Vec<(f64, f64)>)>,
+) -> LinePanel {
+    // Line i is drawn in hue(i) and named by hue(i): one choice for both.
+    let hue = |i: usize| PALETTE[i % PALETTE.len()];
+    let key = lines
+        .iter()
+        .enumerate()
+        .map(|(i, (what, _))| format!("{what} ({})", hue(i).name))
+        .collect::<Vec<_>>()
+        .join(", ");
+    LinePanel {
+        caption: format!("{lead}: {key}"),
+        quantity,
+        y_desc: y_desc.into(),
+        lines: lines
+            .into_iter()
+            .enumerate()
+            .map(|(i, (_, points))| line(hue(i), points))
+            .collect(),
     }
 }
 
@@ -43,7 +71,7 @@ pub(crate) fn memory(rows: &[ExecRow]) -> Result<String, DrawError> {
                 quantity: Quantity::Bytes,
                 y_desc: "RSS".into(),
                 lines: vec![line(
-                    0,
+                    PALETTE[0],
                     points(rows, |r| r.tree.rss_bytes.map(|b| b as f64)),
                 )],
             },
@@ -52,7 +80,7 @@ pub(crate) fn memory(rows: &[ExecRow]) -> Result<String, DrawError> {
                 quantity: Quantity::Bytes,
                 y_desc: "PSS".into(),
                 lines: vec![line(
-                    1,
+                    PALETTE[1],
                     points(rows, |r| r.tree.pss_bytes.map(|b| b as f64)),
                 )],
             },
@@ -67,41 +95,84 @@ pub(crate) fn connections(rows: &[ExecRow]) -> Result<String, DrawError> {
         "Connections of the command to the harness's server",
         rows,
         [
-            LinePanel {
-                caption: "open now: held by the command (/proc, blue), open on the server (orange)"
-                    .into(),
-                quantity: Quantity::Count,
-                y_desc: "connections".into(),
-                lines: vec![
-                    line(0, points(rows, |r| r.tree.tcp_to_server.map(|n| n as f64))),
-                    line(
-                        1,
+            keyed_panel(
+                "open now",
+                Quantity::Count,
+                "connections",
+                vec![
+                    (
+                        "held by the command, from /proc",
+                        points(rows, |r| r.tree.tcp_to_server.map(|n| n as f64)),
+                    ),
+                    (
+                        "open on the server",
                         points(rows, |r| {
                             r.server.as_ref().map(|s| s.server_open_conns as f64)
                         }),
                     ),
                 ],
-            },
-            LinePanel {
-                caption: "cumulative: connections accepted (blue), requests answered (orange)"
-                    .into(),
-                quantity: Quantity::Count,
-                y_desc: "count".into(),
-                lines: vec![
-                    line(
-                        0,
+            ),
+            keyed_panel(
+                "cumulative",
+                Quantity::Count,
+                "count",
+                vec![
+                    (
+                        "connections accepted",
                         points(rows, |r| {
                             r.server.as_ref().map(|s| s.server_connections as f64)
                         }),
                     ),
-                    line(
-                        1,
+                    (
+                        "requests answered",
                         points(rows, |r| {
                             r.server.as_ref().map(|s| s.server_requests as f64)
                         }),
                     ),
                 ],
-            },
+            ),
         ],
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::contract::exec::TreeSample;
+    use crate::contract::wire::ServerSample;
+    use crate::report::charts::colour_words::assert_named_colours_are_drawn;
+
+    fn rows() -> Vec<ExecRow> {
+        (0..5u64)
+            .map(|i| ExecRow {
+                t_s: i as f64,
+                tree: TreeSample {
+                    processes: 1,
+                    rss_bytes: Some(1_000_000 + i * 1000),
+                    pss_bytes: Some(900_000 + i * 1000),
+                    tcp_to_server: Some(i),
+                    ..Default::default()
+                },
+                server: Some(ServerSample {
+                    server_open_conns: i,
+                    server_connections: 2 * i,
+                    server_requests: 3 * i,
+                    ..Default::default()
+                }),
+            })
+            .collect()
+    }
+
+    /// Each chart's text, as written to its file: every colour a caption names is the colour of
+    /// a line drawn.
+    #[test]
+    fn every_colour_a_caption_names_is_drawn() {
+        let svg = connections(&rows()).expect("connections.svg");
+        let named = assert_named_colours_are_drawn(&svg);
+        assert!(
+            named.len() >= 2,
+            "the connection captions name their lines' colours: {named:?}"
+        );
+        assert_named_colours_are_drawn(&memory(&rows()).expect("memory.svg"));
+    }
 }

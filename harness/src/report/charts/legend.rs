@@ -1,5 +1,4 @@
-//! A legend drawn in its own column beside the plots, so it never covers data however many
-//! series a run has.
+//! A legend in its own column beside the plots, so it never covers data.
 
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;

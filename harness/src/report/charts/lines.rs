@@ -1,5 +1,4 @@
-//! One panel of lines over time, with the y axis in human units. The memory, cache and socket
-//! charts are all built from these panels.
+//! One panel of lines over time, the y axis in human units.
 
 use plotters::prelude::*;
 

@@ -1,9 +1,11 @@
-//! The SVG charts: one label and colour per leg ([`series`]), line and bar panels, the legend
-//! column and the drawing surface, and one module per group of charts.
+//! The SVG charts: series, line and bar panels, legend, drawing surface, and one module per group
+//! of charts.
 
 pub(crate) mod bars;
 pub(crate) mod breakdown_chart;
 pub(crate) mod canvas;
+#[cfg(test)]
+pub(crate) mod colour_words;
 pub(crate) mod exec_charts;
 pub(crate) mod legend;
 pub(crate) mod lines;

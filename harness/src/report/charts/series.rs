@@ -1,5 +1,5 @@
-//! Groups summary modes and timeline rows into *series*, one per (mode, client) pair, each with
-//! a fixed label and colour, so every chart and the table name and colour a mode the same way.
+//! One series per leg, with a fixed label and colour, so every chart and table name a leg the same
+//! way.
 
 use plotters::style::RGBColor;
 
@@ -9,19 +9,34 @@ use crate::vocab::client::ClientKind;
 use crate::vocab::clock::Clock;
 use crate::vocab::mode::Mode;
 
+/// A series colour and the word a caption names it by, declared together so a caption can
+/// only name the colour its line is drawn in.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Hue {
+    pub(crate) name: &'static str,
+    pub(crate) rgb: RGBColor,
+}
+
+const fn hue(name: &'static str, r: u8, g: u8, b: u8) -> Hue {
+    Hue {
+        name,
+        rgb: RGBColor(r, g, b),
+    }
+}
+
 /// Fixed palette (matplotlib's tab10), assigned in series order so output is deterministic and
 /// neighbouring series differ clearly. Cycles past ten series.
-pub(crate) const PALETTE: [RGBColor; 10] = [
-    RGBColor(0x1f, 0x77, 0xb4),
-    RGBColor(0xd6, 0x27, 0x28),
-    RGBColor(0x2c, 0xa0, 0x2c),
-    RGBColor(0xff, 0x7f, 0x0e),
-    RGBColor(0x94, 0x67, 0xbd),
-    RGBColor(0x8c, 0x56, 0x4b),
-    RGBColor(0xe3, 0x77, 0xc2),
-    RGBColor(0x17, 0xbe, 0xcf),
-    RGBColor(0x7f, 0x7f, 0x7f),
-    RGBColor(0xbc, 0xbd, 0x22),
+pub(crate) const PALETTE: [Hue; 10] = [
+    hue("blue", 0x1f, 0x77, 0xb4),
+    hue("red", 0xd6, 0x27, 0x28),
+    hue("green", 0x2c, 0xa0, 0x2c),
+    hue("orange", 0xff, 0x7f, 0x0e),
+    hue("purple", 0x94, 0x67, 0xbd),
+    hue("brown", 0x8c, 0x56, 0x4b),
+    hue("pink", 0xe3, 0x77, 0xc2),
+    hue("cyan", 0x17, 0xbe, 0xcf),
+    hue("grey", 0x7f, 0x7f, 0x7f),
+    hue("olive", 0xbc, 0xbd, 0x22),
 ];
 
 /// One (mode, client) pair: its summary (if the summary has it) and its timeline rows.
@@ -88,7 +103,7 @@ pub(crate) fn collect<'a>(summary: &'a Summary, timeline: &'a [TimelineRow]) -> 
             Series {
                 mode,
                 label: mode.leg_label(client, show_client),
-                colour: PALETTE[i % PALETTE.len()],
+                colour: PALETTE[i % PALETTE.len()].rgb,
                 summary: summary
                     .modes
                     .iter()
@@ -230,6 +245,18 @@ mod tests {
         let two = [row("fresh", "reqwest", 1.0)];
         let labels: Vec<String> = collect(&s, &two).into_iter().map(|x| x.label).collect();
         assert_eq!(labels, ["fresh/hyper", "shared/hyper", "fresh/reqwest"]);
+    }
+
+    #[test]
+    fn each_palette_name_is_the_word_for_its_colour() {
+        for h in PALETTE {
+            let RGBColor(r, g, b) = h.rgb;
+            assert_eq!(
+                crate::report::charts::colour_words::word(r, g, b),
+                h.name,
+                "#{r:02x}{g:02x}{b:02x}"
+            );
+        }
     }
 
     #[test]

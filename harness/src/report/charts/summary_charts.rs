@@ -1,4 +1,4 @@
-//! The two charts drawn from `summary.json` alone: bytes per session and latency/handshakes.
+//! The charts drawn from `summary.json` alone: bytes per session, and latency with handshakes.
 
 use plotters::style::RGBColor;
 

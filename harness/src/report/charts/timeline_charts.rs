@@ -1,5 +1,4 @@
-//! The three charts drawn from `timeline.csv`: memory, session caches and sockets over time.
-//! Client figures are solid lines, server figures dashed, the retention model dotted.
+//! The charts drawn from `timeline.csv`: memory, session caches and sockets over time.
 
 use crate::contract::summary::Summary;
 use crate::contract::timeline::TimelineRow;

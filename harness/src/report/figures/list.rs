@@ -1,0 +1,382 @@
+//! Every per-mode figure, declared once with everything the views need: label, unit, where
+//! its value lives in [`ModeSummary`], the kind of each part, whether it is per-session. The
+//! brief view, the headline and the page refer to a figure by its `const` here.
+
+use super::{numbers, per_session, words, Figure, Provenance, Unit};
+use crate::contract::summary::{ModeSummary, ServerSummary};
+use crate::vocab::units;
+use Provenance::{Derived, Measured, Model};
+
+/// The figures per second of wall time (a rate, a share of a core over the elapsed wall time).
+/// Under the virtual clock that time is not the scenario's (the requests run as fast as the
+/// machine allows), so they describe the run, not the planned rate: [`wall_time_note`] says so
+/// beside them.
+pub const PER_WALL_SECOND: &[&Figure] =
+    &[&ACHIEVED_RATE, &BUILD_SHARE_OVER_WALL, &SAMPLER_OVERHEAD];
+
+/// Under the virtual clock, what a leg's per-wall-second figures are per: the wall time its
+/// scheduled requests ran in, and where the figure at the planned rate is. `None` under the real clock
+/// (no `virtual_s`), whose wall time is the scenario's.
+pub fn wall_time_note(m: &ModeSummary) -> Option<String> {
+    let virtual_s = m.load.virtual_s?;
+    let figures = PER_WALL_SECOND
+        .iter()
+        .map(|f| format!("\"{}\"", f.label))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Some(format!(
+        "virtual clock: {} of scheduled requests ran in {} of wall time, so {figures} are per that wall time, not at the planned rate; \"{}\" is at the planned rate",
+        units::seconds(virtual_s),
+        units::seconds(m.load.elapsed_s),
+        BUILD_AT_RATE.label,
+    ))
+}
+
+fn n(v: u64) -> Option<f64> {
+    Some(v as f64)
+}
+
+fn o(v: Option<u64>) -> Option<f64> {
+    v.map(|v| v as f64)
+}
+
+fn srv(m: &ModeSummary, f: fn(&ServerSummary) -> Option<u64>) -> Option<f64> {
+    o(m.server.as_ref().and_then(f))
+}
+
+pub const REQUESTS_OK_FAILED: Figure =
+    numbers("requests ok / failed", Unit::Count, &[Measured; 2], |m| {
+        vec![n(m.load.requests_ok), n(m.load.requests_failed)]
+    });
+/// Requests completed ÷ elapsed wall time.
+pub const ACHIEVED_RATE: Figure = numbers("achieved rate", Unit::Rate, &[Derived], |m| {
+    vec![Some(m.achieved_rps)]
+});
+pub const LATE_STARTS: Figure = numbers(
+    "late starts (≥2 ms or no slot)",
+    Unit::Count,
+    &[Measured],
+    |m| vec![o(m.load.late_starts)],
+);
+pub const HANDSHAKES: Figure = numbers(
+    "handshakes full / resumed / reused conn",
+    Unit::Count,
+    &[Measured; 3],
+    |m| {
+        vec![
+            o(m.load.handshakes_full),
+            o(m.load.handshakes_resumed),
+            o(m.load.requests_on_reused_connection),
+        ]
+    },
+);
+pub const CONNECTIONS: Figure = numbers(
+    "connections opened / peak open",
+    Unit::Count,
+    &[Measured; 2],
+    |m| vec![o(m.load.connections_opened), o(m.open_connections_peak)],
+);
+pub const ALLOC_BYTES_PER_REQUEST: Figure =
+    per_session("bytes allocated / request", Unit::Bytes, &[Derived], |m| {
+        vec![m.client_alloc_bytes_per_request]
+    });
+pub const SESSION_BUILDS: Figure = numbers("session builds", Unit::Count, &[Measured], |m| {
+    vec![n(m.load.client_builds)]
+});
+pub const BUILD_CPU: Figure =
+    per_session("build CPU p50 / p99", Unit::Micros, &[Measured; 2], |m| {
+        let b = m.load.client_build_cpu_us;
+        vec![b.map(|b| b.p50 as f64), b.map(|b| b.p99 as f64)]
+    });
+/// Building threads' CPU time ÷ elapsed wall time.
+pub const BUILD_SHARE_OVER_WALL: Figure = numbers(
+    "building: CPU ÷ wall time (share of one core)",
+    Unit::Percent,
+    &[Derived],
+    |m| vec![m.client_build_core_share],
+);
+/// Mean build CPU × the planned rate: the share of a core building takes at the planned rate,
+/// on either clock.
+pub const BUILD_AT_RATE: Figure = numbers(
+    "building at the planned rate: cores needed / available",
+    Unit::Number,
+    &[Derived, Measured],
+    |m| vec![m.build_cores_needed, o(m.load.cores_available)],
+);
+pub const RETAINED_BYTES: Figure = per_session(
+    "retained bytes / session (b)",
+    Unit::Bytes,
+    &[Derived],
+    |m| vec![m.retained_bytes_per_session],
+);
+pub const RETAINED_BYTES_SLOPE: Figure =
+    per_session("b cross-check: heap slope", Unit::Bytes, &[Derived], |m| {
+        vec![m.retained_bytes_slope]
+    });
+pub const PLATEAU: Figure = per_session(
+    "plateau: model R·b·T / measured",
+    Unit::Bytes,
+    &[Model, Measured],
+    |m| vec![m.model_plateau_bytes, m.measured_plateau_bytes],
+);
+pub const CLIENT_HEAP: Figure = numbers(
+    "client heap start / peak / end",
+    Unit::Bytes,
+    &[Measured; 3],
+    |m| {
+        vec![
+            o(m.load.client_heap_start_bytes),
+            o(m.client_heap_peak_bytes),
+            o(m.load.client_heap_end_bytes),
+        ]
+    },
+);
+pub const CLIENT_RSS: Figure = numbers(
+    "client RSS start / peak / end",
+    Unit::Bytes,
+    &[Measured; 3],
+    |m| {
+        vec![
+            o(m.load.client_rss_start_bytes),
+            o(m.client_rss_peak_bytes),
+            o(m.load.client_rss_end_bytes),
+        ]
+    },
+);
+pub const OPEN_FDS: Figure = numbers(
+    "open fds start / peak / end",
+    Unit::Count,
+    &[Measured; 3],
+    |m| {
+        vec![
+            o(m.load.open_fds_start),
+            o(m.open_fds_peak),
+            o(m.load.open_fds_end),
+        ]
+    },
+);
+pub const LATENCY: Figure = per_session(
+    "latency p50 / p99 / max",
+    Unit::Micros,
+    &[Measured; 3],
+    |m| {
+        let l = m.load.latency_us;
+        vec![
+            l.map(|l| l.p50 as f64),
+            l.map(|l| l.p99 as f64),
+            l.map(|l| l.max as f64),
+        ]
+    },
+);
+/// The sampler's CPU time ÷ elapsed wall time.
+pub const SAMPLER_OVERHEAD: Figure = numbers("sampler overhead", Unit::Percent, &[Derived], |m| {
+    vec![m.sampler_share]
+});
+pub const SERVER_HANDSHAKES: Figure = numbers(
+    "server handshakes full / resumed / failed",
+    Unit::Count,
+    &[Measured; 3],
+    |m| {
+        vec![
+            srv(m, |s| s.handshakes_full),
+            srv(m, |s| s.handshakes_resumed),
+            srv(m, |s| s.handshakes_failed),
+        ]
+    },
+);
+pub const SERVER_CACHE_BYTES: Figure = numbers(
+    "server session cache peak bytes",
+    Unit::Bytes,
+    &[Measured],
+    |m| vec![srv(m, |s| s.session_cache_bytes_peak)],
+);
+pub const SERVER_CONNECTIONS: Figure = numbers(
+    "server connections total / peak open",
+    Unit::Count,
+    &[Measured; 2],
+    |m| {
+        vec![
+            srv(m, |s| s.connections_total),
+            srv(m, |s| s.open_connections_peak),
+        ]
+    },
+);
+pub const STOPPED_EARLY: Figure = words("stopped early", |m| m.load.stopped_early.clone());
+
+/// Every per-mode figure, in the order the tables show them.
+pub const MODE_FIGURES: &[&Figure] = &[
+    &words("client / roots", |m| {
+        Some(format!("{} / {}", m.client, m.roots))
+    }),
+    &REQUESTS_OK_FAILED,
+    &numbers(
+        "requests planned / started",
+        Unit::Count,
+        &[Measured; 2],
+        |m| vec![n(m.load.requests_planned), n(m.load.requests_started)],
+    ),
+    &ACHIEVED_RATE,
+    &LATE_STARTS,
+    &numbers("start lag p50 / p99", Unit::Micros, &[Measured; 2], |m| {
+        let l = m.load.start_lag_us;
+        vec![l.map(|l| l.p50 as f64), l.map(|l| l.p99 as f64)]
+    }),
+    &HANDSHAKES,
+    &CONNECTIONS,
+    &ALLOC_BYTES_PER_REQUEST,
+    &per_session(
+        "  of which OpenSSL / request",
+        Unit::Bytes,
+        &[Derived],
+        |m| vec![m.openssl_alloc_bytes_per_request],
+    ),
+    &per_session("allocations / request", Unit::Number, &[Derived], |m| {
+        vec![m.client_allocs_per_request]
+    }),
+    &SESSION_BUILDS,
+    &BUILD_CPU,
+    &per_session(
+        "build wall time p50 / p99",
+        Unit::Micros,
+        &[Measured; 2],
+        |m| {
+            let b = m.load.client_build_us;
+            vec![b.map(|b| b.p50 as f64), b.map(|b| b.p99 as f64)]
+        },
+    ),
+    &BUILD_SHARE_OVER_WALL,
+    &per_session("bytes allocated / build", Unit::Bytes, &[Derived], |m| {
+        vec![m.client_build_alloc_bytes]
+    }),
+    &per_session("  of which OpenSSL / build", Unit::Bytes, &[Derived], |m| {
+        vec![m.openssl_build_alloc_bytes]
+    }),
+    &BUILD_AT_RATE,
+    &words("rate bound", |m| {
+        m.rate_bound
+            .clone()
+            .or_else(|| m.rate_bound_not_measured.clone())
+    }),
+    &RETAINED_BYTES,
+    &RETAINED_BYTES_SLOPE,
+    &numbers("retained sessions peak", Unit::Count, &[Measured], |m| {
+        vec![o(m.retained_sessions_peak)]
+    }),
+    &PLATEAU,
+    &per_session(
+        "plateau: measured ÷ model",
+        Unit::Number,
+        &[Derived],
+        |m| vec![m.plateau_ratio],
+    ),
+    &numbers("plateau reached at", Unit::Seconds, &[Measured], |m| {
+        vec![m.plateau_reached_s]
+    }),
+    &CLIENT_HEAP,
+    &CLIENT_RSS,
+    &OPEN_FDS,
+    &LATENCY,
+    &numbers("warm-up before the load", Unit::Micros, &[Measured], |m| {
+        vec![o(m.load.warmup_us)]
+    }),
+    &numbers("client CPU", Unit::Seconds, &[Measured], |m| {
+        vec![m.load.client_cpu_s]
+    }),
+    &SAMPLER_OVERHEAD,
+    &numbers(
+        "server RSS peak / heap peak",
+        Unit::Bytes,
+        &[Measured; 2],
+        |m| vec![srv(m, |s| s.rss_peak_bytes), srv(m, |s| s.heap_peak_bytes)],
+    ),
+    &numbers(
+        "server session cache peak entries",
+        Unit::Count,
+        &[Measured],
+        |m| vec![srv(m, |s| s.session_cache_entries_peak)],
+    ),
+    &SERVER_CACHE_BYTES,
+    &SERVER_HANDSHAKES,
+    &SERVER_CONNECTIONS,
+    &numbers("server accept errors", Unit::Count, &[Measured], |m| {
+        vec![srv(m, |s| s.accept_errors)]
+    }),
+    &numbers("server CPU", Unit::Seconds, &[Measured], |m| {
+        vec![m.server.as_ref().and_then(|s| s.cpu_s)]
+    }),
+    &numbers(
+        "worker lines not understood",
+        Unit::Count,
+        &[Measured],
+        |m| vec![n(m.worker_lines_unparsed)],
+    ),
+    &words("failures by kind", |m| {
+        (!m.load.failures_by_kind.is_empty()).then(|| {
+            m.load
+                .failures_by_kind
+                .iter()
+                .map(|(k, v)| format!("{k}: {}", units::count(*v)))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+    }),
+    &STOPPED_EARLY,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::figures::Cell;
+
+    fn mode() -> ModeSummary {
+        serde_json::from_value(serde_json::json!({
+            "mode": "fresh", "client": "hyper", "roots": "ca",
+            "requests_planned": 60000, "requests_started": 60000, "requests_ok": 60000,
+            "requests_failed": 0, "failures_by_kind": {}, "elapsed_s": 18.3,
+            "achieved_rps": 3278.7, "client_builds": 60000
+        }))
+        .expect("mode")
+    }
+
+    /// The brief view and the headline mark each part they show with its figure's kind.
+    #[test]
+    fn each_part_of_a_figure_has_one_kind() {
+        for f in MODE_FIGURES {
+            let parts = match f.cell(&mode()) {
+                Cell::Parts(parts) => parts.len(),
+                Cell::Text(_) => 0,
+            };
+            assert_eq!(f.provenance.len(), parts, "{}", f.label);
+        }
+    }
+
+    #[test]
+    fn the_virtual_clock_says_what_its_wall_time_figures_are_per() {
+        let mut m = mode();
+        assert_eq!(wall_time_note(&m), None);
+        m.load.virtual_s = Some(60.0);
+        let note = wall_time_note(&m).expect("virtual clock");
+        assert!(
+            note.starts_with(
+                "virtual clock: 60 s of scheduled requests ran in 18.3 s of wall time"
+            ),
+            "{note}"
+        );
+        for f in PER_WALL_SECOND {
+            assert!(note.contains(&format!("\"{}\"", f.label)), "{note}");
+        }
+        let at_rate = format!("\"{}\" is at the planned rate", BUILD_AT_RATE.label);
+        assert!(note.ends_with(&at_rate), "{note}");
+    }
+
+    #[test]
+    fn labels_are_distinct() {
+        for (i, f) in MODE_FIGURES.iter().enumerate() {
+            assert!(
+                MODE_FIGURES[..i].iter().all(|g| g.label != f.label),
+                "{} twice",
+                f.label
+            );
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The per-mode figures a reader sees: how one is declared (label, unit, where the value
+//! lives in [`ModeSummary`], the kind of each part, whether it is per-session) and rendered
+//! into a [`Cell`]; every figure is declared once, in `list.rs`. The terminal table
+//! ([`crate::report::table`]) and the HTML page ([`crate::report`]) both render
+//! [`MODE_FIGURES`] through [`crate::vocab::units`], so a figure added there appears in both,
+//! formatted the same way (ARCHITECTURE.md).
+
+mod list;
+pub use list::*;
+
+use crate::contract::breakdown::Share;
+use crate::contract::summary::ModeSummary;
+use crate::vocab::owner::Owner;
+use crate::vocab::units;
+
+/// How a figure's numbers read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// An exact count: `60,000`.
+    Count,
+    /// Bytes in binary units: `17.9 KiB`.
+    Bytes,
+    /// Microseconds, scaled: `850 µs`, `1.2 ms`.
+    Micros,
+    /// Seconds: `2.5 s`.
+    Seconds,
+    /// Requests per second: `100 req/s`.
+    Rate,
+    /// A share shown as a percentage: `1.23 %`.
+    Percent,
+    /// A plain number, three significant digits: `199`, `1.01`.
+    Number,
+}
+
+impl Unit {
+    /// The value in this unit.
+    pub fn format(self, v: f64) -> String {
+        match self {
+            Unit::Count => units::count(v.max(0.0).round() as u64),
+            Unit::Bytes => units::bytes(v),
+            Unit::Micros => units::micros(v),
+            Unit::Seconds => units::seconds(v),
+            Unit::Rate => units::rate(v),
+            Unit::Percent => units::percent(v),
+            Unit::Number => units::sig3(v),
+        }
+    }
+}
+
+/// Where a figure's value comes from.
+#[derive(Clone, Copy)]
+pub enum Get {
+    /// One or more numbers in one unit, shown `a / b / c`; `None` is not measured.
+    Numbers(Unit, fn(&ModeSummary) -> Vec<Option<f64>>),
+    /// Words (`None`: nothing to say).
+    Text(fn(&ModeSummary) -> Option<String>),
+}
+
+/// Where a figure comes from: the three kinds a reader must tell apart, ordered from the
+/// strongest claim to the weakest (a derived figure rests on measured ones, a model on both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Provenance {
+    /// Read off the run: a count, a sample, the bytes an allocator saw freed.
+    Measured,
+    /// Arithmetic on measured figures only (a total ÷ a count).
+    Derived,
+    /// A model fed with measured figures and settings: R·b·T, or measured growth extrapolated
+    /// past the run.
+    Model,
+}
+
+impl Provenance {
+    /// Every kind, in the legend's order.
+    pub const ALL: [Provenance; 3] = [Self::Measured, Self::Derived, Self::Model];
+
+    /// The weakest of `kinds` (`None`: no kind): what a statement of figures of these kinds
+    /// can claim as a whole.
+    pub fn weakest(kinds: impl IntoIterator<Item = Provenance>) -> Option<Provenance> {
+        kinds.into_iter().max()
+    }
+
+    /// The mark a value carries: one character, so it costs a column, not a sentence.
+    pub fn mark(self) -> &'static str {
+        match self {
+            Self::Measured => "●",
+            Self::Derived => "◐",
+            Self::Model => "○",
+        }
+    }
+
+    /// The kind in one word (the page's tooltip on the mark).
+    pub fn word(self) -> &'static str {
+        match self {
+            Self::Measured => "measured",
+            Self::Derived => "derived",
+            Self::Model => "model",
+        }
+    }
+
+    /// What the mark means, for the legend.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Self::Measured => "measured",
+            Self::Derived => "derived from measured figures",
+            Self::Model => "model (R·b·T = rate × retention × b; extrapolation)",
+        }
+    }
+}
+
+/// One row of the per-mode tables, with everything the views need to know about it. The brief
+/// view, the headline and the per-wall-second note refer to a figure by its `const`, so a
+/// label is written once and a figure that does not exist does not compile.
+#[derive(Clone, Copy)]
+pub struct Figure {
+    pub label: &'static str,
+    pub get: Get,
+    /// How each part of a [`Get::Numbers`] value is obtained, one kind per part (empty for
+    /// words): the marks of the brief view and the headline.
+    pub provenance: &'static [Provenance],
+    /// It describes one session, request or build: in a leg whose `per_session_unsound` is
+    /// set, the table and the page mark it with [`UNSOUND_MARK`].
+    pub per_session: bool,
+}
+
+type Numbers = fn(&ModeSummary) -> Vec<Option<f64>>;
+
+/// A figure of numbers in `unit`.
+const fn numbers(
+    label: &'static str,
+    unit: Unit,
+    provenance: &'static [Provenance],
+    get: Numbers,
+) -> Figure {
+    Figure {
+        label,
+        get: Get::Numbers(unit, get),
+        provenance,
+        per_session: false,
+    }
+}
+
+/// A figure of numbers in `unit` that describes one session, request or build.
+const fn per_session(
+    label: &'static str,
+    unit: Unit,
+    provenance: &'static [Provenance],
+    get: Numbers,
+) -> Figure {
+    Figure {
+        per_session: true,
+        ..numbers(label, unit, provenance, get)
+    }
+}
+
+/// A figure of words.
+const fn words(label: &'static str, get: fn(&ModeSummary) -> Option<String>) -> Figure {
+    Figure {
+        label,
+        get: Get::Text(get),
+        provenance: &[],
+        per_session: false,
+    }
+}
+
+/// A rendered cell: each part formatted, `None` where not measured.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Cell {
+    Parts(Vec<Option<String>>),
+    Text(Option<String>),
+}
+
+/// What follows a per-session figure from a leg whose per-session figures are not sound.
+pub const UNSOUND_MARK: &str = "!";
+
+impl Figure {
+    /// Whether this figure's cell for `m` carries [`UNSOUND_MARK`]: a per-session figure of a
+    /// leg marked `per_session_unsound`, when the leg measured it (`n/a` needs no mark).
+    pub fn marked(&self, m: &ModeSummary) -> bool {
+        self.per_session
+            && m.per_session_unsound.is_some()
+            && !matches!(self.cell(m), Cell::Parts(p) if p.iter().all(Option::is_none))
+    }
+
+    /// This figure for one mode.
+    pub fn cell(&self, m: &ModeSummary) -> Cell {
+        match self.get {
+            Get::Numbers(unit, f) => Cell::Parts(
+                f(m).into_iter()
+                    .map(|v| v.map(|v| unit.format(v)))
+                    .collect(),
+            ),
+            Get::Text(f) => Cell::Text(f(m)),
+        }
+    }
+}
+
+impl Cell {
+    /// The cell as plain text: parts joined by ` / `, [`units::NOT_MEASURED`] for each part
+    /// not measured (once, when none was).
+    pub fn plain(&self) -> String {
+        self.render(|| units::NOT_MEASURED.to_string(), str::to_string)
+    }
+
+    /// The one layout rule of a cell, for any output: `text` writes a value, `unmeasured`
+    /// writes a part that was not measured (once for the cell when no part was).
+    pub fn render(&self, unmeasured: impl Fn() -> String, text: impl Fn(&str) -> String) -> String {
+        match self {
+            Cell::Parts(parts) if parts.iter().all(Option::is_none) => unmeasured(),
+            Cell::Parts(parts) => parts
+                .iter()
+                .map(|p| p.as_deref().map_or_else(&unmeasured, &text))
+                .collect::<Vec<_>>()
+                .join(" / "),
+            Cell::Text(t) => t.as_deref().map_or_else(|| "–".to_string(), &text),
+        }
+    }
+}
+
+/// One of the `--breakdown` tables: a figure by owner (rows), one column per mode.
+pub struct OwnerTable {
+    pub title: &'static str,
+    /// Per owner (in [`Owner::ALL`] order, the remainder last), one cell per mode: the owner's
+    /// bytes and share, `None` where that mode's breakdown does not list it.
+    pub rows: Vec<(Owner, Vec<Option<String>>)>,
+}
+
+/// Where a breakdown lives in [`ModeSummary`].
+pub type GetShares = fn(&ModeSummary) -> Option<&Vec<Share>>;
+
+/// The breakdowns a reader sees, listed once: title and where each lives in [`ModeSummary`].
+pub const OWNER_FIGURES: [(&str, GetShares); 2] = [
+    ("b by owner (bytes retained per session)", |m| {
+        m.retained_breakdown.as_ref()
+    }),
+    ("bytes allocated per request, by owner", |m| {
+        m.request_breakdown.as_ref()
+    }),
+];
+
+/// The tables of [`OWNER_FIGURES`] that some mode has (none without `--breakdown`). A cell
+/// reads `16.1 KiB (87.3 %)`; the shares are of the measured figure, so the column adds up to
+/// it, the remainder included.
+pub fn owner_tables(modes: &[ModeSummary]) -> Vec<OwnerTable> {
+    OWNER_FIGURES
+        .iter()
+        .filter(|(_, get)| modes.iter().any(|m| get(m).is_some()))
+        .map(|(title, get)| OwnerTable {
+            title,
+            rows: Owner::ALL
+                .iter()
+                .filter_map(|&owner| {
+                    let cells: Vec<Option<String>> = modes
+                        .iter()
+                        .map(|m| {
+                            get(m)?.iter().find(|s| s.owner == owner).map(|s| {
+                                format!("{} ({})", units::bytes(s.bytes), units::percent(s.share))
+                            })
+                        })
+                        .collect();
+                    cells.iter().any(Option::is_some).then_some((owner, cells))
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// `--breakdown`, leak: the held-connection probe's figures ([`crate::measure::held`]) in one line, as
+/// the terminal and the page show them under the owner tables.
+pub fn held_line(m: &ModeSummary) -> Option<String> {
+    let h = m.held_connection.as_ref()?;
+    let b = |v: Option<f64>| units::opt(v, units::bytes);
+    Some(format!(
+        "one idle held connection, client / server: TLS {} / {}, plain TCP {} / {}, TLS − TCP {} / {} (measured: each side's thread heap with {} connections held, ÷ {}; configs shared and not counted; aws-lc's C allocations and kernel socket buffers are not heap the allocator sees)",
+        b(h.tls_client_bytes),
+        b(h.tls_server_bytes),
+        b(h.tcp_client_bytes),
+        b(h.tcp_server_bytes),
+        b(h.tls_minus_tcp_client()),
+        b(h.tls_minus_tcp_server()),
+        h.connections,
+        h.connections,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unmeasured_parts_read_not_measured() {
+        let c = Cell::Parts(vec![Some("1".into()), None]);
+        assert_eq!(c.plain(), "1 / n/a");
+        assert_eq!(Cell::Parts(vec![None, None]).plain(), "n/a");
+    }
+}
