@@ -1,8 +1,11 @@
-//! Instructions per operation (callgrind, through gungraun): the deterministic cost beside
-//! criterion's wall-clock time (`benches/session.rs`), so that a change in cost shows on a noisy
-//! shared machine and in CI. Run with `cargo bench --bench instructions` (needs valgrind and
-//! `gungraun-runner` of the same version as the `gungraun` crate: see docs/benchmarks.md; without them
-//! the suite says it was skipped and why, and fails under `CI=true`: [`config_if_tools_present`]).
+//! Instructions per operation with callgrind (gungraun): builds, request kinds, `mode/fresh`,
+//! client and server counted apart.
+//!
+//! The deterministic cost beside criterion's wall-clock time (`benches/session.rs`), so that a
+//! change in cost shows on a noisy shared machine and in CI. Run with `cargo bench --bench
+//! instructions` (needs valgrind and `gungraun-runner` of the same version as the `gungraun`
+//! crate: see docs/benchmarks.md; without them the suite says it was skipped and why, and fails
+//! in the project's CI: [`config_if_tools_present`]).
 //!
 //! Why both ends are driven in memory, on one thread: the criterion benches run hyper and a
 //! server over loopback TCP on several threads, and callgrind serialises threads and counts the
@@ -11,12 +14,12 @@
 //! exchange their TLS records through two byte buffers, one turn at a time (as rustls's own
 //! ci-bench does), so the work done is the same run after run and each turn belongs to exactly
 //! one side. While the operation is measured, every client turn runs inside [`counted_client`]
-//! and every server turn inside [`counted_server`]; a benchmark's callgrind counts only inside one of the two
-//! (`--toggle-collect`), so `…/client` is what the client executed for the operation and
-//! `…/server` what the server executed, for the very same exchange. The HTTP layer is a fixed
-//! request and a fixed 128-byte response written through the connections (hyper's parsing is
-//! not in these figures); the session builds (`build/*`) are the harness's own
-//! `SessionFactory::build`, hyper and reqwest, as in the criterion benches.
+//! and every server turn inside [`counted_server`]; a benchmark's callgrind counts only inside
+//! one of the two (`--toggle-collect`), so `…/client` is what the client executed for the
+//! operation and `…/server` what the server executed, for the very same exchange. The HTTP
+//! layer is a fixed request and a fixed 128-byte response written through the connections
+//! (hyper's parsing is not in these figures); the session builds (`build/*`) are the harness's
+//! own `SessionFactory::build`, hyper and reqwest, as in the criterion benches.
 //!
 //! Each benchmark runs its operation once, after a warm-up of the same operation in its setup
 //! (uncounted): a callgrind count has no timing noise to average out (a handshake's moves by
@@ -562,15 +565,15 @@ fn missing_tool() -> Option<String> {
 /// Runs first, in the process `cargo bench` starts (gungraun's `main!` evaluates its `config`
 /// there only, before it starts the runner; never under valgrind): without valgrind or the
 /// runner the suite cannot run, so it says so on stderr and exits, 0 (skipped, not passed: no
-/// figure is printed) or, under `CI=true`, 1, because CI must run every check (`.ci/run`).
+/// figure is printed) or, with `TLS_SESSION_COST_CI` set (`.ci/run`), 1, because the project's
+/// CI must run every check.
 /// Without this check gungraun fails ("Failed to run benchmarks … Is gungraun-runner
 /// installed"), or its runner does on a missing valgrind, and a plain `cargo bench` fails on a
 /// machine that has neither.
 fn config_if_tools_present() -> LibraryBenchmarkConfig {
     if let Some(why) = missing_tool() {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
-        if ci {
-            eprintln!("instructions: FAILED, not run (CI=true): {why}");
+        if std::env::var_os("TLS_SESSION_COST_CI").is_some() {
+            eprintln!("instructions: FAILED, not run (TLS_SESSION_COST_CI is set): {why}");
             std::process::exit(1);
         }
         eprintln!("instructions: SKIPPED, no instruction counted: {why}");

@@ -1,6 +1,8 @@
-//! What counting OpenSSL's allocations costs a native-tls client build: the CPU time of
-//! building a `reqwest-native` client (`SessionFactory::build`, as the harness's load does)
-//! with OpenSSL's allocator replaced by the counting functions
+//! `native-tls` only: reqwest-native build CPU with and without counting OpenSSL's allocations, in
+//! alternating child processes.
+//!
+//! The CPU time of building a `reqwest-native` client (`SessionFactory::build`, as the
+//! harness's load does) with OpenSSL's allocator replaced by the counting functions
 //! (`harness::measure::alloc::count_openssl`, as every harness client worker does) and with
 //! OpenSSL's own `malloc`. Only with the `native-tls` feature (`required-features`):
 //!

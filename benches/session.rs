@@ -1,5 +1,5 @@
-//! What a TLS client session costs, per operation: time (criterion) and bytes / allocations
-//! (the counting allocator, in a pass run beside criterion — see `support`).
+//! What a TLS client session costs, per operation: time, and bytes / allocations from the
+//! counting allocator, each a criterion measurement (see `support`).
 //!
 //! Groups (filter with `cargo bench -- <substring>`, e.g. `cargo bench -- request/full`):
 //! - `build/{ca,webpki}/cache{256,0}`: building a session (`SessionFactory::build`) alone —
@@ -33,7 +33,6 @@ static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::
 
 mod support;
 
-use criterion::Criterion;
 use harness::measure::settle;
 use harness::tls::connector::ConnUse;
 use harness::tls::session::Pooling;
@@ -41,10 +40,8 @@ use harness::vocab::client::ClientKind;
 use harness::vocab::tls::{RootsChoice, TlsVersion};
 
 use support::checks::{alive_tasks, expect_conn, get_checked_by_server};
-use support::conns::{conn_stats, Conns};
-use support::fixture::Fixture;
-use support::group::{Group, Outputs};
-use support::pass::{Book, PassMode};
+use support::fixture::{conn_stats, Fixture};
+use support::group::{Group, Outputs, Suite};
 
 /// rustls's default client resumption store capacity (and the harness's `--client-cache`).
 const CACHE_ON: usize = 256;
@@ -59,13 +56,13 @@ fn tag(v: TlsVersion) -> &'static str {
 
 /// Building a session: `factory.build(..)` and nothing else, no connection. The time
 /// includes dropping the session right after (`Outputs::DropTimed`: holding thousands of
-/// sessions to drop them untimed would time page faults instead); the bytes pass holds them,
-/// so "held B" is what one built session keeps on the heap.
+/// sessions to drop them untimed would time page faults instead); the heap figures hold them,
+/// so `client-held` is what one built session keeps on the heap.
 ///
 /// `system`: whether the machine has OS roots (`harness::tls::config::system_roots()`); without
 /// them the two `system` cases are skipped.
-fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool, native: bool) {
-    let mut g = Group::new(c, "build", book);
+fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
+    let mut g = Group::new(suite, "build", false);
     for roots in [RootsChoice::Ca, RootsChoice::Webpki] {
         for cache in [CACHE_ON, CACHE_OFF] {
             let factory = fx.factory(TlsVersion::V13, roots, cache);
@@ -74,7 +71,7 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool, n
             g.case(
                 &fx.rt,
                 &format!("{roots}/cache{cache}"),
-                Conns::Client(&stats),
+                &stats,
                 Outputs::DropTimed,
                 || async move { f.build(Pooling::KeepAlive).expect("build a session") },
             );
@@ -91,14 +88,14 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool, n
         g.case(
             &fx.rt,
             "hyper/system",
-            Conns::Client(&stats),
+            &stats,
             Outputs::DropTimed,
             || async move { f.build(Pooling::KeepAlive).expect("build a session") },
         );
     }
 
-    // reqwest. Its connections are not visible, so the cases settle on and report the
-    // server's counters (no connection is opened here: all 0). `system` loads the OS store
+    // reqwest. Its connections are not visible, so the cases settle on the
+    // server's counters (no connection is opened here). `system` loads the OS store
     // once per build, in reqwest's platform verifier; whether the machine has one is checked
     // once, in `main` (as the harness's CLI checks it once per run), never per build.
     let server = fx.server_stats(TlsVersion::V13);
@@ -111,7 +108,7 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool, n
         g.case(
             &fx.rt,
             &format!("reqwest/{roots}"),
-            Conns::Server(&server),
+            &server,
             Outputs::DropTimed,
             || async move { f.build(Pooling::KeepAlive).expect("build a reqwest client") },
         );
@@ -127,7 +124,7 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool, n
         g.case(
             &fx.rt,
             &format!("reqwest-native/{roots}"),
-            Conns::Server(&server),
+            &server,
             Outputs::DropTimed,
             || async move {
                 f.build(Pooling::KeepAlive)
@@ -139,8 +136,8 @@ fn bench_build(c: &mut Criterion, fx: &Fixture, book: &mut Book, system: bool, n
 }
 
 /// One request on a new connection (full or resumed handshake) or on a reused one.
-fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
-    let mut g = Group::new(c, "request", book);
+fn bench_request(suite: &mut Suite, fx: &Fixture) {
+    let mut g = Group::new(suite, "request", true);
     for v in [TlsVersion::V13, TlsVersion::V12] {
         let uri = fx.uri(v);
         let uri = &uri;
@@ -155,7 +152,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         g.case(
             &fx.rt,
             &format!("full/{}", tag(v)),
-            Conns::Client(&stats),
+            &stats,
             Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::NewFull, "full handshake");
@@ -184,7 +181,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         g.case(
             &fx.rt,
             &format!("resumed/{}", tag(v)),
-            Conns::Client(&stats),
+            &stats,
             Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::NewResumed, "resumed handshake");
@@ -206,7 +203,7 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         g.case(
             &fx.rt,
             &format!("reused/{}", tag(v)),
-            Conns::Client(&stats),
+            &stats,
             Outputs::HoldUntimed,
             || async move {
                 expect_conn(s.get(uri).await, ConnUse::Reused, "reused connection");
@@ -223,8 +220,8 @@ fn bench_request(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
 /// One request in each session mode (ARCHITECTURE.md "Session modes"), pooling as the
 /// harness's load generator uses it: keep-alive for fresh, leak and shared; no idle for
 /// resume.
-fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book, native: bool) {
-    let mut g = Group::new(c, "mode", book);
+fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
+    let mut g = Group::new(suite, "mode", true);
     let v = TlsVersion::V13;
     let uri = fx.uri(v);
     let uri = &uri;
@@ -237,7 +234,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book, native: bool) {
     g.case(
         &fx.rt,
         "fresh",
-        Conns::Client(&stats),
+        &stats,
         Outputs::HoldUntimed,
         || async move {
             let session = f.build(Pooling::KeepAlive).expect("build a session");
@@ -254,14 +251,14 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book, native: bool) {
     // descriptors without bound and make later samples measure a different, bigger process;
     // holding them per chunk keeps each iteration's work identical while still excluding
     // invalidation. So leak's time is fresh's minus the teardown, its bytes/allocs are
-    // those of build + request, and its `live` column is what each leaked session keeps.
+    // those of build + request, and its `client-held` is what each leaked session keeps.
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
     let stats = conn_stats(&factory);
     let f = &factory;
     g.case(
         &fx.rt,
         "leak",
-        Conns::Client(&stats),
+        &stats,
         Outputs::HoldUntimed,
         || async move {
             let session = f.build(Pooling::KeepAlive).expect("build a session");
@@ -281,7 +278,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book, native: bool) {
     g.case(
         &fx.rt,
         "shared",
-        Conns::Client(&stats),
+        &stats,
         Outputs::HoldUntimed,
         || async move {
             expect_conn(s.get(uri).await, ConnUse::Reused, "shared");
@@ -306,7 +303,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book, native: bool) {
     g.case(
         &fx.rt,
         "resume",
-        Conns::Client(&stats),
+        &stats,
         Outputs::HoldUntimed,
         || async move {
             expect_conn(s.get(uri).await, ConnUse::NewResumed, "resume");
@@ -321,7 +318,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book, native: bool) {
     // responses carry no connection tag and their connections are not counted client-side,
     // so every step checks the server's counters instead (a fresh client's request: one new
     // connection, one full handshake; a shared client's: no new connection), and the cases
-    // settle on and report the server's counters. OpenSSL's bytes are in the bytes pass:
+    // settle on the server's counters. OpenSSL's bytes are in the client's figures:
     // `main` routed its allocator through the counting allocator before it first ran.
     let server = fx.server_stats(v);
     let sv = &*server;
@@ -344,7 +341,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book, native: bool) {
         g.case(
             &fx.rt,
             &format!("{kind}/fresh"),
-            Conns::Server(sv),
+            sv,
             Outputs::HoldUntimed,
             || async move {
                 let tasks = alive_tasks();
@@ -372,7 +369,7 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book, native: bool) {
         g.case(
             &fx.rt,
             &format!("{kind}/shared"),
-            Conns::Server(sv),
+            sv,
             Outputs::HoldUntimed,
             || async move {
                 get_checked_by_server(s, sv, uri, ConnUse::Reused, what).await;
@@ -390,8 +387,8 @@ fn bench_modes(c: &mut Criterion, fx: &Fixture, book: &mut Book, native: bool) {
 /// session's state and expires the one whose time is up (1,000 live entries: a 1 s TTL at one
 /// entry per virtual millisecond). The entries share one `ClientConfig`, so what is timed and
 /// counted is the store (its queue and the measured drop), not the session's own bytes —
-/// those are `build/*` "held B" and the harness's `retained_bytes_per_session`.
-fn bench_retention(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
+/// those are `client-held/build/*` and the harness's `retained_bytes_per_session`.
+fn bench_retention(suite: &mut Suite, fx: &Fixture) {
     use std::cell::{Cell, RefCell};
     use std::sync::Arc;
     use std::time::Duration;
@@ -418,12 +415,12 @@ fn bench_retention(c: &mut Criterion, fx: &Fixture, book: &mut Book) {
         clock.set(clock.get() + 0.001);
         store.borrow_mut().insert(clock.get(), state.clone());
     }
-    let mut g = Group::new(c, "retention", book);
+    let mut g = Group::new(suite, "retention", false);
     let (store, clock, state) = (&store, &clock, &state);
     g.case(
         &fx.rt,
         "insert_expire",
-        Conns::Client(&stats),
+        &stats,
         Outputs::DropTimed,
         || async move {
             clock.set(clock.get() + 0.001);
@@ -456,9 +453,8 @@ fn main() {
             false
         }
     };
-    let mut c = Criterion::default().without_plots().configure_from_args();
+    let mut suite = Suite::from_args();
     let fx = Fixture::new();
-    let mut book = Book::new(PassMode::from_args());
     let system = match harness::tls::config::system_roots() {
         Ok(_) => true,
         Err(e) => {
@@ -466,10 +462,9 @@ fn main() {
             false
         }
     };
-    bench_build(&mut c, &fx, &mut book, system, native);
-    bench_request(&mut c, &fx, &mut book);
-    bench_modes(&mut c, &fx, &mut book, native);
-    bench_retention(&mut c, &fx, &mut book);
-    c.final_summary();
-    book.finish();
+    bench_build(&mut suite, &fx, system, native);
+    bench_request(&mut suite, &fx);
+    bench_modes(&mut suite, &fx, native);
+    bench_retention(&mut suite, &fx);
+    suite.finish();
 }

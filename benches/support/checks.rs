@@ -1,6 +1,5 @@
-//! What a step checks about its request: the whole body, on the expected kind of connection,
-//! seen from the client or (reqwest) from the server's counters; and the tasks a reqwest step
-//! waits for.
+//! What a step checks about its request: the whole body on the expected kind of connection, and the
+//! tasks a reqwest step waits for.
 
 use std::sync::atomic::Ordering::Relaxed;
 

@@ -1,6 +1,5 @@
-//! The server fixture: the HTTPS servers (TLS 1.3 and TLS 1.2) on their own runtime, the
-//! client's current-thread runtime, the persisted certificates, and the session factories the
-//! cases build from.
+//! The server fixture: TLS 1.3 and 1.2 HTTPS servers on their own runtime, the client's
+//! current-thread runtime, persisted certificates, session factories.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -16,8 +15,7 @@ use harness::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
 use hyper::Uri;
 use tokio::runtime::{Runtime, RuntimeFlavor};
 
-use super::paths::target_dir;
-use super::server_counters::server_thread_checkpoint;
+use super::heap::server_thread_checkpoint;
 
 /// Response body size: the harness's `--body-bytes` default.
 pub const BODY_BYTES: usize = 128;
@@ -37,7 +35,15 @@ impl Fixture {
         // `certs::ensure` a day before expiry) rather than in a temporary directory: a new CA
         // and leaf per run would shift every handshake's bytes by a few bytes run to run
         // (random serial numbers and ECDSA signature lengths change the DER sizes).
-        let dir = target_dir().join("bench-certs");
+        // The target directory is found from this executable's path
+        // (`<target>/<profile>/deps/session-…`), as `benches/instructions.rs` finds it, so
+        // both suites handshake with the same certificates.
+        let exe = std::env::current_exe().expect("the bench executable's path");
+        let target = exe
+            .ancestors()
+            .nth(3)
+            .expect("the bench runs from <target>/<profile>/deps");
+        let dir = target.join("bench-certs");
         let (certs, _) = certs::ensure(&dir).expect("load or generate the CA and server leaf");
         let server_rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -132,4 +138,12 @@ impl Fixture {
             ),
         )
     }
+}
+
+/// The connection counters of a factory of hyper sessions (the only kind with its own).
+pub fn conn_stats(factory: &SessionFactory) -> Arc<ConnStats> {
+    factory
+        .stats()
+        .expect("hyper sessions have connection counters")
+        .clone()
 }

@@ -1,136 +1,212 @@
-//! A criterion group with the suite's settings: each case is benchmarked by criterion, then
-//! run through the bytes pass into the [`Book`].
+//! The suite's criterion instances (time, and one per heap figure) and a group that runs each
+//! case through all of them.
 
 use std::future::Future;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::measurement::WallTime;
+use criterion::measurement::{Measurement, WallTime};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
 use harness::measure::settle;
+use harness::tls::connector::ConnStats;
 use tokio::runtime::Runtime;
 
-use super::chunk::{run_chunk, run_chunk_counted, run_chunk_dropping, CHUNK};
-use super::conns::Conns;
-use super::pass::{snapshot, Book, PassMode, Round, Row, PASS_ITERS, PASS_ROUNDS};
+use super::heap::{Heap, QUIESCE};
 
-/// What the timed run does with a step's output (the bytes pass always holds outputs to the
-/// end of its round, so that their size shows as "held").
+/// Steps per `block_on` at most, and so the most outputs (for example leaked sessions with
+/// their open connections) held at once before they are dropped, untimed and uncounted.
+const CHUNK: u64 = 256;
+
+/// Time: 20 samples after 1 s of warm-up, 2 s of measurement. Heap figures are deterministic
+/// or nearly (a handshake's vary by well under 1 % with its random values), so 10 short
+/// samples show them and their spread. The command line overrides both (criterion's
+/// `--warm-up-time`, `--measurement-time`, `--sample-size`, `--quick`).
+pub struct Suite {
+    time: Criterion,
+    heap: Vec<(Heap, Criterion<Heap>)>,
+}
+
+impl Suite {
+    pub fn from_args() -> Self {
+        let time = Criterion::default()
+            .without_plots()
+            .sample_size(20)
+            .warm_up_time(Duration::from_secs(1))
+            .measurement_time(Duration::from_secs(2))
+            .configure_from_args();
+        let heap = Heap::ALL.map(|h| {
+            let c = Criterion::default()
+                .with_measurement(h)
+                .without_plots()
+                .sample_size(10)
+                .warm_up_time(Duration::from_millis(100))
+                .measurement_time(if h == Heap::ServerBytes {
+                    // Two quiesces per sample at the least.
+                    QUIESCE * 2 * 12
+                } else {
+                    Duration::from_millis(300)
+                })
+                .configure_from_args();
+            (h, c)
+        });
+        Self {
+            time,
+            heap: heap.into(),
+        }
+    }
+
+    pub fn finish(self) {
+        self.time.final_summary();
+        self.heap.into_iter().for_each(|(_, c)| c.final_summary());
+    }
+}
+
+/// What the timed run does with a step's output (the heap figures always hold outputs to the
+/// end of their chunk, so that their size shows in [`Heap::ClientHeld`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outputs {
     /// Dropped right away, the drop timed with the step. For cheap steps whose outputs are
     /// big (sessions): holding a chunk of them would time page faults and heap trimming
     /// rather than the step (a 256-session chunk of webpki sessions is ~15 MB).
     DropTimed,
-    /// Held to the end of the chunk (at most `CHUNK` steps) and dropped untimed.
+    /// Held to the end of the chunk and dropped untimed.
     HoldUntimed,
 }
 
-/// A criterion group with the suite's settings, and the book its bytes go to.
-pub struct Group<'c, 'b> {
-    g: BenchmarkGroup<'c, WallTime>,
-    name: &'static str,
-    book: &'b mut Book,
+/// One criterion group per figure: `name` for time, `<figure>/name` for each heap figure.
+pub struct Group<'c> {
+    time: BenchmarkGroup<'c, WallTime>,
+    heap: Vec<(Heap, BenchmarkGroup<'c, Heap>)>,
 }
 
-impl<'c, 'b> Group<'c, 'b> {
-    /// Sample size 20, 1 s warm-up, 2 s measurement: about 3.5 s per benchmark, analysis
-    /// included, plus ~2 s for the bytes pass of the slowest (handshaking) cases.
-    pub fn new(c: &'c mut Criterion, name: &'static str, book: &'b mut Book) -> Self {
-        let mut g = c.benchmark_group(name);
-        g.sample_size(20)
-            .warm_up_time(Duration::from_secs(1))
-            .measurement_time(Duration::from_secs(2));
-        Self { g, name, book }
+impl<'c> Group<'c> {
+    /// `server`: whether the group's cases talk to the server, and so measure its bytes.
+    pub fn new(suite: &'c mut Suite, name: &str, server: bool) -> Self {
+        let heap = suite
+            .heap
+            .iter_mut()
+            .filter(|(h, _)| server || *h != Heap::ServerBytes)
+            .map(|(h, c)| (*h, c.benchmark_group(format!("{}/{name}", h.name()))))
+            .collect();
+        Self {
+            time: suite.time.benchmark_group(name),
+            heap,
+        }
     }
 
-    /// Benchmarks `step` as `group/id` (an `id` of `a/b` becomes function `a`, parameter
-    /// `b`), then — if criterion ran it (it passed the filter) — runs the bytes pass on it.
+    /// Benchmarks `step` as `group/id` in every figure (an `id` of `a/b` becomes function
+    /// `a`, parameter `b`).
     ///
-    /// Steps run in chunks of at most `CHUNK` per `block_on`; `outputs` says whether each
-    /// step's output is dropped inside the timed region or held to the end of the chunk and
-    /// dropped outside it. After each chunk the runtime runs (untimed) until `stats` has no
-    /// more than `baseline` connections open again. A step that must include its own
-    /// teardown in the figures (dropping a session, closing a connection) does it itself.
-    ///
-    /// `conns` are the connection counters to settle on and report: the client's own where
-    /// it has them, else the server's (see [`Conns`]).
+    /// Steps run in chunks of at most [`CHUNK`] per `block_on`; `outputs` says whether the
+    /// timed run drops each output inside the timed region or holds it to the end of the
+    /// chunk. After each chunk the runtime runs (untimed, uncounted) until `conns` has no more
+    /// connections open than before the case. A step that must include its own teardown in
+    /// the figures (dropping a session, closing a connection) does it itself. `conns` are the
+    /// client's connection counters where it has them, else the server's (reqwest).
     pub fn case<H, F, Fut>(
         &mut self,
         rt: &Runtime,
         id: &str,
-        conns: Conns<'_>,
+        conns: &ConnStats,
         outputs: Outputs,
         mut step: F,
     ) where
         F: FnMut() -> Fut,
         Fut: Future<Output = H>,
     {
-        let stats = conns.stats();
-        let baseline = stats.open();
-        let wait_closed = || {
-            rt.block_on(settle::connections(stats, baseline))
-                .unwrap_or_else(|e| panic!("{}/{id}: {e}", self.name));
+        let baseline = conns.open();
+        let settle = || {
+            rt.block_on(settle::connections(conns, baseline))
+                .unwrap_or_else(|e| panic!("{id}: {e}"));
         };
-        let (bench_id, dir) = match id.split_once('/') {
-            Some((f, p)) => (BenchmarkId::new(f, p), format!("{}/{f}/{p}", self.name)),
-            None => (
-                BenchmarkId::from_parameter(id),
-                format!("{}/{id}", self.name),
-            ),
+        let bench_id = || match id.split_once('/') {
+            Some((f, p)) => BenchmarkId::new(f, p),
+            None => BenchmarkId::from_parameter(id),
         };
-        let mut ran = false;
-        self.g.bench_function(bench_id, |b| {
-            ran = true;
+        self.time.bench_function(bench_id(), |b| {
             b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut left = iters;
-                while left > 0 {
-                    let n = left.min(CHUNK);
-                    if outputs == Outputs::DropTimed {
-                        total += run_chunk_dropping(rt, &mut step, n);
-                    } else {
-                        let mut held = Vec::with_capacity(n as usize);
-                        total += run_chunk(rt, &mut step, n, &mut held);
-                        drop(held);
-                    }
-                    wait_closed();
-                    left -= n;
-                }
-                total
+                chunked(
+                    iters,
+                    || Duration::ZERO,
+                    |n| {
+                        let t = if outputs == Outputs::DropTimed {
+                            rt.block_on(async {
+                                let t0 = Instant::now();
+                                for _ in 0..n {
+                                    drop(step().await);
+                                }
+                                t0.elapsed()
+                            })
+                        } else {
+                            let mut held = Vec::with_capacity(n as usize);
+                            run_holding(rt, &mut step, n, &mut held, &WallTime)
+                        };
+                        settle();
+                        t
+                    },
+                )
             })
         });
-        if !ran || self.book.mode == PassMode::Off {
-            return;
+        for (m, g) in &mut self.heap {
+            g.bench_function(bench_id(), |b| {
+                b.iter_custom(|iters| {
+                    chunked(
+                        iters,
+                        || 0.0,
+                        |n| {
+                            let mut held = Vec::with_capacity(n as usize);
+                            let v = run_holding(rt, &mut step, n, &mut held, m);
+                            drop(held);
+                            settle();
+                            v
+                        },
+                    )
+                })
+            });
         }
-        let (iters, rounds) = match self.book.mode {
-            PassMode::Full => (PASS_ITERS, PASS_ROUNDS),
-            _ => (3, 1),
-        };
-        let mut out = Vec::with_capacity(rounds);
-        let mut steps = Vec::with_capacity(rounds * iters as usize);
-        for _ in 0..rounds {
-            let mut held = Vec::with_capacity(iters as usize);
-            let Some(before) = snapshot(stats) else {
-                return; // the counting allocator is not installed: nothing to report
-            };
-            run_chunk_counted(rt, &mut step, iters, &mut held, &mut steps);
-            let Some(after) = snapshot(stats) else {
-                return;
-            };
-            drop(held);
-            wait_closed();
-            out.push(Round::between(&before, &after, iters));
-        }
-        self.book.rows.push(Row {
-            id: format!("{}/{id}", self.name),
-            dir,
-            rounds: out,
-            steps,
-            conns_side: conns.side(),
-        });
     }
 
     pub fn finish(self) {
-        self.g.finish();
+        self.time.finish();
+        self.heap.into_iter().for_each(|(_, g)| g.finish());
     }
+}
+
+/// `iters` steps as chunks of at most [`CHUNK`], their figures summed.
+fn chunked<V: std::ops::AddAssign>(
+    iters: u64,
+    zero: impl Fn() -> V,
+    mut chunk: impl FnMut(u64) -> V,
+) -> V {
+    let mut total = zero();
+    let mut left = iters;
+    while left > 0 {
+        let n = left.min(CHUNK);
+        total += chunk(n);
+        left -= n;
+    }
+    total
+}
+
+/// Runs `n` steps in one `block_on`, measured by `m`, pushing each output into `held`
+/// (allocated by the caller, so neither the timer nor the allocator counters see it; the
+/// caller drops it outside the measurement).
+fn run_holding<H, F, Fut, M>(
+    rt: &Runtime,
+    step: &mut F,
+    n: u64,
+    held: &mut Vec<H>,
+    m: &M,
+) -> M::Value
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = H>,
+    M: Measurement,
+{
+    rt.block_on(async {
+        let start = m.start();
+        for _ in 0..n {
+            held.push(step().await);
+        }
+        m.end(start)
+    })
 }

@@ -1,5 +1,6 @@
-//! Compares a run of the instruction benches (`benches/instructions.rs`) with the committed
-//! baseline (`benches/baseline/instructions.txt`), prints the change per benchmark, and fails
+//! `instructions-check`: a run's instruction counts against the committed baseline; fails closed.
+//!
+//! It prints the change per benchmark against `benches/baseline/instructions.txt`, and fails
 //! (exit status 1) when a count moved beyond the threshold in either direction, when a count is
 //! 0, when a name is given twice, or when a benchmark is in one and not the other. It is a
 //! guard, so it fails closed: a benchmark that did not run is not measured, never
@@ -25,27 +26,16 @@ use serde_json::Value;
 
 const BASELINE: &str = "benches/baseline/instructions.txt";
 
-/// A count may move by this much, either way, before the check fails, %. Instruction counts
-/// move only when code, dependencies, the toolchain or the certificates change, but a
-/// handshake's not by exactly zero run to run: its work depends on its random values
-/// (ML-KEM's rejection sampling, ECDSA signature lengths), and the OS root store's parse on
-/// the files present. The largest difference measured between five runs on one machine (one
-/// under a 2-core busy loop) was 0.56 % (docs/benchmarks.md); 2 % is 3.5 times that, so CI does not fail on
-/// chance, and still catches a change of a few percent in any operation, which wall time on
-/// these machines cannot. Builds and reused requests gave identical counts in every run. A
-/// drop fails too: a benchmark that suddenly counts less may measure less of its operation
-/// (a toggle that matches fewer functions, work moved out of the counted turns), and only a
-/// reviewed refresh (`--write`) says it is a real saving.
+/// A count may move by this much, either way, before the check fails, %: a handshake's count
+/// varies a little with its random values, so the margin keeps chance from failing CI while a
+/// change of a few percent still fails. A drop fails too: the benchmark may measure less of its
+/// operation, and only a reviewed refresh (`--write`) says it is a saving. docs/benchmarks.md
+/// gives the run-to-run spread the figure rests on.
 const THRESHOLD_PCT: f64 = 2.0;
 
-/// ... and by at least this many instructions, either way. The session builds are small
-/// (10-24 thousand instructions) and mostly allocator work, and the allocator's path through
-/// its free lists depends on what the process allocated before, which depends on its
-/// environment: a clean clone at another path counted `build/ca_cache256` 315 instructions
-/// (+2.98 %) above the baseline taken in a worktree, with no code change (every other
-/// benchmark within 1.5 %). A change has to exceed both, so a few hundred instructions of
-/// allocator noise in a small benchmark do not fail CI; in the handshakes (millions of
-/// instructions) the percentage decides.
+/// ... and by at least this many instructions, either way: a small benchmark's count moves by
+/// a few hundred instructions with the allocator's state, which the process's environment
+/// sets; in the handshakes (millions of instructions) the percentage decides.
 const MIN_CHANGE: u64 = 1000;
 
 #[derive(Debug, thiserror::Error)]
