@@ -1,10 +1,11 @@
-//! tls-session-cost: measures what a TLS client *session* costs a program — bytes, sockets,
-//! time — and how that cost grows when code builds a fresh session per request instead of
-//! sharing one. The README says what it answers; ARCHITECTURE.md, "Vocabulary", defines its
-//! terms.
+//! tls-session-cost: what a TLS client session costs a program (bytes, sockets, time); the crate's
+//! eight layers, each a folder.
+//!
+//! It measures how that cost grows when code builds a fresh session per request instead of
+//! sharing one. The README says what it answers; ARCHITECTURE.md defines its terms.
 //!
 //! The crate is a house of layers, each a folder, each importing only the layers below it
-//! (ARCHITECTURE.md, "Layers"; `tests/layers.rs` keeps it so):
+//! (ARCHITECTURE.md; `tests/layers.rs` keeps it so):
 //!
 //! | layer | holds |
 //! |---|---|

@@ -1,4 +1,5 @@
-//! `harness`: parse, call the library, print. See `harness --help`.
+//! The `harness` binary: installs the counting allocator, parses the command line, calls the
+//! library, prints, maps each outcome to an exit code.
 
 use std::process::ExitCode;
 
@@ -13,23 +14,18 @@ static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(c) => c,
+        // --help and --version: clap prints them and exits 0.
+        Err(e) if !e.use_stderr() => e.exit(),
         Err(e) => {
-            use clap::error::ErrorKind::{DisplayHelp, DisplayVersion};
-            if matches!(e.kind(), DisplayHelp | DisplayVersion) {
-                let _ = e.print();
-                return ExitCode::SUCCESS;
-            }
-            // clap's whole message (with its tip and the possible values) but not the usage
-            // block, folded onto one line where it fits.
+            // clap's message (its tip and the possible values too) on one line, without the
+            // usage block it appends; clap's exit code for a usage error (2).
             let text = e.render().to_string();
-            let lines: Vec<&str> = text
-                .lines()
-                .map(str::trim)
-                .take_while(|l| !l.starts_with("Usage:"))
-                .filter(|l| !l.is_empty())
-                .collect();
-            eprintln!("{}", lines.join(" "));
-            return ExitCode::from(2);
+            let message = text.split("\nUsage:").next().unwrap_or_default();
+            eprintln!(
+                "{}",
+                message.split_whitespace().collect::<Vec<_>>().join(" ")
+            );
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
     let command = std::env::args().collect::<Vec<_>>().join(" ");
@@ -74,6 +70,8 @@ fn main() -> ExitCode {
                 }
                 ExitCode::SUCCESS
             }
+            // A directory that is not there is a mistake in the command line.
+            Err(e @ harness::report::ReportError::NoDir(_)) => fail(2, e),
             Err(e) => fail(1, e),
         },
         Some(Command::Worker { role, config }) => {
@@ -173,7 +171,10 @@ fn run(args: harness::cli::args::RunArgs, command: String) -> ExitCode {
     if let Err(code) = print_report(
         args.report.json,
         &out.summary,
-        || harness::report::table::render(&out.summary, args.view()),
+        || {
+            let width = harness::report::wrap::terminal_width();
+            harness::report::table::render(&out.summary, args.view(), width)
+        },
         &out.dir,
         &out.report_errors,
     ) {

@@ -119,11 +119,8 @@ fn assert_shared(c: &Checked, what: &str) {
     assert_eq!(c.code, Some(0), "{what}: {}", c.stderr);
 }
 
+#[test_with::executable(python3)]
 #[test]
-#[cfg_attr(
-    not(has_python_requests),
-    ignore = "python3 cannot import requests (python3 -m pip install requests)"
-)]
 fn python_requests_get_vs_session() {
     let c = clients();
     let get = check(
@@ -162,8 +159,8 @@ fn python_requests_get_vs_session() {
     );
 }
 
+#[test_with::executable(curl)]
 #[test]
-#[cfg_attr(not(has_curl), ignore = "curl is not installed (apt-get install curl)")]
 fn curl_per_request_vs_one_process() {
     let c = clients();
     let per = check(
@@ -190,11 +187,8 @@ fn curl_per_request_vs_one_process() {
     assert_shared(&one, "one curl process");
 }
 
+#[test_with::executable(node)]
 #[test]
-#[cfg_attr(
-    not(has_node),
-    ignore = "node is not installed (apt-get install nodejs)"
-)]
 fn node_agent_false_vs_keepalive_agent() {
     let c = clients();
     let no_agent = check(
@@ -233,11 +227,8 @@ fn reqwest_client_per_request_vs_shared() {
     assert_shared(&shared, "reqwest shared");
 }
 
+#[test_with::executable(python3)]
 #[test]
-#[cfg_attr(
-    not(has_python_requests),
-    ignore = "python3 cannot import requests (python3 -m pip install requests)"
-)]
 fn sessions_kept_open_are_counted_at_exit() {
     let script = "import os, requests\nkept = []\nfor _ in range(10):\n    s = requests.Session()\n    s.get(os.environ['TLS_SESSION_COST_URL']).raise_for_status()\n    kept.append(s)\nos._exit(0)\n";
     let c = check(
@@ -258,11 +249,8 @@ fn sessions_kept_open_are_counted_at_exit() {
 /// One connection closed by the program long before it exits, one left to the exit: the
 /// first is the program's close (the tree's samples saw it let go), the second closed at exit
 /// or never, and the tree's own last sample holds exactly that one.
+#[test_with::executable(python3)]
 #[test]
-#[cfg_attr(
-    not(has_python_requests),
-    ignore = "python3 is not installed (apt-get install python3)"
-)]
 fn a_close_long_before_the_exit_is_the_programs_and_a_kept_one_is_not() {
     let script = r#"
 import os, socket, ssl, time, urllib.parse
@@ -328,15 +316,8 @@ const MIB: u64 = 1 << 20;
 /// per-process peaks summed must include both (≥ 48 MiB, though the tree never held both at
 /// once: the figure is a sum of peaks, not a peak), and stay within 1.5× of the 54.3 MB
 /// measured here (the interpreters' own heaps).
+#[test_with::executable(valgrind, python3)]
 #[test]
-#[cfg_attr(
-    not(has_valgrind),
-    ignore = "valgrind is not installed (apt-get install valgrind)"
-)]
-#[cfg_attr(
-    not(has_python_requests),
-    ignore = "python3 is not installed (apt-get install python3)"
-)]
 fn heap_valgrind_sums_each_processes_peak() {
     let script = "import os\npid = os.fork()\nif pid == 0:\n    b = bytearray(16 << 20)\n    os._exit(0)\nos.waitpid(pid, 0)\nb = bytearray(32 << 20)\n";
     let checked = check(&["--heap", "valgrind"], &[&python(), "-c", script]);
@@ -417,11 +398,8 @@ const RUSTLS: [&str; 7] = [
 /// owners for every connection (its config, its resumption store sized for 256 servers, its
 /// connection state), a shared client once, so per request they are a fraction (1/N of the
 /// per-request client's, by the code; asserted below 1/3 with N = 6). A relation, not a timing.
+#[test_with::executable(valgrind)]
 #[test]
-#[cfg_attr(
-    not(has_valgrind),
-    ignore = "valgrind is not installed (apt-get install valgrind)"
-)]
 fn heap_breakdown_names_rustls_owners_per_connection_and_shared_near_zero() {
     let exe = reqwest_client();
     let n = HEAP_REQUESTS.to_string();
@@ -485,15 +463,8 @@ fn heap_breakdown_names_rustls_owners_per_connection_and_shared_near_zero() {
 
 /// Python's `requests.get` per request: OpenSSL's share of the heap is named (an `SSL_CTX`
 /// with its CA store for every call), beside Python's own `_ssl` and the rest.
+#[test_with::executable(valgrind, python3)]
 #[test]
-#[cfg_attr(
-    not(has_valgrind),
-    ignore = "valgrind is not installed (apt-get install valgrind)"
-)]
-#[cfg_attr(
-    not(has_python_requests),
-    ignore = "python3 cannot import requests (python3 -m pip install requests)"
-)]
 fn heap_breakdown_names_openssls_share_in_python() {
     let c = clients();
     let n = HEAP_REQUESTS.to_string();
@@ -540,11 +511,8 @@ fn heap_breakdown_names_openssls_share_in_python() {
 
 /// A program whose new connections resume: the verdict names the cache it keeps, how many
 /// resumed, and under `--breakdown` what rustls's resumption store held.
+#[test_with::executable(valgrind)]
 #[test]
-#[cfg_attr(
-    not(has_valgrind),
-    ignore = "valgrind is not installed (apt-get install valgrind)"
-)]
 fn resumed_connections_name_the_cache_and_what_it_holds() {
     let exe = reqwest_client();
     let n = HEAP_REQUESTS.to_string();
@@ -578,11 +546,8 @@ fn resumed_connections_name_the_cache_and_what_it_holds() {
 
 /// A process killed by SIGKILL leaves no DHAT profile: the heap sums are null, not the sum
 /// of what was found, and a guard over them fails naming the missing profile.
+#[test_with::executable(valgrind)]
 #[test]
-#[cfg_attr(
-    not(has_valgrind),
-    ignore = "valgrind is not installed (apt-get install valgrind)"
-)]
 fn heap_valgrind_with_a_profile_missing_is_not_measured() {
     let checked = check(
         &[
@@ -734,11 +699,8 @@ fn assert_witness_lost(c: &Checked) {
 
 /// The fault injected: the server worker killed while the command runs. The harness sees its
 /// witness die, stops the command, and the guard fails closed.
+#[test_with::executable(python3)]
 #[test]
-#[cfg_attr(
-    not(has_python_requests),
-    ignore = "python3 is not installed (apt-get install python3)"
-)]
 fn the_server_worker_killed_during_the_check_fails_the_guard() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (child, _, worker, _) = leaky_check(dir.path());
@@ -751,11 +713,8 @@ fn the_server_worker_killed_during_the_check_fails_the_guard() {
 /// The fault injected where it used to pass: the command exits with its connection open,
 /// and the server worker dies before it sends its record. The worker is stopped before the
 /// command exits (so it cannot send the record whatever the scheduling) and killed after.
+#[test_with::executable(python3)]
 #[test]
-#[cfg_attr(
-    not(has_python_requests),
-    ignore = "python3 is not installed (apt-get install python3)"
-)]
 fn the_server_worker_killed_after_the_command_exits_fails_the_guard() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (child, client, worker, go) = leaky_check(dir.path());
@@ -815,8 +774,8 @@ fn a_command_without_requests_gets_no_verdict_and_its_status_passes_through() {
     assert_eq!(failing.summary["exit_code"], 3);
 }
 
+#[test_with::executable(curl)]
 #[test]
-#[cfg_attr(not(has_curl), ignore = "curl is not installed (apt-get install curl)")]
 fn a_command_that_does_not_trust_the_ca_shows_failed_handshakes() {
     // curl told to trust only an unrelated bundle: the server sees the handshake fail.
     let dir = tempfile::tempdir().expect("tempdir");

@@ -2,8 +2,8 @@
 //! `java.net.http.HttpClient`, run as a source file) is checked unchanged, because exec passes
 //! the harness CA as a PKCS#12 trust store in `JAVA_TOOL_OPTIONS`; keytool reads that store;
 //! and a user's own `JAVA_TOOL_OPTIONS` is kept. Relations and counts only; no timing is
-//! asserted. The tests that run a JVM are ignored without a JDK and required under `CI=true`
-//! (`harness/build.rs`, `has_jdk`).
+//! asserted. The tests that run a JVM are ignored without a JDK (`java` and `javac`) and
+//! required in the project's CI (`tests/tools.rs`).
 
 mod common;
 
@@ -78,18 +78,15 @@ fn java(certs: &Path, file: &str) -> Checked {
     )
 }
 
-/// The Done-when line of issue 24: `harness exec -- java Client.java`, a plain
+/// `harness exec -- java Client.java`, a plain
 /// `HttpClient.newHttpClient()` program with no trust code, completes its requests and gets a
 /// verdict. What the server saw, per habit (measured, JDK 17): a new `HttpClient` per request
 /// opens a new connection each time, but all of them share the JVM's default `SSLContext`, so
 /// every connection after the first resumes a session from its client cache; and JDK 17's
 /// `HttpClient` has no `close()`, so connections are left to the exit. The shared client
 /// keeps one connection for every request.
+#[test_with::executable(java, javac)]
 #[test]
-#[cfg_attr(
-    not(has_jdk),
-    ignore = "no JDK (java and javac on PATH): apt-get install default-jdk-headless"
-)]
 fn java_httpclient_per_request_vs_shared() {
     let certs = tempfile::tempdir().expect("tempdir");
     let per = java(certs.path(), "java_httpclient_per_request.java");
@@ -167,11 +164,8 @@ fn java_httpclient_per_request_vs_shared() {
 /// Why the variable exists: the same program with `JAVA_TOOL_OPTIONS` taken away again
 /// trusts only the JDK's own CAs, fails its first request (PKIX) and gets no verdict; the
 /// server names the failed handshake.
+#[test_with::executable(java, javac)]
 #[test]
-#[cfg_attr(
-    not(has_jdk),
-    ignore = "no JDK (java and javac on PATH): apt-get install default-jdk-headless"
-)]
 fn without_the_trust_store_the_jvm_fails_its_handshake() {
     let certs = tempfile::tempdir().expect("tempdir");
     let file = client("java_httpclient_per_request.java");
@@ -227,11 +221,8 @@ fn a_users_java_tool_options_are_kept_and_the_trust_store_appended() {
 
 /// The installed JDK's keytool reads the store with no password as one trusted certificate
 /// entry, and writes the same bytes for the same CA when told to protect nothing.
+#[test_with::executable(java, javac)]
 #[test]
-#[cfg_attr(
-    not(has_jdk),
-    ignore = "no JDK (java and javac on PATH): apt-get install default-jdk-headless"
-)]
 fn keytool_reads_the_trust_store_and_writes_the_same_bytes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let (set, _) = harness::tls::certs::ensure(dir.path()).expect("certificates");

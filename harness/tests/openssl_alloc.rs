@@ -1,4 +1,4 @@
-//! Issue 14, OpenSSL's heap under the counting allocator: once `count_openssl` has replaced
+//! OpenSSL's heap under the counting allocator: once `count_openssl` has replaced
 //! OpenSSL's allocator, a native-tls reqwest client's OpenSSL bytes, allocations and held bytes
 //! are counted at what was measured (±50 %), the Rust part (the process totals less OpenSSL's)
 //! too, which holds only if OpenSSL's bytes are in the process totals exactly once, and

@@ -234,11 +234,8 @@ fn latest(tmp: &Path) -> PathBuf {
     std::fs::canonicalize(tmp.join("reports/latest")).expect("reports/latest")
 }
 
+#[test_with::executable(chromium)]
 #[test]
-#[cfg_attr(
-    not(has_chromium),
-    ignore = "chromium is not installed (apt-get install chromium)"
-)]
 fn a_runs_page_shows_the_answer_and_a_chart_first_and_cuts_no_table() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let out = common::harness_in(tmp.path())
@@ -255,11 +252,8 @@ fn a_runs_page_shows_the_answer_and_a_chart_first_and_cuts_no_table() {
     assert_fits(&latest(tmp.path()), "a four-mode run's index.html");
 }
 
+#[test_with::executable(chromium)]
 #[test]
-#[cfg_attr(
-    not(has_chromium),
-    ignore = "chromium is not installed (apt-get install chromium)"
-)]
 fn an_exec_checks_page_shows_the_verdict_and_a_chart_first() {
     // docs/openssl.md's own example client (built by `cargo test` beside this test), a session
     // per request: no tool beyond Chromium is needed.

@@ -266,7 +266,7 @@ fn the_page_puts_the_answer_first() {
     let headline = &html[at("id=\"headline\"")..at("src=\"memory.svg\"")];
     for text in [
         "<h3><span class=\"swatch\" style=\"background:#1f77b4\"></span>fresh</h3>",
-        "<dt>b: bytes a session holds</dt><dd>4.05 KiB <span class=\"pv\" title=\"measured\">●</span></dd>",
+        "<dt>b: bytes a session holds</dt><dd>4.05 KiB <span class=\"pv\" title=\"derived\">◐</span></dd>",
         "608 KiB <span class=\"pv\" title=\"model\">○</span> / 625 KiB <span class=\"pv\" title=\"measured\">●</span>",
         // shared measured no allocations: n/a, unmarked.
         "<dt>bytes allocated / request</dt><dd><span class=\"nm\">n/a</span></dd>",
@@ -316,7 +316,7 @@ fn a_marked_leg_is_marked_in_the_table_and_the_page() {
     let why = "rate-bound: could not keep --rate 20: 3 of 40 planned requests started";
     summary.modes[0].rate_bound = Some(why.into());
     summary.modes[0].per_session_unsound = Some(why.into());
-    let table = report::table::render(&summary, report::table::View::Detail);
+    let table = report::table::render(&summary, report::table::View::Detail, 100);
     let row = |label: &str| {
         table
             .lines()
@@ -339,7 +339,7 @@ fn a_marked_leg_is_marked_in_the_table_and_the_page() {
     let marked = html.matches("<td class=\"unsound\">").count();
     let measured = report::figures::MODE_FIGURES
         .iter()
-        .filter(|f| f.per_session() && !f.cell(&summary.modes[0]).plain().starts_with("n/a"))
+        .filter(|f| f.per_session && !f.cell(&summary.modes[0]).plain().starts_with("n/a"))
         .count();
     assert!(measured > 3, "the fixture measures per-session figures");
     assert_eq!(
@@ -483,7 +483,12 @@ fn missing_inputs_name_the_file() {
     let dir = tempfile::tempdir().expect("tempdir");
     let err = report::render_dir(dir.path()).expect_err("no summary.json");
     assert!(matches!(err, ReportError::Summary { .. }));
-    assert!(err.to_string().contains("summary.json"));
+    let msg = err.to_string();
+    assert!(msg.contains("summary.json"), "{msg}");
+    assert!(
+        msg.contains("cannot read") && !msg.contains("write"),
+        "reading says read: {msg}"
+    );
 
     fs::copy(
         fixture_dir().join("summary.json"),
@@ -493,6 +498,24 @@ fn missing_inputs_name_the_file() {
     let err = report::render_dir(dir.path()).expect_err("no timeline.csv");
     assert!(matches!(err, ReportError::Timeline { .. }));
     assert!(err.to_string().contains("timeline.csv"));
+}
+
+/// `harness report` on a directory that is not there: one line saying so, exit 2 (usage).
+#[test]
+fn report_of_a_missing_directory_says_so_and_exits_2() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let missing = tmp.path().join("no-such-run");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_harness"))
+        .arg("report")
+        .arg(&missing)
+        .output()
+        .expect("run harness report");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no such directory"), "{err}");
+    assert!(!err.contains("write"), "{err}");
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(!missing.exists(), "nothing is created");
 }
 
 /// A real `--breakdown` run's summary (two runs' legs, hyper and reqwest, trimmed).

@@ -1,4 +1,4 @@
-//! Issue 3, the retention model end to end: the real binary under the virtual clock, fresh
+//! The retention model end to end: the real binary under the virtual clock, fresh
 //! mode, checked through `timeline.csv` and `summary.json`. Relations only (R·t growth, the
 //! R·T plateau, b repeatable, no growth without retention, the cap), never timings.
 //!

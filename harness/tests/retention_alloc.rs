@@ -1,4 +1,4 @@
-//! Issue 3, `RetentionStore` with real rustls state under the real counting allocator: the
+//! `RetentionStore` with real rustls state under the real counting allocator: the
 //! bytes the store reports freeing are exactly what the live heap loses, expiry happens at
 //! exactly T, the cap evicts oldest first, and nothing the harness holds leaks.
 //!

@@ -6,6 +6,7 @@
 
 mod common;
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
 use harness::contract::summary::Summary;
@@ -15,11 +16,17 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
+/// Whether this run rewrites the committed schemas: only `UPDATE_SCHEMA=1` does; unset or any
+/// other value (`0` included) compares them.
+fn update_requested(value: Option<&OsStr>) -> bool {
+    value.is_some_and(|v| v == "1")
+}
+
 /// Compares a generated schema with its committed file (or rewrites it on request).
 fn check_committed(file: &str, generated: Value) {
     let path = repo().join("schema").join(file);
     let text = serde_json::to_string_pretty(&generated).expect("schema text") + "\n";
-    if std::env::var_os("UPDATE_SCHEMA").is_some() {
+    if update_requested(std::env::var_os("UPDATE_SCHEMA").as_deref()) {
         std::fs::write(&path, &text).expect("write schema");
         return;
     }
@@ -30,6 +37,18 @@ fn check_committed(file: &str, generated: Value) {
         "{} is stale: the types changed; regenerate with UPDATE_SCHEMA=1 cargo test -p harness --test schema",
         path.display()
     );
+}
+
+#[test]
+fn only_update_schema_1_rewrites_the_schemas() {
+    assert!(update_requested(Some(OsStr::new("1"))));
+    for other in ["0", "", "true", "yes", "2"] {
+        assert!(
+            !update_requested(Some(OsStr::new(other))),
+            "UPDATE_SCHEMA={other:?} must compare, not rewrite"
+        );
+    }
+    assert!(!update_requested(None));
 }
 
 #[test]

@@ -1,7 +1,8 @@
-//! Command-line arguments: how options are spelled, their help and their defaults (from
-//! [`crate::vocab::defaults`]). Each value is parsed into its type here; combinations are
-//! checked once, by `RunArgs::plan` ([`super::plan`]), which yields the run plan everything
-//! else reads.
+//! The clap definitions: `Cli`, its subcommands, and the options of a run, exec, serve and report;
+//! `ExecArgs::plan`.
+//!
+//! Defaults come from [`crate::vocab::defaults`]; each value is parsed into its type here, and
+//! combinations are checked once, by `RunArgs::plan` ([`super::plan`]).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -66,8 +67,10 @@ pub struct RunArgs {
     /// Requests per second, started on schedule whatever earlier requests are doing.
     #[arg(long, default_value_t = defaults::RATE, value_parser = positive_f64, allow_hyphen_values = true)]
     pub rate: f64,
-    /// Load duration per mode (humantime: 30s, 10m, 1h30m) [default: 60s].
-    #[arg(long, value_parser = positive_duration, group = "length")]
+    #[arg(long, value_parser = positive_duration, group = "length", help = format!(
+        "Load duration per mode (humantime: 30s, 10m, 1h30m) [default: {}]",
+        humantime::format_duration(defaults::DURATION)
+    ))]
     pub duration: Option<Duration>,
     /// Load duration per mode, in minutes.
     #[arg(long, value_parser = positive_f64, allow_hyphen_values = true, group = "length")]
@@ -78,9 +81,8 @@ pub struct RunArgs {
     /// Session modes, comma-separated, run one after another.
     #[arg(long, value_enum, value_delimiter = ',', default_values_t = [Mode::Fresh, Mode::Shared])]
     pub mode: Vec<Mode>,
-    /// TLS version both sides use.
-    #[arg(long, value_enum, default_value_t)]
-    pub tls: TlsVersion,
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// Key exchange the client offers.
     #[arg(long, value_enum, default_value_t)]
     pub kx: KxChoice,
@@ -96,12 +98,11 @@ pub struct RunArgs {
     /// Most requests in flight at once; a start that finds none free waits and counts as late.
     #[arg(long, default_value_t = defaults::MAX_IN_FLIGHT, value_parser = clap::value_parser!(u32).range(1..=100_000))]
     pub max_in_flight: u32,
-    /// How often each worker samples itself (humantime: 1s, 500ms; at least 10ms).
-    #[arg(long, default_value_t = defaults::SAMPLE_INTERVAL.into(), value_parser = sample_interval)]
+    #[arg(long, default_value_t = defaults::SAMPLE_INTERVAL.into(), value_parser = sample_interval, help = format!(
+        "How often each worker samples itself (humantime: 1s, 500ms; at least {})",
+        min_interval()
+    ))]
     pub sample_interval: humantime::Duration,
-    /// Size of the server's response body, bytes.
-    #[arg(long, default_value_t = defaults::BODY_BYTES, value_parser = clap::value_parser!(u32).range(0..=i64::from(defaults::MAX_BODY_BYTES)))]
-    pub body_bytes: u32,
     /// Server port (0: an ephemeral port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
@@ -119,11 +120,15 @@ pub struct RunArgs {
     /// Server session store.
     #[arg(long, value_enum, default_value_t = ServerCacheKind::Rustls)]
     pub server_cache: ServerCacheKind,
-    /// Lifetime of server session-store entries with --server-cache ttl [default: 300s].
-    #[arg(long, value_parser = duration)]
+    #[arg(long, value_parser = duration, help = format!(
+        "Lifetime of server session-store entries with --server-cache ttl [default: {}]",
+        humantime::format_duration(defaults::SERVER_CACHE_TTL)
+    ))]
     pub server_cache_ttl: Option<humantime::Duration>,
-    /// Capacity of the server session store with --server-cache ttl [default: 20480].
-    #[arg(long)]
+    #[arg(long, help = format!(
+        "Capacity of the server session store with --server-cache ttl [default: {}]",
+        defaults::SERVER_CACHE_SIZE
+    ))]
     pub server_cache_size: Option<usize>,
     /// Where the bytes go: profile each leg's load with dhat and break b and the bytes per
     /// request down by owner (rustls store, config, connection, hyper, …). dhat slows
@@ -178,18 +183,26 @@ pub struct ReportArgs {
     pub json: bool,
 }
 
+/// The built-in server's options, the same for a run, `harness serve` and `harness exec`. Its
+/// port is not among them: `serve` listens on a fixed default, the others on an ephemeral one.
+#[derive(Debug, Clone, Args)]
+pub struct ServerArgs {
+    /// TLS version the server offers (and a run's clients use).
+    #[arg(long, value_enum, default_value_t)]
+    pub tls: TlsVersion,
+    /// Size of the server's response body, bytes.
+    #[arg(long, default_value_t = defaults::BODY_BYTES, value_parser = clap::value_parser!(u32).range(0..=i64::from(defaults::MAX_BODY_BYTES)))]
+    pub body_bytes: u32,
+}
+
 /// Options of `harness serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Port on 127.0.0.1 (0: an ephemeral port).
     #[arg(long, default_value_t = defaults::SERVE_PORT)]
     pub port: u16,
-    /// TLS version.
-    #[arg(long, value_enum, default_value_t)]
-    pub tls: TlsVersion,
-    /// Size of the response body, bytes.
-    #[arg(long, default_value_t = defaults::BODY_BYTES, value_parser = clap::value_parser!(u32).range(0..=i64::from(defaults::MAX_BODY_BYTES)))]
-    pub body_bytes: u32,
+    #[command(flatten)]
+    pub server: ServerArgs,
     #[arg(long, default_value = "certs")]
     pub certs_dir: PathBuf,
 }
@@ -197,9 +210,10 @@ pub struct ServeArgs {
 /// Options of `harness exec`.
 #[derive(Debug, Clone, Args)]
 pub struct ExecArgs {
-    /// Stop the command (SIGTERM, then SIGKILL after 5 s) if it runs longer than this
-    /// (humantime: 30s, 10m); without it the check lasts as long as the command.
-    #[arg(long, value_parser = positive_duration)]
+    #[arg(long, value_parser = positive_duration, help = format!(
+        "Stop the command (SIGTERM, then SIGKILL after {}) if it runs longer than this (humantime: 30s, 10m); without it the check lasts as long as the command",
+        humantime::format_duration(defaults::EXEC_KILL_GRACE)
+    ))]
     pub duration: Option<Duration>,
     /// Exit 1 when this condition over a summary field holds, e.g.
     /// 'new_connections_per_request > 0.1' (repeatable).
@@ -213,15 +227,13 @@ pub struct ExecArgs {
     /// `--breakdown` rules, per connection and per request.
     #[arg(long)]
     pub breakdown: bool,
-    /// How often the command's processes and the server are sampled (at least 10ms).
-    #[arg(long, default_value_t = defaults::EXEC_SAMPLE_INTERVAL.into(), value_parser = sample_interval)]
+    #[arg(long, default_value_t = defaults::EXEC_SAMPLE_INTERVAL.into(), value_parser = sample_interval, help = format!(
+        "How often the command's processes and the server are sampled (at least {})",
+        min_interval()
+    ))]
     pub sample_interval: humantime::Duration,
-    /// TLS version the server offers.
-    #[arg(long, value_enum, default_value_t)]
-    pub tls: TlsVersion,
-    /// Size of the server's response body, bytes.
-    #[arg(long, default_value_t = defaults::BODY_BYTES, value_parser = clap::value_parser!(u32).range(0..=i64::from(defaults::MAX_BODY_BYTES)))]
-    pub body_bytes: u32,
+    #[command(flatten)]
+    pub server: ServerArgs,
     /// Server port on 127.0.0.1 (0: an ephemeral port).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
@@ -248,8 +260,8 @@ impl ExecArgs {
             breakdown: self.breakdown,
             server: ServerPlan {
                 port: self.port,
-                tls: self.tls,
-                body_bytes: self.body_bytes,
+                tls: self.server.tls,
+                body_bytes: self.server.body_bytes,
                 sample_interval: self.sample_interval.into(),
                 cache: crate::vocab::server_cache::ServerCachePolicy::default(),
                 certs_dir: self.report.certs_dir.clone(),
@@ -315,10 +327,18 @@ fn positive_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
+/// The shortest sample interval, as `--sample-interval` spells it.
+fn min_interval() -> humantime::FormattedDuration {
+    humantime::format_duration(defaults::MIN_SAMPLE_INTERVAL)
+}
+
 fn sample_interval(s: &str) -> Result<humantime::Duration, String> {
     let d = duration(s)?;
     if *d < defaults::MIN_SAMPLE_INTERVAL {
-        return Err(format!("`{s}` is shorter than the 10ms minimum"));
+        return Err(format!(
+            "`{s}` is shorter than the {} minimum",
+            min_interval()
+        ));
     }
     Ok(d)
 }

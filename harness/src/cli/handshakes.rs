@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use crate::run::handshakes::HandshakesPlan;
+use crate::run::handshakes::{guard, HandshakesPlan};
 use crate::vocab::defaults::LOCKSTEP_SESSIONS;
 use crate::vocab::tls::{TlsLibrary, TlsVersion};
 
@@ -12,7 +12,8 @@ use crate::vocab::tls::{TlsLibrary, TlsVersion};
 #[derive(Debug, Clone, Args)]
 pub struct HandshakesArgs {
     /// Sessions per point, both sides counted (N/2 clients + N/2 servers), comma-separated;
-    /// at least two values, each even and ≥ 2 [default: 100,1000,5000,10000].
+    /// at least two values, each even and ≥ 2 [default: 100,1000,5000,10000]. A plan whose
+    /// largest point would not fit in the memory available is refused before it starts.
     #[arg(long, value_delimiter = ',')]
     pub sessions: Vec<u64>,
     /// TLS versions, comma-separated.
@@ -22,7 +23,8 @@ pub struct HandshakesArgs {
     #[arg(long, value_enum, value_delimiter = ',')]
     pub library: Vec<TlsLibrary>,
     /// A load run (fresh and leak legs) whose per-session figures join the reconciliation
-    /// table [default: reports/latest, when it exists].
+    /// table [default: OUT/latest, when it exists; the report names the run it chose]. A leg
+    /// that was rate-bound or had failed requests gives no figure (its row says why).
     #[arg(long)]
     pub run: Option<PathBuf>,
     /// rustls's own `rustls-bench` binary, run at the same points (`memory`, ECDSA P-256);
@@ -52,6 +54,8 @@ pub enum HandshakesArgsError {
     NoGnuTime,
     #[error("--run {0}: no summary.json there")]
     NoRun(PathBuf),
+    #[error(transparent)]
+    Memory(#[from] guard::MemoryError),
 }
 
 impl HandshakesArgs {
@@ -86,6 +90,7 @@ impl HandshakesArgs {
         if libraries.contains(&TlsLibrary::Openssl) && !built {
             return Err(HandshakesArgsError::NoOpenssl);
         }
+        guard::check(&sessions, &libraries, guard::mem_available())?;
         let mut tls = self.tls.clone();
         tls.sort_unstable();
         tls.dedup();
@@ -96,6 +101,7 @@ impl HandshakesArgs {
         if !self.rustls_bench.is_empty() && !time.is_file() {
             return Err(HandshakesArgsError::NoGnuTime);
         }
+        let load_run_default = self.run.is_none();
         let load_run = match &self.run {
             Some(dir) if !dir.join("summary.json").is_file() => {
                 return Err(HandshakesArgsError::NoRun(dir.clone()))
@@ -110,6 +116,7 @@ impl HandshakesArgs {
             certs_dir: self.certs_dir.clone(),
             out: self.out.clone(),
             load_run,
+            load_run_default,
             rustls_bench: self.rustls_bench.clone(),
             command,
         })

@@ -1,6 +1,4 @@
-//! The top of the house: the command line. [`args`] spells the options (clap), [`plan`] checks
-//! them together into the run plan, [`serve`] is `harness serve`. Nothing below imports it
-//! (ARCHITECTURE.md, "Layers").
+//! The top of the house: the command line; nothing below imports it.
 
 pub mod args;
 pub mod handshakes;

@@ -1,6 +1,5 @@
-//! The run plan built from the command line: the one place where a *combination* of options is
-//! refused ([`PlanError`]) and derived settings are settled (ARCHITECTURE.md, "Run plan").
-//! Single values were parsed into their types by clap already ([`super::args`]).
+//! `RunArgs::plan`: the options checked together into the `RunPlan`, the one place a combination is
+//! refused.
 
 use crate::cli::args::RunArgs;
 use crate::contract::plan::{RetentionSpec, RunPlan, Target};
@@ -162,13 +161,13 @@ impl RunArgs {
             duration,
             modes: self.mode.clone(),
             clients: self.client.clone(),
-            tls: self.tls,
+            tls: self.server.tls,
             kx: self.kx,
             roots: self.roots,
             client_cache: self.client_cache,
             max_in_flight: self.max_in_flight,
             sample_interval: self.sample_interval.into(),
-            body_bytes: self.body_bytes,
+            body_bytes: self.server.body_bytes,
             target,
             clock: self.clock,
             retention: (!self.retention.is_zero()).then_some(RetentionSpec {

@@ -1,4 +1,5 @@
-//! `harness serve`: the run's server alone, in the foreground, for real clients.
+//! `harness serve`: the server alone in the foreground, for curl and `openssl s_client`, until
+//! Ctrl-C or SIGTERM.
 //!
 //! Its first stdout line is `serving https://localhost:PORT/ (TLS V)` — scripts (and the
 //! integration tests) read the port from it. Rust's stdout is line-buffered even when it is a
@@ -70,7 +71,7 @@ fn say(line: &str) {
 /// Serves until Ctrl-C or SIGTERM, then prints what it saw.
 pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
     let (set, provenance) = certs::ensure(&args.certs_dir)?;
-    if let certs::Provenance::Generated { because } = provenance {
+    if let certs::CertOrigin::Generated { because } = provenance {
         eprintln!(
             "generated certificates in {} ({because})",
             args.certs_dir.display()
@@ -78,8 +79,8 @@ pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
     }
     let opts = ServerOptions {
         addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
-        tls: args.tls,
-        body_bytes: args.body_bytes as usize,
+        tls: args.server.tls,
+        body_bytes: args.server.body_bytes as usize,
         cache: ServerCachePolicy::default(),
         witness: false,
     };
@@ -95,7 +96,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
         let port = server.addr.port();
         say(&format!(
             "serving https://localhost:{port}/ (TLS {})",
-            args.tls
+            args.server.tls
         ));
         say(&format!("CA: {}", set.paths.ca.display()));
         say(&format!(

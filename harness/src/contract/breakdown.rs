@@ -1,6 +1,5 @@
-//! A `--breakdown` profile attributed to owners, as the client worker sends it and the summary
-//! publishes it, and the arithmetic that sets it against a measured figure (ARCHITECTURE.md,
-//! "Where the bytes go"). The rules and the profile reader are in `crate::measure::breakdown`.
+//! A `--breakdown` profile attributed to owners, and the arithmetic that sets it against a measured
+//! figure.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,11 +18,11 @@ pub struct Figures {
 
 impl Figures {
     /// One of the byte figures.
-    pub fn bytes(&self, which: Which) -> u64 {
+    pub fn bytes(&self, which: ByteFigure) -> u64 {
         match which {
-            Which::Total => self.total_bytes,
-            Which::Gmax => self.gmax_bytes,
-            Which::End => self.end_bytes,
+            ByteFigure::Total => self.total_bytes,
+            ByteFigure::Gmax => self.gmax_bytes,
+            ByteFigure::End => self.end_bytes,
         }
     }
 }
@@ -44,7 +43,7 @@ impl std::ops::Add for Figures {
 
 /// Which byte figure of a program point a breakdown divides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Which {
+pub enum ByteFigure {
     /// Allocated in total (`tb`): per request.
     Total,
     /// Live at the global peak (`gb`).
@@ -118,18 +117,23 @@ impl Breakdown {
     /// entries add up to it; without it, shares are of the profile's total. Owners with no
     /// bytes of this figure are left out. `None` when `units` is 0.
     ///
-    /// Bytes live at the end ([`Which::End`], divided by sessions: b) leave out
+    /// Bytes live at the end ([`ByteFigure::End`], divided by sessions: b) leave out
     /// [`Owner::Harness`]: what the harness keeps for itself (its histograms, the queue of
     /// retained states, the list of kept sessions) is not part of a session, and the
     /// measured b of fresh mode (each retained state's drop) does not hold it either.
-    /// Allocated bytes ([`Which::Total`], per request) keep every owner, because the measured
+    /// Allocated bytes ([`ByteFigure::Total`], per request) keep every owner, because the measured
     /// bytes per request count every allocation of the load, the harness's included.
-    pub fn per_unit(&self, which: Which, units: u64, measured: Option<f64>) -> Option<Vec<Share>> {
+    pub fn per_unit(
+        &self,
+        which: ByteFigure,
+        units: u64,
+        measured: Option<f64>,
+    ) -> Option<Vec<Share>> {
         if units == 0 {
             return None;
         }
         let n = units as f64;
-        let counted = |o: &&OwnerBytes| which != Which::End || o.owner != Owner::Harness;
+        let counted = |o: &&OwnerBytes| which != ByteFigure::End || o.owner != Owner::Harness;
         let seen = self
             .owners
             .iter()

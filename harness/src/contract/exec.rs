@@ -1,7 +1,5 @@
-//! What `harness exec` publishes: `summary.json` ([`ExecSummary`]), one `timeline.csv` row per
-//! sample ([`ExecRow`], the process tree's [`TreeSample`] and the server's sample) and one
-//! `connections.csv` row per connection ([`ConnectionRow`]). Assembled by
-//! `crate::exec::summary`; drawn by the report (ARCHITECTURE.md, "Checking a program").
+//! What `harness exec` publishes: `ExecSummary`, the timeline and connection rows, and its JSON
+//! Schema.
 
 use std::collections::BTreeMap;
 

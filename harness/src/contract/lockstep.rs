@@ -78,6 +78,15 @@ pub fn slope(a: (u64, f64), b: (u64, f64)) -> Option<f64> {
     (a.0 != b.0).then(|| (b.1 - a.1) / (b.0 as f64 - a.0 as f64))
 }
 
+/// How every slope names the two N it is taken between: `N 1,000→10,000`.
+pub fn span(from: u64, to: u64) -> String {
+    format!(
+        "N {}→{}",
+        crate::vocab::units::count(from),
+        crate::vocab::units::count(to)
+    )
+}
+
 /// What one worker measured at one point. Every figure is `None` when it could not be read
 /// (never 0): heap figures need the counting allocator, `malloc_*` glibc's `mallinfo2`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -140,6 +149,10 @@ pub struct HandshakesSummary {
     pub rustls_bench: Vec<ForeignPoint>,
     /// The reconciliation table, as printed (`report::handshakes::reconciliation`).
     pub reconciliation: Vec<ReconciliationRow>,
+    /// Which load run `per_request` was read from and how it was chosen (named with `--run`,
+    /// or the default `reports/latest` and the run it points to), or why there is none.
+    #[serde(default)]
+    pub load_run: Option<String>,
 }
 
 /// One row of the reconciliation table: a figure (measured, a difference of two measured
@@ -190,6 +203,10 @@ pub struct LockstepSeries {
     pub server_bytes_per_connection: Option<f64>,
     /// Peak RSS slopes between consecutive N values: how straight the line is.
     pub peak_rss_steps: Vec<Option<f64>>,
+    /// The N of the readings, ascending: `peak_rss_steps[i]` is the slope between
+    /// `sessions[i]` and `sessions[i + 1]`.
+    #[serde(default)]
+    pub sessions: Vec<u64>,
 }
 
 impl LockstepSeries {
@@ -212,6 +229,11 @@ pub struct HeldFigures {
     pub connections: u64,
     pub tls_client_bytes: Option<f64>,
     pub tls_server_bytes: Option<f64>,
+    /// The same probe's plain TCP connection (a tokio `TcpStream` held the same way), per side.
+    #[serde(default)]
+    pub tcp_client_bytes: Option<f64>,
+    #[serde(default)]
+    pub tcp_server_bytes: Option<f64>,
     /// Why the figures are null.
     pub error: Option<String>,
 }
@@ -229,6 +251,25 @@ pub struct PerRequestFigures {
     /// those legs.
     pub reqwest_leak_b: Option<f64>,
     pub reqwest_native_leak_b: Option<f64>,
+    /// Legs whose `b` is not used, and why: rate-bound, or with failed requests
+    /// (`per_session_unsound`). Their figure above is null.
+    #[serde(default)]
+    pub refused: Vec<RefusedLeg>,
+    /// Bytes of fresh's and leak's `b` (hyper client) that the run's `--breakdown` attributes
+    /// to the owner `hyper`, when the run had a breakdown.
+    #[serde(default)]
+    pub fresh_hyper_b: Option<f64>,
+    #[serde(default)]
+    pub leak_hyper_b: Option<f64>,
+}
+
+/// A load leg whose per-session figure a reconciliation row does not use.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RefusedLeg {
+    pub mode: crate::vocab::mode::Mode,
+    pub client: crate::vocab::client::ClientKind,
+    /// The leg's own `per_session_unsound` text.
+    pub reason: String,
 }
 
 /// One run of a foreign program: its peak RSS as GNU `time -f %M` reports it.

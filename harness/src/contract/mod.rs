@@ -1,8 +1,5 @@
-//! The contract: the values one part of the harness hands another. [`plan::RunPlan`] is what
-//! the CLI decides and every worker reads; [`wire`] is what workers send the parent;
-//! [`summary`], [`timeline`] and [`exec`] are what a run or a check writes and the report
-//! reads back. Data and the arithmetic on it only: no I/O beyond reading and writing these
-//! files, no measuring (ARCHITECTURE.md, "Layers").
+//! The values one part hands another: plan, worker configs, wire messages, summaries and timeline;
+//! data and its arithmetic, no measuring.
 
 pub mod breakdown;
 pub mod exec;

@@ -1,6 +1,5 @@
-//! What the client worker's probes measured beside the load: the knob probe's cost per client
-//! setting (`crate::run::knobs`) and the held-connection probe's bytes per side
-//! (`crate::measure::held`). They travel in `ClientFinal` and are published in the summary.
+//! What the knob probe and the held-connection probe measured beside the load (`Knob`,
+//! `KnobFigure`, `HeldConnections`).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,6 +1,6 @@
-//! `summary.json`: the stable, documented contract users script against (schema 1).
+//! `summary.json`: the published contract (schema 1) and its JSON Schema.
 //!
-//! Field names are published (ARCHITECTURE.md, "Summary contract"): new fields are added,
+//! Field names are published (ARCHITECTURE.md): new fields are added,
 //! never renamed. A figure the run could not measure is `null`, never 0. The JSON Schema in
 //! `schema/summary.schema.json` is generated from these types.
 
@@ -131,7 +131,8 @@ pub struct ModeSummary {
     pub roots: RootsChoice,
     #[serde(flatten)]
     pub load: ClientTotals,
-    /// Derived: `requests_ok` ÷ `elapsed_s`.
+    /// Derived: `requests_ok` ÷ `elapsed_s` (wall time: under the virtual clock, not the
+    /// scenario's time).
     pub achieved_rps: f64,
     /// Derived: `client_load_alloc_bytes` ÷ `requests_ok` (allocation traffic, not memory held).
     pub client_alloc_bytes_per_request: Option<f64>,
@@ -140,7 +141,9 @@ pub struct ModeSummary {
     /// Derived: `client_build_alloc_bytes_total` ÷ `client_builds`.
     pub client_build_alloc_bytes: Option<f64>,
     /// Derived: `client_build_cpu_us_total` ÷ `elapsed_s`: the share of one core the
-    /// building threads spent building sessions (thread CPU time, not wall time).
+    /// building threads spent building sessions (thread CPU time, not wall time). Under the
+    /// virtual clock `elapsed_s` is not the scenario's time, so this is the share over the run;
+    /// `build_cores_needed` is the share at the planned rate.
     pub client_build_core_share: Option<f64>,
     /// Derived: `openssl_load_alloc_bytes` ÷ `requests_ok`: OpenSSL's part of
     /// `client_alloc_bytes_per_request` (which stays the whole).
@@ -160,8 +163,15 @@ pub struct ModeSummary {
     /// time between two scheduled starts. Says which figures show it and the cause they name.
     #[serde(default)]
     pub rate_bound: Option<String>,
+    /// Set (real clock) when whether the leg kept its rate was not measured: it did not fall
+    /// behind, and it has no start-lag reading to show a queue. Says why; `rate_bound` is then
+    /// null because the verdict is unknown, not because the leg kept its rate, and
+    /// `per_session_unsound` carries the same reason.
+    #[serde(default)]
+    pub rate_bound_not_measured: Option<String>,
     /// Set when this leg's per-session and per-request figures do not describe a session at
-    /// the planned rate: the leg was rate-bound, or some of its requests failed. Says why. The
+    /// the planned rate: the leg was rate-bound, or some of its requests failed; or are not
+    /// known to: whether it kept its rate was not measured. Says why. The
     /// figures are still published, as measured; the table and page mark them and the advice
     /// draws no conclusion from them (`method.per_session_unsound`).
     #[serde(default)]
@@ -203,8 +213,8 @@ pub struct ModeSummary {
     #[serde(default)]
     pub knobs_error: Option<String>,
     /// `--breakdown`, fresh (with retention) and leak: `b` by owner. Derived: each owner's
-    /// bytes live at the end of the load's dhat profile (ARCHITECTURE.md, "Where the bytes
-    /// go") ÷ the sessions held then; a `remainder` entry is `b` minus their sum, so the
+    /// bytes live at the end of the load's dhat profile (docs/method-breakdown.md) ÷ the
+    /// sessions held then; a `remainder` entry is `b` minus their sum, so the
     /// entries add up to `b`. Biggest first.
     #[serde(default)]
     pub retained_breakdown: Option<Vec<crate::contract::breakdown::Share>>,
@@ -217,7 +227,7 @@ pub struct ModeSummary {
     pub breakdown_error: Option<String>,
     /// `--breakdown`, leak with the hyper client against the built-in server: the bytes one
     /// idle held connection costs the client and the server side, TLS and plain TCP, measured
-    /// in the same worker after the load (ARCHITECTURE.md, "Where the bytes go").
+    /// in the same worker after the load (docs/method-breakdown.md).
     #[serde(default)]
     pub held_connection: Option<crate::contract::probes::HeldConnections>,
     /// Why the held-connection probe could not run, if it could not.
@@ -228,7 +238,8 @@ pub struct ModeSummary {
     pub client_heap_peak_bytes: Option<u64>,
     pub open_fds_peak: Option<u64>,
     pub open_connections_peak: Option<u64>,
-    /// Derived: `sampler_cpu_us_total` ÷ `elapsed_s`.
+    /// Derived: `sampler_cpu_us_total` ÷ `elapsed_s` (wall time: under the virtual clock, not
+    /// the scenario's time).
     pub sampler_share: Option<f64>,
     /// Lines from this mode's workers that were not valid messages (skipped, and counted
     /// here so nothing is dropped silently).
@@ -270,7 +281,12 @@ pub fn closed(mut v: serde_json::Value) -> serde_json::Value {
 #[derive(Debug, thiserror::Error)]
 pub enum SummaryError {
     #[error("cannot write {path}: {source}")]
-    Io {
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot read {path}: {source}")]
+    Read {
         path: String,
         source: std::io::Error,
     },
@@ -289,13 +305,13 @@ impl Summary {
             path: p.clone(),
             source,
         })?;
-        std::fs::write(path, text + "\n").map_err(|source| SummaryError::Io { path: p, source })
+        std::fs::write(path, text + "\n").map_err(|source| SummaryError::Write { path: p, source })
     }
 
     /// Reads a summary written by [`Summary::write`].
     pub fn read(path: &Path) -> Result<Self, SummaryError> {
         let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SummaryError::Io {
+        let text = std::fs::read_to_string(path).map_err(|source| SummaryError::Read {
             path: p.clone(),
             source,
         })?;
@@ -303,6 +319,6 @@ impl Summary {
     }
 }
 
-/// The `method` key of `REQWEST_NATIVE_TLS` (`crate::run::methods`); its presence marks a `native-tls` build's
+/// The `method` key of `REQWEST_NATIVE_TLS` (`crate::run::method_text`); its presence marks a `native-tls` build's
 /// summary (the table reads it).
 pub const METHOD_REQWEST_NATIVE_TLS: &str = "reqwest_native_tls";

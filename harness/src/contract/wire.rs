@@ -1,5 +1,5 @@
-//! Messages between the orchestrating parent and its worker processes: one JSON object per
-//! line on the worker's stdout. The parent stops a worker by closing its stdin.
+//! The JSON lines a worker sends the parent (`WorkerMsg`) and the structs that declare each sampled
+//! and total figure.
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -1,5 +1,5 @@
-//! What the parent hands each worker process: its role on the command line and its
-//! configuration as one JSON argument (ARCHITECTURE.md, "Process model").
+//! What the parent hands a worker process: its role (server, client, handshakes) and its JSON
+//! configuration.
 
 use std::path::PathBuf;
 

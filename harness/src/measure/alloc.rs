@@ -121,10 +121,11 @@ fn beneath<R>(f: impl FnOnce(&dyn GlobalAlloc) -> R) -> (R, bool) {
 }
 
 // SAFETY: every method forwards to `System` (directly or through dhat, which forwards to
-// `System`) with the caller's arguments unchanged; the counters are side effects only.
+// `System`) with the caller's arguments unchanged, so the caller's contract is the one
+// `System` needs; the counters are side effects only.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let (p, counted) = beneath(|a| unsafe { a.alloc(layout) });
+        let (p, counted) = beneath(|a| a.alloc(layout));
         if counted && !p.is_null() {
             on_alloc(layout.size());
         }
@@ -132,7 +133,7 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let (p, counted) = beneath(|a| unsafe { a.alloc_zeroed(layout) });
+        let (p, counted) = beneath(|a| a.alloc_zeroed(layout));
         if counted && !p.is_null() {
             on_alloc(layout.size());
         }
@@ -140,14 +141,14 @@ unsafe impl GlobalAlloc for CountingAlloc {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        let ((), counted) = beneath(|a| unsafe { a.dealloc(ptr, layout) });
+        let ((), counted) = beneath(|a| a.dealloc(ptr, layout));
         if counted {
             on_dealloc(layout.size());
         }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        let (p, counted) = beneath(|a| unsafe { a.realloc(ptr, layout, new_size) });
+        let (p, counted) = beneath(|a| a.realloc(ptr, layout, new_size));
         if counted && !p.is_null() {
             on_dealloc(layout.size());
             on_alloc(new_size);
@@ -363,8 +364,9 @@ fn ossl_uncounted(size: usize) {
 /// # Safety
 /// `p` was returned by `ossl_malloc` or `ossl_realloc` and not freed.
 unsafe fn ossl_block(p: *mut libc::c_void) -> (*mut u8, usize) {
-    let base = unsafe { (p as *mut u8).sub(HEADER) };
-    (base, unsafe { (base as *const usize).read() })
+    // SAFETY: the header sits HEADER bytes before `p`, in the same block.
+    let base = (p as *mut u8).sub(HEADER);
+    (base, (base as *const usize).read())
 }
 
 #[cfg(feature = "native-tls")]
@@ -378,14 +380,14 @@ unsafe extern "C" fn ossl_malloc(
         return std::ptr::null_mut();
     };
     // SAFETY: a non-zero size and a valid alignment.
-    let (base, _) = beneath(|a| unsafe { a.alloc(layout) });
+    let (base, _) = beneath(|a| a.alloc(layout));
     if base.is_null() {
         return base.cast();
     }
     // SAFETY: the block is at least HEADER bytes and ALIGN-aligned.
-    unsafe { (base as *mut usize).write(size) };
+    (base as *mut usize).write(size);
     ossl_counted(size);
-    unsafe { base.add(HEADER).cast() }
+    base.add(HEADER).cast()
 }
 
 #[cfg(feature = "native-tls")]
@@ -396,29 +398,30 @@ unsafe extern "C" fn ossl_realloc(
     line: libc::c_int,
 ) -> *mut libc::c_void {
     if p.is_null() {
-        return unsafe { ossl_malloc(size, file, line) };
+        return ossl_malloc(size, file, line);
     }
     if size == 0 {
-        unsafe { ossl_free(p, file, line) };
+        ossl_free(p, file, line);
         return std::ptr::null_mut();
     }
     let Some(new_layout) = ossl_layout(size) else {
         return std::ptr::null_mut();
     };
     // SAFETY: OpenSSL hands back only pointers this module returned.
-    let (base, old) = unsafe { ossl_block(p) };
+    let (base, old) = ossl_block(p);
     let Some(old_layout) = ossl_layout(old) else {
         return std::ptr::null_mut();
     };
     // SAFETY: `base` was allocated with `old_layout` by `beneath`.
-    let (nb, _) = beneath(|a| unsafe { a.realloc(base, old_layout, new_layout.size()) });
+    let (nb, _) = beneath(|a| a.realloc(base, old_layout, new_layout.size()));
     if nb.is_null() {
         return nb.cast();
     }
-    unsafe { (nb as *mut usize).write(size) };
+    // SAFETY: the new block is at least HEADER bytes and ALIGN-aligned.
+    (nb as *mut usize).write(size);
     ossl_uncounted(old);
     ossl_counted(size);
-    unsafe { nb.add(HEADER).cast() }
+    nb.add(HEADER).cast()
 }
 
 #[cfg(feature = "native-tls")]
@@ -431,10 +434,10 @@ unsafe extern "C" fn ossl_free(
         return;
     }
     // SAFETY: OpenSSL hands back only pointers this module returned.
-    let (base, size) = unsafe { ossl_block(p) };
+    let (base, size) = ossl_block(p);
     if let Some(layout) = ossl_layout(size) {
         // SAFETY: `base` was allocated with this layout by `beneath`.
-        beneath(|a| unsafe { a.dealloc(base, layout) });
+        beneath(|a| a.dealloc(base, layout));
         ossl_uncounted(size);
     }
 }

@@ -1,4 +1,5 @@
-//! Waiting until dropped connections have closed, or spawned tasks have ended.
+//! Waiting until dropped connections close or spawned tasks end: the load's end and the benches use
+//! it.
 //!
 //! Dropping a session (or finishing a request on a connection that is not kept) does not close
 //! its socket there and then: the connection's task has to run to do it, and on a

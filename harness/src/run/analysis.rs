@@ -1,6 +1,4 @@
-//! Figures derived from what a mode measured: bytes retained per session `b`, the model
-//! plateau R·b·T, the measured plateau and when it was reached. Pure functions over the
-//! timeline and the client's totals, so they are tested on fixed inputs.
+//! Pure: b, the heap slope, the model and measured plateau and when it was reached.
 
 use crate::contract::plan::RetentionSpec;
 use crate::contract::timeline::TimelineRow;

@@ -1,16 +1,16 @@
-//! From what the workers said to what the report says: pure functions from each leg's record
-//! (its samples, its final totals, how it ended) to the timeline rows, the mode summaries,
-//! the run summary and the exit status. No processes, no I/O, so every rule here is tested on
-//! fixed inputs (ARCHITECTURE.md, "Data flow").
+//! Pure: each leg's record into timeline rows and a `ModeSummary`, then the `Summary` and the
+//! `RunExit`.
+//!
+//! No processes, no I/O, so every rule here is tested on fixed inputs (ARCHITECTURE.md).
 
-use crate::contract::breakdown::Which;
+use crate::contract::breakdown::ByteFigure;
 use crate::contract::plan::RunPlan;
 use crate::contract::summary::{ModeSummary, Scenario, ServerSummary, Summary, SCHEMA};
 use crate::contract::timeline::TimelineRow;
 use crate::contract::wire::{ClientFinal, ClientTotals, ServerSample};
 use crate::run::analysis;
 use crate::run::leg::{LegEnd, LegOutcome, LegRecord, RunExit};
-use crate::run::methods::{methods, versions, BREAKDOWN};
+use crate::run::method_text::{methods, versions, BREAKDOWN};
 use crate::run::soundness;
 use crate::tls::config;
 use crate::vocab::client::ClientKind;
@@ -161,7 +161,7 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
     let build_cores_needed = per(t.client_build_cpu_us_total, t.client_builds)
         .filter(|_| rec.mode.session_per_request())
         .map(|us| us * plan.rate / 1e6);
-    let rate_bound = soundness::rate_bound(plan.rate, plan.clock, t, build_cores_needed);
+    let verdict = soundness::rate_verdict(plan.rate, plan.clock, t, build_cores_needed);
     let alloc_per_request = per(t.client_load_alloc_bytes, t.requests_ok);
     let profile = fin.profile.as_ref().and_then(|p| p.as_ref().ok());
     // A probe's outcome as the summary publishes it: its figures, or why there are none.
@@ -186,8 +186,9 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
         openssl_alloc_bytes_per_request: per(t.openssl_load_alloc_bytes, t.requests_ok),
         openssl_build_alloc_bytes: per(t.openssl_build_alloc_bytes_total, t.client_builds),
         build_cores_needed,
-        rate_bound: rate_bound.clone(),
-        per_session_unsound: soundness::per_session_unsound(rate_bound.as_deref(), t),
+        rate_bound: verdict.bound().map(str::to_string),
+        rate_bound_not_measured: verdict.not_measured().map(str::to_string),
+        per_session_unsound: soundness::per_session_unsound(&verdict, t),
         retained_bytes_per_session: r.bytes_per_session,
         retained_bytes_method,
         retained_bytes_slope: r.slope_bytes_per_session,
@@ -202,11 +203,11 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
         knobs_error: err(&fin.knobs),
         retained_breakdown: profile.and_then(|p| {
             p.breakdown
-                .per_unit(Which::End, p.sessions_held, r.bytes_per_session)
+                .per_unit(ByteFigure::End, p.sessions_held, r.bytes_per_session)
         }),
         request_breakdown: profile.and_then(|p| {
             p.breakdown
-                .per_unit(Which::Total, t.requests_ok, alloc_per_request)
+                .per_unit(ByteFigure::Total, t.requests_ok, alloc_per_request)
         }),
         breakdown_error: err(&fin.profile),
         held_connection: ok(&fin.held),

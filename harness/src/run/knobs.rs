@@ -1,5 +1,5 @@
-//! The knob probe: what each client setting that can be changed without sharing the session
-//! costs per retained session, measured in the fresh mode's own worker.
+//! The knob probe: b and bytes per build under each client setting, measured in the fresh leg's
+//! worker.
 //!
 //! For each variant (the run's own settings, resumption off, a small resumption store, only
 //! the needed root, X25519 alone), a few fresh sessions each make one real request to a

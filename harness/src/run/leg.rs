@@ -1,6 +1,5 @@
-//! What one leg left when it ended, as the orchestrator hands it to the assembly: its samples,
-//! its final totals and how it ended; and how the whole run exits (ARCHITECTURE.md, "Data
-//! flow").
+//! What a leg left when it ended (`LegRecord`, `LegEnd`, `LegOutcome`) and how the run exits
+//! (`RunExit`).
 
 use crate::contract::wire::{ClientFinal, ClientSample, ServerSample};
 use crate::vocab::client::ClientKind;

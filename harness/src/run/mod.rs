@@ -1,6 +1,5 @@
-//! A run: the parent's orchestrator and the workers it starts, the load each client worker
-//! drives, the retention store, the knob probe, whether a leg kept its rate (`soundness`), and the pure assembly and analysis of what the
-//! workers sent into the summary (ARCHITECTURE.md, "Layers", "Data flow").
+//! A run: orchestrator and workers, the load, retention, the knob probe, soundness, pure assembly
+//! and analysis, provenance, and `harness handshakes`.
 
 pub mod analysis;
 pub mod assemble;
@@ -8,7 +7,7 @@ pub mod handshakes;
 pub mod knobs;
 pub mod leg;
 pub mod load;
-pub mod methods;
+pub mod method_text;
 pub mod orchestrator;
 pub mod process;
 pub mod retention;

@@ -1,7 +1,8 @@
-//! The parent process: starts a server worker and a client worker per mode (one mode after
-//! another, each against a fresh server with identical settings), relays their samples into
-//! the timeline and the progress bar, and writes the report — also when the run is cut short
-//! by Ctrl-C, SIGTERM or a dying worker.
+//! The parent process of a run: run directory, one server and one client worker per leg, progress
+//! bar, the files written.
+//!
+//! Legs run one after another, each against a fresh server with identical settings, and the
+//! report is written also when the run is cut short by Ctrl-C, SIGTERM or a dying worker.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -51,7 +52,7 @@ pub struct RunOutcome {
 pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome, RunError> {
     let dir = create_run_dir(&plan.out)?;
     let (certs, provenance) = certs::ensure(&plan.certs_dir)?;
-    if let certs::Provenance::Generated { because } = provenance {
+    if let certs::CertOrigin::Generated { because } = provenance {
         eprintln!(
             "generated certificates in {} ({because})",
             plan.certs_dir.display()

@@ -1,7 +1,5 @@
-//! A worker process as the parent sees it: started from the harness's own binary with its
-//! role and JSON configuration, read line by line as [`WorkerMsg`]s, asked to stop by closing
-//! its stdin, and waited for within `WORKER_GRACE` (ARCHITECTURE.md, "Process model"). Also
-//! the parent's Ctrl-C counter. Used by a run's orchestrator and by `harness exec`.
+//! A worker process as the parent sees it: spawn, read its messages, stop it within `WORKER_GRACE`;
+//! the Ctrl-C counter; used by runs and `harness exec`.
 
 use std::path::Path;
 use std::process::Stdio;
@@ -117,7 +115,8 @@ pub(crate) struct Exited {
 }
 
 impl Exited {
-    /// ` (signal: 9 (SIGKILL))` or ` (exit status: 1): <last stderr line>`.
+    /// ` (signal: 9 (SIGKILL))`, ` (signal: 6 (SIGABRT)): <its panic>` or
+    /// ` (exit status: 1): <its panic, else its last stderr line>`.
     pub(crate) fn how(&self) -> String {
         use std::os::unix::process::ExitStatusExt;
         let status_text = self
@@ -125,10 +124,11 @@ impl Exited {
             .map(|s| s.to_string())
             .unwrap_or_else(|| "killed after the grace period".into());
         let signalled = self.status.is_some_and(|s| s.signal().is_some());
-        if signalled || self.stderr.trim().is_empty() {
-            format!(" ({status_text})")
-        } else {
-            format!(" ({status_text}): {}", last_line(&self.stderr))
+        // A signalled worker's last line is seldom about its end; a panic before it is.
+        match abort_message(&said(&self.stderr)) {
+            Some(panic) => format!(" ({status_text}): {panic}"),
+            None if signalled || self.stderr.trim().is_empty() => format!(" ({status_text})"),
+            None => format!(" ({status_text}): {}", failure_message(&self.stderr)),
         }
     }
 }
@@ -165,6 +165,89 @@ pub(crate) fn last_line(s: &str) -> String {
         .unwrap_or("(no message)")
         .trim()
         .to_string()
+}
+
+/// What a failed process said about its end, on one line: the first Rust panic in its
+/// stderr (the `thread '…' panicked at <place>:` line and the message under it) or
+/// allocation failure, else its last line; Rust's `note:` hints and backtraces, which follow
+/// either and say nothing of it, left out. "(no message)" when nothing is left.
+pub(crate) fn failure_message(stderr: &str) -> String {
+    let lines = said(stderr);
+    abort_message(&lines).unwrap_or_else(|| last_line(&lines.join("\n")))
+}
+
+/// `stderr`'s lines without backtraces (`stack backtrace:` and the indented frames under
+/// it) and without `note:` hints.
+fn said(stderr: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    let mut in_trace = false;
+    for line in stderr.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("stack backtrace:") {
+            in_trace = true;
+            continue;
+        }
+        if in_trace && trimmed.len() < line.len() {
+            continue;
+        }
+        in_trace = false;
+        if !trimmed.starts_with("note:") {
+            out.push(line);
+        }
+    }
+    out
+}
+
+/// The first panic (its place and message, up to the next thread's output) or allocation
+/// failure among `lines`.
+fn abort_message(lines: &[&str]) -> Option<String> {
+    let is_panic = |l: &str| l.trim_start().starts_with("thread '") && l.contains(" panicked at ");
+    let at = lines
+        .iter()
+        .position(|l| is_panic(l) || l.starts_with("memory allocation of "))?;
+    let text: Vec<&str> = std::iter::once(lines[at])
+        .chain(
+            lines[at + 1..]
+                .iter()
+                .copied()
+                .take_while(|l| is_panic(lines[at]) && !l.trim_start().starts_with("thread '")),
+        )
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    Some(text.join(" "))
+}
+
+/// How a process ended: `exit status 1`, or `killed by signal 6 (SIGABRT)`.
+pub(crate) fn ending(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit status {code}"),
+        (None, Some(signal)) => match signal_name(signal) {
+            Some(name) => format!("killed by signal {signal} ({name})"),
+            None => format!("killed by signal {signal}"),
+        },
+        (None, None) => status.to_string(),
+    }
+}
+
+/// The names of the signals a worker dies of.
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGTERM => "SIGTERM",
+        _ => return None,
+    })
 }
 
 /// Ctrl-C / SIGTERM counter: the first stops the run gracefully, the second kills workers.
@@ -204,5 +287,65 @@ mod tests {
         .is_some());
         assert!(parse_line("{\"type\":\"nonsense\"}", &mut unparsed).is_none());
         assert_eq!(unparsed, 2);
+    }
+
+    /// Rust's panic output, as a worker prints it before it aborts.
+    const PANIC: &str = "\
+thread 'main' panicked at harness/src/measure/lockstep/mod.rs:151:23:
+capacity overflow
+note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace
+note: Some details are omitted, run with `RUST_BACKTRACE=full` for a verbose backtrace.
+";
+
+    #[test]
+    fn a_failure_says_the_panic_not_the_note_after_it() {
+        assert_eq!(
+            failure_message(&format!("a warning first\n{PANIC}")),
+            "thread 'main' panicked at harness/src/measure/lockstep/mod.rs:151:23: \
+             capacity overflow"
+        );
+        // With a backtrace, the message still ends where the backtrace starts.
+        let traced = "thread 'w' panicked at a.rs:1:2:\nboom\nstack backtrace:\n   0: f\n";
+        assert_eq!(
+            failure_message(traced),
+            "thread 'w' panicked at a.rs:1:2: boom"
+        );
+        // An allocation that failed, with the backtrace std prints after it.
+        let oom = "memory allocation of 53200000000 bytes failed\nstack backtrace:\n   0: \
+                   std::alloc::rust_oom\n             at /rustc/library/std/src/alloc.rs:424:5\n\
+                   note: Some details are omitted.\n";
+        assert_eq!(
+            failure_message(oom),
+            "memory allocation of 53200000000 bytes failed"
+        );
+        // Neither: the last line that is not a hint.
+        let error = "error: bad configuration\nnote: a hint\n";
+        assert_eq!(failure_message(error), "error: bad configuration");
+        assert_eq!(failure_message("\n"), "(no message)");
+    }
+
+    #[test]
+    fn a_process_killed_by_a_signal_is_named_by_it() {
+        let status = |cmd: &str| {
+            std::process::Command::new("sh")
+                .args(["-c", cmd])
+                .status()
+                .unwrap()
+        };
+        assert_eq!(
+            ending(status("kill -ABRT $$")),
+            "killed by signal 6 (SIGABRT)"
+        );
+        assert_eq!(ending(status("exit 3")), "exit status 3");
+        let exited = Exited {
+            status: Some(status("kill -ABRT $$")),
+            stderr: PANIC.into(),
+            unparsed: 0,
+        };
+        assert!(
+            exited.how().ends_with("mod.rs:151:23: capacity overflow"),
+            "{}",
+            exited.how()
+        );
     }
 }

@@ -1,5 +1,8 @@
-//! Retention (ARCHITECTURE.md, "Vocabulary"): a platform TLS cache keeps a session's state after
-//! the session is gone — Apple's keeps it ~10 minutes. Each `fresh` session's real rustls
+//! `RetentionStore`: retained TLS state dropped after the retention time or evicted by the cap, its
+//! drops measured.
+//!
+//! Retention (ARCHITECTURE.md): a platform TLS cache keeps a session's state after
+//! the session is gone (Apple's for about ten minutes). Each `fresh` session's real rustls
 //! state (its `ClientConfig`, with the root store and the resumption store holding the tickets
 //! its handshake received) is moved here when the session is invalidated, and dropped when it
 //! expires or when the optional count cap evicts it.

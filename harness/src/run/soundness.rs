@@ -1,6 +1,8 @@
-//! Whether a leg's per-session figures say what one session costs at the planned rate.
+//! Pure: whether a leg kept its rate, and whether its per-session figures are sound; their method
+//! texts.
 //!
-//! Two things make them say something else, and both are measured:
+//! Two things make a leg's per-session figures say something else than what one session costs
+//! at the planned rate, and both are measured:
 //! - the leg was **rate-bound**: it could not keep its schedule, so requests queued behind each
 //!   other (more sessions in flight, half-built, than the rate gives; builds and handshakes
 //!   competing for the CPU), and the leg measured an overloaded client, not the habit at the
@@ -17,33 +19,73 @@
 //! sessions ran at the rate, there were just fewer of them.
 
 use crate::contract::wire::ClientTotals;
-use crate::run::load::plan::LATE_THRESHOLD;
+use crate::run::load::plan::{END_GRACE, LATE_THRESHOLD};
 use crate::vocab::clock::Clock;
 use crate::vocab::units;
 
-/// `method.rate_bound`.
-pub const RATE_BOUND_METHOD: &str = "measured, real clock only: a leg is rate-bound when it could not keep its schedule: either its load stopped because it fell behind (stopped_early \"fell behind: …\": a request could not start within 100 ms of the planned end, or every --max-in-flight slot stayed busy to the end), or its median start lag (start_lag_us.p50) was at least the time between two scheduled starts (1/rate), and at least 2 ms (twice tokio's 1 ms timer resolution, below which a lag is the timer, not a queue): at the median the next request was already due before this one started, so requests were queueing, not jittering. late_starts is not the test: it counts any start 2 ms late, and on this loaded 2-core machine up to 72 % of an ordinary leg's starts were late with a median lag of 4.6 ms between starts 50 ms apart and every figure sound. The text names the measured cause when the figures show one: building alone needs more cores than the machine offers (build_cores_needed against cores_available), or the client worker used (nearly) all the cores (client CPU ÷ elapsed ≥ 90 % of cores_available); otherwise it says the cause was not measured";
+/// `method.rate_bound`, built from the thresholds it names.
+pub fn rate_bound_method() -> String {
+    format!(
+        "measured, real clock only: a leg is rate-bound when its load fell behind (a request could not start within {} of the planned end, or every --max-in-flight slot stayed busy) or its median start lag reached both the time between scheduled starts and {}; the text names the cause the figures show (build_cores_needed above cores_available, or client CPU ÷ elapsed at least {} of cores_available), and without a start-lag reading rate_bound is null and rate_bound_not_measured says why (docs/figures.md)",
+        units::span(END_GRACE),
+        units::span(LATE_THRESHOLD),
+        units::percent(CLIENT_CPU_BOUND),
+    )
+}
 
 /// `method.per_session_unsound`.
-pub const PER_SESSION_UNSOUND_METHOD: &str = "set when the leg was rate-bound (see rate_bound) or any of its requests failed: then its per-session and per-request figures (b and its slope, the plateau, bytes and allocations per request, bytes and CPU per build, latency) describe an overloaded or failing client, not a session at the planned rate. The table marks those cells with !, the page highlights them, and the advice draws no conclusion from them. The figures are still published as measured";
+pub const PER_SESSION_UNSOUND_METHOD: &str = "set when the leg was rate-bound, whether it kept its rate was not measured, or any of its requests failed: its per-session and per-request figures then describe an overloaded or failing client, so the table and page mark them and the advice skips them; they are still published as measured (docs/figures.md)";
 
 /// The `stopped_early` text of a load that fell behind its schedule (`StopReason::FellBehind`
 /// and `StopReason::SlotsBusy`, whose `Display` is the published, stable text).
 const FELL_BEHIND: &str = "fell behind:";
 
 /// Share of the offered cores above which the client worker itself is the bound.
-const CLIENT_CPU_BOUND: f64 = 0.9;
+pub(crate) const CLIENT_CPU_BOUND: f64 = 0.9;
 
-/// Why the leg is rate-bound, naming the measured figures and the cause; `None` when it kept
-/// its rate (or, under the virtual clock, had no schedule to keep).
-pub fn rate_bound(
+/// Whether a leg kept its planned rate, as its figures show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RateVerdict {
+    /// The virtual clock: no schedule to keep.
+    NoSchedule,
+    /// It kept its schedule: it did not fall behind and its median start lag stayed under the
+    /// threshold.
+    Kept,
+    /// Rate-bound: why, naming the measured figures and the cause.
+    Bound(String),
+    /// Whether it kept its schedule is unknown: it did not fall behind, and there is no
+    /// start-lag reading to show a queue. Why.
+    NotMeasured(String),
+}
+
+impl RateVerdict {
+    /// The rate-bound text (`rate_bound`), when the leg was rate-bound.
+    pub fn bound(&self) -> Option<&str> {
+        match self {
+            RateVerdict::Bound(why) => Some(why),
+            _ => None,
+        }
+    }
+
+    /// Why the verdict is unknown (`rate_bound_not_measured`), when it is.
+    pub fn not_measured(&self) -> Option<&str> {
+        match self {
+            RateVerdict::NotMeasured(why) => Some(why),
+            _ => None,
+        }
+    }
+}
+
+/// Whether the leg kept its rate: rate-bound with the figures and cause, kept, unknown (no
+/// start-lag reading, so a queue would not show), or no schedule (the virtual clock).
+pub fn rate_verdict(
     rate: f64,
     clock: Clock,
     t: &ClientTotals,
     build_cores_needed: Option<f64>,
-) -> Option<String> {
+) -> RateVerdict {
     if clock != Clock::Real {
-        return None;
+        return RateVerdict::NoSchedule;
     }
     let spacing_us = 1e6 / rate;
     let threshold_us = spacing_us.max(LATE_THRESHOLD.as_micros() as f64);
@@ -52,14 +94,24 @@ pub fn rate_bound(
         .as_deref()
         .is_some_and(|s| s.starts_with(FELL_BEHIND));
     let lag = t.start_lag_us.map(|l| l.p50 as f64);
-    let queued = lag.is_some_and(|l| l >= threshold_us);
+    let queued = match lag {
+        Some(l) => l >= threshold_us,
+        None if fell_behind => false,
+        None => {
+            return RateVerdict::NotMeasured(format!(
+                "whether it kept --rate {} was not measured: no start-lag reading (start_lag_us null), so a queue behind the schedule would not show",
+                units::sig3(rate)
+            ))
+        }
+    };
     if !fell_behind && !queued {
-        return None;
+        return RateVerdict::Kept;
     }
     let late = t.late_starts.map_or_else(String::new, |n| {
         format!(
-            ", {} of them late (≥ 2 ms or waited for a slot)",
-            units::count(n)
+            ", {} of them late (≥ {} or waited for a slot)",
+            units::count(n),
+            units::span(LATE_THRESHOLD)
         )
     });
     let mut evidence = vec![format!(
@@ -67,14 +119,22 @@ pub fn rate_bound(
         units::count(t.requests_started),
         units::count(t.requests_planned),
     )];
+    if let Some(stop) = t.stopped_early.as_deref().filter(|_| fell_behind) {
+        evidence.push(format!("its load stopped: {stop}"));
+    }
     if let Some(l) = lag {
         evidence.push(format!(
-            "median start lag {} against {} between scheduled starts",
+            "median start lag {} against {} between scheduled starts{}",
             units::micros(l),
-            units::micros(spacing_us)
+            units::micros(spacing_us),
+            if queued {
+                ""
+            } else {
+                " (below it: not the reason)"
+            }
         ));
     }
-    Some(format!(
+    RateVerdict::Bound(format!(
         "rate-bound: could not keep --rate {}: {}; {}",
         units::sig3(rate),
         evidence.join("; "),
@@ -109,10 +169,16 @@ fn cause(rate: f64, t: &ClientTotals, build_cores_needed: Option<f64>) -> String
     }
 }
 
-/// Why the leg's per-session figures do not describe a session at the planned rate (the
-/// rate-bound mark, the failed requests), or `None` when they do.
-pub fn per_session_unsound(rate_bound: Option<&str>, t: &ClientTotals) -> Option<String> {
-    let mut why: Vec<String> = rate_bound.map(str::to_string).into_iter().collect();
+/// Why the leg's per-session figures are not known to describe a session at the planned rate
+/// (rate-bound, whether it kept its rate not measured, failed requests), or `None` when they
+/// do.
+pub fn per_session_unsound(verdict: &RateVerdict, t: &ClientTotals) -> Option<String> {
+    let mut why: Vec<String> = verdict
+        .bound()
+        .or(verdict.not_measured())
+        .map(str::to_string)
+        .into_iter()
+        .collect();
     if t.requests_failed > 0 {
         let kinds = t
             .failures_by_kind
@@ -159,9 +225,24 @@ mod tests {
         }
     }
 
+    /// The verdict's rate-bound text, if any.
+    fn rate_bound(
+        rate: f64,
+        clock: Clock,
+        t: &ClientTotals,
+        build_cores_needed: Option<f64>,
+    ) -> Option<String> {
+        rate_verdict(rate, clock, t, build_cores_needed)
+            .bound()
+            .map(str::to_string)
+    }
+
     #[test]
     fn jitter_is_not_a_queue() {
-        assert_eq!(rate_bound(100.0, Clock::Real, &kept(), Some(0.006)), None);
+        assert_eq!(
+            rate_verdict(100.0, Clock::Real, &kept(), Some(0.006)),
+            RateVerdict::Kept
+        );
         // Most starts late, as on a loaded machine, but the median lag well under the spacing.
         let mut t = kept();
         t.late_starts = Some(4_300);
@@ -169,14 +250,51 @@ mod tests {
             p50: 4_600,
             p99: 110_000,
         });
-        assert_eq!(rate_bound(20.0, Clock::Real, &t, None), None);
+        assert_eq!(rate_verdict(20.0, Clock::Real, &t, None), RateVerdict::Kept);
         // At a rate whose spacing is under the timer's resolution, the 2 ms floor holds.
         t.start_lag_us = Some(P50P99 {
             p50: 1_500,
             p99: 3_000,
         });
-        assert_eq!(rate_bound(2_000.0, Clock::Real, &t, None), None);
-        assert_eq!(per_session_unsound(None, &kept()), None);
+        assert_eq!(
+            rate_verdict(2_000.0, Clock::Real, &t, None),
+            RateVerdict::Kept
+        );
+        assert_eq!(per_session_unsound(&RateVerdict::Kept, &kept()), None);
+    }
+
+    /// No start-lag reading (a worker that ended without its final report, a leg that started
+    /// nothing): a queue would not show, so the leg is not known to have kept its rate.
+    #[test]
+    fn a_missing_start_lag_is_not_measured_not_kept() {
+        let mut t = kept();
+        t.start_lag_us = None;
+        let verdict = rate_verdict(100.0, Clock::Real, &t, Some(0.006));
+        let why = verdict.not_measured().expect("not measured");
+        assert!(
+            why.starts_with("whether it kept --rate 100 was not measured: no start-lag reading"),
+            "{why}"
+        );
+        assert_eq!(verdict.bound(), None);
+        assert_eq!(
+            per_session_unsound(&verdict, &t).as_deref(),
+            Some(why),
+            "figures not known to be at the rate are not sound"
+        );
+        // Falling behind is measured without the lag: the verdict is known.
+        t.stopped_early = Some(
+            StopReason::FellBehind {
+                started: 3,
+                planned: 6_000,
+            }
+            .to_string(),
+        );
+        assert!(rate_verdict(100.0, Clock::Real, &t, None).bound().is_some());
+        // The virtual clock has no schedule, so no lag is missing.
+        assert_eq!(
+            rate_verdict(100.0, Clock::Virtual, &kept(), None),
+            RateVerdict::NoSchedule
+        );
     }
 
     #[test]
@@ -194,6 +312,8 @@ mod tests {
         t.start_lag_us = None;
         let why = rate_bound(100.0, Clock::Real, &t, Some(12.9)).expect("rate-bound");
         assert!(why.starts_with("rate-bound: could not keep --rate 100: 274 of 6,000 planned requests started, 146 of them late"), "{why}");
+        // The stop that decided it is in the evidence, not only the lag beside it.
+        assert!(why.contains("its load stopped: fell behind"), "{why}");
         assert!(why.contains("cause: building a session per request alone needs 12.90 cores (derived: mean build CPU 129 ms × 100 req/s) and this machine offers 2"), "{why}");
         // All slots busy is falling behind too; the other stops are not.
         t.stopped_early = Some(
@@ -248,13 +368,14 @@ mod tests {
         let mut t = kept();
         t.requests_failed = 128;
         t.failures_by_kind.insert("timeout".into(), 128);
-        let why = per_session_unsound(Some("rate-bound: x"), &t).expect("unsound");
+        let bound = RateVerdict::Bound("rate-bound: x".into());
+        let why = per_session_unsound(&bound, &t).expect("unsound");
         assert_eq!(
             why,
             "rate-bound: x; 128 of 6,000 started requests failed (timeout: 128)"
         );
         assert_eq!(
-            per_session_unsound(Some("rate-bound: x"), &kept()).as_deref(),
+            per_session_unsound(&bound, &kept()).as_deref(),
             Some("rate-bound: x")
         );
     }
@@ -282,12 +403,30 @@ mod tests {
             why.starts_with(bound) && why.ends_with("1 of 3 started requests failed (timeout: 1)"),
             "{why}"
         );
-        // A leg that kept its rate is not marked.
-        let ok = assemble::leg(&p, &record(LegEnd::Completed, Some(fin(20))));
+        // A leg that kept its rate (a start lag well under the 100 ms spacing) is not marked.
+        let mut kept = fin(20);
+        kept.totals.start_lag_us = Some(P50P99 {
+            p50: 900,
+            p99: 4_000,
+        });
+        let ok = assemble::leg(&p, &record(LegEnd::Completed, Some(kept)));
         assert_eq!(
-            (ok.summary.rate_bound, ok.summary.per_session_unsound),
-            (None, None)
+            (
+                ok.summary.rate_bound,
+                ok.summary.rate_bound_not_measured,
+                ok.summary.per_session_unsound
+            ),
+            (None, None, None)
         );
+        // One without a start-lag reading is not known to have kept it, and says so.
+        let unknown = assemble::leg(&p, &record(LegEnd::Completed, Some(fin(20))));
+        let why = unknown
+            .summary
+            .rate_bound_not_measured
+            .as_deref()
+            .expect("not measured");
+        assert_eq!(unknown.summary.rate_bound, None);
+        assert_eq!(unknown.summary.per_session_unsound.as_deref(), Some(why));
         let meta = assemble::RunMeta {
             command: String::new(),
             run_id: String::new(),

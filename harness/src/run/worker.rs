@@ -1,6 +1,9 @@
+//! The `__worker server` and `__worker client` entry points: serve or load, sample, and stop on
+//! stdin EOF or SIGTERM.
+//!
 //! Worker processes. The parent re-executes its own binary as `harness __worker server|client
-//! <json>` so that every RSS and heap figure belongs to exactly one side and one mode. A
-//! worker speaks JSON lines on stdout ([`crate::contract::wire`]) and stops when its stdin closes (the
+//! <json>` so that every RSS and heap figure belongs to exactly one side and one mode. A worker
+//! speaks JSON lines on stdout ([`crate::contract::wire`]) and stops when its stdin closes (the
 //! parent asks, or the parent died) or on SIGTERM; SIGINT is left to the parent, which stops
 //! the workers in order so in-flight requests finish.
 

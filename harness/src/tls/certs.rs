@@ -1,4 +1,5 @@
-//! The harness CA and the server's leaf certificate (rcgen, ECDSA P-256).
+//! The harness CA and server leaf (rcgen, ECDSA P-256): generated on first use, reused while valid,
+//! kept with its Java trust store.
 //!
 //! Certificates are generated on first use and reused while they are valid, so a run needs no
 //! set-up and repeated runs verify against the same CA (which real clients such as curl can be
@@ -119,7 +120,7 @@ impl Clone for CertSet {
 
 /// What [`ensure`] did.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Provenance {
+pub enum CertOrigin {
     Reused,
     Generated { because: Staleness },
 }
@@ -128,7 +129,7 @@ pub enum Provenance {
 /// the Java trust store when it does not hold the CA (missing, from an older CA, or from a
 /// harness that wrote none). Runs that start together serialise on an advisory lock
 /// (`dir/.lock`), so they agree on one CA.
-pub fn ensure(dir: &Path) -> Result<(CertSet, Provenance), CertError> {
+pub fn ensure(dir: &Path) -> Result<(CertSet, CertOrigin), CertError> {
     fs::create_dir_all(dir).map_err(|source| CertError::CreateDir {
         path: dir.to_path_buf(),
         source,
@@ -143,17 +144,17 @@ pub fn ensure(dir: &Path) -> Result<(CertSet, Provenance), CertError> {
             path: lock_path.clone(),
             source,
         })?;
-    // SAFETY: flock on a descriptor we own; released when `lock` is closed.
-    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) } != 0 {
+    // Released when `lock` is closed.
+    if let Err(e) = rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive) {
         return Err(CertError::Write {
             path: lock_path,
-            source: std::io::Error::last_os_error(),
+            source: e.into(),
         });
     }
     let paths = CertPaths::in_dir(dir);
     let result = match check(&paths) {
-        Ok(set) => write_java_truststore(&set.paths, &set.ca).map(|()| (set, Provenance::Reused)),
-        Err(because) => generate(dir).map(|set| (set, Provenance::Generated { because })),
+        Ok(set) => write_java_truststore(&set.paths, &set.ca).map(|()| (set, CertOrigin::Reused)),
+        Err(because) => generate(dir).map(|set| (set, CertOrigin::Generated { because })),
     };
     drop(lock);
     result
@@ -383,7 +384,7 @@ mod tests {
         let (first, how) = ensure(dir.path()).expect("generate");
         assert!(matches!(
             how,
-            Provenance::Generated {
+            CertOrigin::Generated {
                 because: Staleness::Missing(_)
             }
         ));
@@ -393,7 +394,7 @@ mod tests {
             .mode();
         assert_eq!(mode & 0o777, 0o600, "server.key must be private");
         let (second, how) = ensure(dir.path()).expect("reuse");
-        assert_eq!(how, Provenance::Reused);
+        assert_eq!(how, CertOrigin::Reused);
         assert_eq!(first.ca, second.ca);
     }
 
@@ -408,7 +409,7 @@ mod tests {
         // Certificates from before the trust store existed: reused, the store added.
         fs::remove_file(p12).expect("remove");
         let (again, how) = ensure(dir.path()).expect("reuse");
-        assert_eq!(how, Provenance::Reused);
+        assert_eq!(how, CertOrigin::Reused);
         assert_eq!(fs::read(p12).expect("rewritten"), written);
         // A store from another CA is replaced.
         let other = tempfile::tempdir().expect("tempdir");
@@ -428,7 +429,7 @@ mod tests {
         assert!(
             matches!(
                 how,
-                Provenance::Generated {
+                CertOrigin::Generated {
                     because: Staleness::Unparsable(..)
                 }
             ),
@@ -445,7 +446,7 @@ mod tests {
         assert!(
             matches!(
                 how,
-                Provenance::Generated {
+                CertOrigin::Generated {
                     because: Staleness::Expired(_)
                 }
             ),
@@ -465,7 +466,7 @@ mod tests {
         assert!(
             matches!(
                 how,
-                Provenance::Generated {
+                CertOrigin::Generated {
                     because: Staleness::Mismatch(_)
                 }
             ),

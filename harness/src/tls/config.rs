@@ -1,4 +1,5 @@
-//! rustls configuration for both sides: protocol version, key exchange, roots.
+//! rustls configuration for both sides: version, key exchange, roots, the aws-lc-rs provider and
+//! its warm-up.
 //!
 //! The crypto provider is rustls's default (aws-lc-rs), so the figures are those a program
 //! using rustls's defaults gets; `KxChoice::X25519` narrows key exchange to X25519 alone.

@@ -1,6 +1,8 @@
-//! The client's connector: hyper-rustls over hyper-util's `HttpConnector`, wrapped so every
-//! connection is counted (opened, open now, handshake kind) and tagged, letting each response
-//! say whether it travelled on a new connection (full or resumed handshake) or a reused one.
+//! The client's connector (hyper-rustls over `HttpConnector`), counting and tagging every
+//! connection (`ConnStats`, shared with the server).
+//!
+//! The tag lets each response say whether it travelled on a new connection (full or resumed
+//! handshake) or a reused one.
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -1,6 +1,5 @@
-//! TLS and HTTP, both sides: certificates, rustls configurations, the counting connector,
-//! client sessions, the HTTPS server, its session store and its per-connection witness, and
-//! the CA as a Java trust store (ARCHITECTURE.md, "Layers").
+//! TLS and HTTP on both sides: certificates, rustls configs, the counting connector, sessions, the
+//! server, its store and witness.
 
 pub mod certs;
 pub mod config;

@@ -1,4 +1,5 @@
-//! The server's TLS session store, instrumented so its entry count and bytes can be sampled.
+//! The server's TLS session store, instrumented so its entries and bytes can be sampled: rustls's
+//! bounded policy, or TTL and capacity.
 //!
 //! rustls's own `ServerSessionMemoryCache` does not expose its size, so this store implements
 //! the same policy (count-bounded, oldest evicted first, `take` removes a TLS 1.3 ticket on

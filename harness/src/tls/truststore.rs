@@ -1,5 +1,5 @@
-//! The harness CA as a Java trust store: a PKCS#12 file (RFC 7292) holding the CA as one
-//! trusted certificate entry, its certificates not encrypted and the file without a MAC.
+//! The harness CA as a Java trust store: a PKCS#12 file with one trusted certificate, no
+//! encryption, no MAC.
 //!
 //! Why: the JVM reads none of the PEM variables `harness exec` sets (`SSL_CERT_FILE`, …), only
 //! a key store named by `javax.net.ssl.trustStore`, so without this file a Java program cannot

@@ -1,5 +1,5 @@
-//! The server as witness: one record per accepted connection (when it opened and closed on
-//! the machine's monotonic clock, how its handshake ended, how many requests it carried).
+//! The server as witness: one record per accepted connection, kept only for `harness exec`, on the
+//! monotonic clock.
 //!
 //! `harness exec` checks a program it did not write, so it cannot count that program's
 //! sessions from the inside; the server sees every one of them from the outside. The log is
@@ -93,14 +93,11 @@ impl Witnessed {
 /// server worker stamps on a connection and a time the parent stamps on a command's exit can
 /// be compared (`harness exec`).
 pub fn monotonic_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes into the struct we pass; CLOCK_MONOTONIC cannot fail on
-    // Linux (a failure leaves 0, which every comparison treats as "long ago").
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+    use rustix::time::{clock_gettime_dynamic, ClockId, DynamicClockId};
+    // CLOCK_MONOTONIC cannot fail on Linux; a failure gives 0, which every comparison treats
+    // as "long ago".
+    clock_gettime_dynamic(DynamicClockId::Known(ClockId::Monotonic))
+        .map_or(0, |ts| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
 #[cfg(test)]

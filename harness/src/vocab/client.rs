@@ -1,5 +1,5 @@
 //! Which HTTP client implements a session, and whether this build has the OpenSSL one
-//! (ARCHITECTURE.md, "Vocabulary", "The native-tls build").
+//! (`native-tls`).
 
 crate::choice! {
     /// Which HTTP client implements a session.

@@ -1,4 +1,4 @@
-//! Which clock a run stamps requests and expiries with (ARCHITECTURE.md, "Vocabulary").
+//! Which clock a run stamps requests and expiries with: real or virtual.
 
 crate::choice! {
     /// Which clock stamps requests and expiries.

@@ -1,5 +1,4 @@
-//! Defaults of every option, in one place (clap shows them in `--help`): nothing else repeats
-//! a 256 or a 128 (ARCHITECTURE.md, "Run plan").
+//! The default of every option, and the fixed limits of a run, exec and handshakes, in one place.
 
 use std::time::Duration;
 

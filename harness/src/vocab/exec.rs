@@ -1,5 +1,5 @@
-//! The closed sets of `harness exec`: what kind of report, how the command ended, who counted
-//! its heap, and the habit its connections show (ARCHITECTURE.md, "Checking a program").
+//! The closed sets of `harness exec`: report mode, how the command ended, heap tool, habit, witness
+//! record, figure source.
 
 crate::choice! {
     /// What kind of report a `summary.json` of `harness exec` is.

@@ -1,5 +1,4 @@
-//! How one connection's TLS handshake went, as the server's witness records it
-//! (ARCHITECTURE.md, "Checking a program").
+//! How one connection's TLS handshake went, as the server's witness records it.
 
 crate::choice! {
     /// How a connection's TLS handshake ended, as the server saw it.

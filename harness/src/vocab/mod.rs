@@ -1,7 +1,5 @@
-//! The ground: the project's vocabulary. Every closed set of names (modes, clients, clocks,
-//! TLS settings, server cache kinds, owners, handshake kinds, exec outcomes), every default
-//! and the one number formatter. It imports no other layer, so every layer above may use
-//! it (ARCHITECTURE.md, "Layers").
+//! The ground: every closed set of names, every default and the one number formatter; imports no
+//! other layer.
 
 pub mod choice;
 pub mod client;

@@ -1,4 +1,4 @@
-//! The four session modes (ARCHITECTURE.md, "Session modes").
+//! The four session modes (`fresh`, `leak`, `shared`, `resume`) and a leg's label.
 
 crate::choice! {
     /// How the client uses sessions, per request.

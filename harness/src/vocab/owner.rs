@@ -1,5 +1,4 @@
-//! Who holds the bytes: the owners a `--breakdown` profile is attributed to
-//! (ARCHITECTURE.md, "Where the bytes go").
+//! The owners a `--breakdown` profile attributes bytes to.
 
 crate::choice! {
     /// Who holds a heap allocation, judged from its call stack (`crate::measure::breakdown::rules::RULES`).

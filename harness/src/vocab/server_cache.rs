@@ -1,5 +1,4 @@
-//! The server's TLS session store policy: its name on the command line and its settled value
-//! (ARCHITECTURE.md, "Run plan").
+//! The server's TLS session store policy: its name on the command line and its settled value.
 
 use std::time::Duration;
 

@@ -1,5 +1,5 @@
-//! The TLS settings a run chooses: protocol version, key exchange, roots. The rustls values
-//! they select are built in `crate::tls::config`.
+//! The TLS settings a run chooses (version, key exchange, roots) and the lockstep scenario's
+//! library and config sharing.
 
 crate::choice! {
     /// TLS protocol version, offered alone by both sides.

@@ -1,7 +1,4 @@
-//! Human-readable numbers: the one formatter of every figure a reader sees — the terminal
-//! table, the progress bar, `harness serve`'s closing line, the HTML page and chart labels —
-//! so they agree on units: bytes in binary units (KiB, MiB, GiB), latency in µs / ms / s,
-//! counts with thousands separators.
+//! The one formatter of every number a reader sees: bytes, µs, counts, rates, percentages, `n/a`.
 
 /// How every output shows a figure that was not measured.
 pub const NOT_MEASURED: &str = "n/a";
@@ -77,6 +74,11 @@ pub fn micros(us: f64) -> String {
     } else {
         format!("{} µs", sig3(us))
     }
+}
+
+/// A fixed span of time, as [`micros`] writes it: `2 ms`, `5 s`.
+pub fn span(d: std::time::Duration) -> String {
+    micros(d.as_secs_f64() * 1e6)
 }
 
 /// An exact count with thousands separators: `60000` → `60,000`.

@@ -1,5 +1,4 @@
-//! Where the bytes go (issue 13): a dhat heap profile's per-call-site figures, attributed to the
-//! [`Owner`] that holds them by the stack frames of each call site.
+//! A dhat profile's allocation sites attributed to owners by their stacks, into a `Breakdown`.
 //!
 //! A profile written by the `dhat` crate (`dhatFileVersion` 2, mode `rust-heap`) has one
 //! *program point* per distinct allocation stack: bytes and blocks allocated there in total
@@ -57,7 +56,7 @@ pub fn read(path: &std::path::Path) -> Result<Breakdown, ProfileError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::breakdown::Which;
+    use crate::contract::breakdown::ByteFigure;
     use profile::ProgramPoint;
 
     const FIXTURE: &str = include_str!("fixture.json");
@@ -253,7 +252,7 @@ mod tests {
         let harness = b.get(Owner::Harness).map(|o| o.figures).unwrap_or_default();
         assert!(harness.end_bytes > 0 && harness.total_bytes > 0);
         let end = (b.totals.end_bytes - harness.end_bytes) as f64;
-        let per_request = b.per_unit(Which::Total, 10, None).expect("units");
+        let per_request = b.per_unit(ByteFigure::Total, 10, None).expect("units");
         assert!(per_request.iter().any(|s| s.owner == Owner::Harness));
         assert!(
             (per_request.iter().map(|s| s.bytes).sum::<f64>() - b.totals.total_bytes as f64 / 10.0)
@@ -261,7 +260,7 @@ mod tests {
                 < 1e-6
         );
         // Without a measured figure: shares of the profile's own total, biggest first.
-        let shares = b.per_unit(Which::End, 10, None).expect("units");
+        let shares = b.per_unit(ByteFigure::End, 10, None).expect("units");
         assert!(shares.iter().all(|s| s.owner != Owner::Harness));
         assert!(shares.windows(2).all(|w| w[0].bytes >= w[1].bytes));
         assert!((shares.iter().map(|s| s.bytes).sum::<f64>() - end / 10.0).abs() < 1e-6);
@@ -271,20 +270,24 @@ mod tests {
         assert!(shares.iter().all(|s| s.owner != Owner::KeyExchange));
         // Against a measured figure the remainder makes the entries add up to it, either sign.
         for measured in [end / 10.0 + 123.0, end / 10.0 - 123.0] {
-            let shares = b.per_unit(Which::End, 10, Some(measured)).expect("units");
+            let shares = b
+                .per_unit(ByteFigure::End, 10, Some(measured))
+                .expect("units");
             let rest = shares.last().expect("entries");
             assert_eq!(rest.owner, Owner::Remainder);
             assert!((rest.bytes.abs() - 123.0).abs() < 1e-6);
             assert!((shares.iter().map(|s| s.bytes).sum::<f64>() - measured).abs() < 1e-6);
             assert!((shares.iter().map(|s| s.share).sum::<f64>() - 1.0).abs() < 1e-9);
         }
-        let exact = b.per_unit(Which::End, 10, Some(end / 10.0)).expect("units");
+        let exact = b
+            .per_unit(ByteFigure::End, 10, Some(end / 10.0))
+            .expect("units");
         assert!(
             exact.iter().all(|s| s.owner != Owner::Remainder),
             "no remainder when it adds up"
         );
         assert_eq!(
-            b.per_unit(Which::Total, 0, None),
+            b.per_unit(ByteFigure::Total, 0, None),
             None,
             "no unit: nothing to divide by"
         );

@@ -1,6 +1,4 @@
-//! A dhat heap profile as dhat writes it (`dhatFileVersion` 2, mode `rust-heap`; valgrind's
-//! DHAT writes the same with mode `heap`): one program point per allocation stack, and the
-//! table of frame strings the stacks index.
+//! A dhat heap profile as the dhat crate and valgrind's DHAT write it.
 
 use serde::Deserialize;
 

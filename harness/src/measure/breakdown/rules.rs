@@ -1,5 +1,7 @@
-//! The frame rules: which owner holds an allocation, read off its stack (ARCHITECTURE.md,
-//! "Where the bytes go"). One table, [`RULES`], tried in order, after the foreign libraries'
+//! The frame rules: which owner holds an allocation, read off its stack (foreign libraries first,
+//! then Rust paths).
+//!
+//! One table, [`RULES`], tried in order, after the foreign libraries'
 //! rows of [`FOREIGN_RULES`]; [`classify`] applies both.
 
 use crate::vocab::owner::Owner;

@@ -1,6 +1,5 @@
-//! What each side does on its thread: one warm-up connection, closed and dropped, then `n`
-//! connections established one after another, each with the same tiny exchange ([`REQUEST`],
-//! [`REPLY`]), held idle while the side reads its thread's live bytes before and after.
+//! What each side of the probe does on its thread: a warm-up, then n connections held while its
+//! live bytes are read.
 
 use std::io;
 use std::net::SocketAddr;
@@ -12,7 +11,7 @@ use tokio::net::{TcpListener, TcpStream};
 use crate::measure::alloc;
 use crate::measure::held::error::{HeldError, Step, Which};
 use crate::measure::held::establish::Establish;
-use crate::measure::held::side::{Ctx, Delta};
+use crate::measure::held::side::{Delta, SideCtx};
 
 /// What the client writes on each connection once it is established: 16 bytes.
 pub const REQUEST: &[u8; 16] = b"held probe: ping";
@@ -30,7 +29,7 @@ fn live_bytes() -> Option<i64> {
 
 /// The client side: a warm-up connection, then `n` held ones; its live-byte growth.
 pub(super) async fn client_side<E: Establish>(
-    cx: &Ctx,
+    cx: &SideCtx,
     e: &E,
     addr: SocketAddr,
     n: usize,
@@ -49,7 +48,7 @@ pub(super) async fn client_side<E: Establish>(
 /// first reading, so not counted): this thread's live-byte growth from before the first to
 /// when both sides have all `n` (the first rendezvous); then, after the second, drops them.
 async fn hold<C, F, Fut>(
-    cx: &Ctx,
+    cx: &SideCtx,
     mut held: Vec<Box<C>>,
     n: usize,
     mut connect: F,
@@ -71,7 +70,7 @@ where
 
 /// Connects, handshakes, writes the request and reads the reply.
 async fn client_connection<E: Establish>(
-    cx: &Ctx,
+    cx: &SideCtx,
     e: &E,
     addr: SocketAddr,
     which: Which,
@@ -94,7 +93,7 @@ async fn client_connection<E: Establish>(
 
 /// The server side: a warm-up connection, then `n` held ones; its live-byte growth.
 pub(super) async fn server_side<E: Establish>(
-    cx: &Ctx,
+    cx: &SideCtx,
     e: &E,
     listener: &TcpListener,
     n: usize,
@@ -125,7 +124,7 @@ pub(super) async fn server_side<E: Establish>(
 
 /// Accepts, handshakes, reads the request and writes the reply.
 async fn server_connection<E: Establish>(
-    cx: &Ctx,
+    cx: &SideCtx,
     e: &E,
     listener: &TcpListener,
     which: Which,

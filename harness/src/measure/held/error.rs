@@ -1,6 +1,5 @@
-//! What can go wrong in the held-connection probe: [`HeldError`], and the coordinates its
-//! messages name — which [`Pass`], which [`Side`], which connection ([`Which`]) and which
-//! [`Step`] of it.
+//! What can go wrong in the held-connection probe, and which pass, side, connection and step it
+//! names.
 
 use std::fmt;
 use std::io;

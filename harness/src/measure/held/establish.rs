@@ -1,5 +1,5 @@
-//! How a side turns an accepted or connected TCP stream into the connection it holds: the
-//! stream itself (the TCP pass), or a TLS client or server connection over it (the TLS pass).
+//! How a side turns a TCP stream into the connection it holds: the stream itself, or TLS client or
+//! server over it.
 
 use std::io;
 

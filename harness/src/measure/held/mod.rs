@@ -1,65 +1,18 @@
-//! Held connections: the heap bytes one idle, established connection costs the **client side**
-//! and the **server side**, for a TLS connection (tokio-rustls over a TCP stream, after the
-//! handshake) and for a plain TCP connection held the same way. "TLS minus TCP" is then what
-//! TLS adds to each connection a program keeps open (a pooled keep-alive connection, say), the
-//! figure rustls's own measurement publishes per connection (jbp.io, 2019: one shared config,
-//! N connections open at once).
+//! The held-connection probe: the heap one idle connection costs the client and the server side,
+//! TLS and plain TCP.
 //!
-//! # Method
+//! "TLS minus TCP" is what TLS adds to each connection a program keeps open (a pooled
+//! keep-alive connection, say), the figure rustls's own measurement publishes per connection
+//! (jbp.io, 2019: one shared config, N connections open at once).
 //!
-//! - **Two passes, TCP then TLS**, each with a fresh listener on 127.0.0.1:0 and two fresh OS
-//!   threads, one per side, each driving its own current-thread tokio runtime. The counting
-//!   allocator keeps per-thread counters
-//!   ([`alloc::thread_counts`](crate::measure::alloc::thread_counts)), so a side's live bytes
-//!   (allocated − freed on its thread) are charged exactly that side's work, whatever the other
-//!   thread does. Nothing allocated on one side's thread is freed on the other's: the sides
-//!   share only sockets and a rendezvous (`std` mutex and condition variable), which never
-//!   allocates.
-//! - **Configs are shared, and not counted.** One `ClientConfig` (the caller's [`ClientTls`])
-//!   and one `ServerConfig` ([`config::server_config`] with the caller's [`CertSet`], the same TLS
-//!   version) are built on the calling thread before either side starts, and every connection
-//!   holds them through an `Arc`: a program builds a config once, not per connection, so its
-//!   cost is in neither figure.
-//! - **Full handshakes, no tickets.** The server's session store caches nothing, so it issues
-//!   no TLS 1.3 tickets and resumes no TLS 1.2 session. A stored ticket or session outlives its
-//!   connection and its store is capped: that is a cache's cost per handshake, not a held
-//!   connection's, and counting it would make the figure depend on N and on cache sizes
-//!   (rustls's published measurement also has resumption off). The client's resumption store
-//!   (the caller's setting) then keeps only a key-exchange hint for `localhost`, made by the
-//!   warm-up connection and replaced in place after (rustls stores a TLS 1.2 session only when
-//!   the server offers a session ID or a ticket, and this server offers neither).
-//! - **One-time costs stay out** (ARCHITECTURE.md, "Measuring honestly"): each side first
-//!   establishes one warm-up connection, exchanges, closes and drops it, and lets its runtime
-//!   release the socket's registration; lazily made runtime and rustls state is paid there.
-//! - **Then N connections, one after another.** The client connects and the server accepts;
-//!   for TLS both then handshake (server name `localhost`, the server's certificate verified
-//!   against the CA by the config's own webpki verifier). Then the same tiny exchange for both
-//!   kinds: the client writes a [`REQUEST`](connections::REQUEST), the server reads it and
-//!   writes a [`REPLY`](connections::REPLY), the client reads it, so each side has processed
-//!   everything the other sent (in TLS 1.3, whatever follows the handshake). Each connection
-//!   is then held idle in a `Box`, in a `Vec` whose N pointers were allocated before the first
-//!   reading: the box counts the connection's own struct (rustls keeps much of a connection's
-//!   state inline), the `Vec` is not counted.
-//! - **Readings.** Each side reads its thread's live bytes just before its first held
-//!   connection and again once both sides have finished all N exchanges (the rendezvous);
-//!   per connection = (after − before) ÷ N. A second rendezvous, then everything is dropped.
-//!
-//! # Not counted
-//!
-//! - Kernel memory: the socket and its send and receive buffers are not heap. tokio's
-//!   per-socket registration is heap and is counted.
-//! - aws-lc's own allocations: rustls's crypto is aws-lc-rs, whose C code allocates with C
-//!   `malloc`, which no Rust allocator sees (as "Measuring honestly" says). That includes each
-//!   connection's record-protection keys: aws-lc-rs allocates each AEAD context
-//!   (`EVP_AEAD_CTX`, 576 bytes: a 564-byte key state, a pointer, two bytes, padding) with
-//!   `OPENSSL_malloc`, one per direction, so about 1.2 KB per connection per side (by those
-//!   struct sizes, not measured) are outside both TLS figures. The small Rust boxes wrapping
-//!   them are counted.
-//! - The configs, the warm-up connection and the `Vec` holding the connections.
-//!
-//! In a process without the counting allocator
-//! ([`alloc::is_installed`](crate::measure::alloc::is_installed) false, as in a unit-test binary)
-//! the connections are still made, and every figure is `None` (not measured, never 0).
+//! Each side runs on its own thread and current-thread runtime, so the per-thread counters
+//! ([`alloc::thread_counts`](crate::measure::alloc::thread_counts)) charge it exactly; configs
+//! are shared and not counted, handshakes are full without tickets, and one warm-up connection
+//! pays the one-time costs first, so the figure is one connection's and nothing else's.
+//! Kernel socket buffers and aws-lc's C allocations are not heap the counters see.
+//! docs/method-breakdown.md gives the method and its reasons. In a process without the
+//! counting allocator ([`alloc::is_installed`](crate::measure::alloc::is_installed) false) the
+//! connections are still made and every figure is `None`.
 //!
 //! # Modules
 //!
@@ -91,7 +44,7 @@ use crate::tls::store::SessionStore;
 use crate::vocab::server_cache::ServerCachePolicy;
 
 /// Connections each pass of a `--breakdown` run's probe holds: enough that the per-connection
-/// figure is stable to a few bytes (N = 64 and N = 256 differed by at most 2 B per connection).
+/// figure is stable to a few bytes (docs/method-breakdown.md).
 pub const CONNECTIONS: usize = 64;
 
 /// Measures what one idle held connection costs each side, TLS and plain TCP, with

@@ -1,5 +1,5 @@
-//! One pass of the probe (TCP or TLS): a fresh listener, the server side and the client side
-//! each on its own thread, and when either fails, ending the other and choosing the error.
+//! One pass of the probe (TCP or TLS): a listener and both sides, ending the other side when one
+//! fails.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;

@@ -1,5 +1,5 @@
-//! The rendezvous between the two sides: a two-party barrier either side can abandon, with a
-//! timeout, that never allocates (so neither side's heap reading is charged for it).
+//! A two-party barrier that either side can abandon, with a timeout, and that never allocates.
+//! Not allocating keeps it out of both sides' heap readings.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};

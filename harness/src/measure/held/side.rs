@@ -1,5 +1,5 @@
 //! One side of a pass on its own thread: [`spawn_side`] starts the OS thread and its
-//! current-thread runtime, [`join`] collects its result (a panic included), and [`Ctx`] is what
+//! current-thread runtime, [`join`] collects its result (a panic included), and [`SideCtx`] is what
 //! the side's code carries: its pass and side for errors, a hang guard per step, and the
 //! rendezvous with the other side.
 
@@ -20,13 +20,13 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 pub(super) type Delta = Option<i64>;
 
 /// What a side's code needs: where it is, for errors, and the rendezvous.
-pub(super) struct Ctx {
+pub(super) struct SideCtx {
     pass: Pass,
     side: Side,
     rv: Arc<Rendezvous>,
 }
 
-impl Ctx {
+impl SideCtx {
     /// Marks the rendezvous abandoned, so the other side stops waiting, and returns `e`.
     pub(super) fn fail(&self, e: HeldError) -> HeldError {
         self.rv.abandon();
@@ -115,7 +115,7 @@ pub(super) fn spawn_side<F, Fut>(
     body: F,
 ) -> Result<JoinHandle<Result<Delta, HeldError>>, HeldError>
 where
-    F: FnOnce(Ctx) -> Fut + Send + 'static,
+    F: FnOnce(SideCtx) -> Fut + Send + 'static,
     Fut: Future<Output = Result<Delta, HeldError>>,
 {
     std::thread::Builder::new()
@@ -126,7 +126,7 @@ where
                 .enable_all()
                 .build()
                 .map_err(|source| HeldError::Runtime { pass, side, source })?;
-            rt.block_on(body(Ctx { pass, side, rv }))
+            rt.block_on(body(SideCtx { pass, side, rv }))
         })
         .map_err(|source| HeldError::Spawn { pass, side, source })
 }

@@ -1,6 +1,5 @@
-//! What the load's tasks share: the context ([`Ctx`]) with its plan, where requests get their
-//! session from ([`Sessions`]), the counters and histograms ([`Counters`]), the retention
-//! store; one request ([`Ctx::request`]) and one measured session build ([`build_session`]).
+//! What the load's tasks share: the plan, where a request gets its session, the counters; one
+//! request and one measured build.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};

@@ -1,7 +1,5 @@
-//! Where the process stood when the load began ([`Start`]), and the load's end: the totals
-//! against that start, the `--breakdown` profile ended (`alloc::finish_dhat`) while the
-//! retained or kept sessions are still live, the retention store drained, the kept sessions
-//! dropped and what they held measured ([`KeptRelease`]), the [`ClientFinal`].
+//! The load's start readings and its end: profile ended, retention drained, kept sessions dropped
+//! and measured, `ClientFinal`.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The load's latency and timing histograms: how one is made, and its p50/p99.
+//! The load's latency and timing histograms and their percentiles.
 
 use hdrhistogram::Histogram;
 

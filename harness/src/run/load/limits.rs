@@ -1,6 +1,5 @@
-//! What both load loops check around their starts: whether leak mode must stop before the
-//! open-connection or descriptor limit ([`fd_stop`]), and waiting for the requests in flight
-//! ([`drain`]).
+//! What both loops check: leak's stop before the descriptor limit, and draining the requests in
+//! flight.
 
 use std::time::Duration;
 

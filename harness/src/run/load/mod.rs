@@ -1,4 +1,5 @@
-//! The client worker's load.
+//! The client worker's load: open loop on the real clock, or the same sequence on the virtual
+//! clock, with a sampler.
 //!
 //! Real clock: open loop — request i *starts* at i/R after the load begins, whatever earlier
 //! requests are doing (no coordinated omission), bounded by `--max-in-flight`. Starts that come

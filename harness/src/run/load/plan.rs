@@ -1,5 +1,5 @@
-//! What the client worker runs ([`LoadPlan`]), why a load stopped before its schedule ended
-//! ([`StopReason`]), and the load's fixed thresholds.
+//! What the client worker runs (`LoadPlan`), why a load stopped early (`StopReason`), and the
+//! load's thresholds.
 
 use std::time::Duration;
 

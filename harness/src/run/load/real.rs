@@ -1,5 +1,4 @@
-//! The real clock's loop: open loop, request i starts at i/R after the load begins, bounded by
-//! `--max-in-flight`, late starts counted; the sampler runs beside it as its own task.
+//! The real clock's loop: request i starts at i/R, bounded in flight, late starts counted.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;

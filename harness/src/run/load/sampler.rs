@@ -1,6 +1,4 @@
-//! The load's timeline: one [`ClientSample`] per interval, emitted on stdout, with the
-//! sampler's own CPU time counted; under the real clock it runs as its own task
-//! ([`sampler_loop`]).
+//! The load's timeline: one `ClientSample` per interval, the sampler's own CPU counted.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;

@@ -1,5 +1,5 @@
-//! The virtual clock's loop: the same request sequence as fast as the machine allows, request
-//! i stamped i/R, a sample taken each time the virtual time crosses a sample boundary.
+//! The virtual clock's loop: the same sequence as fast as it can, stamped i/R, sampled on virtual
+//! time.
 
 use std::sync::Arc;
 
