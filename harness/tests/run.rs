@@ -461,7 +461,7 @@ fn system_roots_cost_more_to_build_than_one_ca() {
     let build_bytes = |roots: &str| {
         let out = tmp.path().join(format!("reports-{roots}"));
         let o = harness()
-            .args(["--rate", "20", "--seconds", "1", "--client", "reqwest"])
+            .args(["--rate", "5", "--seconds", "1", "--client", "reqwest"])
             .args([
                 "--mode",
                 "fresh",
