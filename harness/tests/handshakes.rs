@@ -515,8 +515,9 @@ fn the_docs_quote_the_committed_output() {
     let span = rest
         .split("peak RSS slope ")
         .nth(1)
-        .and_then(|t| t.split(", derived").next())
+        .map(|t| t.split(' ').take(2).collect::<Vec<_>>().join(" "))
         .unwrap();
+    assert!(span.starts_with("N "), "{span}");
     let quoted = format!("{figure} ({span})");
     for d in [
         "README.md",

@@ -277,15 +277,24 @@ fn reconcile(out: &mut String, s: &HandshakesSummary) {
 pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
     let mut rows: Vec<Row> = Vec::new();
     for p in PUBLISHED {
-        let stated = p.stated.map_or_else(
-            || "the source states no per-session figure, so the span is its whole table".into(),
-            |st| format!("the source states \"{st}\" (time's KB: KiB)"),
-        );
+        let span_why = match p.source_span {
+            Some((_, why)) => format!(" (smaller N left out: the source notes \"{why}\")"),
+            None => " (its whole table)".into(),
+        };
+        let stated = match &p.stated {
+            Some(st) => format!(
+                "the source's text states \"{}\" a session, its table's peak RSS ÷ N at N {}: {} (derived)",
+                st.quote,
+                count(st.rss_per_n_at),
+                p.rss_per_n(st.rss_per_n_at).map_or_else(|| "n/a".into(), bytes)
+            ),
+            None => format!("the source states no TLS {} per-session figure", p.tls),
+        };
         rows.push(row(
             format!("published {}: {} TLS {}", p.year, p.library, p.tls),
             p.slope(),
             format!(
-                "{}, {}: peak RSS slope {}, derived from its table; {stated}; {}",
+                "{}, {}: peak RSS slope {}{span_why}, derived from its table; {stated}; {}",
                 p.source,
                 p.build,
                 p.span(),
@@ -309,12 +318,12 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
                     })
                 })
                 .collect();
-            // Beside ours, the same slope over the span the 2024 source states its figure for.
+            // Beside ours, the same slope over the span the 2024 source's slopes are taken over.
             let theirs = PUBLISHED
                 .iter()
                 .rev()
                 .filter(|p| p.library == *lib && p.tls == tls)
-                .filter_map(|p| p.source_span.map(|sp| (p.year, sp)))
+                .filter_map(|p| p.source_span.map(|(sp, _)| (p.year, sp)))
                 .next();
             let over_theirs = match theirs {
                 Some((year, (a, z))) if (a, z) != (x.from_sessions, x.to_sessions) => {
