@@ -1,19 +1,14 @@
-//! The brief view: the headline first ([`crate::report::headline`]: per leg, what a
-//! session costs there), then a short table of the figures a reader checks next, grouped
-//! (load · sessions · memory · sockets · server), each value marked measured, derived or model.
-//! What the terminal prints by default; `--detail` prints every row of
-//! [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) instead, and `summary.json` and the page hold them all.
-//!
-//! Each brief row is a figure of [`crate::report::figures`], named by its `const`, optionally
-//! only some of its parts (the peak of `start / peak / end`): the value is its cell, formatted
-//! as the table formats it, marked with the weakest kind of the parts shown, and a leg whose
-//! per-session figures are not sound is marked the same way.
+//! The brief view: the headline first ([`crate::report::headline`]), then a short table of the
+//! figures a reader checks next, grouped, each a figure of [`crate::report::figures`] named by
+//! its `const` (or some of its parts) and marked measured, derived or model. What the terminal
+//! prints by default; `--detail` prints every row of
+//! [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) instead.
 
 use std::fmt::Write;
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::figures::{self as fig, Cell, Figure, Get, Provenance, UNSOUND_MARK};
-use crate::report::grid::{grid, leg_labels};
+use crate::report::grid::{grid, leg_labels, widest};
 use crate::report::headline;
 
 /// The groups of the brief table, in order.
@@ -190,11 +185,7 @@ impl Brief {
 /// measured is left out (it says nothing here, and `--detail` keeps it), and so is a
 /// [`Show::NonZero`] row no leg counted above zero.
 fn rows(modes: &[&ModeSummary]) -> Vec<(String, Vec<String>)> {
-    let label_w = BRIEF
-        .iter()
-        .map(|b| b.label.chars().count())
-        .max()
-        .unwrap_or(0);
+    let label_w = widest(BRIEF.iter().map(|b| b.label));
     let mut out = Vec::new();
     let mut group = None;
     for b in BRIEF {
@@ -231,16 +222,8 @@ fn rows(modes: &[&ModeSummary]) -> Vec<(String, Vec<String>)> {
 /// The headline as text: per leg, one figure per line under the leg's name.
 fn headline_block(out: &mut String, summary: &Summary) {
     let legs = headline::headline(summary);
-    let name_w = legs
-        .iter()
-        .map(|l| l.name.chars().count())
-        .max()
-        .unwrap_or(0);
-    let label_w = legs
-        .iter()
-        .flat_map(|l| l.figures.iter().map(|f| f.label.chars().count()))
-        .max()
-        .unwrap_or(0);
+    let name_w = widest(legs.iter().map(|l| l.name.as_str()));
+    let label_w = widest(legs.iter().flat_map(|l| l.figures.iter().map(|f| f.label)));
     for leg in &legs {
         for (i, f) in leg.figures.iter().enumerate() {
             let name = if i == 0 { leg.name.as_str() } else { "" };
@@ -263,8 +246,7 @@ pub fn render(summary: &Summary, width: usize) -> String {
         loop {
             let mut block = String::new();
             grid(&mut block, &names[start..end], &rows(&modes[start..end]));
-            let widest = block.lines().map(|l| l.chars().count()).max().unwrap_or(0);
-            if widest <= width || end == start + 1 {
+            if widest(block.lines()) <= width || end == start + 1 {
                 out.push('\n');
                 for line in block.lines() {
                     let _ = writeln!(out, "{}", line.trim_end());
