@@ -1,18 +1,8 @@
 //! "What to do": advice lines that quote only figures the run measured, or derived from them and
-//! said so.
-//!
-//! Every figure it quotes is one the run measured, or is derived from measured figures and
-//! says so; every line names the figures it comes from. A figure the run did not measure drops
-//! its clause: no configured setting (such as `--rate`) stands in for it, and nothing is
-//! quoted as 0.
-//!
-//! One module per kind of line, each with its tests: `share` (fresh vs shared), `build`
-//! (building sessions), `retention` (what a fresh session holds), `knob` (the cheapest setting
-//! measured), `owner` (where b goes, `--breakdown`) and `leak` (never invalidating).
-//! `advice_for` calls them in that order for one client, the owner line of the leak leg last.
-//! Before every client's lines come the lines saying which legs give no advice (`unsound_line`):
-//! they bound how the rest is read, and the brief view prints only the first lines.
-//! `fixtures` holds the test fixtures they share.
+//! said so, each naming the figures it comes from; an unmeasured figure drops its clause, and
+//! no setting (such as `--rate`) stands in for it (docs/figures.md). One module per kind of
+//! line. The lines saying which legs give no advice come first: they bound how the rest is
+//! read, and the brief view prints only the first lines.
 
 mod build;
 #[cfg(test)]
