@@ -14,6 +14,7 @@ mod retention;
 mod share;
 pub mod short;
 
+use crate::contract::probes::KnobFigure;
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::vocab::client::ClientKind;
 use crate::vocab::mode::Mode;
@@ -90,6 +91,12 @@ fn advice_for(summary: &Summary, client: ClientKind) -> Vec<String> {
 /// The leg, when its per-session figures are not marked.
 fn sound(m: Option<&ModeSummary>) -> Option<&ModeSummary> {
     m.filter(|m| m.per_session_unsound.is_none())
+}
+
+/// A knob variant's figure the advice may quote: measured, and from sessions that all
+/// succeeded.
+fn sound_knob(k: &KnobFigure) -> Option<f64> {
+    k.retained_bytes_per_session.filter(|_| k.failed == 0)
 }
 
 /// Why a leg's per-session figures give no advice, when they do not.
