@@ -87,11 +87,7 @@ pub(crate) fn collect<'a>(summary: &'a Summary, timeline: &'a [TimelineRow]) -> 
     for r in timeline {
         push_unique(&mut keys, (r.mode, r.client));
     }
-    let mut clients: Vec<ClientKind> = Vec::new();
-    for (_, c) in &keys {
-        push_unique(&mut clients, *c);
-    }
-    let show_client = clients.len() > 1;
+    let show_client = keys.iter().any(|k| k.1 != keys[0].1);
 
     keys.iter()
         .enumerate()
