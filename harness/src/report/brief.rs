@@ -1,47 +1,27 @@
-//! The brief view: the headline first ([`crate::report::headline`]: per leg, what a
-//! session costs there), then a short table of the figures a reader checks next, grouped
-//! (load · sessions · memory · sockets · server), each value marked measured, derived or model.
-//! What the terminal prints by default; `--detail` prints every row of
-//! [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) instead, and `summary.json` and the page hold them all.
-//!
-//! Each brief row is a figure of [`crate::report::figures`], named by its `const`, optionally
-//! only some of its parts (the peak of `start / peak / end`): the value is its cell, formatted
-//! as the table formats it, marked with the weakest kind of the parts shown, and a leg whose
-//! per-session figures are not sound is marked the same way.
+//! The brief view: the headline first ([`crate::report::headline`]), then a short table of the
+//! figures a reader checks next, grouped, each a figure of [`crate::report::figures`] named by
+//! its `const` (or some of its parts) and marked measured, derived or model. What the terminal
+//! prints by default; `--detail` prints every row of
+//! [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) instead.
 
 use std::fmt::Write;
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::figures::{self as fig, Cell, Figure, Get, Provenance, UNSOUND_MARK};
-use crate::report::grid::{grid, leg_labels};
+use crate::report::grid::{grid, leg_labels, widest};
 use crate::report::headline;
 
-/// The groups of the brief table, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Group {
-    Load,
-    Sessions,
-    Memory,
-    Sockets,
-    Server,
-}
-
-impl Group {
-    /// The group's heading.
-    pub fn title(self) -> &'static str {
-        match self {
-            Group::Load => "load",
-            Group::Sessions => "sessions",
-            Group::Memory => "memory",
-            Group::Sockets => "sockets",
-            Group::Server => "server",
-        }
-    }
-}
+/// The headings of the brief table's groups, in order.
+const LOAD: &str = "load";
+const SESSIONS: &str = "sessions";
+const MEMORY: &str = "memory";
+const SOCKETS: &str = "sockets";
+const SERVER: &str = "server";
 
 /// One row of the brief table.
 pub struct Brief {
-    pub group: Group,
+    /// The group's heading.
+    pub group: &'static str,
     pub figure: &'static Figure,
     /// The brief label.
     pub label: &'static str,
@@ -62,7 +42,7 @@ pub enum Show {
 }
 
 const fn b(
-    group: Group,
+    group: &'static str,
     figure: &'static Figure,
     label: &'static str,
     parts: &'static [usize],
@@ -76,59 +56,57 @@ const fn b(
     }
 }
 
-use Group::*;
-
 /// The brief table's rows, in order, each short enough that four legs fit 120 columns.
 pub const BRIEF: &[Brief] = &[
-    b(Load, &fig::REQUESTS_OK_FAILED, "requests ok / failed", &[]),
-    b(Load, &fig::ACHIEVED_RATE, "achieved rate", &[]),
-    b(Load, &fig::LATE_STARTS, "late starts", &[]),
-    b(Load, &fig::LATENCY, "latency p50 / p99", &[0, 1]),
+    b(LOAD, &fig::REQUESTS_OK_FAILED, "requests ok / failed", &[]),
+    b(LOAD, &fig::ACHIEVED_RATE, "achieved rate", &[]),
+    b(LOAD, &fig::LATE_STARTS, "late starts", &[]),
+    b(LOAD, &fig::LATENCY, "latency p50 / p99", &[0, 1]),
     b(
-        Sessions,
+        SESSIONS,
         &fig::HANDSHAKES,
         "handshakes full / resumed / reused",
         &[],
     ),
-    b(Sessions, &fig::SESSION_BUILDS, "session builds", &[]),
-    b(Sessions, &fig::BUILD_CPU, "build CPU p50", &[0]),
+    b(SESSIONS, &fig::SESSION_BUILDS, "session builds", &[]),
+    b(SESSIONS, &fig::BUILD_CPU, "build CPU p50", &[0]),
     b(
-        Sessions,
+        SESSIONS,
         &fig::RETAINED_BYTES,
         "b: bytes a session holds",
         &[],
     ),
     b(
-        Sessions,
+        SESSIONS,
         &fig::RETAINED_BYTES_SLOPE,
         "b cross-check: heap slope",
         &[],
     ),
-    b(Sessions, &fig::PLATEAU, "plateau, model R·b·T", &[0]),
-    b(Sessions, &fig::PLATEAU, "plateau, measured", &[1]),
+    b(SESSIONS, &fig::PLATEAU, "plateau, model R·b·T", &[0]),
+    b(SESSIONS, &fig::PLATEAU, "plateau, measured", &[1]),
     b(
-        Memory,
+        MEMORY,
         &fig::ALLOC_BYTES_PER_REQUEST,
         "bytes allocated / request",
         &[],
     ),
-    b(Memory, &fig::CLIENT_HEAP, "client heap peak", &[1]),
-    b(Memory, &fig::CLIENT_RSS, "client RSS peak", &[1]),
-    b(Sockets, &fig::OPEN_FDS, "open fds peak", &[1]),
-    b(Sockets, &fig::CONNECTIONS, "connections opened / peak", &[]),
+    b(MEMORY, &fig::CLIENT_HEAP, "client heap peak", &[1]),
+    b(MEMORY, &fig::CLIENT_RSS, "client RSS peak", &[1]),
+    b(SOCKETS, &fig::OPEN_FDS, "open fds peak", &[1]),
+    b(SOCKETS, &fig::CONNECTIONS, "connections opened / peak", &[]),
     b(
-        Server,
+        SERVER,
         &fig::SERVER_HANDSHAKES,
         "handshakes full / resumed",
         &[0, 1],
     ),
     Brief {
         show: Show::NonZero,
-        ..b(Server, &fig::SERVER_HANDSHAKES, "handshakes failed", &[2])
+        ..b(SERVER, &fig::SERVER_HANDSHAKES, "handshakes failed", &[2])
     },
-    b(Server, &fig::SERVER_CACHE_BYTES, "session cache peak", &[]),
+    b(SERVER, &fig::SERVER_CACHE_BYTES, "session cache peak", &[]),
     b(
-        Server,
+        SERVER,
         &fig::SERVER_CONNECTIONS,
         "connections total / peak",
         &[],
@@ -190,11 +168,7 @@ impl Brief {
 /// measured is left out (it says nothing here, and `--detail` keeps it), and so is a
 /// [`Show::NonZero`] row no leg counted above zero.
 fn rows(modes: &[&ModeSummary]) -> Vec<(String, Vec<String>)> {
-    let label_w = BRIEF
-        .iter()
-        .map(|b| b.label.chars().count())
-        .max()
-        .unwrap_or(0);
+    let label_w = widest(BRIEF.iter().map(|b| b.label));
     let mut out = Vec::new();
     let mut group = None;
     for b in BRIEF {
@@ -208,10 +182,7 @@ fn rows(modes: &[&ModeSummary]) -> Vec<(String, Vec<String>)> {
         }
         if group != Some(b.group) {
             group = Some(b.group);
-            out.push((
-                b.group.title().to_string(),
-                vec![String::new(); modes.len()],
-            ));
+            out.push((b.group.to_string(), vec![String::new(); modes.len()]));
         }
         out.push((
             format!(
@@ -231,16 +202,8 @@ fn rows(modes: &[&ModeSummary]) -> Vec<(String, Vec<String>)> {
 /// The headline as text: per leg, one figure per line under the leg's name.
 fn headline_block(out: &mut String, summary: &Summary) {
     let legs = headline::headline(summary);
-    let name_w = legs
-        .iter()
-        .map(|l| l.name.chars().count())
-        .max()
-        .unwrap_or(0);
-    let label_w = legs
-        .iter()
-        .flat_map(|l| l.figures.iter().map(|f| f.label.chars().count()))
-        .max()
-        .unwrap_or(0);
+    let name_w = widest(legs.iter().map(|l| l.name.as_str()));
+    let label_w = widest(legs.iter().flat_map(|l| l.figures.iter().map(|f| f.label)));
     for leg in &legs {
         for (i, f) in leg.figures.iter().enumerate() {
             let name = if i == 0 { leg.name.as_str() } else { "" };
@@ -263,8 +226,7 @@ pub fn render(summary: &Summary, width: usize) -> String {
         loop {
             let mut block = String::new();
             grid(&mut block, &names[start..end], &rows(&modes[start..end]));
-            let widest = block.lines().map(|l| l.chars().count()).max().unwrap_or(0);
-            if widest <= width || end == start + 1 {
+            if widest(block.lines()) <= width || end == start + 1 {
                 out.push('\n');
                 for line in block.lines() {
                     let _ = writeln!(out, "{}", line.trim_end());

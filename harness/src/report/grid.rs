@@ -17,25 +17,28 @@ pub fn leg_labels(summary: &Summary) -> Vec<String> {
         .collect()
 }
 
+/// The width of the widest of `texts`, in characters (0 for none): what a column pads to.
+pub fn widest<'a>(texts: impl IntoIterator<Item = &'a str>) -> usize {
+    texts
+        .into_iter()
+        .map(|t| t.chars().count())
+        .max()
+        .unwrap_or(0)
+}
+
 /// Writes a grid: a label column as wide as the longest label plus 2, then one column per
 /// leg, right-aligned, as wide as its name or widest cell plus 3. `rows` hold one cell per leg.
 pub fn grid(out: &mut String, names: &[String], rows: &[(impl AsRef<str>, Vec<String>)]) {
-    let label_w = rows
-        .iter()
-        .map(|(label, _)| label.as_ref().chars().count())
-        .max()
-        .unwrap_or(0)
-        + 2;
+    let label_w = widest(rows.iter().map(|(label, _)| label.as_ref())) + 2;
     let col_w: Vec<usize> = names
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            rows.iter()
-                .map(|(_, cells)| cells[i].chars().count())
-                .chain([name.chars().count()])
-                .max()
-                .unwrap_or(0)
-                + 3
+            widest(
+                rows.iter()
+                    .map(|(_, c)| c[i].as_str())
+                    .chain([name.as_str()]),
+            ) + 3
         })
         .collect();
     let _ = write!(out, "{:label_w$}", "");
@@ -44,9 +47,7 @@ pub fn grid(out: &mut String, names: &[String], rows: &[(impl AsRef<str>, Vec<St
     }
     out.push('\n');
     for (label, cells) in rows {
-        let label = label.as_ref();
-        let pad = label_w - label.chars().count();
-        let _ = write!(out, "{label}{}", " ".repeat(pad));
+        let _ = write!(out, "{:label_w$}", label.as_ref());
         for (c, w) in cells.iter().zip(&col_w) {
             let _ = write!(out, "{c:>w$}", w = *w);
         }

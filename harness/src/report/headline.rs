@@ -1,12 +1,7 @@
-//! The answer first: per leg, the two or three figures that say what a session costs there
-//! (b, the plateau against its model, descriptors, bytes allocated per request, handshakes),
-//! each part marked measured, derived or model. The list is declared once, in `HEADLINE`,
-//! and the terminal and the page both show [`headline`]'s result, so they name the same
-//! figures the same way.
-//!
-//! A headline figure is a figure of [`crate::report::figures`], named by its `const`: the value
-//! is its cell, formatted and marked as the table and the brief view show it, so the headline
-//! can never disagree with them.
+//! The answer first: per leg, the two or three figures that say what a session costs there,
+//! each part marked measured, derived or model. `HEADLINE` names each by its figure's `const`,
+//! and the terminal and the page both show [`headline`]'s result, so the headline cannot
+//! disagree with the table or with each other.
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::figures::{self as fig, Cell, Figure, Provenance};

@@ -29,24 +29,18 @@ pub fn wrap(line: &str, width: usize) -> Vec<String> {
     let hang = " ".repeat(indent + HANG);
     let mut out = Vec::new();
     let mut current = " ".repeat(indent);
-    // Length of `current` in characters, and whether it holds a word yet.
-    let mut len = indent;
+    // Whether `current` holds a word yet.
     let mut has_word = false;
     for word in words(body) {
-        let word = word.as_str();
-        let w = word.chars().count();
-        if has_word && len + 1 + w > width {
+        if has_word && current.chars().count() + 1 + word.chars().count() > width {
             out.push(current.trim_end().to_string());
             current = hang.clone();
-            len = hang.len();
             has_word = false;
         }
         if has_word {
             current.push(' ');
-            len += 1;
         }
-        current.push_str(word);
-        len += w;
+        current.push_str(&word);
         has_word |= !word.is_empty();
     }
     out.push(current.trim_end().to_string());

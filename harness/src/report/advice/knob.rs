@@ -1,6 +1,6 @@
 //! Advice "If sessions cannot be shared": the cheapest client setting the knob probe measured.
 
-use crate::contract::probes::KnobFigure;
+use super::sound_knob as sound;
 use crate::contract::summary::ModeSummary;
 use crate::vocab::units::bytes as fmt_bytes;
 
@@ -9,7 +9,6 @@ use crate::vocab::units::bytes as fmt_bytes;
 /// settings had any: their figures cover other sessions than the ones asked about.
 pub(super) fn knob_line(f: &ModeSummary) -> Option<String> {
     let knobs = f.knobs.as_ref()?;
-    let sound = |k: &KnobFigure| k.retained_bytes_per_session.filter(|_| k.failed == 0);
     let base = knobs.iter().find(|k| k.setting.is_empty())?;
     let base_b = sound(base)?;
     let (k, kb) = knobs

@@ -1,18 +1,8 @@
 //! "What to do": advice lines that quote only figures the run measured, or derived from them and
-//! said so.
-//!
-//! Every figure it quotes is one the run measured, or is derived from measured figures and
-//! says so; every line names the figures it comes from. A figure the run did not measure drops
-//! its clause: no configured setting (such as `--rate`) stands in for it, and nothing is
-//! quoted as 0.
-//!
-//! One module per kind of line, each with its tests: `share` (fresh vs shared), `build`
-//! (building sessions), `retention` (what a fresh session holds), `knob` (the cheapest setting
-//! measured), `owner` (where b goes, `--breakdown`) and `leak` (never invalidating).
-//! `advice_for` calls them in that order for one client, the owner line of the leak leg last.
-//! Before every client's lines come the lines saying which legs give no advice (`unsound_line`):
-//! they bound how the rest is read, and the brief view prints only the first lines.
-//! `fixtures` holds the test fixtures they share.
+//! said so, each naming the figures it comes from; an unmeasured figure drops its clause, and
+//! no setting (such as `--rate`) stands in for it (docs/figures.md). One module per kind of
+//! line. The lines saying which legs give no advice come first: they bound how the rest is
+//! read, and the brief view prints only the first lines.
 
 mod build;
 #[cfg(test)]
@@ -24,6 +14,7 @@ mod retention;
 mod share;
 pub mod short;
 
+use crate::contract::probes::KnobFigure;
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::vocab::client::ClientKind;
 use crate::vocab::mode::Mode;
@@ -100,6 +91,12 @@ fn advice_for(summary: &Summary, client: ClientKind) -> Vec<String> {
 /// The leg, when its per-session figures are not marked.
 fn sound(m: Option<&ModeSummary>) -> Option<&ModeSummary> {
     m.filter(|m| m.per_session_unsound.is_none())
+}
+
+/// A knob variant's figure the advice may quote: measured, and from sessions that all
+/// succeeded.
+fn sound_knob(k: &KnobFigure) -> Option<f64> {
+    k.retained_bytes_per_session.filter(|_| k.failed == 0)
 }
 
 /// Why a leg's per-session figures give no advice, when they do not.

@@ -1,6 +1,7 @@
 //! Advice "Where b goes": the owner holding most of b and what its knob measured (`--breakdown`).
 
-use crate::contract::probes::{Knob, KnobFigure, Settings};
+use super::sound_knob as sound;
+use crate::contract::probes::{Knob, Settings};
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::vocab::mode::Mode;
 use crate::vocab::owner::Owner;
@@ -23,12 +24,6 @@ fn plan_settings(summary: &Summary, m: &ModeSummary) -> Option<Settings> {
         client_cache: summary.scenario.client_cache?,
         kx: summary.scenario.kx?,
     })
-}
-
-/// A knob variant's figure the advice may quote: measured, and from sessions that all
-/// succeeded.
-fn sound(k: &KnobFigure) -> Option<f64> {
-    k.retained_bytes_per_session.filter(|_| k.failed == 0)
 }
 
 /// `--breakdown`: the owner holding most of b in mode `m`, and what the knob that moves it

@@ -1,7 +1,5 @@
-//! The terminal's short form of an advice line, derived from the full line by one rule.
-//!
-//! Derived from the full line by one rule, so the two cannot say different things. Every
-//! advice line names how its figures were obtained in a parenthesis whose `; `-separated parts
+//! The terminal's short form of an advice line, derived from the full line by one rule, so the
+//! two cannot say different things. Every advice line names how its figures were obtained in a parenthesis whose `; `-separated parts
 //! open with a kind ([`KINDS`]): `(measured: …)`, `(derived: …)`, `(model: …)`,
 //! `(extrapolation of …)`, `(measured: …; difference derived)`, `(87.3 %; measured: …)`. Such
 //! a parenthesis becomes one mark, the weakest kind it names ([`Provenance::weakest`]): a

@@ -20,6 +20,7 @@ use crate::report::charts::legend::{self, LegendEntry};
 use crate::report::charts::lines::Quantity;
 use crate::report::charts::series::Series;
 use crate::report::charts::timeline_charts::{LEGEND_WIDTH, WIDTH};
+use crate::report::figures::{OwnerFigure, OWNER_FIGURES};
 use crate::vocab::owner::Owner;
 use crate::vocab::units as format;
 
@@ -47,35 +48,11 @@ pub(crate) fn owner_colour(owner: Owner) -> RGBColor {
     }
 }
 
-/// One panel: which breakdown of a leg it shows, and the measured figure that breakdown splits.
-struct Figure {
-    caption: &'static str,
-    x_desc: &'static str,
-    shares: fn(&ModeSummary) -> &Option<Vec<Share>>,
-    measured: fn(&ModeSummary) -> Option<f64>,
-}
-
-/// The panels, top to bottom.
-const FIGURES: [Figure; 2] = [
-    Figure {
-        caption: "Bytes retained per session (b), by owner",
-        x_desc: "bytes / session",
-        shares: |m| &m.retained_breakdown,
-        measured: |m| m.retained_bytes_per_session,
-    },
-    Figure {
-        caption: "Heap bytes allocated per request, by owner",
-        x_desc: "bytes / request",
-        shares: |m| &m.request_breakdown,
-        measured: |m| m.client_alloc_bytes_per_request,
-    },
-];
-
-impl Figure {
-    /// The leg's breakdown for this panel, if it has one with anything in it.
-    fn of<'m>(&self, m: &'m ModeSummary) -> Option<&'m [Share]> {
-        (self.shares)(m).as_deref().filter(|l| !l.is_empty())
-    }
+/// A leg's breakdown for a panel, if it has one with anything in it.
+fn shares_of<'m>(figure: &OwnerFigure, m: &'m ModeSummary) -> Option<&'m [Share]> {
+    (figure.shares)(m)
+        .map(Vec::as_slice)
+        .filter(|l| !l.is_empty())
 }
 
 /// Whether some leg of `summary` has a breakdown: `breakdown.svg` is drawn, written and shown
@@ -84,7 +61,7 @@ pub(crate) fn any(summary: &Summary) -> bool {
     summary
         .modes
         .iter()
-        .any(|m| FIGURES.iter().any(|f| f.of(m).is_some()))
+        .any(|m| OWNER_FIGURES.iter().any(|f| shares_of(f, m).is_some()))
 }
 
 /// One leg's bar.
@@ -113,12 +90,12 @@ impl Stack {
 }
 
 /// The bars of one panel: every series whose leg has this breakdown, in run order.
-fn stacks(series: &[Series<'_>], figure: &Figure) -> Vec<Stack> {
+fn stacks(series: &[Series<'_>], figure: &OwnerFigure) -> Vec<Stack> {
     series
         .iter()
         .filter_map(|s| {
             let m = s.summary?;
-            let shares = figure.of(m)?;
+            let shares = shares_of(figure, m)?;
             let bytes_of = |owner: Owner| -> f64 {
                 shares
                     .iter()
@@ -174,7 +151,7 @@ pub(crate) fn breakdown(
     summary: &Summary,
     series: &[Series<'_>],
 ) -> Option<Result<String, DrawError>> {
-    let panels: Vec<(&Figure, Vec<Stack>)> = FIGURES
+    let panels: Vec<(&OwnerFigure, Vec<Stack>)> = OWNER_FIGURES
         .iter()
         .map(|f| (f, stacks(series, f)))
         .filter(|(_, bars)| !bars.is_empty())
@@ -238,7 +215,7 @@ const SEGMENT_FONT: u32 = 15;
 /// Draws one panel: the legs down the y axis (first on top), bytes along x.
 fn draw_panel(
     area: &Area<'_>,
-    figure: &Figure,
+    figure: &OwnerFigure,
     bars: &[Stack],
     y_label_area: u32,
 ) -> Result<(), DrawError> {
@@ -280,7 +257,7 @@ fn draw_panel(
         .disable_y_mesh()
         .x_label_formatter(&x_fmt)
         .y_label_formatter(&label_of)
-        .x_desc(format!("{}{unit}", figure.x_desc))
+        .x_desc(format!("{}{unit}", figure.axis))
         .x_labels(8)
         .draw()?;
 
@@ -404,7 +381,7 @@ mod tests {
     fn bars_stack_positive_owners_in_fixed_order_and_write_the_measured_figure() {
         let s = with_breakdowns();
         let series = series::collect(&s, &[]);
-        let retained = stacks(&series, &FIGURES[0]);
+        let retained = stacks(&series, &OWNER_FIGURES[0]);
         // Legs with no b have no retained breakdown: shared (both) and fresh/reqwest.
         let labels: Vec<&str> = retained.iter().map(|b| b.label.as_str()).collect();
         assert_eq!(labels, ["fresh/hyper", "leak/hyper", "leak/reqwest"]);
@@ -425,7 +402,7 @@ mod tests {
         assert_eq!(leak.segments.last().map(|x| x.0), Some(Owner::Remainder));
         assert!((leak.end() - 53823.8).abs() < 0.1, "{}", leak.end());
 
-        let request = stacks(&series, &FIGURES[1]);
+        let request = stacks(&series, &OWNER_FIGURES[1]);
         assert_eq!(request.len(), 6);
         assert!(request.iter().all(|b| b.negative_remainder.is_some()));
         assert!(request.iter().all(|b| b
@@ -458,8 +435,8 @@ mod tests {
             m.retained_breakdown = None;
         }
         let svg = draw(&s).expect("the request panel");
-        assert!(!has_text(&svg, FIGURES[0].caption));
-        assert!(has_text(&svg, FIGURES[1].caption));
+        assert!(!has_text(&svg, OWNER_FIGURES[0].caption));
+        assert!(has_text(&svg, OWNER_FIGURES[1].caption));
 
         for m in &mut s.modes {
             m.request_breakdown = Some(Vec::new());

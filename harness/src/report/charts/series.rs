@@ -87,11 +87,7 @@ pub(crate) fn collect<'a>(summary: &'a Summary, timeline: &'a [TimelineRow]) -> 
     for r in timeline {
         push_unique(&mut keys, (r.mode, r.client));
     }
-    let mut clients: Vec<ClientKind> = Vec::new();
-    for (_, c) in &keys {
-        push_unique(&mut clients, *c);
-    }
-    let show_client = clients.len() > 1;
+    let show_client = keys.iter().any(|k| k.1 != keys[0].1);
 
     keys.iter()
         .enumerate()
@@ -137,15 +133,9 @@ impl TimeAxis {
     /// scenario), minutes when the run is longer than three minutes.
     pub(crate) fn new(summary: &Summary, timeline: &[TimelineRow]) -> Self {
         let virtual_clock = summary.clock == Clock::Virtual;
-        let mut axis = TimeAxis {
-            virtual_clock,
-            max_s: 0.0,
-            divisor: 1.0,
-            desc: String::new(),
-        };
         let data_max = timeline
             .iter()
-            .map(|r| axis.time_of(r))
+            .map(|r| row_time(virtual_clock, r))
             .filter(|t| t.is_finite())
             .fold(0.0_f64, f64::max);
         let planned = if summary.scenario.duration_s.is_finite() {
@@ -153,28 +143,24 @@ impl TimeAxis {
         } else {
             0.0
         };
-        axis.max_s = data_max.max(planned);
-        if axis.max_s <= 0.0 {
-            axis.max_s = 1.0;
-        }
-        let (divisor, unit) = if axis.max_s > 180.0 {
-            (60.0, "min")
-        } else {
-            (1.0, "s")
-        };
-        axis.divisor = divisor;
         let clock = if virtual_clock {
             "virtual time"
         } else {
             "time"
         };
-        axis.desc = format!("{clock} since load start ({unit})");
-        axis
+        let what = format!("{clock} since load start");
+        Self::spanning(data_max.max(planned), virtual_clock, &what)
     }
 
     /// A wall-clock axis from 0 to `max_s` seconds (minutes past three), titled
     /// `time since <since> (unit)`: for `harness exec`, whose rows are not a run's.
     pub(crate) fn wall(max_s: f64, since: &str) -> Self {
+        Self::spanning(max_s, false, &format!("time since {since}"))
+    }
+
+    /// An axis from 0 to `max_s` seconds (1 when that spans nothing), in minutes past three,
+    /// titled `<what> (unit)`.
+    fn spanning(max_s: f64, virtual_clock: bool, what: &str) -> Self {
         let max_s = if max_s.is_finite() && max_s > 0.0 {
             max_s
         } else {
@@ -186,20 +172,25 @@ impl TimeAxis {
             (1.0, "s")
         };
         TimeAxis {
-            virtual_clock: false,
+            virtual_clock,
             max_s,
             divisor,
-            desc: format!("time since {since} ({unit})"),
+            desc: format!("{what} ({unit})"),
         }
     }
 
     /// The row's time on this axis's clock, seconds.
     pub(crate) fn time_of(&self, row: &TimelineRow) -> f64 {
-        if self.virtual_clock {
-            row.sample.virtual_t_s
-        } else {
-            row.sample.t_s
-        }
+        row_time(self.virtual_clock, row)
+    }
+}
+
+/// A row's time in seconds on the virtual clock or the real one.
+fn row_time(virtual_clock: bool, row: &TimelineRow) -> f64 {
+    if virtual_clock {
+        row.sample.virtual_t_s
+    } else {
+        row.sample.t_s
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::contract::summary::Summary;
 use crate::contract::timeline::TimelineRow;
+use crate::contract::wire::ServerSample;
 use crate::report::charts::canvas::{render_svg, titled, Area, DrawError, INK};
 use crate::report::charts::legend::{self, Dash, LegendEntry};
 use crate::report::charts::lines::{draw_panel, Line, LinePanel, Quantity};
@@ -28,10 +29,7 @@ pub(crate) fn memory(
             r.sample.client_rss_bytes.map(|v| v as f64)
         }));
         rss.lines.push(line(s, LINE, Dash::Dashed, time, |r| {
-            r.server
-                .as_ref()
-                .and_then(|s| s.server_rss_bytes)
-                .map(|v| v as f64)
+            server(r, |s| s.server_rss_bytes)
         }));
         let client_heap = line(s, LINE, Dash::Solid, time, |r| {
             r.sample.client_heap_live_bytes.map(|v| v as f64)
@@ -39,10 +37,7 @@ pub(crate) fn memory(
         let has_samples = !client_heap.points.is_empty();
         heap.lines.push(client_heap);
         heap.lines.push(line(s, LINE, Dash::Dashed, time, |r| {
-            r.server
-                .as_ref()
-                .and_then(|s| s.server_heap_live_bytes)
-                .map(|v| v as f64)
+            server(r, |s| s.server_heap_live_bytes)
         }));
         if let Some(points) = model_line(summary, s, time).filter(|_| has_samples) {
             any_model = true;
@@ -85,7 +80,7 @@ pub(crate) fn cache(
             r.sample.retained_sessions.map(|v| v as f64)
         }));
         held.lines.push(line(s, LINE, Dash::Dashed, time, |r| {
-            r.server.as_ref().map(|s| s.server_cache_entries as f64)
+            server(r, |s| Some(s.server_cache_entries))
         }));
     }
     let styles = client_server_keys("client: retained", "server: cache entries");
@@ -113,16 +108,13 @@ pub(crate) fn sockets(
             r.sample.client_open_fds.map(|v| v as f64)
         }));
         fds.lines.push(line(s, w, Dash::Dashed, time, |r| {
-            r.server
-                .as_ref()
-                .and_then(|s| s.server_open_fds)
-                .map(|v| v as f64)
+            server(r, |s| s.server_open_fds)
         }));
         conns.lines.push(line(s, w, Dash::Solid, time, |r| {
             r.sample.client_open_conns.map(|v| v as f64)
         }));
         conns.lines.push(line(s, w, Dash::Dashed, time, |r| {
-            r.server.as_ref().map(|s| s.server_open_conns as f64)
+            server(r, |s| Some(s.server_open_conns))
         }));
     }
     let styles = client_server_keys("client", "server");
@@ -154,6 +146,11 @@ fn line(
         dash,
         points: s.points(time, value),
     }
+}
+
+/// A server figure of a row, to plot (`None`: no server sample, or the figure not measured).
+fn server(r: &TimelineRow, f: fn(&ServerSample) -> Option<u64>) -> Option<f64> {
+    r.server.as_ref().and_then(f).map(|v| v as f64)
 }
 
 fn client_server_keys(client: &str, server: &str) -> Vec<LegendEntry> {

@@ -224,17 +224,35 @@ pub struct OwnerTable {
     pub rows: Vec<(Owner, Vec<Option<String>>)>,
 }
 
-/// Where a breakdown lives in [`ModeSummary`].
-pub type GetShares = fn(&ModeSummary) -> Option<&Vec<Share>>;
+/// A breakdown a reader sees: the measured figure it splits by owner, as the `--breakdown`
+/// tables and `breakdown.svg` both name it.
+pub struct OwnerFigure {
+    /// The table's title.
+    pub title: &'static str,
+    /// The chart panel's caption and value axis.
+    pub caption: &'static str,
+    pub axis: &'static str,
+    pub shares: fn(&ModeSummary) -> Option<&Vec<Share>>,
+    /// The measured figure the shares are of.
+    pub measured: fn(&ModeSummary) -> Option<f64>,
+}
 
-/// The breakdowns a reader sees, listed once: title and where each lives in [`ModeSummary`].
-pub const OWNER_FIGURES: [(&str, GetShares); 2] = [
-    ("b by owner (bytes retained per session)", |m| {
-        m.retained_breakdown.as_ref()
-    }),
-    ("bytes allocated per request, by owner", |m| {
-        m.request_breakdown.as_ref()
-    }),
+/// The breakdowns a reader sees, listed once, in the order the tables and the chart show them.
+pub const OWNER_FIGURES: [OwnerFigure; 2] = [
+    OwnerFigure {
+        title: "b by owner (bytes retained per session)",
+        caption: "Bytes retained per session (b), by owner",
+        axis: "bytes / session",
+        shares: |m| m.retained_breakdown.as_ref(),
+        measured: |m| m.retained_bytes_per_session,
+    },
+    OwnerFigure {
+        title: "bytes allocated per request, by owner",
+        caption: "Heap bytes allocated per request, by owner",
+        axis: "bytes / request",
+        shares: |m| m.request_breakdown.as_ref(),
+        measured: |m| m.client_alloc_bytes_per_request,
+    },
 ];
 
 /// The tables of [`OWNER_FIGURES`] that some mode has (none without `--breakdown`). A cell
@@ -243,16 +261,16 @@ pub const OWNER_FIGURES: [(&str, GetShares); 2] = [
 pub fn owner_tables(modes: &[ModeSummary]) -> Vec<OwnerTable> {
     OWNER_FIGURES
         .iter()
-        .filter(|(_, get)| modes.iter().any(|m| get(m).is_some()))
-        .map(|(title, get)| OwnerTable {
-            title,
+        .filter(|f| modes.iter().any(|m| (f.shares)(m).is_some()))
+        .map(|f| OwnerTable {
+            title: f.title,
             rows: Owner::ALL
                 .iter()
                 .filter_map(|&owner| {
                     let cells: Vec<Option<String>> = modes
                         .iter()
                         .map(|m| {
-                            get(m)?.iter().find(|s| s.owner == owner).map(|s| {
+                            (f.shares)(m)?.iter().find(|s| s.owner == owner).map(|s| {
                                 format!("{} ({})", units::bytes(s.bytes), units::percent(s.share))
                             })
                         })

@@ -10,7 +10,7 @@ use std::fmt::Write;
 use crate::contract::lockstep::{
     slope, span, variant_tls, ForeignPoint, HandshakesSummary, LockstepSeries, ReconciliationRow,
 };
-use crate::report::grid::grid;
+use crate::report::grid::{grid, widest};
 use crate::vocab::client::ClientKind;
 use crate::vocab::mode::Mode;
 use crate::vocab::tls::{ConfigSharing, KxChoice, TlsLibrary, TlsVersion};
@@ -87,6 +87,14 @@ fn steps(points: &[(u64, f64)]) -> String {
     format!("steps {}", parts.join(", "))
 }
 
+/// The measured peak RSS of series `x` at `n` sessions, as a slope's point.
+fn peak_at(s: &HandshakesSummary, x: &LockstepSeries, n: u64) -> Option<(u64, f64)> {
+    s.readings.iter().find_map(|r| {
+        (r.point.series_name() == x.name() && r.point.sessions == n)
+            .then_some((n, r.peak_rss_bytes? as f64))
+    })
+}
+
 /// The peak RSS slope of this tool's published-setup series of `library` at `tls` between
 /// `from` and `to` sessions, from its readings; `None` unless both were measured.
 fn ours_between(
@@ -96,21 +104,8 @@ fn ours_between(
     from: u64,
     to: u64,
 ) -> Option<f64> {
-    let at = |n: u64| {
-        s.readings.iter().find_map(|r| {
-            let p = &r.point;
-            (p.library == library
-                && p.tls == tls
-                && p.kx == KxChoice::Default
-                && p.config == ConfigSharing::Shared
-                && !p.release_buffers
-                && p.sessions == n)
-                .then_some(r.peak_rss_bytes)
-                .flatten()
-                .map(|v| (n, v as f64))
-        })
-    };
-    slope(at(from)?, at(to)?)
+    let x = base(s, library, tls)?;
+    slope(peak_at(s, x, from)?, peak_at(s, x, to)?)
 }
 
 /// The `rustls-bench` binaries run, in the order given.
@@ -253,20 +248,10 @@ fn reconcile(out: &mut String, s: &HandshakesSummary) {
         .iter()
         .map(|r| (r.label.clone(), b(r.bytes), r.how.as_str()))
         .collect();
-    let label_w = rows
-        .iter()
-        .map(|(l, _, _)| l.chars().count())
-        .max()
-        .unwrap_or(0)
-        + 2;
-    let bytes_w = rows
-        .iter()
-        .map(|(_, v, _)| v.chars().count())
-        .max()
-        .unwrap_or(0);
+    let label_w = widest(rows.iter().map(|(l, _, _)| l.as_str())) + 2;
+    let bytes_w = widest(rows.iter().map(|(_, v, _)| v.as_str()));
     for (label, bytes, how) in rows {
-        let pad = label_w - label.chars().count();
-        let _ = writeln!(out, "{label}{}{bytes:>bytes_w$}   {how}", " ".repeat(pad));
+        let _ = writeln!(out, "{label:label_w$}{bytes:>bytes_w$}   {how}");
     }
 }
 
@@ -311,12 +296,7 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
             let points: Vec<(u64, f64)> = x
                 .sessions
                 .iter()
-                .filter_map(|&n| {
-                    s.readings.iter().find_map(|r| {
-                        (r.point.series_name() == x.name() && r.point.sessions == n)
-                            .then_some((n, r.peak_rss_bytes? as f64))
-                    })
-                })
+                .filter_map(|&n| peak_at(s, x, n))
                 .collect();
             // Beside ours, the same slope over the span the 2024 source's slopes are taken over.
             let theirs = PUBLISHED
