@@ -178,6 +178,7 @@ struct Orchestrator {
 }
 
 /// What supervising every leg produced.
+#[derive(Default)]
 struct AllLegs {
     outcomes: Vec<LegOutcome>,
     target: Option<String>,
@@ -187,11 +188,7 @@ struct AllLegs {
 impl Orchestrator {
     async fn run_all(&self) -> AllLegs {
         let mut intr = interrupts();
-        let mut all = AllLegs {
-            outcomes: Vec::new(),
-            target: None,
-            fd_limit: None,
-        };
+        let mut all = AllLegs::default();
         let legs = self.plan.legs();
         let total = legs.len();
         let several = self.plan.clients.len() > 1;
