@@ -36,7 +36,7 @@ pub enum Command {
     /// Regenerate the CA and server certificates.
     Certs {
         /// Where the certificates live.
-        #[arg(long, default_value = "certs")]
+        #[arg(long, default_value = defaults::CERTS_DIR)]
         certs_dir: PathBuf,
     },
     /// Run the HTTPS server alone, for real clients (curl, openssl s_client), until Ctrl-C.
@@ -179,10 +179,10 @@ impl RunArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
     /// Where report directories are created.
-    #[arg(long, default_value = "reports")]
+    #[arg(long, default_value = defaults::OUT_DIR)]
     pub out: PathBuf,
     /// Where the CA and server certificates are kept (generated on first use).
-    #[arg(long, default_value = "certs")]
+    #[arg(long, default_value = defaults::CERTS_DIR)]
     pub certs_dir: PathBuf,
     /// No progress display (bar and per-mode lines).
     #[arg(long)]
@@ -213,7 +213,7 @@ pub struct ServeArgs {
     pub port: u16,
     #[command(flatten)]
     pub server: ServerArgs,
-    #[arg(long, default_value = "certs")]
+    #[arg(long, default_value = defaults::CERTS_DIR)]
     pub certs_dir: PathBuf,
 }
 

@@ -118,7 +118,6 @@ pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
 
 /// The closing summary: connections, requests, handshakes by kind, session cache, memory.
 fn final_line(s: &ServerSample) -> String {
-    let bytes = |b: Option<u64>| units::opt(b.map(|b| b as f64), units::bytes);
     format!(
         "served {:.1} s: {} connections ({} still open), {} requests, handshakes {} full / {} resumed / {} failed, session cache {} entries ({}), RSS {}, heap {}",
         s.server_t_s,
@@ -130,8 +129,8 @@ fn final_line(s: &ServerSample) -> String {
         s.server_handshakes_failed,
         s.server_cache_entries,
         units::bytes(s.server_cache_bytes as f64),
-        bytes(s.server_rss_bytes),
-        bytes(s.server_heap_live_bytes),
+        units::opt_bytes(s.server_rss_bytes),
+        units::opt_bytes(s.server_heap_live_bytes),
     )
 }
 
