@@ -44,10 +44,7 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(1, e),
         },
-        Some(Command::Serve(args)) => match harness::cli::serve::serve(&args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => fail(1, e),
-        },
+        Some(Command::Serve(args)) => done(harness::cli::serve::serve(&args)),
         Some(Command::Exec(args)) => exec(args, command),
         Some(Command::Handshakes(args)) => {
             let plan = match args.plan(command) {
@@ -74,23 +71,19 @@ fn main() -> ExitCode {
             Err(e @ harness::report::ReportError::NoDir(_)) => fail(2, e),
             Err(e) => fail(1, e),
         },
-        Some(Command::Worker { role, config }) => {
-            let r = match role {
-                WorkerRole::Server => {
-                    harness::run::worker::server_main(&config).map_err(|e| e.to_string())
-                }
-                WorkerRole::Client => {
-                    harness::run::worker::client_main(&config).map_err(|e| e.to_string())
-                }
-                WorkerRole::Handshakes => {
-                    harness::run::handshakes::worker_main(&config).map_err(|e| e.to_string())
-                }
-            };
-            match r {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(1, e),
-            }
-        }
+        Some(Command::Worker { role, config }) => match role {
+            WorkerRole::Server => done(harness::run::worker::server_main(&config)),
+            WorkerRole::Client => done(harness::run::worker::client_main(&config)),
+            WorkerRole::Handshakes => done(harness::run::handshakes::worker_main(&config)),
+        },
+    }
+}
+
+/// Exit 0, or print the error and exit 1.
+fn done(r: Result<(), impl std::fmt::Display>) -> ExitCode {
+    match r {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(1, e),
     }
 }
 

@@ -36,7 +36,7 @@ pub enum Command {
     /// Regenerate the CA and server certificates.
     Certs {
         /// Where the certificates live.
-        #[arg(long, default_value = "certs")]
+        #[arg(long, default_value = defaults::CERTS_DIR)]
         certs_dir: PathBuf,
     },
     /// Run the HTTPS server alone, for real clients (curl, openssl s_client), until Ctrl-C.
@@ -162,6 +162,16 @@ impl RunArgs {
             false => crate::report::table::View::Brief,
         }
     }
+
+    /// The load duration per mode.
+    pub fn duration(&self) -> Duration {
+        match (self.duration, self.minutes, self.seconds) {
+            (Some(d), _, _) => d,
+            (None, Some(m), _) => Duration::from_secs_f64(m * 60.0),
+            (None, None, Some(s)) => Duration::from_secs_f64(s),
+            (None, None, None) => defaults::DURATION,
+        }
+    }
 }
 
 /// Where a run or a check writes its report and how it talks: the options `harness` and
@@ -169,10 +179,10 @@ impl RunArgs {
 #[derive(Debug, Clone, Args)]
 pub struct ReportArgs {
     /// Where report directories are created.
-    #[arg(long, default_value = "reports")]
+    #[arg(long, default_value = defaults::OUT_DIR)]
     pub out: PathBuf,
     /// Where the CA and server certificates are kept (generated on first use).
-    #[arg(long, default_value = "certs")]
+    #[arg(long, default_value = defaults::CERTS_DIR)]
     pub certs_dir: PathBuf,
     /// No progress display (bar and per-mode lines).
     #[arg(long)]
@@ -203,7 +213,7 @@ pub struct ServeArgs {
     pub port: u16,
     #[command(flatten)]
     pub server: ServerArgs,
-    #[arg(long, default_value = "certs")]
+    #[arg(long, default_value = defaults::CERTS_DIR)]
     pub certs_dir: PathBuf,
 }
 
@@ -217,7 +227,7 @@ pub struct ExecArgs {
     pub duration: Option<Duration>,
     /// Exit 1 when this condition over a summary field holds, e.g.
     /// 'new_connections_per_request > 0.1' (repeatable).
-    #[arg(long = "fail-if", value_name = "EXPR", value_parser = parse_condition)]
+    #[arg(long = "fail-if", value_name = "EXPR")]
     pub fail_if: Vec<Condition>,
     /// Count the command's heap with valgrind's DHAT (slow; not a timed check).
     #[arg(long, value_enum, default_value_t)]
@@ -268,22 +278,6 @@ impl ExecArgs {
             },
             out: self.report.out.clone(),
             stdout_to_stderr: self.report.json,
-        }
-    }
-}
-
-fn parse_condition(s: &str) -> Result<Condition, String> {
-    s.parse()
-}
-
-impl RunArgs {
-    /// The load duration per mode.
-    pub fn duration(&self) -> Duration {
-        match (self.duration, self.minutes, self.seconds) {
-            (Some(d), _, _) => d,
-            (None, Some(m), _) => Duration::from_secs_f64(m * 60.0),
-            (None, None, Some(s)) => Duration::from_secs_f64(s),
-            (None, None, None) => defaults::DURATION,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::run::handshakes::{guard, HandshakesPlan};
-use crate::vocab::defaults::LOCKSTEP_SESSIONS;
+use crate::vocab::defaults::{self, LOCKSTEP_SESSIONS};
 use crate::vocab::tls::{TlsLibrary, TlsVersion};
 
 /// Options of `harness handshakes`.
@@ -32,10 +32,10 @@ pub struct HandshakesArgs {
     #[arg(long)]
     pub rustls_bench: Vec<PathBuf>,
     /// Where the certificates live.
-    #[arg(long, default_value = "certs")]
+    #[arg(long, default_value = defaults::CERTS_DIR)]
     pub certs_dir: PathBuf,
     /// Reports go to OUT/handshakes/<run-id>/.
-    #[arg(long, default_value = "reports")]
+    #[arg(long, default_value = defaults::OUT_DIR)]
     pub out: PathBuf,
 }
 

@@ -11,10 +11,9 @@ use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use tokio::signal::unix::{signal, Signal, SignalKind};
-
 use crate::cli::args::ServeArgs;
 use crate::contract::wire::ServerSample;
+use crate::run::process::Signals;
 use crate::tls::certs;
 use crate::tls::server::{Server, ServerError, ServerOptions};
 use crate::vocab::server_cache::ServerCachePolicy;
@@ -91,7 +90,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
     let result = rt.block_on(async {
         // Handlers first: a signal sent as soon as the `serving` line is read must find them
         // installed, not the default disposition (which would kill us without a summary).
-        let mut stop = Stop::install()?;
+        let mut stop = Signals::install().map_err(ServeError::Signals)?;
         let server = Server::start(&set, &opts).await?;
         let port = server.addr.port();
         say(&format!(
@@ -105,7 +104,7 @@ pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
         ));
         say("Ctrl-C or SIGTERM stops it and prints what it served.");
         let start = Instant::now();
-        stop.wait().await;
+        stop.next().await;
         say(&final_line(&crate::run::worker::server_sample(
             &server, start,
         )));
@@ -119,7 +118,6 @@ pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
 
 /// The closing summary: connections, requests, handshakes by kind, session cache, memory.
 fn final_line(s: &ServerSample) -> String {
-    let bytes = |b: Option<u64>| units::opt(b.map(|b| b as f64), units::bytes);
     format!(
         "served {:.1} s: {} connections ({} still open), {} requests, handshakes {} full / {} resumed / {} failed, session cache {} entries ({}), RSS {}, heap {}",
         s.server_t_s,
@@ -131,31 +129,9 @@ fn final_line(s: &ServerSample) -> String {
         s.server_handshakes_failed,
         s.server_cache_entries,
         units::bytes(s.server_cache_bytes as f64),
-        bytes(s.server_rss_bytes),
-        bytes(s.server_heap_live_bytes),
+        units::opt_bytes(s.server_rss_bytes),
+        units::opt_bytes(s.server_heap_live_bytes),
     )
-}
-
-/// Ctrl-C (SIGINT) and SIGTERM, registered up front.
-struct Stop {
-    int: Signal,
-    term: Signal,
-}
-
-impl Stop {
-    fn install() -> Result<Stop, ServeError> {
-        Ok(Stop {
-            int: signal(SignalKind::interrupt()).map_err(ServeError::Signals)?,
-            term: signal(SignalKind::terminate()).map_err(ServeError::Signals)?,
-        })
-    }
-
-    async fn wait(&mut self) {
-        tokio::select! {
-            _ = self.int.recv() => {}
-            _ = self.term.recv() => {}
-        }
-    }
 }
 
 #[cfg(test)]

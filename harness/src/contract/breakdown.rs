@@ -21,7 +21,6 @@ impl Figures {
     pub fn bytes(&self, which: ByteFigure) -> u64 {
         match which {
             ByteFigure::Total => self.total_bytes,
-            ByteFigure::Gmax => self.gmax_bytes,
             ByteFigure::End => self.end_bytes,
         }
     }
@@ -46,8 +45,6 @@ impl std::ops::Add for Figures {
 pub enum ByteFigure {
     /// Allocated in total (`tb`): per request.
     Total,
-    /// Live at the global peak (`gb`).
-    Gmax,
     /// Live when the profiler stopped (`eb`): retained per session.
     End,
 }

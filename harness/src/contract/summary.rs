@@ -297,15 +297,21 @@ pub enum SummaryError {
     },
 }
 
+/// Writes `value` to `path` as pretty JSON with a final newline, as every `summary.json` is
+/// written.
+pub fn write_json(path: &Path, value: &impl Serialize) -> Result<(), SummaryError> {
+    let p = path.display().to_string();
+    let text = serde_json::to_string_pretty(value).map_err(|source| SummaryError::Json {
+        path: p.clone(),
+        source,
+    })?;
+    std::fs::write(path, text + "\n").map_err(|source| SummaryError::Write { path: p, source })
+}
+
 impl Summary {
     /// Writes the summary as pretty JSON.
     pub fn write(&self, path: &Path) -> Result<(), SummaryError> {
-        let p = path.display().to_string();
-        let text = serde_json::to_string_pretty(self).map_err(|source| SummaryError::Json {
-            path: p.clone(),
-            source,
-        })?;
-        std::fs::write(path, text + "\n").map_err(|source| SummaryError::Write { path: p, source })
+        write_json(path, self)
     }
 
     /// Reads a summary written by [`Summary::write`].

@@ -94,8 +94,8 @@ pub fn retained(
             // On the plateau: from T on, expiry balances creation. The last request a run
             // exactly T long starts is stamped T − 1/R, so its final sample (taken once that
             // request completes) comes a little before T with all R·T sessions held: it is on
-            // the plateau too. Seen: 599.992 s in a real-clock `--minutes 10` run at 100/s.
-            // Beyond one request's spacing, a sample a hair early is the sampler's jitter.
+            // the plateau too. Beyond one request's spacing, a sample a hair early is the
+            // sampler's jitter.
             let eps = 1.0 / rate + 0.001 * sample_interval_s;
             let plateau: Vec<&ClientSample> = rows
                 .iter()

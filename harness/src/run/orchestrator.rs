@@ -178,6 +178,7 @@ struct Orchestrator {
 }
 
 /// What supervising every leg produced.
+#[derive(Default)]
 struct AllLegs {
     outcomes: Vec<LegOutcome>,
     target: Option<String>,
@@ -187,11 +188,7 @@ struct AllLegs {
 impl Orchestrator {
     async fn run_all(&self) -> AllLegs {
         let mut intr = interrupts();
-        let mut all = AllLegs {
-            outcomes: Vec::new(),
-            target: None,
-            fd_limit: None,
-        };
+        let mut all = AllLegs::default();
         let legs = self.plan.legs();
         let total = legs.len();
         let several = self.plan.clients.len() > 1;
@@ -208,10 +205,7 @@ impl Orchestrator {
                     i + 1,
                     fin.map_or(last.map_or(0, |s| s.requests_ok), |f| f.requests_ok),
                     fin.map_or(last.map_or(0, |s| s.requests_failed), |f| f.requests_failed),
-                    units::opt(
-                        fin.and_then(|f| f.client_heap_end_bytes).map(|b| b as f64),
-                        units::bytes
-                    ),
+                    units::opt_bytes(fin.and_then(|f| f.client_heap_end_bytes)),
                 );
             }
             let carry_on = outcome.carry_on();
@@ -409,15 +403,14 @@ impl Orchestrator {
             .retained_sessions
             .map(|n| format!("  kept {n}"))
             .unwrap_or_default();
-        let bytes = |b: Option<u64>| units::opt(b.map(|b| b as f64), units::bytes);
         pb.set_message(format!(
             "{wall}{:>7.1} req/s  ok {}  fail {}  late {}  rss {}  heap {}  fds {}{retained}",
             s.interval_rps,
             s.requests_ok,
             s.requests_failed,
             units::opt(s.late_starts, units::count),
-            bytes(s.client_rss_bytes),
-            bytes(s.client_heap_live_bytes),
+            units::opt_bytes(s.client_rss_bytes),
+            units::opt_bytes(s.client_heap_live_bytes),
             units::opt(s.client_open_fds, units::count),
         ));
     }

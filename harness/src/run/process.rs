@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
+use tokio::signal::unix::{signal, Signal, SignalKind};
 use tokio::sync::watch;
 
 use crate::contract::wire::WorkerMsg;
@@ -218,57 +219,56 @@ fn abort_message(lines: &[&str]) -> Option<String> {
     Some(text.join(" "))
 }
 
-/// How a process ended: `exit status 1`, or `killed by signal 6 (SIGABRT)`.
+/// How a process ended: `exit status 1`, or `killed by signal 6 (SIGABRT)` (std names the
+/// signal).
 pub(crate) fn ending(status: std::process::ExitStatus) -> String {
-    use std::os::unix::process::ExitStatusExt;
-    match (status.code(), status.signal()) {
-        (Some(code), _) => format!("exit status {code}"),
-        (None, Some(signal)) => match signal_name(signal) {
-            Some(name) => format!("killed by signal {signal} ({name})"),
-            None => format!("killed by signal {signal}"),
-        },
-        (None, None) => status.to_string(),
+    match status.code() {
+        Some(code) => format!("exit status {code}"),
+        None => format!(
+            "killed by {}",
+            status
+                .to_string()
+                .replacen("signal: ", "signal ", 1)
+                .trim_end_matches(" (core dumped)")
+        ),
     }
 }
 
-/// The names of the signals a worker dies of.
-fn signal_name(signal: i32) -> Option<&'static str> {
-    Some(match signal {
-        libc::SIGHUP => "SIGHUP",
-        libc::SIGINT => "SIGINT",
-        libc::SIGQUIT => "SIGQUIT",
-        libc::SIGILL => "SIGILL",
-        libc::SIGTRAP => "SIGTRAP",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGFPE => "SIGFPE",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGPIPE => "SIGPIPE",
-        libc::SIGTERM => "SIGTERM",
-        _ => return None,
-    })
+/// Ctrl-C (SIGINT) and SIGTERM, registered together and up front: a signal that comes before
+/// anyone waits finds them installed, not the default disposition.
+pub(crate) struct Signals {
+    int: Signal,
+    term: Signal,
+}
+
+impl Signals {
+    pub(crate) fn install() -> std::io::Result<Signals> {
+        Ok(Signals {
+            int: signal(SignalKind::interrupt())?,
+            term: signal(SignalKind::terminate())?,
+        })
+    }
+
+    /// Waits for the next of the two and says which came.
+    pub(crate) async fn next(&mut self) -> SignalKind {
+        tokio::select! {
+            _ = self.int.recv() => SignalKind::interrupt(),
+            _ = self.term.recv() => SignalKind::terminate(),
+        }
+    }
 }
 
 /// Ctrl-C / SIGTERM counter: the first stops the run gracefully, the second kills workers.
 pub(crate) fn interrupts() -> watch::Receiver<u32> {
     let (tx, rx) = watch::channel(0u32);
-    tokio::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return;
-        };
-        loop {
-            tokio::select! {
-                _ = int.recv() => {}
-                _ = term.recv() => {}
+    if let Ok(mut signals) = Signals::install() {
+        tokio::spawn(async move {
+            loop {
+                signals.next().await;
+                tx.send_modify(|n| *n += 1);
             }
-            tx.send_modify(|n| *n += 1);
-        }
-    });
+        });
+    }
     rx
 }
 

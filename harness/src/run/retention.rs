@@ -1,16 +1,10 @@
 //! `RetentionStore`: retained TLS state dropped after the retention time or evicted by the cap, its
 //! drops measured.
 //!
-//! Retention (ARCHITECTURE.md): a platform TLS cache keeps a session's state after
-//! the session is gone (Apple's for about ten minutes). Each `fresh` session's real rustls
-//! state (its `ClientConfig`, with the root store and the resumption store holding the tickets
-//! its handshake received) is moved here when the session is invalidated, and dropped when it
-//! expires or when the optional count cap evicts it.
-//!
-//! Time is passed in by the caller (seconds on the run's clock, real or virtual), so the same
-//! store serves both clocks and is tested with a manual clock. Dropping an entry is measured:
-//! the bytes freed on this thread while the entry's last reference goes are exactly what the
-//! entry held, which gives the per-session retained bytes `b` without estimation.
+//! The retention model is in ARCHITECTURE.md and docs/run.md. Time is passed in by the caller
+//! (seconds on the run's clock, real or virtual), so one store serves both clocks and is tested
+//! with a manual clock. The bytes freed on this thread while an entry's last reference goes are
+//! exactly what it held: `b` without estimation.
 
 use std::collections::VecDeque;
 

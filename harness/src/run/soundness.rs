@@ -1,22 +1,10 @@
 //! Pure: whether a leg kept its rate, and whether its per-session figures are sound; their method
 //! texts.
 //!
-//! Two things make a leg's per-session figures say something else than what one session costs
-//! at the planned rate, and both are measured:
-//! - the leg was **rate-bound**: it could not keep its schedule, so requests queued behind each
-//!   other (more sessions in flight, half-built, than the rate gives; builds and handshakes
-//!   competing for the CPU), and the leg measured an overloaded client, not the habit at the
-//!   rate;
-//! - some **requests failed** (timeouts, refused handshakes): a session whose request failed
-//!   holds no tickets and perhaps no connection, yet it counts among leak's kept sessions
-//!   that b is divided by, and its allocations are in the bytes per request while it is not
-//!   in the divisor.
-//!
-//! "Rate-bound" is defined here once ([`rate_bound`]); the summary publishes the marks
-//! (`rate_bound`, `per_session_unsound`), the table and the page show them next to the figures,
-//! and the advice draws no conclusion from a marked leg. A leg stopped early for another reason
-//! (interrupted, the descriptor limit, `--max-open`) is marked by `stopped_early` alone: its
-//! sessions ran at the rate, there were just fewer of them.
+//! "Rate-bound" is defined here once ([`rate_verdict`]); the summary publishes the marks
+//! (`rate_bound`, `per_session_unsound`), and docs/figures.md gives the reasons. A leg stopped
+//! early for another reason (interrupted, the descriptor limit, `--max-open`) is marked by
+//! `stopped_early` alone: its sessions ran at the rate, there were just fewer of them.
 
 use crate::contract::wire::ClientTotals;
 use crate::run::load::plan::{END_GRACE, LATE_THRESHOLD};

@@ -1,16 +1,13 @@
 //! The `__worker server` and `__worker client` entry points: serve or load, sample, and stop on
 //! stdin EOF or SIGTERM.
 //!
-//! Worker processes. The parent re-executes its own binary as `harness __worker server|client
-//! <json>` so that every RSS and heap figure belongs to exactly one side and one mode. A worker
-//! speaks JSON lines on stdout ([`crate::contract::wire`]) and stops when its stdin closes (the
-//! parent asks, or the parent died) or on SIGTERM; SIGINT is left to the parent, which stops
-//! the workers in order so in-flight requests finish.
+//! The process model (why workers, how they stop) is in ARCHITECTURE.md.
 
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
+use tokio::signal::unix::SignalKind;
 use tokio::sync::watch;
 
 use crate::contract::wire::{ServerSample, WorkerMsg};
@@ -18,6 +15,7 @@ use crate::contract::worker::{ClientWorkerConfig, ServerWorkerConfig};
 use crate::measure::procstat;
 use crate::run::load;
 use crate::run::load::plan::LoadPlan;
+use crate::run::process::Signals;
 use crate::tls::certs;
 use crate::tls::config::ClientTls;
 use crate::tls::server::{Server, ServerOptions};
@@ -57,21 +55,12 @@ fn stop_signal() -> watch::Receiver<bool> {
         while matches!(stdin.read(&mut sink), Ok(n) if n > 0) {}
         let _ = tx.send(true);
     });
-    tokio::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut term), Ok(mut int)) = (
-            signal(SignalKind::terminate()),
-            signal(SignalKind::interrupt()),
-        ) else {
-            return;
-        };
-        loop {
-            tokio::select! {
-                _ = term.recv() => { let _ = tx2.send(true); return; }
-                _ = int.recv() => {}
-            }
-        }
-    });
+    if let Ok(mut signals) = Signals::install() {
+        tokio::spawn(async move {
+            while signals.next().await != SignalKind::terminate() {}
+            let _ = tx2.send(true);
+        });
+    }
     rx
 }
 

@@ -27,6 +27,10 @@ pub const BODY_BYTES: u32 = 128;
 pub const MAX_BODY_BYTES: u32 = 16 * 1024 * 1024;
 /// Retention of invalidated sessions' TLS state: Apple's ~10 minutes.
 pub const RETENTION: Duration = Duration::from_secs(600);
+/// Where the CA and server certificates are kept (`--certs-dir`).
+pub const CERTS_DIR: &str = "certs";
+/// Where report directories are created (`--out`).
+pub const OUT_DIR: &str = "reports";
 /// Port of `harness serve`.
 pub const SERVE_PORT: u16 = 8443;
 /// Most requests one mode may schedule.

@@ -8,6 +8,11 @@ pub fn opt<T>(v: Option<T>, f: impl FnOnce(T) -> String) -> String {
     v.map_or_else(|| NOT_MEASURED.to_string(), f)
 }
 
+/// Bytes as [`bytes`] writes them, or [`NOT_MEASURED`].
+pub fn opt_bytes(b: Option<u64>) -> String {
+    opt(b.map(|b| b as f64), bytes)
+}
+
 /// A share as a percentage with three significant digits: `0.0123` → `1.23 %`.
 pub fn percent(share: f64) -> String {
     format!("{} %", sig3(share * 100.0))

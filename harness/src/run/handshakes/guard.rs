@@ -3,15 +3,8 @@
 //! `/proc/meminfo`); a plan with a point that cannot fit is refused, naming the largest N
 //! that would.
 //!
-//! The estimate is a **bound**, not a measurement: a fixed cost per worker process plus N
-//! times a per-session bound for the point's library. Every session of a point is live at
-//! once, so a worker's need grows with N at its per-session peak. The bound is taken per
-//! library rather than from the smallest point's measured slope because it has to be known
-//! before the first worker runs, and because a small point's slope still carries costs that
-//! stop growing (a server session store filling up), which would understate the large
-//! points. Each bound is about twice the largest per-session peak (malloc in use at its peak,
-//! which is above peak RSS) of any series of that library, a config per client included, so
-//! the guard errs towards refusing.
+//! The estimate is a bound, not a measurement, set to err towards refusing;
+//! docs/method-handshakes.md says how it is chosen.
 
 use crate::vocab::tls::TlsLibrary;
 use crate::vocab::units;

@@ -19,7 +19,7 @@ use crate::contract::lockstep::{
     variant_tls, HandshakesSummary, HeldFigures, LockstepPoint, LockstepReading, LockstepVersions,
     PerRequestFigures, RefusedLeg,
 };
-use crate::contract::summary::Summary;
+use crate::contract::summary::{write_json, Summary};
 use crate::measure::held;
 use crate::run::method_text::versions;
 use crate::run::orchestrator::{create_run_dir, point_latest};
@@ -66,11 +66,8 @@ pub enum HandshakesError {
     Point { point: String, reason: String },
     #[error(transparent)]
     Out(#[from] crate::run::orchestrator::RunError),
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Write(#[from] crate::contract::summary::SummaryError),
 }
 
 /// The points of a plan, in the order they run.
@@ -154,16 +151,15 @@ pub fn worker_main(config: &str) -> Result<(), HandshakesError> {
             point: "worker".into(),
             reason: format!("bad configuration: {e}"),
         })?;
-    let reading =
-        crate::measure::lockstep::measure(&point).map_err(|e| HandshakesError::Point {
-            point: label(&point),
-            reason: e.to_string(),
-        })?;
-    let line = serde_json::to_string(&reading).map_err(|e| HandshakesError::Point {
+    let fail = |reason: String| HandshakesError::Point {
         point: label(&point),
-        reason: e.to_string(),
-    })?;
-    println!("{line}");
+        reason,
+    };
+    let reading = crate::measure::lockstep::measure(&point).map_err(|e| fail(e.to_string()))?;
+    println!(
+        "{}",
+        serde_json::to_string(&reading).map_err(|e| fail(e.to_string()))?
+    );
     Ok(())
 }
 
@@ -176,25 +172,16 @@ fn held_figures(set: &certs::CertSet, tls: TlsVersion) -> HeldFigures {
         vec![set.ca.clone()],
         CLIENT_CACHE,
     );
-    match held::probe(set, &client, held::CONNECTIONS) {
-        Ok(h) => HeldFigures {
-            tls,
-            connections: h.connections,
-            tls_client_bytes: h.tls_client_bytes,
-            tls_server_bytes: h.tls_server_bytes,
-            tcp_client_bytes: h.tcp_client_bytes,
-            tcp_server_bytes: h.tcp_server_bytes,
-            error: None,
-        },
-        Err(e) => HeldFigures {
-            tls,
-            connections: held::CONNECTIONS as u64,
-            tls_client_bytes: None,
-            tls_server_bytes: None,
-            tcp_client_bytes: None,
-            tcp_server_bytes: None,
-            error: Some(e.to_string()),
-        },
+    let probe = held::probe(set, &client, held::CONNECTIONS);
+    let h = probe.as_ref().ok();
+    HeldFigures {
+        tls,
+        connections: h.map_or(held::CONNECTIONS as u64, |h| h.connections),
+        tls_client_bytes: h.and_then(|h| h.tls_client_bytes),
+        tls_server_bytes: h.and_then(|h| h.tls_server_bytes),
+        tcp_client_bytes: h.and_then(|h| h.tcp_client_bytes),
+        tcp_server_bytes: h.and_then(|h| h.tcp_server_bytes),
+        error: probe.as_ref().err().map(ToString::to_string),
     }
 }
 
@@ -203,9 +190,7 @@ fn held_figures(set: &certs::CertSet, tls: TlsVersion) -> HeldFigures {
 /// gives no `b`: its figure is null and the leg is listed in `refused` with its own reason.
 pub fn per_request(dir: &Path) -> Result<PerRequestFigures, String> {
     let path = dir.join("summary.json");
-    let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let summary: Summary =
-        serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let summary = Summary::read(&path).map_err(|e| e.to_string())?;
     let mut refused = Vec::new();
     let leg = |mode: Mode, client: ClientKind| {
         summary
@@ -400,25 +385,16 @@ fn write(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let path = dir.join("summary.json");
-    let wr = |source| HandshakesError::Write {
-        path: path.clone(),
-        source,
-    };
-    let text = serde_json::to_string_pretty(&summary)
-        .map_err(|e| wr(std::io::Error::other(e.to_string())))?;
-    std::fs::write(&path, text + "\n").map_err(wr)?;
+    write_json(&dir.join("summary.json"), &summary)?;
     let _ = point_latest(&root, &dir);
     Ok((summary, dir))
 }
 
-#[cfg(feature = "native-tls")]
+/// `OpenSSL_version()`, or `None` in a build without OpenSSL.
 fn openssl_version() -> Option<String> {
-    Some(openssl::version::version().to_string())
-}
-
-#[cfg(not(feature = "native-tls"))]
-fn openssl_version() -> Option<String> {
+    #[cfg(feature = "native-tls")]
+    return Some(openssl::version::version().to_string());
+    #[cfg(not(feature = "native-tls"))]
     None
 }
 

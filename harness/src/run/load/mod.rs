@@ -1,22 +1,10 @@
 //! The client worker's load: open loop on the real clock, or the same sequence on the virtual
 //! clock, with a sampler.
 //!
-//! Real clock: open loop — request i *starts* at i/R after the load begins, whatever earlier
-//! requests are doing (no coordinated omission), bounded by `--max-in-flight`. Starts that come
-//! ≥ 2 ms late (twice tokio's 1 ms timer resolution) or had to wait for a free slot are counted
-//! as late. A sampler task reports the timeline every interval.
-//!
-//! Virtual clock: the same request sequence as fast as the machine allows; request i is
-//! stamped i/R, retention expiry runs on those stamps, and a sample is taken each time the
-//! virtual time crosses a sample boundary (after the requests stamped before it complete), so
-//! a 10-minute memory curve is reproduced in a fraction of the wall time.
-//!
-//! The modules: `plan` (what the worker runs, why a load stopped early, thresholds), `ctx`
-//! (what the load's tasks share, one request, one measured session build), `hist`
-//! (histograms), `real` and `virtual_clock` (the two loops), `limits` (leak mode's stop and
-//! the drain both loops use), `sampler` (the timeline), `finish` (the starting readings and
-//! the `ClientFinal`). `run` below sets the load up (counters, the `--breakdown` profile's
-//! start, the starting readings, the sessions), runs one of the two loops, then `finish`.
+//! Real clock: open loop, request i *starts* at i/R whatever earlier requests are doing (no
+//! coordinated omission), bounded by `--max-in-flight`. Virtual clock: the same sequence as fast
+//! as the machine allows, stamped i/R, sampled each time the virtual time crosses a sample
+//! boundary (docs/run.md). `run` sets the load up, runs one of the two loops, then `finish`.
 
 mod ctx;
 mod finish;
