@@ -167,7 +167,7 @@ fn rustls_points_complete_and_the_figures_keep_their_relations() {
         "published 2024: rustls TLS 1.3",
         "ours, their method: rustls TLS 1.3",
         "= heap at rest (exact)",
-        "rustls X25519MLKEM768 − X25519",
+        "rustls default groups − X25519 alone",
         "rustls config per client − shared",
         "idle held connection TLS 1.3",
     ] {

@@ -263,17 +263,19 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
     let mut rows: Vec<Row> = Vec::new();
     for p in PUBLISHED {
         let span_why = match p.source_span {
-            Some((_, why)) => format!(" (smaller N left out: the source notes \"{why}\")"),
+            Some((_, why)) => format!(" ({why})"),
             None => " (its whole table)".into(),
         };
         let stated = match &p.stated {
             Some(st) => format!(
-                "the source's text states \"{}\" a session, its table's peak RSS ÷ N at N {}: {} (derived)",
+                "the source's text states \"{}\" per {} session, naming no TLS version; this table's peak RSS ÷ N at N {} is {} (derived), which it matches",
                 st.quote,
+                p.library,
                 count(st.rss_per_n_at),
                 p.rss_per_n(st.rss_per_n_at).map_or_else(|| "n/a".into(), bytes)
             ),
-            None => format!("the source states no TLS {} per-session figure", p.tls),
+            None if p.year == 2024 => "the source's text states one figure a library, naming no TLS version (see its TLS 1.3 row)".into(),
+            None => "the source states no per-session figure".into(),
         };
         rows.push(row(
             format!("published {}: {} TLS {}", p.year, p.library, p.tls),
@@ -323,7 +325,7 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
                 format!("ours, their method: {lib} TLS {tls}"),
                 x.peak_rss_slope,
                 format!(
-                    "peak RSS slope {}; {}{over_theirs}",
+                    "derived: peak RSS slope {} of the measured peak RSS (VmHWM); {}{over_theirs}",
                     span(x.from_sessions, x.to_sessions),
                     steps(&points)
                 ),
@@ -450,7 +452,7 @@ fn chain(rows: &mut Vec<Row>, lib: TlsLibrary, tls: TlsVersion, x: &LockstepSeri
     rows.push(row(
         format!("{p}− counted heap at its peak"),
         diff(x.malloc_peak_slope, x.heap_peak_slope),
-        format!("malloc in use at its largest reading − the counting allocator's heap at its largest reading (C allocations it does not count and malloc's own overhead, not separated): {REMAINDER}"),
+        format!("malloc in use at its largest reading − the counting allocator's heap at its largest reading: {REMAINDER}"),
     ));
     rows.push(row(
         format!("{p}− heap at rest"),
@@ -534,7 +536,7 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     );
     if x25519.is_some() {
         rows.push(row(
-            "rustls X25519MLKEM768 − X25519, peak RSS",
+            "rustls default groups − X25519 alone, peak RSS",
             diff(rss(rustls), rss(x25519)),
             key_exchange_how(
                 v,
@@ -921,7 +923,7 @@ mod tests {
             leak_hyper_b: Some(28_000.0),
         });
         let rows = reconciliation(&s);
-        let kx = find_row(&rows, "X25519, peak RSS").unwrap();
+        let kx = find_row(&rows, "X25519 alone, peak RSS").unwrap();
         assert!(!kx.how.contains("not in the largest"), "{}", kx.how);
         assert!(kx.how.ends_with(REMAINDER), "{}", kx.how);
         let config = find_row(&rows, "config per client − shared, per client").unwrap();

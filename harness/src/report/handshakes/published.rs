@@ -31,8 +31,10 @@ pub struct Stated {
     pub rss_per_n_at: u64,
 }
 
-/// The 2024 source's note on its smallest N, quoted where its slopes leave N = 100 out.
-const ADOLFO_SMALL_N: &str = "jemalloc reserving more memory than strictly necessary";
+/// Why every 2024 slope leaves N = 100 out: the source's note on its smallest N, which it
+/// gives for its rustls build's jemalloc; its OpenSSL rows take the same span so that the two
+/// compare over one.
+const ADOLFO_SMALL_N: &str = "N = 100 left out of every 2024 row: at small N the source notes \"jemalloc reserving more memory than strictly necessary\" (its rustls build)";
 
 const JBP: &str = "jbp.io 2019-07-02";
 const ADOLFO: &str = "aochagavia/rustls-bench-results 2024";
