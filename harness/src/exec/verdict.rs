@@ -21,6 +21,9 @@ use crate::vocab::units;
 pub const MIN_REQUESTS: u64 = 20;
 /// New connections per request at or above which a program is said to connect per request.
 const PER_REQUEST: f64 = 0.9;
+/// Connections open at the last request above which a program is said to keep connections:
+/// one is the connection carrying that request, whatever the habit.
+pub const KEPT_ABOVE: u64 = 1;
 
 /// The habit the figures show (`None`: the witness was lost, or too few requests to judge).
 pub fn habit(s: &ExecSummary) -> Option<Habit> {
@@ -121,7 +124,25 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
             n(failed)
         ));
     }
-    if let Some(open) = s.connections_open_at_exit.filter(|&o| o > 0) {
+    let kept = s
+        .connections_open_at_last_request
+        .filter(|&o| o > KEPT_ABOVE);
+    if let Some(open) = kept {
+        out.push(format!(
+            "{} of {} were still open at the program's last request ({} per request, derived): the server had not seen them close before the last request it received, so the program kept connections past their own requests; what its runtime closes at exit comes later and does not change this count.",
+            units::count(open),
+            plural(connections, "connection"),
+            units::opt(
+                (requests > 0).then(|| open as f64 / requests as f64),
+                units::sig3
+            ),
+        ));
+    }
+    // The exit's view, when the order of events does not already say the program kept them.
+    if let Some(open) = s
+        .connections_open_at_exit
+        .filter(|&o| o > 0 && kept.is_none())
+    {
         let end = match s.ended {
             ExecEnd::Exited => "exited",
             _ => "was stopped",
@@ -238,10 +259,11 @@ mod tests {
             .flat_map(|&(count, hs, requests)| {
                 (0..count).map(move |i| ConnRecord {
                     peer_port: 1,
-                    opened_ns: i,
-                    closed_ns: Some(i + 1),
+                    opened_ns: 3 * i,
+                    closed_ns: Some(3 * i + 2),
                     handshake: hs,
                     requests,
+                    last_request_ns: (requests > 0).then_some(3 * i + 1),
                 })
             })
             .collect();
@@ -408,6 +430,61 @@ mod tests {
         );
     }
 
+    /// Kept connections are named from the order of events, whatever the exit's timing said;
+    /// a program that closed each one after use, or shared one, is not named as keeping.
+    #[test]
+    fn connections_kept_to_the_last_request_are_named() {
+        let kept = |close_ns: Option<u64>| {
+            let recs = (0..40)
+                .map(|i| ConnRecord {
+                    peer_port: 1,
+                    opened_ns: 10 * i,
+                    closed_ns: close_ns,
+                    handshake: Handshake::Full,
+                    requests: 1,
+                    last_request_ns: Some(10 * i + 1),
+                })
+                .collect();
+            assemble(&Observed {
+                end_ns: 1_000_000_000,
+                conns: Some(recs),
+                ..Default::default()
+            })
+        };
+        // Closed in the runtime's teardown, or never seen closing.
+        for s in [kept(Some(999_000_000)), kept(None)] {
+            assert_eq!(s.connections_open_at_last_request, Some(40));
+            let line = s
+                .verdict
+                .iter()
+                .find(|l| l.contains("still open at the program's last request"))
+                .unwrap_or_else(|| panic!("named: {:?}", s.verdict));
+            assert!(
+                line.starts_with("40 of 40 connections were still open")
+                    && line.contains("(1 per request, derived)"),
+                "{line}"
+            );
+            assert!(
+                !s.verdict
+                    .iter()
+                    .any(|l| l.contains("closed at exit or never")),
+                "one account of the kept connections: {:?}",
+                s.verdict
+            );
+        }
+        for s in [
+            summary(&[(40, Handshake::Full, 1)]),
+            summary(&[(1, Handshake::Full, 40)]),
+        ] {
+            assert_eq!(s.connections_open_at_last_request, Some(1));
+            assert!(
+                !s.verdict.iter().any(|l| l.contains("last request")),
+                "{:?}",
+                s.verdict
+            );
+        }
+    }
+
     #[test]
     fn open_at_exit_is_worded_by_what_was_observed() {
         use crate::exec::closing::LastSample;
@@ -419,6 +496,7 @@ mod tests {
                 closed_ns: None,
                 handshake: Handshake::Full,
                 requests: 1,
+                last_request_ns: Some(1),
             }]),
             last_sample: Some(LastSample {
                 at_ns: 958_000_000,
