@@ -78,6 +78,10 @@ pub struct ExecSummary {
     /// 1 (the connection carrying the last request), one that keeps every connection reads
     /// one per connection (`null`: the witness was lost, or no request).
     pub connections_open_at_last_request: Option<u64>,
+    /// Derived: `connections_open_at_last_request` ÷ `requests`: near 1 for a program that
+    /// keeps the connection of every request, near 0 for one that closes each after use or
+    /// shares one; unlike the count, a guard over it needs no N.
+    pub connections_open_at_last_request_per_request: Option<f64>,
     /// Milliseconds between the last time the command was seen running (not exiting; checked
     /// every 2 ms) and its end: the window in which a close by the program cannot be told
     /// from a close by its exit (`null`: never seen running).

@@ -53,13 +53,11 @@ const CLOSED_AT_EXIT: Row = ("connections closed at exit or never", |s| {
     count(s.connections_open_at_exit)
 });
 const OPEN_AT_LAST_REQUEST: Row = ("connections open at the last request", |s| {
-    let per = match (s.connections_open_at_last_request, s.requests) {
-        (Some(o), Some(r)) if r > 0 => format!(
-            " ({} per request, derived)",
-            units::sig3(o as f64 / r as f64)
-        ),
-        _ => String::new(),
-    };
+    let per = s
+        .connections_open_at_last_request_per_request
+        .map_or(String::new(), |p| {
+            format!(" ({} per request, derived)", units::sig3(p))
+        });
     format!("{}{per}", count(s.connections_open_at_last_request))
 });
 const RSS: Row = ("RSS peak / last sample", |s| {

@@ -62,6 +62,7 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         (Some(a), Some(b)) if b > 0 => Some(a as f64 / b as f64),
         _ => None,
     };
+    let open_at_last_request = conns.and_then(last_request::open_at_last_request);
     let last = o.last_sample.as_ref();
     let end = end_of(o);
     let closings: Option<Vec<(ConnRecord, closing::Closing)>> = conns.map(|cs| {
@@ -134,7 +135,8 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         connections_open_at_exit: closings
             .as_ref()
             .map(|cs| cs.iter().filter(|(_, k)| k.open_at_exit).count() as u64),
-        connections_open_at_last_request: conns.and_then(last_request::open_at_last_request),
+        connections_open_at_last_request: open_at_last_request,
+        connections_open_at_last_request_per_request: ratio(open_at_last_request, requests),
         last_seen_running_before_end_ms: o
             .running_until_ns
             .map(|r| (o.end_ns as f64 - r as f64) / 1e6),
@@ -274,6 +276,10 @@ mod tests {
         assert_eq!(s.new_connections_per_request, Some(1.0));
         assert_eq!(s.connections_open_at_exit, Some(0));
         assert_eq!(s.connections_open_at_last_request, Some(1));
+        assert_eq!(
+            s.connections_open_at_last_request_per_request,
+            Some(1.0 / 20.0)
+        );
         assert_eq!(s.connections_open_peak, Some(1));
         assert_eq!(s.connection_lifetime_ms, Some(P50P99 { p50: 20, p99: 20 }));
         assert_eq!(s.habit, Some(Habit::NewConnectionPerRequest));
@@ -319,6 +325,7 @@ mod tests {
         );
         assert_eq!(early.connections_open_at_last_request, Some(20));
         assert_eq!(late.connections_open_at_last_request, Some(20));
+        assert_eq!(late.connections_open_at_last_request_per_request, Some(1.0));
     }
 
     /// The witness lost (the server worker died, or its record did not parse): every figure
@@ -432,6 +439,7 @@ mod tests {
             "new_connections_per_request",
             "connections_open_at_exit",
             "connections_open_at_last_request",
+            "connections_open_at_last_request_per_request",
             "rss_growth_per_request_bytes",
             "handshakes_failed",
             "heap_peaks_summed_bytes",

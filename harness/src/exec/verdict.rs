@@ -21,9 +21,14 @@ use crate::vocab::units;
 pub const MIN_REQUESTS: u64 = 20;
 /// New connections per request at or above which a program is said to connect per request.
 const PER_REQUEST: f64 = 0.9;
-/// Connections open at the last request above which a program is said to keep connections:
-/// one is the connection carrying that request, whatever the habit.
+/// Connections open at the last request above which the verdict names them: one is the
+/// connection carrying that request, whatever the habit.
 pub const KEPT_ABOVE: u64 = 1;
+/// Connections open at the last request per request at or above which a program is said to
+/// keep the connections it opens. A shared pool of P connections reads P ÷ N, which falls
+/// as N grows; a program that keeps the connection of every request reads about 1 at any N.
+/// Half: most of its requests left a connection open to the end.
+pub const KEPT_PER_REQUEST: f64 = 0.5;
 
 /// The habit the figures show (`None`: the witness was lost, or too few requests to judge).
 pub fn habit(s: &ExecSummary) -> Option<Habit> {
@@ -128,15 +133,18 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
         .connections_open_at_last_request
         .filter(|&o| o > KEPT_ABOVE);
     if let Some(open) = kept {
-        out.push(format!(
-            "{} of {} were still open at the program's last request ({} per request, derived): the server had not seen them close before the last request it received, so the program kept connections past their own requests; what its runtime closes at exit comes later and does not change this count.",
+        let per = s.connections_open_at_last_request_per_request;
+        let seen = format!(
+            "{} of {} were still open at the program's last request ({} per request, derived)",
             units::count(open),
             plural(connections, "connection"),
-            units::opt(
-                (requests > 0).then(|| open as f64 / requests as f64),
-                units::sig3
-            ),
-        ));
+            units::opt(per, units::sig3),
+        );
+        out.push(if per.is_some_and(|p| p >= KEPT_PER_REQUEST) {
+            format!("{seen}: it keeps the connections it opens past their requests. The server had not seen them close before it received that request, so what its runtime closes at exit, whenever that falls, does not change this count.")
+        } else {
+            format!("{seen}: the server had not seen them close before it received that request.")
+        });
     }
     // The exit's view, when the order of events does not already say the program kept them.
     if let Some(open) = s
@@ -461,7 +469,7 @@ mod tests {
                 .unwrap_or_else(|| panic!("named: {:?}", s.verdict));
             assert!(
                 line.starts_with("40 of 40 connections were still open")
-                    && line.contains("(1 per request, derived)"),
+                    && line.contains("(1 per request, derived): it keeps the connections"),
                 "{line}"
             );
             assert!(
@@ -472,6 +480,36 @@ mod tests {
                 s.verdict
             );
         }
+        // Two of twenty open at the end (the last connection and the one before it, not yet
+        // closed): named, without a habit claimed.
+        let mut recs: Vec<ConnRecord> = (0..20)
+            .map(|i| ConnRecord {
+                peer_port: 1,
+                opened_ns: 10 * i,
+                closed_ns: Some(10 * i + 15),
+                handshake: Handshake::Full,
+                requests: 1,
+                last_request_ns: Some(10 * i + 1),
+            })
+            .collect();
+        recs[19].closed_ns = None;
+        let two = assemble(&Observed {
+            end_ns: 1_000_000_000,
+            conns: Some(recs),
+            ..Default::default()
+        });
+        assert_eq!(two.connections_open_at_last_request, Some(2));
+        let line = two
+            .verdict
+            .iter()
+            .find(|l| l.contains("last request"))
+            .unwrap_or_else(|| panic!("named: {:?}", two.verdict));
+        assert!(
+            line.starts_with("2 of 20 connections were still open")
+                && line.contains("0.1 per request, derived")
+                && !line.contains("keeps"),
+            "{line}"
+        );
         for s in [
             summary(&[(40, Handshake::Full, 1)]),
             summary(&[(1, Handshake::Full, 40)]),
