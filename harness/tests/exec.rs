@@ -294,7 +294,7 @@ fn kept_connections_read_the_same_in_every_run_whatever_the_exit_races() {
         );
         assert!(
             !c.verdict().contains("closed at exit or never"),
-            "{what}: one account of them: {}",
+            "{what}: the exit's count is a figure, not a verdict: {}",
             c.verdict()
         );
         assert_eq!(c.code, Some(1), "{what}: the guard holds: {}", c.stderr);
@@ -337,8 +337,9 @@ os._exit(0)
     // half-way (a process that began to exit while its sockets were read).
     let held = &c.summary["tcp_to_server_last_sample"];
     assert!(held.is_null() || held == 1, "{}", c.summary);
+    // One connection open at the last request, the one carrying it: nothing kept to name.
     assert!(
-        c.verdict().contains("1 connection closed at exit or never"),
+        !c.verdict().contains("last request") && !c.verdict().contains("closed at exit"),
         "{}",
         c.verdict()
     );
