@@ -67,8 +67,21 @@ pub struct ExecSummary {
     /// last seen running (`last_seen_running_before_end_ms`) nor before the tree's last
     /// `/proc` sample, and that sample did not show the connection let go (it still held it,
     /// or the connection was opened after it). A close by the program in that last moment
-    /// cannot be told from the exit's, so it is counted here (see `method`).
+    /// cannot be told from the exit's, so it is counted here (see `method`). How a runtime
+    /// closes its sockets in its own teardown decides this count; it does not decide
+    /// `connections_open_at_last_request`.
     pub connections_open_at_exit: Option<u64>,
+    /// Connections open at the program's last request: accepted by the server before the last
+    /// request it received (on any connection) and not seen closing before it. Decided from
+    /// the order of the server's own events, so a close in the runtime's teardown, after the
+    /// last request, cannot change it: a program that closes each connection after use reads
+    /// 1 (the connection carrying the last request), one that keeps every connection reads
+    /// one per connection (`null`: the witness was lost, or no request).
+    pub connections_open_at_last_request: Option<u64>,
+    /// Derived: `connections_open_at_last_request` ÷ `requests`: near 1 for a program that
+    /// keeps the connection of every request, near 0 for one that closes each after use or
+    /// shares one; unlike the count, a guard over it needs no N.
+    pub connections_open_at_last_request_per_request: Option<f64>,
     /// Milliseconds between the last time the command was seen running (not exiting; checked
     /// every 2 ms) and its end: the window in which a close by the program cannot be told
     /// from a close by its exit (`null`: never seen running).
@@ -199,6 +212,9 @@ pub struct ConnectionRow {
     pub held_at_last_sample: Option<bool>,
     /// Closed at exit or never (see `ExecSummary::connections_open_at_exit`).
     pub open_at_exit: bool,
+    /// Open at the program's last request (see
+    /// `ExecSummary::connections_open_at_last_request`; `null`: no request).
+    pub open_at_last_request: Option<bool>,
 }
 
 /// How the server worker ended, as the harness waited for it.

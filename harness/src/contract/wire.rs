@@ -271,6 +271,9 @@ pub struct ConnRecord {
     pub closed_ns: Option<u64>,
     pub handshake: Handshake,
     pub requests: u64,
+    /// `CLOCK_MONOTONIC` ns when the server received the last request on it (`None`: it
+    /// carried no request). The latest over all connections is the program's last request.
+    pub last_request_ns: Option<u64>,
 }
 
 /// p50 / p99 of a distribution.

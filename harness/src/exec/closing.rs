@@ -14,6 +14,7 @@ use std::collections::BTreeSet;
 
 use crate::contract::exec::ConnectionRow;
 use crate::contract::wire::ConnRecord;
+use crate::exec::last_request;
 
 /// The tree's last `/proc` sample before the command ended.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -78,6 +79,7 @@ pub fn rows(
     last: Option<&LastSample>,
 ) -> Vec<ConnectionRow> {
     let rel = |t: u64| t.saturating_sub(start_ns) as f64 / 1e9;
+    let last_request = last_request::last_request_ns(conns);
     conns
         .iter()
         .enumerate()
@@ -93,6 +95,7 @@ pub fn rows(
                 closed_before_end_ms: k.closed_before_end_ms,
                 held_at_last_sample: k.held_at_last_sample,
                 open_at_exit: k.open_at_exit,
+                open_at_last_request: last_request.map(|t| last_request::open_at(c, t)),
             }
         })
         .collect()
@@ -112,6 +115,7 @@ mod tests {
             closed_ns: close_ms.map(|t| t * MS),
             handshake: Handshake::Full,
             requests: 1,
+            last_request_ns: Some(open_ms * MS),
         }
     }
 
@@ -205,5 +209,23 @@ mod tests {
         assert_eq!(r[0].opened_s, 0.0);
         assert!(r[1].open_at_exit && r[1].closed_s.is_none());
         assert_eq!(r[1].held_at_last_sample, Some(true));
+        // The last request (on the second, at 200 ms) came before the first closed (400 ms).
+        assert_eq!(r[0].open_at_last_request, Some(true));
+        assert_eq!(r[1].open_at_last_request, Some(true));
+        let apart = rows(
+            &[conn(1, 100, Some(150)), conn(2, 200, None)],
+            0,
+            end(Some(1)),
+            None,
+        );
+        assert_eq!(apart[0].open_at_last_request, Some(false));
+        let no_request = ConnRecord {
+            last_request_ns: None,
+            ..conn(1, 100, None)
+        };
+        assert_eq!(
+            rows(&[no_request], 0, end(Some(1)), None)[0].open_at_last_request,
+            None
+        );
     }
 }

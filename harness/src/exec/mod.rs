@@ -14,6 +14,7 @@ pub mod closing;
 pub mod condition;
 pub mod env;
 pub mod heap;
+pub mod last_request;
 pub mod owners;
 mod progress;
 pub mod report;
@@ -195,7 +196,8 @@ pub fn methods() -> std::collections::BTreeMap<String, String> {
     [
         ("witness", "the harness's server worker keeps one record per accepted connection (accept and close on CLOCK_MONOTONIC, handshake kind, requests carried); requests, connections and handshakes are counted from it, exactly (docs/exec.md)".into()),
         ("witness_lost", "when the server worker dies, hangs or its record cannot be read, every figure counted from the record is null (never 0), every --fail-if condition over one fails, and the check exits 1; server_worker says why (docs/exec.md)".into()),
-        ("connections_open_at_exit", format!("connections closed at exit or never: those the server did not see close before the command was last seen running (/proc/PID/stat read every {watch}) or before the tree's last sample, with no margin assumed; connections.csv gives each connection's close-to-end gap (docs/exec.md)")),
+        ("connections_open_at_exit", format!("connections closed at exit or never, a count that depends on when the exit is seen: those the server did not see close before the command was last seen running (/proc/PID/stat read every {watch}) or before the tree's last sample, with no margin assumed; connections.csv gives each connection's close-to-end gap (docs/exec.md)")),
+        ("connections_open_at_last_request", format!("connections the server had accepted before the last request it received on any connection and had not seen close before it, both times the server's own CLOCK_MONOTONIC stamps; what a runtime closes in its teardown comes after its last request and cannot change it; above {} the verdict names them, and says the program keeps its connections when they are at least {} per request (derived: ÷ requests) (docs/exec.md)", verdict::KEPT_ABOVE, verdict::KEPT_PER_REQUEST)),
         ("process_tree", "the command and every live descendant, sampled every interval: RSS, PSS, descriptors and CPU from /proc; a process that started and ended between two samples is not seen (docs/exec.md)".into()),
         ("tcp_to_server", "the tree's stream sockets whose remote port is the server's, each asked for its ports through a copy of its descriptor (pidfd_getfd), or looked up in /proc/net/tcp where the kernel refuses; null when a process's sockets could not all be read (docs/exec.md)".into()),
         ("cpu", "getrusage(RUSAGE_CHILDREN) of the harness before the command started and after it was waited for: the command and every descendant it waited for, exact (docs/exec.md)".into()),

@@ -52,6 +52,14 @@ const REQUESTS_PER_CONNECTION: Row = ("requests per connection (derived)", |s| {
 const CLOSED_AT_EXIT: Row = ("connections closed at exit or never", |s| {
     count(s.connections_open_at_exit)
 });
+const OPEN_AT_LAST_REQUEST: Row = ("connections open at the last request", |s| {
+    let per = s
+        .connections_open_at_last_request_per_request
+        .map_or(String::new(), |p| {
+            format!(" ({} per request, derived)", units::sig3(p))
+        });
+    format!("{}{per}", count(s.connections_open_at_last_request))
+});
 const RSS: Row = ("RSS peak / last sample", |s| {
     format!("{} / {}", bytes(s.rss_peak_bytes), bytes(s.rss_end_bytes))
 });
@@ -66,6 +74,7 @@ pub const FIGURES: &[Row] = &[
     HANDSHAKES,
     NEW_CONNECTIONS_PER_REQUEST,
     REQUESTS_PER_CONNECTION,
+    OPEN_AT_LAST_REQUEST,
     CLOSED_AT_EXIT,
     ("before the end: last seen running / last sample", |s| {
         let ms = |v: Option<f64>| units::opt(v, |w| format!("{} ms", units::sig3(w)));
@@ -315,14 +324,14 @@ const HEADLINE: &[Row] = &[
     HANDSHAKES,
     NEW_CONNECTIONS_PER_REQUEST,
     REQUESTS_PER_CONNECTION,
-    CLOSED_AT_EXIT,
+    OPEN_AT_LAST_REQUEST,
     RSS,
 ];
 
 /// `connections.csv`; with no connection (or a lost witness), its header alone.
 fn connections_csv(rows: &[ConnectionRow]) -> Result<String, String> {
     if rows.is_empty() {
-        return Ok("conn,peer_port,opened_s,closed_s,handshake,requests,closed_before_end_ms,held_at_last_sample,open_at_exit\n".into());
+        return Ok("conn,peer_port,opened_s,closed_s,handshake,requests,closed_before_end_ms,held_at_last_sample,open_at_exit,open_at_last_request\n".into());
     }
     csv_text(rows)
 }
@@ -343,6 +352,7 @@ mod tests {
             closed_before_end_ms: None,
             held_at_last_sample: None,
             open_at_exit: true,
+            open_at_last_request: Some(true),
         };
         let full = connections_csv(&[one]).expect("csv");
         let empty = connections_csv(&[]).expect("csv");

@@ -24,6 +24,8 @@ pub fn source(field: &str) -> Option<Source> {
         | "requests_per_connection"
         | "full_handshakes_per_request"
         | "connections_open_at_exit"
+        | "connections_open_at_last_request"
+        | "connections_open_at_last_request_per_request"
         | "connections_open_peak" => Source::Witness,
         "last_sample_before_end_ms"
         | "last_seen_running_before_end_ms"
@@ -142,6 +144,9 @@ fn reason(field: &str, s: &ExecSummary, sampled: bool, heap: Option<&HeapProfile
                 "witness lost: the server's per-connection record never arrived ({})",
                 worker_how(s.server_worker.as_ref())
             ),
+            WitnessRecord::Received if field.starts_with("connections_open_at_last_request") => {
+                "undefined: the witness counted no request, so there is no last request".into()
+            }
             WitnessRecord::Received => {
                 "undefined: the witness counted no request or no completed handshake to divide by"
                     .into()

@@ -11,7 +11,7 @@ use crate::contract::summary::ServerSummary;
 use crate::contract::wire::{ConnRecord, ServerSample, P50P99};
 use crate::exec::closing::{self, End, LastSample};
 use crate::exec::heap::{self, HeapProfiles};
-use crate::exec::{sources, verdict};
+use crate::exec::{last_request, sources, verdict};
 use crate::vocab::exec::{ExecEnd, ExecMode, HeapTool, WitnessRecord};
 use crate::vocab::handshake::Handshake;
 
@@ -62,6 +62,7 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         (Some(a), Some(b)) if b > 0 => Some(a as f64 / b as f64),
         _ => None,
     };
+    let open_at_last_request = conns.and_then(last_request::open_at_last_request);
     let last = o.last_sample.as_ref();
     let end = end_of(o);
     let closings: Option<Vec<(ConnRecord, closing::Closing)>> = conns.map(|cs| {
@@ -134,6 +135,8 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         connections_open_at_exit: closings
             .as_ref()
             .map(|cs| cs.iter().filter(|(_, k)| k.open_at_exit).count() as u64),
+        connections_open_at_last_request: open_at_last_request,
+        connections_open_at_last_request_per_request: ratio(open_at_last_request, requests),
         last_seen_running_before_end_ms: o
             .running_until_ns
             .map(|r| (o.end_ns as f64 - r as f64) / 1e6),
@@ -243,6 +246,7 @@ mod tests {
             closed_ns: close_ms.map(|t| t * MS),
             handshake: hs,
             requests,
+            last_request_ns: (requests > 0).then_some(open_ms * MS + 1),
         }
     }
 
@@ -271,6 +275,11 @@ mod tests {
         );
         assert_eq!(s.new_connections_per_request, Some(1.0));
         assert_eq!(s.connections_open_at_exit, Some(0));
+        assert_eq!(s.connections_open_at_last_request, Some(1));
+        assert_eq!(
+            s.connections_open_at_last_request_per_request,
+            Some(1.0 / 20.0)
+        );
         assert_eq!(s.connections_open_peak, Some(1));
         assert_eq!(s.connection_lifetime_ms, Some(P50P99 { p50: 20, p99: 20 }));
         assert_eq!(s.habit, Some(Habit::NewConnectionPerRequest));
@@ -290,6 +299,33 @@ mod tests {
         assert_eq!(s.last_sample_before_end_ms, Some(50.0));
         assert_eq!(s.connections_open_peak, Some(3));
         assert_eq!(s.requests_per_connection, Some(5.0));
+        // Every request came before any close: all three were open at the last one.
+        assert_eq!(s.connections_open_at_last_request, Some(3));
+    }
+
+    /// A connection kept per request and closed by the runtime's teardown: whether the
+    /// teardown falls before the tree's last sample (at 950 ms) or after it decides
+    /// `connections_open_at_exit`, not `connections_open_at_last_request`.
+    #[test]
+    fn kept_connections_read_the_same_whichever_way_the_exit_races() {
+        let kept = |teardown_ms: u64| {
+            assemble(&observed(
+                (0..20)
+                    .map(|i| conn(i * 40, Some(teardown_ms), Handshake::Full, 1))
+                    .collect(),
+            ))
+        };
+        let (early, late) = (kept(940), kept(999));
+        assert_eq!(
+            (
+                early.connections_open_at_exit,
+                late.connections_open_at_exit
+            ),
+            (Some(0), Some(20))
+        );
+        assert_eq!(early.connections_open_at_last_request, Some(20));
+        assert_eq!(late.connections_open_at_last_request, Some(20));
+        assert_eq!(late.connections_open_at_last_request_per_request, Some(1.0));
     }
 
     /// The witness lost (the server worker died, or its record did not parse): every figure
@@ -317,13 +353,19 @@ mod tests {
         assert_eq!(s.connections, None);
         assert_eq!(s.handshakes_failed, None);
         assert_eq!(s.connections_open_at_exit, None);
+        assert_eq!(s.connections_open_at_last_request, None);
         assert_eq!(s.connections_open_peak, None);
         assert_eq!(s.habit, None);
-        assert!(
-            s.unmeasured["connections_open_at_exit"].contains("witness lost"),
-            "{:?}",
-            s.unmeasured
-        );
+        for f in [
+            "connections_open_at_exit",
+            "connections_open_at_last_request",
+        ] {
+            assert!(
+                s.unmeasured[f].contains("witness lost"),
+                "{f}: {:?}",
+                s.unmeasured
+            );
+        }
         assert!(connection_rows(&o).is_empty());
     }
 
@@ -339,6 +381,12 @@ mod tests {
             "the record arrived, empty: a measured 0"
         );
         assert_eq!(s.new_connections_per_request, None);
+        assert_eq!(s.connections_open_at_last_request, None);
+        assert!(
+            s.unmeasured["connections_open_at_last_request"].contains("no request"),
+            "{:?}",
+            s.unmeasured
+        );
         assert_eq!(s.habit, None);
         assert_eq!(s.rss_peak_bytes, None);
         assert_eq!(s.rss_growth_per_request_bytes, None);
@@ -390,6 +438,8 @@ mod tests {
         for name in [
             "new_connections_per_request",
             "connections_open_at_exit",
+            "connections_open_at_last_request",
+            "connections_open_at_last_request_per_request",
             "rss_growth_per_request_bytes",
             "handshakes_failed",
             "heap_peaks_summed_bytes",

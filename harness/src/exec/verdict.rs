@@ -7,7 +7,7 @@
 
 use crate::contract::exec::ExecSummary;
 use crate::exec::sources::worker_how;
-use crate::vocab::exec::{ExecEnd, Habit, HeapTool, WitnessRecord};
+use crate::vocab::exec::{Habit, HeapTool, WitnessRecord};
 use crate::vocab::owner::Owner;
 use crate::vocab::units;
 
@@ -21,6 +21,14 @@ use crate::vocab::units;
 pub const MIN_REQUESTS: u64 = 20;
 /// New connections per request at or above which a program is said to connect per request.
 const PER_REQUEST: f64 = 0.9;
+/// Connections open at the last request above which the verdict names them: one is the
+/// connection carrying that request, whatever the habit.
+pub const KEPT_ABOVE: u64 = 1;
+/// Connections open at the last request per request at or above which a program is said to
+/// keep the connections it opens. A shared pool of P connections reads P ÷ N, which falls
+/// as N grows; a program that keeps the connection of every request reads about 1 at any N.
+/// Half: most of its requests left a connection open to the end.
+pub const KEPT_PER_REQUEST: f64 = 0.5;
 
 /// The habit the figures show (`None`: the witness was lost, or too few requests to judge).
 pub fn habit(s: &ExecSummary) -> Option<Habit> {
@@ -121,31 +129,24 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
             n(failed)
         ));
     }
-    if let Some(open) = s.connections_open_at_exit.filter(|&o| o > 0) {
-        let end = match s.ended {
-            ExecEnd::Exited => "exited",
-            _ => "was stopped",
-        };
-        let notice = match s.last_seen_running_before_end_ms {
-            Some(r) => format!(
-                "the server saw no close before the command was last seen running, {} ms before it {end}",
-                units::sig3(r)
-            ),
-            None => "the command was never seen running, so no close could be shown to be its own".to_string(),
-        };
-        let sample = match s.last_sample_before_end_ms {
-            Some(w) => format!(
-                "nor before the command tree's last /proc sample, {} ms before the command {end}, which held {} connections to the server",
-                units::sig3(w),
-                units::opt(s.tcp_to_server_last_sample, n)
-            ),
-            None => format!("and no /proc sample was taken before the command {end}"),
-        };
-        let when = format!("{notice}, {sample}");
-        out.push(format!(
-            "{} closed at exit or never: {when}; close-to-end gaps per connection are in connections.csv.",
-            plural(open, "connection")
-        ));
+    // Left open: judged by the order of the server's events, which the exit cannot race
+    // (`connections_open_at_exit`, which it can, stays a figure).
+    if let Some(open) = s
+        .connections_open_at_last_request
+        .filter(|&o| o > KEPT_ABOVE)
+    {
+        let per = s.connections_open_at_last_request_per_request;
+        let seen = format!(
+            "{} of {} were still open at the program's last request ({} per request, derived)",
+            units::count(open),
+            plural(connections, "connection"),
+            units::opt(per, units::sig3),
+        );
+        out.push(if per.is_some_and(|p| p >= KEPT_PER_REQUEST) {
+            format!("{seen}: it keeps the connections it opens past their requests. The server had not seen them close before it received that request, so what its runtime closes at exit, whenever that falls, does not change this count.")
+        } else {
+            format!("{seen}: the server had not seen them close before it received that request.")
+        });
     }
     out.extend(other_sentences(s));
     out
@@ -238,10 +239,11 @@ mod tests {
             .flat_map(|&(count, hs, requests)| {
                 (0..count).map(move |i| ConnRecord {
                     peer_port: 1,
-                    opened_ns: i,
-                    closed_ns: Some(i + 1),
+                    opened_ns: 3 * i,
+                    closed_ns: Some(3 * i + 2),
                     handshake: hs,
                     requests,
+                    last_request_ns: (requests > 0).then_some(3 * i + 1),
                 })
             })
             .collect();
@@ -408,8 +410,95 @@ mod tests {
         );
     }
 
+    /// Kept connections are named from the order of events, whatever the exit's timing said;
+    /// a program that closed each one after use, or shared one, is not named as keeping.
     #[test]
-    fn open_at_exit_is_worded_by_what_was_observed() {
+    fn connections_kept_to_the_last_request_are_named() {
+        let kept = |close_ns: Option<u64>| {
+            let recs = (0..40)
+                .map(|i| ConnRecord {
+                    peer_port: 1,
+                    opened_ns: 10 * i,
+                    closed_ns: close_ns,
+                    handshake: Handshake::Full,
+                    requests: 1,
+                    last_request_ns: Some(10 * i + 1),
+                })
+                .collect();
+            assemble(&Observed {
+                end_ns: 1_000_000_000,
+                conns: Some(recs),
+                ..Default::default()
+            })
+        };
+        // Closed in the runtime's teardown, or never seen closing.
+        for s in [kept(Some(999_000_000)), kept(None)] {
+            assert_eq!(s.connections_open_at_last_request, Some(40));
+            let line = s
+                .verdict
+                .iter()
+                .find(|l| l.contains("still open at the program's last request"))
+                .unwrap_or_else(|| panic!("named: {:?}", s.verdict));
+            assert!(
+                line.starts_with("40 of 40 connections were still open")
+                    && line.contains("(1 per request, derived): it keeps the connections"),
+                "{line}"
+            );
+            assert!(
+                !s.verdict
+                    .iter()
+                    .any(|l| l.contains("closed at exit or never")),
+                "one account of the kept connections: {:?}",
+                s.verdict
+            );
+        }
+        // Two of twenty open at the end (the last connection and the one before it, not yet
+        // closed): named, without a habit claimed.
+        let mut recs: Vec<ConnRecord> = (0..20)
+            .map(|i| ConnRecord {
+                peer_port: 1,
+                opened_ns: 10 * i,
+                closed_ns: Some(10 * i + 15),
+                handshake: Handshake::Full,
+                requests: 1,
+                last_request_ns: Some(10 * i + 1),
+            })
+            .collect();
+        recs[19].closed_ns = None;
+        let two = assemble(&Observed {
+            end_ns: 1_000_000_000,
+            conns: Some(recs),
+            ..Default::default()
+        });
+        assert_eq!(two.connections_open_at_last_request, Some(2));
+        let line = two
+            .verdict
+            .iter()
+            .find(|l| l.contains("last request"))
+            .unwrap_or_else(|| panic!("named: {:?}", two.verdict));
+        assert!(
+            line.starts_with("2 of 20 connections were still open")
+                && line.contains("0.1 per request, derived")
+                && !line.contains("keeps"),
+            "{line}"
+        );
+        for s in [
+            summary(&[(40, Handshake::Full, 1)]),
+            summary(&[(1, Handshake::Full, 40)]),
+        ] {
+            assert_eq!(s.connections_open_at_last_request, Some(1));
+            assert!(
+                !s.verdict.iter().any(|l| l.contains("last request")),
+                "{:?}",
+                s.verdict
+            );
+        }
+    }
+
+    /// The exit's count depends on when the runtime's teardown falls; the verdict leaves it to
+    /// the figures (and `connections.csv`) and judges by the order of events.
+    #[test]
+    fn the_exits_count_is_a_figure_not_a_verdict() {
         use crate::exec::closing::LastSample;
         let s = assemble(&Observed {
             end_ns: 1_000_000_000,
@@ -419,6 +508,7 @@ mod tests {
                 closed_ns: None,
                 handshake: Handshake::Full,
                 requests: 1,
+                last_request_ns: Some(1),
             }]),
             last_sample: Some(LastSample {
                 at_ns: 958_000_000,
@@ -426,17 +516,12 @@ mod tests {
             }),
             ..Default::default()
         });
-        let line = s
-            .verdict
-            .iter()
-            .find(|l| l.contains("closed at exit or never"))
-            .expect("named");
+        assert_eq!(s.connections_open_at_exit, Some(1));
+        assert_eq!(s.connections_open_at_last_request, Some(1));
         assert!(
-            line.starts_with("1 connection closed at exit or never"),
-            "{line}"
+            !s.verdict.iter().any(|l| l.contains("closed at exit")),
+            "{:?}",
+            s.verdict
         );
-        assert!(line.contains("42 ms before the command exited"), "{line}");
-        assert!(line.contains("never seen running"), "{line}");
-        assert!(!line.contains("never closed)"), "no cause claimed: {line}");
     }
 }

@@ -36,6 +36,7 @@ impl Witness {
             closed_ns: None,
             handshake: Handshake::Pending,
             requests: 0,
+            last_request_ns: None,
         });
         ConnId(conns.len() - 1)
     }
@@ -46,9 +47,13 @@ impl Witness {
         }
     }
 
+    /// Counts a request and stamps when it arrived: the order of requests and closes is what
+    /// tells a connection kept to the end from one closed after use.
     pub fn request(&self, id: ConnId) {
+        let at = monotonic_ns();
         if let Some(c) = self.lock().get_mut(id.0) {
             c.requests += 1;
+            c.last_request_ns = Some(at);
         }
     }
 
@@ -110,7 +115,10 @@ mod tests {
         let c = Witnessed::open(Some(&w), 40000);
         c.handshake(Handshake::Resumed);
         c.request();
+        let first = w.records()[0].last_request_ns.expect("stamped");
         c.request();
+        let second = w.records()[0].last_request_ns.expect("stamped");
+        assert!(first <= second && first >= w.records()[0].opened_ns);
         assert_eq!(w.records()[0].closed_ns, None);
         c.closed();
         let r = &w.records()[0];
@@ -118,7 +126,7 @@ mod tests {
             (r.peer_port, r.requests, r.handshake),
             (40000, 2, Handshake::Resumed)
         );
-        assert!(r.closed_ns.expect("closed") >= r.opened_ns);
+        assert!(r.closed_ns.expect("closed") >= second);
         // Without a log, nothing is kept and nothing fails.
         Witnessed::open(None, 1).closed();
     }
