@@ -23,5 +23,6 @@ pub mod exec;
 pub mod measure;
 pub mod report;
 pub mod run;
+pub mod survey;
 pub mod tls;
 pub mod vocab;

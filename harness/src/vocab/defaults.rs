@@ -38,6 +38,10 @@ pub const EXEC_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
 /// `/proc/PID/stat`): a close the server saw before the last such check was the program's,
 /// not its exit's, so this bounds the window in which the two cannot be told apart.
 pub const EXEC_EXIT_WATCH_INTERVAL: Duration = Duration::from_millis(2);
+/// Requests each habit's program makes in `harness survey`: enough that a per-request habit's
+/// connections stand out from a pool's one, few enough that the whole survey, JVM start-ups
+/// and per-request Python included, stays near two minutes.
+pub const SURVEY_REQUESTS: u64 = 20;
 /// How long `harness exec` waits for a command to exit after SIGTERM before SIGKILL.
 pub const EXEC_KILL_GRACE: Duration = Duration::from_secs(5);
 /// Sessions per point of `harness handshakes` (both sides counted): the published tables' N
