@@ -49,7 +49,10 @@ fn summary(out: &Output) -> Value {
     let schema = common::committed_schema("survey-summary.schema.json");
     let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
     let errors: Vec<String> = validator.iter_errors(&v).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "summary.json breaks its schema: {errors:?}");
+    assert!(
+        errors.is_empty(),
+        "summary.json breaks its schema: {errors:?}"
+    );
     v
 }
 
