@@ -1,5 +1,5 @@
 //! tls-session-cost: what a TLS client session costs a program (bytes, sockets, time); the crate's
-//! eight layers, each a folder.
+//! nine layers, each a folder.
 //!
 //! It measures how that cost grows when code builds a fresh session per request instead of
 //! sharing one. The README says what it answers; ARCHITECTURE.md defines its terms.
@@ -10,6 +10,7 @@
 //! | layer | holds |
 //! |---|---|
 //! | [`cli`] | the command line: options, the plan built from them, `harness serve` |
+//! | [`survey`] | `harness survey`: every runtime habit's example checked through `exec` |
 //! | [`exec`] | `harness exec`: a foreign program checked from outside |
 //! | [`run`] | a run: orchestrator, workers, load, retention, knob probe, assembly |
 //! | [`measure`] | the instruments: allocator counts, `/proc`, process tree, dhat breakdown |

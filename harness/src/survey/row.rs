@@ -168,11 +168,16 @@ pub fn verdict(r: &SurveyRow) -> String {
         return "no verdict: the server's record was lost".into();
     };
     let held = r.left_open_per_request.unwrap_or(0.0) >= HELD_PER_REQUEST;
-    let base = if cpr >= PER_REQUEST {
-        if resumed > full {
+    let resumes = resumed > full;
+    let base = if cpr >= PER_REQUEST && held {
+        if resumes {
+            "costly: a connection per request, most held to the end (resumed)"
+        } else {
+            "costly: a full handshake per request, most connections held to the end"
+        }
+    } else if cpr >= PER_REQUEST {
+        if resumes {
             "ok: a new connection per request, resumed"
-        } else if held {
-            "costly: a full handshake per request, every connection held to the end"
         } else {
             "costly: a full handshake per request"
         }
@@ -182,4 +187,57 @@ pub fn verdict(r: &SurveyRow) -> String {
         "mixed: connections reused in part"
     };
     base.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::survey::habits::HABITS;
+    use crate::vocab::runtime::Runtime;
+
+    fn go() -> &'static HabitSpec {
+        HABITS
+            .iter()
+            .find(|h| h.runtime == Runtime::Go)
+            .expect("a Go habit")
+    }
+
+    fn row(conns: u64, full: u64, resumed: u64, left: u64) -> SurveyRow {
+        let mut r = empty(go(), RowStatus::Measured, None);
+        r.requests = Some(100);
+        r.connections = Some(conns);
+        r.handshakes_full = Some(full);
+        r.handshakes_resumed = Some(resumed);
+        r.connections_per_request = ratio(Some(conns), Some(100));
+        r.connections_left_open = Some(left);
+        r.left_open_per_request = ratio(Some(left), Some(100));
+        r
+    }
+
+    #[test]
+    fn the_verdict_reads_the_figures() {
+        assert!(verdict(&row(100, 100, 0, 0)).starts_with("costly: a full handshake"));
+        assert!(verdict(&row(100, 100, 0, 100)).contains("held to the end"));
+        assert!(
+            verdict(&row(100, 1, 99, 0)).starts_with("ok: a new connection per request, resumed")
+        );
+        assert!(verdict(&row(100, 1, 99, 60)).contains("held to the end (resumed)"));
+        assert_eq!(verdict(&row(1, 1, 0, 1)), "ok: connections shared");
+        assert!(verdict(&row(50, 50, 0, 0)).starts_with("mixed"));
+        let mut lost = row(1, 1, 0, 0);
+        lost.handshakes_full = None;
+        assert!(verdict(&lost).starts_with("no verdict"));
+    }
+
+    #[test]
+    fn a_missing_runtime_names_its_package_and_measures_nothing() {
+        let r = missing(go(), go().needs);
+        assert_eq!(r.status, RowStatus::Missing);
+        assert!(
+            r.verdict.contains("apt-get install golang-go"),
+            "{}",
+            r.verdict
+        );
+        assert!(r.connections_per_request.is_none() && r.requests.is_none());
+    }
 }
