@@ -107,14 +107,14 @@ pub fn table(s: &SurveySummary) -> String {
     );
     if heap {
         out.push_str("C heap/conn: derived, DHAT's heap peaks summed ÷ connections; valgrind does not see:\n");
-        for r in s.rows.iter().filter(|r| r.heap_blind_spot.is_some()) {
-            let _ = writeln!(
-                out,
-                "  {} {}: {}",
-                r.runtime,
-                r.habit,
-                r.heap_blind_spot.as_deref().unwrap_or_default()
-            );
+        let mut seen = Vec::new();
+        for r in &s.rows {
+            if let Some(blind) = r.heap_blind_spot.as_deref() {
+                if !seen.contains(&r.runtime) {
+                    seen.push(r.runtime);
+                    let _ = writeln!(out, "  {}: {blind}", r.runtime);
+                }
+            }
         }
     }
     if s.ended == SurveyEnd::Interrupted {

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use crate::contract::exec::ExecSummary;
 use crate::contract::survey::SurveyRow;
 use crate::survey::habits::{HabitSpec, Need};
-use crate::vocab::exec::HeapTool;
+use crate::vocab::exec::{ExecEnd, HeapTool};
 use crate::vocab::runtime::RowStatus;
 
 /// Connections the program held to the end, the figure the survey compares runtimes by.
@@ -30,7 +30,7 @@ pub fn methods() -> BTreeMap<String, String> {
         ("connections_left_open", "harness exec's connections_open_at_exit: connections the server did not see close before the command was last seen running"),
         ("rss_growth_per_request_bytes", "harness exec's rss_growth_per_request_bytes: RSS after the last request minus after the first, ÷ requests between; null when the program ran between two samples"),
         ("cpu_per_request_s", "derived: the command's CPU seconds from getrusage(RUSAGE_CHILDREN), start-up and exit included, ÷ requests"),
-        ("verdict", "read from the row's figures only: connections per request against the per-request and shared bounds, resumed handshakes against full ones, connections held to the end per request"),
+        ("verdict", "read from the row's figures only: connections per request against the per-request and shared bounds (one connection for every request is shared at any N), resumed handshakes against full ones, connections held to the end per request"),
         ("missing", "a runtime or library not found on PATH (or not importable, or not loaded) is not run: its row names the package that provides it"),
     ]
     .into_iter()
@@ -118,6 +118,7 @@ pub fn measured(
         RowStatus::Failed
     };
     let why = (!clean).then(|| match (s.exit_code, s.exit_signal, s.requests) {
+        _ if s.ended == ExecEnd::Interrupted => "interrupted (Ctrl-C) before it finished".into(),
         (Some(c), _, _) if c != 0 => format!("the program exited with status {c} ({})", s.ended),
         (None, Some(sig), _) => format!("the program was ended by signal {sig} ({})", s.ended),
         _ => "the server answered no request".to_string(),
@@ -181,7 +182,7 @@ pub fn verdict(r: &SurveyRow) -> String {
         } else {
             "costly: a full handshake per request"
         }
-    } else if cpr <= SHARED {
+    } else if cpr <= SHARED || r.connections == Some(1) {
         "ok: connections shared"
     } else {
         "mixed: connections reused in part"
@@ -224,6 +225,13 @@ mod tests {
         assert!(verdict(&row(100, 1, 99, 60)).contains("held to the end (resumed)"));
         assert_eq!(verdict(&row(1, 1, 0, 1)), "ok: connections shared");
         assert!(verdict(&row(50, 50, 0, 0)).starts_with("mixed"));
+        let mut few = row(1, 1, 0, 0);
+        few.connections_per_request = Some(0.2);
+        assert_eq!(
+            verdict(&few),
+            "ok: connections shared",
+            "one connection at N = 5"
+        );
         let mut lost = row(1, 1, 0, 0);
         lost.handshakes_full = None;
         assert!(verdict(&lost).starts_with("no verdict"));
