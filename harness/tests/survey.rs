@@ -1,6 +1,6 @@
 //! `harness survey` on a small N: each habit's measured figures against what its code does
 //! (a client per request opens a connection per request, a shared one reuses its connection, a
-//! kept session store resumes, a transport kept per request holds its connections to the end),
+//! kept session store resumes, transports kept per request hold connections to the end),
 //! a runtime that is missing is a row naming its package, and an unknown runtime is a one-line
 //! error. Relations and counts only; no timing is asserted.
 
@@ -109,8 +109,10 @@ fn each_habit_measures_as_its_code_reads() {
         .iter()
         .find(|r| r["program"] == "go_transport_per_request.go")
         .expect("the Go transport-per-request row");
+    // `connections_left_open` decides by milliseconds whether a close in the exit burst was
+    // the program's, so only that the transports held connections to the end is asserted.
     assert!(
-        f(kept, "left_open_per_request") >= 0.5,
+        f(kept, "connections_left_open") >= 1.0,
         "a transport kept per request holds its connections to the end: {kept}"
     );
 }

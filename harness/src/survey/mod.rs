@@ -17,6 +17,7 @@ use crate::contract::plan::ServerPlan;
 use crate::contract::survey::{SurveyRow, SurveySummary, SURVEY_SCHEMA};
 use crate::exec::{self, ExecPlan};
 use crate::run::orchestrator::run_id_at;
+use crate::vocab::defaults;
 use crate::vocab::exec::{ExecEnd, HeapTool};
 use crate::vocab::runtime::{Runtime, SurveyEnd};
 use habits::{HabitSpec, Launch, Need, HABITS};
@@ -169,7 +170,7 @@ fn check(
     let slug = slug(spec);
     let exec_plan = ExecPlan {
         command: command.clone(),
-        duration: None,
+        duration: Some(defaults::SURVEY_CHECK_LIMIT),
         conditions: Vec::new(),
         heap: plan.heap,
         breakdown: plan.heap == HeapTool::Valgrind,

@@ -43,6 +43,9 @@ pub const EXEC_EXIT_WATCH_INTERVAL: Duration = Duration::from_millis(2);
 /// two after its first request) and that one pooled connection is a small share of the
 /// requests, few enough that the whole survey stays well within two minutes.
 pub const SURVEY_REQUESTS: u64 = 200;
+/// Longest one habit's check may run in `harness survey` before it is stopped (as `harness exec
+/// --duration` stops a command): a program that hangs becomes a failed row, not a hung survey.
+pub const SURVEY_CHECK_LIMIT: Duration = Duration::from_secs(120);
 /// How long `harness exec` waits for a command to exit after SIGTERM before SIGKILL.
 pub const EXEC_KILL_GRACE: Duration = Duration::from_secs(5);
 /// Sessions per point of `harness handshakes` (both sides counted): the published tables' N
