@@ -130,7 +130,7 @@ fn page(s: &SurveySummary, chart: bool) -> String {
     let _ = write!(
         h,
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>harness survey {id}</title>\
-         <style>{STYLE}</style></head><body><h1>Client habits across runtimes</h1>\
+         <style>{STYLE}table.modes td.v{{text-align:left;white-space:normal;min-width:18rem}}</style></head><body><h1>Client habits across runtimes</h1>\
          <p class=sub>{n} habits, {req} requests each, {t} ({end}) · <code>{cmd}</code></p>",
         id = esc(&s.run_id),
         n = s.rows.len(),
@@ -158,8 +158,12 @@ fn page(s: &SurveySummary, chart: bool) -> String {
     h.push_str("<th>report</th></tr></thead><tbody>");
     for r in &s.rows {
         h.push_str("<tr>");
-        for (i, c) in cells(r, heap).iter().enumerate() {
-            let class = if c == units::NOT_MEASURED {
+        let row = cells(r, heap);
+        let last = row.len() - 1;
+        for (i, c) in row.iter().enumerate() {
+            let class = if i == last {
+                " class=v"
+            } else if c == units::NOT_MEASURED {
                 " class=nm"
             } else {
                 ""
