@@ -60,6 +60,7 @@ fn main() -> ExitCode {
                 Err(e) => fail(1, e),
             }
         }
+        Some(Command::Survey(args)) => survey(&args, command),
         Some(Command::Report { dir }) => match harness::report::render_dir(&dir) {
             Ok(files) => {
                 for f in files {
@@ -84,6 +85,25 @@ fn done(r: Result<(), impl std::fmt::Display>) -> ExitCode {
     match r {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(1, e),
+    }
+}
+
+fn survey(args: &harness::cli::survey::SurveyArgs, command: String) -> ExitCode {
+    let out = match harness::survey::run(&args.plan(), command, !args.quiet) {
+        Ok(o) => o,
+        Err(e) => return fail(2, e),
+    };
+    print!("{}", harness::report::survey::table(&out.summary));
+    for e in &out.report_errors {
+        eprintln!("warning: {e}");
+    }
+    println!("report: {}", out.dir.join("index.html").display());
+    match out.summary.ended {
+        harness::vocab::runtime::SurveyEnd::Complete => ExitCode::SUCCESS,
+        harness::vocab::runtime::SurveyEnd::Interrupted => {
+            eprintln!("interrupted: wrote the habits checked so far");
+            ExitCode::from(130)
+        }
     }
 }
 

@@ -20,7 +20,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("measure", 3),
     ("run", 4),
     ("exec", 5),
-    ("cli", 6),
+    ("survey", 6),
+    ("cli", 7),
 ];
 
 /// A module path, as segments under `crate` (`["run", "load"]`); the crate root is empty.

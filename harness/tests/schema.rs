@@ -69,6 +69,10 @@ fn committed_schemas_match_the_types() {
         "handshakes-summary.schema.json",
         harness::contract::lockstep::json_schema(),
     );
+    check_committed(
+        "survey-summary.schema.json",
+        harness::contract::survey::json_schema(),
+    );
 }
 
 /// Every key of `a`, recursively, as a path; arrays by element.

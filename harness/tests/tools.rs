@@ -61,6 +61,15 @@ fn python_can_import_requests() -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
+/// The PHP survey clients use PHP's curl extension (Debian's php-curl), which `php` on PATH
+/// does not imply.
+fn php_has_curl() -> bool {
+    Command::new("php")
+        .args(["-r", "exit(extension_loaded('curl') ? 0 : 1);"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
 #[test_with::env(TLS_SESSION_COST_CI)]
 #[test]
 fn ci_has_every_tool() {
@@ -81,6 +90,9 @@ fn ci_has_every_tool() {
         .collect();
     if !python_can_import_requests() {
         missing.push("python3's requests module".into());
+    }
+    if !php_has_curl() {
+        missing.push("php's curl extension (php-curl)".into());
     }
     assert!(
         missing.is_empty(),

@@ -47,6 +47,9 @@ pub enum Command {
     /// Per-session memory the published way (N sessions through lockstep handshakes in one
     /// process, rustls and OpenSSL), beside this tool's own figures, in one reconciliation table.
     Handshakes(super::handshakes::HandshakesArgs),
+    /// Every runtime's client habits side by side: each example program checked as `harness
+    /// exec` checks it, in one table with a verdict per habit.
+    Survey(super::survey::SurveyArgs),
     /// Redraw the SVGs and index.html of a report directory from its summary.json and timeline.csv.
     Report {
         /// A report directory, e.g. reports/latest.

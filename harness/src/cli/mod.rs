@@ -4,3 +4,4 @@ pub mod args;
 pub mod handshakes;
 pub mod plan;
 pub mod serve;
+pub mod survey;

@@ -7,6 +7,7 @@ pub mod lockstep;
 pub mod plan;
 pub mod probes;
 pub mod summary;
+pub mod survey;
 pub mod timeline;
 pub mod wire;
 pub mod worker;

@@ -14,6 +14,7 @@ pub mod handshakes;
 pub mod heading;
 pub mod headline;
 pub(crate) mod html;
+pub mod survey;
 pub mod table;
 pub mod wrap;
 

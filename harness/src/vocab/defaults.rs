@@ -42,6 +42,14 @@ pub const EXEC_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
 /// `/proc/PID/stat`): a close the server saw before the last such check was the program's,
 /// not its exit's, so this bounds the window in which the two cannot be told apart.
 pub const EXEC_EXIT_WATCH_INTERVAL: Duration = Duration::from_millis(2);
+/// Requests each habit's program makes in `harness survey`: enough that a per-request habit's
+/// program runs across several of `harness exec`'s samples (its RSS growth per request needs
+/// two after its first request) and that one pooled connection is a small share of the
+/// requests, few enough that the whole survey stays well within two minutes.
+pub const SURVEY_REQUESTS: u64 = 200;
+/// Longest one habit's check may run in `harness survey` before it is stopped (as `harness exec
+/// --duration` stops a command): a program that hangs becomes a failed row, not a hung survey.
+pub const SURVEY_CHECK_LIMIT: Duration = Duration::from_secs(120);
 /// How long `harness exec` waits for a command to exit after SIGTERM before SIGKILL.
 pub const EXEC_KILL_GRACE: Duration = Duration::from_secs(5);
 /// Sessions per point of `harness handshakes` (both sides counted): the published tables' N

@@ -9,6 +9,7 @@ pub mod exec;
 pub mod handshake;
 pub mod mode;
 pub mod owner;
+pub mod runtime;
 pub mod server_cache;
 pub mod tls;
 pub mod units;

@@ -11,4 +11,5 @@ pub(crate) mod legend;
 pub(crate) mod lines;
 pub(crate) mod series;
 pub(crate) mod summary_charts;
+pub(crate) mod survey_chart;
 pub(crate) mod timeline_charts;

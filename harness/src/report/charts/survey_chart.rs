@@ -1,0 +1,123 @@
+//! The survey's chart: per habit, connections held to the end per request and RSS growth per
+//! request, as horizontal bars side by side; an unmeasured figure is written, never drawn as 0.
+
+use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
+
+use crate::contract::survey::SurveySummary;
+use crate::report::charts::canvas::{
+    render_svg, titled, DrawError, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
+};
+use crate::report::charts::series::PALETTE;
+use crate::vocab::units::{self, NOT_MEASURED};
+
+const WIDTH: u32 = 1200;
+const ROW_PX: u32 = 26;
+const LABEL_PX: i32 = 420;
+const HEAD_PX: u32 = 46 + 40;
+const GAP_PX: i32 = 30;
+
+/// One panel: its caption, each row's value and how a value is written.
+struct Panel {
+    caption: &'static str,
+    values: Vec<Option<f64>>,
+    label: fn(f64) -> String,
+    colour: RGBColor,
+}
+
+/// A text style at `size` in `colour`, anchored at its `h` side and vertical centre.
+fn text(size: u32, colour: &'static RGBColor, h: HPos) -> TextStyle<'static> {
+    TextStyle::from((FONT, size).into_font())
+        .color(colour)
+        .pos(Pos::new(h, VPos::Center))
+}
+
+/// The chart, as SVG text.
+pub(crate) fn chart(s: &SurveySummary) -> Result<String, DrawError> {
+    let labels: Vec<String> = s
+        .rows
+        .iter()
+        .map(|r| format!("{} · {}", r.runtime, r.habit))
+        .collect();
+    let panels = [
+        Panel {
+            caption: "connections held to the end, per request",
+            values: s.rows.iter().map(|r| r.left_open_per_request).collect(),
+            label: units::sig3,
+            colour: PALETTE[0].rgb,
+        },
+        Panel {
+            caption: "RSS growth per request",
+            values: s
+                .rows
+                .iter()
+                .map(|r| r.rss_growth_per_request_bytes)
+                .collect(),
+            label: units::bytes,
+            colour: PALETTE[3].rgb,
+        },
+    ];
+    let height = HEAD_PX + ROW_PX * labels.len().max(1) as u32 + 20;
+    render_svg((WIDTH, height), |root| {
+        let body = titled(
+            root,
+            &format!("Client habits, {} requests each", s.requests_per_habit),
+        )?;
+        for (i, l) in labels.iter().enumerate() {
+            let y = 40 + (i as i32) * ROW_PX as i32 + ROW_PX as i32 / 2;
+            body.draw_text(l, &text(TICK_SIZE, &INK, HPos::Right), (LABEL_PX - 10, y))?;
+        }
+        let panel_w = (WIDTH as i32 - LABEL_PX - GAP_PX * 2) / 2;
+        for (p, panel) in panels.iter().enumerate() {
+            let x0 = LABEL_PX + p as i32 * (panel_w + GAP_PX);
+            body.draw_text(
+                panel.caption,
+                &text(CAPTION_SIZE, &INK, HPos::Left),
+                (x0, 16),
+            )?;
+            let max = panel
+                .values
+                .iter()
+                .flatten()
+                .copied()
+                .filter(|v| v.is_finite())
+                .fold(0.0_f64, |a, v| a.max(v.abs()));
+            // Room on the right of the longest bar for its value.
+            let bar_w = f64::from(panel_w - 90);
+            for (i, v) in panel.values.iter().enumerate() {
+                let y = 40 + (i as i32) * ROW_PX as i32;
+                let mid = y + ROW_PX as i32 / 2;
+                match v {
+                    Some(v) if v.is_finite() => {
+                        let w = if max > 0.0 {
+                            (v.max(0.0) / max * bar_w).round() as i32
+                        } else {
+                            0
+                        };
+                        body.draw(&Rectangle::new(
+                            [(x0, y + 4), (x0 + w.max(1), y + ROW_PX as i32 - 4)],
+                            panel.colour.filled(),
+                        ))?;
+                        body.draw_text(
+                            &(panel.label)(*v),
+                            &text(TICK_SIZE, &INK, HPos::Left),
+                            (x0 + w.max(1) + 6, mid),
+                        )?;
+                    }
+                    _ => {
+                        body.draw_text(
+                            NOT_MEASURED,
+                            &text(TICK_SIZE, &MUTED, HPos::Left),
+                            (x0 + 6, mid),
+                        )?;
+                    }
+                }
+            }
+            body.draw(&PathElement::new(
+                vec![(x0, 36), (x0, 44 + ROW_PX as i32 * labels.len() as i32)],
+                INK.stroke_width(1),
+            ))?;
+        }
+        Ok(())
+    })
+}

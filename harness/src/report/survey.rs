@@ -1,0 +1,238 @@
+//! The survey's report: the table (terminal and `table.txt`), its chart, `index.html` and
+//! `summary.json`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::contract::survey::{SurveyRow, SurveySummary};
+use crate::report::html::{esc, STYLE};
+use crate::vocab::exec::HeapTool;
+use crate::vocab::runtime::{RowStatus, SurveyEnd};
+use crate::vocab::units::{self, opt};
+
+/// The chart's file in a survey directory.
+pub const CHART_FILE: &str = "survey.svg";
+/// The table's file.
+pub const TABLE_FILE: &str = "table.txt";
+
+/// The table's column heads.
+fn heads(heap: bool) -> Vec<&'static str> {
+    let mut h = vec![
+        "runtime",
+        "library",
+        "habit",
+        "conn/req",
+        "full / resumed",
+        "left open",
+        "RSS growth/req",
+        "CPU/req",
+    ];
+    if heap {
+        h.push("C heap/conn");
+    }
+    h.push("verdict");
+    h
+}
+
+/// One row's cells, in [`heads`]' order.
+fn cells(r: &SurveyRow, heap: bool) -> Vec<String> {
+    let mut c = vec![
+        r.runtime.to_string(),
+        r.library.clone(),
+        r.habit.clone(),
+        opt(r.connections_per_request, units::sig3),
+        match (r.handshakes_full, r.handshakes_resumed) {
+            (Some(f), Some(s)) => format!("{f} / {s}"),
+            _ => units::NOT_MEASURED.into(),
+        },
+        match (r.connections_left_open, r.connections) {
+            (Some(l), Some(c)) => format!("{l} of {c}"),
+            _ => units::NOT_MEASURED.into(),
+        },
+        opt(r.rss_growth_per_request_bytes, units::bytes),
+        opt(r.cpu_per_request_s, |s| units::micros(s * 1e6)),
+    ];
+    if heap {
+        c.push(opt(r.heap_per_connection_bytes, units::bytes));
+    }
+    c.push(r.verdict.clone());
+    c
+}
+
+/// The table as text, with a line saying how the survey ended.
+pub fn table(s: &SurveySummary) -> String {
+    let heap = s.heap_tool == HeapTool::Valgrind;
+    let heads = heads(heap);
+    let rows: Vec<Vec<String>> = s.rows.iter().map(|r| cells(r, heap)).collect();
+    let widths: Vec<usize> = (0..heads.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([heads[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let numeric = |i: usize| (3..heads.len() - 1).contains(&i);
+    let line = |cells: &[String]| -> String {
+        let mut out = String::new();
+        for (i, c) in cells.iter().enumerate() {
+            let pad = widths[i].saturating_sub(c.chars().count());
+            if i + 1 == cells.len() {
+                out.push_str(c);
+            } else if numeric(i) {
+                let _ = write!(out, "{}{c}  ", " ".repeat(pad));
+            } else {
+                let _ = write!(out, "{c}{}  ", " ".repeat(pad));
+            }
+        }
+        out.trim_end().to_string() + "\n"
+    };
+    let mut out = format!(
+        "harness survey: {} habits, {} requests each, {} ({})\n\n",
+        s.rows.len(),
+        s.requests_per_habit,
+        units::seconds(s.elapsed_s),
+        s.ended
+    );
+    out.push_str(&line(
+        &heads.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
+    ));
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    out.push_str(
+        "\nconn/req, left open (of connections), RSS growth/req: measured by harness exec per \
+         row; CPU/req: derived, the process's CPU ÷ requests, start-up included.\n",
+    );
+    if heap {
+        out.push_str("C heap/conn: derived, DHAT's heap peaks summed ÷ connections; valgrind does not see:\n");
+        let mut seen = Vec::new();
+        for r in &s.rows {
+            if let Some(blind) = r.heap_blind_spot.as_deref() {
+                if !seen.contains(&r.runtime) {
+                    seen.push(r.runtime);
+                    let _ = writeln!(out, "  {}: {blind}", r.runtime);
+                }
+            }
+        }
+    }
+    if s.ended == SurveyEnd::Interrupted {
+        out.push_str("interrupted: the rows above are the habits checked before Ctrl-C\n");
+    }
+    out
+}
+
+/// The survey's page.
+fn page(s: &SurveySummary, chart: bool) -> String {
+    let heap = s.heap_tool == HeapTool::Valgrind;
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!doctype html><html lang=en><head><meta charset=utf-8><title>harness survey {id}</title>\
+         <style>{STYLE}table.modes td.v{{text-align:left;white-space:normal;min-width:18rem}}</style></head><body><h1>Client habits across runtimes</h1>\
+         <p class=sub>{n} habits, {req} requests each, {t} ({end}) · <code>{cmd}</code></p>",
+        id = esc(&s.run_id),
+        n = s.rows.len(),
+        req = s.requests_per_habit,
+        t = esc(&units::seconds(s.elapsed_s)),
+        end = s.ended,
+        cmd = esc(&s.harness_command),
+    );
+    if s.ended == SurveyEnd::Interrupted {
+        h.push_str(
+            "<p class=banner>Interrupted: only the habits checked before Ctrl-C are here.</p>",
+        );
+    }
+    if chart {
+        let _ = write!(
+            h,
+            "<figure><img src=\"{CHART_FILE}\" alt=\"connections held to the end and RSS growth per request, per habit\">\
+             <figcaption>Per habit: connections the program held to the end per request, and RSS growth per request (n/a: not measured).</figcaption></figure>"
+        );
+    }
+    h.push_str("<h2>Table</h2><div class=scroll><table class=modes><thead><tr>");
+    for head in heads(heap) {
+        let _ = write!(h, "<th>{}</th>", esc(head));
+    }
+    h.push_str("<th>report</th></tr></thead><tbody>");
+    for r in &s.rows {
+        h.push_str("<tr>");
+        let row = cells(r, heap);
+        let last = row.len() - 1;
+        for (i, c) in row.iter().enumerate() {
+            let class = if i == last {
+                " class=v"
+            } else if c == units::NOT_MEASURED {
+                " class=nm"
+            } else {
+                ""
+            };
+            if i < 3 {
+                let _ = write!(h, "<th scope=row>{}</th>", esc(c));
+            } else {
+                let _ = write!(h, "<td{class}>{}</td>", esc(c));
+            }
+        }
+        match &r.report {
+            Some(p) => {
+                let _ = write!(h, "<td><a href=\"{0}/index.html\">{0}</a></td>", esc(p));
+            }
+            None => h.push_str("<td class=nm>n/a</td>"),
+        }
+        h.push_str("</tr>");
+    }
+    h.push_str("</tbody></table></div><h2>How each figure was measured</h2><dl>");
+    for (k, v) in &s.method {
+        let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
+    }
+    h.push_str("</dl>");
+    let missing: Vec<&SurveyRow> = s
+        .rows
+        .iter()
+        .filter(|r| r.status != RowStatus::Measured)
+        .collect();
+    if !missing.is_empty() {
+        h.push_str("<h2>Not measured</h2><ul>");
+        for r in missing {
+            let _ = write!(
+                h,
+                "<li>{} {}: {}</li>",
+                esc(r.runtime.as_str()),
+                esc(&r.habit),
+                esc(r.why.as_deref().unwrap_or_default())
+            );
+        }
+        h.push_str("</ul>");
+    }
+    h.push_str("</body></html>\n");
+    h
+}
+
+/// Writes `summary.json`, `table.txt`, the chart and `index.html` into `dir`; returns what
+/// could not be written.
+pub fn write(dir: &Path, s: &SurveySummary) -> Vec<String> {
+    let mut errors = Vec::new();
+    let put = |name: &str, text: &str| {
+        std::fs::write(dir.join(name), text)
+            .err()
+            .map(|e| format!("{}: {e}", dir.join(name).display()))
+    };
+    errors.extend(match serde_json::to_string_pretty(s) {
+        Ok(j) => put("summary.json", &(j + "\n")),
+        Err(e) => Some(format!("summary.json: {e}")),
+    });
+    errors.extend(put(TABLE_FILE, &table(s)));
+    let chart = match super::charts::survey_chart::chart(s) {
+        Ok(svg) => {
+            errors.extend(put(CHART_FILE, &svg));
+            true
+        }
+        Err(e) => {
+            errors.push(format!("{CHART_FILE}: {}", e.0));
+            false
+        }
+    };
+    errors.extend(put("index.html", &page(s, chart)));
+    errors
+}

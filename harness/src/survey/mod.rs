@@ -1,0 +1,300 @@
+//! `harness survey`: every runtime habit of [`habits::HABITS`] checked in turn through the same
+//! machinery as `harness exec`, side by side in one table, page and `summary.json`.
+//!
+//! Each habit's example program runs under its own check (its own server, the same defaults as
+//! `harness exec`), so a row's figures are the ones `harness exec` gives for that program with
+//! the same request count. A runtime that is not installed is a row naming its package; a
+//! Ctrl-C ends the survey after the check it interrupts, and the rows done are written.
+
+pub mod habits;
+pub mod row;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use crate::contract::plan::ServerPlan;
+use crate::contract::survey::{SurveyRow, SurveySummary, SURVEY_SCHEMA};
+use crate::exec::{self, ExecPlan};
+use crate::run::orchestrator::run_id_at;
+use crate::vocab::defaults;
+use crate::vocab::exec::{ExecEnd, HeapTool};
+use crate::vocab::runtime::{Runtime, SurveyEnd};
+use habits::{HabitSpec, Launch, Need, HABITS};
+
+/// A checked `harness survey`.
+#[derive(Debug, Clone)]
+pub struct SurveyPlan {
+    /// The runtimes to check, in [`Runtime::ALL`]'s order.
+    pub runtimes: Vec<Runtime>,
+    /// Requests each program makes.
+    pub requests: u64,
+    pub heap: HeapTool,
+    /// Where the example programs are.
+    pub examples: PathBuf,
+    /// The server of every check (its port is ephemeral).
+    pub server: ServerPlan,
+    /// The survey's directory is created under it: `OUT/survey-<run-id>/`.
+    pub out: PathBuf,
+}
+
+/// Errors before any habit was checked.
+#[derive(Debug, thiserror::Error)]
+pub enum SurveyError {
+    #[error("--out {path}: {reason}")]
+    Out { path: PathBuf, reason: String },
+    #[error("--examples {0}: no such directory (run from the repository, or give --examples)")]
+    NoExamples(PathBuf),
+    #[error("--heap valgrind: valgrind is not installed (apt-get install valgrind)")]
+    NoValgrind,
+}
+
+/// A finished (or interrupted) survey.
+#[derive(Debug)]
+pub struct SurveyOutcome {
+    pub dir: PathBuf,
+    pub summary: SurveySummary,
+    /// Problems writing the report.
+    pub report_errors: Vec<String>,
+}
+
+/// Runs every chosen habit and writes the survey's report.
+pub fn run(
+    plan: &SurveyPlan,
+    harness_command: String,
+    progress: bool,
+) -> Result<SurveyOutcome, SurveyError> {
+    if !plan.examples.is_dir() {
+        return Err(SurveyError::NoExamples(plan.examples.clone()));
+    }
+    if plan.heap == HeapTool::Valgrind && which("valgrind").is_none() {
+        return Err(SurveyError::NoValgrind);
+    }
+    let dir = create_dir(&plan.out)?;
+    let started_at = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    let chosen: Vec<&HabitSpec> = HABITS
+        .iter()
+        .filter(|h| plan.runtimes.contains(&h.runtime))
+        .collect();
+    let start = Instant::now();
+    let mut rows = Vec::new();
+    let mut ended = SurveyEnd::Complete;
+    for (i, spec) in chosen.iter().enumerate() {
+        if progress {
+            eprintln!(
+                "[{}/{}] {} {}: {}",
+                i + 1,
+                chosen.len(),
+                spec.runtime,
+                spec.library,
+                spec.habit
+            );
+        }
+        let (r, interrupted) = check(plan, spec, &dir, &harness_command);
+        rows.push(r);
+        if interrupted {
+            ended = SurveyEnd::Interrupted;
+            break;
+        }
+    }
+    let summary = SurveySummary {
+        schema: SURVEY_SCHEMA,
+        harness_command,
+        run_id: dir
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        started_at,
+        requests_per_habit: plan.requests,
+        heap_tool: plan.heap,
+        runtimes: plan.runtimes.clone(),
+        ended,
+        elapsed_s: start.elapsed().as_secs_f64(),
+        method: row::methods(),
+        rows,
+    };
+    let report_errors = crate::report::survey::write(&dir, &summary);
+    Ok(SurveyOutcome {
+        dir,
+        summary,
+        report_errors,
+    })
+}
+
+/// `OUT/survey-<run-id>`, new.
+fn create_dir(out: &Path) -> Result<PathBuf, SurveyError> {
+    let err = |reason: String| SurveyError::Out {
+        path: out.to_path_buf(),
+        reason,
+    };
+    std::fs::create_dir_all(out).map_err(|e| err(e.to_string()))?;
+    let base = format!("survey-{}", run_id_at(time::OffsetDateTime::now_utc()));
+    for n in 1..1000 {
+        let id = if n == 1 {
+            base.clone()
+        } else {
+            format!("{base}-{n}")
+        };
+        match std::fs::create_dir(out.join(&id)) {
+            Ok(()) => return Ok(out.join(id)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(err(e.to_string())),
+        }
+    }
+    Err(err("could not find a free survey id".into()))
+}
+
+/// Checks one habit; `true` when a Ctrl-C interrupted it.
+fn check(
+    plan: &SurveyPlan,
+    spec: &HabitSpec,
+    dir: &Path,
+    harness_command: &str,
+) -> (SurveyRow, bool) {
+    let missing: Vec<Need> = spec
+        .needs
+        .iter()
+        .copied()
+        .filter(|n| !present(*n))
+        .collect();
+    if !missing.is_empty() {
+        return (row::missing(spec, &missing), false);
+    }
+    let command = match command(plan, spec, dir) {
+        Ok(c) => c,
+        Err(Prepare::Missing(why)) => return (row::not_built(spec, why), false),
+        Err(Prepare::Failed(why)) => return (row::failed(spec, None, why), false),
+    };
+    let slug = slug(spec);
+    let exec_plan = ExecPlan {
+        command: command.clone(),
+        duration: Some(defaults::SURVEY_CHECK_LIMIT),
+        conditions: Vec::new(),
+        heap: plan.heap,
+        breakdown: plan.heap == HeapTool::Valgrind,
+        server: plan.server.clone(),
+        out: dir.join("checks").join(&slug),
+        stdout_to_stderr: true,
+    };
+    let exec_command = format!("{harness_command} [{slug}]");
+    match exec::run(&exec_plan, exec_command, false) {
+        Ok(out) => {
+            let report = out
+                .dir
+                .strip_prefix(dir)
+                .map(|p| p.display().to_string())
+                .ok();
+            let interrupted = out.summary.ended == ExecEnd::Interrupted;
+            (
+                row::measured(spec, command, report, &out.summary),
+                interrupted,
+            )
+        }
+        Err(e) => (row::failed(spec, Some(command), e.to_string()), false),
+    }
+}
+
+/// Why a habit's command could not be made.
+enum Prepare {
+    /// A piece the survey does not build is absent (the row is `missing`).
+    Missing(String),
+    /// Building it failed.
+    Failed(String),
+}
+
+/// The habit's command line, its program built first where it needs building.
+fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String>, Prepare> {
+    let program = plan.examples.join(spec.program);
+    let program = std::fs::canonicalize(&program)
+        .map_err(|e| Prepare::Failed(format!("{}: {e}", program.display())))?;
+    let program = program.display().to_string();
+    let n = plan.requests.to_string();
+    Ok(match spec.launch {
+        Launch::Interpreter { exe, args } => {
+            let mut c = vec![exe.to_string()];
+            c.extend(args.iter().map(|a| a.to_string()));
+            c.extend([program, n]);
+            c
+        }
+        Launch::Shell { script } => vec!["sh".into(), "-c".into(), script.into(), program, n],
+        Launch::GoBuild => {
+            let bin = dir.join("bin");
+            std::fs::create_dir_all(&bin).map_err(|e| Prepare::Failed(e.to_string()))?;
+            let stem = Path::new(spec.program)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let exe = bin.join(stem);
+            let out = Command::new("go")
+                .arg("build")
+                .arg("-o")
+                .arg(&exe)
+                .arg(&program)
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| Prepare::Failed(format!("go build: {e}")))?;
+            if !out.status.success() {
+                let err = String::from_utf8_lossy(&out.stderr);
+                let line = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+                return Err(Prepare::Failed(format!("go build {program}: {line}")));
+            }
+            vec![exe.display().to_string(), n]
+        }
+        Launch::CargoExample { name, mode } => {
+            let exe = std::env::current_exe()
+                .ok()
+                .and_then(|e| e.parent().map(|d| d.join("examples").join(name)))
+                .filter(|p| p.is_file())
+                .ok_or_else(|| {
+                    Prepare::Missing(format!(
+                        "the {name} example is not built next to the harness ({})",
+                        habits::Package::CargoExample(name).install()
+                    ))
+                })?;
+            vec![exe.display().to_string(), mode.to_string(), n]
+        }
+    })
+}
+
+/// A directory name for the habit's checks: `go_http_get`, `reqwest_client-shared`.
+fn slug(spec: &HabitSpec) -> String {
+    let stem = Path::new(spec.program)
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    match spec.launch {
+        Launch::CargoExample { mode, .. } => format!("{stem}-{mode}"),
+        _ => stem,
+    }
+}
+
+/// Whether `need` is on this machine.
+fn present(need: Need) -> bool {
+    let ok = |c: &mut Command| {
+        c.stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    match need {
+        Need::Exe(e, _) => which(e).is_some(),
+        Need::PythonModule(m, _) => {
+            ok(Command::new("python3").args(["-c", &format!("import {m}")]))
+        }
+        Need::PhpExtension(x, _) => ok(
+            Command::new("php").args(["-r", &format!("exit(extension_loaded('{x}') ? 0 : 1);")])
+        ),
+    }
+}
+
+/// `PATH` lookup.
+fn which(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join(name))
+            .find(|p| p.is_file())
+    })
+}

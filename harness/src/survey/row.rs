@@ -1,0 +1,253 @@
+//! One survey row from one check: the figures taken from the check's summary, the derived ones,
+//! and the verdict read from them.
+
+use std::collections::BTreeMap;
+
+use crate::contract::exec::ExecSummary;
+use crate::contract::survey::SurveyRow;
+use crate::survey::habits::{HabitSpec, Need};
+use crate::vocab::exec::{ExecEnd, HeapTool};
+use crate::vocab::runtime::RowStatus;
+
+/// Connections the program held to the end, the figure the survey compares runtimes by: those
+/// the server saw still open when the program's last request arrived, decided from the
+/// server's own order of events, so a runtime's teardown cannot change it.
+pub fn left_open(s: &ExecSummary) -> Option<u64> {
+    s.connections_open_at_last_request
+}
+
+/// At or above this share of connections per request, a habit opens a connection per request.
+pub const PER_REQUEST: f64 = 0.9;
+/// At or below it, a habit shares its connections.
+pub const SHARED: f64 = 0.1;
+/// At or above this share of requests, the connections held to the end are the habit's, not
+/// one pool's last connection.
+pub const HELD_PER_REQUEST: f64 = 0.5;
+
+/// How each figure of a row was measured (`summary.json` `method`).
+pub fn methods() -> BTreeMap<String, String> {
+    [
+        ("check", "each habit's example program is run under its own `harness exec` check with the same defaults (its own server, the same sampling), so a row's figures are that check's; its report is under checks/"),
+        ("connections_per_request", "derived: connections the server accepted ÷ requests it answered (the witness)"),
+        ("connections_left_open", "harness exec's connections_open_at_last_request: connections the server had accepted and not seen close when the program's last request arrived, from the server's own order of events, so what a runtime does at its exit cannot change it"),
+        ("rss_growth_per_request_bytes", "harness exec's rss_growth_per_request_bytes: RSS after the last request minus after the first, ÷ requests between; null when the program ran between two samples"),
+        ("cpu_per_request_s", "derived: the command's CPU seconds from getrusage(RUSAGE_CHILDREN), start-up and exit included, ÷ requests"),
+        ("verdict", "read from the row's figures only: connections per request against the per-request and shared bounds (one connection for every request is shared at any N), resumed handshakes against full ones, connections held to the end per request"),
+        ("missing", "a runtime or library not found on PATH (or not importable, or not loaded) is not run: its row names the package that provides it"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
+fn empty(spec: &HabitSpec, status: RowStatus, why: Option<String>) -> SurveyRow {
+    SurveyRow {
+        runtime: spec.runtime,
+        library: spec.library.into(),
+        habit: spec.habit.into(),
+        program: spec.program.into(),
+        status,
+        needs: spec.needs.iter().map(|n| n.describe()).collect(),
+        why,
+        command: None,
+        report: None,
+        exit_code: None,
+        elapsed_s: None,
+        requests: None,
+        connections: None,
+        handshakes_full: None,
+        handshakes_resumed: None,
+        connections_per_request: None,
+        connections_left_open: None,
+        left_open_per_request: None,
+        rss_growth_per_request_bytes: None,
+        cpu_per_request_s: None,
+        exec_habit: None,
+        heap_peaks_summed_bytes: None,
+        heap_per_connection_bytes: None,
+        heap_breakdown: None,
+        heap_blind_spot: None,
+        verdict: String::new(),
+    }
+}
+
+/// A habit whose runtime or library is not installed.
+pub fn missing(spec: &HabitSpec, missing: &[Need]) -> SurveyRow {
+    let install: Vec<String> = missing.iter().map(|n| n.package().install()).collect();
+    let what: Vec<String> = missing.iter().map(|n| n.describe()).collect();
+    let mut r = empty(
+        spec,
+        RowStatus::Missing,
+        Some(format!("not installed: {}", what.join(", "))),
+    );
+    r.verdict = format!("not run: {}", install.join("; "));
+    r
+}
+
+/// A habit whose program is not built (and the survey does not build it).
+pub fn not_built(spec: &HabitSpec, why: String) -> SurveyRow {
+    let mut r = empty(spec, RowStatus::Missing, Some(why.clone()));
+    r.verdict = format!("not run: {why}");
+    r
+}
+
+/// A habit that could not be checked.
+pub fn failed(spec: &HabitSpec, command: Option<Vec<String>>, why: String) -> SurveyRow {
+    let mut r = empty(spec, RowStatus::Failed, Some(why.clone()));
+    r.command = command;
+    r.verdict = format!("failed: {why}");
+    r
+}
+
+fn ratio(a: Option<u64>, b: Option<u64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0 => Some(a as f64 / b as f64),
+        _ => None,
+    }
+}
+
+/// A habit checked: its figures from the check's summary.
+pub fn measured(
+    spec: &HabitSpec,
+    command: Vec<String>,
+    report: Option<String>,
+    s: &ExecSummary,
+) -> SurveyRow {
+    let clean = s.exit_code == Some(0) && s.requests.is_some_and(|n| n > 0);
+    let status = if clean {
+        RowStatus::Measured
+    } else {
+        RowStatus::Failed
+    };
+    let why = (!clean).then(|| match (s.exit_code, s.exit_signal, s.requests) {
+        _ if s.ended == ExecEnd::Interrupted => "interrupted (Ctrl-C) before it finished".into(),
+        (Some(c), _, _) if c != 0 => format!("the program exited with status {c} ({})", s.ended),
+        (None, Some(sig), _) => format!("the program was ended by signal {sig} ({})", s.ended),
+        _ => "the server answered no request".to_string(),
+    });
+    let left = left_open(s);
+    let mut r = empty(spec, status, why);
+    r.command = Some(command);
+    r.report = report;
+    r.exit_code = s.exit_code;
+    r.elapsed_s = Some(s.elapsed_s);
+    r.requests = s.requests;
+    r.connections = s.connections;
+    r.handshakes_full = s.handshakes_full;
+    r.handshakes_resumed = s.handshakes_resumed;
+    r.connections_per_request = ratio(s.connections, s.requests);
+    r.connections_left_open = left;
+    r.left_open_per_request = ratio(left, s.requests);
+    r.rss_growth_per_request_bytes = s.rss_growth_per_request_bytes;
+    r.cpu_per_request_s = match (s.cpu_s, s.requests) {
+        (Some(c), Some(n)) if n > 0 => Some(c / n as f64),
+        _ => None,
+    };
+    r.exec_habit = s.habit;
+    if s.heap_tool == HeapTool::Valgrind {
+        r.heap_peaks_summed_bytes = s.heap_peaks_summed_bytes;
+        r.heap_per_connection_bytes = match (s.heap_peaks_summed_bytes, s.connections) {
+            (Some(h), Some(c)) if c > 0 => Some(h as f64 / c as f64),
+            _ => None,
+        };
+        r.heap_breakdown = s.heap_breakdown.clone();
+        r.heap_blind_spot = spec.heap_blind_spot.map(String::from);
+    }
+    r.verdict = match &r.why {
+        Some(why) => format!("failed: {why}"),
+        None => verdict(&r),
+    };
+    r
+}
+
+/// The verdict of a measured row, from its figures: what each request costs in connections
+/// and handshakes, and whether the program held them to the end.
+pub fn verdict(r: &SurveyRow) -> String {
+    let (Some(cpr), Some(full), Some(resumed)) = (
+        r.connections_per_request,
+        r.handshakes_full,
+        r.handshakes_resumed,
+    ) else {
+        return "no verdict: the server's record was lost".into();
+    };
+    let held = r.left_open_per_request.unwrap_or(0.0) >= HELD_PER_REQUEST;
+    let resumes = resumed > full;
+    let base = if cpr >= PER_REQUEST && held {
+        if resumes {
+            "costly: a connection per request, most held to the end (resumed)"
+        } else {
+            "costly: a full handshake per request, most connections held to the end"
+        }
+    } else if cpr >= PER_REQUEST {
+        if resumes {
+            "ok: a new connection per request, resumed"
+        } else {
+            "costly: a full handshake per request"
+        }
+    } else if cpr <= SHARED || r.connections == Some(1) {
+        "ok: connections shared"
+    } else {
+        "mixed: connections reused in part"
+    };
+    base.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::survey::habits::HABITS;
+    use crate::vocab::runtime::Runtime;
+
+    fn go() -> &'static HabitSpec {
+        HABITS
+            .iter()
+            .find(|h| h.runtime == Runtime::Go)
+            .expect("a Go habit")
+    }
+
+    fn row(conns: u64, full: u64, resumed: u64, left: u64) -> SurveyRow {
+        let mut r = empty(go(), RowStatus::Measured, None);
+        r.requests = Some(100);
+        r.connections = Some(conns);
+        r.handshakes_full = Some(full);
+        r.handshakes_resumed = Some(resumed);
+        r.connections_per_request = ratio(Some(conns), Some(100));
+        r.connections_left_open = Some(left);
+        r.left_open_per_request = ratio(Some(left), Some(100));
+        r
+    }
+
+    #[test]
+    fn the_verdict_reads_the_figures() {
+        assert!(verdict(&row(100, 100, 0, 0)).starts_with("costly: a full handshake"));
+        assert!(verdict(&row(100, 100, 0, 100)).contains("held to the end"));
+        assert!(
+            verdict(&row(100, 1, 99, 0)).starts_with("ok: a new connection per request, resumed")
+        );
+        assert!(verdict(&row(100, 1, 99, 60)).contains("held to the end (resumed)"));
+        assert_eq!(verdict(&row(1, 1, 0, 1)), "ok: connections shared");
+        assert!(verdict(&row(50, 50, 0, 0)).starts_with("mixed"));
+        let mut few = row(1, 1, 0, 0);
+        few.connections_per_request = Some(0.2);
+        assert_eq!(
+            verdict(&few),
+            "ok: connections shared",
+            "one connection at N = 5"
+        );
+        let mut lost = row(1, 1, 0, 0);
+        lost.handshakes_full = None;
+        assert!(verdict(&lost).starts_with("no verdict"));
+    }
+
+    #[test]
+    fn a_missing_runtime_names_its_package_and_measures_nothing() {
+        let r = missing(go(), go().needs);
+        assert_eq!(r.status, RowStatus::Missing);
+        assert!(
+            r.verdict.contains("apt-get install golang-go"),
+            "{}",
+            r.verdict
+        );
+        assert!(r.connections_per_request.is_none() && r.requests.is_none());
+    }
+}
