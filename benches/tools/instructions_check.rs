@@ -1,22 +1,11 @@
 //! `instructions-check`: a run's instruction counts against the committed baseline; fails closed.
 //!
-//! It prints the change per benchmark against `benches/baseline/instructions.txt`, and fails
-//! (exit status 1) when a count moved beyond the threshold in either direction, when a count is
-//! 0, when a name is given twice, or when a benchmark is in one and not the other. It is a
-//! guard, so it fails closed: a benchmark that did not run is not measured, never
-//! "unchanged"; a count of 0 is nothing measured (the callgrind toggle matched no function),
-//! never "improved"; and a drop is as much a change in what is measured as a growth, so only
-//! `--write` (a reviewed refresh) accepts either.
-//!
-//! ```sh
-//! cargo bench --bench instructions -- --output-format=json > target/instructions.jsonl
-//! cargo run --bin instructions-check -- target/instructions.jsonl            # check
-//! cargo run --bin instructions-check -- target/instructions.jsonl --write    # refresh
-//! ```
-//!
-//! The input is gungraun's JSON output, one benchmark summary per line; the figure read is
-//! the callgrind total `Ir` (instructions executed) of the run. Exit status: 0 passed, 1 the
-//! check failed (every finding printed), 2 an input could not be read or parsed.
+//! It fails (exit status 1) when a count moved beyond the threshold in either direction, when a
+//! count is 0 (nothing measured), when a name is given twice, or when a benchmark is in one and
+//! not the other; only `--write` (a reviewed refresh) accepts a change. The input is
+//! gungraun's JSON output, one benchmark summary per line, read for the callgrind total `Ir`.
+//! Exit status 2: an input could not be read or parsed. Usage and why it fails closed:
+//! docs/benchmarks.md, "The baseline and the check".
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
