@@ -335,10 +335,8 @@ enum Side {
 }
 
 /// callgrind's `--toggle-collect` pattern for a counted function, made from the function's own
-/// name (`*counted_client*`), so that renaming the function moves the toggle with it. A toggle
-/// that matched no function would count nothing (counting starts off:
-/// `--collect-atstart=no`), and every `request/*` and `mode/*` figure would be 0, which
-/// `instructions-check` fails on (`tests/instructions_check.rs`).
+/// name (`*counted_client*`), so that renaming the function moves the toggle with it (a toggle
+/// that matches nothing counts 0, which `instructions-check` fails on).
 fn toggle<F>(_counted: F) -> String {
     let path = std::any::type_name::<F>();
     let name = path.rsplit("::").next().unwrap_or(path);
@@ -515,13 +513,9 @@ fn missing_tool() -> Option<String> {
 }
 
 /// Runs first, in the process `cargo bench` starts (gungraun's `main!` evaluates its `config`
-/// there only, before it starts the runner; never under valgrind): without valgrind or the
-/// runner the suite cannot run, so it says so on stderr and exits, 0 (skipped, not passed: no
-/// figure is printed) or, with `TLS_SESSION_COST_CI` set (`.ci/run`), 1, because the project's
-/// CI must run every check.
-/// Without this check gungraun fails ("Failed to run benchmarks … Is gungraun-runner
-/// installed"), or its runner does on a missing valgrind, and a plain `cargo bench` fails on a
-/// machine that has neither.
+/// there, before it starts the runner): without valgrind or the runner the suite says so and
+/// exits, 0 (skipped, not passed: no figure is printed) or, with `TLS_SESSION_COST_CI` set,
+/// 1, where gungraun would fail with a message that does not say how to install them.
 fn config_if_tools_present() -> LibraryBenchmarkConfig {
     if let Some(why) = missing_tool() {
         if std::env::var_os("TLS_SESSION_COST_CI").is_some() {

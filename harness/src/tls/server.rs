@@ -1,9 +1,5 @@
 //! The local HTTPS server (hyper over tokio-rustls) and its counters: connections, handshakes by
-//! kind, session store.
-//!
-//! It counts what a client's sessions cost it: connections (total, open now), handshakes by
-//! kind (full, resumed, failed) and its session store, so the server side of every figure is
-//! measured in its own process.
+//! kind, session store, so the server side of every figure is measured in its own process.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
