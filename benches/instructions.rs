@@ -307,15 +307,10 @@ fn prepare(op: Op, version: TlsVersion) -> Pair {
     let cache = if op == Op::Full { CACHE_OFF } else { CACHE_ON };
     let mut pair = Pair::new(version, cache, op);
     connect_request_close(&mut pair, HandshakeKind::Full);
-    match op {
-        Op::Full => connect_request_close(&mut pair, HandshakeKind::Full),
-        Op::Resumed => connect_request_close(&mut pair, HandshakeKind::Resumed),
-        Op::Reused => {
-            pair.request();
-            pair.request();
-        }
+    if op == Op::Reused {
+        pair.request();
     }
-    pair
+    run(pair)
 }
 
 fn run(mut pair: Pair) -> Pair {

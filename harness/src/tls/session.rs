@@ -346,50 +346,41 @@ impl Session {
     }
 
     async fn get_inner(&self, uri: &Uri) -> Result<Outcome, RequestError> {
-        let client = match &self.inner {
-            Inner::Hyper { client, .. } => client,
-            Inner::Reqwest(c) => return get_reqwest(c, uri).await,
+        let (status, body_bytes, conn) = match &self.inner {
+            Inner::Hyper { client, .. } => {
+                let res = client
+                    .get(uri.clone())
+                    .await
+                    .map_err(|e| RequestError::from_error(&e))?;
+                let conn = res.extensions().get::<ConnTag>().map(ConnTag::take_use);
+                let status = res.status();
+                let body = res
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(|e| RequestError::from_error(&e))?
+                    .to_bytes();
+                (status, body.len(), conn)
+            }
+            Inner::Reqwest(client) => {
+                let res = client
+                    .get(uri.to_string())
+                    .send()
+                    .await
+                    .map_err(|e| RequestError::from_error(&e))?;
+                let status = res.status();
+                let body = res
+                    .bytes()
+                    .await
+                    .map_err(|e| RequestError::from_error(&e))?;
+                (status, body.len(), None)
+            }
         };
-        let res = client
-            .get(uri.clone())
-            .await
-            .map_err(|e| RequestError::from_error(&e))?;
-        let conn = res.extensions().get::<ConnTag>().map(ConnTag::take_use);
-        let status = res.status();
-        let body = res
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| RequestError::from_error(&e))?
-            .to_bytes();
         if !status.is_success() {
             return Err(RequestError::Status(status.as_u16()));
         }
-        Ok(Outcome {
-            body_bytes: body.len(),
-            conn,
-        })
+        Ok(Outcome { body_bytes, conn })
     }
-}
-
-async fn get_reqwest(client: &reqwest::Client, uri: &Uri) -> Result<Outcome, RequestError> {
-    let res = client
-        .get(uri.to_string())
-        .send()
-        .await
-        .map_err(|e| RequestError::from_error(&e))?;
-    let status = res.status();
-    let body = res
-        .bytes()
-        .await
-        .map_err(|e| RequestError::from_error(&e))?;
-    if !status.is_success() {
-        return Err(RequestError::Status(status.as_u16()));
-    }
-    Ok(Outcome {
-        body_bytes: body.len(),
-        conn: None,
-    })
 }
 
 #[cfg(test)]
