@@ -1,32 +1,16 @@
 //! Instructions per operation with callgrind (gungraun): builds, request kinds, `mode/fresh`,
 //! client and server counted apart.
 //!
-//! The deterministic cost beside criterion's wall-clock time (`benches/session.rs`), so that a
-//! change in cost shows on a noisy shared machine and in CI. Run with `cargo bench --bench
-//! instructions` (needs valgrind and `gungraun-runner` of the same version as the `gungraun`
-//! crate: see docs/benchmarks.md; without them the suite says it was skipped and why, and fails
-//! in the project's CI: [`config_if_tools_present`]).
-//!
-//! Why both ends are driven in memory, on one thread: the criterion benches run hyper and a
-//! server over loopback TCP on several threads, and callgrind serialises threads and counts the
-//! scheduler, the socket syscalls' user-space wrappers and tokio's wake-ups, whose number
-//! depends on timing. Here a `rustls::ClientConnection` and a `rustls::ServerConnection`
-//! exchange their TLS records through two byte buffers, one turn at a time (as rustls's own
-//! ci-bench does), so the work done is the same run after run and each turn belongs to exactly
-//! one side. While the operation is measured, every client turn runs inside [`counted_client`]
-//! and every server turn inside [`counted_server`]; a benchmark's callgrind counts only inside
-//! one of the two (`--toggle-collect`), so `…/client` is what the client executed for the
-//! operation and `…/server` what the server executed, for the very same exchange. The HTTP
-//! layer is a fixed request and a fixed 128-byte response written through the connections
-//! (hyper's parsing is not in these figures); the session builds (`build/*`) are the harness's
-//! own `SessionFactory::build`, hyper and reqwest, as in the criterion benches.
-//!
-//! Each benchmark runs its operation once, after a warm-up of the same operation in its setup
-//! (uncounted): a callgrind count has no timing noise to average out (a handshake's moves by
-//! well under 1 % with its random values), so repeating the operation would only multiply the
-//! run time (callgrind runs ~50x slower than native), and the warm-up keeps one-time costs
-//! (aws-lc seeding its random generator, lazily built tables) out of the figure. (The benchmark
-//! functions carry `//` comments: gungraun's macro rejects doc attributes on them.)
+//! What is counted, the tools the suite needs and the check against the committed baseline:
+//! docs/benchmarks.md, "Instructions". Both ends are driven in memory on one thread, their TLS
+//! records passed through two byte buffers one turn at a time (as rustls's own ci-bench does):
+//! over loopback TCP on several threads callgrind would also count the scheduler and tokio's
+//! wake-ups, whose number depends on timing. Each client turn of the measured operation runs
+//! inside [`counted_client`], each server turn inside [`counted_server`], and a benchmark counts
+//! inside one of the two only. Each benchmark runs its operation once, after an uncounted
+//! warm-up of the same operation: a count has no timing noise to average out, and callgrind
+//! runs ~50x slower than native. (The benchmark functions carry `//` comments: gungraun's macro
+//! rejects doc attributes on them.)
 
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -68,21 +52,12 @@ const CACHE_OFF: usize = 0;
 /// exchanges are never counted.
 static MEASURING: AtomicBool = AtomicBool::new(false);
 
-/// Runs `f` as client work.
-fn client_work(f: &mut dyn FnMut()) {
-    if MEASURING.load(Ordering::Relaxed) {
-        counted_client(f)
-    } else {
-        f()
-    }
-}
-
-/// Runs `f` as server work.
-fn server_work(f: &mut dyn FnMut()) {
-    if MEASURING.load(Ordering::Relaxed) {
-        counted_server(f)
-    } else {
-        f()
+/// Runs `f` as `side`'s work: counted as that side's while the operation is measured.
+fn work(side: Side, f: &mut dyn FnMut()) {
+    match side {
+        _ if !MEASURING.load(Ordering::Relaxed) => f(),
+        Side::Client => counted_client(f),
+        Side::Server => counted_server(f),
     }
 }
 
@@ -128,6 +103,17 @@ fn certs() -> CertSet {
         .0
 }
 
+/// The harness's client TLS settings (key exchange default), trusting the bench CA.
+fn client_tls(certs: &CertSet, version: TlsVersion, roots: RootsChoice, cache: usize) -> ClientTls {
+    ClientTls::new(
+        version,
+        KxChoice::Default,
+        roots,
+        vec![certs.ca.clone()],
+        cache,
+    )
+}
+
 /// One client and one server, their TLS configurations, and the two directions' buffers.
 struct Pair {
     client_cfg: Arc<ClientConfig>,
@@ -150,13 +136,7 @@ struct Pair {
 impl Pair {
     fn new(version: TlsVersion, client_cache: usize, op: Op) -> Self {
         let certs = certs();
-        let client_tls = ClientTls::new(
-            version,
-            KxChoice::Default,
-            RootsChoice::Ca,
-            vec![certs.ca.clone()],
-            client_cache,
-        );
+        let client_tls = client_tls(&certs, version, RootsChoice::Ca, client_cache);
         let store = Arc::new(SessionStore::new(ServerCachePolicy::default()));
         let server_cfg =
             Arc::new(config::server_config(&certs, version, store).expect("a server config"));
@@ -188,7 +168,7 @@ impl Pair {
             response_in,
             ..
         } = self;
-        client_work(&mut || {
+        work(Side::Client, &mut || {
             let conn = client.get_or_insert_with(|| {
                 let name = ServerName::try_from("localhost").expect("a server name");
                 let mut conn =
@@ -221,7 +201,7 @@ impl Pair {
             response,
             ..
         } = self;
-        server_work(&mut || {
+        work(Side::Server, &mut || {
             let conn = server.get_or_insert_with(|| {
                 ServerConnection::new(server_cfg.clone()).expect("a server connection")
             });
@@ -254,7 +234,7 @@ impl Pair {
     /// Turns until the client has the whole response and nothing is in flight.
     fn request(&mut self) {
         if let Some(conn) = self.client.as_mut() {
-            client_work(&mut || {
+            work(Side::Client, &mut || {
                 conn.writer().write_all(REQUEST).expect("queue the request");
             });
         }
@@ -273,7 +253,7 @@ impl Pair {
     /// Both ends close (close_notify each way) and drop their connections.
     fn close(&mut self) {
         let Pair { client, c2s, .. } = self;
-        client_work(&mut || {
+        work(Side::Client, &mut || {
             let conn = client.as_mut().expect("an open client connection");
             conn.send_close_notify();
             while conn.wants_write() {
@@ -283,8 +263,8 @@ impl Pair {
         self.server_turn();
         self.client_turn();
         let Pair { client, server, .. } = self;
-        client_work(&mut || drop(client.take()));
-        server_work(&mut || drop(server.take()));
+        work(Side::Client, &mut || drop(client.take()));
+        work(Side::Server, &mut || drop(server.take()));
     }
 
     fn handshake_kind(&self) -> Option<HandshakeKind> {
@@ -327,15 +307,10 @@ fn prepare(op: Op, version: TlsVersion) -> Pair {
     let cache = if op == Op::Full { CACHE_OFF } else { CACHE_ON };
     let mut pair = Pair::new(version, cache, op);
     connect_request_close(&mut pair, HandshakeKind::Full);
-    match op {
-        Op::Full => connect_request_close(&mut pair, HandshakeKind::Full),
-        Op::Resumed => connect_request_close(&mut pair, HandshakeKind::Resumed),
-        Op::Reused => {
-            pair.request();
-            pair.request();
-        }
+    if op == Op::Reused {
+        pair.request();
     }
-    pair
+    run(pair)
 }
 
 fn run(mut pair: Pair) -> Pair {
@@ -355,10 +330,8 @@ enum Side {
 }
 
 /// callgrind's `--toggle-collect` pattern for a counted function, made from the function's own
-/// name (`*counted_client*`), so that renaming the function moves the toggle with it. A toggle
-/// that matched no function would count nothing (counting starts off:
-/// `--collect-atstart=no`), and every `request/*` and `mode/*` figure would be 0, which
-/// `instructions-check` fails on (`tests/instructions_check.rs`).
+/// name (`*counted_client*`), so that renaming the function moves the toggle with it (a toggle
+/// that matches nothing counts 0, which `instructions-check` fails on).
 fn toggle<F>(_counted: F) -> String {
     let path = std::any::type_name::<F>();
     let name = path.rsplit("::").next().unwrap_or(path);
@@ -378,41 +351,22 @@ fn side(side: Side) -> LibraryBenchmarkConfig {
     cfg
 }
 
-fn full13() -> Pair {
-    prepare(Op::Full, TlsVersion::V13)
-}
-fn resumed13() -> Pair {
-    prepare(Op::Resumed, TlsVersion::V13)
-}
-fn reused13() -> Pair {
-    prepare(Op::Reused, TlsVersion::V13)
-}
-fn full12() -> Pair {
-    prepare(Op::Full, TlsVersion::V12)
-}
-fn resumed12() -> Pair {
-    prepare(Op::Resumed, TlsVersion::V12)
-}
-fn reused12() -> Pair {
-    prepare(Op::Reused, TlsVersion::V12)
-}
-
 // `request/{full,resumed,reused}/tls{1.3,1.2}`, client and server: one request on a new
 // connection with a full handshake (resumption off), on a new connection resumed from the
 // client's store, and on an open connection.
 #[library_benchmark]
-#[bench::full_tls13_client(setup = full13, config = side(Side::Client))]
-#[bench::full_tls13_server(setup = full13, config = side(Side::Server))]
-#[bench::resumed_tls13_client(setup = resumed13, config = side(Side::Client))]
-#[bench::resumed_tls13_server(setup = resumed13, config = side(Side::Server))]
-#[bench::reused_tls13_client(setup = reused13, config = side(Side::Client))]
-#[bench::reused_tls13_server(setup = reused13, config = side(Side::Server))]
-#[bench::full_tls12_client(setup = full12, config = side(Side::Client))]
-#[bench::full_tls12_server(setup = full12, config = side(Side::Server))]
-#[bench::resumed_tls12_client(setup = resumed12, config = side(Side::Client))]
-#[bench::resumed_tls12_server(setup = resumed12, config = side(Side::Server))]
-#[bench::reused_tls12_client(setup = reused12, config = side(Side::Client))]
-#[bench::reused_tls12_server(setup = reused12, config = side(Side::Server))]
+#[bench::full_tls13_client(args = (Op::Full, TlsVersion::V13), setup = prepare, config = side(Side::Client))]
+#[bench::full_tls13_server(args = (Op::Full, TlsVersion::V13), setup = prepare, config = side(Side::Server))]
+#[bench::resumed_tls13_client(args = (Op::Resumed, TlsVersion::V13), setup = prepare, config = side(Side::Client))]
+#[bench::resumed_tls13_server(args = (Op::Resumed, TlsVersion::V13), setup = prepare, config = side(Side::Server))]
+#[bench::reused_tls13_client(args = (Op::Reused, TlsVersion::V13), setup = prepare, config = side(Side::Client))]
+#[bench::reused_tls13_server(args = (Op::Reused, TlsVersion::V13), setup = prepare, config = side(Side::Server))]
+#[bench::full_tls12_client(args = (Op::Full, TlsVersion::V12), setup = prepare, config = side(Side::Client))]
+#[bench::full_tls12_server(args = (Op::Full, TlsVersion::V12), setup = prepare, config = side(Side::Server))]
+#[bench::resumed_tls12_client(args = (Op::Resumed, TlsVersion::V12), setup = prepare, config = side(Side::Client))]
+#[bench::resumed_tls12_server(args = (Op::Resumed, TlsVersion::V12), setup = prepare, config = side(Side::Server))]
+#[bench::reused_tls12_client(args = (Op::Reused, TlsVersion::V12), setup = prepare, config = side(Side::Client))]
+#[bench::reused_tls12_server(args = (Op::Reused, TlsVersion::V12), setup = prepare, config = side(Side::Server))]
 fn request(pair: Pair) -> Pair {
     black_box(measure(|| run(pair)))
 }
@@ -421,12 +375,10 @@ fn request(pair: Pair) -> Pair {
 /// operation, warmed by one fresh operation.
 fn fresh13() -> Pair {
     let mut pair = prepare(Op::Full, TlsVersion::V13);
-    let certs = certs();
-    pair.fresh = Some(ClientTls::new(
+    pair.fresh = Some(client_tls(
+        &certs(),
         TlsVersion::V13,
-        KxChoice::Default,
         RootsChoice::Ca,
-        vec![certs.ca.clone()],
         CACHE_ON,
     ));
     fresh(&mut pair);
@@ -442,7 +394,7 @@ fn fresh(pair: &mut Pair) {
         fresh, client_cfg, ..
     } = pair;
     let tls = fresh.as_ref().expect("a fresh pair");
-    client_work(&mut || {
+    work(Side::Client, &mut || {
         *client_cfg = Arc::new(tls.client_config().expect("a client config"));
     });
     connect_request_close(pair, HandshakeKind::Full);
@@ -467,14 +419,7 @@ fn factory(kind: ClientKind, roots: RootsChoice, cache: usize) -> SessionFactory
             panic!("build/*/system needs the OS root store: {e}");
         }
     }
-    let certs = certs();
-    let tls = ClientTls::new(
-        TlsVersion::V13,
-        KxChoice::Default,
-        roots,
-        vec![certs.ca.clone()],
-        cache,
-    );
+    let tls = client_tls(&certs(), TlsVersion::V13, roots, cache);
     let factory = SessionFactory::with_kind(kind, tls);
     drop(factory.build(Pooling::KeepAlive).expect("build a session"));
     factory
@@ -563,13 +508,9 @@ fn missing_tool() -> Option<String> {
 }
 
 /// Runs first, in the process `cargo bench` starts (gungraun's `main!` evaluates its `config`
-/// there only, before it starts the runner; never under valgrind): without valgrind or the
-/// runner the suite cannot run, so it says so on stderr and exits, 0 (skipped, not passed: no
-/// figure is printed) or, with `TLS_SESSION_COST_CI` set (`.ci/run`), 1, because the project's
-/// CI must run every check.
-/// Without this check gungraun fails ("Failed to run benchmarks … Is gungraun-runner
-/// installed"), or its runner does on a missing valgrind, and a plain `cargo bench` fails on a
-/// machine that has neither.
+/// there, before it starts the runner): without valgrind or the runner the suite says so and
+/// exits, 0 (skipped, not passed: no figure is printed) or, with `TLS_SESSION_COST_CI` set,
+/// 1, where gungraun would fail with a message that does not say how to install them.
 fn config_if_tools_present() -> LibraryBenchmarkConfig {
     if let Some(why) = missing_tool() {
         if std::env::var_os("TLS_SESSION_COST_CI").is_some() {

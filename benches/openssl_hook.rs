@@ -1,25 +1,11 @@
 //! `native-tls` only: reqwest-native build CPU with and without counting OpenSSL's allocations, in
 //! alternating child processes.
 //!
-//! The CPU time of building a `reqwest-native` client (`SessionFactory::build`, as the
-//! harness's load does) with OpenSSL's allocator replaced by the counting functions
-//! (`harness::measure::alloc::count_openssl`, as every harness client worker does) and with
-//! OpenSSL's own `malloc`. Only with the `native-tls` feature (`required-features`):
-//!
-//! ```sh
-//! cargo bench --features native-tls --bench openssl_hook
-//! ```
-//!
-//! Why child processes and not criterion: OpenSSL takes a new allocator only before its first
-//! allocation and never gives it back, so "with" and "without" cannot share a process. This
-//! bench starts its own executable as a child per round, alternately counted and plain (so a
-//! change in the machine's load falls on both alike); each child installs the same counting
-//! global allocator as the harness (its Rust allocations are counted either way: only
-//! OpenSSL's hook differs), warms up as the client worker does (`SessionFactory::warm_up`, one
-//! build dropped), then builds and drops clients one at a time on one thread and reports each
-//! build's thread CPU time (`CLOCK_THREAD_CPUTIME_ID`, the clock of the harness's
-//! `client_build_cpu_us`). The counted children also report OpenSSL's allocations per build,
-//! so the cost per allocation can be derived. Nothing is printed that was not measured here.
+//! Child processes, not criterion: OpenSSL takes a new allocator only before its first
+//! allocation and never gives it back, so "with" and "without" cannot share a process. Each
+//! child builds and drops clients one at a time after the client worker's warm-up and prints
+//! each build's thread CPU time (the clock of `client_build_cpu_us`) and, counted, OpenSSL's
+//! allocations in it. Run and results: docs/openssl.md, "rustls or OpenSSL".
 
 #[global_allocator]
 static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;

@@ -1,32 +1,12 @@
 //! What a TLS client session costs, per operation: time, and bytes / allocations from the
 //! counting allocator, each a criterion measurement (see `support`).
 //!
-//! Groups (filter with `cargo bench -- <substring>`, e.g. `cargo bench -- request/full`):
-//! - `build/{ca,webpki}/cache{256,0}`: building a session (`SessionFactory::build`) alone —
-//!   its `ClientConfig` (root store, verifier, resumption store), connector and pool.
-//! - `request/{full,resumed,reused}/tls{1.3,1.2}`: one request on a new connection with a
-//!   full handshake, on a new connection resumed from the session's ticket/ID store, and on
-//!   a reused keep-alive connection.
-//! - `mode/{fresh,leak,shared,resume}`: one request in each session mode of ARCHITECTURE.md
-//!   (TLS 1.3, roots `ca`, client cache 256 — the harness defaults).
-//! - `build/hyper/system`: a hyper session trusting the OS root store (read from disk and
-//!   parsed on every build), beside `build/ca/cache256`.
-//! - `build/reqwest/{ca,webpki,system}`: building a `reqwest::Client` as the harness's
-//!   `--client reqwest` does; `system` is reqwest's default platform verifier, which loads
-//!   the OS root store on every build. Both `system` rows are skipped, with a note, when the
-//!   machine has no OS roots.
-//! - `mode/reqwest/{fresh,shared}`: one request on a fresh (built, used, dropped) reqwest
-//!   client and on one shared for the whole run (TLS 1.3, roots `ca`).
-//! - `build/reqwest-native/{ca,system}` and `mode/reqwest-native/{fresh,shared}`: the same
-//!   on reqwest's native-tls backend (OpenSSL); their bytes include OpenSSL's, counted through
-//!   `CRYPTO_set_mem_functions` (`harness::measure::alloc::count_openssl`, called first in `main`).
-//!   Only with `cargo bench --features native-tls`; in that build the `reqwest` rows with
-//!   roots `ca` or `system` include OpenSSL parsing their certificates.
-//!
-//! Every step checks the response came back on the expected kind of connection, so a
-//! benchmark cannot silently measure something else (a resumption that fell back to a full
-//! handshake, a keep-alive connection that was not reused). reqwest does not say which
-//! connection a response used, so its steps check it from the server's counters instead.
+//! The groups (`build/*`, `request/*`, `mode/*`, `retention/*`), what each case does and how to
+//! run a subset: docs/benchmarks.md, "Benchmarks". Every step checks that the response came
+//! back on the expected kind of connection, so a benchmark cannot silently measure something
+//! else (a resumption that fell back to a full handshake, a keep-alive connection that was not
+//! reused); reqwest does not say which connection a response used, so its steps check the
+//! server's counters instead.
 
 #[global_allocator]
 static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;
@@ -34,10 +14,12 @@ static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::
 mod support;
 
 use harness::measure::settle;
-use harness::tls::connector::ConnUse;
-use harness::tls::session::Pooling;
+use harness::tls::connector::ConnStats;
+use harness::tls::connector::ConnUse::{self, NewFull, NewResumed, Reused};
+use harness::tls::session::{Pooling, Session, SessionFactory};
 use harness::vocab::client::ClientKind;
 use harness::vocab::tls::{RootsChoice, TlsVersion};
+use hyper::Uri;
 
 use support::checks::{alive_tasks, expect_conn, get_checked_by_server};
 use support::fixture::{conn_stats, Fixture};
@@ -46,13 +28,6 @@ use support::group::{Group, Outputs, Suite};
 /// rustls's default client resumption store capacity (and the harness's `--client-cache`).
 const CACHE_ON: usize = 256;
 const CACHE_OFF: usize = 0;
-
-fn tag(v: TlsVersion) -> &'static str {
-    match v {
-        TlsVersion::V13 => "tls1.3",
-        TlsVersion::V12 => "tls1.2",
-    }
-}
 
 /// Building a session: `factory.build(..)` and nothing else, no connection. The time
 /// includes dropping the session right after (`Outputs::DropTimed`: holding thousands of
@@ -66,15 +41,8 @@ fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
     for roots in [RootsChoice::Ca, RootsChoice::Webpki] {
         for cache in [CACHE_ON, CACHE_OFF] {
             let factory = fx.factory(TlsVersion::V13, roots, cache);
-            let stats = conn_stats(&factory);
-            let f = &factory;
-            g.case(
-                &fx.rt,
-                &format!("{roots}/cache{cache}"),
-                &stats,
-                Outputs::DropTimed,
-                || async move { f.build(Pooling::KeepAlive).expect("build a session") },
-            );
+            let id = format!("{roots}/cache{cache}");
+            build_case(&mut g, fx, &id, &factory, &conn_stats(&factory));
         }
     }
 
@@ -83,54 +51,28 @@ fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
     // with `build/ca/cache256`.
     if system {
         let factory = fx.factory(TlsVersion::V13, RootsChoice::System, CACHE_ON);
-        let stats = conn_stats(&factory);
-        let f = &factory;
-        g.case(
-            &fx.rt,
-            "hyper/system",
-            &stats,
-            Outputs::DropTimed,
-            || async move { f.build(Pooling::KeepAlive).expect("build a session") },
-        );
+        build_case(&mut g, fx, "hyper/system", &factory, &conn_stats(&factory));
     }
 
-    // reqwest. Its connections are not visible, so the cases settle on the
-    // server's counters (no connection is opened here). `system` loads the OS store
-    // once per build, in reqwest's platform verifier; whether the machine has one is checked
-    // once, in `main` (as the harness's CLI checks it once per run), never per build.
+    // reqwest, then reqwest on OpenSSL (native-tls: `ca` trusts the CA alone, `system`
+    // OpenSSL's default verify paths plus the CA; the bytes include OpenSSL's, see `main`).
+    // Their connections are not visible, so the cases settle on the server's counters (no
+    // connection is opened here). `system` loads the OS store once per build, in the client's
+    // verifier; whether the machine has one is checked once, in `main`, never per build.
     let server = fx.server_stats(TlsVersion::V13);
-    for roots in [RootsChoice::Ca, RootsChoice::Webpki, RootsChoice::System] {
-        if roots == RootsChoice::System && !system {
-            continue;
+    for kind in [ClientKind::Reqwest, ClientKind::ReqwestNative] {
+        for roots in [RootsChoice::Ca, RootsChoice::Webpki, RootsChoice::System] {
+            let skip = match roots {
+                RootsChoice::System => !system,
+                RootsChoice::Webpki => kind == ClientKind::ReqwestNative,
+                RootsChoice::Ca => false,
+            };
+            if skip || (kind == ClientKind::ReqwestNative && !native) {
+                continue;
+            }
+            let factory = fx.factory_of(kind, TlsVersion::V13, roots, CACHE_ON);
+            build_case(&mut g, fx, &format!("{kind}/{roots}"), &factory, &server);
         }
-        let factory = fx.factory_of(ClientKind::Reqwest, TlsVersion::V13, roots, CACHE_ON);
-        let f = &factory;
-        g.case(
-            &fx.rt,
-            &format!("reqwest/{roots}"),
-            &server,
-            Outputs::DropTimed,
-            || async move { f.build(Pooling::KeepAlive).expect("build a reqwest client") },
-        );
-    }
-    // reqwest on OpenSSL (native-tls): `ca` trusts the CA alone, `system` OpenSSL's default
-    // verify paths plus the CA. The bytes include OpenSSL's (see `main`).
-    for roots in [RootsChoice::Ca, RootsChoice::System] {
-        if !native || (roots == RootsChoice::System && !system) {
-            continue;
-        }
-        let factory = fx.factory_of(ClientKind::ReqwestNative, TlsVersion::V13, roots, CACHE_ON);
-        let f = &factory;
-        g.case(
-            &fx.rt,
-            &format!("reqwest-native/{roots}"),
-            &server,
-            Outputs::DropTimed,
-            || async move {
-                f.build(Pooling::KeepAlive)
-                    .expect("build a reqwest-native client")
-            },
-        );
     }
     g.finish();
 }
@@ -139,80 +81,21 @@ fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
 fn bench_request(suite: &mut Suite, fx: &Fixture) {
     let mut g = Group::new(suite, "request", true);
     for v in [TlsVersion::V13, TlsVersion::V12] {
-        let uri = fx.uri(v);
-        let uri = &uri;
-
-        // Full handshake: resumption off (client cache 0), no idle connection kept, so every
-        // request opens a new connection and handshakes in full. The step waits for the
-        // connection to close, so each iteration is connect + handshake + request + close.
-        let factory = fx.factory(v, RootsChoice::Ca, CACHE_OFF);
-        let stats = conn_stats(&factory);
-        let session = factory.build(Pooling::NoIdle).expect("build a session");
-        let (s, st) = (&session, &stats);
-        g.case(
-            &fx.rt,
-            &format!("full/{}", tag(v)),
-            &stats,
-            Outputs::HoldUntimed,
-            || async move {
-                expect_conn(s.get(uri).await, ConnUse::NewFull, "full handshake");
-                settle::connections(st, 0).await.expect("connections close");
-            },
-        );
-        drop(session);
-
-        // Resumed handshake: one session with resumption on and no idle connection, warmed
-        // by a first request so its store holds the server's tickets (TLS 1.3) or session
-        // ID (TLS 1.2); every later request opens a new connection and resumes.
-        let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
-        let stats = conn_stats(&factory);
-        let session = factory.build(Pooling::NoIdle).expect("build a session");
-        fx.rt.block_on(async {
-            expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
-            settle::connections(&stats, 0)
-                .await
-                .expect("connections close");
-            expect_conn(session.get(uri).await, ConnUse::NewResumed, "warm-up");
-            settle::connections(&stats, 0)
-                .await
-                .expect("connections close");
-        });
-        let (s, st) = (&session, &stats);
-        g.case(
-            &fx.rt,
-            &format!("resumed/{}", tag(v)),
-            &stats,
-            Outputs::HoldUntimed,
-            || async move {
-                expect_conn(s.get(uri).await, ConnUse::NewResumed, "resumed handshake");
-                settle::connections(st, 0).await.expect("connections close");
-            },
-        );
-        drop(session);
-
-        // Reused connection: one keep-alive session, warmed by a first request; its one
-        // connection stays open and carries every request.
-        let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
-        let stats = conn_stats(&factory);
-        let session = factory.build(Pooling::KeepAlive).expect("build a session");
-        fx.rt.block_on(async {
-            expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
-            expect_conn(session.get(uri).await, ConnUse::Reused, "warm-up");
-        });
-        let s = &session;
-        g.case(
-            &fx.rt,
-            &format!("reused/{}", tag(v)),
-            &stats,
-            Outputs::HoldUntimed,
-            || async move {
-                expect_conn(s.get(uri).await, ConnUse::Reused, "reused connection");
-            },
-        );
-        drop(session);
-        fx.rt
-            .block_on(settle::connections(&stats, 0))
-            .expect("connections close");
+        let tag = match v {
+            TlsVersion::V13 => "tls1.3",
+            TlsVersion::V12 => "tls1.2",
+        };
+        // Full: resumption off (client cache 0), so every new connection handshakes in full.
+        // Resumed: warmed until the store holds the server's tickets (TLS 1.3) or session ID
+        // (TLS 1.2). Reused: one keep-alive connection carries every request.
+        for (name, cache, warm, want) in [
+            ("full", CACHE_OFF, &[][..], NewFull),
+            ("resumed", CACHE_ON, &[NewFull, NewResumed][..], NewResumed),
+            ("reused", CACHE_ON, &[NewFull, Reused][..], Reused),
+        ] {
+            let id = format!("{name}/{tag}");
+            session_case(&mut g, fx, &id, v, cache, warm, want);
+        }
     }
     g.finish();
 }
@@ -267,59 +150,15 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
         },
     );
 
-    // shared: one keep-alive session for the whole run, its connection reused.
-    let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
-    let stats = conn_stats(&factory);
-    let session = factory.build(Pooling::KeepAlive).expect("build a session");
-    fx.rt.block_on(async {
-        expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
-    });
-    let s = &session;
-    g.case(
-        &fx.rt,
-        "shared",
-        &stats,
-        Outputs::HoldUntimed,
-        || async move {
-            expect_conn(s.get(uri).await, ConnUse::Reused, "shared");
-        },
-    );
-    drop(session);
-    fx.rt
-        .block_on(settle::connections(&stats, 0))
-        .expect("connections close");
+    // shared: one keep-alive session for the whole run, its connection reused. resume: one
+    // session, a new connection per request, resumed from its ticket store.
+    session_case(&mut g, fx, "shared", v, CACHE_ON, &[NewFull], Reused);
+    session_case(&mut g, fx, "resume", v, CACHE_ON, &[NewFull], NewResumed);
 
-    // resume: one session, a new connection per request, resumed from its ticket store.
-    let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
-    let stats = conn_stats(&factory);
-    let session = factory.build(Pooling::NoIdle).expect("build a session");
-    fx.rt.block_on(async {
-        expect_conn(session.get(uri).await, ConnUse::NewFull, "warm-up");
-        settle::connections(&stats, 0)
-            .await
-            .expect("connections close");
-    });
-    let (s, st) = (&session, &stats);
-    g.case(
-        &fx.rt,
-        "resume",
-        &stats,
-        Outputs::HoldUntimed,
-        || async move {
-            expect_conn(s.get(uri).await, ConnUse::NewResumed, "resume");
-            settle::connections(st, 0).await.expect("connections close");
-        },
-    );
-    drop(session);
-
-    // reqwest, roots ca (its own rustls config: TLS 1.3 only, rustls's default 256-entry
-    // resumption store), then reqwest on OpenSSL (native-tls, roots ca: only the CA, though
-    // OpenSSL still reads its default verify paths first; see `build/reqwest-native`). Their
-    // responses carry no connection tag and their connections are not counted client-side,
-    // so every step checks the server's counters instead (a fresh client's request: one new
-    // connection, one full handshake; a shared client's: no new connection), and the cases
-    // settle on the server's counters. OpenSSL's bytes are in the client's figures:
-    // `main` routed its allocator through the counting allocator before it first ran.
+    // reqwest (its own rustls config: TLS 1.3 only, rustls's default 256-entry resumption
+    // store), then reqwest on OpenSSL (roots ca: only the CA, though OpenSSL still reads its
+    // default verify paths first), both roots ca. Their connections are not visible, so every
+    // step checks the server's counters and the cases settle on them.
     let server = fx.server_stats(v);
     let sv = &*server;
     for kind in [ClientKind::Reqwest, ClientKind::ReqwestNative] {
@@ -381,6 +220,61 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
             .expect("connections close");
     }
     g.finish();
+}
+
+/// Building a session with `factory`, dropped in the timed step (see [`bench_build`]);
+/// `conns` are the counters the case settles on.
+fn build_case(g: &mut Group, fx: &Fixture, id: &str, factory: &SessionFactory, conns: &ConnStats) {
+    g.case(&fx.rt, id, conns, Outputs::DropTimed, || async move {
+        factory.build(Pooling::KeepAlive).expect("build a session")
+    });
+}
+
+/// One request per step on one hyper session (roots `ca`, client cache `cache`), after warm-up
+/// requests on the kinds of connection `warm` lists, each step's on a `want` one. A session
+/// whose requests are to reuse a connection keeps it alive; any other keeps no idle one, and
+/// every request waits for its connection to close: connect + handshake + request + close.
+fn session_case(
+    g: &mut Group,
+    fx: &Fixture,
+    id: &str,
+    v: TlsVersion,
+    cache: usize,
+    warm: &[ConnUse],
+    want: ConnUse,
+) {
+    let (factory, uri) = (fx.factory(v, RootsChoice::Ca, cache), fx.uri(v));
+    let stats = conn_stats(&factory);
+    let pooling = if want == Reused {
+        Pooling::KeepAlive
+    } else {
+        Pooling::NoIdle
+    };
+    let session = factory.build(pooling).expect("build a session");
+    let closes = pooling == Pooling::NoIdle;
+    fx.rt.block_on(async {
+        for &w in warm {
+            checked_get(&session, &stats, &uri, w, closes).await;
+        }
+    });
+    let (s, st, uri) = (&session, &*stats, &uri);
+    g.case(&fx.rt, id, &stats, Outputs::HoldUntimed, || async move {
+        checked_get(s, st, uri, want, closes).await
+    });
+    drop(session);
+    fx.rt
+        .block_on(settle::connections(&stats, 0))
+        .expect("connections close");
+}
+
+/// One GET on the expected kind of connection; with `closes`, waits until it has closed.
+async fn checked_get(session: &Session, stats: &ConnStats, uri: &Uri, want: ConnUse, closes: bool) {
+    expect_conn(session.get(uri).await, want, &format!("{want:?}"));
+    if closes {
+        settle::connections(stats, 0)
+            .await
+            .expect("connections close");
+    }
 }
 
 /// The retention store's own cost per entry at steady state: each step inserts one retained

@@ -84,26 +84,25 @@ impl Fixture {
         }
     }
 
-    /// `https://localhost:{port}/` of the server speaking `tls`.
-    pub fn uri(&self, tls: TlsVersion) -> Uri {
+    fn server(&self, tls: TlsVersion) -> &Server {
         let (_, server) = self
             .servers
             .iter()
             .find(|(v, _)| *v == tls)
             .expect("a server for every TLS version");
-        format!("https://localhost:{}/", server.addr.port())
+        server
+    }
+
+    /// `https://localhost:{port}/` of the server speaking `tls`.
+    pub fn uri(&self, tls: TlsVersion) -> Uri {
+        format!("https://localhost:{}/", self.server(tls).addr.port())
             .parse()
             .expect("a valid URI")
     }
 
     /// The connection counters of the server speaking `tls`.
     pub fn server_stats(&self, tls: TlsVersion) -> Arc<ConnStats> {
-        let (_, server) = self
-            .servers
-            .iter()
-            .find(|(v, _)| *v == tls)
-            .expect("a server for every TLS version");
-        server.stats.clone()
+        self.server(tls).stats.clone()
     }
 
     /// A factory of hyper client sessions trusting the harness CA (plus `roots`).

@@ -2,7 +2,7 @@
 //! case through all of them.
 
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::measurement::{Measurement, WallTime};
 use criterion::{BenchmarkGroup, BenchmarkId, Criterion};
@@ -118,50 +118,18 @@ impl<'c> Group<'c> {
             rt.block_on(settle::connections(conns, baseline))
                 .unwrap_or_else(|e| panic!("{id}: {e}"));
         };
-        let bench_id = || match id.split_once('/') {
-            Some((f, p)) => BenchmarkId::new(f, p),
-            None => BenchmarkId::from_parameter(id),
-        };
-        self.time.bench_function(bench_id(), |b| {
-            b.iter_custom(|iters| {
-                chunked(
-                    iters,
-                    || Duration::ZERO,
-                    |n| {
-                        let t = if outputs == Outputs::DropTimed {
-                            rt.block_on(async {
-                                let t0 = Instant::now();
-                                for _ in 0..n {
-                                    drop(step().await);
-                                }
-                                t0.elapsed()
-                            })
-                        } else {
-                            let mut held = Vec::with_capacity(n as usize);
-                            run_holding(rt, &mut step, n, &mut held, &WallTime)
-                        };
-                        settle();
-                        t
-                    },
-                )
-            })
-        });
+        let drop_timed = outputs == Outputs::DropTimed;
+        bench(
+            &mut self.time,
+            &WallTime,
+            rt,
+            id,
+            drop_timed,
+            &mut step,
+            settle,
+        );
         for (m, g) in &mut self.heap {
-            g.bench_function(bench_id(), |b| {
-                b.iter_custom(|iters| {
-                    chunked(
-                        iters,
-                        || 0.0,
-                        |n| {
-                            let mut held = Vec::with_capacity(n as usize);
-                            let v = run_holding(rt, &mut step, n, &mut held, m);
-                            drop(held);
-                            settle();
-                            v
-                        },
-                    )
-                })
-            });
+            bench(g, m, rt, id, false, &mut step, settle);
         }
     }
 
@@ -171,20 +139,52 @@ impl<'c> Group<'c> {
     }
 }
 
-/// `iters` steps as chunks of at most [`CHUNK`], their figures summed.
-fn chunked<V: std::ops::AddAssign>(
-    iters: u64,
-    zero: impl Fn() -> V,
-    mut chunk: impl FnMut(u64) -> V,
-) -> V {
-    let mut total = zero();
-    let mut left = iters;
-    while left > 0 {
-        let n = left.min(CHUNK);
-        total += chunk(n);
-        left -= n;
-    }
-    total
+/// [`Group::case`] in one figure, measured by `m`: chunks of at most [`CHUNK`] steps, each
+/// chunk's outputs dropped in the measurement (`drop_timed`) or after it, then `settle`.
+fn bench<M, H, F, Fut>(
+    g: &mut BenchmarkGroup<'_, M>,
+    m: &M,
+    rt: &Runtime,
+    id: &str,
+    drop_timed: bool,
+    step: &mut F,
+    settle: impl Fn(),
+) where
+    M: Measurement,
+    F: FnMut() -> Fut,
+    Fut: Future<Output = H>,
+{
+    let bench_id = match id.split_once('/') {
+        Some((f, p)) => BenchmarkId::new(f, p),
+        None => BenchmarkId::from_parameter(id),
+    };
+    g.bench_function(bench_id, |b| {
+        b.iter_custom(|iters| {
+            let mut total = m.zero();
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(CHUNK);
+                let v = if drop_timed {
+                    rt.block_on(async {
+                        let start = m.start();
+                        for _ in 0..n {
+                            drop(step().await);
+                        }
+                        m.end(start)
+                    })
+                } else {
+                    let mut held = Vec::with_capacity(n as usize);
+                    let v = run_holding(rt, step, n, &mut held, m);
+                    drop(held);
+                    v
+                };
+                settle();
+                total = m.add(&total, &v);
+                left -= n;
+            }
+            total
+        })
+    });
 }
 
 /// Runs `n` steps in one `block_on`, measured by `m`, pushing each output into `held`

@@ -1,22 +1,11 @@
 //! `instructions-check`: a run's instruction counts against the committed baseline; fails closed.
 //!
-//! It prints the change per benchmark against `benches/baseline/instructions.txt`, and fails
-//! (exit status 1) when a count moved beyond the threshold in either direction, when a count is
-//! 0, when a name is given twice, or when a benchmark is in one and not the other. It is a
-//! guard, so it fails closed: a benchmark that did not run is not measured, never
-//! "unchanged"; a count of 0 is nothing measured (the callgrind toggle matched no function),
-//! never "improved"; and a drop is as much a change in what is measured as a growth, so only
-//! `--write` (a reviewed refresh) accepts either.
-//!
-//! ```sh
-//! cargo bench --bench instructions -- --output-format=json > target/instructions.jsonl
-//! cargo run --bin instructions-check -- target/instructions.jsonl            # check
-//! cargo run --bin instructions-check -- target/instructions.jsonl --write    # refresh
-//! ```
-//!
-//! The input is gungraun's JSON output, one benchmark summary per line; the figure read is
-//! the callgrind total `Ir` (instructions executed) of the run. Exit status: 0 passed, 1 the
-//! check failed (every finding printed), 2 an input could not be read or parsed.
+//! It fails (exit status 1) when a count moved beyond the threshold in either direction, when a
+//! count is 0 (nothing measured), when a name is given twice, or when a benchmark is in one and
+//! not the other; only `--write` (a reviewed refresh) accepts a change. The input is
+//! gungraun's JSON output, one benchmark summary per line, read for the callgrind total `Ir`.
+//! Exit status 2: an input could not be read or parsed. Usage and why it fails closed:
+//! docs/benchmarks.md, "The baseline and the check".
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -75,66 +64,65 @@ struct Entry {
     line: usize,
 }
 
-/// The benchmarks of gungraun's JSON lines, in input order; the name is `function/id`, e.g.
-/// `request/full_tls13_client`.
-fn parse_run(path: &Path) -> Result<Vec<Entry>, CheckError> {
-    let text = read(path)?;
+/// The entries of `path`, in input order: `parse` reads one line into `(name, count)`, or
+/// `None` for a line that holds none.
+fn parse_lines(
+    path: &Path,
+    parse: impl Fn(&str) -> Result<Option<(String, u64)>, String>,
+) -> Result<Vec<Entry>, CheckError> {
     let mut out = Vec::new();
-    for (i, line) in text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-    {
-        let err = |why: &str| CheckError::Parse {
+    for (i, line) in read(path)?.lines().enumerate() {
+        let parsed = parse(line).map_err(|why| CheckError::Parse {
             path: path.to_path_buf(),
             line: i + 1,
-            why: why.to_string(),
-        };
-        let v: Value = serde_json::from_str(line).map_err(|e| err(&e.to_string()))?;
-        let function = v["function_name"]
-            .as_str()
-            .ok_or_else(|| err("no function_name"))?;
-        let id = v["id"].as_str().ok_or_else(|| err("no id"))?;
-        let ir = v["profiles"][0]["data"]["total"]["metrics"]["Ir"]["values"]["new"]
-            .as_u64()
-            .ok_or_else(|| err("no callgrind Ir total"))?;
-        out.push(Entry {
-            name: format!("{function}/{id}"),
-            count: ir,
-            line: i + 1,
-        });
+            why,
+        })?;
+        if let Some((name, count)) = parsed {
+            out.push(Entry {
+                name,
+                count,
+                line: i + 1,
+            });
+        }
     }
     Ok(out)
 }
 
+/// The benchmarks of gungraun's JSON lines; the name is `function/id`, e.g.
+/// `request/full_tls13_client`.
+fn parse_run(path: &Path) -> Result<Vec<Entry>, CheckError> {
+    parse_lines(path, |line| {
+        if line.trim().is_empty() {
+            return Ok(None);
+        }
+        let v: Value = serde_json::from_str(line).map_err(|e| e.to_string())?;
+        let field = |key: &str| v[key].as_str().ok_or(format!("no {key}"));
+        let ir = v["profiles"][0]["data"]["total"]["metrics"]["Ir"]["values"]["new"]
+            .as_u64()
+            .ok_or("no callgrind Ir total")?;
+        Ok(Some((
+            format!("{}/{}", field("function_name")?, field("id")?),
+            ir,
+        )))
+    })
+}
+
 /// The benchmarks of the baseline: `name count` per line, `#` comments.
 fn parse_baseline(path: &Path) -> Result<Vec<Entry>, CheckError> {
-    let text = read(path)?;
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    parse_lines(path, |line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
-            continue;
+            return Ok(None);
         }
-        let err = |why: &str| CheckError::Parse {
-            path: path.to_path_buf(),
-            line: i + 1,
-            why: why.to_string(),
-        };
         let mut parts = line.split_whitespace();
         let (Some(name), Some(count), None) = (parts.next(), parts.next(), parts.next()) else {
-            return Err(err("expected `name count`"));
+            return Err("expected `name count`".into());
         };
         let count = count
             .parse()
-            .map_err(|_| err("the count is not a whole number"))?;
-        out.push(Entry {
-            name: name.to_string(),
-            count,
-            line: i + 1,
-        });
-    }
-    Ok(out)
+            .map_err(|_| "the count is not a whole number")?;
+        Ok(Some((name.to_string(), count)))
+    })
 }
 
 /// `name → count`, after printing every finding that makes the input unusable: a name given

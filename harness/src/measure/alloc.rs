@@ -1,13 +1,10 @@
 //! A cheap counting global allocator: the source of every heap figure the harness prints.
 //!
-//! It wraps the system allocator and keeps, with relaxed atomics, the live heap bytes and the
-//! cumulative bytes and allocations since the process started, plus the same cumulative
-//! counts per thread (so a synchronous piece of work, such as building a session, can be
-//! charged exactly the bytes it allocated even while other threads allocate too).
-//! dhat's backtrace-recording allocator is far more expensive and is kept out of timed runs.
-//!
-//! The binary installs it with `#[global_allocator]`; in a process that does not (a test
-//! binary, say), [`is_installed`] is false and every reading is reported as not measured.
+//! Live bytes and cumulative bytes and allocations, process-wide and per thread, with relaxed
+//! atomics over the system allocator; OpenSSL's allocations routed through the same counters
+//! ([`count_openssl`]). Why each figure is exact: docs/figures.md, "Heap is exact". In a process
+//! that does not install it (a test binary), [`is_installed`] is false and every reading is
+//! reported as not measured.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -31,6 +28,12 @@ pub struct CountingAlloc;
 #[inline]
 fn on_alloc(size: usize) {
     INSTALLED.store(true, Relaxed);
+    count_alloc(size);
+}
+
+/// Adds one allocation of `size` bytes to the process's and this thread's counters.
+#[inline]
+fn count_alloc(size: usize) {
     LIVE.fetch_add(size as u64, Relaxed);
     TOTAL_BYTES.fetch_add(size as u64, Relaxed);
     TOTAL_ALLOCS.fetch_add(1, Relaxed);
@@ -220,18 +223,10 @@ fn thread_counts_raw() -> ThreadAllocs {
     }
 }
 
-// ---------------------------------------------------------------------------------------
-// OpenSSL's heap (the `reqwest-native` client, built with the `native-tls` feature; without it
-// there is no OpenSSL in the process, `count_openssl` says so and every `openssl_*` reading is
-// `None`).
-//
-// OpenSSL allocates with C `malloc`, which the Rust global allocator never sees, so a native-tls
-// client's heap would be under-counted by exactly OpenSSL's share. `count_openssl` replaces
-// OpenSSL's allocator (`CRYPTO_set_mem_functions`) with functions that allocate through the
-// same path as `CountingAlloc` (so `--dhat` sees them too), add to the same process and
-// per-thread counters, and add to OpenSSL's own counters besides, so its share is published
-// separately. Each block carries a 16-byte header holding its size: OpenSSL's free and realloc
-// do not pass the size, and without it a free could not be subtracted.
+// OpenSSL's heap (the `reqwest-native` client, `native-tls` builds): OpenSSL allocates with C
+// `malloc`, which the Rust global allocator never sees, so `count_openssl` replaces its
+// allocator with functions that add to these counters and OpenSSL's own. Each block carries a
+// header holding its size: OpenSSL's free and realloc do not pass it.
 
 static OPENSSL_HOOKED: AtomicBool = AtomicBool::new(false);
 static OPENSSL_LIVE: AtomicU64 = AtomicU64::new(0);
@@ -340,11 +335,7 @@ fn ossl_layout(size: usize) -> Option<Layout> {
 
 #[cfg(feature = "native-tls")]
 fn ossl_counted(size: usize) {
-    LIVE.fetch_add(size as u64, Relaxed);
-    TOTAL_BYTES.fetch_add(size as u64, Relaxed);
-    TOTAL_ALLOCS.fetch_add(1, Relaxed);
-    let _ = THREAD_BYTES.try_with(|c| c.set(c.get() + size as u64));
-    let _ = THREAD_ALLOCS.try_with(|c| c.set(c.get() + 1));
+    count_alloc(size);
     OPENSSL_LIVE.fetch_add(size as u64, Relaxed);
     OPENSSL_TOTAL_BYTES.fetch_add(size as u64, Relaxed);
     OPENSSL_TOTAL_ALLOCS.fetch_add(1, Relaxed);
@@ -353,8 +344,7 @@ fn ossl_counted(size: usize) {
 
 #[cfg(feature = "native-tls")]
 fn ossl_uncounted(size: usize) {
-    LIVE.fetch_sub(size as u64, Relaxed);
-    let _ = THREAD_FREED.try_with(|c| c.set(c.get() + size as u64));
+    on_dealloc(size);
     OPENSSL_LIVE.fetch_sub(size as u64, Relaxed);
 }
 

@@ -24,16 +24,7 @@ use crate::measure::sockets::{tcp_peer, tcp_sockets, Peer};
 /// The root and every live descendant, root first: from the kernel's per-thread `children`
 /// lists (a few small reads), or by scanning every `/proc/PID/stat` where those are missing.
 pub fn tree(root: i32) -> Vec<i32> {
-    let mut out = vec![root];
-    let mut i = 0;
-    while i < out.len() {
-        let Some(kids) = children_of(out[i]) else {
-            return tree_by_scan(root);
-        };
-        out.extend(kids);
-        i += 1;
-    }
-    out
+    descendants(root, children_of).unwrap_or_else(|| tree_by_scan(root))
 }
 
 /// `/proc/PID/task/*/children` (Linux ≥ 3.5 with CONFIG_PROC_CHILDREN); `None` if the
@@ -69,15 +60,21 @@ fn tree_by_scan(root: i32) -> Vec<i32> {
             children.entry(st.ppid).or_default().push(p.pid);
         }
     }
+    descendants(root, |pid| {
+        Some(children.get(&pid).cloned().unwrap_or_default())
+    })
+    .unwrap_or_default()
+}
+
+/// `root` and every descendant, root first, by `children`; `None` as soon as it gives `None`.
+fn descendants(root: i32, children: impl Fn(i32) -> Option<Vec<i32>>) -> Option<Vec<i32>> {
     let mut out = vec![root];
     let mut i = 0;
     while i < out.len() {
-        if let Some(kids) = children.get(&out[i]) {
-            out.extend(kids.iter().copied());
-        }
+        out.extend(children(out[i])?);
         i += 1;
     }
-    out
+    Some(out)
 }
 
 /// The fields of `/proc/PID/stat` the sampler reads.
@@ -141,10 +138,8 @@ fn pss_bytes(pid: i32) -> Option<u64> {
 /// Samples a process tree over time. It remembers which of the tree's sockets are TCP
 /// connections to the server's port, so only a socket it has not seen before is asked about.
 /// It asks the socket itself (`pidfd_getfd`, then `getsockname`/`getpeername`), not
-/// `/proc/net/tcp`: the kernel prints every TCP socket of the machine into that table
-/// (TIME_WAIT ones included), which cost ~8 ms of system CPU per read here and made the
-/// sampler a quarter of a core. A socket not connected yet (first seen while its `connect`
-/// is under way) is not remembered: it is asked again at the next sample.
+/// `/proc/net/tcp`, into which the kernel prints every TCP socket of the machine (TIME_WAIT
+/// ones included) at every read. A socket not connected yet is asked again at the next sample.
 pub struct Sampler {
     root: i32,
     port: u16,

@@ -1,15 +1,10 @@
 //! Waiting until dropped connections close or spawned tasks end: the load's end and the benches use
 //! it.
 //!
-//! Dropping a session (or finishing a request on a connection that is not kept) does not close
-//! its socket there and then: the connection's task has to run to do it, and on a
-//! current-thread runtime it only runs while the code waiting on it yields. These functions
-//! yield until a counter says the work is done. The benches use them to make teardown part
-//! of a timed step (`mode/fresh`: the session is not gone until its connection is), and to
-//! start every chunk of iterations from the same number of open connections.
-//!
-//! They give up after [`LIMIT`] with an error rather than hang: a connection that never
-//! closes is a bug to report, not something to wait out.
+//! Dropping a session does not close its socket there and then: the connection's task has to
+//! run to do it, and on a current-thread runtime it only runs while the code waiting on it
+//! yields. These functions yield until a counter says the work is done, and give up after
+//! [`LIMIT`] with an error rather than hang: a connection that never closes is a bug to report.
 
 use std::time::{Duration, Instant};
 

@@ -1,10 +1,9 @@
 //! The harness CA and server leaf (rcgen, ECDSA P-256): generated on first use, reused while valid,
 //! kept with its Java trust store.
 //!
-//! Certificates are generated on first use and reused while they are valid, so a run needs no
-//! set-up and repeated runs verify against the same CA (which real clients such as curl can be
-//! pointed at). They are regenerated when missing, unparsable, about to expire, or when the
-//! leaf no longer chains to the CA for `localhost`.
+//! Reused so that a run needs no set-up and repeated runs verify against the same CA (which
+//! real clients such as curl can be pointed at); regenerated when missing, unparsable, about to
+//! expire, or when the leaf no longer chains to the CA for `localhost`.
 
 use std::fs;
 use std::io::Write;
@@ -51,27 +50,16 @@ pub enum CertError {
 }
 
 /// Why existing certificates were not reused.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Staleness {
+    #[error("{} is missing", .0.display())]
     Missing(PathBuf),
+    #[error("{} is unparsable ({})", .0.display(), .1)]
     Unparsable(PathBuf, String),
+    #[error("{} has expired or expires within a day", .0.display())]
     Expired(PathBuf),
+    #[error("the leaf does not verify against the CA ({0})")]
     Mismatch(String),
-}
-
-impl std::fmt::Display for Staleness {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Staleness::Missing(p) => write!(f, "{} is missing", p.display()),
-            Staleness::Unparsable(p, why) => write!(f, "{} is unparsable ({why})", p.display()),
-            Staleness::Expired(p) => {
-                write!(f, "{} has expired or expires within a day", p.display())
-            }
-            Staleness::Mismatch(why) => {
-                write!(f, "the leaf does not verify against the CA ({why})")
-            }
-        }
-    }
 }
 
 /// Paths of the files in the certificate directory.
@@ -253,14 +241,6 @@ pub fn generate_with_validity(
                 reason: e.to_string(),
             }
         })?,
-    })
-}
-
-/// Reads the CA certificate alone: what a client needs to trust the server.
-pub fn read_ca(path: &Path) -> Result<CertificateDer<'static>, CertError> {
-    read_one_cert(path).map_err(|s| CertError::Read {
-        path: path.to_path_buf(),
-        reason: s.to_string(),
     })
 }
 

@@ -22,14 +22,10 @@ use tower_service::Service;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Connection counters, one type for both ends: the client's [`CountingConnector`] keeps one
-/// set for every session of a client process, the server ([`crate::tls::server::Server::stats`])
-/// one for everything it accepts. One type, so that code which settles on or reports
-/// connections ([`crate::measure::settle`], the benches) reads either end the same way — the server's
-/// counters stand in for a client whose connections are not visible (reqwest).
-///
-/// Counters an end cannot observe stay 0 there: the client counts connections and their
-/// handshakes; requests, failed handshakes and accept errors are counted by the server.
+/// Connection counters, one type for both ends (the client's [`CountingConnector`], the
+/// server's [`crate::tls::server::Server::stats`]), so that code which settles on or reports
+/// connections reads either end the same way: the server's stand in for a client whose
+/// connections are not visible (reqwest). Counters an end cannot observe stay 0 there.
 #[derive(Debug, Default)]
 pub struct ConnStats {
     /// Connections opened: on the client once TCP and TLS are up (a connection that fails

@@ -1,9 +1,5 @@
 //! The local HTTPS server (hyper over tokio-rustls) and its counters: connections, handshakes by
-//! kind, session store.
-//!
-//! It counts what a client's sessions cost it: connections (total, open now), handshakes by
-//! kind (full, resumed, failed) and its session store, so the server side of every figure is
-//! measured in its own process.
+//! kind, session store, so the server side of every figure is measured in its own process.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -72,16 +68,12 @@ impl Server {
         // Before the first client is accepted: see `tls::warm_up`.
         config::warm_up(cfg.crypto_provider())?;
         let acceptor = TlsAcceptor::from(Arc::new(cfg));
-        let listener = TcpListener::bind(opts.addr)
-            .await
-            .map_err(|source| ServerError::Bind {
-                addr: opts.addr,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        let bind = |source| ServerError::Bind {
             addr: opts.addr,
             source,
-        })?;
+        };
+        let listener = TcpListener::bind(opts.addr).await.map_err(bind)?;
+        let addr = listener.local_addr().map_err(bind)?;
         let stats = Arc::new(ConnStats::default());
         let body = Bytes::from(vec![b'x'; opts.body_bytes]);
         let witness = opts.witness.then(|| Arc::new(Witness::default()));

@@ -97,9 +97,9 @@ impl SessionFactory {
     pub fn build(&self, pooling: Pooling) -> Result<Session, BuildError> {
         match self.kind {
             ClientKind::Hyper => self.build_hyper(pooling),
-            ClientKind::Reqwest => self.build_reqwest(pooling),
+            ClientKind::Reqwest => self.build_reqwest(pooling, false),
             #[cfg(feature = "native-tls")]
-            ClientKind::ReqwestNative => self.build_reqwest_native(pooling),
+            ClientKind::ReqwestNative => self.build_reqwest(pooling, true),
             #[cfg(not(feature = "native-tls"))]
             ClientKind::ReqwestNative => Err(BuildError::NativeTlsNotBuilt),
         }
@@ -120,11 +120,14 @@ impl SessionFactory {
         })
     }
 
-    /// reqwest as a user builds it: `--roots system` is its default verifier (the OS store,
-    /// loaded per client) with the CA merged in; `ca` trusts the CA alone; `webpki` hands it a
-    /// rustls config built like the hyper session's. The proxy from the environment is
-    /// ignored so that traffic stays on 127.0.0.1.
-    fn build_reqwest(&self, pooling: Pooling) -> Result<Session, BuildError> {
+    /// reqwest as a user builds it, on rustls or, `native`, on OpenSSL (`tls_backend_native()`).
+    /// `--roots system` is the backend's default (rustls: the platform verifier, loading the OS
+    /// store per client; OpenSSL: its default verify paths) with the CA merged in; `ca` trusts
+    /// the CA alone (`tls_certs_only`, which also turns OpenSSL's default paths off); `webpki`
+    /// hands rustls a config built like the hyper session's, and has no OpenSSL equivalent.
+    /// The proxy from the environment is ignored so that traffic stays on 127.0.0.1, and
+    /// verification stays on: there is no path that turns it off.
+    fn build_reqwest(&self, pooling: Pooling, native: bool) -> Result<Session, BuildError> {
         let err = |e: reqwest::Error| BuildError::Reqwest(e.to_string());
         let certs = || {
             self.tls
@@ -132,76 +135,38 @@ impl SessionFactory {
                 .iter()
                 .map(|c| reqwest::Certificate::from_der(c.as_ref()))
                 .collect::<Result<Vec<_>, _>>()
+                .map_err(err)
         };
         let version = match self.tls.version {
             crate::vocab::tls::TlsVersion::V12 => reqwest::tls::Version::TLS_1_2,
             crate::vocab::tls::TlsVersion::V13 => reqwest::tls::Version::TLS_1_3,
         };
-        // Named explicitly: in a `native-tls` build (for `reqwest-native`) reqwest's default
-        // backend becomes native-tls, and this client must stay rustls. Its certificates are
-        // then parsed by OpenSSL as well (`reqwest::Certificate` holds both forms): the
-        // summary's `method.reqwest_native_tls` says so; a default build has no OpenSSL.
+        // rustls is named explicitly (and replaced for `native`): in a `native-tls` build
+        // reqwest's default backend becomes native-tls. Its certificates are then parsed by OpenSSL as well
+        // (`reqwest::Certificate` holds both forms): `method.reqwest_native_tls` says so.
         let mut b = reqwest::Client::builder()
             .tls_backend_rustls()
             .no_proxy()
             .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], 0)));
+        #[cfg(feature = "native-tls")]
+        if native {
+            b = b.tls_backend_native();
+        }
         b = match self.tls.roots {
-            RootsChoice::Ca => b
-                .tls_certs_only(certs().map_err(err)?)
-                .tls_version_min(version)
-                .tls_version_max(version),
+            RootsChoice::Ca => b.tls_certs_only(certs()?),
             // reqwest's verifier would quietly fall back to the merged CA alone when the OS
             // store is empty: `RunArgs::validate` checks it once, before any worker starts.
-            RootsChoice::System => b
-                .tls_certs_merge(certs().map_err(err)?)
-                .tls_version_min(version)
-                .tls_version_max(version),
-            RootsChoice::Webpki => b.tls_backend_preconfigured(self.tls.client_config()?),
-        };
-        if pooling == Pooling::NoIdle {
-            b = b.pool_max_idle_per_host(0);
-        }
-        Ok(Session {
-            inner: Inner::Reqwest(b.build().map_err(err)?),
-        })
-    }
-}
-
-#[cfg(feature = "native-tls")]
-impl SessionFactory {
-    /// reqwest on OpenSSL (native-tls), as a user selects it: `tls_backend_native()`. `--roots
-    /// ca` trusts the CA alone (`tls_certs_only` disables OpenSSL's default verify paths);
-    /// `system` keeps them (`SSL_CTX_set_default_verify_paths`, the OS bundle OpenSSL was
-    /// configured with) and adds the CA. `webpki` has no meaning here and is refused by the
-    /// plan. Verification stays on: there is no path that turns it off.
-    fn build_reqwest_native(&self, pooling: Pooling) -> Result<Session, BuildError> {
-        let err = |e: reqwest::Error| BuildError::Reqwest(e.to_string());
-        let certs = self
-            .tls
-            .trusted
-            .iter()
-            .map(|c| reqwest::Certificate::from_der(c.as_ref()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(err)?;
-        let version = match self.tls.version {
-            crate::vocab::tls::TlsVersion::V12 => reqwest::tls::Version::TLS_1_2,
-            crate::vocab::tls::TlsVersion::V13 => reqwest::tls::Version::TLS_1_3,
-        };
-        let mut b = reqwest::Client::builder()
-            .tls_backend_native()
-            .no_proxy()
-            .resolve("localhost", std::net::SocketAddr::from(([127, 0, 0, 1], 0)))
-            .tls_version_min(version)
-            .tls_version_max(version);
-        b = match self.tls.roots {
-            RootsChoice::Ca => b.tls_certs_only(certs),
-            RootsChoice::System => b.tls_certs_merge(certs),
-            RootsChoice::Webpki => {
+            RootsChoice::System => b.tls_certs_merge(certs()?),
+            RootsChoice::Webpki if native => {
                 return Err(BuildError::Reqwest(
                     "--roots webpki has no native-tls equivalent".into(),
                 ))
             }
+            RootsChoice::Webpki => b.tls_backend_preconfigured(self.tls.client_config()?),
         };
+        if self.tls.roots != RootsChoice::Webpki {
+            b = b.tls_version_min(version).tls_version_max(version);
+        }
         if pooling == Pooling::NoIdle {
             b = b.pool_max_idle_per_host(0);
         }
@@ -381,50 +346,41 @@ impl Session {
     }
 
     async fn get_inner(&self, uri: &Uri) -> Result<Outcome, RequestError> {
-        let client = match &self.inner {
-            Inner::Hyper { client, .. } => client,
-            Inner::Reqwest(c) => return get_reqwest(c, uri).await,
+        let (status, body_bytes, conn) = match &self.inner {
+            Inner::Hyper { client, .. } => {
+                let res = client
+                    .get(uri.clone())
+                    .await
+                    .map_err(|e| RequestError::from_error(&e))?;
+                let conn = res.extensions().get::<ConnTag>().map(ConnTag::take_use);
+                let status = res.status();
+                let body = res
+                    .into_body()
+                    .collect()
+                    .await
+                    .map_err(|e| RequestError::from_error(&e))?
+                    .to_bytes();
+                (status, body.len(), conn)
+            }
+            Inner::Reqwest(client) => {
+                let res = client
+                    .get(uri.to_string())
+                    .send()
+                    .await
+                    .map_err(|e| RequestError::from_error(&e))?;
+                let status = res.status();
+                let body = res
+                    .bytes()
+                    .await
+                    .map_err(|e| RequestError::from_error(&e))?;
+                (status, body.len(), None)
+            }
         };
-        let res = client
-            .get(uri.clone())
-            .await
-            .map_err(|e| RequestError::from_error(&e))?;
-        let conn = res.extensions().get::<ConnTag>().map(ConnTag::take_use);
-        let status = res.status();
-        let body = res
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| RequestError::from_error(&e))?
-            .to_bytes();
         if !status.is_success() {
             return Err(RequestError::Status(status.as_u16()));
         }
-        Ok(Outcome {
-            body_bytes: body.len(),
-            conn,
-        })
+        Ok(Outcome { body_bytes, conn })
     }
-}
-
-async fn get_reqwest(client: &reqwest::Client, uri: &Uri) -> Result<Outcome, RequestError> {
-    let res = client
-        .get(uri.to_string())
-        .send()
-        .await
-        .map_err(|e| RequestError::from_error(&e))?;
-    let status = res.status();
-    let body = res
-        .bytes()
-        .await
-        .map_err(|e| RequestError::from_error(&e))?;
-    if !status.is_success() {
-        return Err(RequestError::Status(status.as_u16()));
-    }
-    Ok(Outcome {
-        body_bytes: body.len(),
-        conn: None,
-    })
 }
 
 #[cfg(test)]

@@ -3,8 +3,7 @@
 //!
 //! rustls's own `ServerSessionMemoryCache` does not expose its size, so this store implements
 //! the same policy (count-bounded, oldest evicted first, `take` removes a TLS 1.3 ticket on
-//! use) and, as the OpenSSL-style alternative, a TTL + capacity policy. With fresh client
-//! sessions every handshake leaves tickets that are never used: this is where that shows.
+//! use) and, as the OpenSSL-style alternative, a TTL + capacity policy.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;

@@ -1,19 +1,10 @@
 //! A dhat profile's allocation sites attributed to owners by their stacks, into a `Breakdown`.
 //!
-//! A profile written by the `dhat` crate (`dhatFileVersion` 2, mode `rust-heap`) has one
-//! *program point* per distinct allocation stack: bytes and blocks allocated there in total
-//! (`tb`, `tbk`), live at the global peak (`gb`, `gbk`) and live when the profiler stopped
-//! (`eb`, `ebk`), and the stack as indices (`fs`) into a table of frame strings (`ftbl`), the
-//! allocation site first. [`Profile::parse`](profile::Profile::parse) reads that; [`attribute`] sums every program
-//! point into exactly one owner by [`RULES`](rules::RULES), so the owners add up to the profile's totals with
-//! nothing dropped: a stack no rule recognises is [`Owner::Other`]. [`Breakdown::per_unit`]
-//! divides by sessions or requests and sets the result against a figure the counting allocator
-//! measured; the difference is shown as [`Owner::Remainder`], never hidden.
-//!
-//! Pure: no I/O beyond the string it is given, so it is tested on a fixture profile
-//! (`fixture.json`, trimmed from a real `--dhat` run).
-//!
-//! [`rules`] holds the frame rules, [`profile`] reads a profile; this module attributes one.
+//! [`profile`] reads a profile (one program point per distinct allocation stack); [`attribute`]
+//! sums every program point into exactly one owner by [`rules`], so the owners add up to the
+//! profile's totals with nothing dropped (a stack no rule recognises is [`Owner::Other`]). The
+//! method: docs/method-breakdown.md. Pure: tested on `fixture.json`, trimmed from a real
+//! `--dhat` run.
 
 pub mod profile;
 pub mod rules;

@@ -8,34 +8,13 @@ use crate::vocab::owner::Owner;
 
 /// The frame rules, in one table: `(owner, substrings of a frame)`.
 ///
-/// How a stack is classified ([`classify`]): the rules are tried **in table order**, and the
-/// first rule that matches **any** frame of the stack decides; allocator frames
-/// ([`ALLOCATOR_FRAMES`]) are left out, and a stack no rule matches is [`Owner::Other`]. So
-/// the order is the precedence, from the most specific context to the most general:
-///
-/// 1. the resumption store, then the tickets put in it: a ticket is parsed and its server
-///    certificates copied inside the handshake (`handle_new_ticket`), and the store's own maps
-///    grow inside `ClientSessionMemoryCache` whoever calls it;
-/// 2. the handshake's parts (certificate verification, key exchange, key schedule), which run
-///    inside the connection;
-/// 3. the `ClientConfig` (root store, verifier, provider), built inside the harness's session
-///    builder;
-/// 4. the rest of rustls's connection, records and buffers, which hyper's I/O calls into;
-/// 5. tokio's I/O registration, which hyper-util's connector calls into;
-/// 6. reqwest's connector, which hyper-util's pool calls; the HTTP client (hyper-util, hyper,
-///    hyper-rustls); then the rest of reqwest, around it;
-/// 7. what the harness's session builder allocates itself (the `Arc<ClientConfig>`);
-/// 8. the rest of the harness (its histograms, retention queue, list of kept sessions, wire
-///    messages), which every stack of its own tasks passes through;
-/// 9. tokio's runtime, last: its worker threads' stacks end in the runtime's thread spawn,
-///    below every task, so only what no other rule claims is the runtime's own.
-///
-/// An owner may have more than one row, at different precedences.
-///
-/// Innermost-first would be wrong here: the innermost library frame is often a data type's
-/// `clone` or decoder (`rustls::msgs::…`, `http::…`) whatever the context it runs in. Patterns
-/// are matched against the whole frame string (`0xADDR: symbol (file:line:col)`) and name
-/// Rust paths (`crate::module::Type`), which file paths never contain.
+/// The rules are tried **in table order**, and the first rule that matches **any** frame of
+/// the stack decides ([`classify`]), so the order is the precedence, from the most specific
+/// context to the most general; an owner may have more than one row. Innermost-first would be
+/// wrong: the innermost library frame is often a data type's `clone` or decoder
+/// (`rustls::msgs::…`, `http::…`) whatever the context it runs in. Why each row stands where it
+/// does: docs/method-breakdown.md, "The order of the rules". Patterns name Rust paths
+/// (`crate::module::Type`), which file paths never contain.
 pub const RULES: &[(Owner, &[&str])] = &[
     (
         Owner::ResumptionStore,

@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::measure::alloc;
@@ -84,10 +84,8 @@ async fn client_connection<E: Establish>(
         conn.flush().await
     })
     .await?;
-    let mut reply = [0u8; 16];
-    cx.step(which, Step::ReadReply, conn.read_exact(&mut reply))
+    cx.step(which, Step::ReadReply, read_expected(&mut conn, REPLY))
         .await?;
-    cx.expect(which, Step::ReadReply, &reply, REPLY)?;
     Ok(conn)
 }
 
@@ -131,14 +129,29 @@ async fn server_connection<E: Establish>(
 ) -> Result<E::Conn, HeldError> {
     let (tcp, _) = cx.step(which, Step::Accept, listener.accept()).await?;
     let mut conn = cx.step(which, Step::Handshake, e.establish(tcp)).await?;
-    let mut request = [0u8; 16];
-    cx.step(which, Step::ReadRequest, conn.read_exact(&mut request))
+    cx.step(which, Step::ReadRequest, read_expected(&mut conn, REQUEST))
         .await?;
-    cx.expect(which, Step::ReadRequest, &request, REQUEST)?;
     cx.step(which, Step::WriteReply, async {
         conn.write_all(REPLY).await?;
         conn.flush().await
     })
     .await?;
     Ok(conn)
+}
+
+/// Reads what the other side sent and checks it is `want`.
+async fn read_expected<C: AsyncRead + Unpin>(conn: &mut C, want: &[u8; 16]) -> io::Result<()> {
+    let mut got = [0u8; 16];
+    conn.read_exact(&mut got).await?;
+    if &got == want {
+        return Ok(());
+    }
+    Err(io::Error::new(
+        io::ErrorKind::InvalidData,
+        format!(
+            "expected {:?}, got {:?}",
+            String::from_utf8_lossy(want),
+            String::from_utf8_lossy(&got)
+        ),
+    ))
 }

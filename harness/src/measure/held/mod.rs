@@ -1,26 +1,13 @@
 //! The held-connection probe: the heap one idle connection costs the client and the server side,
 //! TLS and plain TCP.
 //!
-//! "TLS minus TCP" is what TLS adds to each connection a program keeps open (a pooled
-//! keep-alive connection, say), the figure rustls's own measurement publishes per connection
-//! (jbp.io, 2019: one shared config, N connections open at once).
-//!
-//! Each side runs on its own thread and current-thread runtime, so the per-thread counters
-//! ([`alloc::thread_counts`](crate::measure::alloc::thread_counts)) charge it exactly; configs
-//! are shared and not counted, handshakes are full without tickets, and one warm-up connection
-//! pays the one-time costs first, so the figure is one connection's and nothing else's.
-//! Kernel socket buffers and aws-lc's C allocations are not heap the counters see.
-//! docs/method-breakdown.md gives the method and its reasons. In a process without the
-//! counting allocator ([`alloc::is_installed`](crate::measure::alloc::is_installed) false) the
-//! connections are still made and every figure is `None`.
-//!
-//! # Modules
-//!
-//! [`probe`] (here) runs a TCP pass, then a TLS pass (`pass`). A pass starts each side on its
-//! own thread (`side`), where it makes, exchanges on and holds its connections and takes its
-//! readings ([`connections`]), through the pass's way of establishing a connection
-//! ([`establish`]: the TCP stream itself, or TLS over it); the two sides meet at a rendezvous
-//! (`rendezvous`). What can fail, and where, is in [`error`].
+//! "TLS minus TCP" is what TLS adds to each connection a program keeps open, the figure rustls's
+//! own measurement publishes per connection. Each side runs on its own thread and
+//! current-thread runtime, so the per-thread counters charge it exactly; the method and what
+//! it leaves out: docs/method-breakdown.md, "The held-connection probe". [`probe`] runs a TCP
+//! pass, then a TLS pass (`pass`), each side on its thread (`side`) making and holding its
+//! connections ([`connections`]) through the pass's [`establish`]; the sides meet at a
+//! `rendezvous`.
 
 pub mod connections;
 pub mod error;

@@ -59,33 +59,6 @@ impl SideCtx {
         })
     }
 
-    /// Checks what the other side sent.
-    pub(super) fn expect(
-        &self,
-        which: Which,
-        step: Step,
-        got: &[u8; 16],
-        want: &[u8; 16],
-    ) -> Result<(), HeldError> {
-        if got == want {
-            return Ok(());
-        }
-        Err(self.fail(HeldError::Io {
-            pass: self.pass,
-            side: self.side,
-            which,
-            step,
-            source: io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!(
-                    "expected {:?}, got {:?}",
-                    String::from_utf8_lossy(want),
-                    String::from_utf8_lossy(got)
-                ),
-            ),
-        }))
-    }
-
     /// Waits until the other side reaches the same point.
     pub(super) fn meet(&self) -> Result<(), HeldError> {
         self.rv.wait().map_err(|why| {

@@ -1,39 +1,13 @@
 //! The published per-session memory method in one process: N/2 client and N/2 server connections
 //! through lockstep handshakes, in memory.
 //!
-//! The method is rustls's `rustls-bench memory`, as its published tables used it
-//! (docs/handshakes.md): full handshakes, then `LOCKSTEP_DATA_BYTES` from each client to its
-//! server.
-//!
-//! # Method
-//!
-//! - **All pairs exist before the first flight**, then each round moves every pair one flight
-//!   (client → server, server → client) until no pair is handshaking: at every round boundary
-//!   all pairs hold the same state, so the peak catches what a handshake holds at its largest
-//!   (the received certificate chain, key shares), N times over.
-//! - **One process per point** (`crate::run::handshakes` spawns it): peak RSS only grows within
-//!   a process, and the published figure is the peak RSS (GNU `time -f %M`). The worker reads
-//!   its own `VmHWM` last, which is that figure for a program started from a small parent such
-//!   as `time`; the `ru_maxrss` its parent could read would include the parent's own peak,
-//!   which the kernel carries across `exec`.
-//! - **Beside it, the heap exactly**: the counting allocator's live bytes (Rust; OpenSSL's own
-//!   allocations too, routed through it in a `native-tls` build) and glibc's `mallinfo2`
-//!   in-use bytes (every `malloc`, aws-lc's C allocations included, which the counting
-//!   allocator does not see). Each is read before the first connection, once every pair is
-//!   made, after every round (the peaks) and at rest; then the servers are dropped and then
-//!   the clients, and the live bytes given back each time are each side's bytes at rest.
-//!   Each side's connections are held by value in one `Vec` (as rustls-bench holds them: the
-//!   heap layout, and so the peak RSS, is the published method's), allocated after the
-//!   first reading and dropped whole, so a side's bytes include its connections' own structs
-//!   (rustls keeps much of a connection's state inline) as well as what they point to. What
-//!   outlives the connections (a server session store still filling) is in neither side.
-//! - **Configs**: one server config, and one client config shared by every client with
-//!   resumption off ([`ConfigSharing::Shared`], rustls-bench's setup), or one built per
-//!   client with the default resumption store, as a per-request client builds it
-//!   ([`ConfigSharing::PerConnection`]).
-//! - A single scratch buffer carries the bytes between the two sides, as in rustls-bench.
-//!
-//! [`with_rustls`] and [`with_openssl`] implement the two libraries' steps.
+//! rustls's `rustls-bench memory`, as its published tables used it: all pairs made first, then
+//! one flight each way per round until no pair is handshaking, then `LOCKSTEP_DATA_BYTES` from
+//! each client to its server; beside the peak RSS the heap is read exactly, and each side's
+//! bytes at rest are what dropping it gives back. The method and why each step is so:
+//! docs/handshakes.md, "The method". [`with_rustls`] and [`with_openssl`] implement the two
+//! libraries' steps (`Pairs`); one point runs per process (`crate::run::handshakes` spawns
+//! it), because peak RSS only grows within a process.
 
 mod with_openssl;
 mod with_rustls;
