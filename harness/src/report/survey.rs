@@ -40,7 +40,7 @@ fn cells(r: &SurveyRow, heap: bool) -> Vec<String> {
         r.runtime.to_string(),
         r.library.clone(),
         r.habit.clone(),
-        opt(r.connections_per_request, units::sig3),
+        opt(r.connections_per_request, units::per_request),
         match (r.handshakes_full, r.handshakes_resumed) {
             (Some(f), Some(s)) => format!("{f} / {s}"),
             _ => units::NOT_MEASURED.into(),
@@ -102,8 +102,11 @@ pub fn table(s: &SurveySummary) -> String {
         out.push_str(&line(r));
     }
     out.push_str(
-        "\nconn/req, left open (of connections), RSS growth/req: measured by harness exec per \
-         row; CPU/req: derived, the process's CPU ÷ requests, start-up included.\n",
+        "\nfull / resumed and left open (of connections, open at the program's last request): \
+         counted by the harness's server; conn/req: derived, connections ÷ requests; RSS \
+         growth/req: derived, the tree's sampled RSS after the last request − after the first, ÷ \
+         requests between; CPU/req: derived, CPU of the command and every descendant it waited \
+         for (getrusage RUSAGE_CHILDREN) ÷ requests, start-up included.\n",
     );
     if heap {
         out.push_str("C heap/conn: derived, DHAT's heap peaks summed ÷ connections; valgrind does not see:\n");

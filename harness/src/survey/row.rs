@@ -170,7 +170,10 @@ pub fn verdict(r: &SurveyRow) -> String {
     ) else {
         return "no verdict: the server's record was lost".into();
     };
-    let held = r.left_open_per_request.unwrap_or(0.0) >= HELD_PER_REQUEST;
+    let Some(left_open) = r.left_open_per_request else {
+        return "no verdict: connections open at the last request not measured".into();
+    };
+    let held = left_open >= HELD_PER_REQUEST;
     let resumes = resumed > full;
     let base = if cpr >= PER_REQUEST && held {
         if resumes {

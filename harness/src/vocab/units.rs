@@ -36,6 +36,16 @@ pub fn sig3(v: f64) -> String {
     trim_zeros(s)
 }
 
+/// A share per request: three decimals below 1 (`0.005`, `0.56`), else [`sig3`], so that one
+/// connection in 200 does not round to one in 100.
+pub fn per_request(v: f64) -> String {
+    if v != 0.0 && v.abs() < 1.0 {
+        trim_zeros(format!("{v:.3}"))
+    } else {
+        sig3(v)
+    }
+}
+
 /// Drops trailing fractional zeros (and a dangling point) so tick labels stay short.
 fn trim_zeros(s: String) -> String {
     if s.contains('.') {
@@ -160,6 +170,15 @@ pub fn rate(r: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_share_per_request_keeps_one_in_two_hundred_apart_from_one_in_a_hundred() {
+        assert_eq!(per_request(1.0 / 200.0), "0.005");
+        assert_eq!(per_request(2.0 / 200.0), "0.01");
+        assert_eq!(per_request(111.0 / 200.0), "0.555");
+        assert_eq!(per_request(1.0), "1");
+        assert_eq!(per_request(0.0), "0");
+    }
 
     #[test]
     fn bytes_use_binary_units_with_three_digits() {

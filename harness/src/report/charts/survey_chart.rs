@@ -43,11 +43,11 @@ pub(crate) fn chart(s: &SurveySummary) -> Result<String, DrawError> {
         Panel {
             caption: "connections held to the end, per request",
             values: s.rows.iter().map(|r| r.left_open_per_request).collect(),
-            label: units::sig3,
+            label: units::per_request,
             colour: PALETTE[0].rgb,
         },
         Panel {
-            caption: "RSS growth per request",
+            caption: "RSS growth per request (negative: no bar, the label gives it)",
             values: s
                 .rows
                 .iter()
