@@ -101,13 +101,15 @@ pub fn table(s: &SurveySummary) -> String {
     for r in &rows {
         out.push_str(&line(r));
     }
-    out.push_str(
-        "\nfull / resumed and left open (of connections, open at the program's last request): \
+    out.push('\n');
+    out.push_str(&crate::report::wrap::wrap_all(
+        "full / resumed and left open (of connections, open at the program's last request): \
          counted by the harness's server; conn/req: derived, connections ÷ requests; RSS \
          growth/req: derived, the tree's sampled RSS after the last request − after the first, ÷ \
          requests between; CPU/req: derived, CPU of the command and every descendant it waited \
-         for (getrusage RUSAGE_CHILDREN) ÷ requests, start-up included.\n",
-    );
+         for (getrusage RUSAGE_CHILDREN) ÷ requests, start-up included.",
+        100,
+    ));
     if heap {
         out.push_str("C heap/conn: derived, DHAT's heap peaks summed ÷ connections; valgrind does not see:\n");
         let mut seen = Vec::new();
