@@ -212,7 +212,7 @@ pub fn methods() -> std::collections::BTreeMap<String, String> {
 }
 
 /// `PATH` lookup, for a check before anything starts.
-fn which(name: &str) -> Option<PathBuf> {
+pub(crate) fn which(name: &str) -> Option<PathBuf> {
     if name.contains('/') {
         return Some(PathBuf::from(name));
     }

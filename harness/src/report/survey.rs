@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::contract::survey::{SurveyRow, SurveySummary};
+use crate::report::grid::widest;
 use crate::report::html::{esc, STYLE};
 use crate::vocab::exec::HeapTool;
 use crate::vocab::runtime::{RowStatus, SurveyEnd};
@@ -65,25 +66,18 @@ pub fn table(s: &SurveySummary) -> String {
     let heads = heads(heap);
     let rows: Vec<Vec<String>> = s.rows.iter().map(|r| cells(r, heap)).collect();
     let widths: Vec<usize> = (0..heads.len())
-        .map(|i| {
-            rows.iter()
-                .map(|r| r[i].chars().count())
-                .chain([heads[i].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
+        .map(|i| widest(rows.iter().map(|r| r[i].as_str()).chain([heads[i]])))
         .collect();
     let numeric = |i: usize| (3..heads.len() - 1).contains(&i);
     let line = |cells: &[String]| -> String {
         let mut out = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            let pad = widths[i].saturating_sub(c.chars().count());
+        for (i, (c, &w)) in cells.iter().zip(&widths).enumerate() {
             if i + 1 == cells.len() {
                 out.push_str(c);
             } else if numeric(i) {
-                let _ = write!(out, "{}{c}  ", " ".repeat(pad));
+                let _ = write!(out, "{c:>w$}  ");
             } else {
-                let _ = write!(out, "{c}{}  ", " ".repeat(pad));
+                let _ = write!(out, "{c:<w$}  ");
             }
         }
         out.trim_end().to_string() + "\n"

@@ -121,6 +121,11 @@ pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome
 
 /// Creates `out/<run-id>`; a run never reuses or overwrites a directory.
 pub(crate) fn create_run_dir(out: &Path) -> Result<PathBuf, RunError> {
+    create_prefixed_run_dir(out, "")
+}
+
+/// Creates `out/<prefix><run-id>` (the survey's `survey-<run-id>`), never reusing one.
+pub(crate) fn create_prefixed_run_dir(out: &Path, prefix: &str) -> Result<PathBuf, RunError> {
     let err = |reason: String| RunError::Out {
         path: out.to_path_buf(),
         reason,
@@ -129,7 +134,7 @@ pub(crate) fn create_run_dir(out: &Path) -> Result<PathBuf, RunError> {
         return Err(err("exists and is not a directory".into()));
     }
     std::fs::create_dir_all(out).map_err(|e| err(e.to_string()))?;
-    let base = run_id_at(time::OffsetDateTime::now_utc());
+    let base = format!("{prefix}{}", run_id_at(time::OffsetDateTime::now_utc()));
     for n in 1..1000 {
         let id = if n == 1 {
             base.clone()

@@ -15,8 +15,8 @@ use std::time::Instant;
 
 use crate::contract::plan::ServerPlan;
 use crate::contract::survey::{SurveyRow, SurveySummary, SURVEY_SCHEMA};
-use crate::exec::{self, ExecPlan};
-use crate::run::orchestrator::run_id_at;
+use crate::exec::{self, which, ExecPlan};
+use crate::run::orchestrator::{create_prefixed_run_dir, RunError};
 use crate::vocab::defaults;
 use crate::vocab::exec::{ExecEnd, HeapTool};
 use crate::vocab::runtime::{Runtime, SurveyEnd};
@@ -125,25 +125,13 @@ pub fn run(
 
 /// `OUT/survey-<run-id>`, new.
 fn create_dir(out: &Path) -> Result<PathBuf, SurveyError> {
-    let err = |reason: String| SurveyError::Out {
-        path: out.to_path_buf(),
-        reason,
-    };
-    std::fs::create_dir_all(out).map_err(|e| err(e.to_string()))?;
-    let base = format!("survey-{}", run_id_at(time::OffsetDateTime::now_utc()));
-    for n in 1..1000 {
-        let id = if n == 1 {
-            base.clone()
-        } else {
-            format!("{base}-{n}")
-        };
-        match std::fs::create_dir(out.join(&id)) {
-            Ok(()) => return Ok(out.join(id)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(err(e.to_string())),
-        }
-    }
-    Err(err("could not find a free survey id".into()))
+    create_prefixed_run_dir(out, "survey-").map_err(|e| match e {
+        RunError::Out { path, reason } => SurveyError::Out { path, reason },
+        other => SurveyError::Out {
+            path: out.to_path_buf(),
+            reason: other.to_string(),
+        },
+    })
 }
 
 /// Checks one habit; `true` when a Ctrl-C interrupted it.
@@ -288,13 +276,4 @@ fn present(need: Need) -> bool {
             Command::new("php").args(["-r", &format!("exit(extension_loaded('{x}') ? 0 : 1);")])
         ),
     }
-}
-
-/// `PATH` lookup.
-fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    })
 }
