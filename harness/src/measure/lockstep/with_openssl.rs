@@ -1,11 +1,4 @@
 //! OpenSSL pairs for the lockstep scenario over an in-memory duplex (`native-tls`).
-//!
-//! Each pair's bytes in flight wait in one queue allocation shared by its two ends (the
-//! `Rc` below: about 70 bytes per pair, dropped with the client), where rustls's pairs hold
-//! them inside the connections; a queue is emptied, and its buffer freed, once read. Both
-//! sides keep OpenSSL's defaults otherwise: the server its session cache (20,480 entries) and
-//! tickets, the client no cache; the client verifies the chain against the harness CA and the
-//! name `localhost`.
 
 use super::LockstepError;
 use crate::contract::lockstep::{LockstepPoint, LockstepReading};
@@ -42,7 +35,8 @@ mod imp {
     use openssl::error::ErrorStack;
     use openssl::pkey::PKey;
     use openssl::ssl::{
-        ErrorCode, Ssl, SslContext, SslMethod, SslMode, SslStream, SslVerifyMode, SslVersion,
+        ErrorCode, Ssl, SslContext, SslContextBuilder, SslMethod, SslMode, SslStream,
+        SslVerifyMode, SslVersion,
     };
     use openssl::x509::X509;
 
@@ -52,27 +46,16 @@ mod imp {
     use crate::tls::certs::CertSet;
     use crate::vocab::tls::{ConfigSharing, KxChoice, TlsVersion};
 
-    /// Bytes in flight each way between one client and its server.
-    #[derive(Default)]
-    struct Queues {
-        to_server: Vec<u8>,
-        to_client: Vec<u8>,
-    }
-
-    /// One end of a pair's duplex: reads its own queue, writes the other's.
+    /// One end of a pair's duplex: reads `queues[inbox]` (0: to the client, 1: to the server),
+    /// writes the other. The pair's one shared allocation (about 70 bytes) goes with the client.
     pub(in super::super) struct End {
-        queues: Rc<RefCell<Queues>>,
-        client: bool,
+        queues: Rc<RefCell<[Vec<u8>; 2]>>,
+        inbox: usize,
     }
 
     impl Read for End {
         fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-            let mut q = self.queues.borrow_mut();
-            let inbox = if self.client {
-                &mut q.to_client
-            } else {
-                &mut q.to_server
-            };
+            let inbox = &mut self.queues.borrow_mut()[self.inbox];
             if inbox.is_empty() {
                 return Err(io::ErrorKind::WouldBlock.into());
             }
@@ -89,13 +72,7 @@ mod imp {
 
     impl Write for End {
         fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            let mut q = self.queues.borrow_mut();
-            let outbox = if self.client {
-                &mut q.to_server
-            } else {
-                &mut q.to_client
-            };
-            outbox.extend_from_slice(buf);
+            self.queues.borrow_mut()[1 - self.inbox].extend_from_slice(buf);
             Ok(buf.len())
         }
         fn flush(&mut self) -> io::Result<()> {
@@ -103,6 +80,8 @@ mod imp {
         }
     }
 
+    /// OpenSSL's defaults otherwise: the server keeps its session cache (20,480 entries) and
+    /// tickets, the client no cache.
     pub(in super::super) struct OpensslPairs {
         point: LockstepPoint,
         ca: Vec<u8>,
@@ -110,17 +89,20 @@ mod imp {
         server: SslContext,
     }
 
-    fn version(v: TlsVersion) -> SslVersion {
-        match v {
+    /// A context builder for `method`, pinned to `tls`.
+    fn builder(method: SslMethod, tls: TlsVersion) -> Result<SslContextBuilder, ErrorStack> {
+        let v = match tls {
             TlsVersion::V12 => SslVersion::TLS1_2,
             TlsVersion::V13 => SslVersion::TLS1_3,
-        }
+        };
+        let mut b = SslContext::builder(method)?;
+        b.set_min_proto_version(Some(v))?;
+        b.set_max_proto_version(Some(v))?;
+        Ok(b)
     }
 
     fn client_context(point: &LockstepPoint, ca: &[u8]) -> Result<SslContext, ErrorStack> {
-        let mut b = SslContext::builder(SslMethod::tls_client())?;
-        b.set_min_proto_version(Some(version(point.tls)))?;
-        b.set_max_proto_version(Some(version(point.tls)))?;
+        let mut b = builder(SslMethod::tls_client(), point.tls)?;
         b.set_verify(SslVerifyMode::PEER);
         b.cert_store_mut().add_cert(X509::from_der(ca)?)?;
         if point.kx == KxChoice::X25519 {
@@ -138,9 +120,7 @@ mod imp {
             certs: &CertSet,
         ) -> Result<Self, ErrorStack> {
             let ca = certs.ca.to_vec();
-            let mut s = SslContext::builder(SslMethod::tls_server())?;
-            s.set_min_proto_version(Some(version(point.tls)))?;
-            s.set_max_proto_version(Some(version(point.tls)))?;
+            let mut s = builder(SslMethod::tls_server(), point.tls)?;
             let mut chain = certs.server_chain.iter();
             if let Some(leaf) = chain.next() {
                 let leaf = X509::from_der(leaf)?;
@@ -162,6 +142,30 @@ mod imp {
                 shared,
                 server: s.build(),
             })
+        }
+
+        /// A new client and server over one duplex.
+        fn pair_of(&self) -> Result<(SslStream<End>, SslStream<End>), ErrorStack> {
+            let ctx = match &self.shared {
+                Some(c) => c.clone(),
+                None => client_context(&self.point, &self.ca)?,
+            };
+            let queues = Rc::new(RefCell::new(Default::default()));
+            let mut c = Ssl::new(&ctx)?;
+            c.set_hostname(SERVER_NAME)?;
+            c.param_mut().set_host(SERVER_NAME)?;
+            c.set_connect_state();
+            let mut s = Ssl::new(&self.server)?;
+            s.set_accept_state();
+            let client = SslStream::new(
+                c,
+                End {
+                    queues: queues.clone(),
+                    inbox: 0,
+                },
+            )?;
+            let server = SslStream::new(s, End { queues, inbox: 1 })?;
+            Ok((client, server))
         }
     }
 
@@ -203,36 +207,7 @@ mod imp {
         type Server = SslStream<End>;
 
         fn pair(&mut self, index: usize) -> Result<(Self::Client, Self::Server), LockstepError> {
-            let ctx = match &self.shared {
-                Some(c) => c.clone(),
-                None => client_context(&self.point, &self.ca).map_err(|e| failed(index, e))?,
-            };
-            let queues = Rc::new(RefCell::new(Queues::default()));
-            let mut c = Ssl::new(&ctx).map_err(|e| failed(index, e))?;
-            c.set_hostname(SERVER_NAME).map_err(|e| failed(index, e))?;
-            c.param_mut()
-                .set_host(SERVER_NAME)
-                .map_err(|e| failed(index, e))?;
-            c.set_connect_state();
-            let mut s = Ssl::new(&self.server).map_err(|e| failed(index, e))?;
-            s.set_accept_state();
-            let client = SslStream::new(
-                c,
-                End {
-                    queues: queues.clone(),
-                    client: true,
-                },
-            )
-            .map_err(|e| failed(index, e))?;
-            let server = SslStream::new(
-                s,
-                End {
-                    queues,
-                    client: false,
-                },
-            )
-            .map_err(|e| failed(index, e))?;
-            Ok((client, server))
+            self.pair_of().map_err(|e| failed(index, e))
         }
 
         fn step(
