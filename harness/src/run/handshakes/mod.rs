@@ -1,11 +1,4 @@
-//! `harness handshakes`: per-session memory by the published method (the in-memory lockstep
-//! scenario of [`crate::measure::lockstep`], one worker process per point), beside the exact
-//! heap and this tool's own per-session figures, in one reconciliation table
-//! (docs/handshakes.md, docs/method-handshakes.md).
-//!
-//! The points: every library × TLS version × N with rustls's default key exchange and one
-//! shared client config (the published setup); then, at TLS 1.3, the differences the table
-//! explains: X25519 alone (rustls), and a config per client (both libraries).
+//! `harness handshakes`: the lockstep points, one worker process each, and the summary.
 
 pub mod foreign;
 pub mod guard;
@@ -111,6 +104,13 @@ fn label(p: &LockstepPoint) -> String {
     format!("{} N = {}", p.series_name(), p.sessions)
 }
 
+fn failed(point: &LockstepPoint, reason: impl ToString) -> HandshakesError {
+    HandshakesError::Point {
+        point: label(point),
+        reason: reason.to_string(),
+    }
+}
+
 /// Runs `cmd` (stdin closed) to its end; its output, or how it ended and what it said of
 /// its end (its panic, else its last line on stderr) if it failed.
 pub(super) fn output_of(mut cmd: Command, what: &str) -> Result<Output, String> {
@@ -131,17 +131,13 @@ pub(super) fn output_of(mut cmd: Command, what: &str) -> Result<Output, String> 
 
 /// Runs one point in a new worker process (`harness __worker handshakes <json>`).
 fn run_point(exe: &Path, point: &LockstepPoint) -> Result<LockstepReading, HandshakesError> {
-    let fail = |reason: String| HandshakesError::Point {
-        point: label(point),
-        reason,
-    };
-    let json = serde_json::to_string(point).map_err(|e| fail(e.to_string()))?;
+    let json = serde_json::to_string(point).map_err(|e| failed(point, e))?;
     let mut cmd = Command::new(exe);
     cmd.args(["__worker", "handshakes", &json]);
-    let out = output_of(cmd, "the worker").map_err(fail)?;
+    let out = output_of(cmd, "the worker").map_err(|e| failed(point, e))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or("");
-    serde_json::from_str(line).map_err(|e| fail(format!("unreadable worker output: {e}")))
+    serde_json::from_str(line).map_err(|e| failed(point, format!("unreadable worker output: {e}")))
 }
 
 /// The worker: measures the point given as JSON and prints the reading as one JSON line.
@@ -151,15 +147,9 @@ pub fn worker_main(config: &str) -> Result<(), HandshakesError> {
             point: "worker".into(),
             reason: format!("bad configuration: {e}"),
         })?;
-    let fail = |reason: String| HandshakesError::Point {
-        point: label(&point),
-        reason,
-    };
-    let reading = crate::measure::lockstep::measure(&point).map_err(|e| fail(e.to_string()))?;
-    println!(
-        "{}",
-        serde_json::to_string(&reading).map_err(|e| fail(e.to_string()))?
-    );
+    let reading = crate::measure::lockstep::measure(&point).map_err(|e| failed(&point, e))?;
+    let json = serde_json::to_string(&reading).map_err(|e| failed(&point, e))?;
+    println!("{json}");
     Ok(())
 }
 
@@ -309,20 +299,11 @@ pub fn run(
         }
         readings.push(r);
     }
-    let mut all_series = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
-    for r in &readings {
-        let name = r.point.series_name();
-        if seen.contains(&name) {
-            continue;
-        }
-        let group: Vec<&LockstepReading> = readings
-            .iter()
-            .filter(|o| o.point.series_name() == name)
-            .collect();
-        all_series.extend(series::series(&group));
-        seen.push(name);
-    }
+    // `points` runs each series' N one after another.
+    let all_series = readings
+        .chunk_by(|a, b| a.point.series_name() == b.point.series_name())
+        .filter_map(series::series)
+        .collect();
     let held = plan.tls.iter().map(|&t| held_figures(&set, t)).collect();
     let (per_request, per_request_error) = match &plan.load_run {
         Some(dir) => match per_request(dir) {
@@ -372,13 +353,6 @@ pub fn run(
         load_run: Some(load_run_choice(plan)),
     };
     summary.reconciliation = crate::report::handshakes::reconciliation(&summary);
-    write(plan, summary)
-}
-
-fn write(
-    plan: &HandshakesPlan,
-    mut summary: HandshakesSummary,
-) -> Result<(HandshakesSummary, PathBuf), HandshakesError> {
     let root = plan.out.join("handshakes");
     let dir = create_run_dir(&root)?;
     summary.run_id = dir
