@@ -39,19 +39,26 @@ fn diff(a: Option<f64>, c: Option<f64>) -> Option<f64> {
 
 /// One figure of a series.
 type Figure = fn(&LockstepSeries) -> Option<f64>;
+const REST: Figure = |x| x.heap_at_rest_slope;
+const RSS: Figure = |x| x.peak_rss_slope;
+const CLIENT: Figure = |x| x.client_bytes_per_connection;
 
 /// `figure` of series `a` − of series `b`.
 fn gap(a: Option<&LockstepSeries>, b: Option<&LockstepSeries>, figure: Figure) -> Option<f64> {
     diff(a.and_then(figure), b.and_then(figure))
 }
 
-/// The series of `library` at `tls` with `kx` and `config`.
+/// A series' key exchange and client config sharing.
+type Setup = (KxChoice, ConfigSharing);
+const X25519: Setup = (KxChoice::X25519, ConfigSharing::Shared);
+const PER_CLIENT: Setup = (KxChoice::Default, ConfigSharing::PerConnection);
+
+/// The series of `library` at `tls` with `setup`, its clients keeping their buffers.
 fn find(
     s: &HandshakesSummary,
     library: TlsLibrary,
     tls: TlsVersion,
-    kx: KxChoice,
-    config: ConfigSharing,
+    (kx, config): Setup,
 ) -> Option<&LockstepSeries> {
     s.series.iter().find(|x| {
         x.library == library
@@ -62,8 +69,9 @@ fn find(
     })
 }
 
+/// The series of the published setup: the default key exchange, one shared client config.
 fn base(s: &HandshakesSummary, library: TlsLibrary, tls: TlsVersion) -> Option<&LockstepSeries> {
-    find(s, library, tls, KxChoice::Default, ConfigSharing::Shared)
+    find(s, library, tls, (KxChoice::Default, ConfigSharing::Shared))
 }
 
 /// The version the variant series ran at, by the rule that chose it (`variant_tls`); the
@@ -107,16 +115,9 @@ fn between(points: &[(u64, f64)], from: u64, to: u64) -> Option<f64> {
     slope(at(from)?, at(to)?)
 }
 
-/// The peak RSS slope of this tool's published-setup series of `library` at `tls` between
-/// `from` and `to` sessions, from its readings; `None` unless both were measured.
-fn ours_between(
-    s: &HandshakesSummary,
-    library: TlsLibrary,
-    tls: TlsVersion,
-    from: u64,
-    to: u64,
-) -> Option<f64> {
-    let x = base(s, library, tls)?;
+/// The peak RSS slope of series `x` between `from` and `to` sessions, from its readings;
+/// `None` unless both were measured.
+fn ours_between(s: &HandshakesSummary, x: &LockstepSeries, from: u64, to: u64) -> Option<f64> {
     slope(peak_at(s, x, from)?, peak_at(s, x, to)?)
 }
 
@@ -269,7 +270,7 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
                 .find_map(|p| p.source_span.map(|(sp, _)| (p.year, sp)));
             let over_theirs = match theirs {
                 Some((year, (a, z))) if (a, z) != (x.from_sessions, x.to_sessions) => {
-                    let v = ours_between(s, *lib, tls, a, z)
+                    let v = ours_between(s, x, a, z)
                         .map_or_else(|| "n/a (not both N run)".into(), bytes);
                     format!("; over the {year} source's {}: {v}", span(a, z))
                 }
@@ -327,7 +328,9 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
             let label = format!("{name} memory here: TLS {tls}");
             let how = match (ends, theirs) {
                 (Some((&(a, _), &(z, _))), Some(t)) => {
-                    let ratio = match ours_between(s, TlsLibrary::Rustls, tls, a, z) {
+                    let ours =
+                        base(s, TlsLibrary::Rustls, tls).and_then(|x| ours_between(s, x, a, z));
+                    let ratio = match ours {
                         Some(o) => format!(
                             "ours over the same span {}, ours ÷ theirs = {:.2}",
                             bytes(o),
@@ -473,42 +476,32 @@ fn chain(rows: &mut Vec<Row>, lib: TlsLibrary, tls: TlsVersion, x: &LockstepSeri
 /// measured series.
 fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     let Some(v) = main_tls(s) else { return };
-    let rest: Figure = |x| x.heap_at_rest_slope;
-    let rss: Figure = |x| x.peak_rss_slope;
     let r12 = base(s, TlsLibrary::Rustls, TlsVersion::V12);
     let r13 = base(s, TlsLibrary::Rustls, TlsVersion::V13);
     if r12.is_some() && r13.is_some() {
         rows.push(row(
             "rustls TLS 1.2 − TLS 1.3, heap at rest",
-            gap(r12, r13, rest),
+            gap(r12, r13, REST),
             format!(
                 "heap at rest slope, TLS 1.2 series − TLS 1.3 series (each with its default key exchange, so the versions and the key exchanges both differ); their peak RSS slopes differ by {}",
-                b(gap(r12, r13, rss))
+                b(gap(r12, r13, RSS))
             ),
         ));
     }
     let rustls = base(s, TlsLibrary::Rustls, v);
-    let x25519 = find(
-        s,
-        TlsLibrary::Rustls,
-        v,
-        KxChoice::X25519,
-        ConfigSharing::Shared,
-    );
+    let x25519 = find(s, TlsLibrary::Rustls, v, X25519);
     if x25519.is_some() {
         rows.push(row(
             "rustls default groups − X25519 alone, peak RSS",
-            gap(rustls, x25519, rss),
+            gap(rustls, x25519, RSS),
             key_exchange_how(v, rustls, x25519),
         ));
     }
     for lib in TlsLibrary::ALL {
-        let own = find(s, *lib, v, KxChoice::Default, ConfigSharing::PerConnection);
-        if let (Some(own), Some(shared)) = (own, base(s, *lib, v)) {
-            let d = diff(
-                own.client_bytes_per_connection,
-                shared.client_bytes_per_connection,
-            );
+        let own = find(s, *lib, v, PER_CLIENT);
+        let shared = base(s, *lib, v);
+        if own.is_some() && shared.is_some() {
+            let d = gap(own, shared, CLIENT);
             let cause = match d {
                 Some(d) if d > 0.0 && *lib == TlsLibrary::Rustls => "the two series differ in that: a client config per client, with its default resumption store, against one shared config with resumption off",
                 Some(d) if d > 0.0 => "the two series differ only in that: a client context per client",
@@ -528,15 +521,15 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     if openssl.is_some() {
         rows.push(row(
             format!("OpenSSL − rustls TLS {v}, heap at rest"),
-            gap(openssl, rustls, rest),
+            gap(openssl, rustls, REST),
             format!(
                 "heap at rest slope, OpenSSL series − rustls series; their peak RSS slopes differ by {}",
-                b(gap(openssl, rustls, rss))
+                b(gap(openssl, rustls, RSS))
             ),
         ));
     }
     if let (Some(rb), Some(_)) = (released(s), openssl) {
-        let d = gap(Some(rb), openssl, |x| x.client_bytes_per_connection);
+        let d = gap(Some(rb), openssl, CLIENT);
         let cause = match d {
             Some(d) if d < 0.0 => "the two series differ only in SSL_MODE_RELEASE_BUFFERS; what it frees is not measured further",
             Some(_) => "not negative, against freed buffers: not attributed to them, not measured further",
@@ -557,7 +550,7 @@ fn key_exchange_how(
     default: Option<&LockstepSeries>,
     x25519: Option<&LockstepSeries>,
 ) -> String {
-    let rss = gap(default, x25519, |x| x.peak_rss_slope);
+    let rss = gap(default, x25519, RSS);
     let heap_peak = gap(default, x25519, |x| x.heap_peak_slope);
     let malloc_peak = gap(default, x25519, |x| x.malloc_peak_slope);
     let free = gap(default, x25519, |x| x.malloc_free_at_rest_slope);
@@ -641,16 +634,11 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         ));
         return;
     };
-    let own = find(
-        s,
-        TlsLibrary::Rustls,
-        p.tls,
-        KxChoice::Default,
-        ConfigSharing::PerConnection,
-    )
-    .and_then(|x| x.client_bytes_per_connection);
-    let shared = base(s, TlsLibrary::Rustls, p.tls).and_then(|x| x.client_bytes_per_connection);
-    let config = diff(own, shared);
+    let config = gap(
+        find(s, TlsLibrary::Rustls, p.tls, PER_CLIENT),
+        base(s, TlsLibrary::Rustls, p.tls),
+        CLIENT,
+    );
     let held = s
         .held
         .iter()
@@ -707,12 +695,8 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         rows.push(row(label, None, refusal(&refusals.join("; "))));
     } else if let (Some(native), Some(rustls)) = (p.reqwest_native_leak_b, p.reqwest_leak_b) {
         let released = released(s);
-        let lock = diff(
-            released.and_then(|x| x.client_bytes_per_connection),
-            released
-                .and_then(|x| base(s, TlsLibrary::Rustls, x.tls))
-                .and_then(|x| x.client_bytes_per_connection),
-        );
+        let rustls_client = released.and_then(|x| base(s, TlsLibrary::Rustls, x.tls));
+        let lock = gap(released, rustls_client, CLIENT);
         let at = released.map_or("n/a".into(), |x| format!("TLS {}", x.tls));
         rows.push(row(
             label,
