@@ -288,9 +288,8 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
         }
     }
     for lib in TlsLibrary::ALL {
-        let Some(tls) = main_tls(s) else { break };
-        if let Some(x) = base(s, *lib, tls) {
-            chain(&mut rows, *lib, tls, x);
+        if let Some(x) = main_tls(s).and_then(|tls| base(s, *lib, tls)) {
+            chain(&mut rows, x);
         }
     }
     differences(&mut rows, s);
@@ -401,8 +400,8 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
 
 /// From peak RSS to the counted heap at rest, for one library: each step the difference of
 /// two measured slopes, then the heap at rest against its two sides.
-fn chain(rows: &mut Vec<Row>, lib: TlsLibrary, tls: TlsVersion, x: &LockstepSeries) {
-    let p = format!("  {lib} TLS {tls}: ");
+fn chain(rows: &mut Vec<Row>, x: &LockstepSeries) {
+    let p = format!("  {} TLS {}: ", x.library, x.tls);
     let sp = span(x.from_sessions, x.to_sessions);
     rows.push(row(
         format!("{p}peak RSS"),

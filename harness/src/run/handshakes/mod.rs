@@ -278,8 +278,9 @@ pub fn run(
 ) -> Result<(HandshakesSummary, PathBuf), HandshakesError> {
     let exe = std::env::current_exe().map_err(HandshakesError::Exe)?;
     let (set, _) = certs::ensure(&plan.certs_dir)?;
+    let load_run = load_run_choice(plan);
     if progress {
-        eprintln!("load run: {}", load_run_choice(plan));
+        eprintln!("load run: {load_run}");
     }
     let mut readings = Vec::new();
     let points = points(plan);
@@ -305,12 +306,9 @@ pub fn run(
         .filter_map(series::series)
         .collect();
     let held = plan.tls.iter().map(|&t| held_figures(&set, t)).collect();
-    let (per_request, per_request_error) = match &plan.load_run {
-        Some(dir) => match per_request(dir) {
-            Ok(p) => (Some(p), None),
-            Err(e) => (None, Some(e)),
-        },
-        None => (None, Some("no load run given (--run DIR)".into())),
+    let per_request = match &plan.load_run {
+        Some(dir) => per_request(dir),
+        None => Err("no load run given (--run DIR)".into()),
     };
     let mut rustls_bench = Vec::new();
     for bench in &plan.rustls_bench {
@@ -346,11 +344,11 @@ pub fn run(
         readings,
         series: all_series,
         held,
-        per_request,
-        per_request_error,
+        per_request_error: per_request.as_ref().err().cloned(),
+        per_request: per_request.ok(),
         rustls_bench,
         reconciliation: Vec::new(),
-        load_run: Some(load_run_choice(plan)),
+        load_run: Some(load_run),
     };
     summary.reconciliation = crate::report::handshakes::reconciliation(&summary);
     let root = plan.out.join("handshakes");
