@@ -1,5 +1,6 @@
 //! The published method in one process: N/2 clients, N/2 servers, lockstep handshakes in memory.
 
+#[cfg(feature = "native-tls")]
 mod with_openssl;
 mod with_rustls;
 
@@ -92,7 +93,10 @@ pub fn measure(point: &LockstepPoint) -> Result<LockstepReading, LockstepError> 
     let set = certs::ensure(&point.certs_dir)?.0;
     match point.library {
         TlsLibrary::Rustls => drive(point, with_rustls::RustlsPairs::new(point, &set)?),
+        #[cfg(feature = "native-tls")]
         TlsLibrary::Openssl => with_openssl::measure(point, &set),
+        #[cfg(not(feature = "native-tls"))]
+        TlsLibrary::Openssl => Err(LockstepError::OpensslNotBuilt),
     }
 }
 
