@@ -64,8 +64,8 @@ impl Write for End {
     }
 }
 
-/// OpenSSL's defaults otherwise: the server keeps its session cache (20,480 entries) and
-/// tickets, the client no cache.
+/// Beyond what the point sets, both sides keep OpenSSL's defaults: the server its session
+/// cache (20,480 entries) and tickets, the client no cache.
 pub(super) struct OpensslPairs {
     point: LockstepPoint,
     ca: Vec<u8>,
