@@ -151,7 +151,7 @@ pub fn render(s: &HandshakesSummary) -> String {
         out,
         "Per-session memory by the published method: N sessions = N/2 clients + N/2 servers in one process, lockstep full handshakes in memory, one process per N. Bytes per session (one side); each slope between the N its span names (derived), and the slope between each pair of consecutive N (steps: equal when the line is straight). RSS/N is the largest N's peak RSS ÷ N (derived, fixed costs included); the malloc and heap columns are the largest of their readings (before, once all pairs exist, after each round, at rest), not a continuous peak."
     );
-    let names: Vec<String> = [
+    let names = [
         "N",
         "peak RSS",
         "peak RSS steps",
@@ -162,8 +162,7 @@ pub fn render(s: &HandshakesSummary) -> String {
         "client/conn",
         "server/conn",
     ]
-    .map(String::from)
-    .to_vec();
+    .map(String::from);
     let rows: Vec<(String, Vec<String>)> = s
         .series
         .iter()
