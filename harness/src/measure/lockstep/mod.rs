@@ -84,8 +84,8 @@ trait Pairs {
     ) -> Result<usize, LockstepError>;
 }
 
-/// Measures one point in this process (see the module documentation). Call it in a fresh
-/// process: its peak RSS is the process's.
+/// Measures one point in this process. Call it in a fresh process: peak RSS only grows
+/// within one, and the reading is the process's.
 pub fn measure(point: &LockstepPoint) -> Result<LockstepReading, LockstepError> {
     if point.pairs() == 0 {
         return Err(LockstepError::TooFew(point.sessions));
@@ -108,6 +108,8 @@ fn heap_now() -> (Option<u64>, Option<u64>) {
     )
 }
 
+/// All pairs made first, then one flight each way per round until none is handshaking, then
+/// the data; each side's bytes at rest are what dropping it gives back.
 fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading, LockstepError> {
     let pairs = point.pairs() as usize;
     let mut scratch = vec![0u8; SCRATCH_BYTES];
