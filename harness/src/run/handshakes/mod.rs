@@ -204,10 +204,8 @@ pub fn per_request(dir: &Path) -> Result<PerRequestFigures, String> {
         }
         m.retained_bytes_per_session
     };
-    let (fresh_b, leak_b) = (
-        b(Mode::Fresh, ClientKind::Hyper),
-        b(Mode::Leak, ClientKind::Hyper),
-    );
+    let fresh_b = b(Mode::Fresh, ClientKind::Hyper);
+    let leak_b = b(Mode::Leak, ClientKind::Hyper);
     let reqwest_leak_b = b(Mode::Leak, ClientKind::Reqwest);
     let reqwest_native_leak_b = b(Mode::Leak, ClientKind::ReqwestNative);
     if [fresh_b, leak_b, reqwest_leak_b, reqwest_native_leak_b]
