@@ -1,14 +1,6 @@
-//! The published per-session memory method in one process: N/2 client and N/2 server connections
-//! through lockstep handshakes, in memory.
-//!
-//! rustls's `rustls-bench memory`, as its published tables used it: all pairs made first, then
-//! one flight each way per round until no pair is handshaking, then `LOCKSTEP_DATA_BYTES` from
-//! each client to its server; beside the peak RSS the heap is read exactly, and each side's
-//! bytes at rest are what dropping it gives back. The method and why each step is so:
-//! docs/handshakes.md, "The method". [`with_rustls`] and [`with_openssl`] implement the two
-//! libraries' steps (`Pairs`); one point runs per process (`crate::run::handshakes` spawns
-//! it), because peak RSS only grows within a process.
+//! The published method in one process: N/2 clients, N/2 servers, lockstep handshakes in memory.
 
+#[cfg(feature = "native-tls")]
 mod with_openssl;
 mod with_rustls;
 
@@ -92,8 +84,8 @@ trait Pairs {
     ) -> Result<usize, LockstepError>;
 }
 
-/// Measures one point in this process (see the module documentation). Call it in a fresh
-/// process: its peak RSS is the process's.
+/// Measures one point in this process. Call it in a fresh process: peak RSS only grows
+/// within one, and the reading is the process's.
 pub fn measure(point: &LockstepPoint) -> Result<LockstepReading, LockstepError> {
     if point.pairs() == 0 {
         return Err(LockstepError::TooFew(point.sessions));
@@ -101,7 +93,10 @@ pub fn measure(point: &LockstepPoint) -> Result<LockstepReading, LockstepError> 
     let set = certs::ensure(&point.certs_dir)?.0;
     match point.library {
         TlsLibrary::Rustls => drive(point, with_rustls::RustlsPairs::new(point, &set)?),
+        #[cfg(feature = "native-tls")]
         TlsLibrary::Openssl => with_openssl::measure(point, &set),
+        #[cfg(not(feature = "native-tls"))]
+        TlsLibrary::Openssl => Err(LockstepError::OpensslNotBuilt),
     }
 }
 
@@ -113,19 +108,20 @@ fn heap_now() -> (Option<u64>, Option<u64>) {
     )
 }
 
-fn max_opt(a: Option<u64>, b: Option<u64>) -> Option<u64> {
-    match (a, b) {
-        (Some(a), Some(b)) => Some(a.max(b)),
-        (a, b) => a.or(b),
-    }
-}
-
+/// All pairs made first, then one flight each way per round until none is handshaking, then
+/// the data; each side's bytes at rest are what dropping it gives back.
 fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading, LockstepError> {
     let pairs = point.pairs() as usize;
     let mut scratch = vec![0u8; SCRATCH_BYTES];
     let data = vec![0u8; LOCKSTEP_DATA_BYTES];
     let (heap_before, malloc_before) = heap_now();
-    let (mut heap_peak, mut malloc_peak) = (heap_before, malloc_before);
+    // The largest of the readings; `None < Some`, so a reading not taken never wins.
+    let mut peak = (heap_before, malloc_before);
+    let mut read = || {
+        let now = heap_now();
+        peak = (peak.0.max(now.0), peak.1.max(now.1));
+        now
+    };
     // Each side's connections live inline in its vector, whose buffer is what the
     // connections' structs are: allocated after the first reading, given back with the side.
     let mut clients = Vec::with_capacity(pairs);
@@ -138,9 +134,7 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
     }
     // A rustls client writes its ClientHello, key shares included, when it is made: every
     // client holds them before the first round.
-    let (h, m) = heap_now();
-    heap_peak = max_opt(heap_peak, h);
-    malloc_peak = max_opt(malloc_peak, m);
+    read();
     let mut rounds = 0;
     let mut handshaking = pairs;
     while handshaking > 0 && rounds < MAX_ROUNDS {
@@ -151,9 +145,7 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
             }
         }
         rounds += 1;
-        let (h, m) = heap_now();
-        heap_peak = max_opt(heap_peak, h);
-        malloc_peak = max_opt(malloc_peak, m);
+        read();
     }
     if handshaking > 0 {
         return Err(LockstepError::Incomplete {
@@ -172,9 +164,7 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
             });
         }
     }
-    let (heap_at_rest, malloc_at_rest) = heap_now();
-    heap_peak = max_opt(heap_peak, heap_at_rest);
-    malloc_peak = max_opt(malloc_peak, malloc_at_rest);
+    let (heap_at_rest, malloc_at_rest) = read();
     let rss_at_rest = procstat::rss_bytes();
     let malloc_free = procstat::malloc_free_bytes();
 
@@ -195,10 +185,10 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
         peak_rss_bytes: peak_rss,
         rss_at_rest_bytes: rss_at_rest,
         heap_before_bytes: heap_before,
-        heap_peak_bytes: heap_peak,
+        heap_peak_bytes: peak.0,
         heap_at_rest_bytes: heap_at_rest,
         malloc_before_bytes: malloc_before,
-        malloc_peak_bytes: malloc_peak,
+        malloc_peak_bytes: peak.1,
         malloc_at_rest_bytes: malloc_at_rest,
         malloc_free_at_rest_bytes: malloc_free,
         server_bytes: freed(before_servers, after_servers, "servers")?,

@@ -1,14 +1,12 @@
-//! `harness handshakes`'s terminal report: the published method's figures per series, then
-//! the reconciliation table. Every row is a measured figure, a difference of two that its
-//! "how" names, or a quoted published one; a cause is named only where a reading of this run
-//! measured it, else the difference is a remainder (docs/handshakes.md explains each row).
+//! `harness handshakes`'s terminal report and reconciliation rows (docs/handshakes.md).
 
 pub mod published;
 
 use std::fmt::Write;
 
 use crate::contract::lockstep::{
-    slope, span, variant_tls, ForeignPoint, HandshakesSummary, LockstepSeries, ReconciliationRow,
+    slope, span, variant_tls, ForeignPoint, HandshakesSummary, LockstepSeries,
+    ReconciliationRow as Row,
 };
 use crate::report::grid::{grid, widest};
 use crate::vocab::client::ClientKind;
@@ -39,13 +37,28 @@ fn diff(a: Option<f64>, c: Option<f64>) -> Option<f64> {
     Some(a? - c?)
 }
 
-/// The series of `library` at `tls` with `kx` and `config`.
+/// One figure of a series.
+type Figure = fn(&LockstepSeries) -> Option<f64>;
+const REST: Figure = |x| x.heap_at_rest_slope;
+const RSS: Figure = |x| x.peak_rss_slope;
+const CLIENT: Figure = |x| x.client_bytes_per_connection;
+
+/// `figure` of series `a` − of series `b`.
+fn gap(a: Option<&LockstepSeries>, b: Option<&LockstepSeries>, figure: Figure) -> Option<f64> {
+    diff(a.and_then(figure), b.and_then(figure))
+}
+
+/// A series' key exchange and client config sharing.
+type Setup = (KxChoice, ConfigSharing);
+const X25519: Setup = (KxChoice::X25519, ConfigSharing::Shared);
+const PER_CLIENT: Setup = (KxChoice::Default, ConfigSharing::PerConnection);
+
+/// The series of `library` at `tls` with `setup`, its clients keeping their buffers.
 fn find(
     s: &HandshakesSummary,
     library: TlsLibrary,
     tls: TlsVersion,
-    kx: KxChoice,
-    config: ConfigSharing,
+    (kx, config): Setup,
 ) -> Option<&LockstepSeries> {
     s.series.iter().find(|x| {
         x.library == library
@@ -56,8 +69,9 @@ fn find(
     })
 }
 
+/// The series of the published setup: the default key exchange, one shared client config.
 fn base(s: &HandshakesSummary, library: TlsLibrary, tls: TlsVersion) -> Option<&LockstepSeries> {
-    find(s, library, tls, KxChoice::Default, ConfigSharing::Shared)
+    find(s, library, tls, (KxChoice::Default, ConfigSharing::Shared))
 }
 
 /// The version the variant series ran at, by the rule that chose it (`variant_tls`); the
@@ -95,83 +109,39 @@ fn peak_at(s: &HandshakesSummary, x: &LockstepSeries, n: u64) -> Option<(u64, f6
     })
 }
 
-/// The peak RSS slope of this tool's published-setup series of `library` at `tls` between
-/// `from` and `to` sessions, from its readings; `None` unless both were measured.
-fn ours_between(
-    s: &HandshakesSummary,
-    library: TlsLibrary,
-    tls: TlsVersion,
-    from: u64,
-    to: u64,
-) -> Option<f64> {
-    let x = base(s, library, tls)?;
+/// The slope between `from` and `to` among `points`, when both were measured.
+fn between(points: &[(u64, f64)], from: u64, to: u64) -> Option<f64> {
+    let at = |n: u64| points.iter().copied().find(|p| p.0 == n);
+    slope(at(from)?, at(to)?)
+}
+
+/// The peak RSS slope of series `x` between `from` and `to` sessions, from its readings;
+/// `None` unless both were measured.
+fn ours_between(s: &HandshakesSummary, x: &LockstepSeries, from: u64, to: u64) -> Option<f64> {
     slope(peak_at(s, x, from)?, peak_at(s, x, to)?)
 }
 
-/// The `rustls-bench` binaries run, in the order given.
-fn benches(s: &HandshakesSummary) -> Vec<&str> {
-    let mut out: Vec<&str> = Vec::new();
-    for p in &s.rustls_bench {
-        if !out.contains(&p.argv[0].as_str()) {
-            out.push(&p.argv[0]);
-        }
-    }
-    out
-}
-
-/// One `rustls-bench memory` binary's points at one TLS version, ascending N, failed ones
-/// included.
-pub struct BenchSeries<'a> {
-    pub points: Vec<&'a ForeignPoint>,
-}
-
-impl BenchSeries<'_> {
-    /// `(N, peak RSS)` of the points that were measured.
-    pub fn measured(&self) -> Vec<(u64, f64)> {
-        self.points
-            .iter()
-            .filter_map(|p| Some((p.sessions, p.peak_rss_bytes? as f64)))
-            .collect()
-    }
-
-    /// The N of the slope: the smallest and largest measured.
-    pub fn span_n(&self) -> Option<(u64, u64)> {
-        let m = self.measured();
-        let (a, z) = (m.first()?, m.last()?);
-        (a.0 != z.0).then_some((a.0, z.0))
-    }
-
-    /// Peak RSS slope over [`Self::span_n`] (derived).
-    pub fn slope(&self) -> Option<f64> {
-        let m = self.measured();
-        slope(*m.first()?, *m.last()?)
-    }
-
-    /// The slope between `from` and `to`, when both were measured.
-    pub fn between(&self, from: u64, to: u64) -> Option<f64> {
-        let m = self.measured();
-        let at = |n: u64| m.iter().copied().find(|p| p.0 == n);
-        slope(at(from)?, at(to)?)
-    }
-
-    pub fn failed(&self) -> Vec<&ForeignPoint> {
-        self.points
-            .iter()
-            .copied()
-            .filter(|p| p.peak_rss_bytes.is_none())
-            .collect()
-    }
-}
-
-/// The points of `bench` at `tls`.
-pub fn bench_series<'a>(s: &'a HandshakesSummary, bench: &str, tls: TlsVersion) -> BenchSeries<'a> {
+/// The points of `bench` at `tls`, ascending N, failed ones included.
+fn bench_points<'a>(
+    s: &'a HandshakesSummary,
+    bench: &str,
+    tls: TlsVersion,
+) -> Vec<&'a ForeignPoint> {
     let mut points: Vec<&ForeignPoint> = s
         .rustls_bench
         .iter()
         .filter(|p| p.tls == tls && p.argv[0] == bench)
         .collect();
     points.sort_by_key(|p| p.sessions);
-    BenchSeries { points }
+    points
+}
+
+/// `(N, peak RSS)` of the points that were measured.
+fn measured(points: &[&ForeignPoint]) -> Vec<(u64, f64)> {
+    points
+        .iter()
+        .filter_map(|p| Some((p.sessions, p.peak_rss_bytes? as f64)))
+        .collect()
 }
 
 /// The whole report.
@@ -181,7 +151,7 @@ pub fn render(s: &HandshakesSummary) -> String {
         out,
         "Per-session memory by the published method: N sessions = N/2 clients + N/2 servers in one process, lockstep full handshakes in memory, one process per N. Bytes per session (one side); each slope between the N its span names (derived), and the slope between each pair of consecutive N (steps: equal when the line is straight). RSS/N is the largest N's peak RSS ÷ N (derived, fixed costs included); the malloc and heap columns are the largest of their readings (before, once all pairs exist, after each round, at rest), not a continuous peak."
     );
-    let names: Vec<String> = [
+    let names = [
         "N",
         "peak RSS",
         "peak RSS steps",
@@ -192,8 +162,7 @@ pub fn render(s: &HandshakesSummary) -> String {
         "client/conn",
         "server/conn",
     ]
-    .map(String::from)
-    .to_vec();
+    .map(String::from);
     let rows: Vec<(String, Vec<String>)> = s
         .series
         .iter()
@@ -223,22 +192,6 @@ pub fn render(s: &HandshakesSummary) -> String {
     if let Some(run) = &s.load_run {
         let _ = writeln!(out, "load run: {run}");
     }
-    reconcile(&mut out, s);
-    out
-}
-
-type Row = ReconciliationRow;
-
-fn row(label: impl Into<String>, bytes: Option<f64>, how: impl Into<String>) -> Row {
-    ReconciliationRow {
-        label: label.into(),
-        bytes,
-        how: how.into(),
-    }
-}
-
-/// Prints the reconciliation rows of `s`.
-fn reconcile(out: &mut String, s: &HandshakesSummary) {
     let _ = writeln!(
         out,
         "Reconciliation: the published figures, this machine by their method, and this tool's own figures (bytes per session, one side, unless a row says per client). A difference row names the two measured figures it subtracts; it names a cause only where a reading of this run measured one. The steps from peak RSS to the heap at rest add up by construction (each is a difference of two of the figures), so that they add up checks nothing."
@@ -253,26 +206,34 @@ fn reconcile(out: &mut String, s: &HandshakesSummary) {
     for (label, bytes, how) in rows {
         let _ = writeln!(out, "{label:label_w$}{bytes:>bytes_w$}   {how}");
     }
+    out
+}
+
+fn row(label: impl Into<String>, bytes: Option<f64>, how: impl Into<String>) -> Row {
+    Row {
+        label: label.into(),
+        bytes,
+        how: how.into(),
+    }
 }
 
 /// The reconciliation table's rows, computed once from the readings (`summary.json` keeps
 /// them; the terminal prints them): the published figures, this machine by their method,
 /// the steps from peak RSS to the exact heap, the measured differences, this tool's own
 /// figures.
-pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
+pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
     for p in PUBLISHED {
         let span_why = match p.source_span {
             Some((_, why)) => format!(" ({why})"),
             None => " (its whole table)".into(),
         };
-        let stated = match &p.stated {
-            Some(st) => format!(
-                "the source's text states \"{}\" per {} session, naming no TLS version; this table's peak RSS ÷ N at N {} is {} (derived), which it matches",
-                st.quote,
+        let stated = match p.stated {
+            Some((quote, at)) => format!(
+                "the source's text states \"{quote}\" per {} session, naming no TLS version; this table's peak RSS ÷ N at N {} is {} (derived), which it matches",
                 p.library,
-                count(st.rss_per_n_at),
-                p.rss_per_n(st.rss_per_n_at).map_or_else(|| "n/a".into(), bytes)
+                count(at),
+                b(p.rss_per_n(at))
             ),
             None if p.year == 2024 => "the source's text states one figure a library, naming no TLS version (see its TLS 1.3 row)".into(),
             None => "the source states no per-session figure".into(),
@@ -305,19 +266,12 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
                 .iter()
                 .rev()
                 .filter(|p| p.library == *lib && p.tls == tls)
-                .filter_map(|p| p.source_span.map(|(sp, _)| (p.year, sp)))
-                .next();
+                .find_map(|p| p.source_span.map(|(sp, _)| (p.year, sp)));
             let over_theirs = match theirs {
                 Some((year, (a, z))) if (a, z) != (x.from_sessions, x.to_sessions) => {
-                    match ours_between(s, *lib, tls, a, z) {
-                        Some(v) => {
-                            format!("; over the {year} source's {}: {}", span(a, z), bytes(v))
-                        }
-                        None => format!(
-                            "; over the {year} source's {}: n/a (not both N run)",
-                            span(a, z)
-                        ),
-                    }
+                    let v = ours_between(s, x, a, z)
+                        .map_or_else(|| "n/a (not both N run)".into(), bytes);
+                    format!("; over the {year} source's {}: {v}", span(a, z))
                 }
                 _ => String::new(),
             };
@@ -333,9 +287,8 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
         }
     }
     for lib in TlsLibrary::ALL {
-        let Some(tls) = main_tls(s) else { break };
-        if let Some(x) = base(s, *lib, tls) {
-            chain(&mut rows, *lib, tls, x);
+        if let Some(x) = main_tls(s).and_then(|tls| base(s, *lib, tls)) {
+            chain(&mut rows, x);
         }
     }
     differences(&mut rows, s);
@@ -347,33 +300,41 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<ReconciliationRow> {
 /// failed point as its own row; and, for two binaries, their difference over the N both
 /// measured.
 fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
-    let programs = benches(s);
+    let mut programs: Vec<&str> = Vec::new();
+    for p in &s.rustls_bench {
+        if !programs.contains(&p.argv[0].as_str()) {
+            programs.push(&p.argv[0]);
+        }
+    }
     for &bench in &programs {
         let name = std::path::Path::new(bench)
             .file_name()
             .map_or(bench.into(), |n| n.to_string_lossy().into_owned());
         for &tls in TlsVersion::ALL {
-            let series = bench_series(s, bench, tls);
-            if series.points.is_empty() {
+            let points = bench_points(s, bench, tls);
+            if points.is_empty() {
                 continue;
             }
-            let failed = series.failed();
+            let m = measured(&points);
+            let failed: Vec<&&ForeignPoint> = points
+                .iter()
+                .filter(|p| p.peak_rss_bytes.is_none())
+                .collect();
+            // The slope over the smallest and largest N measured.
+            let ends = m.first().zip(m.last());
+            let theirs = ends.and_then(|(a, z)| slope(*a, *z));
             let label = format!("{name} memory here: TLS {tls}");
-            let how = match series.span_n() {
-                None => format!(
-                    "rustls's own program: {} of {} points measured, no slope",
-                    series.points.len() - failed.len(),
-                    series.points.len()
-                ),
-                Some((a, z)) => {
-                    let ours = ours_between(s, TlsLibrary::Rustls, tls, a, z);
-                    let ratio = match (ours, series.slope()) {
-                        (Some(o), Some(t)) => format!(
+            let how = match (ends, theirs) {
+                (Some((&(a, _), &(z, _))), Some(t)) => {
+                    let ours =
+                        base(s, TlsLibrary::Rustls, tls).and_then(|x| ours_between(s, x, a, z));
+                    let ratio = match ours {
+                        Some(o) => format!(
                             "ours over the same span {}, ours ÷ theirs = {:.2}",
                             bytes(o),
                             o / t
                         ),
-                        _ => "ours over the same span: n/a (not both N run)".into(),
+                        None => "ours over the same span: n/a (not both N run)".into(),
                     };
                     let missing = if failed.is_empty() {
                         String::new()
@@ -381,17 +342,22 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
                         format!(
                             "; INCOMPLETE: {} of {} points failed (rows below), the span is the measured points'",
                             failed.len(),
-                            series.points.len()
+                            points.len()
                         )
                     };
                     format!(
                         "rustls's own program, peak RSS slope {} (GNU time); {}; {ratio}{missing}",
                         span(a, z),
-                        steps(&series.measured())
+                        steps(&m)
                     )
                 }
+                _ => format!(
+                    "rustls's own program: {} of {} points measured, no slope",
+                    m.len(),
+                    points.len()
+                ),
             };
-            rows.push(row(label.clone(), series.slope(), how));
+            rows.push(row(label.clone(), theirs, how));
             for p in failed {
                 rows.push(row(
                     format!("{label}, N = {}", count(p.sessions)),
@@ -407,17 +373,17 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     // Two builds of rustls-bench: their difference over the N both measured.
     if let [first, second] = programs[..] {
         for &tls in TlsVersion::ALL {
-            let (x, y) = (bench_series(s, first, tls), bench_series(s, second, tls));
+            let x = measured(&bench_points(s, first, tls));
+            let y = measured(&bench_points(s, second, tls));
             let both: Vec<u64> = x
-                .measured()
                 .iter()
                 .map(|p| p.0)
-                .filter(|n| y.measured().iter().any(|q| q.0 == *n))
+                .filter(|n| y.iter().any(|q| q.0 == *n))
                 .collect();
             let (Some(&a), Some(&z)) = (both.first(), both.last()) else {
                 continue;
             };
-            if let (Some(u), Some(v)) = (x.between(a, z), y.between(a, z)) {
+            if let (Some(u), Some(v)) = (between(&x, a, z), between(&y, a, z)) {
                 rows.push(row(
                     format!("rustls-bench, first − second build: TLS {tls}"),
                     Some(u - v),
@@ -433,8 +399,8 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
 
 /// From peak RSS to the counted heap at rest, for one library: each step the difference of
 /// two measured slopes, then the heap at rest against its two sides.
-fn chain(rows: &mut Vec<Row>, lib: TlsLibrary, tls: TlsVersion, x: &LockstepSeries) {
-    let p = format!("  {lib} TLS {tls}: ");
+fn chain(rows: &mut Vec<Row>, x: &LockstepSeries) {
+    let p = format!("  {} TLS {}: ", x.library, x.tls);
     let sp = span(x.from_sessions, x.to_sessions);
     rows.push(row(
         format!("{p}peak RSS"),
@@ -508,52 +474,32 @@ fn chain(rows: &mut Vec<Row>, lib: TlsLibrary, tls: TlsVersion, x: &LockstepSeri
 /// measured series.
 fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     let Some(v) = main_tls(s) else { return };
-    let rest = |x: Option<&LockstepSeries>| x.and_then(|x| x.heap_at_rest_slope);
-    let rss = |x: Option<&LockstepSeries>| x.and_then(|x| x.peak_rss_slope);
-    let peak = |x: Option<&LockstepSeries>| x.and_then(|x| x.heap_peak_slope);
-    let mpeak = |x: Option<&LockstepSeries>| x.and_then(|x| x.malloc_peak_slope);
-    let free = |x: Option<&LockstepSeries>| x.and_then(|x| x.malloc_free_at_rest_slope);
-    let client = |x: Option<&LockstepSeries>| x.and_then(|x| x.client_bytes_per_connection);
     let r12 = base(s, TlsLibrary::Rustls, TlsVersion::V12);
     let r13 = base(s, TlsLibrary::Rustls, TlsVersion::V13);
     if r12.is_some() && r13.is_some() {
         rows.push(row(
             "rustls TLS 1.2 − TLS 1.3, heap at rest",
-            diff(rest(r12), rest(r13)),
+            gap(r12, r13, REST),
             format!(
                 "heap at rest slope, TLS 1.2 series − TLS 1.3 series (each with its default key exchange, so the versions and the key exchanges both differ); their peak RSS slopes differ by {}",
-                b(diff(rss(r12), rss(r13)))
+                b(gap(r12, r13, RSS))
             ),
         ));
     }
     let rustls = base(s, TlsLibrary::Rustls, v);
-    let x25519 = find(
-        s,
-        TlsLibrary::Rustls,
-        v,
-        KxChoice::X25519,
-        ConfigSharing::Shared,
-    );
+    let x25519 = find(s, TlsLibrary::Rustls, v, X25519);
     if x25519.is_some() {
         rows.push(row(
             "rustls default groups − X25519 alone, peak RSS",
-            diff(rss(rustls), rss(x25519)),
-            key_exchange_how(
-                v,
-                diff(rss(rustls), rss(x25519)),
-                diff(peak(rustls), peak(x25519)),
-                diff(mpeak(rustls), mpeak(x25519)),
-                diff(free(rustls), free(x25519)),
-            ),
+            gap(rustls, x25519, RSS),
+            key_exchange_how(v, rustls, x25519),
         ));
     }
     for lib in TlsLibrary::ALL {
-        let own = find(s, *lib, v, KxChoice::Default, ConfigSharing::PerConnection);
-        if let (Some(own), Some(shared)) = (own, base(s, *lib, v)) {
-            let d = diff(
-                own.client_bytes_per_connection,
-                shared.client_bytes_per_connection,
-            );
+        let own = find(s, *lib, v, PER_CLIENT);
+        let shared = base(s, *lib, v);
+        if own.is_some() && shared.is_some() {
+            let d = gap(own, shared, CLIENT);
             let cause = match d {
                 Some(d) if d > 0.0 && *lib == TlsLibrary::Rustls => "the two series differ in that: a client config per client, with its default resumption store, against one shared config with resumption off",
                 Some(d) if d > 0.0 => "the two series differ only in that: a client context per client",
@@ -573,15 +519,15 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     if openssl.is_some() {
         rows.push(row(
             format!("OpenSSL − rustls TLS {v}, heap at rest"),
-            diff(rest(openssl), rest(rustls)),
+            gap(openssl, rustls, REST),
             format!(
                 "heap at rest slope, OpenSSL series − rustls series; their peak RSS slopes differ by {}",
-                b(diff(rss(openssl), rss(rustls)))
+                b(gap(openssl, rustls, RSS))
             ),
         ));
     }
     if let (Some(rb), Some(_)) = (released(s), openssl) {
-        let d = diff(client(Some(rb)), client(openssl));
+        let d = gap(Some(rb), openssl, CLIENT);
         let cause = match d {
             Some(d) if d < 0.0 => "the two series differ only in SSL_MODE_RELEASE_BUFFERS; what it frees is not measured further",
             Some(_) => "not negative, against freed buffers: not attributed to them, not measured further",
@@ -599,11 +545,13 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
 /// largest heap or malloc reading" / "kept free by malloc" only when they show it.
 fn key_exchange_how(
     v: TlsVersion,
-    rss: Option<f64>,
-    heap_peak: Option<f64>,
-    malloc_peak: Option<f64>,
-    free: Option<f64>,
+    default: Option<&LockstepSeries>,
+    x25519: Option<&LockstepSeries>,
 ) -> String {
+    let rss = gap(default, x25519, RSS);
+    let heap_peak = gap(default, x25519, |x| x.heap_peak_slope);
+    let malloc_peak = gap(default, x25519, |x| x.malloc_peak_slope);
+    let free = gap(default, x25519, |x| x.malloc_free_at_rest_slope);
     let readings = format!(
         "peak RSS slope, TLS {v} default groups − X25519 alone; the largest heap reading differs by {}, the largest malloc reading by {}, malloc's free bytes at rest by {}",
         b(heap_peak),
@@ -684,16 +632,11 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         ));
         return;
     };
-    let own = find(
-        s,
-        TlsLibrary::Rustls,
-        p.tls,
-        KxChoice::Default,
-        ConfigSharing::PerConnection,
-    )
-    .and_then(|x| x.client_bytes_per_connection);
-    let shared = base(s, TlsLibrary::Rustls, p.tls).and_then(|x| x.client_bytes_per_connection);
-    let config = diff(own, shared);
+    let config = gap(
+        find(s, TlsLibrary::Rustls, p.tls, PER_CLIENT),
+        base(s, TlsLibrary::Rustls, p.tls),
+        CLIENT,
+    );
     let held = s
         .held
         .iter()
@@ -750,12 +693,8 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         rows.push(row(label, None, refusal(&refusals.join("; "))));
     } else if let (Some(native), Some(rustls)) = (p.reqwest_native_leak_b, p.reqwest_leak_b) {
         let released = released(s);
-        let lock = diff(
-            released.and_then(|x| x.client_bytes_per_connection),
-            released
-                .and_then(|x| base(s, TlsLibrary::Rustls, x.tls))
-                .and_then(|x| x.client_bytes_per_connection),
-        );
+        let rustls_client = released.and_then(|x| base(s, TlsLibrary::Rustls, x.tls));
+        let lock = gap(released, rustls_client, CLIENT);
         let at = released.map_or("n/a".into(), |x| format!("TLS {}", x.tls));
         rows.push(row(
             label,

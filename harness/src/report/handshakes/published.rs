@@ -1,8 +1,7 @@
 //! The published per-session tables, quoted: peak RSS (KiB, GNU `time -f %M`) of one process
-//! holding N sessions (N/2 clients, N/2 servers) after lockstep handshakes. Quotations, not
-//! measurements: the table labels every figure derived from them as such.
+//! holding N sessions (N/2 clients, N/2 servers); every figure derived from them says so.
 
-use crate::contract::lockstep::{slope, span};
+use crate::contract::lockstep::span;
 use crate::vocab::tls::{TlsLibrary, TlsVersion};
 
 /// One published column: a library at a TLS version over N.
@@ -18,17 +17,9 @@ pub struct Published {
     /// The two N the slope is taken between when not the whole table, with the source's own
     /// words for leaving the rest out; `None`: the whole table.
     pub source_span: Option<((u64, u64), &'static str)>,
-    /// The per-session figure the source's text states, if any, and the N whose peak RSS ÷ N
-    /// it matches (the test holds the quote against the table).
-    pub stated: Option<Stated>,
-}
-
-/// A per-session figure as the source's own text words it.
-pub struct Stated {
-    /// The words quoted, e.g. "~13KiB".
-    pub quote: &'static str,
-    /// The N at which the table's peak RSS ÷ N is that figure.
-    pub rss_per_n_at: u64,
+    /// The per-session figure the source's text states, if any, in its words ("~13KiB"), and
+    /// the N whose peak RSS ÷ N it matches (the test holds the quote against the table).
+    pub stated: Option<(&'static str, u64)>,
 }
 
 /// Why every 2024 slope leaves N = 100 out: the source's note on its smallest N, which it
@@ -89,10 +80,7 @@ pub const PUBLISHED: &[Published] = &[
         tls: TlsVersion::V13,
         points: &[(100, 11536), (1000, 21792), (5000, 70728), (10000, 131816)],
         source_span: Some(((1000, 10000), ADOLFO_SMALL_N)),
-        stated: Some(Stated {
-            quote: "~13KiB",
-            rss_per_n_at: 10000,
-        }),
+        stated: Some(("~13KiB", 10000)),
     },
     Published {
         source: ADOLFO,
@@ -102,10 +90,7 @@ pub const PUBLISHED: &[Published] = &[
         tls: TlsVersion::V13,
         points: &[(100, 15544), (1000, 76712), (5000, 348640), (10000, 688436)],
         source_span: Some(((1000, 10000), ADOLFO_SMALL_N)),
-        stated: Some(Stated {
-            quote: "~69KiB",
-            rss_per_n_at: 10000,
-        }),
+        stated: Some(("~69KiB", 10000)),
     },
 ];
 
@@ -128,8 +113,7 @@ impl Published {
     /// Peak RSS slope per session over [`Self::span_n`], bytes (derived).
     pub fn slope(&self) -> Option<f64> {
         let (a, b) = self.span_n()?;
-        let at = |n: u64| self.points_bytes().into_iter().find(|p| p.0 == n);
-        slope(at(a)?, at(b)?)
+        super::between(&self.points_bytes(), a, b)
     }
 
     /// Peak RSS ÷ N at `n`, bytes (derived, fixed costs included).
@@ -154,14 +138,15 @@ mod tests {
         // costs ~69KiB"; its TLS 1.3 tables at N = 10,000 give 13.2 and 68.8 KiB.
         let mut checked = 0;
         for p in PUBLISHED {
-            let Some(st) = &p.stated else { continue };
-            let number: f64 = st
-                .quote
+            let Some((quote, at)) = p.stated else {
+                continue;
+            };
+            let number: f64 = quote
                 .trim_start_matches('~')
                 .trim_end_matches("KiB")
                 .parse()
                 .unwrap();
-            let kib = p.rss_per_n(st.rss_per_n_at).unwrap() / 1024.0;
+            let kib = p.rss_per_n(at).unwrap() / 1024.0;
             assert_eq!(
                 kib.round(),
                 number,

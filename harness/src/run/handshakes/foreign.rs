@@ -1,6 +1,4 @@
-//! `rustls-bench memory`, rustls's own program, run at the same points under GNU `time -f %M`,
-//! exactly as rustls's `admin/bench-measure.mk` runs it, so the published method can be checked
-//! against the program that published it.
+//! `rustls-bench memory`, rustls's own program, run at the same points under GNU `time -f %M`.
 
 use std::path::Path;
 use std::process::Command;
@@ -17,8 +15,9 @@ fn suite(tls: TlsVersion) -> &'static str {
     }
 }
 
-/// The command line for one point: the harness's key type, the suite, the session count.
-pub fn argv(bench: &Path, tls: TlsVersion, sessions: u64) -> Vec<String> {
+/// The command line for one point, as rustls's `admin/bench-measure.mk` gives it: the
+/// harness's key type, the suite, the session count.
+fn argv(bench: &Path, tls: TlsVersion, sessions: u64) -> Vec<String> {
     vec![
         bench.display().to_string(),
         "--key-type".into(),
@@ -37,16 +36,13 @@ pub const GNU_TIME: &str = "/usr/bin/time";
 /// Runs one point under GNU `time` and reads its peak RSS.
 pub fn run(bench: &Path, tls: TlsVersion, sessions: u64) -> ForeignPoint {
     let argv = argv(bench, tls, sessions);
-    let (peak_rss_bytes, error) = match peak_rss_of(&argv) {
-        Ok(b) => (Some(b), None),
-        Err(e) => (None, Some(e)),
-    };
+    let peak = peak_rss_of(&argv);
     ForeignPoint {
         tls,
         sessions,
         argv,
-        peak_rss_bytes,
-        error,
+        peak_rss_bytes: peak.as_ref().ok().copied(),
+        error: peak.err(),
     }
 }
 

@@ -1,10 +1,5 @@
-//! The memory guard of `harness handshakes`: before any worker runs, each point's need is
-//! estimated and set against the memory the kernel says is available (`MemAvailable` in
-//! `/proc/meminfo`); a plan with a point that cannot fit is refused, naming the largest N
-//! that would.
-//!
-//! The estimate is a bound, not a measurement, set to err towards refusing;
-//! docs/method-handshakes.md says how it is chosen.
+//! The memory guard of `harness handshakes`: a plan whose largest point would not fit in
+//! `MemAvailable` is refused (the bound: docs/method-handshakes.md).
 
 use crate::vocab::tls::TlsLibrary;
 use crate::vocab::units;

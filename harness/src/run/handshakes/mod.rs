@@ -1,11 +1,4 @@
-//! `harness handshakes`: per-session memory by the published method (the in-memory lockstep
-//! scenario of [`crate::measure::lockstep`], one worker process per point), beside the exact
-//! heap and this tool's own per-session figures, in one reconciliation table
-//! (docs/handshakes.md, docs/method-handshakes.md).
-//!
-//! The points: every library × TLS version × N with rustls's default key exchange and one
-//! shared client config (the published setup); then, at TLS 1.3, the differences the table
-//! explains: X25519 alone (rustls), and a config per client (both libraries).
+//! `harness handshakes`: the lockstep points, one worker process each, and the summary.
 
 pub mod foreign;
 pub mod guard;
@@ -111,6 +104,13 @@ fn label(p: &LockstepPoint) -> String {
     format!("{} N = {}", p.series_name(), p.sessions)
 }
 
+fn failed(point: &LockstepPoint, reason: impl ToString) -> HandshakesError {
+    HandshakesError::Point {
+        point: label(point),
+        reason: reason.to_string(),
+    }
+}
+
 /// Runs `cmd` (stdin closed) to its end; its output, or how it ended and what it said of
 /// its end (its panic, else its last line on stderr) if it failed.
 pub(super) fn output_of(mut cmd: Command, what: &str) -> Result<Output, String> {
@@ -131,17 +131,13 @@ pub(super) fn output_of(mut cmd: Command, what: &str) -> Result<Output, String> 
 
 /// Runs one point in a new worker process (`harness __worker handshakes <json>`).
 fn run_point(exe: &Path, point: &LockstepPoint) -> Result<LockstepReading, HandshakesError> {
-    let fail = |reason: String| HandshakesError::Point {
-        point: label(point),
-        reason,
-    };
-    let json = serde_json::to_string(point).map_err(|e| fail(e.to_string()))?;
+    let json = serde_json::to_string(point).map_err(|e| failed(point, e))?;
     let mut cmd = Command::new(exe);
     cmd.args(["__worker", "handshakes", &json]);
-    let out = output_of(cmd, "the worker").map_err(fail)?;
+    let out = output_of(cmd, "the worker").map_err(|e| failed(point, e))?;
     let text = String::from_utf8_lossy(&out.stdout);
     let line = text.lines().last().unwrap_or("");
-    serde_json::from_str(line).map_err(|e| fail(format!("unreadable worker output: {e}")))
+    serde_json::from_str(line).map_err(|e| failed(point, format!("unreadable worker output: {e}")))
 }
 
 /// The worker: measures the point given as JSON and prints the reading as one JSON line.
@@ -151,15 +147,9 @@ pub fn worker_main(config: &str) -> Result<(), HandshakesError> {
             point: "worker".into(),
             reason: format!("bad configuration: {e}"),
         })?;
-    let fail = |reason: String| HandshakesError::Point {
-        point: label(&point),
-        reason,
-    };
-    let reading = crate::measure::lockstep::measure(&point).map_err(|e| fail(e.to_string()))?;
-    println!(
-        "{}",
-        serde_json::to_string(&reading).map_err(|e| fail(e.to_string()))?
-    );
+    let reading = crate::measure::lockstep::measure(&point).map_err(|e| failed(&point, e))?;
+    let json = serde_json::to_string(&reading).map_err(|e| failed(&point, e))?;
+    println!("{json}");
     Ok(())
 }
 
@@ -214,10 +204,8 @@ pub fn per_request(dir: &Path) -> Result<PerRequestFigures, String> {
         }
         m.retained_bytes_per_session
     };
-    let (fresh_b, leak_b) = (
-        b(Mode::Fresh, ClientKind::Hyper),
-        b(Mode::Leak, ClientKind::Hyper),
-    );
+    let fresh_b = b(Mode::Fresh, ClientKind::Hyper);
+    let leak_b = b(Mode::Leak, ClientKind::Hyper);
     let reqwest_leak_b = b(Mode::Leak, ClientKind::Reqwest);
     let reqwest_native_leak_b = b(Mode::Leak, ClientKind::ReqwestNative);
     if [fresh_b, leak_b, reqwest_leak_b, reqwest_native_leak_b]
@@ -288,8 +276,9 @@ pub fn run(
 ) -> Result<(HandshakesSummary, PathBuf), HandshakesError> {
     let exe = std::env::current_exe().map_err(HandshakesError::Exe)?;
     let (set, _) = certs::ensure(&plan.certs_dir)?;
+    let load_run = load_run_choice(plan);
     if progress {
-        eprintln!("load run: {}", load_run_choice(plan));
+        eprintln!("load run: {load_run}");
     }
     let mut readings = Vec::new();
     let points = points(plan);
@@ -309,27 +298,15 @@ pub fn run(
         }
         readings.push(r);
     }
-    let mut all_series = Vec::new();
-    let mut seen: Vec<String> = Vec::new();
-    for r in &readings {
-        let name = r.point.series_name();
-        if seen.contains(&name) {
-            continue;
-        }
-        let group: Vec<&LockstepReading> = readings
-            .iter()
-            .filter(|o| o.point.series_name() == name)
-            .collect();
-        all_series.extend(series::series(&group));
-        seen.push(name);
-    }
+    // `points` runs each series' N one after another.
+    let all_series = readings
+        .chunk_by(|a, b| a.point.series_name() == b.point.series_name())
+        .filter_map(series::series)
+        .collect();
     let held = plan.tls.iter().map(|&t| held_figures(&set, t)).collect();
-    let (per_request, per_request_error) = match &plan.load_run {
-        Some(dir) => match per_request(dir) {
-            Ok(p) => (Some(p), None),
-            Err(e) => (None, Some(e)),
-        },
-        None => (None, Some("no load run given (--run DIR)".into())),
+    let per_request = match &plan.load_run {
+        Some(dir) => per_request(dir),
+        None => Err("no load run given (--run DIR)".into()),
     };
     let mut rustls_bench = Vec::new();
     for bench in &plan.rustls_bench {
@@ -365,20 +342,13 @@ pub fn run(
         readings,
         series: all_series,
         held,
-        per_request,
-        per_request_error,
+        per_request_error: per_request.as_ref().err().cloned(),
+        per_request: per_request.ok(),
         rustls_bench,
         reconciliation: Vec::new(),
-        load_run: Some(load_run_choice(plan)),
+        load_run: Some(load_run),
     };
     summary.reconciliation = crate::report::handshakes::reconciliation(&summary);
-    write(plan, summary)
-}
-
-fn write(
-    plan: &HandshakesPlan,
-    mut summary: HandshakesSummary,
-) -> Result<(HandshakesSummary, PathBuf), HandshakesError> {
     let root = plan.out.join("handshakes");
     let dir = create_run_dir(&root)?;
     summary.run_id = dir

@@ -1,5 +1,4 @@
-//! Slopes per session from the readings of one series: what the published tables' N columns
-//! give when subtracted, with every process's fixed cost (code, runtime, configs) cancelled.
+//! Slopes per session from the readings of one series, every process's fixed cost cancelled.
 
 use crate::contract::lockstep::{self, LockstepReading, LockstepSeries};
 
@@ -18,8 +17,8 @@ fn slope(
 
 /// The series of `readings` (all of one library, version, key exchange and config sharing),
 /// or `None` for fewer than two distinct N.
-pub fn series(readings: &[&LockstepReading]) -> Option<LockstepSeries> {
-    let mut sorted: Vec<&LockstepReading> = readings.to_vec();
+pub fn series(readings: &[LockstepReading]) -> Option<LockstepSeries> {
+    let mut sorted: Vec<&LockstepReading> = readings.iter().collect();
     sorted.sort_by_key(|r| r.point.sessions);
     let (first, last) = (*sorted.first()?, *sorted.last()?);
     if first.point.sessions == last.point.sessions {
@@ -97,7 +96,7 @@ mod tests {
         let b = reading(1000, 30_000_000, Some(50_000), 500);
         let c = reading(10_000, 109_000_000, Some(200_000), 5_000);
         // Given out of order: the slope is still first → last by N.
-        let s = series(&[&c, &a, &b]).unwrap();
+        let s = series(&[c, a, b]).unwrap();
         assert_eq!((s.from_sessions, s.to_sessions), (100, 10_000));
         assert_eq!(s.sessions, vec![100, 1000, 10_000]);
         assert_eq!(s.peak_rss_slope, Some(10_000.0));
@@ -120,8 +119,8 @@ mod tests {
     fn a_missing_figure_at_either_end_gives_no_slope_and_one_n_gives_no_series() {
         let a = reading(100, 1, None, 1);
         let b = reading(1000, 2, Some(5), 1);
-        assert_eq!(series(&[&a, &b]).unwrap().heap_at_rest_slope, None);
-        assert!(series(&[&a]).is_none());
-        assert!(series(&[&a, &a.clone()]).is_none());
+        assert_eq!(series(&[a.clone(), b]).unwrap().heap_at_rest_slope, None);
+        assert!(series(std::slice::from_ref(&a)).is_none());
+        assert!(series(&[a.clone(), a]).is_none());
     }
 }
