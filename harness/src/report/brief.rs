@@ -1,8 +1,4 @@
-//! The brief view: the headline first ([`crate::report::headline`]), then a short table of the
-//! figures a reader checks next, grouped, each a figure of [`crate::report::figures`] named by
-//! its `const` (or some of its parts) and marked measured, derived or model. What the terminal
-//! prints by default; `--detail` prints every row of
-//! [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) instead.
+//! The brief view: the headline, then a short grouped table of the figures a reader checks next.
 
 use std::fmt::Write;
 

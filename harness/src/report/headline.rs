@@ -1,7 +1,4 @@
-//! The answer first: per leg, the two or three figures that say what a session costs there,
-//! each part marked measured, derived or model. `HEADLINE` names each by its figure's `const`,
-//! and the terminal and the page both show [`headline`]'s result, so the headline cannot
-//! disagree with the table or with each other.
+//! The answer first: per leg, the two or three figures that say what a session costs there.
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::figures::{self as fig, Cell, Figure, Provenance};

@@ -1,5 +1,4 @@
-//! The terminal views of a finished run: the brief one by default ([`View::Brief`], the answer
-//! first) and every figure of [`crate::report::figures::MODE_FIGURES`] with `--detail`.
+//! The terminal views of a finished run: the brief one by default, every figure with `--detail`.
 
 use std::fmt::Write;
 

@@ -1,5 +1,4 @@
-//! Advice "Never invalidating": bytes and descriptors per kept session and the time left to the
-//! descriptor limit.
+//! Advice "Never invalidating": bytes and descriptors per kept session, time to the fd limit.
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::vocab::clock::Clock;

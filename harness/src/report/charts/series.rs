@@ -1,5 +1,4 @@
-//! One series per leg, with a fixed label and colour, so every chart and table name a leg the same
-//! way.
+//! One series per leg, with a fixed label and colour, so every chart and table name a leg alike.
 
 use plotters::style::RGBColor;
 

@@ -1,9 +1,4 @@
-//! The per-mode figures a reader sees: how one is declared (label, unit, where the value
-//! lives in [`ModeSummary`], the kind of each part, whether it is per-session) and rendered
-//! into a [`Cell`]; every figure is declared once, in `list.rs`. The terminal table
-//! ([`crate::report::table`]) and the HTML page ([`crate::report`]) both render
-//! [`MODE_FIGURES`] through [`crate::vocab::units`], so a figure added there appears in both,
-//! formatted the same way (ARCHITECTURE.md).
+//! The per-mode figures a reader sees: how one is declared and rendered into a [`Cell`].
 
 mod list;
 pub use list::*;
