@@ -361,7 +361,7 @@ fn owner_tables(out: &mut String, summary: &Summary) {
                 esc(owner.as_str())
             ));
             for c in cells {
-                out.push_str(&format!("<td>{}</td>", esc(c.as_deref().unwrap_or("–"))));
+                out.push_str(&format!("<td>{}</td>", esc(c)));
             }
             out.push_str("</tr>\n");
         }

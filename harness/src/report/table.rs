@@ -125,17 +125,8 @@ fn notes(out: &mut String, summary: &Summary, names: &[String]) {
 fn owner_grids(out: &mut String, summary: &Summary, names: &[String]) {
     for t in crate::report::figures::owner_tables(&summary.modes) {
         let _ = writeln!(out, "\n{}:", t.title);
-        let rows: Vec<(&str, Vec<String>)> = t
-            .rows
-            .iter()
-            .map(|(owner, cells)| {
-                let cells = cells
-                    .iter()
-                    .map(|c| c.clone().unwrap_or_else(|| "–".to_string()))
-                    .collect();
-                (owner.as_str(), cells)
-            })
-            .collect();
+        let rows: Vec<(&str, Vec<String>)> =
+            t.rows.into_iter().map(|(o, c)| (o.as_str(), c)).collect();
         grid(out, names, &rows);
     }
     for (m, name) in summary.modes.iter().zip(names) {

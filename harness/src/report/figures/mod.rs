@@ -215,8 +215,8 @@ impl Cell {
 pub struct OwnerTable {
     pub title: &'static str,
     /// Per owner (in [`Owner::ALL`] order, the remainder last), one cell per mode: the owner's
-    /// bytes and share, `None` where that mode's breakdown does not list it.
-    pub rows: Vec<(Owner, Vec<Option<String>>)>,
+    /// bytes and share, `–` where that mode's breakdown does not list it.
+    pub rows: Vec<(Owner, Vec<String>)>,
 }
 
 /// A breakdown a reader sees: the measured figure it splits by owner, as the `--breakdown`
@@ -270,7 +270,9 @@ pub fn owner_tables(modes: &[ModeSummary]) -> Vec<OwnerTable> {
                             })
                         })
                         .collect();
-                    cells.iter().any(Option::is_some).then_some((owner, cells))
+                    let listed = cells.iter().any(Option::is_some);
+                    let cells = cells.into_iter().map(|c| c.unwrap_or("–".into()));
+                    listed.then(|| (owner, cells.collect()))
                 })
                 .collect(),
         })
