@@ -105,17 +105,17 @@ const HEADLINE: &[Pick] = &[
     },
     Pick {
         figure: &fig::OPEN_FDS,
-        label: "open fds start / peak / end",
+        label: fig::OPEN_FDS.label,
         modes: &[Mode::Leak],
     },
     Pick {
         figure: &fig::ALLOC_BYTES_PER_REQUEST,
-        label: "bytes allocated / request",
+        label: fig::ALLOC_BYTES_PER_REQUEST.label,
         modes: &[Mode::Fresh, Mode::Leak, Mode::Shared, Mode::Resume],
     },
     Pick {
         figure: &fig::HANDSHAKES,
-        label: "handshakes full / resumed / reused conn",
+        label: fig::HANDSHAKES.label,
         modes: &[Mode::Shared, Mode::Resume],
     },
 ];
