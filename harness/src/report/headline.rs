@@ -89,9 +89,7 @@ struct Pick {
     modes: &'static [Mode],
 }
 
-/// The headline, in the order shown: what a fresh session holds and what that adds up to; what
-/// a kept one costs in descriptors; what every leg allocates per request; how shared and
-/// resumed legs connect.
+/// The headline's figures, in the order shown.
 const HEADLINE: &[Pick] = &[
     Pick {
         figure: &fig::RETAINED_BYTES,

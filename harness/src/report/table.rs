@@ -12,9 +12,8 @@ use crate::vocab::units;
 /// Which terminal view to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum View {
-    /// The answer first: the grouped brief figures ([`crate::report::brief`]), the notes, the
-    /// owners in one line per leg, what to do. Fits the width it is given: legs in blocks,
-    /// longer lines wrapped ([`crate::report::wrap`]).
+    /// The answer first ([`crate::report::brief`]), the notes, the owners in one line per leg,
+    /// what to do; fitted to the width it is given.
     #[default]
     Brief,
     /// Every figure of [`MODE_FIGURES`], the owner tables in full, what to do.

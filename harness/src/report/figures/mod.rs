@@ -102,9 +102,8 @@ impl Provenance {
     }
 }
 
-/// One row of the per-mode tables, with everything the views need to know about it. The brief
-/// view, the headline and the per-wall-second note refer to a figure by its `const`, so a
-/// label is written once and a figure that does not exist does not compile.
+/// One row of the per-mode tables, with everything the views need to know about it; the views
+/// name it by its `const`, so a figure that does not exist does not compile.
 #[derive(Clone, Copy)]
 pub struct Figure {
     pub label: &'static str,
