@@ -1,8 +1,4 @@
-//! The brief view: the headline first ([`crate::report::headline`]), then a short table of the
-//! figures a reader checks next, grouped, each a figure of [`crate::report::figures`] named by
-//! its `const` (or some of its parts) and marked measured, derived or model. What the terminal
-//! prints by default; `--detail` prints every row of
-//! [`MODE_FIGURES`](crate::report::figures::MODE_FIGURES) instead.
+//! The brief view: the headline, then a short grouped table of the figures a reader checks next.
 
 use std::fmt::Write;
 
@@ -56,10 +52,15 @@ const fn b(
     }
 }
 
+/// A row of every part of `figure`, under the figure's own label.
+const fn whole(group: &'static str, figure: &'static Figure) -> Brief {
+    b(group, figure, figure.label, &[])
+}
+
 /// The brief table's rows, in order, each short enough that four legs fit 120 columns.
 pub const BRIEF: &[Brief] = &[
-    b(LOAD, &fig::REQUESTS_OK_FAILED, "requests ok / failed", &[]),
-    b(LOAD, &fig::ACHIEVED_RATE, "achieved rate", &[]),
+    whole(LOAD, &fig::REQUESTS_OK_FAILED),
+    whole(LOAD, &fig::ACHIEVED_RATE),
     b(LOAD, &fig::LATE_STARTS, "late starts", &[]),
     b(LOAD, &fig::LATENCY, "latency p50 / p99", &[0, 1]),
     b(
@@ -68,7 +69,7 @@ pub const BRIEF: &[Brief] = &[
         "handshakes full / resumed / reused",
         &[],
     ),
-    b(SESSIONS, &fig::SESSION_BUILDS, "session builds", &[]),
+    whole(SESSIONS, &fig::SESSION_BUILDS),
     b(SESSIONS, &fig::BUILD_CPU, "build CPU p50", &[0]),
     b(
         SESSIONS,
@@ -76,20 +77,10 @@ pub const BRIEF: &[Brief] = &[
         "b: bytes a session holds",
         &[],
     ),
-    b(
-        SESSIONS,
-        &fig::RETAINED_BYTES_SLOPE,
-        "b cross-check: heap slope",
-        &[],
-    ),
+    whole(SESSIONS, &fig::RETAINED_BYTES_SLOPE),
     b(SESSIONS, &fig::PLATEAU, "plateau, model R·b·T", &[0]),
     b(SESSIONS, &fig::PLATEAU, "plateau, measured", &[1]),
-    b(
-        MEMORY,
-        &fig::ALLOC_BYTES_PER_REQUEST,
-        "bytes allocated / request",
-        &[],
-    ),
+    whole(MEMORY, &fig::ALLOC_BYTES_PER_REQUEST),
     b(MEMORY, &fig::CLIENT_HEAP, "client heap peak", &[1]),
     b(MEMORY, &fig::CLIENT_RSS, "client RSS peak", &[1]),
     b(SOCKETS, &fig::OPEN_FDS, "open fds peak", &[1]),

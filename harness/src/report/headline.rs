@@ -1,7 +1,4 @@
-//! The answer first: per leg, the two or three figures that say what a session costs there,
-//! each part marked measured, derived or model. `HEADLINE` names each by its figure's `const`,
-//! and the terminal and the page both show [`headline`]'s result, so the headline cannot
-//! disagree with the table or with each other.
+//! The answer first: per leg, the two or three figures that say what a session costs there.
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::figures::{self as fig, Cell, Figure, Provenance};
@@ -92,9 +89,7 @@ struct Pick {
     modes: &'static [Mode],
 }
 
-/// The headline, in the order shown: what a fresh session holds and what that adds up to; what
-/// a kept one costs in descriptors; what every leg allocates per request; how shared and
-/// resumed legs connect.
+/// The headline's figures, in the order shown.
 const HEADLINE: &[Pick] = &[
     Pick {
         figure: &fig::RETAINED_BYTES,
@@ -108,17 +103,17 @@ const HEADLINE: &[Pick] = &[
     },
     Pick {
         figure: &fig::OPEN_FDS,
-        label: "open fds start / peak / end",
+        label: fig::OPEN_FDS.label,
         modes: &[Mode::Leak],
     },
     Pick {
         figure: &fig::ALLOC_BYTES_PER_REQUEST,
-        label: "bytes allocated / request",
+        label: fig::ALLOC_BYTES_PER_REQUEST.label,
         modes: &[Mode::Fresh, Mode::Leak, Mode::Shared, Mode::Resume],
     },
     Pick {
         figure: &fig::HANDSHAKES,
-        label: "handshakes full / resumed / reused conn",
+        label: fig::HANDSHAKES.label,
         modes: &[Mode::Shared, Mode::Resume],
     },
 ];

@@ -1,10 +1,4 @@
-//! `index.html`: one self-contained page (no scripts, no external CSS or fonts), the answer
-//! first. In order: the headline ([`crate::report::headline`]: per leg, what a session costs,
-//! each figure marked measured, derived or model) with the memory and per-session charts beside
-//! it in the first view; "What to do"; the table of every figure per mode (in its own scrolling
-//! box, the figure names held in place); where the bytes go (`--breakdown`); the other charts;
-//! then how it was measured: the command, the scenario, the method notes and the versions.
-//! `tests/page.rs` opens it in Chromium at 1280×800 and checks that first view from the layout.
+//! `index.html`: one self-contained page (no scripts, no external CSS or fonts), the answer first.
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::charts::series::Series;
@@ -367,7 +361,7 @@ fn owner_tables(out: &mut String, summary: &Summary) {
                 esc(owner.as_str())
             ));
             for c in cells {
-                out.push_str(&format!("<td>{}</td>", esc(c.as_deref().unwrap_or("–"))));
+                out.push_str(&format!("<td>{}</td>", esc(c)));
             }
             out.push_str("</tr>\n");
         }

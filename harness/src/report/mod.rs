@@ -1,9 +1,4 @@
-//! What a reader sees, drawn from the contract alone: `render` writes the charts and `index.html`
-//! of a run; `render_dir` redraws a run (not an exec check).
-//!
-//! Output is deterministic (same input, same bytes): no timestamps, fixed palette, series in
-//! run order, maps iterated in key order. Charts degrade instead of failing: an empty or
-//! cut-short timeline draws "no samples" or what exists, and unmeasured figures say so.
+//! What a reader sees, drawn from the contract alone: charts, `index.html`, terminal views.
 
 pub mod advice;
 pub mod brief;
@@ -87,7 +82,8 @@ pub const BREAKDOWN_FILE: &str = "breakdown.svg";
 /// Draws every SVG and `index.html` into `dir` (created if missing) from the summary and the
 /// timeline rows, and returns the paths written: [`FILES`] in order, with [`BREAKDOWN_FILE`]
 /// before `index.html` when it is drawn. Every chart is drawn before anything is written, so a
-/// drawing failure leaves no half-updated report.
+/// drawing failure leaves no half-updated report. The same input gives the same bytes, and an
+/// empty or cut-short timeline draws what exists instead of failing.
 pub fn render(
     dir: &Path,
     summary: &Summary,

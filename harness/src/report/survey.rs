@@ -1,5 +1,4 @@
-//! The survey's report: the table (terminal and `table.txt`), its chart, `index.html` and
-//! `summary.json`.
+//! The survey's report: the table (terminal and `table.txt`), its chart, `index.html`, JSON.
 
 use std::fmt::Write as _;
 use std::path::Path;

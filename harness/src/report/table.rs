@@ -1,5 +1,4 @@
-//! The terminal views of a finished run: the brief one by default ([`View::Brief`], the answer
-//! first) and every figure of [`crate::report::figures::MODE_FIGURES`] with `--detail`.
+//! The terminal views of a finished run: the brief one by default, every figure with `--detail`.
 
 use std::fmt::Write;
 
@@ -13,9 +12,8 @@ use crate::vocab::units;
 /// Which terminal view to print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum View {
-    /// The answer first: the grouped brief figures ([`crate::report::brief`]), the notes, the
-    /// owners in one line per leg, what to do. Fits the width it is given: legs in blocks,
-    /// longer lines wrapped ([`crate::report::wrap`]).
+    /// The answer first ([`crate::report::brief`]), the notes, the owners in one line per leg,
+    /// what to do; fitted to the width it is given.
     #[default]
     Brief,
     /// Every figure of [`MODE_FIGURES`], the owner tables in full, what to do.
@@ -126,17 +124,8 @@ fn notes(out: &mut String, summary: &Summary, names: &[String]) {
 fn owner_grids(out: &mut String, summary: &Summary, names: &[String]) {
     for t in crate::report::figures::owner_tables(&summary.modes) {
         let _ = writeln!(out, "\n{}:", t.title);
-        let rows: Vec<(&str, Vec<String>)> = t
-            .rows
-            .iter()
-            .map(|(owner, cells)| {
-                let cells = cells
-                    .iter()
-                    .map(|c| c.clone().unwrap_or_else(|| "–".to_string()))
-                    .collect();
-                (owner.as_str(), cells)
-            })
-            .collect();
+        let rows: Vec<(&str, Vec<String>)> =
+            t.rows.into_iter().map(|(o, c)| (o.as_str(), c)).collect();
         grid(out, names, &rows);
     }
     for (m, name) in summary.modes.iter().zip(names) {

@@ -1,6 +1,4 @@
-//! Lines of the brief terminal view fitted to the terminal: a line wider than the terminal
-//! breaks between words, its continuation indented under its text (a hanging indent), so a
-//! number or a qualifier is never split and nothing is cut.
+//! Lines of the brief view fitted to the terminal: broken between words, with a hanging indent.
 
 use crate::report::figures::Provenance;
 

@@ -1,5 +1,4 @@
-//! Advice "Never invalidating": bytes and descriptors per kept session and the time left to the
-//! descriptor limit.
+//! Advice "Never invalidating": bytes and descriptors per kept session, time to the fd limit.
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::vocab::clock::Clock;
@@ -28,16 +27,15 @@ pub(super) fn leak_line(summary: &Summary, l: &ModeSummary) -> Option<String> {
     let span = span.filter(|s| *s > 0.0);
     if let (Some(start), Some(end)) = (l.load.open_fds_start, l.load.open_fds_end) {
         let grew = end as f64 - start as f64;
-        let kept = match l.retained_sessions_peak {
-            Some(n) => Some((n, "kept session", "kept sessions at peak")),
-            None => Some((
+        let (n, one, many) = match l.retained_sessions_peak {
+            Some(n) => (n, "kept session", "kept sessions at peak"),
+            None => (
                 l.load.requests_ok,
                 "completed request",
                 "completed requests",
-            )),
-        }
-        .filter(|(n, _, _)| *n > 0);
-        if let Some((n, one, many)) = kept {
+            ),
+        };
+        if n > 0 {
             clauses.push(format!(
                 "{:.2} descriptors per {one} (derived: open fds {start} → {end} over {n} {many})",
                 grew / n as f64

@@ -1,8 +1,4 @@
-//! "What to do": advice lines that quote only figures the run measured, or derived from them and
-//! said so, each naming the figures it comes from; an unmeasured figure drops its clause, and
-//! no setting (such as `--rate`) stands in for it (docs/figures.md). One module per kind of
-//! line. The lines saying which legs give no advice come first: they bound how the rest is
-//! read, and the brief view prints only the first lines.
+//! "What to do": advice lines that quote only figures the run measured or derived from them.
 
 mod build;
 #[cfg(test)]
@@ -26,8 +22,8 @@ use retention::retention_line;
 use share::share_line;
 
 /// The advice lines, each tagged `[client] ` when the run measured more than one client: first
-/// every leg's reason it gives no advice from its per-session figures, then each client's
-/// advice.
+/// every leg's reason it gives no advice from its per-session figures (they bound how the rest
+/// is read, and the brief view prints only the first lines), then each client's advice.
 pub fn advice(summary: &Summary) -> Vec<String> {
     let mut clients: Vec<ClientKind> = Vec::new();
     for m in &summary.modes {

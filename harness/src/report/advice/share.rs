@@ -17,11 +17,6 @@ fn full_handshakes(m: &ModeSummary) -> Option<(u64, &'static str)> {
         })
 }
 
-/// The client's live-heap peak (`None`: no counting allocator).
-fn heap_peak(m: &ModeSummary) -> Option<f64> {
-    m.client_heap_peak_bytes.map(|b| b as f64)
-}
-
 /// Fresh vs shared: allocation traffic per request (derived, as the table marks it), memory
 /// held and handshakes (measured).
 pub(super) fn share_line(f: &ModeSummary, s: &ModeSummary) -> Option<String> {
@@ -43,11 +38,12 @@ pub(super) fn share_line(f: &ModeSummary, s: &ModeSummary) -> Option<String> {
             fmt_bytes(amount),
         ));
     }
-    if let (Some(fh), Some(sh)) = (heap_peak(f), heap_peak(s)) {
+    // The client's live-heap peak (`None`: no counting allocator).
+    if let (Some(fh), Some(sh)) = (f.client_heap_peak_bytes, s.client_heap_peak_bytes) {
         clauses.push(format!(
             "memory held: client live heap peaked at {} fresh vs {} shared in this {} run (measured)",
-            fmt_bytes(fh),
-            fmt_bytes(sh),
+            fmt_bytes(fh as f64),
+            fmt_bytes(sh as f64),
             units::seconds(f.load.elapsed_s),
         ));
     }

@@ -1,14 +1,4 @@
-//! The terminal's short form of an advice line, derived from the full line by one rule, so the
-//! two cannot say different things. Every advice line names how its figures were obtained in a parenthesis whose `; `-separated parts
-//! open with a kind ([`KINDS`]): `(measured: …)`, `(derived: …)`, `(model: …)`,
-//! `(extrapolation of …)`, `(measured: …; difference derived)`, `(87.3 %; measured: …)`. Such
-//! a parenthesis becomes one mark, the weakest kind it names ([`Provenance::weakest`]): a
-//! measured pair and the difference derived from it read ◐, as the table marks bytes per
-//! request. Its parts that name no kind stay, bracketed, before the mark (`(87.3 %) ●`). Every
-//! other parenthesis stays as written, since an aside can carry a qualifier that changes the
-//! meaning ("not memory held", "not measured in this run"). Nothing is cut: the terminal
-//! wraps the line ([`crate::report::wrap`]), and the full wording of each kind is on the page
-//! and under `--detail`.
+//! The terminal's short form of an advice line, by one rule (docs/figures.md).
 
 use crate::report::figures::Provenance;
 

@@ -1,5 +1,4 @@
-//! One panel of grouped bars with values printed; an unmeasured value is written "not measured",
-//! never drawn as zero.
+//! One panel of grouped bars; an unmeasured value is written "not measured", never drawn as 0.
 
 use std::ops::Range;
 

@@ -1,10 +1,4 @@
 //! `breakdown.svg`: b and the bytes per request of each leg, stacked by owner (`--breakdown`).
-//!
-//! The owners are stacked in [`Owner::ALL`] order (not biggest first), so an owner sits in the
-//! same place along every bar and the legend reads in the same order. A positive remainder
-//! (measured minus the owners' sum) is the last segment; a negative one cannot be stacked, so
-//! it is written next to the total instead of being dropped. The chart exists only when some
-//! leg has a breakdown ([`any`]).
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -68,7 +62,8 @@ pub(crate) fn any(summary: &Summary) -> bool {
 #[derive(Debug, PartialEq)]
 struct Stack {
     label: String,
-    /// Positive bytes per owner, in [`Owner::ALL`] order (a positive remainder last).
+    /// Positive bytes per owner, in [`Owner::ALL`] order so an owner sits in the same place
+    /// along every bar (a positive remainder last).
     segments: Vec<(Owner, f64)>,
     /// A remainder below zero: the owners add up to more than the measured figure.
     negative_remainder: Option<f64>,

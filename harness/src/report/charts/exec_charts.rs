@@ -32,14 +32,12 @@ fn keyed_panel(
         .collect::<Vec<_>>()
         .join(", ");
     LinePanel {
-        caption: format!("{lead}: {key}"),
-        quantity,
-        y_desc: y_desc.into(),
         lines: lines
             .into_iter()
             .enumerate()
             .map(|(i, (_, points))| line(hue(i), points))
             .collect(),
+        ..LinePanel::new(&format!("{lead}: {key}"), quantity, y_desc)
     }
 }
 
@@ -62,28 +60,24 @@ fn two_panels(title: &str, rows: &[ExecRow], panels: [LinePanel; 2]) -> Result<S
 
 /// `memory.svg`: RSS and PSS of the command's process tree.
 pub(crate) fn memory(rows: &[ExecRow]) -> Result<String, DrawError> {
+    let panel =
+        |caption: &str, y_desc: &str, hue: Hue, get: fn(&ExecRow) -> Option<u64>| LinePanel {
+            lines: vec![line(hue, points(rows, |r| get(r).map(|b| b as f64)))],
+            ..LinePanel::new(caption, Quantity::Bytes, y_desc)
+        };
     two_panels(
         "Memory of the command's processes (sampled from /proc)",
         rows,
         [
-            LinePanel {
-                caption: "RSS, summed over the tree".into(),
-                quantity: Quantity::Bytes,
-                y_desc: "RSS".into(),
-                lines: vec![line(
-                    PALETTE[0],
-                    points(rows, |r| r.tree.rss_bytes.map(|b| b as f64)),
-                )],
-            },
-            LinePanel {
-                caption: "PSS (shared pages split among sharers)".into(),
-                quantity: Quantity::Bytes,
-                y_desc: "PSS".into(),
-                lines: vec![line(
-                    PALETTE[1],
-                    points(rows, |r| r.tree.pss_bytes.map(|b| b as f64)),
-                )],
-            },
+            panel("RSS, summed over the tree", "RSS", PALETTE[0], |r| {
+                r.tree.rss_bytes
+            }),
+            panel(
+                "PSS (shared pages split among sharers)",
+                "PSS",
+                PALETTE[1],
+                |r| r.tree.pss_bytes,
+            ),
         ],
     )
 }

@@ -55,6 +55,18 @@ pub(crate) struct LinePanel {
     pub(crate) lines: Vec<Line>,
 }
 
+impl LinePanel {
+    /// A panel with no lines yet.
+    pub(crate) fn new(caption: &str, quantity: Quantity, y_desc: &str) -> Self {
+        LinePanel {
+            caption: caption.to_string(),
+            quantity,
+            y_desc: y_desc.to_string(),
+            lines: Vec::new(),
+        }
+    }
+}
+
 /// Draws `panel` into `area` over `time`; a panel without a single point says `no samples`.
 pub(crate) fn draw_panel(
     area: &Area<'_>,

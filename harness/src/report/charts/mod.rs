@@ -1,5 +1,4 @@
-//! The SVG charts: series, line and bar panels, legend, drawing surface, and one module per group
-//! of charts.
+//! The SVG charts: series, line and bar panels, legend, surface, one module per group of charts.
 
 pub(crate) mod bars;
 pub(crate) mod breakdown_chart;

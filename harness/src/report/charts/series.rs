@@ -1,5 +1,4 @@
-//! One series per leg, with a fixed label and colour, so every chart and table name a leg the same
-//! way.
+//! One series per leg, with a fixed label and colour, so every chart and table name a leg alike.
 
 use plotters::style::RGBColor;
 
@@ -81,11 +80,11 @@ impl Series<'_> {
 /// used more than one, so a single-client report stays terse.
 pub(crate) fn collect<'a>(summary: &'a Summary, timeline: &'a [TimelineRow]) -> Vec<Series<'a>> {
     let mut keys: Vec<(Mode, ClientKind)> = Vec::new();
-    for m in &summary.modes {
-        push_unique(&mut keys, (m.mode, m.client));
-    }
-    for r in timeline {
-        push_unique(&mut keys, (r.mode, r.client));
+    let summary_keys = summary.modes.iter().map(|m| (m.mode, m.client));
+    for key in summary_keys.chain(timeline.iter().map(|r| (r.mode, r.client))) {
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
     }
     let show_client = keys.iter().any(|k| k.1 != keys[0].1);
 
@@ -108,12 +107,6 @@ pub(crate) fn collect<'a>(summary: &'a Summary, timeline: &'a [TimelineRow]) -> 
             }
         })
         .collect()
-}
-
-fn push_unique<T: PartialEq>(v: &mut Vec<T>, item: T) {
-    if !v.contains(&item) {
-        v.push(item);
-    }
 }
 
 /// The x axis every timeline chart shares: which clock, which unit, how far.

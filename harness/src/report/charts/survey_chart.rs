@@ -1,5 +1,4 @@
-//! The survey's chart: per habit, connections held to the end per request and RSS growth per
-//! request, as horizontal bars side by side; an unmeasured figure is written, never drawn as 0.
+//! `survey.svg`: per habit, connections held to the end and RSS growth per request.
 
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};

@@ -1,12 +1,12 @@
 //! The charts drawn from `timeline.csv`: memory, session caches and sockets over time.
 
 use crate::contract::summary::Summary;
-use crate::contract::timeline::TimelineRow;
-use crate::contract::wire::ServerSample;
-use crate::report::charts::canvas::{render_svg, titled, Area, DrawError, INK};
+use crate::contract::wire::{ClientSample, ServerSample};
+use crate::report::charts::canvas::{render_svg, titled, DrawError, INK};
 use crate::report::charts::legend::{self, Dash, LegendEntry};
 use crate::report::charts::lines::{draw_panel, Line, LinePanel, Quantity};
 use crate::report::charts::series::{Series, TimeAxis};
+use crate::report::heading::chart_title;
 
 /// Width of every chart, pixels; wide enough for ten time ticks and a legend column.
 pub(crate) const WIDTH: u32 = 1100;
@@ -15,30 +15,29 @@ const LINE: u32 = 2;
 /// The leak mode's line width in the sockets chart.
 const EMPHASIS: u32 = 4;
 
+/// A client figure and the server's figure of the same thing, drawn solid and dashed.
+type Pair = (
+    fn(&ClientSample) -> Option<u64>,
+    fn(&ServerSample) -> Option<u64>,
+);
+const RSS: Pair = (|c| c.client_rss_bytes, |s| s.server_rss_bytes);
+const HEAP: Pair = (|c| c.client_heap_live_bytes, |s| s.server_heap_live_bytes);
+const CACHE: Pair = (|c| c.retained_sessions, |s| Some(s.server_cache_entries));
+const FDS: Pair = (|c| c.client_open_fds, |s| s.server_open_fds);
+const CONNS: Pair = (|c| c.client_open_conns, |s| Some(s.server_open_conns));
+
 /// `memory.svg`: RSS (top) and live heap with the R·b·min(t, T) model (bottom).
 pub(crate) fn memory(
     summary: &Summary,
     series: &[Series<'_>],
     time: &TimeAxis,
 ) -> Result<String, DrawError> {
-    let mut rss = panel("Resident set size (RSS)", Quantity::Bytes, "RSS");
-    let mut heap = panel("Live heap", Quantity::Bytes, "live heap");
+    let mut rss = LinePanel::new("Resident set size (RSS)", Quantity::Bytes, "RSS");
+    let mut heap = LinePanel::new("Live heap", Quantity::Bytes, "live heap");
     let mut any_model = false;
     for s in series {
-        rss.lines.push(line(s, LINE, Dash::Solid, time, |r| {
-            r.sample.client_rss_bytes.map(|v| v as f64)
-        }));
-        rss.lines.push(line(s, LINE, Dash::Dashed, time, |r| {
-            server(r, |s| s.server_rss_bytes)
-        }));
-        let client_heap = line(s, LINE, Dash::Solid, time, |r| {
-            r.sample.client_heap_live_bytes.map(|v| v as f64)
-        });
-        let has_samples = !client_heap.points.is_empty();
-        heap.lines.push(client_heap);
-        heap.lines.push(line(s, LINE, Dash::Dashed, time, |r| {
-            server(r, |s| s.server_heap_live_bytes)
-        }));
+        push_pair(&mut rss, s, LINE, time, RSS);
+        let has_samples = push_pair(&mut heap, s, LINE, time, HEAP);
         if let Some(points) = model_line(summary, s, time).filter(|_| has_samples) {
             any_model = true;
             heap.lines.push(Line {
@@ -58,10 +57,8 @@ pub(crate) fn memory(
             Dash::Dotted,
         ));
     }
-    let title = crate::report::heading::chart_title("Memory", summary);
-    render_svg((WIDTH, 880), |root| {
-        draw_chart(root, &title, &[rss, heap], series, false, styles, time)
-    })
+    let title = chart_title("Memory", summary);
+    chart(&title, 880, &[rss, heap], series, false, styles, time)
 }
 
 /// `cache.svg`: sessions the client retains and the server's session-cache entries.
@@ -70,24 +67,17 @@ pub(crate) fn cache(
     series: &[Series<'_>],
     time: &TimeAxis,
 ) -> Result<String, DrawError> {
-    let mut held = panel(
+    let mut held = LinePanel::new(
         "Retained client sessions and server session-cache entries",
         Quantity::Count,
         "sessions / entries",
     );
     for s in series {
-        held.lines.push(line(s, LINE, Dash::Solid, time, |r| {
-            r.sample.retained_sessions.map(|v| v as f64)
-        }));
-        held.lines.push(line(s, LINE, Dash::Dashed, time, |r| {
-            server(r, |s| Some(s.server_cache_entries))
-        }));
+        push_pair(&mut held, s, LINE, time, CACHE);
     }
     let styles = client_server_keys("client: retained", "server: cache entries");
-    let title = crate::report::heading::chart_title("Session caches", summary);
-    render_svg((WIDTH, 540), |root| {
-        draw_chart(root, &title, &[held], series, false, styles, time)
-    })
+    let title = chart_title("Session caches", summary);
+    chart(&title, 540, &[held], series, false, styles, time)
 }
 
 /// `sockets.svg`: open descriptors and open connections; the leak mode drawn thick and last so
@@ -97,60 +87,43 @@ pub(crate) fn sockets(
     series: &[Series<'_>],
     time: &TimeAxis,
 ) -> Result<String, DrawError> {
-    let mut fds = panel("Open file descriptors", Quantity::Count, "open fds");
-    let mut conns = panel("Open connections", Quantity::Count, "open connections");
+    let mut fds = LinePanel::new("Open file descriptors", Quantity::Count, "open fds");
+    let mut conns = LinePanel::new("Open connections", Quantity::Count, "open connections");
     let mut order: Vec<&Series<'_>> = series.iter().collect();
     // Stable: non-leak series keep their order, leak series move to the end (drawn on top).
     order.sort_by_key(|s| s.is_leak());
     for s in order {
         let w = if s.is_leak() { EMPHASIS } else { LINE };
-        fds.lines.push(line(s, w, Dash::Solid, time, |r| {
-            r.sample.client_open_fds.map(|v| v as f64)
-        }));
-        fds.lines.push(line(s, w, Dash::Dashed, time, |r| {
-            server(r, |s| s.server_open_fds)
-        }));
-        conns.lines.push(line(s, w, Dash::Solid, time, |r| {
-            r.sample.client_open_conns.map(|v| v as f64)
-        }));
-        conns.lines.push(line(s, w, Dash::Dashed, time, |r| {
-            server(r, |s| Some(s.server_open_conns))
-        }));
+        push_pair(&mut fds, s, w, time, FDS);
+        push_pair(&mut conns, s, w, time, CONNS);
     }
     let styles = client_server_keys("client", "server");
-    let title = crate::report::heading::chart_title("Sockets", summary);
-    render_svg((WIDTH, 880), |root| {
-        draw_chart(root, &title, &[fds, conns], series, true, styles, time)
-    })
+    let title = chart_title("Sockets", summary);
+    chart(&title, 880, &[fds, conns], series, true, styles, time)
 }
 
-fn panel(caption: &str, quantity: Quantity, y_desc: &str) -> LinePanel {
-    LinePanel {
-        caption: caption.to_string(),
-        quantity,
-        y_desc: y_desc.to_string(),
-        lines: Vec::new(),
-    }
-}
-
-fn line(
+/// Pushes `s`'s client figure (solid) and server figure (dashed) onto `panel`; returns whether
+/// the client figure has samples.
+fn push_pair(
+    panel: &mut LinePanel,
     s: &Series<'_>,
     width: u32,
-    dash: Dash,
     time: &TimeAxis,
-    value: impl Fn(&TimelineRow) -> Option<f64>,
-) -> Line {
-    Line {
-        colour: s.colour,
-        width,
-        dash,
-        points: s.points(time, value),
+    (client, server): Pair,
+) -> bool {
+    let as_f64 = |v: Option<u64>| v.map(|v| v as f64);
+    let client = s.points(time, |r| as_f64(client(&r.sample)));
+    let has_samples = !client.is_empty();
+    let server = s.points(time, |r| as_f64(r.server.as_ref().and_then(server)));
+    for (dash, points) in [(Dash::Solid, client), (Dash::Dashed, server)] {
+        panel.lines.push(Line {
+            colour: s.colour,
+            width,
+            dash,
+            points,
+        });
     }
-}
-
-/// A server figure of a row, to plot (`None`: no server sample, or the figure not measured).
-fn server(r: &TimelineRow, f: fn(&ServerSample) -> Option<u64>) -> Option<f64> {
-    r.server.as_ref().and_then(f).map(|v| v as f64)
+    has_samples
 }
 
 fn client_server_keys(client: &str, server: &str) -> Vec<LegendEntry> {
@@ -188,40 +161,42 @@ fn model_line(summary: &Summary, s: &Series<'_>, time: &TimeAxis) -> Option<Vec<
         .then_some(points)
 }
 
-/// Title strip, the panels stacked on the left, and the legend column on the right: one row
-/// per series, then the line-style keys.
-fn draw_chart(
-    root: &Area<'_>,
+/// The chart of `height` pixels: title strip, the panels stacked on the left, and the legend
+/// column on the right: one row per series, then the line-style keys.
+fn chart(
     title: &str,
+    height: u32,
     panels: &[LinePanel],
     series: &[Series<'_>],
     emphasise_leak: bool,
     styles: Vec<LegendEntry>,
     time: &TimeAxis,
-) -> Result<(), DrawError> {
-    let body = titled(root, title)?;
-    let (w, _) = body.dim_in_pixel();
-    let (plots, legend_area) = body.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
-    for (area, p) in plots
-        .split_evenly((panels.len().max(1), 1))
-        .iter()
-        .zip(panels)
-    {
-        draw_panel(area, p, time)?;
-    }
-    let modes: Vec<LegendEntry> = series
-        .iter()
-        .map(|s| series_key(s, emphasise_leak))
-        .collect();
-    let heading = if series.iter().any(|s| s.label.contains('/')) {
-        "mode/client"
-    } else {
-        "mode"
-    };
-    legend::draw(
-        &legend_area,
-        &[(Some(heading), modes), (Some("line"), styles)],
-    )
+) -> Result<String, DrawError> {
+    render_svg((WIDTH, height), |root| {
+        let body = titled(root, title)?;
+        let (w, _) = body.dim_in_pixel();
+        let (plots, legend_area) = body.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
+        for (area, p) in plots
+            .split_evenly((panels.len().max(1), 1))
+            .iter()
+            .zip(panels)
+        {
+            draw_panel(area, p, time)?;
+        }
+        let modes: Vec<LegendEntry> = series
+            .iter()
+            .map(|s| series_key(s, emphasise_leak))
+            .collect();
+        let heading = if series.iter().any(|s| s.label.contains('/')) {
+            "mode/client"
+        } else {
+            "mode"
+        };
+        legend::draw(
+            &legend_area,
+            &[(Some(heading), modes), (Some("line"), styles)],
+        )
+    })
 }
 
 /// A series' legend row, drawn as thick as its lines are.

@@ -1,6 +1,4 @@
-//! Every per-mode figure, declared once with everything the views need: label, unit, where
-//! its value lives in [`ModeSummary`], the kind of each part, whether it is per-session. The
-//! brief view, the headline and the page refer to a figure by its `const` here.
+//! Every per-mode figure, declared once; the views name each by its `const` here.
 
 use super::{numbers, per_session, words, Figure, Provenance, Unit};
 use crate::contract::summary::{ModeSummary, ServerSummary};

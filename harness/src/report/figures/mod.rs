@@ -1,9 +1,4 @@
-//! The per-mode figures a reader sees: how one is declared (label, unit, where the value
-//! lives in [`ModeSummary`], the kind of each part, whether it is per-session) and rendered
-//! into a [`Cell`]; every figure is declared once, in `list.rs`. The terminal table
-//! ([`crate::report::table`]) and the HTML page ([`crate::report`]) both render
-//! [`MODE_FIGURES`] through [`crate::vocab::units`], so a figure added there appears in both,
-//! formatted the same way (ARCHITECTURE.md).
+//! The per-mode figures a reader sees: how one is declared and rendered into a [`Cell`].
 
 mod list;
 pub use list::*;
@@ -107,9 +102,8 @@ impl Provenance {
     }
 }
 
-/// One row of the per-mode tables, with everything the views need to know about it. The brief
-/// view, the headline and the per-wall-second note refer to a figure by its `const`, so a
-/// label is written once and a figure that does not exist does not compile.
+/// One row of the per-mode tables, with everything the views need to know about it; the views
+/// name it by its `const`, so a figure that does not exist does not compile.
 #[derive(Clone, Copy)]
 pub struct Figure {
     pub label: &'static str,
@@ -220,8 +214,8 @@ impl Cell {
 pub struct OwnerTable {
     pub title: &'static str,
     /// Per owner (in [`Owner::ALL`] order, the remainder last), one cell per mode: the owner's
-    /// bytes and share, `None` where that mode's breakdown does not list it.
-    pub rows: Vec<(Owner, Vec<Option<String>>)>,
+    /// bytes and share, `–` where that mode's breakdown does not list it.
+    pub rows: Vec<(Owner, Vec<String>)>,
 }
 
 /// A breakdown a reader sees: the measured figure it splits by owner, as the `--breakdown`
@@ -275,7 +269,9 @@ pub fn owner_tables(modes: &[ModeSummary]) -> Vec<OwnerTable> {
                             })
                         })
                         .collect();
-                    cells.iter().any(Option::is_some).then_some((owner, cells))
+                    let listed = cells.iter().any(Option::is_some);
+                    let cells = cells.into_iter().map(|c| c.unwrap_or("–".into()));
+                    listed.then(|| (owner, cells.collect()))
                 })
                 .collect(),
         })
