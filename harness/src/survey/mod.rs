@@ -200,12 +200,7 @@ fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String
     let program = program.display().to_string();
     let n = plan.requests.to_string();
     Ok(match spec.launch {
-        Launch::Interpreter { exe, args } => {
-            let mut c = vec![exe.to_string()];
-            c.extend(args.iter().map(|a| a.to_string()));
-            c.extend([program, n]);
-            c
-        }
+        Launch::Interpreter(exe) => vec![exe.into(), program, n],
         Launch::Shell { script } => vec!["sh".into(), "-c".into(), script.into(), program, n],
         Launch::GoBuild => {
             let bin = dir.join("bin");
