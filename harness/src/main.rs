@@ -1,5 +1,4 @@
-//! The `harness` binary: installs the counting allocator, parses the command line, calls the
-//! library, prints, maps each outcome to an exit code.
+//! The `harness` binary: the counting allocator, the command line, each outcome's exit code.
 
 use std::process::ExitCode;
 

@@ -1,14 +1,4 @@
-//! `harness exec -- CMD`: a program checked from outside, with the server as witness and its
-//! process tree from `/proc`.
-//!
-//! The program may be in any language and is checked without changing its code (docs/exec.md).
-//!
-//! The harness starts its server in a worker (as a run does, keeping a record of every
-//! connection: the witness), runs the command with the server's URL and CA in its
-//! environment, samples the command's process tree from `/proc`, and when the command ends
-//! (or `--duration` passes, or Ctrl-C) it stops the server, takes its record and writes the
-//! same kind of report as a run: `summary.json`, `timeline.csv`, `connections.csv`, charts
-//! and `index.html`, with a verdict and the `--fail-if` conditions.
+//! `harness exec -- CMD`: a program checked from outside, the server its witness (docs/exec.md).
 
 pub mod closing;
 pub mod condition;

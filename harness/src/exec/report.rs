@@ -1,7 +1,4 @@
-//! Writing a check's report: `summary.json`, `timeline.csv`, `connections.csv`, `memory.svg`,
-//! `connections.svg` and `index.html`, and the terminal table. The rows a reader sees are
-//! declared once, in [`FIGURES`], and both the terminal and the page render that list; the
-//! page's headline names its rows by their `const`.
+//! A check's report files and terminal table, both rendering the one list of rows, [`FIGURES`].
 
 use std::path::Path;
 

@@ -1,9 +1,4 @@
 //! Where each numeric exec figure comes from, and why a null one is null.
-//!
-//! A `--fail-if` guard over a null figure fails; to be useful in CI it must say which source
-//! failed (the witness was lost, no `/proc` sample, no DHAT profile) or that the figure is
-//! undefined for this run (a ratio without requests). The source of every numeric field is
-//! declared here once; a test fails when a field has none.
 
 use std::collections::BTreeMap;
 
@@ -78,7 +73,8 @@ pub fn worker_how(w: Option<&WorkerEnd>) -> String {
 }
 
 /// Why each null numeric figure of `s` is null, given whether any `/proc` sample found the
-/// tree and what `--heap valgrind`'s profiles said.
+/// tree and what `--heap valgrind`'s profiles said: a `--fail-if` over a null figure fails,
+/// and says which source failed or that the figure is undefined for this check.
 pub fn unmeasured(
     s: &ExecSummary,
     sampled: bool,

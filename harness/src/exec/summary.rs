@@ -1,8 +1,4 @@
-//! Pure: the check's `ExecSummary` and its rows, assembled from the witness, the samples and the
-//! exit.
-//!
-//! Every figure is the server's record (the witness) or a `/proc` sample of the command's
-//! process tree; what the harness cannot know about a foreign process is `null` (docs/exec.md).
+//! Pure: the check's `ExecSummary` and its rows, from the witness, the samples and the exit.
 
 use std::collections::BTreeMap;
 

@@ -1,9 +1,4 @@
-//! The verdict: what the measured figures say about a program's connections, in sentences that
-//! quote them.
-//!
-//! The sentences say what was observed, not what the program's code must have done: the server
-//! cannot tell a client built per request from a shared one that keeps no idle connection and
-//! does not resume.
+//! The verdict: what the measured figures say about a program's connections, in sentences.
 
 use crate::contract::exec::ExecSummary;
 use crate::exec::sources::worker_how;
@@ -55,7 +50,9 @@ fn plural(v: u64, what: &str) -> String {
     format!("{} {what}{s}", units::count(v))
 }
 
-/// The verdict's sentences, each built from measured (or marked derived) figures.
+/// The verdict's sentences, each built from measured (or marked derived) figures. They say what
+/// was observed: the server cannot tell a client built per request from a shared one that keeps
+/// no idle connection and does not resume.
 pub fn sentences(s: &ExecSummary) -> Vec<String> {
     let mut out = Vec::new();
     let n = units::count;

@@ -1,8 +1,4 @@
-//! The parent process of a run: run directory, one server and one client worker per leg, progress
-//! bar, the files written.
-//!
-//! Legs run one after another, each against a fresh server with identical settings, and the
-//! report is written also when the run is cut short by Ctrl-C, SIGTERM or a dying worker.
+//! The parent process of a run: run directory, a server and a client worker per leg, the files.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,4 @@
-//! The `__worker server` and `__worker client` entry points: serve or load, sample, and stop on
-//! stdin EOF or SIGTERM.
-//!
-//! The process model (why workers, how they stop) is in ARCHITECTURE.md.
+//! The `__worker server` and `__worker client` entry points (process model: ARCHITECTURE.md).
 
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};

@@ -1,7 +1,4 @@
-//! The survey's one list: every runtime habit it checks, its example program, how to run it, and
-//! what has to be installed for it.
-//!
-//! Adding a habit is a program in `examples/clients/` and one line in [`HABITS`].
+//! The survey's one list: every habit it checks, its program, how to run it, what it needs.
 
 use crate::vocab::runtime::Runtime;
 

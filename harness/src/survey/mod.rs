@@ -1,10 +1,4 @@
-//! `harness survey`: every runtime habit of [`habits::HABITS`] checked in turn through the same
-//! machinery as `harness exec`, side by side in one table, page and `summary.json`.
-//!
-//! Each habit's example program runs under its own check (its own server, the same defaults as
-//! `harness exec`), so a row's figures are the ones `harness exec` gives for that program with
-//! the same request count. A runtime that is not installed is a row naming its package; a
-//! Ctrl-C ends the survey after the check it interrupts, and the rows done are written.
+//! `harness survey`: every habit of [`habits::HABITS`] checked as `harness exec` checks it.
 
 pub mod habits;
 pub mod row;

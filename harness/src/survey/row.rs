@@ -1,5 +1,4 @@
-//! One survey row from one check: the figures taken from the check's summary, the derived ones,
-//! and the verdict read from them.
+//! One survey row from one check: its figures, the derived ones, and the verdict they give.
 
 use std::collections::BTreeMap;
 

@@ -1,5 +1,4 @@
-//! What the load's tasks share: the plan, where a request gets its session, the counters; one
-//! request and one measured build.
+//! What the load's tasks share (plan, sessions, counters); one request, one measured build.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};

@@ -1,5 +1,4 @@
-//! The load's start readings and its end: profile ended, retention drained, kept sessions dropped
-//! and measured, `ClientFinal`.
+//! The load's start readings and its end: retention drained, kept sessions measured, the final.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;

@@ -1,5 +1,4 @@
-//! What both loops check: leak's stop before the descriptor limit, and draining the requests in
-//! flight.
+//! What both loops check: leak's stop before the descriptor limit; draining requests in flight.
 
 use std::time::Duration;
 

@@ -1,10 +1,4 @@
-//! The client worker's load: open loop on the real clock, or the same sequence on the virtual
-//! clock, with a sampler.
-//!
-//! Real clock: open loop, request i *starts* at i/R whatever earlier requests are doing (no
-//! coordinated omission), bounded by `--max-in-flight`. Virtual clock: the same sequence as fast
-//! as the machine allows, stamped i/R, sampled each time the virtual time crosses a sample
-//! boundary (docs/run.md). `run` sets the load up, runs one of the two loops, then `finish`.
+//! The client worker's load: the real clock's open loop or the virtual clock's, and a sampler.
 
 mod ctx;
 mod finish;

@@ -1,5 +1,4 @@
-//! What the client worker runs (`LoadPlan`), why a load stopped early (`StopReason`), and the
-//! load's thresholds.
+//! What the client worker runs (`LoadPlan`), why a load stopped early, the load's thresholds.
 
 use std::time::Duration;
 

@@ -1,5 +1,4 @@
-//! The virtual clock's loop: the same sequence as fast as it can, stamped i/R, sampled on virtual
-//! time.
+//! The virtual clock's loop: the same sequence as fast as it can, stamped i/R.
 
 use std::sync::Arc;
 
