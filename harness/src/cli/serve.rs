@@ -63,13 +63,7 @@ fn say(line: &str) {
 /// Serves until Ctrl-C or SIGTERM, then prints one `served …` line and returns. Its first line,
 /// `serving https://localhost:PORT/ (TLS V)`, is where scripts and tests read the port.
 pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
-    let (set, provenance) = certs::ensure(&args.certs_dir)?;
-    if let certs::CertOrigin::Generated { because } = provenance {
-        eprintln!(
-            "generated certificates in {} ({because})",
-            args.certs_dir.display()
-        );
-    }
+    let set = crate::run::orchestrator::ensure_certs(&args.certs_dir)?;
     let opts = ServerOptions {
         addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
         tls: args.server.tls,

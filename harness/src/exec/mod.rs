@@ -55,8 +55,8 @@ pub struct ExecPlan {
 /// Errors before anything was measured.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    #[error("--out {path}: {reason}")]
-    Out { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Out(#[from] orchestrator::OutError),
     #[error(transparent)]
     Certs(#[from] certs::CertError),
     #[error("cannot find the harness executable to start the server: {0}")]
@@ -83,7 +83,7 @@ impl ExecError {
         match self {
             ExecError::NotFound(_) => 127,
             ExecError::NotExecutable(..) => 126,
-            ExecError::Out { .. } | ExecError::NoValgrind | ExecError::BreakdownWithoutHeap => 2,
+            ExecError::Out(_) | ExecError::NoValgrind | ExecError::BreakdownWithoutHeap => 2,
             _ => 1,
         }
     }
@@ -131,25 +131,14 @@ pub fn run(
     if plan.heap == HeapTool::Valgrind && which("valgrind").is_none() {
         return Err(ExecError::NoValgrind);
     }
-    let dir = orchestrator::create_run_dir(&plan.out).map_err(|e| match e {
-        orchestrator::RunError::Out { path, reason } => ExecError::Out { path, reason },
-        other => ExecError::Server(other.to_string()),
-    })?;
-    let (set, provenance) = certs::ensure(&plan.server.certs_dir)?;
-    if let certs::CertOrigin::Generated { because } = provenance {
-        eprintln!(
-            "generated certificates in {} ({because})",
-            plan.server.certs_dir.display()
-        );
-    }
+    let dir = orchestrator::create_run_dir(&plan.out, "")?;
+    let set = orchestrator::ensure_certs(&plan.server.certs_dir)?;
     let exe = std::env::current_exe().map_err(ExecError::Exe)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(ExecError::Runtime)?;
-    let started_at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let started_at = orchestrator::now_rfc3339();
     // Absolute, so a command that changes directory still finds them.
     let trust = Trust {
         ca: std::fs::canonicalize(&set.paths.ca).unwrap_or(set.paths.ca.clone()),
@@ -160,10 +149,7 @@ pub fn run(
     let mut summary = summary::assemble(&observed);
     summary.command = plan.command.clone();
     summary.harness_command = harness_command;
-    summary.run_id = dir
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    summary.run_id = orchestrator::run_id(&dir);
     summary.started_at = started_at;
     summary.method = methods();
     let json = serde_json::to_value(&summary).unwrap_or_default();

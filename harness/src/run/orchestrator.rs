@@ -23,14 +23,22 @@ use crate::vocab::units;
 /// Errors that stop a run before it measures anything (bad output directory, certificates).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("--out {path}: {reason}")]
-    Out { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Out(#[from] OutError),
     #[error(transparent)]
     Certs(#[from] certs::CertError),
     #[error("cannot find the harness executable to start workers: {0}")]
     Exe(std::io::Error),
     #[error("cannot start the tokio runtime: {0}")]
     Runtime(std::io::Error),
+}
+
+/// A run directory that could not be made under `--out`.
+#[derive(Debug, thiserror::Error)]
+#[error("--out {path}: {reason}")]
+pub struct OutError {
+    path: PathBuf,
+    reason: String,
 }
 
 /// A finished run.
@@ -46,14 +54,8 @@ pub struct RunOutcome {
 /// Runs every leg of `plan` and writes `summary.json`, `timeline.csv` and the report.
 /// `progress` shows the live bar (on stderr) and the per-mode lines.
 pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome, RunError> {
-    let dir = create_run_dir(&plan.out)?;
-    let (certs, provenance) = certs::ensure(&plan.certs_dir)?;
-    if let certs::CertOrigin::Generated { because } = provenance {
-        eprintln!(
-            "generated certificates in {} ({because})",
-            plan.certs_dir.display()
-        );
-    }
+    let dir = create_run_dir(&plan.out, "")?;
+    let certs = ensure_certs(&plan.certs_dir)?;
     let exe = std::env::current_exe().map_err(RunError::Exe)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -66,7 +68,7 @@ pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome
         dir: dir.clone(),
         progress,
     };
-    let started = time::OffsetDateTime::now_utc();
+    let started_at = now_rfc3339();
     let all = rt.block_on(orchestrator.run_all());
 
     let results: Vec<ModeResult> = all
@@ -79,13 +81,8 @@ pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome
         .collect();
     let meta = RunMeta {
         command,
-        run_id: dir
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        started_at: started
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
+        run_id: run_id(&dir),
+        started_at,
         target: all.target,
         fd_limit: all.fd_limit,
     };
@@ -115,14 +112,33 @@ pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome
     })
 }
 
-/// Creates `out/<run-id>`; a run never reuses or overwrites a directory.
-pub(crate) fn create_run_dir(out: &Path) -> Result<PathBuf, RunError> {
-    create_prefixed_run_dir(out, "")
+/// The certificates in `dir`, generated (and said so on stderr) when missing or unusable.
+pub(crate) fn ensure_certs(dir: &Path) -> Result<certs::CertSet, certs::CertError> {
+    let (set, provenance) = certs::ensure(dir)?;
+    if let certs::CertOrigin::Generated { because } = provenance {
+        eprintln!("generated certificates in {} ({because})", dir.display());
+    }
+    Ok(set)
 }
 
-/// Creates `out/<prefix><run-id>` (the survey's `survey-<run-id>`), never reusing one.
-pub(crate) fn create_prefixed_run_dir(out: &Path, prefix: &str) -> Result<PathBuf, RunError> {
-    let err = |reason: String| RunError::Out {
+/// Now, as a report's `started_at` gives it (RFC 3339, UTC).
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The run id of a report directory: its name.
+pub(crate) fn run_id(dir: &Path) -> String {
+    dir.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Creates `out/<prefix><run-id>` (the survey's `survey-<run-id>`); a run never reuses or
+/// overwrites a directory.
+pub(crate) fn create_run_dir(out: &Path, prefix: &str) -> Result<PathBuf, OutError> {
+    let err = |reason: String| OutError {
         path: out.to_path_buf(),
         reason,
     };

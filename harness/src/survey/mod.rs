@@ -10,7 +10,7 @@ use std::time::Instant;
 use crate::contract::plan::ServerPlan;
 use crate::contract::survey::{SurveyRow, SurveySummary, SURVEY_SCHEMA};
 use crate::exec::{self, which, ExecPlan};
-use crate::run::orchestrator::{create_prefixed_run_dir, RunError};
+use crate::run::orchestrator::{create_run_dir, now_rfc3339, run_id, OutError};
 use crate::vocab::defaults;
 use crate::vocab::exec::{ExecEnd, HeapTool};
 use crate::vocab::runtime::{Runtime, SurveyEnd};
@@ -35,8 +35,8 @@ pub struct SurveyPlan {
 /// Errors before any habit was checked.
 #[derive(Debug, thiserror::Error)]
 pub enum SurveyError {
-    #[error("--out {path}: {reason}")]
-    Out { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Out(#[from] OutError),
     #[error("--examples {0}: no such directory (run from the repository, or give --examples)")]
     NoExamples(PathBuf),
     #[error("--heap valgrind: valgrind is not installed (apt-get install valgrind)")]
@@ -64,10 +64,8 @@ pub fn run(
     if plan.heap == HeapTool::Valgrind && which("valgrind").is_none() {
         return Err(SurveyError::NoValgrind);
     }
-    let dir = create_dir(&plan.out)?;
-    let started_at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let dir = create_run_dir(&plan.out, "survey-")?;
+    let started_at = now_rfc3339();
     let chosen: Vec<&HabitSpec> = HABITS
         .iter()
         .filter(|h| plan.runtimes.contains(&h.runtime))
@@ -96,10 +94,7 @@ pub fn run(
     let summary = SurveySummary {
         schema: SURVEY_SCHEMA,
         harness_command,
-        run_id: dir
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        run_id: run_id(&dir),
         started_at,
         requests_per_habit: plan.requests,
         heap_tool: plan.heap,
@@ -114,17 +109,6 @@ pub fn run(
         dir,
         summary,
         report_errors,
-    })
-}
-
-/// `OUT/survey-<run-id>`, new.
-fn create_dir(out: &Path) -> Result<PathBuf, SurveyError> {
-    create_prefixed_run_dir(out, "survey-").map_err(|e| match e {
-        RunError::Out { path, reason } => SurveyError::Out { path, reason },
-        other => SurveyError::Out {
-            path: out.to_path_buf(),
-            reason: other.to_string(),
-        },
     })
 }
 

@@ -65,7 +65,7 @@ pub enum HandshakesError {
     #[error("{point}: {reason}")]
     Point { point: String, reason: String },
     #[error(transparent)]
-    Out(#[from] crate::run::orchestrator::RunError),
+    Out(#[from] crate::run::orchestrator::OutError),
     #[error(transparent)]
     Write(#[from] crate::contract::summary::SummaryError),
 }
@@ -380,7 +380,7 @@ fn write(
     mut summary: HandshakesSummary,
 ) -> Result<(HandshakesSummary, PathBuf), HandshakesError> {
     let root = plan.out.join("handshakes");
-    let dir = create_run_dir(&root)?;
+    let dir = create_run_dir(&root, "")?;
     summary.run_id = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
