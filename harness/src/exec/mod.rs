@@ -14,6 +14,8 @@ pub mod verdict;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::process::{Pid, Signal};
@@ -286,24 +288,24 @@ async fn supervise(
     });
     // The exit watch: the last time the command was seen running, not exiting. A close the
     // server saw before it was the program's (closing.rs). Returns its own CPU time.
-    let running_at = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let running_at = Arc::new(AtomicU64::new(0));
     // Set once the command was waited for (or its waiter died): the watch ends even if the
     // process has not.
-    let watch_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watch_done = Arc::new(AtomicBool::new(false));
     let watch = {
         let running_at = running_at.clone();
         let done = watch_done.clone();
         std::thread::spawn(move || {
             // The command's start time: a later process given the same pid is not it.
             let mut started = None;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            while !done.load(Relaxed) {
                 let t = monotonic_ns();
                 match (proctree::running_since(pid), started) {
                     (Some(s), None) => started = Some(s),
                     (Some(s), Some(first)) if s == first => {}
                     _ => break,
                 }
-                running_at.store(t, std::sync::atomic::Ordering::Relaxed);
+                running_at.store(t, Relaxed);
                 std::thread::sleep(defaults::EXEC_EXIT_WATCH_INTERVAL);
             }
             procstat::thread_cpu_ns()
@@ -397,7 +399,7 @@ async fn supervise(
         }
     }
     // The command has been reaped: the watch sees it gone and ends.
-    watch_done.store(true, std::sync::atomic::Ordering::Relaxed);
+    watch_done.store(true, Relaxed);
     let watch_ns = watch.join().ok().flatten();
     let sampler_ns = sampler_ns.zip(watch_ns).map(|(a, b)| a + b);
     use std::os::unix::process::ExitStatusExt;
@@ -418,8 +420,7 @@ async fn supervise(
     Ok(Observed {
         start_ns,
         end_ns: ended.at_ns,
-        running_until_ns: Some(running_at.load(std::sync::atomic::Ordering::Relaxed))
-            .filter(|&t| t > 0),
+        running_until_ns: Some(running_at.load(Relaxed)).filter(|&t| t > 0),
         ended: stopping.unwrap_or(ExecEnd::Exited),
         exit_code: status.and_then(|s| s.code()),
         exit_signal: status.and_then(|s| s.signal()),

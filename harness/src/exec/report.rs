@@ -9,6 +9,7 @@ use crate::contract::exec::{ConditionResult, ConnectionRow, ExecSummary};
 use crate::exec::owners;
 use crate::exec::summary::{connection_rows, Observed};
 use crate::report::charts::exec_charts;
+use crate::report::grid::widest;
 use crate::report::html::esc;
 use crate::vocab::units;
 
@@ -145,11 +146,7 @@ pub fn table(s: &ExecSummary) -> String {
         },
         units::seconds(s.elapsed_s),
     );
-    let width = FIGURES
-        .iter()
-        .map(|(l, _)| l.chars().count())
-        .max()
-        .unwrap_or(0);
+    let width = widest(FIGURES.iter().map(|(l, _)| *l));
     for (label, get) in FIGURES {
         out.push_str(&format!("  {label:<width$}  {}\n", get(s)));
     }

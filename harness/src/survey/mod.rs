@@ -183,11 +183,7 @@ fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String
         Launch::GoBuild => {
             let bin = dir.join("bin");
             std::fs::create_dir_all(&bin).map_err(|e| Prepare::Failed(e.to_string()))?;
-            let stem = Path::new(spec.program)
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let exe = bin.join(stem);
+            let exe = bin.join(slug(spec));
             let out = Command::new("go")
                 .arg("build")
                 .arg("-o")
@@ -219,7 +215,7 @@ fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String
     })
 }
 
-/// A directory name for the habit's checks: `go_http_get`, `reqwest_client-shared`.
+/// A name for the habit's checks and build: `go_http_get`, `reqwest_client-shared`.
 fn slug(spec: &HabitSpec) -> String {
     let stem = Path::new(spec.program)
         .file_stem()

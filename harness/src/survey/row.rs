@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use crate::contract::exec::ExecSummary;
 use crate::contract::survey::SurveyRow;
+use crate::exec::summary::ratio;
 use crate::survey::habits::{HabitSpec, Need};
 use crate::vocab::exec::{ExecEnd, HeapTool};
 use crate::vocab::runtime::RowStatus;
@@ -96,13 +97,6 @@ pub fn failed(spec: &HabitSpec, command: Option<Vec<String>>, why: String) -> Su
     r.command = command;
     r.verdict = format!("failed: {why}");
     r
-}
-
-fn ratio(a: Option<u64>, b: Option<u64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0 => Some(a as f64 / b as f64),
-        _ => None,
-    }
 }
 
 /// A habit checked: its figures from the check's summary.
