@@ -91,16 +91,16 @@ impl ExecError {
     }
 }
 
-/// A finished check.
+/// A finished check (`Outcome<ExecSummary>`) or survey.
 #[derive(Debug)]
-pub struct ExecOutcome {
+pub struct Outcome<S> {
     pub dir: PathBuf,
-    pub summary: ExecSummary,
+    pub summary: S,
     /// Problems writing the report (the raw files may still be there).
     pub report_errors: Vec<String>,
 }
 
-impl ExecOutcome {
+impl Outcome<ExecSummary> {
     /// The exit code: 130 interrupted; 1 the server died, its record (the witness) was lost
     /// or a `--fail-if` condition held; else the command's own status (128 + signal for a
     /// signal it did not get from us), and 0 when the harness stopped it at `--duration`.
@@ -126,7 +126,7 @@ pub fn run(
     plan: &ExecPlan,
     harness_command: String,
     progress: bool,
-) -> Result<ExecOutcome, ExecError> {
+) -> Result<Outcome<ExecSummary>, ExecError> {
     if plan.breakdown && plan.heap != HeapTool::Valgrind {
         return Err(ExecError::BreakdownWithoutHeap);
     }
@@ -141,13 +141,7 @@ pub fn run(
         .build()
         .map_err(ExecError::Runtime)?;
     let started_at = orchestrator::now_rfc3339();
-    // Absolute, so a command that changes directory still finds them.
-    let trust = Trust {
-        ca: std::fs::canonicalize(&set.paths.ca).unwrap_or(set.paths.ca.clone()),
-        java: std::fs::canonicalize(&set.paths.java_truststore)
-            .unwrap_or(set.paths.java_truststore.clone()),
-    };
-    let observed = rt.block_on(supervise(plan, &exe, &trust, &dir, progress))?;
+    let observed = rt.block_on(supervise(plan, &exe, &set.paths, &dir, progress))?;
     let mut summary = summary::assemble(&observed);
     summary.command = plan.command.clone();
     summary.harness_command = harness_command;
@@ -160,7 +154,7 @@ pub fn run(
     if let Err(e) = orchestrator::point_latest(&plan.out, &dir) {
         eprintln!("warning: {}/latest: {e}", plan.out.display());
     }
-    Ok(ExecOutcome {
+    Ok(Outcome {
         dir,
         summary,
         report_errors,
@@ -201,12 +195,6 @@ pub(crate) fn which(name: &str) -> Option<PathBuf> {
     })
 }
 
-/// The harness CA, as the command is given it: PEM, and the Java trust store.
-struct Trust {
-    ca: PathBuf,
-    java: PathBuf,
-}
-
 /// What the command's waiter thread reports.
 struct Ended {
     status: std::io::Result<std::process::ExitStatus>,
@@ -217,7 +205,7 @@ struct Ended {
 async fn supervise(
     plan: &ExecPlan,
     exe: &Path,
-    trust: &Trust,
+    trust: &certs::CertPaths,
     dir: &Path,
     progress: bool,
 ) -> Result<Observed, ExecError> {
@@ -238,12 +226,14 @@ async fn supervise(
         HeapTool::None => plan.command.clone(),
         HeapTool::Valgrind => heap::valgrind_argv(dir, plan.breakdown, &plan.command),
     };
+    // The CA's paths absolute, so a command that changes directory still finds them.
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or(p.to_path_buf());
     let mut cmd = std::process::Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .envs(env::for_command(
             &format!("https://localhost:{port}/"),
-            &trust.ca,
-            &trust.java,
+            &abs(&trust.ca),
+            &abs(&trust.java_truststore),
             std::env::var_os(ENV_JAVA).as_deref(),
         ))
         .stdin(Stdio::null())

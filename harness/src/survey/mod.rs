@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use crate::contract::plan::ServerPlan;
 use crate::contract::survey::{SurveyRow, SurveySummary, SURVEY_SCHEMA};
-use crate::exec::{self, which, ExecPlan};
+use crate::exec::{self, which, ExecPlan, Outcome};
 use crate::run::orchestrator::{create_run_dir, now_rfc3339, run_id, OutError};
 use crate::vocab::defaults;
 use crate::vocab::exec::{ExecEnd, HeapTool};
@@ -43,21 +43,12 @@ pub enum SurveyError {
     NoValgrind,
 }
 
-/// A finished (or interrupted) survey.
-#[derive(Debug)]
-pub struct SurveyOutcome {
-    pub dir: PathBuf,
-    pub summary: SurveySummary,
-    /// Problems writing the report.
-    pub report_errors: Vec<String>,
-}
-
 /// Runs every chosen habit and writes the survey's report.
 pub fn run(
     plan: &SurveyPlan,
     harness_command: String,
     progress: bool,
-) -> Result<SurveyOutcome, SurveyError> {
+) -> Result<Outcome<SurveySummary>, SurveyError> {
     if !plan.examples.is_dir() {
         return Err(SurveyError::NoExamples(plan.examples.clone()));
     }
@@ -105,7 +96,7 @@ pub fn run(
         rows,
     };
     let report_errors = crate::report::survey::write(&dir, &summary);
-    Ok(SurveyOutcome {
+    Ok(Outcome {
         dir,
         summary,
         report_errors,
