@@ -90,9 +90,7 @@ pub const FIGURES: &[Row] = &[
             format!("{} ms / {} ms", l.p50, l.p99)
         })
     }),
-    ("processes, peak", |s| {
-        units::opt(s.processes_peak, units::count)
-    }),
+    ("processes, peak", |s| count(s.processes_peak)),
     RSS,
     ("PSS peak", |s| bytes(s.pss_peak_bytes)),
     ("RSS growth per request (derived)", |s| {
@@ -101,9 +99,7 @@ pub const FIGURES: &[Row] = &[
             format!("{sign}{}", units::bytes(b.abs()))
         })
     }),
-    ("open descriptors, peak", |s| {
-        units::opt(s.open_fds_peak, units::count)
-    }),
+    ("open descriptors, peak", |s| count(s.open_fds_peak)),
     ("TCP to the server held, peak / last sample (/proc)", |s| {
         format!(
             "{} / {}",

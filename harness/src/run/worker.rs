@@ -103,15 +103,9 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
         .parse()
         .map_err(|e| WorkerError::Config(format!("target `{}`: {e}", cfg.target)))?;
     let plan = LoadPlan {
+        run: p.clone(),
         mode: cfg.mode,
         target,
-        rate: p.rate,
-        duration: p.duration,
-        max_in_flight: p.max_in_flight as usize,
-        sample_interval: p.sample_interval,
-        clock: p.clock,
-        retention: p.retention,
-        max_open: p.max_open,
         profile: cfg.dhat_file.clone(),
     };
     let rt = runtime()?;

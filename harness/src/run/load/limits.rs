@@ -27,7 +27,7 @@ pub(super) fn fd_stop(
         Some(s) => s.open(),
         None => lock(&ctx.counters.leaked).len() as u64,
     };
-    if let Some(max) = ctx.plan.max_open {
+    if let Some(max) = ctx.plan.run.max_open {
         if open + in_flight >= max {
             return Some(StopReason::MaxOpen { started, max });
         }
