@@ -177,6 +177,16 @@ pub fn run_id_at(t: time::OffsetDateTime) -> String {
     )
 }
 
+/// Where a progress display draws: stderr when progress was asked for and stderr is a terminal,
+/// else nowhere.
+pub(crate) fn progress_target(progress: bool) -> ProgressDrawTarget {
+    if progress && std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    }
+}
+
 /// Points `out/latest` at `dir` (a relative symlink, replaced atomically).
 pub(crate) fn point_latest(out: &Path, dir: &Path) -> std::io::Result<()> {
     let name = dir.file_name().unwrap_or_default();
@@ -236,14 +246,7 @@ impl Orchestrator {
 
     fn progress_bar(&self, label: &str, i: usize, total: usize) -> ProgressBar {
         let secs = self.plan.duration.as_secs().max(1);
-        let pb = ProgressBar::with_draw_target(
-            Some(secs),
-            if !self.progress || !std::io::stderr().is_terminal() {
-                ProgressDrawTarget::hidden()
-            } else {
-                ProgressDrawTarget::stderr()
-            },
-        );
+        let pb = ProgressBar::with_draw_target(Some(secs), progress_target(self.progress));
         let style =
             ProgressStyle::with_template("{prefix:>14} [{bar:28.cyan/blue}] {pos:>4}/{len}s {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())
