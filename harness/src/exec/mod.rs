@@ -240,10 +240,8 @@ async fn supervise(
         .stderr(Stdio::inherit());
     if plan.stdout_to_stderr {
         use std::os::fd::AsFd;
-        match std::io::stderr().as_fd().try_clone_to_owned() {
-            Ok(fd) => cmd.stdout(Stdio::from(fd)),
-            Err(_) => cmd.stdout(Stdio::null()),
-        };
+        let stderr = std::io::stderr().as_fd().try_clone_to_owned();
+        cmd.stdout(stderr.map_or(Stdio::null(), Stdio::from));
     }
     // Its own process group, so the whole tree can be stopped together, and the terminal's
     // Ctrl-C reaches the harness, which then stops the command in order.

@@ -116,10 +116,7 @@ fn breakdown_reasons(s: &ExecSummary, heap: Option<&HeapProfiles>) -> Vec<(Strin
             _ => o.per_request.is_none(),
         });
         let why = match units {
-            None => format!(
-                "witness lost: the server's per-connection record never arrived ({})",
-                worker_how(s.server_worker.as_ref())
-            ),
+            None => witness_lost(s),
             Some(_) => format!("undefined: the witness counted no {what} to divide by"),
         };
         null.then(|| (format!("heap_breakdown.{field}"), why))
@@ -133,13 +130,18 @@ fn breakdown_reasons(s: &ExecSummary, heap: Option<&HeapProfiles>) -> Vec<(Strin
     .collect()
 }
 
+/// Why a figure counted from the witness is null when its record was lost.
+fn witness_lost(s: &ExecSummary) -> String {
+    format!(
+        "witness lost: the server's per-connection record never arrived ({})",
+        worker_how(s.server_worker.as_ref())
+    )
+}
+
 fn reason(field: &str, s: &ExecSummary, sampled: bool, heap: Option<&HeapProfiles>) -> String {
     match source(field) {
         Some(Source::Witness) => match s.witness {
-            WitnessRecord::Lost => format!(
-                "witness lost: the server's per-connection record never arrived ({})",
-                worker_how(s.server_worker.as_ref())
-            ),
+            WitnessRecord::Lost => witness_lost(s),
             WitnessRecord::Received if field.starts_with("connections_open_at_last_request") => {
                 "undefined: the witness counted no request, so there is no last request".into()
             }
