@@ -1,12 +1,4 @@
-//! tls-session-cost: what a TLS client session costs a program (bytes, sockets, time); the crate's
-//! nine layers, each a folder.
-//!
-//! It measures how that cost grows when code builds a fresh session per request instead of
-//! sharing one. The README says what it answers; ARCHITECTURE.md defines its terms.
-//!
-//! Each layer imports only the layers below it (vocab < contract < tls, report < measure < run <
-//! exec < survey < cli): ARCHITECTURE.md draws them, `tests/layers.rs` keeps it so, and each module's
-//! first doc line says what it holds.
+//! tls-session-cost: what a TLS client session costs a program; its layers in ARCHITECTURE.md.
 
 pub mod cli;
 pub mod contract;

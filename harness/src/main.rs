@@ -1,5 +1,4 @@
-//! The `harness` binary: installs the counting allocator, parses the command line, calls the
-//! library, prints, maps each outcome to an exit code.
+//! The `harness` binary: the counting allocator, the command line, each outcome's exit code.
 
 use std::process::ExitCode;
 
@@ -178,7 +177,7 @@ fn run(args: harness::cli::args::RunArgs, command: String) -> ExitCode {
     };
     let out = match harness::run::orchestrator::run(&plan, command, !args.report.quiet) {
         Ok(o) => o,
-        Err(e @ harness::run::orchestrator::RunError::Out { .. }) => return fail(2, e),
+        Err(e @ harness::run::orchestrator::RunError::Out(_)) => return fail(2, e),
         Err(e) => return fail(1, e),
     };
     if let Err(code) = print_report(

@@ -1,8 +1,4 @@
-//! The clap definitions: `Cli`, its subcommands, and the options of a run, exec, serve and report;
-//! `ExecArgs::plan`.
-//!
-//! Defaults come from [`crate::vocab::defaults`]; each value is parsed into its type here, and
-//! combinations are checked once, by `RunArgs::plan` ([`super::plan`]).
+//! The clap definitions: `Cli`, its subcommands and their options; `ExecArgs::plan`.
 
 use std::path::PathBuf;
 use std::time::Duration;

@@ -1,5 +1,4 @@
-//! `RunArgs::plan`: the options checked together into the `RunPlan`, the one place a combination is
-//! refused.
+//! `RunArgs::plan`: the options checked together into the `RunPlan`; a combination is refused here.
 
 use crate::cli::args::RunArgs;
 use crate::contract::plan::{RetentionSpec, RunPlan, Target};

@@ -1,11 +1,4 @@
-//! `harness serve`: the server alone in the foreground, for curl and `openssl s_client`, until
-//! Ctrl-C or SIGTERM.
-//!
-//! Its first stdout line is `serving https://localhost:PORT/ (TLS V)` — scripts (and the
-//! integration tests) read the port from it. Rust's stdout is line-buffered even when it is a
-//! pipe, and every line here is also flushed explicitly, so a reader sees each line as soon as
-//! it is printed. On Ctrl-C or SIGTERM it prints one `served …` line with what it saw and
-//! exits 0.
+//! `harness serve`: the server alone in the foreground, for curl and `openssl s_client`.
 
 use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -67,15 +60,10 @@ fn say(line: &str) {
     let _ = out.flush();
 }
 
-/// Serves until Ctrl-C or SIGTERM, then prints what it saw.
+/// Serves until Ctrl-C or SIGTERM, then prints one `served …` line and returns. Its first line,
+/// `serving https://localhost:PORT/ (TLS V)`, is where scripts and tests read the port.
 pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
-    let (set, provenance) = certs::ensure(&args.certs_dir)?;
-    if let certs::CertOrigin::Generated { because } = provenance {
-        eprintln!(
-            "generated certificates in {} ({because})",
-            args.certs_dir.display()
-        );
-    }
+    let set = crate::run::orchestrator::ensure_certs(&args.certs_dir)?;
     let opts = ServerOptions {
         addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
         tls: args.server.tls,

@@ -1,14 +1,4 @@
-//! When the command's connections closed, as observed: by the program, or at its exit or never.
-//!
-//! No fixed margin is assumed. The kernel closes an exiting process's sockets only after it
-//! has marked the process as exiting (`PF_EXITING`), and the server hears of the close later
-//! still. The harness watches the command every few ms ([`End::running_at_ns`]: the last time
-//! it was seen running, not exiting), so a close the server saw before that time was made
-//! while the command ran, by the program. So was a close seen before the tree's last sample,
-//! and one of a connection that existed at that sample but was no longer held by the tree
-//! (matched by its local port). Every other connection was *closed at exit or never*: the
-//! server saw it close after the command was last seen running, or not at all. That window
-//! is measured and published (`last_seen_running_before_end_ms`), not assumed.
+//! When the command's connections closed: by the program, or at its exit or never (docs/exec.md).
 
 use std::collections::BTreeSet;
 

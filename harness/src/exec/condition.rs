@@ -1,9 +1,4 @@
-//! `--fail-if`: a condition over one numeric figure of the exec summary, which makes a check a CI
-//! guard.
-//!
-//! Parsed at the edge into a [`Condition`]; the field must be a numeric field of
-//! [`ExecSummary`](crate::contract::exec::ExecSummary), read off its JSON Schema, so the names
-//! are declared once, by the summary's fields.
+//! `--fail-if`: a condition over one numeric figure of the exec summary, a check's CI guard.
 
 use std::fmt;
 use std::str::FromStr;
@@ -35,7 +30,8 @@ impl Op {
     }
 }
 
-/// `field op number`, for example `new_connections_per_request > 0.1`.
+/// `field op number`, for example `new_connections_per_request > 0.1`; `field` is a numeric
+/// field of [`ExecSummary`](crate::contract::exec::ExecSummary), read off its JSON Schema.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Condition {
     pub field: String,

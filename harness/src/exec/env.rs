@@ -1,8 +1,4 @@
-//! What the checked command finds in its environment: the server's URL and the CA where each kind
-//! of client looks, Java included.
-//!
-//! Each kind of client finds the CA where it already looks for trust, so no program's code has to
-//! change (docs/exec.md).
+//! The checked command's environment: the server's URL, and the CA where each client looks.
 
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};

@@ -1,10 +1,4 @@
-//! `--heap valgrind`: the DHAT profiles the command's processes left, matched against the processes
-//! seen, and by owner.
-//!
-//! valgrind writes a process's profile when that process ends; one killed by SIGKILL (at
-//! `--duration`, by the OOM killer, by the program itself) writes none. A sum over the
-//! profiles that were found would then pass for the whole tree's, so the heap figures are
-//! published only when every process seen alive left a profile that could be read.
+//! `--heap valgrind`: the DHAT profiles the command's processes left, matched to those seen.
 
 use std::collections::BTreeSet;
 use std::path::Path;

@@ -1,14 +1,4 @@
-//! Which connections were open at the program's last request, from the order of events the
-//! server saw.
-//!
-//! The program's last request is the latest request the server received on any connection. A
-//! connection is *open at the last request* when the server had accepted it by then and had
-//! not seen it close before then. Both times are the server's own stamps on one clock, so
-//! the figure needs no view of the process: whatever a runtime closes in its teardown, it
-//! closes after its last request, and that cannot change the count. A program that closes
-//! each connection after its request reads 1 (the connection carrying the last request), a
-//! shared client reads 1, and one that keeps a connection per request reads about one per
-//! request. The timing-dependent view of the same question is `closing.rs`.
+//! Which connections were open at the program's last request, by the server's order of events.
 
 use crate::contract::wire::ConnRecord;
 

@@ -1,14 +1,4 @@
-//! `harness exec -- CMD`: a program checked from outside, with the server as witness and its
-//! process tree from `/proc`.
-//!
-//! The program may be in any language and is checked without changing its code (docs/exec.md).
-//!
-//! The harness starts its server in a worker (as a run does, keeping a record of every
-//! connection: the witness), runs the command with the server's URL and CA in its
-//! environment, samples the command's process tree from `/proc`, and when the command ends
-//! (or `--duration` passes, or Ctrl-C) it stops the server, takes its record and writes the
-//! same kind of report as a run: `summary.json`, `timeline.csv`, `connections.csv`, charts
-//! and `index.html`, with a verdict and the `--fail-if` conditions.
+//! `harness exec -- CMD`: a program checked from outside, the server its witness (docs/exec.md).
 
 pub mod closing;
 pub mod condition;
@@ -24,6 +14,8 @@ pub mod verdict;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rustix::process::{Pid, Signal};
@@ -65,8 +57,8 @@ pub struct ExecPlan {
 /// Errors before anything was measured.
 #[derive(Debug, thiserror::Error)]
 pub enum ExecError {
-    #[error("--out {path}: {reason}")]
-    Out { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Out(#[from] orchestrator::OutError),
     #[error(transparent)]
     Certs(#[from] certs::CertError),
     #[error("cannot find the harness executable to start the server: {0}")]
@@ -93,22 +85,22 @@ impl ExecError {
         match self {
             ExecError::NotFound(_) => 127,
             ExecError::NotExecutable(..) => 126,
-            ExecError::Out { .. } | ExecError::NoValgrind | ExecError::BreakdownWithoutHeap => 2,
+            ExecError::Out(_) | ExecError::NoValgrind | ExecError::BreakdownWithoutHeap => 2,
             _ => 1,
         }
     }
 }
 
-/// A finished check.
+/// A finished check (`Outcome<ExecSummary>`) or survey.
 #[derive(Debug)]
-pub struct ExecOutcome {
+pub struct Outcome<S> {
     pub dir: PathBuf,
-    pub summary: ExecSummary,
+    pub summary: S,
     /// Problems writing the report (the raw files may still be there).
     pub report_errors: Vec<String>,
 }
 
-impl ExecOutcome {
+impl Outcome<ExecSummary> {
     /// The exit code: 130 interrupted; 1 the server died, its record (the witness) was lost
     /// or a `--fail-if` condition held; else the command's own status (128 + signal for a
     /// signal it did not get from us), and 0 when the harness stopped it at `--duration`.
@@ -134,46 +126,26 @@ pub fn run(
     plan: &ExecPlan,
     harness_command: String,
     progress: bool,
-) -> Result<ExecOutcome, ExecError> {
+) -> Result<Outcome<ExecSummary>, ExecError> {
     if plan.breakdown && plan.heap != HeapTool::Valgrind {
         return Err(ExecError::BreakdownWithoutHeap);
     }
     if plan.heap == HeapTool::Valgrind && which("valgrind").is_none() {
         return Err(ExecError::NoValgrind);
     }
-    let dir = orchestrator::create_run_dir(&plan.out).map_err(|e| match e {
-        orchestrator::RunError::Out { path, reason } => ExecError::Out { path, reason },
-        other => ExecError::Server(other.to_string()),
-    })?;
-    let (set, provenance) = certs::ensure(&plan.server.certs_dir)?;
-    if let certs::CertOrigin::Generated { because } = provenance {
-        eprintln!(
-            "generated certificates in {} ({because})",
-            plan.server.certs_dir.display()
-        );
-    }
+    let dir = orchestrator::create_run_dir(&plan.out, "")?;
+    let set = orchestrator::ensure_certs(&plan.server.certs_dir)?;
     let exe = std::env::current_exe().map_err(ExecError::Exe)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .map_err(ExecError::Runtime)?;
-    let started_at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
-    // Absolute, so a command that changes directory still finds them.
-    let trust = Trust {
-        ca: std::fs::canonicalize(&set.paths.ca).unwrap_or(set.paths.ca.clone()),
-        java: std::fs::canonicalize(&set.paths.java_truststore)
-            .unwrap_or(set.paths.java_truststore.clone()),
-    };
-    let observed = rt.block_on(supervise(plan, &exe, &trust, &dir, progress))?;
+    let started_at = orchestrator::now_rfc3339();
+    let observed = rt.block_on(supervise(plan, &exe, &set.paths, &dir, progress))?;
     let mut summary = summary::assemble(&observed);
     summary.command = plan.command.clone();
     summary.harness_command = harness_command;
-    summary.run_id = dir
-        .file_name()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    summary.run_id = orchestrator::run_id(&dir);
     summary.started_at = started_at;
     summary.method = methods();
     let json = serde_json::to_value(&summary).unwrap_or_default();
@@ -182,7 +154,7 @@ pub fn run(
     if let Err(e) = orchestrator::point_latest(&plan.out, &dir) {
         eprintln!("warning: {}/latest: {e}", plan.out.display());
     }
-    Ok(ExecOutcome {
+    Ok(Outcome {
         dir,
         summary,
         report_errors,
@@ -223,12 +195,6 @@ pub(crate) fn which(name: &str) -> Option<PathBuf> {
     })
 }
 
-/// The harness CA, as the command is given it: PEM, and the Java trust store.
-struct Trust {
-    ca: PathBuf,
-    java: PathBuf,
-}
-
 /// What the command's waiter thread reports.
 struct Ended {
     status: std::io::Result<std::process::ExitStatus>,
@@ -239,7 +205,7 @@ struct Ended {
 async fn supervise(
     plan: &ExecPlan,
     exe: &Path,
-    trust: &Trust,
+    trust: &certs::CertPaths,
     dir: &Path,
     progress: bool,
 ) -> Result<Observed, ExecError> {
@@ -260,22 +226,22 @@ async fn supervise(
         HeapTool::None => plan.command.clone(),
         HeapTool::Valgrind => heap::valgrind_argv(dir, plan.breakdown, &plan.command),
     };
+    // The CA's paths absolute, so a command that changes directory still finds them.
+    let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or(p.to_path_buf());
     let mut cmd = std::process::Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .envs(env::for_command(
             &format!("https://localhost:{port}/"),
-            &trust.ca,
-            &trust.java,
+            &abs(&trust.ca),
+            &abs(&trust.java_truststore),
             std::env::var_os(ENV_JAVA).as_deref(),
         ))
         .stdin(Stdio::null())
         .stderr(Stdio::inherit());
     if plan.stdout_to_stderr {
         use std::os::fd::AsFd;
-        match std::io::stderr().as_fd().try_clone_to_owned() {
-            Ok(fd) => cmd.stdout(Stdio::from(fd)),
-            Err(_) => cmd.stdout(Stdio::null()),
-        };
+        let stderr = std::io::stderr().as_fd().try_clone_to_owned();
+        cmd.stdout(stderr.map_or(Stdio::null(), Stdio::from));
     }
     // Its own process group, so the whole tree can be stopped together, and the terminal's
     // Ctrl-C reaches the harness, which then stops the command in order.
@@ -310,24 +276,24 @@ async fn supervise(
     });
     // The exit watch: the last time the command was seen running, not exiting. A close the
     // server saw before it was the program's (closing.rs). Returns its own CPU time.
-    let running_at = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let running_at = Arc::new(AtomicU64::new(0));
     // Set once the command was waited for (or its waiter died): the watch ends even if the
     // process has not.
-    let watch_done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let watch_done = Arc::new(AtomicBool::new(false));
     let watch = {
         let running_at = running_at.clone();
         let done = watch_done.clone();
         std::thread::spawn(move || {
             // The command's start time: a later process given the same pid is not it.
             let mut started = None;
-            while !done.load(std::sync::atomic::Ordering::Relaxed) {
+            while !done.load(Relaxed) {
                 let t = monotonic_ns();
                 match (proctree::running_since(pid), started) {
                     (Some(s), None) => started = Some(s),
                     (Some(s), Some(first)) if s == first => {}
                     _ => break,
                 }
-                running_at.store(t, std::sync::atomic::Ordering::Relaxed);
+                running_at.store(t, Relaxed);
                 std::thread::sleep(defaults::EXEC_EXIT_WATCH_INTERVAL);
             }
             procstat::thread_cpu_ns()
@@ -421,7 +387,7 @@ async fn supervise(
         }
     }
     // The command has been reaped: the watch sees it gone and ends.
-    watch_done.store(true, std::sync::atomic::Ordering::Relaxed);
+    watch_done.store(true, Relaxed);
     let watch_ns = watch.join().ok().flatten();
     let sampler_ns = sampler_ns.zip(watch_ns).map(|(a, b)| a + b);
     use std::os::unix::process::ExitStatusExt;
@@ -442,8 +408,7 @@ async fn supervise(
     Ok(Observed {
         start_ns,
         end_ns: ended.at_ns,
-        running_until_ns: Some(running_at.load(std::sync::atomic::Ordering::Relaxed))
-            .filter(|&t| t > 0),
+        running_until_ns: Some(running_at.load(Relaxed)).filter(|&t| t > 0),
         ended: stopping.unwrap_or(ExecEnd::Exited),
         exit_code: status.and_then(|s| s.code()),
         exit_signal: status.and_then(|s| s.signal()),

@@ -1,6 +1,7 @@
 //! The exec owner table (`--heap valgrind --breakdown`) on the terminal and the page.
 
 use crate::contract::exec::{ExecSummary, HeapBytes, HeapOwner};
+use crate::report::grid::widest;
 use crate::report::html::esc;
 use crate::vocab::owner::Owner;
 use crate::vocab::units;
@@ -80,32 +81,13 @@ pub fn terminal(s: &ExecSummary) -> String {
     let Some(rows) = heap_owner_rows(s) else {
         return String::new();
     };
-    let mut out = String::new();
-    {
-        out.push_str(&format!("\n{HEAP_OWNERS_TITLE}\n"));
-        let w: Vec<usize> = (0..4)
-            .map(|i| {
-                rows.iter()
-                    .map(|r| r[i].chars().count())
-                    .chain([HEAP_OWNERS_HEADER[i].chars().count()])
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        let header = HEAP_OWNERS_HEADER.map(String::from);
-        for r in std::iter::once(&header).chain(&rows) {
-            out.push_str(&format!(
-                "  {:<w0$}  {:>w1$}  {:>w2$}  {:>w3$}\n",
-                r[0],
-                r[1],
-                r[2],
-                r[3],
-                w0 = w[0],
-                w1 = w[1],
-                w2 = w[2],
-                w3 = w[3]
-            ));
-        }
+    let header = HEAP_OWNERS_HEADER.map(String::from);
+    let [w0, w1, w2, w3]: [usize; 4] =
+        std::array::from_fn(|i| widest(rows.iter().chain([&header]).map(|r| r[i].as_str())));
+    let mut out = format!("\n{HEAP_OWNERS_TITLE}\n");
+    for r in std::iter::once(&header).chain(&rows) {
+        let [a, b, c, d] = r;
+        out.push_str(&format!("  {a:<w0$}  {b:>w1$}  {c:>w2$}  {d:>w3$}\n"));
     }
     out
 }
@@ -115,27 +97,21 @@ pub fn html(s: &ExecSummary) -> String {
     let Some(rows) = heap_owner_rows(s) else {
         return String::new();
     };
-    let mut h = String::new();
-    {
-        h.push_str(&format!(
-            "<h2>{}</h2>\n<div class=\"scroll\"><table class=\"modes\">\n<thead><tr>",
-            esc(HEAP_OWNERS_TITLE)
-        ));
-        for c in HEAP_OWNERS_HEADER {
-            h.push_str(&format!("<th scope=\"col\">{}</th>", esc(c)));
-        }
-        h.push_str("</tr></thead>\n<tbody>\n");
-        for r in &rows {
-            h.push_str(&format!(
-                "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>\n",
-                esc(&r[0]),
-                esc(&r[1]),
-                esc(&r[2]),
-                esc(&r[3])
-            ));
-        }
-        h.push_str("</tbody>\n</table></div>\n");
+    let mut h = format!(
+        "<h2>{}</h2>\n<div class=\"scroll\"><table class=\"modes\">\n<thead><tr>",
+        esc(HEAP_OWNERS_TITLE)
+    );
+    for c in HEAP_OWNERS_HEADER {
+        h.push_str(&format!("<th scope=\"col\">{}</th>", esc(c)));
     }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for r in &rows {
+        let [a, b, c, d] = r.each_ref().map(|c| esc(c));
+        h.push_str(&format!(
+            "<tr><th scope=\"row\">{a}</th><td>{b}</td><td>{c}</td><td>{d}</td></tr>\n"
+        ));
+    }
+    h.push_str("</tbody>\n</table></div>\n");
     h
 }
 

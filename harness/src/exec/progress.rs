@@ -1,21 +1,14 @@
 //! The live line `harness exec` shows while the command runs.
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::contract::exec::ExecRow;
+use crate::run::orchestrator::progress_target;
 use crate::vocab::units;
 
 /// The spinner on stderr (hidden unless stderr is a terminal and progress was asked for).
 pub(super) fn progress_bar(progress: bool) -> ProgressBar {
-    use std::io::IsTerminal;
-    let pb = ProgressBar::with_draw_target(
-        None,
-        if progress && std::io::stderr().is_terminal() {
-            ProgressDrawTarget::stderr()
-        } else {
-            ProgressDrawTarget::hidden()
-        },
-    );
+    let pb = ProgressBar::with_draw_target(None, progress_target(progress));
     pb.set_style(
         ProgressStyle::with_template("{spinner} exec {elapsed:>4} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),

@@ -1,7 +1,4 @@
-//! Writing a check's report: `summary.json`, `timeline.csv`, `connections.csv`, `memory.svg`,
-//! `connections.svg` and `index.html`, and the terminal table. The rows a reader sees are
-//! declared once, in [`FIGURES`], and both the terminal and the page render that list; the
-//! page's headline names its rows by their `const`.
+//! A check's report files and terminal table, both rendering the one list of rows, [`FIGURES`].
 
 use std::path::Path;
 
@@ -12,6 +9,7 @@ use crate::contract::exec::{ConditionResult, ConnectionRow, ExecSummary};
 use crate::exec::owners;
 use crate::exec::summary::{connection_rows, Observed};
 use crate::report::charts::exec_charts;
+use crate::report::grid::widest;
 use crate::report::html::esc;
 use crate::vocab::units;
 
@@ -92,9 +90,7 @@ pub const FIGURES: &[Row] = &[
             format!("{} ms / {} ms", l.p50, l.p99)
         })
     }),
-    ("processes, peak", |s| {
-        units::opt(s.processes_peak, units::count)
-    }),
+    ("processes, peak", |s| count(s.processes_peak)),
     RSS,
     ("PSS peak", |s| bytes(s.pss_peak_bytes)),
     ("RSS growth per request (derived)", |s| {
@@ -103,9 +99,7 @@ pub const FIGURES: &[Row] = &[
             format!("{sign}{}", units::bytes(b.abs()))
         })
     }),
-    ("open descriptors, peak", |s| {
-        units::opt(s.open_fds_peak, units::count)
-    }),
+    ("open descriptors, peak", |s| count(s.open_fds_peak)),
     ("TCP to the server held, peak / last sample (/proc)", |s| {
         format!(
             "{} / {}",
@@ -148,11 +142,7 @@ pub fn table(s: &ExecSummary) -> String {
         },
         units::seconds(s.elapsed_s),
     );
-    let width = FIGURES
-        .iter()
-        .map(|(l, _)| l.chars().count())
-        .max()
-        .unwrap_or(0);
+    let width = widest(FIGURES.iter().map(|(l, _)| *l));
     for (label, get) in FIGURES {
         out.push_str(&format!("  {label:<width$}  {}\n", get(s)));
     }

@@ -1,9 +1,4 @@
 //! Where each numeric exec figure comes from, and why a null one is null.
-//!
-//! A `--fail-if` guard over a null figure fails; to be useful in CI it must say which source
-//! failed (the witness was lost, no `/proc` sample, no DHAT profile) or that the figure is
-//! undefined for this run (a ratio without requests). The source of every numeric field is
-//! declared here once; a test fails when a field has none.
 
 use std::collections::BTreeMap;
 
@@ -78,7 +73,8 @@ pub fn worker_how(w: Option<&WorkerEnd>) -> String {
 }
 
 /// Why each null numeric figure of `s` is null, given whether any `/proc` sample found the
-/// tree and what `--heap valgrind`'s profiles said.
+/// tree and what `--heap valgrind`'s profiles said: a `--fail-if` over a null figure fails,
+/// and says which source failed or that the figure is undefined for this check.
 pub fn unmeasured(
     s: &ExecSummary,
     sampled: bool,
@@ -120,10 +116,7 @@ fn breakdown_reasons(s: &ExecSummary, heap: Option<&HeapProfiles>) -> Vec<(Strin
             _ => o.per_request.is_none(),
         });
         let why = match units {
-            None => format!(
-                "witness lost: the server's per-connection record never arrived ({})",
-                worker_how(s.server_worker.as_ref())
-            ),
+            None => witness_lost(s),
             Some(_) => format!("undefined: the witness counted no {what} to divide by"),
         };
         null.then(|| (format!("heap_breakdown.{field}"), why))
@@ -137,13 +130,18 @@ fn breakdown_reasons(s: &ExecSummary, heap: Option<&HeapProfiles>) -> Vec<(Strin
     .collect()
 }
 
+/// Why a figure counted from the witness is null when its record was lost.
+fn witness_lost(s: &ExecSummary) -> String {
+    format!(
+        "witness lost: the server's per-connection record never arrived ({})",
+        worker_how(s.server_worker.as_ref())
+    )
+}
+
 fn reason(field: &str, s: &ExecSummary, sampled: bool, heap: Option<&HeapProfiles>) -> String {
     match source(field) {
         Some(Source::Witness) => match s.witness {
-            WitnessRecord::Lost => format!(
-                "witness lost: the server's per-connection record never arrived ({})",
-                worker_how(s.server_worker.as_ref())
-            ),
+            WitnessRecord::Lost => witness_lost(s),
             WitnessRecord::Received if field.starts_with("connections_open_at_last_request") => {
                 "undefined: the witness counted no request, so there is no last request".into()
             }

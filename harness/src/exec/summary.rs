@@ -1,8 +1,4 @@
-//! Pure: the check's `ExecSummary` and its rows, assembled from the witness, the samples and the
-//! exit.
-//!
-//! Every figure is the server's record (the witness) or a `/proc` sample of the command's
-//! process tree; what the harness cannot know about a foreign process is `null` (docs/exec.md).
+//! Pure: the check's `ExecSummary` and its rows, from the witness, the samples and the exit.
 
 use std::collections::BTreeMap;
 
@@ -58,10 +54,6 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         count(Handshake::Resumed),
         count(Handshake::Failed),
     );
-    let ratio = |a: Option<u64>, b: Option<u64>| match (a, b) {
-        (Some(a), Some(b)) if b > 0 => Some(a as f64 / b as f64),
-        _ => None,
-    };
     let open_at_last_request = conns.and_then(last_request::open_at_last_request);
     let last = o.last_sample.as_ref();
     let end = end_of(o);
@@ -174,6 +166,12 @@ pub fn assemble(o: &Observed) -> ExecSummary {
     s.unmeasured = sources::unmeasured(&s, !o.rows.is_empty(), o.heap.as_ref());
     s.verdict = verdict::sentences(&s);
     s
+}
+
+/// `a ÷ b`, a figure only when both were measured and `b` is not 0.
+pub(crate) fn ratio(a: Option<u64>, b: Option<u64>) -> Option<f64> {
+    a.zip(b.filter(|&b| b > 0))
+        .map(|(a, b)| a as f64 / b as f64)
 }
 
 /// Most connections open at once, from open/close times.

@@ -1,9 +1,4 @@
-//! The verdict: what the measured figures say about a program's connections, in sentences that
-//! quote them.
-//!
-//! The sentences say what was observed, not what the program's code must have done: the server
-//! cannot tell a client built per request from a shared one that keeps no idle connection and
-//! does not resume.
+//! The verdict: what the measured figures say about a program's connections, in sentences.
 
 use crate::contract::exec::ExecSummary;
 use crate::exec::sources::worker_how;
@@ -11,13 +6,8 @@ use crate::vocab::exec::{Habit, HeapTool, WitnessRecord};
 use crate::vocab::owner::Owner;
 use crate::vocab::units;
 
-/// Requests below which no habit is named. A habit is what a program does again and again;
-/// a pool that opens its connections at once looks, for its first requests, like a program
-/// that opens one per request. The largest default pool among common clients is urllib3's
-/// (`requests`), 10 connections per host: at 20 requests, a pool that opened every one of its
-/// connections and reused none shows at most 0.5 new connections per request, far below
-/// `PER_REQUEST`; and at 20 the 0.9 line allows 2 reused connections, so "nearly every
-/// request" means something. The example clients' tests make exactly 20.
+/// Requests below which no habit is named: a pool that opens its connections at once looks
+/// per request at first, and urllib3's 10 show at most 0.5 per request at 20 (docs/exec.md).
 pub const MIN_REQUESTS: u64 = 20;
 /// New connections per request at or above which a program is said to connect per request.
 const PER_REQUEST: f64 = 0.9;
@@ -55,7 +45,9 @@ fn plural(v: u64, what: &str) -> String {
     format!("{} {what}{s}", units::count(v))
 }
 
-/// The verdict's sentences, each built from measured (or marked derived) figures.
+/// The verdict's sentences, each built from measured (or marked derived) figures. They say what
+/// was observed: the server cannot tell a client built per request from a shared one that keeps
+/// no idle connection and does not resume.
 pub fn sentences(s: &ExecSummary) -> Vec<String> {
     let mut out = Vec::new();
     let n = units::count;

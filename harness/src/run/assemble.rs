@@ -1,7 +1,4 @@
-//! Pure: each leg's record into timeline rows and a `ModeSummary`, then the `Summary` and the
-//! `RunExit`.
-//!
-//! No processes, no I/O, so every rule here is tested on fixed inputs (ARCHITECTURE.md).
+//! Pure: each leg's record into timeline rows and a `ModeSummary`, then `Summary` and `RunExit`.
 
 use crate::contract::breakdown::ByteFigure;
 use crate::contract::plan::RunPlan;

@@ -1,13 +1,4 @@
-//! The knob probe: b and bytes per build under each client setting, measured in the fresh leg's
-//! worker.
-//!
-//! For each variant (the run's own settings, resumption off, a small resumption store, only
-//! the needed root, X25519 alone), a few fresh sessions each make one real request to a
-//! private in-process server (so the run's server counters are untouched), are invalidated,
-//! and their TLS state is kept; then each state is dropped and the bytes freed on the dropping
-//! thread are counted: exactly what one retained session holds with that setting. A session
-//! whose build or request failed is left out of the figures and counted as failed
-//! ([`KnobFigure::failed`]).
+//! The knob probe: b and bytes per build under each client setting, in the fresh leg's worker.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -51,7 +42,9 @@ fn variants(base: &ClientTls) -> Vec<(String, ClientTls)> {
     v
 }
 
-/// Measures every variant of `base` against a private server presenting `certs`.
+/// Measures every variant of `base` against a private server presenting `certs` (the run's
+/// server counters stay untouched): a few fresh sessions each make one request and are kept
+/// invalidated; dropping each then frees on this thread exactly what it held with that setting.
 pub async fn probe(base: &ClientTls, certs: &CertSet) -> Result<Vec<KnobFigure>, String> {
     let server = Server::start(
         certs,

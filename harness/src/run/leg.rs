@@ -1,5 +1,4 @@
-//! What a leg left when it ended (`LegRecord`, `LegEnd`, `LegOutcome`) and how the run exits
-//! (`RunExit`).
+//! What a leg left when it ended (`LegRecord`, `LegEnd`, `LegOutcome`) and how a run exits.
 
 use crate::contract::wire::{ClientFinal, ClientSample, ServerSample};
 use crate::vocab::client::ClientKind;

@@ -1,5 +1,4 @@
-//! Provenance for `summary.json`: the crate versions this build links and how each kind of figure
-//! was measured.
+//! Provenance for `summary.json`: the crate versions linked and how each figure was measured.
 
 use std::collections::BTreeMap;
 

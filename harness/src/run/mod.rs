@@ -1,5 +1,4 @@
-//! A run: orchestrator and workers, the load, retention, the knob probe, soundness, pure assembly
-//! and analysis, provenance, and `harness handshakes`.
+//! A run: orchestrator and workers, the load, retention, knob probe, assembly, `handshakes`.
 
 pub mod analysis;
 pub mod assemble;

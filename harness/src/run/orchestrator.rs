@@ -1,8 +1,4 @@
-//! The parent process of a run: run directory, one server and one client worker per leg, progress
-//! bar, the files written.
-//!
-//! Legs run one after another, each against a fresh server with identical settings, and the
-//! report is written also when the run is cut short by Ctrl-C, SIGTERM or a dying worker.
+//! The parent process of a run: run directory, a server and a client worker per leg, the files.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -27,14 +23,22 @@ use crate::vocab::units;
 /// Errors that stop a run before it measures anything (bad output directory, certificates).
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
-    #[error("--out {path}: {reason}")]
-    Out { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Out(#[from] OutError),
     #[error(transparent)]
     Certs(#[from] certs::CertError),
     #[error("cannot find the harness executable to start workers: {0}")]
     Exe(std::io::Error),
     #[error("cannot start the tokio runtime: {0}")]
     Runtime(std::io::Error),
+}
+
+/// A run directory that could not be made under `--out`.
+#[derive(Debug, thiserror::Error)]
+#[error("--out {path}: {reason}")]
+pub struct OutError {
+    path: PathBuf,
+    reason: String,
 }
 
 /// A finished run.
@@ -50,14 +54,8 @@ pub struct RunOutcome {
 /// Runs every leg of `plan` and writes `summary.json`, `timeline.csv` and the report.
 /// `progress` shows the live bar (on stderr) and the per-mode lines.
 pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome, RunError> {
-    let dir = create_run_dir(&plan.out)?;
-    let (certs, provenance) = certs::ensure(&plan.certs_dir)?;
-    if let certs::CertOrigin::Generated { because } = provenance {
-        eprintln!(
-            "generated certificates in {} ({because})",
-            plan.certs_dir.display()
-        );
-    }
+    let dir = create_run_dir(&plan.out, "")?;
+    let certs = ensure_certs(&plan.certs_dir)?;
     let exe = std::env::current_exe().map_err(RunError::Exe)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -70,7 +68,7 @@ pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome
         dir: dir.clone(),
         progress,
     };
-    let started = time::OffsetDateTime::now_utc();
+    let started_at = now_rfc3339();
     let all = rt.block_on(orchestrator.run_all());
 
     let results: Vec<ModeResult> = all
@@ -83,13 +81,8 @@ pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome
         .collect();
     let meta = RunMeta {
         command,
-        run_id: dir
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        started_at: started
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default(),
+        run_id: run_id(&dir),
+        started_at,
         target: all.target,
         fd_limit: all.fd_limit,
     };
@@ -119,14 +112,33 @@ pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome
     })
 }
 
-/// Creates `out/<run-id>`; a run never reuses or overwrites a directory.
-pub(crate) fn create_run_dir(out: &Path) -> Result<PathBuf, RunError> {
-    create_prefixed_run_dir(out, "")
+/// The certificates in `dir`, generated (and said so on stderr) when missing or unusable.
+pub(crate) fn ensure_certs(dir: &Path) -> Result<certs::CertSet, certs::CertError> {
+    let (set, provenance) = certs::ensure(dir)?;
+    if let certs::CertOrigin::Generated { because } = provenance {
+        eprintln!("generated certificates in {} ({because})", dir.display());
+    }
+    Ok(set)
 }
 
-/// Creates `out/<prefix><run-id>` (the survey's `survey-<run-id>`), never reusing one.
-pub(crate) fn create_prefixed_run_dir(out: &Path, prefix: &str) -> Result<PathBuf, RunError> {
-    let err = |reason: String| RunError::Out {
+/// Now, as a report's `started_at` gives it (RFC 3339, UTC).
+pub(crate) fn now_rfc3339() -> String {
+    time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The run id of a report directory: its name.
+pub(crate) fn run_id(dir: &Path) -> String {
+    dir.file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// Creates `out/<prefix><run-id>` (the survey's `survey-<run-id>`); a run never reuses or
+/// overwrites a directory.
+pub(crate) fn create_run_dir(out: &Path, prefix: &str) -> Result<PathBuf, OutError> {
+    let err = |reason: String| OutError {
         path: out.to_path_buf(),
         reason,
     };
@@ -163,6 +175,16 @@ pub fn run_id_at(t: time::OffsetDateTime) -> String {
         t.minute(),
         t.second()
     )
+}
+
+/// Where a progress display draws: stderr when progress was asked for and stderr is a terminal,
+/// else nowhere.
+pub(crate) fn progress_target(progress: bool) -> ProgressDrawTarget {
+    if progress && std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    }
 }
 
 /// Points `out/latest` at `dir` (a relative symlink, replaced atomically).
@@ -224,14 +246,7 @@ impl Orchestrator {
 
     fn progress_bar(&self, label: &str, i: usize, total: usize) -> ProgressBar {
         let secs = self.plan.duration.as_secs().max(1);
-        let pb = ProgressBar::with_draw_target(
-            Some(secs),
-            if !self.progress || !std::io::stderr().is_terminal() {
-                ProgressDrawTarget::hidden()
-            } else {
-                ProgressDrawTarget::stderr()
-            },
-        );
+        let pb = ProgressBar::with_draw_target(Some(secs), progress_target(self.progress));
         let style =
             ProgressStyle::with_template("{prefix:>14} [{bar:28.cyan/blue}] {pos:>4}/{len}s {msg}")
                 .unwrap_or_else(|_| ProgressStyle::default_bar())

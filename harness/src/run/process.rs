@@ -1,5 +1,4 @@
-//! A worker process as the parent sees it: spawn, read its messages, stop it within `WORKER_GRACE`;
-//! the Ctrl-C counter; used by runs and `harness exec`.
+//! A worker process as its parent sees it (spawn, messages, stop), and the Ctrl-C counter.
 
 use std::path::Path;
 use std::process::Stdio;

@@ -1,10 +1,4 @@
-//! `RetentionStore`: retained TLS state dropped after the retention time or evicted by the cap, its
-//! drops measured.
-//!
-//! The retention model is in ARCHITECTURE.md and docs/run.md. Time is passed in by the caller
-//! (seconds on the run's clock, real or virtual), so one store serves both clocks and is tested
-//! with a manual clock. The bytes freed on this thread while an entry's last reference goes are
-//! exactly what it held: `b` without estimation.
+//! `RetentionStore`: retained TLS state dropped after the retention time or by the cap.
 
 use std::collections::VecDeque;
 
@@ -12,7 +6,8 @@ use crate::contract::plan::RetentionSpec;
 use crate::contract::wire::RetentionStats;
 use crate::measure::alloc;
 
-/// A time-to-live store of retained session state `T`.
+/// A time-to-live store of retained session state `T`. Time is passed in (seconds on the
+/// run's clock), so one store serves the real and the virtual clock.
 #[derive(Debug)]
 pub struct RetentionStore<T> {
     ttl_s: f64,

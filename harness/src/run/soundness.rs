@@ -1,10 +1,4 @@
-//! Pure: whether a leg kept its rate, and whether its per-session figures are sound; their method
-//! texts.
-//!
-//! "Rate-bound" is defined here once ([`rate_verdict`]); the summary publishes the marks
-//! (`rate_bound`, `per_session_unsound`), and docs/figures.md gives the reasons. A leg stopped
-//! early for another reason (interrupted, the descriptor limit, `--max-open`) is marked by
-//! `stopped_early` alone: its sessions ran at the rate, there were just fewer of them.
+//! Pure: whether a leg kept its rate and whether its per-session figures are sound.
 
 use crate::contract::wire::ClientTotals;
 use crate::run::load::plan::{END_GRACE, LATE_THRESHOLD};
@@ -65,7 +59,8 @@ impl RateVerdict {
 }
 
 /// Whether the leg kept its rate: rate-bound with the figures and cause, kept, unknown (no
-/// start-lag reading, so a queue would not show), or no schedule (the virtual clock).
+/// start-lag reading, so a queue would not show), or no schedule (the virtual clock). A leg
+/// stopped early for another reason is marked by `stopped_early` alone.
 pub fn rate_verdict(
     rate: f64,
     clock: Clock,

@@ -1,7 +1,4 @@
-//! The `__worker server` and `__worker client` entry points: serve or load, sample, and stop on
-//! stdin EOF or SIGTERM.
-//!
-//! The process model (why workers, how they stop) is in ARCHITECTURE.md.
+//! The `__worker server` and `__worker client` entry points (process model: ARCHITECTURE.md).
 
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -106,15 +103,9 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
         .parse()
         .map_err(|e| WorkerError::Config(format!("target `{}`: {e}", cfg.target)))?;
     let plan = LoadPlan {
+        run: p.clone(),
         mode: cfg.mode,
         target,
-        rate: p.rate,
-        duration: p.duration,
-        max_in_flight: p.max_in_flight as usize,
-        sample_interval: p.sample_interval,
-        clock: p.clock,
-        retention: p.retention,
-        max_open: p.max_open,
         profile: cfg.dhat_file.clone(),
     };
     let rt = runtime()?;

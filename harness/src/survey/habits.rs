@@ -1,7 +1,4 @@
-//! The survey's one list: every runtime habit it checks, its example program, how to run it, and
-//! what has to be installed for it.
-//!
-//! Adding a habit is a program in `examples/clients/` and one entry in [`HABITS`].
+//! The survey's one list: every habit it checks, its program, how to run it, what it needs.
 
 use crate::vocab::runtime::Runtime;
 
@@ -62,11 +59,8 @@ impl Need {
 /// How a habit's program is run; the request count is always the last argument.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Launch {
-    /// `EXE ARGS… PROGRAM N`.
-    Interpreter {
-        exe: &'static str,
-        args: &'static [&'static str],
-    },
+    /// `EXE PROGRAM N`.
+    Interpreter(&'static str),
     /// `sh -c SCRIPT PROGRAM N`: the script ends in `exec`, so the checked process is the
     /// runtime's own, and reads what it needs from the environment the check sets.
     Shell { script: &'static str },
@@ -109,311 +103,174 @@ pub struct HabitSpec {
     pub heap_blind_spot: Option<&'static str>,
 }
 
+/// What every habit of one library shares: how its programs run and what they need.
+#[derive(Clone, Copy)]
+struct Library {
+    runtime: Runtime,
+    name: &'static str,
+    launch: Launch,
+    needs: &'static [Need],
+    heap_blind_spot: Option<&'static str>,
+}
+
+impl Library {
+    const fn habit(self, shape: Shape, habit: &'static str, program: &'static str) -> HabitSpec {
+        HabitSpec {
+            runtime: self.runtime,
+            shape,
+            library: self.name,
+            habit,
+            program,
+            launch: self.launch,
+            needs: self.needs,
+            heap_blind_spot: self.heap_blind_spot,
+        }
+    }
+
+    const fn per_request(self, habit: &'static str, program: &'static str) -> HabitSpec {
+        self.habit(Shape::PerRequest, habit, program)
+    }
+
+    const fn resumed(self, habit: &'static str, program: &'static str) -> HabitSpec {
+        self.habit(Shape::Resumed, habit, program)
+    }
+
+    const fn shared(self, habit: &'static str, program: &'static str) -> HabitSpec {
+        self.habit(Shape::Shared, habit, program)
+    }
+}
+
 const PYTHON: Need = Need::Exe("python3", Package::Debian("python3"));
 const REQUESTS: Need = Need::PythonModule("requests", Package::PyPi("requests"));
 const HTTPX: Need = Need::PythonModule("httpx", Package::PyPi("httpx"));
 const URLLIB3: Need = Need::PythonModule("urllib3", Package::PyPi("urllib3"));
-const NODE: Need = Need::Exe("node", Package::Debian("nodejs"));
 /// `java File.java` compiles the file in memory: a JDK, not a JRE alone.
 const JDK: Need = Need::Exe("javac", Package::Debian("default-jdk-headless"));
-const GO: Need = Need::Exe("go", Package::Debian("golang-go"));
-const CURL: Need = Need::Exe("curl", Package::Debian("curl"));
-const RUBY: Need = Need::Exe("ruby", Package::Debian("ruby"));
-const PHP: Need = Need::Exe("php", Package::Debian("php-cli"));
-const PHP_CURL: Need = Need::PhpExtension("curl", Package::Debian("php-curl"));
+const CURL_EXTENSION: Need = Need::PhpExtension("curl", Package::Debian("php-curl"));
 
-const PYTHON3: Launch = Launch::Interpreter {
-    exe: "python3",
-    args: &[],
+const PY_REQUESTS: Library = Library {
+    runtime: Runtime::Python,
+    name: "requests",
+    launch: Launch::Interpreter("python3"),
+    needs: &[PYTHON, REQUESTS],
+    heap_blind_spot: Some(
+        "pymalloc's arenas hold Python's small objects; OpenSSL's state is malloc's",
+    ),
 };
-const NODE_JS: Launch = Launch::Interpreter {
-    exe: "node",
-    args: &[],
+const PY_HTTPX: Library = Library {
+    name: "httpx",
+    needs: &[PYTHON, HTTPX],
+    ..PY_REQUESTS
 };
-const JAVA: Launch = Launch::Interpreter {
-    exe: "java",
-    args: &[],
+const PY_URLLIB3: Library = Library {
+    name: "urllib3",
+    needs: &[PYTHON, URLLIB3],
+    ..PY_REQUESTS
 };
-const RUBY_RB: Launch = Launch::Interpreter {
-    exe: "ruby",
-    args: &[],
+const NODE_HTTPS: Library = Library {
+    runtime: Runtime::Node,
+    name: "https",
+    launch: Launch::Interpreter("node"),
+    needs: &[Need::Exe("node", Package::Debian("nodejs"))],
+    heap_blind_spot: Some("V8's heap (JavaScript objects) is not malloc's"),
 };
-/// PHP's curl reads its CA bundle only from the `curl.cainfo` ini setting.
-const PHP_WITH_CA: Launch = Launch::Shell {
-    script: "exec php -d curl.cainfo=\"$SSL_CERT_FILE\" \"$0\" \"$@\"",
+const NODE_FETCH: Library = Library {
+    name: "fetch (undici)",
+    ..NODE_HTTPS
 };
-const SH: Launch = Launch::Interpreter {
-    exe: "sh",
-    args: &[],
+const JAVA_HTTP: Library = Library {
+    runtime: Runtime::Java,
+    name: "java.net.http",
+    launch: Launch::Interpreter("java"),
+    needs: &[JDK],
+    heap_blind_spot: Some(
+        "the JVM's own heap (Java objects, the TLS session cache) is not malloc's",
+    ),
+};
+const GO_HTTP: Library = Library {
+    runtime: Runtime::Go,
+    name: "net/http",
+    launch: Launch::GoBuild,
+    needs: &[Need::Exe("go", Package::Debian("golang-go"))],
+    heap_blind_spot: Some(
+        "Go's own allocator does not go through malloc: valgrind sees almost nothing",
+    ),
+};
+const CURL: Library = Library {
+    runtime: Runtime::Curl,
+    name: "curl",
+    launch: Launch::Interpreter("sh"),
+    needs: &[Need::Exe("curl", Package::Debian("curl"))],
+    heap_blind_spot: None,
+};
+const RUBY_HTTP: Library = Library {
+    runtime: Runtime::Ruby,
+    name: "net/http",
+    launch: Launch::Interpreter("ruby"),
+    needs: &[Need::Exe("ruby", Package::Debian("ruby"))],
+    heap_blind_spot: Some("Ruby's object heap pages are malloc's, but not attributed per object"),
+};
+const PHP_CURL: Library = Library {
+    runtime: Runtime::Php,
+    name: "curl",
+    // PHP's curl reads its CA bundle only from the `curl.cainfo` ini setting.
+    launch: Launch::Shell {
+        script: "exec php -d curl.cainfo=\"$SSL_CERT_FILE\" \"$0\" \"$@\"",
+    },
+    needs: &[Need::Exe("php", Package::Debian("php-cli")), CURL_EXTENSION],
+    heap_blind_spot: None,
 };
 
-const JVM_HEAP: &str = "the JVM's own heap (Java objects, the TLS session cache) is not malloc's";
-const V8_HEAP: &str = "V8's heap (JavaScript objects) is not malloc's";
-const GO_HEAP: &str = "Go's own allocator does not go through malloc: valgrind sees almost nothing";
-const PY_HEAP: &str = "pymalloc's arenas hold Python's small objects; OpenSSL's state is malloc's";
-const RUBY_HEAP: &str = "Ruby's object heap pages are malloc's, but not attributed per object";
+/// reqwest's habits are one Cargo example, run in `mode`.
+const fn reqwest(mode: &'static str) -> Library {
+    Library {
+        runtime: Runtime::Rust,
+        name: "reqwest",
+        launch: Launch::CargoExample {
+            name: "reqwest_client",
+            mode,
+        },
+        needs: &[],
+        heap_blind_spot: None,
+    }
+}
 
 /// Every habit the survey checks, in the order of its table: per request first, then shared.
 pub const HABITS: &[HabitSpec] = &[
-    HabitSpec {
-        runtime: Runtime::Python,
-        shape: Shape::PerRequest,
-        library: "requests",
-        habit: "requests.get() per request",
-        program: "python_requests_get.py",
-        launch: PYTHON3,
-        needs: &[PYTHON, REQUESTS],
-        heap_blind_spot: Some(PY_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Python,
-        shape: Shape::Shared,
-        library: "requests",
-        habit: "one requests.Session",
-        program: "python_requests_session.py",
-        launch: PYTHON3,
-        needs: &[PYTHON, REQUESTS],
-        heap_blind_spot: Some(PY_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Python,
-        shape: Shape::PerRequest,
-        library: "httpx",
-        habit: "httpx.Client per request",
-        program: "python_httpx_per_request.py",
-        launch: PYTHON3,
-        needs: &[PYTHON, HTTPX],
-        heap_blind_spot: Some(PY_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Python,
-        shape: Shape::Shared,
-        library: "httpx",
-        habit: "one httpx.Client",
-        program: "python_httpx_shared.py",
-        launch: PYTHON3,
-        needs: &[PYTHON, HTTPX],
-        heap_blind_spot: Some(PY_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Python,
-        shape: Shape::Shared,
-        library: "urllib3",
-        habit: "one urllib3.PoolManager",
-        program: "python_urllib3_pool.py",
-        launch: PYTHON3,
-        needs: &[PYTHON, URLLIB3],
-        heap_blind_spot: Some(PY_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Node,
-        shape: Shape::PerRequest,
-        library: "https",
-        habit: "https.get, agent: false",
-        program: "node_agent_false.js",
-        launch: NODE_JS,
-        needs: &[NODE],
-        heap_blind_spot: Some(V8_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Node,
-        shape: Shape::Shared,
-        library: "https",
-        habit: "https.get, default agent",
-        program: "node_https_get.js",
-        launch: NODE_JS,
-        needs: &[NODE],
-        heap_blind_spot: Some(V8_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Node,
-        shape: Shape::Shared,
-        library: "https",
-        habit: "one keep-alive Agent",
-        program: "node_keepalive_agent.js",
-        launch: NODE_JS,
-        needs: &[NODE],
-        heap_blind_spot: Some(V8_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Node,
-        shape: Shape::Shared,
-        library: "fetch (undici)",
-        habit: "fetch() per request",
-        program: "node_fetch.js",
-        launch: NODE_JS,
-        needs: &[NODE],
-        heap_blind_spot: Some(V8_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Java,
-        shape: Shape::Resumed,
-        library: "java.net.http",
-        habit: "HttpClient per request",
-        program: "java_httpclient_per_request.java",
-        launch: JAVA,
-        needs: &[JDK],
-        heap_blind_spot: Some(JVM_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Java,
-        shape: Shape::Shared,
-        library: "java.net.http",
-        habit: "one HttpClient",
-        program: "java_httpclient_shared.java",
-        launch: JAVA,
-        needs: &[JDK],
-        heap_blind_spot: Some(JVM_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Go,
-        shape: Shape::PerRequest,
-        library: "net/http",
-        habit: "new http.Transport per request",
-        program: "go_transport_per_request.go",
-        launch: Launch::GoBuild,
-        needs: &[GO],
-        heap_blind_spot: Some(GO_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Go,
-        shape: Shape::Shared,
-        library: "net/http",
-        habit: "http.Get (DefaultClient)",
-        program: "go_http_get.go",
-        launch: Launch::GoBuild,
-        needs: &[GO],
-        heap_blind_spot: Some(GO_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Go,
-        shape: Shape::Shared,
-        library: "net/http",
-        habit: "one http.Client",
-        program: "go_shared_client.go",
-        launch: Launch::GoBuild,
-        needs: &[GO],
-        heap_blind_spot: Some(GO_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Go,
-        shape: Shape::Resumed,
-        library: "net/http",
-        habit: "ClientSessionCache, no keep-alive",
-        program: "go_session_cache.go",
-        launch: Launch::GoBuild,
-        needs: &[GO],
-        heap_blind_spot: Some(GO_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Curl,
-        shape: Shape::PerRequest,
-        library: "curl",
-        habit: "a curl process per request",
-        program: "curl_per_request.sh",
-        launch: SH,
-        needs: &[CURL],
-        heap_blind_spot: None,
-    },
-    HabitSpec {
-        runtime: Runtime::Curl,
-        shape: Shape::Shared,
-        library: "curl",
-        habit: "one curl process",
-        program: "curl_one_process.sh",
-        launch: SH,
-        needs: &[CURL],
-        heap_blind_spot: None,
-    },
-    HabitSpec {
-        runtime: Runtime::Ruby,
-        shape: Shape::PerRequest,
-        library: "net/http",
-        habit: "Net::HTTP.start block per request",
-        program: "ruby_net_http_start.rb",
-        launch: RUBY_RB,
-        needs: &[RUBY],
-        heap_blind_spot: Some(RUBY_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Ruby,
-        shape: Shape::Shared,
-        library: "net/http",
-        habit: "one persistent Net::HTTP",
-        program: "ruby_net_http_persistent.rb",
-        launch: RUBY_RB,
-        needs: &[RUBY],
-        heap_blind_spot: Some(RUBY_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Ruby,
-        shape: Shape::PerRequest,
-        library: "net/http",
-        habit: "Net::HTTP per request, never finished",
-        program: "ruby_net_http_per_request.rb",
-        launch: RUBY_RB,
-        needs: &[RUBY],
-        heap_blind_spot: Some(RUBY_HEAP),
-    },
-    HabitSpec {
-        runtime: Runtime::Php,
-        shape: Shape::PerRequest,
-        library: "curl",
-        habit: "curl_init per request",
-        program: "php_curl_per_request.php",
-        launch: PHP_WITH_CA,
-        needs: &[PHP, PHP_CURL],
-        heap_blind_spot: None,
-    },
-    HabitSpec {
-        runtime: Runtime::Php,
-        shape: Shape::Shared,
-        library: "curl",
-        habit: "one reused curl handle",
-        program: "php_curl_reused.php",
-        launch: PHP_WITH_CA,
-        needs: &[PHP, PHP_CURL],
-        heap_blind_spot: None,
-    },
-    HabitSpec {
-        runtime: Runtime::Rust,
-        shape: Shape::PerRequest,
-        library: "reqwest",
-        habit: "reqwest::Client per request",
-        program: "reqwest_client.rs",
-        launch: Launch::CargoExample {
-            name: "reqwest_client",
-            mode: "per-request",
-        },
-        needs: &[],
-        heap_blind_spot: None,
-    },
-    HabitSpec {
-        runtime: Runtime::Rust,
-        shape: Shape::Resumed,
-        library: "reqwest",
-        habit: "Client per request, shared config",
-        program: "reqwest_client.rs",
-        launch: Launch::CargoExample {
-            name: "reqwest_client",
-            mode: "resumed",
-        },
-        needs: &[],
-        heap_blind_spot: None,
-    },
-    HabitSpec {
-        runtime: Runtime::Rust,
-        shape: Shape::Shared,
-        library: "reqwest",
-        habit: "one reqwest::Client",
-        program: "reqwest_client.rs",
-        launch: Launch::CargoExample {
-            name: "reqwest_client",
-            mode: "shared",
-        },
-        needs: &[],
-        heap_blind_spot: None,
-    },
+    PY_REQUESTS.per_request("requests.get() per request", "python_requests_get.py"),
+    PY_REQUESTS.shared("one requests.Session", "python_requests_session.py"),
+    PY_HTTPX.per_request("httpx.Client per request", "python_httpx_per_request.py"),
+    PY_HTTPX.shared("one httpx.Client", "python_httpx_shared.py"),
+    PY_URLLIB3.shared("one urllib3.PoolManager", "python_urllib3_pool.py"),
+    NODE_HTTPS.per_request("https.get, agent: false", "node_agent_false.js"),
+    NODE_HTTPS.shared("https.get, default agent", "node_https_get.js"),
+    NODE_HTTPS.shared("one keep-alive Agent", "node_keepalive_agent.js"),
+    NODE_FETCH.shared("fetch() per request", "node_fetch.js"),
+    JAVA_HTTP.resumed("HttpClient per request", "java_httpclient_per_request.java"),
+    JAVA_HTTP.shared("one HttpClient", "java_httpclient_shared.java"),
+    GO_HTTP.per_request(
+        "new http.Transport per request",
+        "go_transport_per_request.go",
+    ),
+    GO_HTTP.shared("http.Get (DefaultClient)", "go_http_get.go"),
+    GO_HTTP.shared("one http.Client", "go_shared_client.go"),
+    GO_HTTP.resumed("ClientSessionCache, no keep-alive", "go_session_cache.go"),
+    CURL.per_request("a curl process per request", "curl_per_request.sh"),
+    CURL.shared("one curl process", "curl_one_process.sh"),
+    RUBY_HTTP.per_request(
+        "Net::HTTP.start block per request",
+        "ruby_net_http_start.rb",
+    ),
+    RUBY_HTTP.shared("one persistent Net::HTTP", "ruby_net_http_persistent.rb"),
+    RUBY_HTTP.per_request(
+        "Net::HTTP per request, never finished",
+        "ruby_net_http_per_request.rb",
+    ),
+    PHP_CURL.per_request("curl_init per request", "php_curl_per_request.php"),
+    PHP_CURL.shared("one reused curl handle", "php_curl_reused.php"),
+    reqwest("per-request").per_request("reqwest::Client per request", "reqwest_client.rs"),
+    reqwest("resumed").resumed("Client per request, shared config", "reqwest_client.rs"),
+    reqwest("shared").shared("one reqwest::Client", "reqwest_client.rs"),
 ];
 
 #[cfg(test)]

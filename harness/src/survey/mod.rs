@@ -1,10 +1,4 @@
-//! `harness survey`: every runtime habit of [`habits::HABITS`] checked in turn through the same
-//! machinery as `harness exec`, side by side in one table, page and `summary.json`.
-//!
-//! Each habit's example program runs under its own check (its own server, the same defaults as
-//! `harness exec`), so a row's figures are the ones `harness exec` gives for that program with
-//! the same request count. A runtime that is not installed is a row naming its package; a
-//! Ctrl-C ends the survey after the check it interrupts, and the rows done are written.
+//! `harness survey`: every habit of [`habits::HABITS`] checked as `harness exec` checks it.
 
 pub mod habits;
 pub mod row;
@@ -15,8 +9,8 @@ use std::time::Instant;
 
 use crate::contract::plan::ServerPlan;
 use crate::contract::survey::{SurveyRow, SurveySummary, SURVEY_SCHEMA};
-use crate::exec::{self, which, ExecPlan};
-use crate::run::orchestrator::{create_prefixed_run_dir, RunError};
+use crate::exec::{self, which, ExecPlan, Outcome};
+use crate::run::orchestrator::{create_run_dir, now_rfc3339, run_id, OutError};
 use crate::vocab::defaults;
 use crate::vocab::exec::{ExecEnd, HeapTool};
 use crate::vocab::runtime::{Runtime, SurveyEnd};
@@ -41,21 +35,12 @@ pub struct SurveyPlan {
 /// Errors before any habit was checked.
 #[derive(Debug, thiserror::Error)]
 pub enum SurveyError {
-    #[error("--out {path}: {reason}")]
-    Out { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Out(#[from] OutError),
     #[error("--examples {0}: no such directory (run from the repository, or give --examples)")]
     NoExamples(PathBuf),
     #[error("--heap valgrind: valgrind is not installed (apt-get install valgrind)")]
     NoValgrind,
-}
-
-/// A finished (or interrupted) survey.
-#[derive(Debug)]
-pub struct SurveyOutcome {
-    pub dir: PathBuf,
-    pub summary: SurveySummary,
-    /// Problems writing the report.
-    pub report_errors: Vec<String>,
 }
 
 /// Runs every chosen habit and writes the survey's report.
@@ -63,17 +48,15 @@ pub fn run(
     plan: &SurveyPlan,
     harness_command: String,
     progress: bool,
-) -> Result<SurveyOutcome, SurveyError> {
+) -> Result<Outcome<SurveySummary>, SurveyError> {
     if !plan.examples.is_dir() {
         return Err(SurveyError::NoExamples(plan.examples.clone()));
     }
     if plan.heap == HeapTool::Valgrind && which("valgrind").is_none() {
         return Err(SurveyError::NoValgrind);
     }
-    let dir = create_dir(&plan.out)?;
-    let started_at = time::OffsetDateTime::now_utc()
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap_or_default();
+    let dir = create_run_dir(&plan.out, "survey-")?;
+    let started_at = now_rfc3339();
     let chosen: Vec<&HabitSpec> = HABITS
         .iter()
         .filter(|h| plan.runtimes.contains(&h.runtime))
@@ -102,10 +85,7 @@ pub fn run(
     let summary = SurveySummary {
         schema: SURVEY_SCHEMA,
         harness_command,
-        run_id: dir
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        run_id: run_id(&dir),
         started_at,
         requests_per_habit: plan.requests,
         heap_tool: plan.heap,
@@ -116,21 +96,10 @@ pub fn run(
         rows,
     };
     let report_errors = crate::report::survey::write(&dir, &summary);
-    Ok(SurveyOutcome {
+    Ok(Outcome {
         dir,
         summary,
         report_errors,
-    })
-}
-
-/// `OUT/survey-<run-id>`, new.
-fn create_dir(out: &Path) -> Result<PathBuf, SurveyError> {
-    create_prefixed_run_dir(out, "survey-").map_err(|e| match e {
-        RunError::Out { path, reason } => SurveyError::Out { path, reason },
-        other => SurveyError::Out {
-            path: out.to_path_buf(),
-            reason: other.to_string(),
-        },
     })
 }
 
@@ -200,21 +169,12 @@ fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String
     let program = program.display().to_string();
     let n = plan.requests.to_string();
     Ok(match spec.launch {
-        Launch::Interpreter { exe, args } => {
-            let mut c = vec![exe.to_string()];
-            c.extend(args.iter().map(|a| a.to_string()));
-            c.extend([program, n]);
-            c
-        }
+        Launch::Interpreter(exe) => vec![exe.into(), program, n],
         Launch::Shell { script } => vec!["sh".into(), "-c".into(), script.into(), program, n],
         Launch::GoBuild => {
             let bin = dir.join("bin");
             std::fs::create_dir_all(&bin).map_err(|e| Prepare::Failed(e.to_string()))?;
-            let stem = Path::new(spec.program)
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let exe = bin.join(stem);
+            let exe = bin.join(slug(spec));
             let out = Command::new("go")
                 .arg("build")
                 .arg("-o")
@@ -246,7 +206,7 @@ fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String
     })
 }
 
-/// A directory name for the habit's checks: `go_http_get`, `reqwest_client-shared`.
+/// A name for the habit's checks and build: `go_http_get`, `reqwest_client-shared`.
 fn slug(spec: &HabitSpec) -> String {
     let stem = Path::new(spec.program)
         .file_stem()

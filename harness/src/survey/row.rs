@@ -1,10 +1,10 @@
-//! One survey row from one check: the figures taken from the check's summary, the derived ones,
-//! and the verdict read from them.
+//! One survey row from one check: its figures, the derived ones, and the verdict they give.
 
 use std::collections::BTreeMap;
 
 use crate::contract::exec::ExecSummary;
 use crate::contract::survey::SurveyRow;
+use crate::exec::summary::ratio;
 use crate::survey::habits::{HabitSpec, Need};
 use crate::vocab::exec::{ExecEnd, HeapTool};
 use crate::vocab::runtime::RowStatus;
@@ -97,13 +97,6 @@ pub fn failed(spec: &HabitSpec, command: Option<Vec<String>>, why: String) -> Su
     r.command = command;
     r.verdict = format!("failed: {why}");
     r
-}
-
-fn ratio(a: Option<u64>, b: Option<u64>) -> Option<f64> {
-    match (a, b) {
-        (Some(a), Some(b)) if b > 0 => Some(a as f64 / b as f64),
-        _ => None,
-    }
 }
 
 /// A habit checked: its figures from the check's summary.

@@ -58,7 +58,7 @@ pub enum HandshakesError {
     #[error("{point}: {reason}")]
     Point { point: String, reason: String },
     #[error(transparent)]
-    Out(#[from] crate::run::orchestrator::RunError),
+    Out(#[from] crate::run::orchestrator::OutError),
     #[error(transparent)]
     Write(#[from] crate::contract::summary::SummaryError),
 }
@@ -350,7 +350,7 @@ pub fn run(
     };
     summary.reconciliation = crate::report::handshakes::reconciliation(&summary);
     let root = plan.out.join("handshakes");
-    let dir = create_run_dir(&root)?;
+    let dir = create_run_dir(&root, "")?;
     summary.run_id = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

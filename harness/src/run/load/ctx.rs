@@ -1,5 +1,4 @@
-//! What the load's tasks share: the plan, where a request gets its session, the counters; one
-//! request and one measured build.
+//! What the load's tasks share (plan, sessions, counters); one request, one measured build.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -135,12 +134,12 @@ impl Ctx {
     /// Late starts so far; `None` under the virtual clock, which has no schedule to be late
     /// for.
     pub(super) fn late_starts(&self) -> Option<u64> {
-        (self.plan.clock == Clock::Real).then(|| self.counters.late.load(Relaxed))
+        (self.plan.run.clock == Clock::Real).then(|| self.counters.late.load(Relaxed))
     }
 
     /// Seconds on the run's clock for a request stamped `stamp` that completes now.
     pub(super) fn now_for(&self, stamp: f64) -> f64 {
-        match self.plan.clock {
+        match self.plan.run.clock {
             Clock::Real => self.start.elapsed().as_secs_f64(),
             Clock::Virtual => stamp,
         }

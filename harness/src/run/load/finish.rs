@@ -1,5 +1,4 @@
-//! The load's start readings and its end: profile ended, retention drained, kept sessions dropped
-//! and measured, `ClientFinal`.
+//! The load's start readings and its end: retention drained, kept sessions measured, the final.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -50,8 +49,8 @@ pub(super) async fn finish(
     let plan = &ctx.plan;
     let end = Instant::now();
     let wall = end.duration_since(ctx.start);
-    let elapsed = match (plan.clock, &stopped_early) {
-        (Clock::Real, None) => wall.max(plan.duration),
+    let elapsed = match (plan.run.clock, &stopped_early) {
+        (Clock::Real, None) => wall.max(plan.run.duration),
         _ => wall,
     };
     let heap_end = alloc::heap();
@@ -67,20 +66,20 @@ pub(super) async fn finish(
             mean: lat.mean(),
         })
     };
-    let start_lag_us = match plan.clock {
+    let start_lag_us = match plan.run.clock {
         Clock::Real => p50p99(&lock(&c.lag_hist)),
         Clock::Virtual => None,
     };
     let stats = ctx.factory.stats();
     let cpu_measured = c.build_cpu_measured.load(Relaxed);
     let totals = ClientTotals {
-        requests_planned: plan.planned(),
+        requests_planned: plan.run.planned(),
         requests_started: started,
         requests_ok: c.ok.load(Relaxed),
         requests_failed: c.failed.load(Relaxed),
         failures_by_kind: lock(&c.failures).clone(),
         elapsed_s: elapsed.as_secs_f64(),
-        virtual_s: (plan.clock == Clock::Virtual).then(|| plan.stamp(started)),
+        virtual_s: (plan.run.clock == Clock::Virtual).then(|| plan.stamp(started)),
         late_starts: ctx.late_starts(),
         start_lag_us,
         handshakes_full: stats.map(|s| s.handshakes_full.load(Relaxed)),

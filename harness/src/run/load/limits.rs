@@ -1,5 +1,4 @@
-//! What both loops check: leak's stop before the descriptor limit, and draining the requests in
-//! flight.
+//! What both loops check: leak's stop before the descriptor limit; draining requests in flight.
 
 use std::time::Duration;
 
@@ -28,7 +27,7 @@ pub(super) fn fd_stop(
         Some(s) => s.open(),
         None => lock(&ctx.counters.leaked).len() as u64,
     };
-    if let Some(max) = ctx.plan.max_open {
+    if let Some(max) = ctx.plan.run.max_open {
         if open + in_flight >= max {
             return Some(StopReason::MaxOpen { started, max });
         }

@@ -1,10 +1,4 @@
-//! The client worker's load: open loop on the real clock, or the same sequence on the virtual
-//! clock, with a sampler.
-//!
-//! Real clock: open loop, request i *starts* at i/R whatever earlier requests are doing (no
-//! coordinated omission), bounded by `--max-in-flight`. Virtual clock: the same sequence as fast
-//! as the machine allows, stamped i/R, sampled each time the virtual time crosses a sample
-//! boundary (docs/run.md). `run` sets the load up, runs one of the two loops, then `finish`.
+//! The client worker's load: the real clock's open loop or the virtual clock's, and a sampler.
 
 mod ctx;
 mod finish;
@@ -67,7 +61,7 @@ pub async fn run(
                     counters.fail(kind);
                     return ClientFinal {
                         totals: ClientTotals {
-                            requests_planned: plan.planned(),
+                            requests_planned: plan.run.planned(),
                             requests_failed: 1,
                             failures_by_kind: lock(&counters.failures).clone(),
                             stopped_early: Some(why.to_string()),
@@ -81,7 +75,7 @@ pub async fn run(
             }
         }
     };
-    let retained = match (plan.mode, plan.retention) {
+    let retained = match (plan.mode, plan.run.retention) {
         // Only hyper sessions hand back their TLS state (reqwest keeps it to itself).
         (Mode::Fresh, Some(spec)) if factory.kind() == ClientKind::Hyper => {
             Some(Mutex::new(RetentionStore::new(spec)))
@@ -97,7 +91,7 @@ pub async fn run(
         start: Instant::now(),
         warmup_us,
     });
-    let (started, stopped_early, sampler_cpu_us) = match ctx.plan.clock {
+    let (started, stopped_early, sampler_cpu_us) = match ctx.plan.run.clock {
         Clock::Real => real_loop(&ctx, stop, fd_limit, start_state.fds).await,
         Clock::Virtual => virtual_loop(&ctx, stop, fd_limit, start_state.fds).await,
     };

@@ -1,13 +1,11 @@
-//! What the client worker runs (`LoadPlan`), why a load stopped early (`StopReason`), and the
-//! load's thresholds.
+//! What the client worker runs (`LoadPlan`), why a load stopped early, the load's thresholds.
 
 use std::time::Duration;
 
 use hyper::Uri;
 
-use crate::contract::plan::RetentionSpec;
+use crate::contract::plan::RunPlan;
 use crate::tls::session::FailureKind;
-use crate::vocab::clock::Clock;
 use crate::vocab::mode::Mode;
 
 /// A start this much after its scheduled time counts as late.
@@ -55,20 +53,12 @@ pub enum StopReason {
     NoSession(FailureKind),
 }
 
-/// What the client worker runs.
+/// What the client worker runs: one mode of the run's plan against `target`.
 #[derive(Debug, Clone)]
 pub struct LoadPlan {
+    pub run: RunPlan,
     pub mode: Mode,
     pub target: Uri,
-    pub rate: f64,
-    pub duration: Duration,
-    pub max_in_flight: usize,
-    pub sample_interval: Duration,
-    pub clock: Clock,
-    /// Retention of fresh sessions' TLS state; `None`: plain rustls behaviour.
-    pub retention: Option<RetentionSpec>,
-    /// Leak mode stops before holding this many open connections.
-    pub max_open: Option<u64>,
     /// `--breakdown`: record a dhat heap profile of the load into this file (see
     /// `alloc::start_dhat`); it covers the load from its start to its end, with the retained
     /// or kept sessions still live at the end.
@@ -76,12 +66,8 @@ pub struct LoadPlan {
 }
 
 impl LoadPlan {
-    /// Requests the schedule calls for: one every 1/R within the duration.
-    pub fn planned(&self) -> u64 {
-        crate::contract::plan::planned(self.rate, self.duration)
-    }
-
+    /// The time on the run's clock request `i` is scheduled for: i/R.
     pub(super) fn stamp(&self, i: u64) -> f64 {
-        i as f64 / self.rate
+        i as f64 / self.run.rate
     }
 }

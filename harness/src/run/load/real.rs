@@ -19,11 +19,12 @@ pub(super) async fn real_loop(
     fd_limit: Option<procstat::FdLimit>,
     fds_start: Option<u64>,
 ) -> (u64, Option<StopReason>, Option<u64>) {
-    let plan = &ctx.plan;
-    let sem = Arc::new(Semaphore::new(plan.max_in_flight));
-    let planned = plan.planned();
+    let (plan, run) = (&ctx.plan, &ctx.plan.run);
+    let slots = run.max_in_flight as usize;
+    let sem = Arc::new(Semaphore::new(slots));
+    let planned = run.planned();
     let start = ctx.start;
-    let deadline = start + plan.duration;
+    let deadline = start + run.duration;
     let (sampler_stop_tx, sampler_stop_rx) = watch::channel(false);
     let sampler = tokio::spawn(sampler_loop(ctx.clone(), sampler_stop_rx));
 
@@ -49,7 +50,7 @@ pub(super) async fn real_loop(
                 _ = stop.changed() => { stopped_early = Some(StopReason::Interrupted); break; }
                 _ = sleep_until(deadline + END_GRACE) => {
                     stopped_early = Some(StopReason::SlotsBusy {
-                        slots: plan.max_in_flight,
+                        slots,
                         started,
                         planned,
                     });
@@ -62,7 +63,7 @@ pub(super) async fn real_loop(
             stopped_early = Some(StopReason::FellBehind { started, planned });
             break;
         }
-        let in_flight = (plan.max_in_flight - sem.available_permits()) as u64;
+        let in_flight = (slots - sem.available_permits()) as u64;
         if let Some(why) = fd_stop(ctx, in_flight, fds_start, fd_limit, started) {
             stopped_early = Some(why);
             break;
@@ -75,7 +76,7 @@ pub(super) async fn real_loop(
         started += 1;
         tokio::spawn(ctx.clone().request(plan.stamp(i), permit));
     }
-    drain(&sem, plan.max_in_flight).await;
+    drain(&sem, slots).await;
     let _ = sampler_stop_tx.send(true);
     // A sampler that panicked measured nothing about its own cost: `None`, not 0.
     let sampler_cpu_us = sampler.await.ok().flatten();

@@ -1,5 +1,4 @@
-//! The virtual clock's loop: the same sequence as fast as it can, stamped i/R, sampled on virtual
-//! time.
+//! The virtual clock's loop: the same sequence as fast as it can, stamped i/R.
 
 use std::sync::Arc;
 
@@ -17,11 +16,11 @@ pub(super) async fn virtual_loop(
     fd_limit: Option<procstat::FdLimit>,
     fds_start: Option<u64>,
 ) -> (u64, Option<StopReason>, Option<u64>) {
-    let plan = &ctx.plan;
-    let slots = plan.max_in_flight.min(VIRTUAL_IN_FLIGHT);
+    let (plan, run) = (&ctx.plan, &ctx.plan.run);
+    let slots = (run.max_in_flight as usize).min(VIRTUAL_IN_FLIGHT);
     let sem = Arc::new(Semaphore::new(slots));
-    let planned = plan.planned();
-    let every = plan.sample_interval.as_secs_f64();
+    let planned = run.planned();
+    let every = run.sample_interval.as_secs_f64();
     let mut next_sample = every;
     let mut sampler = Sampler::default();
     let mut started = 0u64;
@@ -53,7 +52,7 @@ pub(super) async fn virtual_loop(
     let end_vt = if stopped_early.is_some() {
         plan.stamp(started)
     } else {
-        plan.duration.as_secs_f64()
+        run.duration.as_secs_f64()
     };
     sampler.emit(ctx, end_vt);
     (started, stopped_early, sampler.cost_us)
