@@ -130,21 +130,6 @@ pub fn raise_fd_limit() -> Option<FdLimit> {
     fd_limit()
 }
 
-/// A sum over processes that is `None` only when no process gave a value.
-#[derive(Default)]
-pub(crate) struct Sum(Option<u64>);
-
-impl Sum {
-    pub(crate) fn add(&mut self, v: Option<u64>) {
-        if let Some(v) = v {
-            self.0 = Some(self.0.unwrap_or(0) + v);
-        }
-    }
-    pub(crate) fn get(&self) -> Option<u64> {
-        self.0
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
