@@ -283,11 +283,3 @@ pub struct ForeignPoint {
     /// Why it failed, if it did.
     pub error: Option<String>,
 }
-
-/// The JSON Schema of `harness handshakes`'s `summary.json` (committed as
-/// `schema/handshakes-summary.schema.json`; closed objects, like the run summary's).
-pub fn json_schema() -> serde_json::Value {
-    crate::contract::summary::closed(
-        serde_json::to_value(schemars::schema_for!(HandshakesSummary)).unwrap_or_default(),
-    )
-}

@@ -46,14 +46,6 @@ pub enum TimelineError {
     Flush { path: String, source: io::Error },
 }
 
-/// The JSON Schema of one `timeline.csv` row (cells as JSON values, an empty cell absent),
-/// committed as `schema/timeline-row.schema.json`.
-pub fn row_json_schema() -> Value {
-    crate::contract::summary::closed(
-        serde_json::to_value(schemars::schema_for!(TimelineRow)).unwrap_or_default(),
-    )
-}
-
 /// The CSV header: every column a row can have, in row order.
 pub fn columns() -> Vec<String> {
     let full = TimelineRow {
