@@ -1,7 +1,5 @@
-//! The lockstep scenario's data: what the parent asks a `handshakes` worker to measure (one
-//! point), and what the worker reports back. The method is in `crate::measure::lockstep`;
-//! `harness handshakes` (`crate::run::handshakes`) runs one worker per point, because the
-//! published metric, peak RSS, only ever grows within a process.
+//! The lockstep scenario's data: the point a `handshakes` worker measures and the reading it
+//! reports back.
 
 use std::path::PathBuf;
 

@@ -1,8 +1,5 @@
-//! `summary.json`: the published contract (schema 1) and its JSON Schema.
-//!
-//! Field names are published (ARCHITECTURE.md): new fields are added,
-//! never renamed. A figure the run could not measure is `null`, never 0. The JSON Schema in
-//! `schema/summary.schema.json` is generated from these types.
+//! `summary.json`: the published contract (schema 1), its reading and writing, and the JSON
+//! Schema of every published report.
 
 use std::collections::BTreeMap;
 use std::path::Path;

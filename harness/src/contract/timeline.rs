@@ -1,10 +1,5 @@
-//! `timeline.csv`: one row per leg per sample, its writer, reader and JSON Schema.
-//!
-//! A row is the client worker's sample ([`ClientSample`]) with the server worker's latest
-//! sample taken at or before it ([`ServerSample`]; both sample on the same interval), each
-//! embedded whole: a figure is declared once, in the sample that measures it, and appears
-//! here under the same name. Cells a run could not measure are empty in the CSV (`None`
-//! here), never 0 (ARCHITECTURE.md).
+//! `timeline.csv`: one row per leg per sample (the client's sample and the server's latest,
+//! embedded whole), its writer and reader.
 
 use std::io;
 use std::path::Path;

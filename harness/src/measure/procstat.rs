@@ -1,6 +1,5 @@
-//! What the operating system says about this process: resident memory, CPU time, open file
-//! descriptors and their limit. Linux `/proc` and `getrusage`; elsewhere the figures are
-//! `None` (reported as not measured), never guessed.
+//! What the operating system says about this process: resident memory, CPU time, malloc's arenas,
+//! open file descriptors and their limit.
 
 use procfs::process::{StatM, Status};
 use procfs::FromRead;

@@ -1,14 +1,5 @@
-//! What `/proc` says about a process *tree*: the command `harness exec` runs and every process
-//! it spawned, sampled from outside without touching their code.
-//!
-//! Per sample: the processes in the tree, their summed resident memory (RSS from `statm`, and
-//! PSS from `smaps_rollup` where the kernel gives it: shared pages split among sharers, so a
-//! tree of forked children is not counted twice), open descriptors, CPU time and the TCP
-//! connections they hold to one port (each new socket of `/proc/PID/fd` asked for its peer
-//! through a borrowed copy, `pidfd_getfd`; `/proc/net/tcp` and `tcp6` where that is refused). A process that exits between listing and reading is skipped;
-//! a figure that cannot be read for any process is `None`, never 0. The TCP count is `None`
-//! unless every socket of every process was read and resolved: a partial count would pass
-//! for a measured one.
+//! What `/proc` says about the process tree `harness exec` runs, sampled from outside: processes,
+//! RSS and PSS, descriptors, CPU time and TCP connections to one port (docs/exec.md).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
@@ -195,7 +186,9 @@ impl Sampler {
         self.held.as_ref()
     }
 
-    /// Samples the tree now.
+    /// Samples the tree now. A process that exits meanwhile is skipped; a figure no process gave
+    /// is `None`, never 0, and the TCP count is `None` unless every socket was read and
+    /// resolved: a partial count would pass for a measured one.
     pub fn sample(&mut self) -> TreeSample {
         self.sample_with(&TCP_TABLES, tcp_peer)
     }

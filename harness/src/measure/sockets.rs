@@ -1,8 +1,5 @@
-//! A foreign process's sockets, asked from outside: what a descriptor of another process is
-//! connected to (a borrowed copy through `pidfd_getfd`), and the machine's TCP tables
-//! (`/proc/net/tcp`, `tcp6`) where the kernel will not lend the descriptor. Used by the
-//! process-tree sampler ([`crate::measure::proctree`]) to count a checked command's
-//! connections to the server and match them with the server's record by local port.
+//! A foreign process's sockets, asked from outside: a borrowed copy of a descriptor
+//! (`pidfd_getfd`), or the machine's TCP tables where the kernel will not lend it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;

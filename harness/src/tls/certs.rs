@@ -1,9 +1,6 @@
-//! The harness CA and server leaf (rcgen, ECDSA P-256): generated on first use, reused while valid,
-//! kept with its Java trust store.
-//!
-//! Reused so that a run needs no set-up and repeated runs verify against the same CA (which
-//! real clients such as curl can be pointed at); regenerated when missing, unparsable, about to
-//! expire, or when the leaf no longer chains to the CA for `localhost`.
+//! The harness CA and server leaf (rcgen, ECDSA P-256): generated on first use, reused while valid
+//! (so repeated runs, and real clients pointed at it, verify against the same CA), kept with its
+//! Java trust store.
 
 use std::fs;
 use std::io::Write;
@@ -150,7 +147,7 @@ pub fn ensure(dir: &Path) -> Result<(CertSet, CertOrigin), CertError> {
 
 /// Loads and checks existing certificates without touching the files.
 pub fn check(paths: &CertPaths) -> Result<CertSet, Staleness> {
-    let ca = read_one_cert(&paths.ca)?;
+    let ca = read_chain(&paths.ca)?.remove(0);
     let server_chain = read_chain(&paths.server_cert)?;
     let server_key = read_key(&paths.server_key)?;
     for (path, der) in [(&paths.ca, &ca), (&paths.server_cert, &server_chain[0])] {
@@ -250,10 +247,6 @@ pub fn read_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertErro
         path: path.to_path_buf(),
         reason: s.to_string(),
     })
-}
-
-fn read_one_cert(path: &Path) -> Result<CertificateDer<'static>, Staleness> {
-    Ok(read_chain(path)?.remove(0))
 }
 
 fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, Staleness> {

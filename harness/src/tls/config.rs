@@ -1,8 +1,5 @@
-//! rustls configuration for both sides: version, key exchange, roots, the aws-lc-rs provider and
-//! its warm-up.
-//!
-//! The crypto provider is rustls's default (aws-lc-rs), so the figures are those a program
-//! using rustls's defaults gets; `KxChoice::X25519` narrows key exchange to X25519 alone.
+//! rustls configuration for both sides: version, key exchange, roots, rustls's default provider
+//! (aws-lc-rs) and its warm-up.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,7 +49,8 @@ pub fn system_roots() -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(loaded.certs)
 }
 
-/// The crypto provider for `kx`.
+/// The crypto provider for `kx`: rustls's default, so the figures are those a program using
+/// rustls's defaults gets.
 pub fn provider(kx: KxChoice) -> Arc<CryptoProvider> {
     let mut p = aws_lc_rs::default_provider();
     if kx == KxChoice::X25519 {

@@ -1,8 +1,5 @@
-//! The client's connector (hyper-rustls over `HttpConnector`), counting and tagging every
-//! connection (`ConnStats`, shared with the server).
-//!
-//! The tag lets each response say whether it travelled on a new connection (full or resumed
-//! handshake) or a reused one.
+//! The client's connector (hyper-rustls over `HttpConnector`), counting every connection and
+//! tagging each response with how its connection came about.
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};

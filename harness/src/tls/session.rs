@@ -1,9 +1,5 @@
 //! A client session (hyper, reqwest, reqwest-native) and the factory that builds it; dropping one
 //! invalidates it.
-//!
-//! A session is what a `URLSession` or a `reqwest::Client` is: a rustls `ClientConfig` (roots,
-//! verifier, resumption store), a connection pool and its connections. Dropping a [`Session`]
-//! lets the pool go and its connections close.
 
 use std::sync::Arc;
 use std::time::Duration;

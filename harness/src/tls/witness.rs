@@ -1,10 +1,5 @@
-//! The server as witness: one record per accepted connection, kept only for `harness exec`, on the
-//! monotonic clock.
-//!
-//! `harness exec` checks a program it did not write, so it cannot count that program's
-//! sessions from the inside; the server sees every one of them from the outside. The log is
-//! kept only when asked for (`ServerOptions::witness`): a run's server, which serves millions
-//! of requests, keeps counters only, so the log's own heap never enters its figures.
+//! The server as witness: one record per accepted connection, on the monotonic clock, kept only
+//! for `harness exec` so that a run's server's heap never holds the log.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 

@@ -1,8 +1,5 @@
 //! The frame rules: which owner holds an allocation, read off its stack (foreign libraries first,
 //! then Rust paths).
-//!
-//! One table, [`RULES`], tried in order, after the foreign libraries'
-//! rows of [`FOREIGN_RULES`]; [`classify`] applies both.
 
 use crate::vocab::owner::Owner;
 

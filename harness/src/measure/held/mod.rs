@@ -1,13 +1,5 @@
 //! The held-connection probe: the heap one idle connection costs the client and the server side,
-//! TLS and plain TCP.
-//!
-//! "TLS minus TCP" is what TLS adds to each connection a program keeps open, the figure rustls's
-//! own measurement publishes per connection. Each side runs on its own thread and
-//! current-thread runtime, so the per-thread counters charge it exactly; the method and what
-//! it leaves out: docs/method-breakdown.md, "The held-connection probe". [`probe`] runs a TCP
-//! pass, then a TLS pass (`pass`), each side on its thread (`side`) making and holding its
-//! connections ([`connections`]) through the pass's [`establish`]; the sides meet at a
-//! `rendezvous`.
+//! TLS and plain TCP (the method: docs/method-breakdown.md, "The held-connection probe").
 
 pub mod connections;
 pub mod error;

@@ -1,7 +1,5 @@
-//! One side of a pass on its own thread: [`spawn_side`] starts the OS thread and its
-//! current-thread runtime, [`join`] collects its result (a panic included), and [`SideCtx`] is what
-//! the side's code carries: its pass and side for errors, a hang guard per step, and the
-//! rendezvous with the other side.
+//! One side of a pass on its own thread and current-thread runtime, and the context its code
+//! carries (pass and side for errors, a hang guard per step, the rendezvous).
 
 use std::future::Future;
 use std::io;
