@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 
-use procfs::net::{TcpNetEntry, TcpState};
+use procfs::net::TcpNetEntry;
 use procfs::process::{FDTarget, SmapsRollup, StatM};
 use procfs::{FromRead, ProcResult};
 
@@ -252,58 +252,40 @@ impl Sampler {
         // Forget sockets the tree closed; learn the new ones.
         self.known.retain(|i, _| inodes.contains_key(i));
         let mut unknown = BTreeSet::new();
+        let mut peers = HashMap::new();
         for (&inode, &(pid, fd)) in &inodes {
-            if self.known.contains_key(&inode) {
-                continue;
-            }
-            match ask(pid, fd) {
-                Peer::Tcp { remote, local } => {
-                    let k = if remote == self.port {
-                        Known::ToServer(local)
-                    } else {
-                        Known::Other
-                    };
-                    self.known.insert(inode, k);
-                }
-                Peer::NotTcp => {
-                    self.known.insert(inode, Known::Other);
-                }
-                // Asked again at the next sample; not a connection to anything now.
-                Peer::NotConnected => {}
-                Peer::Unknown => {
-                    unknown.insert(inode);
+            if !self.known.contains_key(&inode) {
+                match ask(pid, fd) {
+                    Peer::Unknown => {
+                        unknown.insert(inode);
+                    }
+                    peer => {
+                        peers.insert(inode, peer);
+                    }
                 }
             }
         }
         if !unknown.is_empty() {
             // The kernel would not lend us the descriptor: look the sockets up in the
             // machine's TCP tables instead (costly: it prints every TCP socket). A table that
-            // cannot be read leaves the count unmeasured.
-            let mut found = HashMap::new();
+            // cannot be read leaves the count unmeasured. A socket in neither table is not a
+            // TCP connection now (an unconnected TCP socket is in no table either): not
+            // counted, asked again next time.
             for read in tables {
                 match read() {
-                    Ok(t) => found.extend(tcp_sockets(&t, &unknown)),
+                    Ok(t) => peers.extend(tcp_sockets(&t, &unknown)),
                     Err(_) => sockets_read = false,
                 }
             }
-            for (inode, (state, local, remote)) in found {
-                match state {
-                    // LISTEN: never a connection.
-                    TcpState::Listen => {
-                        self.known.insert(inode, Known::Other);
-                    }
-                    // Not connected yet, or closed before it was: ask again next time.
-                    TcpState::SynSent | TcpState::Close => {}
-                    _ if remote == self.port => {
-                        self.known.insert(inode, Known::ToServer(local));
-                    }
-                    _ => {
-                        self.known.insert(inode, Known::Other);
-                    }
-                }
-            }
-            // A socket in neither table is not a TCP connection now (an unconnected TCP
-            // socket is in no table either): not counted, asked again next time.
+        }
+        for (inode, peer) in peers {
+            let known = match peer {
+                Peer::Tcp { remote, local } if remote == self.port => Known::ToServer(local),
+                Peer::Tcp { .. } | Peer::Other => Known::Other,
+                // Asked again at the next sample; not a connection to anything now.
+                Peer::NotConnected | Peer::Unknown => continue,
+            };
+            self.known.insert(inode, known);
         }
         if sockets_read {
             let held: BTreeSet<u16> = inodes
