@@ -62,7 +62,6 @@ pub enum Staleness {
 /// Paths of the files in the certificate directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertPaths {
-    pub dir: PathBuf,
     pub ca: PathBuf,
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
@@ -74,7 +73,6 @@ impl CertPaths {
     /// The standard file names inside `dir`.
     pub fn in_dir(dir: &Path) -> Self {
         Self {
-            dir: dir.to_path_buf(),
             ca: dir.join("ca.pem"),
             server_cert: dir.join("server.pem"),
             server_key: dir.join("server.key"),
