@@ -34,22 +34,18 @@ pub(super) async fn client_side<E: Establish>(
     addr: SocketAddr,
     n: usize,
 ) -> Result<Delta, HeldError> {
-    let held: Vec<Box<E::Conn>> = Vec::with_capacity(n);
-
     let mut warm = client_connection(cx, e, addr, Which::WarmUp).await?;
     cx.step(Which::WarmUp, Step::Close, warm.shutdown()).await?;
-    drop(warm);
-    tokio::time::sleep(SETTLE).await;
-
-    hold(cx, held, n, |which| client_connection(cx, e, addr, which)).await
+    hold(cx, warm, n, |which| client_connection(cx, e, addr, which)).await
 }
 
-/// Establishes `n` connections with `connect` and holds them in `held` (allocated before the
-/// first reading, so not counted): this thread's live-byte growth from before the first to
-/// when both sides have all `n` (the first rendezvous); then, after the second, drops them.
+/// Lets the closed warm-up connection go, then establishes `n` connections with `connect` and
+/// holds them (in a list allocated before the first reading, so not counted): this thread's
+/// live-byte growth from before the first to when both sides have all `n` (the first
+/// rendezvous); then, after the second, drops them.
 async fn hold<C, F, Fut>(
     cx: &SideCtx,
-    mut held: Vec<Box<C>>,
+    warm: C,
     n: usize,
     mut connect: F,
 ) -> Result<Delta, HeldError>
@@ -57,6 +53,9 @@ where
     F: FnMut(Which) -> Fut,
     Fut: std::future::Future<Output = Result<C, HeldError>>,
 {
+    drop(warm);
+    tokio::time::sleep(SETTLE).await;
+    let mut held = Vec::with_capacity(n);
     let before = live_bytes();
     for index in 1..=n {
         held.push(Box::new(connect(Which::Held { index, of: n }).await?));
@@ -96,8 +95,6 @@ pub(super) async fn server_side<E: Establish>(
     listener: &TcpListener,
     n: usize,
 ) -> Result<Delta, HeldError> {
-    let held: Vec<Box<E::Conn>> = Vec::with_capacity(n);
-
     let mut warm = server_connection(cx, e, listener, Which::WarmUp).await?;
     // The client shuts its end down; read to that end (for TLS, its close_notify).
     cx.step(Which::WarmUp, Step::Close, async {
@@ -111,10 +108,7 @@ pub(super) async fn server_side<E: Establish>(
         }
     })
     .await?;
-    drop(warm);
-    tokio::time::sleep(SETTLE).await;
-
-    hold(cx, held, n, |which| {
+    hold(cx, warm, n, |which| {
         server_connection(cx, e, listener, which)
     })
     .await
