@@ -113,27 +113,21 @@ pub enum CertOrigin {
 /// harness that wrote none). Runs that start together serialise on an advisory lock
 /// (`dir/.lock`), so they agree on one CA.
 pub fn ensure(dir: &Path) -> Result<(CertSet, CertOrigin), CertError> {
-    fs::create_dir_all(dir).map_err(|source| CertError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    create_dir(dir)?;
     let lock_path = dir.join(".lock");
+    let err = |source| CertError::Write {
+        path: lock_path.clone(),
+        source,
+    };
     let lock = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&lock_path)
-        .map_err(|source| CertError::Write {
-            path: lock_path.clone(),
-            source,
-        })?;
+        .map_err(err)?;
     // Released when `lock` is closed.
-    if let Err(e) = rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive) {
-        return Err(CertError::Write {
-            path: lock_path,
-            source: e.into(),
-        });
-    }
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| err(e.into()))?;
     let paths = CertPaths::in_dir(dir);
     let result = match check(&paths) {
         Ok(set) => write_java_truststore(&set.paths, &set.ca).map(|()| (set, CertOrigin::Reused)),
@@ -174,10 +168,7 @@ pub fn generate_with_validity(
     not_before: OffsetDateTime,
     leaf_validity: Duration,
 ) -> Result<CertSet, CertError> {
-    fs::create_dir_all(dir).map_err(|source| CertError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    create_dir(dir)?;
     let paths = CertPaths::in_dir(dir);
 
     let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
@@ -323,6 +314,13 @@ fn write_java_truststore(paths: &CertPaths, ca: &CertificateDer<'_>) -> Result<(
         return Ok(());
     }
     write_atomic(&paths.java_truststore, &bytes, 0o644)
+}
+
+fn create_dir(dir: &Path) -> Result<(), CertError> {
+    fs::create_dir_all(dir).map_err(|source| CertError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CertError> {
