@@ -84,12 +84,9 @@ static DHAT: std::sync::Mutex<Option<dhat::Profiler>> = std::sync::Mutex::new(No
 pub const DHAT_FRAMES: usize = 64;
 
 /// Starts dhat's heap profiler (`--breakdown`), which writes its profile to `file` when
-/// [`finish_dhat`] ends it: every later allocation is routed through dhat, with
-/// [`DHAT_FRAMES`] frames per site. The switch is never undone, and safe mid-process: dhat
-/// passes through to the system allocator and ignores frees of blocks it never saw. dhat sees
-/// only what is allocated from now on, so a profile started when the load starts holds no
-/// fixed cost paid before it (the runtime, the histograms): its "at end" bytes are what the
-/// load left live. It slows allocation a lot: runs with it are not timed runs.
+/// [`finish_dhat`] ends it: every later allocation is routed through dhat, with [`DHAT_FRAMES`]
+/// frames per site (docs/method-breakdown.md). The switch is never undone, and safe
+/// mid-process: dhat passes through to the system allocator and ignores frees it never saw.
 pub fn start_dhat(file: &std::path::Path) {
     VIA_DHAT.store(true, Relaxed);
     let p = in_dhat(|| {
@@ -126,11 +123,9 @@ fn in_dhat<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Makes one allocator call beneath the counters, and says whether it is the program's own
-/// (to be counted). Without dhat it goes to `System` and always counts. Through dhat
-/// (`--breakdown`), dhat's bookkeeping (backtraces, its block table, the profile it writes)
-/// allocates through this same global allocator, on the same thread, while dhat runs: those
-/// nested calls go straight to `System` and are not counted, so the counters hold the same
-/// program allocations with dhat as without it (dhat would have ignored them too).
+/// (to be counted). Through dhat, dhat's own bookkeeping allocates through this allocator on
+/// the same thread: those nested calls go straight to `System`, uncounted, so the counters
+/// hold the same allocations with dhat as without it (docs/method-breakdown.md).
 #[inline]
 fn beneath<R>(f: impl FnOnce(&dyn GlobalAlloc) -> R) -> (R, bool) {
     if !VIA_DHAT.load(Relaxed) {

@@ -59,13 +59,9 @@ pub fn provider(kx: KxChoice) -> Arc<CryptoProvider> {
     Arc::new(p)
 }
 
-/// Seeds the provider's random generator now and says how long that took.
-///
-/// aws-lc seeds its process-wide generator on first use, from CPU jitter entropy: tens of
-/// milliseconds of CPU, once per process. Left alone, that lands inside the first handshake
-/// (the client's ClientHello, then the server's reply) of every mode, since each mode runs in
-/// new processes; so each worker pays it here, before it measures or serves anything. Later
-/// calls are cheap.
+/// Seeds the provider's random generator now and says how long that took: aws-lc seeds it on
+/// first use (tens of ms of CPU, once per process), which would otherwise land in each mode's
+/// first handshake (docs/figures.md, "One-time costs stay out of the figures").
 pub fn warm_up(provider: &CryptoProvider) -> Result<Duration, TlsError> {
     let t0 = Instant::now();
     provider
