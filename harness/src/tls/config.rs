@@ -2,7 +2,6 @@
 //! (aws-lc-rs) and its warm-up.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use rustls::crypto::{aws_lc_rs, CryptoProvider};
 use rustls::pki_types::CertificateDer;
@@ -59,16 +58,14 @@ pub fn provider(kx: KxChoice) -> Arc<CryptoProvider> {
     Arc::new(p)
 }
 
-/// Seeds the provider's random generator now and says how long that took: aws-lc seeds it on
+/// Seeds the provider's random generator now: aws-lc seeds it on
 /// first use (tens of ms of CPU, once per process), which would otherwise land in each mode's
 /// first handshake (docs/figures.md, "One-time costs stay out of the figures").
-pub fn warm_up(provider: &CryptoProvider) -> Result<Duration, TlsError> {
-    let t0 = Instant::now();
+pub fn warm_up(provider: &CryptoProvider) -> Result<(), TlsError> {
     provider
         .secure_random
         .fill(&mut [0u8; 1])
-        .map_err(|_| rustls::Error::FailedToGetRandomBytes)?;
-    Ok(t0.elapsed())
+        .map_err(|_| rustls::Error::FailedToGetRandomBytes.into())
 }
 
 /// Names of the groups `kx` offers, in order.
