@@ -303,12 +303,7 @@ pub fn write_json(path: &Path, value: &impl Serialize) -> Result<(), SummaryErro
 }
 
 impl Summary {
-    /// Writes the summary as pretty JSON.
-    pub fn write(&self, path: &Path) -> Result<(), SummaryError> {
-        write_json(path, self)
-    }
-
-    /// Reads a summary written by [`Summary::write`].
+    /// Reads a summary written by [`write_json`].
     pub fn read(path: &Path) -> Result<Self, SummaryError> {
         let p = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| SummaryError::Read {
