@@ -27,7 +27,7 @@ use crate::vocab::server_cache::ServerCachePolicy;
 pub const CONNECTIONS: usize = 64;
 
 /// Measures what one idle held connection costs each side, TLS and plain TCP, with
-/// `connections` connections held at once per side and pass (see the module documentation).
+/// `connections` connections held at once per side and pass (docs/method-breakdown.md).
 ///
 /// Blocking: spawns its own threads and runtimes; call from a blocking context (e.g.
 /// `tokio::task::spawn_blocking` or a plain thread).
@@ -42,7 +42,7 @@ pub fn probe(
     let (tcp_client, tcp_server) = run_pass(Pass::Tcp, PlainTcp, PlainTcp, connections)?;
 
     let client_config = Arc::new(tls.client_config()?);
-    // Caches nothing: no tickets, no resumption (module documentation, "Full handshakes").
+    // Caches nothing: no tickets, no resumption (docs/method-breakdown.md, "Full handshakes").
     let store = Arc::new(SessionStore::new(ServerCachePolicy::Bounded {
         capacity: 0,
     }));
