@@ -6,7 +6,6 @@ pub mod error;
 pub mod establish;
 mod pass;
 mod rendezvous;
-mod side;
 
 use std::sync::Arc;
 
