@@ -637,7 +637,7 @@ async fn failing_get(
         vec![trusted],
         256,
     );
-    let session = SessionFactory::new(tls)
+    let session = SessionFactory::with_kind(harness::vocab::client::ClientKind::Hyper, tls)
         .build(Pooling::KeepAlive)
         .expect("session");
     let uri = url.parse().expect("uri");

@@ -9,7 +9,7 @@ mod common;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use harness::contract::summary::Summary;
+use harness::contract::summary::{json_schema, Summary};
 use serde_json::Value;
 
 fn repo() -> PathBuf {
@@ -53,25 +53,22 @@ fn only_update_schema_1_rewrites_the_schemas() {
 
 #[test]
 fn committed_schemas_match_the_types() {
-    check_committed(
-        "summary.schema.json",
-        harness::contract::summary::json_schema(),
-    );
+    check_committed("summary.schema.json", json_schema::<Summary>());
     check_committed(
         "timeline-row.schema.json",
-        harness::contract::timeline::row_json_schema(),
+        json_schema::<harness::contract::timeline::TimelineRow>(),
     );
     check_committed(
         "exec-summary.schema.json",
-        harness::contract::exec::json_schema(),
+        json_schema::<harness::contract::exec::ExecSummary>(),
     );
     check_committed(
         "handshakes-summary.schema.json",
-        harness::contract::lockstep::json_schema(),
+        json_schema::<harness::contract::lockstep::HandshakesSummary>(),
     );
     check_committed(
         "survey-summary.schema.json",
-        harness::contract::survey::json_schema(),
+        json_schema::<harness::contract::survey::SurveySummary>(),
     );
 }
 

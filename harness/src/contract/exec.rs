@@ -252,14 +252,6 @@ pub fn numeric_fields() -> Vec<String> {
         .collect()
 }
 
-/// The JSON Schema of an exec `summary.json`, every object closed; committed as
-/// `schema/exec-summary.schema.json`.
-pub fn json_schema() -> serde_json::Value {
-    crate::contract::summary::closed(
-        serde_json::to_value(schemars::schema_for!(ExecSummary)).unwrap_or_default(),
-    )
-}
-
 /// The tree's figures at one instant. Columns of `harness exec`'s `timeline.csv`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TreeSample {

@@ -1,7 +1,5 @@
-//! The lockstep scenario's data: what the parent asks a `handshakes` worker to measure (one
-//! point), and what the worker reports back. The method is in `crate::measure::lockstep`;
-//! `harness handshakes` (`crate::run::handshakes`) runs one worker per point, because the
-//! published metric, peak RSS, only ever grows within a process.
+//! The lockstep scenario's data: the point a `handshakes` worker measures and the reading it
+//! reports back.
 
 use std::path::PathBuf;
 
@@ -282,12 +280,4 @@ pub struct ForeignPoint {
     pub peak_rss_bytes: Option<u64>,
     /// Why it failed, if it did.
     pub error: Option<String>,
-}
-
-/// The JSON Schema of `harness handshakes`'s `summary.json` (committed as
-/// `schema/handshakes-summary.schema.json`; closed objects, like the run summary's).
-pub fn json_schema() -> serde_json::Value {
-    crate::contract::summary::closed(
-        serde_json::to_value(schemars::schema_for!(HandshakesSummary)).unwrap_or_default(),
-    )
 }

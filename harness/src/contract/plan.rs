@@ -1,9 +1,5 @@
 //! The run plan: the checked command line (`RunPlan`, `ServerPlan`, `Target`, `RetentionSpec`)
-//! every part of a run reads.
-//!
-//! The CLI builds it (`crate::cli::plan`, the one place a combination of options is refused);
-//! the orchestrator, the workers and the summary read it. Every default lives in
-//! [`crate::vocab::defaults`] (ARCHITECTURE.md).
+//! every part of a run reads; `crate::cli::plan` builds it.
 
 use std::path::PathBuf;
 use std::time::Duration;

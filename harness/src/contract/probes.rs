@@ -46,20 +46,16 @@ impl Knob {
     /// variant to measure for it): the answer to "does this run already use it?", read from
     /// the run's settings, never from a missing figure.
     pub fn in_use(self, s: &Settings) -> bool {
-        match self {
-            Knob::NoResumption => s.client_cache == 0,
-            Knob::SmallStore => s.client_cache <= Knob::SMALL_STORE,
-            Knob::RootsCa => s.roots == RootsChoice::Ca,
-            Knob::KxX25519 => s.kx == KxChoice::X25519,
-        }
+        self.apply(s) == *s
     }
 
-    /// Settings `s` with this knob applied.
+    /// Settings `s` with this knob applied (a store already smaller than
+    /// [`Knob::SMALL_STORE`] is kept).
     pub fn apply(self, s: &Settings) -> Settings {
         let mut t = *s;
         match self {
             Knob::NoResumption => t.client_cache = 0,
-            Knob::SmallStore => t.client_cache = Knob::SMALL_STORE,
+            Knob::SmallStore => t.client_cache = t.client_cache.min(Knob::SMALL_STORE),
             Knob::RootsCa => t.roots = RootsChoice::Ca,
             Knob::KxX25519 => t.kx = KxChoice::X25519,
         }

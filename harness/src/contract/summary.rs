@@ -1,8 +1,5 @@
-//! `summary.json`: the published contract (schema 1) and its JSON Schema.
-//!
-//! Field names are published (ARCHITECTURE.md): new fields are added,
-//! never renamed. A figure the run could not measure is `null`, never 0. The JSON Schema in
-//! `schema/summary.schema.json` is generated from these types.
+//! `summary.json`: the published contract (schema 1), its reading and writing, and the JSON
+//! Schema of every published report.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -248,17 +245,13 @@ pub struct ModeSummary {
     pub server: Option<ServerSummary>,
 }
 
-/// The JSON Schema of `summary.json`, generated from these types. Every object is closed
-/// (`additionalProperties: false`), so a report with a field the types do not declare fails
-/// validation: the schema is the published contract, committed as
-/// `schema/summary.schema.json` and checked against every report the tests write.
-pub fn json_schema() -> serde_json::Value {
-    closed(serde_json::to_value(schemars::schema_for!(Summary)).unwrap_or_default())
-}
-
-/// Marks every object schema that lists its properties as closed, recursively.
-pub fn closed(mut v: serde_json::Value) -> serde_json::Value {
-    fn walk(v: &mut serde_json::Value) {
+/// The JSON Schema of `T` (a published report: `Summary`, `TimelineRow`, `ExecSummary`,
+/// `HandshakesSummary`, `SurveySummary`), generated from the types. Every object that lists
+/// its properties is closed (`additionalProperties: false`), so a report with a field the types
+/// do not declare fails validation: the schema is the published contract, committed in
+/// `schema/` and checked against every report the tests write.
+pub fn json_schema<T: JsonSchema>() -> serde_json::Value {
+    fn close(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(m) => {
                 if m.contains_key("properties") && !m.contains_key("additionalProperties") {
@@ -267,13 +260,14 @@ pub fn closed(mut v: serde_json::Value) -> serde_json::Value {
                         serde_json::Value::Bool(false),
                     );
                 }
-                m.values_mut().for_each(walk);
+                m.values_mut().for_each(close);
             }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            serde_json::Value::Array(a) => a.iter_mut().for_each(close),
             _ => {}
         }
     }
-    walk(&mut v);
+    let mut v = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
+    close(&mut v);
     v
 }
 
@@ -309,12 +303,7 @@ pub fn write_json(path: &Path, value: &impl Serialize) -> Result<(), SummaryErro
 }
 
 impl Summary {
-    /// Writes the summary as pretty JSON.
-    pub fn write(&self, path: &Path) -> Result<(), SummaryError> {
-        write_json(path, self)
-    }
-
-    /// Reads a summary written by [`Summary::write`].
+    /// Reads a summary written by [`write_json`].
     pub fn read(path: &Path) -> Result<Self, SummaryError> {
         let p = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| SummaryError::Read {

@@ -88,11 +88,3 @@ pub struct SurveyRow {
     /// The verdict, from the figures above only.
     pub verdict: String,
 }
-
-/// The JSON Schema of a survey `summary.json`, every object closed; committed as
-/// `schema/survey-summary.schema.json`.
-pub fn json_schema() -> serde_json::Value {
-    crate::contract::summary::closed(
-        serde_json::to_value(schemars::schema_for!(SurveySummary)).unwrap_or_default(),
-    )
-}

@@ -1,10 +1,5 @@
-//! `timeline.csv`: one row per leg per sample, its writer, reader and JSON Schema.
-//!
-//! A row is the client worker's sample ([`ClientSample`]) with the server worker's latest
-//! sample taken at or before it ([`ServerSample`]; both sample on the same interval), each
-//! embedded whole: a figure is declared once, in the sample that measures it, and appears
-//! here under the same name. Cells a run could not measure are empty in the CSV (`None`
-//! here), never 0 (ARCHITECTURE.md).
+//! `timeline.csv`: one row per leg per sample (the client's sample and the server's latest,
+//! embedded whole), its writer and reader.
 
 use std::io;
 use std::path::Path;
@@ -44,14 +39,6 @@ pub enum TimelineError {
     Layout { path: String, reason: String },
     #[error("cannot flush {path}: {source}")]
     Flush { path: String, source: io::Error },
-}
-
-/// The JSON Schema of one `timeline.csv` row (cells as JSON values, an empty cell absent),
-/// committed as `schema/timeline-row.schema.json`.
-pub fn row_json_schema() -> Value {
-    crate::contract::summary::closed(
-        serde_json::to_value(schemars::schema_for!(TimelineRow)).unwrap_or_default(),
-    )
 }
 
 /// The CSV header: every column a row can have, in row order.

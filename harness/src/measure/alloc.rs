@@ -1,18 +1,47 @@
-//! A cheap counting global allocator: the source of every heap figure the harness prints.
+//! A cheap counting global allocator, the source of every heap figure the harness prints, and
+//! OpenSSL's allocations routed through the same counters ([`count_openssl`]).
 //!
-//! Live bytes and cumulative bytes and allocations, process-wide and per thread, with relaxed
-//! atomics over the system allocator; OpenSSL's allocations routed through the same counters
-//! ([`count_openssl`]). Why each figure is exact: docs/figures.md, "Heap is exact". In a process
-//! that does not install it (a test binary), [`is_installed`] is false and every reading is
-//! reported as not measured.
+//! Why each figure is exact: docs/figures.md, "Heap is exact". In a process that does not
+//! install it (a test binary), [`is_installed`] is false and every reading is not measured.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 
-static LIVE: AtomicU64 = AtomicU64::new(0);
-static TOTAL_BYTES: AtomicU64 = AtomicU64::new(0);
-static TOTAL_ALLOCS: AtomicU64 = AtomicU64::new(0);
+/// Process-wide counters of one heap, relaxed atomics.
+struct Counters {
+    live: AtomicU64,
+    total_bytes: AtomicU64,
+    total_allocs: AtomicU64,
+}
+
+impl Counters {
+    const fn new() -> Self {
+        Self {
+            live: AtomicU64::new(0),
+            total_bytes: AtomicU64::new(0),
+            total_allocs: AtomicU64::new(0),
+        }
+    }
+
+    #[inline]
+    fn alloc(&self, size: usize) {
+        self.live.fetch_add(size as u64, Relaxed);
+        self.total_bytes.fetch_add(size as u64, Relaxed);
+        self.total_allocs.fetch_add(1, Relaxed);
+    }
+
+    fn read(&self) -> HeapStats {
+        HeapStats {
+            live_bytes: self.live.load(Relaxed),
+            total_bytes: self.total_bytes.load(Relaxed),
+            total_allocs: self.total_allocs.load(Relaxed),
+        }
+    }
+}
+
+/// Every allocation, Rust's and (when counted) OpenSSL's.
+static HEAP: Counters = Counters::new();
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 static VIA_DHAT: AtomicBool = AtomicBool::new(false);
 
@@ -34,9 +63,7 @@ fn on_alloc(size: usize) {
 /// Adds one allocation of `size` bytes to the process's and this thread's counters.
 #[inline]
 fn count_alloc(size: usize) {
-    LIVE.fetch_add(size as u64, Relaxed);
-    TOTAL_BYTES.fetch_add(size as u64, Relaxed);
-    TOTAL_ALLOCS.fetch_add(1, Relaxed);
+    HEAP.alloc(size);
     // `try_with`: thread-locals are gone while a thread is being torn down.
     let _ = THREAD_BYTES.try_with(|c| c.set(c.get() + size as u64));
     let _ = THREAD_ALLOCS.try_with(|c| c.set(c.get() + 1));
@@ -44,16 +71,8 @@ fn count_alloc(size: usize) {
 
 #[inline]
 fn on_dealloc(size: usize) {
-    LIVE.fetch_sub(size as u64, Relaxed);
+    HEAP.live.fetch_sub(size as u64, Relaxed);
     let _ = THREAD_FREED.try_with(|c| c.set(c.get() + size as u64));
-}
-
-/// Routes every later allocation through dhat's profiling allocator as well, for `--dhat`.
-/// Call once, early in a worker, before starting a `dhat::Profiler`; never undone. dhat
-/// passes through to the system allocator and ignores frees of blocks it never saw, so the
-/// switch is safe mid-process. It slows allocation a lot: runs with it are not timed runs.
-pub fn route_through_dhat() {
-    VIA_DHAT.store(true, Relaxed);
 }
 
 /// dhat's profiler while a `--dhat` profile is being recorded ([`start_dhat`], [`finish_dhat`]).
@@ -65,12 +84,11 @@ static DHAT: std::sync::Mutex<Option<dhat::Profiler>> = std::sync::Mutex::new(No
 pub const DHAT_FRAMES: usize = 64;
 
 /// Starts dhat's heap profiler (`--breakdown`), which writes its profile to `file` when
-/// [`finish_dhat`] ends it: every later allocation is routed through dhat
-/// ([`route_through_dhat`]), with [`DHAT_FRAMES`] frames per site. dhat sees only what is
-/// allocated from now on, so a profile started when the load starts holds no fixed cost paid
-/// before it (the runtime, the histograms): its "at end" bytes are what the load left live.
+/// [`finish_dhat`] ends it: every later allocation is routed through dhat, with [`DHAT_FRAMES`]
+/// frames per site (docs/method-breakdown.md). The switch is never undone, and safe
+/// mid-process: dhat passes through to the system allocator and ignores frees it never saw.
 pub fn start_dhat(file: &std::path::Path) {
-    route_through_dhat();
+    VIA_DHAT.store(true, Relaxed);
     let p = in_dhat(|| {
         dhat::Profiler::builder()
             .file_name(file)
@@ -105,11 +123,9 @@ fn in_dhat<R>(f: impl FnOnce() -> R) -> R {
 }
 
 /// Makes one allocator call beneath the counters, and says whether it is the program's own
-/// (to be counted). Without dhat it goes to `System` and always counts. Through dhat
-/// (`--breakdown`), dhat's bookkeeping (backtraces, its block table, the profile it writes)
-/// allocates through this same global allocator, on the same thread, while dhat runs: those
-/// nested calls go straight to `System` and are not counted, so the counters hold the same
-/// program allocations with dhat as without it (dhat would have ignored them too).
+/// (to be counted). Through dhat, dhat's own bookkeeping allocates through this allocator on
+/// the same thread: those nested calls go straight to `System`, uncounted, so the counters
+/// hold the same allocations with dhat as without it (docs/method-breakdown.md).
 #[inline]
 fn beneath<R>(f: impl FnOnce(&dyn GlobalAlloc) -> R) -> (R, bool) {
     if !VIA_DHAT.load(Relaxed) {
@@ -178,11 +194,7 @@ pub fn is_installed() -> bool {
 
 /// The process-wide counters now, or `None` when the counting allocator is not installed.
 pub fn heap() -> Option<HeapStats> {
-    is_installed().then(|| HeapStats {
-        live_bytes: LIVE.load(Relaxed),
-        total_bytes: TOTAL_BYTES.load(Relaxed),
-        total_allocs: TOTAL_ALLOCS.load(Relaxed),
-    })
+    is_installed().then(|| HEAP.read())
 }
 
 /// Bytes and allocations made by the current thread between two points.
@@ -229,40 +241,10 @@ fn thread_counts_raw() -> ThreadAllocs {
 // header holding its size: OpenSSL's free and realloc do not pass it.
 
 static OPENSSL_HOOKED: AtomicBool = AtomicBool::new(false);
-static OPENSSL_LIVE: AtomicU64 = AtomicU64::new(0);
-static OPENSSL_TOTAL_BYTES: AtomicU64 = AtomicU64::new(0);
-static OPENSSL_TOTAL_ALLOCS: AtomicU64 = AtomicU64::new(0);
+static OPENSSL: Counters = Counters::new();
 
 thread_local! {
     static THREAD_OPENSSL_BYTES: Cell<u64> = const { Cell::new(0) };
-}
-
-/// Size header in front of every block handed to OpenSSL. 16 keeps the block at malloc's
-/// alignment on 64-bit targets (OpenSSL stores `long double`-aligned data in some blocks).
-#[cfg(feature = "native-tls")]
-const HEADER: usize = 16;
-#[cfg(feature = "native-tls")]
-const ALIGN: usize = 16;
-
-// OpenSSL ≥ 1.1.0; not declared by openssl-sys, which links libcrypto for us.
-#[cfg(feature = "native-tls")]
-use openssl_sys as _;
-#[cfg(feature = "native-tls")]
-extern "C" {
-    fn CRYPTO_set_mem_functions(
-        m: Option<
-            unsafe extern "C" fn(usize, *const libc::c_char, libc::c_int) -> *mut libc::c_void,
-        >,
-        r: Option<
-            unsafe extern "C" fn(
-                *mut libc::c_void,
-                usize,
-                *const libc::c_char,
-                libc::c_int,
-            ) -> *mut libc::c_void,
-        >,
-        f: Option<unsafe extern "C" fn(*mut libc::c_void, *const libc::c_char, libc::c_int)>,
-    ) -> libc::c_int;
 }
 
 /// Why OpenSSL's allocations cannot be counted.
@@ -279,46 +261,21 @@ pub enum OpensslCountError {
 
 /// Routes every later OpenSSL allocation through the counters. Call before anything uses
 /// OpenSSL (the client worker does so first thing). Idempotent.
-#[cfg(not(feature = "native-tls"))]
-pub fn count_openssl() -> Result<(), OpensslCountError> {
-    Err(OpensslCountError::NotBuilt)
-}
-
-/// Routes every later OpenSSL allocation through the counters. Call before anything uses
-/// OpenSSL (the client worker does so first thing). Idempotent.
-#[cfg(feature = "native-tls")]
 pub fn count_openssl() -> Result<(), OpensslCountError> {
     if OPENSSL_HOOKED.load(Relaxed) {
         return Ok(());
     }
-    // SAFETY: the three functions keep OpenSSL's contract (malloc/realloc/free semantics, null
-    // on failure); OpenSSL checks that none of its blocks exists yet and refuses otherwise.
-    let ok =
-        unsafe { CRYPTO_set_mem_functions(Some(ossl_malloc), Some(ossl_realloc), Some(ossl_free)) };
-    if ok == 1 {
-        OPENSSL_HOOKED.store(true, Relaxed);
-        Ok(())
-    } else {
-        Err(OpensslCountError::TooLate)
-    }
+    #[cfg(not(feature = "native-tls"))]
+    return Err(OpensslCountError::NotBuilt);
+    #[cfg(feature = "native-tls")]
+    openssl_hook::install()
 }
 
 /// OpenSSL's share of the heap, counted by [`count_openssl`]'s functions (their headers not
-/// included: the figures are the sizes OpenSSL asked for, like the Rust counters).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct OpensslHeap {
-    pub live_bytes: u64,
-    pub total_bytes: u64,
-    pub total_allocs: u64,
-}
-
-/// OpenSSL's counters now; `None` when its allocator was not replaced (nothing is known).
-pub fn openssl_heap() -> Option<OpensslHeap> {
-    OPENSSL_HOOKED.load(Relaxed).then(|| OpensslHeap {
-        live_bytes: OPENSSL_LIVE.load(Relaxed),
-        total_bytes: OPENSSL_TOTAL_BYTES.load(Relaxed),
-        total_allocs: OPENSSL_TOTAL_ALLOCS.load(Relaxed),
-    })
+/// included: the figures are the sizes OpenSSL asked for, like the Rust counters); `None` when
+/// its allocator was not replaced (nothing is known).
+pub fn openssl_heap() -> Option<HeapStats> {
+    OPENSSL_HOOKED.load(Relaxed).then(|| OPENSSL.read())
 }
 
 /// Bytes OpenSSL allocated on this thread (cumulative); `None` when not counted.
@@ -328,106 +285,142 @@ pub fn thread_openssl_bytes() -> Option<u64> {
         .then(|| THREAD_OPENSSL_BYTES.with(Cell::get))
 }
 
+/// The functions OpenSSL allocates through once [`count_openssl`] has installed them.
 #[cfg(feature = "native-tls")]
-fn ossl_layout(size: usize) -> Option<Layout> {
-    Layout::from_size_align(size.checked_add(HEADER)?, ALIGN).ok()
-}
+mod openssl_hook {
+    use super::*;
 
-#[cfg(feature = "native-tls")]
-fn ossl_counted(size: usize) {
-    count_alloc(size);
-    OPENSSL_LIVE.fetch_add(size as u64, Relaxed);
-    OPENSSL_TOTAL_BYTES.fetch_add(size as u64, Relaxed);
-    OPENSSL_TOTAL_ALLOCS.fetch_add(1, Relaxed);
-    let _ = THREAD_OPENSSL_BYTES.try_with(|c| c.set(c.get() + size as u64));
-}
+    /// Size header in front of every block handed to OpenSSL. 16 keeps the block at malloc's
+    /// alignment on 64-bit targets (OpenSSL stores `long double`-aligned data in some blocks).
+    const HEADER: usize = 16;
+    const ALIGN: usize = 16;
 
-#[cfg(feature = "native-tls")]
-fn ossl_uncounted(size: usize) {
-    on_dealloc(size);
-    OPENSSL_LIVE.fetch_sub(size as u64, Relaxed);
-}
-
-#[cfg(feature = "native-tls")]
-/// The block's start and the size OpenSSL asked for, from the pointer OpenSSL holds.
-///
-/// # Safety
-/// `p` was returned by `ossl_malloc` or `ossl_realloc` and not freed.
-unsafe fn ossl_block(p: *mut libc::c_void) -> (*mut u8, usize) {
-    // SAFETY: the header sits HEADER bytes before `p`, in the same block.
-    let base = (p as *mut u8).sub(HEADER);
-    (base, (base as *const usize).read())
-}
-
-#[cfg(feature = "native-tls")]
-unsafe extern "C" fn ossl_malloc(
-    size: usize,
-    _file: *const libc::c_char,
-    _line: libc::c_int,
-) -> *mut libc::c_void {
-    // OpenSSL's own CRYPTO_malloc answers 0 bytes with null; so does this.
-    let Some(layout) = ossl_layout(size).filter(|_| size > 0) else {
-        return std::ptr::null_mut();
-    };
-    // SAFETY: a non-zero size and a valid alignment.
-    let (base, _) = beneath(|a| a.alloc(layout));
-    if base.is_null() {
-        return base.cast();
+    // OpenSSL ≥ 1.1.0; not declared by openssl-sys, which links libcrypto for us.
+    use openssl_sys as _;
+    extern "C" {
+        fn CRYPTO_set_mem_functions(
+            m: Option<
+                unsafe extern "C" fn(usize, *const libc::c_char, libc::c_int) -> *mut libc::c_void,
+            >,
+            r: Option<
+                unsafe extern "C" fn(
+                    *mut libc::c_void,
+                    usize,
+                    *const libc::c_char,
+                    libc::c_int,
+                ) -> *mut libc::c_void,
+            >,
+            f: Option<unsafe extern "C" fn(*mut libc::c_void, *const libc::c_char, libc::c_int)>,
+        ) -> libc::c_int;
     }
-    // SAFETY: the block is at least HEADER bytes and ALIGN-aligned.
-    (base as *mut usize).write(size);
-    ossl_counted(size);
-    base.add(HEADER).cast()
-}
 
-#[cfg(feature = "native-tls")]
-unsafe extern "C" fn ossl_realloc(
-    p: *mut libc::c_void,
-    size: usize,
-    file: *const libc::c_char,
-    line: libc::c_int,
-) -> *mut libc::c_void {
-    if p.is_null() {
-        return ossl_malloc(size, file, line);
+    pub(super) fn install() -> Result<(), OpensslCountError> {
+        // SAFETY: the three functions keep OpenSSL's contract (malloc/realloc/free semantics,
+        // null on failure); OpenSSL checks that none of its blocks exists yet and refuses
+        // otherwise.
+        let ok = unsafe {
+            CRYPTO_set_mem_functions(Some(ossl_malloc), Some(ossl_realloc), Some(ossl_free))
+        };
+        if ok == 1 {
+            OPENSSL_HOOKED.store(true, Relaxed);
+            Ok(())
+        } else {
+            Err(OpensslCountError::TooLate)
+        }
     }
-    if size == 0 {
-        ossl_free(p, file, line);
-        return std::ptr::null_mut();
-    }
-    let Some(new_layout) = ossl_layout(size) else {
-        return std::ptr::null_mut();
-    };
-    // SAFETY: OpenSSL hands back only pointers this module returned.
-    let (base, old) = ossl_block(p);
-    let Some(old_layout) = ossl_layout(old) else {
-        return std::ptr::null_mut();
-    };
-    // SAFETY: `base` was allocated with `old_layout` by `beneath`.
-    let (nb, _) = beneath(|a| a.realloc(base, old_layout, new_layout.size()));
-    if nb.is_null() {
-        return nb.cast();
-    }
-    // SAFETY: the new block is at least HEADER bytes and ALIGN-aligned.
-    (nb as *mut usize).write(size);
-    ossl_uncounted(old);
-    ossl_counted(size);
-    nb.add(HEADER).cast()
-}
 
-#[cfg(feature = "native-tls")]
-unsafe extern "C" fn ossl_free(
-    p: *mut libc::c_void,
-    _file: *const libc::c_char,
-    _line: libc::c_int,
-) {
-    if p.is_null() {
-        return;
+    fn ossl_layout(size: usize) -> Option<Layout> {
+        Layout::from_size_align(size.checked_add(HEADER)?, ALIGN).ok()
     }
-    // SAFETY: OpenSSL hands back only pointers this module returned.
-    let (base, size) = ossl_block(p);
-    if let Some(layout) = ossl_layout(size) {
-        // SAFETY: `base` was allocated with this layout by `beneath`.
-        beneath(|a| a.dealloc(base, layout));
-        ossl_uncounted(size);
+
+    fn ossl_counted(size: usize) {
+        count_alloc(size);
+        OPENSSL.alloc(size);
+        let _ = THREAD_OPENSSL_BYTES.try_with(|c| c.set(c.get() + size as u64));
+    }
+
+    fn ossl_uncounted(size: usize) {
+        on_dealloc(size);
+        OPENSSL.live.fetch_sub(size as u64, Relaxed);
+    }
+
+    /// The block's start and the size OpenSSL asked for, from the pointer OpenSSL holds.
+    ///
+    /// # Safety
+    /// `p` was returned by `ossl_malloc` or `ossl_realloc` and not freed.
+    unsafe fn ossl_block(p: *mut libc::c_void) -> (*mut u8, usize) {
+        // SAFETY: the header sits HEADER bytes before `p`, in the same block.
+        let base = (p as *mut u8).sub(HEADER);
+        (base, (base as *const usize).read())
+    }
+
+    unsafe extern "C" fn ossl_malloc(
+        size: usize,
+        _file: *const libc::c_char,
+        _line: libc::c_int,
+    ) -> *mut libc::c_void {
+        // OpenSSL's own CRYPTO_malloc answers 0 bytes with null; so does this.
+        let Some(layout) = ossl_layout(size).filter(|_| size > 0) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: a non-zero size and a valid alignment.
+        let (base, _) = beneath(|a| a.alloc(layout));
+        if base.is_null() {
+            return base.cast();
+        }
+        // SAFETY: the block is at least HEADER bytes and ALIGN-aligned.
+        (base as *mut usize).write(size);
+        ossl_counted(size);
+        base.add(HEADER).cast()
+    }
+
+    unsafe extern "C" fn ossl_realloc(
+        p: *mut libc::c_void,
+        size: usize,
+        file: *const libc::c_char,
+        line: libc::c_int,
+    ) -> *mut libc::c_void {
+        if p.is_null() {
+            return ossl_malloc(size, file, line);
+        }
+        if size == 0 {
+            ossl_free(p, file, line);
+            return std::ptr::null_mut();
+        }
+        let Some(new_layout) = ossl_layout(size) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: OpenSSL hands back only pointers this module returned.
+        let (base, old) = ossl_block(p);
+        let Some(old_layout) = ossl_layout(old) else {
+            return std::ptr::null_mut();
+        };
+        // SAFETY: `base` was allocated with `old_layout` by `beneath`.
+        let (nb, _) = beneath(|a| a.realloc(base, old_layout, new_layout.size()));
+        if nb.is_null() {
+            return nb.cast();
+        }
+        // SAFETY: the new block is at least HEADER bytes and ALIGN-aligned.
+        (nb as *mut usize).write(size);
+        ossl_uncounted(old);
+        ossl_counted(size);
+        nb.add(HEADER).cast()
+    }
+
+    unsafe extern "C" fn ossl_free(
+        p: *mut libc::c_void,
+        _file: *const libc::c_char,
+        _line: libc::c_int,
+    ) {
+        if p.is_null() {
+            return;
+        }
+        // SAFETY: OpenSSL hands back only pointers this module returned.
+        let (base, size) = ossl_block(p);
+        if let Some(layout) = ossl_layout(size) {
+            // SAFETY: `base` was allocated with this layout by `beneath`.
+            beneath(|a| a.dealloc(base, layout));
+            ossl_uncounted(size);
+        }
     }
 }

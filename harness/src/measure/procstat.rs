@@ -1,6 +1,5 @@
-//! What the operating system says about this process: resident memory, CPU time, open file
-//! descriptors and their limit. Linux `/proc` and `getrusage`; elsewhere the figures are
-//! `None` (reported as not measured), never guessed.
+//! What the operating system says about this process: resident memory, CPU time, malloc's arenas,
+//! open file descriptors and their limit.
 
 use procfs::process::{StatM, Status};
 use procfs::FromRead;
@@ -128,21 +127,6 @@ pub fn raise_fd_limit() -> Option<FdLimit> {
         let _ = rustix::process::setrlimit(Resource::Nofile, raised);
     }
     fd_limit()
-}
-
-/// A sum over processes that is `None` only when no process gave a value.
-#[derive(Default)]
-pub(crate) struct Sum(Option<u64>);
-
-impl Sum {
-    pub(crate) fn add(&mut self, v: Option<u64>) {
-        if let Some(v) = v {
-            self.0 = Some(self.0.unwrap_or(0) + v);
-        }
-    }
-    pub(crate) fn get(&self) -> Option<u64> {
-        self.0
-    }
 }
 
 #[cfg(test)]

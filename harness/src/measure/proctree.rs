@@ -1,24 +1,14 @@
-//! What `/proc` says about a process *tree*: the command `harness exec` runs and every process
-//! it spawned, sampled from outside without touching their code.
-//!
-//! Per sample: the processes in the tree, their summed resident memory (RSS from `statm`, and
-//! PSS from `smaps_rollup` where the kernel gives it: shared pages split among sharers, so a
-//! tree of forked children is not counted twice), open descriptors, CPU time and the TCP
-//! connections they hold to one port (each new socket of `/proc/PID/fd` asked for its peer
-//! through a borrowed copy, `pidfd_getfd`; `/proc/net/tcp` and `tcp6` where that is refused). A process that exits between listing and reading is skipped;
-//! a figure that cannot be read for any process is `None`, never 0. The TCP count is `None`
-//! unless every socket of every process was read and resolved: a partial count would pass
-//! for a measured one.
+//! What `/proc` says about the process tree `harness exec` runs, sampled from outside: processes,
+//! RSS and PSS, descriptors, CPU time and TCP connections to one port (docs/exec.md).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 
-use procfs::net::{TcpNetEntry, TcpState};
+use procfs::net::TcpNetEntry;
 use procfs::process::{FDTarget, SmapsRollup, StatM};
 use procfs::{FromRead, ProcResult};
 
 use crate::contract::exec::TreeSample;
-use crate::measure::procstat::Sum;
 use crate::measure::sockets::{tcp_peer, tcp_sockets, Peer};
 
 /// The root and every live descendant, root first: from the kernel's per-thread `children`
@@ -135,6 +125,13 @@ fn pss_bytes(pid: i32) -> Option<u64> {
         .copied()
 }
 
+/// Adds `v` to a sum over processes, which stays `None` only while no process gave a value.
+fn add(sum: &mut Option<u64>, v: Option<u64>) {
+    if let Some(v) = v {
+        *sum = Some(sum.unwrap_or(0) + v);
+    }
+}
+
 /// Samples a process tree over time. It remembers which of the tree's sockets are TCP
 /// connections to the server's port, so only a socket it has not seen before is asked about.
 /// It asks the socket itself (`pidfd_getfd`, then `getsockname`/`getpeername`), not
@@ -149,9 +146,6 @@ pub struct Sampler {
     /// The local ports of the tree's connections to the server at the last sample (`None`:
     /// not every socket could be read or resolved then).
     held: Option<BTreeSet<u16>>,
-    /// Tests: treat every descriptor as one the kernel would not lend.
-    #[cfg(test)]
-    force_fallback: bool,
 }
 
 /// What the sampler has learnt about one socket.
@@ -177,8 +171,6 @@ impl Sampler {
             known: HashMap::new(),
             seen: BTreeSet::new(),
             held: None,
-            #[cfg(test)]
-            force_fallback: false,
         }
     }
 
@@ -194,13 +186,16 @@ impl Sampler {
         self.held.as_ref()
     }
 
-    /// Samples the tree now.
+    /// Samples the tree now. A process that exits meanwhile is skipped; a figure no process gave
+    /// is `None`, never 0, and the TCP count is `None` unless every socket was read and
+    /// resolved: a partial count would pass for a measured one.
     pub fn sample(&mut self) -> TreeSample {
-        self.sample_with(&TCP_TABLES)
+        self.sample_with(&TCP_TABLES, tcp_peer)
     }
 
-    /// [`Sampler::sample`], with the fallback's tables given (a test makes them fail).
-    fn sample_with(&mut self, tables: &[TcpTable]) -> TreeSample {
+    /// [`Sampler::sample`], with the way a socket is asked and the fallback's tables given (a
+    /// test makes them fail).
+    fn sample_with(&mut self, tables: &[TcpTable], ask: fn(i32, i32) -> Peer) -> TreeSample {
         let pids = tree(self.root);
         let page = rustix::param::page_size() as u64;
         let mut s = TreeSample::default();
@@ -208,12 +203,7 @@ impl Sampler {
         let mut inodes: HashMap<u64, (i32, i32)> = HashMap::new();
         // Every live process's descriptors were listed, none while it was exiting.
         let mut sockets_read = true;
-        let (mut rss, mut pss, mut fds, mut cpu) = (
-            Sum::default(),
-            Sum::default(),
-            Sum::default(),
-            Sum::default(),
-        );
+        let mut cpu_ticks = None;
         // Each file is opened by its path (`FromRead::from_file`), not through a procfs
         // `Process`, which holds a descriptor of `/proc/PID` open: one open fewer per process.
         for &pid in &pids {
@@ -225,13 +215,10 @@ impl Sampler {
             }
             s.processes += 1;
             self.seen.insert(pid);
-            cpu.add(Some(st.cpu_ticks));
-            rss.add(
-                StatM::from_file(format!("/proc/{pid}/statm"))
-                    .ok()
-                    .map(|m| m.resident * page),
-            );
-            pss.add(pss_bytes(pid));
+            add(&mut cpu_ticks, Some(st.cpu_ticks));
+            let statm = StatM::from_file(format!("/proc/{pid}/statm")).ok();
+            add(&mut s.rss_bytes, statm.map(|m| m.resident * page));
+            add(&mut s.pss_bytes, pss_bytes(pid));
             // Listed here, not by procfs's `Process::fd`, which also opens and stats every
             // descriptor for its mode: three more system calls per descriptor per sample.
             match fs::read_dir(format!("/proc/{pid}/fd")) {
@@ -246,12 +233,9 @@ impl Sampler {
                             inodes.entry(inode).or_insert((pid, fd));
                         }
                     }
-                    fds.add(Some(n));
+                    add(&mut s.open_fds, Some(n));
                 }
-                Err(_) => {
-                    fds.add(None);
-                    sockets_read = false;
-                }
+                Err(_) => sockets_read = false,
             }
             // Read after the descriptors: if the process had not begun to exit by now, the
             // list above is the program's, not one the kernel was emptying.
@@ -259,11 +243,8 @@ impl Sampler {
                 sockets_read = false;
             }
         }
-        s.rss_bytes = rss.get();
-        s.pss_bytes = pss.get();
-        s.open_fds = fds.get();
         let ticks_per_second = rustix::param::clock_ticks_per_second() as f64;
-        s.cpu_s = cpu.get().map(|t| t as f64 / ticks_per_second);
+        s.cpu_s = cpu_ticks.map(|t| t as f64 / ticks_per_second);
         self.held = None;
         if s.processes == 0 {
             return s;
@@ -271,66 +252,40 @@ impl Sampler {
         // Forget sockets the tree closed; learn the new ones.
         self.known.retain(|i, _| inodes.contains_key(i));
         let mut unknown = BTreeSet::new();
+        let mut peers = HashMap::new();
         for (&inode, &(pid, fd)) in &inodes {
-            if self.known.contains_key(&inode) {
-                continue;
-            }
-            #[cfg(test)]
-            let peer = if self.force_fallback {
-                Peer::Unknown
-            } else {
-                tcp_peer(pid, fd)
-            };
-            #[cfg(not(test))]
-            let peer = tcp_peer(pid, fd);
-            match peer {
-                Peer::Tcp { remote, local } => {
-                    let k = if remote == self.port {
-                        Known::ToServer(local)
-                    } else {
-                        Known::Other
-                    };
-                    self.known.insert(inode, k);
-                }
-                Peer::NotTcp => {
-                    self.known.insert(inode, Known::Other);
-                }
-                // Asked again at the next sample; not a connection to anything now.
-                Peer::NotConnected => {}
-                Peer::Unknown => {
-                    unknown.insert(inode);
+            if !self.known.contains_key(&inode) {
+                match ask(pid, fd) {
+                    Peer::Unknown => {
+                        unknown.insert(inode);
+                    }
+                    peer => {
+                        peers.insert(inode, peer);
+                    }
                 }
             }
         }
         if !unknown.is_empty() {
             // The kernel would not lend us the descriptor: look the sockets up in the
             // machine's TCP tables instead (costly: it prints every TCP socket). A table that
-            // cannot be read leaves the count unmeasured.
-            let mut found = HashMap::new();
+            // cannot be read leaves the count unmeasured. A socket in neither table is not a
+            // TCP connection now (an unconnected TCP socket is in no table either): not
+            // counted, asked again next time.
             for read in tables {
                 match read() {
-                    Ok(t) => found.extend(tcp_sockets(&t, &unknown)),
+                    Ok(t) => peers.extend(tcp_sockets(&t, &unknown)),
                     Err(_) => sockets_read = false,
                 }
             }
-            for (inode, (state, local, remote)) in found {
-                match state {
-                    // LISTEN: never a connection.
-                    TcpState::Listen => {
-                        self.known.insert(inode, Known::Other);
-                    }
-                    // Not connected yet, or closed before it was: ask again next time.
-                    TcpState::SynSent | TcpState::Close => {}
-                    _ if remote == self.port => {
-                        self.known.insert(inode, Known::ToServer(local));
-                    }
-                    _ => {
-                        self.known.insert(inode, Known::Other);
-                    }
-                }
-            }
-            // A socket in neither table is not a TCP connection now (an unconnected TCP
-            // socket is in no table either): not counted, asked again next time.
+        }
+        for (inode, peer) in peers {
+            let known = match peer {
+                Peer::Tcp { remote, local } if remote == self.port => Known::ToServer(local),
+                Peer::Tcp { .. } | Peer::Other => Known::Other,
+                // Asked again at the next sample; not a connection to anything now.
+                Peer::NotConnected | Peer::Unknown => continue,
+            };
+            self.known.insert(inode, known);
         }
         if sockets_read {
             let held: BTreeSet<u16> = inodes
@@ -395,15 +350,18 @@ mod tests {
         let me = std::process::id() as i32;
         let mut sampler = Sampler::new(me, port);
         let failing: [TcpTable; 2] = [|| Err(procfs::ProcError::Other("injected".into())); 2];
-        assert_eq!(sampler.sample_with(&failing).tcp_to_server, Some(1));
+        assert_eq!(
+            sampler.sample_with(&failing, tcp_peer).tcp_to_server,
+            Some(1)
+        );
         sampler.known.clear();
-        sampler.force_fallback = true;
-        let s = sampler.sample_with(&failing);
+        let s = sampler.sample_with(&failing, |_, _| Peer::Unknown);
         assert_eq!(s.tcp_to_server, None, "{s:?}");
         assert!(sampler.held_ports().is_none());
         // The same with a readable table finds the connection.
         sampler.known.clear();
-        assert_eq!(sampler.sample().tcp_to_server, Some(1));
+        let s = sampler.sample_with(&TCP_TABLES, |_, _| Peer::Unknown);
+        assert_eq!(s.tcp_to_server, Some(1));
     }
 
     #[test]

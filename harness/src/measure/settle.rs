@@ -1,10 +1,5 @@
-//! Waiting until dropped connections close or spawned tasks end: the load's end and the benches use
-//! it.
-//!
-//! Dropping a session does not close its socket there and then: the connection's task has to
-//! run to do it, and on a current-thread runtime it only runs while the code waiting on it
-//! yields. These functions yield until a counter says the work is done, and give up after
-//! [`LIMIT`] with an error rather than hang: a connection that never closes is a bug to report.
+//! Waiting until dropped connections close or spawned tasks end: a dropped session's socket closes
+//! only when its connection task runs, which needs the waiting code to yield.
 
 use std::time::{Duration, Instant};
 

@@ -1,8 +1,5 @@
-//! A foreign process's sockets, asked from outside: what a descriptor of another process is
-//! connected to (a borrowed copy through `pidfd_getfd`), and the machine's TCP tables
-//! (`/proc/net/tcp`, `tcp6`) where the kernel will not lend the descriptor. Used by the
-//! process-tree sampler ([`crate::measure::proctree`]) to count a checked command's
-//! connections to the server and match them with the server's record by local port.
+//! A foreign process's sockets, asked from outside: a borrowed copy of a descriptor
+//! (`pidfd_getfd`), or the machine's TCP tables where the kernel will not lend it.
 
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
@@ -14,12 +11,14 @@ use rustix::net::{sockopt, SocketAddrAny, SocketType};
 use rustix::process::{pidfd_getfd, pidfd_open, Pid, PidfdFlags, PidfdGetfdFlags};
 
 /// What a descriptor of another process is connected to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Peer {
     /// A connected TCP socket: its remote and local ports.
     Tcp { remote: u16, local: u16 },
-    /// Not a TCP socket (Unix, UDP, …).
-    NotTcp,
-    /// A TCP stream socket with no peer yet (its `connect` under way, or listening).
+    /// Never a connection: not a TCP socket (Unix, UDP, …), or a listening one.
+    Other,
+    /// A TCP socket with no peer yet (its `connect` under way, or closed before it connected;
+    /// a listening socket asked itself reads so too).
     NotConnected,
     /// Could not be asked (no `pidfd_getfd`, no permission, or the descriptor is gone).
     Unknown,
@@ -44,18 +43,18 @@ pub(crate) fn tcp_peer(pid: i32, fd: i32) -> Peer {
 /// [`Peer`] of a socket descriptor of ours.
 fn ask_socket(fd: BorrowedFd) -> Peer {
     if sockopt::socket_type(fd) != Ok(SocketType::STREAM) {
-        return Peer::NotTcp;
+        return Peer::Other;
     }
     let Ok(local) = rustix::net::getsockname(fd) else {
         return Peer::Unknown;
     };
     let Some(local) = inet_port(local) else {
-        return Peer::NotTcp;
+        return Peer::Other;
     };
     match rustix::net::getpeername(fd) {
         Ok(remote) => match remote.and_then(inet_port) {
             Some(remote) => Peer::Tcp { remote, local },
-            None => Peer::NotTcp,
+            None => Peer::Other,
         },
         Err(Errno::NOTCONN) => Peer::NotConnected,
         Err(_) => Peer::Unknown,
@@ -67,19 +66,21 @@ fn inet_port(addr: SocketAddrAny) -> Option<u16> {
     SocketAddr::try_from(addr).ok().map(|a| a.port())
 }
 
-/// The sockets of a TCP table (`/proc/net/tcp` or `tcp6`) that are among `inodes`: inode →
-/// (state, local port, remote port).
-pub(crate) fn tcp_sockets(
-    table: &[TcpNetEntry],
-    inodes: &BTreeSet<u64>,
-) -> HashMap<u64, (TcpState, u16, u16)> {
+/// The sockets of a TCP table (`/proc/net/tcp` or `tcp6`) that are among `inodes`, each as
+/// the [`Peer`] its state and ports make it.
+pub(crate) fn tcp_sockets(table: &[TcpNetEntry], inodes: &BTreeSet<u64>) -> HashMap<u64, Peer> {
+    let peer = |e: &TcpNetEntry| match e.state {
+        TcpState::Listen => Peer::Other,
+        TcpState::SynSent | TcpState::Close => Peer::NotConnected,
+        _ => Peer::Tcp {
+            remote: e.remote_address.port(),
+            local: e.local_address.port(),
+        },
+    };
     table
         .iter()
         .filter(|e| inodes.contains(&e.inode))
-        .map(|e| {
-            let ports = (e.local_address.port(), e.remote_address.port());
-            (e.inode, (e.state.clone(), ports.0, ports.1))
-        })
+        .map(|e| (e.inode, peer(e)))
         .collect()
 }
 
@@ -105,8 +106,12 @@ mod tests {
         // ours; 333 listens; 444 is still connecting elsewhere.
         let found = tcp_sockets(&entries, &ours);
         assert_eq!(found.len(), 3);
-        assert_eq!(found[&111], (TcpState::Established, 40000, 8443));
-        assert_eq!(found[&333].0, TcpState::Listen);
-        assert_eq!(found[&444].0, TcpState::SynSent);
+        let to_server = Peer::Tcp {
+            remote: 8443,
+            local: 40000,
+        };
+        assert_eq!(found[&111], to_server);
+        assert_eq!(found[&333], Peer::Other);
+        assert_eq!(found[&444], Peer::NotConnected);
     }
 }

@@ -69,7 +69,7 @@ pub async fn probe(base: &ClientTls, certs: &CertSet) -> Result<Vec<KnobFigure>,
 }
 
 async fn measure(setting: String, tls: ClientTls, uri: &hyper::Uri) -> KnobFigure {
-    let factory = SessionFactory::new(tls.clone());
+    let factory = SessionFactory::with_kind(crate::vocab::client::ClientKind::Hyper, tls.clone());
     let mut states = Vec::with_capacity(SESSIONS_PER_VARIANT);
     let mut build_bytes = Some(0u64);
     let mut failed = 0;

@@ -95,7 +95,7 @@ pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome
     if let Err(e) = timeline::write_csv(&dir.join("timeline.csv"), &rows) {
         report_errors.push(e.to_string());
     }
-    if let Err(e) = summary.write(&dir.join("summary.json")) {
+    if let Err(e) = crate::contract::summary::write_json(&dir.join("summary.json"), &summary) {
         report_errors.push(e.to_string());
     }
     if let Err(e) = crate::report::render(&dir, &summary, &rows) {

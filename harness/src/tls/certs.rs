@@ -1,9 +1,6 @@
-//! The harness CA and server leaf (rcgen, ECDSA P-256): generated on first use, reused while valid,
-//! kept with its Java trust store.
-//!
-//! Reused so that a run needs no set-up and repeated runs verify against the same CA (which
-//! real clients such as curl can be pointed at); regenerated when missing, unparsable, about to
-//! expire, or when the leaf no longer chains to the CA for `localhost`.
+//! The harness CA and server leaf (rcgen, ECDSA P-256): generated on first use, reused while valid
+//! (so repeated runs, and real clients pointed at it, verify against the same CA), kept with its
+//! Java trust store.
 
 use std::fs;
 use std::io::Write;
@@ -65,7 +62,6 @@ pub enum Staleness {
 /// Paths of the files in the certificate directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertPaths {
-    pub dir: PathBuf,
     pub ca: PathBuf,
     pub server_cert: PathBuf,
     pub server_key: PathBuf,
@@ -77,7 +73,6 @@ impl CertPaths {
     /// The standard file names inside `dir`.
     pub fn in_dir(dir: &Path) -> Self {
         Self {
-            dir: dir.to_path_buf(),
             ca: dir.join("ca.pem"),
             server_cert: dir.join("server.pem"),
             server_key: dir.join("server.key"),
@@ -118,27 +113,21 @@ pub enum CertOrigin {
 /// harness that wrote none). Runs that start together serialise on an advisory lock
 /// (`dir/.lock`), so they agree on one CA.
 pub fn ensure(dir: &Path) -> Result<(CertSet, CertOrigin), CertError> {
-    fs::create_dir_all(dir).map_err(|source| CertError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    create_dir(dir)?;
     let lock_path = dir.join(".lock");
+    let err = |source| CertError::Write {
+        path: lock_path.clone(),
+        source,
+    };
     let lock = fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&lock_path)
-        .map_err(|source| CertError::Write {
-            path: lock_path.clone(),
-            source,
-        })?;
+        .map_err(err)?;
     // Released when `lock` is closed.
-    if let Err(e) = rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive) {
-        return Err(CertError::Write {
-            path: lock_path,
-            source: e.into(),
-        });
-    }
+    rustix::fs::flock(&lock, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| err(e.into()))?;
     let paths = CertPaths::in_dir(dir);
     let result = match check(&paths) {
         Ok(set) => write_java_truststore(&set.paths, &set.ca).map(|()| (set, CertOrigin::Reused)),
@@ -150,7 +139,7 @@ pub fn ensure(dir: &Path) -> Result<(CertSet, CertOrigin), CertError> {
 
 /// Loads and checks existing certificates without touching the files.
 pub fn check(paths: &CertPaths) -> Result<CertSet, Staleness> {
-    let ca = read_one_cert(&paths.ca)?;
+    let ca = read_chain(&paths.ca)?.remove(0);
     let server_chain = read_chain(&paths.server_cert)?;
     let server_key = read_key(&paths.server_key)?;
     for (path, der) in [(&paths.ca, &ca), (&paths.server_cert, &server_chain[0])] {
@@ -179,10 +168,7 @@ pub fn generate_with_validity(
     not_before: OffsetDateTime,
     leaf_validity: Duration,
 ) -> Result<CertSet, CertError> {
-    fs::create_dir_all(dir).map_err(|source| CertError::CreateDir {
-        path: dir.to_path_buf(),
-        source,
-    })?;
+    create_dir(dir)?;
     let paths = CertPaths::in_dir(dir);
 
     let ca_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
@@ -250,10 +236,6 @@ pub fn read_bundle(path: &Path) -> Result<Vec<CertificateDer<'static>>, CertErro
         path: path.to_path_buf(),
         reason: s.to_string(),
     })
-}
-
-fn read_one_cert(path: &Path) -> Result<CertificateDer<'static>, Staleness> {
-    Ok(read_chain(path)?.remove(0))
 }
 
 fn read_chain(path: &Path) -> Result<Vec<CertificateDer<'static>>, Staleness> {
@@ -332,6 +314,13 @@ fn write_java_truststore(paths: &CertPaths, ca: &CertificateDer<'_>) -> Result<(
         return Ok(());
     }
     write_atomic(&paths.java_truststore, &bytes, 0o644)
+}
+
+fn create_dir(dir: &Path) -> Result<(), CertError> {
+    fs::create_dir_all(dir).map_err(|source| CertError::CreateDir {
+        path: dir.to_path_buf(),
+        source,
+    })
 }
 
 fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), CertError> {

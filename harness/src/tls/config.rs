@@ -1,11 +1,7 @@
-//! rustls configuration for both sides: version, key exchange, roots, the aws-lc-rs provider and
-//! its warm-up.
-//!
-//! The crypto provider is rustls's default (aws-lc-rs), so the figures are those a program
-//! using rustls's defaults gets; `KxChoice::X25519` narrows key exchange to X25519 alone.
+//! rustls configuration for both sides: version, key exchange, roots, rustls's default provider
+//! (aws-lc-rs) and its warm-up.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use rustls::crypto::{aws_lc_rs, CryptoProvider};
 use rustls::pki_types::CertificateDer;
@@ -52,7 +48,8 @@ pub fn system_roots() -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(loaded.certs)
 }
 
-/// The crypto provider for `kx`.
+/// The crypto provider for `kx`: rustls's default, so the figures are those a program using
+/// rustls's defaults gets.
 pub fn provider(kx: KxChoice) -> Arc<CryptoProvider> {
     let mut p = aws_lc_rs::default_provider();
     if kx == KxChoice::X25519 {
@@ -61,20 +58,14 @@ pub fn provider(kx: KxChoice) -> Arc<CryptoProvider> {
     Arc::new(p)
 }
 
-/// Seeds the provider's random generator now and says how long that took.
-///
-/// aws-lc seeds its process-wide generator on first use, from CPU jitter entropy: tens of
-/// milliseconds of CPU, once per process. Left alone, that lands inside the first handshake
-/// (the client's ClientHello, then the server's reply) of every mode, since each mode runs in
-/// new processes; so each worker pays it here, before it measures or serves anything. Later
-/// calls are cheap.
-pub fn warm_up(provider: &CryptoProvider) -> Result<Duration, TlsError> {
-    let t0 = Instant::now();
+/// Seeds the provider's random generator now: aws-lc seeds it on
+/// first use (tens of ms of CPU, once per process), which would otherwise land in each mode's
+/// first handshake (docs/figures.md, "One-time costs stay out of the figures").
+pub fn warm_up(provider: &CryptoProvider) -> Result<(), TlsError> {
     provider
         .secure_random
         .fill(&mut [0u8; 1])
-        .map_err(|_| rustls::Error::FailedToGetRandomBytes)?;
-    Ok(t0.elapsed())
+        .map_err(|_| rustls::Error::FailedToGetRandomBytes.into())
 }
 
 /// Names of the groups `kx` offers, in order.

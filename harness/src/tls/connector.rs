@@ -1,8 +1,5 @@
-//! The client's connector (hyper-rustls over `HttpConnector`), counting and tagging every
-//! connection (`ConnStats`, shared with the server).
-//!
-//! The tag lets each response say whether it travelled on a new connection (full or resumed
-//! handshake) or a reused one.
+//! The client's connector (hyper-rustls over `HttpConnector`), counting every connection and
+//! tagging each response with how its connection came about.
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -81,17 +78,7 @@ impl ConnTag {
 /// of what is measured, and `::1` is never tried against a server bound to 127.0.0.1); any
 /// other name goes to getaddrinfo.
 #[derive(Debug, Clone)]
-pub struct Resolver {
-    gai: GaiResolver,
-}
-
-impl Default for Resolver {
-    fn default() -> Self {
-        Self {
-            gai: GaiResolver::new(),
-        }
-    }
-}
+pub struct Resolver(GaiResolver);
 
 type Addrs = Box<dyn Iterator<Item = SocketAddr> + Send>;
 
@@ -101,7 +88,7 @@ impl Service<Name> for Resolver {
     type Future = Pin<Box<dyn Future<Output = Result<Addrs, BoxError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.gai.poll_ready(cx).map_err(Into::into)
+        self.0.poll_ready(cx).map_err(Into::into)
     }
 
     fn call(&mut self, name: Name) -> Self::Future {
@@ -109,7 +96,7 @@ impl Service<Name> for Resolver {
             let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
             return Box::pin(async move { Ok(Box::new(std::iter::once(addr)) as Addrs) });
         }
-        let fut = self.gai.call(name);
+        let fut = self.0.call(name);
         Box::pin(async move {
             let addrs = fut.await?;
             Ok(Box::new(addrs) as Addrs)
@@ -131,7 +118,7 @@ impl CountingConnector {
     /// `tls` must offer ALPN `http/1.1` (see [`crate::tls::config::ClientTls::client_config`]); the
     /// caller keeps its own reference, which is how a session's TLS state can outlive it.
     pub fn new(tls: Arc<rustls::ClientConfig>, stats: Arc<ConnStats>) -> Self {
-        let mut http = HttpConnector::new_with_resolver(Resolver::default());
+        let mut http = HttpConnector::new_with_resolver(Resolver(GaiResolver::new()));
         http.enforce_http(false);
         http.set_nodelay(true);
         let mut inner = HttpsConnector::from((http, tls));

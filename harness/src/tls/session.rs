@@ -1,9 +1,5 @@
 //! A client session (hyper, reqwest, reqwest-native) and the factory that builds it; dropping one
 //! invalidates it.
-//!
-//! A session is what a `URLSession` or a `reqwest::Client` is: a rustls `ClientConfig` (roots,
-//! verifier, resumption store), a connection pool and its connections. Dropping a [`Session`]
-//! lets the pool go and its connections close.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,11 +47,6 @@ pub struct SessionFactory {
 }
 
 impl SessionFactory {
-    /// A factory of hyper sessions.
-    pub fn new(tls: ClientTls) -> Self {
-        Self::with_kind(ClientKind::Hyper, tls)
-    }
-
     pub fn with_kind(kind: ClientKind, tls: ClientTls) -> Self {
         Self {
             kind,
@@ -308,16 +299,10 @@ impl RequestError {
                 None => err.source(),
             };
         }
-        let mut detail = e.to_string();
-        let mut src = e.source();
-        while let Some(s) = src {
-            detail.push_str(": ");
-            detail.push_str(&s.to_string());
-            src = s.source();
-        }
+        let chain = std::iter::successors(Some(e), |e| e.source());
         RequestError::Transport {
             kind: kind.unwrap_or(FailureKind::Http),
-            detail,
+            detail: chain.map(|e| e.to_string()).collect::<Vec<_>>().join(": "),
         }
     }
 }
@@ -339,10 +324,9 @@ impl Session {
 
     /// GETs `uri` and reads the whole body.
     pub async fn get(&self, uri: &Uri) -> Result<Outcome, RequestError> {
-        match tokio::time::timeout(REQUEST_TIMEOUT, self.get_inner(uri)).await {
-            Ok(r) => r,
-            Err(_) => Err(RequestError::Timeout(REQUEST_TIMEOUT)),
-        }
+        tokio::time::timeout(REQUEST_TIMEOUT, self.get_inner(uri))
+            .await
+            .unwrap_or(Err(RequestError::Timeout(REQUEST_TIMEOUT)))
     }
 
     async fn get_inner(&self, uri: &Uri) -> Result<Outcome, RequestError> {

@@ -1,9 +1,5 @@
 //! The server's TLS session store, instrumented so its entries and bytes can be sampled: rustls's
 //! bounded policy, or TTL and capacity.
-//!
-//! rustls's own `ServerSessionMemoryCache` does not expose its size, so this store implements
-//! the same policy (count-bounded, oldest evicted first, `take` removes a TLS 1.3 ticket on
-//! use) and, as the OpenSSL-style alternative, a TTL + capacity policy.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -72,7 +68,9 @@ impl Inner {
     }
 }
 
-/// An instrumented server session store.
+/// An instrumented server session store: rustls's own `ServerSessionMemoryCache` does not
+/// expose its size, so this one implements its policy (count-bounded, oldest evicted first,
+/// `take` removes a TLS 1.3 ticket on use) beside the OpenSSL-style TTL + capacity one.
 #[derive(Debug)]
 pub struct SessionStore {
     policy: ServerCachePolicy,

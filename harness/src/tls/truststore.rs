@@ -1,15 +1,6 @@
-//! The harness CA as a Java trust store: a PKCS#12 file with one trusted certificate, no
-//! encryption, no MAC.
-//!
-//! Why: the JVM reads none of the PEM variables `harness exec` sets (`SSL_CERT_FILE`, …), only
-//! a key store named by `javax.net.ssl.trustStore`, so without this file a Java program cannot
-//! be checked unchanged. A trust store holds nothing secret: with no encryption and no MAC it
-//! needs no password (JDK 17 loads it with none), and it is exactly what `keytool
-//! -importcert -storetype pkcs12` writes with `keystore.pkcs12.certProtectionAlgorithm=NONE`
-//! and `keystore.pkcs12.macAlgorithm=NONE` (the unit test compares the bytes with keytool's).
-//! That is a few nested DER values around the certificate, written here rather than with a
-//! PKCS#12 crate: p12-keystore always encrypts and MACs (a password every program would need)
-//! and brings some 45 crates; no JDK is needed to write it either.
+//! The harness CA as a Java trust store (docs/exec.md): a PKCS#12 file with one trusted
+//! certificate, no encryption, no MAC, byte for byte what `keytool` writes. Written here: the
+//! PKCS#12 crate (p12-keystore) always encrypts and MACs, and no JDK is needed.
 
 /// The entry's alias (its `friendlyName`), lower case as keytool stores aliases.
 pub const ALIAS: &str = "tls-session-cost-ca";

@@ -1,10 +1,5 @@
-//! The server as witness: one record per accepted connection, kept only for `harness exec`, on the
-//! monotonic clock.
-//!
-//! `harness exec` checks a program it did not write, so it cannot count that program's
-//! sessions from the inside; the server sees every one of them from the outside. The log is
-//! kept only when asked for (`ServerOptions::witness`): a run's server, which serves millions
-//! of requests, keeps counters only, so the log's own heap never enters its figures.
+//! The server as witness: one record per accepted connection, on the monotonic clock, kept only
+//! for `harness exec` so that a run's server's heap never holds the log.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -17,50 +12,10 @@ pub struct Witness {
     conns: Mutex<Vec<ConnRecord>>,
 }
 
-/// A connection's place in the log.
-#[derive(Debug, Clone, Copy)]
-pub struct ConnId(usize);
-
 impl Witness {
     fn lock(&self) -> MutexGuard<'_, Vec<ConnRecord>> {
         // A panic while holding the lock leaves the records intact: keep using them.
         self.conns.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Records an accepted connection.
-    pub fn opened(&self, peer_port: u16) -> ConnId {
-        let mut conns = self.lock();
-        conns.push(ConnRecord {
-            peer_port,
-            opened_ns: monotonic_ns(),
-            closed_ns: None,
-            handshake: Handshake::Pending,
-            requests: 0,
-            last_request_ns: None,
-        });
-        ConnId(conns.len() - 1)
-    }
-
-    pub fn handshake(&self, id: ConnId, kind: Handshake) {
-        if let Some(c) = self.lock().get_mut(id.0) {
-            c.handshake = kind;
-        }
-    }
-
-    /// Counts a request and stamps when it arrived: the order of requests and closes is what
-    /// tells a connection kept to the end from one closed after use.
-    pub fn request(&self, id: ConnId) {
-        let at = monotonic_ns();
-        if let Some(c) = self.lock().get_mut(id.0) {
-            c.requests += 1;
-            c.last_request_ns = Some(at);
-        }
-    }
-
-    pub fn closed(&self, id: ConnId) {
-        if let Some(c) = self.lock().get_mut(id.0) {
-            c.closed_ns = Some(monotonic_ns());
-        }
     }
 
     /// Every record so far.
@@ -69,28 +24,51 @@ impl Witness {
     }
 }
 
-/// A connection's handle on the log, if the server keeps one.
+/// A connection's handle on the log (its place in it), if the server keeps one.
 #[derive(Debug, Clone)]
-pub struct Witnessed(Option<(Arc<Witness>, ConnId)>);
+pub struct Witnessed(Option<(Arc<Witness>, usize)>);
 
 impl Witnessed {
+    /// Records an accepted connection.
     pub fn open(log: Option<&Arc<Witness>>, peer_port: u16) -> Witnessed {
-        Witnessed(log.map(|w| (w.clone(), w.opened(peer_port))))
+        Witnessed(log.map(|w| {
+            let mut conns = w.lock();
+            conns.push(ConnRecord {
+                peer_port,
+                opened_ns: monotonic_ns(),
+                closed_ns: None,
+                handshake: Handshake::Pending,
+                requests: 0,
+                last_request_ns: None,
+            });
+            (w.clone(), conns.len() - 1)
+        }))
     }
+
+    fn edit(&self, f: impl FnOnce(&mut ConnRecord)) {
+        if let Some((w, i)) = &self.0 {
+            if let Some(c) = w.lock().get_mut(*i) {
+                f(c);
+            }
+        }
+    }
+
     pub fn handshake(&self, kind: Handshake) {
-        if let Some((w, id)) = &self.0 {
-            w.handshake(*id, kind);
-        }
+        self.edit(|c| c.handshake = kind);
     }
+
+    /// Counts a request and stamps when it arrived: the order of requests and closes is what
+    /// tells a connection kept to the end from one closed after use.
     pub fn request(&self) {
-        if let Some((w, id)) = &self.0 {
-            w.request(*id);
-        }
+        let at = monotonic_ns();
+        self.edit(|c| {
+            c.requests += 1;
+            c.last_request_ns = Some(at);
+        });
     }
+
     pub fn closed(&self) {
-        if let Some((w, id)) = &self.0 {
-            w.closed(*id);
-        }
+        self.edit(|c| c.closed_ns = Some(monotonic_ns()));
     }
 }
 

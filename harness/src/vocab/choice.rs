@@ -1,11 +1,5 @@
 //! The `choice!` macro: a closed set declared once as `Variant = "name"` pairs, with its parsing,
 //! display, serde, clap values and schema enum.
-//!
-//! A value's name is the one spelling used everywhere: on the command line (clap lists the
-//! possible values in `--help` and suggests the nearest on a typo), in the worker
-//! configuration, in `summary.json` and `timeline.csv`, in tables and chart legends. The
-//! [`choice!`](crate::choice) macro derives all of those from one table of `Variant = "name"` pairs, so no
-//! code matches on a string like `"fresh"` (ARCHITECTURE.md).
 
 /// Declares a `Copy` enum whose variants each carry one stable name, and derives from that
 /// table: `ALL`, `as_str`, `Display`, `FromStr`, serde (as the name), clap's `ValueEnum`, a

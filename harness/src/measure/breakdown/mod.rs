@@ -1,10 +1,5 @@
-//! A dhat profile's allocation sites attributed to owners by their stacks, into a `Breakdown`.
-//!
-//! [`profile`] reads a profile (one program point per distinct allocation stack); [`attribute`]
-//! sums every program point into exactly one owner by [`rules`], so the owners add up to the
-//! profile's totals with nothing dropped (a stack no rule recognises is [`Owner::Other`]). The
-//! method: docs/method-breakdown.md. Pure: tested on `fixture.json`, trimmed from a real
-//! `--dhat` run.
+//! A dhat profile's allocation sites attributed to owners by their stacks, into a `Breakdown`
+//! (the method: docs/method-breakdown.md).
 
 pub mod profile;
 pub mod rules;

@@ -1,20 +1,12 @@
 //! The frame rules: which owner holds an allocation, read off its stack (foreign libraries first,
 //! then Rust paths).
-//!
-//! One table, [`RULES`], tried in order, after the foreign libraries'
-//! rows of [`FOREIGN_RULES`]; [`classify`] applies both.
 
 use crate::vocab::owner::Owner;
 
-/// The frame rules, in one table: `(owner, substrings of a frame)`.
-///
-/// The rules are tried **in table order**, and the first rule that matches **any** frame of
-/// the stack decides ([`classify`]), so the order is the precedence, from the most specific
-/// context to the most general; an owner may have more than one row. Innermost-first would be
-/// wrong: the innermost library frame is often a data type's `clone` or decoder
-/// (`rustls::msgs::…`, `http::…`) whatever the context it runs in. Why each row stands where it
-/// does: docs/method-breakdown.md, "The order of the rules". Patterns name Rust paths
-/// (`crate::module::Type`), which file paths never contain.
+/// The frame rules, `(owner, substrings of a frame)`: the first row that matches **any** frame
+/// of the stack decides ([`classify`]), so the order is the precedence, most specific context
+/// first (docs/method-breakdown.md). Not innermost-first: the innermost library frame is often
+/// a data type's `clone` or decoder (`rustls::msgs::…`) whatever the context it runs in.
 pub const RULES: &[(Owner, &[&str])] = &[
     (
         Owner::ResumptionStore,

@@ -1,17 +1,21 @@
-//! What each side of the probe does on its thread: a warm-up, then n connections held while its
-//! live bytes are read.
+//! What each side of the probe does on its own thread and current-thread runtime: a warm-up,
+//! then n connections held while its live bytes are read, with the context its code carries
+//! (pass and side for errors, a hang guard per step, the rendezvous).
 
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::measure::alloc;
-use crate::measure::held::error::{HeldError, Step, Which};
+use crate::measure::held::error::{HeldError, Pass, Side, Step, Which};
 use crate::measure::held::establish::Establish;
-use crate::measure::held::side::{Delta, SideCtx};
+use crate::measure::held::rendezvous::{AbandonOnExit, Missed, Rendezvous, RENDEZVOUS_TIMEOUT};
 
 /// What the client writes on each connection once it is established: 16 bytes.
 pub const REQUEST: &[u8; 16] = b"held probe: ping";
@@ -34,29 +38,28 @@ pub(super) async fn client_side<E: Establish>(
     addr: SocketAddr,
     n: usize,
 ) -> Result<Delta, HeldError> {
-    let held: Vec<Box<E::Conn>> = Vec::with_capacity(n);
-
     let mut warm = client_connection(cx, e, addr, Which::WarmUp).await?;
     cx.step(Which::WarmUp, Step::Close, warm.shutdown()).await?;
-    drop(warm);
-    tokio::time::sleep(SETTLE).await;
-
-    hold(cx, held, n, |which| client_connection(cx, e, addr, which)).await
+    hold(cx, warm, n, |which| client_connection(cx, e, addr, which)).await
 }
 
-/// Establishes `n` connections with `connect` and holds them in `held` (allocated before the
-/// first reading, so not counted): this thread's live-byte growth from before the first to
-/// when both sides have all `n` (the first rendezvous); then, after the second, drops them.
+/// Lets the closed warm-up connection go, then establishes `n` connections with `connect` and
+/// holds them (in a list allocated before the first reading, so not counted): this thread's
+/// live-byte growth from before the first to when both sides have all `n` (the first
+/// rendezvous); then, after the second, drops them.
 async fn hold<C, F, Fut>(
     cx: &SideCtx,
-    mut held: Vec<Box<C>>,
+    warm: C,
     n: usize,
     mut connect: F,
 ) -> Result<Delta, HeldError>
 where
     F: FnMut(Which) -> Fut,
-    Fut: std::future::Future<Output = Result<C, HeldError>>,
+    Fut: Future<Output = Result<C, HeldError>>,
 {
+    drop(warm);
+    tokio::time::sleep(SETTLE).await;
+    let mut held = Vec::with_capacity(n);
     let before = live_bytes();
     for index in 1..=n {
         held.push(Box::new(connect(Which::Held { index, of: n }).await?));
@@ -96,8 +99,6 @@ pub(super) async fn server_side<E: Establish>(
     listener: &TcpListener,
     n: usize,
 ) -> Result<Delta, HeldError> {
-    let held: Vec<Box<E::Conn>> = Vec::with_capacity(n);
-
     let mut warm = server_connection(cx, e, listener, Which::WarmUp).await?;
     // The client shuts its end down; read to that end (for TLS, its close_notify).
     cx.step(Which::WarmUp, Step::Close, async {
@@ -111,10 +112,7 @@ pub(super) async fn server_side<E: Establish>(
         }
     })
     .await?;
-    drop(warm);
-    tokio::time::sleep(SETTLE).await;
-
-    hold(cx, held, n, |which| {
+    hold(cx, warm, n, |which| {
         server_connection(cx, e, listener, which)
     })
     .await
@@ -154,4 +152,115 @@ async fn read_expected<C: AsyncRead + Unpin>(conn: &mut C, want: &[u8; 16]) -> i
             String::from_utf8_lossy(&got)
         ),
     ))
+}
+
+/// Longest wait for one step of one connection (connect, handshake, a read…): only a guard
+/// against a hang, never a measurement.
+const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Live-byte growth of a side's thread over its held connections; `None` when not measured.
+pub(super) type Delta = Option<i64>;
+
+/// What a side's code needs: where it is, for errors, and the rendezvous.
+pub(super) struct SideCtx {
+    pass: Pass,
+    side: Side,
+    rv: Arc<Rendezvous>,
+}
+
+impl SideCtx {
+    /// Marks the rendezvous abandoned, so the other side stops waiting, and returns `e`.
+    pub(super) fn fail(&self, e: HeldError) -> HeldError {
+        self.rv.abandon();
+        e
+    }
+
+    /// Runs one step of one connection with a hang guard, naming it in any error.
+    pub(super) async fn step<T>(
+        &self,
+        which: Which,
+        step: Step,
+        fut: impl Future<Output = io::Result<T>>,
+    ) -> Result<T, HeldError> {
+        let out = tokio::time::timeout(STEP_TIMEOUT, fut)
+            .await
+            .unwrap_or_else(|_| {
+                Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    format!("no progress within {} s", STEP_TIMEOUT.as_secs()),
+                ))
+            });
+        out.map_err(|source| {
+            self.fail(HeldError::Io {
+                pass: self.pass,
+                side: self.side,
+                which,
+                step,
+                source,
+            })
+        })
+    }
+
+    /// Waits until the other side reaches the same point.
+    pub(super) fn meet(&self) -> Result<(), HeldError> {
+        self.rv.wait().map_err(|why| {
+            self.fail(match why {
+                Missed::Abandoned => HeldError::Abandoned {
+                    pass: self.pass,
+                    side: self.side,
+                },
+                Missed::TimedOut => HeldError::Stalled {
+                    pass: self.pass,
+                    side: self.side,
+                    waited: RENDEZVOUS_TIMEOUT,
+                },
+            })
+        })
+    }
+}
+
+/// Starts one side: its own OS thread and current-thread runtime, `body` run to completion on
+/// it. The rendezvous is marked abandoned when the thread ends, however it ends (after both
+/// sides are done nobody waits any more, and after a failure or a panic the other side must
+/// stop waiting).
+pub(super) fn spawn_side<F, Fut>(
+    pass: Pass,
+    side: Side,
+    rv: Arc<Rendezvous>,
+    body: F,
+) -> Result<JoinHandle<Result<Delta, HeldError>>, HeldError>
+where
+    F: FnOnce(SideCtx) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<Delta, HeldError>>,
+{
+    std::thread::Builder::new()
+        .name(format!("held-{side}"))
+        .spawn(move || {
+            let _abandon = AbandonOnExit(rv.clone());
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|source| HeldError::Runtime { pass, side, source })?;
+            rt.block_on(body(SideCtx { pass, side, rv }))
+        })
+        .map_err(|source| HeldError::Spawn { pass, side, source })
+}
+
+pub(super) fn join(
+    pass: Pass,
+    side: Side,
+    handle: JoinHandle<Result<Delta, HeldError>>,
+) -> Result<Delta, HeldError> {
+    handle.join().unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| panic.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        Err(HeldError::Panicked {
+            pass,
+            side,
+            message,
+        })
+    })
 }

@@ -10,35 +10,19 @@ use rustls::pki_types::InvalidDnsNameError;
 use crate::measure::held::establish::SERVER_NAME;
 use crate::tls::config::TlsError;
 
-/// Which side of a connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Side {
-    Client,
-    Server,
-}
-
-impl fmt::Display for Side {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Side::Client => "client",
-            Side::Server => "server",
-        })
+crate::choice! {
+    /// Which side of a connection.
+    pub enum Side ("side") {
+        Client = "client",
+        Server = "server",
     }
 }
 
-/// Which pass: plain TCP connections or TLS over TCP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pass {
-    Tcp,
-    Tls,
-}
-
-impl fmt::Display for Pass {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Pass::Tcp => "TCP",
-            Pass::Tls => "TLS",
-        })
+crate::choice! {
+    /// Which pass: plain TCP connections or TLS over TCP.
+    pub enum Pass ("pass") {
+        Tcp = "TCP",
+        Tls = "TLS",
     }
 }
 
@@ -60,33 +44,19 @@ impl fmt::Display for Which {
     }
 }
 
-/// A step of one connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Step {
-    Connect,
-    Accept,
-    /// The TLS handshake (nothing happens here in the TCP pass).
-    Handshake,
-    WriteRequest,
-    ReadRequest,
-    WriteReply,
-    ReadReply,
-    /// Closing the warm-up connection (the client shuts it down, the server reads its end).
-    Close,
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Step::Connect => "connect",
-            Step::Accept => "accept",
-            Step::Handshake => "handshake",
-            Step::WriteRequest => "write the request",
-            Step::ReadRequest => "read the request",
-            Step::WriteReply => "write the reply",
-            Step::ReadReply => "read the reply",
-            Step::Close => "close",
-        })
+crate::choice! {
+    /// A step of one connection.
+    pub enum Step ("step") {
+        Connect = "connect",
+        Accept = "accept",
+        /// The TLS handshake (nothing happens here in the TCP pass).
+        Handshake = "handshake",
+        WriteRequest = "write the request",
+        ReadRequest = "read the request",
+        WriteReply = "write the reply",
+        ReadReply = "read the reply",
+        /// Closing the warm-up connection (the client shuts it down, the server reads its end).
+        Close = "close",
     }
 }
 

@@ -1,20 +1,11 @@
 //! The held-connection probe: the heap one idle connection costs the client and the server side,
-//! TLS and plain TCP.
-//!
-//! "TLS minus TCP" is what TLS adds to each connection a program keeps open, the figure rustls's
-//! own measurement publishes per connection. Each side runs on its own thread and
-//! current-thread runtime, so the per-thread counters charge it exactly; the method and what
-//! it leaves out: docs/method-breakdown.md, "The held-connection probe". [`probe`] runs a TCP
-//! pass, then a TLS pass (`pass`), each side on its thread (`side`) making and holding its
-//! connections ([`connections`]) through the pass's [`establish`]; the sides meet at a
-//! `rendezvous`.
+//! TLS and plain TCP (the method: docs/method-breakdown.md, "The held-connection probe").
 
 pub mod connections;
 pub mod error;
 pub mod establish;
 mod pass;
 mod rendezvous;
-mod side;
 
 use std::sync::Arc;
 
@@ -35,7 +26,7 @@ use crate::vocab::server_cache::ServerCachePolicy;
 pub const CONNECTIONS: usize = 64;
 
 /// Measures what one idle held connection costs each side, TLS and plain TCP, with
-/// `connections` connections held at once per side and pass (see the module documentation).
+/// `connections` connections held at once per side and pass (docs/method-breakdown.md).
 ///
 /// Blocking: spawns its own threads and runtimes; call from a blocking context (e.g.
 /// `tokio::task::spawn_blocking` or a plain thread).
@@ -50,7 +41,7 @@ pub fn probe(
     let (tcp_client, tcp_server) = run_pass(Pass::Tcp, PlainTcp, PlainTcp, connections)?;
 
     let client_config = Arc::new(tls.client_config()?);
-    // Caches nothing: no tickets, no resumption (module documentation, "Full handshakes").
+    // Caches nothing: no tickets, no resumption (docs/method-breakdown.md, "Full handshakes").
     let store = Arc::new(SessionStore::new(ServerCachePolicy::Bounded {
         capacity: 0,
     }));

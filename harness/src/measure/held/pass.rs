@@ -7,11 +7,10 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::measure::held::connections::{client_side, server_side};
+use crate::measure::held::connections::{client_side, join, server_side, spawn_side, Delta};
 use crate::measure::held::error::{HeldError, Pass, Side};
 use crate::measure::held::establish::Establish;
 use crate::measure::held::rendezvous::Rendezvous;
-use crate::measure::held::side::{join, spawn_side, Delta};
 
 /// One pass: a fresh listener, the server side on one thread and the client side on another.
 pub(super) fn run_pass<C, S>(

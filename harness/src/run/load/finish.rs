@@ -16,7 +16,7 @@ use crate::vocab::clock::Clock;
 /// Where the process stood when the load began.
 pub(super) struct Start {
     heap: Option<alloc::HeapStats>,
-    openssl: Option<alloc::OpensslHeap>,
+    openssl: Option<alloc::HeapStats>,
     rss: Option<u64>,
     pub(super) fds: Option<u64>,
     cpu: Option<f64>,
