@@ -21,13 +21,9 @@ use support::group::{Group, Outputs, Suite};
 const CACHE_ON: usize = 256;
 const CACHE_OFF: usize = 0;
 
-/// Building a session: `factory.build(..)` and nothing else, no connection. The time
-/// includes dropping the session right after (`Outputs::DropTimed`: holding thousands of
-/// sessions to drop them untimed would time page faults instead); the heap figures hold them,
-/// so `client-held` is what one built session keeps on the heap.
-///
-/// `system`: whether the machine has OS roots (`harness::tls::config::system_roots()`); without
-/// them the two `system` cases are skipped.
+/// Building a session: `factory.build(..)` and nothing else, no connection; the time includes
+/// its drop (`Outputs::DropTimed`), `client-held` is what one built session keeps. `system`:
+/// whether the machine has OS roots; without them the `system` cases are skipped.
 fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
     let mut g = Group::new(suite, &fx.rt, "build", false);
     for roots in [RootsChoice::Ca, RootsChoice::Webpki] {
@@ -47,10 +43,8 @@ fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
     }
 
     // reqwest, then reqwest on OpenSSL (native-tls: `ca` trusts the CA alone, `system`
-    // OpenSSL's default verify paths plus the CA; the bytes include OpenSSL's, see `main`).
-    // Their connections are not visible, so the cases settle on the server's counters (no
-    // connection is opened here). `system` loads the OS store once per build, in the client's
-    // verifier; whether the machine has one is checked once, in `main`, never per build.
+    // OpenSSL's default verify paths plus the CA). Their connections are not visible, so the
+    // cases settle on the server's counters (no connection is opened here).
     let server = fx.server_stats(TlsVersion::V13);
     for kind in [ClientKind::Reqwest, ClientKind::ReqwestNative] {
         for roots in [RootsChoice::Ca, RootsChoice::Webpki, RootsChoice::System] {
@@ -235,9 +229,8 @@ async fn checked_get(session: &Session, stats: &ConnStats, uri: &Uri, want: Conn
 
 /// The retention store's own cost per entry at steady state: each step inserts one retained
 /// session's state and expires the one whose time is up (1,000 live entries: a 1 s TTL at one
-/// entry per virtual millisecond). The entries share one `ClientConfig`, so what is timed and
-/// counted is the store (its queue and the measured drop), not the session's own bytes —
-/// those are `client-held/build/*` and the harness's `retained_bytes_per_session`.
+/// entry per virtual millisecond). The entries share one `ClientConfig`, so what is measured is
+/// the store, not the session's own bytes (those are `client-held/build/*`).
 fn bench_retention(suite: &mut Suite, fx: &Fixture) {
     use std::cell::{Cell, RefCell};
     use std::sync::Arc;
