@@ -15,7 +15,7 @@ const QUIESCE: Duration = Duration::from_millis(50);
 
 /// One figure per iteration, each run as its own criterion instance so that criterion samples,
 /// estimates, stores and compares it as it does time. The client is the bench thread, the
-/// server its runtime's threads (see `support`).
+/// server its runtime's threads (docs/benchmarks.md, "Benchmarks").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Figure {
     /// Wall time, as criterion's `WallTime` measures and prints it.
