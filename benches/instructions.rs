@@ -1,35 +1,29 @@
-//! Instructions per operation with callgrind (gungraun): builds, request kinds, `mode/fresh`,
-//! client and server counted apart.
+//! Instructions per operation with callgrind (gungraun), client and server counted apart.
 //!
-//! What is counted, the tools the suite needs and the check against the committed baseline:
-//! docs/benchmarks.md, "Instructions". Both ends are driven in memory on one thread, their TLS
-//! records passed through two byte buffers one turn at a time (as rustls's own ci-bench does):
-//! over loopback TCP on several threads callgrind would also count the scheduler and tokio's
-//! wake-ups, whose number depends on timing. Each client turn of the measured operation runs
-//! inside [`counted_client`], each server turn inside [`counted_server`], and a benchmark counts
-//! inside one of the two only. Each benchmark runs its operation once, after an uncounted
-//! warm-up of the same operation: a count has no timing noise to average out, and callgrind
-//! runs ~50x slower than native. (The benchmark functions carry `//` comments: gungraun's macro
-//! rejects doc attributes on them.)
+//! What is counted and how: docs/benchmarks.md, "Instructions". The benchmark functions carry
+//! `//` comments: gungraun's macro rejects doc attributes on them.
 
 use std::hint::black_box;
 use std::io::{Read, Write};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use gungraun::{
     library_benchmark, library_benchmark_group, main, Callgrind, EntryPoint, LibraryBenchmarkConfig,
 };
-use harness::tls::certs::{self, CertSet};
 use harness::tls::config::{self, ClientTls};
 use harness::tls::session::{Pooling, SessionFactory};
 use harness::tls::store::SessionStore;
 use harness::vocab::client::ClientKind;
 use harness::vocab::server_cache::ServerCachePolicy;
-use harness::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
+use harness::vocab::tls::{RootsChoice, TlsVersion};
 use rustls::pki_types::ServerName;
 use rustls::{ClientConfig, ClientConnection, HandshakeKind, ServerConfig, ServerConnection};
+
+use bench_tls::{certs, client_tls};
+
+#[path = "support/bench_tls.rs"]
+mod bench_tls;
 
 /// The request the client sends, and the response the server answers with: the harness
 /// server's default body size (128 bytes), so the record sizes match the criterion benches'.
@@ -52,29 +46,30 @@ const CACHE_OFF: usize = 0;
 /// exchanges are never counted.
 static MEASURING: AtomicBool = AtomicBool::new(false);
 
-/// Runs `f` as `side`'s work: counted as that side's while the operation is measured.
-fn work(side: Side, f: &mut dyn FnMut()) {
-    match side {
-        _ if !MEASURING.load(Ordering::Relaxed) => f(),
-        Side::Client => counted_client(f),
-        Side::Server => counted_server(f),
+/// Runs `f` as one side's work: inside `counted`, that side's counted function, while the
+/// operation is measured.
+fn work(counted: fn(&mut dyn FnMut()), f: &mut dyn FnMut()) {
+    if MEASURING.load(Ordering::Relaxed) {
+        counted(f)
+    } else {
+        f()
     }
 }
 
 /// Client work while measuring. Not inlined, so callgrind sees the function and toggles its
-/// counting on entry and exit (`--toggle-collect=*counted_client*`, made by [`toggle`]); the
+/// counting on entry and exit (`--toggle-collect=*counted_client*`, made by [`side`]); the
 /// `black_box`ed tag keeps its body different from [`counted_server`]'s, or LLVM merges the two
 /// identical functions into one symbol and each side's count would include the other's.
 #[inline(never)]
 fn counted_client(f: &mut dyn FnMut()) {
-    black_box(Side::Client);
+    black_box(0u8);
     f()
 }
 
 /// Server work while measuring (`--toggle-collect=*counted_server*`).
 #[inline(never)]
 fn counted_server(f: &mut dyn FnMut()) {
-    black_box(Side::Server);
+    black_box(1u8);
     f()
 }
 
@@ -84,34 +79,6 @@ fn measure<T>(f: impl FnOnce() -> T) -> T {
     let out = f();
     MEASURING.store(false, Ordering::Relaxed);
     out
-}
-
-/// The certificates: persisted under `<target>/bench-certs` as the criterion benches keep
-/// them (see `benches/support/fixture.rs`), so that every run handshakes with the same CA
-/// and leaf and the DER sizes do not move the counts. The target directory is found from this
-/// executable's path (`<target>/<profile>/deps/instructions-…`): gungraun clears the
-/// environment.
-fn certs() -> CertSet {
-    let exe = std::env::current_exe().expect("the bench executable's path");
-    let target = exe
-        .ancestors()
-        .nth(3)
-        .map(PathBuf::from)
-        .expect("the bench runs from <target>/<profile>/deps");
-    certs::ensure(&target.join("bench-certs"))
-        .expect("load or generate the CA and server leaf")
-        .0
-}
-
-/// The harness's client TLS settings (key exchange default), trusting the bench CA.
-fn client_tls(certs: &CertSet, version: TlsVersion, roots: RootsChoice, cache: usize) -> ClientTls {
-    ClientTls::new(
-        version,
-        KxChoice::Default,
-        roots,
-        vec![certs.ca.clone()],
-        cache,
-    )
 }
 
 /// One client and one server, their TLS configurations, and the two directions' buffers.
@@ -168,7 +135,7 @@ impl Pair {
             response_in,
             ..
         } = self;
-        work(Side::Client, &mut || {
+        work(counted_client, &mut || {
             let conn = client.get_or_insert_with(|| {
                 let name = ServerName::try_from("localhost").expect("a server name");
                 let mut conn =
@@ -201,7 +168,7 @@ impl Pair {
             response,
             ..
         } = self;
-        work(Side::Server, &mut || {
+        work(counted_server, &mut || {
             let conn = server.get_or_insert_with(|| {
                 ServerConnection::new(server_cfg.clone()).expect("a server connection")
             });
@@ -234,7 +201,7 @@ impl Pair {
     /// Turns until the client has the whole response and nothing is in flight.
     fn request(&mut self) {
         if let Some(conn) = self.client.as_mut() {
-            work(Side::Client, &mut || {
+            work(counted_client, &mut || {
                 conn.writer().write_all(REQUEST).expect("queue the request");
             });
         }
@@ -253,7 +220,7 @@ impl Pair {
     /// Both ends close (close_notify each way) and drop their connections.
     fn close(&mut self) {
         let Pair { client, c2s, .. } = self;
-        work(Side::Client, &mut || {
+        work(counted_client, &mut || {
             let conn = client.as_mut().expect("an open client connection");
             conn.send_close_notify();
             while conn.wants_write() {
@@ -263,12 +230,8 @@ impl Pair {
         self.server_turn();
         self.client_turn();
         let Pair { client, server, .. } = self;
-        work(Side::Client, &mut || drop(client.take()));
-        work(Side::Server, &mut || drop(server.take()));
-    }
-
-    fn handshake_kind(&self) -> Option<HandshakeKind> {
-        self.client.as_ref().and_then(|c| c.handshake_kind())
+        work(counted_client, &mut || drop(client.take()));
+        work(counted_server, &mut || drop(server.take()));
     }
 }
 
@@ -297,7 +260,8 @@ enum Op {
 /// A new connection, handshake, request, close: the benchmark's step for `Full`/`Resumed`.
 fn connect_request_close(pair: &mut Pair, expect: HandshakeKind) {
     pair.request();
-    assert_eq!(pair.handshake_kind(), Some(expect), "handshake kind");
+    let kind = pair.client.as_ref().and_then(|c| c.handshake_kind());
+    assert_eq!(kind, Some(expect), "handshake kind");
     pair.close();
 }
 
@@ -322,27 +286,14 @@ fn run(mut pair: Pair) -> Pair {
     pair
 }
 
-/// Counts only inside `counted_client` (`Side::Client`) or `counted_server`.
-#[derive(Debug, Clone, Copy)]
-enum Side {
-    Client,
-    Server,
-}
-
-/// callgrind's `--toggle-collect` pattern for a counted function, made from the function's own
-/// name (`*counted_client*`), so that renaming the function moves the toggle with it (a toggle
-/// that matches nothing counts 0, which `instructions-check` fails on).
-fn toggle<F>(_counted: F) -> String {
+/// Counts only inside `counted`, one side's counted function: its callgrind `--toggle-collect`
+/// pattern is made from the function's own name (`*counted_client*`), so that renaming the
+/// function moves the toggle with it (a toggle that matches nothing counts 0, which
+/// `instructions-check` fails on).
+fn side<F>(_counted: F) -> LibraryBenchmarkConfig {
     let path = std::any::type_name::<F>();
     let name = path.rsplit("::").next().unwrap_or(path);
-    format!("--toggle-collect=*{name}*")
-}
-
-fn side(side: Side) -> LibraryBenchmarkConfig {
-    let toggle = match side {
-        Side::Client => toggle(counted_client),
-        Side::Server => toggle(counted_server),
-    };
+    let toggle = format!("--toggle-collect=*{name}*");
     let mut cfg = LibraryBenchmarkConfig::default();
     cfg.tool(
         Callgrind::with_args(["--cache-sim=no", "--collect-atstart=no", &toggle])
@@ -355,18 +306,18 @@ fn side(side: Side) -> LibraryBenchmarkConfig {
 // connection with a full handshake (resumption off), on a new connection resumed from the
 // client's store, and on an open connection.
 #[library_benchmark]
-#[bench::full_tls13_client(args = (Op::Full, TlsVersion::V13), setup = prepare, config = side(Side::Client))]
-#[bench::full_tls13_server(args = (Op::Full, TlsVersion::V13), setup = prepare, config = side(Side::Server))]
-#[bench::resumed_tls13_client(args = (Op::Resumed, TlsVersion::V13), setup = prepare, config = side(Side::Client))]
-#[bench::resumed_tls13_server(args = (Op::Resumed, TlsVersion::V13), setup = prepare, config = side(Side::Server))]
-#[bench::reused_tls13_client(args = (Op::Reused, TlsVersion::V13), setup = prepare, config = side(Side::Client))]
-#[bench::reused_tls13_server(args = (Op::Reused, TlsVersion::V13), setup = prepare, config = side(Side::Server))]
-#[bench::full_tls12_client(args = (Op::Full, TlsVersion::V12), setup = prepare, config = side(Side::Client))]
-#[bench::full_tls12_server(args = (Op::Full, TlsVersion::V12), setup = prepare, config = side(Side::Server))]
-#[bench::resumed_tls12_client(args = (Op::Resumed, TlsVersion::V12), setup = prepare, config = side(Side::Client))]
-#[bench::resumed_tls12_server(args = (Op::Resumed, TlsVersion::V12), setup = prepare, config = side(Side::Server))]
-#[bench::reused_tls12_client(args = (Op::Reused, TlsVersion::V12), setup = prepare, config = side(Side::Client))]
-#[bench::reused_tls12_server(args = (Op::Reused, TlsVersion::V12), setup = prepare, config = side(Side::Server))]
+#[bench::full_tls13_client(args = (Op::Full, TlsVersion::V13), setup = prepare, config = side(counted_client))]
+#[bench::full_tls13_server(args = (Op::Full, TlsVersion::V13), setup = prepare, config = side(counted_server))]
+#[bench::resumed_tls13_client(args = (Op::Resumed, TlsVersion::V13), setup = prepare, config = side(counted_client))]
+#[bench::resumed_tls13_server(args = (Op::Resumed, TlsVersion::V13), setup = prepare, config = side(counted_server))]
+#[bench::reused_tls13_client(args = (Op::Reused, TlsVersion::V13), setup = prepare, config = side(counted_client))]
+#[bench::reused_tls13_server(args = (Op::Reused, TlsVersion::V13), setup = prepare, config = side(counted_server))]
+#[bench::full_tls12_client(args = (Op::Full, TlsVersion::V12), setup = prepare, config = side(counted_client))]
+#[bench::full_tls12_server(args = (Op::Full, TlsVersion::V12), setup = prepare, config = side(counted_server))]
+#[bench::resumed_tls12_client(args = (Op::Resumed, TlsVersion::V12), setup = prepare, config = side(counted_client))]
+#[bench::resumed_tls12_server(args = (Op::Resumed, TlsVersion::V12), setup = prepare, config = side(counted_server))]
+#[bench::reused_tls12_client(args = (Op::Reused, TlsVersion::V12), setup = prepare, config = side(counted_client))]
+#[bench::reused_tls12_server(args = (Op::Reused, TlsVersion::V12), setup = prepare, config = side(counted_server))]
 fn request(pair: Pair) -> Pair {
     black_box(measure(|| run(pair)))
 }
@@ -394,7 +345,7 @@ fn fresh(pair: &mut Pair) {
         fresh, client_cfg, ..
     } = pair;
     let tls = fresh.as_ref().expect("a fresh pair");
-    work(Side::Client, &mut || {
+    work(counted_client, &mut || {
         *client_cfg = Arc::new(tls.client_config().expect("a client config"));
     });
     connect_request_close(pair, HandshakeKind::Full);
@@ -404,8 +355,8 @@ fn fresh(pair: &mut Pair) {
 // counterpart `mode/shared` — one request on a shared session's open connection — is
 // `request/reused/tls1.3` exactly, so it is not run twice.
 #[library_benchmark]
-#[bench::fresh_client(setup = fresh13, config = side(Side::Client))]
-#[bench::fresh_server(setup = fresh13, config = side(Side::Server))]
+#[bench::fresh_client(setup = fresh13, config = side(counted_client))]
+#[bench::fresh_server(setup = fresh13, config = side(counted_server))]
 fn mode(mut pair: Pair) -> Pair {
     measure(|| fresh(&mut pair));
     black_box(pair)
@@ -447,14 +398,6 @@ fn build(factory: SessionFactory) -> SessionFactory {
 library_benchmark_group!(name = build_group, benchmarks = build);
 library_benchmark_group!(name = request_group, benchmarks = request);
 library_benchmark_group!(name = mode_group, benchmarks = mode);
-
-/// Instructions only: no cache simulation, which would double callgrind's run time for figures
-/// (cache misses, estimated cycles) that nothing here reads.
-fn config() -> LibraryBenchmarkConfig {
-    let mut cfg = LibraryBenchmarkConfig::default();
-    cfg.tool(Callgrind::with_args(["--cache-sim=no"]));
-    cfg
-}
 
 // ---------------------------------------------------------------------------------------------
 // The tools the suite needs
@@ -510,7 +453,9 @@ fn missing_tool() -> Option<String> {
 /// Runs first, in the process `cargo bench` starts (gungraun's `main!` evaluates its `config`
 /// there, before it starts the runner): without valgrind or the runner the suite says so and
 /// exits, 0 (skipped, not passed: no figure is printed) or, with `TLS_SESSION_COST_CI` set,
-/// 1, where gungraun would fail with a message that does not say how to install them.
+/// 1, where gungraun would fail with a message that does not say how to install them. The
+/// config counts instructions only: a cache simulation would double callgrind's run time for
+/// figures (cache misses, estimated cycles) that nothing here reads.
 fn config_if_tools_present() -> LibraryBenchmarkConfig {
     if let Some(why) = missing_tool() {
         if std::env::var_os("TLS_SESSION_COST_CI").is_some() {
@@ -520,7 +465,9 @@ fn config_if_tools_present() -> LibraryBenchmarkConfig {
         eprintln!("instructions: SKIPPED, no instruction counted: {why}");
         std::process::exit(0);
     }
-    config()
+    let mut cfg = LibraryBenchmarkConfig::default();
+    cfg.tool(Callgrind::with_args(["--cache-sim=no"]));
+    cfg
 }
 
 main!(

@@ -1,46 +1,33 @@
-//! `native-tls` only: reqwest-native build CPU with and without counting OpenSSL's allocations, in
-//! alternating child processes.
+//! `native-tls` only: reqwest-native build CPU with and without counting OpenSSL's allocations.
 //!
-//! Child processes, not criterion: OpenSSL takes a new allocator only before its first
-//! allocation and never gives it back, so "with" and "without" cannot share a process. Each
-//! child builds and drops clients one at a time after the client worker's warm-up and prints
-//! each build's thread CPU time (the clock of `client_build_cpu_us`) and, counted, OpenSSL's
-//! allocations in it. Run and results: docs/openssl.md, "rustls or OpenSSL".
+//! In alternating child processes, not criterion: OpenSSL takes a new allocator only before its
+//! first allocation and never gives it back. Run and results: docs/openssl.md.
 
 #[global_allocator]
 static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
+#[path = "support/bench_tls.rs"]
+mod bench_tls;
+
 use harness::measure::{alloc, procstat};
-use harness::tls::certs;
-use harness::tls::config::ClientTls;
 use harness::tls::session::{Pooling, SessionFactory};
 use harness::vocab::client::ClientKind;
-use harness::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
+use harness::vocab::tls::{RootsChoice, TlsVersion};
 
 /// Rounds per variant (one child process each), alternating counted and plain.
 const ROUNDS: usize = 6;
 /// Builds measured per child, after its warm-up build.
 const BUILDS: usize = 15;
 
-/// The two ways a child builds: OpenSSL's allocations counted (the harness's client worker)
-/// or not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Variant {
-    Counted,
-    Plain,
-}
-
-impl Variant {
-    fn arg(self) -> &'static str {
-        match self {
-            Variant::Counted => "counted",
-            Variant::Plain => "plain",
-        }
-    }
-}
+/// The two ways a child builds, as its argument and as the table names it: OpenSSL's
+/// allocations counted (as the harness's client worker does) or not.
+const VARIANTS: [(&str, &str); 2] = [
+    ("counted", "counted (the harness's workers)"),
+    ("plain", "plain (OpenSSL's malloc)"),
+];
 
 /// One measured build: its thread CPU time and, when counted, OpenSSL's allocations in it.
 struct Build {
@@ -48,20 +35,13 @@ struct Build {
     openssl_allocs: Option<u64>,
 }
 
-/// A child's work: `--child counted|plain CERTS_DIR`; prints one `build CPU_NS ALLOCS` line per
-/// build (`-` when not counted).
-fn child(variant: Variant, certs_dir: &Path) -> Result<(), String> {
-    if variant == Variant::Counted {
+/// A child's work: `--child counted|plain`; prints one `build CPU_NS ALLOCS` line per build
+/// (`-` when not counted).
+fn child(counted: bool) -> Result<(), String> {
+    if counted {
         alloc::count_openssl().map_err(|e| e.to_string())?;
     }
-    let (certs, _) = certs::ensure(certs_dir).map_err(|e| e.to_string())?;
-    let tls = ClientTls::new(
-        TlsVersion::V13,
-        KxChoice::Default,
-        RootsChoice::Ca,
-        vec![certs.ca.clone()],
-        256,
-    );
+    let tls = bench_tls::client_tls(&bench_tls::certs(), TlsVersion::V13, RootsChoice::Ca, 256);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -92,16 +72,14 @@ fn child(variant: Variant, certs_dir: &Path) -> Result<(), String> {
 }
 
 /// Runs one child and reads its builds.
-fn round(exe: &Path, variant: Variant, certs_dir: &Path) -> Result<Vec<Build>, String> {
+fn round(exe: &Path, variant: &str) -> Result<Vec<Build>, String> {
     let out = Command::new(exe)
-        .args(["--child", variant.arg()])
-        .arg(certs_dir)
+        .args(["--child", variant])
         .output()
         .map_err(|e| format!("start {}: {e}", exe.display()))?;
     if !out.status.success() {
         return Err(format!(
-            "{} child failed ({}): {}",
-            variant.arg(),
+            "{variant} child failed ({}): {}",
             out.status,
             String::from_utf8_lossy(&out.stderr)
         ));
@@ -118,8 +96,7 @@ fn round(exe: &Path, variant: Variant, certs_dir: &Path) -> Result<Vec<Build>, S
         .collect();
     if builds.len() != BUILDS {
         return Err(format!(
-            "{} child reported {} builds of {BUILDS}",
-            variant.arg(),
+            "{variant} child reported {} builds of {BUILDS}",
             builds.len()
         ));
     }
@@ -138,26 +115,15 @@ fn ms(ns: u64) -> f64 {
 
 fn parent() -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
-    // `<target>/<profile>/deps/openssl_hook-…`: the certificates the other benches persist.
-    let certs_dir: PathBuf = exe
-        .ancestors()
-        .nth(3)
-        .ok_or("the bench runs from <target>/<profile>/deps")?
-        .join("bench-certs");
-    certs::ensure(&certs_dir).map_err(|e| e.to_string())?;
+    // Made (or renewed) once here, not by the children.
+    bench_tls::certs();
     let mut cpu: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
     let mut round_medians: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
     let mut allocs = Vec::new();
     for r in 0..ROUNDS {
         // Alternate which variant goes first, so neither always follows the other.
-        let order = if r % 2 == 0 {
-            [Variant::Counted, Variant::Plain]
-        } else {
-            [Variant::Plain, Variant::Counted]
-        };
-        for v in order {
-            let builds = round(&exe, v, &certs_dir)?;
-            let i = (v == Variant::Plain) as usize;
+        for i in [r % 2, 1 - r % 2] {
+            let builds = round(&exe, VARIANTS[i].0)?;
             let mut this: Vec<u64> = builds.iter().map(|b| b.cpu_ns).collect();
             this.sort_unstable();
             round_medians[i].push(quantile(&this, 0.5));
@@ -176,13 +142,7 @@ fn parent() -> Result<(), String> {
         "{:<34} {:>8} {:>8} {:>8}   per-round medians",
         "", "p25", "median", "p75"
     );
-    for (i, name) in [
-        "counted (the harness's workers)",
-        "plain (OpenSSL's malloc)",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (i, (_, name)) in VARIANTS.iter().enumerate() {
         let rounds: Vec<String> = round_medians[i]
             .iter()
             .map(|&m| format!("{:.1}", ms(m)))
@@ -223,20 +183,10 @@ fn parent() -> Result<(), String> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.iter().position(|a| a == "--child") {
-        Some(i) => {
-            let variant = match args.get(i + 1).map(String::as_str) {
-                Some("counted") => Variant::Counted,
-                Some("plain") => Variant::Plain,
-                other => {
-                    eprintln!("openssl_hook: --child counted|plain, not {other:?}");
-                    std::process::exit(2);
-                }
-            };
-            match args.get(i + 2) {
-                Some(dir) => child(variant, Path::new(dir)),
-                None => Err("--child VARIANT CERTS_DIR".into()),
-            }
-        }
+        Some(i) => match args.get(i + 1).map(String::as_str) {
+            Some(v @ ("counted" | "plain")) => child(v == "counted"),
+            other => Err(format!("--child counted|plain, not {other:?}")),
+        },
         None => parent(),
     };
     if let Err(e) = result {

@@ -1,12 +1,4 @@
-//! What a TLS client session costs, per operation: time, and bytes / allocations from the
-//! counting allocator, each a criterion measurement (see `support`).
-//!
-//! The groups (`build/*`, `request/*`, `mode/*`, `retention/*`), what each case does and how to
-//! run a subset: docs/benchmarks.md, "Benchmarks". Every step checks that the response came
-//! back on the expected kind of connection, so a benchmark cannot silently measure something
-//! else (a resumption that fell back to a full handshake, a keep-alive connection that was not
-//! reused); reqwest does not say which connection a response used, so its steps check the
-//! server's counters instead.
+//! What a TLS client session costs, per operation: time and heap figures (docs/benchmarks.md).
 
 #[global_allocator]
 static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;
@@ -21,7 +13,7 @@ use harness::vocab::client::ClientKind;
 use harness::vocab::tls::{RootsChoice, TlsVersion};
 use hyper::Uri;
 
-use support::checks::{alive_tasks, expect_conn, get_checked_by_server};
+use support::checks::{expect_conn, get_checked_by_server};
 use support::fixture::{conn_stats, Fixture};
 use support::group::{Group, Outputs, Suite};
 
@@ -29,20 +21,16 @@ use support::group::{Group, Outputs, Suite};
 const CACHE_ON: usize = 256;
 const CACHE_OFF: usize = 0;
 
-/// Building a session: `factory.build(..)` and nothing else, no connection. The time
-/// includes dropping the session right after (`Outputs::DropTimed`: holding thousands of
-/// sessions to drop them untimed would time page faults instead); the heap figures hold them,
-/// so `client-held` is what one built session keeps on the heap.
-///
-/// `system`: whether the machine has OS roots (`harness::tls::config::system_roots()`); without
-/// them the two `system` cases are skipped.
+/// Building a session: `factory.build(..)` and nothing else, no connection; the time includes
+/// its drop (`Outputs::DropTimed`), `client-held` is what one built session keeps. `system`:
+/// whether the machine has OS roots; without them the `system` cases are skipped.
 fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
-    let mut g = Group::new(suite, "build", false);
+    let mut g = Group::new(suite, &fx.rt, "build", false);
     for roots in [RootsChoice::Ca, RootsChoice::Webpki] {
         for cache in [CACHE_ON, CACHE_OFF] {
             let factory = fx.factory(TlsVersion::V13, roots, cache);
             let id = format!("{roots}/cache{cache}");
-            build_case(&mut g, fx, &id, &factory, &conn_stats(&factory));
+            build_case(&mut g, &id, &factory, &conn_stats(&factory));
         }
     }
 
@@ -51,14 +39,12 @@ fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
     // with `build/ca/cache256`.
     if system {
         let factory = fx.factory(TlsVersion::V13, RootsChoice::System, CACHE_ON);
-        build_case(&mut g, fx, "hyper/system", &factory, &conn_stats(&factory));
+        build_case(&mut g, "hyper/system", &factory, &conn_stats(&factory));
     }
 
     // reqwest, then reqwest on OpenSSL (native-tls: `ca` trusts the CA alone, `system`
-    // OpenSSL's default verify paths plus the CA; the bytes include OpenSSL's, see `main`).
-    // Their connections are not visible, so the cases settle on the server's counters (no
-    // connection is opened here). `system` loads the OS store once per build, in the client's
-    // verifier; whether the machine has one is checked once, in `main`, never per build.
+    // OpenSSL's default verify paths plus the CA). Their connections are not visible, so the
+    // cases settle on the server's counters (no connection is opened here).
     let server = fx.server_stats(TlsVersion::V13);
     for kind in [ClientKind::Reqwest, ClientKind::ReqwestNative] {
         for roots in [RootsChoice::Ca, RootsChoice::Webpki, RootsChoice::System] {
@@ -71,7 +57,7 @@ fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
                 continue;
             }
             let factory = fx.factory_of(kind, TlsVersion::V13, roots, CACHE_ON);
-            build_case(&mut g, fx, &format!("{kind}/{roots}"), &factory, &server);
+            build_case(&mut g, &format!("{kind}/{roots}"), &factory, &server);
         }
     }
     g.finish();
@@ -79,12 +65,8 @@ fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
 
 /// One request on a new connection (full or resumed handshake) or on a reused one.
 fn bench_request(suite: &mut Suite, fx: &Fixture) {
-    let mut g = Group::new(suite, "request", true);
+    let mut g = Group::new(suite, &fx.rt, "request", true);
     for v in [TlsVersion::V13, TlsVersion::V12] {
-        let tag = match v {
-            TlsVersion::V13 => "tls1.3",
-            TlsVersion::V12 => "tls1.2",
-        };
         // Full: resumption off (client cache 0), so every new connection handshakes in full.
         // Resumed: warmed until the store holds the server's tickets (TLS 1.3) or session ID
         // (TLS 1.2). Reused: one keep-alive connection carries every request.
@@ -93,7 +75,7 @@ fn bench_request(suite: &mut Suite, fx: &Fixture) {
             ("resumed", CACHE_ON, &[NewFull, NewResumed][..], NewResumed),
             ("reused", CACHE_ON, &[NewFull, Reused][..], Reused),
         ] {
-            let id = format!("{name}/{tag}");
+            let id = format!("{name}/tls{v}");
             session_case(&mut g, fx, &id, v, cache, warm, want);
         }
     }
@@ -104,7 +86,7 @@ fn bench_request(suite: &mut Suite, fx: &Fixture) {
 /// harness's load generator uses it: keep-alive for fresh, leak and shared; no idle for
 /// resume.
 fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
-    let mut g = Group::new(suite, "mode", true);
+    let mut g = Group::new(suite, &fx.rt, "mode", true);
     let v = TlsVersion::V13;
     let uri = fx.uri(v);
     let uri = &uri;
@@ -114,41 +96,23 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
     let stats = conn_stats(&factory);
     let (f, st) = (&factory, &stats);
-    g.case(
-        &fx.rt,
-        "fresh",
-        &stats,
-        Outputs::HoldUntimed,
-        || async move {
-            let session = f.build(Pooling::KeepAlive).expect("build a session");
-            expect_conn(session.get(uri).await, ConnUse::NewFull, "fresh");
-            drop(session);
-            settle::connections(st, 0).await.expect("connections close");
-        },
-    );
+    g.case("fresh", &stats, Outputs::HoldUntimed, || async move {
+        let session = f.build(Pooling::KeepAlive).expect("build a session");
+        expect_conn(session.get(uri).await, ConnUse::NewFull, "fresh");
+        drop(session);
+        settle::connections(st, 0).await.expect("connections close");
+    });
 
-    // leak, "without growth": build + request, and the session is *returned* — kept alive
-    // with its open keep-alive connection, never invalidated inside the timed region — then
-    // dropped outside it at the end of the chunk (at most 256 sessions at a time). A true
-    // leak across criterion's thousands of iterations would grow memory and file
-    // descriptors without bound and make later samples measure a different, bigger process;
-    // holding them per chunk keeps each iteration's work identical while still excluding
-    // invalidation. So leak's time is fresh's minus the teardown, its bytes/allocs are
-    // those of build + request, and its `client-held` is what each leaked session keeps.
+    // leak: build + request, and the session is returned with its open connection, held to
+    // the end of the chunk and dropped unmeasured (docs/benchmarks.md).
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
     let stats = conn_stats(&factory);
     let f = &factory;
-    g.case(
-        &fx.rt,
-        "leak",
-        &stats,
-        Outputs::HoldUntimed,
-        || async move {
-            let session = f.build(Pooling::KeepAlive).expect("build a session");
-            expect_conn(session.get(uri).await, ConnUse::NewFull, "leak");
-            session
-        },
-    );
+    g.case("leak", &stats, Outputs::HoldUntimed, || async move {
+        let session = f.build(Pooling::KeepAlive).expect("build a session");
+        expect_conn(session.get(uri).await, ConnUse::NewFull, "leak");
+        session
+    });
 
     // shared: one keep-alive session for the whole run, its connection reused. resume: one
     // session, a new connection per request, resumed from its ticket store.
@@ -174,22 +138,15 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
         // fresh: build + request + drop, all timed. Like hyper's fresh the step waits until
         // the client has closed its connection: here until the tasks the client spawned on
         // the runtime (its connection task, its pool's idle-reaper task) have ended.
-        let f = &factory;
-        let what = format!("{kind} fresh");
-        let what = &what;
-        g.case(
-            &fx.rt,
-            &format!("{kind}/fresh"),
-            sv,
-            Outputs::HoldUntimed,
-            || async move {
-                let tasks = alive_tasks();
-                let session = f.build(Pooling::KeepAlive).expect("build a reqwest client");
-                get_checked_by_server(&session, sv, uri, ConnUse::NewFull, what).await;
-                drop(session);
-                settle::tasks(tasks).await.expect("client tasks end");
-            },
-        );
+        let (f, id) = (&factory, format!("{kind}/fresh"));
+        let what = &id;
+        g.case(&id, sv, Outputs::HoldUntimed, || async move {
+            let tasks = settle::alive_tasks().expect("steps run on the client runtime");
+            let session = f.build(Pooling::KeepAlive).expect("build a reqwest client");
+            get_checked_by_server(&session, sv, uri, ConnUse::NewFull, what).await;
+            drop(session);
+            settle::tasks(tasks).await.expect("client tasks end");
+        });
 
         // shared: one client for the whole run, its keep-alive connection reused.
         let session = factory
@@ -202,18 +159,11 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
             ConnUse::NewFull,
             "warm-up",
         ));
-        let s = &session;
-        let what = format!("{kind} shared");
-        let what = &what;
-        g.case(
-            &fx.rt,
-            &format!("{kind}/shared"),
-            sv,
-            Outputs::HoldUntimed,
-            || async move {
-                get_checked_by_server(s, sv, uri, ConnUse::Reused, what).await;
-            },
-        );
+        let (s, id) = (&session, format!("{kind}/shared"));
+        let what = &id;
+        g.case(&id, sv, Outputs::HoldUntimed, || async move {
+            get_checked_by_server(s, sv, uri, ConnUse::Reused, what).await;
+        });
         drop(session);
         fx.rt
             .block_on(settle::connections(sv, 0))
@@ -224,8 +174,8 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
 
 /// Building a session with `factory`, dropped in the timed step (see [`bench_build`]);
 /// `conns` are the counters the case settles on.
-fn build_case(g: &mut Group, fx: &Fixture, id: &str, factory: &SessionFactory, conns: &ConnStats) {
-    g.case(&fx.rt, id, conns, Outputs::DropTimed, || async move {
+fn build_case(g: &mut Group, id: &str, factory: &SessionFactory, conns: &ConnStats) {
+    g.case(id, conns, Outputs::DropTimed, || async move {
         factory.build(Pooling::KeepAlive).expect("build a session")
     });
 }
@@ -258,7 +208,7 @@ fn session_case(
         }
     });
     let (s, st, uri) = (&session, &*stats, &uri);
-    g.case(&fx.rt, id, &stats, Outputs::HoldUntimed, || async move {
+    g.case(id, &stats, Outputs::HoldUntimed, || async move {
         checked_get(s, st, uri, want, closes).await
     });
     drop(session);
@@ -279,9 +229,8 @@ async fn checked_get(session: &Session, stats: &ConnStats, uri: &Uri, want: Conn
 
 /// The retention store's own cost per entry at steady state: each step inserts one retained
 /// session's state and expires the one whose time is up (1,000 live entries: a 1 s TTL at one
-/// entry per virtual millisecond). The entries share one `ClientConfig`, so what is timed and
-/// counted is the store (its queue and the measured drop), not the session's own bytes —
-/// those are `client-held/build/*` and the harness's `retained_bytes_per_session`.
+/// entry per virtual millisecond). The entries share one `ClientConfig`, so what is measured is
+/// the store, not the session's own bytes (those are `client-held/build/*`).
 fn bench_retention(suite: &mut Suite, fx: &Fixture) {
     use std::cell::{Cell, RefCell};
     use std::sync::Arc;
@@ -292,13 +241,7 @@ fn bench_retention(suite: &mut Suite, fx: &Fixture) {
 
     let factory = fx.factory(TlsVersion::V13, RootsChoice::Ca, CACHE_ON);
     let stats = conn_stats(&factory);
-    let tls = harness::tls::config::ClientTls::new(
-        TlsVersion::V13,
-        harness::vocab::tls::KxChoice::Default,
-        RootsChoice::Ca,
-        Vec::new(),
-        CACHE_ON,
-    );
+    let tls = fx.tls(TlsVersion::V13, RootsChoice::Ca, CACHE_ON);
     let state = Arc::new(tls.client_config().expect("a client config"));
     let store = RefCell::new(RetentionStore::new(RetentionSpec {
         ttl: Duration::from_secs(1),
@@ -309,18 +252,12 @@ fn bench_retention(suite: &mut Suite, fx: &Fixture) {
         clock.set(clock.get() + 0.001);
         store.borrow_mut().insert(clock.get(), state.clone());
     }
-    let mut g = Group::new(suite, "retention", false);
+    let mut g = Group::new(suite, &fx.rt, "retention", false);
     let (store, clock, state) = (&store, &clock, &state);
-    g.case(
-        &fx.rt,
-        "insert_expire",
-        &stats,
-        Outputs::DropTimed,
-        || async move {
-            clock.set(clock.get() + 0.001);
-            store.borrow_mut().insert(clock.get(), state.clone());
-        },
-    );
+    g.case("insert_expire", &stats, Outputs::DropTimed, || async move {
+        clock.set(clock.get() + 0.001);
+        store.borrow_mut().insert(clock.get(), state.clone());
+    });
     g.finish();
 }
 

@@ -1,9 +1,7 @@
-//! What a step checks about its request: the whole body on the expected kind of connection, and the
-//! tasks a reqwest step waits for.
+//! What a step checks about its request: the whole body on the expected kind of connection.
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use harness::measure::settle;
 use harness::tls::connector::{ConnStats, ConnUse};
 use harness::tls::session::{Outcome, RequestError, Session};
 use hyper::Uri;
@@ -27,53 +25,21 @@ fn expect_body(out: Result<Outcome, RequestError>, what: &str) -> Outcome {
     out
 }
 
-/// The server's counters at one instant: for a client that cannot say which connection a
-/// response travelled on (reqwest: `Outcome::conn` is `None`), the server can. Its
-/// counters move before the response is written (connection accepted, handshake counted,
-/// request counted), so once the client has the response they show what the request did.
-/// Valid because the bench thread is the server's only client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ServerMark {
-    conns: u64,
-    full: u64,
-    resumed: u64,
-    requests: u64,
+/// The server's (connections, full handshakes, resumed handshakes, requests) now.
+fn server_counts(s: &ConnStats) -> [u64; 4] {
+    [
+        &s.opened,
+        &s.handshakes_full,
+        &s.handshakes_resumed,
+        &s.requests,
+    ]
+    .map(|c| c.load(Relaxed))
 }
 
-impl ServerMark {
-    pub fn read(s: &ConnStats) -> Self {
-        Self {
-            conns: s.opened.load(Relaxed),
-            full: s.handshakes_full.load(Relaxed),
-            resumed: s.handshakes_resumed.load(Relaxed),
-            requests: s.requests.load(Relaxed),
-        }
-    }
-
-    /// Checks that exactly one request reached the server since `self`, on the expected
-    /// kind of connection.
-    pub fn expect(self, s: &ConnStats, want: ConnUse, what: &str) {
-        let now = Self::read(s);
-        let got = (
-            now.conns - self.conns,
-            now.full - self.full,
-            now.resumed - self.resumed,
-            now.requests - self.requests,
-        );
-        let expected = match want {
-            ConnUse::NewFull => (1, 1, 0, 1),
-            ConnUse::NewResumed => (1, 0, 1, 1),
-            ConnUse::Reused => (0, 0, 0, 1),
-        };
-        assert_eq!(
-            got, expected,
-            "{what}: server saw (connections, full, resumed, requests) = {got:?}, \
-             expected {expected:?} for {want:?}"
-        );
-    }
-}
-
-/// One GET on `session`, checked from the server's side (see [`ServerMark`]).
+/// One GET on `session`, checked from the server's side: for a client that cannot say which
+/// connection a response travelled on (reqwest: `Outcome::conn` is `None`), the server can.
+/// Its counters move before the response is written, so once the client has the response
+/// they show what the request did. Valid because the bench thread is the server's only client.
 pub async fn get_checked_by_server(
     session: &Session,
     server: &ConnStats,
@@ -81,14 +47,18 @@ pub async fn get_checked_by_server(
     want: ConnUse,
     what: &str,
 ) {
-    let mark = ServerMark::read(server);
+    let before = server_counts(server);
     expect_body(session.get(uri).await, what);
-    mark.expect(server, want, what);
-}
-
-/// Tasks alive on the current runtime (the client's, on the bench thread): read before a
-/// reqwest step so that the step can wait for the tasks it spawned to end
-/// ([`settle::tasks`]).
-pub fn alive_tasks() -> usize {
-    settle::alive_tasks().expect("steps run on the client runtime")
+    let after = server_counts(server);
+    let got: [u64; 4] = std::array::from_fn(|i| after[i] - before[i]);
+    let expected = match want {
+        ConnUse::NewFull => [1, 1, 0, 1],
+        ConnUse::NewResumed => [1, 0, 1, 1],
+        ConnUse::Reused => [0, 0, 0, 1],
+    };
+    assert_eq!(
+        got, expected,
+        "{what}: server saw (connections, full, resumed, requests) = {got:?}, \
+         expected {expected:?} for {want:?}"
+    );
 }

@@ -1,60 +1,40 @@
 //! `instructions-check`: a run's instruction counts against the committed baseline; fails closed.
 //!
-//! It fails (exit status 1) when a count moved beyond the threshold in either direction, when a
-//! count is 0 (nothing measured), when a name is given twice, or when a benchmark is in one and
-//! not the other; only `--write` (a reviewed refresh) accepts a change. The input is
-//! gungraun's JSON output, one benchmark summary per line, read for the callgrind total `Ir`.
-//! Exit status 2: an input could not be read or parsed. Usage and why it fails closed:
-//! docs/benchmarks.md, "The baseline and the check".
+//! What fails it (exit status 1), and why: docs/benchmarks.md, "The baseline and the check".
+//! Exit status 2: an input could not be read or parsed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use harness::vocab::units::NOT_MEASURED;
 use serde_json::Value;
 
 const BASELINE: &str = "benches/baseline/instructions.txt";
 
-/// A count may move by this much, either way, before the check fails, %: a handshake's count
-/// varies a little with its random values, so the margin keeps chance from failing CI while a
-/// change of a few percent still fails. A drop fails too: the benchmark may measure less of its
-/// operation, and only a reviewed refresh (`--write`) says it is a saving. docs/benchmarks.md
-/// gives the run-to-run spread the figure rests on.
+/// A count may move by this much, either way, before the check fails, %: a margin over the
+/// handshakes' run-to-run spread (their random values), which docs/benchmarks.md gives.
 const THRESHOLD_PCT: f64 = 2.0;
 
-/// ... and by at least this many instructions, either way: a small benchmark's count moves by
-/// a few hundred instructions with the allocator's state, which the process's environment
-/// sets; in the handshakes (millions of instructions) the percentage decides.
+/// ... and by at least this many instructions: a small benchmark's count moves by a few
+/// hundred with the allocator's state, which the process's environment sets.
 const MIN_CHANGE: u64 = 1000;
 
-#[derive(Debug, thiserror::Error)]
-enum CheckError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("{path}:{line}: {why}")]
-    Parse {
-        path: PathBuf,
-        line: usize,
-        why: String,
-    },
-    #[error("usage: instructions-check RUN.jsonl [--write] [--baseline FILE]")]
-    Usage,
+/// A run's callgrind counts against the committed baseline.
+#[derive(Debug, clap::Parser)]
+struct Args {
+    /// gungraun's `--output-format=json` output: one benchmark summary per line, read for the
+    /// callgrind total `Ir`.
+    run: PathBuf,
+    /// Write the run as the baseline instead (a reviewed refresh: the only way a change passes).
+    #[arg(long)]
+    write: bool,
+    #[arg(long, default_value = BASELINE)]
+    baseline: PathBuf,
 }
 
-fn read(path: &Path) -> Result<String, CheckError> {
-    std::fs::read_to_string(path).map_err(|source| CheckError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
-}
+/// An input that cannot be read or parsed, or a baseline that cannot be written: the message.
+type Error = String;
 
 /// One benchmark's count as an input gives it, with the line it is on (for the findings).
 #[derive(Debug)]
@@ -69,14 +49,12 @@ struct Entry {
 fn parse_lines(
     path: &Path,
     parse: impl Fn(&str) -> Result<Option<(String, u64)>, String>,
-) -> Result<Vec<Entry>, CheckError> {
+) -> Result<Vec<Entry>, Error> {
     let mut out = Vec::new();
-    for (i, line) in read(path)?.lines().enumerate() {
-        let parsed = parse(line).map_err(|why| CheckError::Parse {
-            path: path.to_path_buf(),
-            line: i + 1,
-            why,
-        })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    for (i, line) in text.lines().enumerate() {
+        let parsed = parse(line).map_err(|why| format!("{}:{}: {why}", path.display(), i + 1))?;
         if let Some((name, count)) = parsed {
             out.push(Entry {
                 name,
@@ -90,7 +68,7 @@ fn parse_lines(
 
 /// The benchmarks of gungraun's JSON lines; the name is `function/id`, e.g.
 /// `request/full_tls13_client`.
-fn parse_run(path: &Path) -> Result<Vec<Entry>, CheckError> {
+fn parse_run(path: &Path) -> Result<Vec<Entry>, Error> {
     parse_lines(path, |line| {
         if line.trim().is_empty() {
             return Ok(None);
@@ -108,7 +86,7 @@ fn parse_run(path: &Path) -> Result<Vec<Entry>, CheckError> {
 }
 
 /// The benchmarks of the baseline: `name count` per line, `#` comments.
-fn parse_baseline(path: &Path) -> Result<Vec<Entry>, CheckError> {
+fn parse_baseline(path: &Path) -> Result<Vec<Entry>, Error> {
     parse_lines(path, |line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -135,14 +113,11 @@ fn index(path: &Path, entries: &[Entry]) -> (BTreeMap<String, u64>, bool) {
     let mut first_line: BTreeMap<&str, usize> = BTreeMap::new();
     let mut out = BTreeMap::new();
     for e in entries {
+        let at = format!("{}:{}: `{}`", path.display(), e.line, e.name);
         if let Some(first) = first_line.get(e.name.as_str()) {
             ok = false;
             println!(
-                "{}:{}: `{}` DUPLICATE: already on line {first}; each benchmark must be \
-                 measured once",
-                path.display(),
-                e.line,
-                e.name
+                "{at} DUPLICATE: already on line {first}; each benchmark must be measured once"
             );
             continue;
         }
@@ -150,11 +125,7 @@ fn index(path: &Path, entries: &[Entry]) -> (BTreeMap<String, u64>, bool) {
         if e.count == 0 {
             ok = false;
             println!(
-                "{}:{}: `{}` NOTHING COUNTED: 0 instructions (did the callgrind toggle match \
-                 no function?)",
-                path.display(),
-                e.line,
-                e.name
+                "{at} NOTHING COUNTED: 0 instructions (did the callgrind toggle match no function?)"
             );
         }
         out.insert(e.name.clone(), e.count);
@@ -162,7 +133,7 @@ fn index(path: &Path, entries: &[Entry]) -> (BTreeMap<String, u64>, bool) {
     (out, ok)
 }
 
-fn write_baseline(path: &Path, run: &BTreeMap<String, u64>) -> Result<(), CheckError> {
+fn write_baseline(path: &Path, run: &BTreeMap<String, u64>) -> Result<(), Error> {
     let mut text = String::from(
         "# Instructions per operation (callgrind Ir), benches/instructions.rs; `name count`.\n\
          # Refresh on purpose only (docs/benchmarks.md, \"Instructions\"): a change here is a change in cost.\n",
@@ -170,10 +141,7 @@ fn write_baseline(path: &Path, run: &BTreeMap<String, u64>) -> Result<(), CheckE
     for (name, count) in run {
         text.push_str(&format!("{name} {count}\n"));
     }
-    std::fs::write(path, text).map_err(|source| CheckError::Write {
-        path: path.to_path_buf(),
-        source,
-    })
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn main() -> ExitCode {
@@ -204,20 +172,12 @@ fn change_verdict(was: u64, now: u64) -> Option<&'static str> {
 }
 
 /// Ok(true) when the check passes.
-fn run() -> Result<bool, CheckError> {
-    let mut args = std::env::args().skip(1);
-    let mut run_file = None;
-    let mut write = false;
-    let mut baseline = PathBuf::from(BASELINE);
-    while let Some(a) = args.next() {
-        match a.as_str() {
-            "--write" => write = true,
-            "--baseline" => baseline = args.next().ok_or(CheckError::Usage)?.into(),
-            _ if run_file.is_none() => run_file = Some(PathBuf::from(a)),
-            _ => return Err(CheckError::Usage),
-        }
-    }
-    let run_file = run_file.ok_or(CheckError::Usage)?;
+fn run() -> Result<bool, Error> {
+    let Args {
+        run: run_file,
+        write,
+        baseline,
+    } = clap::Parser::parse();
     let entries = parse_run(&run_file)?;
     if entries.is_empty() {
         println!(
@@ -243,6 +203,7 @@ fn run() -> Result<bool, CheckError> {
     }
     let (old, baseline_ok) = index(&baseline, &parse_baseline(&baseline)?);
     let mut ok = run_ok && baseline_ok;
+    let na = NOT_MEASURED;
     println!(
         "{:<32} {:>12} {:>12} {:>9}  (fails beyond ±{THRESHOLD_PCT} % and ±{MIN_CHANGE} instructions, or at 0)",
         "benchmark", "baseline", "now", "change"
@@ -258,20 +219,14 @@ fn run() -> Result<bool, CheckError> {
             }
             None => {
                 ok = false;
-                println!(
-                    "{name:<32} {:>12} {now:>12} {:>9}  NOT IN BASELINE: refresh it",
-                    "n/a", "n/a"
-                );
+                println!("{name:<32} {na:>12} {now:>12} {na:>9}  NOT IN BASELINE: refresh it");
             }
         }
     }
     for (name, &was) in &old {
         if !new.contains_key(name) {
             ok = false;
-            println!(
-                "{name:<32} {was:>12} {:>12} {:>9}  NOT MEASURED in this run",
-                "n/a", "n/a"
-            );
+            println!("{name:<32} {was:>12} {na:>12} {na:>9}  NOT MEASURED in this run");
         }
     }
     println!("instructions-check: {}", if ok { "ok" } else { "FAILED" });
