@@ -26,7 +26,7 @@ pub(super) fn knob_line(f: &ModeSummary) -> Option<String> {
         format!("{} and {} sessions", k.sessions, base.sessions)
     };
     let mut line = format!(
-        "If sessions cannot be shared, `{}` is the cheapest setting measured: {} per retained session instead of {} (derived by the knob probe: bytes freed dropping {sessions}, per session)",
+        "If sessions cannot be shared, `{}` is the cheapest setting measured: {} per retained session instead of {}, over {sessions} (derived by the knob probe: bytes freed dropping them, per session)",
         k.setting,
         fmt_bytes(kb),
         fmt_bytes(base_b),

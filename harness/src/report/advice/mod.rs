@@ -63,7 +63,7 @@ fn advice_for(summary: &Summary, client: ClientKind) -> Vec<String> {
     let (fresh, shared, leak) = (find(Mode::Fresh), find(Mode::Shared), find(Mode::Leak));
     let mut out = Vec::new();
     if let (Some(f), Some(s)) = (sound(fresh), sound(shared)) {
-        out.extend(share_line(f, s));
+        out.extend(share_line(f, s, summary.scenario.retention_s));
     }
     if let Some(f) = fresh {
         if let Some(f) = sound(Some(f)) {

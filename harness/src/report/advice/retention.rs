@@ -3,8 +3,8 @@
 use crate::contract::summary::ModeSummary;
 use crate::vocab::units::bytes as fmt_bytes;
 
-/// What each fresh session holds after it is gone, and the plateau: model and measured, each
-/// named.
+/// What the retention store keeps of each fresh session after its request, and the plateau:
+/// model and measured, each named.
 pub(super) fn retention_line(f: &ModeSummary) -> Option<String> {
     let b = f.retained_bytes_per_session?;
     let method = f
@@ -12,7 +12,7 @@ pub(super) fn retention_line(f: &ModeSummary) -> Option<String> {
         .as_deref()
         .unwrap_or("method not recorded");
     let mut line = format!(
-        "Each fresh session holds {} after it is gone, until retention expires it (derived: {method})",
+        "Each fresh session leaves {} in the retention store after its request, until retention expires it (derived: {method})",
         fmt_bytes(b)
     );
     if let Some(model) = f.model_plateau_bytes {
@@ -52,7 +52,10 @@ mod tests {
     fn plateau_figures_name_the_model() {
         let lines = advice(&summary(vec![fresh("hyper")]));
         let r = line_with(&lines, "Each fresh session");
-        assert!(r.contains("holds 17.9 KiB after it is gone"), "{r}");
+        assert!(
+            r.contains("leaves 17.9 KiB in the retention store after its request"),
+            "{r}"
+        );
         assert!(
             r.contains("model plateau R·b·T = 1.02 GiB for 60000 sessions (model:"),
             "{r}"

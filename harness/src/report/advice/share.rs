@@ -19,7 +19,13 @@ fn full_handshakes(m: &ModeSummary) -> Option<(u64, &'static str)> {
 
 /// Fresh vs shared: allocation traffic per request (derived, as the table marks it), memory
 /// held and handshakes (measured).
-pub(super) fn share_line(f: &ModeSummary, s: &ModeSummary) -> Option<String> {
+/// The heap peak grows with the run's length and its retention (the retention store holds the
+/// fresh sessions' state), so the clause names both.
+pub(super) fn share_line(
+    f: &ModeSummary,
+    s: &ModeSummary,
+    retention_s: Option<f64>,
+) -> Option<String> {
     let mut clauses = Vec::new();
     if let (Some(fb), Some(sb)) = (
         f.client_alloc_bytes_per_request,
@@ -41,10 +47,14 @@ pub(super) fn share_line(f: &ModeSummary, s: &ModeSummary) -> Option<String> {
     // The client's live-heap peak (`None`: no counting allocator).
     if let (Some(fh), Some(sh)) = (f.client_heap_peak_bytes, s.client_heap_peak_bytes) {
         clauses.push(format!(
-            "memory held: client live heap peaked at {} fresh vs {} shared in this {} run (measured)",
+            "memory held: client live heap peaked at {} fresh vs {} shared in this {} run, {} (measured)",
             fmt_bytes(fh as f64),
             fmt_bytes(sh as f64),
             units::seconds(f.load.elapsed_s),
+            retention_s.map_or("retention not modelled".to_string(), |t| format!(
+                "retention {}",
+                units::seconds(t)
+            )),
         ));
     }
     if let (Some((ff, fsrc)), Some((sf, ssrc))) = (full_handshakes(f), full_handshakes(s)) {
@@ -77,6 +87,7 @@ mod tests {
             l.contains("client live heap peaked at 52.9 MiB fresh vs 617 KiB shared in this"),
             "{l}"
         );
+        assert!(l.contains(" run, retention 600 s (measured)"), "{l}");
         assert!(
             l.contains("3000 full handshakes fresh vs 8 shared (measured: client count)"),
             "{l}"

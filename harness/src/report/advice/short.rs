@@ -228,7 +228,7 @@ mod tests {
         // Bytes per request are derived (the table marks them so), and so is their difference.
         assert!(share.contains("less per request when shared ◐;"), "{share}");
         assert!(
-            share.contains("617 KiB shared in this 30 s run ●;"),
+            share.contains("617 KiB shared in this 30 s run, retention 600 s ●;"),
             "{share}"
         );
         let retention = brief_of("[hyper] Each fresh session");
