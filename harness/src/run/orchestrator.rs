@@ -228,7 +228,7 @@ impl Orchestrator {
                 let last = r.samples.last().map(|(s, _)| s);
                 let fin = r.fin.as_ref().map(|f| &f.totals);
                 eprintln!(
-                    "[{}/{total}] {label}: {} ok, {} failed, heap {}",
+                    "[{}/{total}] {label}: {} ok, {} failed, heap at the end {}",
                     i + 1,
                     fin.map_or(last.map_or(0, |s| s.requests_ok), |f| f.requests_ok),
                     fin.map_or(last.map_or(0, |s| s.requests_failed), |f| f.requests_failed),

@@ -68,7 +68,7 @@ fn advice_for(summary: &Summary, client: ClientKind) -> Vec<String> {
     if let Some(f) = fresh {
         if let Some(f) = sound(Some(f)) {
             out.extend(build_line(summary, f, shared));
-            out.extend(retention_line(f));
+            out.extend(retention_line(f, summary.scenario.retention_s));
         }
         // The knob probe measures after the load, one session at a time: its figures are
         // its own, not the leg's.
@@ -144,7 +144,7 @@ mod tests {
         for gone in [
             "Share one session",
             "Building a session",
-            "Each fresh session",
+            "The harness's retention model",
             "Never invalidating",
         ] {
             assert!(

@@ -1,18 +1,23 @@
-//! Advice "Each fresh session holds": b and the plateau, model and measured.
+//! Advice "The harness's retention model keeps": b and the plateau, model and measured.
 
 use crate::contract::summary::ModeSummary;
+use crate::vocab::units;
 use crate::vocab::units::bytes as fmt_bytes;
 
-/// What the retention store keeps of each fresh session after its request, and the plateau:
-/// model and measured, each named.
-pub(super) fn retention_line(f: &ModeSummary) -> Option<String> {
+/// What the harness's retention model keeps of each fresh session, and the plateau: model and
+/// measured, each named. The store is the harness's, standing in for a platform's session
+/// cache, so the line names it as the model rather than as something the session does.
+pub(super) fn retention_line(f: &ModeSummary, retention_s: Option<f64>) -> Option<String> {
     let b = f.retained_bytes_per_session?;
     let method = f
         .retained_bytes_method
         .as_deref()
         .unwrap_or("method not recorded");
+    let held_for = retention_s.map_or("for the configured retention".to_string(), |t| {
+        format!("for {} (--retention)", units::seconds(t))
+    });
     let mut line = format!(
-        "Each fresh session leaves {} in the retention store after its request, until retention expires it (derived: {method})",
+        "The harness's retention model keeps each fresh session's TLS state {held_for}: {} per session (derived: {method})",
         fmt_bytes(b)
     );
     if let Some(model) = f.model_plateau_bytes {
@@ -51,9 +56,9 @@ mod tests {
     #[test]
     fn plateau_figures_name_the_model() {
         let lines = advice(&summary(vec![fresh("hyper")]));
-        let r = line_with(&lines, "Each fresh session");
+        let r = line_with(&lines, "The harness's retention model");
         assert!(
-            r.contains("leaves 17.9 KiB in the retention store after its request"),
+            r.contains("retention model keeps each fresh session's TLS state for 600 s (--retention): 17.9 KiB per session"),
             "{r}"
         );
         assert!(

@@ -172,7 +172,7 @@ mod tests {
             "[hyper] No conclusion from the leak leg",
             "[hyper] Share one session",
             "[hyper] Building a session",
-            "[hyper] Each fresh session",
+            "[hyper] The harness's retention model",
             "[hyper] If sessions cannot be shared",
             "[hyper] Where b goes",
             "[reqwest] Where b goes",
@@ -228,10 +228,10 @@ mod tests {
         // Bytes per request are derived (the table marks them so), and so is their difference.
         assert!(share.contains("less per request when shared ◐;"), "{share}");
         assert!(
-            share.contains("617 KiB shared in this 30 s run, retention 600 s ●;"),
+            share.contains("617 KiB shared in this 30 s run ●; the fresh peak includes"),
             "{share}"
         );
-        let retention = brief_of("[hyper] Each fresh session");
+        let retention = brief_of("[hyper] The harness's retention model");
         assert!(retention.contains("for 60000 sessions ○;"), "{retention}");
         let leak = brief_of("[reqwest] Never invalidating");
         assert!(leak.contains("holds 48.8 KiB ◐;"), "{leak}");
