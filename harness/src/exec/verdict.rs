@@ -406,23 +406,27 @@ mod tests {
     /// a program that closed each one after use, or shared one, is not named as keeping.
     #[test]
     fn connections_kept_to_the_last_request_are_named() {
-        let kept = |close_ns: Option<u64>| {
-            let recs = (0..40)
+        // `n` connections 10 ns apart, each with one request 1 ns after it opened.
+        let serial = |n: u64, closed_ns: &dyn Fn(u64) -> Option<u64>| -> Vec<ConnRecord> {
+            (0..n)
                 .map(|i| ConnRecord {
                     peer_port: 1,
                     opened_ns: 10 * i,
-                    closed_ns: close_ns,
+                    closed_ns: closed_ns(i),
                     handshake: Handshake::Full,
                     requests: 1,
                     last_request_ns: Some(10 * i + 1),
                 })
-                .collect();
+                .collect()
+        };
+        let observe = |recs: Vec<ConnRecord>| {
             assemble(&Observed {
                 end_ns: 1_000_000_000,
                 conns: Some(recs),
                 ..Default::default()
             })
         };
+        let kept = |close_ns: Option<u64>| observe(serial(40, &|_| close_ns));
         // Closed in the runtime's teardown, or never seen closing.
         for s in [kept(Some(999_000_000)), kept(None)] {
             assert_eq!(s.connections_open_at_last_request, Some(40));
@@ -446,22 +450,9 @@ mod tests {
         }
         // Two of twenty open at the end (the last connection and the one before it, not yet
         // closed): named, without a habit claimed.
-        let mut recs: Vec<ConnRecord> = (0..20)
-            .map(|i| ConnRecord {
-                peer_port: 1,
-                opened_ns: 10 * i,
-                closed_ns: Some(10 * i + 15),
-                handshake: Handshake::Full,
-                requests: 1,
-                last_request_ns: Some(10 * i + 1),
-            })
-            .collect();
+        let mut recs = serial(20, &|i| Some(10 * i + 15));
         recs[19].closed_ns = None;
-        let two = assemble(&Observed {
-            end_ns: 1_000_000_000,
-            conns: Some(recs),
-            ..Default::default()
-        });
+        let two = observe(recs);
         assert_eq!(two.connections_open_at_last_request, Some(2));
         let line = two
             .verdict
