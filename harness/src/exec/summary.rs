@@ -196,11 +196,11 @@ fn open_peak(conns: &[ConnRecord]) -> u64 {
 /// p50 and p99 of `values`, through the same HDR histogram (3 significant digits) as the
 /// run's latencies.
 fn p50_p99(values: impl Iterator<Item = u64>) -> Option<P50P99> {
-    let mut h = crate::run::load::hist::new_hist();
+    let mut h = crate::run::load::new_hist();
     for v in values {
         h.saturating_record(v);
     }
-    crate::run::load::hist::p50p99(&h)
+    crate::run::load::p50p99(&h)
 }
 
 fn server_summary(o: &Observed) -> Option<ServerSummary> {

@@ -9,7 +9,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use crate::measure::{alloc, procstat};
-use crate::run::load::hist::new_hist;
+use crate::run::load::new_hist;
 use crate::run::load::plan::LoadPlan;
 use crate::run::retention::RetentionStore;
 use crate::tls::connector::ConnUse;

@@ -2,27 +2,27 @@
 
 mod ctx;
 mod finish;
-pub(crate) mod hist;
-mod limits;
 pub mod plan;
-mod real;
 mod sampler;
-mod virtual_clock;
 
+use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use tokio::sync::watch;
-use tokio::time::Instant;
+use hdrhistogram::Histogram;
+use tokio::sync::{watch, Semaphore};
+use tokio::time::{sleep_until, Instant};
 
-use crate::contract::wire::{ClientFinal, ClientTotals};
+use crate::contract::wire::{ClientFinal, ClientTotals, P50P99};
 use crate::measure::procstat;
 use crate::run::load::ctx::{build_session, lock, Counters, Ctx, Sessions};
 use crate::run::load::finish::{finish, Start};
-use crate::run::load::plan::{LoadPlan, StopReason};
-use crate::run::load::real::real_loop;
-use crate::run::load::virtual_clock::virtual_loop;
+use crate::run::load::plan::{
+    LoadPlan, StopReason, END_GRACE, FD_HEADROOM, LATE_THRESHOLD, VIRTUAL_IN_FLIGHT,
+};
+use crate::run::load::sampler::{sampler_loop, Sampler};
 use crate::run::retention::RetentionStore;
-use crate::tls::session::{Pooling, SessionFactory};
+use crate::tls::session::{Pooling, SessionFactory, REQUEST_TIMEOUT};
 use crate::vocab::client::ClientKind;
 use crate::vocab::clock::Clock;
 use crate::vocab::mode::Mode;
@@ -104,4 +104,182 @@ pub async fn run(
         fd_limit,
     )
     .await
+}
+
+/// The real clock's loop: request i starts at i/R, bounded in flight, late starts counted.
+async fn real_loop(
+    ctx: &Arc<Ctx>,
+    mut stop: watch::Receiver<bool>,
+    fd_limit: Option<procstat::FdLimit>,
+    fds_start: Option<u64>,
+) -> (u64, Option<StopReason>, Option<u64>) {
+    let (plan, run) = (&ctx.plan, &ctx.plan.run);
+    let slots = run.max_in_flight as usize;
+    let sem = Arc::new(Semaphore::new(slots));
+    let planned = run.planned();
+    let start = ctx.start;
+    let deadline = start + run.duration;
+    let (sampler_stop_tx, sampler_stop_rx) = watch::channel(false);
+    let sampler = tokio::spawn(sampler_loop(ctx.clone(), sampler_stop_rx));
+
+    let mut started = 0u64;
+    let mut stopped_early = None;
+    for i in 0..planned {
+        if *stop.borrow() {
+            stopped_early = Some(StopReason::Interrupted);
+            break;
+        }
+        let scheduled = start + Duration::from_secs_f64(plan.stamp(i));
+        tokio::select! {
+            _ = sleep_until(scheduled) => {}
+            _ = stop.changed() => { stopped_early = Some(StopReason::Interrupted); break; }
+        }
+        let (permit, waited) = match sem.clone().try_acquire_owned() {
+            Ok(p) => (p, false),
+            Err(_) => tokio::select! {
+                p = sem.clone().acquire_owned() => match p {
+                    Ok(p) => (p, true),
+                    Err(_) => break,
+                },
+                _ = stop.changed() => { stopped_early = Some(StopReason::Interrupted); break; }
+                _ = sleep_until(deadline + END_GRACE) => {
+                    stopped_early = Some(StopReason::SlotsBusy {
+                        slots,
+                        started,
+                        planned,
+                    });
+                    break;
+                }
+            },
+        };
+        let now = Instant::now();
+        if now >= deadline + END_GRACE && i > 0 {
+            stopped_early = Some(StopReason::FellBehind { started, planned });
+            break;
+        }
+        let in_flight = (slots - sem.available_permits()) as u64;
+        if let Some(why) = fd_stop(ctx, in_flight, fds_start, fd_limit, started) {
+            stopped_early = Some(why);
+            break;
+        }
+        let lag = now.saturating_duration_since(scheduled);
+        let _ = lock(&ctx.counters.lag_hist).record(lag.as_micros() as u64);
+        if waited || lag >= LATE_THRESHOLD {
+            ctx.counters.late.fetch_add(1, Relaxed);
+        }
+        started += 1;
+        tokio::spawn(ctx.clone().request(plan.stamp(i), permit));
+    }
+    drain(&sem, slots).await;
+    let _ = sampler_stop_tx.send(true);
+    // A sampler that panicked measured nothing about its own cost: `None`, not 0.
+    let sampler_cpu_us = sampler.await.ok().flatten();
+    (started, stopped_early, sampler_cpu_us)
+}
+
+/// The virtual clock's loop: the same sequence as fast as it can, stamped i/R.
+async fn virtual_loop(
+    ctx: &Arc<Ctx>,
+    stop: watch::Receiver<bool>,
+    fd_limit: Option<procstat::FdLimit>,
+    fds_start: Option<u64>,
+) -> (u64, Option<StopReason>, Option<u64>) {
+    let (plan, run) = (&ctx.plan, &ctx.plan.run);
+    let slots = (run.max_in_flight as usize).min(VIRTUAL_IN_FLIGHT);
+    let sem = Arc::new(Semaphore::new(slots));
+    let planned = run.planned();
+    let every = run.sample_interval.as_secs_f64();
+    let mut next_sample = every;
+    let mut sampler = Sampler::default();
+    let mut started = 0u64;
+    let mut stopped_early = None;
+    for i in 0..planned {
+        if *stop.borrow() {
+            stopped_early = Some(StopReason::Interrupted);
+            break;
+        }
+        let vt = plan.stamp(i);
+        while vt >= next_sample {
+            // Everything stamped before the boundary completes, then the sample is taken.
+            drain(&sem, slots).await;
+            sampler.emit(ctx, next_sample);
+            next_sample += every;
+        }
+        let Ok(permit) = sem.clone().acquire_owned().await else {
+            break;
+        };
+        let in_flight = (slots - sem.available_permits()) as u64;
+        if let Some(why) = fd_stop(ctx, in_flight, fds_start, fd_limit, started) {
+            stopped_early = Some(why);
+            break;
+        }
+        started += 1;
+        tokio::spawn(ctx.clone().request(vt, permit));
+    }
+    drain(&sem, slots).await;
+    let end_vt = if stopped_early.is_some() {
+        plan.stamp(started)
+    } else {
+        run.duration.as_secs_f64()
+    };
+    sampler.emit(ctx, end_vt);
+    (started, stopped_early, sampler.cost_us)
+}
+
+/// Why leak mode must stop now, if it must: the next session would bring the process within
+/// [`FD_HEADROOM`] descriptors of its limit.
+fn fd_stop(
+    ctx: &Ctx,
+    in_flight: u64,
+    fds_start: Option<u64>,
+    fd_limit: Option<procstat::FdLimit>,
+    started: u64,
+) -> Option<StopReason> {
+    if ctx.plan.mode != Mode::Leak {
+        return None;
+    }
+    // Each kept session holds one connection; hyper's are counted exactly.
+    let open = match ctx.factory.stats() {
+        Some(s) => s.open(),
+        None => lock(&ctx.counters.leaked).len() as u64,
+    };
+    if let Some(max) = ctx.plan.run.max_open {
+        if open + in_flight >= max {
+            return Some(StopReason::MaxOpen { started, max });
+        }
+    }
+    let (lim, fds) = (fd_limit?, fds_start?);
+    let budget = lim.soft.saturating_sub(fds + FD_HEADROOM);
+    (open + in_flight >= budget).then_some(StopReason::FdLimit {
+        started,
+        open,
+        soft: lim.soft,
+        hard: lim.hard,
+    })
+}
+
+/// Waits for every in-flight request; each ends within its own timeout.
+async fn drain(sem: &Semaphore, slots: usize) {
+    if let Ok(Ok(all)) = tokio::time::timeout(
+        REQUEST_TIMEOUT + Duration::from_secs(2),
+        sem.acquire_many(slots as u32),
+    )
+    .await
+    {
+        drop(all);
+    }
+}
+
+pub(crate) fn new_hist() -> Histogram<u64> {
+    // 3 significant digits; auto-resize covers any value.
+    let mut h = Histogram::new(3).unwrap_or_else(|_| unreachable!("3 sigfigs is valid"));
+    h.auto(true);
+    h
+}
+
+pub(crate) fn p50p99(h: &Histogram<u64>) -> Option<P50P99> {
+    (!h.is_empty()).then(|| P50P99 {
+        p50: h.value_at_quantile(0.5),
+        p99: h.value_at_quantile(0.99),
+    })
 }

@@ -8,6 +8,7 @@ use tokio::sync::watch;
 use crate::contract::wire::{ClientSample, WorkerMsg};
 use crate::measure::{alloc, procstat};
 use crate::run::load::ctx::{lock, Ctx, Sessions};
+use crate::run::load::p50p99;
 
 /// Builds samples and charges itself the CPU time it takes (`cost_us` turns `None` for good
 /// the first time the thread clock cannot be read: a partial sum is not the cost).
@@ -53,17 +54,9 @@ impl Sampler {
         };
         self.prev_t = t_s;
         self.prev_done = done;
-        let (p50, p99, max) = {
+        let (latency, max) = {
             let mut h = lock(&c.lat_interval);
-            let v = if h.is_empty() {
-                (None, None, None)
-            } else {
-                (
-                    Some(h.value_at_quantile(0.5)),
-                    Some(h.value_at_quantile(0.99)),
-                    Some(h.max()),
-                )
-            };
+            let v = (p50p99(&h), (!h.is_empty()).then(|| h.max()));
             h.reset();
             v
         };
@@ -100,8 +93,8 @@ impl Sampler {
             handshakes_full: stats.map(|s| s.handshakes_full.load(Relaxed)),
             handshakes_resumed: stats.map(|s| s.handshakes_resumed.load(Relaxed)),
             requests_reused_conn: stats.map(|_| c.reused.load(Relaxed)),
-            latency_p50_us: p50,
-            latency_p99_us: p99,
+            latency_p50_us: latency.map(|l| l.p50),
+            latency_p99_us: latency.map(|l| l.p99),
             latency_max_us: max,
         }
     }
