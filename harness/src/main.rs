@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use harness::cli::args::{Cli, Command};
 use harness::contract::worker::WorkerRole;
-use harness::run::leg::RunExit;
+use harness::run::assemble::RunExit;
 
 #[global_allocator]
 static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;

@@ -14,19 +14,14 @@ use crate::vocab::server_cache::ServerCachePolicy;
 /// Sessions measured per variant.
 pub const SESSIONS_PER_VARIANT: usize = 16;
 
-/// The settings of `tls` the knobs turn.
-fn settings(tls: &ClientTls) -> Settings {
-    Settings {
-        roots: tls.roots,
-        client_cache: tls.client_cache as u64,
-        kx: tls.kx,
-    }
-}
-
 /// The run's own settings (setting `""`), then one variant per [`Knob`] the run does not
 /// already use.
 fn variants(base: &ClientTls) -> Vec<(String, ClientTls)> {
-    let own = settings(base);
+    let own = Settings {
+        roots: base.roots,
+        client_cache: base.client_cache as u64,
+        kx: base.kx,
+    };
     let mut v = vec![(String::new(), base.clone())];
     for knob in Knob::ALL.into_iter().filter(|k| !k.in_use(&own)) {
         let s = knob.apply(&own);

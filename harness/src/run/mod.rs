@@ -4,7 +4,6 @@ pub mod analysis;
 pub mod assemble;
 pub mod handshakes;
 pub mod knobs;
-pub mod leg;
 pub mod load;
 pub mod method_text;
 pub mod orchestrator;

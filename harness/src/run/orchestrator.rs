@@ -12,7 +12,7 @@ use crate::contract::timeline::{self, TimelineRow};
 use crate::contract::wire::{ClientFinal, ClientSample, ServerSample, WorkerMsg};
 use crate::contract::worker::{ClientWorkerConfig, ServerWorkerConfig, WorkerRole};
 use crate::run::assemble::{self, ModeResult, RunMeta};
-use crate::run::leg::{LegEnd, LegOutcome, LegRecord, RunExit};
+use crate::run::assemble::{LegEnd, LegOutcome, LegRecord, RunExit};
 use crate::run::process::{interrupts, next_of, start_server, Exited, Worker, WORKER_GRACE};
 use crate::tls::certs;
 use crate::vocab::client::ClientKind;
@@ -288,15 +288,21 @@ impl Orchestrator {
         pb: &ProgressBar,
         all: &mut AllLegs,
     ) -> LegOutcome {
-        let (mut server, target) = match self.plan.external_url() {
-            Some(url) => (None, url.to_string()),
-            None => match self.start_server(mode).await {
-                Ok((w, port, fd_limit)) => {
-                    all.fd_limit = fd_limit;
-                    (Some(w), format!("https://localhost:{port}/"))
+        let (mut server, target) = match self.plan.server_plan() {
+            Some(server) => {
+                let cfg = ServerWorkerConfig {
+                    server,
+                    witness: false,
+                };
+                match start_server(&self.exe, cfg).await {
+                    Ok((w, port, fd_limit)) => {
+                        all.fd_limit = fd_limit;
+                        (Some(w), format!("https://localhost:{port}/"))
+                    }
+                    Err(why) => return LegOutcome::NotStarted(format!("{mode}: {why}")),
                 }
-                Err(why) => return LegOutcome::NotStarted(why),
-            },
+            }
+            None => (None, self.plan.external_url().unwrap_or_default().into()),
         };
         all.target = Some(target.clone());
         let cfg = self.client_config(mode, client_kind, target);
@@ -394,22 +400,6 @@ impl Orchestrator {
             end,
             unparsed_lines: client_exit.unparsed + server_exit.map_or(0, |e| e.unparsed),
         }))
-    }
-
-    /// Starts the server worker and waits for its port (and the fd limit it runs with).
-    async fn start_server(&self, mode: Mode) -> Result<(Worker, u16, Option<u64>), String> {
-        let Some(server) = self.plan.server_plan() else {
-            return Err(format!("{mode}: no built-in server with --target"));
-        };
-        start_server(
-            &self.exe,
-            ServerWorkerConfig {
-                server,
-                witness: false,
-            },
-        )
-        .await
-        .map_err(|why| format!("{mode}: {why}"))
     }
 
     fn show(&self, pb: &ProgressBar, s: &ClientSample) {

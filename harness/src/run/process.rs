@@ -157,23 +157,14 @@ pub(crate) async fn next_of(w: &mut Option<Worker>) -> Option<WorkerMsg> {
     }
 }
 
-/// The last non-blank line of a process's stderr, or "(no message)".
-pub(crate) fn last_line(s: &str) -> String {
-    s.lines()
-        .rev()
-        .find(|l| !l.trim().is_empty())
-        .unwrap_or("(no message)")
-        .trim()
-        .to_string()
-}
-
 /// What a failed process said about its end, on one line: the first Rust panic in its
 /// stderr (the `thread '…' panicked at <place>:` line and the message under it) or
 /// allocation failure, else its last line; Rust's `note:` hints and backtraces, which follow
 /// either and say nothing of it, left out. "(no message)" when nothing is left.
 pub(crate) fn failure_message(stderr: &str) -> String {
     let lines = said(stderr);
-    abort_message(&lines).unwrap_or_else(|| last_line(&lines.join("\n")))
+    let last = lines.iter().rev().find(|l| !l.trim().is_empty());
+    abort_message(&lines).unwrap_or_else(|| last.unwrap_or(&"(no message)").trim().to_string())
 }
 
 /// `stderr`'s lines without backtraces (`stack backtrace:` and the indented frames under

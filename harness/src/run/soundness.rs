@@ -182,11 +182,11 @@ pub fn per_session_unsound(verdict: &RateVerdict, t: &ClientTotals) -> Option<St
 mod tests {
     use super::*;
     use crate::contract::wire::P50P99;
+    use crate::run::assemble::LegEnd;
     use crate::run::assemble::{
         self,
         tests::{fin, plan, record},
     };
-    use crate::run::leg::LegEnd;
     use crate::run::load::plan::StopReason;
     use crate::vocab::mode::Mode;
 

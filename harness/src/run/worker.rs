@@ -63,12 +63,9 @@ fn stop_signal() -> watch::Receiver<bool> {
 
 /// The client worker: runs one mode's load and reports.
 pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
-    // Before anything can touch OpenSSL: once it has allocated it refuses a new allocator,
-    // and the heap would then be counted without OpenSSL's share. `reqwest-native` runs on
-    // OpenSSL, and in a `native-tls` build the rustls `reqwest` client parses its certificates
-    // through OpenSSL too: for them a refusal is fatal (a partial heap figure would pass for the
-    // whole). hyper never calls OpenSSL; in a build without OpenSSL there is none to count, and
-    // the `openssl_*` figures are null.
+    // First: once OpenSSL has allocated it refuses a new allocator. For a client that calls
+    // OpenSSL a refusal is fatal, since a heap figure without OpenSSL's share would pass for
+    // the whole (docs/openssl.md).
     let openssl_counted = crate::measure::alloc::count_openssl();
     let cfg: ClientWorkerConfig =
         serde_json::from_str(config_json).map_err(|e| WorkerError::Config(e.to_string()))?;
@@ -140,8 +137,7 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
     })?;
     // Leaked sessions and their connections go with the process.
     rt.shutdown_timeout(Duration::from_millis(100));
-    // The load ended the dhat profile (with its retained or kept sessions still live); this
-    // writes it only if the load stopped before it could.
+    // Writes the dhat profile only if the load stopped before it could.
     crate::measure::alloc::finish_dhat();
     Ok(())
 }

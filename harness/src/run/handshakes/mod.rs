@@ -14,7 +14,7 @@ use crate::contract::lockstep::{
 use crate::contract::summary::{write_json, Summary};
 use crate::measure::held;
 use crate::run::method_text::versions;
-use crate::run::orchestrator::{create_run_dir, point_latest};
+use crate::run::orchestrator::{create_run_dir, point_latest, run_id};
 use crate::run::process::{ending, failure_message};
 use crate::tls::certs;
 use crate::tls::config::ClientTls;
@@ -350,10 +350,7 @@ pub fn run(
     summary.reconciliation = crate::report::handshakes::reconciliation(&summary);
     let root = plan.out.join("handshakes");
     let dir = create_run_dir(&root, "")?;
-    summary.run_id = dir
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    summary.run_id = run_id(&dir);
     write_json(&dir.join("summary.json"), &summary)?;
     let _ = point_latest(&root, &dir);
     Ok((summary, dir))

@@ -81,8 +81,7 @@ impl Counters {
 }
 
 /// Builds a session, charging it its wall time, its thread's CPU time and its bytes (the
-/// build is synchronous, so the CPU time and allocations on this thread during it are all
-/// its own).
+/// build is synchronous: all on this thread during it is its own).
 pub(super) fn build_session(
     c: &Counters,
     factory: &SessionFactory,
@@ -131,8 +130,7 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
-    /// Late starts so far; `None` under the virtual clock, which has no schedule to be late
-    /// for.
+    /// Late starts so far; `None` under the virtual clock, which has no schedule.
     pub(super) fn late_starts(&self) -> Option<u64> {
         (self.plan.run.clock == Clock::Real).then(|| self.counters.late.load(Relaxed))
     }

@@ -72,6 +72,7 @@ pub(super) async fn finish(
     };
     let stats = ctx.factory.stats();
     let cpu_measured = c.build_cpu_measured.load(Relaxed);
+    let bytes_measured = c.build_bytes_measured.load(Relaxed);
     let totals = ClientTotals {
         requests_planned: plan.run.planned(),
         requests_started: started,
@@ -99,15 +100,9 @@ pub(super) async fn finish(
         client_build_us: p50p99(&lock(&c.build_hist)),
         client_build_cpu_us: p50p99(&lock(&c.build_cpu_hist)).filter(|_| cpu_measured),
         client_build_cpu_us_total: cpu_measured.then(|| c.build_cpu_ns_total.load(Relaxed) / 1000),
-        client_build_alloc_bytes_total: c
-            .build_bytes_measured
-            .load(Relaxed)
-            .then(|| c.build_bytes.load(Relaxed)),
-        openssl_build_alloc_bytes_total: c
-            .build_bytes_measured
-            .load(Relaxed)
-            .then_some(ossl_end)
-            .flatten()
+        client_build_alloc_bytes_total: bytes_measured.then(|| c.build_bytes.load(Relaxed)),
+        openssl_build_alloc_bytes_total: ossl_end
+            .filter(|_| bytes_measured)
             .map(|_| c.build_openssl_bytes.load(Relaxed)),
         cores_available: std::thread::available_parallelism()
             .ok()
@@ -128,11 +123,8 @@ pub(super) async fn finish(
         sampler_cpu_us_total: sampler_cpu_us,
         stopped_early: stopped_early.map(|r| r.to_string()),
     };
-    // Let the closed connections' tasks finish so each retained state is its last owner
-    // (each kept session holds only what a leaked one would), then end a `--breakdown`
-    // profile with every retained (fresh) or kept (leak) session still live: its "at end".
-    // Then drop them, measuring what they held: the retention store entry by entry, the
-    // kept sessions all together ([`release_kept`]).
+    // Once the closed connections' tasks end, each retained or kept session's state is its
+    // last owner: the `--breakdown` profile ends with them live ("at end"), then they drop.
     let keep = matches!(ctx.sessions, Sessions::PerRequest { keep: true });
     if ctx.retained.is_some() || keep {
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -171,10 +163,8 @@ pub(super) async fn finish(
     }
 }
 
-/// Drops every kept session and reads what that gave back ([`KeptRelease`]): the live heap
-/// before, and after their connections' tasks have ended (the runtime is back to the tasks it
-/// had before the load, `tasks_before`). The list is emptied in place, so its own buffer, a
-/// cost of the harness, is freed only after the second reading.
+/// Drops every kept session: the live heap before, and after their connections' tasks end
+/// (back to `tasks_before`). The list's own buffer is freed only after the second reading.
 async fn release_kept(ctx: &Ctx, tasks_before: Option<usize>) -> Result<KeptRelease, String> {
     let unmeasured = || "the counting allocator is not installed".to_string();
     let mut kept = std::mem::take(&mut *lock(&ctx.counters.leaked));

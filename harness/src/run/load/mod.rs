@@ -35,11 +35,9 @@ pub async fn run(
     stop: watch::Receiver<bool>,
     fd_limit: Option<procstat::FdLimit>,
 ) -> ClientFinal {
-    // A one-time, per-process cost paid before anything is measured: see `tls::warm_up`. A
-    // failure here would fail the first request on its own, so it is only recorded (null).
+    // A failed warm-up fails the first request on its own, so it is only recorded (null).
     let warmup_us = factory.warm_up().ok();
-    // The load's own bookkeeping (its histograms) is allocated before the load's counters
-    // and profile start: a fixed cost of the harness, in no per-request or per-session figure.
+    // The histograms are a fixed cost of the harness: allocated before the counting starts.
     let counters = Counters::new();
     if let Some(f) = &plan.profile {
         crate::measure::alloc::start_dhat(f);
