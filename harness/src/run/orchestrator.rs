@@ -7,7 +7,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::watch;
 
 use crate::contract::plan::{RunPlan, Target};
-use crate::contract::summary::Summary;
+use crate::contract::summary::{write_json, Summary};
 use crate::contract::timeline::{self, TimelineRow};
 use crate::contract::wire::{ClientFinal, ClientSample, ServerSample, WorkerMsg};
 use crate::contract::worker::{ClientWorkerConfig, ServerWorkerConfig, WorkerRole};
@@ -41,7 +41,6 @@ pub struct OutError {
     reason: String,
 }
 
-/// A finished run.
 #[derive(Debug)]
 pub struct RunOutcome {
     pub dir: PathBuf,
@@ -91,19 +90,17 @@ pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome
     let summary = assemble::summary(plan, &meta, &all.outcomes, modes);
     let rows: Vec<TimelineRow> = results.into_iter().flat_map(|r| r.rows).collect();
 
-    let mut report_errors = Vec::new();
-    if let Err(e) = timeline::write_csv(&dir.join("timeline.csv"), &rows) {
-        report_errors.push(e.to_string());
-    }
-    if let Err(e) = crate::contract::summary::write_json(&dir.join("summary.json"), &summary) {
-        report_errors.push(e.to_string());
-    }
-    if let Err(e) = crate::report::render(&dir, &summary, &rows) {
-        report_errors.push(format!("charts: {e}"));
-    }
-    if let Err(e) = point_latest(&plan.out, &dir) {
-        report_errors.push(format!("reports/latest: {e}"));
-    }
+    let report_errors = [
+        timeline::write_csv(&dir.join("timeline.csv"), &rows).map_err(|e| e.to_string()),
+        write_json(&dir.join("summary.json"), &summary).map_err(|e| e.to_string()),
+        crate::report::render(&dir, &summary, &rows)
+            .map(drop)
+            .map_err(|e| format!("charts: {e}")),
+        point_latest(&plan.out, &dir).map_err(|e| format!("reports/latest: {e}")),
+    ]
+    .into_iter()
+    .filter_map(Result::err)
+    .collect();
     Ok(RunOutcome {
         dir,
         summary,
@@ -204,7 +201,6 @@ struct Orchestrator {
     progress: bool,
 }
 
-/// What supervising every leg produced.
 #[derive(Default)]
 struct AllLegs {
     outcomes: Vec<LegOutcome>,
@@ -256,7 +252,6 @@ impl Orchestrator {
         pb
     }
 
-    /// The client worker's configuration for one leg.
     fn client_config(&self, mode: Mode, client: ClientKind, target: String) -> ClientWorkerConfig {
         let p = &self.plan;
         let (ca_files, builtin) = match &p.target {

@@ -6,24 +6,20 @@ use std::process::Command;
 use crate::contract::lockstep::ForeignPoint;
 use crate::vocab::tls::TlsVersion;
 
-/// The suite rustls-bench is asked for: the one the harness's rustls pairs negotiate with its
-/// ECDSA P-256 certificate (aws-lc-rs's first suite of each version).
-fn suite(tls: TlsVersion) -> &'static str {
-    match tls {
-        TlsVersion::V12 => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
-        TlsVersion::V13 => "TLS13_AES_256_GCM_SHA384",
-    }
-}
-
 /// The command line for one point, as rustls's `admin/bench-measure.mk` gives it: the
 /// harness's key type, the suite, the session count.
 fn argv(bench: &Path, tls: TlsVersion, sessions: u64) -> Vec<String> {
+    // The suite the harness's rustls pairs negotiate with its ECDSA P-256 certificate.
+    let suite = match tls {
+        TlsVersion::V12 => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
+        TlsVersion::V13 => "TLS13_AES_256_GCM_SHA384",
+    };
     vec![
         bench.display().to_string(),
         "--key-type".into(),
         "ecdsa-p256".into(),
         "memory".into(),
-        suite(tls).into(),
+        suite.into(),
         sessions.to_string(),
     ]
 }

@@ -43,34 +43,31 @@ pub async fn run(
         crate::measure::alloc::start_dhat(f);
     }
     let start_state = Start::now();
-    let sessions = match plan.mode {
-        Mode::Fresh => Sessions::PerRequest { keep: false },
-        Mode::Leak => Sessions::PerRequest { keep: true },
-        Mode::Shared | Mode::Resume => {
-            let pooling = if plan.mode == Mode::Shared {
-                Pooling::KeepAlive
-            } else {
-                Pooling::NoIdle
+    let one = match plan.mode {
+        Mode::Shared => Some(Pooling::KeepAlive),
+        Mode::Resume => Some(Pooling::NoIdle),
+        Mode::Fresh | Mode::Leak => None,
+    };
+    let sessions = match one.map(|pooling| build_session(&counters, &factory, pooling)) {
+        None => Sessions::PerRequest {
+            keep: plan.mode == Mode::Leak,
+        },
+        Some(Ok(s)) => Sessions::One(Arc::new(s)),
+        Some(Err(kind)) => {
+            let why = StopReason::NoSession(kind.clone());
+            counters.fail(kind);
+            return ClientFinal {
+                totals: ClientTotals {
+                    requests_planned: plan.run.planned(),
+                    requests_failed: 1,
+                    failures_by_kind: lock(&counters.failures).clone(),
+                    stopped_early: Some(why.to_string()),
+                    warmup_us,
+                    ..Default::default()
+                },
+                fd_limit: fd_limit.map(|l| l.soft),
+                ..Default::default()
             };
-            match build_session(&counters, &factory, pooling) {
-                Ok(s) => Sessions::One(Arc::new(s)),
-                Err(kind) => {
-                    let why = StopReason::NoSession(kind.clone());
-                    counters.fail(kind);
-                    return ClientFinal {
-                        totals: ClientTotals {
-                            requests_planned: plan.run.planned(),
-                            requests_failed: 1,
-                            failures_by_kind: lock(&counters.failures).clone(),
-                            stopped_early: Some(why.to_string()),
-                            warmup_us,
-                            ..Default::default()
-                        },
-                        fd_limit: fd_limit.map(|l| l.soft),
-                        ..Default::default()
-                    };
-                }
-            }
         }
     };
     let retained = match (plan.mode, plan.run.retention) {

@@ -25,7 +25,6 @@ pub enum StopReason {
     /// Ctrl-C, SIGTERM, or the parent closed the worker's stdin.
     #[error("interrupted")]
     Interrupted,
-    /// Every request slot stayed busy until the end of the schedule.
     #[error("fell behind: all {slots} request slots (--max-in-flight) stayed busy until the end; {started} of {planned} requests started")]
     SlotsBusy {
         slots: usize,
@@ -35,12 +34,10 @@ pub enum StopReason {
     /// The machine could not start requests as fast as scheduled.
     #[error("fell behind: {started} of {planned} requests started within the duration")]
     FellBehind { started: u64, planned: u64 },
-    /// Leak mode reached `--max-open`.
     #[error(
         "leak: stopped after {started} sessions at the --max-open bound of {max} open connections"
     )]
     MaxOpen { started: u64, max: u64 },
-    /// Leak mode would have run out of file descriptors.
     #[error("leak: stopped after {started} sessions, before the file-descriptor limit: {open} connections open, RLIMIT_NOFILE soft limit {soft} (hard {hard}); raise it with `ulimit -n` or lower --rate/--seconds")]
     FdLimit {
         started: u64,
