@@ -97,7 +97,7 @@ impl HandshakesArgs {
         if let Some(b) = self.rustls_bench.iter().find(|b| !b.is_file()) {
             return Err(HandshakesArgsError::NoBench(b.clone()));
         }
-        let time = std::path::Path::new(crate::run::handshakes::foreign::GNU_TIME);
+        let time = std::path::Path::new(crate::run::handshakes::GNU_TIME);
         if !self.rustls_bench.is_empty() && !time.is_file() {
             return Err(HandshakesArgsError::NoGnuTime);
         }

@@ -91,11 +91,9 @@ pub fn retained(
                 Some(cap) => (rate * ttl).min(cap as f64),
                 None => rate * ttl,
             };
-            // On the plateau: from T on, expiry balances creation. The last request a run
-            // exactly T long starts is stamped T − 1/R, so its final sample (taken once that
-            // request completes) comes a little before T with all R·T sessions held: it is on
-            // the plateau too. Beyond one request's spacing, a sample a hair early is the
-            // sampler's jitter.
+            // On the plateau from T on. A run T long takes its final sample a little before T
+            // (its last request is stamped T − 1/R) with all R·T held; beyond one spacing, a
+            // sample a hair early is the sampler's jitter.
             let eps = 1.0 / rate + 0.001 * sample_interval_s;
             let plateau: Vec<&ClientSample> = rows
                 .iter()

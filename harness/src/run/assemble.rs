@@ -76,8 +76,7 @@ pub struct ModeResult {
     pub summary: ModeSummary,
 }
 
-/// Why the run stopped before its last leg, if it did; the first leg that did not complete
-/// says.
+/// Why the run stopped before its last leg: the first leg that did not complete says.
 pub fn stopped_reason(outcomes: &[LegOutcome]) -> Option<String> {
     outcomes.iter().find_map(|o| match o {
         LegOutcome::NotStarted(why) => Some(why.clone()),
@@ -314,9 +313,7 @@ pub fn summary(
     outcomes: &[LegOutcome],
     modes: Vec<ModeSummary>,
 ) -> Summary {
-    let interrupted = outcomes
-        .iter()
-        .any(|o| matches!(o, LegOutcome::Ran(r) if r.end == LegEnd::Interrupted));
+    let interrupted = exit(plan, outcomes, &modes) == RunExit::Interrupted;
     let mut method = methods();
     if plan.breakdown {
         method.insert("breakdown".into(), BREAKDOWN.into());

@@ -157,18 +157,15 @@ pub(crate) async fn next_of(w: &mut Option<Worker>) -> Option<WorkerMsg> {
     }
 }
 
-/// What a failed process said about its end, on one line: the first Rust panic in its
-/// stderr (the `thread '…' panicked at <place>:` line and the message under it) or
-/// allocation failure, else its last line; Rust's `note:` hints and backtraces, which follow
-/// either and say nothing of it, left out. "(no message)" when nothing is left.
+/// What a failed process said about its end, on one line: its first panic or allocation
+/// failure, else its last line, hints and backtraces left out; "(no message)" if none.
 pub(crate) fn failure_message(stderr: &str) -> String {
     let lines = said(stderr);
     let last = lines.iter().rev().find(|l| !l.trim().is_empty());
     abort_message(&lines).unwrap_or_else(|| last.unwrap_or(&"(no message)").trim().to_string())
 }
 
-/// `stderr`'s lines without backtraces (`stack backtrace:` and the indented frames under
-/// it) and without `note:` hints.
+/// `stderr`'s lines without backtraces (the indented frames) and `note:` hints.
 fn said(stderr: &str) -> Vec<&str> {
     let mut out = Vec::new();
     let mut in_trace = false;
@@ -189,8 +186,7 @@ fn said(stderr: &str) -> Vec<&str> {
     out
 }
 
-/// The first panic (its place and message, up to the next thread's output) or allocation
-/// failure among `lines`.
+/// The first panic (up to the next thread's output) or allocation failure among `lines`.
 fn abort_message(lines: &[&str]) -> Option<String> {
     let is_panic = |l: &str| l.trim_start().starts_with("thread '") && l.contains(" panicked at ");
     let at = lines
@@ -209,8 +205,7 @@ fn abort_message(lines: &[&str]) -> Option<String> {
     Some(text.join(" "))
 }
 
-/// How a process ended: `exit status 1`, or `killed by signal 6 (SIGABRT)` (std names the
-/// signal).
+/// How a process ended: `exit status 1`, or `killed by signal 6 (SIGABRT)`.
 pub(crate) fn ending(status: std::process::ExitStatus) -> String {
     match status.code() {
         Some(code) => format!("exit status {code}"),

@@ -18,8 +18,7 @@ pub fn rate_bound_method() -> String {
 /// `method.per_session_unsound`.
 pub const PER_SESSION_UNSOUND_METHOD: &str = "set when the leg was rate-bound, whether it kept its rate was not measured, or any of its requests failed: its per-session and per-request figures then describe an overloaded or failing client, so the table and page mark them and the advice skips them; they are still published as measured (docs/figures.md)";
 
-/// The `stopped_early` text of a load that fell behind its schedule (`StopReason::FellBehind`
-/// and `StopReason::SlotsBusy`, whose `Display` is the published, stable text).
+/// How `StopReason::FellBehind` and `StopReason::SlotsBusy` start their `stopped_early` text.
 const FELL_BEHIND: &str = "fell behind:";
 
 /// Share of the offered cores above which the client worker itself is the bound.
@@ -30,13 +29,11 @@ pub(crate) const CLIENT_CPU_BOUND: f64 = 0.9;
 pub enum RateVerdict {
     /// The virtual clock: no schedule to keep.
     NoSchedule,
-    /// It kept its schedule: it did not fall behind and its median start lag stayed under the
-    /// threshold.
+    /// It did not fall behind and its median start lag stayed under the threshold.
     Kept,
     /// Rate-bound: why, naming the measured figures and the cause.
     Bound(String),
-    /// Whether it kept its schedule is unknown: it did not fall behind, and there is no
-    /// start-lag reading to show a queue. Why.
+    /// Unknown, and why: it did not fall behind, and no start-lag reading shows a queue.
     NotMeasured(String),
 }
 
@@ -58,9 +55,8 @@ impl RateVerdict {
     }
 }
 
-/// Whether the leg kept its rate: rate-bound with the figures and cause, kept, unknown (no
-/// start-lag reading, so a queue would not show), or no schedule (the virtual clock). A leg
-/// stopped early for another reason is marked by `stopped_early` alone.
+/// Whether the leg kept its rate. A leg stopped early for another reason is marked by
+/// `stopped_early` alone.
 pub fn rate_verdict(
     rate: f64,
     clock: Clock,
@@ -152,9 +148,8 @@ fn cause(rate: f64, t: &ClientTotals, build_cores_needed: Option<f64>) -> String
     }
 }
 
-/// Why the leg's per-session figures are not known to describe a session at the planned rate
-/// (rate-bound, whether it kept its rate not measured, failed requests), or `None` when they
-/// do.
+/// Why the leg's per-session figures are not known to describe a session at the planned rate,
+/// or `None` when they do.
 pub fn per_session_unsound(verdict: &RateVerdict, t: &ClientTotals) -> Option<String> {
     let mut why: Vec<String> = verdict
         .bound()

@@ -1,5 +1,4 @@
-//! The memory guard of `harness handshakes`: a plan whose largest point would not fit in
-//! `MemAvailable` is refused (the bound: docs/method-handshakes.md).
+//! The memory guard of `harness handshakes`: a point that would not fit in `MemAvailable`.
 
 use crate::vocab::tls::TlsLibrary;
 use crate::vocab::units;
