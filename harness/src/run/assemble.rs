@@ -139,7 +139,7 @@ fn max_of<T: Copy + Ord>(it: impl Iterator<Item = Option<T>>) -> Option<T> {
 }
 
 /// A ratio that is only a figure when both sides were measured and the divisor is not 0.
-fn per(total: Option<u64>, n: u64) -> Option<f64> {
+pub(crate) fn per(total: Option<u64>, n: u64) -> Option<f64> {
     total.filter(|_| n > 0).map(|t| t as f64 / n as f64)
 }
 

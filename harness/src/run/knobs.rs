@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::contract::probes::{Knob, KnobFigure, Settings};
 use crate::measure::alloc;
+use crate::run::assemble::per;
 use crate::tls::certs::CertSet;
 use crate::tls::config::ClientTls;
 use crate::tls::server::{Server, ServerOptions};
@@ -91,15 +92,14 @@ async fn measure(setting: String, tls: ClientTls, uri: &hyper::Uri) -> KnobFigur
         let ((), counted) = alloc::measure_thread(|| drop(s));
         freed = freed.zip(counted).map(|(a, c)| a + c.freed);
     }
-    let per = |total: Option<u64>| total.filter(|_| n > 0).map(|t| t as f64 / n as f64);
     KnobFigure {
         setting,
         roots: tls.roots,
         client_cache: tls.client_cache as u64,
         kx: tls.kx,
         sessions: n,
-        retained_bytes_per_session: per(freed),
-        build_alloc_bytes: per(build_bytes),
+        retained_bytes_per_session: per(freed, n),
+        build_alloc_bytes: per(build_bytes, n),
         failed,
     }
 }

@@ -12,6 +12,7 @@ use crate::contract::lockstep::{
 };
 use crate::contract::summary::{write_json, Summary};
 use crate::measure::held;
+use crate::run::assemble::per;
 use crate::run::method_text::versions;
 use crate::run::orchestrator::{create_run_dir, point_latest, run_id};
 use crate::run::process::{ending, failure_message};
@@ -385,10 +386,6 @@ pub fn series(readings: &[LockstepReading]) -> Option<LockstepSeries> {
     if first.point.sessions == last.point.sessions {
         return None;
     }
-    let per_connection = |bytes: Option<u64>| {
-        let pairs = last.point.pairs();
-        bytes.filter(|_| pairs > 0).map(|b| b as f64 / pairs as f64)
-    };
     Some(LockstepSeries {
         library: last.point.library,
         tls: last.point.tls,
@@ -398,16 +395,14 @@ pub fn series(readings: &[LockstepReading]) -> Option<LockstepSeries> {
         from_sessions: first.point.sessions,
         to_sessions: last.point.sessions,
         peak_rss_slope: slope(first, last, |r| r.peak_rss_bytes),
-        peak_rss_per_session: last
-            .peak_rss_bytes
-            .map(|b| b as f64 / last.point.sessions as f64),
+        peak_rss_per_session: per(last.peak_rss_bytes, last.point.sessions),
         malloc_peak_slope: slope(first, last, |r| r.malloc_peak_bytes),
         heap_peak_slope: slope(first, last, |r| r.heap_peak_bytes),
         heap_at_rest_slope: slope(first, last, |r| r.heap_at_rest_bytes),
         malloc_at_rest_slope: slope(first, last, |r| r.malloc_at_rest_bytes),
         malloc_free_at_rest_slope: slope(first, last, |r| r.malloc_free_at_rest_bytes),
-        client_bytes_per_connection: per_connection(last.client_bytes),
-        server_bytes_per_connection: per_connection(last.server_bytes),
+        client_bytes_per_connection: per(last.client_bytes, last.point.pairs()),
+        server_bytes_per_connection: per(last.server_bytes, last.point.pairs()),
         peak_rss_steps: sorted
             .windows(2)
             .map(|w| slope(w[0], w[1], |r| r.peak_rss_bytes))

@@ -1,4 +1,4 @@
-//! What the load's tasks share (plan, sessions, counters); one request, one measured build.
+//! What the load's tasks share (plan, sessions, counters, histograms); one request, one build.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -8,13 +8,27 @@ use hdrhistogram::Histogram;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
+use crate::contract::wire::P50P99;
 use crate::measure::{alloc, procstat};
-use crate::run::load::new_hist;
 use crate::run::load::plan::LoadPlan;
 use crate::run::retention::RetentionStore;
 use crate::tls::connector::ConnUse;
 use crate::tls::session::{FailureKind, Pooling, Session, SessionFactory};
 use crate::vocab::clock::Clock;
+
+pub(crate) fn new_hist() -> Histogram<u64> {
+    // 3 significant digits; auto-resize covers any value.
+    let mut h = Histogram::new(3).unwrap_or_else(|_| unreachable!("3 sigfigs is valid"));
+    h.auto(true);
+    h
+}
+
+pub(crate) fn p50p99(h: &Histogram<u64>) -> Option<P50P99> {
+    (!h.is_empty()).then(|| P50P99 {
+        p50: h.value_at_quantile(0.5),
+        p99: h.value_at_quantile(0.99),
+    })
+}
 
 pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())

@@ -8,8 +8,7 @@ use tokio::time::Instant;
 
 use crate::contract::wire::{ClientFinal, ClientTotals, KeptRelease, Latency};
 use crate::measure::{alloc, procstat, settle};
-use crate::run::load::ctx::{lock, Ctx, Sessions};
-use crate::run::load::p50p99;
+use crate::run::load::ctx::{lock, p50p99, Ctx, Sessions};
 use crate::run::load::plan::StopReason;
 use crate::vocab::clock::Clock;
 

@@ -5,15 +5,16 @@ mod finish;
 pub mod plan;
 mod sampler;
 
+pub(crate) use ctx::{new_hist, p50p99};
+
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use hdrhistogram::Histogram;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::{sleep_until, Instant};
 
-use crate::contract::wire::{ClientFinal, ClientTotals, P50P99};
+use crate::contract::wire::{ClientFinal, ClientTotals};
 use crate::measure::procstat;
 use crate::run::load::ctx::{build_session, lock, Counters, Ctx, Sessions};
 use crate::run::load::finish::{finish, Start};
@@ -263,18 +264,4 @@ async fn drain(sem: &Semaphore, slots: usize) {
     {
         drop(all);
     }
-}
-
-pub(crate) fn new_hist() -> Histogram<u64> {
-    // 3 significant digits; auto-resize covers any value.
-    let mut h = Histogram::new(3).unwrap_or_else(|_| unreachable!("3 sigfigs is valid"));
-    h.auto(true);
-    h
-}
-
-pub(crate) fn p50p99(h: &Histogram<u64>) -> Option<P50P99> {
-    (!h.is_empty()).then(|| P50P99 {
-        p50: h.value_at_quantile(0.5),
-        p99: h.value_at_quantile(0.99),
-    })
 }

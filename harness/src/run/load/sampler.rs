@@ -7,8 +7,7 @@ use tokio::sync::watch;
 
 use crate::contract::wire::{ClientSample, WorkerMsg};
 use crate::measure::{alloc, procstat};
-use crate::run::load::ctx::{lock, Ctx, Sessions};
-use crate::run::load::p50p99;
+use crate::run::load::ctx::{lock, p50p99, Ctx, Sessions};
 
 /// Builds samples and charges itself the CPU time it takes (`cost_us` turns `None` for good
 /// the first time the thread clock cannot be read: a partial sum is not the cost).
