@@ -8,4 +8,3 @@ pub mod lockstep;
 pub mod procstat;
 pub mod proctree;
 pub mod settle;
-pub mod sockets;
