@@ -1,5 +1,4 @@
-//! What can go wrong in the held-connection probe, and which pass, side, connection and step it
-//! names.
+//! What can go wrong in the held-connection probe, naming the pass, side, connection and step.
 
 use std::fmt;
 use std::io;
@@ -7,7 +6,7 @@ use std::time::Duration;
 
 use rustls::pki_types::InvalidDnsNameError;
 
-use crate::measure::held::establish::SERVER_NAME;
+use crate::tls::certs::SERVER_NAME;
 use crate::tls::config::TlsError;
 
 crate::choice! {

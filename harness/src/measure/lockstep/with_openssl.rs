@@ -14,8 +14,7 @@ use openssl::x509::X509;
 
 use super::{LockstepError, Pairs};
 use crate::contract::lockstep::{LockstepPoint, LockstepReading};
-use crate::measure::held::establish::SERVER_NAME;
-use crate::tls::certs::CertSet;
+use crate::tls::certs::{CertSet, SERVER_NAME};
 use crate::vocab::tls::{ConfigSharing, KxChoice, TlsVersion};
 
 /// Measures one OpenSSL point.

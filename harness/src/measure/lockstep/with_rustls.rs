@@ -8,8 +8,7 @@ use rustls::{ClientConfig, ClientConnection, ConnectionCommon, ServerConfig, Ser
 
 use super::{LockstepError, Pairs};
 use crate::contract::lockstep::LockstepPoint;
-use crate::measure::held::establish::SERVER_NAME;
-use crate::tls::certs::CertSet;
+use crate::tls::certs::{CertSet, SERVER_NAME};
 use crate::tls::config::{self, ClientTls};
 use crate::tls::store::SessionStore;
 use crate::vocab::defaults::CLIENT_CACHE;
