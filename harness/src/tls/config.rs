@@ -1,5 +1,4 @@
-//! rustls configuration for both sides: version, key exchange, roots, rustls's default provider
-//! (aws-lc-rs) and its warm-up.
+//! rustls configuration for both sides: version, key exchange, roots, provider and its warm-up.
 
 use std::sync::Arc;
 
@@ -58,9 +57,8 @@ pub fn provider(kx: KxChoice) -> Arc<CryptoProvider> {
     Arc::new(p)
 }
 
-/// Seeds the provider's random generator now: aws-lc seeds it on
-/// first use (tens of ms of CPU, once per process), which would otherwise land in each mode's
-/// first handshake (docs/figures.md, "One-time costs stay out of the figures").
+/// Seeds the provider's random generator now, a once-per-process cost that would otherwise land
+/// in each mode's first handshake (docs/figures.md).
 pub fn warm_up(provider: &CryptoProvider) -> Result<(), TlsError> {
     provider
         .secure_random

@@ -1,5 +1,4 @@
-//! A client session (hyper, reqwest, reqwest-native) and the factory that builds it; dropping one
-//! invalidates it.
+//! A client session (hyper, reqwest, reqwest-native), the factory that builds it, its failures.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use crate::tls::connector::{ConnStats, ConnTag, ConnUse, CountingConnector};
 use crate::vocab::client::{ClientKind, NATIVE_TLS_NOT_BUILT};
 use crate::vocab::tls::RootsChoice;
 
-/// How long one request may take before it counts as failed (`timeout`).
+/// How long one request may take before it fails as `timeout`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a session keeps connections.
@@ -59,16 +58,12 @@ impl SessionFactory {
         self.kind
     }
 
-    /// Seeds the crypto library's random generator (a one-time, per-process cost: see
-    /// [`crate::tls::config::warm_up`]) and returns how long that took, µs. No session, connection or
-    /// request is made.
+    /// Pays the crypto libraries' one-time, per-process set-up ([`crate::tls::config::warm_up`])
+    /// and returns how long it took, µs; no session is made.
     pub fn warm_up(&self) -> Result<u64, TlsError> {
         let t0 = std::time::Instant::now();
-        // OpenSSL's one-time library initialisation (error strings, default provider, config
-        // file) would otherwise land in the first build's figures: reqwest-native's, and in a
-        // `native-tls` build the rustls reqwest client's too (it parses its certificates
-        // through OpenSSL there). What OpenSSL sets up on its first certificate parse is not
-        // covered and stays in the first build (method.reqwest_native_tls says so).
+        // OpenSSL's library initialisation, which would land in the first build of a client
+        // that uses OpenSSL (in a `native-tls` build, reqwest parses certificates through it).
         #[cfg(feature = "native-tls")]
         if self.kind != ClientKind::Hyper {
             openssl_sys::init();
@@ -77,8 +72,8 @@ impl SessionFactory {
         Ok(t0.elapsed().as_micros() as u64)
     }
 
-    /// Connection counters of every session this factory built; reqwest's connections are
-    /// not visible to the harness, so they are only kept for hyper.
+    /// Connection counters of every session this factory built; hyper's only (reqwest's
+    /// connections are not visible to the harness).
     pub fn stats(&self) -> Option<&Arc<ConnStats>> {
         (self.kind == ClientKind::Hyper).then_some(&self.stats)
     }
@@ -111,13 +106,9 @@ impl SessionFactory {
         })
     }
 
-    /// reqwest as a user builds it, on rustls or, `native`, on OpenSSL (`tls_backend_native()`).
-    /// `--roots system` is the backend's default (rustls: the platform verifier, loading the OS
-    /// store per client; OpenSSL: its default verify paths) with the CA merged in; `ca` trusts
-    /// the CA alone (`tls_certs_only`, which also turns OpenSSL's default paths off); `webpki`
-    /// hands rustls a config built like the hyper session's, and has no OpenSSL equivalent.
-    /// The proxy from the environment is ignored so that traffic stays on 127.0.0.1, and
-    /// verification stays on: there is no path that turns it off.
+    /// reqwest as a user builds it, on rustls or, `native`, on OpenSSL. `--roots system` is the
+    /// backend's default verifier with the CA merged in, `ca` the CA alone, `webpki` (rustls
+    /// only) a config built like the hyper session's. No proxy: traffic stays on 127.0.0.1.
     fn build_reqwest(&self, pooling: Pooling, native: bool) -> Result<Session, BuildError> {
         let err = |e: reqwest::Error| BuildError::Reqwest(e.to_string());
         let certs = || {
@@ -132,9 +123,7 @@ impl SessionFactory {
             crate::vocab::tls::TlsVersion::V12 => reqwest::tls::Version::TLS_1_2,
             crate::vocab::tls::TlsVersion::V13 => reqwest::tls::Version::TLS_1_3,
         };
-        // rustls is named explicitly (and replaced for `native`): in a `native-tls` build
-        // reqwest's default backend becomes native-tls. Its certificates are then parsed by OpenSSL as well
-        // (`reqwest::Certificate` holds both forms): `method.reqwest_native_tls` says so.
+        // Named: in a `native-tls` build reqwest's default backend is native-tls.
         let mut b = reqwest::Client::builder()
             .tls_backend_rustls()
             .no_proxy()
@@ -225,10 +214,8 @@ impl FailureKind {
     }
 }
 
-/// rustls's name for a certificate error, without the context some variants carry. Matched
-/// variant by variant (no `Debug` text is parsed); a variant added after this rustls version
-/// reads `Other` until it is named here. The deprecated unit variant is still matched: a
-/// verifier may construct it.
+/// rustls's name for a certificate error, without the context some variants carry, variant by
+/// variant (a newer variant reads `Other`); deprecated variants too: a verifier may make them.
 #[allow(deprecated)]
 fn certificate_name(e: &rustls::CertificateError) -> &'static str {
     use rustls::CertificateError as C;
@@ -308,10 +295,9 @@ impl RequestError {
 }
 
 impl Session {
-    /// Invalidates the session (its pool and connections go) but hands back its TLS state:
-    /// the `ClientConfig` with its root store and the resumption store holding the tickets
-    /// its handshakes received. This is what a platform TLS cache keeps after the session.
-    /// `None` for reqwest, which keeps its TLS state to itself.
+    /// Invalidates the session (its pool and connections go) but hands back its TLS state, the
+    /// `ClientConfig` with its roots and tickets, as a platform TLS cache keeps it; `None` for
+    /// reqwest, which keeps it to itself.
     pub fn into_tls_state(self) -> Option<Arc<rustls::ClientConfig>> {
         match self.inner {
             Inner::Hyper { client, tls_state } => {

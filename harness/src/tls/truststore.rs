@@ -1,6 +1,6 @@
-//! The harness CA as a Java trust store (docs/exec.md): a PKCS#12 file with one trusted
-//! certificate, no encryption, no MAC, byte for byte what `keytool` writes. Written here: the
-//! PKCS#12 crate (p12-keystore) always encrypts and MACs, and no JDK is needed.
+//! The harness CA as a Java trust store: byte for byte the unprotected PKCS#12 `keytool` writes.
+
+// Written here: p12-keystore always encrypts and MACs, and no JDK is needed.
 
 /// The entry's alias (its `friendlyName`), lower case as keytool stores aliases.
 pub const ALIAS: &str = "tls-session-cost-ca";
