@@ -204,16 +204,6 @@ pub enum FailureKind {
     Build(String),
 }
 
-impl FailureKind {
-    /// The kind of a rustls error.
-    pub fn of_tls(e: &rustls::Error) -> Self {
-        match e {
-            rustls::Error::InvalidCertificate(ce) => FailureKind::Certificate(certificate_name(ce)),
-            other => FailureKind::Tls(other.to_string()),
-        }
-    }
-}
-
 /// rustls's name for a certificate error, without the context some variants carry, variant by
 /// variant (a newer variant reads `Other`); deprecated variants too: a verifier may make them.
 #[allow(deprecated)]
@@ -270,7 +260,12 @@ impl RequestError {
         let mut kind = None;
         while let Some(err) = cur {
             if let Some(tls) = err.downcast_ref::<rustls::Error>() {
-                kind = Some(FailureKind::of_tls(tls));
+                kind = Some(match tls {
+                    rustls::Error::InvalidCertificate(e) => {
+                        FailureKind::Certificate(certificate_name(e))
+                    }
+                    other => FailureKind::Tls(other.to_string()),
+                });
                 break;
             }
             cur = match err.downcast_ref::<std::io::Error>() {
@@ -359,7 +354,10 @@ mod tests {
 
     #[test]
     fn failure_keys_are_stable() {
-        let cert = |e| FailureKind::of_tls(&rustls::Error::InvalidCertificate(e)).to_string();
+        let cert = |e| {
+            let e = rustls::Error::InvalidCertificate(e);
+            RequestError::from_error(&e).kind().to_string()
+        };
         assert_eq!(
             cert(rustls::CertificateError::UnknownIssuer),
             "tls: invalid peer certificate: UnknownIssuer"

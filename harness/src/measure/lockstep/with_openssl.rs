@@ -30,7 +30,7 @@ pub(super) fn measure(
 }
 
 /// One end of a pair's duplex: reads `queues[inbox]` (0: to the client, 1: to the server),
-/// writes the other. The pair's one shared allocation (about 70 bytes) goes with the client.
+/// writes the other. The shared allocation goes with the client.
 pub(super) struct End {
     queues: Rc<RefCell<[Vec<u8>; 2]>>,
     inbox: usize,

@@ -56,10 +56,8 @@ impl RustlsPairs {
     }
 }
 
-/// A client connection and, when it has one of its own, its config. A per-request client
-/// (a hyper or reqwest client) keeps its config for as long as it lives; a TLS 1.2
-/// `ClientConnection` lets go of it once the handshake is done (TLS 1.3 keeps it, for
-/// tickets), so without this a TLS 1.2 client would shed a config no real client sheds.
+/// A client connection and its own config, if any: a real client keeps its config as long as
+/// it lives, which a TLS 1.2 `ClientConnection` lets go of after the handshake.
 pub(super) struct Client {
     conn: ClientConnection,
     _config: Option<Arc<ClientConfig>>,
