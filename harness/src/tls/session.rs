@@ -254,38 +254,40 @@ impl RequestError {
             RequestError::Transport { kind, .. } => kind.clone(),
         }
     }
+}
 
-    fn from_error(e: &(dyn std::error::Error + 'static)) -> Self {
-        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-        let mut kind = None;
-        while let Some(err) = cur {
-            if let Some(tls) = err.downcast_ref::<rustls::Error>() {
-                kind = Some(match tls {
-                    rustls::Error::InvalidCertificate(e) => {
-                        FailureKind::Certificate(certificate_name(e))
-                    }
-                    other => FailureKind::Tls(other.to_string()),
-                });
-                break;
-            }
-            cur = match err.downcast_ref::<std::io::Error>() {
-                Some(io) => {
-                    // tokio-rustls (and hyper-rustls around it) wrap the rustls error in
-                    // io::Errors whose source() skips the wrapped error: look inside.
-                    kind.get_or_insert(FailureKind::Io(io.kind()));
-                    match io.get_ref() {
-                        Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-                        None => err.source(),
-                    }
+/// A request's failure on error `e`, kinded by the first rustls or I/O error in its chain.
+fn failed(e: impl std::error::Error + 'static) -> RequestError {
+    let e: &(dyn std::error::Error + 'static) = &e;
+    let mut cur = Some(e);
+    let mut kind = None;
+    while let Some(err) = cur {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            kind = Some(match tls {
+                rustls::Error::InvalidCertificate(e) => {
+                    FailureKind::Certificate(certificate_name(e))
                 }
-                None => err.source(),
-            };
+                other => FailureKind::Tls(other.to_string()),
+            });
+            break;
         }
-        let chain = std::iter::successors(Some(e), |e| e.source());
-        RequestError::Transport {
-            kind: kind.unwrap_or(FailureKind::Http),
-            detail: chain.map(|e| e.to_string()).collect::<Vec<_>>().join(": "),
-        }
+        cur = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => {
+                // tokio-rustls (and hyper-rustls around it) wrap the rustls error in
+                // io::Errors whose source() skips the wrapped error: look inside.
+                kind.get_or_insert(FailureKind::Io(io.kind()));
+                match io.get_ref() {
+                    Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                    None => err.source(),
+                }
+            }
+            None => err.source(),
+        };
+    }
+    let chain = std::iter::successors(Some(e), |e| e.source());
+    RequestError::Transport {
+        kind: kind.unwrap_or(FailureKind::Http),
+        detail: chain.map(|e| e.to_string()).collect::<Vec<_>>().join(": "),
     }
 }
 
@@ -313,31 +315,16 @@ impl Session {
     async fn get_inner(&self, uri: &Uri) -> Result<Outcome, RequestError> {
         let (status, body_bytes, conn) = match &self.inner {
             Inner::Hyper { client, .. } => {
-                let res = client
-                    .get(uri.clone())
-                    .await
-                    .map_err(|e| RequestError::from_error(&e))?;
+                let res = client.get(uri.clone()).await.map_err(failed)?;
                 let conn = res.extensions().get::<ConnTag>().map(ConnTag::take_use);
                 let status = res.status();
-                let body = res
-                    .into_body()
-                    .collect()
-                    .await
-                    .map_err(|e| RequestError::from_error(&e))?
-                    .to_bytes();
+                let body = res.into_body().collect().await.map_err(failed)?.to_bytes();
                 (status, body.len(), conn)
             }
             Inner::Reqwest(client) => {
-                let res = client
-                    .get(uri.to_string())
-                    .send()
-                    .await
-                    .map_err(|e| RequestError::from_error(&e))?;
+                let res = client.get(uri.to_string()).send().await.map_err(failed)?;
                 let status = res.status();
-                let body = res
-                    .bytes()
-                    .await
-                    .map_err(|e| RequestError::from_error(&e))?;
+                let body = res.bytes().await.map_err(failed)?;
                 (status, body.len(), None)
             }
         };
@@ -356,7 +343,7 @@ mod tests {
     fn failure_keys_are_stable() {
         let cert = |e| {
             let e = rustls::Error::InvalidCertificate(e);
-            RequestError::from_error(&e).kind().to_string()
+            failed(e).kind().to_string()
         };
         assert_eq!(
             cert(rustls::CertificateError::UnknownIssuer),
