@@ -71,8 +71,7 @@ fn count_alloc(size: usize) {
     });
 }
 
-/// Counts an allocator call's block of `size` bytes when it is the program's own and was
-/// given, and passes its pointer on.
+/// Counts a block of `size` bytes the program got, and passes its pointer on.
 #[inline]
 fn on_alloc((p, counted): (*mut u8, bool), size: usize) -> *mut u8 {
     if counted && !p.is_null() {
@@ -95,9 +94,8 @@ static DHAT: std::sync::Mutex<Option<dhat::Profiler>> = std::sync::Mutex::new(No
 /// that owns an allocation in a debug build, for `breakdown::RULES`.
 pub const DHAT_FRAMES: usize = 64;
 
-/// Starts dhat's heap profiler (`--breakdown`), which [`finish_dhat`] writes to `file`: every
-/// later allocation is routed through dhat (docs/method-breakdown.md). Never undone, and safe
-/// mid-process: dhat passes through to the system allocator and ignores frees it never saw.
+/// Starts dhat's heap profiler (`--breakdown`), which [`finish_dhat`] writes to `file`. Never
+/// undone, and safe mid-process: dhat ignores frees it never saw (docs/method-breakdown.md).
 pub fn start_dhat(file: &std::path::Path) {
     VIA_DHAT.store(true, Relaxed);
     let p = in_dhat(|| {
@@ -117,8 +115,7 @@ pub fn finish_dhat() {
 }
 
 thread_local! {
-    /// True while this thread is inside dhat: in one of its allocator calls, or building or
-    /// ending its profiler. Allocations made then are dhat's own bookkeeping.
+    /// True while this thread is inside dhat (an allocator call, its profiler's start or end).
     static IN_DHAT: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -132,9 +129,8 @@ fn in_dhat<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// Makes one allocator call beneath the counters, and says whether it is the program's own
-/// (to be counted): dhat's own bookkeeping goes straight to `System`, uncounted, so the
-/// counters hold the same allocations with dhat as without it (docs/method-breakdown.md).
+/// Makes one allocator call beneath the counters, and says whether it is the program's own:
+/// dhat's bookkeeping goes to `System` uncounted, so dhat changes no count.
 #[inline]
 fn beneath<R>(f: impl FnOnce(&dyn GlobalAlloc) -> R) -> (R, bool) {
     if !VIA_DHAT.load(Relaxed) {
@@ -142,8 +138,7 @@ fn beneath<R>(f: impl FnOnce(&dyn GlobalAlloc) -> R) -> (R, bool) {
     }
     match IN_DHAT.try_with(Cell::get) {
         Ok(true) => (f(&System), false),
-        // A thread being torn down has no thread-locals left (`in_dhat` then sets nothing);
-        // dhat guards its own re-entry.
+        // A thread being torn down has no thread-locals; dhat guards its own re-entry.
         _ => (in_dhat(|| f(&dhat::Alloc)), true),
     }
 }
@@ -294,9 +289,8 @@ mod openssl_hook {
     }
 
     pub(super) fn install() -> Result<(), OpensslCountError> {
-        // SAFETY: the three functions keep OpenSSL's contract (malloc/realloc/free semantics,
-        // null on failure); OpenSSL checks that none of its blocks exists yet and refuses
-        // otherwise.
+        // SAFETY: the three functions keep malloc/realloc/free's contract (null on failure);
+        // OpenSSL refuses them once it has allocated.
         let ok = unsafe { CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free) };
         if ok == 1 {
             OPENSSL_HOOKED.store(true, Relaxed);
@@ -321,10 +315,8 @@ mod openssl_hook {
         OPENSSL.live.fetch_sub(size as u64, Relaxed);
     }
 
-    /// The block's start and the size OpenSSL asked for, from the pointer OpenSSL holds.
-    ///
-    /// # Safety
-    /// `p` was returned by `ossl_malloc` or `ossl_realloc` and not freed.
+    /// The block's start and the size OpenSSL asked for. Safety: `p` came from `ossl_malloc`
+    /// or `ossl_realloc` and is not freed.
     unsafe fn ossl_block(p: *mut c_void) -> (*mut u8, usize) {
         // SAFETY: the header sits HEADER bytes before `p`, in the same block.
         let base = (p as *mut u8).sub(HEADER);

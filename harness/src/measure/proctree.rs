@@ -15,8 +15,8 @@ use rustix::process::{pidfd_getfd, pidfd_open, Pid, PidfdFlags, PidfdGetfdFlags}
 
 use crate::contract::exec::TreeSample;
 
-/// The root and every live descendant, root first: from the kernel's per-thread `children`
-/// lists (a few small reads), or by scanning every `/proc/PID/stat` where those are missing.
+/// The root and every live descendant, root first: from the kernel's `children` lists, or by
+/// scanning every `/proc/PID/stat` where those are missing.
 pub fn tree(root: i32) -> Vec<i32> {
     descendants(root, children_of).unwrap_or_else(|| tree_by_scan(root))
 }
@@ -101,9 +101,8 @@ impl Stat {
     }
 }
 
-/// Whether `pid` is running (not gone, a zombie or exiting), and since when (its start time:
-/// compare it across calls). Once `None` it stays `None`, so a time taken before a `Some`
-/// answer is a time at which the process was running (`exec::closing`).
+/// Since when `pid` is running (not a zombie nor exiting); once `None` it stays so, so a time
+/// taken before a `Some` is one at which it ran (`exec::closing`).
 pub fn running_since(pid: i32) -> Option<u64> {
     Stat::read(pid)
         .filter(|st| !st.gone)
@@ -143,9 +142,8 @@ enum Peer {
     Unknown,
 }
 
-/// The ports of descriptor `fd` of process `pid`, asked of a copy of the descriptor borrowed
-/// with `pidfd_getfd` (Linux ≥ 5.6; the command is our child, so ptrace permission holds) and
-/// closed at once.
+/// The ports of descriptor `fd` of process `pid`, asked of a copy borrowed with `pidfd_getfd`
+/// (Linux ≥ 5.6; ptrace permission holds for our child) and closed at once.
 fn tcp_peer(pid: i32, fd: i32) -> Peer {
     let Some(pid) = Pid::from_raw(pid) else {
         return Peer::Unknown;
@@ -184,8 +182,7 @@ fn inet_port(addr: SocketAddrAny) -> Option<u16> {
     SocketAddr::try_from(addr).ok().map(|a| a.port())
 }
 
-/// The sockets of a TCP table (`/proc/net/tcp` or `tcp6`) that are among `inodes`, each as
-/// the [`Peer`] its state and ports make it.
+/// The [`Peer`] of each socket of a TCP table (`/proc/net/tcp` or `tcp6`) among `inodes`.
 fn tcp_sockets(table: &[TcpNetEntry], inodes: &BTreeSet<u64>) -> HashMap<u64, Peer> {
     let peer = |e: &TcpNetEntry| match e.state {
         TcpState::Listen => Peer::Other,
@@ -218,10 +215,9 @@ pub struct Sampler {
     held: Option<BTreeSet<u16>>,
 }
 
-/// Reads one of the machine's TCP tables.
+/// Reads one of the machine's TCP tables; the fallback reads both.
 type TcpTable = fn() -> ProcResult<Vec<TcpNetEntry>>;
 
-/// The fallback's TCP tables.
 const TCP_TABLES: [TcpTable; 2] = [procfs::net::tcp, procfs::net::tcp6];
 
 impl Sampler {

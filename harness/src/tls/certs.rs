@@ -108,9 +108,8 @@ pub enum CertOrigin {
     Generated { because: Staleness },
 }
 
-/// Loads the certificates in `dir`, regenerating them if they cannot be reused, and writes the
-/// Java trust store when it does not hold the CA. Runs that start together serialise on an
-/// advisory lock (`dir/.lock`), so they agree on one CA.
+/// Loads the certificates in `dir`, regenerated if they cannot be reused, the Java trust store
+/// rewritten if stale. Runs serialise on a lock (`dir/.lock`), so they agree on one CA.
 pub fn ensure(dir: &Path) -> Result<(CertSet, CertOrigin), CertError> {
     create_dir(dir)?;
     let lock_path = dir.join(".lock");
@@ -160,8 +159,7 @@ pub fn generate(dir: &Path) -> Result<CertSet, CertError> {
     generate_with_validity(dir, OffsetDateTime::now_utc(), LEAF_VALIDITY)
 }
 
-/// Generates certificates whose validity starts at `not_before` and whose leaf lasts
-/// `leaf_validity`: the seam tests use to make expired certificates.
+/// Generates certificates valid from `not_before`, the leaf for `leaf_validity` (tests expire them).
 pub fn generate_with_validity(
     dir: &Path,
     not_before: OffsetDateTime,

@@ -18,9 +18,8 @@ use tower_service::Service;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Connection counters, one type for both ends (the client's [`CountingConnector`], the
-/// server's), so code that settles on connections reads either end: the server's stand in for
-/// a client whose connections are not visible (reqwest). What an end cannot see stays 0.
+/// Connection counters of either end, so the server's stand in for a client whose connections
+/// are not visible (reqwest). What an end cannot see stays 0.
 #[derive(Debug, Default)]
 pub struct ConnStats {
     /// Connections opened: on the client once TCP and TLS are up (a connection that fails
@@ -112,8 +111,7 @@ pub struct CountingConnector {
 }
 
 impl CountingConnector {
-    /// `tls` must offer ALPN `http/1.1`; the caller's own reference lets a session's TLS state
-    /// outlive it.
+    /// `tls` offers ALPN `http/1.1`; the caller's reference lets a session's TLS state outlive it.
     pub fn new(tls: Arc<rustls::ClientConfig>, stats: Arc<ConnStats>) -> Self {
         let mut http = HttpConnector::new_with_resolver(Resolver(GaiResolver::new()));
         http.enforce_http(false);

@@ -186,8 +186,7 @@ pub enum FailureKind {
     Timeout,
     #[error("status: {0}")]
     Status(u16),
-    /// A certificate the client rejected, named by rustls's `CertificateError` variant alone
-    /// (the times and names some variants carry stay in the error's detail).
+    /// A certificate the client rejected, by rustls's `CertificateError` variant alone.
     #[error("tls: invalid peer certificate: {0}")]
     Certificate(&'static str),
     /// Any other rustls error, as rustls describes it.
@@ -292,9 +291,8 @@ fn failed(e: impl std::error::Error + 'static) -> RequestError {
 }
 
 impl Session {
-    /// Invalidates the session (its pool and connections go) but hands back its TLS state, the
-    /// `ClientConfig` with its roots and tickets, as a platform TLS cache keeps it; `None` for
-    /// reqwest, which keeps it to itself.
+    /// Drops the session's pool and connections but hands back its TLS state (roots, tickets),
+    /// as a platform TLS cache keeps it; `None` for reqwest, which keeps it to itself.
     pub fn into_tls_state(self) -> Option<Arc<rustls::ClientConfig>> {
         match self.inner {
             Inner::Hyper { client, tls_state } => {

@@ -20,8 +20,7 @@ const REQUEST: &[u8; 16] = b"held probe: ping";
 /// What the server answers.
 const REPLY: &[u8; 16] = b"held probe: pong";
 
-/// Time given to a side's runtime after the warm-up connection is dropped, so that tokio
-/// releases the socket's registration before the first reading rather than after it.
+/// Time for tokio to release the dropped warm-up's socket registration before the first reading.
 const SETTLE: Duration = Duration::from_millis(20);
 
 /// This thread's live heap bytes: allocated minus freed on it. `None` without the allocator.
@@ -41,10 +40,8 @@ pub(super) async fn client_side<E: Establish>(
     hold(cx, warm, n, |which| client_connection(cx, e, addr, which)).await
 }
 
-/// Lets the closed warm-up connection go, then establishes `n` connections with `connect` and
-/// holds them (in a list allocated before the first reading, so not counted): this thread's
-/// live-byte growth from before the first to when both sides have all `n` (the first
-/// rendezvous); then, after the second, drops them.
+/// Drops the warm-up, then establishes `n` connections and holds them: this thread's live-byte
+/// growth until both sides hold all `n` (the first rendezvous); drops them after the second.
 async fn hold<C, F, Fut>(
     cx: &SideCtx,
     warm: C,
@@ -151,8 +148,7 @@ async fn read_expected<C: AsyncRead + Unpin>(conn: &mut C, want: &[u8; 16]) -> i
     ))
 }
 
-/// Longest wait for one step of one connection (connect, handshake, a read…): only a guard
-/// against a hang, never a measurement.
+/// Longest wait for one step of one connection: a guard against a hang, not a measurement.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Live-byte growth of a side's thread over its held connections; `None` when not measured.
@@ -216,10 +212,8 @@ impl SideCtx {
     }
 }
 
-/// Starts one side: its own OS thread and current-thread runtime, `body` run to completion on
-/// it. The rendezvous is marked abandoned when the thread ends, however it ends (after both
-/// sides are done nobody waits any more, and after a failure or a panic the other side must
-/// stop waiting).
+/// Runs `body` on its own thread and current-thread runtime; the rendezvous is abandoned when
+/// the thread ends, however it ends, so the other side never waits in vain.
 pub(super) fn spawn_side<F, Fut>(
     pass: Pass,
     side: Side,
@@ -309,9 +303,8 @@ pub(super) enum Missed {
     TimedOut,
 }
 
-/// A two-party barrier that either party can abandon, so that a side that fails never leaves
-/// the other waiting, with a timeout. A `std` mutex and condition variable: it never allocates,
-/// so neither side's heap reading is charged for it.
+/// A two-party barrier with a timeout that either party can abandon when it fails. A `std`
+/// mutex and condition variable: it never allocates, so no heap reading is charged for it.
 #[derive(Default)]
 pub(super) struct Rendezvous {
     state: Mutex<Meeting>,
@@ -329,8 +322,7 @@ struct Meeting {
 
 impl Rendezvous {
     fn lock(&self) -> std::sync::MutexGuard<'_, Meeting> {
-        // Poisoning would need a panic while holding the lock, and nothing here panics; the
-        // state stays consistent either way.
+        // Nothing here panics while holding the lock; the state stays consistent either way.
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -116,9 +116,8 @@ fn primary(client: HeldError, server: HeldError) -> HeldError {
     }
 }
 
-/// When the client side has stopped, the server side may be waiting in `accept` for a
-/// connection that will never come: one connection, closed at once, ends that wait (the
-/// server's handshake or read then fails). Refused when the server side has already ended.
+/// Ends a server side's wait in `accept` for a client side that has stopped: one connection,
+/// closed at once (refused when the server side has already ended).
 fn unblock_accept(addr: SocketAddr) {
     let _ = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1));
 }
