@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
 use std::net::SocketAddr;
-use std::os::fd::{AsFd, BorrowedFd};
+use std::os::fd::AsFd;
 
 use procfs::net::{TcpNetEntry, TcpState};
 use procfs::process::{FDTarget, SmapsRollup, StatM};
@@ -150,14 +150,10 @@ fn tcp_peer(pid: i32, fd: i32) -> Peer {
     };
     let borrowed = pidfd_open(pid, PidfdFlags::empty())
         .and_then(|pidfd| pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty()));
-    match borrowed {
-        Ok(copy) => ask_socket(copy.as_fd()),
-        Err(_) => Peer::Unknown,
-    }
-}
-
-/// [`Peer`] of a socket descriptor of ours.
-fn ask_socket(fd: BorrowedFd) -> Peer {
+    let Ok(copy) = borrowed else {
+        return Peer::Unknown;
+    };
+    let fd = copy.as_fd();
     if sockopt::socket_type(fd) != Ok(SocketType::STREAM) {
         return Peer::Other;
     }

@@ -15,18 +15,10 @@ const SPINS_PER_CLOCK_CHECK: u32 = 1024;
 /// Why waiting stopped before its target was reached.
 #[derive(Debug, thiserror::Error)]
 pub enum SettleError {
-    #[error("connections did not close within {limit:?}: {open} open, expected at most {target}")]
-    Connections {
-        open: u64,
-        target: u64,
-        limit: Duration,
-    },
-    #[error("tasks did not finish within {limit:?}: {alive} alive, expected at most {target}")]
-    Tasks {
-        alive: usize,
-        target: usize,
-        limit: Duration,
-    },
+    #[error("connections did not close within {LIMIT:?}: {open} open, expected at most {target}")]
+    Connections { open: u64, target: u64 },
+    #[error("tasks did not finish within {LIMIT:?}: {alive} alive, expected at most {target}")]
+    Tasks { alive: usize, target: usize },
     #[error("not inside a tokio runtime, so there are no tasks to count")]
     NoRuntime,
 }
@@ -40,7 +32,6 @@ pub async fn connections(stats: &ConnStats, target: u64) -> Result<(), SettleErr
         .map_err(|()| SettleError::Connections {
             open: stats.open(),
             target,
-            limit: LIMIT,
         })
 }
 
@@ -54,7 +45,6 @@ pub async fn tasks(target: usize) -> Result<(), SettleError> {
         .map_err(|()| SettleError::Tasks {
             alive: alive(),
             target,
-            limit: LIMIT,
         })
 }
 

@@ -112,10 +112,9 @@ impl OpensslPairs {
         let key = PKey::private_key_from_der(certs.server_key.secret_der())?;
         s.set_private_key(&key)?;
         s.check_private_key()?;
-        let shared = match point.config {
-            ConfigSharing::Shared => Some(client_context(point, &ca)?),
-            ConfigSharing::PerConnection => None,
-        };
+        let shared = (point.config == ConfigSharing::Shared)
+            .then(|| client_context(point, &ca))
+            .transpose()?;
         Ok(Self {
             point: point.clone(),
             ca,

@@ -26,10 +26,10 @@ pub(super) struct RustlsPairs {
 
 impl RustlsPairs {
     pub(super) fn new(point: &LockstepPoint, certs: &CertSet) -> Result<Self, LockstepError> {
-        let per_connection = point.config == ConfigSharing::PerConnection;
+        let shared = point.config == ConfigSharing::Shared;
         // Shared: resumption off, as rustls-bench's memory setup. Per connection: the default
         // resumption store a new client gets.
-        let cache = if per_connection { CLIENT_CACHE } else { 0 };
+        let cache = if shared { 0 } else { CLIENT_CACHE };
         let tls = ClientTls::new(
             point.tls,
             point.kx,
@@ -38,10 +38,9 @@ impl RustlsPairs {
             cache,
         );
         config::warm_up(&tls.provider)?;
-        let shared = match point.config {
-            ConfigSharing::Shared => Some(Arc::new(tls.client_config()?)),
-            ConfigSharing::PerConnection => None,
-        };
+        let shared = shared
+            .then(|| tls.client_config().map(Arc::new))
+            .transpose()?;
         // rustls's default server store (256 entries): bounded, so not a per-session cost.
         let store = Arc::new(SessionStore::new(ServerCachePolicy::default()));
         let server = Arc::new(config::server_config(certs, point.tls, store)?);
