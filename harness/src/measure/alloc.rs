@@ -1,8 +1,4 @@
-//! A cheap counting global allocator, the source of every heap figure the harness prints, and
-//! OpenSSL's allocations routed through the same counters ([`count_openssl`]).
-//!
-//! Why each figure is exact: docs/figures.md, "Heap is exact". In a process that does not
-//! install it (a test binary), [`is_installed`] is false and every reading is not measured.
+//! The counting global allocator behind every heap figure, OpenSSL's heap counted alongside.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -42,51 +38,64 @@ impl Counters {
 
 /// Every allocation, Rust's and (when counted) OpenSSL's.
 static HEAP: Counters = Counters::new();
+/// False in a process that does not install the allocator (a test binary): nothing measured.
 static INSTALLED: AtomicBool = AtomicBool::new(false);
 static VIA_DHAT: AtomicBool = AtomicBool::new(false);
 
 thread_local! {
-    static THREAD_BYTES: Cell<u64> = const { Cell::new(0) };
-    static THREAD_ALLOCS: Cell<u64> = const { Cell::new(0) };
-    static THREAD_FREED: Cell<u64> = const { Cell::new(0) };
+    static THREAD: Cell<ThreadAllocs> = const {
+        Cell::new(ThreadAllocs { bytes: 0, allocs: 0, freed: 0 })
+    };
 }
 
 /// The counting allocator. Install with `#[global_allocator] static A: CountingAlloc = CountingAlloc;`.
 pub struct CountingAlloc;
 
+/// Updates this thread's counters; `try_with`: thread-locals are gone while a thread is torn down.
 #[inline]
-fn on_alloc(size: usize) {
-    INSTALLED.store(true, Relaxed);
-    count_alloc(size);
+fn on_thread(f: impl FnOnce(&mut ThreadAllocs)) {
+    let _ = THREAD.try_with(|c| {
+        let mut t = c.get();
+        f(&mut t);
+        c.set(t);
+    });
 }
 
 /// Adds one allocation of `size` bytes to the process's and this thread's counters.
 #[inline]
 fn count_alloc(size: usize) {
     HEAP.alloc(size);
-    // `try_with`: thread-locals are gone while a thread is being torn down.
-    let _ = THREAD_BYTES.try_with(|c| c.set(c.get() + size as u64));
-    let _ = THREAD_ALLOCS.try_with(|c| c.set(c.get() + 1));
+    on_thread(|t| {
+        t.bytes += size as u64;
+        t.allocs += 1;
+    });
+}
+
+/// Counts a block of `size` bytes the program got, and passes its pointer on.
+#[inline]
+fn on_alloc((p, counted): (*mut u8, bool), size: usize) -> *mut u8 {
+    if counted && !p.is_null() {
+        INSTALLED.store(true, Relaxed);
+        count_alloc(size);
+    }
+    p
 }
 
 #[inline]
 fn on_dealloc(size: usize) {
     HEAP.live.fetch_sub(size as u64, Relaxed);
-    let _ = THREAD_FREED.try_with(|c| c.set(c.get() + size as u64));
+    on_thread(|t| t.freed += size as u64);
 }
 
 /// dhat's profiler while a `--dhat` profile is being recorded ([`start_dhat`], [`finish_dhat`]).
 static DHAT: std::sync::Mutex<Option<dhat::Profiler>> = std::sync::Mutex::new(None);
 
-/// Stack frames dhat records per allocation site, from the allocation outwards (dhat's default
-/// is 10). Deep enough to reach the library frame that owns an allocation in a debug build,
-/// whose containers alone take a handful of frames (`breakdown::RULES` reads them).
+/// Stack frames dhat records per site (its default: 10): enough to reach the library frame
+/// that owns an allocation in a debug build, for `breakdown::RULES`.
 pub const DHAT_FRAMES: usize = 64;
 
-/// Starts dhat's heap profiler (`--breakdown`), which writes its profile to `file` when
-/// [`finish_dhat`] ends it: every later allocation is routed through dhat, with [`DHAT_FRAMES`]
-/// frames per site (docs/method-breakdown.md). The switch is never undone, and safe
-/// mid-process: dhat passes through to the system allocator and ignores frees it never saw.
+/// Starts dhat's heap profiler (`--breakdown`), which [`finish_dhat`] writes to `file`. Never
+/// undone, and safe mid-process: dhat ignores frees it never saw (docs/method-breakdown.md).
 pub fn start_dhat(file: &std::path::Path) {
     VIA_DHAT.store(true, Relaxed);
     let p = in_dhat(|| {
@@ -98,17 +107,15 @@ pub fn start_dhat(file: &std::path::Path) {
     *DHAT.lock().unwrap_or_else(|e| e.into_inner()) = Some(p);
 }
 
-/// Ends the dhat profile started by [`start_dhat`] and writes it: the bytes live now are the
-/// profile's "at end" figures. Does nothing when no profile is being recorded, so the load
-/// calls it at the end of the load and the worker again before it exits.
+/// Ends and writes the dhat profile (the bytes live now are its "at end" figures); does
+/// nothing when none is being recorded, so both the load and the exiting worker call it.
 pub fn finish_dhat() {
     let p = DHAT.lock().unwrap_or_else(|e| e.into_inner()).take();
     in_dhat(|| drop(p));
 }
 
 thread_local! {
-    /// True while this thread is inside dhat: in one of its allocator calls, or building or
-    /// ending its profiler. Allocations made then are dhat's own bookkeeping.
+    /// True while this thread is inside dhat (an allocator call, its profiler's start or end).
     static IN_DHAT: Cell<bool> = const { Cell::new(false) };
 }
 
@@ -122,10 +129,8 @@ fn in_dhat<R>(f: impl FnOnce() -> R) -> R {
     r
 }
 
-/// Makes one allocator call beneath the counters, and says whether it is the program's own
-/// (to be counted). Through dhat, dhat's own bookkeeping allocates through this allocator on
-/// the same thread: those nested calls go straight to `System`, uncounted, so the counters
-/// hold the same allocations with dhat as without it (docs/method-breakdown.md).
+/// Makes one allocator call beneath the counters, and says whether it is the program's own:
+/// dhat's bookkeeping goes to `System` uncounted, so dhat changes no count.
 #[inline]
 fn beneath<R>(f: impl FnOnce(&dyn GlobalAlloc) -> R) -> (R, bool) {
     if !VIA_DHAT.load(Relaxed) {
@@ -133,8 +138,7 @@ fn beneath<R>(f: impl FnOnce(&dyn GlobalAlloc) -> R) -> (R, bool) {
     }
     match IN_DHAT.try_with(Cell::get) {
         Ok(true) => (f(&System), false),
-        // A thread being torn down has no thread-locals left (`in_dhat` then sets nothing);
-        // dhat guards its own re-entry.
+        // A thread being torn down has no thread-locals; dhat guards its own re-entry.
         _ => (in_dhat(|| f(&dhat::Alloc)), true),
     }
 }
@@ -144,19 +148,11 @@ fn beneath<R>(f: impl FnOnce(&dyn GlobalAlloc) -> R) -> (R, bool) {
 // `System` needs; the counters are side effects only.
 unsafe impl GlobalAlloc for CountingAlloc {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        let (p, counted) = beneath(|a| a.alloc(layout));
-        if counted && !p.is_null() {
-            on_alloc(layout.size());
-        }
-        p
+        on_alloc(beneath(|a| a.alloc(layout)), layout.size())
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
-        let (p, counted) = beneath(|a| a.alloc_zeroed(layout));
-        if counted && !p.is_null() {
-            on_alloc(layout.size());
-        }
-        p
+        on_alloc(beneath(|a| a.alloc_zeroed(layout)), layout.size())
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
@@ -170,9 +166,8 @@ unsafe impl GlobalAlloc for CountingAlloc {
         let (p, counted) = beneath(|a| a.realloc(ptr, layout, new_size));
         if counted && !p.is_null() {
             on_dealloc(layout.size());
-            on_alloc(new_size);
         }
-        p
+        on_alloc((p, counted), new_size)
     }
 }
 
@@ -209,9 +204,9 @@ pub struct ThreadAllocs {
 /// Runs `f` and returns what it allocated on this thread. Exact for synchronous work, whatever
 /// other threads do meanwhile; `None` when the counting allocator is not installed.
 pub fn measure_thread<T>(f: impl FnOnce() -> T) -> (T, Option<ThreadAllocs>) {
-    let before = thread_counts_raw();
+    let before = THREAD.with(Cell::get);
     let out = f();
-    let after = thread_counts_raw();
+    let after = THREAD.with(Cell::get);
     let counted = is_installed().then_some(ThreadAllocs {
         bytes: after.bytes - before.bytes,
         allocs: after.allocs - before.allocs,
@@ -220,25 +215,14 @@ pub fn measure_thread<T>(f: impl FnOnce() -> T) -> (T, Option<ThreadAllocs>) {
     (out, counted)
 }
 
-/// This thread's cumulative bytes and allocations, or `None` when the counting allocator is
-/// not installed. Subtract two readings to charge work done on one thread (for example a
-/// current-thread tokio runtime driving a client) while other threads allocate freely.
+/// This thread's cumulative counts (`None`: allocator not installed): two readings charge
+/// work done on one thread, a current-thread runtime's say, while other threads allocate.
 pub fn thread_counts() -> Option<ThreadAllocs> {
-    is_installed().then(thread_counts_raw)
+    is_installed().then(|| THREAD.with(Cell::get))
 }
 
-fn thread_counts_raw() -> ThreadAllocs {
-    ThreadAllocs {
-        bytes: THREAD_BYTES.with(Cell::get),
-        allocs: THREAD_ALLOCS.with(Cell::get),
-        freed: THREAD_FREED.with(Cell::get),
-    }
-}
-
-// OpenSSL's heap (the `reqwest-native` client, `native-tls` builds): OpenSSL allocates with C
-// `malloc`, which the Rust global allocator never sees, so `count_openssl` replaces its
-// allocator with functions that add to these counters and OpenSSL's own. Each block carries a
-// header holding its size: OpenSSL's free and realloc do not pass it.
+// OpenSSL allocates with C `malloc`, which the Rust global allocator never sees: `count_openssl`
+// gives it functions that add to these counters and OpenSSL's own.
 
 static OPENSSL_HOOKED: AtomicBool = AtomicBool::new(false);
 static OPENSSL: Counters = Counters::new();
@@ -250,17 +234,15 @@ thread_local! {
 /// Why OpenSSL's allocations cannot be counted.
 #[derive(Debug, thiserror::Error)]
 pub enum OpensslCountError {
-    /// OpenSSL refuses a new allocator once it has allocated: counting from then on would
-    /// miss what it already holds, so nothing is counted rather than a part.
+    /// OpenSSL refuses a new allocator once it has allocated: nothing is counted, not a part.
     #[error("OpenSSL had already allocated before its allocator could be replaced")]
     TooLate,
-    /// This build has no OpenSSL at all (built without the `native-tls` feature).
     #[error("{}", crate::vocab::client::NATIVE_TLS_NOT_BUILT)]
     NotBuilt,
 }
 
-/// Routes every later OpenSSL allocation through the counters. Call before anything uses
-/// OpenSSL (the client worker does so first thing). Idempotent.
+/// Routes every later OpenSSL allocation through the counters; call before anything uses
+/// OpenSSL. Idempotent.
 pub fn count_openssl() -> Result<(), OpensslCountError> {
     if OPENSSL_HOOKED.load(Relaxed) {
         return Ok(());
@@ -271,9 +253,8 @@ pub fn count_openssl() -> Result<(), OpensslCountError> {
     openssl_hook::install()
 }
 
-/// OpenSSL's share of the heap, counted by [`count_openssl`]'s functions (their headers not
-/// included: the figures are the sizes OpenSSL asked for, like the Rust counters); `None` when
-/// its allocator was not replaced (nothing is known).
+/// OpenSSL's share of the heap, the sizes it asked for (headers not included); `None` when its
+/// allocator was not replaced.
 pub fn openssl_heap() -> Option<HeapStats> {
     OPENSSL_HOOKED.load(Relaxed).then(|| OPENSSL.read())
 }
@@ -285,42 +266,32 @@ pub fn thread_openssl_bytes() -> Option<u64> {
         .then(|| THREAD_OPENSSL_BYTES.with(Cell::get))
 }
 
-/// The functions OpenSSL allocates through once [`count_openssl`] has installed them.
+/// The functions OpenSSL allocates through once [`count_openssl`] has installed them. Each
+/// block carries a header holding its size: OpenSSL's free and realloc do not pass it.
 #[cfg(feature = "native-tls")]
 mod openssl_hook {
     use super::*;
+    use libc::{c_char, c_int, c_void};
 
     /// Size header in front of every block handed to OpenSSL. 16 keeps the block at malloc's
     /// alignment on 64-bit targets (OpenSSL stores `long double`-aligned data in some blocks).
     const HEADER: usize = 16;
     const ALIGN: usize = 16;
 
+    type Malloc = unsafe extern "C" fn(usize, *const c_char, c_int) -> *mut c_void;
+    type Realloc = unsafe extern "C" fn(*mut c_void, usize, *const c_char, c_int) -> *mut c_void;
+    type Free = unsafe extern "C" fn(*mut c_void, *const c_char, c_int);
+
     // OpenSSL ≥ 1.1.0; not declared by openssl-sys, which links libcrypto for us.
     use openssl_sys as _;
     extern "C" {
-        fn CRYPTO_set_mem_functions(
-            m: Option<
-                unsafe extern "C" fn(usize, *const libc::c_char, libc::c_int) -> *mut libc::c_void,
-            >,
-            r: Option<
-                unsafe extern "C" fn(
-                    *mut libc::c_void,
-                    usize,
-                    *const libc::c_char,
-                    libc::c_int,
-                ) -> *mut libc::c_void,
-            >,
-            f: Option<unsafe extern "C" fn(*mut libc::c_void, *const libc::c_char, libc::c_int)>,
-        ) -> libc::c_int;
+        fn CRYPTO_set_mem_functions(m: Malloc, r: Realloc, f: Free) -> c_int;
     }
 
     pub(super) fn install() -> Result<(), OpensslCountError> {
-        // SAFETY: the three functions keep OpenSSL's contract (malloc/realloc/free semantics,
-        // null on failure); OpenSSL checks that none of its blocks exists yet and refuses
-        // otherwise.
-        let ok = unsafe {
-            CRYPTO_set_mem_functions(Some(ossl_malloc), Some(ossl_realloc), Some(ossl_free))
-        };
+        // SAFETY: the three functions keep malloc/realloc/free's contract (null on failure);
+        // OpenSSL refuses them once it has allocated.
+        let ok = unsafe { CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free) };
         if ok == 1 {
             OPENSSL_HOOKED.store(true, Relaxed);
             Ok(())
@@ -344,21 +315,15 @@ mod openssl_hook {
         OPENSSL.live.fetch_sub(size as u64, Relaxed);
     }
 
-    /// The block's start and the size OpenSSL asked for, from the pointer OpenSSL holds.
-    ///
-    /// # Safety
-    /// `p` was returned by `ossl_malloc` or `ossl_realloc` and not freed.
-    unsafe fn ossl_block(p: *mut libc::c_void) -> (*mut u8, usize) {
+    /// The block's start and the size OpenSSL asked for. Safety: `p` came from `ossl_malloc`
+    /// or `ossl_realloc` and is not freed.
+    unsafe fn ossl_block(p: *mut c_void) -> (*mut u8, usize) {
         // SAFETY: the header sits HEADER bytes before `p`, in the same block.
         let base = (p as *mut u8).sub(HEADER);
         (base, (base as *const usize).read())
     }
 
-    unsafe extern "C" fn ossl_malloc(
-        size: usize,
-        _file: *const libc::c_char,
-        _line: libc::c_int,
-    ) -> *mut libc::c_void {
+    unsafe extern "C" fn ossl_malloc(size: usize, _: *const c_char, _: c_int) -> *mut c_void {
         // OpenSSL's own CRYPTO_malloc answers 0 bytes with null; so does this.
         let Some(layout) = ossl_layout(size).filter(|_| size > 0) else {
             return std::ptr::null_mut();
@@ -375,11 +340,11 @@ mod openssl_hook {
     }
 
     unsafe extern "C" fn ossl_realloc(
-        p: *mut libc::c_void,
+        p: *mut c_void,
         size: usize,
-        file: *const libc::c_char,
-        line: libc::c_int,
-    ) -> *mut libc::c_void {
+        file: *const c_char,
+        line: c_int,
+    ) -> *mut c_void {
         if p.is_null() {
             return ossl_malloc(size, file, line);
         }
@@ -407,11 +372,7 @@ mod openssl_hook {
         nb.add(HEADER).cast()
     }
 
-    unsafe extern "C" fn ossl_free(
-        p: *mut libc::c_void,
-        _file: *const libc::c_char,
-        _line: libc::c_int,
-    ) {
+    unsafe extern "C" fn ossl_free(p: *mut c_void, _: *const c_char, _: c_int) {
         if p.is_null() {
             return;
         }

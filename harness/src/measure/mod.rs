@@ -1,5 +1,4 @@
-//! The instruments: counting allocator and OpenSSL's hook, `/proc`, the process tree and its
-//! sockets, settling, the dhat breakdown, the held and lockstep probes.
+//! The instruments: the counting allocator, `/proc`, settling, the breakdown, the probes.
 
 pub mod alloc;
 pub mod breakdown;
@@ -8,4 +7,3 @@ pub mod lockstep;
 pub mod procstat;
 pub mod proctree;
 pub mod settle;
-pub mod sockets;

@@ -1,9 +1,8 @@
-//! What the operating system says about this process: resident memory, CPU time, malloc's arenas,
-//! open file descriptors and their limit.
+//! What the operating system says about this process: memory, CPU time, malloc, descriptors.
 
 use procfs::process::{StatM, Status};
 use procfs::FromRead;
-use rustix::process::{Resource, Rlimit};
+use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
 
 /// Resident set size in bytes, from `/proc/self/statm`.
 pub fn rss_bytes() -> Option<u64> {
@@ -28,8 +27,8 @@ pub fn cpu_seconds() -> Option<f64> {
     rusage_cpu_seconds(libc::RUSAGE_SELF)
 }
 
-/// `getrusage(who)`: user + system time, seconds. Neither std nor rustix wraps `getrusage`,
-/// whose microseconds the figures keep (`/proc`'s clock ticks are 10 ms).
+/// `getrusage(who)`: user + system time, seconds, to the µs (`/proc`'s clock ticks are 10 ms);
+/// neither std nor rustix wraps it.
 fn rusage_cpu_seconds(who: libc::c_int) -> Option<f64> {
     // SAFETY: an all-zero rusage is valid (integers only); getrusage writes into the one we
     // pass and reads nothing from it.
@@ -41,17 +40,15 @@ fn rusage_cpu_seconds(who: libc::c_int) -> Option<f64> {
     (rc == 0).then(|| secs(ru.ru_utime) + secs(ru.ru_stime))
 }
 
-/// Peak resident set of this program image, bytes (`VmHWM` in `/proc/self/status`). Unlike
-/// `getrusage`'s `ru_maxrss`, it starts afresh at `exec`: a process spawned by a large parent
-/// carries that parent's peak in `ru_maxrss` (the kernel keeps the larger of the two across
-/// `exec`), not in `VmHWM`.
+/// Peak resident set of this program image, bytes (`VmHWM`): unlike `ru_maxrss`, which keeps a
+/// large parent's peak across `exec`, it starts afresh there.
 pub fn peak_rss_bytes() -> Option<u64> {
     let kib = Status::from_file("/proc/self/status").ok()?.vmhwm?;
     Some(kib * 1024)
 }
 
-/// glibc's `mallinfo2()`, all arenas, or `None` when glibc's malloc is not the one in use
-/// (all zero: valgrind, an `LD_PRELOAD`ed allocator), which is not 0 bytes.
+/// glibc's `mallinfo2()`, all arenas: in use and free; `None` when glibc's malloc is not the
+/// one in use (all zero: valgrind, an `LD_PRELOAD`ed allocator).
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn mallinfo() -> Option<(u64, u64)> {
     // SAFETY: mallinfo2 has no preconditions and returns a plain struct.
@@ -65,15 +62,13 @@ fn mallinfo() -> Option<(u64, u64)> {
     None
 }
 
-/// Bytes in use in glibc's malloc, all arenas: `mallinfo2()` `uordblks` (in the heap arenas)
-/// plus `hblkhd` (in blocks mapped on their own). It sees every `malloc`, the C libraries'
-/// (aws-lc, OpenSSL) as well as Rust's, which the counting allocator alone does not.
+/// Bytes in use in glibc's malloc (`uordblks` + `hblkhd`): every `malloc`, the C libraries'
+/// (aws-lc, OpenSSL) as well as Rust's.
 pub fn malloc_in_use_bytes() -> Option<u64> {
     mallinfo().map(|(in_use, _)| in_use)
 }
 
-/// Free bytes glibc's malloc holds in its arenas (`mallinfo2()` `fordblks`): freed blocks it
-/// keeps for reuse, resident once touched, in no allocation.
+/// Free bytes glibc's malloc keeps for reuse in its arenas (`fordblks`), resident once touched.
 pub fn malloc_free_bytes() -> Option<u64> {
     mallinfo().map(|(_, free)| free)
 }
@@ -90,8 +85,7 @@ pub fn thread_cpu_ns() -> Option<u64> {
     Some(ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }
 
-/// CPU time of every child process this process has waited for (and the children they waited
-/// for), user + system, seconds (`getrusage(RUSAGE_CHILDREN)`).
+/// CPU time of every child this process has waited for (and theirs), user + system, seconds.
 pub fn children_cpu_seconds() -> Option<f64> {
     rusage_cpu_seconds(libc::RUSAGE_CHILDREN)
 }
@@ -103,30 +97,25 @@ pub struct FdLimit {
     pub hard: u64,
 }
 
-/// Reads RLIMIT_NOFILE (an unlimited one as `RLIM_INFINITY`, the kernel's own value).
-pub fn fd_limit() -> Option<FdLimit> {
-    let rl = rustix::process::getrlimit(Resource::Nofile);
-    let value = |v: Option<u64>| v.unwrap_or(libc::RLIM_INFINITY);
-    Some(FdLimit {
-        soft: value(rl.current),
-        hard: value(rl.maximum),
-    })
-}
-
-/// Raises the soft file-descriptor limit to the hard one, as Go and most servers do at start,
-/// and returns the limit now in force. Leak mode holds one descriptor per leaked session, so
-/// the soft limit (often 1024) is what it runs into; the summary reports the limit used.
+/// Raises the soft file-descriptor limit to the hard one, as Go and most servers do at start
+/// (leak mode holds a descriptor per leaked session), and returns the limit now in force, an
+/// unlimited one as `RLIM_INFINITY`.
 pub fn raise_fd_limit() -> Option<FdLimit> {
-    let rl = rustix::process::getrlimit(Resource::Nofile);
+    let rl = getrlimit(Resource::Nofile);
     if rl.current != rl.maximum {
         let raised = Rlimit {
             current: rl.maximum,
             maximum: rl.maximum,
         };
         // A refusal leaves the limit as it was, which the reading below reports.
-        let _ = rustix::process::setrlimit(Resource::Nofile, raised);
+        let _ = setrlimit(Resource::Nofile, raised);
     }
-    fd_limit()
+    let rl = getrlimit(Resource::Nofile);
+    let value = |v: Option<u64>| v.unwrap_or(libc::RLIM_INFINITY);
+    Some(FdLimit {
+        soft: value(rl.current),
+        hard: value(rl.maximum),
+    })
 }
 
 #[cfg(test)]
@@ -150,7 +139,7 @@ mod tests {
         );
         drop(files);
         assert!(cpu_seconds().is_some());
-        let lim = fd_limit().expect("limit");
+        let lim = raise_fd_limit().expect("limit");
         assert!(lim.soft <= lim.hard);
     }
 }

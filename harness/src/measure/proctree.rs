@@ -1,26 +1,29 @@
 //! What `/proc` says about the process tree `harness exec` runs, sampled from outside: processes,
-//! RSS and PSS, descriptors, CPU time and TCP connections to one port (docs/exec.md).
+//! memory, descriptors, CPU time and the sockets' TCP connections to one port (docs/exec.md).
 
 use std::collections::{BTreeSet, HashMap};
 use std::fs;
+use std::net::SocketAddr;
+use std::os::fd::AsFd;
 
-use procfs::net::TcpNetEntry;
+use procfs::net::{TcpNetEntry, TcpState};
 use procfs::process::{FDTarget, SmapsRollup, StatM};
 use procfs::{FromRead, ProcResult};
+use rustix::io::Errno;
+use rustix::net::{sockopt, SocketAddrAny, SocketType};
+use rustix::process::{pidfd_getfd, pidfd_open, Pid, PidfdFlags, PidfdGetfdFlags};
 
 use crate::contract::exec::TreeSample;
-use crate::measure::sockets::{tcp_peer, tcp_sockets, Peer};
 
-/// The root and every live descendant, root first: from the kernel's per-thread `children`
-/// lists (a few small reads), or by scanning every `/proc/PID/stat` where those are missing.
+/// The root and every live descendant, root first: from the kernel's `children` lists, or by
+/// scanning every `/proc/PID/stat` where those are missing.
 pub fn tree(root: i32) -> Vec<i32> {
     descendants(root, children_of).unwrap_or_else(|| tree_by_scan(root))
 }
 
-/// `/proc/PID/task/*/children` (Linux ≥ 3.5 with CONFIG_PROC_CHILDREN); `None` if the
-/// process has tasks but no such file, `Some(empty)` if it is gone. Read by path: procfs's
-/// `Task::children` opens the process's and each thread's directory first, two more opens per
-/// thread at every sample, and its "not found" cannot tell a missing file from a gone thread.
+/// `/proc/PID/task/*/children` (CONFIG_PROC_CHILDREN); `None` if the process has tasks but no
+/// such file, `Some(empty)` if it is gone. Read by path: procfs's `Task::children` opens two
+/// more directories per thread, and its "not found" cannot tell a missing file from a gone thread.
 fn children_of(pid: i32) -> Option<Vec<i32>> {
     let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
         return Some(Vec::new());
@@ -71,13 +74,11 @@ fn descendants(root: i32, children: impl Fn(i32) -> Option<Vec<i32>>) -> Option<
 struct Stat {
     /// utime + stime + cutime + cstime, clock ticks.
     cpu_ticks: u64,
-    zombie: bool,
-    /// When the process started, clock ticks after boot (field 22): with the pid, who it is
-    /// (a pid is reused once its process is reaped).
+    /// A zombie, or `PF_EXITING` set: the kernel may already have closed its descriptors and
+    /// freed its memory, so what it holds is the exit's, not the program's.
+    gone: bool,
+    /// Start time, clock ticks after boot: with the pid, who it is (pids are reused).
     start_ticks: u64,
-    /// `PF_EXITING`: the process has begun to exit, and its descriptors may already be
-    /// closed by the kernel (not by the program).
-    exiting: bool,
 }
 
 /// `PF_EXITING` in the flags field of `/proc/PID/stat` (include/linux/sched.h).
@@ -94,21 +95,17 @@ impl Stat {
         let children = u64::try_from(st.cutime).ok()? + u64::try_from(st.cstime).ok()?;
         Some(Stat {
             cpu_ticks: st.utime + st.stime + children,
-            zombie: st.state == 'Z',
+            gone: st.state == 'Z' || st.flags & PF_EXITING != 0,
             start_ticks: st.starttime,
-            exiting: st.flags & PF_EXITING != 0,
         })
     }
 }
 
-/// Whether `pid` is running, and since when (its start time, clock ticks after boot: compare
-/// it across calls, since a pid is reused once its process is reaped): `None` when it is gone,
-/// a zombie or has begun to exit (`PF_EXITING`). For one process, once `None` it stays `None`,
-/// so a time taken before a `Some` answer is a time at which the process was running (why that
-/// matters: `exec::closing`).
+/// Since when `pid` is running (not a zombie nor exiting); once `None` it stays so, so a time
+/// taken before a `Some` is one at which it ran (`exec::closing`).
 pub fn running_since(pid: i32) -> Option<u64> {
     Stat::read(pid)
-        .filter(|st| !st.zombie && !st.exiting)
+        .filter(|st| !st.gone)
         .map(|st| st.start_ticks)
 }
 
@@ -132,15 +129,81 @@ fn add(sum: &mut Option<u64>, v: Option<u64>) {
     }
 }
 
-/// Samples a process tree over time. It remembers which of the tree's sockets are TCP
-/// connections to the server's port, so only a socket it has not seen before is asked about.
-/// It asks the socket itself (`pidfd_getfd`, then `getsockname`/`getpeername`), not
-/// `/proc/net/tcp`, into which the kernel prints every TCP socket of the machine (TIME_WAIT
-/// ones included) at every read. A socket not connected yet is asked again at the next sample.
+/// What a descriptor of another process is connected to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Peer {
+    /// A connected TCP socket: its remote and local ports.
+    Tcp { remote: u16, local: u16 },
+    /// Never a connection: not a TCP socket (Unix, UDP, …), or a listening one.
+    Other,
+    /// A TCP socket with no peer yet (connecting, or closed before it connected).
+    NotConnected,
+    /// Could not be asked (no `pidfd_getfd`, no permission, or the descriptor is gone).
+    Unknown,
+}
+
+/// The ports of descriptor `fd` of process `pid`, asked of a copy borrowed with `pidfd_getfd`
+/// (Linux ≥ 5.6; ptrace permission holds for our child) and closed at once.
+fn tcp_peer(pid: i32, fd: i32) -> Peer {
+    let Some(pid) = Pid::from_raw(pid) else {
+        return Peer::Unknown;
+    };
+    let borrowed = pidfd_open(pid, PidfdFlags::empty())
+        .and_then(|pidfd| pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty()));
+    let Ok(copy) = borrowed else {
+        return Peer::Unknown;
+    };
+    let fd = copy.as_fd();
+    if sockopt::socket_type(fd) != Ok(SocketType::STREAM) {
+        return Peer::Other;
+    }
+    let Ok(local) = rustix::net::getsockname(fd) else {
+        return Peer::Unknown;
+    };
+    let Some(local) = inet_port(local) else {
+        return Peer::Other;
+    };
+    match rustix::net::getpeername(fd) {
+        Ok(remote) => match remote.and_then(inet_port) {
+            Some(remote) => Peer::Tcp { remote, local },
+            None => Peer::Other,
+        },
+        Err(Errno::NOTCONN) => Peer::NotConnected,
+        Err(_) => Peer::Unknown,
+    }
+}
+
+/// The port of an IPv4 or IPv6 address (`None`: another family).
+fn inet_port(addr: SocketAddrAny) -> Option<u16> {
+    SocketAddr::try_from(addr).ok().map(|a| a.port())
+}
+
+/// The [`Peer`] of each socket of a TCP table (`/proc/net/tcp` or `tcp6`) among `inodes`.
+fn tcp_sockets(table: &[TcpNetEntry], inodes: &BTreeSet<u64>) -> HashMap<u64, Peer> {
+    let peer = |e: &TcpNetEntry| match e.state {
+        TcpState::Listen => Peer::Other,
+        TcpState::SynSent | TcpState::Close => Peer::NotConnected,
+        _ => Peer::Tcp {
+            remote: e.remote_address.port(),
+            local: e.local_address.port(),
+        },
+    };
+    table
+        .iter()
+        .filter(|e| inodes.contains(&e.inode))
+        .map(|e| (e.inode, peer(e)))
+        .collect()
+}
+
+/// Samples a process tree over time. Each socket is asked once what it connects to, through
+/// a borrowed descriptor, not `/proc/net/tcp`, which prints every TCP socket of the machine
+/// (the fallback); one not connected yet is asked again at the next sample.
 pub struct Sampler {
     root: i32,
     port: u16,
-    known: HashMap<u64, Known>,
+    /// By socket inode: the local port of a connection to the server's port, or `None` for a
+    /// socket that will stay something else (another peer, a listening or non-TCP socket).
+    known: HashMap<u64, Option<u16>>,
     /// Every process of the tree seen alive (not a zombie) at some sample.
     seen: BTreeSet<i32>,
     /// The local ports of the tree's connections to the server at the last sample (`None`:
@@ -148,19 +211,9 @@ pub struct Sampler {
     held: Option<BTreeSet<u16>>,
 }
 
-/// What the sampler has learnt about one socket.
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Known {
-    /// A TCP connection to the server's port, from this local port.
-    ToServer(u16),
-    /// Anything else that will stay so: another peer, a listening or non-TCP socket.
-    Other,
-}
-
-/// Reads one of the machine's TCP tables.
+/// Reads one of the machine's TCP tables; the fallback reads both.
 type TcpTable = fn() -> ProcResult<Vec<TcpNetEntry>>;
 
-/// The fallback's TCP tables.
 const TCP_TABLES: [TcpTable; 2] = [procfs::net::tcp, procfs::net::tcp6];
 
 impl Sampler {
@@ -180,8 +233,8 @@ impl Sampler {
         &self.seen
     }
 
-    /// The local ports of the tree's TCP connections to the server at the last sample
-    /// (`None`: not measured then). Matched against the server's record by the client port.
+    /// The local ports of the tree's TCP connections to the server at the last sample (`None`:
+    /// not measured then), to match against the server's record.
     pub fn held_ports(&self) -> Option<&BTreeSet<u16>> {
         self.held.as_ref()
     }
@@ -204,15 +257,12 @@ impl Sampler {
         // Every live process's descriptors were listed, none while it was exiting.
         let mut sockets_read = true;
         let mut cpu_ticks = None;
-        // Each file is opened by its path (`FromRead::from_file`), not through a procfs
-        // `Process`, which holds a descriptor of `/proc/PID` open: one open fewer per process.
+        // Files are opened by path (`FromRead::from_file`), not through a procfs `Process`,
+        // which holds `/proc/PID` open: one open fewer per process.
         for &pid in &pids {
-            let Some(st) = Stat::read(pid) else { continue };
-            // A zombie, or a process the kernel is tearing down: its memory and descriptors
-            // are the exit's (statm reads 0 once its memory is gone), not the program's.
-            if st.zombie || st.exiting {
+            let Some(st) = Stat::read(pid).filter(|st| !st.gone) else {
                 continue;
-            }
+            };
             s.processes += 1;
             self.seen.insert(pid);
             add(&mut cpu_ticks, Some(st.cpu_ticks));
@@ -237,9 +287,8 @@ impl Sampler {
                 }
                 Err(_) => sockets_read = false,
             }
-            // Read after the descriptors: if the process had not begun to exit by now, the
-            // list above is the program's, not one the kernel was emptying.
-            if Stat::read(pid).is_none_or(|st| st.exiting || st.zombie) {
+            // Still not exiting after the listing: the list is the program's.
+            if Stat::read(pid).is_none_or(|st| st.gone) {
                 sockets_read = false;
             }
         }
@@ -251,26 +300,19 @@ impl Sampler {
         }
         // Forget sockets the tree closed; learn the new ones.
         self.known.retain(|i, _| inodes.contains_key(i));
-        let mut unknown = BTreeSet::new();
-        let mut peers = HashMap::new();
-        for (&inode, &(pid, fd)) in &inodes {
-            if !self.known.contains_key(&inode) {
-                match ask(pid, fd) {
-                    Peer::Unknown => {
-                        unknown.insert(inode);
-                    }
-                    peer => {
-                        peers.insert(inode, peer);
-                    }
-                }
-            }
-        }
+        let mut peers: HashMap<u64, Peer> = inodes
+            .iter()
+            .filter(|(i, _)| !self.known.contains_key(i))
+            .map(|(&i, &(pid, fd))| (i, ask(pid, fd)))
+            .collect();
+        let unknown: BTreeSet<u64> = peers
+            .iter()
+            .filter_map(|(&i, &p)| (p == Peer::Unknown).then_some(i))
+            .collect();
         if !unknown.is_empty() {
-            // The kernel would not lend us the descriptor: look the sockets up in the
-            // machine's TCP tables instead (costly: it prints every TCP socket). A table that
-            // cannot be read leaves the count unmeasured. A socket in neither table is not a
-            // TCP connection now (an unconnected TCP socket is in no table either): not
-            // counted, asked again next time.
+            // The kernel would not lend the descriptor: the machine's TCP tables instead. A
+            // table that cannot be read leaves the count unmeasured; a socket in neither table
+            // is not connected now, and is asked again next time.
             for read in tables {
                 match read() {
                     Ok(t) => peers.extend(tcp_sockets(&t, &unknown)),
@@ -280,9 +322,8 @@ impl Sampler {
         }
         for (inode, peer) in peers {
             let known = match peer {
-                Peer::Tcp { remote, local } if remote == self.port => Known::ToServer(local),
-                Peer::Tcp { .. } | Peer::Other => Known::Other,
-                // Asked again at the next sample; not a connection to anything now.
+                Peer::Tcp { remote, local } if remote == self.port => Some(local),
+                Peer::Tcp { .. } | Peer::Other => None,
                 Peer::NotConnected | Peer::Unknown => continue,
             };
             self.known.insert(inode, known);
@@ -290,10 +331,7 @@ impl Sampler {
         if sockets_read {
             let held: BTreeSet<u16> = inodes
                 .keys()
-                .filter_map(|i| match self.known.get(i) {
-                    Some(Known::ToServer(p)) => Some(*p),
-                    _ => None,
-                })
+                .filter_map(|i| self.known.get(i).copied().flatten())
                 .collect();
             s.tcp_to_server = Some(held.len() as u64);
             self.held = Some(held);
@@ -316,8 +354,14 @@ mod tests {
         let st = Stat::from_procfs(&st).expect("converts");
         assert_eq!(st.cpu_ticks, 11 + 22 + 33 + 44);
         assert_eq!(st.start_ticks, 555);
-        assert!(!st.zombie);
-        assert!(st.exiting, "flags 0x400104 has PF_EXITING");
+        assert!(st.gone, "flags 0x400104 has PF_EXITING");
+        let running =
+            procfs::process::Stat::from_read(line.replace("4194564", "4194560").as_bytes());
+        assert!(
+            !Stat::from_procfs(&running.expect("parses"))
+                .expect("converts")
+                .gone
+        );
     }
 
     /// A socket the sampler sees before its `connect` (no peer yet) is counted once it is
@@ -419,5 +463,30 @@ mod tests {
         assert_eq!(s.tcp_to_server, Some(1), "{s:?}");
         drop(conn);
         assert_eq!(sampler.sample().tcp_to_server, Some(0));
+    }
+
+    #[test]
+    fn tcp_table_gives_state_and_ports_of_our_sockets() {
+        let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
+   0: 0100007F:9C40 0100007F:20FB 01 00000000:00000000 00:00000000 00000000     0        0 111 1 0 20 4 30 10 -1
+   1: 0100007F:9C41 0100007F:20FB 01 00000000:00000000 00:00000000 00000000     0        0 222 1 0 20 4 30 10 -1
+   2: 0100007F:20FB 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 333 1 0 20 4 30 10 -1
+   3: 0100007F:9C42 0100007F:1F90 02 00000000:00000000 00:00000000 00000000     0        0 444 1 0 20 4 30 10 -1
+";
+        let procfs::net::TcpNetEntries(entries) =
+            procfs::FromReadSI::from_read(table.as_bytes(), procfs::current_system_info())
+                .expect("parses");
+        let ours: BTreeSet<u64> = [111, 333, 444].into_iter().collect();
+        // 0x20FB = 8443, 0x9C40 = 40000: socket 111 is ours and to the port; 222 is not
+        // ours; 333 listens; 444 is still connecting elsewhere.
+        let found = tcp_sockets(&entries, &ours);
+        assert_eq!(found.len(), 3);
+        let to_server = Peer::Tcp {
+            remote: 8443,
+            local: 40000,
+        };
+        assert_eq!(found[&111], to_server);
+        assert_eq!(found[&333], Peer::Other);
+        assert_eq!(found[&444], Peer::NotConnected);
     }
 }

@@ -1,5 +1,4 @@
-//! Waiting until dropped connections close or spawned tasks end: a dropped session's socket closes
-//! only when its connection task runs, which needs the waiting code to yield.
+//! Waiting, by yielding, until dropped connections close or spawned tasks end.
 
 use std::time::{Duration, Instant};
 
@@ -7,51 +6,37 @@ use tokio::runtime::Handle;
 
 use crate::tls::connector::ConnStats;
 
-/// How long to wait before giving up. Closing a loopback connection takes microseconds; ten
-/// seconds only passes when something is stuck.
+/// How long to wait before giving up: only something stuck takes ten seconds.
 pub const LIMIT: Duration = Duration::from_secs(10);
 
-/// Yields between checks of the clock: reading it on every yield would cost more than the
-/// yield itself in the tight loops this runs in.
+/// Yields between checks of the clock, which costs more than a yield.
 const SPINS_PER_CLOCK_CHECK: u32 = 1024;
 
 /// Why waiting stopped before its target was reached.
 #[derive(Debug, thiserror::Error)]
 pub enum SettleError {
-    #[error("connections did not close within {limit:?}: {open} open, expected at most {target}")]
-    Connections {
-        open: u64,
-        target: u64,
-        limit: Duration,
-    },
-    #[error("tasks did not finish within {limit:?}: {alive} alive, expected at most {target}")]
-    Tasks {
-        alive: usize,
-        target: usize,
-        limit: Duration,
-    },
+    #[error("connections did not close within {LIMIT:?}: {open} open, expected at most {target}")]
+    Connections { open: u64, target: u64 },
+    #[error("tasks did not finish within {LIMIT:?}: {alive} alive, expected at most {target}")]
+    Tasks { alive: usize, target: usize },
     #[error("not inside a tokio runtime, so there are no tasks to count")]
     NoRuntime,
 }
 
-/// Yields until at most `target` of `stats`' connections are open, that is until the
-/// connection tasks of dropped sessions / finished requests have closed their sockets.
-/// `stats` may be either end's counters: the server's stand in for a client whose own
-/// connections are not visible (reqwest).
+/// Yields until at most `target` of `stats`' connections are open: a dropped session's socket
+/// closes only when its connection task runs. The server's counters stand in for a client
+/// whose connections are not visible (reqwest).
 pub async fn connections(stats: &ConnStats, target: u64) -> Result<(), SettleError> {
     wait_until(|| stats.open() <= target)
         .await
         .map_err(|()| SettleError::Connections {
             open: stats.open(),
             target,
-            limit: LIMIT,
         })
 }
 
-/// Yields until at most `target` tasks are alive on the current runtime: for a client whose
-/// connections are not visible (reqwest), the way to know it has closed them. A dropped
-/// reqwest client's connection task ends once it has closed its socket, and its pool's
-/// idle-reaper task when it sees the pool gone.
+/// Yields until at most `target` tasks are alive on the current runtime: how to know a dropped
+/// reqwest client has closed its connections (their tasks end once they have).
 pub async fn tasks(target: usize) -> Result<(), SettleError> {
     let handle = Handle::try_current().map_err(|_| SettleError::NoRuntime)?;
     let alive = || handle.metrics().num_alive_tasks();
@@ -60,12 +45,10 @@ pub async fn tasks(target: usize) -> Result<(), SettleError> {
         .map_err(|()| SettleError::Tasks {
             alive: alive(),
             target,
-            limit: LIMIT,
         })
 }
 
-/// Tasks alive on the current runtime; `None` outside one. Read before a step to give
-/// [`tasks`] its target.
+/// Tasks alive on the current runtime (a target for [`tasks`]); `None` outside one.
 pub fn alive_tasks() -> Option<usize> {
     Handle::try_current()
         .ok()

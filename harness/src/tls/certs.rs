@@ -1,6 +1,4 @@
-//! The harness CA and server leaf (rcgen, ECDSA P-256): generated on first use, reused while valid
-//! (so repeated runs, and real clients pointed at it, verify against the same CA), kept with its
-//! Java trust store.
+//! The harness CA and server leaf (ECDSA P-256), generated on first use and reused while valid.
 
 use std::fs;
 use std::io::Write;
@@ -18,8 +16,10 @@ use time::{Duration, OffsetDateTime};
 
 use super::truststore;
 
+/// The name clients connect to and verify the server's certificate for.
+pub const SERVER_NAME: &str = "localhost";
 /// Server names the leaf certificate is valid for.
-pub const SERVER_NAMES: [&str; 2] = ["localhost", "127.0.0.1"];
+pub const SERVER_NAMES: [&str; 2] = [SERVER_NAME, "127.0.0.1"];
 /// How long a freshly generated leaf is valid.
 const LEAF_VALIDITY: Duration = Duration::days(90);
 /// How long a freshly generated CA is valid.
@@ -108,10 +108,8 @@ pub enum CertOrigin {
     Generated { because: Staleness },
 }
 
-/// Loads the certificates in `dir`, regenerating them if they cannot be reused, and writes
-/// the Java trust store when it does not hold the CA (missing, from an older CA, or from a
-/// harness that wrote none). Runs that start together serialise on an advisory lock
-/// (`dir/.lock`), so they agree on one CA.
+/// Loads the certificates in `dir`, regenerated if they cannot be reused, the Java trust store
+/// rewritten if stale. Runs serialise on a lock (`dir/.lock`), so they agree on one CA.
 pub fn ensure(dir: &Path) -> Result<(CertSet, CertOrigin), CertError> {
     create_dir(dir)?;
     let lock_path = dir.join(".lock");
@@ -161,8 +159,7 @@ pub fn generate(dir: &Path) -> Result<CertSet, CertError> {
     generate_with_validity(dir, OffsetDateTime::now_utc(), LEAF_VALIDITY)
 }
 
-/// Generates certificates whose validity starts at `not_before` and whose leaf lasts
-/// `leaf_validity`: the seam tests use to make expired certificates.
+/// Generates certificates valid from `not_before`, the leaf for `leaf_validity` (tests expire them).
 pub fn generate_with_validity(
     dir: &Path,
     not_before: OffsetDateTime,
@@ -192,15 +189,10 @@ pub fn generate_with_validity(
     let issuer = Issuer::new(ca_params, ca_key);
 
     let leaf_key = KeyPair::generate_for(&PKCS_ECDSA_P256_SHA256)?;
-    let mut leaf_params = CertificateParams::new(
-        SERVER_NAMES
-            .iter()
-            .map(|s| s.to_string())
-            .collect::<Vec<_>>(),
-    )?;
+    let mut leaf_params = CertificateParams::new(SERVER_NAMES.map(String::from).to_vec())?;
     leaf_params
         .distinguished_name
-        .push(DnType::CommonName, "localhost");
+        .push(DnType::CommonName, SERVER_NAME);
     leaf_params.use_authority_key_identifier_extension = true;
     leaf_params.key_usages = vec![KeyUsagePurpose::DigitalSignature];
     leaf_params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
@@ -259,13 +251,10 @@ fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, Staleness> {
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, Staleness> {
-    match fs::read(path) {
-        Ok(b) => Ok(b),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            Err(Staleness::Missing(path.to_path_buf()))
-        }
-        Err(e) => Err(Staleness::Unparsable(path.to_path_buf(), e.to_string())),
-    }
+    fs::read(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Staleness::Missing(path.to_path_buf()),
+        _ => Staleness::Unparsable(path.to_path_buf(), e.to_string()),
+    })
 }
 
 fn expires_soon(der: &CertificateDer<'_>) -> Result<bool, String> {
@@ -276,7 +265,7 @@ fn expires_soon(der: &CertificateDer<'_>) -> Result<bool, String> {
     Ok(not_after < now + MIN_REMAINING.whole_seconds() || not_before > now)
 }
 
-/// Checks the leaf verifies for `localhost` against the CA, and that the key is the leaf's.
+/// Checks the leaf verifies for [`SERVER_NAME`] against the CA, and that the key is the leaf's.
 fn verify_chain(
     ca: &CertificateDer<'static>,
     chain: &[CertificateDer<'static>],
@@ -285,8 +274,7 @@ fn verify_chain(
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
     roots.add(ca.clone()).map_err(|e| e.to_string())?;
-    // The same chain and name checks a client's verifier makes, through rustls's public
-    // webpki helpers.
+    // The chain and name checks a client's verifier makes.
     let leaf = rustls::server::ParsedCertificate::try_from(&chain[0]).map_err(|e| e.to_string())?;
     rustls::client::verify_server_cert_signed_by_trust_anchor(
         &leaf,
@@ -296,7 +284,7 @@ fn verify_chain(
         provider.signature_verification_algorithms.all,
     )
     .map_err(|e| e.to_string())?;
-    let name = ServerName::try_from("localhost").map_err(|e| e.to_string())?;
+    let name = ServerName::try_from(SERVER_NAME).map_err(|e| e.to_string())?;
     rustls::client::verify_server_name(&leaf, &name).map_err(|e| e.to_string())?;
     let signing_key = provider
         .key_provider
@@ -306,8 +294,7 @@ fn verify_chain(
     certified.keys_match().map_err(|e| e.to_string())
 }
 
-/// Writes `paths.java_truststore` for `ca` unless it already holds exactly that (the file is
-/// a pure function of the CA, so equal bytes mean the right store).
+/// Writes `paths.java_truststore` for `ca` unless it already holds exactly that.
 fn write_java_truststore(paths: &CertPaths, ca: &CertificateDer<'_>) -> Result<(), CertError> {
     let bytes = truststore::pkcs12(ca.as_ref());
     if fs::read(&paths.java_truststore).is_ok_and(|old| old == bytes) {

@@ -1,5 +1,4 @@
-//! rustls configuration for both sides: version, key exchange, roots, rustls's default provider
-//! (aws-lc-rs) and its warm-up.
+//! rustls configuration for both sides: version, key exchange, roots, provider and its warm-up.
 
 use std::sync::Arc;
 
@@ -31,8 +30,7 @@ pub enum TlsError {
     NoSystemRoots(String),
 }
 
-/// Loads the operating system's root certificates (rustls-native-certs: `SSL_CERT_FILE`,
-/// `SSL_CERT_DIR`, else the distribution's bundle), failing when there are none.
+/// Loads the operating system's root certificates (rustls-native-certs), failing on none.
 pub fn system_roots() -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let loaded = rustls_native_certs::load_native_certs();
     if loaded.certs.is_empty() {
@@ -48,8 +46,7 @@ pub fn system_roots() -> Result<Vec<CertificateDer<'static>>, TlsError> {
     Ok(loaded.certs)
 }
 
-/// The crypto provider for `kx`: rustls's default, so the figures are those a program using
-/// rustls's defaults gets.
+/// The crypto provider for `kx`: rustls's default, as a program using its defaults gets it.
 pub fn provider(kx: KxChoice) -> Arc<CryptoProvider> {
     let mut p = aws_lc_rs::default_provider();
     if kx == KxChoice::X25519 {
@@ -58,9 +55,8 @@ pub fn provider(kx: KxChoice) -> Arc<CryptoProvider> {
     Arc::new(p)
 }
 
-/// Seeds the provider's random generator now: aws-lc seeds it on
-/// first use (tens of ms of CPU, once per process), which would otherwise land in each mode's
-/// first handshake (docs/figures.md, "One-time costs stay out of the figures").
+/// Seeds the provider's random generator now, a once-per-process cost that would otherwise land
+/// in each mode's first handshake (docs/figures.md).
 pub fn warm_up(provider: &CryptoProvider) -> Result<(), TlsError> {
     provider
         .secure_random
@@ -123,8 +119,7 @@ impl ClientTls {
         }
     }
 
-    /// Builds a new `ClientConfig` with its own root store and resumption store: what every
-    /// new session pays for.
+    /// Builds a new `ClientConfig`, root and resumption stores included: what a session pays.
     pub fn client_config(&self) -> Result<ClientConfig, TlsError> {
         let mut roots = match self.roots {
             RootsChoice::Ca => RootCertStore::empty(),

@@ -1,5 +1,4 @@
-//! The client's connector (hyper-rustls over `HttpConnector`), counting every connection and
-//! tagging each response with how its connection came about.
+//! The client's connector (hyper-rustls), counting connections and tagging responses with theirs.
 
 use std::future::Future;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -19,10 +18,8 @@ use tower_service::Service;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
-/// Connection counters, one type for both ends (the client's [`CountingConnector`], the
-/// server's [`crate::tls::server::Server::stats`]), so that code which settles on or reports
-/// connections reads either end the same way: the server's stand in for a client whose
-/// connections are not visible (reqwest). Counters an end cannot observe stay 0 there.
+/// Connection counters of either end, so the server's stand in for a client whose connections
+/// are not visible (reqwest). What an end cannot see stays 0.
 #[derive(Debug, Default)]
 pub struct ConnStats {
     /// Connections opened: on the client once TCP and TLS are up (a connection that fails
@@ -74,9 +71,8 @@ impl ConnTag {
     }
 }
 
-/// Resolves `localhost` to 127.0.0.1 without asking the system resolver (so DNS is not part
-/// of what is measured, and `::1` is never tried against a server bound to 127.0.0.1); any
-/// other name goes to getaddrinfo.
+/// Resolves `localhost` to 127.0.0.1 without the system resolver (DNS is not measured, and
+/// `::1` is never tried against a server on 127.0.0.1); any other name goes to getaddrinfo.
 #[derive(Debug, Clone)]
 pub struct Resolver(GaiResolver);
 
@@ -115,8 +111,7 @@ pub struct CountingConnector {
 }
 
 impl CountingConnector {
-    /// `tls` must offer ALPN `http/1.1` (see [`crate::tls::config::ClientTls::client_config`]); the
-    /// caller keeps its own reference, which is how a session's TLS state can outlive it.
+    /// `tls` offers ALPN `http/1.1`; the caller's reference lets a session's TLS state outlive it.
     pub fn new(tls: Arc<rustls::ClientConfig>, stats: Arc<ConnStats>) -> Self {
         let mut http = HttpConnector::new_with_resolver(Resolver(GaiResolver::new()));
         http.enforce_http(false);
@@ -141,17 +136,14 @@ impl Service<Uri> for CountingConnector {
         let stats = self.stats.clone();
         Box::pin(async move {
             let stream = fut.await?;
-            let kind = match &stream {
-                MaybeHttpsStream::Https(tls) => tls.inner().get_ref().1.handshake_kind(),
-                MaybeHttpsStream::Http(_) => None,
-            };
-            let resumed = kind == Some(HandshakeKind::Resumed);
+            let resumed = matches!(&stream, MaybeHttpsStream::Https(tls)
+                if tls.inner().get_ref().1.handshake_kind() == Some(HandshakeKind::Resumed));
             stats.opened.fetch_add(1, Relaxed);
-            if resumed {
-                stats.handshakes_resumed.fetch_add(1, Relaxed);
-            } else {
-                stats.handshakes_full.fetch_add(1, Relaxed);
-            }
+            let handshakes = match resumed {
+                true => &stats.handshakes_resumed,
+                false => &stats.handshakes_full,
+            };
+            handshakes.fetch_add(1, Relaxed);
             Ok(Counted {
                 inner: stream,
                 stats,

@@ -1,5 +1,4 @@
-//! TLS and HTTP on both sides: certificates, rustls configs, the counting connector, sessions, the
-//! server, its store and witness.
+//! TLS and HTTP on both sides: certificates, configs, the client's sessions, the server.
 
 pub mod certs;
 pub mod config;

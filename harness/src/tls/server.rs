@@ -1,5 +1,4 @@
-//! The local HTTPS server (hyper over tokio-rustls) and its counters: connections, handshakes by
-//! kind, session store, so the server side of every figure is measured in its own process.
+//! The local HTTPS server (hyper over tokio-rustls) and its counters, in a process of its own.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -51,8 +50,7 @@ pub enum ServerError {
 /// A running server.
 pub struct Server {
     pub addr: SocketAddr,
-    /// What it has accepted and served; read by its sampler. The same counter type as the
-    /// client's connector, so code settling on connections can use either end.
+    /// What it has accepted and served; read by its sampler.
     pub stats: Arc<ConnStats>,
     pub store: Arc<SessionStore>,
     /// One record per connection, when [`ServerOptions::witness`] asked for it.
@@ -65,7 +63,7 @@ impl Server {
     pub async fn start(certs: &CertSet, opts: &ServerOptions) -> Result<Server, ServerError> {
         let store = Arc::new(SessionStore::new(opts.cache));
         let cfg = config::server_config(certs, opts.tls, store.clone())?;
-        // Before the first client is accepted: see `tls::warm_up`.
+        // Before the first client is accepted.
         config::warm_up(cfg.crypto_provider())?;
         let acceptor = TlsAcceptor::from(Arc::new(cfg));
         let bind = |source| ServerError::Bind {
@@ -146,16 +144,12 @@ async fn serve_one(
             return;
         }
     };
-    match tls.get_ref().1.handshake_kind() {
-        Some(HandshakeKind::Resumed) => {
-            stats.handshakes_resumed.fetch_add(1, Relaxed);
-            conn.handshake(Handshake::Resumed);
-        }
-        _ => {
-            stats.handshakes_full.fetch_add(1, Relaxed);
-            conn.handshake(Handshake::Full);
-        }
+    let (handshakes, kind) = match tls.get_ref().1.handshake_kind() {
+        Some(HandshakeKind::Resumed) => (&stats.handshakes_resumed, Handshake::Resumed),
+        _ => (&stats.handshakes_full, Handshake::Full),
     };
+    handshakes.fetch_add(1, Relaxed);
+    conn.handshake(kind);
     let service = service_fn(|_req: Request<hyper::body::Incoming>| {
         stats.requests.fetch_add(1, Relaxed);
         conn.request();

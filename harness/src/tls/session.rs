@@ -1,5 +1,4 @@
-//! A client session (hyper, reqwest, reqwest-native) and the factory that builds it; dropping one
-//! invalidates it.
+//! A client session (hyper, reqwest, reqwest-native), the factory that builds it, its failures.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +14,7 @@ use crate::tls::connector::{ConnStats, ConnTag, ConnUse, CountingConnector};
 use crate::vocab::client::{ClientKind, NATIVE_TLS_NOT_BUILT};
 use crate::vocab::tls::RootsChoice;
 
-/// How long one request may take before it counts as failed (`timeout`).
+/// How long one request may take before it fails as `timeout`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How a session keeps connections.
@@ -59,16 +58,12 @@ impl SessionFactory {
         self.kind
     }
 
-    /// Seeds the crypto library's random generator (a one-time, per-process cost: see
-    /// [`crate::tls::config::warm_up`]) and returns how long that took, µs. No session, connection or
-    /// request is made.
+    /// Pays the crypto libraries' one-time, per-process set-up ([`crate::tls::config::warm_up`])
+    /// and returns how long it took, µs; no session is made.
     pub fn warm_up(&self) -> Result<u64, TlsError> {
         let t0 = std::time::Instant::now();
-        // OpenSSL's one-time library initialisation (error strings, default provider, config
-        // file) would otherwise land in the first build's figures: reqwest-native's, and in a
-        // `native-tls` build the rustls reqwest client's too (it parses its certificates
-        // through OpenSSL there). What OpenSSL sets up on its first certificate parse is not
-        // covered and stays in the first build (method.reqwest_native_tls says so).
+        // OpenSSL's library initialisation, which would land in the first build of a client
+        // that uses OpenSSL (in a `native-tls` build, reqwest parses certificates through it).
         #[cfg(feature = "native-tls")]
         if self.kind != ClientKind::Hyper {
             openssl_sys::init();
@@ -77,8 +72,8 @@ impl SessionFactory {
         Ok(t0.elapsed().as_micros() as u64)
     }
 
-    /// Connection counters of every session this factory built; reqwest's connections are
-    /// not visible to the harness, so they are only kept for hyper.
+    /// Connection counters of every session this factory built; hyper's only (reqwest's
+    /// connections are not visible to the harness).
     pub fn stats(&self) -> Option<&Arc<ConnStats>> {
         (self.kind == ClientKind::Hyper).then_some(&self.stats)
     }
@@ -111,13 +106,9 @@ impl SessionFactory {
         })
     }
 
-    /// reqwest as a user builds it, on rustls or, `native`, on OpenSSL (`tls_backend_native()`).
-    /// `--roots system` is the backend's default (rustls: the platform verifier, loading the OS
-    /// store per client; OpenSSL: its default verify paths) with the CA merged in; `ca` trusts
-    /// the CA alone (`tls_certs_only`, which also turns OpenSSL's default paths off); `webpki`
-    /// hands rustls a config built like the hyper session's, and has no OpenSSL equivalent.
-    /// The proxy from the environment is ignored so that traffic stays on 127.0.0.1, and
-    /// verification stays on: there is no path that turns it off.
+    /// reqwest as a user builds it, on rustls or, `native`, on OpenSSL. `--roots system` is the
+    /// backend's default verifier with the CA merged in, `ca` the CA alone, `webpki` (rustls
+    /// only) a config built like the hyper session's. No proxy: traffic stays on 127.0.0.1.
     fn build_reqwest(&self, pooling: Pooling, native: bool) -> Result<Session, BuildError> {
         let err = |e: reqwest::Error| BuildError::Reqwest(e.to_string());
         let certs = || {
@@ -132,9 +123,7 @@ impl SessionFactory {
             crate::vocab::tls::TlsVersion::V12 => reqwest::tls::Version::TLS_1_2,
             crate::vocab::tls::TlsVersion::V13 => reqwest::tls::Version::TLS_1_3,
         };
-        // rustls is named explicitly (and replaced for `native`): in a `native-tls` build
-        // reqwest's default backend becomes native-tls. Its certificates are then parsed by OpenSSL as well
-        // (`reqwest::Certificate` holds both forms): `method.reqwest_native_tls` says so.
+        // Named: in a `native-tls` build reqwest's default backend is native-tls.
         let mut b = reqwest::Client::builder()
             .tls_backend_rustls()
             .no_proxy()
@@ -197,8 +186,7 @@ pub enum FailureKind {
     Timeout,
     #[error("status: {0}")]
     Status(u16),
-    /// A certificate the client rejected, named by rustls's `CertificateError` variant alone
-    /// (the times and names some variants carry stay in the error's detail).
+    /// A certificate the client rejected, by rustls's `CertificateError` variant alone.
     #[error("tls: invalid peer certificate: {0}")]
     Certificate(&'static str),
     /// Any other rustls error, as rustls describes it.
@@ -215,20 +203,8 @@ pub enum FailureKind {
     Build(String),
 }
 
-impl FailureKind {
-    /// The kind of a rustls error.
-    pub fn of_tls(e: &rustls::Error) -> Self {
-        match e {
-            rustls::Error::InvalidCertificate(ce) => FailureKind::Certificate(certificate_name(ce)),
-            other => FailureKind::Tls(other.to_string()),
-        }
-    }
-}
-
-/// rustls's name for a certificate error, without the context some variants carry. Matched
-/// variant by variant (no `Debug` text is parsed); a variant added after this rustls version
-/// reads `Other` until it is named here. The deprecated unit variant is still matched: a
-/// verifier may construct it.
+/// rustls's name for a certificate error, without the context some variants carry, variant by
+/// variant (a newer variant reads `Other`); deprecated variants too: a verifier may make them.
 #[allow(deprecated)]
 fn certificate_name(e: &rustls::CertificateError) -> &'static str {
     use rustls::CertificateError as C;
@@ -277,41 +253,46 @@ impl RequestError {
             RequestError::Transport { kind, .. } => kind.clone(),
         }
     }
+}
 
-    fn from_error(e: &(dyn std::error::Error + 'static)) -> Self {
-        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
-        let mut kind = None;
-        while let Some(err) = cur {
-            if let Some(tls) = err.downcast_ref::<rustls::Error>() {
-                kind = Some(FailureKind::of_tls(tls));
-                break;
-            }
-            cur = match err.downcast_ref::<std::io::Error>() {
-                Some(io) => {
-                    // tokio-rustls (and hyper-rustls around it) wrap the rustls error in
-                    // io::Errors whose source() skips the wrapped error: look inside.
-                    kind.get_or_insert(FailureKind::Io(io.kind()));
-                    match io.get_ref() {
-                        Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
-                        None => err.source(),
-                    }
+/// A request's failure on error `e`, kinded by the first rustls or I/O error in its chain.
+fn failed(e: impl std::error::Error + 'static) -> RequestError {
+    let e: &(dyn std::error::Error + 'static) = &e;
+    let mut cur = Some(e);
+    let mut kind = None;
+    while let Some(err) = cur {
+        if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+            kind = Some(match tls {
+                rustls::Error::InvalidCertificate(e) => {
+                    FailureKind::Certificate(certificate_name(e))
                 }
-                None => err.source(),
-            };
+                other => FailureKind::Tls(other.to_string()),
+            });
+            break;
         }
-        let chain = std::iter::successors(Some(e), |e| e.source());
-        RequestError::Transport {
-            kind: kind.unwrap_or(FailureKind::Http),
-            detail: chain.map(|e| e.to_string()).collect::<Vec<_>>().join(": "),
-        }
+        cur = match err.downcast_ref::<std::io::Error>() {
+            Some(io) => {
+                // tokio-rustls (and hyper-rustls around it) wrap the rustls error in
+                // io::Errors whose source() skips the wrapped error: look inside.
+                kind.get_or_insert(FailureKind::Io(io.kind()));
+                match io.get_ref() {
+                    Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+                    None => err.source(),
+                }
+            }
+            None => err.source(),
+        };
+    }
+    let chain = std::iter::successors(Some(e), |e| e.source());
+    RequestError::Transport {
+        kind: kind.unwrap_or(FailureKind::Http),
+        detail: chain.map(|e| e.to_string()).collect::<Vec<_>>().join(": "),
     }
 }
 
 impl Session {
-    /// Invalidates the session (its pool and connections go) but hands back its TLS state:
-    /// the `ClientConfig` with its root store and the resumption store holding the tickets
-    /// its handshakes received. This is what a platform TLS cache keeps after the session.
-    /// `None` for reqwest, which keeps its TLS state to itself.
+    /// Drops the session's pool and connections but hands back its TLS state (roots, tickets),
+    /// as a platform TLS cache keeps it; `None` for reqwest, which keeps it to itself.
     pub fn into_tls_state(self) -> Option<Arc<rustls::ClientConfig>> {
         match self.inner {
             Inner::Hyper { client, tls_state } => {
@@ -332,31 +313,16 @@ impl Session {
     async fn get_inner(&self, uri: &Uri) -> Result<Outcome, RequestError> {
         let (status, body_bytes, conn) = match &self.inner {
             Inner::Hyper { client, .. } => {
-                let res = client
-                    .get(uri.clone())
-                    .await
-                    .map_err(|e| RequestError::from_error(&e))?;
+                let res = client.get(uri.clone()).await.map_err(failed)?;
                 let conn = res.extensions().get::<ConnTag>().map(ConnTag::take_use);
                 let status = res.status();
-                let body = res
-                    .into_body()
-                    .collect()
-                    .await
-                    .map_err(|e| RequestError::from_error(&e))?
-                    .to_bytes();
+                let body = res.into_body().collect().await.map_err(failed)?.to_bytes();
                 (status, body.len(), conn)
             }
             Inner::Reqwest(client) => {
-                let res = client
-                    .get(uri.to_string())
-                    .send()
-                    .await
-                    .map_err(|e| RequestError::from_error(&e))?;
+                let res = client.get(uri.to_string()).send().await.map_err(failed)?;
                 let status = res.status();
-                let body = res
-                    .bytes()
-                    .await
-                    .map_err(|e| RequestError::from_error(&e))?;
+                let body = res.bytes().await.map_err(failed)?;
                 (status, body.len(), None)
             }
         };
@@ -373,7 +339,10 @@ mod tests {
 
     #[test]
     fn failure_keys_are_stable() {
-        let cert = |e| FailureKind::of_tls(&rustls::Error::InvalidCertificate(e)).to_string();
+        let cert = |e| {
+            let e = rustls::Error::InvalidCertificate(e);
+            failed(e).kind().to_string()
+        };
         assert_eq!(
             cert(rustls::CertificateError::UnknownIssuer),
             "tls: invalid peer certificate: UnknownIssuer"

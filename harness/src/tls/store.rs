@@ -1,5 +1,4 @@
-//! The server's TLS session store, instrumented so its entries and bytes can be sampled: rustls's
-//! bounded policy, or TTL and capacity.
+//! The server's TLS session store, instrumented so its entries and bytes can be sampled.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -85,7 +84,7 @@ impl SessionStore {
         }
     }
 
-    /// The store's counters now (expiring what is due first, so TTL entries are not overcounted).
+    /// The store's counters now, what is due expired first.
     pub fn stats(&self) -> CacheStats {
         let mut g = self.lock();
         if let ServerCachePolicy::Ttl { ttl, .. } = self.policy {
@@ -95,8 +94,7 @@ impl SessionStore {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
-        // A poisoned lock only means another thread panicked mid-update; the counters are
-        // still usable for reporting.
+        // A poisoned lock only means another thread panicked; the counters are still usable.
         self.inner.lock().unwrap_or_else(|p| p.into_inner())
     }
 

@@ -1,6 +1,6 @@
-//! The harness CA as a Java trust store (docs/exec.md): a PKCS#12 file with one trusted
-//! certificate, no encryption, no MAC, byte for byte what `keytool` writes. Written here: the
-//! PKCS#12 crate (p12-keystore) always encrypts and MACs, and no JDK is needed.
+//! The harness CA as a Java trust store: byte for byte the unprotected PKCS#12 `keytool` writes.
+
+// Written here: p12-keystore always encrypts and MACs, and no JDK is needed.
 
 /// The entry's alias (its `friendlyName`), lower case as keytool stores aliases.
 pub const ALIAS: &str = "tls-session-cost-ca";
@@ -26,16 +26,14 @@ const OID_CERT_BAG: &[u8] = &[
 const OID_X509: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x16, 0x01];
 /// 1.2.840.113549.1.9.20, PKCS#9 `friendlyName`: the JVM's alias.
 const OID_FRIENDLY_NAME: &[u8] = &[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x14];
-/// 2.16.840.1.113894.746875.1.1, Oracle's trusted key usage: the attribute that makes the JVM
-/// load a certificate bag as a trusted certificate entry.
+/// 2.16.840.1.113894.746875.1.1, Oracle's trusted key usage: makes the bag a trusted entry.
 const OID_TRUSTED_KEY_USAGE: &[u8] = &[
     0x60, 0x86, 0x48, 0x01, 0x86, 0xf9, 0x66, 0xad, 0xca, 0x7b, 0x01, 0x01,
 ];
 /// 2.5.29.37.0, `anyExtendedKeyUsage`: trusted for every purpose, as keytool marks it.
 const OID_ANY_EXTENDED_KEY_USAGE: &[u8] = &[0x55, 0x1d, 0x25, 0x00];
 
-/// The PKCS#12 file holding `cert_der` (one X.509 certificate, DER) as the trusted certificate
-/// entry [`ALIAS`].
+/// The PKCS#12 file holding `cert_der` (X.509, DER) as the trusted certificate entry [`ALIAS`].
 pub fn pkcs12(cert_der: &[u8]) -> Vec<u8> {
     let alias: Vec<u8> = ALIAS.encode_utf16().flat_map(u16::to_be_bytes).collect();
     let attributes = tlv(
@@ -91,8 +89,7 @@ fn data(content: &[u8]) -> Vec<u8> {
     )
 }
 
-/// One DER value: `tag`, the definite length of the parts (short form below 128, else long
-/// form), then the parts.
+/// One DER value: `tag`, the definite length of the parts (short form below 128), the parts.
 fn tlv(tag: u8, parts: &[&[u8]]) -> Vec<u8> {
     let len: usize = parts.iter().map(|p| p.len()).sum();
     let mut out = Vec::with_capacity(len + 10);

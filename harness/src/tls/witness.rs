@@ -1,5 +1,4 @@
-//! The server as witness: one record per accepted connection, on the monotonic clock, kept only
-//! for `harness exec` so that a run's server's heap never holds the log.
+//! The server as witness (`harness exec` only): one record per accepted connection.
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -72,13 +71,11 @@ impl Witnessed {
     }
 }
 
-/// `CLOCK_MONOTONIC`, nanoseconds: one clock for every process on the machine, so a time the
-/// server worker stamps on a connection and a time the parent stamps on a command's exit can
-/// be compared (`harness exec`).
+/// `CLOCK_MONOTONIC`, nanoseconds: one clock for every process on the machine, so the server
+/// worker's stamps and the parent's can be compared.
 pub fn monotonic_ns() -> u64 {
     use rustix::time::{clock_gettime_dynamic, ClockId, DynamicClockId};
-    // CLOCK_MONOTONIC cannot fail on Linux; a failure gives 0, which every comparison treats
-    // as "long ago".
+    // It cannot fail on Linux; a failure gives 0, "long ago".
     clock_gettime_dynamic(DynamicClockId::Known(ClockId::Monotonic))
         .map_or(0, |ts| ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64)
 }

@@ -1,5 +1,4 @@
-//! A dhat profile's allocation sites attributed to owners by their stacks, into a `Breakdown`
-//! (the method: docs/method-breakdown.md).
+//! A dhat profile's sites attributed to owners by their stacks (docs/method-breakdown.md).
 
 pub mod profile;
 pub mod rules;
@@ -9,9 +8,8 @@ use crate::vocab::owner::Owner;
 use profile::{figures_of, Profile, ProfileError};
 use rules::classify;
 
-/// Sums every program point of `profile` into the owner [`classify`] gives its stack. Nothing
-/// is dropped: every program point lands in exactly one entry (unknown stacks in
-/// [`Owner::Other`]), so the entries add up to [`Profile::totals`].
+/// Sums every program point of `profile` into the owner [`classify`] gives its stack: the
+/// entries add up to [`Profile::totals`] (unknown stacks in [`Owner::Other`]).
 pub fn attribute(profile: &Profile) -> Breakdown {
     let mut by_owner: std::collections::BTreeMap<Owner, OwnerBytes> = Default::default();
     for pp in &profile.pps {

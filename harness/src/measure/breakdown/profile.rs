@@ -64,8 +64,7 @@ impl Profile {
             version: u32,
             mode: String,
         }
-        // The version and mode first, so that a wrong kind of profile says so rather than
-        // naming a missing field.
+        // The version and mode first: a wrong kind of profile says so, not a missing field.
         let head: Head = serde_json::from_str(json)?;
         if head.version != 2 {
             return Err(ProfileError::Version(head.version));

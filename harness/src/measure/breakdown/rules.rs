@@ -1,12 +1,10 @@
-//! The frame rules: which owner holds an allocation, read off its stack (foreign libraries first,
-//! then Rust paths).
+//! The frame rules: which owner holds an allocation, read off its stack.
 
 use crate::vocab::owner::Owner;
 
 /// The frame rules, `(owner, substrings of a frame)`: the first row that matches **any** frame
-/// of the stack decides ([`classify`]), so the order is the precedence, most specific context
-/// first (docs/method-breakdown.md). Not innermost-first: the innermost library frame is often
-/// a data type's `clone` or decoder (`rustls::msgs::…`) whatever the context it runs in.
+/// of the stack decides, so the order is the precedence (docs/method-breakdown.md); not the
+/// innermost frame, often a data type's `clone` or decoder whatever the context it runs in.
 pub const RULES: &[(Owner, &[&str])] = &[
     (
         Owner::ResumptionStore,
@@ -122,17 +120,13 @@ pub const RULES: &[(Owner, &[&str])] = &[
         &["hyper_util::", "hyper::", "hyper_rustls::", "want::"],
     ),
     (Owner::Reqwest, &["reqwest::"]),
-    // What the harness's hyper session builder allocates itself, outside rustls's and
-    // hyper-util's builders above: the `Arc` holding the session's `ClientConfig`.
+    // The `Arc` holding a hyper session's `ClientConfig`.
     (
         Owner::Config,
         &["harness::tls::session::SessionFactory::build_hyper"],
     ),
-    // The harness, which every stack of its own tasks passes through, before tokio's runtime:
-    // in a release build a worker thread's stack reaches down to the runtime's thread spawn
-    // below every task.
-    // Anchored at the symbol's start: tokio's own `tokio::runtime::task::harness::…` frames
-    // sit below every task.
+    // Anchored at the symbol's start: tokio's `tokio::runtime::task::harness::…` sits below
+    // every task. Before tokio's runtime, whose thread spawn is below every task too.
     (
         Owner::Harness,
         &[": harness::", ": <harness::", "hdrhistogram::"],
@@ -152,12 +146,9 @@ pub const RULES: &[(Owner, &[&str])] = &[
     ),
 ];
 
-/// The foreign libraries a program under `harness exec --heap valgrind --breakdown` may
-/// allocate in, recognised by the object file valgrind names (`0x4A1B2C: SSL_new (in
-/// /usr/lib/x86_64-linux-gnu/libssl.so.3)`, when the library has no debug information), by the
-/// source file it names (`(_ssl.c:700)`, when it has), or by a C symbol's prefix (`SSL_new`,
-/// with debug information or for a library linked into the program itself, as Node.js can
-/// link OpenSSL).
+/// A foreign library a program under `harness exec --heap valgrind --breakdown` may allocate
+/// in, recognised by the object or source file valgrind names (`(in …/libssl.so.3)`,
+/// `(_ssl.c:700)`) or by a C symbol's prefix (`SSL_new`, for one linked into the program).
 pub struct ForeignRule {
     pub owner: Owner,
     /// Substrings of a frame naming the library's object file or source file.
@@ -167,24 +158,15 @@ pub struct ForeignRule {
     pub symbols: &'static [&'static str],
 }
 
-/// The foreign libraries' rows, tried **before** [`RULES`] and in this order:
-///
-/// 1. OpenSSL (`libssl`, `libcrypto`): whatever calls it, what it allocates is its own (its
-///    `SSL_CTX`, `SSL`, sessions and session cache, certificates, keys), so it precedes the
-///    caller's context; and some Rust patterns below (`key_share`, `default_provider`) are
-///    substrings of OpenSSL's own function names (`tls_construct_ctos_key_share`,
-///    `ossl_default_provider_init`), which must not make OpenSSL's bytes rustls's.
-/// 2. Python's `_ssl` module: what it allocates itself, outside the OpenSSL calls it makes.
-///
-/// A Rust program's own TLS library never matches them: rustls's crypto (aws-lc) is linked
-/// into the program, with its symbols prefixed (`aws_lc_0_28_0_EVP_…`).
+/// The foreign libraries' rows, tried **before** [`RULES`]: OpenSSL first, whose allocations
+/// are its own whoever calls it, then Python's `_ssl` module (docs/exec.md). rustls's aws-lc
+/// never matches: its symbols are prefixed (`aws_lc_0_28_0_EVP_…`).
 pub const FOREIGN_RULES: &[ForeignRule] = &[
     ForeignRule {
         owner: Owner::OpenSsl,
         files: &["/libssl.so", "/libcrypto.so"],
-        // Its public API only: every call into OpenSSL passes through one, and its internal
-        // names (`ssl3_…`, `tls_…`, `evp_pkey_ctx_new`) are shared by the static functions of
-        // its forks, aws-lc's included, which a rustls program links.
+        // Its public API only: its internal names (`ssl3_…`, `tls_…`) are shared by its forks'
+        // static functions, aws-lc's included, which a rustls program links.
         symbols: &[
             "SSL_", "DTLS_", "TLS_", "X509", "EVP_", "OPENSSL_", "CRYPTO_", "OSSL_", "BIO_",
             "ASN1_", "PEM_", "BN_", "ERR_", "CONF_", "OBJ_", "RSA_", "EC_", "ECDSA_", "DH_",
@@ -209,14 +191,11 @@ impl ForeignRule {
     }
 }
 
-/// Allocator frames, which sit innermost in every stack and are never an owner: dhat's and
-/// the counting allocator's `GlobalAlloc` methods and the allocation shims, and valgrind's
-/// own `malloc` (in its preloaded `vgpreload_dhat-*.so`).
+/// Allocator frames, innermost in every stack and never an owner: dhat's, the counting
+/// allocator's, the allocation shims and valgrind's own `malloc` (`vgpreload_dhat-*.so`).
 pub const ALLOCATOR_FRAMES: &[&str] = &[
     "/vgpreload_",
-    "<dhat::Alloc as ",
     "dhat::",
-    "<harness::measure::alloc::CountingAlloc as ",
     "harness::measure::alloc::",
     "__rustc::__rust_",
     "__rust_alloc",
@@ -224,9 +203,8 @@ pub const ALLOCATOR_FRAMES: &[&str] = &[
     "__rg_",
 ];
 
-/// The owner of one stack (frame strings, allocation site first): the first row of
-/// [`FOREIGN_RULES`], then of [`RULES`], that matches any of its frames, allocator frames
-/// ([`ALLOCATOR_FRAMES`]) left out; [`Owner::Other`] when none does.
+/// The owner of one stack (allocation site first): the first row of [`FOREIGN_RULES`], then of
+/// [`RULES`], that matches a frame not the allocator's; [`Owner::Other`] when none does.
 pub fn classify<'a>(frames: impl IntoIterator<Item = &'a str>) -> Owner {
     let frames: Vec<&str> = frames
         .into_iter()
@@ -246,10 +224,8 @@ pub fn classify<'a>(frames: impl IntoIterator<Item = &'a str>) -> Owner {
 }
 
 /// Whether a frame (`0xADDR: symbol (location)`) can be Rust's, the only frames [`RULES`] are
-/// matched against: its location is Rust source (`.rs:`), or its symbol is a path (`::`) with
-/// no parameter list. A C function (`tls_construct_ctos_key_share`) has no path and a C++ one
-/// (`node::crypto::NewRootCertStore()`) ends in its parameters, which Rust's demangled names
-/// never carry; either could hold a bare Rust pattern (`key_share`, `RootCertStore`).
+/// matched against: Rust source (`.rs:`), or a path (`::`) with no parameter list, unlike C
+/// (`tls_construct_ctos_key_share`) and C++ (`node::crypto::NewRootCertStore()`).
 pub fn is_rust(frame: &str) -> bool {
     let rest = frame.split_once(": ").map_or(frame, |(_, rest)| rest);
     let (symbol, location) = rest.rsplit_once(" (").unwrap_or((rest, ""));
@@ -428,7 +404,6 @@ mod tests {
             std::any::type_name_of_val(&ClientTls::client_config).to_string(),
             std::any::type_name_of_val(&provider).to_string(),
             format!("{}::build_hyper", std::any::type_name::<SessionFactory>()),
-            format!("<{} as ", std::any::type_name::<CountingAlloc>()),
             std::any::type_name::<CountingAlloc>().replace("CountingAlloc", ""),
         ];
         for p in &named {

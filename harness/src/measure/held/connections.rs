@@ -1,29 +1,26 @@
-//! What each side of the probe does on its own thread and current-thread runtime: a warm-up,
-//! then n connections held while its live bytes are read, with the context its code carries
-//! (pass and side for errors, a hang guard per step, the rendezvous).
+//! One side of the probe on its own thread and runtime: how it establishes, holds and meets.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::measure::alloc;
 use crate::measure::held::error::{HeldError, Pass, Side, Step, Which};
-use crate::measure::held::establish::Establish;
-use crate::measure::held::rendezvous::{AbandonOnExit, Missed, Rendezvous, RENDEZVOUS_TIMEOUT};
 
-/// What the client writes on each connection once it is established: 16 bytes.
-pub const REQUEST: &[u8; 16] = b"held probe: ping";
-/// What the server answers: 16 bytes.
-pub const REPLY: &[u8; 16] = b"held probe: pong";
+/// What the client writes on each connection once it is established.
+const REQUEST: &[u8; 16] = b"held probe: ping";
+/// What the server answers.
+const REPLY: &[u8; 16] = b"held probe: pong";
 
-/// Time given to a side's runtime after the warm-up connection is dropped, so that tokio
-/// releases the socket's registration before the first reading rather than after it.
+/// Time for tokio to release the dropped warm-up's socket registration before the first reading.
 const SETTLE: Duration = Duration::from_millis(20);
 
 /// This thread's live heap bytes: allocated minus freed on it. `None` without the allocator.
@@ -43,10 +40,8 @@ pub(super) async fn client_side<E: Establish>(
     hold(cx, warm, n, |which| client_connection(cx, e, addr, which)).await
 }
 
-/// Lets the closed warm-up connection go, then establishes `n` connections with `connect` and
-/// holds them (in a list allocated before the first reading, so not counted): this thread's
-/// live-byte growth from before the first to when both sides have all `n` (the first
-/// rendezvous); then, after the second, drops them.
+/// Drops the warm-up, then establishes `n` connections and holds them: this thread's live-byte
+/// growth until both sides hold all `n` (the first rendezvous); drops them after the second.
 async fn hold<C, F, Fut>(
     cx: &SideCtx,
     warm: C,
@@ -82,11 +77,8 @@ async fn client_connection<E: Establish>(
         .step(which, Step::Connect, TcpStream::connect(addr))
         .await?;
     let mut conn = cx.step(which, Step::Handshake, e.establish(tcp)).await?;
-    cx.step(which, Step::WriteRequest, async {
-        conn.write_all(REQUEST).await?;
-        conn.flush().await
-    })
-    .await?;
+    cx.step(which, Step::WriteRequest, send(&mut conn, REQUEST))
+        .await?;
     cx.step(which, Step::ReadReply, read_expected(&mut conn, REPLY))
         .await?;
     Ok(conn)
@@ -129,12 +121,14 @@ async fn server_connection<E: Establish>(
     let mut conn = cx.step(which, Step::Handshake, e.establish(tcp)).await?;
     cx.step(which, Step::ReadRequest, read_expected(&mut conn, REQUEST))
         .await?;
-    cx.step(which, Step::WriteReply, async {
-        conn.write_all(REPLY).await?;
-        conn.flush().await
-    })
-    .await?;
+    cx.step(which, Step::WriteReply, send(&mut conn, REPLY))
+        .await?;
     Ok(conn)
+}
+
+async fn send<C: AsyncWrite + Unpin>(conn: &mut C, what: &[u8]) -> io::Result<()> {
+    conn.write_all(what).await?;
+    conn.flush().await
 }
 
 /// Reads what the other side sent and checks it is `want`.
@@ -154,8 +148,7 @@ async fn read_expected<C: AsyncRead + Unpin>(conn: &mut C, want: &[u8; 16]) -> i
     ))
 }
 
-/// Longest wait for one step of one connection (connect, handshake, a read…): only a guard
-/// against a hang, never a measurement.
+/// Longest wait for one step of one connection: a guard against a hang, not a measurement.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Live-byte growth of a side's thread over its held connections; `None` when not measured.
@@ -219,10 +212,8 @@ impl SideCtx {
     }
 }
 
-/// Starts one side: its own OS thread and current-thread runtime, `body` run to completion on
-/// it. The rendezvous is marked abandoned when the thread ends, however it ends (after both
-/// sides are done nobody waits any more, and after a failure or a panic the other side must
-/// stop waiting).
+/// Runs `body` on its own thread and current-thread runtime; the rendezvous is abandoned when
+/// the thread ends, however it ends, so the other side never waits in vain.
 pub(super) fn spawn_side<F, Fut>(
     pass: Pass,
     side: Side,
@@ -263,4 +254,122 @@ pub(super) fn join(
             message,
         })
     })
+}
+
+/// Turns an accepted or connected TCP stream into the connection a side holds.
+pub(super) trait Establish {
+    type Conn: AsyncRead + AsyncWrite + Unpin;
+    async fn establish(&self, tcp: TcpStream) -> io::Result<Self::Conn>;
+}
+
+/// The TCP pass, either side: the stream itself.
+pub(super) struct PlainTcp;
+
+impl Establish for PlainTcp {
+    type Conn = TcpStream;
+    async fn establish(&self, tcp: TcpStream) -> io::Result<TcpStream> {
+        Ok(tcp)
+    }
+}
+
+pub(super) struct TlsClient {
+    pub(super) connector: TlsConnector,
+    /// Borrows a `'static` str, so a clone per connection allocates nothing.
+    pub(super) name: ServerName<'static>,
+}
+
+impl Establish for TlsClient {
+    type Conn = tokio_rustls::client::TlsStream<TcpStream>;
+    async fn establish(&self, tcp: TcpStream) -> io::Result<Self::Conn> {
+        self.connector.connect(self.name.clone(), tcp).await
+    }
+}
+
+pub(super) struct TlsServer(pub(super) TlsAcceptor);
+
+impl Establish for TlsServer {
+    type Conn = tokio_rustls::server::TlsStream<TcpStream>;
+    async fn establish(&self, tcp: TcpStream) -> io::Result<Self::Conn> {
+        self.0.accept(tcp).await
+    }
+}
+
+/// Longest wait at a rendezvous for the other side: a guard against a hang.
+pub(super) const RENDEZVOUS_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Why a rendezvous was missed.
+pub(super) enum Missed {
+    Abandoned,
+    TimedOut,
+}
+
+/// A two-party barrier with a timeout that either party can abandon when it fails. A `std`
+/// mutex and condition variable: it never allocates, so no heap reading is charged for it.
+#[derive(Default)]
+pub(super) struct Rendezvous {
+    state: Mutex<Meeting>,
+    cv: Condvar,
+}
+
+#[derive(Default)]
+struct Meeting {
+    /// Parties waiting at the current rendezvous (0 or 1).
+    waiting: u8,
+    /// Rendezvous completed so far.
+    generation: u64,
+    abandoned: bool,
+}
+
+impl Rendezvous {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Meeting> {
+        // Nothing here panics while holding the lock; the state stays consistent either way.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(super) fn wait(&self) -> Result<(), Missed> {
+        let mut g = self.lock();
+        if g.abandoned {
+            return Err(Missed::Abandoned);
+        }
+        if g.waiting == 1 {
+            g.waiting = 0;
+            g.generation += 1;
+            self.cv.notify_all();
+            return Ok(());
+        }
+        g.waiting = 1;
+        let generation = g.generation;
+        let deadline = Instant::now() + RENDEZVOUS_TIMEOUT;
+        loop {
+            if g.generation != generation {
+                return Ok(());
+            }
+            if g.abandoned {
+                return Err(Missed::Abandoned);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(Missed::TimedOut);
+            }
+            g = self
+                .cv
+                .wait_timeout(g, left)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|p| p.into_inner().0);
+        }
+    }
+
+    pub(super) fn abandon(&self) {
+        self.lock().abandoned = true;
+        self.cv.notify_all();
+    }
+}
+
+/// Abandons the rendezvous when a side's thread ends, a panic included.
+pub(super) struct AbandonOnExit(pub(super) Arc<Rendezvous>);
+
+impl Drop for AbandonOnExit {
+    fn drop(&mut self) {
+        self.0.abandon();
+    }
 }

@@ -1,13 +1,11 @@
-//! What can go wrong in the held-connection probe, and which pass, side, connection and step it
-//! names.
+//! What can go wrong in the held-connection probe, naming the pass, side, connection and step.
 
-use std::fmt;
 use std::io;
 use std::time::Duration;
 
 use rustls::pki_types::InvalidDnsNameError;
 
-use crate::measure::held::establish::SERVER_NAME;
+use crate::tls::certs::SERVER_NAME;
 use crate::tls::config::TlsError;
 
 crate::choice! {
@@ -26,22 +24,15 @@ crate::choice! {
     }
 }
 
-/// Which connection of a pass.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which connection of a pass (thiserror writes its `Display`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Which {
     /// The connection made and closed before the first reading.
+    #[error("the warm-up connection")]
     WarmUp,
     /// Held connection `index` (from 1) of `of`.
+    #[error("connection {index} of {of}")]
     Held { index: usize, of: usize },
-}
-
-impl fmt::Display for Which {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Which::WarmUp => f.write_str("the warm-up connection"),
-            Which::Held { index, of } => write!(f, "connection {index} of {of}"),
-        }
-    }
 }
 
 crate::choice! {

@@ -1,22 +1,21 @@
-//! The held-connection probe: the heap one idle connection costs the client and the server side,
-//! TLS and plain TCP (the method: docs/method-breakdown.md, "The held-connection probe").
+//! The held-connection probe: the heap one idle connection costs each side, TLS and plain TCP.
 
-pub mod connections;
+mod connections;
 pub mod error;
-pub mod establish;
-mod pass;
-mod rendezvous;
 
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::pki_types::ServerName;
+use tokio::net::TcpListener;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::contract::probes::HeldConnections;
-use crate::measure::held::error::{HeldError, Pass};
-use crate::measure::held::establish::{PlainTcp, TlsClient, TlsServer, SERVER_NAME};
-use crate::measure::held::pass::run_pass;
-use crate::tls::certs::CertSet;
+use crate::measure::held::connections::{client_side, join, server_side, spawn_side, Delta};
+use crate::measure::held::connections::{Establish, PlainTcp, Rendezvous, TlsClient, TlsServer};
+use crate::measure::held::error::{HeldError, Pass, Side};
+use crate::tls::certs::{CertSet, SERVER_NAME};
 use crate::tls::config::{self, ClientTls};
 use crate::tls::store::SessionStore;
 use crate::vocab::server_cache::ServerCachePolicy;
@@ -26,10 +25,8 @@ use crate::vocab::server_cache::ServerCachePolicy;
 pub const CONNECTIONS: usize = 64;
 
 /// Measures what one idle held connection costs each side, TLS and plain TCP, with
-/// `connections` connections held at once per side and pass (docs/method-breakdown.md).
-///
-/// Blocking: spawns its own threads and runtimes; call from a blocking context (e.g.
-/// `tokio::task::spawn_blocking` or a plain thread).
+/// `connections` held at once per side and pass (docs/method-breakdown.md). Blocking: it
+/// spawns its own threads and runtimes.
 pub fn probe(
     certs: &CertSet,
     tls: &ClientTls,
@@ -61,6 +58,68 @@ pub fn probe(
         tcp_client_bytes: per(tcp_client),
         tcp_server_bytes: per(tcp_server),
     })
+}
+
+/// One pass: a fresh listener, the server side on one thread and the client side on another.
+fn run_pass<C, S>(pass: Pass, client: C, server: S, n: usize) -> Result<(Delta, Delta), HeldError>
+where
+    C: Establish + Send + 'static,
+    S: Establish + Send + 'static,
+{
+    let bind = |source| HeldError::Bind { pass, source };
+    let listener = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).map_err(bind)?;
+    listener.set_nonblocking(true).map_err(bind)?;
+    let addr = listener.local_addr().map_err(bind)?;
+    let rv = Arc::new(Rendezvous::default());
+
+    let server = spawn_side(pass, Side::Server, rv.clone(), move |cx| async move {
+        // Registered on the server's own thread, before its first reading.
+        let listener = TcpListener::from_std(listener)
+            .map_err(|source| cx.fail(HeldError::Bind { pass, source }))?;
+        server_side(&cx, &server, &listener, n).await
+    })?;
+    let client = spawn_side(pass, Side::Client, rv.clone(), move |cx| async move {
+        client_side(&cx, &client, addr, n).await
+    });
+    let client = match client {
+        Ok(handle) => join(pass, Side::Client, handle),
+        Err(e) => {
+            rv.abandon();
+            unblock_accept(addr);
+            let _ = join(pass, Side::Server, server);
+            return Err(e);
+        }
+    };
+    if client.is_err() {
+        unblock_accept(addr);
+    }
+    let server = join(pass, Side::Server, server);
+    match (client, server) {
+        (Ok(c), Ok(s)) => Ok((c, s)),
+        (Err(e), Ok(_)) | (Ok(_), Err(e)) => Err(e),
+        (Err(c), Err(s)) => Err(primary(c, s)),
+    }
+}
+
+/// The error to report when both sides failed: a panic first, then any failure that is not
+/// merely "the other side stopped", both when both are real.
+fn primary(client: HeldError, server: HeldError) -> HeldError {
+    match (&client, &server) {
+        (HeldError::Panicked { .. }, _) => client,
+        (_, HeldError::Panicked { .. }) => server,
+        (HeldError::Abandoned { .. }, _) => server,
+        (_, HeldError::Abandoned { .. }) => client,
+        _ => HeldError::BothSides {
+            client: Box::new(client),
+            server: Box::new(server),
+        },
+    }
+}
+
+/// Ends a server side's wait in `accept` for a client side that has stopped: one connection,
+/// closed at once (refused when the server side has already ended).
+fn unblock_accept(addr: SocketAddr) {
+    let _ = std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(1));
 }
 
 #[cfg(test)]

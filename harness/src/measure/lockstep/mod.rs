@@ -84,8 +84,7 @@ trait Pairs {
     ) -> Result<usize, LockstepError>;
 }
 
-/// Measures one point in this process. Call it in a fresh process: peak RSS only grows
-/// within one, and the reading is the process's.
+/// Measures one point in this process, a fresh one: peak RSS only grows within a process.
 pub fn measure(point: &LockstepPoint) -> Result<LockstepReading, LockstepError> {
     if point.pairs() == 0 {
         return Err(LockstepError::TooFew(point.sessions));
@@ -109,7 +108,7 @@ fn heap_now() -> (Option<u64>, Option<u64>) {
 }
 
 /// All pairs made first, then one flight each way per round until none is handshaking, then
-/// the data; each side's bytes at rest are what dropping it gives back.
+/// the data.
 fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading, LockstepError> {
     let pairs = point.pairs() as usize;
     let mut scratch = vec![0u8; SCRATCH_BYTES];
@@ -122,8 +121,7 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
         peak = (peak.0.max(now.0), peak.1.max(now.1));
         now
     };
-    // Each side's connections live inline in its vector, whose buffer is what the
-    // connections' structs are: allocated after the first reading, given back with the side.
+    // Each side's connections live inline in its vector, given back with the side.
     let mut clients = Vec::with_capacity(pairs);
     let mut servers = Vec::with_capacity(pairs);
 
@@ -196,9 +194,8 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
     })
 }
 
-/// The live bytes dropping one side gave back: `before − after`; `None` when the heap is
-/// not counted. A heap that grew while the side was dropped leaves the side's bytes
-/// unknown, and says so, rather than reading as 0 B.
+/// The live bytes dropping one side gave back, `before − after` (`None`: not counted); an
+/// error, not 0 B, when the heap grew meanwhile.
 fn freed(
     before: Option<u64>,
     after: Option<u64>,

@@ -14,8 +14,7 @@ use openssl::x509::X509;
 
 use super::{LockstepError, Pairs};
 use crate::contract::lockstep::{LockstepPoint, LockstepReading};
-use crate::measure::held::establish::SERVER_NAME;
-use crate::tls::certs::CertSet;
+use crate::tls::certs::{CertSet, SERVER_NAME};
 use crate::vocab::tls::{ConfigSharing, KxChoice, TlsVersion};
 
 /// Measures one OpenSSL point.
@@ -31,7 +30,7 @@ pub(super) fn measure(
 }
 
 /// One end of a pair's duplex: reads `queues[inbox]` (0: to the client, 1: to the server),
-/// writes the other. The pair's one shared allocation (about 70 bytes) goes with the client.
+/// writes the other. The shared allocation goes with the client.
 pub(super) struct End {
     queues: Rc<RefCell<[Vec<u8>; 2]>>,
     inbox: usize,
@@ -113,10 +112,9 @@ impl OpensslPairs {
         let key = PKey::private_key_from_der(certs.server_key.secret_der())?;
         s.set_private_key(&key)?;
         s.check_private_key()?;
-        let shared = match point.config {
-            ConfigSharing::Shared => Some(client_context(point, &ca)?),
-            ConfigSharing::PerConnection => None,
-        };
+        let shared = (point.config == ConfigSharing::Shared)
+            .then(|| client_context(point, &ca))
+            .transpose()?;
         Ok(Self {
             point: point.clone(),
             ca,

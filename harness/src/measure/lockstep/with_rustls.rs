@@ -8,8 +8,7 @@ use rustls::{ClientConfig, ClientConnection, ConnectionCommon, ServerConfig, Ser
 
 use super::{LockstepError, Pairs};
 use crate::contract::lockstep::LockstepPoint;
-use crate::measure::held::establish::SERVER_NAME;
-use crate::tls::certs::CertSet;
+use crate::tls::certs::{CertSet, SERVER_NAME};
 use crate::tls::config::{self, ClientTls};
 use crate::tls::store::SessionStore;
 use crate::vocab::defaults::CLIENT_CACHE;
@@ -27,10 +26,10 @@ pub(super) struct RustlsPairs {
 
 impl RustlsPairs {
     pub(super) fn new(point: &LockstepPoint, certs: &CertSet) -> Result<Self, LockstepError> {
-        let per_connection = point.config == ConfigSharing::PerConnection;
+        let shared = point.config == ConfigSharing::Shared;
         // Shared: resumption off, as rustls-bench's memory setup. Per connection: the default
         // resumption store a new client gets.
-        let cache = if per_connection { CLIENT_CACHE } else { 0 };
+        let cache = if shared { 0 } else { CLIENT_CACHE };
         let tls = ClientTls::new(
             point.tls,
             point.kx,
@@ -39,10 +38,9 @@ impl RustlsPairs {
             cache,
         );
         config::warm_up(&tls.provider)?;
-        let shared = match point.config {
-            ConfigSharing::Shared => Some(Arc::new(tls.client_config()?)),
-            ConfigSharing::PerConnection => None,
-        };
+        let shared = shared
+            .then(|| tls.client_config().map(Arc::new))
+            .transpose()?;
         // rustls's default server store (256 entries): bounded, so not a per-session cost.
         let store = Arc::new(SessionStore::new(ServerCachePolicy::default()));
         let server = Arc::new(config::server_config(certs, point.tls, store)?);
@@ -57,10 +55,8 @@ impl RustlsPairs {
     }
 }
 
-/// A client connection and, when it has one of its own, its config. A per-request client
-/// (a hyper or reqwest client) keeps its config for as long as it lives; a TLS 1.2
-/// `ClientConnection` lets go of it once the handshake is done (TLS 1.3 keeps it, for
-/// tickets), so without this a TLS 1.2 client would shed a config no real client sheds.
+/// A client connection and its own config, if any: a real client keeps its config as long as
+/// it lives, which a TLS 1.2 `ClientConnection` lets go of after the handshake.
 pub(super) struct Client {
     conn: ClientConnection,
     _config: Option<Arc<ClientConfig>>,
