@@ -12,7 +12,6 @@ use crate::report::charts::canvas::{
 use crate::report::charts::lines::Quantity;
 use crate::vocab::units as format;
 
-/// How the y axis maps values.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum BarScale {
     /// From zero, in the quantity's human unit.
@@ -51,8 +50,7 @@ const GROUP_FILL: f64 = 0.8;
 /// Widest a bar gets, pixels, so two modes do not give two slabs.
 const MAX_BAR_PX: f64 = 110.0;
 
-/// The category axis of a bar panel: group `i` is centred on `i`, ticks only at group centres
-/// (where the mode names go), nothing between groups.
+/// The category axis of a bar panel: group `i` centred on `i`, ticks only at group centres.
 pub(crate) struct GroupAxis {
     pub(crate) groups: usize,
 }
@@ -79,12 +77,17 @@ impl Ranged for GroupAxis {
     }
 }
 
+/// The group whose centre `v` is nearest, if there is one there.
+pub(crate) fn group_at(groups: usize, v: f64) -> Option<usize> {
+    let i = v.round();
+    (i >= 0.0 && i < groups as f64).then_some(i as usize)
+}
+
 /// Rough width of `text` in pixels at `size`, matching plotters' own estimate for SVG.
 pub(crate) fn text_px(text: &str, size: u32) -> f64 {
     text.chars().count() as f64 * f64::from(size) * 0.55
 }
 
-/// Draws `panel` into `area`.
 pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawError> {
     let n = panel.groups.len();
     let kinds = panel.values.iter().map(Vec::len).max().unwrap_or(0);
@@ -146,15 +149,7 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
         TICK_SIZE
     };
     let x_range = GroupAxis { groups: n };
-    let groups = &panel.groups;
-    let x_fmt = |v: &f64| {
-        let i = v.round();
-        if i < 0.0 {
-            String::new()
-        } else {
-            groups.get(i as usize).cloned().unwrap_or_default()
-        }
-    };
+    let x_fmt = |v: &f64| group_at(n, *v).map_or_else(String::new, |i| panel.groups[i].clone());
     let scale = panel.scale;
     let mut builder = ChartBuilder::on(area);
     builder
@@ -241,8 +236,7 @@ fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
     (bold, light)
 }
 
-/// Which text runs upwards: value labels when one would not fit over its bar, the
-/// "not measured" note when it would not fit in its group's slot.
+/// Which text runs upwards, because it would not fit across its bar or its group's slot.
 #[derive(Debug, Clone, Copy)]
 struct Layout {
     values_vertical: bool,

@@ -6,7 +6,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::contract::breakdown::Share;
 use crate::contract::summary::{ModeSummary, Summary};
-use crate::report::charts::bars::{text_px, GroupAxis, CAPTION, MARGIN, VALUE_FONT};
+use crate::report::charts::bars::{group_at, text_px, GroupAxis, CAPTION, MARGIN, VALUE_FONT};
 use crate::report::charts::canvas::{
     house_mesh, render_svg, titled, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
 };
@@ -18,9 +18,8 @@ use crate::report::figures::{OwnerFigure, OWNER_FIGURES};
 use crate::vocab::owner::Owner;
 use crate::vocab::units as format;
 
-/// Each owner's colour. Owners that belong together get shades of one hue (the resumption
-/// store and its tickets, the handshake's parts, tokio's two, OpenSSL and Python's `_ssl` over it); `other` is grey and the
-/// remainder, which nobody owns, a light grey with an outline.
+/// Each owner's colour: owners that belong together get shades of one hue; the remainder, which
+/// nobody owns, a light grey with an outline.
 pub(crate) fn owner_colour(owner: Owner) -> RGBColor {
     match owner {
         Owner::ResumptionStore => RGBColor(0x1f, 0x77, 0xb4),
@@ -49,8 +48,7 @@ fn shares_of<'m>(figure: &OwnerFigure, m: &'m ModeSummary) -> Option<&'m [Share]
         .filter(|l| !l.is_empty())
 }
 
-/// Whether some leg of `summary` has a breakdown: `breakdown.svg` is drawn, written and shown
-/// on the page exactly then.
+/// Whether some leg has a breakdown: `breakdown.svg` is drawn and shown exactly then.
 pub(crate) fn any(summary: &Summary) -> bool {
     summary
         .modes
@@ -58,7 +56,6 @@ pub(crate) fn any(summary: &Summary) -> bool {
         .any(|m| OWNER_FIGURES.iter().any(|f| shares_of(f, m).is_some()))
 }
 
-/// One leg's bar.
 #[derive(Debug, PartialEq)]
 struct Stack {
     label: String,
@@ -123,8 +120,8 @@ fn stacks(series: &[Series<'_>], figure: &OwnerFigure) -> Vec<Stack> {
         .collect()
 }
 
-/// The text at the end of a bar: the measured figure, or the profile's own total when the
-/// counting allocator measured none, and a negative remainder, which the bar cannot show.
+/// The text at the end of a bar: the measured figure (else the profile's total) and a negative
+/// remainder, which the bar cannot show.
 fn total_text(total: f64, measured: bool, negative_remainder: Option<f64>) -> String {
     let mut notes = Vec::new();
     if !measured {
@@ -140,8 +137,7 @@ fn total_text(total: f64, measured: bool, negative_remainder: Option<f64>) -> St
     }
 }
 
-/// `breakdown.svg`, or `None` when no leg has a breakdown. A panel no leg has data for is left
-/// out; the legend lists the owners the bars show.
+/// `breakdown.svg`, or `None` when no leg has a breakdown; a panel no leg has data for is left out.
 pub(crate) fn breakdown(
     summary: &Summary,
     series: &[Series<'_>],
@@ -231,14 +227,8 @@ fn draw_panel(
         .fold(0.0, f64::max);
     let top = if top > 0.0 { top } else { 1.0 };
     // Bar `i` sits at y = n-1-i, so the first leg is on top.
-    let label_of = |v: &f64| {
-        let i = v.round();
-        if i < 0.0 || i >= n as f64 {
-            String::new()
-        } else {
-            bars[n - 1 - i as usize].label.clone()
-        }
-    };
+    let label_of =
+        |v: &f64| group_at(n, *v).map_or_else(String::new, |i| bars[n - 1 - i].label.clone());
     let x_fmt = |v: &f64| Quantity::Bytes.tick(*v);
 
     let mut chart = ChartBuilder::on(area)

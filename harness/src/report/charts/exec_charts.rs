@@ -82,8 +82,7 @@ pub(crate) fn memory(rows: &[ExecRow]) -> Result<String, DrawError> {
     )
 }
 
-/// `connections.svg`: connections the command holds (seen in /proc) and the server's count of
-/// connections opened and open.
+/// `connections.svg`: connections the command holds and the server's counts.
 pub(crate) fn connections(rows: &[ExecRow]) -> Result<String, DrawError> {
     two_panels(
         "Connections of the command to the harness's server",

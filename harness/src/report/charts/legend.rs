@@ -6,8 +6,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::report::charts::canvas::{Area, DrawError, FONT, INK, LEGEND_SIZE};
 
-/// How a line is stroked; the same three styles mean the same thing in every chart (client,
-/// server, model).
+/// How a line is stroked; each style means the same thing in every chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dash {
     Solid,
@@ -28,15 +27,11 @@ impl Dash {
 
 /// What a legend row shows before its label.
 pub(crate) enum Swatch {
-    Line {
-        colour: RGBColor,
-        width: u32,
-        dash: Dash,
-    },
+    /// A line of this colour, width and dash.
+    Line(RGBColor, u32, Dash),
     Block(RGBColor),
 }
 
-/// One legend row.
 pub(crate) struct LegendEntry {
     pub(crate) label: String,
     pub(crate) swatch: Swatch,
@@ -46,11 +41,7 @@ impl LegendEntry {
     pub(crate) fn line(label: impl Into<String>, colour: RGBColor, width: u32, dash: Dash) -> Self {
         LegendEntry {
             label: label.into(),
-            swatch: Swatch::Line {
-                colour,
-                width,
-                dash,
-            },
+            swatch: Swatch::Line(colour, width, dash),
         }
     }
 
@@ -62,8 +53,7 @@ impl LegendEntry {
     }
 }
 
-/// Longest label drawn in full; longer ones are shortened with `…` so they stay inside the
-/// column.
+/// Longest label drawn in full; longer ones end in `…` to stay inside the column.
 const MAX_LABEL_CHARS: usize = 28;
 const ROW: i32 = 22;
 
@@ -102,8 +92,7 @@ pub(crate) fn draw(
     Ok(())
 }
 
-/// Draws one row of `entries` centred in `area` (under a bar panel, where a column would take
-/// width the bars need), led by an optional bold heading.
+/// Draws one row of `entries` centred in `area`, under a bar panel that needs the full width.
 pub(crate) fn draw_row(
     area: &Area<'_>,
     heading: Option<&str>,
@@ -141,11 +130,7 @@ const ROW_GAP: i32 = 28;
 
 fn draw_swatch(area: &Area<'_>, swatch: &Swatch, (x, y): (i32, i32)) -> Result<(), DrawError> {
     match *swatch {
-        Swatch::Line {
-            colour,
-            width,
-            dash,
-        } => {
+        Swatch::Line(colour, width, dash) => {
             let style = colour.stroke_width(width);
             let pts = vec![(x, y), (x + 30, y)];
             match dash.pattern() {

@@ -82,10 +82,9 @@ pub(crate) fn draw_panel(
         .flat_map(|l| l.points.iter().map(|p| p.1))
         .fold(0.0_f64, f64::max);
     let (y_div, unit) = panel.quantity.scale(y_max);
-    let mut y_top = y_max / y_div * 1.08;
-    if y_top <= 0.0 {
-        y_top = 1.0;
-    }
+    let y_top = Some(y_max / y_div * 1.08)
+        .filter(|t| *t > 0.0)
+        .unwrap_or(1.0);
     let x_max = time.max_s / time.divisor;
 
     let quantity = panel.quantity;

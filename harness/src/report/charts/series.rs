@@ -23,8 +23,7 @@ const fn hue(name: &'static str, r: u8, g: u8, b: u8) -> Hue {
     }
 }
 
-/// Fixed palette (matplotlib's tab10), assigned in series order so output is deterministic and
-/// neighbouring series differ clearly. Cycles past ten series.
+/// Fixed palette (matplotlib's tab10), assigned in series order; cycles past ten series.
 pub(crate) const PALETTE: [Hue; 10] = [
     hue("blue", 0x1f, 0x77, 0xb4),
     hue("red", 0xd6, 0x27, 0x28),
@@ -48,11 +47,6 @@ pub(crate) struct Series<'a> {
 }
 
 impl Series<'_> {
-    /// The `leak` mode is the one readers look for in socket charts, so it is drawn to stand out.
-    pub(crate) fn is_leak(&self) -> bool {
-        self.mode == Mode::Leak
-    }
-
     /// `(time, value)` for every row where `value` was measured, time on `axis`'s clock in
     /// seconds.
     pub(crate) fn points(
@@ -75,9 +69,8 @@ impl Series<'_> {
     }
 }
 
-/// Builds the series: the summary's modes in run order, then any (mode, client) pair that only
-/// the timeline has, in order of first appearance. Labels carry the client only when the run
-/// used more than one, so a single-client report stays terse.
+/// The summary's modes in run order, then any pair only the timeline has; labels name the client
+/// only when the run used more than one.
 pub(crate) fn collect<'a>(summary: &'a Summary, timeline: &'a [TimelineRow]) -> Vec<Series<'a>> {
     let mut keys: Vec<(Mode, ClientKind)> = Vec::new();
     let summary_keys = summary.modes.iter().map(|m| (m.mode, m.client));

@@ -31,7 +31,6 @@ fn text(size: u32, colour: &'static RGBColor, h: HPos) -> TextStyle<'static> {
         .pos(Pos::new(h, VPos::Center))
 }
 
-/// The chart, as SVG text.
 pub(crate) fn chart(s: &SurveySummary) -> Result<String, DrawError> {
     let labels: Vec<String> = s
         .rows
