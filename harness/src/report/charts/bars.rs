@@ -150,7 +150,6 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
     };
     let x_range = GroupAxis { groups: n };
     let x_fmt = |v: &f64| group_at(n, *v).map_or_else(String::new, |i| panel.groups[i].clone());
-    let scale = panel.scale;
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(&panel.caption, (FONT, CAPTION_SIZE).into_font().color(&INK))
@@ -177,7 +176,7 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
                 .y_labels(6)
                 .x_label_style((FONT, x_font).into_font().color(&INK))
                 .draw()?;
-            draw_bars(&mut chart, panel, 0.0, div, fill, layout, scale)
+            draw_bars(&mut chart, panel, 0.0, div, fill, layout)
         }
         BarScale::LogMicros => {
             let lo = if min.is_finite() {
@@ -203,7 +202,7 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
                 .y_labels(8)
                 .x_label_style((FONT, x_font).into_font().color(&INK))
                 .draw()?;
-            draw_bars(&mut chart, panel, lo, 1.0, fill, layout, scale)
+            draw_bars(&mut chart, panel, lo, 1.0, fill, layout)
         }
     }
 }
@@ -262,7 +261,6 @@ fn draw_bars<'a, X, Y>(
     div: f64,
     fill: f64,
     layout: Layout,
-    scale: BarScale,
 ) -> Result<(), DrawError>
 where
     X: Ranged<ValueType = f64>,
@@ -304,7 +302,7 @@ where
             }
             let (text, style, at) = match value {
                 Some(v) => (
-                    scale.label(*v),
+                    panel.scale.label(*v),
                     value_style.clone(),
                     shown.map_or(base, |v| v / div),
                 ),

@@ -185,7 +185,7 @@ pub(crate) fn breakdown(
             draw_panel(&area, figure, bars, y_label_area)?;
             rest = below;
         }
-        legend::draw(&legend_area, &[(Some("owner"), owners)])
+        legend::draw(&legend_area, &[("owner", owners)])
     }))
 }
 

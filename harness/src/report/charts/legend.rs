@@ -70,18 +70,16 @@ fn text_styles() -> (TextStyle<'static>, TextStyle<'static>) {
     )
 }
 
-/// Draws `sections` (an optional heading and its rows each) top-down in `area`.
+/// Draws `sections` (a heading and its rows each) top-down in `area`.
 pub(crate) fn draw(
     area: &Area<'_>,
-    sections: &[(Option<&str>, Vec<LegendEntry>)],
+    sections: &[(&str, Vec<LegendEntry>)],
 ) -> Result<(), DrawError> {
     let (label_style, heading_style) = text_styles();
     let mut y = 40;
     for (heading, entries) in sections {
-        if let Some(h) = heading {
-            area.draw_text(h, &heading_style, (8, y))?;
-            y += ROW;
-        }
+        area.draw_text(heading, &heading_style, (8, y))?;
+        y += ROW;
         for e in entries {
             draw_swatch(area, &e.swatch, (12, y))?;
             area.draw_text(&shorten(&e.label), &label_style, (50, y))?;
@@ -92,34 +90,27 @@ pub(crate) fn draw(
     Ok(())
 }
 
-/// Draws one row of `entries` centred in `area`, under a bar panel that needs the full width.
+/// Draws one row of colour blocks centred in `area`, under a bar panel that needs the full width.
 pub(crate) fn draw_row(
     area: &Area<'_>,
-    heading: Option<&str>,
-    entries: &[LegendEntry],
+    heading: &str,
+    kinds: &[(&str, RGBColor)],
 ) -> Result<(), DrawError> {
     let (label_style, heading_style) = text_styles();
-    let heading = heading.map(|h| format!("{h}:"));
-    let text_w =
-        |s: &str| -> i32 { (s.chars().count() as f64 * f64::from(LEGEND_SIZE) * 0.42) as i32 };
-    let total: i32 = heading.as_deref().map_or(0, |h| text_w(h) + 16)
-        + entries
-            .iter()
-            .map(|e| SWATCH_W + text_w(&e.label) + ROW_GAP)
-            .sum::<i32>()
-        - ROW_GAP;
+    let heading = format!("{heading}:");
+    let text_w = |s: &str| (s.chars().count() as f64 * f64::from(LEGEND_SIZE) * 0.42) as i32;
+    let keys: i32 = kinds.iter().map(|k| SWATCH_W + text_w(k.0) + ROW_GAP).sum();
+    let total = text_w(&heading) + 16 + keys - ROW_GAP;
     let (w, _) = area.dim_in_pixel();
     // Near the top of the row: close to the panel it explains, clear of the next one.
     let y = 12;
     let mut x = ((w as i32 - total) / 2).max(4);
-    if let Some(h) = &heading {
-        area.draw_text(h, &heading_style, (x, y))?;
-        x += text_w(h) + 16;
-    }
-    for e in entries {
-        draw_swatch(area, &e.swatch, (x - 6, y))?;
-        area.draw_text(&e.label, &label_style, (x + SWATCH_W - 8, y))?;
-        x += SWATCH_W + text_w(&e.label) + ROW_GAP;
+    area.draw_text(&heading, &heading_style, (x, y))?;
+    x += text_w(&heading) + 16;
+    for &(label, colour) in kinds {
+        draw_swatch(area, &Swatch::Block(colour), (x - 6, y))?;
+        area.draw_text(label, &label_style, (x + SWATCH_W - 8, y))?;
+        x += SWATCH_W + text_w(label) + ROW_GAP;
     }
     Ok(())
 }

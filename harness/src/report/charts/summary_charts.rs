@@ -4,8 +4,8 @@ use plotters::style::RGBColor;
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::charts::bars::{self, BarPanel, BarScale};
-use crate::report::charts::canvas::{render_svg, titled, Area, DrawError};
-use crate::report::charts::legend::{self, LegendEntry};
+use crate::report::charts::canvas::{render_svg, titled, DrawError};
+use crate::report::charts::legend;
 use crate::report::charts::lines::Quantity;
 use crate::report::charts::series::Series;
 use crate::report::charts::timeline_charts::WIDTH;
@@ -121,24 +121,11 @@ pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String
             ("request", &HANDSHAKES[..], &hs),
         ];
         for (area, (heading, kinds, panel)) in halves.iter().zip(keys) {
-            panel_with_legend(area, panel, heading, kinds)?;
+            let (plot, key) =
+                area.split_vertically(area.dim_in_pixel().1.saturating_sub(LEGEND_ROW));
+            bars::draw_panel(&plot, panel)?;
+            legend::draw_row(&key, heading, kinds)?;
         }
         Ok(())
     })
-}
-
-fn panel_with_legend(
-    area: &Area<'_>,
-    panel: &BarPanel,
-    heading: &str,
-    kinds: &[(&str, RGBColor)],
-) -> Result<(), DrawError> {
-    let (_, h) = area.dim_in_pixel();
-    let (plot, key) = area.split_vertically(h.saturating_sub(LEGEND_ROW));
-    bars::draw_panel(&plot, panel)?;
-    let entries: Vec<LegendEntry> = kinds
-        .iter()
-        .map(|(label, colour)| LegendEntry::block(*label, *colour))
-        .collect();
-    legend::draw_row(&key, Some(heading), &entries)
 }

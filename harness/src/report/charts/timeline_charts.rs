@@ -194,10 +194,7 @@ fn chart(
         } else {
             "mode"
         };
-        legend::draw(
-            &legend_area,
-            &[(Some(heading), modes), (Some("line"), styles)],
-        )
+        legend::draw(&legend_area, &[(heading, modes), ("line", styles)])
     })
 }
 
