@@ -10,25 +10,6 @@ use crate::report::charts::canvas::{
     empty_panel, house_mesh, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
 };
 use crate::report::charts::lines::Quantity;
-use crate::vocab::units as format;
-
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum BarScale {
-    /// From zero, in the quantity's human unit.
-    Linear(Quantity),
-    /// Logarithmic, values in µs shown as µs / ms / s (latency spans orders of magnitude).
-    LogMicros,
-}
-
-impl BarScale {
-    fn label(self, v: f64) -> String {
-        match self {
-            BarScale::Linear(Quantity::Bytes) => format::bytes(v),
-            BarScale::Linear(Quantity::Count) => format::count_short(v),
-            BarScale::LogMicros => format::micros(v),
-        }
-    }
-}
 
 /// A panel of grouped bars. `values[group][kind]` and `colours[group][kind]`.
 pub(crate) struct BarPanel {
@@ -37,7 +18,8 @@ pub(crate) struct BarPanel {
     pub(crate) groups: Vec<String>,
     pub(crate) values: Vec<Vec<Option<f64>>>,
     pub(crate) colours: Vec<Vec<RGBColor>>,
-    pub(crate) scale: BarScale,
+    /// Micros stand on a log axis, the others on a linear one from zero.
+    pub(crate) quantity: Quantity,
 }
 
 const Y_LABEL_AREA: u32 = 76;
@@ -112,17 +94,15 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
     let max = positive.iter().copied().fold(0.0_f64, f64::max);
     let min = positive.iter().copied().fold(f64::INFINITY, f64::min);
 
-    let (div, unit) = match panel.scale {
-        BarScale::Linear(q) => q.scale(max),
-        BarScale::LogMicros => (1.0, String::new()),
-    };
+    let q = panel.quantity;
+    let (div, unit) = q.scale(max);
     // Labels turn vertical when the widest would not fit over its bar.
     let widest = panel
         .values
         .iter()
         .flatten()
         .flatten()
-        .map(|v| text_px(&panel.scale.label(*v), VALUE_FONT))
+        .map(|v| text_px(&q.label(*v), VALUE_FONT))
         .fold(0.0, f64::max);
     let layout = Layout {
         values_vertical: widest > bar_px - 2.0,
@@ -158,15 +138,14 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
         .x_label_area_size(X_LABEL_AREA)
         .y_label_area_size(Y_LABEL_AREA);
     let y_desc = format!("{}{unit}", panel.y_desc);
-
-    match panel.scale {
-        BarScale::Linear(q) => {
+    let y_fmt = move |v: &f64| q.tick(*v);
+    match q {
+        Quantity::Bytes | Quantity::Count => {
             let top = if max > 0.0 {
                 max / div / (1.0 - head)
             } else {
                 1.0
             };
-            let y_fmt = move |v: &f64| q.tick(*v);
             let mut chart = builder.build_cartesian_2d(x_range, 0.0..top)?;
             house_mesh(&mut chart.configure_mesh())
                 .disable_x_mesh()
@@ -178,7 +157,7 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
                 .draw()?;
             draw_bars(&mut chart, panel, 0.0, div, fill, layout)
         }
-        BarScale::LogMicros => {
+        Quantity::Micros => {
             let lo = if min.is_finite() {
                 10f64.powf(min.log10().floor())
             } else {
@@ -187,7 +166,6 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
             let hi = max.max(lo * 10.0);
             // Keep `head` of the log height free: solve ln(top/hi) = head/(1-head)·ln(hi/lo).
             let top = hi * ((hi / lo).ln() * head / (1.0 - head)).exp();
-            let y_fmt = |v: &f64| format::micros(*v);
             let (bold, light) = log_ticks(lo, top);
             let y_range = (lo..top)
                 .log_scale()
@@ -302,7 +280,7 @@ where
             }
             let (text, style, at) = match value {
                 Some(v) => (
-                    panel.scale.label(*v),
+                    panel.quantity.label(*v),
                     value_style.clone(),
                     shown.map_or(base, |v| v / div),
                 ),

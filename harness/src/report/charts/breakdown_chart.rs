@@ -88,13 +88,9 @@ fn stacks(series: &[Series<'_>], figure: &OwnerFigure) -> Vec<Stack> {
         .filter_map(|s| {
             let m = s.summary?;
             let shares = shares_of(figure, m)?;
-            let bytes_of = |owner: Owner| -> f64 {
-                shares
-                    .iter()
-                    .filter(|x| x.owner == owner && x.bytes.is_finite())
-                    .map(|x| x.bytes)
-                    .sum()
-            };
+            let finite = || shares.iter().filter(|x| x.bytes.is_finite());
+            let bytes_of =
+                |o: Owner| -> f64 { finite().filter(|x| x.owner == o).map(|x| x.bytes).sum() };
             let segments: Vec<(Owner, f64)> = Owner::ALL
                 .iter()
                 .map(|&o| (o, bytes_of(o)))
@@ -103,13 +99,7 @@ fn stacks(series: &[Series<'_>], figure: &OwnerFigure) -> Vec<Stack> {
             let remainder = bytes_of(Owner::Remainder);
             let negative_remainder = (remainder < 0.0).then_some(remainder);
             let measured = (figure.measured)(m).filter(|v| v.is_finite());
-            let total = measured.unwrap_or_else(|| {
-                shares
-                    .iter()
-                    .map(|x| x.bytes)
-                    .filter(|b| b.is_finite())
-                    .sum()
-            });
+            let total = measured.unwrap_or_else(|| finite().map(|x| x.bytes).sum());
             Some(Stack {
                 label: s.label.clone(),
                 segments,

@@ -16,6 +16,9 @@ pub(crate) enum Quantity {
     Bytes,
     /// Plain counts (sessions, descriptors, connections), ticks like `60k`.
     Count,
+    /// Microseconds shown as µs / ms / s; bars of it stand on a log axis (latency spans orders
+    /// of magnitude).
+    Micros,
 }
 
 impl Quantity {
@@ -26,7 +29,7 @@ impl Quantity {
                 let (div, unit) = format::byte_unit(max);
                 (div, format!(" ({unit})"))
             }
-            Quantity::Count => (1.0, String::new()),
+            Quantity::Count | Quantity::Micros => (1.0, String::new()),
         }
     }
 
@@ -35,6 +38,15 @@ impl Quantity {
         match self {
             Quantity::Bytes => format::tick(v),
             Quantity::Count => format::count_short(v),
+            Quantity::Micros => format::micros(v),
+        }
+    }
+
+    /// A bar's value label, unscaled.
+    pub(crate) fn label(self, v: f64) -> String {
+        match self {
+            Quantity::Bytes => format::bytes(v),
+            _ => self.tick(v),
         }
     }
 }

@@ -83,21 +83,18 @@ pub(crate) fn collect<'a>(summary: &'a Summary, timeline: &'a [TimelineRow]) -> 
 
     keys.iter()
         .enumerate()
-        .map(|(i, &(mode, client))| {
-            let rows: Vec<&TimelineRow> = timeline
+        .map(|(i, &(mode, client))| Series {
+            mode,
+            label: mode.leg_label(client, show_client),
+            colour: PALETTE[i % PALETTE.len()].rgb,
+            summary: summary
+                .modes
                 .iter()
-                .filter(|r| r.mode == mode && r.client == client)
-                .collect();
-            Series {
-                mode,
-                label: mode.leg_label(client, show_client),
-                colour: PALETTE[i % PALETTE.len()].rgb,
-                summary: summary
-                    .modes
-                    .iter()
-                    .find(|m| m.mode == mode && m.client == client),
-                rows,
-            }
+                .find(|m| (m.mode, m.client) == (mode, client)),
+            rows: timeline
+                .iter()
+                .filter(|r| (r.mode, r.client) == (mode, client))
+                .collect(),
         })
         .collect()
 }
@@ -124,18 +121,14 @@ impl TimeAxis {
             .map(|r| row_time(virtual_clock, r))
             .filter(|t| t.is_finite())
             .fold(0.0_f64, f64::max);
-        let planned = if summary.scenario.duration_s.is_finite() {
-            summary.scenario.duration_s
-        } else {
-            0.0
-        };
+        let planned = Some(summary.scenario.duration_s).filter(|d| d.is_finite());
         let clock = if virtual_clock {
             "virtual time"
         } else {
             "time"
         };
         let what = format!("{clock} since load start");
-        Self::spanning(data_max.max(planned), virtual_clock, &what)
+        Self::spanning(data_max.max(planned.unwrap_or(0.0)), virtual_clock, &what)
     }
 
     /// A wall-clock axis from 0 to `max_s` seconds (minutes past three), titled
@@ -147,11 +140,9 @@ impl TimeAxis {
     /// An axis from 0 to `max_s` seconds (1 when that spans nothing), in minutes past three,
     /// titled `<what> (unit)`.
     fn spanning(max_s: f64, virtual_clock: bool, what: &str) -> Self {
-        let max_s = if max_s.is_finite() && max_s > 0.0 {
-            max_s
-        } else {
-            1.0
-        };
+        let max_s = Some(max_s)
+            .filter(|m| m.is_finite() && *m > 0.0)
+            .unwrap_or(1.0);
         let (divisor, unit) = if max_s > 180.0 {
             (60.0, "min")
         } else {

@@ -3,7 +3,7 @@
 use plotters::style::RGBColor;
 
 use crate::contract::summary::{ModeSummary, Summary};
-use crate::report::charts::bars::{self, BarPanel, BarScale};
+use crate::report::charts::bars::{self, BarPanel};
 use crate::report::charts::canvas::{render_svg, titled, DrawError};
 use crate::report::charts::legend;
 use crate::report::charts::lines::Quantity;
@@ -45,7 +45,7 @@ pub(crate) fn per_session(summary: &Summary, series: &[Series<'_>]) -> Result<St
             .map(|s| vec![s.summary.and_then(value)])
             .collect(),
         colours: modes.iter().map(|s| vec![s.colour]).collect(),
-        scale: BarScale::Linear(Quantity::Bytes),
+        quantity: Quantity::Bytes,
     };
     let churn = panel(
         "Heap bytes allocated per request (client worker)",
@@ -85,7 +85,7 @@ pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String
             })
             .collect(),
         colours: vec![PERCENTILES.iter().map(|p| p.1).collect(); modes.len()],
-        scale: BarScale::LogMicros,
+        quantity: Quantity::Micros,
     };
     let hs = BarPanel {
         caption: "Requests by how they got a connection".to_string(),
@@ -110,7 +110,7 @@ pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String
             })
             .collect(),
         colours: vec![HANDSHAKES.iter().map(|p| p.1).collect(); modes.len()],
-        scale: BarScale::Linear(Quantity::Count),
+        quantity: Quantity::Count,
     };
     let title = crate::report::heading::chart_title("Latency and handshakes", summary);
     render_svg((WIDTH, 920), |root| {

@@ -202,10 +202,10 @@ fn row(label: impl Into<String>, bytes: Option<f64>, how: impl Into<String>) -> 
 pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
     for p in PUBLISHED {
-        let span_why = match p.source_span {
-            Some((_, why)) => format!(" ({why})"),
-            None => " (its whole table)".into(),
-        };
+        let whole = || " (its whole table)".to_string();
+        let span_why = p
+            .source_span
+            .map_or_else(whole, |(_, why)| format!(" ({why})"));
         let stated = match p.stated {
             Some((quote, at)) => format!(
                 "the source's text states \"{quote}\" per {} session, naming no TLS version; this table's peak RSS ÷ N at N {} is {} (derived), which it matches",
