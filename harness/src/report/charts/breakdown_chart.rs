@@ -2,13 +2,14 @@
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::contract::breakdown::Share;
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::charts::bars::{group_at, text_px, GroupAxis, CAPTION, MARGIN, VALUE_FONT};
 use crate::report::charts::canvas::{
-    house_mesh, render_svg, titled, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
+    house_mesh, render_svg, text, titled, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED,
+    TICK_SIZE,
 };
 use crate::report::charts::legend::{self, LegendEntry};
 use crate::report::charts::lines::Quantity;
@@ -237,9 +238,7 @@ fn draw_panel(
         .draw()?;
 
     let half = (BAR_MAX_PX / 2.0 / (plot_h / n as f64)).min(0.32);
-    let value_style = TextStyle::from((FONT, VALUE_FONT).into_font())
-        .color(&INK)
-        .pos(Pos::new(HPos::Left, VPos::Center));
+    let value_style = text(VALUE_FONT, &INK, HPos::Left, VPos::Center);
     for (i, bar) in bars.iter().enumerate() {
         let y = (n - 1 - i) as f64;
         let mut x = 0.0;
@@ -271,18 +270,17 @@ fn segment_label<'a>(
     bytes: f64,
     colour: RGBColor,
 ) -> Result<(), DrawError> {
-    let text = format::bytes(bytes);
+    let label = format::bytes(bytes);
     let px = chart.backend_coord(&(x1, y)).0 - chart.backend_coord(&(x0, y)).0;
-    if f64::from(px) < text_px(&text, SEGMENT_FONT) + 8.0 {
+    if f64::from(px) < text_px(&label, SEGMENT_FONT) + 8.0 {
         return Ok(());
     }
     let RGBColor(r, g, b) = colour;
     let luma = 0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b);
     let ink = if luma > 150.0 { INK } else { WHITE };
-    let style = TextStyle::from((FONT, SEGMENT_FONT).into_font())
-        .color(&ink)
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    chart.draw_series([EmptyElement::at(((x0 + x1) / 2.0, y)) + Text::new(text, (0, 0), style)])?;
+    let style = text(SEGMENT_FONT, &ink, HPos::Center, VPos::Center);
+    chart
+        .draw_series([EmptyElement::at(((x0 + x1) / 2.0, y)) + Text::new(label, (0, 0), style)])?;
     Ok(())
 }
 

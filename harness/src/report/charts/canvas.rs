@@ -68,12 +68,17 @@ pub(crate) fn render_svg(
     Ok(buf)
 }
 
+/// A text style at `size` in `colour`, anchored at `(h, v)`.
+pub(crate) fn text<'a>(size: u32, colour: &'a RGBColor, h: HPos, v: VPos) -> TextStyle<'a> {
+    TextStyle::from((FONT, size).into_font())
+        .color(colour)
+        .pos(Pos::new(h, v))
+}
+
 /// Draws `title` centred at the top of `area` and returns the area below it.
 pub(crate) fn titled<'a>(area: &Area<'a>, title: &str) -> Result<Area<'a>, DrawError> {
     let (w, _) = area.dim_in_pixel();
-    let style = TextStyle::from((FONT, TITLE_SIZE).into_font())
-        .color(&INK)
-        .pos(Pos::new(HPos::Center, VPos::Top));
+    let style = text(TITLE_SIZE, &INK, HPos::Center, VPos::Top);
     area.draw_text(title, &style, (w as i32 / 2, 12))?;
     Ok(area.split_vertically(46).1)
 }
@@ -81,17 +86,13 @@ pub(crate) fn titled<'a>(area: &Area<'a>, title: &str) -> Result<Area<'a>, DrawE
 /// Draws a panel that has nothing to plot: its caption and a note saying why it is empty.
 pub(crate) fn empty_panel(area: &Area<'_>, caption: &str, note: &str) -> Result<(), DrawError> {
     let (w, h) = area.dim_in_pixel();
-    let cap = TextStyle::from((FONT, CAPTION_SIZE).into_font())
-        .color(&INK)
-        .pos(Pos::new(HPos::Center, VPos::Top));
+    let cap = text(CAPTION_SIZE, &INK, HPos::Center, VPos::Top);
     area.draw_text(caption, &cap, (w as i32 / 2, 8))?;
     area.draw(&Rectangle::new(
         [(70, 40), (w as i32 - 10, h as i32 - 40)],
         RGBColor(0xcc, 0xcc, 0xcc).stroke_width(1),
     ))?;
-    let body = TextStyle::from((FONT, NOTE_SIZE).into_font())
-        .color(&MUTED)
-        .pos(Pos::new(HPos::Center, VPos::Center));
+    let body = text(NOTE_SIZE, &MUTED, HPos::Center, VPos::Center);
     area.draw_text(note, &body, (w as i32 / 2 + 30, h as i32 / 2))?;
     Ok(())
 }

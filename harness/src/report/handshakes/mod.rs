@@ -73,8 +73,8 @@ fn base(s: &HandshakesSummary, library: TlsLibrary, tls: TlsVersion) -> Option<&
     find(s, library, tls, (KxChoice::Default, ConfigSharing::Shared))
 }
 
-/// The version the variant series ran at, by the rule that chose it (`variant_tls`); the
-/// peak-to-heap steps and the library comparison are given at it too.
+/// The version the variant series ran at (`variant_tls`), where the chain and the comparisons are
+/// given.
 fn main_tls(s: &HandshakesSummary) -> Option<TlsVersion> {
     let ran = |t: &TlsVersion| s.series.iter().any(|x| x.tls == *t);
     let versions: Vec<TlsVersion> = TlsVersion::ALL.iter().copied().filter(ran).collect();
@@ -176,14 +176,12 @@ pub fn render(s: &HandshakesSummary) -> String {
         out,
         "Reconciliation: the published figures, this machine by their method, and this tool's own figures (bytes per session, one side, unless a row says per client). A difference row names the two measured figures it subtracts; it names a cause only where a reading of this run measured one. The steps from peak RSS to the heap at rest add up by construction (each is a difference of two of the figures), so that they add up checks nothing."
     );
-    let rows: Vec<(String, String, &str)> = s
-        .reconciliation
-        .iter()
-        .map(|r| (r.label.clone(), b(r.bytes), r.how.as_str()))
-        .collect();
-    let label_w = widest(rows.iter().map(|(l, _, _)| l.as_str())) + 2;
-    let bytes_w = widest(rows.iter().map(|(_, v, _)| v.as_str()));
-    for (label, bytes, how) in rows {
+    let rec = &s.reconciliation;
+    let label_w = widest(rec.iter().map(|r| r.label.as_str())) + 2;
+    let bytes: Vec<String> = rec.iter().map(|r| b(r.bytes)).collect();
+    let bytes_w = widest(bytes.iter().map(String::as_str));
+    for (r, bytes) in rec.iter().zip(bytes) {
+        let (label, how) = (&r.label, &r.how);
         let _ = writeln!(out, "{label:label_w$}{bytes:>bytes_w$}   {how}");
     }
     out
@@ -369,8 +367,8 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     }
 }
 
-/// From peak RSS to the counted heap at rest, for one library: each step the difference of
-/// two measured slopes, then the heap at rest against its two sides.
+/// From peak RSS to the counted heap at rest, each step a difference of two measured slopes, then
+/// the heap at rest against its two sides.
 fn chain(rows: &mut Vec<Row>, x: &LockstepSeries) {
     let p = format!("  {} TLS {}: ", x.library, x.tls);
     let sp = span(x.from_sessions, x.to_sessions);
@@ -444,8 +442,7 @@ fn chain(rows: &mut Vec<Row>, x: &LockstepSeries) {
     }
 }
 
-/// TLS version, key exchange, per-connection config, and library: each a difference of two
-/// measured series.
+/// TLS version, key exchange, per-client config and library, each a difference of two series.
 fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     let Some(v) = main_tls(s) else { return };
     let r12 = base(s, TlsLibrary::Rustls, TlsVersion::V12);
