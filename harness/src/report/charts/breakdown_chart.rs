@@ -169,8 +169,7 @@ pub(crate) fn breakdown(
     Some(render_svg((WIDTH, height), |root| {
         let body = titled(root, &title)?;
         let (w, _) = body.dim_in_pixel();
-        let (plots, legend_area) = body.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
-        let mut rest = plots;
+        let (mut rest, legend_area) = body.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
         for ((figure, bars), h) in panels.iter().zip(&heights) {
             let (area, below) = rest.split_vertically(*h);
             draw_panel(&area, figure, bars, y_label_area)?;
