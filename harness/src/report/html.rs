@@ -6,28 +6,28 @@ use crate::report::figures::{Cell, Provenance, MODE_FIGURES, STOPPED_EARLY, UNSO
 use crate::report::headline;
 use crate::vocab::{units as format, units};
 
-/// The chart files the page shows, with what each one is for.
+/// The chart files the page shows ([`super::FILES`] and the breakdown), with what each is for.
 pub(crate) const CHARTS: [(&str, &str); 6] = [
     (
-        "memory.svg",
+        super::FILES[0],
         "Memory over time: RSS and live heap per mode; client solid, server dashed, the \
          retention model (heap at start + R·b·min(t, T)) dotted.",
     ),
     (
-        "cache.svg",
+        super::FILES[1],
         "Sessions held over time: client sessions retained (solid) and server session-cache \
          entries (dashed).",
     ),
     (
-        "sockets.svg",
+        super::FILES[2],
         "Open file descriptors and open connections over time; the leak mode is drawn thick.",
     ),
     (
-        "per-session.svg",
+        super::FILES[3],
         "Heap bytes allocated per request and bytes retained per session, per mode.",
     ),
     (
-        "latency.svg",
+        super::FILES[4],
         "Latency percentiles per mode (log scale) and how requests got a connection.",
     ),
     (
@@ -38,7 +38,7 @@ pub(crate) const CHARTS: [(&str, &str); 6] = [
 
 /// The charts shown beside the headline, in the first view: what a session holds over time,
 /// and per session and request. The others follow the table.
-const LEAD_CHARTS: [&str; 2] = ["memory.svg", "per-session.svg"];
+const LEAD_CHARTS: [&str; 2] = [super::FILES[0], super::FILES[3]];
 
 /// The page's style, shared with `harness exec`'s page so both read alike.
 pub(crate) const STYLE: &str = "\

@@ -10,26 +10,6 @@ use crate::report::charts::canvas::{
     empty_panel, house_mesh, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
 };
 use crate::report::charts::lines::Quantity;
-use crate::vocab::units as format;
-
-/// How the y axis maps values.
-#[derive(Debug, Clone, Copy)]
-pub(crate) enum BarScale {
-    /// From zero, in the quantity's human unit.
-    Linear(Quantity),
-    /// Logarithmic, values in µs shown as µs / ms / s (latency spans orders of magnitude).
-    LogMicros,
-}
-
-impl BarScale {
-    fn label(self, v: f64) -> String {
-        match self {
-            BarScale::Linear(Quantity::Bytes) => format::bytes(v),
-            BarScale::Linear(Quantity::Count) => format::count_short(v),
-            BarScale::LogMicros => format::micros(v),
-        }
-    }
-}
 
 /// A panel of grouped bars. `values[group][kind]` and `colours[group][kind]`.
 pub(crate) struct BarPanel {
@@ -38,7 +18,8 @@ pub(crate) struct BarPanel {
     pub(crate) groups: Vec<String>,
     pub(crate) values: Vec<Vec<Option<f64>>>,
     pub(crate) colours: Vec<Vec<RGBColor>>,
-    pub(crate) scale: BarScale,
+    /// Micros stand on a log axis, the others on a linear one from zero.
+    pub(crate) quantity: Quantity,
 }
 
 const Y_LABEL_AREA: u32 = 76;
@@ -51,8 +32,7 @@ const GROUP_FILL: f64 = 0.8;
 /// Widest a bar gets, pixels, so two modes do not give two slabs.
 const MAX_BAR_PX: f64 = 110.0;
 
-/// The category axis of a bar panel: group `i` is centred on `i`, ticks only at group centres
-/// (where the mode names go), nothing between groups.
+/// The category axis of a bar panel: group `i` centred on `i`, ticks only at group centres.
 pub(crate) struct GroupAxis {
     pub(crate) groups: usize,
 }
@@ -79,12 +59,17 @@ impl Ranged for GroupAxis {
     }
 }
 
+/// The group whose centre `v` is nearest, if there is one there.
+pub(crate) fn group_at(groups: usize, v: f64) -> Option<usize> {
+    let i = v.round();
+    (i >= 0.0 && i < groups as f64).then_some(i as usize)
+}
+
 /// Rough width of `text` in pixels at `size`, matching plotters' own estimate for SVG.
 pub(crate) fn text_px(text: &str, size: u32) -> f64 {
     text.chars().count() as f64 * f64::from(size) * 0.55
 }
 
-/// Draws `panel` into `area`.
 pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawError> {
     let n = panel.groups.len();
     let kinds = panel.values.iter().map(Vec::len).max().unwrap_or(0);
@@ -109,17 +94,15 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
     let max = positive.iter().copied().fold(0.0_f64, f64::max);
     let min = positive.iter().copied().fold(f64::INFINITY, f64::min);
 
-    let (div, unit) = match panel.scale {
-        BarScale::Linear(q) => q.scale(max),
-        BarScale::LogMicros => (1.0, String::new()),
-    };
+    let q = panel.quantity;
+    let (div, unit) = q.scale(max);
     // Labels turn vertical when the widest would not fit over its bar.
     let widest = panel
         .values
         .iter()
         .flatten()
         .flatten()
-        .map(|v| text_px(&panel.scale.label(*v), VALUE_FONT))
+        .map(|v| text_px(&q.label(*v), VALUE_FONT))
         .fold(0.0, f64::max);
     let layout = Layout {
         values_vertical: widest > bar_px - 2.0,
@@ -146,16 +129,7 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
         TICK_SIZE
     };
     let x_range = GroupAxis { groups: n };
-    let groups = &panel.groups;
-    let x_fmt = |v: &f64| {
-        let i = v.round();
-        if i < 0.0 {
-            String::new()
-        } else {
-            groups.get(i as usize).cloned().unwrap_or_default()
-        }
-    };
-    let scale = panel.scale;
+    let x_fmt = |v: &f64| group_at(n, *v).map_or_else(String::new, |i| panel.groups[i].clone());
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(&panel.caption, (FONT, CAPTION_SIZE).into_font().color(&INK))
@@ -164,15 +138,14 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
         .x_label_area_size(X_LABEL_AREA)
         .y_label_area_size(Y_LABEL_AREA);
     let y_desc = format!("{}{unit}", panel.y_desc);
-
-    match panel.scale {
-        BarScale::Linear(q) => {
+    let y_fmt = move |v: &f64| q.tick(*v);
+    match q {
+        Quantity::Bytes | Quantity::Count => {
             let top = if max > 0.0 {
                 max / div / (1.0 - head)
             } else {
                 1.0
             };
-            let y_fmt = move |v: &f64| q.tick(*v);
             let mut chart = builder.build_cartesian_2d(x_range, 0.0..top)?;
             house_mesh(&mut chart.configure_mesh())
                 .disable_x_mesh()
@@ -182,9 +155,9 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
                 .y_labels(6)
                 .x_label_style((FONT, x_font).into_font().color(&INK))
                 .draw()?;
-            draw_bars(&mut chart, panel, 0.0, div, fill, layout, scale)
+            draw_bars(&mut chart, panel, 0.0, div, fill, layout)
         }
-        BarScale::LogMicros => {
+        Quantity::Micros => {
             let lo = if min.is_finite() {
                 10f64.powf(min.log10().floor())
             } else {
@@ -193,7 +166,6 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
             let hi = max.max(lo * 10.0);
             // Keep `head` of the log height free: solve ln(top/hi) = head/(1-head)·ln(hi/lo).
             let top = hi * ((hi / lo).ln() * head / (1.0 - head)).exp();
-            let y_fmt = |v: &f64| format::micros(*v);
             let (bold, light) = log_ticks(lo, top);
             let y_range = (lo..top)
                 .log_scale()
@@ -208,7 +180,7 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
                 .y_labels(8)
                 .x_label_style((FONT, x_font).into_font().color(&INK))
                 .draw()?;
-            draw_bars(&mut chart, panel, lo, 1.0, fill, layout, scale)
+            draw_bars(&mut chart, panel, lo, 1.0, fill, layout)
         }
     }
 }
@@ -241,8 +213,7 @@ fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
     (bold, light)
 }
 
-/// Which text runs upwards: value labels when one would not fit over its bar, the
-/// "not measured" note when it would not fit in its group's slot.
+/// Which text runs upwards, because it would not fit across its bar or its group's slot.
 #[derive(Debug, Clone, Copy)]
 struct Layout {
     values_vertical: bool,
@@ -268,7 +239,6 @@ fn draw_bars<'a, X, Y>(
     div: f64,
     fill: f64,
     layout: Layout,
-    scale: BarScale,
 ) -> Result<(), DrawError>
 where
     X: Ranged<ValueType = f64>,
@@ -310,7 +280,7 @@ where
             }
             let (text, style, at) = match value {
                 Some(v) => (
-                    scale.label(*v),
+                    panel.quantity.label(*v),
                     value_style.clone(),
                     shown.map_or(base, |v| v / div),
                 ),

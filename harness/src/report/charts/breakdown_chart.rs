@@ -2,13 +2,14 @@
 
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::contract::breakdown::Share;
 use crate::contract::summary::{ModeSummary, Summary};
-use crate::report::charts::bars::{text_px, GroupAxis, CAPTION, MARGIN, VALUE_FONT};
+use crate::report::charts::bars::{group_at, text_px, GroupAxis, CAPTION, MARGIN, VALUE_FONT};
 use crate::report::charts::canvas::{
-    house_mesh, render_svg, titled, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
+    house_mesh, render_svg, text, titled, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED,
+    TICK_SIZE,
 };
 use crate::report::charts::legend::{self, LegendEntry};
 use crate::report::charts::lines::Quantity;
@@ -18,9 +19,8 @@ use crate::report::figures::{OwnerFigure, OWNER_FIGURES};
 use crate::vocab::owner::Owner;
 use crate::vocab::units as format;
 
-/// Each owner's colour. Owners that belong together get shades of one hue (the resumption
-/// store and its tickets, the handshake's parts, tokio's two, OpenSSL and Python's `_ssl` over it); `other` is grey and the
-/// remainder, which nobody owns, a light grey with an outline.
+/// Each owner's colour: owners that belong together get shades of one hue; the remainder, which
+/// nobody owns, a light grey with an outline.
 pub(crate) fn owner_colour(owner: Owner) -> RGBColor {
     match owner {
         Owner::ResumptionStore => RGBColor(0x1f, 0x77, 0xb4),
@@ -49,8 +49,7 @@ fn shares_of<'m>(figure: &OwnerFigure, m: &'m ModeSummary) -> Option<&'m [Share]
         .filter(|l| !l.is_empty())
 }
 
-/// Whether some leg of `summary` has a breakdown: `breakdown.svg` is drawn, written and shown
-/// on the page exactly then.
+/// Whether some leg has a breakdown: `breakdown.svg` is drawn and shown exactly then.
 pub(crate) fn any(summary: &Summary) -> bool {
     summary
         .modes
@@ -58,7 +57,6 @@ pub(crate) fn any(summary: &Summary) -> bool {
         .any(|m| OWNER_FIGURES.iter().any(|f| shares_of(f, m).is_some()))
 }
 
-/// One leg's bar.
 #[derive(Debug, PartialEq)]
 struct Stack {
     label: String,
@@ -91,13 +89,9 @@ fn stacks(series: &[Series<'_>], figure: &OwnerFigure) -> Vec<Stack> {
         .filter_map(|s| {
             let m = s.summary?;
             let shares = shares_of(figure, m)?;
-            let bytes_of = |owner: Owner| -> f64 {
-                shares
-                    .iter()
-                    .filter(|x| x.owner == owner && x.bytes.is_finite())
-                    .map(|x| x.bytes)
-                    .sum()
-            };
+            let finite = || shares.iter().filter(|x| x.bytes.is_finite());
+            let bytes_of =
+                |o: Owner| -> f64 { finite().filter(|x| x.owner == o).map(|x| x.bytes).sum() };
             let segments: Vec<(Owner, f64)> = Owner::ALL
                 .iter()
                 .map(|&o| (o, bytes_of(o)))
@@ -106,13 +100,7 @@ fn stacks(series: &[Series<'_>], figure: &OwnerFigure) -> Vec<Stack> {
             let remainder = bytes_of(Owner::Remainder);
             let negative_remainder = (remainder < 0.0).then_some(remainder);
             let measured = (figure.measured)(m).filter(|v| v.is_finite());
-            let total = measured.unwrap_or_else(|| {
-                shares
-                    .iter()
-                    .map(|x| x.bytes)
-                    .filter(|b| b.is_finite())
-                    .sum()
-            });
+            let total = measured.unwrap_or_else(|| finite().map(|x| x.bytes).sum());
             Some(Stack {
                 label: s.label.clone(),
                 segments,
@@ -123,8 +111,8 @@ fn stacks(series: &[Series<'_>], figure: &OwnerFigure) -> Vec<Stack> {
         .collect()
 }
 
-/// The text at the end of a bar: the measured figure, or the profile's own total when the
-/// counting allocator measured none, and a negative remainder, which the bar cannot show.
+/// The text at the end of a bar: the measured figure (else the profile's total) and a negative
+/// remainder, which the bar cannot show.
 fn total_text(total: f64, measured: bool, negative_remainder: Option<f64>) -> String {
     let mut notes = Vec::new();
     if !measured {
@@ -140,8 +128,7 @@ fn total_text(total: f64, measured: bool, negative_remainder: Option<f64>) -> St
     }
 }
 
-/// `breakdown.svg`, or `None` when no leg has a breakdown. A panel no leg has data for is left
-/// out; the legend lists the owners the bars show.
+/// `breakdown.svg`, or `None` when no leg has a breakdown; a panel no leg has data for is left out.
 pub(crate) fn breakdown(
     summary: &Summary,
     series: &[Series<'_>],
@@ -182,14 +169,13 @@ pub(crate) fn breakdown(
     Some(render_svg((WIDTH, height), |root| {
         let body = titled(root, &title)?;
         let (w, _) = body.dim_in_pixel();
-        let (plots, legend_area) = body.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
-        let mut rest = plots;
+        let (mut rest, legend_area) = body.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
         for ((figure, bars), h) in panels.iter().zip(&heights) {
             let (area, below) = rest.split_vertically(*h);
             draw_panel(&area, figure, bars, y_label_area)?;
             rest = below;
         }
-        legend::draw(&legend_area, &[(Some("owner"), owners)])
+        legend::draw(&legend_area, &[("owner", owners)])
     }))
 }
 
@@ -231,14 +217,8 @@ fn draw_panel(
         .fold(0.0, f64::max);
     let top = if top > 0.0 { top } else { 1.0 };
     // Bar `i` sits at y = n-1-i, so the first leg is on top.
-    let label_of = |v: &f64| {
-        let i = v.round();
-        if i < 0.0 || i >= n as f64 {
-            String::new()
-        } else {
-            bars[n - 1 - i as usize].label.clone()
-        }
-    };
+    let label_of =
+        |v: &f64| group_at(n, *v).map_or_else(String::new, |i| bars[n - 1 - i].label.clone());
     let x_fmt = |v: &f64| Quantity::Bytes.tick(*v);
 
     let mut chart = ChartBuilder::on(area)
@@ -257,9 +237,7 @@ fn draw_panel(
         .draw()?;
 
     let half = (BAR_MAX_PX / 2.0 / (plot_h / n as f64)).min(0.32);
-    let value_style = TextStyle::from((FONT, VALUE_FONT).into_font())
-        .color(&INK)
-        .pos(Pos::new(HPos::Left, VPos::Center));
+    let value_style = text(VALUE_FONT, &INK, HPos::Left, VPos::Center);
     for (i, bar) in bars.iter().enumerate() {
         let y = (n - 1 - i) as f64;
         let mut x = 0.0;
@@ -291,18 +269,17 @@ fn segment_label<'a>(
     bytes: f64,
     colour: RGBColor,
 ) -> Result<(), DrawError> {
-    let text = format::bytes(bytes);
+    let label = format::bytes(bytes);
     let px = chart.backend_coord(&(x1, y)).0 - chart.backend_coord(&(x0, y)).0;
-    if f64::from(px) < text_px(&text, SEGMENT_FONT) + 8.0 {
+    if f64::from(px) < text_px(&label, SEGMENT_FONT) + 8.0 {
         return Ok(());
     }
     let RGBColor(r, g, b) = colour;
     let luma = 0.299 * f64::from(r) + 0.587 * f64::from(g) + 0.114 * f64::from(b);
     let ink = if luma > 150.0 { INK } else { WHITE };
-    let style = TextStyle::from((FONT, SEGMENT_FONT).into_font())
-        .color(&ink)
-        .pos(Pos::new(HPos::Center, VPos::Center));
-    chart.draw_series([EmptyElement::at(((x0 + x1) / 2.0, y)) + Text::new(text, (0, 0), style)])?;
+    let style = text(SEGMENT_FONT, &ink, HPos::Center, VPos::Center);
+    chart
+        .draw_series([EmptyElement::at(((x0 + x1) / 2.0, y)) + Text::new(label, (0, 0), style)])?;
     Ok(())
 }
 

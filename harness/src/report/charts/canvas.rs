@@ -7,8 +7,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 /// A pixel-addressed region of an SVG document.
 pub(crate) type Area<'a> = DrawingArea<SVGBackend<'a>, Shift>;
 
-/// Font family of every text; the SVG names it and the viewer picks a local font, so nothing is
-/// fetched.
+/// Font family of every text: the viewer picks a local font, so nothing is fetched.
 pub(crate) const FONT: &str = "sans-serif";
 /// Text sizes (plotters units; the SVG's px size is this / 1.24), chosen so labels stay
 /// readable when the 1100-px-wide chart is scaled down in the page.
@@ -26,8 +25,7 @@ pub(crate) const INK: RGBColor = RGBColor(0x33, 0x33, 0x33);
 /// Colour of "no samples" / "not measured" notes: readable but clearly not data.
 pub(crate) const MUTED: RGBColor = RGBColor(0x77, 0x77, 0x77);
 
-/// Every chart's mesh in the house style: tick labels and axis descriptions in ink, the bold
-/// and light grid lines, at most one light line between two bold ones.
+/// Every chart's mesh in the house style.
 pub(crate) fn house_mesh<'m, 'a, 'b, X, Y, DB>(
     mesh: &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>,
 ) -> &'m mut plotters::chart::MeshStyle<'a, 'b, X, Y, DB>
@@ -54,9 +52,8 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawE
     }
 }
 
-/// Renders one SVG document of `size` pixels by running `draw` on a white canvas. Rendering to
-/// a string (not a file) keeps drawing free of I/O, so the caller reports write errors with the
-/// file's path and the bytes are identical for identical input.
+/// Renders one SVG document of `size` pixels by running `draw` on a white canvas; to a string, so
+/// drawing is free of I/O and the caller reports write errors with the file's path.
 pub(crate) fn render_svg(
     size: (u32, u32),
     draw: impl FnOnce(&Area<'_>) -> Result<(), DrawError>,
@@ -71,31 +68,31 @@ pub(crate) fn render_svg(
     Ok(buf)
 }
 
+/// A text style at `size` in `colour`, anchored at `(h, v)`.
+pub(crate) fn text<'a>(size: u32, colour: &'a RGBColor, h: HPos, v: VPos) -> TextStyle<'a> {
+    TextStyle::from((FONT, size).into_font())
+        .color(colour)
+        .pos(Pos::new(h, v))
+}
+
 /// Draws `title` centred at the top of `area` and returns the area below it.
 pub(crate) fn titled<'a>(area: &Area<'a>, title: &str) -> Result<Area<'a>, DrawError> {
     let (w, _) = area.dim_in_pixel();
-    let style = TextStyle::from((FONT, TITLE_SIZE).into_font())
-        .color(&INK)
-        .pos(Pos::new(HPos::Center, VPos::Top));
+    let style = text(TITLE_SIZE, &INK, HPos::Center, VPos::Top);
     area.draw_text(title, &style, (w as i32 / 2, 12))?;
     Ok(area.split_vertically(46).1)
 }
 
-/// Draws a panel that has nothing to plot: its caption and a centred note (`no samples`), so an
-/// empty or cut-short run still yields a chart that says why it is empty.
+/// Draws a panel that has nothing to plot: its caption and a note saying why it is empty.
 pub(crate) fn empty_panel(area: &Area<'_>, caption: &str, note: &str) -> Result<(), DrawError> {
     let (w, h) = area.dim_in_pixel();
-    let cap = TextStyle::from((FONT, CAPTION_SIZE).into_font())
-        .color(&INK)
-        .pos(Pos::new(HPos::Center, VPos::Top));
+    let cap = text(CAPTION_SIZE, &INK, HPos::Center, VPos::Top);
     area.draw_text(caption, &cap, (w as i32 / 2, 8))?;
     area.draw(&Rectangle::new(
         [(70, 40), (w as i32 - 10, h as i32 - 40)],
         RGBColor(0xcc, 0xcc, 0xcc).stroke_width(1),
     ))?;
-    let body = TextStyle::from((FONT, NOTE_SIZE).into_font())
-        .color(&MUTED)
-        .pos(Pos::new(HPos::Center, VPos::Center));
+    let body = text(NOTE_SIZE, &MUTED, HPos::Center, VPos::Center);
     area.draw_text(note, &body, (w as i32 / 2 + 30, h as i32 / 2))?;
     Ok(())
 }

@@ -6,43 +6,43 @@ use crate::report::charts::legend::Dash;
 use crate::report::charts::lines::{draw_panel, Line, LinePanel, Quantity};
 use crate::report::charts::series::{Hue, TimeAxis, PALETTE};
 
-fn line(hue: Hue, points: Vec<(f64, f64)>) -> Line {
+/// One figure of a row, `None` where it was not read.
+type Figure = fn(&ExecRow) -> Option<f64>;
+
+fn line(hue: Hue, rows: &[ExecRow], figure: impl Fn(&ExecRow) -> Option<f64>) -> Line {
     Line {
         colour: hue.rgb,
         width: 2,
         dash: Dash::Solid,
-        points,
-    }
-}
-
-/// A panel of several lines, its caption naming each line's colour from the hue the line is
-/// drawn with: `lead: what (blue), what (red)`.
-fn keyed_panel(
-    lead: &str,
-    quantity: Quantity,
-    y_desc: &str,
-    lines: Vec<(&str, Vec<(f64, f64)>)>,
-) -> LinePanel {
-    // Line i is drawn in hue(i) and named by hue(i): one choice for both.
-    let hue = |i: usize| PALETTE[i % PALETTE.len()];
-    let key = lines
-        .iter()
-        .enumerate()
-        .map(|(i, (what, _))| format!("{what} ({})", hue(i).name))
-        .collect::<Vec<_>>()
-        .join(", ");
-    LinePanel {
-        lines: lines
-            .into_iter()
-            .enumerate()
-            .map(|(i, (_, points))| line(hue(i), points))
+        points: rows
+            .iter()
+            .filter_map(|r| Some((r.t_s, figure(r)?)))
             .collect(),
-        ..LinePanel::new(&format!("{lead}: {key}"), quantity, y_desc)
     }
 }
 
-fn points(rows: &[ExecRow], f: impl Fn(&ExecRow) -> Option<f64>) -> Vec<(f64, f64)> {
-    rows.iter().filter_map(|r| Some((r.t_s, f(r)?))).collect()
+/// A panel of two counts, its caption naming each line's colour from the hue the line is drawn
+/// with: `lead: what (blue), what (red)`.
+fn keyed_panel(
+    rows: &[ExecRow],
+    lead: &str,
+    y_desc: &str,
+    lines: [(&str, Figure); 2],
+) -> LinePanel {
+    // Line i is drawn in PALETTE[i] and named by it: one choice for both.
+    let key: Vec<String> = (lines.iter().zip(PALETTE))
+        .map(|((what, _), hue)| format!("{what} ({})", hue.name))
+        .collect();
+    LinePanel {
+        lines: (lines.iter().zip(PALETTE))
+            .map(|((_, figure), hue)| line(hue, rows, figure))
+            .collect(),
+        ..LinePanel::new(
+            &format!("{lead}: {}", key.join(", ")),
+            Quantity::Count,
+            y_desc,
+        )
+    }
 }
 
 fn two_panels(title: &str, rows: &[ExecRow], panels: [LinePanel; 2]) -> Result<String, DrawError> {
@@ -62,7 +62,7 @@ fn two_panels(title: &str, rows: &[ExecRow], panels: [LinePanel; 2]) -> Result<S
 pub(crate) fn memory(rows: &[ExecRow]) -> Result<String, DrawError> {
     let panel =
         |caption: &str, y_desc: &str, hue: Hue, get: fn(&ExecRow) -> Option<u64>| LinePanel {
-            lines: vec![line(hue, points(rows, |r| get(r).map(|b| b as f64)))],
+            lines: vec![line(hue, rows, |r| get(r).map(|b| b as f64))],
             ..LinePanel::new(caption, Quantity::Bytes, y_desc)
         };
     two_panels(
@@ -82,49 +82,30 @@ pub(crate) fn memory(rows: &[ExecRow]) -> Result<String, DrawError> {
     )
 }
 
-/// `connections.svg`: connections the command holds (seen in /proc) and the server's count of
-/// connections opened and open.
+/// `connections.svg`: connections the command holds and the server's counts.
 pub(crate) fn connections(rows: &[ExecRow]) -> Result<String, DrawError> {
+    let open: [(&str, Figure); 2] = [
+        ("held by the command, from /proc", |r| {
+            r.tree.tcp_to_server.map(|n| n as f64)
+        }),
+        ("open on the server", |r| {
+            r.server.as_ref().map(|s| s.server_open_conns as f64)
+        }),
+    ];
+    let cumulative: [(&str, Figure); 2] = [
+        ("connections accepted", |r| {
+            r.server.as_ref().map(|s| s.server_connections as f64)
+        }),
+        ("requests answered", |r| {
+            r.server.as_ref().map(|s| s.server_requests as f64)
+        }),
+    ];
     two_panels(
         "Connections of the command to the harness's server",
         rows,
         [
-            keyed_panel(
-                "open now",
-                Quantity::Count,
-                "connections",
-                vec![
-                    (
-                        "held by the command, from /proc",
-                        points(rows, |r| r.tree.tcp_to_server.map(|n| n as f64)),
-                    ),
-                    (
-                        "open on the server",
-                        points(rows, |r| {
-                            r.server.as_ref().map(|s| s.server_open_conns as f64)
-                        }),
-                    ),
-                ],
-            ),
-            keyed_panel(
-                "cumulative",
-                Quantity::Count,
-                "count",
-                vec![
-                    (
-                        "connections accepted",
-                        points(rows, |r| {
-                            r.server.as_ref().map(|s| s.server_connections as f64)
-                        }),
-                    ),
-                    (
-                        "requests answered",
-                        points(rows, |r| {
-                            r.server.as_ref().map(|s| s.server_requests as f64)
-                        }),
-                    ),
-                ],
-            ),
+            keyed_panel(rows, "open now", "connections", open),
+            keyed_panel(rows, "cumulative", "count", cumulative),
         ],
     )
 }

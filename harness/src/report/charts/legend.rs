@@ -6,8 +6,7 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::report::charts::canvas::{Area, DrawError, FONT, INK, LEGEND_SIZE};
 
-/// How a line is stroked; the same three styles mean the same thing in every chart (client,
-/// server, model).
+/// How a line is stroked; each style means the same thing in every chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dash {
     Solid,
@@ -28,15 +27,11 @@ impl Dash {
 
 /// What a legend row shows before its label.
 pub(crate) enum Swatch {
-    Line {
-        colour: RGBColor,
-        width: u32,
-        dash: Dash,
-    },
+    /// A line of this colour, width and dash.
+    Line(RGBColor, u32, Dash),
     Block(RGBColor),
 }
 
-/// One legend row.
 pub(crate) struct LegendEntry {
     pub(crate) label: String,
     pub(crate) swatch: Swatch,
@@ -46,11 +41,7 @@ impl LegendEntry {
     pub(crate) fn line(label: impl Into<String>, colour: RGBColor, width: u32, dash: Dash) -> Self {
         LegendEntry {
             label: label.into(),
-            swatch: Swatch::Line {
-                colour,
-                width,
-                dash,
-            },
+            swatch: Swatch::Line(colour, width, dash),
         }
     }
 
@@ -62,8 +53,7 @@ impl LegendEntry {
     }
 }
 
-/// Longest label drawn in full; longer ones are shortened with `…` so they stay inside the
-/// column.
+/// Longest label drawn in full; longer ones end in `…` to stay inside the column.
 const MAX_LABEL_CHARS: usize = 28;
 const ROW: i32 = 22;
 
@@ -80,18 +70,16 @@ fn text_styles() -> (TextStyle<'static>, TextStyle<'static>) {
     )
 }
 
-/// Draws `sections` (an optional heading and its rows each) top-down in `area`.
+/// Draws `sections` (a heading and its rows each) top-down in `area`.
 pub(crate) fn draw(
     area: &Area<'_>,
-    sections: &[(Option<&str>, Vec<LegendEntry>)],
+    sections: &[(&str, Vec<LegendEntry>)],
 ) -> Result<(), DrawError> {
     let (label_style, heading_style) = text_styles();
     let mut y = 40;
     for (heading, entries) in sections {
-        if let Some(h) = heading {
-            area.draw_text(h, &heading_style, (8, y))?;
-            y += ROW;
-        }
+        area.draw_text(heading, &heading_style, (8, y))?;
+        y += ROW;
         for e in entries {
             draw_swatch(area, &e.swatch, (12, y))?;
             area.draw_text(&shorten(&e.label), &label_style, (50, y))?;
@@ -102,35 +90,27 @@ pub(crate) fn draw(
     Ok(())
 }
 
-/// Draws one row of `entries` centred in `area` (under a bar panel, where a column would take
-/// width the bars need), led by an optional bold heading.
+/// Draws one row of colour blocks centred in `area`, under a bar panel that needs the full width.
 pub(crate) fn draw_row(
     area: &Area<'_>,
-    heading: Option<&str>,
-    entries: &[LegendEntry],
+    heading: &str,
+    kinds: &[(&str, RGBColor)],
 ) -> Result<(), DrawError> {
     let (label_style, heading_style) = text_styles();
-    let heading = heading.map(|h| format!("{h}:"));
-    let text_w =
-        |s: &str| -> i32 { (s.chars().count() as f64 * f64::from(LEGEND_SIZE) * 0.42) as i32 };
-    let total: i32 = heading.as_deref().map_or(0, |h| text_w(h) + 16)
-        + entries
-            .iter()
-            .map(|e| SWATCH_W + text_w(&e.label) + ROW_GAP)
-            .sum::<i32>()
-        - ROW_GAP;
+    let heading = format!("{heading}:");
+    let text_w = |s: &str| (s.chars().count() as f64 * f64::from(LEGEND_SIZE) * 0.42) as i32;
+    let keys: i32 = kinds.iter().map(|k| SWATCH_W + text_w(k.0) + ROW_GAP).sum();
+    let total = text_w(&heading) + 16 + keys - ROW_GAP;
     let (w, _) = area.dim_in_pixel();
     // Near the top of the row: close to the panel it explains, clear of the next one.
     let y = 12;
     let mut x = ((w as i32 - total) / 2).max(4);
-    if let Some(h) = &heading {
-        area.draw_text(h, &heading_style, (x, y))?;
-        x += text_w(h) + 16;
-    }
-    for e in entries {
-        draw_swatch(area, &e.swatch, (x - 6, y))?;
-        area.draw_text(&e.label, &label_style, (x + SWATCH_W - 8, y))?;
-        x += SWATCH_W + text_w(&e.label) + ROW_GAP;
+    area.draw_text(&heading, &heading_style, (x, y))?;
+    x += text_w(&heading) + 16;
+    for &(label, colour) in kinds {
+        draw_swatch(area, &Swatch::Block(colour), (x - 6, y))?;
+        area.draw_text(label, &label_style, (x + SWATCH_W - 8, y))?;
+        x += SWATCH_W + text_w(label) + ROW_GAP;
     }
     Ok(())
 }
@@ -141,11 +121,7 @@ const ROW_GAP: i32 = 28;
 
 fn draw_swatch(area: &Area<'_>, swatch: &Swatch, (x, y): (i32, i32)) -> Result<(), DrawError> {
     match *swatch {
-        Swatch::Line {
-            colour,
-            width,
-            dash,
-        } => {
+        Swatch::Line(colour, width, dash) => {
             let style = colour.stroke_width(width);
             let pts = vec![(x, y), (x + 30, y)];
             match dash.pattern() {

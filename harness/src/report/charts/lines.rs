@@ -16,6 +16,9 @@ pub(crate) enum Quantity {
     Bytes,
     /// Plain counts (sessions, descriptors, connections), ticks like `60k`.
     Count,
+    /// Microseconds shown as µs / ms / s; bars of it stand on a log axis (latency spans orders
+    /// of magnitude).
+    Micros,
 }
 
 impl Quantity {
@@ -26,7 +29,7 @@ impl Quantity {
                 let (div, unit) = format::byte_unit(max);
                 (div, format!(" ({unit})"))
             }
-            Quantity::Count => (1.0, String::new()),
+            Quantity::Count | Quantity::Micros => (1.0, String::new()),
         }
     }
 
@@ -35,6 +38,15 @@ impl Quantity {
         match self {
             Quantity::Bytes => format::tick(v),
             Quantity::Count => format::count_short(v),
+            Quantity::Micros => format::micros(v),
+        }
+    }
+
+    /// A bar's value label, unscaled.
+    pub(crate) fn label(self, v: f64) -> String {
+        match self {
+            Quantity::Bytes => format::bytes(v),
+            _ => self.tick(v),
         }
     }
 }
@@ -82,10 +94,9 @@ pub(crate) fn draw_panel(
         .flat_map(|l| l.points.iter().map(|p| p.1))
         .fold(0.0_f64, f64::max);
     let (y_div, unit) = panel.quantity.scale(y_max);
-    let mut y_top = y_max / y_div * 1.08;
-    if y_top <= 0.0 {
-        y_top = 1.0;
-    }
+    let y_top = Some(y_max / y_div * 1.08)
+        .filter(|t| *t > 0.0)
+        .unwrap_or(1.0);
     let x_max = time.max_s / time.divisor;
 
     let quantity = panel.quantity;

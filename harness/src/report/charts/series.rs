@@ -23,8 +23,7 @@ const fn hue(name: &'static str, r: u8, g: u8, b: u8) -> Hue {
     }
 }
 
-/// Fixed palette (matplotlib's tab10), assigned in series order so output is deterministic and
-/// neighbouring series differ clearly. Cycles past ten series.
+/// Fixed palette (matplotlib's tab10), assigned in series order; cycles past ten series.
 pub(crate) const PALETTE: [Hue; 10] = [
     hue("blue", 0x1f, 0x77, 0xb4),
     hue("red", 0xd6, 0x27, 0x28),
@@ -48,11 +47,6 @@ pub(crate) struct Series<'a> {
 }
 
 impl Series<'_> {
-    /// The `leak` mode is the one readers look for in socket charts, so it is drawn to stand out.
-    pub(crate) fn is_leak(&self) -> bool {
-        self.mode == Mode::Leak
-    }
-
     /// `(time, value)` for every row where `value` was measured, time on `axis`'s clock in
     /// seconds.
     pub(crate) fn points(
@@ -75,9 +69,8 @@ impl Series<'_> {
     }
 }
 
-/// Builds the series: the summary's modes in run order, then any (mode, client) pair that only
-/// the timeline has, in order of first appearance. Labels carry the client only when the run
-/// used more than one, so a single-client report stays terse.
+/// The summary's modes in run order, then any pair only the timeline has; labels name the client
+/// only when the run used more than one.
 pub(crate) fn collect<'a>(summary: &'a Summary, timeline: &'a [TimelineRow]) -> Vec<Series<'a>> {
     let mut keys: Vec<(Mode, ClientKind)> = Vec::new();
     let summary_keys = summary.modes.iter().map(|m| (m.mode, m.client));
@@ -90,21 +83,18 @@ pub(crate) fn collect<'a>(summary: &'a Summary, timeline: &'a [TimelineRow]) -> 
 
     keys.iter()
         .enumerate()
-        .map(|(i, &(mode, client))| {
-            let rows: Vec<&TimelineRow> = timeline
+        .map(|(i, &(mode, client))| Series {
+            mode,
+            label: mode.leg_label(client, show_client),
+            colour: PALETTE[i % PALETTE.len()].rgb,
+            summary: summary
+                .modes
                 .iter()
-                .filter(|r| r.mode == mode && r.client == client)
-                .collect();
-            Series {
-                mode,
-                label: mode.leg_label(client, show_client),
-                colour: PALETTE[i % PALETTE.len()].rgb,
-                summary: summary
-                    .modes
-                    .iter()
-                    .find(|m| m.mode == mode && m.client == client),
-                rows,
-            }
+                .find(|m| (m.mode, m.client) == (mode, client)),
+            rows: timeline
+                .iter()
+                .filter(|r| (r.mode, r.client) == (mode, client))
+                .collect(),
         })
         .collect()
 }
@@ -131,18 +121,14 @@ impl TimeAxis {
             .map(|r| row_time(virtual_clock, r))
             .filter(|t| t.is_finite())
             .fold(0.0_f64, f64::max);
-        let planned = if summary.scenario.duration_s.is_finite() {
-            summary.scenario.duration_s
-        } else {
-            0.0
-        };
+        let planned = Some(summary.scenario.duration_s).filter(|d| d.is_finite());
         let clock = if virtual_clock {
             "virtual time"
         } else {
             "time"
         };
         let what = format!("{clock} since load start");
-        Self::spanning(data_max.max(planned), virtual_clock, &what)
+        Self::spanning(data_max.max(planned.unwrap_or(0.0)), virtual_clock, &what)
     }
 
     /// A wall-clock axis from 0 to `max_s` seconds (minutes past three), titled
@@ -154,11 +140,9 @@ impl TimeAxis {
     /// An axis from 0 to `max_s` seconds (1 when that spans nothing), in minutes past three,
     /// titled `<what> (unit)`.
     fn spanning(max_s: f64, virtual_clock: bool, what: &str) -> Self {
-        let max_s = if max_s.is_finite() && max_s > 0.0 {
-            max_s
-        } else {
-            1.0
-        };
+        let max_s = Some(max_s)
+            .filter(|m| m.is_finite() && *m > 0.0)
+            .unwrap_or(1.0);
         let (divisor, unit) = if max_s > 180.0 {
             (60.0, "min")
         } else {

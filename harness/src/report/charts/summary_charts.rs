@@ -2,10 +2,10 @@
 
 use plotters::style::RGBColor;
 
-use crate::contract::summary::Summary;
-use crate::report::charts::bars::{self, BarPanel, BarScale};
-use crate::report::charts::canvas::{render_svg, titled, Area, DrawError};
-use crate::report::charts::legend::{self, LegendEntry};
+use crate::contract::summary::{ModeSummary, Summary};
+use crate::report::charts::bars::{self, BarPanel};
+use crate::report::charts::canvas::{render_svg, titled, DrawError};
+use crate::report::charts::legend;
 use crate::report::charts::lines::Quantity;
 use crate::report::charts::series::Series;
 use crate::report::charts::timeline_charts::WIDTH;
@@ -33,34 +33,28 @@ fn summarised<'s, 'a>(series: &'s [Series<'a>]) -> Vec<&'s Series<'a>> {
     series.iter().filter(|s| s.summary.is_some()).collect()
 }
 
-/// `per-session.svg`: heap bytes allocated per request (top) and bytes retained per session
-/// (bottom), one bar per mode in the mode's colour.
+/// `per-session.svg`: heap bytes allocated per request and bytes retained per session.
 pub(crate) fn per_session(summary: &Summary, series: &[Series<'_>]) -> Result<String, DrawError> {
     let modes = summarised(series);
-    let groups: Vec<String> = modes.iter().map(|s| s.label.clone()).collect();
-    let colours: Vec<Vec<RGBColor>> = modes.iter().map(|s| vec![s.colour]).collect();
-    let churn = BarPanel {
-        caption: "Heap bytes allocated per request (client worker)".to_string(),
-        y_desc: "bytes / request".to_string(),
-        groups: groups.clone(),
+    let panel = |caption: &str, y_desc: &str, value: fn(&ModeSummary) -> Option<f64>| BarPanel {
+        caption: caption.to_string(),
+        y_desc: y_desc.to_string(),
+        groups: modes.iter().map(|s| s.label.clone()).collect(),
         values: modes
             .iter()
-            .map(|s| vec![s.summary.and_then(|m| m.client_alloc_bytes_per_request)])
+            .map(|s| vec![s.summary.and_then(value)])
             .collect(),
-        colours: colours.clone(),
-        scale: BarScale::Linear(Quantity::Bytes),
+        colours: modes.iter().map(|s| vec![s.colour]).collect(),
+        quantity: Quantity::Bytes,
     };
-    let retained = BarPanel {
-        caption: "Bytes retained per session (b)".to_string(),
-        y_desc: "bytes / session".to_string(),
-        groups,
-        values: modes
-            .iter()
-            .map(|s| vec![s.summary.and_then(|m| m.retained_bytes_per_session)])
-            .collect(),
-        colours,
-        scale: BarScale::Linear(Quantity::Bytes),
-    };
+    let churn = panel(
+        "Heap bytes allocated per request (client worker)",
+        "bytes / request",
+        |m| m.client_alloc_bytes_per_request,
+    );
+    let retained = panel("Bytes retained per session (b)", "bytes / session", |m| {
+        m.retained_bytes_per_session
+    });
     let title = crate::report::heading::chart_title("Bytes per session", summary);
     render_svg((WIDTH, 820), |root| {
         let body = titled(root, &title)?;
@@ -72,9 +66,7 @@ pub(crate) fn per_session(summary: &Summary, series: &[Series<'_>]) -> Result<St
     })
 }
 
-/// `latency.svg`: latency percentiles per mode on a log axis (top) and how each mode's requests
-/// got their connection (bottom), each with its key in a row underneath so the bars get the
-/// full width.
+/// `latency.svg`: latency percentiles (log axis) and how requests got their connection.
 pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String, DrawError> {
     let modes = summarised(series);
     let groups: Vec<String> = modes.iter().map(|s| s.label.clone()).collect();
@@ -93,7 +85,7 @@ pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String
             })
             .collect(),
         colours: vec![PERCENTILES.iter().map(|p| p.1).collect(); modes.len()],
-        scale: BarScale::LogMicros,
+        quantity: Quantity::Micros,
     };
     let hs = BarPanel {
         caption: "Requests by how they got a connection".to_string(),
@@ -118,7 +110,7 @@ pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String
             })
             .collect(),
         colours: vec![HANDSHAKES.iter().map(|p| p.1).collect(); modes.len()],
-        scale: BarScale::Linear(Quantity::Count),
+        quantity: Quantity::Count,
     };
     let title = crate::report::heading::chart_title("Latency and handshakes", summary);
     render_svg((WIDTH, 920), |root| {
@@ -129,24 +121,11 @@ pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String
             ("request", &HANDSHAKES[..], &hs),
         ];
         for (area, (heading, kinds, panel)) in halves.iter().zip(keys) {
-            panel_with_legend(area, panel, heading, kinds)?;
+            let (plot, key) =
+                area.split_vertically(area.dim_in_pixel().1.saturating_sub(LEGEND_ROW));
+            bars::draw_panel(&plot, panel)?;
+            legend::draw_row(&key, heading, kinds)?;
         }
         Ok(())
     })
-}
-
-fn panel_with_legend(
-    area: &Area<'_>,
-    panel: &BarPanel,
-    heading: &str,
-    kinds: &[(&str, RGBColor)],
-) -> Result<(), DrawError> {
-    let (_, h) = area.dim_in_pixel();
-    let (plot, key) = area.split_vertically(h.saturating_sub(LEGEND_ROW));
-    bars::draw_panel(&plot, panel)?;
-    let entries: Vec<LegendEntry> = kinds
-        .iter()
-        .map(|(label, colour)| LegendEntry::block(*label, *colour))
-        .collect();
-    legend::draw_row(&key, Some(heading), &entries)
 }

@@ -1,11 +1,11 @@
 //! `survey.svg`: per habit, connections held to the end and RSS growth per request.
 
 use plotters::prelude::*;
-use plotters::style::text_anchor::{HPos, Pos, VPos};
+use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::contract::survey::SurveySummary;
 use crate::report::charts::canvas::{
-    render_svg, titled, DrawError, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
+    render_svg, text, titled, DrawError, CAPTION_SIZE, INK, MUTED, TICK_SIZE,
 };
 use crate::report::charts::series::PALETTE;
 use crate::vocab::units::{self, NOT_MEASURED};
@@ -24,14 +24,6 @@ struct Panel {
     colour: RGBColor,
 }
 
-/// A text style at `size` in `colour`, anchored at its `h` side and vertical centre.
-fn text(size: u32, colour: &'static RGBColor, h: HPos) -> TextStyle<'static> {
-    TextStyle::from((FONT, size).into_font())
-        .color(colour)
-        .pos(Pos::new(h, VPos::Center))
-}
-
-/// The chart, as SVG text.
 pub(crate) fn chart(s: &SurveySummary) -> Result<String, DrawError> {
     let labels: Vec<String> = s
         .rows
@@ -64,14 +56,18 @@ pub(crate) fn chart(s: &SurveySummary) -> Result<String, DrawError> {
         )?;
         for (i, l) in labels.iter().enumerate() {
             let y = 40 + (i as i32) * ROW_PX as i32 + ROW_PX as i32 / 2;
-            body.draw_text(l, &text(TICK_SIZE, &INK, HPos::Right), (LABEL_PX - 10, y))?;
+            body.draw_text(
+                l,
+                &text(TICK_SIZE, &INK, HPos::Right, VPos::Center),
+                (LABEL_PX - 10, y),
+            )?;
         }
         let panel_w = (WIDTH as i32 - LABEL_PX - GAP_PX * 2) / 2;
         for (p, panel) in panels.iter().enumerate() {
             let x0 = LABEL_PX + p as i32 * (panel_w + GAP_PX);
             body.draw_text(
                 panel.caption,
-                &text(CAPTION_SIZE, &INK, HPos::Left),
+                &text(CAPTION_SIZE, &INK, HPos::Left, VPos::Center),
                 (x0, 16),
             )?;
             let max = panel
@@ -99,14 +95,14 @@ pub(crate) fn chart(s: &SurveySummary) -> Result<String, DrawError> {
                         ))?;
                         body.draw_text(
                             &(panel.label)(*v),
-                            &text(TICK_SIZE, &INK, HPos::Left),
+                            &text(TICK_SIZE, &INK, HPos::Left, VPos::Center),
                             (x0 + w.max(1) + 6, mid),
                         )?;
                     }
                     _ => {
                         body.draw_text(
                             NOT_MEASURED,
-                            &text(TICK_SIZE, &MUTED, HPos::Left),
+                            &text(TICK_SIZE, &MUTED, HPos::Left, VPos::Center),
                             (x0 + 6, mid),
                         )?;
                     }

@@ -7,6 +7,7 @@ use crate::report::charts::legend::{self, Dash, LegendEntry};
 use crate::report::charts::lines::{draw_panel, Line, LinePanel, Quantity};
 use crate::report::charts::series::{Series, TimeAxis};
 use crate::report::heading::chart_title;
+use crate::vocab::mode::Mode;
 
 /// Width of every chart, pixels; wide enough for ten time ticks and a legend column.
 pub(crate) const WIDTH: u32 = 1100;
@@ -80,8 +81,7 @@ pub(crate) fn cache(
     chart(&title, 540, &[held], series, false, styles, time)
 }
 
-/// `sockets.svg`: open descriptors and open connections; the leak mode drawn thick and last so
-/// its climb is what the eye finds first.
+/// `sockets.svg`: open descriptors and connections; the leak mode drawn thick and on top.
 pub(crate) fn sockets(
     summary: &Summary,
     series: &[Series<'_>],
@@ -91,9 +91,9 @@ pub(crate) fn sockets(
     let mut conns = LinePanel::new("Open connections", Quantity::Count, "open connections");
     let mut order: Vec<&Series<'_>> = series.iter().collect();
     // Stable: non-leak series keep their order, leak series move to the end (drawn on top).
-    order.sort_by_key(|s| s.is_leak());
+    order.sort_by_key(|s| s.mode == Mode::Leak);
     for s in order {
-        let w = if s.is_leak() { EMPHASIS } else { LINE };
+        let w = width(s, true);
         push_pair(&mut fds, s, w, time, FDS);
         push_pair(&mut conns, s, w, time, CONNS);
     }
@@ -133,10 +133,8 @@ fn client_server_keys(client: &str, server: &str) -> Vec<LegendEntry> {
     ]
 }
 
-/// The retention model for one series: heap at start plus R·b·min(t, T), so a reader can see
-/// where the measured heap should level off. `None` when the run did not model retention or
-/// the mode has no model figure or no starting heap (the model is drawn from a measured start,
-/// never from 0).
+/// The retention model for one series, heap at start + R·b·min(t, T): `None` without a model
+/// figure or a measured starting heap (it is never drawn from 0).
 fn model_line(summary: &Summary, s: &Series<'_>, time: &TimeAxis) -> Option<Vec<(f64, f64)>> {
     let retention = summary.scenario.retention_s?;
     let ms = s.summary?;
@@ -161,8 +159,7 @@ fn model_line(summary: &Summary, s: &Series<'_>, time: &TimeAxis) -> Option<Vec<
         .then_some(points)
 }
 
-/// The chart of `height` pixels: title strip, the panels stacked on the left, and the legend
-/// column on the right: one row per series, then the line-style keys.
+/// The chart of `height` pixels: the panels stacked on the left, the legend on the right.
 fn chart(
     title: &str,
     height: u32,
@@ -183,30 +180,31 @@ fn chart(
         {
             draw_panel(area, p, time)?;
         }
-        let modes: Vec<LegendEntry> = series
-            .iter()
-            .map(|s| series_key(s, emphasise_leak))
-            .collect();
+        let key = |s: &Series<'_>| {
+            LegendEntry::line(
+                s.label.clone(),
+                s.colour,
+                width(s, emphasise_leak),
+                Dash::Solid,
+            )
+        };
+        let modes: Vec<LegendEntry> = series.iter().map(key).collect();
         let heading = if series.iter().any(|s| s.label.contains('/')) {
             "mode/client"
         } else {
             "mode"
         };
-        legend::draw(
-            &legend_area,
-            &[(Some(heading), modes), (Some("line"), styles)],
-        )
+        legend::draw(&legend_area, &[(heading, modes), ("line", styles)])
     })
 }
 
-/// A series' legend row, drawn as thick as its lines are.
-fn series_key(s: &Series<'_>, emphasise_leak: bool) -> LegendEntry {
-    let width = if emphasise_leak && s.is_leak() {
+/// A series' line width: the leak mode stands out where `emphasise_leak`.
+fn width(s: &Series<'_>, emphasise_leak: bool) -> u32 {
+    if emphasise_leak && s.mode == Mode::Leak {
         EMPHASIS
     } else {
         LINE
-    };
-    LegendEntry::line(s.label.clone(), s.colour, width, Dash::Solid)
+    }
 }
 
 #[cfg(test)]

@@ -17,10 +17,10 @@ use published::PUBLISHED;
 
 /// How far (client + server) / 2 may be from the heap at rest, as a share of it, before the
 /// difference gets its own "not attributed" row.
-pub const ATTRIBUTION_TOLERANCE: f64 = 0.02;
+const ATTRIBUTION_TOLERANCE: f64 = 0.02;
 
 /// What a difference no reading of this run explains is called.
-pub const REMAINDER: &str = "remainder (not measured further)";
+const REMAINDER: &str = "remainder (not measured further)";
 
 /// A difference of two readings smaller than this share of the difference it is set against
 /// counts as none ("not in the largest heap or malloc reading").
@@ -37,7 +37,6 @@ fn diff(a: Option<f64>, c: Option<f64>) -> Option<f64> {
     Some(a? - c?)
 }
 
-/// One figure of a series.
 type Figure = fn(&LockstepSeries) -> Option<f64>;
 const REST: Figure = |x| x.heap_at_rest_slope;
 const RSS: Figure = |x| x.peak_rss_slope;
@@ -74,30 +73,21 @@ fn base(s: &HandshakesSummary, library: TlsLibrary, tls: TlsVersion) -> Option<&
     find(s, library, tls, (KxChoice::Default, ConfigSharing::Shared))
 }
 
-/// The version the variant series ran at, by the rule that chose it (`variant_tls`); the
-/// peak-to-heap steps and the library comparison are given at it too.
+/// The version the variant series ran at (`variant_tls`), where the chain and the comparisons are
+/// given.
 fn main_tls(s: &HandshakesSummary) -> Option<TlsVersion> {
-    let versions: Vec<TlsVersion> = TlsVersion::ALL
-        .iter()
-        .copied()
-        .filter(|t| s.series.iter().any(|x| x.tls == *t))
-        .collect();
+    let ran = |t: &TlsVersion| s.series.iter().any(|x| x.tls == *t);
+    let versions: Vec<TlsVersion> = TlsVersion::ALL.iter().copied().filter(ran).collect();
     variant_tls(&versions)
 }
 
 /// Slopes between consecutive points, each named by its span: how straight the line is.
 fn steps(points: &[(u64, f64)]) -> String {
-    let parts: Vec<String> = points
-        .windows(2)
-        .map(|w| {
-            format!(
-                "{}→{} {}",
-                count(w[0].0),
-                count(w[1].0),
-                b(slope(w[0], w[1]))
-            )
-        })
-        .collect();
+    let step = |w: &[(u64, f64)]| {
+        let (from, to) = (count(w[0].0), count(w[1].0));
+        format!("{from}→{to} {}", b(slope(w[0], w[1])))
+    };
+    let parts: Vec<String> = points.windows(2).map(step).collect();
     format!("steps {}", parts.join(", "))
 }
 
@@ -115,8 +105,7 @@ fn between(points: &[(u64, f64)], from: u64, to: u64) -> Option<f64> {
     slope(at(from)?, at(to)?)
 }
 
-/// The peak RSS slope of series `x` between `from` and `to` sessions, from its readings;
-/// `None` unless both were measured.
+/// The peak RSS slope of series `x` between `from` and `to` sessions, when both were measured.
 fn ours_between(s: &HandshakesSummary, x: &LockstepSeries, from: u64, to: u64) -> Option<f64> {
     slope(peak_at(s, x, from)?, peak_at(s, x, to)?)
 }
@@ -144,25 +133,16 @@ fn measured(points: &[&ForeignPoint]) -> Vec<(u64, f64)> {
         .collect()
 }
 
-/// The whole report.
+/// The series table's column names.
+const COLUMNS: &str = "N, peak RSS, peak RSS steps, RSS/N, malloc max, heap max, heap at rest, client/conn, server/conn";
+
 pub fn render(s: &HandshakesSummary) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Per-session memory by the published method: N sessions = N/2 clients + N/2 servers in one process, lockstep full handshakes in memory, one process per N. Bytes per session (one side); each slope between the N its span names (derived), and the slope between each pair of consecutive N (steps: equal when the line is straight). RSS/N is the largest N's peak RSS ÷ N (derived, fixed costs included); the malloc and heap columns are the largest of their readings (before, once all pairs exist, after each round, at rest), not a continuous peak."
     );
-    let names = [
-        "N",
-        "peak RSS",
-        "peak RSS steps",
-        "RSS/N",
-        "malloc max",
-        "heap max",
-        "heap at rest",
-        "client/conn",
-        "server/conn",
-    ]
-    .map(String::from);
+    let names: Vec<String> = COLUMNS.split(", ").map(String::from).collect();
     let rows: Vec<(String, Vec<String>)> = s
         .series
         .iter()
@@ -196,14 +176,12 @@ pub fn render(s: &HandshakesSummary) -> String {
         out,
         "Reconciliation: the published figures, this machine by their method, and this tool's own figures (bytes per session, one side, unless a row says per client). A difference row names the two measured figures it subtracts; it names a cause only where a reading of this run measured one. The steps from peak RSS to the heap at rest add up by construction (each is a difference of two of the figures), so that they add up checks nothing."
     );
-    let rows: Vec<(String, String, &str)> = s
-        .reconciliation
-        .iter()
-        .map(|r| (r.label.clone(), b(r.bytes), r.how.as_str()))
-        .collect();
-    let label_w = widest(rows.iter().map(|(l, _, _)| l.as_str())) + 2;
-    let bytes_w = widest(rows.iter().map(|(_, v, _)| v.as_str()));
-    for (label, bytes, how) in rows {
+    let rec = &s.reconciliation;
+    let label_w = widest(rec.iter().map(|r| r.label.as_str())) + 2;
+    let bytes: Vec<String> = rec.iter().map(|r| b(r.bytes)).collect();
+    let bytes_w = widest(bytes.iter().map(String::as_str));
+    for (r, bytes) in rec.iter().zip(bytes) {
+        let (label, how) = (&r.label, &r.how);
         let _ = writeln!(out, "{label:label_w$}{bytes:>bytes_w$}   {how}");
     }
     out
@@ -218,16 +196,14 @@ fn row(label: impl Into<String>, bytes: Option<f64>, how: impl Into<String>) -> 
 }
 
 /// The reconciliation table's rows, computed once from the readings (`summary.json` keeps
-/// them; the terminal prints them): the published figures, this machine by their method,
-/// the steps from peak RSS to the exact heap, the measured differences, this tool's own
-/// figures.
+/// them; the terminal prints them).
 pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
     for p in PUBLISHED {
-        let span_why = match p.source_span {
-            Some((_, why)) => format!(" ({why})"),
-            None => " (its whole table)".into(),
-        };
+        let whole = || " (its whole table)".to_string();
+        let span_why = p
+            .source_span
+            .map_or_else(whole, |(_, why)| format!(" ({why})"));
         let stated = match p.stated {
             Some((quote, at)) => format!(
                 "the source's text states \"{quote}\" per {} session, naming no TLS version; this table's peak RSS ÷ N at N {} is {} (derived), which it matches",
@@ -296,9 +272,8 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
     rows
 }
 
-/// Each `rustls-bench` binary's slope per TLS version, over the N it measured, with every
-/// failed point as its own row; and, for two binaries, their difference over the N both
-/// measured.
+/// Each `rustls-bench` binary's slope per TLS version over the N it measured, a row per failed
+/// point, and for two binaries their difference over the N both measured.
 fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     let mut programs: Vec<&str> = Vec::new();
     for p in &s.rustls_bench {
@@ -336,14 +311,9 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
                         ),
                         None => "ours over the same span: n/a (not both N run)".into(),
                     };
-                    let missing = if failed.is_empty() {
-                        String::new()
-                    } else {
-                        format!(
-                            "; INCOMPLETE: {} of {} points failed (rows below), the span is the measured points'",
-                            failed.len(),
-                            points.len()
-                        )
+                    let missing = match failed.len() {
+                        0 => String::new(),
+                        nf => format!("; INCOMPLETE: {nf} of {} points failed (rows below), the span is the measured points'", points.len()),
                     };
                     format!(
                         "rustls's own program, peak RSS slope {} (GNU time); {}; {ratio}{missing}",
@@ -397,8 +367,8 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     }
 }
 
-/// From peak RSS to the counted heap at rest, for one library: each step the difference of
-/// two measured slopes, then the heap at rest against its two sides.
+/// From peak RSS to the counted heap at rest, each step a difference of two measured slopes, then
+/// the heap at rest against its two sides.
 fn chain(rows: &mut Vec<Row>, x: &LockstepSeries) {
     let p = format!("  {} TLS {}: ", x.library, x.tls);
     let sp = span(x.from_sessions, x.to_sessions);
@@ -407,13 +377,15 @@ fn chain(rows: &mut Vec<Row>, x: &LockstepSeries) {
         x.peak_rss_slope,
         format!("derived: slope {sp} of the measured peak RSS (VmHWM), the published metric"),
     ));
+    let unresident = diff(x.peak_rss_slope, x.malloc_peak_slope);
+    let sign = match unresident {
+        Some(d) if d < 0.0 => "; negative: malloc holds more than is resident at the peak;",
+        _ => ":",
+    };
     rows.push(row(
         format!("{p}− malloc in use at its peak"),
-        diff(x.peak_rss_slope, x.malloc_peak_slope),
-        match diff(x.peak_rss_slope, x.malloc_peak_slope) {
-            Some(d) if d < 0.0 => format!("peak RSS slope − malloc in-use slope at its largest reading (mallinfo2); negative: malloc holds more than is resident at the peak; {REMAINDER}"),
-            _ => format!("peak RSS slope − malloc in-use slope at its largest reading (mallinfo2): {REMAINDER}"),
-        },
+        unresident,
+        format!("peak RSS slope − malloc in-use slope at its largest reading (mallinfo2){sign} {REMAINDER}"),
     ));
     rows.push(row(
         format!("{p}− counted heap at its peak"),
@@ -470,8 +442,7 @@ fn chain(rows: &mut Vec<Row>, x: &LockstepSeries) {
     }
 }
 
-/// TLS version, key exchange, per-connection config, and library: each a difference of two
-/// measured series.
+/// TLS version, key exchange, per-client config and library, each a difference of two series.
 fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     let Some(v) = main_tls(s) else { return };
     let r12 = base(s, TlsLibrary::Rustls, TlsVersion::V12);
@@ -541,8 +512,7 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     }
 }
 
-/// The key-exchange row's "how": the readings beside the peak RSS difference, and "not in the
-/// largest heap or malloc reading" / "kept free by malloc" only when they show it.
+/// The key-exchange row's "how": a cause only when the readings show it.
 fn key_exchange_how(
     v: TlsVersion,
     default: Option<&LockstepSeries>,
@@ -650,10 +620,7 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
             )
         })
     };
-    let how = |mode: Mode, text: String| match refused(s, mode, ClientKind::Hyper) {
-        Some(r) => refusal(r),
-        None => text,
-    };
+    let how = |mode: Mode, text: String| refused(s, mode, ClientKind::Hyper).map_or(text, refusal);
     rows.push(row(
         format!("fresh b (run {}), per client", p.run_id),
         p.fresh_b,

@@ -9,7 +9,6 @@ pub struct Published {
     pub source: &'static str,
     pub year: u16,
     pub library: TlsLibrary,
-    /// The version string the source gives.
     pub build: &'static str,
     pub tls: TlsVersion,
     /// `(N, peak RSS KiB)`.
@@ -22,8 +21,7 @@ pub struct Published {
     pub stated: Option<(&'static str, u64)>,
 }
 
-/// Why every 2024 slope leaves N = 100 out: the source's note on its smallest N, which it
-/// gives for its rustls build's jemalloc; its OpenSSL rows take the same span so that the two
+/// Why every 2024 slope leaves N = 100 out; the OpenSSL rows take the rustls rows' span so both
 /// compare over one.
 const ADOLFO_SMALL_N: &str = "N = 100 left out of every 2024 row: at small N the source notes \"jemalloc reserving more memory than strictly necessary\" (its rustls build)";
 
@@ -102,7 +100,6 @@ impl Published {
             .or_else(|| Some((self.points.first()?.0, self.points.last()?.0)))
     }
 
-    /// `(N, bytes)` of every point, ascending.
     pub fn points_bytes(&self) -> Vec<(u64, f64)> {
         self.points
             .iter()
@@ -122,7 +119,6 @@ impl Published {
         Some(kib as f64 * 1024.0 / n as f64)
     }
 
-    /// The slope's span, as every slope names it.
     pub fn span(&self) -> String {
         self.span_n().map_or_else(String::new, |(a, b)| span(a, b))
     }
