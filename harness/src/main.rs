@@ -92,11 +92,8 @@ fn survey(args: &harness::cli::survey::SurveyArgs, command: String) -> ExitCode 
         Ok(o) => o,
         Err(e) => return fail(2, e),
     };
-    print!("{}", harness::report::survey::table(&out.summary));
-    for e in &out.report_errors {
-        eprintln!("warning: {e}");
-    }
-    println!("report: {}", out.dir.join("index.html").display());
+    let table = || harness::report::survey::table(&out.summary);
+    let _ = print_report(false, &out.summary, table, &out.dir, &out.report_errors);
     match out.summary.ended {
         harness::vocab::runtime::SurveyEnd::Complete => ExitCode::SUCCESS,
         harness::vocab::runtime::SurveyEnd::Interrupted => {
@@ -116,10 +113,11 @@ fn exec(args: harness::cli::args::ExecArgs, command: String) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e.exit_code(), e),
     };
+    let table = || harness::exec::report::table(&out.summary);
     if let Err(code) = print_report(
         args.report.json,
         &out.summary,
-        || harness::exec::report::table(&out.summary),
+        table,
         &out.dir,
         &out.report_errors,
     ) {
@@ -151,10 +149,8 @@ fn print_report(
     report_errors: &[String],
 ) -> Result<(), ExitCode> {
     if json {
-        match serde_json::to_string_pretty(summary) {
-            Ok(text) => println!("{text}"),
-            Err(e) => return Err(fail(1, e)),
-        }
+        let text = serde_json::to_string_pretty(summary).map_err(|e| fail(1, e))?;
+        println!("{text}");
     } else {
         print!("{}", table());
     }
@@ -180,37 +176,27 @@ fn run(args: harness::cli::args::RunArgs, command: String) -> ExitCode {
         Err(e @ harness::run::orchestrator::RunError::Out(_)) => return fail(2, e),
         Err(e) => return fail(1, e),
     };
+    let width = harness::report::wrap::terminal_width();
+    let table = || harness::report::table::render(&out.summary, args.view(), width);
     if let Err(code) = print_report(
         args.report.json,
         &out.summary,
-        || {
-            let width = harness::report::wrap::terminal_width();
-            harness::report::table::render(&out.summary, args.view(), width)
-        },
+        table,
         &out.dir,
         &out.report_errors,
     ) {
         return code;
     }
-    match out.exit {
-        RunExit::Clean => ExitCode::SUCCESS,
-        RunExit::Failures => {
-            eprintln!("error: some requests failed or a mode stopped early (see above)");
-            ExitCode::from(1)
-        }
-        RunExit::WorkerDied => {
-            eprintln!(
-                "error: {}",
-                out.summary
-                    .stopped_reason
-                    .as_deref()
-                    .unwrap_or("a worker died")
-            );
-            ExitCode::from(1)
-        }
-        RunExit::Interrupted => {
-            eprintln!("interrupted: wrote what was measured so far");
-            ExitCode::from(130)
-        }
-    }
+    let stopped = out.summary.stopped_reason.as_deref();
+    let (code, message) = match out.exit {
+        RunExit::Clean => return ExitCode::SUCCESS,
+        RunExit::Failures => (
+            1,
+            "error: some requests failed or a mode stopped early (see above)".into(),
+        ),
+        RunExit::WorkerDied => (1, format!("error: {}", stopped.unwrap_or("a worker died"))),
+        RunExit::Interrupted => (130, "interrupted: wrote what was measured so far".into()),
+    };
+    eprintln!("{message}");
+    ExitCode::from(code)
 }

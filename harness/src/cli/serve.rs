@@ -81,21 +81,13 @@ pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
         let mut stop = Signals::install().map_err(ServeError::Signals)?;
         let server = Server::start(&set, &opts).await?;
         let port = server.addr.port();
+        let (tls, ca) = (args.server.tls, set.paths.ca.display());
         say(&format!(
-            "serving https://localhost:{port}/ (TLS {})",
-            args.server.tls
+            "serving https://localhost:{port}/ (TLS {tls})\nCA: {ca}\ntry: curl --cacert {ca} https://localhost:{port}/\nCtrl-C or SIGTERM stops it and prints what it served."
         ));
-        say(&format!("CA: {}", set.paths.ca.display()));
-        say(&format!(
-            "try: curl --cacert {} https://localhost:{port}/",
-            set.paths.ca.display()
-        ));
-        say("Ctrl-C or SIGTERM stops it and prints what it served.");
         let start = Instant::now();
         stop.next().await;
-        say(&final_line(&crate::run::worker::server_sample(
-            &server, start,
-        )));
+        say(&final_line(&crate::run::worker::server_sample(&server, start)));
         drop(server);
         Ok(())
     });

@@ -177,14 +177,13 @@ pub fn write(dir: &Path, s: &ExecSummary, o: &Observed) -> Vec<String> {
     let mut errors = Vec::new();
     let mut put = |name: &str, text: Result<String, String>| {
         let path = dir.join(name);
-        match text {
-            Ok(t) => {
-                if let Err(e) = std::fs::write(&path, t) {
-                    errors.push(format!("cannot write {}: {e}", path.display()));
-                }
-            }
-            Err(e) => errors.push(format!("{}: {e}", path.display())),
-        }
+        let written = text
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|t| {
+                std::fs::write(&path, t)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            });
+        errors.extend(written.err());
     };
     put(
         "summary.json",
@@ -200,8 +199,8 @@ pub fn write(dir: &Path, s: &ExecSummary, o: &Observed) -> Vec<String> {
     errors
 }
 
-/// Rows as CSV, the header from the first row's fields (a flattened `None` leaves its columns
-/// out of that row only: the header is the union, in first-seen order); empty = unmeasured.
+/// Rows as CSV, the header the union of the rows' fields in first-seen order (a flattened
+/// `None` leaves its columns out of that row only); empty = unmeasured.
 fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
     let objects: Vec<serde_json::Map<String, Value>> = rows
         .iter()
@@ -211,11 +210,9 @@ fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
         })
         .collect();
     let mut header: Vec<String> = Vec::new();
-    for m in &objects {
-        for k in m.keys() {
-            if !header.contains(k) {
-                header.push(k.clone());
-            }
+    for k in objects.iter().flat_map(|m| m.keys()) {
+        if !header.contains(k) {
+            header.push(k.clone());
         }
     }
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -232,9 +229,8 @@ fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| e.to_string())
 }
 
-/// The self-contained `index.html`, the answer first (as the run's page): the verdict and the
-/// headline figures ([`HEADLINE`]) with the `--fail-if` conditions, the charts, every figure,
-/// then how it was measured. The run page's style, so the two read alike.
+/// The self-contained `index.html` in the run page's style, the answer first: the verdict,
+/// [`HEADLINE`] and `--fail-if`, the charts, every figure, then how it was measured.
 fn page(s: &ExecSummary) -> String {
     let mut h = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>harness exec</title>\n<style>{}.failed{{color:#b00}}</style>\n</head>\n<body>\n",

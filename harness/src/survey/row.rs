@@ -9,13 +9,6 @@ use crate::survey::habits::{HabitSpec, Need};
 use crate::vocab::exec::{ExecEnd, HeapTool};
 use crate::vocab::runtime::RowStatus;
 
-/// Connections the program held to the end, the figure the survey compares runtimes by: those
-/// the server saw still open when the program's last request arrived, decided from the
-/// server's own order of events, so a runtime's teardown cannot change it.
-pub fn left_open(s: &ExecSummary) -> Option<u64> {
-    s.connections_open_at_last_request
-}
-
 /// At or above this share of connections per request, a habit opens a connection per request.
 pub const PER_REQUEST: f64 = 0.9;
 /// At or below it, a habit shares its connections.
@@ -118,7 +111,7 @@ pub fn measured(
         (None, Some(sig), _) => format!("the program was ended by signal {sig} ({})", s.ended),
         _ => "the server answered no request".to_string(),
     });
-    let left = left_open(s);
+    let left = s.connections_open_at_last_request;
     let mut r = empty(spec, status, why);
     r.command = Some(command);
     r.report = report;
