@@ -1,4 +1,4 @@
-//! When the command's connections closed: by the program, at its exit or never, or after its last request (docs/exec.md).
+//! When the command's connections closed, and which were open at its last request (docs/exec.md).
 
 use std::collections::BTreeSet;
 
@@ -10,8 +10,7 @@ use crate::contract::wire::ConnRecord;
 pub struct LastSample {
     /// `CLOCK_MONOTONIC` ns when the sample began (its reads all came after).
     pub at_ns: u64,
-    /// The local ports of the tree's TCP connections to the server then (`None`: not every
-    /// socket could be read or resolved at that sample).
+    /// The local ports of the tree's TCP connections to the server then (`None`: not all read).
     pub held: Option<BTreeSet<u16>>,
 }
 
@@ -20,8 +19,7 @@ pub struct LastSample {
 pub struct End {
     /// `CLOCK_MONOTONIC` ns when the waiter thread, woken by the exit, stamped it.
     pub at_ns: u64,
-    /// `CLOCK_MONOTONIC` ns of the last time the command was seen running, not exiting
-    /// (`None`: never seen).
+    /// `CLOCK_MONOTONIC` ns the command was last seen running, not exiting (`None`: never).
     pub running_at_ns: Option<u64>,
 }
 

@@ -5,7 +5,6 @@ pub mod condition;
 pub mod env;
 pub mod heap;
 pub mod owners;
-mod progress;
 pub mod report;
 pub mod sources;
 pub mod summary;
@@ -259,13 +258,10 @@ async fn supervise(
     let (tx, mut ended_rx) = tokio::sync::oneshot::channel::<Ended>();
     // A thread blocked in wait() hears of the exit at once, whatever the sampler is doing.
     std::thread::spawn(move || {
-        let status = child.wait();
-        let at_ns = monotonic_ns();
-        let cpu_s = procstat::children_cpu_seconds();
         let _ = tx.send(Ended {
-            status,
-            at_ns,
-            cpu_s,
+            status: child.wait(),
+            at_ns: monotonic_ns(),
+            cpu_s: procstat::children_cpu_seconds(),
         });
     });
     // The exit watch: the last time the command was seen running (closing.rs); returns its CPU time.
@@ -293,7 +289,7 @@ async fn supervise(
     };
 
     let mut sampler = proctree::Sampler::new(pid, port);
-    let pb = progress::progress_bar(progress);
+    let pb = report::progress_bar(progress);
     let every = plan.server.sample_interval;
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -326,7 +322,7 @@ async fn supervise(
                         held: sampler.held_ports().cloned(),
                     });
                     let row = ExecRow { t_s: start.elapsed().as_secs_f64(), tree, server: last_server.clone() };
-                    progress::show(&pb, &row);
+                    report::show_progress(&pb, &row);
                     rows.push(row);
                 }
                 if !killed && kill_at.is_some_and(|at| tokio::time::Instant::now() >= at) {

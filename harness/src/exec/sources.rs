@@ -6,8 +6,7 @@ use crate::contract::exec::{numeric_fields, ExecSummary, WorkerEnd};
 use crate::exec::heap::HeapProfiles;
 use crate::vocab::exec::{HeapTool, Source, WitnessRecord};
 
-/// The source of a numeric top-level field of [`ExecSummary`] (`None`: not a figure of any
-/// source, such as `samples`, which the harness counts itself and never leaves null).
+/// The source of a numeric field of [`ExecSummary`] (`None`: the harness's own count, never null).
 pub fn source(field: &str) -> Option<Source> {
     Some(match field {
         "requests"
@@ -72,9 +71,8 @@ pub fn worker_how(w: Option<&WorkerEnd>) -> String {
     how
 }
 
-/// Why each null numeric figure of `s` is null, given whether any `/proc` sample found the
-/// tree and what `--heap valgrind`'s profiles said: a `--fail-if` over a null figure fails,
-/// and says which source failed or that the figure is undefined for this check.
+/// Why each null numeric figure of `s` is null (a `--fail-if` over one fails and says this),
+/// given whether any `/proc` sample found the tree and what valgrind's profiles said.
 pub fn unmeasured(
     s: &ExecSummary,
     sampled: bool,

@@ -182,8 +182,8 @@ fn other_sentences(s: &ExecSummary) -> Vec<String> {
             "RSS {verb} {} from its first request to its last ({} per request, derived; peak {}, last sample {}).",
             units::bytes(g.unsigned_abs() as f64),
             units::bytes(per.abs()),
-            units::opt(s.rss_peak_bytes.map(|b| b as f64), units::bytes),
-            units::opt(s.rss_end_bytes.map(|b| b as f64), units::bytes),
+            units::opt_bytes(s.rss_peak_bytes),
+            units::opt_bytes(s.rss_end_bytes),
         ));
     }
     if s.heap_tool == HeapTool::Valgrind && s.heap_peaks_summed_bytes.is_none() {

@@ -160,25 +160,17 @@ pub fn verdict(r: &SurveyRow) -> String {
         return "no verdict: connections open at the last request not measured".into();
     };
     let held = left_open >= HELD_PER_REQUEST;
-    let resumes = resumed > full;
-    let base = if cpr >= PER_REQUEST && held {
-        if resumes {
-            "costly: a connection per request, most held to the end (resumed)"
-        } else {
+    match (cpr >= PER_REQUEST, held, resumed > full) {
+        (true, true, true) => "costly: a connection per request, most held to the end (resumed)",
+        (true, true, false) => {
             "costly: a full handshake per request, most connections held to the end"
         }
-    } else if cpr >= PER_REQUEST {
-        if resumes {
-            "ok: a new connection per request, resumed"
-        } else {
-            "costly: a full handshake per request"
-        }
-    } else if cpr <= SHARED || r.connections == Some(1) {
-        "ok: connections shared"
-    } else {
-        "mixed: connections reused in part"
-    };
-    base.to_string()
+        (true, false, true) => "ok: a new connection per request, resumed",
+        (true, false, false) => "costly: a full handshake per request",
+        _ if cpr <= SHARED || r.connections == Some(1) => "ok: connections shared",
+        _ => "mixed: connections reused in part",
+    }
+    .to_string()
 }
 
 #[cfg(test)]
