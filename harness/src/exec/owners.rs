@@ -22,19 +22,15 @@ pub const HEAP_OWNERS_HEADER: [&str; 4] = [
 pub fn heap_owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
     let owners = s.heap_breakdown.as_ref()?;
     let three = |b: HeapBytes<f64>| [b.allocated, b.at_peaks, b.at_exits];
+    let whole = |b: HeapBytes<u64>| [b.allocated, b.at_peaks, b.at_exits].map(|v| v as f64);
     // The three columns of figures: in all, per connection, per request.
-    let columns: [fn(&HeapOwner) -> Option<HeapBytes<f64>>; 3] = [
-        |o| {
-            let b = o.bytes;
-            Some(HeapBytes {
-                allocated: b.allocated as f64,
-                at_peaks: b.at_peaks as f64,
-                at_exits: b.at_exits as f64,
-            })
-        },
-        |o| o.per_connection,
-        |o| o.per_request,
-    ];
+    let columns = |o: &HeapOwner| {
+        [
+            Some(whole(o.bytes)),
+            o.per_connection.map(three),
+            o.per_request.map(three),
+        ]
+    };
     let cell = |b: Option<[f64; 3]>| units::opt(b, |b| b.map(units::bytes).join(" / "));
     let mut rows: Vec<[String; 4]> = owners
         .iter()
@@ -43,15 +39,16 @@ pub fn heap_owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
                 Owner::Other => "other (no rule: unattributed)".to_string(),
                 owner => owner.as_str().to_string(),
             };
-            let [a, b, c] = columns.map(|get| cell(get(o).map(three)));
+            let [a, b, c] = columns(o).map(cell);
             [name, a, b, c]
         })
         .collect();
     // A column's total is null when any owner's figure is.
-    let [a, b, c] = columns.map(|get| {
-        let each: Option<Vec<[f64; 3]>> = owners.iter().map(|o| get(o).map(three)).collect();
-        cell(each.map(|e| std::array::from_fn(|i| e.iter().map(|v| v[i]).sum())))
+    let totals: [Option<[f64; 3]>; 3] = std::array::from_fn(|i| {
+        let each: Option<Vec<[f64; 3]>> = owners.iter().map(|o| columns(o)[i]).collect();
+        each.map(|e| std::array::from_fn(|j| e.iter().map(|v| v[j]).sum()))
     });
+    let [a, b, c] = totals.map(cell);
     rows.push(["all owners (= the heap sums)".into(), a, b, c]);
     Some(rows)
 }

@@ -94,17 +94,11 @@ pub fn unmeasured(
 /// Why `heap_breakdown`, or its figures per connection and per request, are null.
 fn breakdown_reasons(s: &ExecSummary, heap: Option<&HeapProfiles>) -> Vec<(String, String)> {
     let Some(owners) = &s.heap_breakdown else {
-        let why = match (s.heap_tool, heap) {
-            (HeapTool::None, _) => {
-                "a foreign process's heap is not visible without --heap valgrind --breakdown".into()
-            }
-            (HeapTool::Valgrind, Some(h)) if h.owners.is_some() => h
-                .problem()
-                .unwrap_or_else(|| "valgrind's profiles did not give it".into()),
-            (HeapTool::Valgrind, Some(_)) => {
+        let why = match heap {
+            Some(h) if h.owners.is_none() && s.heap_tool == HeapTool::Valgrind => {
                 "not asked for: --breakdown attributes the DHAT profiles to owners".into()
             }
-            (HeapTool::Valgrind, None) => "valgrind's profiles were not read".into(),
+            _ => heap_reason(s, heap, "--heap valgrind --breakdown"),
         };
         return vec![("heap_breakdown".into(), why)];
     };
@@ -134,6 +128,17 @@ fn witness_lost(s: &ExecSummary) -> String {
         "witness lost: the server's per-connection record never arrived ({})",
         worker_how(s.server_worker.as_ref())
     )
+}
+
+/// Why a heap figure is null: `flags` not given, or what valgrind's profiles said.
+fn heap_reason(s: &ExecSummary, heap: Option<&HeapProfiles>, flags: &str) -> String {
+    match (s.heap_tool, heap) {
+        (HeapTool::None, _) => format!("a foreign process's heap is not visible without {flags}"),
+        (HeapTool::Valgrind, Some(h)) => h
+            .problem()
+            .unwrap_or_else(|| "valgrind's profiles did not give it".into()),
+        (HeapTool::Valgrind, None) => "valgrind's profiles were not read".into(),
+    }
 }
 
 fn reason(field: &str, s: &ExecSummary, sampled: bool, heap: Option<&HeapProfiles>) -> String {
@@ -167,15 +172,7 @@ fn reason(field: &str, s: &ExecSummary, sampled: bool, heap: Option<&HeapProfile
         }
         Some(Source::WaitStatus) => "the command's status could not be waited for".into(),
         Some(Source::Rusage) => "getrusage(RUSAGE_CHILDREN) could not be read".into(),
-        Some(Source::Heap) => match (s.heap_tool, heap) {
-            (HeapTool::None, _) => {
-                "a foreign process's heap is not visible without --heap valgrind".into()
-            }
-            (HeapTool::Valgrind, Some(h)) => h
-                .problem()
-                .unwrap_or_else(|| "valgrind's profiles did not give it".into()),
-            (HeapTool::Valgrind, None) => "valgrind's profiles were not read".into(),
-        },
+        Some(Source::Heap) => heap_reason(s, heap, "--heap valgrind"),
         Some(Source::ThreadClock) => "CLOCK_THREAD_CPUTIME_ID could not be read".into(),
         None => "no source".into(),
     }
