@@ -61,8 +61,7 @@ pub enum Launch {
     /// Built first with `go build -o DIR/STEM PROGRAM` (outside the check, so the `go` tool is
     /// not in the measured tree), then `DIR/STEM N`.
     GoBuild,
-    /// The harness package's Cargo example `NAME`, next to the harness executable:
-    /// `…/examples/NAME MODE N`.
+    /// The harness package's Cargo example next to the harness: `…/examples/NAME MODE N`.
     CargoExample {
         name: &'static str,
         mode: &'static str,
@@ -92,8 +91,7 @@ pub struct HabitSpec {
     pub program: &'static str,
     pub launch: Launch,
     pub needs: &'static [Need],
-    /// What `--heap valgrind` cannot see in this runtime: memory it manages itself, not
-    /// through malloc (`None`: the program's memory is malloc's).
+    /// What `--heap valgrind` cannot see: memory the runtime manages itself (`None`: all malloc's).
     pub heap_blind_spot: Option<&'static str>,
 }
 

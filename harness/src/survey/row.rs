@@ -146,8 +146,8 @@ pub fn measured(
     r
 }
 
-/// The verdict of a measured row, from its figures: what each request costs in connections
-/// and handshakes, and whether the program held them to the end.
+/// A measured row's verdict, from its figures: what each request costs in connections and
+/// handshakes, and whether the program held them to the end.
 pub fn verdict(r: &SurveyRow) -> String {
     let (Some(cpr), Some(full), Some(resumed)) = (
         r.connections_per_request,
