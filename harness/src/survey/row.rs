@@ -33,7 +33,8 @@ pub fn methods() -> BTreeMap<String, String> {
     .collect()
 }
 
-fn empty(spec: &HabitSpec, status: RowStatus, why: Option<String>) -> SurveyRow {
+/// A row of `spec` without figures.
+fn empty(spec: &HabitSpec, status: RowStatus, why: Option<String>, verdict: String) -> SurveyRow {
     SurveyRow {
         runtime: spec.runtime,
         library: spec.library.into(),
@@ -60,7 +61,7 @@ fn empty(spec: &HabitSpec, status: RowStatus, why: Option<String>) -> SurveyRow 
         heap_per_connection_bytes: None,
         heap_breakdown: None,
         heap_blind_spot: None,
-        verdict: String::new(),
+        verdict,
     }
 }
 
@@ -68,27 +69,22 @@ fn empty(spec: &HabitSpec, status: RowStatus, why: Option<String>) -> SurveyRow 
 pub fn missing(spec: &HabitSpec, missing: &[Need]) -> SurveyRow {
     let install: Vec<String> = missing.iter().map(|n| n.package().install()).collect();
     let what: Vec<String> = missing.iter().map(|n| n.describe()).collect();
-    let mut r = empty(
-        spec,
-        RowStatus::Missing,
-        Some(format!("not installed: {}", what.join(", "))),
-    );
-    r.verdict = format!("not run: {}", install.join("; "));
-    r
+    let why = format!("not installed: {}", what.join(", "));
+    let verdict = format!("not run: {}", install.join("; "));
+    empty(spec, RowStatus::Missing, Some(why), verdict)
 }
 
 /// A habit whose program is not built (and the survey does not build it).
 pub fn not_built(spec: &HabitSpec, why: String) -> SurveyRow {
-    let mut r = empty(spec, RowStatus::Missing, Some(why.clone()));
-    r.verdict = format!("not run: {why}");
-    r
+    let verdict = format!("not run: {why}");
+    empty(spec, RowStatus::Missing, Some(why), verdict)
 }
 
 /// A habit that could not be checked.
 pub fn failed(spec: &HabitSpec, command: Option<Vec<String>>, why: String) -> SurveyRow {
-    let mut r = empty(spec, RowStatus::Failed, Some(why.clone()));
+    let verdict = format!("failed: {why}");
+    let mut r = empty(spec, RowStatus::Failed, Some(why), verdict);
     r.command = command;
-    r.verdict = format!("failed: {why}");
     r
 }
 
@@ -112,7 +108,7 @@ pub fn measured(
         _ => "the server answered no request".to_string(),
     });
     let left = s.connections_open_at_last_request;
-    let mut r = empty(spec, status, why);
+    let mut r = empty(spec, status, why, String::new());
     r.command = Some(command);
     r.report = report;
     r.exit_code = s.exit_code;
@@ -187,7 +183,7 @@ mod tests {
     }
 
     fn row(conns: u64, full: u64, resumed: u64, left: u64) -> SurveyRow {
-        let mut r = empty(go(), RowStatus::Measured, None);
+        let mut r = empty(go(), RowStatus::Measured, None, String::new());
         r.requests = Some(100);
         r.connections = Some(conns);
         r.handshakes_full = Some(full);
