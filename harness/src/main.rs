@@ -6,6 +6,9 @@ use clap::Parser;
 use harness::cli::args::{Cli, Command};
 use harness::contract::worker::WorkerRole;
 use harness::run::assemble::RunExit;
+use harness::run::{handshakes, worker};
+use harness::tls::certs;
+use harness::{report, vocab};
 
 #[global_allocator]
 static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;
@@ -20,69 +23,56 @@ fn main() -> ExitCode {
             // usage block it appends; clap's exit code for a usage error (2).
             let text = e.render().to_string();
             let message = text.split("\nUsage:").next().unwrap_or_default();
-            eprintln!(
-                "{}",
-                message.split_whitespace().collect::<Vec<_>>().join(" ")
-            );
+            let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+            eprintln!("{line}");
             return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
     let command = std::env::args().collect::<Vec<_>>().join(" ");
     match cli.command {
         None => run(cli.run, command),
-        Some(Command::Certs { certs_dir }) => match harness::tls::certs::generate(&certs_dir) {
-            Ok(set) => {
-                println!(
-                    "wrote {}, {}, {} and {} (the CA as a Java trust store)",
-                    set.paths.ca.display(),
-                    set.paths.server_cert.display(),
-                    set.paths.server_key.display(),
-                    set.paths.java_truststore.display()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => fail(1, e),
-        },
-        Some(Command::Serve(args)) => done(harness::cli::serve::serve(&args)),
+        Some(Command::Certs { certs_dir }) => done(certs::generate(&certs_dir), |set| {
+            let [ca, cert, key, java] = [
+                &set.paths.ca,
+                &set.paths.server_cert,
+                &set.paths.server_key,
+                &set.paths.java_truststore,
+            ]
+            .map(|p| p.display());
+            println!("wrote {ca}, {cert}, {key} and {java} (the CA as a Java trust store)");
+        }),
+        Some(Command::Serve(args)) => done(harness::cli::serve::serve(&args), drop),
         Some(Command::Exec(args)) => exec(args, command),
-        Some(Command::Handshakes(args)) => {
-            let plan = match args.plan(command) {
-                Ok(p) => p,
-                Err(e) => return fail(2, e),
-            };
-            match harness::run::handshakes::run(&plan, true) {
-                Ok((summary, dir)) => {
-                    print!("{}", harness::report::handshakes::render(&summary));
-                    println!("wrote {}", dir.join("summary.json").display());
-                    ExitCode::SUCCESS
-                }
-                Err(e) => fail(1, e),
-            }
-        }
+        Some(Command::Handshakes(args)) => match args.plan(command) {
+            Ok(plan) => done(handshakes::run(&plan, true), |(summary, dir)| {
+                print!("{}", report::handshakes::render(&summary));
+                println!("wrote {}", dir.join("summary.json").display());
+            }),
+            Err(e) => fail(2, e),
+        },
         Some(Command::Survey(args)) => survey(&args, command),
-        Some(Command::Report { dir }) => match harness::report::render_dir(&dir) {
-            Ok(files) => {
-                for f in files {
-                    println!("{}", f.display());
-                }
-                ExitCode::SUCCESS
-            }
+        Some(Command::Report { dir }) => match report::render_dir(&dir) {
             // A directory that is not there is a mistake in the command line.
-            Err(e @ harness::report::ReportError::NoDir(_)) => fail(2, e),
-            Err(e) => fail(1, e),
+            Err(e @ report::ReportError::NoDir(_)) => fail(2, e),
+            written => done(written, |files| {
+                files.iter().for_each(|f| println!("{}", f.display()))
+            }),
         },
         Some(Command::Worker { role, config }) => match role {
-            WorkerRole::Server => done(harness::run::worker::server_main(&config)),
-            WorkerRole::Client => done(harness::run::worker::client_main(&config)),
-            WorkerRole::Handshakes => done(harness::run::handshakes::worker_main(&config)),
+            WorkerRole::Server => done(worker::server_main(&config), drop),
+            WorkerRole::Client => done(worker::client_main(&config), drop),
+            WorkerRole::Handshakes => done(handshakes::worker_main(&config), drop),
         },
     }
 }
 
-/// Exit 0, or print the error and exit 1.
-fn done(r: Result<(), impl std::fmt::Display>) -> ExitCode {
+/// `then` with the result and exit 0, or print the error and exit 1.
+fn done<T>(r: Result<T, impl std::fmt::Display>, then: impl FnOnce(T)) -> ExitCode {
     match r {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(v) => {
+            then(v);
+            ExitCode::SUCCESS
+        }
         Err(e) => fail(1, e),
     }
 }
@@ -92,14 +82,11 @@ fn survey(args: &harness::cli::survey::SurveyArgs, command: String) -> ExitCode 
         Ok(o) => o,
         Err(e) => return fail(2, e),
     };
-    print!("{}", harness::report::survey::table(&out.summary));
-    for e in &out.report_errors {
-        eprintln!("warning: {e}");
-    }
-    println!("report: {}", out.dir.join("index.html").display());
+    let table = || report::survey::table(&out.summary);
+    let _ = print_report(false, &out.summary, table, &out.dir, &out.report_errors);
     match out.summary.ended {
-        harness::vocab::runtime::SurveyEnd::Complete => ExitCode::SUCCESS,
-        harness::vocab::runtime::SurveyEnd::Interrupted => {
+        vocab::runtime::SurveyEnd::Complete => ExitCode::SUCCESS,
+        vocab::runtime::SurveyEnd::Interrupted => {
             eprintln!("interrupted: wrote the habits checked so far");
             ExitCode::from(130)
         }
@@ -116,16 +103,17 @@ fn exec(args: harness::cli::args::ExecArgs, command: String) -> ExitCode {
         Ok(o) => o,
         Err(e) => return fail(e.exit_code(), e),
     };
+    let table = || harness::exec::report::table(&out.summary);
     if let Err(code) = print_report(
         args.report.json,
         &out.summary,
-        || harness::exec::report::table(&out.summary),
+        table,
         &out.dir,
         &out.report_errors,
     ) {
         return code;
     }
-    if out.summary.witness == harness::vocab::exec::WitnessRecord::Lost {
+    if out.summary.witness == vocab::exec::WitnessRecord::Lost {
         eprintln!(
             "error: the witness was lost: the server's record of connections never arrived ({})",
             harness::exec::sources::worker_how(out.summary.server_worker.as_ref())
@@ -151,10 +139,8 @@ fn print_report(
     report_errors: &[String],
 ) -> Result<(), ExitCode> {
     if json {
-        match serde_json::to_string_pretty(summary) {
-            Ok(text) => println!("{text}"),
-            Err(e) => return Err(fail(1, e)),
-        }
+        let text = serde_json::to_string_pretty(summary).map_err(|e| fail(1, e))?;
+        println!("{text}");
     } else {
         print!("{}", table());
     }
@@ -180,37 +166,27 @@ fn run(args: harness::cli::args::RunArgs, command: String) -> ExitCode {
         Err(e @ harness::run::orchestrator::RunError::Out(_)) => return fail(2, e),
         Err(e) => return fail(1, e),
     };
+    let width = report::wrap::terminal_width();
+    let table = || report::table::render(&out.summary, args.view(), width);
     if let Err(code) = print_report(
         args.report.json,
         &out.summary,
-        || {
-            let width = harness::report::wrap::terminal_width();
-            harness::report::table::render(&out.summary, args.view(), width)
-        },
+        table,
         &out.dir,
         &out.report_errors,
     ) {
         return code;
     }
-    match out.exit {
-        RunExit::Clean => ExitCode::SUCCESS,
-        RunExit::Failures => {
-            eprintln!("error: some requests failed or a mode stopped early (see above)");
-            ExitCode::from(1)
-        }
-        RunExit::WorkerDied => {
-            eprintln!(
-                "error: {}",
-                out.summary
-                    .stopped_reason
-                    .as_deref()
-                    .unwrap_or("a worker died")
-            );
-            ExitCode::from(1)
-        }
-        RunExit::Interrupted => {
-            eprintln!("interrupted: wrote what was measured so far");
-            ExitCode::from(130)
-        }
-    }
+    let stopped = out.summary.stopped_reason.as_deref();
+    let (code, message) = match out.exit {
+        RunExit::Clean => return ExitCode::SUCCESS,
+        RunExit::Failures => (
+            1,
+            "error: some requests failed or a mode stopped early (see above)".into(),
+        ),
+        RunExit::WorkerDied => (1, format!("error: {}", stopped.unwrap_or("a worker died"))),
+        RunExit::Interrupted => (130, "interrupted: wrote what was measured so far".into()),
+    };
+    eprintln!("{message}");
+    ExitCode::from(code)
 }

@@ -61,16 +61,13 @@ pub enum HandshakesArgsError {
 impl HandshakesArgs {
     /// The checked plan.
     pub fn plan(&self, command: String) -> Result<HandshakesPlan, HandshakesArgsError> {
-        let mut sessions = if self.sessions.is_empty() {
-            LOCKSTEP_SESSIONS.to_vec()
-        } else {
-            self.sessions.clone()
-        };
-        if let Some(&n) = sessions.iter().find(|&&n| n < 2 || n % 2 == 1) {
+        if let Some(&n) = self.sessions.iter().find(|&&n| n < 2 || n % 2 == 1) {
             return Err(HandshakesArgsError::OddSessions(n));
         }
-        sessions.sort_unstable();
-        sessions.dedup();
+        let sessions = match self.sessions.as_slice() {
+            [] => LOCKSTEP_SESSIONS.to_vec(),
+            given => sorted(given),
+        };
         if sessions.len() < 2 {
             return Err(HandshakesArgsError::TooFewSessions(self.sessions.clone()));
         }
@@ -82,18 +79,12 @@ impl HandshakesArgs {
                 .filter(|&l| l == TlsLibrary::Rustls || built)
                 .collect()
         } else {
-            let mut l = self.library.clone();
-            l.sort_unstable();
-            l.dedup();
-            l
+            sorted(&self.library)
         };
         if libraries.contains(&TlsLibrary::Openssl) && !built {
             return Err(HandshakesArgsError::NoOpenssl);
         }
         guard::check(&sessions, &libraries, guard::mem_available())?;
-        let mut tls = self.tls.clone();
-        tls.sort_unstable();
-        tls.dedup();
         if let Some(b) = self.rustls_bench.iter().find(|b| !b.is_file()) {
             return Err(HandshakesArgsError::NoBench(b.clone()));
         }
@@ -111,7 +102,7 @@ impl HandshakesArgs {
         };
         Ok(HandshakesPlan {
             sessions,
-            tls,
+            tls: sorted(&self.tls),
             libraries,
             certs_dir: self.certs_dir.clone(),
             out: self.out.clone(),
@@ -121,4 +112,12 @@ impl HandshakesArgs {
             command,
         })
     }
+}
+
+/// `values` in order, each once.
+fn sorted<T: Ord + Clone>(values: &[T]) -> Vec<T> {
+    let mut v = values.to_vec();
+    v.sort_unstable();
+    v.dedup();
+    v
 }

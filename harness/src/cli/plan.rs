@@ -69,8 +69,7 @@ fn distinct<T: PartialEq + std::fmt::Display>(
 }
 
 impl RunArgs {
-    /// Checks the command line's options together and returns the run plan: the one place a
-    /// combination is refused.
+    /// The run plan, the command line's options checked together.
     pub fn plan(&self) -> Result<RunPlan, PlanError> {
         let duration = self.duration();
         distinct("mode", &self.mode)?;

@@ -52,16 +52,16 @@ fn io_reason(e: &std::io::Error) -> String {
     }
 }
 
-/// Prints one line and flushes it; a closed stdout (`harness serve | head -1`) is not an
-/// error worth dying for, so write errors are ignored.
+/// Prints `text` as lines, flushed; a closed stdout (`harness serve | head -1`) is not worth
+/// dying for, so write errors are ignored.
 fn say(line: &str) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}");
     let _ = out.flush();
 }
 
-/// Serves until Ctrl-C or SIGTERM, then prints one `served …` line and returns. Its first line,
-/// `serving https://localhost:PORT/ (TLS V)`, is where scripts and tests read the port.
+/// Serves until Ctrl-C or SIGTERM, then prints one `served …` line; scripts and tests read the
+/// port off its first line, `serving https://localhost:PORT/ (TLS V)`.
 pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
     let set = crate::run::orchestrator::ensure_certs(&args.certs_dir)?;
     let opts = ServerOptions {
@@ -76,26 +76,17 @@ pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
         .build()
         .map_err(ServeError::Runtime)?;
     let result = rt.block_on(async {
-        // Handlers first: a signal sent as soon as the `serving` line is read must find them
-        // installed, not the default disposition (which would kill us without a summary).
+        // Handlers first, so a signal sent once the `serving` line is read still gets its summary.
         let mut stop = Signals::install().map_err(ServeError::Signals)?;
         let server = Server::start(&set, &opts).await?;
         let port = server.addr.port();
+        let (tls, ca) = (args.server.tls, set.paths.ca.display());
         say(&format!(
-            "serving https://localhost:{port}/ (TLS {})",
-            args.server.tls
+            "serving https://localhost:{port}/ (TLS {tls})\nCA: {ca}\ntry: curl --cacert {ca} https://localhost:{port}/\nCtrl-C or SIGTERM stops it and prints what it served."
         ));
-        say(&format!("CA: {}", set.paths.ca.display()));
-        say(&format!(
-            "try: curl --cacert {} https://localhost:{port}/",
-            set.paths.ca.display()
-        ));
-        say("Ctrl-C or SIGTERM stops it and prints what it served.");
         let start = Instant::now();
         stop.next().await;
-        say(&final_line(&crate::run::worker::server_sample(
-            &server, start,
-        )));
+        say(&final_line(&crate::run::worker::server_sample(&server, start)));
         drop(server);
         Ok(())
     });

@@ -1,18 +1,16 @@
-//! When the command's connections closed: by the program, or at its exit or never (docs/exec.md).
+//! When the command's connections closed, and which were open at its last request (docs/exec.md).
 
 use std::collections::BTreeSet;
 
 use crate::contract::exec::ConnectionRow;
 use crate::contract::wire::ConnRecord;
-use crate::exec::last_request;
 
 /// The tree's last `/proc` sample before the command ended.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct LastSample {
     /// `CLOCK_MONOTONIC` ns when the sample began (its reads all came after).
     pub at_ns: u64,
-    /// The local ports of the tree's TCP connections to the server then (`None`: not every
-    /// socket could be read or resolved at that sample).
+    /// The local ports of the tree's TCP connections to the server then (`None`: not all read).
     pub held: Option<BTreeSet<u16>>,
 }
 
@@ -21,8 +19,7 @@ pub struct LastSample {
 pub struct End {
     /// `CLOCK_MONOTONIC` ns when the waiter thread, woken by the exit, stamped it.
     pub at_ns: u64,
-    /// `CLOCK_MONOTONIC` ns of the last time the command was seen running, not exiting
-    /// (`None`: never seen).
+    /// `CLOCK_MONOTONIC` ns the command was last seen running, not exiting (`None`: never).
     pub running_at_ns: Option<u64>,
 }
 
@@ -69,7 +66,7 @@ pub fn rows(
     last: Option<&LastSample>,
 ) -> Vec<ConnectionRow> {
     let rel = |t: u64| t.saturating_sub(start_ns) as f64 / 1e9;
-    let last_request = last_request::last_request_ns(conns);
+    let last_request = last_request_ns(conns);
     conns
         .iter()
         .enumerate()
@@ -85,10 +82,26 @@ pub fn rows(
                 closed_before_end_ms: k.closed_before_end_ms,
                 held_at_last_sample: k.held_at_last_sample,
                 open_at_exit: k.open_at_exit,
-                open_at_last_request: last_request.map(|t| last_request::open_at(c, t)),
+                open_at_last_request: last_request.map(|t| open_at(c, t)),
             }
         })
         .collect()
+}
+
+/// `CLOCK_MONOTONIC` ns of the program's last request (`None`: the server received none).
+pub fn last_request_ns(conns: &[ConnRecord]) -> Option<u64> {
+    conns.iter().filter_map(|c| c.last_request_ns).max()
+}
+
+/// Whether the server had accepted `c` by `at_ns` and had not seen it close before then.
+pub fn open_at(c: &ConnRecord, at_ns: u64) -> bool {
+    c.opened_ns <= at_ns && c.closed_ns.is_none_or(|t| t >= at_ns)
+}
+
+/// Connections open at the program's last request (`None`: no request, so no last one).
+pub fn open_at_last_request(conns: &[ConnRecord]) -> Option<u64> {
+    let at = last_request_ns(conns)?;
+    Some(conns.iter().filter(|c| open_at(c, at)).count() as u64)
 }
 
 #[cfg(test)]
@@ -217,5 +230,96 @@ mod tests {
             rows(&[no_request], 0, end(Some(1)), None)[0].open_at_last_request,
             None
         );
+    }
+}
+
+#[cfg(test)]
+mod last_request_tests {
+    use super::*;
+    use crate::vocab::handshake::Handshake;
+
+    const MS: u64 = 1_000_000;
+
+    /// A connection accepted at `open_ms` that carried requests until `last_ms` and that the
+    /// server saw close at `close_ms`.
+    fn conn(open_ms: u64, last_ms: Option<u64>, close_ms: Option<u64>) -> ConnRecord {
+        ConnRecord {
+            peer_port: 1,
+            opened_ns: open_ms * MS,
+            closed_ns: close_ms.map(|t| t * MS),
+            handshake: Handshake::Full,
+            requests: u64::from(last_ms.is_some()),
+            last_request_ns: last_ms.map(|t| t * MS),
+        }
+    }
+
+    const N: u64 = 40;
+
+    #[test]
+    fn a_program_that_closes_each_connection_after_its_request_reads_1() {
+        let conns: Vec<_> = (0..N)
+            .map(|i| conn(i * 10, Some(i * 10 + 2), Some(i * 10 + 5)))
+            .collect();
+        assert_eq!(last_request_ns(&conns), Some(((N - 1) * 10 + 2) * MS));
+        assert_eq!(open_at_last_request(&conns), Some(1));
+    }
+
+    #[test]
+    fn a_program_that_keeps_each_connection_reads_n() {
+        // Never closed while the server watched.
+        let kept: Vec<_> = (0..N)
+            .map(|i| conn(i * 10, Some(i * 10 + 2), None))
+            .collect();
+        assert_eq!(open_at_last_request(&kept), Some(N));
+    }
+
+    /// The runtime's teardown closes them after the last request, early or late relative to
+    /// the exit: the count is the same whichever way the exit races.
+    #[test]
+    fn teardown_closes_after_the_last_request_still_count_as_open() {
+        let last = (N - 1) * 10 + 2;
+        for teardown_ms in [last + 1, last + 3, last + 500] {
+            let conns: Vec<_> = (0..N)
+                .map(|i| conn(i * 10, Some(i * 10 + 2), Some(teardown_ms)))
+                .collect();
+            assert_eq!(open_at_last_request(&conns), Some(N), "{teardown_ms}");
+        }
+        // Half closed by the program along the way, half (the last among them) at teardown.
+        let mixed: Vec<_> = (0..N)
+            .map(|i| {
+                let close = if i % 2 == 0 { i * 10 + 5 } else { last + 2 };
+                conn(i * 10, Some(i * 10 + 2), Some(close))
+            })
+            .collect();
+        assert_eq!(open_at_last_request(&mixed), Some(N / 2));
+    }
+
+    #[test]
+    fn a_shared_client_reads_1() {
+        assert_eq!(open_at_last_request(&[conn(0, Some(400), None)]), Some(1));
+        assert_eq!(
+            open_at_last_request(&[conn(0, Some(400), Some(401))]),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn no_request_means_no_last_request() {
+        assert_eq!(open_at_last_request(&[]), None);
+        // Connected, even failed a handshake, but never asked for anything.
+        assert_eq!(open_at_last_request(&[conn(0, None, None)]), None);
+    }
+
+    #[test]
+    fn connections_without_requests_count_by_their_times() {
+        let conns = [
+            // Open and idle when the last request came: held.
+            conn(0, None, None),
+            conn(10, Some(50), Some(60)),
+            // Accepted after the last request (a connection made during teardown): not open
+            // at it.
+            conn(70, None, Some(80)),
+        ];
+        assert_eq!(open_at_last_request(&conns), Some(2));
     }
 }

@@ -82,8 +82,8 @@ impl FromStr for Condition {
 }
 
 impl Condition {
-    /// Checks the condition against the summary's JSON (`summary` serialised). A null figure
-    /// fails the condition, with the reason the summary gives for it (`unmeasured`).
+    /// Checks the condition against the summary's JSON; a null figure fails it, with the reason
+    /// from `unmeasured`.
     pub fn check(&self, summary: &serde_json::Value) -> ConditionResult {
         let value = summary.get(&self.field).and_then(serde_json::Value::as_f64);
         let unmeasured = value.is_none().then(|| {

@@ -6,8 +6,7 @@ use std::path::Path;
 
 /// The server's URL, for the program's own code.
 pub const ENV_URL: &str = "TLS_SESSION_COST_URL";
-/// The CA's path (PEM), under the harness's own name and where common clients read a CA
-/// bundle.
+/// The CA's path (PEM), under the harness's own name and where common clients read a bundle.
 pub const ENV_CA: [&str; 5] = [
     "TLS_SESSION_COST_CA",
     "SSL_CERT_FILE",
@@ -15,14 +14,12 @@ pub const ENV_CA: [&str; 5] = [
     "CURL_CA_BUNDLE",
     "NODE_EXTRA_CA_CERTS",
 ];
-/// Options every JVM reads at start-up (the `java` launcher, and any tool that embeds a JVM):
-/// the only place a Java program's default trust can be set from outside, since the JVM
-/// reads none of [`ENV_CA`].
+/// Options every JVM reads at start-up: the only place to set a Java program's default trust
+/// from outside, since the JVM reads none of [`ENV_CA`].
 pub const ENV_JAVA: &str = "JAVA_TOOL_OPTIONS";
 
-/// The variables to set for the command: `url`, the CA's path `ca` under every name of
-/// [`ENV_CA`], and [`ENV_JAVA`] naming the Java trust store `java_truststore` after whatever
-/// `inherited_java` (the harness's own `JAVA_TOOL_OPTIONS`) already held.
+/// The command's variables: `url`, `ca` under every name of [`ENV_CA`], and [`ENV_JAVA`]
+/// naming `java_truststore` after what `inherited_java` (the harness's own) already held.
 pub fn for_command(
     url: &str,
     ca: &Path,
@@ -35,11 +32,9 @@ pub fn for_command(
     vars
 }
 
-/// `inherited` with the trust store options appended: the user's options are kept, and ours
-/// come last so that they win over a trust store the user named (the JVM takes the last
-/// `-D` of a property), since the harness's server presents a certificate only its CA signs.
-/// No password: the store has nothing encrypted and no MAC (`tls::truststore`), and JDK 17
-/// loads it with none.
+/// `inherited` with the trust store options appended last, so they win over a store the user
+/// named (the JVM takes a property's last `-D`). No password: the store has no MAC and nothing
+/// encrypted (`tls::truststore`), and JDK 17 loads it with none.
 pub fn java_tool_options(inherited: Option<&OsStr>, truststore: &Path) -> OsString {
     let mut out = Vec::new();
     if let Some(user) = inherited.filter(|s| !s.as_bytes().trim_ascii().is_empty()) {
@@ -52,9 +47,8 @@ pub fn java_tool_options(inherited: Option<&OsStr>, truststore: &Path) -> OsStri
     OsString::from_vec(out)
 }
 
-/// `word` as one option of `JAVA_TOOL_OPTIONS`, which the JVM splits at white space and in
-/// which it reads `"…"` and `'…'` as quotes (no escapes): unchanged when it needs none, else
-/// each run of `"` inside single quotes and every other run inside double quotes.
+/// `word` as one option of `JAVA_TOOL_OPTIONS`, which the JVM splits at white space, reading
+/// `"…"` and `'…'` as quotes (no escapes): runs of `"` in single quotes, the rest in double.
 fn quoted(word: &[u8]) -> Vec<u8> {
     let plain = |b: &u8| !b.is_ascii_whitespace() && *b != b'"' && *b != b'\'';
     if word.iter().all(plain) {

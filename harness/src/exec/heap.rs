@@ -23,8 +23,7 @@ pub struct HeapProfiles {
     pub peaks_summed: u64,
     /// Σ over the profiles read of bytes live at each process's exit (`eb`).
     pub at_exits_summed: u64,
-    /// `--breakdown`: every profile read attributed to owners by the `--breakdown` rules and
-    /// summed (`None`: not asked for). Its totals are the sums above, from the same parse.
+    /// `--breakdown`: every profile read attributed to owners and summed (`None`: not asked).
     pub owners: Option<Breakdown>,
 }
 
@@ -60,8 +59,7 @@ impl HeapProfiles {
             .then_some((self.peaks_summed, self.at_exits_summed))
     }
 
-    /// The owners, when asked for and every process seen left a readable profile (a partial
-    /// breakdown would pass for the whole, as a partial sum would).
+    /// The owners, when asked for and every process seen left a readable profile.
     pub fn breakdown(&self) -> Option<&Breakdown> {
         self.owners.as_ref().filter(|_| self.problem().is_none())
     }
@@ -70,9 +68,8 @@ impl HeapProfiles {
 /// Frames valgrind records per allocation stack with `--breakdown` (its default is 12).
 const BREAKDOWN_CALLERS: u32 = 50;
 
-/// The command line that runs `command` under valgrind's DHAT, one profile per process in
-/// `dir`. With `breakdown`, deeper stacks: the owners are read off the outer frames (the
-/// context that called the allocator), which valgrind's default 12 frames often cut off.
+/// `command` under valgrind's DHAT, one profile per process in `dir`; with `breakdown`, deeper
+/// stacks, as the owners are read off outer frames that the default 12 often cut off.
 pub fn valgrind_argv(dir: &Path, breakdown: bool, command: &[String]) -> Vec<String> {
     let mut v = vec![
         "valgrind".to_string(),
@@ -88,8 +85,7 @@ pub fn valgrind_argv(dir: &Path, breakdown: bool, command: &[String]) -> Vec<Str
     v
 }
 
-/// Reads every `dhat.PID.json` in `dir` and matches the PIDs against `seen`; with
-/// `breakdown`, attributes each profile to owners ([`attribute`]) as well.
+/// Reads every `dhat.PID.json` in `dir`, matched against `seen`; with `breakdown`, attributed.
 pub fn read_profiles(dir: &Path, seen: &BTreeSet<i32>, breakdown: bool) -> HeapProfiles {
     let mut h = HeapProfiles {
         seen: seen.len() as u64,
@@ -136,9 +132,8 @@ pub fn read_profiles(dir: &Path, seen: &BTreeSet<i32>, breakdown: bool) -> HeapP
     h
 }
 
-/// The published breakdown: each owner of `b` with its bytes, and per connection and per
-/// request the witness saw (`None` where it saw none, or was lost). Biggest at the peaks
-/// first, [`Owner::Other`] (the unattributed remainder) last.
+/// Each owner of `b` with its bytes in all, per connection and per request (`None`: the witness
+/// saw none, or was lost); biggest at the peaks first, [`Owner::Other`] last.
 pub fn owners(b: &Breakdown, connections: Option<u64>, requests: Option<u64>) -> Vec<HeapOwner> {
     let per = |o: &OwnerBytes, units: Option<u64>| {
         let n = units.filter(|&n| n > 0)? as f64;

@@ -4,9 +4,7 @@ pub mod closing;
 pub mod condition;
 pub mod env;
 pub mod heap;
-pub mod last_request;
 pub mod owners;
-mod progress;
 pub mod report;
 pub mod sources;
 pub mod summary;
@@ -49,8 +47,7 @@ pub struct ExecPlan {
     pub breakdown: bool,
     pub server: ServerPlan,
     pub out: PathBuf,
-    /// The command's stdout goes to the harness's stderr (`--json` keeps stdout for the
-    /// summary).
+    /// The command's stdout goes to the harness's stderr (`--json` keeps stdout for the summary).
     pub stdout_to_stderr: bool,
 }
 
@@ -161,8 +158,7 @@ pub fn run(
     })
 }
 
-/// How each figure of a check was measured, in words (`summary.json` `method`): one or two
-/// sentences each; docs/exec.md, "How the check is made", gives the reasons.
+/// How each figure of a check was measured (`summary.json` `method`); docs/exec.md gives why.
 pub fn methods() -> std::collections::BTreeMap<String, String> {
     let watch = crate::vocab::units::span(defaults::EXEC_EXIT_WATCH_INTERVAL);
     [
@@ -209,8 +205,7 @@ async fn supervise(
     dir: &Path,
     progress: bool,
 ) -> Result<Observed, ExecError> {
-    // Ctrl-C handlers first (the task registers them when it first runs), so an interrupt
-    // at any point below stops the command in order instead of killing the harness.
+    // Ctrl-C handlers first, so an interrupt at any point below stops the command in order.
     let mut intr = process::interrupts();
     tokio::task::yield_now().await;
     let seen_intr = *intr.borrow();
@@ -243,8 +238,7 @@ async fn supervise(
         let stderr = std::io::stderr().as_fd().try_clone_to_owned();
         cmd.stdout(stderr.map_or(Stdio::null(), Stdio::from));
     }
-    // Its own process group, so the whole tree can be stopped together, and the terminal's
-    // Ctrl-C reaches the harness, which then stops the command in order.
+    // Its own process group: the tree stops together, and the terminal's Ctrl-C reaches the harness.
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     let cpu_before = procstat::children_cpu_seconds();
     let start_ns = monotonic_ns();
@@ -262,23 +256,17 @@ async fn supervise(
     };
     let pid = child.id() as i32;
     let (tx, mut ended_rx) = tokio::sync::oneshot::channel::<Ended>();
-    // A thread blocked in wait() hears of the exit at once (the figure the exit margin is
-    // measured against), whatever the sampler is doing.
+    // A thread blocked in wait() hears of the exit at once, whatever the sampler is doing.
     std::thread::spawn(move || {
-        let status = child.wait();
-        let at_ns = monotonic_ns();
-        let cpu_s = procstat::children_cpu_seconds();
         let _ = tx.send(Ended {
-            status,
-            at_ns,
-            cpu_s,
+            status: child.wait(),
+            at_ns: monotonic_ns(),
+            cpu_s: procstat::children_cpu_seconds(),
         });
     });
-    // The exit watch: the last time the command was seen running, not exiting. A close the
-    // server saw before it was the program's (closing.rs). Returns its own CPU time.
+    // The exit watch: the last time the command was seen running (closing.rs); returns its CPU time.
     let running_at = Arc::new(AtomicU64::new(0));
-    // Set once the command was waited for (or its waiter died): the watch ends even if the
-    // process has not.
+    // Set once the command was waited for: the watch ends even if the process has not.
     let watch_done = Arc::new(AtomicBool::new(false));
     let watch = {
         let running_at = running_at.clone();
@@ -301,7 +289,7 @@ async fn supervise(
     };
 
     let mut sampler = proctree::Sampler::new(pid, port);
-    let pb = progress::progress_bar(progress);
+    let pb = report::progress_bar(progress);
     let every = plan.server.sample_interval;
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -334,14 +322,12 @@ async fn supervise(
                         held: sampler.held_ports().cloned(),
                     });
                     let row = ExecRow { t_s: start.elapsed().as_secs_f64(), tree, server: last_server.clone() };
-                    progress::show(&pb, &row);
+                    report::show_progress(&pb, &row);
                     rows.push(row);
                 }
-                if let Some(at) = kill_at {
-                    if tokio::time::Instant::now() >= at && !killed {
-                        signal_group(pid, Signal::KILL);
-                        killed = true;
-                    }
+                if !killed && kill_at.is_some_and(|at| tokio::time::Instant::now() >= at) {
+                    signal_group(pid, Signal::KILL);
+                    killed = true;
                 }
             }
             msg = server.next(), if server_alive => match msg {
@@ -352,7 +338,7 @@ async fn supervise(
                     stop(pid, &mut stopping, ExecEnd::ServerDied, &mut kill_at);
                 }
             },
-            _ = sleep_until(deadline), if stopping.is_none() => {
+            _ = tokio::time::sleep_until(deadline.unwrap_or(start)), if stopping.is_none() && deadline.is_some() => {
                 pb.set_message("--duration passed: stopping the command (SIGTERM)");
                 stop(pid, &mut stopping, ExecEnd::Stopped, &mut kill_at);
             }
@@ -407,24 +393,21 @@ async fn supervise(
     let status = ended.status.ok();
     Ok(Observed {
         start_ns,
-        end_ns: ended.at_ns,
-        running_until_ns: Some(running_at.load(Relaxed)).filter(|&t| t > 0),
+        end: closing::End {
+            at_ns: ended.at_ns,
+            running_at_ns: Some(running_at.load(Relaxed)).filter(|&t| t > 0),
+        },
         ended: stopping.unwrap_or(ExecEnd::Exited),
         exit_code: status.and_then(|s| s.code()),
         exit_signal: status.and_then(|s| s.signal()),
-        cpu_s: match (cpu_before, ended.cpu_s) {
-            (Some(a), Some(b)) => Some((b - a).max(0.0)),
-            _ => None,
-        },
+        cpu_s: cpu_before.zip(ended.cpu_s).map(|(a, b)| (b - a).max(0.0)),
         rows,
         conns,
         last_server,
         sampler_cpu_us_total: sampler_ns.map(|ns| ns / 1000),
         last_sample,
-        heap: match plan.heap {
-            HeapTool::Valgrind => Some(heap::read_profiles(dir, sampler.seen(), plan.breakdown)),
-            HeapTool::None => None,
-        },
+        heap: (plan.heap == HeapTool::Valgrind)
+            .then(|| heap::read_profiles(dir, sampler.seen(), plan.breakdown)),
         heap_tool: plan.heap,
         server_worker: Some(server_worker),
     })
@@ -449,13 +432,6 @@ fn signal_group(pgid: i32, sig: Signal) {
     // A group that is gone gives ESRCH: nothing left to signal.
     if let Some(pgid) = Pid::from_raw(pgid) {
         let _ = rustix::process::kill_process_group(pgid, sig);
-    }
-}
-
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
     }
 }
 

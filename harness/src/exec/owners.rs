@@ -17,28 +17,21 @@ pub const HEAP_OWNERS_HEADER: [&str; 4] = [
     "per request (derived)",
 ];
 
-/// `--heap valgrind --breakdown`'s rows (`None`: no breakdown): one per owner, biggest at the
-/// peaks first, `other` (the unattributed remainder) last, then the total, which is the heap
-/// sums.
+/// One row per owner, `other` (the unattributed remainder) last, then the total, which is the
+/// heap sums (`None`: no breakdown).
 pub fn heap_owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
     let owners = s.heap_breakdown.as_ref()?;
-    let cell = |b: Option<HeapBytes<f64>>| {
-        units::opt(b, |b| {
-            format!(
-                "{} / {} / {}",
-                units::bytes(b.allocated),
-                units::bytes(b.at_peaks),
-                units::bytes(b.at_exits)
-            )
-        })
+    let three = |b: HeapBytes<f64>| [b.allocated, b.at_peaks, b.at_exits];
+    let whole = |b: HeapBytes<u64>| [b.allocated, b.at_peaks, b.at_exits].map(|v| v as f64);
+    // The three columns of figures: in all, per connection, per request.
+    let columns = |o: &HeapOwner| {
+        [
+            Some(whole(o.bytes)),
+            o.per_connection.map(three),
+            o.per_request.map(three),
+        ]
     };
-    fn whole(b: HeapBytes<u64>) -> HeapBytes<f64> {
-        HeapBytes {
-            allocated: b.allocated as f64,
-            at_peaks: b.at_peaks as f64,
-            at_exits: b.at_exits as f64,
-        }
-    }
+    let cell = |b: Option<[f64; 3]>| units::opt(b, |b| b.map(units::bytes).join(" / "));
     let mut rows: Vec<[String; 4]> = owners
         .iter()
         .map(|o| {
@@ -46,33 +39,17 @@ pub fn heap_owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
                 Owner::Other => "other (no rule: unattributed)".to_string(),
                 owner => owner.as_str().to_string(),
             };
-            [
-                name,
-                cell(Some(whole(o.bytes))),
-                cell(o.per_connection),
-                cell(o.per_request),
-            ]
+            let [a, b, c] = columns(o).map(cell);
+            [name, a, b, c]
         })
         .collect();
-    let sum = |f: fn(&HeapBytes<f64>) -> f64, g: fn(&HeapOwner) -> Option<HeapBytes<f64>>| {
-        owners
-            .iter()
-            .map(|o| g(o).map(|b| f(&b)))
-            .sum::<Option<f64>>()
-    };
-    let total = |g: fn(&HeapOwner) -> Option<HeapBytes<f64>>| {
-        Some(HeapBytes {
-            allocated: sum(|b| b.allocated, g)?,
-            at_peaks: sum(|b| b.at_peaks, g)?,
-            at_exits: sum(|b| b.at_exits, g)?,
-        })
-    };
-    rows.push([
-        "all owners (= the heap sums)".into(),
-        cell(total(|o| Some(whole(o.bytes)))),
-        cell(total(|o| o.per_connection)),
-        cell(total(|o| o.per_request)),
-    ]);
+    // A column's total is null when any owner's figure is.
+    let totals: [Option<[f64; 3]>; 3] = std::array::from_fn(|i| {
+        let each: Option<Vec<[f64; 3]>> = owners.iter().map(|o| columns(o)[i]).collect();
+        each.map(|e| std::array::from_fn(|j| e.iter().map(|v| v[j]).sum()))
+    });
+    let [a, b, c] = totals.map(cell);
+    rows.push(["all owners (= the heap sums)".into(), a, b, c]);
     Some(rows)
 }
 

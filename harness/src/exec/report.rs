@@ -1,17 +1,19 @@
-//! A check's report files and terminal table, both rendering the one list of rows, [`FIGURES`].
+//! A check's report files, terminal table and live line; the first two render [`FIGURES`].
 
 use std::path::Path;
 
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::contract::exec::{ConditionResult, ConnectionRow, ExecSummary};
+use crate::contract::exec::{ConditionResult, ConnectionRow, ExecRow, ExecSummary};
 use crate::exec::owners;
 use crate::exec::summary::{connection_rows, Observed};
 use crate::report::charts::exec_charts;
 use crate::report::grid::widest;
 use crate::report::html::esc;
-use crate::vocab::units;
+use crate::run::orchestrator::progress_target;
+use crate::vocab::units::{self, opt_bytes};
 
 /// Files a check writes, beside `summary.json`.
 pub const FILES: [&str; 5] = [
@@ -24,10 +26,6 @@ pub const FILES: [&str; 5] = [
 
 /// A row of the terminal table and the page: label and formatted value.
 type Row = (&'static str, fn(&ExecSummary) -> String);
-
-fn bytes(b: Option<u64>) -> String {
-    units::opt(b.map(|b| b as f64), units::bytes)
-}
 
 fn count(v: Option<u64>) -> String {
     units::opt(v, units::count)
@@ -59,7 +57,11 @@ const OPEN_AT_LAST_REQUEST: Row = ("connections open at the last request", |s| {
     format!("{}{per}", count(s.connections_open_at_last_request))
 });
 const RSS: Row = ("RSS peak / last sample", |s| {
-    format!("{} / {}", bytes(s.rss_peak_bytes), bytes(s.rss_end_bytes))
+    format!(
+        "{} / {}",
+        opt_bytes(s.rss_peak_bytes),
+        opt_bytes(s.rss_end_bytes)
+    )
 });
 
 /// The figure rows of the terminal table and the page, in order.
@@ -92,7 +94,7 @@ pub const FIGURES: &[Row] = &[
     }),
     ("processes, peak", |s| count(s.processes_peak)),
     RSS,
-    ("PSS peak", |s| bytes(s.pss_peak_bytes)),
+    ("PSS peak", |s| opt_bytes(s.pss_peak_bytes)),
     ("RSS growth per request (derived)", |s| {
         units::opt(s.rss_growth_per_request_bytes, |b| {
             let sign = if b < 0.0 { "−" } else { "" };
@@ -113,8 +115,8 @@ pub const FIGURES: &[Row] = &[
     ("heap peaks / at exits, summed per process (derived)", |s| {
         format!(
             "{} / {}",
-            bytes(s.heap_peaks_summed_bytes),
-            bytes(s.heap_at_exits_summed_bytes)
+            opt_bytes(s.heap_peaks_summed_bytes),
+            opt_bytes(s.heap_at_exits_summed_bytes)
         )
     }),
     ("valgrind: processes seen / profiles read", |s| {
@@ -177,14 +179,13 @@ pub fn write(dir: &Path, s: &ExecSummary, o: &Observed) -> Vec<String> {
     let mut errors = Vec::new();
     let mut put = |name: &str, text: Result<String, String>| {
         let path = dir.join(name);
-        match text {
-            Ok(t) => {
-                if let Err(e) = std::fs::write(&path, t) {
-                    errors.push(format!("cannot write {}: {e}", path.display()));
-                }
-            }
-            Err(e) => errors.push(format!("{}: {e}", path.display())),
-        }
+        let written = text
+            .map_err(|e| format!("{}: {e}", path.display()))
+            .and_then(|t| {
+                std::fs::write(&path, t)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
+            });
+        errors.extend(written.err());
     };
     put(
         "summary.json",
@@ -200,8 +201,8 @@ pub fn write(dir: &Path, s: &ExecSummary, o: &Observed) -> Vec<String> {
     errors
 }
 
-/// Rows as CSV, the header from the first row's fields (a flattened `None` leaves its columns
-/// out of that row only: the header is the union, in first-seen order); empty = unmeasured.
+/// Rows as CSV, the header the union of the rows' fields in first-seen order (a flattened
+/// `None` leaves its columns out of that row only); empty = unmeasured.
 fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
     let objects: Vec<serde_json::Map<String, Value>> = rows
         .iter()
@@ -211,11 +212,9 @@ fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
         })
         .collect();
     let mut header: Vec<String> = Vec::new();
-    for m in &objects {
-        for k in m.keys() {
-            if !header.contains(k) {
-                header.push(k.clone());
-            }
+    for k in objects.iter().flat_map(|m| m.keys()) {
+        if !header.contains(k) {
+            header.push(k.clone());
         }
     }
     let mut w = csv::Writer::from_writer(Vec::new());
@@ -232,9 +231,8 @@ fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
     String::from_utf8(bytes).map_err(|e| e.to_string())
 }
 
-/// The self-contained `index.html`, the answer first (as the run's page): the verdict and the
-/// headline figures ([`HEADLINE`]) with the `--fail-if` conditions, the charts, every figure,
-/// then how it was measured. The run page's style, so the two read alike.
+/// The self-contained `index.html` in the run page's style, the answer first: the verdict,
+/// [`HEADLINE`] and `--fail-if`, the charts, every figure, then how it was measured.
 fn page(s: &ExecSummary) -> String {
     let mut h = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>harness exec</title>\n<style>{}.failed{{color:#b00}}</style>\n</head>\n<body>\n",
@@ -324,6 +322,32 @@ fn connections_csv(rows: &[ConnectionRow]) -> Result<String, String> {
         return Ok("conn,peer_port,opened_s,closed_s,handshake,requests,closed_before_end_ms,held_at_last_sample,open_at_exit,open_at_last_request\n".into());
     }
     csv_text(rows)
+}
+
+/// The live line on stderr while the command runs (hidden unless stderr is a terminal and
+/// progress was asked for).
+pub(super) fn progress_bar(progress: bool) -> ProgressBar {
+    let pb = ProgressBar::with_draw_target(None, progress_target(progress));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} exec {elapsed:>4} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    pb
+}
+
+/// One sample, as the live line's message.
+pub(super) fn show_progress(pb: &ProgressBar, row: &ExecRow) {
+    let server = row.server.as_ref();
+    pb.set_message(format!(
+        "requests {}  connections {} (open {})  processes {}  rss {}  fds {}",
+        count(server.map(|s| s.server_requests)),
+        count(server.map(|s| s.server_connections)),
+        count(server.map(|s| s.server_open_conns)),
+        row.tree.processes,
+        opt_bytes(row.tree.rss_bytes),
+        count(row.tree.open_fds),
+    ));
+    pb.tick();
 }
 
 #[cfg(test)]

@@ -6,8 +6,7 @@ use crate::contract::exec::{numeric_fields, ExecSummary, WorkerEnd};
 use crate::exec::heap::HeapProfiles;
 use crate::vocab::exec::{HeapTool, Source, WitnessRecord};
 
-/// The source of a numeric top-level field of [`ExecSummary`] (`None`: not a figure of any
-/// source, such as `samples`, which the harness counts itself and never leaves null).
+/// The source of a numeric field of [`ExecSummary`] (`None`: the harness's own count, never null).
 pub fn source(field: &str) -> Option<Source> {
     Some(match field {
         "requests"
@@ -72,9 +71,8 @@ pub fn worker_how(w: Option<&WorkerEnd>) -> String {
     how
 }
 
-/// Why each null numeric figure of `s` is null, given whether any `/proc` sample found the
-/// tree and what `--heap valgrind`'s profiles said: a `--fail-if` over a null figure fails,
-/// and says which source failed or that the figure is undefined for this check.
+/// Why each null numeric figure of `s` is null (a `--fail-if` over one fails and says this),
+/// given whether any `/proc` sample found the tree and what valgrind's profiles said.
 pub fn unmeasured(
     s: &ExecSummary,
     sampled: bool,
@@ -96,17 +94,11 @@ pub fn unmeasured(
 /// Why `heap_breakdown`, or its figures per connection and per request, are null.
 fn breakdown_reasons(s: &ExecSummary, heap: Option<&HeapProfiles>) -> Vec<(String, String)> {
     let Some(owners) = &s.heap_breakdown else {
-        let why = match (s.heap_tool, heap) {
-            (HeapTool::None, _) => {
-                "a foreign process's heap is not visible without --heap valgrind --breakdown".into()
-            }
-            (HeapTool::Valgrind, Some(h)) if h.owners.is_some() => h
-                .problem()
-                .unwrap_or_else(|| "valgrind's profiles did not give it".into()),
-            (HeapTool::Valgrind, Some(_)) => {
+        let why = match heap {
+            Some(h) if h.owners.is_none() && s.heap_tool == HeapTool::Valgrind => {
                 "not asked for: --breakdown attributes the DHAT profiles to owners".into()
             }
-            (HeapTool::Valgrind, None) => "valgrind's profiles were not read".into(),
+            _ => heap_reason(s, heap, "--heap valgrind --breakdown"),
         };
         return vec![("heap_breakdown".into(), why)];
     };
@@ -136,6 +128,17 @@ fn witness_lost(s: &ExecSummary) -> String {
         "witness lost: the server's per-connection record never arrived ({})",
         worker_how(s.server_worker.as_ref())
     )
+}
+
+/// Why a heap figure is null: `flags` not given, or what valgrind's profiles said.
+fn heap_reason(s: &ExecSummary, heap: Option<&HeapProfiles>, flags: &str) -> String {
+    match (s.heap_tool, heap) {
+        (HeapTool::None, _) => format!("a foreign process's heap is not visible without {flags}"),
+        (HeapTool::Valgrind, Some(h)) => h
+            .problem()
+            .unwrap_or_else(|| "valgrind's profiles did not give it".into()),
+        (HeapTool::Valgrind, None) => "valgrind's profiles were not read".into(),
+    }
 }
 
 fn reason(field: &str, s: &ExecSummary, sampled: bool, heap: Option<&HeapProfiles>) -> String {
@@ -169,15 +172,7 @@ fn reason(field: &str, s: &ExecSummary, sampled: bool, heap: Option<&HeapProfile
         }
         Some(Source::WaitStatus) => "the command's status could not be waited for".into(),
         Some(Source::Rusage) => "getrusage(RUSAGE_CHILDREN) could not be read".into(),
-        Some(Source::Heap) => match (s.heap_tool, heap) {
-            (HeapTool::None, _) => {
-                "a foreign process's heap is not visible without --heap valgrind".into()
-            }
-            (HeapTool::Valgrind, Some(h)) => h
-                .problem()
-                .unwrap_or_else(|| "valgrind's profiles did not give it".into()),
-            (HeapTool::Valgrind, None) => "valgrind's profiles were not read".into(),
-        },
+        Some(Source::Heap) => heap_reason(s, heap, "--heap valgrind"),
         Some(Source::ThreadClock) => "CLOCK_THREAD_CPUTIME_ID could not be read".into(),
         None => "no source".into(),
     }

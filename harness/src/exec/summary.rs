@@ -3,30 +3,26 @@
 use std::collections::BTreeMap;
 
 use crate::contract::exec::{ConnectionRow, ExecRow, ExecSummary, WorkerEnd, EXEC_SCHEMA};
-use crate::contract::summary::ServerSummary;
-use crate::contract::wire::{ConnRecord, ServerSample, P50P99};
+use crate::contract::wire::{ConnRecord, ServerSample};
 use crate::exec::closing::{self, End, LastSample};
 use crate::exec::heap::{self, HeapProfiles};
-use crate::exec::{last_request, sources, verdict};
+use crate::exec::{sources, verdict};
+use crate::run::load::{new_hist, p50p99};
 use crate::vocab::exec::{ExecEnd, ExecMode, HeapTool, WitnessRecord};
 use crate::vocab::handshake::Handshake;
 
 /// Everything observed in one check, before assembly.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
-    /// `CLOCK_MONOTONIC` ns when the command started and when it ended.
+    /// `CLOCK_MONOTONIC` ns when the command started.
     pub start_ns: u64,
-    pub end_ns: u64,
-    /// `CLOCK_MONOTONIC` ns of the last time the command was seen running, not exiting
-    /// (`None`: never seen).
-    pub running_until_ns: Option<u64>,
+    pub end: End,
     pub ended: ExecEnd,
     pub exit_code: Option<i32>,
     pub exit_signal: Option<i32>,
     pub cpu_s: Option<f64>,
     pub rows: Vec<ExecRow>,
-    /// The server's record of each connection (`None`: it never arrived: the witness was
-    /// lost).
+    /// The server's record of each connection (`None`: it never arrived, the witness was lost).
     pub conns: Option<Vec<ConnRecord>>,
     pub last_server: Option<ServerSample>,
     pub sampler_cpu_us_total: Option<u64>,
@@ -39,8 +35,7 @@ pub struct Observed {
     pub server_worker: Option<WorkerEnd>,
 }
 
-/// Assembles the published figures (without provenance, conditions or method, which the
-/// caller fills in). Pure.
+/// The published figures, without provenance, conditions or method (the caller fills them in).
 pub fn assemble(o: &Observed) -> ExecSummary {
     let conns = o.conns.as_deref();
     // Every witness figure is counted from the record, or null without it.
@@ -54,9 +49,9 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         count(Handshake::Resumed),
         count(Handshake::Failed),
     );
-    let open_at_last_request = conns.and_then(last_request::open_at_last_request);
+    let open_at_last_request = conns.and_then(closing::open_at_last_request);
     let last = o.last_sample.as_ref();
-    let end = end_of(o);
+    let end = o.end;
     let closings: Option<Vec<(ConnRecord, closing::Closing)>> = conns.map(|cs| {
         cs.iter()
             .map(|c| (c.clone(), closing::closing(c, end, last)))
@@ -69,6 +64,11 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         .filter_map(|(c, _)| {
             Some((c.closed_ns?.saturating_sub(c.opened_ns) as f64 / 1e6).round() as u64)
         });
+    // The same HDR histogram (3 significant digits) as the run's latencies.
+    let mut lifetimes = new_hist();
+    for ms in lifetimes_ms {
+        lifetimes.saturating_record(ms);
+    }
 
     let peak = |f: fn(&ExecRow) -> Option<u64>| o.rows.iter().filter_map(f).max();
     let first_req = o
@@ -77,17 +77,17 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         .find(|r| r.server.as_ref().is_some_and(|s| s.server_requests > 0));
     let last_row = o.rows.iter().rev().find(|r| r.tree.processes > 0);
     let reqs = |r: &ExecRow| r.server.as_ref().map_or(0, |s| s.server_requests);
-    // The first sample that saw every request answered: the program's memory right after its
-    // last request, before any exit teardown (a sample taken while a process exits sees its
-    // memory half freed).
+    // The first sample that saw every request answered: memory after the last request, before
+    // the exit's teardown (a sample taken while a process exits sees its memory half freed).
     let total = o.rows.iter().map(reqs).max().unwrap_or(0);
     let after_last_req = o.rows.iter().find(|r| total > 0 && reqs(r) == total);
     let (growth, growth_per_request) = match (first_req, after_last_req) {
         (Some(a), Some(b)) if b.t_s > a.t_s => {
-            let g = match (a.tree.rss_bytes, b.tree.rss_bytes) {
-                (Some(x), Some(y)) => Some(y as i64 - x as i64),
-                _ => None,
-            };
+            let g = a
+                .tree
+                .rss_bytes
+                .zip(b.tree.rss_bytes)
+                .map(|(x, y)| y as i64 - x as i64);
             let n = reqs(b).saturating_sub(reqs(a));
             (g, g.and_then(|g| (n > 0).then(|| g as f64 / n as f64)))
         }
@@ -107,13 +107,9 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         ended: o.ended,
         exit_code: o.exit_code,
         exit_signal: o.exit_signal,
-        elapsed_s: o.end_ns.saturating_sub(o.start_ns) as f64 / 1e9,
+        elapsed_s: o.end.at_ns.saturating_sub(o.start_ns) as f64 / 1e9,
         heap_tool: o.heap_tool,
-        witness: if conns.is_some() {
-            WitnessRecord::Received
-        } else {
-            WitnessRecord::Lost
-        },
+        witness: conns.map_or(WitnessRecord::Lost, |_| WitnessRecord::Received),
         server_worker: o.server_worker.clone(),
         unmeasured: BTreeMap::new(),
         requests,
@@ -130,11 +126,12 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         connections_open_at_last_request: open_at_last_request,
         connections_open_at_last_request_per_request: ratio(open_at_last_request, requests),
         last_seen_running_before_end_ms: o
-            .running_until_ns
-            .map(|r| (o.end_ns as f64 - r as f64) / 1e6),
-        last_sample_before_end_ms: last.map(|l| (o.end_ns as f64 - l.at_ns as f64) / 1e6),
+            .end
+            .running_at_ns
+            .map(|r| (o.end.at_ns as f64 - r as f64) / 1e6),
+        last_sample_before_end_ms: last.map(|l| (o.end.at_ns as f64 - l.at_ns as f64) / 1e6),
         connections_open_peak: conns.map(open_peak),
-        connection_lifetime_ms: p50_p99(lifetimes_ms),
+        connection_lifetime_ms: p50p99(&lifetimes),
         habit: None,
         processes_peak: o.rows.iter().map(|r| r.tree.processes).max(),
         rss_peak_bytes: peak(|r| r.tree.rss_bytes),
@@ -158,7 +155,10 @@ pub fn assemble(o: &Observed) -> ExecSummary {
             .map(|b| heap::owners(b, connections, requests)),
         samples: o.rows.len() as u64,
         sampler_cpu_us_total: o.sampler_cpu_us_total,
-        server: server_summary(o),
+        server: o.last_server.as_ref().map(|last| {
+            let samples = o.rows.iter().filter_map(|r| r.server.as_ref());
+            crate::run::assemble::server_summary(samples, last)
+        }),
         verdict: Vec::new(),
         conditions: Vec::new(),
     };
@@ -193,38 +193,12 @@ fn open_peak(conns: &[ConnRecord]) -> u64 {
     peak as u64
 }
 
-/// p50 and p99 of `values`, through the same HDR histogram (3 significant digits) as the
-/// run's latencies.
-fn p50_p99(values: impl Iterator<Item = u64>) -> Option<P50P99> {
-    let mut h = crate::run::load::new_hist();
-    for v in values {
-        h.saturating_record(v);
-    }
-    crate::run::load::p50p99(&h)
-}
-
-fn server_summary(o: &Observed) -> Option<ServerSummary> {
-    let last = o.last_server.as_ref()?;
-    Some(crate::run::assemble::server_summary(
-        o.rows.iter().filter_map(|r| r.server.as_ref()),
-        last,
-    ))
-}
-
-/// The command's end, as stamped.
-fn end_of(o: &Observed) -> End {
-    End {
-        at_ns: o.end_ns,
-        running_at_ns: o.running_until_ns,
-    }
-}
-
 /// The rows of `connections.csv` (none when the witness was lost).
 pub fn connection_rows(o: &Observed) -> Vec<ConnectionRow> {
     closing::rows(
         o.conns.as_deref().unwrap_or_default(),
         o.start_ns,
-        end_of(o),
+        o.end,
         o.last_sample.as_ref(),
     )
 }
@@ -233,6 +207,7 @@ pub fn connection_rows(o: &Observed) -> Vec<ConnectionRow> {
 mod tests {
     use super::*;
     use crate::contract::exec::{numeric_fields, TreeSample};
+    use crate::contract::wire::P50P99;
     use crate::vocab::exec::Habit;
 
     const MS: u64 = 1_000_000;
@@ -251,7 +226,10 @@ mod tests {
     fn observed(conns: Vec<ConnRecord>) -> Observed {
         Observed {
             start_ns: 0,
-            end_ns: 1000 * MS,
+            end: End {
+                at_ns: 1000 * MS,
+                ..End::default()
+            },
             conns: Some(conns),
             last_sample: Some(LastSample {
                 at_ns: 950 * MS,
@@ -331,7 +309,10 @@ mod tests {
     #[test]
     fn a_lost_witness_leaves_every_connection_figure_null() {
         let o = Observed {
-            end_ns: 1000 * MS,
+            end: End {
+                at_ns: 1000 * MS,
+                ..End::default()
+            },
             conns: None,
             // Its samples still arrived: they are not the record.
             last_server: Some(ServerSample {

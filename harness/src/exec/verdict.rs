@@ -14,10 +14,8 @@ const PER_REQUEST: f64 = 0.9;
 /// Connections open at the last request above which the verdict names them: one is the
 /// connection carrying that request, whatever the habit.
 pub const KEPT_ABOVE: u64 = 1;
-/// Connections open at the last request per request at or above which a program is said to
-/// keep the connections it opens. A shared pool of P connections reads P ÷ N, which falls
-/// as N grows; a program that keeps the connection of every request reads about 1 at any N.
-/// Half: most of its requests left a connection open to the end.
+/// Connections open at the last request per request at or above which a program keeps the
+/// connections it opens: a pool of P reads P ÷ N, falling with N; keeping every one reads ~1.
 pub const KEPT_PER_REQUEST: f64 = 0.5;
 
 /// The habit the figures show (`None`: the witness was lost, or too few requests to judge).
@@ -45,9 +43,8 @@ fn plural(v: u64, what: &str) -> String {
     format!("{} {what}{s}", units::count(v))
 }
 
-/// The verdict's sentences, each built from measured (or marked derived) figures. They say what
-/// was observed: the server cannot tell a client built per request from a shared one that keeps
-/// no idle connection and does not resume.
+/// The verdict's sentences, from measured (or marked derived) figures: what was observed, as
+/// the server cannot tell a client per request from a shared one that keeps no idle connection.
 pub fn sentences(s: &ExecSummary) -> Vec<String> {
     let mut out = Vec::new();
     let n = units::count;
@@ -82,36 +79,30 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
         n(resumed)
     );
     let ratio = units::opt(s.new_connections_per_request, units::sig3);
-    match s.habit {
-        Some(Habit::NewConnectionPerRequest) if full == requests && connections == requests => out
-            .push(format!(
-                "{what}: a new connection and a full handshake for every request."
-            )),
-        Some(Habit::NewConnectionPerRequest) => out.push(format!(
-            "{what}: a new connection for nearly every request ({ratio} per request, derived), most with a full handshake."
-        )),
-        Some(Habit::ResumedConnectionPerRequest) => out.push(format!(
-            "{what}: a new connection for nearly every request ({ratio} per request, derived), most of them resumed."
-        )),
-        Some(Habit::OneConnection) => {
-            out.push(format!("{what}: every request on one connection."))
+    out.push(match s.habit {
+        Some(Habit::NewConnectionPerRequest) if full == requests && connections == requests => {
+            format!("{what}: a new connection and a full handshake for every request.")
         }
-        Some(Habit::ReusesConnections) => out.push(format!(
+        Some(Habit::NewConnectionPerRequest) => format!(
+            "{what}: a new connection for nearly every request ({ratio} per request, derived), most with a full handshake."
+        ),
+        Some(Habit::ResumedConnectionPerRequest) => format!(
+            "{what}: a new connection for nearly every request ({ratio} per request, derived), most of them resumed."
+        ),
+        Some(Habit::OneConnection) => format!("{what}: every request on one connection."),
+        Some(Habit::ReusesConnections) => format!(
             "{what}: connections reused in part ({} requests per connection, derived).",
             units::opt(s.requests_per_connection, units::sig3)
-        )),
-        None if requests == 0 && connections == 0 => out.push(
-            "The command made no connection to the harness's server: no verdict (does it read TLS_SESSION_COST_URL?)."
-                .into(),
         ),
-        None if requests == 0 => out.push(format!(
+        None if requests == 0 && connections == 0 => "The command made no connection to the harness's server: no verdict (does it read TLS_SESSION_COST_URL?).".into(),
+        None if requests == 0 => format!(
             "The command connected {} times but made no request: no verdict.",
             n(connections)
-        )),
-        None => out.push(format!(
+        ),
+        None => format!(
             "{what}: too few requests to judge a habit (it takes at least {MIN_REQUESTS})."
-        )),
-    }
+        ),
+    });
     if resumed > 0 {
         out.push(resumption(s, resumed, connections));
     }
@@ -144,10 +135,8 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
     out
 }
 
-/// A program whose new connections resumed: the server accepted a session ticket (or id)
-/// from an earlier connection of this check, so the program kept that session between its
-/// connections, in a cache of its own; with `--heap valgrind --breakdown`, what rustls's
-/// resumption store held, or that no such store was seen.
+/// A program whose new connections resumed keeps a session cache of its own; with `--heap
+/// valgrind --breakdown`, what rustls's resumption store held, or that none was seen.
 fn resumption(s: &ExecSummary, resumed: u64, connections: u64) -> String {
     let mut line = format!(
         "{} of {} resumed a TLS session from an earlier connection: the program resumes from a session cache it keeps.",
@@ -193,8 +182,8 @@ fn other_sentences(s: &ExecSummary) -> Vec<String> {
             "RSS {verb} {} from its first request to its last ({} per request, derived; peak {}, last sample {}).",
             units::bytes(g.unsigned_abs() as f64),
             units::bytes(per.abs()),
-            units::opt(s.rss_peak_bytes.map(|b| b as f64), units::bytes),
-            units::opt(s.rss_end_bytes.map(|b| b as f64), units::bytes),
+            units::opt_bytes(s.rss_peak_bytes),
+            units::opt_bytes(s.rss_end_bytes),
         ));
     }
     if s.heap_tool == HeapTool::Valgrind && s.heap_peaks_summed_bytes.is_none() {
@@ -240,7 +229,10 @@ mod tests {
             })
             .collect();
         assemble(&Observed {
-            end_ns: 1_000_000_000,
+            end: crate::exec::closing::End {
+                at_ns: 1_000_000_000,
+                ..Default::default()
+            },
             conns: Some(recs),
             ..Default::default()
         })
@@ -421,7 +413,10 @@ mod tests {
         };
         let observe = |recs: Vec<ConnRecord>| {
             assemble(&Observed {
-                end_ns: 1_000_000_000,
+                end: crate::exec::closing::End {
+                    at_ns: 1_000_000_000,
+                    ..Default::default()
+                },
                 conns: Some(recs),
                 ..Default::default()
             })
@@ -484,7 +479,10 @@ mod tests {
     fn the_exits_count_is_a_figure_not_a_verdict() {
         use crate::exec::closing::LastSample;
         let s = assemble(&Observed {
-            end_ns: 1_000_000_000,
+            end: crate::exec::closing::End {
+                at_ns: 1_000_000_000,
+                ..Default::default()
+            },
             conns: Some(vec![ConnRecord {
                 peer_port: 5,
                 opened_ns: 0,

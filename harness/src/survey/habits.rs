@@ -5,16 +5,13 @@ use crate::vocab::runtime::Runtime;
 /// Where a needed piece comes from, named as its installer names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Package {
-    /// A Debian package (`apt-get install NAME`).
     Debian(&'static str),
-    /// A PyPI package (`python3 -m pip install NAME`).
     PyPi(&'static str),
     /// A Cargo example of the harness package, built next to the harness.
     CargoExample(&'static str),
 }
 
 impl Package {
-    /// The command that installs it.
     pub fn install(self) -> String {
         match self {
             Package::Debian(p) => format!("apt-get install {p}"),
@@ -31,14 +28,11 @@ impl Package {
 pub enum Need {
     /// An executable on `PATH`.
     Exe(&'static str, Package),
-    /// A module `python3` can import.
     PythonModule(&'static str, Package),
-    /// An extension `php` has loaded.
     PhpExtension(&'static str, Package),
 }
 
 impl Need {
-    /// What provides it.
     pub fn package(self) -> Package {
         match self {
             Need::Exe(_, p) | Need::PythonModule(_, p) | Need::PhpExtension(_, p) => p,
@@ -67,8 +61,7 @@ pub enum Launch {
     /// Built first with `go build -o DIR/STEM PROGRAM` (outside the check, so the `go` tool is
     /// not in the measured tree), then `DIR/STEM N`.
     GoBuild,
-    /// The harness package's Cargo example `NAME`, next to the harness executable:
-    /// `…/examples/NAME MODE N`.
+    /// The harness package's Cargo example next to the harness: `…/examples/NAME MODE N`.
     CargoExample {
         name: &'static str,
         mode: &'static str,
@@ -98,8 +91,7 @@ pub struct HabitSpec {
     pub program: &'static str,
     pub launch: Launch,
     pub needs: &'static [Need],
-    /// What `--heap valgrind` cannot see in this runtime: memory it manages itself, not
-    /// through malloc (`None`: the program's memory is malloc's).
+    /// What `--heap valgrind` cannot see: memory the runtime manages itself (`None`: all malloc's).
     pub heap_blind_spot: Option<&'static str>,
 }
 

@@ -28,7 +28,7 @@ pub struct SurveyPlan {
     pub examples: PathBuf,
     /// The server of every check (its port is ephemeral).
     pub server: ServerPlan,
-    /// The survey's directory is created under it: `OUT/survey-<run-id>/`.
+    /// The survey's directory goes under it: `OUT/survey-<run-id>/`.
     pub out: PathBuf,
 }
 
@@ -66,14 +66,8 @@ pub fn run(
     let mut ended = SurveyEnd::Complete;
     for (i, spec) in chosen.iter().enumerate() {
         if progress {
-            eprintln!(
-                "[{}/{}] {} {}: {}",
-                i + 1,
-                chosen.len(),
-                spec.runtime,
-                spec.library,
-                spec.habit
-            );
+            let (n, of, what) = (i + 1, chosen.len(), spec.habit);
+            eprintln!("[{n}/{of}] {} {}: {what}", spec.runtime, spec.library);
         }
         let (r, interrupted) = check(plan, spec, &dir, &harness_command);
         rows.push(r);

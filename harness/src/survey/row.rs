@@ -9,13 +9,6 @@ use crate::survey::habits::{HabitSpec, Need};
 use crate::vocab::exec::{ExecEnd, HeapTool};
 use crate::vocab::runtime::RowStatus;
 
-/// Connections the program held to the end, the figure the survey compares runtimes by: those
-/// the server saw still open when the program's last request arrived, decided from the
-/// server's own order of events, so a runtime's teardown cannot change it.
-pub fn left_open(s: &ExecSummary) -> Option<u64> {
-    s.connections_open_at_last_request
-}
-
 /// At or above this share of connections per request, a habit opens a connection per request.
 pub const PER_REQUEST: f64 = 0.9;
 /// At or below it, a habit shares its connections.
@@ -40,7 +33,8 @@ pub fn methods() -> BTreeMap<String, String> {
     .collect()
 }
 
-fn empty(spec: &HabitSpec, status: RowStatus, why: Option<String>) -> SurveyRow {
+/// A row of `spec` without figures.
+fn empty(spec: &HabitSpec, status: RowStatus, why: Option<String>, verdict: String) -> SurveyRow {
     SurveyRow {
         runtime: spec.runtime,
         library: spec.library.into(),
@@ -67,7 +61,7 @@ fn empty(spec: &HabitSpec, status: RowStatus, why: Option<String>) -> SurveyRow 
         heap_per_connection_bytes: None,
         heap_breakdown: None,
         heap_blind_spot: None,
-        verdict: String::new(),
+        verdict,
     }
 }
 
@@ -75,27 +69,22 @@ fn empty(spec: &HabitSpec, status: RowStatus, why: Option<String>) -> SurveyRow 
 pub fn missing(spec: &HabitSpec, missing: &[Need]) -> SurveyRow {
     let install: Vec<String> = missing.iter().map(|n| n.package().install()).collect();
     let what: Vec<String> = missing.iter().map(|n| n.describe()).collect();
-    let mut r = empty(
-        spec,
-        RowStatus::Missing,
-        Some(format!("not installed: {}", what.join(", "))),
-    );
-    r.verdict = format!("not run: {}", install.join("; "));
-    r
+    let why = format!("not installed: {}", what.join(", "));
+    let verdict = format!("not run: {}", install.join("; "));
+    empty(spec, RowStatus::Missing, Some(why), verdict)
 }
 
 /// A habit whose program is not built (and the survey does not build it).
 pub fn not_built(spec: &HabitSpec, why: String) -> SurveyRow {
-    let mut r = empty(spec, RowStatus::Missing, Some(why.clone()));
-    r.verdict = format!("not run: {why}");
-    r
+    let verdict = format!("not run: {why}");
+    empty(spec, RowStatus::Missing, Some(why), verdict)
 }
 
 /// A habit that could not be checked.
 pub fn failed(spec: &HabitSpec, command: Option<Vec<String>>, why: String) -> SurveyRow {
-    let mut r = empty(spec, RowStatus::Failed, Some(why.clone()));
+    let verdict = format!("failed: {why}");
+    let mut r = empty(spec, RowStatus::Failed, Some(why), verdict);
     r.command = command;
-    r.verdict = format!("failed: {why}");
     r
 }
 
@@ -118,8 +107,8 @@ pub fn measured(
         (None, Some(sig), _) => format!("the program was ended by signal {sig} ({})", s.ended),
         _ => "the server answered no request".to_string(),
     });
-    let left = left_open(s);
-    let mut r = empty(spec, status, why);
+    let left = s.connections_open_at_last_request;
+    let mut r = empty(spec, status, why, String::new());
     r.command = Some(command);
     r.report = report;
     r.exit_code = s.exit_code;
@@ -153,8 +142,8 @@ pub fn measured(
     r
 }
 
-/// The verdict of a measured row, from its figures: what each request costs in connections
-/// and handshakes, and whether the program held them to the end.
+/// A measured row's verdict, from its figures: what each request costs in connections and
+/// handshakes, and whether the program held them to the end.
 pub fn verdict(r: &SurveyRow) -> String {
     let (Some(cpr), Some(full), Some(resumed)) = (
         r.connections_per_request,
@@ -167,25 +156,17 @@ pub fn verdict(r: &SurveyRow) -> String {
         return "no verdict: connections open at the last request not measured".into();
     };
     let held = left_open >= HELD_PER_REQUEST;
-    let resumes = resumed > full;
-    let base = if cpr >= PER_REQUEST && held {
-        if resumes {
-            "costly: a connection per request, most held to the end (resumed)"
-        } else {
+    match (cpr >= PER_REQUEST, held, resumed > full) {
+        (true, true, true) => "costly: a connection per request, most held to the end (resumed)",
+        (true, true, false) => {
             "costly: a full handshake per request, most connections held to the end"
         }
-    } else if cpr >= PER_REQUEST {
-        if resumes {
-            "ok: a new connection per request, resumed"
-        } else {
-            "costly: a full handshake per request"
-        }
-    } else if cpr <= SHARED || r.connections == Some(1) {
-        "ok: connections shared"
-    } else {
-        "mixed: connections reused in part"
-    };
-    base.to_string()
+        (true, false, true) => "ok: a new connection per request, resumed",
+        (true, false, false) => "costly: a full handshake per request",
+        _ if cpr <= SHARED || r.connections == Some(1) => "ok: connections shared",
+        _ => "mixed: connections reused in part",
+    }
+    .to_string()
 }
 
 #[cfg(test)]
@@ -202,7 +183,7 @@ mod tests {
     }
 
     fn row(conns: u64, full: u64, resumed: u64, left: u64) -> SurveyRow {
-        let mut r = empty(go(), RowStatus::Measured, None);
+        let mut r = empty(go(), RowStatus::Measured, None, String::new());
         r.requests = Some(100);
         r.connections = Some(conns);
         r.handshakes_full = Some(full);
