@@ -5,16 +5,17 @@ static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::
 
 mod support;
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use harness::measure::settle;
 use harness::tls::connector::ConnStats;
 use harness::tls::connector::ConnUse::{self, NewFull, NewResumed, Reused};
-use harness::tls::session::{Pooling, Session, SessionFactory};
+use harness::tls::session::{Outcome, Pooling, RequestError, Session, SessionFactory};
 use harness::vocab::client::ClientKind;
 use harness::vocab::tls::{RootsChoice, TlsVersion};
 use hyper::Uri;
 
-use support::checks::{expect_conn, get_checked_by_server};
-use support::fixture::{conn_stats, Fixture};
+use support::fixture::{conn_stats, Fixture, BODY_BYTES};
 use support::group::{Group, Outputs, Suite};
 
 /// rustls's default client resumption store capacity (and the harness's `--client-cache`).
@@ -46,16 +47,15 @@ fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
     // OpenSSL's default verify paths plus the CA). Their connections are not visible, so the
     // cases settle on the server's counters (no connection is opened here).
     let server = fx.server_stats(TlsVersion::V13);
-    for kind in [ClientKind::Reqwest, ClientKind::ReqwestNative] {
-        for roots in [RootsChoice::Ca, RootsChoice::Webpki, RootsChoice::System] {
-            let skip = match roots {
-                RootsChoice::System => !system,
-                RootsChoice::Webpki => kind == ClientKind::ReqwestNative,
-                RootsChoice::Ca => false,
-            };
-            if skip || (kind == ClientKind::ReqwestNative && !native) {
-                continue;
-            }
+    let (reqwest, native_tls) = (ClientKind::Reqwest, ClientKind::ReqwestNative);
+    for (kind, roots, runs) in [
+        (reqwest, RootsChoice::Ca, true),
+        (reqwest, RootsChoice::Webpki, true),
+        (reqwest, RootsChoice::System, system),
+        (native_tls, RootsChoice::Ca, native),
+        (native_tls, RootsChoice::System, native && system),
+    ] {
+        if runs {
             let factory = fx.factory_of(kind, TlsVersion::V13, roots, CACHE_ON);
             build_case(&mut g, &format!("{kind}/{roots}"), &factory, &server);
         }
@@ -225,6 +225,61 @@ async fn checked_get(session: &Session, stats: &ConnStats, uri: &Uri, want: Conn
             .await
             .expect("connections close");
     }
+}
+
+/// Checks a request succeeded on the expected kind of connection.
+fn expect_conn(out: Result<Outcome, RequestError>, want: ConnUse, what: &str) {
+    let out = expect_body(out, what);
+    assert_eq!(
+        out.conn,
+        Some(want),
+        "{what}: the response did not travel on the expected kind of connection"
+    );
+}
+
+/// Checks a request succeeded with the whole body.
+fn expect_body(out: Result<Outcome, RequestError>, what: &str) -> Outcome {
+    let out = out.unwrap_or_else(|e| panic!("{what}: request failed: {e}"));
+    assert_eq!(out.body_bytes, BODY_BYTES, "{what}: short body");
+    out
+}
+
+/// The server's (connections, full handshakes, resumed handshakes, requests) now.
+fn server_counts(s: &ConnStats) -> [u64; 4] {
+    [
+        &s.opened,
+        &s.handshakes_full,
+        &s.handshakes_resumed,
+        &s.requests,
+    ]
+    .map(|c| c.load(Relaxed))
+}
+
+/// One GET on `session`, checked from the server's side: for a client that cannot say which
+/// connection a response travelled on (reqwest: `Outcome::conn` is `None`), the server can.
+/// Its counters move before the response is written, so once the client has the response
+/// they show what the request did. Valid because the bench thread is the server's only client.
+async fn get_checked_by_server(
+    session: &Session,
+    server: &ConnStats,
+    uri: &Uri,
+    want: ConnUse,
+    what: &str,
+) {
+    let before = server_counts(server);
+    expect_body(session.get(uri).await, what);
+    let after = server_counts(server);
+    let got: [u64; 4] = std::array::from_fn(|i| after[i] - before[i]);
+    let expected = match want {
+        ConnUse::NewFull => [1, 1, 0, 1],
+        ConnUse::NewResumed => [1, 0, 1, 1],
+        ConnUse::Reused => [0, 0, 0, 1],
+    };
+    assert_eq!(
+        got, expected,
+        "{what}: server saw (connections, full, resumed, requests) = {got:?}, \
+         expected {expected:?} for {want:?}"
+    );
 }
 
 /// The retention store's own cost per entry at steady state: each step inserts one retained

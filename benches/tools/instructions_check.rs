@@ -1,7 +1,4 @@
 //! `instructions-check`: a run's instruction counts against the committed baseline; fails closed.
-//!
-//! What fails it (exit status 1), and why: docs/benchmarks.md, "The baseline and the check".
-//! Exit status 2: an input could not be read or parsed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -44,18 +41,17 @@ struct Entry {
     line: usize,
 }
 
-/// The entries of `path`, in input order: `parse` reads one line into `(name, count)`, or
-/// `None` for a line that holds none.
+/// The entries of `path`, in input order; `parse` gives `None` for a line that holds none.
 fn parse_lines(
     path: &Path,
     parse: impl Fn(&str) -> Result<Option<(String, u64)>, String>,
 ) -> Result<Vec<Entry>, Error> {
-    let mut out = Vec::new();
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let parsed = parse(line).map_err(|why| format!("{}:{}: {why}", path.display(), i + 1))?;
-        if let Some((name, count)) = parsed {
+        let at = |why| format!("{}:{}: {why}", path.display(), i + 1);
+        if let Some((name, count)) = parse(line).map_err(at)? {
             out.push(Entry {
                 name,
                 count,
@@ -103,11 +99,9 @@ fn parse_baseline(path: &Path) -> Result<Vec<Entry>, Error> {
     })
 }
 
-/// `name → count`, after printing every finding that makes the input unusable: a name given
-/// more than once (which of its counts would be the measurement? none is taken silently) and a
-/// count of 0 (callgrind counted nothing: `benches/instructions.rs` counts only inside the
-/// functions its `--toggle-collect` names, so a toggle that matches no function gives 0).
-/// The bool is false when there was any.
+/// `name → count`, and false after printing a finding that makes the input unusable: a name
+/// given twice (neither count is taken silently) or a count of 0 (a callgrind toggle that
+/// matched no function).
 fn index(path: &Path, entries: &[Entry]) -> (BTreeMap<String, u64>, bool) {
     let mut ok = true;
     let mut first_line: BTreeMap<&str, usize> = BTreeMap::new();
@@ -174,19 +168,16 @@ fn change_verdict(was: u64, now: u64) -> Option<&'static str> {
 /// Ok(true) when the check passes.
 fn run() -> Result<bool, Error> {
     let Args {
-        run: run_file,
+        run,
         write,
         baseline,
     } = clap::Parser::parse();
-    let entries = parse_run(&run_file)?;
+    let entries = parse_run(&run)?;
     if entries.is_empty() {
-        println!(
-            "instructions-check: {} holds no benchmark",
-            run_file.display()
-        );
+        println!("instructions-check: {} holds no benchmark", run.display());
         return Ok(false);
     }
-    let (new, run_ok) = index(&run_file, &entries);
+    let (new, run_ok) = index(&run, &entries);
     if write {
         // A refresh accepts changes, never a run that measured nothing or measured twice.
         if !run_ok {
