@@ -7,6 +7,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::vocab::tls::{ConfigSharing, KxChoice, TlsLibrary, TlsVersion};
+use crate::vocab::units::count;
 
 /// One point: a library, a protocol version, a key exchange, shared or per-connection client
 /// configs, and a number of sessions.
@@ -53,11 +54,8 @@ fn series_name(
     config: ConfigSharing,
     release_buffers: bool,
 ) -> String {
-    let release = if release_buffers {
-        " release-buffers"
-    } else {
-        ""
-    };
+    let release = release_buffers.then_some(" release-buffers");
+    let release = release.unwrap_or_default();
     format!("{library} TLS {tls} kx {kx} config {config}{release}")
 }
 
@@ -78,11 +76,7 @@ pub fn slope(a: (u64, f64), b: (u64, f64)) -> Option<f64> {
 
 /// How every slope names the two N it is taken between: `N 1,000→10,000`.
 pub fn span(from: u64, to: u64) -> String {
-    format!(
-        "N {}→{}",
-        crate::vocab::units::count(from),
-        crate::vocab::units::count(to)
-    )
+    format!("N {}→{}", count(from), count(to))
 }
 
 /// What one worker measured at one point. Every figure is `None` when it could not be read

@@ -8,24 +8,7 @@
 macro_rules! choice {
     (
         $(#[$meta:meta])*
-        $vis:vis enum $name:ident ($what:literal, default = $default:ident) {
-            $($body:tt)*
-        }
-    ) => {
-        $crate::choice! {
-            $(#[$meta])*
-            $vis enum $name ($what) { $($body)* }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                $name::$default
-            }
-        }
-    };
-    (
-        $(#[$meta:meta])*
-        $vis:vis enum $name:ident ($what:literal) {
+        $vis:vis enum $name:ident ($what:literal $(, default = $default:ident)?) {
             $( $(#[doc = $doc:literal])* $variant:ident = $text:literal ),+ $(,)?
         }
     ) => {
@@ -34,6 +17,14 @@ macro_rules! choice {
         $vis enum $name {
             $( $(#[doc = $doc])* $variant ),+
         }
+
+        $(
+            impl Default for $name {
+                fn default() -> Self {
+                    $name::$default
+                }
+            }
+        )?
 
         impl $name {
             /// Every value, in declaration order.
