@@ -24,8 +24,8 @@ use bench_tls::{certs, client_tls};
 #[path = "support/bench_tls.rs"]
 mod bench_tls;
 
-/// The request the client sends, and the response the server answers with: the harness
-/// server's default body size (128 bytes), so the record sizes match the criterion benches'.
+/// The request, and the response's body size: the harness server's default, so the record
+/// sizes match the criterion benches'.
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
 const BODY_BYTES: usize = 128;
 
@@ -88,7 +88,6 @@ struct Pair {
     request_in: Vec<u8>,
     response_in: Vec<u8>,
     response: Vec<u8>,
-    /// The operation the benchmark runs on this pair.
     op: Op,
     /// `mode/fresh`: the client's TLS settings, to build a new `ClientConfig` per operation.
     fresh: Option<ClientTls>,
@@ -118,8 +117,7 @@ impl Pair {
         }
     }
 
-    /// The client's turn: open the connection and queue the request if there is none, take in
-    /// what the server sent, send what is due.
+    /// The client's turn: open the connection and queue the request if there is none.
     fn client_turn(&mut self) {
         work(counted_client, &mut || {
             let conn = self.client.get_or_insert_with(|| {
@@ -134,8 +132,7 @@ impl Pair {
         });
     }
 
-    /// The server's turn: accept the connection if there is none, take in what the client
-    /// sent, answer a complete request, send what is due.
+    /// The server's turn: accept the connection if there is none, answer a complete request.
     fn server_turn(&mut self) {
         work(counted_server, &mut || {
             let conn = self.server.get_or_insert_with(|| {
@@ -233,7 +230,7 @@ enum Op {
     Reused,
 }
 
-/// A new connection, handshake, request, close: the benchmark's step for `Full`/`Resumed`.
+/// A new connection, handshake, request, close.
 fn connect_request_close(pair: &mut Pair, expect: HandshakeKind) {
     pair.request();
     let kind = pair.client.as_ref().and_then(|c| c.handshake_kind());
@@ -241,8 +238,8 @@ fn connect_request_close(pair: &mut Pair, expect: HandshakeKind) {
     pair.close();
 }
 
-/// Setup (uncounted): a pair ready for `op`, warmed by one run of the same operation so its
-/// one-time costs are paid and, for `Resumed`, the client holds the server's ticket / ID.
+/// Setup (uncounted): a pair ready for `op`, warmed by one run of it so its one-time costs are
+/// paid and, for `Resumed`, the client holds the server's ticket or session ID.
 fn prepare(op: Op, version: TlsVersion) -> Pair {
     let cache = if op == Op::Full { CACHE_OFF } else { CACHE_ON };
     let mut pair = Pair::new(version, cache, op);
@@ -306,10 +303,9 @@ fn fresh13() -> Pair {
     pair
 }
 
-/// A fresh session's request at the TLS layer: a new `ClientConfig` (root store, resumption
-/// store: the harness defaults, roots `ca`, cache 256) replacing the previous one (whose drop is
-/// counted too, as the end of the previous fresh session), a new connection with a full
-/// handshake, the request, close.
+/// A fresh session's request at the TLS layer: a new `ClientConfig` replacing the previous one
+/// (whose drop is counted too, as the end of the previous session), a full handshake, the
+/// request, close.
 fn fresh(pair: &mut Pair) {
     let tls = pair.fresh.as_ref().expect("a fresh pair");
     work(counted_client, &mut || {
@@ -343,9 +339,8 @@ fn factory(kind: ClientKind, roots: RootsChoice, cache: usize) -> SessionFactory
     factory
 }
 
-// `build/*`: building a session (`SessionFactory::build`, as the criterion benches' `build`
-// group) and dropping it, client only (no connection is made). Counted over the whole
-// benchmark function (gungraun's default entry point).
+// `build/*`: building a session and dropping it, client only, counted over the whole benchmark
+// function (gungraun's default entry point).
 #[library_benchmark]
 #[bench::ca_cache256(args = (ClientKind::Hyper, RootsChoice::Ca, CACHE_ON), setup = factory)]
 #[bench::ca_cache0(args = (ClientKind::Hyper, RootsChoice::Ca, CACHE_OFF), setup = factory)]
@@ -366,13 +361,9 @@ library_benchmark_group!(name = build_group, benchmarks = build);
 library_benchmark_group!(name = request_group, benchmarks = request);
 library_benchmark_group!(name = mode_group, benchmarks = mode);
 
-// ---------------------------------------------------------------------------------------------
-// The tools the suite needs
-
 /// What is missing for the suite to run, as the message says it; `None` when valgrind and a
-/// `gungraun-runner` of the pinned version both answer `--version`. The same lookups the
-/// runner makes: `GUNGRAUN_RUNNER` (read when this bench was compiled, as gungraun's `main!`
-/// does) or `gungraun-runner` on PATH, and `GUNGRAUN_VALGRIND_BIN` or `valgrind` on PATH.
+/// `gungraun-runner` of the pinned version both answer `--version`, looked up as the runner
+/// does (`GUNGRAUN_RUNNER` read at compile time, `GUNGRAUN_VALGRIND_BIN`, else PATH).
 fn missing_tool() -> Option<String> {
     // The one place gungraun is pinned (`.ci/run` reads the same line): the runner refuses a
     // library of another version.
@@ -412,12 +403,9 @@ fn missing_tool() -> Option<String> {
     }
 }
 
-/// Runs first, in the process `cargo bench` starts (gungraun's `main!` evaluates its `config`
-/// there, before it starts the runner): without valgrind or the runner the suite says so and
-/// exits, 0 (skipped, not passed: no figure is printed) or, with `TLS_SESSION_COST_CI` set,
-/// 1, where gungraun would fail with a message that does not say how to install them. The
-/// config counts instructions only: a cache simulation would double callgrind's run time for
-/// figures (cache misses, estimated cycles) that nothing here reads.
+/// Runs first, before gungraun starts the runner: without valgrind or the runner the suite
+/// says how to install them and exits, 0 (skipped) or, with `TLS_SESSION_COST_CI` set, 1. No
+/// cache simulation: it would double callgrind's run time for figures nothing here reads.
 fn config_if_tools_present() -> LibraryBenchmarkConfig {
     if let Some(why) = missing_tool() {
         if std::env::var_os("TLS_SESSION_COST_CI").is_some() {

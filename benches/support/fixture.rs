@@ -1,5 +1,4 @@
-//! The server fixture: TLS 1.3 and 1.2 HTTPS servers on their own runtime, the client's
-//! current-thread runtime, session factories.
+//! The server fixture: TLS 1.3 and 1.2 servers, the client's runtime, session factories.
 
 use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -53,7 +52,6 @@ impl Fixture {
                     cache: ServerCachePolicy::default(),
                     witness: false,
                 };
-                // `start` spawns the accept loop onto the server runtime's worker.
                 let server = server_rt
                     .block_on(Server::start(&certs, &opts))
                     .expect("start the HTTPS server");
@@ -100,10 +98,8 @@ impl Fixture {
         self.factory_of(ClientKind::Hyper, tls, roots, client_cache)
     }
 
-    /// A factory of `kind` client sessions trusting the harness CA (plus `roots`). For
-    /// reqwest, `client_cache` only applies to roots `webpki` (the harness's own
-    /// `ClientConfig`); with `ca` and `system` reqwest builds its config with rustls's
-    /// default resumption store (256 entries).
+    /// A factory of `kind` client sessions trusting the harness CA (plus `roots`). reqwest
+    /// keeps rustls's default resumption store except with roots `webpki`.
     pub fn factory_of(
         &self,
         kind: ClientKind,
