@@ -29,12 +29,6 @@ mod bench_tls;
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
 const BODY_BYTES: usize = 128;
 
-fn response() -> Vec<u8> {
-    let mut r = format!("HTTP/1.1 200 OK\r\ncontent-length: {BODY_BYTES}\r\n\r\n").into_bytes();
-    r.extend(std::iter::repeat_n(b'x', BODY_BYTES));
-    r
-}
-
 /// rustls's default client resumption store capacity (and the harness's `--client-cache`).
 const CACHE_ON: usize = 256;
 const CACHE_OFF: usize = 0;
@@ -102,6 +96,8 @@ impl Pair {
             Arc::new(config::server_config(&certs, version, store).expect("a server config"));
         // Seed aws-lc's random generator now, uncounted (a one-time cost per process).
         config::warm_up(&client_tls.provider).expect("seed the random generator");
+        let mut response = format!("HTTP/1.1 200 OK\r\ncontent-length: {BODY_BYTES}\r\n\r\n");
+        response.extend(std::iter::repeat_n('x', BODY_BYTES));
         Self {
             client_cfg: Arc::new(client_tls.client_config().expect("a client config")),
             server_cfg,
@@ -111,7 +107,7 @@ impl Pair {
             s2c: Vec::new(),
             request_in: Vec::new(),
             response_in: Vec::new(),
-            response: response(),
+            response: response.into_bytes(),
             op,
             fresh: None,
         }

@@ -1,5 +1,4 @@
-//! The lockstep scenario's data: the point a `handshakes` worker measures and the reading it
-//! reports back.
+//! The lockstep scenario's data: the point a `handshakes` worker measures, its reading, the report.
 
 use std::path::PathBuf;
 

@@ -1,5 +1,4 @@
-//! The `choice!` macro: a closed set declared once as `Variant = "name"` pairs, with its parsing,
-//! display, serde, clap values and schema enum.
+//! The `choice!` macro: a closed set declared once as `Variant = "name"` pairs.
 
 /// Declares a `Copy` enum whose variants each carry one stable name, and derives from that
 /// table: `ALL`, `as_str`, `Display`, `FromStr`, serde (as the name), clap's `ValueEnum`, a
