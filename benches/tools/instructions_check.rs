@@ -62,8 +62,7 @@ fn parse_lines(
     Ok(out)
 }
 
-/// The benchmarks of gungraun's JSON lines; the name is `function/id`, e.g.
-/// `request/full_tls13_client`.
+/// The benchmarks of gungraun's JSON lines, named `function/id`: `request/full_tls13_client`.
 fn parse_run(path: &Path) -> Result<Vec<Entry>, Error> {
     parse_lines(path, |line| {
         if line.trim().is_empty() {
@@ -74,10 +73,8 @@ fn parse_run(path: &Path) -> Result<Vec<Entry>, Error> {
         let ir = v["profiles"][0]["data"]["total"]["metrics"]["Ir"]["values"]["new"]
             .as_u64()
             .ok_or("no callgrind Ir total")?;
-        Ok(Some((
-            format!("{}/{}", field("function_name")?, field("id")?),
-            ir,
-        )))
+        let name = format!("{}/{}", field("function_name")?, field("id")?);
+        Ok(Some((name, ir)))
     })
 }
 
