@@ -30,9 +30,6 @@ struct Args {
     baseline: PathBuf,
 }
 
-/// An input that cannot be read or parsed, or a baseline that cannot be written: the message.
-type Error = String;
-
 /// One benchmark's count as an input gives it, with the line it is on (for the findings).
 #[derive(Debug)]
 struct Entry {
@@ -45,7 +42,7 @@ struct Entry {
 fn parse_lines(
     path: &Path,
     parse: impl Fn(&str) -> Result<Option<(String, u64)>, String>,
-) -> Result<Vec<Entry>, Error> {
+) -> Result<Vec<Entry>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut out = Vec::new();
@@ -63,7 +60,7 @@ fn parse_lines(
 }
 
 /// The benchmarks of gungraun's JSON lines, named `function/id`: `request/full_tls13_client`.
-fn parse_run(path: &Path) -> Result<Vec<Entry>, Error> {
+fn parse_run(path: &Path) -> Result<Vec<Entry>, String> {
     parse_lines(path, |line| {
         if line.trim().is_empty() {
             return Ok(None);
@@ -79,7 +76,7 @@ fn parse_run(path: &Path) -> Result<Vec<Entry>, Error> {
 }
 
 /// The benchmarks of the baseline: `name count` per line, `#` comments.
-fn parse_baseline(path: &Path) -> Result<Vec<Entry>, Error> {
+fn parse_baseline(path: &Path) -> Result<Vec<Entry>, String> {
     parse_lines(path, |line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -124,7 +121,7 @@ fn index(path: &Path, entries: &[Entry]) -> (BTreeMap<String, u64>, bool) {
     (out, ok)
 }
 
-fn write_baseline(path: &Path, run: &BTreeMap<String, u64>) -> Result<(), Error> {
+fn write_baseline(path: &Path, run: &BTreeMap<String, u64>) -> Result<(), String> {
     let mut text = String::from(
         "# Instructions per operation (callgrind Ir), benches/instructions.rs; `name count`.\n\
          # Refresh on purpose only (docs/benchmarks.md, \"Instructions\"): a change here is a change in cost.\n",
@@ -163,7 +160,7 @@ fn change_verdict(was: u64, now: u64) -> Option<&'static str> {
 }
 
 /// Ok(true) when the check passes.
-fn run() -> Result<bool, Error> {
+fn run() -> Result<bool, String> {
     let Args {
         run,
         write,

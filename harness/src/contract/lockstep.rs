@@ -61,11 +61,10 @@ fn series_name(
 /// The TLS version the variant series (X25519 alone, a config per client, OpenSSL releasing
 /// its buffers) run at: 1.3 when it is among `versions`, else the first.
 pub fn variant_tls(versions: &[TlsVersion]) -> Option<TlsVersion> {
-    if versions.contains(&TlsVersion::V13) {
-        Some(TlsVersion::V13)
-    } else {
-        versions.first().copied()
-    }
+    let v13 = versions
+        .contains(&TlsVersion::V13)
+        .then_some(TlsVersion::V13);
+    v13.or(versions.first().copied())
 }
 
 /// Bytes per session between two `(sessions, bytes)` points (derived); `None` for the same N.
