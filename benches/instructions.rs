@@ -1,7 +1,4 @@
-//! Instructions per operation with callgrind (gungraun), client and server counted apart.
-//!
-//! What is counted and how: docs/benchmarks.md, "Instructions". The benchmark functions carry
-//! `//` comments: gungraun's macro rejects doc attributes on them.
+//! Instructions per operation under callgrind, client and server apart (docs/benchmarks.md).
 
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -18,36 +15,29 @@ use harness::vocab::client::ClientKind;
 use harness::vocab::server_cache::ServerCachePolicy;
 use harness::vocab::tls::{RootsChoice, TlsVersion};
 use rustls::pki_types::ServerName;
-use rustls::{ClientConfig, ClientConnection, HandshakeKind, ServerConfig, ServerConnection};
+use rustls::{
+    ClientConfig, ClientConnection, ConnectionCommon, HandshakeKind, ServerConfig, ServerConnection,
+};
 
 use bench_tls::{certs, client_tls};
 
 #[path = "support/bench_tls.rs"]
 mod bench_tls;
 
-/// The request the client sends, and the response the server answers with: the harness
-/// server's default body size (128 bytes), so the record sizes match the criterion benches'.
+/// The request, and the response's body size: the harness server's default, so the record
+/// sizes match the criterion benches'.
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
 const BODY_BYTES: usize = 128;
-
-fn response() -> Vec<u8> {
-    let mut r = format!("HTTP/1.1 200 OK\r\ncontent-length: {BODY_BYTES}\r\n\r\n").into_bytes();
-    r.extend(std::iter::repeat_n(b'x', BODY_BYTES));
-    r
-}
 
 /// rustls's default client resumption store capacity (and the harness's `--client-cache`).
 const CACHE_ON: usize = 256;
 const CACHE_OFF: usize = 0;
 
-/// Whether the benchmark's operation is running (set by the benchmark functions, clear in
-/// their setups): only then do client and server turns go through [`counted_client`] and
-/// [`counted_server`], whose entry toggles callgrind's counting, so the setup's warm-up
-/// exchanges are never counted.
+/// Set while the benchmark's operation runs (not in its setup): only then do the turns go
+/// through [`counted_client`] and [`counted_server`], whose entry toggles callgrind's counting.
 static MEASURING: AtomicBool = AtomicBool::new(false);
 
-/// Runs `f` as one side's work: inside `counted`, that side's counted function, while the
-/// operation is measured.
+/// Runs `f` as one side's work: inside `counted` while the operation is measured.
 fn work(counted: fn(&mut dyn FnMut()), f: &mut dyn FnMut()) {
     if MEASURING.load(Ordering::Relaxed) {
         counted(f)
@@ -56,10 +46,8 @@ fn work(counted: fn(&mut dyn FnMut()), f: &mut dyn FnMut()) {
     }
 }
 
-/// Client work while measuring. Not inlined, so callgrind sees the function and toggles its
-/// counting on entry and exit (`--toggle-collect=*counted_client*`, made by [`side`]); the
-/// `black_box`ed tag keeps its body different from [`counted_server`]'s, or LLVM merges the two
-/// identical functions into one symbol and each side's count would include the other's.
+/// Client work while measuring. Not inlined, so callgrind toggles its counting on entry and
+/// exit ([`side`]); the `black_box`ed tag keeps LLVM from merging it with [`counted_server`].
 #[inline(never)]
 fn counted_client(f: &mut dyn FnMut()) {
     black_box(0u8);
@@ -94,7 +82,6 @@ struct Pair {
     request_in: Vec<u8>,
     response_in: Vec<u8>,
     response: Vec<u8>,
-    /// The operation the benchmark runs on this pair.
     op: Op,
     /// `mode/fresh`: the client's TLS settings, to build a new `ClientConfig` per operation.
     fresh: Option<ClientTls>,
@@ -109,6 +96,8 @@ impl Pair {
             Arc::new(config::server_config(&certs, version, store).expect("a server config"));
         // Seed aws-lc's random generator now, uncounted (a one-time cost per process).
         config::warm_up(&client_tls.provider).expect("seed the random generator");
+        let mut response = format!("HTTP/1.1 200 OK\r\ncontent-length: {BODY_BYTES}\r\n\r\n");
+        response.extend(std::iter::repeat_n('x', BODY_BYTES));
         Self {
             client_cfg: Arc::new(client_tls.client_config().expect("a client config")),
             server_cfg,
@@ -118,83 +107,44 @@ impl Pair {
             s2c: Vec::new(),
             request_in: Vec::new(),
             response_in: Vec::new(),
-            response: response(),
+            response: response.into_bytes(),
             op,
             fresh: None,
         }
     }
 
-    /// The client's turn: open the connection and queue the request if there is none, take in
-    /// what the server sent, read the response, send what is due.
+    /// The client's turn: open the connection and queue the request if there is none.
     fn client_turn(&mut self) {
-        let Pair {
-            client_cfg,
-            client,
-            s2c,
-            c2s,
-            response_in,
-            ..
-        } = self;
         work(counted_client, &mut || {
-            let conn = client.get_or_insert_with(|| {
+            let conn = self.client.get_or_insert_with(|| {
                 let name = ServerName::try_from("localhost").expect("a server name");
-                let mut conn =
-                    ClientConnection::new(client_cfg.clone(), name).expect("a client connection");
+                let mut conn = ClientConnection::new(self.client_cfg.clone(), name)
+                    .expect("a client connection");
                 conn.writer().write_all(REQUEST).expect("queue the request");
                 conn
             });
-            let mut input = &s2c[..];
-            while !input.is_empty() {
-                conn.read_tls(&mut input).expect("read TLS from the server");
-                conn.process_new_packets().expect("the server's records");
-            }
-            s2c.clear();
-            read_plaintext(conn.reader(), response_in);
-            while conn.wants_write() {
-                conn.write_tls(c2s).expect("write TLS to the buffer");
-            }
+            receive(conn, &mut self.s2c, &mut self.response_in);
+            send(conn, &mut self.c2s);
         });
     }
 
-    /// The server's turn: accept the connection if there is none, take in what the client
-    /// sent, answer a complete request, send what is due.
+    /// The server's turn: accept the connection if there is none, answer a complete request.
     fn server_turn(&mut self) {
-        let Pair {
-            server_cfg,
-            server,
-            c2s,
-            s2c,
-            request_in,
-            response,
-            ..
-        } = self;
         work(counted_server, &mut || {
-            let conn = server.get_or_insert_with(|| {
-                ServerConnection::new(server_cfg.clone()).expect("a server connection")
+            let conn = self.server.get_or_insert_with(|| {
+                ServerConnection::new(self.server_cfg.clone()).expect("a server connection")
             });
-            let mut input = &c2s[..];
-            let mut closed = false;
-            while !input.is_empty() {
-                conn.read_tls(&mut input).expect("read TLS from the client");
-                closed |= conn
-                    .process_new_packets()
-                    .expect("the client's records")
-                    .peer_has_closed();
-            }
-            c2s.clear();
-            read_plaintext(conn.reader(), request_in);
-            if request_in.ends_with(b"\r\n\r\n") {
-                request_in.clear();
+            let closed = receive(conn, &mut self.c2s, &mut self.request_in);
+            if self.request_in.ends_with(b"\r\n\r\n") {
+                self.request_in.clear();
                 conn.writer()
-                    .write_all(response)
+                    .write_all(&self.response)
                     .expect("queue the response");
             }
             if closed {
                 conn.send_close_notify();
             }
-            while conn.wants_write() {
-                conn.write_tls(s2c).expect("write TLS to the buffer");
-            }
+            send(conn, &mut self.s2c);
         });
     }
 
@@ -219,32 +169,51 @@ impl Pair {
 
     /// Both ends close (close_notify each way) and drop their connections.
     fn close(&mut self) {
-        let Pair { client, c2s, .. } = self;
         work(counted_client, &mut || {
-            let conn = client.as_mut().expect("an open client connection");
+            let conn = self.client.as_mut().expect("an open client connection");
             conn.send_close_notify();
-            while conn.wants_write() {
-                conn.write_tls(c2s).expect("write TLS to the buffer");
-            }
+            send(conn, &mut self.c2s);
         });
         self.server_turn();
         self.client_turn();
-        let Pair { client, server, .. } = self;
-        work(counted_client, &mut || drop(client.take()));
-        work(counted_server, &mut || drop(server.take()));
+        work(counted_client, &mut || drop(self.client.take()));
+        work(counted_server, &mut || drop(self.server.take()));
     }
 }
 
-fn read_plaintext(mut reader: rustls::Reader<'_>, into: &mut Vec<u8>) {
-    let mut buf = [0u8; 4096];
+/// Takes in the peer's TLS bytes from `input` and the plaintext they carry into `plaintext`;
+/// true when the peer has closed.
+fn receive<D>(
+    conn: &mut ConnectionCommon<D>,
+    input: &mut Vec<u8>,
+    plaintext: &mut Vec<u8>,
+) -> bool {
+    let mut rest = &input[..];
+    let mut closed = false;
+    while !rest.is_empty() {
+        conn.read_tls(&mut rest).expect("read TLS from the peer");
+        closed |= conn
+            .process_new_packets()
+            .expect("the peer's records")
+            .peer_has_closed();
+    }
+    input.clear();
+    let (mut reader, mut buf) = (conn.reader(), [0u8; 4096]);
     loop {
         match reader.read(&mut buf) {
-            Ok(0) => return,
-            Ok(n) => into.extend_from_slice(&buf[..n]),
+            Ok(0) => return closed,
+            Ok(n) => plaintext.extend_from_slice(&buf[..n]),
             // No plaintext for now: rustls says so with WouldBlock.
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return closed,
             Err(e) => panic!("reading plaintext: {e}"),
         }
+    }
+}
+
+/// Writes the TLS bytes `conn` has due into `out`.
+fn send<D>(conn: &mut ConnectionCommon<D>, out: &mut Vec<u8>) {
+    while conn.wants_write() {
+        conn.write_tls(out).expect("write TLS to the buffer");
     }
 }
 
@@ -257,7 +226,7 @@ enum Op {
     Reused,
 }
 
-/// A new connection, handshake, request, close: the benchmark's step for `Full`/`Resumed`.
+/// A new connection, handshake, request, close.
 fn connect_request_close(pair: &mut Pair, expect: HandshakeKind) {
     pair.request();
     let kind = pair.client.as_ref().and_then(|c| c.handshake_kind());
@@ -265,8 +234,8 @@ fn connect_request_close(pair: &mut Pair, expect: HandshakeKind) {
     pair.close();
 }
 
-/// Setup (uncounted): a pair ready for `op`, warmed by one run of the same operation so its
-/// one-time costs are paid and, for `Resumed`, the client holds the server's ticket / ID.
+/// Setup (uncounted): a pair ready for `op`, warmed by one run of it so its one-time costs are
+/// paid and, for `Resumed`, the client holds the server's ticket or session ID.
 fn prepare(op: Op, version: TlsVersion) -> Pair {
     let cache = if op == Op::Full { CACHE_OFF } else { CACHE_ON };
     let mut pair = Pair::new(version, cache, op);
@@ -286,10 +255,8 @@ fn run(mut pair: Pair) -> Pair {
     pair
 }
 
-/// Counts only inside `counted`, one side's counted function: its callgrind `--toggle-collect`
-/// pattern is made from the function's own name (`*counted_client*`), so that renaming the
-/// function moves the toggle with it (a toggle that matches nothing counts 0, which
-/// `instructions-check` fails on).
+/// Counts only inside `counted`: the `--toggle-collect` pattern is made from the function's own
+/// name, so renaming it moves the toggle with it (a toggle matching nothing counts 0).
 fn side<F>(_counted: F) -> LibraryBenchmarkConfig {
     let path = std::any::type_name::<F>();
     let name = path.rsplit("::").next().unwrap_or(path);
@@ -326,27 +293,19 @@ fn request(pair: Pair) -> Pair {
 /// operation, warmed by one fresh operation.
 fn fresh13() -> Pair {
     let mut pair = prepare(Op::Full, TlsVersion::V13);
-    pair.fresh = Some(client_tls(
-        &certs(),
-        TlsVersion::V13,
-        RootsChoice::Ca,
-        CACHE_ON,
-    ));
+    let tls = client_tls(&certs(), TlsVersion::V13, RootsChoice::Ca, CACHE_ON);
+    pair.fresh = Some(tls);
     fresh(&mut pair);
     pair
 }
 
-/// A fresh session's request at the TLS layer: a new `ClientConfig` (root store, resumption
-/// store: the harness defaults, roots `ca`, cache 256) replacing the previous one (whose drop is
-/// counted too, as the end of the previous fresh session), a new connection with a full
-/// handshake, the request, close.
+/// A fresh session's request at the TLS layer: a new `ClientConfig` replacing the previous one
+/// (whose drop is counted too, as the end of the previous session), a full handshake, the
+/// request, close.
 fn fresh(pair: &mut Pair) {
-    let Pair {
-        fresh, client_cfg, ..
-    } = pair;
-    let tls = fresh.as_ref().expect("a fresh pair");
+    let tls = pair.fresh.as_ref().expect("a fresh pair");
     work(counted_client, &mut || {
-        *client_cfg = Arc::new(tls.client_config().expect("a client config"));
+        pair.client_cfg = Arc::new(tls.client_config().expect("a client config"));
     });
     connect_request_close(pair, HandshakeKind::Full);
 }
@@ -376,9 +335,8 @@ fn factory(kind: ClientKind, roots: RootsChoice, cache: usize) -> SessionFactory
     factory
 }
 
-// `build/*`: building a session (`SessionFactory::build`, as the criterion benches' `build`
-// group) and dropping it, client only (no connection is made). Counted over the whole
-// benchmark function (gungraun's default entry point).
+// `build/*`: building a session and dropping it, client only, counted over the whole benchmark
+// function (gungraun's default entry point).
 #[library_benchmark]
 #[bench::ca_cache256(args = (ClientKind::Hyper, RootsChoice::Ca, CACHE_ON), setup = factory)]
 #[bench::ca_cache0(args = (ClientKind::Hyper, RootsChoice::Ca, CACHE_OFF), setup = factory)]
@@ -399,25 +357,16 @@ library_benchmark_group!(name = build_group, benchmarks = build);
 library_benchmark_group!(name = request_group, benchmarks = request);
 library_benchmark_group!(name = mode_group, benchmarks = mode);
 
-// ---------------------------------------------------------------------------------------------
-// The tools the suite needs
-
-/// The `gungraun` version this bench is built against, read from the workspace's Cargo.toml
-/// (`gungraun = "=X"`, the one place it is pinned; `.ci/run` reads the same line): the runner
-/// refuses to run a library of another version.
-fn gungraun_version() -> &'static str {
-    include_str!("../Cargo.toml")
+/// What is missing for the suite to run, as the message says it; `None` when valgrind and a
+/// `gungraun-runner` of the pinned version both answer `--version`, looked up as the runner
+/// does (`GUNGRAUN_RUNNER` read at compile time, `GUNGRAUN_VALGRIND_BIN`, else PATH).
+fn missing_tool() -> Option<String> {
+    // The one place gungraun is pinned (`.ci/run` reads the same line): the runner refuses a
+    // library of another version.
+    let version = include_str!("../Cargo.toml")
         .lines()
         .find_map(|l| l.strip_prefix("gungraun = \"=")?.strip_suffix('"'))
-        .expect("Cargo.toml pins gungraun as `gungraun = \"=X\"`")
-}
-
-/// What is missing for the suite to run, as the message says it; `None` when valgrind and a
-/// `gungraun-runner` of the pinned version both answer `--version`. The same lookups the
-/// runner makes: `GUNGRAUN_RUNNER` (read when this bench was compiled, as gungraun's `main!`
-/// does) or `gungraun-runner` on PATH, and `GUNGRAUN_VALGRIND_BIN` or `valgrind` on PATH.
-fn missing_tool() -> Option<String> {
-    let version = gungraun_version();
+        .expect("Cargo.toml pins gungraun as `gungraun = \"=X\"`");
     let install_runner = format!(
         "cargo install --locked gungraun-runner --version {version} (docs/benchmarks.md, \"Instructions\")"
     );
@@ -450,12 +399,9 @@ fn missing_tool() -> Option<String> {
     }
 }
 
-/// Runs first, in the process `cargo bench` starts (gungraun's `main!` evaluates its `config`
-/// there, before it starts the runner): without valgrind or the runner the suite says so and
-/// exits, 0 (skipped, not passed: no figure is printed) or, with `TLS_SESSION_COST_CI` set,
-/// 1, where gungraun would fail with a message that does not say how to install them. The
-/// config counts instructions only: a cache simulation would double callgrind's run time for
-/// figures (cache misses, estimated cycles) that nothing here reads.
+/// Runs first, before gungraun starts the runner: without valgrind or the runner the suite
+/// says how to install them and exits, 0 (skipped) or, with `TLS_SESSION_COST_CI` set, 1. No
+/// cache simulation: it would double callgrind's run time for figures nothing here reads.
 fn config_if_tools_present() -> LibraryBenchmarkConfig {
     if let Some(why) = missing_tool() {
         if std::env::var_os("TLS_SESSION_COST_CI").is_some() {

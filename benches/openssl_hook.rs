@@ -1,7 +1,4 @@
 //! `native-tls` only: reqwest-native build CPU with and without counting OpenSSL's allocations.
-//!
-//! In alternating child processes, not criterion: OpenSSL takes a new allocator only before its
-//! first allocation and never gives it back. Run and results: docs/openssl.md.
 
 #[global_allocator]
 static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;
@@ -22,8 +19,7 @@ const ROUNDS: usize = 6;
 /// Builds measured per child, after its warm-up build.
 const BUILDS: usize = 15;
 
-/// The two ways a child builds, as its argument and as the table names it: OpenSSL's
-/// allocations counted (as the harness's client worker does) or not.
+/// The two ways a child builds, as its argument and as the table names it.
 const VARIANTS: [(&str, &str); 2] = [
     ("counted", "counted (the harness's workers)"),
     ("plain", "plain (OpenSSL's malloc)"),
@@ -180,6 +176,8 @@ fn parent() -> Result<(), String> {
     Ok(())
 }
 
+/// Alternating child processes, not criterion: OpenSSL takes a new allocator only before its
+/// first allocation and never gives it back (docs/openssl.md).
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let result = match args.iter().position(|a| a == "--child") {

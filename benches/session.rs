@@ -5,25 +5,25 @@ static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::
 
 mod support;
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use harness::measure::settle;
 use harness::tls::connector::ConnStats;
 use harness::tls::connector::ConnUse::{self, NewFull, NewResumed, Reused};
-use harness::tls::session::{Pooling, Session, SessionFactory};
+use harness::tls::session::{Outcome, Pooling, RequestError, Session, SessionFactory};
 use harness::vocab::client::ClientKind;
 use harness::vocab::tls::{RootsChoice, TlsVersion};
 use hyper::Uri;
 
-use support::checks::{expect_conn, get_checked_by_server};
-use support::fixture::{conn_stats, Fixture};
+use support::fixture::{conn_stats, Fixture, BODY_BYTES};
 use support::group::{Group, Outputs, Suite};
 
 /// rustls's default client resumption store capacity (and the harness's `--client-cache`).
 const CACHE_ON: usize = 256;
 const CACHE_OFF: usize = 0;
 
-/// Building a session: `factory.build(..)` and nothing else, no connection; the time includes
-/// its drop (`Outputs::DropTimed`), `client-held` is what one built session keeps. `system`:
-/// whether the machine has OS roots; without them the `system` cases are skipped.
+/// Building a session and nothing else, its drop timed; `client-held` is what one built session
+/// keeps. Without OS roots (`system` false) the `system` cases are skipped.
 fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
     let mut g = Group::new(suite, &fx.rt, "build", false);
     for roots in [RootsChoice::Ca, RootsChoice::Webpki] {
@@ -34,28 +34,24 @@ fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
         }
     }
 
-    // hyper trusting the OS store: `ClientTls::client_config` reads and parses it anew per
-    // build, as a client with the default "system roots" does. Cache 256, so it compares
-    // with `build/ca/cache256`.
+    // The OS store is read and parsed anew per build, as a client with default "system roots"
+    // does; cache 256, to compare with `build/ca/cache256`.
     if system {
         let factory = fx.factory(TlsVersion::V13, RootsChoice::System, CACHE_ON);
         build_case(&mut g, "hyper/system", &factory, &conn_stats(&factory));
     }
 
-    // reqwest, then reqwest on OpenSSL (native-tls: `ca` trusts the CA alone, `system`
-    // OpenSSL's default verify paths plus the CA). Their connections are not visible, so the
-    // cases settle on the server's counters (no connection is opened here).
+    // reqwest's connections are not visible, so its cases settle on the server's counters.
     let server = fx.server_stats(TlsVersion::V13);
-    for kind in [ClientKind::Reqwest, ClientKind::ReqwestNative] {
-        for roots in [RootsChoice::Ca, RootsChoice::Webpki, RootsChoice::System] {
-            let skip = match roots {
-                RootsChoice::System => !system,
-                RootsChoice::Webpki => kind == ClientKind::ReqwestNative,
-                RootsChoice::Ca => false,
-            };
-            if skip || (kind == ClientKind::ReqwestNative && !native) {
-                continue;
-            }
+    let (reqwest, native_tls) = (ClientKind::Reqwest, ClientKind::ReqwestNative);
+    for (kind, roots, runs) in [
+        (reqwest, RootsChoice::Ca, true),
+        (reqwest, RootsChoice::Webpki, true),
+        (reqwest, RootsChoice::System, system),
+        (native_tls, RootsChoice::Ca, native),
+        (native_tls, RootsChoice::System, native && system),
+    ] {
+        if runs {
             let factory = fx.factory_of(kind, TlsVersion::V13, roots, CACHE_ON);
             build_case(&mut g, &format!("{kind}/{roots}"), &factory, &server);
         }
@@ -82,17 +78,15 @@ fn bench_request(suite: &mut Suite, fx: &Fixture) {
     g.finish();
 }
 
-/// One request in each session mode (ARCHITECTURE.md "Session modes"), pooling as the
-/// harness's load generator uses it: keep-alive for fresh, leak and shared; no idle for
-/// resume.
+/// One request in each session mode, pooled as the load generator pools it: keep-alive for
+/// fresh, leak and shared; no idle for resume.
 fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
     let mut g = Group::new(suite, &fx.rt, "mode", true);
     let v = TlsVersion::V13;
     let uri = fx.uri(v);
     let uri = &uri;
 
-    // fresh: build + request + invalidate, all timed; the step waits until the session's
-    // connection has actually closed, so teardown is part of the cost.
+    // fresh: build + request + invalidate, all timed, up to the connection's close.
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
     let stats = conn_stats(&factory);
     let (f, st) = (&factory, &stats);
@@ -103,8 +97,7 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
         settle::connections(st, 0).await.expect("connections close");
     });
 
-    // leak: build + request, and the session is returned with its open connection, held to
-    // the end of the chunk and dropped unmeasured (docs/benchmarks.md).
+    // leak: the session is returned with its open connection, dropped unmeasured.
     let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
     let stats = conn_stats(&factory);
     let f = &factory;
@@ -114,30 +107,24 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
         session
     });
 
-    // shared: one keep-alive session for the whole run, its connection reused. resume: one
-    // session, a new connection per request, resumed from its ticket store.
     session_case(&mut g, fx, "shared", v, CACHE_ON, &[NewFull], Reused);
     session_case(&mut g, fx, "resume", v, CACHE_ON, &[NewFull], NewResumed);
 
-    // reqwest (its own rustls config: TLS 1.3 only, rustls's default 256-entry resumption
-    // store), then reqwest on OpenSSL (roots ca: only the CA, though OpenSSL still reads its
-    // default verify paths first), both roots ca. Their connections are not visible, so every
-    // step checks the server's counters and the cases settle on them.
+    // reqwest's connections are not visible, so every step checks the server's counters and
+    // the cases settle on them.
     let server = fx.server_stats(v);
     let sv = &*server;
     for kind in [ClientKind::Reqwest, ClientKind::ReqwestNative] {
         if kind == ClientKind::ReqwestNative && !native {
             continue;
         }
-        // Any connection of the cases above still closing on the server's side is done.
         fx.rt
             .block_on(settle::connections(sv, 0))
             .expect("connections close");
         let factory = fx.factory_of(kind, v, RootsChoice::Ca, CACHE_ON);
 
-        // fresh: build + request + drop, all timed. Like hyper's fresh the step waits until
-        // the client has closed its connection: here until the tasks the client spawned on
-        // the runtime (its connection task, its pool's idle-reaper task) have ended.
+        // fresh: build + request + drop, all timed, up to the end of the tasks the client
+        // spawned (its connection task, its pool's idle reaper).
         let (f, id) = (&factory, format!("{kind}/fresh"));
         let what = &id;
         g.case(&id, sv, Outputs::HoldUntimed, || async move {
@@ -148,17 +135,11 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
             settle::tasks(tasks).await.expect("client tasks end");
         });
 
-        // shared: one client for the whole run, its keep-alive connection reused.
         let session = factory
             .build(Pooling::KeepAlive)
             .expect("build a reqwest client");
-        fx.rt.block_on(get_checked_by_server(
-            &session,
-            sv,
-            uri,
-            ConnUse::NewFull,
-            "warm-up",
-        ));
+        let warm_up = get_checked_by_server(&session, sv, uri, ConnUse::NewFull, "warm-up");
+        fx.rt.block_on(warm_up);
         let (s, id) = (&session, format!("{kind}/shared"));
         let what = &id;
         g.case(&id, sv, Outputs::HoldUntimed, || async move {
@@ -172,18 +153,16 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
     g.finish();
 }
 
-/// Building a session with `factory`, dropped in the timed step (see [`bench_build`]);
-/// `conns` are the counters the case settles on.
+/// Building a session with `factory`, dropped in the timed step; settles on `conns`.
 fn build_case(g: &mut Group, id: &str, factory: &SessionFactory, conns: &ConnStats) {
     g.case(id, conns, Outputs::DropTimed, || async move {
         factory.build(Pooling::KeepAlive).expect("build a session")
     });
 }
 
-/// One request per step on one hyper session (roots `ca`, client cache `cache`), after warm-up
-/// requests on the kinds of connection `warm` lists, each step's on a `want` one. A session
-/// whose requests are to reuse a connection keeps it alive; any other keeps no idle one, and
-/// every request waits for its connection to close: connect + handshake + request + close.
+/// One request per step on one hyper session, each on a `want` connection, after warm-up
+/// requests on `warm` ones. Unless it reuses a connection, the session keeps no idle one and
+/// every request waits for its close: connect + handshake + request + close.
 fn session_case(
     g: &mut Group,
     fx: &Fixture,
@@ -227,10 +206,63 @@ async fn checked_get(session: &Session, stats: &ConnStats, uri: &Uri, want: Conn
     }
 }
 
-/// The retention store's own cost per entry at steady state: each step inserts one retained
-/// session's state and expires the one whose time is up (1,000 live entries: a 1 s TTL at one
-/// entry per virtual millisecond). The entries share one `ClientConfig`, so what is measured is
-/// the store, not the session's own bytes (those are `client-held/build/*`).
+/// Checks a request succeeded on the expected kind of connection.
+fn expect_conn(out: Result<Outcome, RequestError>, want: ConnUse, what: &str) {
+    let out = expect_body(out, what);
+    assert_eq!(
+        out.conn,
+        Some(want),
+        "{what}: the response did not travel on the expected kind of connection"
+    );
+}
+
+/// Checks a request succeeded with the whole body.
+fn expect_body(out: Result<Outcome, RequestError>, what: &str) -> Outcome {
+    let out = out.unwrap_or_else(|e| panic!("{what}: request failed: {e}"));
+    assert_eq!(out.body_bytes, BODY_BYTES, "{what}: short body");
+    out
+}
+
+/// The server's (connections, full handshakes, resumed handshakes, requests) now.
+fn server_counts(s: &ConnStats) -> [u64; 4] {
+    [
+        &s.opened,
+        &s.handshakes_full,
+        &s.handshakes_resumed,
+        &s.requests,
+    ]
+    .map(|c| c.load(Relaxed))
+}
+
+/// One GET checked from the server's side, for a client that cannot say which connection a
+/// response travelled on (reqwest). The counters move before the response is written, and the
+/// bench thread is the server's only client, so they show what the request did.
+async fn get_checked_by_server(
+    session: &Session,
+    server: &ConnStats,
+    uri: &Uri,
+    want: ConnUse,
+    what: &str,
+) {
+    let before = server_counts(server);
+    expect_body(session.get(uri).await, what);
+    let after = server_counts(server);
+    let got: [u64; 4] = std::array::from_fn(|i| after[i] - before[i]);
+    let expected = match want {
+        ConnUse::NewFull => [1, 1, 0, 1],
+        ConnUse::NewResumed => [1, 0, 1, 1],
+        ConnUse::Reused => [0, 0, 0, 1],
+    };
+    assert_eq!(
+        got, expected,
+        "{what}: server saw (connections, full, resumed, requests) = {got:?}, \
+         expected {expected:?} for {want:?}"
+    );
+}
+
+/// The retention store's own cost per entry at steady state (1,000 live entries: a 1 s TTL at
+/// one insert per virtual millisecond). The entries share one `ClientConfig`, so this is the
+/// store, not the session's bytes (those are `client-held/build/*`).
 fn bench_retention(suite: &mut Suite, fx: &Fixture) {
     use std::cell::{Cell, RefCell};
     use std::sync::Arc;

@@ -4,11 +4,9 @@ use harness::tls::certs::{self, CertSet};
 use harness::tls::config::ClientTls;
 use harness::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
 
-/// The CA and server leaf in `<target>/bench-certs`, shared by every bench and found from the
-/// executable's path (`<target>/<profile>/deps/<bench>-…`: gungraun clears the environment).
-/// They are reused while valid (`certs::ensure` renews them a day before expiry), because a new
-/// CA and leaf per run would shift every handshake's bytes and instructions a little (random
-/// serial numbers and ECDSA signature lengths change the DER sizes).
+/// The CA and server leaf in `<target>/bench-certs`, found from the executable's path (gungraun
+/// clears the environment). Reused while valid: new ones per run would shift every handshake's
+/// bytes and instructions a little (random serials and ECDSA signature lengths).
 pub fn certs() -> CertSet {
     let exe = std::env::current_exe().expect("the bench executable's path");
     let target = exe
@@ -20,8 +18,7 @@ pub fn certs() -> CertSet {
         .0
 }
 
-/// The harness's client TLS settings (key exchange default), trusting the bench CA (plus
-/// `roots`).
+/// The harness's client TLS settings, trusting the bench CA (plus `roots`).
 pub fn client_tls(
     certs: &CertSet,
     version: TlsVersion,

@@ -9,13 +9,11 @@ use criterion::{Criterion, Throughput};
 use harness::measure::alloc::{self, ThreadAllocs};
 use harness::vocab::units;
 
-/// How long a server-side reading lets the server threads finish their side and park (they
-/// publish their counters when they park) before it reads them.
+/// How long a server-side reading lets the server threads park (publishing their counters).
 const QUIESCE: Duration = Duration::from_millis(50);
 
-/// One figure per iteration, each run as its own criterion instance so that criterion samples,
-/// estimates, stores and compares it as it does time. The client is the bench thread, the
-/// server its runtime's threads (docs/benchmarks.md, "Benchmarks").
+/// One figure per iteration, each its own criterion instance, so criterion samples, stores and
+/// compares it as it does time (docs/benchmarks.md, "Benchmarks").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Figure {
     /// Wall time, as criterion's `WallTime` measures and prints it.
@@ -24,8 +22,7 @@ pub enum Figure {
     ClientBytes,
     /// Allocations the client made.
     ClientAllocs,
-    /// Bytes the client allocated and had not freed while the steps' outputs were still held:
-    /// what a built or a leaked session keeps.
+    /// Bytes the client allocated and had not freed while the steps' outputs were held.
     ClientHeld,
     /// Bytes the server threads allocated.
     ServerBytes,
@@ -40,8 +37,8 @@ impl Figure {
         Figure::ServerBytes,
     ];
 
-    /// The group `name` in this figure: `name` for time, else prefixed with the figure, so a
-    /// filter such as `request/full` selects a case's figures together.
+    /// The group `name` in this figure, prefixed unless time, so a filter such as
+    /// `request/full` selects a case's figures together.
     pub fn group(self, name: &str) -> String {
         let prefix = match self {
             Figure::Time => return name.to_string(),
@@ -53,11 +50,8 @@ impl Figure {
         format!("{prefix}/{name}")
     }
 
-    /// Time: 20 samples after 1 s of warm-up, 2 s of measurement. Heap figures are
-    /// deterministic or nearly (a handshake's vary by well under 1 % with its random values),
-    /// so 10 short samples show them and their spread; `server-bytes` takes two quiesces per
-    /// sample at the least. The command line overrides these (`--warm-up-time`,
-    /// `--measurement-time`, `--sample-size`, `--quick`).
+    /// Heap figures are deterministic or nearly, so 10 short samples show them and their
+    /// spread; `server-bytes` takes two quiesces per sample. The command line overrides these.
     pub fn criterion(self) -> Criterion<Figure> {
         let ms = Duration::from_millis;
         let (samples, warm_up, measurement) = match self {
@@ -99,7 +93,7 @@ impl Measurement for Figure {
         if *self == Figure::ServerBytes {
             std::thread::sleep(QUIESCE);
         }
-        // The clock last here and first in `end`, so that time does not include the counters.
+        // The clock last here and first in `end`: time does not include the counters.
         Counters {
             client: alloc::thread_counts().unwrap_or_default(),
             server: SERVER_BYTES.iter().map(|a| a.load(Relaxed)).sum(),
@@ -108,10 +102,8 @@ impl Measurement for Figure {
         }
     }
 
-    /// The figure since `a`, time in nanoseconds. The server reading also checks that the
-    /// bench thread is the whole client: every byte the process allocated meanwhile was
-    /// allocated on it or on a server thread (no hidden helper thread, such as a DNS
-    /// `spawn_blocking`), else it says how many were not.
+    /// The figure since `a`, time in nanoseconds. The server reading also says how many bytes
+    /// neither the bench thread nor a server thread allocated (a hidden helper thread).
     fn end(&self, a: Counters) -> f64 {
         let elapsed = a.at.elapsed();
         if *self == Figure::Time {
@@ -142,9 +134,8 @@ impl Measurement for Figure {
         0.0
     }
 
-    /// Criterion refuses a sample of exactly 0 (it takes one for a broken timer), and a step
-    /// that allocates nothing, or frees all it allocates, gives one: the smallest positive
-    /// `f64` stands for it, which every output shows as 0.
+    /// Criterion refuses a sample of exactly 0 (a broken timer to it), which a step that
+    /// allocates nothing gives: the smallest positive `f64` stands in, shown as 0.
     fn to_f64(&self, value: &f64) -> f64 {
         if *value == 0.0 {
             f64::MIN_POSITIVE
@@ -198,8 +189,7 @@ thread_local! {
 }
 
 /// Runs on every server runtime thread at start, park and stop: publishes the thread's
-/// cumulative allocated bytes, for [`Figure::ServerBytes`]. A thread beyond `SLOTS` goes
-/// uncounted, and the server reading names its bytes.
+/// allocated bytes. A thread beyond `SLOTS` goes uncounted, and the server reading says so.
 pub fn server_thread_checkpoint() {
     let Some(now) = alloc::thread_counts() else {
         return;

@@ -1,6 +1,6 @@
-//! The server fixture: TLS 1.3 and 1.2 HTTPS servers on their own runtime, the client's
-//! current-thread runtime, session factories.
+//! The server fixture: TLS 1.3 and 1.2 servers, the client's runtime, session factories.
 
+use std::collections::BTreeMap;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
@@ -23,7 +23,7 @@ pub const BODY_BYTES: usize = 128;
 
 /// The servers (TLS 1.3 and TLS 1.2, on their own runtime) and the client's runtime.
 pub struct Fixture {
-    servers: Vec<(TlsVersion, Server)>,
+    servers: BTreeMap<TlsVersion, Server>,
     _server_rt: Runtime,
     /// Current-thread runtime that drives every client on the bench thread.
     pub rt: Runtime,
@@ -52,7 +52,6 @@ impl Fixture {
                     cache: ServerCachePolicy::default(),
                     witness: false,
                 };
-                // `start` spawns the accept loop onto the server runtime's worker.
                 let server = server_rt
                     .block_on(Server::start(&certs, &opts))
                     .expect("start the HTTPS server");
@@ -72,25 +71,16 @@ impl Fixture {
         }
     }
 
-    fn server(&self, tls: TlsVersion) -> &Server {
-        let (_, server) = self
-            .servers
-            .iter()
-            .find(|(v, _)| *v == tls)
-            .expect("a server for every TLS version");
-        server
-    }
-
     /// `https://localhost:{port}/` of the server speaking `tls`.
     pub fn uri(&self, tls: TlsVersion) -> Uri {
-        format!("https://localhost:{}/", self.server(tls).addr.port())
+        format!("https://localhost:{}/", self.servers[&tls].addr.port())
             .parse()
             .expect("a valid URI")
     }
 
     /// The connection counters of the server speaking `tls`.
     pub fn server_stats(&self, tls: TlsVersion) -> Arc<ConnStats> {
-        self.server(tls).stats.clone()
+        self.servers[&tls].stats.clone()
     }
 
     /// Client TLS settings trusting the harness CA (plus `roots`).
@@ -108,10 +98,8 @@ impl Fixture {
         self.factory_of(ClientKind::Hyper, tls, roots, client_cache)
     }
 
-    /// A factory of `kind` client sessions trusting the harness CA (plus `roots`). For
-    /// reqwest, `client_cache` only applies to roots `webpki` (the harness's own
-    /// `ClientConfig`); with `ca` and `system` reqwest builds its config with rustls's
-    /// default resumption store (256 entries).
+    /// A factory of `kind` client sessions trusting the harness CA (plus `roots`). reqwest
+    /// keeps rustls's default resumption store except with roots `webpki`.
     pub fn factory_of(
         &self,
         kind: ClientKind,

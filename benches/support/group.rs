@@ -27,13 +27,12 @@ impl Suite {
     }
 }
 
-/// What the time figure does with a step's output (the heap figures always hold outputs to the
-/// end of their chunk, so that their size shows in [`Figure::ClientHeld`]).
+/// What the time figure does with a step's output (the heap figures hold them to the end of
+/// their chunk, so their size shows in [`Figure::ClientHeld`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outputs {
-    /// Dropped right away, the drop timed with the step. For cheap steps whose outputs are
-    /// big (sessions): holding a chunk of them would time page faults and heap trimming
-    /// rather than the step (a 256-session chunk of webpki sessions is ~15 MB).
+    /// Dropped right away, the drop timed with the step: for cheap steps with big outputs,
+    /// where holding a chunk would time page faults and heap trimming instead.
     DropTimed,
     /// Held to the end of the chunk and dropped untimed.
     HoldUntimed,
@@ -57,15 +56,10 @@ impl<'c> Group<'c> {
         }
     }
 
-    /// Benchmarks `step` as `group/id` in every figure (an `id` of `a/b` becomes function
-    /// `a`, parameter `b`).
-    ///
-    /// Steps run in chunks of at most [`CHUNK`] per `block_on`; `outputs` says whether the
-    /// time figure drops each output inside the timed region or holds it to the end of the
-    /// chunk. After each chunk the runtime runs (unmeasured) until `conns` has no more
-    /// connections open than before the case. A step that must include its own teardown in
-    /// the figures (dropping a session, closing a connection) does it itself. `conns` are the
-    /// client's connection counters where it has them, else the server's (reqwest).
+    /// Benchmarks `step` as `group/id` in every figure, in chunks of at most [`CHUNK`] steps
+    /// per `block_on`. After each chunk the runtime runs, unmeasured, until `conns` has no
+    /// more connections open than before the case; a step whose figures include its own
+    /// teardown does it itself.
     pub fn case<H, F, Fut>(&mut self, id: &str, conns: &ConnStats, outputs: Outputs, mut step: F)
     where
         F: FnMut() -> Fut,
@@ -85,7 +79,6 @@ impl<'c> Group<'c> {
                     let mut left = iters;
                     while left > 0 {
                         let n = left.min(CHUNK);
-                        // Allocated before the measurement and dropped after it.
                         let mut held = Vec::with_capacity(if drop_timed { 0 } else { n as usize });
                         total += rt.block_on(async {
                             let start = m.start();

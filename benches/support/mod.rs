@@ -1,7 +1,6 @@
-//! What the criterion benches share: the server fixture, the request checks and the figures.
+//! What the criterion benches share: the server fixture, the groups and the figures.
 
 pub mod bench_tls;
-pub mod checks;
 pub mod figure;
 pub mod fixture;
 pub mod group;

@@ -1,7 +1,4 @@
 //! `instructions-check`: a run's instruction counts against the committed baseline; fails closed.
-//!
-//! What fails it (exit status 1), and why: docs/benchmarks.md, "The baseline and the check".
-//! Exit status 2: an input could not be read or parsed.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -33,9 +30,6 @@ struct Args {
     baseline: PathBuf,
 }
 
-/// An input that cannot be read or parsed, or a baseline that cannot be written: the message.
-type Error = String;
-
 /// One benchmark's count as an input gives it, with the line it is on (for the findings).
 #[derive(Debug)]
 struct Entry {
@@ -44,18 +38,17 @@ struct Entry {
     line: usize,
 }
 
-/// The entries of `path`, in input order: `parse` reads one line into `(name, count)`, or
-/// `None` for a line that holds none.
+/// The entries of `path`, in input order; `parse` gives `None` for a line that holds none.
 fn parse_lines(
     path: &Path,
     parse: impl Fn(&str) -> Result<Option<(String, u64)>, String>,
-) -> Result<Vec<Entry>, Error> {
-    let mut out = Vec::new();
+) -> Result<Vec<Entry>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        let parsed = parse(line).map_err(|why| format!("{}:{}: {why}", path.display(), i + 1))?;
-        if let Some((name, count)) = parsed {
+        let at = |why| format!("{}:{}: {why}", path.display(), i + 1);
+        if let Some((name, count)) = parse(line).map_err(at)? {
             out.push(Entry {
                 name,
                 count,
@@ -66,9 +59,8 @@ fn parse_lines(
     Ok(out)
 }
 
-/// The benchmarks of gungraun's JSON lines; the name is `function/id`, e.g.
-/// `request/full_tls13_client`.
-fn parse_run(path: &Path) -> Result<Vec<Entry>, Error> {
+/// The benchmarks of gungraun's JSON lines, named `function/id`: `request/full_tls13_client`.
+fn parse_run(path: &Path) -> Result<Vec<Entry>, String> {
     parse_lines(path, |line| {
         if line.trim().is_empty() {
             return Ok(None);
@@ -78,15 +70,13 @@ fn parse_run(path: &Path) -> Result<Vec<Entry>, Error> {
         let ir = v["profiles"][0]["data"]["total"]["metrics"]["Ir"]["values"]["new"]
             .as_u64()
             .ok_or("no callgrind Ir total")?;
-        Ok(Some((
-            format!("{}/{}", field("function_name")?, field("id")?),
-            ir,
-        )))
+        let name = format!("{}/{}", field("function_name")?, field("id")?);
+        Ok(Some((name, ir)))
     })
 }
 
 /// The benchmarks of the baseline: `name count` per line, `#` comments.
-fn parse_baseline(path: &Path) -> Result<Vec<Entry>, Error> {
+fn parse_baseline(path: &Path) -> Result<Vec<Entry>, String> {
     parse_lines(path, |line| {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
@@ -103,11 +93,9 @@ fn parse_baseline(path: &Path) -> Result<Vec<Entry>, Error> {
     })
 }
 
-/// `name → count`, after printing every finding that makes the input unusable: a name given
-/// more than once (which of its counts would be the measurement? none is taken silently) and a
-/// count of 0 (callgrind counted nothing: `benches/instructions.rs` counts only inside the
-/// functions its `--toggle-collect` names, so a toggle that matches no function gives 0).
-/// The bool is false when there was any.
+/// `name → count`, and false after printing a finding that makes the input unusable: a name
+/// given twice (neither count is taken silently) or a count of 0 (a callgrind toggle that
+/// matched no function).
 fn index(path: &Path, entries: &[Entry]) -> (BTreeMap<String, u64>, bool) {
     let mut ok = true;
     let mut first_line: BTreeMap<&str, usize> = BTreeMap::new();
@@ -133,7 +121,7 @@ fn index(path: &Path, entries: &[Entry]) -> (BTreeMap<String, u64>, bool) {
     (out, ok)
 }
 
-fn write_baseline(path: &Path, run: &BTreeMap<String, u64>) -> Result<(), Error> {
+fn write_baseline(path: &Path, run: &BTreeMap<String, u64>) -> Result<(), String> {
     let mut text = String::from(
         "# Instructions per operation (callgrind Ir), benches/instructions.rs; `name count`.\n\
          # Refresh on purpose only (docs/benchmarks.md, \"Instructions\"): a change here is a change in cost.\n",
@@ -172,21 +160,18 @@ fn change_verdict(was: u64, now: u64) -> Option<&'static str> {
 }
 
 /// Ok(true) when the check passes.
-fn run() -> Result<bool, Error> {
+fn run() -> Result<bool, String> {
     let Args {
-        run: run_file,
+        run,
         write,
         baseline,
     } = clap::Parser::parse();
-    let entries = parse_run(&run_file)?;
+    let entries = parse_run(&run)?;
     if entries.is_empty() {
-        println!(
-            "instructions-check: {} holds no benchmark",
-            run_file.display()
-        );
+        println!("instructions-check: {} holds no benchmark", run.display());
         return Ok(false);
     }
-    let (new, run_ok) = index(&run_file, &entries);
+    let (new, run_ok) = index(&run, &entries);
     if write {
         // A refresh accepts changes, never a run that measured nothing or measured twice.
         if !run_ok {

@@ -1,5 +1,4 @@
-//! A `--breakdown` profile attributed to owners, and the arithmetic that sets it against a measured
-//! figure.
+//! A `--breakdown` profile attributed to owners, and its shares of a measured figure.
 
 use serde::{Deserialize, Serialize};
 

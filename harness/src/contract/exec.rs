@@ -1,5 +1,4 @@
-//! What `harness exec` publishes: `ExecSummary`, the timeline and connection rows, and its JSON
-//! Schema.
+//! What `harness exec` publishes: `ExecSummary`, its timeline and connection rows.
 
 use std::collections::BTreeMap;
 

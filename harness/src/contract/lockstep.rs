@@ -1,5 +1,4 @@
-//! The lockstep scenario's data: the point a `handshakes` worker measures and the reading it
-//! reports back.
+//! The lockstep scenario's data: the point a `handshakes` worker measures, its reading, the report.
 
 use std::path::PathBuf;
 
@@ -7,6 +6,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::vocab::tls::{ConfigSharing, KxChoice, TlsLibrary, TlsVersion};
+use crate::vocab::units::count;
 
 /// One point: a library, a protocol version, a key exchange, shared or per-connection client
 /// configs, and a number of sessions.
@@ -53,22 +53,18 @@ fn series_name(
     config: ConfigSharing,
     release_buffers: bool,
 ) -> String {
-    let release = if release_buffers {
-        " release-buffers"
-    } else {
-        ""
-    };
+    let release = release_buffers.then_some(" release-buffers");
+    let release = release.unwrap_or_default();
     format!("{library} TLS {tls} kx {kx} config {config}{release}")
 }
 
 /// The TLS version the variant series (X25519 alone, a config per client, OpenSSL releasing
 /// its buffers) run at: 1.3 when it is among `versions`, else the first.
 pub fn variant_tls(versions: &[TlsVersion]) -> Option<TlsVersion> {
-    if versions.contains(&TlsVersion::V13) {
-        Some(TlsVersion::V13)
-    } else {
-        versions.first().copied()
-    }
+    let v13 = versions
+        .contains(&TlsVersion::V13)
+        .then_some(TlsVersion::V13);
+    v13.or(versions.first().copied())
 }
 
 /// Bytes per session between two `(sessions, bytes)` points (derived); `None` for the same N.
@@ -78,11 +74,7 @@ pub fn slope(a: (u64, f64), b: (u64, f64)) -> Option<f64> {
 
 /// How every slope names the two N it is taken between: `N 1,000→10,000`.
 pub fn span(from: u64, to: u64) -> String {
-    format!(
-        "N {}→{}",
-        crate::vocab::units::count(from),
-        crate::vocab::units::count(to)
-    )
+    format!("N {}→{}", count(from), count(to))
 }
 
 /// What one worker measured at one point. Every figure is `None` when it could not be read

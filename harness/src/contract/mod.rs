@@ -1,5 +1,4 @@
-//! The values one part hands another: plan, worker configs, wire messages, summaries and timeline;
-//! data and its arithmetic, no measuring.
+//! The values one part hands another: plan, worker configs, wire messages, summaries, timeline.
 
 pub mod breakdown;
 pub mod exec;

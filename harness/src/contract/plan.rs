@@ -1,5 +1,4 @@
-//! The run plan: the checked command line (`RunPlan`, `ServerPlan`, `Target`, `RetentionSpec`)
-//! every part of a run reads; `crate::cli::plan` builds it.
+//! The run plan: the checked command line every part of a run reads (built by `cli::plan`).
 
 use std::path::PathBuf;
 use std::time::Duration;

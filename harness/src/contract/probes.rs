@@ -1,5 +1,4 @@
-//! What the knob probe and the held-connection probe measured beside the load (`Knob`,
-//! `KnobFigure`, `HeldConnections`).
+//! What the knob probe and the held-connection probe measured beside the load.
 
 use serde::{Deserialize, Serialize};
 

@@ -1,11 +1,11 @@
-//! `summary.json`: the published contract (schema 1), its reading and writing, and the JSON
-//! Schema of every published report.
+//! `summary.json`: the published contract, its reading and writing, and every report's schema.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::contract::wire::ClientTotals;
 use crate::vocab::client::ClientKind;
@@ -250,19 +250,17 @@ pub struct ModeSummary {
 /// its properties is closed (`additionalProperties: false`), so a report with a field the types
 /// do not declare fails validation: the schema is the published contract, committed in
 /// `schema/` and checked against every report the tests write.
-pub fn json_schema<T: JsonSchema>() -> serde_json::Value {
-    fn close(v: &mut serde_json::Value) {
+pub fn json_schema<T: JsonSchema>() -> Value {
+    fn close(v: &mut Value) {
         match v {
-            serde_json::Value::Object(m) => {
-                if m.contains_key("properties") && !m.contains_key("additionalProperties") {
-                    m.insert(
-                        "additionalProperties".into(),
-                        serde_json::Value::Bool(false),
-                    );
+            Value::Object(m) => {
+                if m.contains_key("properties") {
+                    m.entry("additionalProperties")
+                        .or_insert(Value::Bool(false));
                 }
                 m.values_mut().for_each(close);
             }
-            serde_json::Value::Array(a) => a.iter_mut().for_each(close),
+            Value::Array(a) => a.iter_mut().for_each(close),
             _ => {}
         }
     }

@@ -1,5 +1,4 @@
-//! What `harness survey` publishes: `SurveySummary`, one row per runtime habit, and its JSON
-//! Schema.
+//! What `harness survey` publishes: `SurveySummary`, one row per runtime habit.
 
 use std::collections::BTreeMap;
 

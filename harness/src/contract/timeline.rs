@@ -1,5 +1,4 @@
-//! `timeline.csv`: one row per leg per sample (the client's sample and the server's latest,
-//! embedded whole), its writer and reader.
+//! `timeline.csv`: one row per leg per sample, its writer and reader.
 
 use std::io;
 use std::path::Path;

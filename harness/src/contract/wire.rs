@@ -1,5 +1,4 @@
-//! The JSON lines a worker sends the parent (`WorkerMsg`) and the structs that declare each sampled
-//! and total figure.
+//! The JSON lines a worker sends the parent, and the structs of each sampled and total figure.
 
 use std::collections::BTreeMap;
 use std::io::Write;

@@ -1,5 +1,4 @@
-//! What the parent hands a worker process: its role (server, client, handshakes) and its JSON
-//! configuration.
+//! What the parent hands a worker process: its role and its JSON configuration.
 
 use std::path::PathBuf;
 

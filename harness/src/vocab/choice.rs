@@ -1,5 +1,4 @@
-//! The `choice!` macro: a closed set declared once as `Variant = "name"` pairs, with its parsing,
-//! display, serde, clap values and schema enum.
+//! The `choice!` macro: a closed set declared once as `Variant = "name"` pairs.
 
 /// Declares a `Copy` enum whose variants each carry one stable name, and derives from that
 /// table: `ALL`, `as_str`, `Display`, `FromStr`, serde (as the name), clap's `ValueEnum`, a
@@ -8,24 +7,7 @@
 macro_rules! choice {
     (
         $(#[$meta:meta])*
-        $vis:vis enum $name:ident ($what:literal, default = $default:ident) {
-            $($body:tt)*
-        }
-    ) => {
-        $crate::choice! {
-            $(#[$meta])*
-            $vis enum $name ($what) { $($body)* }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                $name::$default
-            }
-        }
-    };
-    (
-        $(#[$meta:meta])*
-        $vis:vis enum $name:ident ($what:literal) {
+        $vis:vis enum $name:ident ($what:literal $(, default = $default:ident)?) {
             $( $(#[doc = $doc:literal])* $variant:ident = $text:literal ),+ $(,)?
         }
     ) => {
@@ -34,6 +16,14 @@ macro_rules! choice {
         $vis enum $name {
             $( $(#[doc = $doc])* $variant ),+
         }
+
+        $(
+            impl Default for $name {
+                fn default() -> Self {
+                    $name::$default
+                }
+            }
+        )?
 
         impl $name {
             /// Every value, in declaration order.

@@ -1,5 +1,4 @@
-//! Which HTTP client implements a session, and whether this build has the OpenSSL one
-//! (`native-tls`).
+//! Which HTTP client implements a session, and whether this build has the OpenSSL one.
 
 crate::choice! {
     /// Which HTTP client implements a session.

@@ -38,14 +38,12 @@ pub const MAX_PLANNED: f64 = 1e9;
 /// How often `harness exec` samples the command's processes and the server: finer than a
 /// run's, because the programs it checks often live for a second or two.
 pub const EXEC_SAMPLE_INTERVAL: Duration = Duration::from_millis(100);
-/// How often `harness exec` checks that the command is still running (one read of
-/// `/proc/PID/stat`): a close the server saw before the last such check was the program's,
-/// not its exit's, so this bounds the window in which the two cannot be told apart.
+/// How often `harness exec` checks that the command still runs: this bounds the window in which
+/// a close by the program cannot be told from a close by its exit.
 pub const EXEC_EXIT_WATCH_INTERVAL: Duration = Duration::from_millis(2);
-/// Requests each habit's program makes in `harness survey`: enough that a per-request habit's
-/// program runs across several of `harness exec`'s samples (its RSS growth per request needs
-/// two after its first request) and that one pooled connection is a small share of the
-/// requests, few enough that the whole survey stays well within two minutes.
+/// Requests each habit's program makes in `harness survey`: enough that it spans several of
+/// `harness exec`'s samples (RSS growth per request needs two after the first request) and one
+/// pooled connection is a small share; few enough that the survey stays within two minutes.
 pub const SURVEY_REQUESTS: u64 = 200;
 /// Longest one habit's check may run in `harness survey` before it is stopped (as `harness exec
 /// --duration` stops a command): a program that hangs becomes a failed row, not a hung survey.

@@ -1,5 +1,4 @@
-//! The closed sets of `harness exec`: report mode, how the command ended, heap tool, habit, witness
-//! record, figure source.
+//! The closed sets of `harness exec`: report mode, end, heap tool, habit, witness, source.
 
 crate::choice! {
     /// What kind of report a `summary.json` of `harness exec` is.

@@ -1,5 +1,4 @@
-//! The ground: every closed set of names, every default and the one number formatter; imports no
-//! other layer.
+//! The ground: every closed set of names, every default, the number formatter; imports no layer.
 
 pub mod choice;
 pub mod client;

@@ -1,5 +1,7 @@
 //! The four session modes (`fresh`, `leak`, `shared`, `resume`) and a leg's label.
 
+use crate::vocab::client::ClientKind;
+
 crate::choice! {
     /// How the client uses sessions, per request.
     pub enum Mode ("mode", default = Fresh) {
@@ -17,11 +19,7 @@ crate::choice! {
 impl Mode {
     /// How tables, legends and the progress bar name a (mode, client) leg: `fresh`, or
     /// `fresh/reqwest` when the run used several clients.
-    pub fn leg_label(
-        self,
-        client: crate::vocab::client::ClientKind,
-        several_clients: bool,
-    ) -> String {
+    pub fn leg_label(self, client: ClientKind, several_clients: bool) -> String {
         if several_clients {
             format!("{self}/{client}")
         } else {

@@ -1,5 +1,4 @@
-//! The closed sets of `harness survey`: the runtimes it knows, how a survey ended, what became
-//! of each habit's row.
+//! The closed sets of `harness survey`: runtimes, how a survey ended, each row's status.
 
 crate::choice! {
     /// A language runtime whose client habits the survey checks (`--runtime`).

@@ -32,10 +32,8 @@ impl Default for ServerCachePolicy {
 impl std::fmt::Display for ServerCachePolicy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ServerCachePolicy::Bounded { capacity } => {
-                write!(f, "rustls (count-bounded, {capacity} entries)")
-            }
-            ServerCachePolicy::Ttl { ttl, capacity } => {
+            Self::Bounded { capacity } => write!(f, "rustls (count-bounded, {capacity} entries)"),
+            Self::Ttl { ttl, capacity } => {
                 write!(f, "ttl ({} s, {capacity} entries)", ttl.as_secs_f64())
             }
         }
@@ -45,9 +43,7 @@ impl std::fmt::Display for ServerCachePolicy {
 impl ServerCachePolicy {
     pub(crate) fn capacity(&self) -> usize {
         match *self {
-            ServerCachePolicy::Bounded { capacity } | ServerCachePolicy::Ttl { capacity, .. } => {
-                capacity
-            }
+            Self::Bounded { capacity } | Self::Ttl { capacity, .. } => capacity,
         }
     }
 }

@@ -1,5 +1,4 @@
-//! The TLS settings a run chooses (version, key exchange, roots) and the lockstep scenario's
-//! library and config sharing.
+//! The TLS settings a run chooses, and the lockstep scenario's library and config sharing.
 
 crate::choice! {
     /// TLS protocol version, offered alone by both sides.

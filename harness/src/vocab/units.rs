@@ -61,16 +61,10 @@ const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
 /// The binary unit (and its size) that suits values up to `max` bytes.
 pub fn byte_unit(max: f64) -> (f64, &'static str) {
-    let a = max.abs();
-    if a >= GIB {
-        (GIB, "GiB")
-    } else if a >= MIB {
-        (MIB, "MiB")
-    } else if a >= KIB {
-        (KIB, "KiB")
-    } else {
-        (1.0, "B")
-    }
+    [(GIB, "GiB"), (MIB, "MiB"), (KIB, "KiB")]
+        .into_iter()
+        .find(|&(size, _)| max.abs() >= size)
+        .unwrap_or((1.0, "B"))
 }
 
 /// `4150.0` → `4.05 KiB`.
@@ -81,14 +75,11 @@ pub fn bytes(v: f64) -> String {
 
 /// Microseconds in the unit a reader expects: `850 µs`, `1.2 ms`, `3.4 s`.
 pub fn micros(us: f64) -> String {
-    let a = us.abs();
-    if a >= 1_000_000.0 {
-        format!("{} s", sig3(us / 1_000_000.0))
-    } else if a >= 1_000.0 {
-        format!("{} ms", sig3(us / 1_000.0))
-    } else {
-        format!("{} µs", sig3(us))
-    }
+    let (size, unit) = [(1e6, "s"), (1e3, "ms")]
+        .into_iter()
+        .find(|&(size, _)| us.abs() >= size)
+        .unwrap_or((1.0, "µs"));
+    format!("{} {unit}", sig3(us / size))
 }
 
 /// A fixed span of time, as [`micros`] writes it: `2 ms`, `5 s`.
