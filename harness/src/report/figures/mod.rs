@@ -52,7 +52,8 @@ pub enum Get {
 }
 
 /// Where a figure comes from: the three kinds a reader must tell apart, ordered from the
-/// strongest claim to the weakest (a derived figure rests on measured ones, a model on both).
+/// strongest claim to the weakest (a derived figure rests on measured ones, a model on both),
+/// so the `max` of a statement's kinds is what it can claim as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Provenance {
     /// Read off the run: a count, a sample, the bytes an allocator saw freed.
@@ -68,37 +69,28 @@ impl Provenance {
     /// Every kind, in the legend's order.
     pub const ALL: [Provenance; 3] = [Self::Measured, Self::Derived, Self::Model];
 
-    /// The weakest of `kinds` (`None`: no kind): what a statement of figures of these kinds
-    /// can claim as a whole.
-    pub fn weakest(kinds: impl IntoIterator<Item = Provenance>) -> Option<Provenance> {
-        kinds.into_iter().max()
-    }
+    /// Per kind, in [`Provenance::ALL`]'s order: its mark (one character, so it costs a column,
+    /// not a sentence), its word (the page's tooltip on the mark), its meaning in the legend.
+    const TEXT: [[&'static str; 3]; 3] = [
+        ["●", "measured", "measured"],
+        ["◐", "derived", "derived from measured figures"],
+        [
+            "○",
+            "model",
+            "model (R·b·T = rate × retention × b; extrapolation)",
+        ],
+    ];
 
-    /// The mark a value carries: one character, so it costs a column, not a sentence.
     pub fn mark(self) -> &'static str {
-        match self {
-            Self::Measured => "●",
-            Self::Derived => "◐",
-            Self::Model => "○",
-        }
+        Self::TEXT[self as usize][0]
     }
 
-    /// The kind in one word (the page's tooltip on the mark).
     pub fn word(self) -> &'static str {
-        match self {
-            Self::Measured => "measured",
-            Self::Derived => "derived",
-            Self::Model => "model",
-        }
+        Self::TEXT[self as usize][1]
     }
 
-    /// What the mark means, for the legend.
     pub fn meaning(self) -> &'static str {
-        match self {
-            Self::Measured => "measured",
-            Self::Derived => "derived from measured figures",
-            Self::Model => "model (R·b·T = rate × retention × b; extrapolation)",
-        }
+        Self::TEXT[self as usize][2]
     }
 }
 
