@@ -1,11 +1,10 @@
 //! Every per-mode figure, declared once; the views name each by its `const` here.
 
-use super::{numbers, per_session, words, Figure, Provenance, Unit};
+use super::{count, numbers, per_session, words, Figure, Provenance};
 use crate::contract::summary::{ModeSummary, ServerSummary};
 use crate::contract::wire::P50P99;
-use crate::vocab::units;
+use crate::vocab::units::{self, bytes, micros, percent, rate, seconds, sig3};
 use Provenance::{Derived, Measured, Model};
-use Unit::{Bytes, Count, Micros, Number, Percent, Rate, Seconds};
 
 /// The figures per second of wall time (a rate, a share of a core over the elapsed wall time).
 /// Under the virtual clock that time is not the scenario's (the requests run as fast as the
@@ -57,22 +56,22 @@ fn p50_p99(p: Option<P50P99>) -> Vec<Option<f64>> {
 }
 
 pub const REQUESTS_OK_FAILED: Figure =
-    numbers("requests ok / failed", Count, &[Measured; 2], |m| {
+    numbers("requests ok / failed", count, &[Measured; 2], |m| {
         vec![n(m.load.requests_ok), n(m.load.requests_failed)]
     });
 /// Requests completed ÷ elapsed wall time.
-pub const ACHIEVED_RATE: Figure = numbers("achieved rate", Rate, &[Derived], |m| {
+pub const ACHIEVED_RATE: Figure = numbers("achieved rate", rate, &[Derived], |m| {
     vec![Some(m.achieved_rps)]
 });
 pub const LATE_STARTS: Figure = numbers(
     "late starts (≥2 ms or no slot)",
-    Count,
+    count,
     &[Measured],
     |m| ints([m.load.late_starts]),
 );
 pub const HANDSHAKES: Figure = numbers(
     "handshakes full / resumed / reused conn",
-    Count,
+    count,
     &[Measured; 3],
     |m| {
         ints([
@@ -84,24 +83,24 @@ pub const HANDSHAKES: Figure = numbers(
 );
 pub const CONNECTIONS: Figure = numbers(
     "connections opened / peak open",
-    Count,
+    count,
     &[Measured; 2],
     |m| ints([m.load.connections_opened, m.open_connections_peak]),
 );
 pub const ALLOC_BYTES_PER_REQUEST: Figure =
-    per_session("bytes allocated / request", Bytes, &[Derived], |m| {
+    per_session("bytes allocated / request", bytes, &[Derived], |m| {
         vec![m.client_alloc_bytes_per_request]
     });
-pub const SESSION_BUILDS: Figure = numbers("session builds", Count, &[Measured], |m| {
+pub const SESSION_BUILDS: Figure = numbers("session builds", count, &[Measured], |m| {
     vec![n(m.load.client_builds)]
 });
-pub const BUILD_CPU: Figure = per_session("build CPU p50 / p99", Micros, &[Measured; 2], |m| {
+pub const BUILD_CPU: Figure = per_session("build CPU p50 / p99", micros, &[Measured; 2], |m| {
     p50_p99(m.load.client_build_cpu_us)
 });
 /// Building threads' CPU time ÷ elapsed wall time.
 pub const BUILD_SHARE_OVER_WALL: Figure = numbers(
     "building: CPU ÷ wall time (share of one core)",
-    Percent,
+    percent,
     &[Derived],
     |m| vec![m.client_build_core_share],
 );
@@ -109,27 +108,27 @@ pub const BUILD_SHARE_OVER_WALL: Figure = numbers(
 /// on either clock.
 pub const BUILD_AT_RATE: Figure = numbers(
     "building at the planned rate: cores needed / available",
-    Number,
+    sig3,
     &[Derived, Measured],
     |m| vec![m.build_cores_needed, o(m.load.cores_available)],
 );
 pub const RETAINED_BYTES: Figure =
-    per_session("retained bytes / session (b)", Bytes, &[Derived], |m| {
+    per_session("retained bytes / session (b)", bytes, &[Derived], |m| {
         vec![m.retained_bytes_per_session]
     });
 pub const RETAINED_BYTES_SLOPE: Figure =
-    per_session("b cross-check: heap slope", Bytes, &[Derived], |m| {
+    per_session("b cross-check: heap slope", bytes, &[Derived], |m| {
         vec![m.retained_bytes_slope]
     });
 pub const PLATEAU: Figure = per_session(
     "plateau: model R·b·T / measured",
-    Bytes,
+    bytes,
     &[Model, Measured],
     |m| vec![m.model_plateau_bytes, m.measured_plateau_bytes],
 );
 pub const CLIENT_HEAP: Figure = numbers(
     "client heap start / peak / end",
-    Bytes,
+    bytes,
     &[Measured; 3],
     |m| {
         ints([
@@ -141,7 +140,7 @@ pub const CLIENT_HEAP: Figure = numbers(
 );
 pub const CLIENT_RSS: Figure = numbers(
     "client RSS start / peak / end",
-    Bytes,
+    bytes,
     &[Measured; 3],
     |m| {
         ints([
@@ -151,10 +150,10 @@ pub const CLIENT_RSS: Figure = numbers(
         ])
     },
 );
-pub const OPEN_FDS: Figure = numbers("open fds start / peak / end", Count, &[Measured; 3], |m| {
+pub const OPEN_FDS: Figure = numbers("open fds start / peak / end", count, &[Measured; 3], |m| {
     ints([m.load.open_fds_start, m.open_fds_peak, m.load.open_fds_end])
 });
-pub const LATENCY: Figure = per_session("latency p50 / p99 / max", Micros, &[Measured; 3], |m| {
+pub const LATENCY: Figure = per_session("latency p50 / p99 / max", micros, &[Measured; 3], |m| {
     let l = m.load.latency_us;
     vec![
         l.map(|l| l.p50 as f64),
@@ -163,12 +162,12 @@ pub const LATENCY: Figure = per_session("latency p50 / p99 / max", Micros, &[Mea
     ]
 });
 /// The sampler's CPU time ÷ elapsed wall time.
-pub const SAMPLER_OVERHEAD: Figure = numbers("sampler overhead", Percent, &[Derived], |m| {
+pub const SAMPLER_OVERHEAD: Figure = numbers("sampler overhead", percent, &[Derived], |m| {
     vec![m.sampler_share]
 });
 pub const SERVER_HANDSHAKES: Figure = numbers(
     "server handshakes full / resumed / failed",
-    Count,
+    count,
     &[Measured; 3],
     |m| {
         srv(m, |s| {
@@ -177,12 +176,12 @@ pub const SERVER_HANDSHAKES: Figure = numbers(
     },
 );
 pub const SERVER_CACHE_BYTES: Figure =
-    numbers("server session cache peak bytes", Bytes, &[Measured], |m| {
+    numbers("server session cache peak bytes", bytes, &[Measured], |m| {
         srv(m, |s| [s.session_cache_bytes_peak])
     });
 pub const SERVER_CONNECTIONS: Figure = numbers(
     "server connections total / peak open",
-    Count,
+    count,
     &[Measured; 2],
     |m| srv(m, |s| [s.connections_total, s.open_connections_peak]),
 );
@@ -195,33 +194,33 @@ pub const MODE_FIGURES: &[&Figure] = &[
         Some(format!("{} / {}", m.client, m.roots))
     }),
     &REQUESTS_OK_FAILED,
-    &numbers("requests planned / started", Count, &[Measured; 2], |m| {
+    &numbers("requests planned / started", count, &[Measured; 2], |m| {
         vec![n(m.load.requests_planned), n(m.load.requests_started)]
     }),
     &ACHIEVED_RATE,
     &LATE_STARTS,
-    &numbers("start lag p50 / p99", Micros, &[Measured; 2], |m| {
+    &numbers("start lag p50 / p99", micros, &[Measured; 2], |m| {
         p50_p99(m.load.start_lag_us)
     }),
     &HANDSHAKES,
     &CONNECTIONS,
     &ALLOC_BYTES_PER_REQUEST,
-    &per_session("  of which OpenSSL / request", Bytes, &[Derived], |m| {
+    &per_session("  of which OpenSSL / request", bytes, &[Derived], |m| {
         vec![m.openssl_alloc_bytes_per_request]
     }),
-    &per_session("allocations / request", Number, &[Derived], |m| {
+    &per_session("allocations / request", sig3, &[Derived], |m| {
         vec![m.client_allocs_per_request]
     }),
     &SESSION_BUILDS,
     &BUILD_CPU,
-    &per_session("build wall time p50 / p99", Micros, &[Measured; 2], |m| {
+    &per_session("build wall time p50 / p99", micros, &[Measured; 2], |m| {
         p50_p99(m.load.client_build_us)
     }),
     &BUILD_SHARE_OVER_WALL,
-    &per_session("bytes allocated / build", Bytes, &[Derived], |m| {
+    &per_session("bytes allocated / build", bytes, &[Derived], |m| {
         vec![m.client_build_alloc_bytes]
     }),
-    &per_session("  of which OpenSSL / build", Bytes, &[Derived], |m| {
+    &per_session("  of which OpenSSL / build", bytes, &[Derived], |m| {
         vec![m.openssl_build_alloc_bytes]
     }),
     &BUILD_AT_RATE,
@@ -232,46 +231,46 @@ pub const MODE_FIGURES: &[&Figure] = &[
     }),
     &RETAINED_BYTES,
     &RETAINED_BYTES_SLOPE,
-    &numbers("retained sessions peak", Count, &[Measured], |m| {
+    &numbers("retained sessions peak", count, &[Measured], |m| {
         ints([m.retained_sessions_peak])
     }),
     &PLATEAU,
-    &per_session("plateau: measured ÷ model", Number, &[Derived], |m| {
+    &per_session("plateau: measured ÷ model", sig3, &[Derived], |m| {
         vec![m.plateau_ratio]
     }),
-    &numbers("plateau reached at", Seconds, &[Measured], |m| {
+    &numbers("plateau reached at", seconds, &[Measured], |m| {
         vec![m.plateau_reached_s]
     }),
     &CLIENT_HEAP,
     &CLIENT_RSS,
     &OPEN_FDS,
     &LATENCY,
-    &numbers("warm-up before the load", Micros, &[Measured], |m| {
+    &numbers("warm-up before the load", micros, &[Measured], |m| {
         ints([m.load.warmup_us])
     }),
-    &numbers("client CPU", Seconds, &[Measured], |m| {
+    &numbers("client CPU", seconds, &[Measured], |m| {
         vec![m.load.client_cpu_s]
     }),
     &SAMPLER_OVERHEAD,
-    &numbers("server RSS peak / heap peak", Bytes, &[Measured; 2], |m| {
+    &numbers("server RSS peak / heap peak", bytes, &[Measured; 2], |m| {
         srv(m, |s| [s.rss_peak_bytes, s.heap_peak_bytes])
     }),
     &numbers(
         "server session cache peak entries",
-        Count,
+        count,
         &[Measured],
         |m| srv(m, |s| [s.session_cache_entries_peak]),
     ),
     &SERVER_CACHE_BYTES,
     &SERVER_HANDSHAKES,
     &SERVER_CONNECTIONS,
-    &numbers("server accept errors", Count, &[Measured], |m| {
+    &numbers("server accept errors", count, &[Measured], |m| {
         srv(m, |s| [s.accept_errors])
     }),
-    &numbers("server CPU", Seconds, &[Measured], |m| {
+    &numbers("server CPU", seconds, &[Measured], |m| {
         vec![m.server.as_ref().and_then(|s| s.cpu_s)]
     }),
-    &numbers("worker lines not understood", Count, &[Measured], |m| {
+    &numbers("worker lines not understood", count, &[Measured], |m| {
         vec![n(m.worker_lines_unparsed)]
     }),
     &words("failures by kind", |m| {

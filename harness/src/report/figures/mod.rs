@@ -8,45 +8,19 @@ use crate::contract::summary::ModeSummary;
 use crate::vocab::owner::Owner;
 use crate::vocab::units;
 
-/// How a figure's numbers read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// An exact count: `60,000`.
-    Count,
-    /// Bytes in binary units: `17.9 KiB`.
-    Bytes,
-    /// Microseconds, scaled: `850 µs`, `1.2 ms`.
-    Micros,
-    /// Seconds: `2.5 s`.
-    Seconds,
-    /// Requests per second: `100 req/s`.
-    Rate,
-    /// A share shown as a percentage: `1.23 %`.
-    Percent,
-    /// A plain number, three significant digits: `199`, `1.01`.
-    Number,
-}
+/// How a figure's numbers read: one of [`units`]' formats.
+pub type Format = fn(f64) -> String;
 
-impl Unit {
-    /// The value in this unit.
-    pub fn format(self, v: f64) -> String {
-        match self {
-            Unit::Count => units::count(v.max(0.0).round() as u64),
-            Unit::Bytes => units::bytes(v),
-            Unit::Micros => units::micros(v),
-            Unit::Seconds => units::seconds(v),
-            Unit::Rate => units::rate(v),
-            Unit::Percent => units::percent(v),
-            Unit::Number => units::sig3(v),
-        }
-    }
+/// An exact count: `60,000`.
+pub fn count(v: f64) -> String {
+    units::count(v.max(0.0).round() as u64)
 }
 
 /// Where a figure's value comes from.
 #[derive(Clone, Copy)]
 pub enum Get {
     /// One or more numbers in one unit, shown `a / b / c`; `None` is not measured.
-    Numbers(Unit, fn(&ModeSummary) -> Vec<Option<f64>>),
+    Numbers(Format, fn(&ModeSummary) -> Vec<Option<f64>>),
     /// Words (`None`: nothing to say).
     Text(fn(&ModeSummary) -> Option<String>),
 }
@@ -113,7 +87,7 @@ type Numbers = fn(&ModeSummary) -> Vec<Option<f64>>;
 /// A figure of numbers in `unit`.
 const fn numbers(
     label: &'static str,
-    unit: Unit,
+    unit: Format,
     provenance: &'static [Provenance],
     get: Numbers,
 ) -> Figure {
@@ -128,7 +102,7 @@ const fn numbers(
 /// A figure of numbers in `unit` that describes one session, request or build.
 const fn per_session(
     label: &'static str,
-    unit: Unit,
+    unit: Format,
     provenance: &'static [Provenance],
     get: Numbers,
 ) -> Figure {
@@ -170,11 +144,7 @@ impl Figure {
     /// This figure for one mode.
     pub fn cell(&self, m: &ModeSummary) -> Cell {
         match self.get {
-            Get::Numbers(unit, f) => Cell::Parts(
-                f(m).into_iter()
-                    .map(|v| v.map(|v| unit.format(v)))
-                    .collect(),
-            ),
+            Get::Numbers(unit, f) => Cell::Parts(f(m).into_iter().map(|v| v.map(unit)).collect()),
             Get::Text(f) => Cell::Text(f(m)),
         }
     }
