@@ -72,11 +72,9 @@ pub const FILES: [&str; 6] = [
 /// has a breakdown (`--breakdown`).
 pub const BREAKDOWN_FILE: &str = "breakdown.svg";
 
-/// Draws every SVG and `index.html` into `dir` (created if missing) from the summary and the
-/// timeline rows, and returns the paths written: [`FILES`] in order, with [`BREAKDOWN_FILE`]
-/// before `index.html` when it is drawn. Every chart is drawn before anything is written, so a
-/// drawing failure leaves no half-updated report. The same input gives the same bytes, and an
-/// empty or cut-short timeline draws what exists instead of failing.
+/// Draws every SVG and `index.html` into `dir`; returns the paths written ([`FILES`], with
+/// [`BREAKDOWN_FILE`] before `index.html` when drawn). Everything is drawn before anything is
+/// written, so a failure leaves no half-updated report.
 pub fn render(
     dir: &Path,
     summary: &Summary,

@@ -21,10 +21,8 @@ fn full_handshakes(m: &ModeSummary) -> Option<(u64, &'static str)> {
         })
 }
 
-/// Fresh vs shared: allocation traffic per request (derived, as the table marks it), memory
-/// held and handshakes (measured).
-/// The fresh heap peak holds the retention model's store when retention is on, so the clause
-/// says so beside the run's length.
+/// Fresh vs shared: allocation traffic per request (derived), memory held and handshakes
+/// (measured); the fresh heap peak holds the retention model's store, and the line says so.
 pub(super) fn share_line(
     f: &ModeSummary,
     s: &ModeSummary,
@@ -35,17 +33,12 @@ pub(super) fn share_line(
         f.client_alloc_bytes_per_request,
         s.client_alloc_bytes_per_request,
     ) {
-        let diff = fb - sb;
-        let (amount, direction) = if diff >= 0.0 {
-            (diff, "less")
-        } else {
-            (-diff, "more")
-        };
+        let direction = if fb - sb >= 0.0 { "less" } else { "more" };
         clauses.push(format!(
             "allocation traffic (bytes allocated per request, not memory held) was {} fresh vs {} shared, {} {direction} per request when shared (derived: client allocator totals ÷ completed requests, and their difference)",
             fmt_bytes(fb),
             fmt_bytes(sb),
-            fmt_bytes(amount),
+            fmt_bytes((fb - sb).abs()),
         ));
     }
     // The client's live-heap peak (`None`: no counting allocator).
@@ -74,11 +67,8 @@ pub(super) fn share_line(
     (!clauses.is_empty()).then(|| format!("Share one session: {}.", clauses.join("; ")))
 }
 
-/// CPU spent building sessions in fresh mode, from the building threads' CPU time. Under the
-/// virtual clock the requests run as fast as the machine allows, so the wall time is not the
-/// scenario's and CPU ÷ wall time is not what the planned rate costs: the line then gives the
-/// share at the planned rate (`build_cores_needed`) first, and the share over this run's wall
-/// time named as such.
+/// CPU spent building fresh sessions. Under the virtual clock CPU ÷ wall time is not what the
+/// planned rate costs: the share at the planned rate comes first, the one over wall time named.
 pub(super) fn build_line(
     summary: &Summary,
     f: &ModeSummary,
@@ -133,9 +123,8 @@ pub(super) fn build_line(
     }
 }
 
-/// What the harness's retention model keeps of each fresh session, and the plateau: model and
-/// measured, each named. The store is the harness's, standing in for a platform's session
-/// cache, so the line names it as the model rather than as something the session does.
+/// What the harness's retention model (standing in for a platform's session cache) keeps of
+/// each fresh session, and the plateau: model and measured, each named.
 pub(super) fn retention_line(f: &ModeSummary, retention_s: Option<f64>) -> Option<String> {
     let b = f.retained_bytes_per_session?;
     let method = f

@@ -6,16 +6,13 @@ use crate::contract::wire::P50P99;
 use crate::vocab::units::{self, bytes, micros, percent, rate, seconds, sig3};
 use Provenance::{Derived, Measured, Model};
 
-/// The figures per second of wall time (a rate, a share of a core over the elapsed wall time).
-/// Under the virtual clock that time is not the scenario's (the requests run as fast as the
-/// machine allows), so they describe the run, not the planned rate: [`wall_time_note`] says so
-/// beside them.
+/// The figures per second of wall time: under the virtual clock they describe the run, not the
+/// planned rate, and [`wall_time_note`] says so beside them.
 pub const PER_WALL_SECOND: &[&Figure] =
     &[&ACHIEVED_RATE, &BUILD_SHARE_OVER_WALL, &SAMPLER_OVERHEAD];
 
-/// Under the virtual clock, what a leg's per-wall-second figures are per: the wall time its
-/// scheduled requests ran in, and where the figure at the planned rate is. `None` under the real clock
-/// (no `virtual_s`), whose wall time is the scenario's.
+/// Under the virtual clock, what a leg's per-wall-second figures are per, and where the figure
+/// at the planned rate is (`None` under the real clock).
 pub fn wall_time_note(m: &ModeSummary) -> Option<String> {
     let virtual_s = m.load.virtual_s?;
     let figures = PER_WALL_SECOND
