@@ -140,14 +140,10 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
 
 /// One chart of [`CHARTS`] as a figure, its caption as its alt text.
 fn chart(out: &mut String, file: &str) {
-    let caption = CHARTS
-        .iter()
-        .find(|(f, _)| *f == file)
-        .map_or("", |(_, c)| c);
+    let caption = CHARTS.iter().find(|(f, _)| *f == file);
+    let caption = esc(caption.map_or("", |(_, c)| c));
     out.push_str(&format!(
-        "<figure><img src=\"{file}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
-        esc(caption),
-        esc(caption)
+        "<figure><img src=\"{file}\" alt=\"{caption}\"><figcaption>{caption}</figcaption></figure>\n"
     ));
 }
 
@@ -293,12 +289,12 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
                 _ if figure.marked(m) => " class=\"unsound\"",
                 _ => "",
             };
-            let mark = if figure.marked(m) {
-                format!(" {UNSOUND_MARK}")
-            } else {
-                String::new()
-            };
-            out.push_str(&format!("<td{class}>{}{mark}</td>", cell.render(na, esc)));
+            let mark = figure.marked(m).then(|| format!(" {UNSOUND_MARK}"));
+            out.push_str(&format!(
+                "<td{class}>{}{}</td>",
+                cell.render(na, esc),
+                mark.unwrap_or_default()
+            ));
         }
         out.push_str("</tr>\n");
     }

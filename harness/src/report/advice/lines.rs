@@ -223,16 +223,6 @@ const OWNER_KNOBS: &[(Owner, Knob)] = &[
     (Owner::KeyExchange, Knob::KxX25519),
 ];
 
-/// The run's own client settings, from the plan the summary publishes (`None`: a summary
-/// that does not record one of them).
-fn plan_settings(summary: &Summary, m: &ModeSummary) -> Option<Settings> {
-    Some(Settings {
-        roots: m.roots,
-        client_cache: summary.scenario.client_cache?,
-        kx: summary.scenario.kx?,
-    })
-}
-
 /// `--breakdown`: the owner holding most of b in mode `m`, and what the knob that moves it
 /// measured (the knob probe runs in the fresh leg `probe` of the same client).
 pub(super) fn owner_line(
@@ -256,7 +246,7 @@ pub(super) fn owner_line(
         top.owner,
         fmt_bytes(top.bytes),
         fmt_bytes(b),
-        crate::vocab::units::percent(top.share),
+        units::percent(top.share),
     );
     let Some(knob) = OWNER_KNOBS
         .iter()
@@ -269,7 +259,17 @@ pub(super) fn owner_line(
         return Some(line);
     };
     let k = knob.setting();
-    if plan_settings(summary, m).is_some_and(|s| knob.in_use(&s)) {
+    // The run's own settings, from the plan the summary publishes (an older one may lack them).
+    let sc = &summary.scenario;
+    let plan = sc
+        .client_cache
+        .zip(sc.kx)
+        .map(|(client_cache, kx)| Settings {
+            roots: m.roots,
+            client_cache,
+            kx,
+        });
+    if plan.is_some_and(|s| knob.in_use(&s)) {
         line.push_str(&format!(
             "; this run already uses `{k}`, the setting that moves it; sharing the session is what remains."
         ));
