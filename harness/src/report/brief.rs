@@ -7,132 +7,109 @@ use crate::report::figures::{self as fig, Cell, Figure, Get, Provenance, UNSOUND
 use crate::report::grid::{grid, leg_labels, widest};
 use crate::report::headline;
 
-/// The headings of the brief table's groups, in order.
-const LOAD: &str = "load";
-const SESSIONS: &str = "sessions";
-const MEMORY: &str = "memory";
-const SOCKETS: &str = "sockets";
-const SERVER: &str = "server";
-
 /// One row of the brief table.
 pub struct Brief {
-    /// The group's heading.
-    pub group: &'static str,
     pub figure: &'static Figure,
-    /// The brief label.
     pub label: &'static str,
     /// Which parts of the figure's value, by index (empty: all of them).
     pub parts: &'static [usize],
-    /// When the row is shown.
-    pub show: Show,
+    /// Shown when a leg's value is above zero rather than when a leg measured it: a count whose
+    /// zero says nothing worth a line (failed handshakes), and whose non-zero value must not be
+    /// left to `--detail`.
+    pub nonzero: bool,
 }
 
-/// When a brief row is shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Show {
-    /// When a leg measured it.
-    Measured,
-    /// When a leg's value is above zero: a count whose zero says nothing worth a line (failed
-    /// handshakes), and whose non-zero value must not be left to `--detail`.
-    NonZero,
-}
-
-const fn b(
-    group: &'static str,
-    figure: &'static Figure,
-    label: &'static str,
-    parts: &'static [usize],
-) -> Brief {
+const fn b(figure: &'static Figure, label: &'static str, parts: &'static [usize]) -> Brief {
     Brief {
-        group,
         figure,
         label,
         parts,
-        show: Show::Measured,
+        nonzero: false,
     }
 }
 
 /// A row of every part of `figure`, under the figure's own label.
-const fn whole(group: &'static str, figure: &'static Figure) -> Brief {
-    b(group, figure, figure.label, &[])
+const fn whole(figure: &'static Figure) -> Brief {
+    b(figure, figure.label, &[])
 }
 
-/// The brief table's rows, in order, each short enough that four legs fit 120 columns.
-pub const BRIEF: &[Brief] = &[
-    whole(LOAD, &fig::REQUESTS_OK_FAILED),
-    whole(LOAD, &fig::ACHIEVED_RATE),
-    b(LOAD, &fig::LATE_STARTS, "late starts", &[]),
-    b(LOAD, &fig::LATENCY, "latency p50 / p99", &[0, 1]),
-    b(
-        SESSIONS,
-        &fig::HANDSHAKES,
-        "handshakes full / resumed / reused",
-        &[],
+/// The brief table's groups, each under its heading, in order; each row short enough that four
+/// legs fit 120 columns.
+pub const BRIEF: &[(&str, &[Brief])] = &[
+    (
+        "load",
+        &[
+            whole(&fig::REQUESTS_OK_FAILED),
+            whole(&fig::ACHIEVED_RATE),
+            b(&fig::LATE_STARTS, "late starts", &[]),
+            b(&fig::LATENCY, "latency p50 / p99", &[0, 1]),
+        ],
     ),
-    whole(SESSIONS, &fig::SESSION_BUILDS),
-    b(SESSIONS, &fig::BUILD_CPU, "build CPU p50", &[0]),
-    b(
-        SESSIONS,
-        &fig::RETAINED_BYTES,
-        "b: bytes a session holds",
-        &[],
+    (
+        "sessions",
+        &[
+            b(&fig::HANDSHAKES, "handshakes full / resumed / reused", &[]),
+            whole(&fig::SESSION_BUILDS),
+            b(&fig::BUILD_CPU, "build CPU p50", &[0]),
+            b(&fig::RETAINED_BYTES, "b: bytes a session holds", &[]),
+            whole(&fig::RETAINED_BYTES_SLOPE),
+            b(&fig::PLATEAU, "plateau, model R·b·T", &[0]),
+            b(&fig::PLATEAU, "plateau, measured", &[1]),
+        ],
     ),
-    whole(SESSIONS, &fig::RETAINED_BYTES_SLOPE),
-    b(SESSIONS, &fig::PLATEAU, "plateau, model R·b·T", &[0]),
-    b(SESSIONS, &fig::PLATEAU, "plateau, measured", &[1]),
-    whole(MEMORY, &fig::ALLOC_BYTES_PER_REQUEST),
-    b(MEMORY, &fig::CLIENT_HEAP, "client heap peak", &[1]),
-    b(MEMORY, &fig::CLIENT_RSS, "client RSS peak", &[1]),
-    b(SOCKETS, &fig::OPEN_FDS, "open fds peak", &[1]),
-    b(SOCKETS, &fig::CONNECTIONS, "connections opened / peak", &[]),
-    b(
-        SERVER,
-        &fig::SERVER_HANDSHAKES,
-        "handshakes full / resumed",
-        &[0, 1],
+    (
+        "memory",
+        &[
+            whole(&fig::ALLOC_BYTES_PER_REQUEST),
+            b(&fig::CLIENT_HEAP, "client heap peak", &[1]),
+            b(&fig::CLIENT_RSS, "client RSS peak", &[1]),
+        ],
     ),
-    Brief {
-        show: Show::NonZero,
-        ..b(SERVER, &fig::SERVER_HANDSHAKES, "handshakes failed", &[2])
-    },
-    b(SERVER, &fig::SERVER_CACHE_BYTES, "session cache peak", &[]),
-    b(
-        SERVER,
-        &fig::SERVER_CONNECTIONS,
-        "connections total / peak",
-        &[],
+    (
+        "sockets",
+        &[
+            b(&fig::OPEN_FDS, "open fds peak", &[1]),
+            b(&fig::CONNECTIONS, "connections opened / peak", &[]),
+        ],
+    ),
+    (
+        "server",
+        &[
+            b(
+                &fig::SERVER_HANDSHAKES,
+                "handshakes full / resumed",
+                &[0, 1],
+            ),
+            Brief {
+                nonzero: true,
+                ..b(&fig::SERVER_HANDSHAKES, "handshakes failed", &[2])
+            },
+            b(&fig::SERVER_CACHE_BYTES, "session cache peak", &[]),
+            b(&fig::SERVER_CONNECTIONS, "connections total / peak", &[]),
+        ],
     ),
 ];
 
 impl Brief {
-    /// The indices of the parts shown, of a value of `len` parts.
-    fn shown(&self, len: usize) -> Vec<usize> {
+    /// The parts of a value this row shows.
+    fn pick<T: Clone>(&self, parts: &[T]) -> Vec<T> {
         match self.parts {
-            [] => (0..len).collect(),
-            idx => idx.to_vec(),
+            [] => parts.to_vec(),
+            idx => idx.iter().filter_map(|&i| parts.get(i).cloned()).collect(),
         }
     }
 
     /// The weakest kind of the parts shown: the row's one mark, in its own column.
     fn mark(&self) -> Option<Provenance> {
-        let kinds = self.figure.provenance;
-        Provenance::weakest(
-            self.shown(kinds.len())
-                .iter()
-                .filter_map(|&i| kinds.get(i))
-                .copied(),
-        )
+        self.pick(self.figure.provenance).into_iter().max()
     }
 
     /// Whether a part shown is above zero for `m`.
-    fn nonzero(&self, m: &ModeSummary) -> bool {
+    fn above_zero(&self, m: &ModeSummary) -> bool {
         let Get::Numbers(_, get) = self.figure.get else {
             return false;
         };
-        let values = get(m);
-        self.shown(values.len())
-            .into_iter()
-            .any(|i| values.get(i).copied().flatten().is_some_and(|v| v > 0.0))
+        self.pick(&get(m)).into_iter().flatten().any(|v| v > 0.0)
     }
 
     /// The brief cell for one leg: the chosen parts as the table formats them, `!` after a
@@ -141,9 +118,7 @@ impl Brief {
         let Cell::Parts(values) = self.figure.cell(m) else {
             return None;
         };
-        let values: Vec<Option<String>> = (self.shown(values.len()).iter())
-            .map(|&i| values.get(i).cloned().flatten())
-            .collect();
+        let values = self.pick(&values);
         if values.iter().all(Option::is_none) {
             return None;
         }
@@ -157,35 +132,37 @@ impl Brief {
 
 /// The brief table's rows for `modes`: per group, a heading row and its figures. A row no leg
 /// measured is left out (it says nothing here, and `--detail` keeps it), and so is a
-/// [`Show::NonZero`] row no leg counted above zero.
+/// [`Brief::nonzero`] row no leg counted above zero.
 fn rows(modes: &[&ModeSummary]) -> Vec<(String, Vec<String>)> {
-    let label_w = widest(BRIEF.iter().map(|b| b.label));
+    let label_w = widest(
+        BRIEF
+            .iter()
+            .flat_map(|(_, rows)| rows.iter().map(|b| b.label)),
+    );
     let mut out = Vec::new();
-    let mut group = None;
-    for b in BRIEF {
-        let cells: Vec<Option<String>> = modes.iter().map(|m| b.cell(m)).collect();
-        let shown = match b.show {
-            Show::Measured => cells.iter().any(Option::is_some),
-            Show::NonZero => modes.iter().any(|m| b.nonzero(m)),
-        };
-        if !shown {
-            continue;
+    for (group, rows) in BRIEF {
+        let mut heading = Some(group);
+        for b in rows.iter() {
+            let cells: Vec<Option<String>> = modes.iter().map(|m| b.cell(m)).collect();
+            let shown = match b.nonzero {
+                false => cells.iter().any(Option::is_some),
+                true => modes.iter().any(|m| b.above_zero(m)),
+            };
+            if !shown {
+                continue;
+            }
+            if let Some(group) = heading.take() {
+                out.push((group.to_string(), vec![String::new(); modes.len()]));
+            }
+            let mark = b.mark().map_or("", Provenance::mark);
+            out.push((
+                format!("  {:<label_w$}  {mark}", b.label),
+                cells
+                    .into_iter()
+                    .map(|c| c.unwrap_or_else(|| crate::vocab::units::NOT_MEASURED.to_string()))
+                    .collect(),
+            ));
         }
-        if group != Some(b.group) {
-            group = Some(b.group);
-            out.push((b.group.to_string(), vec![String::new(); modes.len()]));
-        }
-        out.push((
-            format!(
-                "  {:<label_w$}  {}",
-                b.label,
-                b.mark().map_or("", Provenance::mark)
-            ),
-            cells
-                .into_iter()
-                .map(|c| c.unwrap_or_else(|| crate::vocab::units::NOT_MEASURED.to_string()))
-                .collect(),
-        ));
     }
     out
 }
@@ -260,7 +237,7 @@ mod tests {
     #[test]
     fn every_row_shows_parts_its_figure_has() {
         let s = fixture();
-        for b in BRIEF {
+        for b in BRIEF.iter().flat_map(|(_, rows)| rows.iter()) {
             let Cell::Parts(parts) = b.figure.cell(&s.modes[0]) else {
                 panic!("{}: a brief figure is a number", b.label)
             };

@@ -15,19 +15,13 @@ pub fn legend() -> String {
         .join(" · ")
 }
 
-/// One part of a headline figure's value: formatted as the table formats it, `None` where the
-/// run did not measure it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Part {
-    pub value: Option<String>,
-    pub provenance: Provenance,
-}
-
-/// One figure of a leg's headline: a short label and its parts (`model / measured`).
+/// One figure of a leg's headline: a short label and its parts (`model / measured`), each
+/// formatted as the table formats it (`None`: not measured) and of its kind.
 #[derive(Debug, Clone, PartialEq)]
 pub struct HeadlineFigure {
     pub label: &'static str,
-    pub parts: Vec<Part>,
+    pub values: Vec<Option<String>>,
+    pub provenance: &'static [Provenance],
 }
 
 impl HeadlineFigure {
@@ -50,21 +44,22 @@ impl HeadlineFigure {
         value: impl Fn(&str) -> String,
         mark: impl Fn(Provenance) -> String,
     ) -> String {
-        let Some(first) = self.parts.first() else {
+        let Some(&first) = self.provenance.first() else {
             return unmeasured();
         };
-        if self.parts.iter().all(|p| p.value.is_none()) {
+        if self.values.iter().all(Option::is_none) {
             return unmeasured();
         }
-        let one_kind = self.parts.iter().all(|p| p.provenance == first.provenance);
-        let values = self.parts.iter().map(|p| match &p.value {
+        let one_kind = self.provenance.iter().all(|&p| p == first);
+        let parts = self.values.iter().zip(self.provenance);
+        let values = parts.map(|(v, &p)| match v {
             None => unmeasured(),
             Some(v) if one_kind => value(v),
-            Some(v) => format!("{} {}", value(v), mark(p.provenance)),
+            Some(v) => format!("{} {}", value(v), mark(p)),
         });
         let joined = values.collect::<Vec<_>>().join(" / ");
         if one_kind {
-            format!("{joined} {}", mark(first.provenance))
+            format!("{joined} {}", mark(first))
         } else {
             joined
         }
@@ -145,11 +140,8 @@ fn figure(pick: &Pick, m: &ModeSummary) -> Option<HeadlineFigure> {
     };
     Some(HeadlineFigure {
         label: pick.label,
-        parts: values
-            .into_iter()
-            .zip(pick.figure.provenance)
-            .map(|(value, &provenance)| Part { value, provenance })
-            .collect(),
+        values,
+        provenance: pick.figure.provenance,
     })
 }
 
@@ -224,19 +216,13 @@ mod tests {
 
     #[test]
     fn a_part_not_measured_reads_na_unmarked() {
-        let part = |value: Option<&str>, provenance| Part {
-            value: value.map(str::to_string),
-            provenance,
+        let f = |values: Vec<Option<&str>>| HeadlineFigure {
+            label: "x",
+            values: values.into_iter().map(|v| v.map(str::to_string)).collect(),
+            provenance: &[Model, Measured],
         };
-        let f = |parts| HeadlineFigure { label: "x", parts };
-        assert_eq!(
-            f(vec![part(None, Model), part(None, Measured)]).text(),
-            "n/a"
-        );
-        assert_eq!(
-            f(vec![part(Some("1 B"), Model), part(None, Measured)]).text(),
-            "1 B ○ / n/a"
-        );
+        assert_eq!(f(vec![None, None]).text(), "n/a");
+        assert_eq!(f(vec![Some("1 B"), None]).text(), "1 B ○ / n/a");
     }
 
     #[test]

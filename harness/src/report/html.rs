@@ -83,17 +83,14 @@ dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-wei
 /// Builds the page for `summary`; `series` gives each mode's label and colour as the charts use
 /// them.
 pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
-    let mut out = String::new();
     let title = format!("TLS session cost — run {}", esc(&summary.run_id));
-    out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
-    out.push_str(&format!("<title>{title}</title>\n<style>{STYLE}</style>\n"));
-    out.push_str("</head>\n<body>\n");
-    out.push_str(&format!("<h1>{title}</h1>\n"));
-    out.push_str(&format!(
-        "<p class=\"sub\">{} · started {}</p>\n",
+    let mut out = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n\
+         <p class=\"sub\">{} · started {}</p>\n",
         esc(&crate::report::heading::scenario_line(summary)),
         esc(&summary.started_at)
-    ));
+    );
     if summary.interrupted {
         let reason = summary
             .stopped_reason
@@ -143,14 +140,10 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
 
 /// One chart of [`CHARTS`] as a figure, its caption as its alt text.
 fn chart(out: &mut String, file: &str) {
-    let caption = CHARTS
-        .iter()
-        .find(|(f, _)| *f == file)
-        .map_or("", |(_, c)| c);
+    let caption = CHARTS.iter().find(|(f, _)| *f == file);
+    let caption = esc(caption.map_or("", |(_, c)| c));
     out.push_str(&format!(
-        "<figure><img src=\"{file}\" alt=\"{}\"><figcaption>{}</figcaption></figure>\n",
-        esc(caption),
-        esc(caption)
+        "<figure><img src=\"{file}\" alt=\"{caption}\"><figcaption>{caption}</figcaption></figure>\n"
     ));
 }
 
@@ -197,11 +190,7 @@ fn headline_section(out: &mut String, summary: &Summary, series: &[Series<'_>]) 
             esc(&leg.name)
         ));
         for f in &leg.figures {
-            let value = f.render(
-                || format!("<span class=\"nm\">{}</span>", units::NOT_MEASURED),
-                esc,
-                mark,
-            );
+            let value = f.render(na, esc, mark);
             out.push_str(&format!("<dt>{}</dt><dd>{value}</dd>", esc(f.label)));
         }
         out.push_str("</dl></div>\n");
@@ -214,26 +203,16 @@ fn headline_section(out: &mut String, summary: &Summary, series: &[Series<'_>]) 
 
 /// Escapes text for HTML content and attribute values.
 pub(crate) fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&#39;")
 }
 
-/// A cell of the per-mode table: each unmeasured part reads "n/a" in grey.
-fn cell_html(cell: &Cell) -> String {
-    cell.render(
-        || format!("<span class=\"nm\">{}</span>", units::NOT_MEASURED),
-        esc,
-    )
+/// What a value not measured reads: "n/a" in grey.
+fn na() -> String {
+    format!("<span class=\"nm\">{}</span>", units::NOT_MEASURED)
 }
 
 fn scenario(out: &mut String, summary: &Summary) {
@@ -304,16 +283,18 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
         for m in &summary.modes {
             let cell = figure.cell(m);
             let class = match cell {
-                Cell::Text(Some(_)) if figure.label == STOPPED_EARLY.label => " class=\"stopped\"",
+                Cell::Text(Some(_)) if std::ptr::eq(*figure, &STOPPED_EARLY) => {
+                    " class=\"stopped\""
+                }
                 _ if figure.marked(m) => " class=\"unsound\"",
                 _ => "",
             };
-            let mark = if figure.marked(m) {
-                format!(" {UNSOUND_MARK}")
-            } else {
-                String::new()
-            };
-            out.push_str(&format!("<td{class}>{}{mark}</td>", cell_html(&cell)));
+            let mark = figure.marked(m).then(|| format!(" {UNSOUND_MARK}"));
+            out.push_str(&format!(
+                "<td{class}>{}{}</td>",
+                cell.render(na, esc),
+                mark.unwrap_or_default()
+            ));
         }
         out.push_str("</tr>\n");
     }
@@ -417,9 +398,10 @@ mod tests {
     #[test]
     fn cells_mark_unmeasured() {
         let nm = "<span class=\"nm\">n/a</span>";
-        assert_eq!(cell_html(&Cell::Parts(vec![None, None])), nm);
+        let cell_html = |c: Cell| c.render(na, esc);
+        assert_eq!(cell_html(Cell::Parts(vec![None, None])), nm);
         assert_eq!(
-            cell_html(&Cell::Parts(vec![Some("1".into()), None])),
+            cell_html(Cell::Parts(vec![Some("1".into()), None])),
             format!("1 / {nm}")
         );
     }

@@ -23,40 +23,33 @@ use crate::contract::timeline::{self, TimelineError, TimelineRow};
 /// which input to fix or which output failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// The directory to re-draw does not exist (or is not a directory).
     #[error("{0}: no such directory (`harness report DIR` reads a run's summary.json and timeline.csv from DIR)")]
     NoDir(PathBuf),
-    /// `summary.json` is missing or not a valid summary.
     #[error("cannot load the run summary {path}: {source}")]
     Summary {
         path: PathBuf,
         #[source]
         source: SummaryError,
     },
-    /// `timeline.csv` is missing or not a valid timeline.
     #[error("cannot load the run timeline {path}: {source}")]
     Timeline {
         path: PathBuf,
         #[source]
         source: TimelineError,
     },
-    /// The report directory could not be created.
     #[error("cannot create report directory {path}: {source}")]
     CreateDir {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
-    /// plotters failed while drawing a chart.
     #[error("cannot draw {chart}: {message}")]
     Draw {
         chart: &'static str,
         message: String,
     },
-    /// The directory holds a `harness exec` report, which is drawn when the check runs.
     #[error("{0} is a `harness exec` report: its charts and page are written when the check runs, and `harness report` re-draws run reports only")]
     ExecReport(PathBuf),
-    /// A chart or the page could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
         path: PathBuf,
@@ -79,11 +72,9 @@ pub const FILES: [&str; 6] = [
 /// has a breakdown (`--breakdown`).
 pub const BREAKDOWN_FILE: &str = "breakdown.svg";
 
-/// Draws every SVG and `index.html` into `dir` (created if missing) from the summary and the
-/// timeline rows, and returns the paths written: [`FILES`] in order, with [`BREAKDOWN_FILE`]
-/// before `index.html` when it is drawn. Every chart is drawn before anything is written, so a
-/// drawing failure leaves no half-updated report. The same input gives the same bytes, and an
-/// empty or cut-short timeline draws what exists instead of failing.
+/// Draws every SVG and `index.html` into `dir`; returns the paths written ([`FILES`], with
+/// [`BREAKDOWN_FILE`] before `index.html` when drawn). Everything is drawn before anything is
+/// written, so a failure leaves no half-updated report.
 pub fn render(
     dir: &Path,
     summary: &Summary,

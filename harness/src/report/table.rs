@@ -26,40 +26,35 @@ pub fn render(summary: &Summary, view: View, width: usize) -> String {
     use crate::report::advice::short::{brief, MAX_LINES};
     let names = leg_labels(summary);
     let advice = crate::report::advice::advice(summary);
-    let what_to_do = "\nWhat to do (from this run's figures):\n";
+    let mut out = match view {
+        View::Brief => crate::report::brief::render(summary, width),
+        View::Detail => detail_grid(summary, &names),
+    };
+    notes(&mut out, summary, &names);
     match view {
-        View::Brief => {
-            let mut out = crate::report::brief::render(summary, width);
-            notes(&mut out, summary, &names);
-            owner_lines(&mut out, summary, &names);
-            if !advice.is_empty() {
-                out.push_str(what_to_do);
-            }
-            for a in advice.iter().take(MAX_LINES) {
-                let _ = writeln!(out, "- {}", brief(a));
-            }
-            let more = advice.len().saturating_sub(MAX_LINES);
-            if more > 0 {
-                let _ = writeln!(out, "- … {more} more: on the page and with --detail");
-            }
-            out.push_str(
-                "Every figure and each advice line in full: --detail, summary.json and the page.\n",
-            );
-            crate::report::wrap::wrap_all(&out, width)
-        }
-        View::Detail => {
-            let mut out = detail_grid(summary, &names);
-            notes(&mut out, summary, &names);
-            owner_grids(&mut out, summary, &names);
-            if !advice.is_empty() {
-                out.push_str(what_to_do);
-            }
-            for a in advice {
-                let _ = writeln!(out, "- {a}");
-            }
-            out
-        }
+        View::Brief => owner_lines(&mut out, summary, &names),
+        View::Detail => owner_grids(&mut out, summary, &names),
     }
+    if !advice.is_empty() {
+        out.push_str("\nWhat to do (from this run's figures):\n");
+    }
+    if view == View::Detail {
+        for a in advice {
+            let _ = writeln!(out, "- {a}");
+        }
+        return out;
+    }
+    for a in advice.iter().take(MAX_LINES) {
+        let _ = writeln!(out, "- {}", brief(a));
+    }
+    let more = advice.len().saturating_sub(MAX_LINES);
+    if more > 0 {
+        let _ = writeln!(out, "- … {more} more: on the page and with --detail");
+    }
+    out.push_str(
+        "Every figure and each advice line in full: --detail, summary.json and the page.\n",
+    );
+    crate::report::wrap::wrap_all(&out, width)
 }
 
 /// Every figure of [`MODE_FIGURES`], one row each.

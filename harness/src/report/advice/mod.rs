@@ -1,25 +1,15 @@
 //! "What to do": advice lines that quote only figures the run measured or derived from them.
 
-mod build;
 #[cfg(test)]
 pub(crate) mod fixtures;
-mod knob;
-mod leak;
-mod owner;
-mod retention;
-mod share;
+mod lines;
 pub mod short;
 
 use crate::contract::probes::KnobFigure;
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::vocab::client::ClientKind;
 use crate::vocab::mode::Mode;
-use build::build_line;
-use knob::knob_line;
-use leak::leak_line;
-use owner::owner_line;
-use retention::retention_line;
-use share::share_line;
+use lines::{build_line, knob_line, leak_line, owner_line, retention_line, share_line};
 
 /// The advice lines, each tagged `[client] ` when the run measured more than one client: first
 /// every leg's reason it gives no advice from its per-session figures (they bound how the rest

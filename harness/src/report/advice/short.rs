@@ -33,7 +33,7 @@ fn kind(part: &str) -> Option<Provenance> {
 /// (the parenthesis is an aside and stays as written).
 fn compact(inner: &str) -> Option<String> {
     let parts: Vec<&str> = inner.split("; ").collect();
-    let p = Provenance::weakest(parts.iter().filter_map(|part| kind(part)))?;
+    let p = parts.iter().filter_map(|part| kind(part)).max()?;
     let head: Vec<&str> = parts
         .into_iter()
         .filter(|part| kind(part).is_none())

@@ -1,20 +1,18 @@
 //! Every per-mode figure, declared once; the views name each by its `const` here.
 
-use super::{numbers, per_session, words, Figure, Provenance, Unit};
+use super::{count, numbers, per_session, words, Figure, Provenance};
 use crate::contract::summary::{ModeSummary, ServerSummary};
-use crate::vocab::units;
+use crate::contract::wire::P50P99;
+use crate::vocab::units::{self, bytes, micros, percent, rate, seconds, sig3};
 use Provenance::{Derived, Measured, Model};
 
-/// The figures per second of wall time (a rate, a share of a core over the elapsed wall time).
-/// Under the virtual clock that time is not the scenario's (the requests run as fast as the
-/// machine allows), so they describe the run, not the planned rate: [`wall_time_note`] says so
-/// beside them.
+/// The figures per second of wall time: under the virtual clock they describe the run, not the
+/// planned rate, and [`wall_time_note`] says so beside them.
 pub const PER_WALL_SECOND: &[&Figure] =
     &[&ACHIEVED_RATE, &BUILD_SHARE_OVER_WALL, &SAMPLER_OVERHEAD];
 
-/// Under the virtual clock, what a leg's per-wall-second figures are per: the wall time its
-/// scheduled requests ran in, and where the figure at the planned rate is. `None` under the real clock
-/// (no `virtual_s`), whose wall time is the scenario's.
+/// Under the virtual clock, what a leg's per-wall-second figures are per, and where the figure
+/// at the planned rate is (`None` under the real clock).
 pub fn wall_time_note(m: &ModeSummary) -> Option<String> {
     let virtual_s = m.load.virtual_s?;
     let figures = PER_WALL_SECOND
@@ -38,58 +36,68 @@ fn o(v: Option<u64>) -> Option<f64> {
     v.map(|v| v as f64)
 }
 
-fn srv(m: &ModeSummary, f: fn(&ServerSummary) -> Option<u64>) -> Option<f64> {
-    o(m.server.as_ref().and_then(f))
+fn ints<const N: usize>(v: [Option<u64>; N]) -> Vec<Option<f64>> {
+    v.map(o).to_vec()
+}
+
+/// The server's counts picked by `f` (each not measured without a server).
+fn srv<const N: usize>(
+    m: &ModeSummary,
+    f: fn(&ServerSummary) -> [Option<u64>; N],
+) -> Vec<Option<f64>> {
+    ints(m.server.as_ref().map_or([None; N], f))
+}
+
+fn p50_p99(p: Option<P50P99>) -> Vec<Option<f64>> {
+    vec![p.map(|p| p.p50 as f64), p.map(|p| p.p99 as f64)]
 }
 
 pub const REQUESTS_OK_FAILED: Figure =
-    numbers("requests ok / failed", Unit::Count, &[Measured; 2], |m| {
+    numbers("requests ok / failed", count, &[Measured; 2], |m| {
         vec![n(m.load.requests_ok), n(m.load.requests_failed)]
     });
 /// Requests completed ÷ elapsed wall time.
-pub const ACHIEVED_RATE: Figure = numbers("achieved rate", Unit::Rate, &[Derived], |m| {
+pub const ACHIEVED_RATE: Figure = numbers("achieved rate", rate, &[Derived], |m| {
     vec![Some(m.achieved_rps)]
 });
 pub const LATE_STARTS: Figure = numbers(
     "late starts (≥2 ms or no slot)",
-    Unit::Count,
+    count,
     &[Measured],
-    |m| vec![o(m.load.late_starts)],
+    |m| ints([m.load.late_starts]),
 );
 pub const HANDSHAKES: Figure = numbers(
     "handshakes full / resumed / reused conn",
-    Unit::Count,
+    count,
     &[Measured; 3],
     |m| {
-        vec![
-            o(m.load.handshakes_full),
-            o(m.load.handshakes_resumed),
-            o(m.load.requests_on_reused_connection),
-        ]
+        ints([
+            m.load.handshakes_full,
+            m.load.handshakes_resumed,
+            m.load.requests_on_reused_connection,
+        ])
     },
 );
 pub const CONNECTIONS: Figure = numbers(
     "connections opened / peak open",
-    Unit::Count,
+    count,
     &[Measured; 2],
-    |m| vec![o(m.load.connections_opened), o(m.open_connections_peak)],
+    |m| ints([m.load.connections_opened, m.open_connections_peak]),
 );
 pub const ALLOC_BYTES_PER_REQUEST: Figure =
-    per_session("bytes allocated / request", Unit::Bytes, &[Derived], |m| {
+    per_session("bytes allocated / request", bytes, &[Derived], |m| {
         vec![m.client_alloc_bytes_per_request]
     });
-pub const SESSION_BUILDS: Figure = numbers("session builds", Unit::Count, &[Measured], |m| {
+pub const SESSION_BUILDS: Figure = numbers("session builds", count, &[Measured], |m| {
     vec![n(m.load.client_builds)]
 });
-pub const BUILD_CPU: Figure =
-    per_session("build CPU p50 / p99", Unit::Micros, &[Measured; 2], |m| {
-        let b = m.load.client_build_cpu_us;
-        vec![b.map(|b| b.p50 as f64), b.map(|b| b.p99 as f64)]
-    });
+pub const BUILD_CPU: Figure = per_session("build CPU p50 / p99", micros, &[Measured; 2], |m| {
+    p50_p99(m.load.client_build_cpu_us)
+});
 /// Building threads' CPU time ÷ elapsed wall time.
 pub const BUILD_SHARE_OVER_WALL: Figure = numbers(
     "building: CPU ÷ wall time (share of one core)",
-    Unit::Percent,
+    percent,
     &[Derived],
     |m| vec![m.client_build_core_share],
 );
@@ -97,109 +105,85 @@ pub const BUILD_SHARE_OVER_WALL: Figure = numbers(
 /// on either clock.
 pub const BUILD_AT_RATE: Figure = numbers(
     "building at the planned rate: cores needed / available",
-    Unit::Number,
+    sig3,
     &[Derived, Measured],
     |m| vec![m.build_cores_needed, o(m.load.cores_available)],
 );
-pub const RETAINED_BYTES: Figure = per_session(
-    "retained bytes / session (b)",
-    Unit::Bytes,
-    &[Derived],
-    |m| vec![m.retained_bytes_per_session],
-);
+pub const RETAINED_BYTES: Figure =
+    per_session("retained bytes / session (b)", bytes, &[Derived], |m| {
+        vec![m.retained_bytes_per_session]
+    });
 pub const RETAINED_BYTES_SLOPE: Figure =
-    per_session("b cross-check: heap slope", Unit::Bytes, &[Derived], |m| {
+    per_session("b cross-check: heap slope", bytes, &[Derived], |m| {
         vec![m.retained_bytes_slope]
     });
 pub const PLATEAU: Figure = per_session(
     "plateau: model R·b·T / measured",
-    Unit::Bytes,
+    bytes,
     &[Model, Measured],
     |m| vec![m.model_plateau_bytes, m.measured_plateau_bytes],
 );
 pub const CLIENT_HEAP: Figure = numbers(
     "client heap start / peak / end",
-    Unit::Bytes,
+    bytes,
     &[Measured; 3],
     |m| {
-        vec![
-            o(m.load.client_heap_start_bytes),
-            o(m.client_heap_peak_bytes),
-            o(m.load.client_heap_end_bytes),
-        ]
+        ints([
+            m.load.client_heap_start_bytes,
+            m.client_heap_peak_bytes,
+            m.load.client_heap_end_bytes,
+        ])
     },
 );
 pub const CLIENT_RSS: Figure = numbers(
     "client RSS start / peak / end",
-    Unit::Bytes,
+    bytes,
     &[Measured; 3],
     |m| {
-        vec![
-            o(m.load.client_rss_start_bytes),
-            o(m.client_rss_peak_bytes),
-            o(m.load.client_rss_end_bytes),
-        ]
+        ints([
+            m.load.client_rss_start_bytes,
+            m.client_rss_peak_bytes,
+            m.load.client_rss_end_bytes,
+        ])
     },
 );
-pub const OPEN_FDS: Figure = numbers(
-    "open fds start / peak / end",
-    Unit::Count,
-    &[Measured; 3],
-    |m| {
-        vec![
-            o(m.load.open_fds_start),
-            o(m.open_fds_peak),
-            o(m.load.open_fds_end),
-        ]
-    },
-);
-pub const LATENCY: Figure = per_session(
-    "latency p50 / p99 / max",
-    Unit::Micros,
-    &[Measured; 3],
-    |m| {
-        let l = m.load.latency_us;
-        vec![
-            l.map(|l| l.p50 as f64),
-            l.map(|l| l.p99 as f64),
-            l.map(|l| l.max as f64),
-        ]
-    },
-);
+pub const OPEN_FDS: Figure = numbers("open fds start / peak / end", count, &[Measured; 3], |m| {
+    ints([m.load.open_fds_start, m.open_fds_peak, m.load.open_fds_end])
+});
+pub const LATENCY: Figure = per_session("latency p50 / p99 / max", micros, &[Measured; 3], |m| {
+    let l = m.load.latency_us;
+    vec![
+        l.map(|l| l.p50 as f64),
+        l.map(|l| l.p99 as f64),
+        l.map(|l| l.max as f64),
+    ]
+});
 /// The sampler's CPU time ÷ elapsed wall time.
-pub const SAMPLER_OVERHEAD: Figure = numbers("sampler overhead", Unit::Percent, &[Derived], |m| {
+pub const SAMPLER_OVERHEAD: Figure = numbers("sampler overhead", percent, &[Derived], |m| {
     vec![m.sampler_share]
 });
 pub const SERVER_HANDSHAKES: Figure = numbers(
     "server handshakes full / resumed / failed",
-    Unit::Count,
+    count,
     &[Measured; 3],
     |m| {
-        vec![
-            srv(m, |s| s.handshakes_full),
-            srv(m, |s| s.handshakes_resumed),
-            srv(m, |s| s.handshakes_failed),
-        ]
+        srv(m, |s| {
+            [s.handshakes_full, s.handshakes_resumed, s.handshakes_failed]
+        })
     },
 );
-pub const SERVER_CACHE_BYTES: Figure = numbers(
-    "server session cache peak bytes",
-    Unit::Bytes,
-    &[Measured],
-    |m| vec![srv(m, |s| s.session_cache_bytes_peak)],
-);
+pub const SERVER_CACHE_BYTES: Figure =
+    numbers("server session cache peak bytes", bytes, &[Measured], |m| {
+        srv(m, |s| [s.session_cache_bytes_peak])
+    });
 pub const SERVER_CONNECTIONS: Figure = numbers(
     "server connections total / peak open",
-    Unit::Count,
+    count,
     &[Measured; 2],
-    |m| {
-        vec![
-            srv(m, |s| s.connections_total),
-            srv(m, |s| s.open_connections_peak),
-        ]
-    },
+    |m| srv(m, |s| [s.connections_total, s.open_connections_peak]),
 );
-pub const STOPPED_EARLY: Figure = words("stopped early", |m| m.load.stopped_early.clone());
+/// A static, so the page tells its row by address.
+pub static STOPPED_EARLY: Figure = words("stopped early", |m| m.load.stopped_early.clone());
 
 /// Every per-mode figure, in the order the tables show them.
 pub const MODE_FIGURES: &[&Figure] = &[
@@ -207,46 +191,33 @@ pub const MODE_FIGURES: &[&Figure] = &[
         Some(format!("{} / {}", m.client, m.roots))
     }),
     &REQUESTS_OK_FAILED,
-    &numbers(
-        "requests planned / started",
-        Unit::Count,
-        &[Measured; 2],
-        |m| vec![n(m.load.requests_planned), n(m.load.requests_started)],
-    ),
+    &numbers("requests planned / started", count, &[Measured; 2], |m| {
+        vec![n(m.load.requests_planned), n(m.load.requests_started)]
+    }),
     &ACHIEVED_RATE,
     &LATE_STARTS,
-    &numbers("start lag p50 / p99", Unit::Micros, &[Measured; 2], |m| {
-        let l = m.load.start_lag_us;
-        vec![l.map(|l| l.p50 as f64), l.map(|l| l.p99 as f64)]
+    &numbers("start lag p50 / p99", micros, &[Measured; 2], |m| {
+        p50_p99(m.load.start_lag_us)
     }),
     &HANDSHAKES,
     &CONNECTIONS,
     &ALLOC_BYTES_PER_REQUEST,
-    &per_session(
-        "  of which OpenSSL / request",
-        Unit::Bytes,
-        &[Derived],
-        |m| vec![m.openssl_alloc_bytes_per_request],
-    ),
-    &per_session("allocations / request", Unit::Number, &[Derived], |m| {
+    &per_session("  of which OpenSSL / request", bytes, &[Derived], |m| {
+        vec![m.openssl_alloc_bytes_per_request]
+    }),
+    &per_session("allocations / request", sig3, &[Derived], |m| {
         vec![m.client_allocs_per_request]
     }),
     &SESSION_BUILDS,
     &BUILD_CPU,
-    &per_session(
-        "build wall time p50 / p99",
-        Unit::Micros,
-        &[Measured; 2],
-        |m| {
-            let b = m.load.client_build_us;
-            vec![b.map(|b| b.p50 as f64), b.map(|b| b.p99 as f64)]
-        },
-    ),
+    &per_session("build wall time p50 / p99", micros, &[Measured; 2], |m| {
+        p50_p99(m.load.client_build_us)
+    }),
     &BUILD_SHARE_OVER_WALL,
-    &per_session("bytes allocated / build", Unit::Bytes, &[Derived], |m| {
+    &per_session("bytes allocated / build", bytes, &[Derived], |m| {
         vec![m.client_build_alloc_bytes]
     }),
-    &per_session("  of which OpenSSL / build", Unit::Bytes, &[Derived], |m| {
+    &per_session("  of which OpenSSL / build", bytes, &[Derived], |m| {
         vec![m.openssl_build_alloc_bytes]
     }),
     &BUILD_AT_RATE,
@@ -257,66 +228,54 @@ pub const MODE_FIGURES: &[&Figure] = &[
     }),
     &RETAINED_BYTES,
     &RETAINED_BYTES_SLOPE,
-    &numbers("retained sessions peak", Unit::Count, &[Measured], |m| {
-        vec![o(m.retained_sessions_peak)]
+    &numbers("retained sessions peak", count, &[Measured], |m| {
+        ints([m.retained_sessions_peak])
     }),
     &PLATEAU,
-    &per_session(
-        "plateau: measured ÷ model",
-        Unit::Number,
-        &[Derived],
-        |m| vec![m.plateau_ratio],
-    ),
-    &numbers("plateau reached at", Unit::Seconds, &[Measured], |m| {
+    &per_session("plateau: measured ÷ model", sig3, &[Derived], |m| {
+        vec![m.plateau_ratio]
+    }),
+    &numbers("plateau reached at", seconds, &[Measured], |m| {
         vec![m.plateau_reached_s]
     }),
     &CLIENT_HEAP,
     &CLIENT_RSS,
     &OPEN_FDS,
     &LATENCY,
-    &numbers("warm-up before the load", Unit::Micros, &[Measured], |m| {
-        vec![o(m.load.warmup_us)]
+    &numbers("warm-up before the load", micros, &[Measured], |m| {
+        ints([m.load.warmup_us])
     }),
-    &numbers("client CPU", Unit::Seconds, &[Measured], |m| {
+    &numbers("client CPU", seconds, &[Measured], |m| {
         vec![m.load.client_cpu_s]
     }),
     &SAMPLER_OVERHEAD,
-    &numbers(
-        "server RSS peak / heap peak",
-        Unit::Bytes,
-        &[Measured; 2],
-        |m| vec![srv(m, |s| s.rss_peak_bytes), srv(m, |s| s.heap_peak_bytes)],
-    ),
+    &numbers("server RSS peak / heap peak", bytes, &[Measured; 2], |m| {
+        srv(m, |s| [s.rss_peak_bytes, s.heap_peak_bytes])
+    }),
     &numbers(
         "server session cache peak entries",
-        Unit::Count,
+        count,
         &[Measured],
-        |m| vec![srv(m, |s| s.session_cache_entries_peak)],
+        |m| srv(m, |s| [s.session_cache_entries_peak]),
     ),
     &SERVER_CACHE_BYTES,
     &SERVER_HANDSHAKES,
     &SERVER_CONNECTIONS,
-    &numbers("server accept errors", Unit::Count, &[Measured], |m| {
-        vec![srv(m, |s| s.accept_errors)]
+    &numbers("server accept errors", count, &[Measured], |m| {
+        srv(m, |s| [s.accept_errors])
     }),
-    &numbers("server CPU", Unit::Seconds, &[Measured], |m| {
+    &numbers("server CPU", seconds, &[Measured], |m| {
         vec![m.server.as_ref().and_then(|s| s.cpu_s)]
     }),
-    &numbers(
-        "worker lines not understood",
-        Unit::Count,
-        &[Measured],
-        |m| vec![n(m.worker_lines_unparsed)],
-    ),
+    &numbers("worker lines not understood", count, &[Measured], |m| {
+        vec![n(m.worker_lines_unparsed)]
+    }),
     &words("failures by kind", |m| {
-        (!m.load.failures_by_kind.is_empty()).then(|| {
-            m.load
-                .failures_by_kind
-                .iter()
-                .map(|(k, v)| format!("{k}: {}", units::count(*v)))
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
+        let failures = m.load.failures_by_kind.iter();
+        let kinds: Vec<String> = failures
+            .map(|(k, v)| format!("{k}: {}", units::count(*v)))
+            .collect();
+        (!kinds.is_empty()).then(|| kinds.join("; "))
     }),
     &STOPPED_EARLY,
 ];

@@ -8,51 +8,26 @@ use crate::contract::summary::ModeSummary;
 use crate::vocab::owner::Owner;
 use crate::vocab::units;
 
-/// How a figure's numbers read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// An exact count: `60,000`.
-    Count,
-    /// Bytes in binary units: `17.9 KiB`.
-    Bytes,
-    /// Microseconds, scaled: `850 µs`, `1.2 ms`.
-    Micros,
-    /// Seconds: `2.5 s`.
-    Seconds,
-    /// Requests per second: `100 req/s`.
-    Rate,
-    /// A share shown as a percentage: `1.23 %`.
-    Percent,
-    /// A plain number, three significant digits: `199`, `1.01`.
-    Number,
-}
+/// How a figure's numbers read: one of [`units`]' formats.
+pub type Format = fn(f64) -> String;
 
-impl Unit {
-    /// The value in this unit.
-    pub fn format(self, v: f64) -> String {
-        match self {
-            Unit::Count => units::count(v.max(0.0).round() as u64),
-            Unit::Bytes => units::bytes(v),
-            Unit::Micros => units::micros(v),
-            Unit::Seconds => units::seconds(v),
-            Unit::Rate => units::rate(v),
-            Unit::Percent => units::percent(v),
-            Unit::Number => units::sig3(v),
-        }
-    }
+/// An exact count: `60,000`.
+pub fn count(v: f64) -> String {
+    units::count(v.max(0.0).round() as u64)
 }
 
 /// Where a figure's value comes from.
 #[derive(Clone, Copy)]
 pub enum Get {
     /// One or more numbers in one unit, shown `a / b / c`; `None` is not measured.
-    Numbers(Unit, fn(&ModeSummary) -> Vec<Option<f64>>),
+    Numbers(Format, fn(&ModeSummary) -> Vec<Option<f64>>),
     /// Words (`None`: nothing to say).
     Text(fn(&ModeSummary) -> Option<String>),
 }
 
 /// Where a figure comes from: the three kinds a reader must tell apart, ordered from the
-/// strongest claim to the weakest (a derived figure rests on measured ones, a model on both).
+/// strongest claim to the weakest (a derived figure rests on measured ones, a model on both),
+/// so the `max` of a statement's kinds is what it can claim as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Provenance {
     /// Read off the run: a count, a sample, the bytes an allocator saw freed.
@@ -68,37 +43,28 @@ impl Provenance {
     /// Every kind, in the legend's order.
     pub const ALL: [Provenance; 3] = [Self::Measured, Self::Derived, Self::Model];
 
-    /// The weakest of `kinds` (`None`: no kind): what a statement of figures of these kinds
-    /// can claim as a whole.
-    pub fn weakest(kinds: impl IntoIterator<Item = Provenance>) -> Option<Provenance> {
-        kinds.into_iter().max()
-    }
+    /// Per kind, in [`Provenance::ALL`]'s order: its mark (one character, so it costs a column,
+    /// not a sentence), its word (the page's tooltip on the mark), its meaning in the legend.
+    const TEXT: [[&'static str; 3]; 3] = [
+        ["●", "measured", "measured"],
+        ["◐", "derived", "derived from measured figures"],
+        [
+            "○",
+            "model",
+            "model (R·b·T = rate × retention × b; extrapolation)",
+        ],
+    ];
 
-    /// The mark a value carries: one character, so it costs a column, not a sentence.
     pub fn mark(self) -> &'static str {
-        match self {
-            Self::Measured => "●",
-            Self::Derived => "◐",
-            Self::Model => "○",
-        }
+        Self::TEXT[self as usize][0]
     }
 
-    /// The kind in one word (the page's tooltip on the mark).
     pub fn word(self) -> &'static str {
-        match self {
-            Self::Measured => "measured",
-            Self::Derived => "derived",
-            Self::Model => "model",
-        }
+        Self::TEXT[self as usize][1]
     }
 
-    /// What the mark means, for the legend.
     pub fn meaning(self) -> &'static str {
-        match self {
-            Self::Measured => "measured",
-            Self::Derived => "derived from measured figures",
-            Self::Model => "model (R·b·T = rate × retention × b; extrapolation)",
-        }
+        Self::TEXT[self as usize][2]
     }
 }
 
@@ -121,7 +87,7 @@ type Numbers = fn(&ModeSummary) -> Vec<Option<f64>>;
 /// A figure of numbers in `unit`.
 const fn numbers(
     label: &'static str,
-    unit: Unit,
+    unit: Format,
     provenance: &'static [Provenance],
     get: Numbers,
 ) -> Figure {
@@ -136,7 +102,7 @@ const fn numbers(
 /// A figure of numbers in `unit` that describes one session, request or build.
 const fn per_session(
     label: &'static str,
-    unit: Unit,
+    unit: Format,
     provenance: &'static [Provenance],
     get: Numbers,
 ) -> Figure {
@@ -178,11 +144,7 @@ impl Figure {
     /// This figure for one mode.
     pub fn cell(&self, m: &ModeSummary) -> Cell {
         match self.get {
-            Get::Numbers(unit, f) => Cell::Parts(
-                f(m).into_iter()
-                    .map(|v| v.map(|v| unit.format(v)))
-                    .collect(),
-            ),
+            Get::Numbers(unit, f) => Cell::Parts(f(m).into_iter().map(|v| v.map(unit)).collect()),
             Get::Text(f) => Cell::Text(f(m)),
         }
     }
