@@ -25,12 +25,12 @@ pub enum LockstepError {
     Certs(#[from] CertError),
     #[error(transparent)]
     Tls(#[from] TlsError),
-    #[error("rustls, pair {pair}: {source}")]
-    Rustls { pair: usize, source: rustls::Error },
-    #[error("rustls, pair {pair}: {source}")]
-    Io { pair: usize, source: std::io::Error },
-    #[error("OpenSSL, pair {pair}: {message}")]
-    Openssl { pair: usize, message: String },
+    #[error("rustls, pair {0}: {1}")]
+    Rustls(usize, #[source] rustls::Error),
+    #[error("rustls, pair {0}: {1}")]
+    Io(usize, #[source] std::io::Error),
+    #[error("OpenSSL, pair {0}: {1}")]
+    Openssl(usize, String),
     #[error("OpenSSL, configuring the contexts: {0}")]
     OpensslSetup(String),
     #[error("{}", crate::vocab::client::NATIVE_TLS_NOT_BUILT)]
@@ -93,7 +93,13 @@ pub fn measure(point: &LockstepPoint) -> Result<LockstepReading, LockstepError> 
     match point.library {
         TlsLibrary::Rustls => drive(point, with_rustls::RustlsPairs::new(point, &set)?),
         #[cfg(feature = "native-tls")]
-        TlsLibrary::Openssl => with_openssl::measure(point, &set),
+        TlsLibrary::Openssl => {
+            // Before OpenSSL allocates anything: it refuses new allocator functions afterwards.
+            alloc::count_openssl()?;
+            let pairs = with_openssl::OpensslPairs::new(point, &set)
+                .map_err(|e| LockstepError::OpensslSetup(e.to_string()))?;
+            drive(point, pairs)
+        }
         #[cfg(not(feature = "native-tls"))]
         TlsLibrary::Openssl => Err(LockstepError::OpensslNotBuilt),
     }
