@@ -195,10 +195,9 @@ fn row(label: impl Into<String>, bytes: Option<f64>, how: impl Into<String>) -> 
 pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
     for p in PUBLISHED {
-        let whole = || " (its whole table)".to_string();
         let span_why = p
             .source_span
-            .map_or_else(whole, |(_, why)| format!(" ({why})"));
+            .map_or(" (its whole table)".into(), |(_, why)| format!(" ({why})"));
         let stated = match p.stated {
             Some((quote, at)) => format!(
                 "the source's text states \"{quote}\" per {} session, naming no TLS version; this table's peak RSS ÷ N at N {} is {} (derived), which it matches",
@@ -209,15 +208,16 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
             None if p.year == 2024 => "the source's text states one figure a library, naming no TLS version (see its TLS 1.3 row)".into(),
             None => "the source states no per-session figure".into(),
         };
+        let (points, (a, z)) = (p.points_bytes(), p.span_n());
         rows.push(row(
             format!("published {}: {} TLS {}", p.year, p.library, p.tls),
-            p.slope(),
+            between(&points, a, z),
             format!(
                 "{}, {}: peak RSS slope {}{span_why}, derived from its table; {stated}; {}",
                 p.source,
                 p.build,
-                p.span(),
-                steps(&p.points_bytes())
+                span(a, z),
+                steps(&points)
             ),
         ));
     }
