@@ -124,15 +124,11 @@ impl OpensslPairs {
         c.set_connect_state();
         let mut s = Ssl::new(&self.server)?;
         s.set_accept_state();
-        let client = SslStream::new(
-            c,
-            End {
-                queues: queues.clone(),
-                inbox: 0,
-            },
-        )?;
-        let server = SslStream::new(s, End { queues, inbox: 1 })?;
-        Ok((client, server))
+        let end = |inbox| End {
+            queues: queues.clone(),
+            inbox,
+        };
+        Ok((SslStream::new(c, end(0))?, SslStream::new(s, end(1))?))
     }
 }
 

@@ -120,7 +120,6 @@ fn bench_points<'a>(
     points
 }
 
-/// `(N, peak RSS)` of the points that were measured.
 fn measured(points: &[&ForeignPoint]) -> Vec<(u64, f64)> {
     points
         .iter()
@@ -128,7 +127,6 @@ fn measured(points: &[&ForeignPoint]) -> Vec<(u64, f64)> {
         .collect()
 }
 
-/// The series table's column names.
 const COLUMNS: &str = "N, peak RSS, peak RSS steps, RSS/N, malloc max, heap max, heap at rest, client/conn, server/conn";
 
 pub fn render(s: &HandshakesSummary) -> String {

@@ -1,5 +1,4 @@
-//! The published per-session tables, quoted: peak RSS (KiB, GNU `time -f %M`) of one process
-//! holding N sessions (N/2 clients, N/2 servers); every figure derived from them says so.
+//! The published per-session tables, quoted: peak RSS (KiB, GNU `time -f %M`) over N sessions.
 
 use crate::vocab::tls::{TlsLibrary, TlsVersion};
 

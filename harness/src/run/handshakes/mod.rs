@@ -356,7 +356,6 @@ pub fn run(
     Ok((summary, dir))
 }
 
-/// `OpenSSL_version()`, or `None` in a build without OpenSSL.
 fn openssl_version() -> Option<String> {
     #[cfg(feature = "native-tls")]
     return Some(openssl::version::version().to_string());
