@@ -105,20 +105,14 @@ pub fn measure(point: &LockstepPoint) -> Result<LockstepReading, LockstepError> 
     }
 }
 
-/// Heap figures now: the counting allocator's live bytes and glibc's in-use bytes.
-fn heap_now() -> (Option<u64>, Option<u64>) {
-    (
-        alloc::heap().map(|h| h.live_bytes),
-        procstat::malloc_in_use_bytes(),
-    )
-}
-
 /// All pairs made first, then one flight each way per round until none is handshaking, then
 /// the data.
 fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading, LockstepError> {
     let pairs = point.pairs() as usize;
     let mut scratch = vec![0u8; SCRATCH_BYTES];
     let data = vec![0u8; LOCKSTEP_DATA_BYTES];
+    let live = || alloc::heap().map(|h| h.live_bytes);
+    let heap_now = || (live(), procstat::malloc_in_use_bytes());
     let (heap_before, malloc_before) = heap_now();
     // The largest of the readings; `None < Some`, so a reading not taken never wins.
     let mut peak = (heap_before, malloc_before);
@@ -173,7 +167,6 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
     let malloc_free = procstat::malloc_free_bytes();
 
     // Each side's bytes at rest: what dropping it, its vector's buffer included, gives back.
-    let live = || alloc::heap().map(|h| h.live_bytes);
     let before_servers = live();
     drop(servers);
     let after_servers = live();

@@ -140,16 +140,13 @@ pub fn render(s: &HandshakesSummary) -> String {
         .series
         .iter()
         .map(|x| {
+            let steps: Vec<String> = x.peak_rss_steps.iter().map(|v| b(*v)).collect();
             (
                 x.name(),
                 vec![
                     span(x.from_sessions, x.to_sessions),
                     b(x.peak_rss_slope),
-                    x.peak_rss_steps
-                        .iter()
-                        .map(|v| b(*v))
-                        .collect::<Vec<_>>()
-                        .join(" / "),
+                    steps.join(" / "),
                     b(x.peak_rss_per_session),
                     b(x.malloc_peak_slope),
                     b(x.heap_peak_slope),
