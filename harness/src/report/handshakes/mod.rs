@@ -324,12 +324,8 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         for &tls in TlsVersion::ALL {
             let x = measured(&bench_points(s, first, tls));
             let y = measured(&bench_points(s, second, tls));
-            let both: Vec<u64> = x
-                .iter()
-                .map(|p| p.0)
-                .filter(|n| y.iter().any(|q| q.0 == *n))
-                .collect();
-            let (Some(&a), Some(&z)) = (both.first(), both.last()) else {
+            let in_y = |p: &&(u64, f64)| y.iter().any(|q| q.0 == p.0);
+            let (Some(&(a, _)), Some(&(z, _))) = (x.iter().find(in_y), x.iter().rfind(in_y)) else {
                 continue;
             };
             if let (Some(u), Some(v)) = (between(&x, a, z), between(&y, a, z)) {
