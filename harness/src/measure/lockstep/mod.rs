@@ -25,12 +25,12 @@ pub enum LockstepError {
     Certs(#[from] CertError),
     #[error(transparent)]
     Tls(#[from] TlsError),
-    #[error("rustls, pair {pair}: {source}")]
-    Rustls { pair: usize, source: rustls::Error },
-    #[error("rustls, pair {pair}: {source}")]
-    Io { pair: usize, source: std::io::Error },
-    #[error("OpenSSL, pair {pair}: {message}")]
-    Openssl { pair: usize, message: String },
+    #[error("rustls, pair {0}: {1}")]
+    Rustls(usize, #[source] rustls::Error),
+    #[error("rustls, pair {0}: {1}")]
+    Io(usize, #[source] std::io::Error),
+    #[error("OpenSSL, pair {0}: {1}")]
+    Openssl(usize, String),
     #[error("OpenSSL, configuring the contexts: {0}")]
     OpensslSetup(String),
     #[error("{}", crate::vocab::client::NATIVE_TLS_NOT_BUILT)]
@@ -93,18 +93,16 @@ pub fn measure(point: &LockstepPoint) -> Result<LockstepReading, LockstepError> 
     match point.library {
         TlsLibrary::Rustls => drive(point, with_rustls::RustlsPairs::new(point, &set)?),
         #[cfg(feature = "native-tls")]
-        TlsLibrary::Openssl => with_openssl::measure(point, &set),
+        TlsLibrary::Openssl => {
+            // Before OpenSSL allocates anything: it refuses new allocator functions afterwards.
+            alloc::count_openssl()?;
+            let pairs = with_openssl::OpensslPairs::new(point, &set)
+                .map_err(|e| LockstepError::OpensslSetup(e.to_string()))?;
+            drive(point, pairs)
+        }
         #[cfg(not(feature = "native-tls"))]
         TlsLibrary::Openssl => Err(LockstepError::OpensslNotBuilt),
     }
-}
-
-/// Heap figures now: the counting allocator's live bytes and glibc's in-use bytes.
-fn heap_now() -> (Option<u64>, Option<u64>) {
-    (
-        alloc::heap().map(|h| h.live_bytes),
-        procstat::malloc_in_use_bytes(),
-    )
 }
 
 /// All pairs made first, then one flight each way per round until none is handshaking, then
@@ -113,6 +111,8 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
     let pairs = point.pairs() as usize;
     let mut scratch = vec![0u8; SCRATCH_BYTES];
     let data = vec![0u8; LOCKSTEP_DATA_BYTES];
+    let live = || alloc::heap().map(|h| h.live_bytes);
+    let heap_now = || (live(), procstat::malloc_in_use_bytes());
     let (heap_before, malloc_before) = heap_now();
     // The largest of the readings; `None < Some`, so a reading not taken never wins.
     let mut peak = (heap_before, malloc_before);
@@ -167,7 +167,6 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
     let malloc_free = procstat::malloc_free_bytes();
 
     // Each side's bytes at rest: what dropping it, its vector's buffer included, gives back.
-    let live = || alloc::heap().map(|h| h.live_bytes);
     let before_servers = live();
     drop(servers);
     let after_servers = live();

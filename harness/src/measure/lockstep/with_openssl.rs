@@ -13,21 +13,9 @@ use openssl::ssl::{
 use openssl::x509::X509;
 
 use super::{LockstepError, Pairs};
-use crate::contract::lockstep::{LockstepPoint, LockstepReading};
+use crate::contract::lockstep::LockstepPoint;
 use crate::tls::certs::{CertSet, SERVER_NAME};
 use crate::vocab::tls::{ConfigSharing, KxChoice, TlsVersion};
-
-/// Measures one OpenSSL point.
-pub(super) fn measure(
-    point: &LockstepPoint,
-    certs: &CertSet,
-) -> Result<LockstepReading, LockstepError> {
-    // Before OpenSSL allocates anything: it refuses new allocator functions afterwards.
-    crate::measure::alloc::count_openssl()?;
-    let pairs =
-        OpensslPairs::new(point, certs).map_err(|e| LockstepError::OpensslSetup(e.to_string()))?;
-    super::drive(point, pairs)
-}
 
 /// One end of a pair's duplex: reads `queues[inbox]` (0: to the client, 1: to the server),
 /// writes the other. The shared allocation goes with the client.
@@ -136,23 +124,16 @@ impl OpensslPairs {
         c.set_connect_state();
         let mut s = Ssl::new(&self.server)?;
         s.set_accept_state();
-        let client = SslStream::new(
-            c,
-            End {
-                queues: queues.clone(),
-                inbox: 0,
-            },
-        )?;
-        let server = SslStream::new(s, End { queues, inbox: 1 })?;
-        Ok((client, server))
+        let end = |inbox| End {
+            queues: queues.clone(),
+            inbox,
+        };
+        Ok((SslStream::new(c, end(0))?, SslStream::new(s, end(1))?))
     }
 }
 
 fn failed(pair: usize, e: impl std::fmt::Display) -> LockstepError {
-    LockstepError::Openssl {
-        pair,
-        message: e.to_string(),
-    }
+    LockstepError::Openssl(pair, e.to_string())
 }
 
 /// One handshake call: `Ok(true)` while it needs more input.

@@ -67,10 +67,7 @@ impl Pairs for RustlsPairs {
     type Server = ServerConnection;
 
     fn pair(&mut self, index: usize) -> Result<(Client, ServerConnection), LockstepError> {
-        let rustls = |source| LockstepError::Rustls {
-            pair: index,
-            source,
-        };
+        let rustls = |e| LockstepError::Rustls(index, e);
         let (config, own) = match &self.shared {
             Some(c) => (c.clone(), None),
             None => {
@@ -110,10 +107,7 @@ impl Pairs for RustlsPairs {
         data: &[u8],
         scratch: &mut [u8],
     ) -> Result<usize, LockstepError> {
-        let io = |source| LockstepError::Io {
-            pair: index,
-            source,
-        };
+        let io = |e| LockstepError::Io(index, e);
         let client = &mut client.conn;
         std::io::Write::write_all(&mut client.writer(), data).map_err(io)?;
         transfer(index, client, server, scratch)?;
@@ -142,10 +136,7 @@ where
     A: rustls::SideData,
     B: rustls::SideData,
 {
-    let io = |source| LockstepError::Io {
-        pair: index,
-        source,
-    };
+    let io = |e| LockstepError::Io(index, e);
     loop {
         let mut len = 0;
         while from.wants_write() && len < scratch.len() {
@@ -162,10 +153,7 @@ where
         while offset < len {
             let n = to.read_tls(&mut &scratch[offset..len]).map_err(io)?;
             to.process_new_packets()
-                .map_err(|source| LockstepError::Rustls {
-                    pair: index,
-                    source,
-                })?;
+                .map_err(|e| LockstepError::Rustls(index, e))?;
             if n == 0 {
                 break;
             }

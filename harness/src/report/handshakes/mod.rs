@@ -47,30 +47,27 @@ fn gap(a: Option<&LockstepSeries>, b: Option<&LockstepSeries>, figure: Figure) -
     diff(a.and_then(figure), b.and_then(figure))
 }
 
-/// A series' key exchange and client config sharing.
-type Setup = (KxChoice, ConfigSharing);
-const X25519: Setup = (KxChoice::X25519, ConfigSharing::Shared);
-const PER_CLIENT: Setup = (KxChoice::Default, ConfigSharing::PerConnection);
+/// A series' key exchange, client config sharing and whether OpenSSL releases its buffers.
+type Setup = (KxChoice, ConfigSharing, bool);
+const BASE: Setup = (KxChoice::Default, ConfigSharing::Shared, false);
+const X25519: Setup = (KxChoice::X25519, ConfigSharing::Shared, false);
+const PER_CLIENT: Setup = (KxChoice::Default, ConfigSharing::PerConnection, false);
+const RELEASED: Setup = (KxChoice::Default, ConfigSharing::Shared, true);
 
-/// The series of `library` at `tls` with `setup`, its clients keeping their buffers.
 fn find(
     s: &HandshakesSummary,
     library: TlsLibrary,
     tls: TlsVersion,
-    (kx, config): Setup,
+    setup: Setup,
 ) -> Option<&LockstepSeries> {
     s.series.iter().find(|x| {
-        x.library == library
-            && x.tls == tls
-            && x.kx == kx
-            && x.config == config
-            && !x.release_buffers
+        (x.library, x.tls) == (library, tls) && (x.kx, x.config, x.release_buffers) == setup
     })
 }
 
 /// The series of the published setup: the default key exchange, one shared client config.
 fn base(s: &HandshakesSummary, library: TlsLibrary, tls: TlsVersion) -> Option<&LockstepSeries> {
-    find(s, library, tls, (KxChoice::Default, ConfigSharing::Shared))
+    find(s, library, tls, BASE)
 }
 
 /// The version the variant series ran at (`variant_tls`), where the chain and the comparisons are
@@ -91,23 +88,21 @@ fn steps(points: &[(u64, f64)]) -> String {
     format!("steps {}", parts.join(", "))
 }
 
-/// The measured peak RSS of series `x` at `n` sessions, as a slope's point.
-fn peak_at(s: &HandshakesSummary, x: &LockstepSeries, n: u64) -> Option<(u64, f64)> {
-    s.readings.iter().find_map(|r| {
-        (r.point.series_name() == x.name() && r.point.sessions == n)
-            .then_some((n, r.peak_rss_bytes? as f64))
-    })
+/// The measured `(N, peak RSS)` of series `x`, ascending N: its slopes' points.
+fn peaks(s: &HandshakesSummary, x: &LockstepSeries) -> Vec<(u64, f64)> {
+    let name = x.name();
+    let ours = s.readings.iter().filter(|r| r.point.series_name() == name);
+    let mut points: Vec<(u64, f64)> = ours
+        .filter_map(|r| Some((r.point.sessions, r.peak_rss_bytes? as f64)))
+        .collect();
+    points.sort_by_key(|p| p.0);
+    points
 }
 
 /// The slope between `from` and `to` among `points`, when both were measured.
 fn between(points: &[(u64, f64)], from: u64, to: u64) -> Option<f64> {
     let at = |n: u64| points.iter().copied().find(|p| p.0 == n);
     slope(at(from)?, at(to)?)
-}
-
-/// The peak RSS slope of series `x` between `from` and `to` sessions, when both were measured.
-fn ours_between(s: &HandshakesSummary, x: &LockstepSeries, from: u64, to: u64) -> Option<f64> {
-    slope(peak_at(s, x, from)?, peak_at(s, x, to)?)
 }
 
 /// The points of `bench` at `tls`, ascending N, failed ones included.
@@ -125,7 +120,6 @@ fn bench_points<'a>(
     points
 }
 
-/// `(N, peak RSS)` of the points that were measured.
 fn measured(points: &[&ForeignPoint]) -> Vec<(u64, f64)> {
     points
         .iter()
@@ -133,7 +127,6 @@ fn measured(points: &[&ForeignPoint]) -> Vec<(u64, f64)> {
         .collect()
 }
 
-/// The series table's column names.
 const COLUMNS: &str = "N, peak RSS, peak RSS steps, RSS/N, malloc max, heap max, heap at rest, client/conn, server/conn";
 
 pub fn render(s: &HandshakesSummary) -> String {
@@ -147,16 +140,13 @@ pub fn render(s: &HandshakesSummary) -> String {
         .series
         .iter()
         .map(|x| {
+            let steps: Vec<String> = x.peak_rss_steps.iter().map(|v| b(*v)).collect();
             (
                 x.name(),
                 vec![
                     span(x.from_sessions, x.to_sessions),
                     b(x.peak_rss_slope),
-                    x.peak_rss_steps
-                        .iter()
-                        .map(|v| b(*v))
-                        .collect::<Vec<_>>()
-                        .join(" / "),
+                    steps.join(" / "),
                     b(x.peak_rss_per_session),
                     b(x.malloc_peak_slope),
                     b(x.heap_peak_slope),
@@ -200,10 +190,9 @@ fn row(label: impl Into<String>, bytes: Option<f64>, how: impl Into<String>) -> 
 pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
     for p in PUBLISHED {
-        let whole = || " (its whole table)".to_string();
         let span_why = p
             .source_span
-            .map_or_else(whole, |(_, why)| format!(" ({why})"));
+            .map_or(" (its whole table)".into(), |(_, why)| format!(" ({why})"));
         let stated = match p.stated {
             Some((quote, at)) => format!(
                 "the source's text states \"{quote}\" per {} session, naming no TLS version; this table's peak RSS ÷ N at N {} is {} (derived), which it matches",
@@ -214,15 +203,16 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
             None if p.year == 2024 => "the source's text states one figure a library, naming no TLS version (see its TLS 1.3 row)".into(),
             None => "the source states no per-session figure".into(),
         };
+        let (points, (a, z)) = (p.points_bytes(), p.span_n());
         rows.push(row(
             format!("published {}: {} TLS {}", p.year, p.library, p.tls),
-            p.slope(),
+            between(&points, a, z),
             format!(
                 "{}, {}: peak RSS slope {}{span_why}, derived from its table; {stated}; {}",
                 p.source,
                 p.build,
-                p.span(),
-                steps(&p.points_bytes())
+                span(a, z),
+                steps(&points)
             ),
         ));
     }
@@ -232,11 +222,7 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
             let Some(x) = base(s, *lib, tls) else {
                 continue;
             };
-            let points: Vec<(u64, f64)> = x
-                .sessions
-                .iter()
-                .filter_map(|&n| peak_at(s, x, n))
-                .collect();
+            let points = peaks(s, x);
             // Beside ours, the same slope over the span the 2024 source's slopes are taken over.
             let theirs = PUBLISHED
                 .iter()
@@ -245,8 +231,8 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
                 .find_map(|p| p.source_span.map(|(sp, _)| (p.year, sp)));
             let over_theirs = match theirs {
                 Some((year, (a, z))) if (a, z) != (x.from_sessions, x.to_sessions) => {
-                    let v = ours_between(s, x, a, z)
-                        .map_or_else(|| "n/a (not both N run)".into(), bytes);
+                    let v =
+                        between(&points, a, z).map_or_else(|| "n/a (not both N run)".into(), bytes);
                     format!("; over the {year} source's {}: {v}", span(a, z))
                 }
                 _ => String::new(),
@@ -275,12 +261,9 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
 /// Each `rustls-bench` binary's slope per TLS version over the N it measured, a row per failed
 /// point, and for two binaries their difference over the N both measured.
 fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
-    let mut programs: Vec<&str> = Vec::new();
-    for p in &s.rustls_bench {
-        if !programs.contains(&p.argv[0].as_str()) {
-            programs.push(&p.argv[0]);
-        }
-    }
+    let mut programs: Vec<&str> = s.rustls_bench.iter().map(|p| p.argv[0].as_str()).collect();
+    let mut seen = std::collections::HashSet::new();
+    programs.retain(|b| seen.insert(*b));
     for &bench in &programs {
         let name = std::path::Path::new(bench)
             .file_name()
@@ -291,10 +274,6 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
                 continue;
             }
             let m = measured(&points);
-            let failed: Vec<&&ForeignPoint> = points
-                .iter()
-                .filter(|p| p.peak_rss_bytes.is_none())
-                .collect();
             // The slope over the smallest and largest N measured.
             let ends = m.first().zip(m.last());
             let theirs = ends.and_then(|(a, z)| slope(*a, *z));
@@ -302,7 +281,7 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
             let how = match (ends, theirs) {
                 (Some((&(a, _), &(z, _))), Some(t)) => {
                     let ours =
-                        base(s, TlsLibrary::Rustls, tls).and_then(|x| ours_between(s, x, a, z));
+                        base(s, TlsLibrary::Rustls, tls).and_then(|x| between(&peaks(s, x), a, z));
                     let ratio = match ours {
                         Some(o) => format!(
                             "ours over the same span {}, ours ÷ theirs = {:.2}",
@@ -311,7 +290,7 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
                         ),
                         None => "ours over the same span: n/a (not both N run)".into(),
                     };
-                    let missing = match failed.len() {
+                    let missing = match points.len() - m.len() {
                         0 => String::new(),
                         nf => format!("; INCOMPLETE: {nf} of {} points failed (rows below), the span is the measured points'", points.len()),
                     };
@@ -328,7 +307,7 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
                 ),
             };
             rows.push(row(label.clone(), theirs, how));
-            for p in failed {
+            for p in points.iter().filter(|p| p.peak_rss_bytes.is_none()) {
                 rows.push(row(
                     format!("{label}, N = {}", count(p.sessions)),
                     None,
@@ -345,12 +324,8 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         for &tls in TlsVersion::ALL {
             let x = measured(&bench_points(s, first, tls));
             let y = measured(&bench_points(s, second, tls));
-            let both: Vec<u64> = x
-                .iter()
-                .map(|p| p.0)
-                .filter(|n| y.iter().any(|q| q.0 == *n))
-                .collect();
-            let (Some(&a), Some(&z)) = (both.first(), both.last()) else {
+            let in_y = |p: &&(u64, f64)| y.iter().any(|q| q.0 == p.0);
+            let (Some(&(a, _)), Some(&(z, _))) = (x.iter().find(in_y), x.iter().rfind(in_y)) else {
                 continue;
             };
             if let (Some(u), Some(v)) = (between(&x, a, z), between(&y, a, z)) {
@@ -497,8 +472,9 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
             ),
         ));
     }
-    if let (Some(rb), Some(_)) = (released(s), openssl) {
-        let d = gap(Some(rb), openssl, CLIENT);
+    let released = find(s, TlsLibrary::Openssl, v, RELEASED);
+    if released.is_some() && openssl.is_some() {
+        let d = gap(released, openssl, CLIENT);
         let cause = match d {
             Some(d) if d < 0.0 => "the two series differ only in SSL_MODE_RELEASE_BUFFERS; what it frees is not measured further",
             Some(_) => "not negative, against freed buffers: not attributed to them, not measured further",
@@ -542,14 +518,6 @@ fn key_exchange_how(
         _ => REMAINDER.to_string(),
     };
     format!("{readings}: {cause}")
-}
-
-/// The OpenSSL series whose clients set `SSL_MODE_RELEASE_BUFFERS` (at [`main_tls`]).
-fn released(s: &HandshakesSummary) -> Option<&LockstepSeries> {
-    let v = main_tls(s)?;
-    s.series
-        .iter()
-        .find(|x| x.library == TlsLibrary::Openssl && x.tls == v && x.release_buffers)
 }
 
 /// Why the load run's leg is not used, if it is not.
@@ -659,7 +627,7 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     if !refusals.is_empty() {
         rows.push(row(label, None, refusal(&refusals.join("; "))));
     } else if let (Some(native), Some(rustls)) = (p.reqwest_native_leak_b, p.reqwest_leak_b) {
-        let released = released(s);
+        let released = main_tls(s).and_then(|v| find(s, TlsLibrary::Openssl, v, RELEASED));
         let rustls_client = released.and_then(|x| base(s, TlsLibrary::Rustls, x.tls));
         let lock = gap(released, rustls_client, CLIENT);
         let at = released.map_or("n/a".into(), |x| format!("TLS {}", x.tls));

@@ -1,7 +1,5 @@
-//! The published per-session tables, quoted: peak RSS (KiB, GNU `time -f %M`) of one process
-//! holding N sessions (N/2 clients, N/2 servers); every figure derived from them says so.
+//! The published per-session tables, quoted: peak RSS (KiB, GNU `time -f %M`) over N sessions.
 
-use crate::contract::lockstep::span;
 use crate::vocab::tls::{TlsLibrary, TlsVersion};
 
 /// One published column: a library at a TLS version over N.
@@ -94,10 +92,9 @@ pub const PUBLISHED: &[Published] = &[
 
 impl Published {
     /// The N the slope is taken between: the source's own span, else its whole table.
-    pub fn span_n(&self) -> Option<(u64, u64)> {
-        self.source_span
-            .map(|(sp, _)| sp)
-            .or_else(|| Some((self.points.first()?.0, self.points.last()?.0)))
+    pub fn span_n(&self) -> (u64, u64) {
+        let whole = (self.points[0].0, self.points[self.points.len() - 1].0);
+        self.source_span.map_or(whole, |(sp, _)| sp)
     }
 
     pub fn points_bytes(&self) -> Vec<(u64, f64)> {
@@ -107,20 +104,10 @@ impl Published {
             .collect()
     }
 
-    /// Peak RSS slope per session over [`Self::span_n`], bytes (derived).
-    pub fn slope(&self) -> Option<f64> {
-        let (a, b) = self.span_n()?;
-        super::between(&self.points_bytes(), a, b)
-    }
-
     /// Peak RSS ÷ N at `n`, bytes (derived, fixed costs included).
     pub fn rss_per_n(&self, n: u64) -> Option<f64> {
         let &(_, kib) = self.points.iter().find(|p| p.0 == n)?;
         Some(kib as f64 * 1024.0 / n as f64)
-    }
-
-    pub fn span(&self) -> String {
-        self.span_n().map_or_else(String::new, |(a, b)| span(a, b))
     }
 }
 
@@ -162,8 +149,9 @@ mod tests {
             .iter()
             .find(|p| p.year == 2024 && p.library == TlsLibrary::Rustls && p.tls == TlsVersion::V13)
             .unwrap();
-        assert_eq!(p.span(), span(1000, 10000));
+        assert_eq!(p.span_n(), (1000, 10000));
         // (131,816 − 21,792) KiB ÷ 9,000.
-        assert_eq!(format!("{:.2}", p.slope().unwrap() / 1024.0), "12.22");
+        let slope = super::super::between(&p.points_bytes(), 1000, 10000).unwrap();
+        assert_eq!(format!("{:.2}", slope / 1024.0), "12.22");
     }
 }

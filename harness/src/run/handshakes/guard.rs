@@ -6,7 +6,6 @@ use crate::vocab::units;
 /// A worker's fixed cost: program image, runtime, configs, the scratch buffer.
 pub const WORKER_BASE_BYTES: u64 = 64 * 1024 * 1024;
 
-/// The bound per session (one side) for `library`.
 pub fn bytes_per_session(library: TlsLibrary) -> u64 {
     match library {
         TlsLibrary::Rustls => 32 * 1024,
@@ -14,7 +13,6 @@ pub fn bytes_per_session(library: TlsLibrary) -> u64 {
     }
 }
 
-/// The estimated memory a worker needs for `sessions` sessions of `library`.
 pub fn need(library: TlsLibrary, sessions: u64) -> u64 {
     sessions
         .saturating_mul(bytes_per_session(library))
@@ -34,21 +32,19 @@ pub fn largest_fitting(library: TlsLibrary, available: u64) -> Option<u64> {
 #[error(
     "--sessions {}: one {library} point of that size needs about {} (an assumed bound of {} per session plus {} per worker) and MemAvailable is {}; {}",
     units::count(*sessions),
-    units::bytes(*need as f64),
+    units::bytes(need(*library, *sessions) as f64),
     units::bytes(bytes_per_session(*library) as f64),
     units::bytes(WORKER_BASE_BYTES as f64),
     units::bytes(*available as f64),
-    match largest {
-        Some(n) => format!("the largest N that fits is {}", units::count(*n)),
+    match largest_fitting(*library, *available) {
+        Some(n) => format!("the largest N that fits is {}", units::count(n)),
         None => "no N fits".to_string(),
     }
 )]
 pub struct MemoryError {
     pub sessions: u64,
     pub library: TlsLibrary,
-    pub need: u64,
     pub available: u64,
-    pub largest: Option<u64>,
 }
 
 /// Refuses `sessions` × `libraries` when the largest point of the costliest library needs
@@ -65,16 +61,13 @@ pub fn check(
     ) else {
         return Ok(());
     };
-    let need = need(library, largest_n);
-    if need <= available {
+    if need(library, largest_n) <= available {
         return Ok(());
     }
     Err(MemoryError {
         sessions: largest_n,
         library,
-        need,
         available,
-        largest: largest_fitting(library, available),
     })
 }
 
@@ -124,11 +117,7 @@ mod tests {
         let available = 16 * GIB;
         let e = check(&[100, 100_000_000], &both, Some(available)).unwrap_err();
         assert_eq!((e.sessions, e.library), (100_000_000, TlsLibrary::Openssl));
-        let largest = e.largest.unwrap();
-        assert_eq!(
-            Some(largest),
-            largest_fitting(TlsLibrary::Openssl, available)
-        );
+        let largest = largest_fitting(TlsLibrary::Openssl, available).unwrap();
         assert!(e.to_string().contains(&format!(
             "the largest N that fits is {}",
             units::count(largest)

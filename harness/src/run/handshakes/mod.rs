@@ -63,7 +63,7 @@ pub enum HandshakesError {
 }
 
 /// The points of a plan, in the order they run.
-pub fn points(plan: &HandshakesPlan) -> Vec<LockstepPoint> {
+fn points(plan: &HandshakesPlan) -> Vec<LockstepPoint> {
     let mut out = Vec::new();
     let mut at = |library, tls, kx, config, release_buffers| {
         for &sessions in &plan.sessions {
@@ -356,7 +356,6 @@ pub fn run(
     Ok((summary, dir))
 }
 
-/// `OpenSSL_version()`, or `None` in a build without OpenSSL.
 fn openssl_version() -> Option<String> {
     #[cfg(feature = "native-tls")]
     return Some(openssl::version::version().to_string());
@@ -364,18 +363,7 @@ fn openssl_version() -> Option<String> {
     None
 }
 
-/// Bytes per session between two readings; `None` if either figure is missing or the two
-/// have the same N.
-fn slope(
-    a: &LockstepReading,
-    b: &LockstepReading,
-    f: impl Fn(&LockstepReading) -> Option<u64>,
-) -> Option<f64> {
-    lockstep::slope(
-        (a.point.sessions, f(a)? as f64),
-        (b.point.sessions, f(b)? as f64),
-    )
-}
+type Reading = fn(&LockstepReading) -> Option<u64>;
 
 /// The series of `readings` (all of one library, version, key exchange and config sharing),
 /// or `None` for fewer than two distinct N.
@@ -386,6 +374,12 @@ pub fn series(readings: &[LockstepReading]) -> Option<LockstepSeries> {
     if first.point.sessions == last.point.sessions {
         return None;
     }
+    let slope = |a: &LockstepReading, b: &LockstepReading, f: Reading| {
+        lockstep::slope(
+            (a.point.sessions, f(a)? as f64),
+            (b.point.sessions, f(b)? as f64),
+        )
+    };
     Some(LockstepSeries {
         library: last.point.library,
         tls: last.point.tls,
@@ -411,32 +405,27 @@ pub fn series(readings: &[LockstepReading]) -> Option<LockstepSeries> {
     })
 }
 
-/// The command line for one point, as rustls's `admin/bench-measure.mk` gives it: the
-/// harness's key type, the suite, the session count.
-fn argv(bench: &Path, tls: TlsVersion, sessions: u64) -> Vec<String> {
+/// GNU `time`, the tool the published tables were measured with (`time -f %M`). Run from a
+/// parent as large as the harness, a program's `ru_maxrss` would include the parent's own
+/// peak (the kernel carries it across `exec`); `time` is small, so its child's is its own.
+pub const GNU_TIME: &str = "/usr/bin/time";
+
+/// Runs one point of `rustls-bench memory`, rustls's own program, under GNU `time`, with the
+/// arguments rustls's `admin/bench-measure.mk` gives it.
+fn rustls_bench_point(bench: &Path, tls: TlsVersion, sessions: u64) -> ForeignPoint {
     // The suite the harness's rustls pairs negotiate with its ECDSA P-256 certificate.
     let suite = match tls {
         TlsVersion::V12 => "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384",
         TlsVersion::V13 => "TLS13_AES_256_GCM_SHA384",
     };
-    vec![
+    let argv = vec![
         bench.display().to_string(),
         "--key-type".into(),
         "ecdsa-p256".into(),
         "memory".into(),
         suite.into(),
         sessions.to_string(),
-    ]
-}
-
-/// GNU `time`, the tool the published tables were measured with (`time -f %M`). Run from a
-/// parent as large as the harness, a program's `ru_maxrss` would include the parent's own
-/// peak (the kernel carries it across `exec`); `time` is small, so its child's is its own.
-pub const GNU_TIME: &str = "/usr/bin/time";
-
-/// Runs one point of `rustls-bench memory`, rustls's own program, under GNU `time`.
-pub fn rustls_bench_point(bench: &Path, tls: TlsVersion, sessions: u64) -> ForeignPoint {
-    let argv = argv(bench, tls, sessions);
+    ];
     let peak = peak_rss_of(&argv);
     ForeignPoint {
         tls,
