@@ -4,7 +4,7 @@ use crate::contract::breakdown::ByteFigure;
 use crate::contract::plan::RunPlan;
 use crate::contract::summary::{ModeSummary, Scenario, ServerSummary, Summary, SCHEMA};
 use crate::contract::timeline::TimelineRow;
-use crate::contract::wire::{ClientFinal, ClientSample, ClientTotals, ServerSample};
+use crate::contract::wire::{ClientFinal, ClientTotals, ServerSample};
 use crate::run::analysis;
 use crate::run::method_text::{methods, versions, BREAKDOWN};
 use crate::run::soundness;
@@ -31,7 +31,7 @@ pub struct LegRecord {
     pub mode: Mode,
     pub client: ClientKind,
     /// Each client sample with the server's latest sample at the time.
-    pub samples: Vec<(ClientSample, Option<ServerSample>)>,
+    pub rows: Vec<TimelineRow>,
     /// The server's last sample (its final one when it stopped cleanly).
     pub last_server: Option<ServerSample>,
     /// The client worker's final report, if it sent one.
@@ -67,13 +67,6 @@ pub enum RunExit {
     WorkerDied,
     /// Ctrl-C or SIGTERM.
     Interrupted,
-}
-
-/// One leg's rows and summary.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModeResult {
-    pub rows: Vec<TimelineRow>,
-    pub summary: ModeSummary,
 }
 
 /// Why the run stopped before its last leg: the first leg that did not complete says.
@@ -168,18 +161,8 @@ pub fn server_summary<'a>(
 
 /// A leg's timeline rows and summary: the measured totals as the worker sent them, and every
 /// derived figure computed here, once.
-pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
-    let mut rows: Vec<TimelineRow> = rec
-        .samples
-        .iter()
-        .map(|(sample, server)| TimelineRow {
-            mode: rec.mode,
-            client: rec.client,
-            sample: sample.clone(),
-            retained_bytes: None,
-            server: server.clone(),
-        })
-        .collect();
+pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
+    let mut rows = rec.rows.clone();
     let mut fin = rec
         .fin
         .clone()
@@ -292,7 +275,7 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
                 .map(|n| (n as f64 * b).round() as u64);
         }
     }
-    ModeResult { rows, summary }
+    (rows, summary)
 }
 
 /// What the run as a whole knows besides its legs.
@@ -407,7 +390,13 @@ pub(crate) mod tests {
         LegRecord {
             mode: Mode::Shared,
             client: ClientKind::Hyper,
-            samples: vec![(sample(1.0, 10), None), (sample(2.0, 20), None)],
+            rows: [sample(1.0, 10), sample(2.0, 20)]
+                .map(|sample| TimelineRow {
+                    mode: Mode::Shared,
+                    sample,
+                    ..Default::default()
+                })
+                .into(),
             last_server: None,
             fin,
             end,
@@ -434,8 +423,7 @@ pub(crate) mod tests {
     #[test]
     fn derived_figures_come_from_the_totals() {
         let p = plan(&[Mode::Shared]);
-        let r = leg(&p, &record(LegEnd::Completed, Some(fin(20))));
-        let m = &r.summary;
+        let (rows, m) = leg(&p, &record(LegEnd::Completed, Some(fin(20))));
         assert_eq!(m.achieved_rps, 10.0);
         assert_eq!(m.client_alloc_bytes_per_request, Some(100.0));
         assert_eq!(m.client_build_core_share, Some(40e-6 / 2.0));
@@ -444,12 +432,12 @@ pub(crate) mod tests {
         assert_eq!(m.load.client_heap_start_bytes, None);
         assert_eq!(m.sampler_share, None);
         assert_eq!(m.load.late_starts, None);
-        assert_eq!(r.rows.len(), 2);
+        assert_eq!(rows.len(), 2);
         assert_eq!(
             exit(
                 &p,
                 &[LegOutcome::Ran(Box::new(record(LegEnd::Completed, None)))],
-                std::slice::from_ref(m)
+                std::slice::from_ref(&m)
             ),
             RunExit::Clean
         );
@@ -464,12 +452,12 @@ pub(crate) mod tests {
             ),
             None,
         );
-        let r = leg(&p, &rec);
-        assert_eq!(r.summary.load.requests_ok, 20);
-        assert!(r.summary.load.stopped_early.is_some());
+        let r = leg(&p, &rec).1;
+        assert_eq!(r.load.requests_ok, 20);
+        assert!(r.load.stopped_early.is_some());
         let outcomes = [LegOutcome::Ran(Box::new(rec))];
         assert_eq!(
-            exit(&p, &outcomes, std::slice::from_ref(&r.summary)),
+            exit(&p, &outcomes, std::slice::from_ref(&r)),
             RunExit::WorkerDied
         );
         assert_eq!(
@@ -482,9 +470,9 @@ pub(crate) mod tests {
     fn an_interrupt_wins_over_failures() {
         let p = plan(&[Mode::Shared, Mode::Fresh]);
         let rec = record(LegEnd::Interrupted, Some(fin(5)));
-        let r = leg(&p, &rec);
+        let r = leg(&p, &rec).1;
         let outcomes = [LegOutcome::Ran(Box::new(rec))];
-        assert_eq!(exit(&p, &outcomes, &[r.summary]), RunExit::Interrupted);
+        assert_eq!(exit(&p, &outcomes, &[r]), RunExit::Interrupted);
         assert_eq!(
             stopped_reason(&outcomes).as_deref(),
             Some("interrupted during mode shared")
@@ -498,9 +486,9 @@ pub(crate) mod tests {
             LegEnd::ServerDied("shared: the server worker died mid-run".into()),
             Some(fin(20)),
         );
-        let r = leg(&p, &rec);
+        let r = leg(&p, &rec).1;
         assert_eq!(
-            r.summary.load.stopped_early.as_deref(),
+            r.load.stopped_early.as_deref(),
             Some("shared: the server worker died mid-run")
         );
     }
@@ -509,9 +497,9 @@ pub(crate) mod tests {
     fn fewer_modes_than_planned_is_a_failure() {
         let p = plan(&[Mode::Shared, Mode::Fresh]);
         let rec = record(LegEnd::Completed, Some(fin(20)));
-        let r = leg(&p, &rec);
+        let r = leg(&p, &rec).1;
         assert_eq!(
-            exit(&p, &[LegOutcome::Ran(Box::new(rec))], &[r.summary]),
+            exit(&p, &[LegOutcome::Ran(Box::new(rec))], &[r]),
             RunExit::Failures
         );
     }

@@ -368,15 +368,15 @@ mod tests {
         f.totals.failures_by_kind.insert("timeout".into(), 1);
         f.totals.stopped_early =
             Some("fell behind: 3 of 20 requests started within the duration".into());
-        let r = assemble::leg(&p, &record(LegEnd::Completed, Some(f)));
-        let bound = r.summary.rate_bound.as_deref().expect("rate-bound");
+        let r = assemble::leg(&p, &record(LegEnd::Completed, Some(f))).1;
+        let bound = r.rate_bound.as_deref().expect("rate-bound");
         assert!(
             bound.starts_with(
                 "rate-bound: could not keep --rate 10: 3 of 20 planned requests started"
             ),
             "{bound}"
         );
-        let why = r.summary.per_session_unsound.as_deref().expect("marked");
+        let why = r.per_session_unsound.as_deref().expect("marked");
         assert!(
             why.starts_with(bound) && why.ends_with("1 of 3 started requests failed (timeout: 1)"),
             "{why}"
@@ -387,24 +387,23 @@ mod tests {
             p50: 900,
             p99: 4_000,
         });
-        let ok = assemble::leg(&p, &record(LegEnd::Completed, Some(kept)));
+        let ok = assemble::leg(&p, &record(LegEnd::Completed, Some(kept))).1;
         assert_eq!(
             (
-                ok.summary.rate_bound,
-                ok.summary.rate_bound_not_measured,
-                ok.summary.per_session_unsound
+                ok.rate_bound,
+                ok.rate_bound_not_measured,
+                ok.per_session_unsound
             ),
             (None, None, None)
         );
         // One without a start-lag reading is not known to have kept it, and says so.
-        let unknown = assemble::leg(&p, &record(LegEnd::Completed, Some(fin(20))));
+        let unknown = assemble::leg(&p, &record(LegEnd::Completed, Some(fin(20)))).1;
         let why = unknown
-            .summary
             .rate_bound_not_measured
             .as_deref()
             .expect("not measured");
-        assert_eq!(unknown.summary.rate_bound, None);
-        assert_eq!(unknown.summary.per_session_unsound.as_deref(), Some(why));
+        assert_eq!(unknown.rate_bound, None);
+        assert_eq!(unknown.per_session_unsound.as_deref(), Some(why));
         let meta = assemble::RunMeta {
             command: String::new(),
             run_id: String::new(),
@@ -412,7 +411,7 @@ mod tests {
             target: None,
             fd_limit: None,
         };
-        let s = assemble::summary(&p, &meta, &[], vec![r.summary]);
+        let s = assemble::summary(&p, &meta, &[], vec![r]);
         assert!(
             s.method["rate_bound"].starts_with("measured"),
             "{}",

@@ -9,7 +9,7 @@ use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
 use crate::contract::wire::P50P99;
-use crate::measure::{alloc, procstat};
+use crate::measure::{alloc, procstat, settle};
 use crate::run::load::plan::LoadPlan;
 use crate::run::retention::RetentionStore;
 use crate::tls::connector::ConnUse;
@@ -132,6 +132,31 @@ pub(super) fn build_session(
     built.map_err(|e| FailureKind::Build(e.to_string()))
 }
 
+/// Where the process stood when the load began.
+pub(super) struct Start {
+    pub(super) heap: Option<alloc::HeapStats>,
+    pub(super) openssl: Option<alloc::HeapStats>,
+    pub(super) rss: Option<u64>,
+    pub(super) fds: Option<u64>,
+    pub(super) cpu: Option<f64>,
+    /// Tasks alive on the runtime before any session: what it returns to once the kept
+    /// sessions' connections have ended.
+    pub(super) tasks: Option<usize>,
+}
+
+impl Start {
+    pub(super) fn now() -> Self {
+        Self {
+            heap: alloc::heap(),
+            openssl: alloc::heap().and(alloc::openssl_heap()),
+            rss: procstat::rss_bytes(),
+            fds: procstat::open_fds(),
+            cpu: procstat::cpu_seconds(),
+            tasks: settle::alive_tasks(),
+        }
+    }
+}
+
 pub(super) struct Ctx {
     pub(super) plan: LoadPlan,
     pub(super) sessions: Sessions,
@@ -139,6 +164,8 @@ pub(super) struct Ctx {
     pub(super) factory: SessionFactory,
     pub(super) retained: Option<Mutex<Retained>>,
     pub(super) start: Instant,
+    pub(super) at_start: Start,
+    pub(super) fd_limit: Option<procstat::FdLimit>,
     /// The warm-up before `start`, µs (see `SessionFactory::warm_up`).
     pub(super) warmup_us: Option<u64>,
 }

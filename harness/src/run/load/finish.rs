@@ -12,39 +12,13 @@ use crate::run::load::ctx::{lock, p50p99, Ctx, Sessions};
 use crate::run::load::plan::StopReason;
 use crate::vocab::clock::Clock;
 
-/// Where the process stood when the load began.
-pub(super) struct Start {
-    heap: Option<alloc::HeapStats>,
-    openssl: Option<alloc::HeapStats>,
-    rss: Option<u64>,
-    pub(super) fds: Option<u64>,
-    cpu: Option<f64>,
-    /// Tasks alive on the runtime before any session: what it returns to once the kept
-    /// sessions' connections have ended.
-    tasks: Option<usize>,
-}
-
-impl Start {
-    pub(super) fn now() -> Self {
-        Self {
-            heap: alloc::heap(),
-            openssl: alloc::heap().and(alloc::openssl_heap()),
-            rss: procstat::rss_bytes(),
-            fds: procstat::open_fds(),
-            cpu: procstat::cpu_seconds(),
-            tasks: settle::alive_tasks(),
-        }
-    }
-}
-
 pub(super) async fn finish(
     ctx: &Arc<Ctx>,
     started: u64,
     stopped_early: Option<StopReason>,
     sampler_cpu_us: Option<u64>,
-    start_state: Start,
-    fd_limit: Option<procstat::FdLimit>,
 ) -> ClientFinal {
+    let start_state = &ctx.at_start;
     let plan = &ctx.plan;
     let end = Instant::now();
     let wall = end.duration_since(ctx.start);
@@ -153,7 +127,7 @@ pub(super) async fn finish(
     });
     ClientFinal {
         totals,
-        fd_limit: fd_limit.map(|l| l.soft),
+        fd_limit: ctx.fd_limit.map(|l| l.soft),
         retention,
         profile,
         knobs: None,
