@@ -289,14 +289,14 @@ pub struct RunMeta {
     pub fd_limit: Option<u64>,
 }
 
-/// The whole `summary.json`.
+/// The whole `summary.json`, and how the run ended.
 pub fn summary(
     plan: &RunPlan,
     meta: &RunMeta,
     outcomes: &[LegOutcome],
     modes: Vec<ModeSummary>,
-) -> Summary {
-    let interrupted = exit(plan, outcomes, &modes) == RunExit::Interrupted;
+) -> (Summary, RunExit) {
+    let exit = exit(plan, outcomes, &modes);
     let mut method = methods();
     if plan.breakdown {
         method.insert("breakdown".into(), BREAKDOWN.into());
@@ -307,11 +307,11 @@ pub fn summary(
             format!("external target {url}: server-side figures were not measured (null)"),
         );
     }
-    Summary {
+    let summary = Summary {
         schema: SCHEMA,
         command: meta.command.clone(),
         clock: plan.clock,
-        interrupted,
+        interrupted: exit == RunExit::Interrupted,
         stopped_reason: stopped_reason(outcomes),
         run_id: meta.run_id.clone(),
         started_at: meta.started_at.clone(),
@@ -336,7 +336,8 @@ pub fn summary(
         versions: versions(),
         method,
         modes,
-    }
+    };
+    (summary, exit)
 }
 
 #[cfg(test)]

@@ -75,8 +75,7 @@ pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome
     };
     let (outcomes, legs) = rt.block_on(orchestrator.run_all(&mut meta));
     let (rows, modes): (Vec<Vec<TimelineRow>>, Vec<_>) = legs.into_iter().unzip();
-    let exit = assemble::exit(plan, &outcomes, &modes);
-    let summary = assemble::summary(plan, &meta, &outcomes, modes);
+    let (summary, exit) = assemble::summary(plan, &meta, &outcomes, modes);
     let rows = rows.concat();
 
     let report_errors = [
@@ -133,12 +132,8 @@ pub(crate) fn create_run_dir(out: &Path, prefix: &str) -> Result<PathBuf, OutErr
     }
     std::fs::create_dir_all(out).map_err(|e| err(e.to_string()))?;
     let base = format!("{prefix}{}", run_id_at(time::OffsetDateTime::now_utc()));
-    for n in 1..1000 {
-        let id = if n == 1 {
-            base.clone()
-        } else {
-            format!("{base}-{n}")
-        };
+    let ids = std::iter::once(base.clone()).chain((2..1000).map(|n| format!("{base}-{n}")));
+    for id in ids {
         let dir = out.join(id);
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
@@ -152,15 +147,9 @@ pub(crate) fn create_run_dir(out: &Path, prefix: &str) -> Result<PathBuf, OutErr
 /// The run id of a run started at `t` (UTC, to the second); a later run in the same second
 /// gets `-2`, `-3`, ….
 pub fn run_id_at(t: time::OffsetDateTime) -> String {
-    format!(
-        "{:04}{:02}{:02}-{:02}{:02}{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let id =
+        time::format_description::parse_borrowed::<2>("[year][month][day]-[hour][minute][second]");
+    id.ok().and_then(|f| t.format(&f).ok()).unwrap_or_default()
 }
 
 /// Where a progress display draws: stderr when progress was asked for and stderr is a terminal,
@@ -303,9 +292,7 @@ impl Orchestrator {
         let mut rows = Vec::new();
         let mut last_server: Option<ServerSample> = None;
         let mut server_alive = server.is_some();
-        let mut server_lost = false;
         let mut fin: Option<ClientFinal> = None;
-        let mut client_gone = false;
         let mut interrupted = false;
         let mut seen_intr = *intr.borrow();
         loop {
@@ -323,14 +310,13 @@ impl Orchestrator {
                     }
                     Some(WorkerMsg::ClientDone(f)) => { fin = Some(*f); break; }
                     Some(_) => {}
-                    None => { client_gone = true; break; }
+                    None => break,
                 },
                 msg = next_of(&mut server), if server_alive => match msg {
                     Some(WorkerMsg::Server(s)) => last_server = Some(s),
                     Some(_) => {}
                     None => {
                         server_alive = false;
-                        server_lost = true;
                         client.ask_stop();
                     }
                 },
@@ -348,6 +334,7 @@ impl Orchestrator {
                 }
             }
         }
+        let server_lost = server.is_some() && !server_alive;
         // Stop the server and take its last figures.
         let server_exit = match server {
             Some(mut w) => {
@@ -371,7 +358,7 @@ impl Orchestrator {
                 "{mode}: the server worker died mid-run{}",
                 server_exit.as_ref().map(Exited::how).unwrap_or_default()
             ))
-        } else if client_gone {
+        } else if fin.is_none() {
             LegEnd::ClientDied(format!(
                 "{mode}: the client worker died mid-run{}",
                 client_exit.how()

@@ -411,7 +411,7 @@ mod tests {
             target: None,
             fd_limit: None,
         };
-        let s = assemble::summary(&p, &meta, &[], vec![r]);
+        let s = assemble::summary(&p, &meta, &[], vec![r]).0;
         assert!(
             s.method["rate_bound"].starts_with("measured"),
             "{}",
