@@ -1,20 +1,23 @@
 //! What the load's tasks share (plan, sessions, counters, histograms); one request, one build.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hdrhistogram::Histogram;
+use hyper::Uri;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
+use crate::contract::plan::RunPlan;
 use crate::contract::wire::P50P99;
 use crate::measure::{alloc, procstat, settle};
-use crate::run::load::plan::LoadPlan;
 use crate::run::retention::RetentionStore;
 use crate::tls::connector::ConnUse;
 use crate::tls::session::{FailureKind, Pooling, Session, SessionFactory};
 use crate::vocab::clock::Clock;
+use crate::vocab::mode::Mode;
 
 pub(crate) fn new_hist() -> Histogram<u64> {
     // 3 significant digits; auto-resize covers any value.
@@ -158,7 +161,12 @@ impl Start {
 }
 
 pub(super) struct Ctx {
-    pub(super) plan: LoadPlan,
+    pub(super) run: RunPlan,
+    pub(super) mode: Mode,
+    pub(super) target: Uri,
+    /// `--breakdown`: record a dhat heap profile of the load here, from its start to its end
+    /// with the retained or kept sessions still live.
+    pub(super) profile: Option<PathBuf>,
     pub(super) sessions: Sessions,
     pub(super) counters: Counters,
     pub(super) factory: SessionFactory,
@@ -173,12 +181,17 @@ pub(super) struct Ctx {
 impl Ctx {
     /// Late starts so far; `None` under the virtual clock, which has no schedule.
     pub(super) fn late_starts(&self) -> Option<u64> {
-        (self.plan.run.clock == Clock::Real).then(|| self.counters.late.load(Relaxed))
+        (self.run.clock == Clock::Real).then(|| self.counters.late.load(Relaxed))
+    }
+
+    /// The time on the run's clock request `i` is scheduled for: i/R.
+    pub(super) fn stamp(&self, i: u64) -> f64 {
+        i as f64 / self.run.rate
     }
 
     /// Seconds on the run's clock for a request stamped `stamp` that completes now.
     pub(super) fn now_for(&self, stamp: f64) -> f64 {
-        match self.plan.run.clock {
+        match self.run.clock {
             Clock::Real => self.start.elapsed().as_secs_f64(),
             Clock::Virtual => stamp,
         }
@@ -190,7 +203,7 @@ impl Ctx {
             Sessions::PerRequest { keep } => {
                 match build_session(&self.counters, &self.factory, Pooling::KeepAlive) {
                     Ok(session) => {
-                        let r = session.get(&self.plan.target).await;
+                        let r = session.get(&self.target).await;
                         if *keep {
                             lock(&self.counters.leaked).push(session);
                         } else if let Some(store) = &self.retained {
@@ -206,7 +219,7 @@ impl Ctx {
                     Err(kind) => Err(kind),
                 }
             }
-            Sessions::One(session) => session.get(&self.plan.target).await.map_err(|e| e.kind()),
+            Sessions::One(session) => session.get(&self.target).await.map_err(|e| e.kind()),
         };
         let us = t0.elapsed().as_micros() as u64;
         let c = &self.counters;

@@ -19,11 +19,10 @@ pub(super) async fn finish(
     sampler_cpu_us: Option<u64>,
 ) -> ClientFinal {
     let start_state = &ctx.at_start;
-    let plan = &ctx.plan;
     let end = Instant::now();
     let wall = end.duration_since(ctx.start);
-    let elapsed = match (plan.run.clock, &stopped_early) {
-        (Clock::Real, None) => wall.max(plan.run.duration),
+    let elapsed = match (ctx.run.clock, &stopped_early) {
+        (Clock::Real, None) => wall.max(ctx.run.duration),
         _ => wall,
     };
     let heap_end = alloc::heap();
@@ -39,7 +38,7 @@ pub(super) async fn finish(
             mean: lat.mean(),
         })
     };
-    let start_lag_us = match plan.run.clock {
+    let start_lag_us = match ctx.run.clock {
         Clock::Real => p50p99(&lock(&c.lag_hist)),
         Clock::Virtual => None,
     };
@@ -47,13 +46,13 @@ pub(super) async fn finish(
     let cpu_measured = c.build_cpu_measured.load(Relaxed);
     let bytes_measured = c.build_bytes_measured.load(Relaxed);
     let totals = ClientTotals {
-        requests_planned: plan.run.planned(),
+        requests_planned: ctx.run.planned(),
         requests_started: started,
         requests_ok: c.ok.load(Relaxed),
         requests_failed: c.failed.load(Relaxed),
         failures_by_kind: lock(&c.failures).clone(),
         elapsed_s: elapsed.as_secs_f64(),
-        virtual_s: (plan.run.clock == Clock::Virtual).then(|| plan.stamp(started)),
+        virtual_s: (ctx.run.clock == Clock::Virtual).then(|| ctx.stamp(started)),
         late_starts: ctx.late_starts(),
         start_lag_us,
         handshakes_full: stats.map(|s| s.handshakes_full.load(Relaxed)),
@@ -117,7 +116,7 @@ pub(super) async fn finish(
         true => Some(release_kept(ctx, start_state.tasks).await),
         false => None,
     };
-    let profile = plan.profile.as_deref().map(|f| {
+    let profile = ctx.profile.as_deref().map(|f| {
         crate::measure::breakdown::read(f)
             .map(|breakdown| crate::contract::breakdown::LoadProfile {
                 breakdown,

@@ -11,15 +11,17 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hyper::Uri;
 use tokio::sync::{watch, Semaphore};
 use tokio::time::{sleep_until, Instant};
 
 use crate::contract::wire::{ClientFinal, ClientTotals};
+use crate::contract::worker::ClientWorkerConfig;
 use crate::measure::procstat;
 use crate::run::load::ctx::{build_session, lock, Counters, Ctx, Sessions, Start};
 use crate::run::load::finish::finish;
 use crate::run::load::plan::{
-    LoadPlan, StopReason, END_GRACE, FD_HEADROOM, LATE_THRESHOLD, VIRTUAL_IN_FLIGHT,
+    StopReason, END_GRACE, FD_HEADROOM, LATE_THRESHOLD, VIRTUAL_IN_FLIGHT,
 };
 use crate::run::load::sampler::{sampler_loop, Sampler};
 use crate::run::retention::RetentionStore;
@@ -31,7 +33,8 @@ use crate::vocab::mode::Mode;
 /// Runs the plan's load against `plan.target`, emitting samples on stdout, until the schedule
 /// ends or `stop` turns true. Returns the totals.
 pub async fn run(
-    plan: LoadPlan,
+    cfg: &ClientWorkerConfig,
+    target: Uri,
     factory: SessionFactory,
     stop: watch::Receiver<bool>,
     fd_limit: Option<procstat::FdLimit>,
@@ -40,18 +43,18 @@ pub async fn run(
     let warmup_us = factory.warm_up().ok();
     // The histograms are a fixed cost of the harness: allocated before the counting starts.
     let counters = Counters::new();
-    if let Some(f) = &plan.profile {
+    if let Some(f) = &cfg.dhat_file {
         crate::measure::alloc::start_dhat(f);
     }
     let at_start = Start::now();
-    let one = match plan.mode {
+    let one = match cfg.mode {
         Mode::Shared => Some(Pooling::KeepAlive),
         Mode::Resume => Some(Pooling::NoIdle),
         Mode::Fresh | Mode::Leak => None,
     };
     let sessions = match one.map(|pooling| build_session(&counters, &factory, pooling)) {
         None => Sessions::PerRequest {
-            keep: plan.mode == Mode::Leak,
+            keep: cfg.mode == Mode::Leak,
         },
         Some(Ok(s)) => Sessions::One(Arc::new(s)),
         Some(Err(kind)) => {
@@ -59,7 +62,7 @@ pub async fn run(
             counters.fail(kind);
             return ClientFinal {
                 totals: ClientTotals {
-                    requests_planned: plan.run.planned(),
+                    requests_planned: cfg.plan.planned(),
                     requests_failed: 1,
                     failures_by_kind: lock(&counters.failures).clone(),
                     stopped_early: Some(why.to_string()),
@@ -71,7 +74,7 @@ pub async fn run(
             };
         }
     };
-    let retained = match (plan.mode, plan.run.retention) {
+    let retained = match (cfg.mode, cfg.plan.retention) {
         // Only hyper sessions hand back their TLS state (reqwest keeps it to itself).
         (Mode::Fresh, Some(spec)) if factory.kind() == ClientKind::Hyper => {
             Some(Mutex::new(RetentionStore::new(spec)))
@@ -79,7 +82,10 @@ pub async fn run(
         _ => None,
     };
     let ctx = Arc::new(Ctx {
-        plan,
+        run: cfg.plan.clone(),
+        mode: cfg.mode,
+        target,
+        profile: cfg.dhat_file.clone(),
         sessions,
         counters,
         factory,
@@ -89,7 +95,7 @@ pub async fn run(
         fd_limit,
         warmup_us,
     });
-    let (started, stopped_early, sampler_cpu_us) = match ctx.plan.run.clock {
+    let (started, stopped_early, sampler_cpu_us) = match ctx.run.clock {
         Clock::Real => real_loop(&ctx, stop).await,
         Clock::Virtual => virtual_loop(&ctx, stop).await,
     };
@@ -101,7 +107,7 @@ async fn real_loop(
     ctx: &Arc<Ctx>,
     mut stop: watch::Receiver<bool>,
 ) -> (u64, Option<StopReason>, Option<u64>) {
-    let (plan, run) = (&ctx.plan, &ctx.plan.run);
+    let run = &ctx.run;
     let slots = run.max_in_flight as usize;
     let sem = Arc::new(Semaphore::new(slots));
     let planned = run.planned();
@@ -117,7 +123,7 @@ async fn real_loop(
             if *stop.borrow() {
                 break 'load Some(StopReason::Interrupted);
             }
-            let scheduled = start + Duration::from_secs_f64(plan.stamp(i));
+            let scheduled = start + Duration::from_secs_f64(ctx.stamp(i));
             tokio::select! {
                 _ = sleep_until(scheduled) => {}
                 _ = stop.changed() => break 'load Some(StopReason::Interrupted),
@@ -148,7 +154,7 @@ async fn real_loop(
                 ctx.counters.late.fetch_add(1, Relaxed);
             }
             started += 1;
-            tokio::spawn(ctx.clone().request(plan.stamp(i), permit));
+            tokio::spawn(ctx.clone().request(ctx.stamp(i), permit));
         }
         None
     };
@@ -164,7 +170,7 @@ async fn virtual_loop(
     ctx: &Arc<Ctx>,
     stop: watch::Receiver<bool>,
 ) -> (u64, Option<StopReason>, Option<u64>) {
-    let (plan, run) = (&ctx.plan, &ctx.plan.run);
+    let run = &ctx.run;
     let slots = (run.max_in_flight as usize).min(VIRTUAL_IN_FLIGHT);
     let sem = Arc::new(Semaphore::new(slots));
     let planned = run.planned();
@@ -177,7 +183,7 @@ async fn virtual_loop(
             if *stop.borrow() {
                 break 'load Some(StopReason::Interrupted);
             }
-            let vt = plan.stamp(i);
+            let vt = ctx.stamp(i);
             while vt >= next_sample {
                 // Everything stamped before the boundary completes, then the sample is taken.
                 drain(&sem, slots).await;
@@ -197,7 +203,7 @@ async fn virtual_loop(
     };
     drain(&sem, slots).await;
     let end_vt = if stopped_early.is_some() {
-        plan.stamp(started)
+        ctx.stamp(started)
     } else {
         run.duration.as_secs_f64()
     };
@@ -208,7 +214,7 @@ async fn virtual_loop(
 /// Why leak mode must stop now, if it must: the next session would bring the process within
 /// [`FD_HEADROOM`] descriptors of its limit.
 fn fd_stop(ctx: &Ctx, in_flight: usize, started: u64) -> Option<StopReason> {
-    if ctx.plan.mode != Mode::Leak {
+    if ctx.mode != Mode::Leak {
         return None;
     }
     // Each kept session holds one connection; hyper's are counted exactly.
@@ -216,7 +222,7 @@ fn fd_stop(ctx: &Ctx, in_flight: usize, started: u64) -> Option<StopReason> {
         Some(s) => s.open(),
         None => lock(&ctx.counters.leaked).len() as u64,
     };
-    if let Some(max) = ctx.plan.run.max_open {
+    if let Some(max) = ctx.run.max_open {
         if open + in_flight as u64 >= max {
             return Some(StopReason::MaxOpen { started, max });
         }

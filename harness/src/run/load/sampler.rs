@@ -101,7 +101,7 @@ impl Sampler {
 
 /// Real clock: a sample every interval until told to stop, then one last.
 pub(super) async fn sampler_loop(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) -> Option<u64> {
-    let every = ctx.plan.run.sample_interval;
+    let every = ctx.run.sample_interval;
     let mut ticker = tokio::time::interval_at(ctx.start + every, every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut sampler = Sampler::default();
