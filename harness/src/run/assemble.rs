@@ -174,15 +174,7 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
     let t = &fin.totals;
     let elapsed = t.elapsed_s.max(f64::EPSILON);
     let samples = || rows.iter().map(|r| &r.sample);
-    let refs: Vec<&TimelineRow> = rows.iter().collect();
-    let r = analysis::retained(
-        rec.mode,
-        plan.rate,
-        plan.retention,
-        plan.sample_interval.as_secs_f64(),
-        &fin,
-        &refs,
-    );
+    let r = analysis::retained(rec.mode, plan, &fin, &rows);
     let retained_bytes_method = if rec.client != ClientKind::Hyper
         && rec.mode == Mode::Fresh
         && plan.retention.is_some()
@@ -199,13 +191,6 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
     let verdict = soundness::rate_verdict(plan.rate, plan.clock, t, build_cores_needed);
     let alloc_per_request = per(t.client_load_alloc_bytes, t.requests_ok);
     let profile = fin.profile.as_ref().and_then(|p| p.as_ref().ok());
-    // A probe's outcome as the summary publishes it: its figures, or why there are none.
-    fn ok<T: Clone>(r: &Option<Result<T, String>>) -> Option<T> {
-        r.as_ref()?.as_ref().ok().cloned()
-    }
-    fn err<T>(r: &Option<Result<T, String>>) -> Option<String> {
-        r.as_ref()?.as_ref().err().cloned()
-    }
     let summary = ModeSummary {
         mode: rec.mode,
         client: rec.client,
@@ -234,8 +219,8 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
         plateau_ratio: r.ratio,
         plateau_reached_s: r.reached_s,
         retained_sessions_peak: max_of(samples().map(|s| s.retained_sessions)),
-        knobs: ok(&fin.knobs),
-        knobs_error: err(&fin.knobs),
+        knobs: fin.knobs.clone().and_then(Result::ok),
+        knobs_error: fin.knobs.clone().and_then(Result::err),
         retained_breakdown: profile.and_then(|p| {
             p.breakdown
                 .per_unit(ByteFigure::End, p.sessions_held, r.bytes_per_session)
@@ -244,9 +229,9 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
             p.breakdown
                 .per_unit(ByteFigure::Total, t.requests_ok, alloc_per_request)
         }),
-        breakdown_error: err(&fin.profile),
-        held_connection: ok(&fin.held),
-        held_connection_error: err(&fin.held),
+        breakdown_error: fin.profile.as_ref().and_then(|p| p.as_ref().err().cloned()),
+        held_connection: fin.held.clone().and_then(Result::ok),
+        held_connection_error: fin.held.clone().and_then(Result::err),
         client_rss_peak_bytes: max_of(
             samples()
                 .map(|s| s.client_rss_bytes)
