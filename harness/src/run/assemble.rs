@@ -7,7 +7,7 @@ use crate::contract::timeline::TimelineRow;
 use crate::contract::wire::{ClientFinal, ClientTotals, ServerSample};
 use crate::run::analysis;
 use crate::run::method_text::{methods, versions, BREAKDOWN};
-use crate::run::soundness;
+use crate::run::soundness::{self, RateVerdict};
 use crate::tls::config;
 use crate::vocab::client::ClientKind;
 use crate::vocab::mode::Mode;
@@ -188,7 +188,16 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
     let build_cores_needed = per(t.client_build_cpu_us_total, t.client_builds)
         .filter(|_| rec.mode.session_per_request())
         .map(|us| us * plan.rate / 1e6);
-    let verdict = soundness::rate_verdict(plan.rate, plan.clock, t, build_cores_needed);
+    let (rate_bound, rate_bound_not_measured) =
+        match soundness::rate_verdict(plan.rate, plan.clock, t, build_cores_needed) {
+            RateVerdict::Bound(why) => (Some(why), None),
+            RateVerdict::NotMeasured(why) => (None, Some(why)),
+            RateVerdict::NoSchedule | RateVerdict::Kept => (None, None),
+        };
+    let unsound = soundness::per_session_unsound(
+        rate_bound.as_deref().or(rate_bound_not_measured.as_deref()),
+        t,
+    );
     let alloc_per_request = per(t.client_load_alloc_bytes, t.requests_ok);
     let profile = fin.profile.as_ref().and_then(|p| p.as_ref().ok());
     let summary = ModeSummary {
@@ -206,9 +215,9 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
         openssl_alloc_bytes_per_request: per(t.openssl_load_alloc_bytes, t.requests_ok),
         openssl_build_alloc_bytes: per(t.openssl_build_alloc_bytes_total, t.client_builds),
         build_cores_needed,
-        rate_bound: verdict.bound().map(str::to_string),
-        rate_bound_not_measured: verdict.not_measured().map(str::to_string),
-        per_session_unsound: soundness::per_session_unsound(&verdict, t),
+        rate_bound,
+        rate_bound_not_measured,
+        per_session_unsound: unsound,
         retained_bytes_per_session: r.bytes_per_session,
         retained_bytes_method,
         retained_bytes_slope: r.slope_bytes_per_session,
