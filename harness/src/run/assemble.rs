@@ -83,18 +83,12 @@ pub fn stopped_reason(outcomes: &[LegOutcome]) -> Option<String> {
 
 /// The exit status of a run with these outcomes and summaries.
 pub fn exit(plan: &RunPlan, outcomes: &[LegOutcome], modes: &[ModeSummary]) -> RunExit {
-    let ended = |f: fn(&LegEnd) -> bool| {
-        outcomes
-            .iter()
-            .any(|o| matches!(o, LegOutcome::Ran(r) if f(&r.end)))
-    };
-    if ended(|e| *e == LegEnd::Interrupted) {
-        RunExit::Interrupted
-    } else if ended(|e| matches!(e, LegEnd::ClientDied(_) | LegEnd::ServerDied(_)))
-        || outcomes
-            .iter()
-            .any(|o| matches!(o, LegOutcome::NotStarted(_)))
+    if outcomes
+        .iter()
+        .any(|o| matches!(o, LegOutcome::Ran(r) if r.end == LegEnd::Interrupted))
     {
+        RunExit::Interrupted
+    } else if !outcomes.iter().all(LegOutcome::carry_on) {
         RunExit::WorkerDied
     } else if modes
         .iter()
