@@ -37,14 +37,6 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Where requests get their session from.
-pub(super) enum Sessions {
-    /// Fresh and leak: a new session per request; leak keeps each one.
-    PerRequest { keep: bool },
-    /// Shared and resume: one session for the run.
-    One(Arc<Session>),
-}
-
 type Retained = RetentionStore<Arc<rustls::ClientConfig>>;
 
 pub(super) struct Counters {
@@ -167,7 +159,9 @@ pub(super) struct Ctx {
     /// `--breakdown`: record a dhat heap profile of the load here, from its start to its end
     /// with the retained or kept sessions still live.
     pub(super) profile: Option<PathBuf>,
-    pub(super) sessions: Sessions,
+    /// Shared and resume: the run's one session (fresh and leak build one per request; leak
+    /// keeps each).
+    pub(super) one: Option<Arc<Session>>,
     pub(super) counters: Counters,
     pub(super) factory: SessionFactory,
     pub(super) retained: Option<Mutex<Retained>>,
@@ -199,12 +193,13 @@ impl Ctx {
 
     pub(super) async fn request(self: Arc<Self>, stamp: f64, _permit: OwnedSemaphorePermit) {
         let t0 = Instant::now();
-        let result = match &self.sessions {
-            Sessions::PerRequest { keep } => {
+        let result = match &self.one {
+            Some(session) => session.get(&self.target).await.map_err(|e| e.kind()),
+            None => {
                 match build_session(&self.counters, &self.factory, Pooling::KeepAlive) {
                     Ok(session) => {
                         let r = session.get(&self.target).await;
-                        if *keep {
+                        if self.mode == Mode::Leak {
                             lock(&self.counters.leaked).push(session);
                         } else if let Some(store) = &self.retained {
                             // Invalidated: pool and connections go, the TLS state is retained.
@@ -219,7 +214,6 @@ impl Ctx {
                     Err(kind) => Err(kind),
                 }
             }
-            Sessions::One(session) => session.get(&self.target).await.map_err(|e| e.kind()),
         };
         let us = t0.elapsed().as_micros() as u64;
         let c = &self.counters;

@@ -8,9 +8,10 @@ use tokio::time::Instant;
 
 use crate::contract::wire::{ClientFinal, ClientTotals, KeptRelease, Latency};
 use crate::measure::{alloc, procstat, settle};
-use crate::run::load::ctx::{lock, p50p99, Ctx, Sessions};
+use crate::run::load::ctx::{lock, p50p99, Ctx};
 use crate::run::load::plan::StopReason;
 use crate::vocab::clock::Clock;
+use crate::vocab::mode::Mode;
 
 pub(super) async fn finish(
     ctx: &Arc<Ctx>,
@@ -97,7 +98,7 @@ pub(super) async fn finish(
     };
     // Once the closed connections' tasks end, each retained or kept session's state is its
     // last owner: the `--breakdown` profile ends with them live ("at end"), then they drop.
-    let keep = matches!(ctx.sessions, Sessions::PerRequest { keep: true });
+    let keep = ctx.mode == Mode::Leak;
     if ctx.retained.is_some() || keep {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }

@@ -18,7 +18,7 @@ use tokio::time::{sleep_until, Instant};
 use crate::contract::wire::{ClientFinal, ClientTotals};
 use crate::contract::worker::ClientWorkerConfig;
 use crate::measure::procstat;
-use crate::run::load::ctx::{build_session, lock, Counters, Ctx, Sessions, Start};
+use crate::run::load::ctx::{build_session, lock, Counters, Ctx, Start};
 use crate::run::load::finish::finish;
 use crate::run::load::plan::{
     StopReason, END_GRACE, FD_HEADROOM, LATE_THRESHOLD, VIRTUAL_IN_FLIGHT,
@@ -52,11 +52,9 @@ pub async fn run(
         Mode::Resume => Some(Pooling::NoIdle),
         Mode::Fresh | Mode::Leak => None,
     };
-    let sessions = match one.map(|pooling| build_session(&counters, &factory, pooling)) {
-        None => Sessions::PerRequest {
-            keep: cfg.mode == Mode::Leak,
-        },
-        Some(Ok(s)) => Sessions::One(Arc::new(s)),
+    let one = match one.map(|pooling| build_session(&counters, &factory, pooling)) {
+        None => None,
+        Some(Ok(s)) => Some(Arc::new(s)),
         Some(Err(kind)) => {
             let why = StopReason::NoSession(kind.clone());
             counters.fail(kind);
@@ -86,7 +84,7 @@ pub async fn run(
         mode: cfg.mode,
         target,
         profile: cfg.dhat_file.clone(),
-        sessions,
+        one,
         counters,
         factory,
         retained,

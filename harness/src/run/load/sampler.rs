@@ -7,7 +7,8 @@ use tokio::sync::watch;
 
 use crate::contract::wire::{ClientSample, WorkerMsg};
 use crate::measure::{alloc, procstat};
-use crate::run::load::ctx::{lock, p50p99, Ctx, Sessions};
+use crate::run::load::ctx::{lock, p50p99, Ctx};
+use crate::vocab::mode::Mode;
 
 /// Builds samples and charges itself the CPU time it takes (`cost_us` turns `None` for good
 /// the first time the thread clock cannot be read: a partial sum is not the cost).
@@ -59,14 +60,14 @@ impl Sampler {
             h.reset();
             v
         };
-        let retained = match (&ctx.sessions, &ctx.retained) {
-            (Sessions::PerRequest { keep: true }, _) => Some(lock(&c.leaked).len() as u64),
-            (_, Some(store)) => {
+        let retained = match &ctx.retained {
+            _ if ctx.mode == Mode::Leak => Some(lock(&c.leaked).len() as u64),
+            Some(store) => {
                 let mut s = lock(store);
                 s.expire(ctx.now_for(virtual_t_s));
                 Some(s.len() as u64)
             }
-            _ => None,
+            None => None,
         };
         let heap = alloc::heap();
         // OpenSSL's share is published only beside a whole that includes it.
