@@ -19,9 +19,8 @@ pub enum LegEnd {
     Completed,
     /// Ctrl-C or SIGTERM.
     Interrupted,
-    /// The client worker died; the text says how.
+    /// A worker died; the text says which and how.
     ClientDied(String),
-    /// The server worker died; the text says how.
     ServerDied(String),
 }
 
@@ -34,7 +33,6 @@ pub struct LegRecord {
     pub rows: Vec<TimelineRow>,
     /// The server's last sample (its final one when it stopped cleanly).
     pub last_server: Option<ServerSample>,
-    /// The client worker's final report, if it sent one.
     pub fin: Option<ClientFinal>,
     pub end: LegEnd,
     /// Lines from the workers that were not valid messages.

@@ -335,7 +335,6 @@ impl Orchestrator {
             }
         }
         let server_lost = server.is_some() && !server_alive;
-        // Stop the server and take its last figures.
         let server_exit = match server {
             Some(mut w) => {
                 w.ask_stop();

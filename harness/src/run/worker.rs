@@ -191,7 +191,6 @@ pub fn server_main(config_json: &str) -> Result<(), WorkerError> {
     Ok(())
 }
 
-/// The server's figures now.
 pub fn server_sample(server: &Server, start: Instant) -> ServerSample {
     use std::sync::atomic::Ordering::Relaxed;
     let s = &server.stats;

@@ -28,6 +28,7 @@ pub(super) async fn finish(
     };
     let heap_end = alloc::heap();
     let ossl_end = heap_end.and(alloc::openssl_heap());
+    let load = heap_end.zip(start_state.heap);
     let c = &ctx.counters;
     let latency = {
         let lat = lock(&c.lat_total);
@@ -60,12 +61,8 @@ pub(super) async fn finish(
         handshakes_resumed: stats.map(|s| s.handshakes_resumed.load(Relaxed)),
         requests_on_reused_connection: stats.map(|_| c.reused.load(Relaxed)),
         connections_opened: stats.map(|s| s.opened.load(Relaxed)),
-        client_load_alloc_bytes: heap_end
-            .zip(start_state.heap)
-            .map(|(e, s)| e.total_bytes - s.total_bytes),
-        client_load_allocs: heap_end
-            .zip(start_state.heap)
-            .map(|(e, s)| e.total_allocs - s.total_allocs),
+        client_load_alloc_bytes: load.map(|(e, s)| e.total_bytes - s.total_bytes),
+        client_load_allocs: load.map(|(e, s)| e.total_allocs - s.total_allocs),
         openssl_load_alloc_bytes: ossl_end
             .zip(start_state.openssl)
             .map(|(e, s)| e.total_bytes - s.total_bytes),
