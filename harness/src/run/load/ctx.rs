@@ -39,6 +39,22 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 type Retained = RetentionStore<Arc<rustls::ClientConfig>>;
 
+/// A histogram the load's tasks record into.
+pub(super) struct Hist(Mutex<Histogram<u64>>);
+
+impl Default for Hist {
+    fn default() -> Self {
+        Hist(Mutex::new(new_hist()))
+    }
+}
+
+impl Hist {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Histogram<u64>> {
+        lock(&self.0)
+    }
+}
+
+#[derive(Default)]
 pub(super) struct Counters {
     pub(super) ok: AtomicU64,
     pub(super) failed: AtomicU64,
@@ -46,43 +62,21 @@ pub(super) struct Counters {
     pub(super) reused: AtomicU64,
     pub(super) builds: AtomicU64,
     pub(super) build_cpu_ns_total: AtomicU64,
-    pub(super) build_cpu_measured: AtomicBool,
+    pub(super) build_cpu_unmeasured: AtomicBool,
     pub(super) build_bytes: AtomicU64,
-    pub(super) build_bytes_measured: AtomicBool,
+    pub(super) build_bytes_unmeasured: AtomicBool,
     /// OpenSSL's share of `build_bytes` (meaningful only while OpenSSL's heap is counted).
     pub(super) build_openssl_bytes: AtomicU64,
     pub(super) failures: Mutex<BTreeMap<String, u64>>,
-    pub(super) lat_interval: Mutex<Histogram<u64>>,
-    pub(super) lat_total: Mutex<Histogram<u64>>,
-    pub(super) build_hist: Mutex<Histogram<u64>>,
-    pub(super) build_cpu_hist: Mutex<Histogram<u64>>,
-    pub(super) lag_hist: Mutex<Histogram<u64>>,
+    pub(super) lat_interval: Hist,
+    pub(super) lat_total: Hist,
+    pub(super) build_hist: Hist,
+    pub(super) build_cpu_hist: Hist,
+    pub(super) lag_hist: Hist,
     pub(super) leaked: Mutex<Vec<Session>>,
 }
 
 impl Counters {
-    pub(super) fn new() -> Self {
-        Self {
-            ok: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            late: AtomicU64::new(0),
-            reused: AtomicU64::new(0),
-            builds: AtomicU64::new(0),
-            build_cpu_ns_total: AtomicU64::new(0),
-            build_cpu_measured: AtomicBool::new(true),
-            build_bytes: AtomicU64::new(0),
-            build_bytes_measured: AtomicBool::new(true),
-            build_openssl_bytes: AtomicU64::new(0),
-            failures: Mutex::new(BTreeMap::new()),
-            lat_interval: Mutex::new(new_hist()),
-            lat_total: Mutex::new(new_hist()),
-            build_hist: Mutex::new(new_hist()),
-            build_cpu_hist: Mutex::new(new_hist()),
-            lag_hist: Mutex::new(new_hist()),
-            leaked: Mutex::new(Vec::new()),
-        }
-    }
-
     pub(super) fn fail(&self, kind: FailureKind) {
         self.failed.fetch_add(1, Relaxed);
         *lock(&self.failures).entry(kind.to_string()).or_default() += 1;
@@ -110,19 +104,19 @@ pub(super) fn build_session(
         .map(|(a, b)| b.saturating_sub(a));
     let us = t0.elapsed().as_micros() as u64;
     c.builds.fetch_add(1, Relaxed);
-    let _ = lock(&c.build_hist).record(us.max(1));
+    let _ = c.build_hist.lock().record(us.max(1));
     match cpu_ns {
         Some(ns) => {
             c.build_cpu_ns_total.fetch_add(ns, Relaxed);
-            let _ = lock(&c.build_cpu_hist).record((ns / 1000).max(1));
+            let _ = c.build_cpu_hist.lock().record((ns / 1000).max(1));
         }
-        None => c.build_cpu_measured.store(false, Relaxed),
+        None => c.build_cpu_unmeasured.store(true, Relaxed),
     }
     match allocs {
         Some(a) => {
             c.build_bytes.fetch_add(a.bytes, Relaxed);
         }
-        None => c.build_bytes_measured.store(false, Relaxed),
+        None => c.build_bytes_unmeasured.store(true, Relaxed),
     }
     built.map_err(|e| FailureKind::Build(e.to_string()))
 }
@@ -223,8 +217,8 @@ impl Ctx {
                 if out.conn == Some(ConnUse::Reused) {
                     c.reused.fetch_add(1, Relaxed);
                 }
-                let _ = lock(&c.lat_interval).record(us.max(1));
-                let _ = lock(&c.lat_total).record(us.max(1));
+                let _ = c.lat_interval.lock().record(us.max(1));
+                let _ = c.lat_total.lock().record(us.max(1));
             }
             Err(kind) => c.fail(kind),
         }

@@ -31,7 +31,7 @@ pub(super) async fn finish(
     let load = heap_end.zip(start_state.heap);
     let c = &ctx.counters;
     let latency = {
-        let lat = lock(&c.lat_total);
+        let lat = c.lat_total.lock();
         (!lat.is_empty()).then(|| Latency {
             p50: lat.value_at_quantile(0.5),
             p90: lat.value_at_quantile(0.9),
@@ -41,12 +41,12 @@ pub(super) async fn finish(
         })
     };
     let start_lag_us = match ctx.run.clock {
-        Clock::Real => p50p99(&lock(&c.lag_hist)),
+        Clock::Real => p50p99(&c.lag_hist.lock()),
         Clock::Virtual => None,
     };
     let stats = ctx.factory.stats();
-    let cpu_measured = c.build_cpu_measured.load(Relaxed);
-    let bytes_measured = c.build_bytes_measured.load(Relaxed);
+    let cpu_measured = !c.build_cpu_unmeasured.load(Relaxed);
+    let bytes_measured = !c.build_bytes_unmeasured.load(Relaxed);
     let totals = ClientTotals {
         requests_planned: ctx.run.planned(),
         requests_started: started,
@@ -67,8 +67,8 @@ pub(super) async fn finish(
             .zip(start_state.openssl)
             .map(|(e, s)| e.total_bytes - s.total_bytes),
         client_builds: c.builds.load(Relaxed),
-        client_build_us: p50p99(&lock(&c.build_hist)),
-        client_build_cpu_us: p50p99(&lock(&c.build_cpu_hist)).filter(|_| cpu_measured),
+        client_build_us: p50p99(&c.build_hist.lock()),
+        client_build_cpu_us: p50p99(&c.build_cpu_hist.lock()).filter(|_| cpu_measured),
         client_build_cpu_us_total: cpu_measured.then(|| c.build_cpu_ns_total.load(Relaxed) / 1000),
         client_build_alloc_bytes_total: bytes_measured.then(|| c.build_bytes.load(Relaxed)),
         openssl_build_alloc_bytes_total: ossl_end

@@ -42,7 +42,7 @@ pub async fn run(
     // A failed warm-up fails the first request on its own, so it is only recorded (null).
     let warmup_us = factory.warm_up().ok();
     // The histograms are a fixed cost of the harness: allocated before the counting starts.
-    let counters = Counters::new();
+    let counters = Counters::default();
     if let Some(f) = &cfg.dhat_file {
         crate::measure::alloc::start_dhat(f);
     }
@@ -147,7 +147,7 @@ async fn real_loop(
                 break 'load Some(why);
             }
             let lag = now.saturating_duration_since(scheduled);
-            let _ = lock(&ctx.counters.lag_hist).record(lag.as_micros() as u64);
+            let _ = ctx.counters.lag_hist.lock().record(lag.as_micros() as u64);
             if waited || lag >= LATE_THRESHOLD {
                 ctx.counters.late.fetch_add(1, Relaxed);
             }

@@ -55,7 +55,7 @@ impl Sampler {
         self.prev_t = t_s;
         self.prev_done = done;
         let (latency, max) = {
-            let mut h = lock(&c.lat_interval);
+            let mut h = c.lat_interval.lock();
             let v = (p50p99(&h), (!h.is_empty()).then(|| h.max()));
             h.reset();
             v
