@@ -1,4 +1,4 @@
-//! What the load's tasks share (plan, sessions, counters, histograms); one request, one build.
+//! What the load's tasks share (config, counters, start readings); one request, one build.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

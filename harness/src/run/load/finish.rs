@@ -1,4 +1,4 @@
-//! The load's start readings and its end: retention drained, kept sessions measured, the final.
+//! The load's end: retention drained, kept sessions measured, the final.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
