@@ -1,6 +1,6 @@
 //! Pure: b, the heap slope, the model and measured plateau and when it was reached.
 
-use crate::contract::plan::RetentionSpec;
+use crate::contract::plan::RunPlan;
 use crate::contract::timeline::TimelineRow;
 use crate::contract::wire::{ClientFinal, ClientSample};
 use crate::vocab::mode::Mode;
@@ -47,7 +47,7 @@ pub fn slope(points: &[(f64, f64)]) -> Option<f64> {
 
 /// Heap over retained count while the store grows (before anything expires); samples
 /// without a heap reading are left out, not read as 0.
-fn growth_points(rows: &[&TimelineRow], ttl_s: Option<f64>) -> Vec<(f64, f64)> {
+fn growth_points(rows: &[TimelineRow], ttl_s: Option<f64>) -> Vec<(f64, f64)> {
     rows.iter()
         .map(|r| &r.sample)
         .filter(|s| ttl_s.is_none_or(|t| s.virtual_t_s < t))
@@ -61,15 +61,9 @@ fn growth_points(rows: &[&TimelineRow], ttl_s: Option<f64>) -> Vec<(f64, f64)> {
 }
 
 /// Computes the retention figures of `mode` from its rows and totals.
-pub fn retained(
-    mode: Mode,
-    rate: f64,
-    retention: Option<RetentionSpec>,
-    sample_interval_s: f64,
-    fin: &ClientFinal,
-    rows: &[&TimelineRow],
-) -> Retained {
-    match (mode, retention) {
+pub fn retained(mode: Mode, plan: &RunPlan, fin: &ClientFinal, rows: &[TimelineRow]) -> Retained {
+    let (rate, sample_interval_s) = (plan.rate, plan.sample_interval.as_secs_f64());
+    match (mode, plan.retention) {
         (Mode::Leak, _) => {
             let b = fin
                 .kept
@@ -138,8 +132,18 @@ pub fn retained(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::plan::RetentionSpec;
     use crate::contract::wire::{KeptRelease, RetentionStats};
     use std::time::Duration;
+
+    /// The test plan at `rate` with `retention`, sampled every second.
+    fn at(rate: f64, retention: Option<RetentionSpec>) -> RunPlan {
+        RunPlan {
+            rate,
+            retention,
+            ..crate::run::assemble::tests::plan(&[])
+        }
+    }
 
     #[test]
     fn slope_of_a_line() {
@@ -171,7 +175,6 @@ mod tests {
                 }
             })
             .collect();
-        let refs: Vec<&TimelineRow> = rows.iter().collect();
         let mut fin = ClientFinal {
             retention: Some(RetentionStats {
                 dropped_measured: 600,
@@ -185,11 +188,11 @@ mod tests {
             cap: None,
         };
         // Without a starting heap the plateau's heap is not measured (not read as 0).
-        let r = retained(Mode::Fresh, 10.0, Some(spec), 1.0, &fin, &refs);
+        let r = retained(Mode::Fresh, &at(10.0, Some(spec)), &fin, &rows);
         assert_eq!(r.measured_bytes, None);
         assert_eq!(r.measured_sessions, Some(200.0));
         fin.totals.client_heap_start_bytes = Some(1000);
-        let r = retained(Mode::Fresh, 10.0, Some(spec), 1.0, &fin, &refs);
+        let r = retained(Mode::Fresh, &at(10.0, Some(spec)), &fin, &rows);
         assert_eq!(r.measured_bytes, Some(200.0 * b));
         assert_eq!(r.bytes_per_session, Some(b));
         assert_eq!(r.model_sessions, Some(200.0));
@@ -217,18 +220,17 @@ mod tests {
                 ..Default::default()
             })
             .collect();
-        let refs: Vec<&TimelineRow> = rows.iter().collect();
         let mut fin = ClientFinal::default();
         fin.totals.client_heap_start_bytes = Some(1000);
         let spec = RetentionSpec {
             ttl: Duration::from_secs(600),
             cap: None,
         };
-        let r = retained(Mode::Fresh, 100.0, Some(spec), 1.0, &fin, &refs);
+        let r = retained(Mode::Fresh, &at(100.0, Some(spec)), &fin, &rows);
         assert_eq!(r.measured_sessions, Some(60_000.0), "the final sample only");
         assert_eq!(r.measured_bytes, Some(60_000.0 * 18_000.0));
         // One request's spacing earlier is growth, not the plateau.
-        let r = retained(Mode::Fresh, 100.0, Some(spec), 1.0, &fin, &refs[..1]);
+        let r = retained(Mode::Fresh, &at(100.0, Some(spec)), &fin, &rows[..1]);
         assert_eq!(r.measured_sessions, None);
     }
 
@@ -247,9 +249,8 @@ mod tests {
                 ..Default::default()
             })
             .collect();
-        let refs: Vec<&TimelineRow> = rows.iter().collect();
         // No release measured: no b, whatever the slope says; the slope is still shown.
-        let r = retained(Mode::Leak, 10.0, None, 1.0, &ClientFinal::default(), &refs);
+        let r = retained(Mode::Leak, &at(10.0, None), &ClientFinal::default(), &rows);
         assert_eq!(r.bytes_per_session, None);
         assert_eq!(r.method, None);
         assert!((r.slope_bytes_per_session.expect("slope") - 50_000.0).abs() < 1e-6);
@@ -262,23 +263,21 @@ mod tests {
             live_before: 5_000_000,
             live_after: 200_000,
         };
-        let r = retained(Mode::Leak, 10.0, None, 1.0, &fin(Ok(released)), &refs);
+        let r = retained(Mode::Leak, &at(10.0, None), &fin(Ok(released)), &rows);
         assert_eq!(r.bytes_per_session, Some(48_000.0));
         assert_eq!(r.method, Some(METHOD_RELEASE));
         let r = retained(
             Mode::Leak,
-            10.0,
-            None,
-            1.0,
+            &at(10.0, None),
             &fin(Err("stuck".into())),
-            &refs,
+            &rows,
         );
         assert_eq!(r.bytes_per_session, None);
     }
 
     #[test]
     fn shared_has_no_retention_figures() {
-        let r = retained(Mode::Shared, 10.0, None, 1.0, &ClientFinal::default(), &[]);
+        let r = retained(Mode::Shared, &at(10.0, None), &ClientFinal::default(), &[]);
         assert_eq!(r, Retained::default());
     }
 }

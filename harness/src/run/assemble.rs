@@ -4,10 +4,10 @@ use crate::contract::breakdown::ByteFigure;
 use crate::contract::plan::RunPlan;
 use crate::contract::summary::{ModeSummary, Scenario, ServerSummary, Summary, SCHEMA};
 use crate::contract::timeline::TimelineRow;
-use crate::contract::wire::{ClientFinal, ClientSample, ClientTotals, ServerSample};
+use crate::contract::wire::{ClientFinal, ClientTotals, ServerSample};
 use crate::run::analysis;
 use crate::run::method_text::{methods, versions, BREAKDOWN};
-use crate::run::soundness;
+use crate::run::soundness::{self, RateVerdict};
 use crate::tls::config;
 use crate::vocab::client::ClientKind;
 use crate::vocab::mode::Mode;
@@ -19,9 +19,8 @@ pub enum LegEnd {
     Completed,
     /// Ctrl-C or SIGTERM.
     Interrupted,
-    /// The client worker died; the text says how.
+    /// A worker died; the text says which and how.
     ClientDied(String),
-    /// The server worker died; the text says how.
     ServerDied(String),
 }
 
@@ -31,10 +30,9 @@ pub struct LegRecord {
     pub mode: Mode,
     pub client: ClientKind,
     /// Each client sample with the server's latest sample at the time.
-    pub samples: Vec<(ClientSample, Option<ServerSample>)>,
+    pub rows: Vec<TimelineRow>,
     /// The server's last sample (its final one when it stopped cleanly).
     pub last_server: Option<ServerSample>,
-    /// The client worker's final report, if it sent one.
     pub fin: Option<ClientFinal>,
     pub end: LegEnd,
     /// Lines from the workers that were not valid messages.
@@ -69,13 +67,6 @@ pub enum RunExit {
     Interrupted,
 }
 
-/// One leg's rows and summary.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModeResult {
-    pub rows: Vec<TimelineRow>,
-    pub summary: ModeSummary,
-}
-
 /// Why the run stopped before its last leg: the first leg that did not complete says.
 pub fn stopped_reason(outcomes: &[LegOutcome]) -> Option<String> {
     outcomes.iter().find_map(|o| match o {
@@ -90,18 +81,12 @@ pub fn stopped_reason(outcomes: &[LegOutcome]) -> Option<String> {
 
 /// The exit status of a run with these outcomes and summaries.
 pub fn exit(plan: &RunPlan, outcomes: &[LegOutcome], modes: &[ModeSummary]) -> RunExit {
-    let ended = |f: fn(&LegEnd) -> bool| {
-        outcomes
-            .iter()
-            .any(|o| matches!(o, LegOutcome::Ran(r) if f(&r.end)))
-    };
-    if ended(|e| *e == LegEnd::Interrupted) {
-        RunExit::Interrupted
-    } else if ended(|e| matches!(e, LegEnd::ClientDied(_) | LegEnd::ServerDied(_)))
-        || outcomes
-            .iter()
-            .any(|o| matches!(o, LegOutcome::NotStarted(_)))
+    if outcomes
+        .iter()
+        .any(|o| matches!(o, LegOutcome::Ran(r) if r.end == LegEnd::Interrupted))
     {
+        RunExit::Interrupted
+    } else if !outcomes.iter().all(LegOutcome::carry_on) {
         RunExit::WorkerDied
     } else if modes
         .iter()
@@ -168,18 +153,8 @@ pub fn server_summary<'a>(
 
 /// A leg's timeline rows and summary: the measured totals as the worker sent them, and every
 /// derived figure computed here, once.
-pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
-    let mut rows: Vec<TimelineRow> = rec
-        .samples
-        .iter()
-        .map(|(sample, server)| TimelineRow {
-            mode: rec.mode,
-            client: rec.client,
-            sample: sample.clone(),
-            retained_bytes: None,
-            server: server.clone(),
-        })
-        .collect();
+pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
+    let mut rows = rec.rows.clone();
     let mut fin = rec
         .fin
         .clone()
@@ -191,15 +166,7 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
     let t = &fin.totals;
     let elapsed = t.elapsed_s.max(f64::EPSILON);
     let samples = || rows.iter().map(|r| &r.sample);
-    let refs: Vec<&TimelineRow> = rows.iter().collect();
-    let r = analysis::retained(
-        rec.mode,
-        plan.rate,
-        plan.retention,
-        plan.sample_interval.as_secs_f64(),
-        &fin,
-        &refs,
-    );
+    let r = analysis::retained(rec.mode, plan, &fin, &rows);
     let retained_bytes_method = if rec.client != ClientKind::Hyper
         && rec.mode == Mode::Fresh
         && plan.retention.is_some()
@@ -213,16 +180,18 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
     let build_cores_needed = per(t.client_build_cpu_us_total, t.client_builds)
         .filter(|_| rec.mode.session_per_request())
         .map(|us| us * plan.rate / 1e6);
-    let verdict = soundness::rate_verdict(plan.rate, plan.clock, t, build_cores_needed);
+    let (rate_bound, rate_bound_not_measured) =
+        match soundness::rate_verdict(plan.rate, plan.clock, t, build_cores_needed) {
+            RateVerdict::Bound(why) => (Some(why), None),
+            RateVerdict::NotMeasured(why) => (None, Some(why)),
+            RateVerdict::NoSchedule | RateVerdict::Kept => (None, None),
+        };
+    let unsound = soundness::per_session_unsound(
+        rate_bound.as_deref().or(rate_bound_not_measured.as_deref()),
+        t,
+    );
     let alloc_per_request = per(t.client_load_alloc_bytes, t.requests_ok);
     let profile = fin.profile.as_ref().and_then(|p| p.as_ref().ok());
-    // A probe's outcome as the summary publishes it: its figures, or why there are none.
-    fn ok<T: Clone>(r: &Option<Result<T, String>>) -> Option<T> {
-        r.as_ref()?.as_ref().ok().cloned()
-    }
-    fn err<T>(r: &Option<Result<T, String>>) -> Option<String> {
-        r.as_ref()?.as_ref().err().cloned()
-    }
     let summary = ModeSummary {
         mode: rec.mode,
         client: rec.client,
@@ -238,9 +207,9 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
         openssl_alloc_bytes_per_request: per(t.openssl_load_alloc_bytes, t.requests_ok),
         openssl_build_alloc_bytes: per(t.openssl_build_alloc_bytes_total, t.client_builds),
         build_cores_needed,
-        rate_bound: verdict.bound().map(str::to_string),
-        rate_bound_not_measured: verdict.not_measured().map(str::to_string),
-        per_session_unsound: soundness::per_session_unsound(&verdict, t),
+        rate_bound,
+        rate_bound_not_measured,
+        per_session_unsound: unsound,
         retained_bytes_per_session: r.bytes_per_session,
         retained_bytes_method,
         retained_bytes_slope: r.slope_bytes_per_session,
@@ -251,8 +220,8 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
         plateau_ratio: r.ratio,
         plateau_reached_s: r.reached_s,
         retained_sessions_peak: max_of(samples().map(|s| s.retained_sessions)),
-        knobs: ok(&fin.knobs),
-        knobs_error: err(&fin.knobs),
+        knobs: fin.knobs.clone().and_then(Result::ok),
+        knobs_error: fin.knobs.clone().and_then(Result::err),
         retained_breakdown: profile.and_then(|p| {
             p.breakdown
                 .per_unit(ByteFigure::End, p.sessions_held, r.bytes_per_session)
@@ -261,9 +230,9 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
             p.breakdown
                 .per_unit(ByteFigure::Total, t.requests_ok, alloc_per_request)
         }),
-        breakdown_error: err(&fin.profile),
-        held_connection: ok(&fin.held),
-        held_connection_error: err(&fin.held),
+        breakdown_error: fin.profile.as_ref().and_then(|p| p.as_ref().err().cloned()),
+        held_connection: fin.held.clone().and_then(Result::ok),
+        held_connection_error: fin.held.clone().and_then(Result::err),
         client_rss_peak_bytes: max_of(
             samples()
                 .map(|s| s.client_rss_bytes)
@@ -292,7 +261,7 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> ModeResult {
                 .map(|n| (n as f64 * b).round() as u64);
         }
     }
-    ModeResult { rows, summary }
+    (rows, summary)
 }
 
 /// What the run as a whole knows besides its legs.
@@ -306,14 +275,14 @@ pub struct RunMeta {
     pub fd_limit: Option<u64>,
 }
 
-/// The whole `summary.json`.
+/// The whole `summary.json`, and how the run ended.
 pub fn summary(
     plan: &RunPlan,
     meta: &RunMeta,
     outcomes: &[LegOutcome],
     modes: Vec<ModeSummary>,
-) -> Summary {
-    let interrupted = exit(plan, outcomes, &modes) == RunExit::Interrupted;
+) -> (Summary, RunExit) {
+    let exit = exit(plan, outcomes, &modes);
     let mut method = methods();
     if plan.breakdown {
         method.insert("breakdown".into(), BREAKDOWN.into());
@@ -324,11 +293,11 @@ pub fn summary(
             format!("external target {url}: server-side figures were not measured (null)"),
         );
     }
-    Summary {
+    let summary = Summary {
         schema: SCHEMA,
         command: meta.command.clone(),
         clock: plan.clock,
-        interrupted,
+        interrupted: exit == RunExit::Interrupted,
         stopped_reason: stopped_reason(outcomes),
         run_id: meta.run_id.clone(),
         started_at: meta.started_at.clone(),
@@ -353,7 +322,8 @@ pub fn summary(
         versions: versions(),
         method,
         modes,
-    }
+    };
+    (summary, exit)
 }
 
 #[cfg(test)]
@@ -407,7 +377,13 @@ pub(crate) mod tests {
         LegRecord {
             mode: Mode::Shared,
             client: ClientKind::Hyper,
-            samples: vec![(sample(1.0, 10), None), (sample(2.0, 20), None)],
+            rows: [sample(1.0, 10), sample(2.0, 20)]
+                .map(|sample| TimelineRow {
+                    mode: Mode::Shared,
+                    sample,
+                    ..Default::default()
+                })
+                .into(),
             last_server: None,
             fin,
             end,
@@ -434,8 +410,7 @@ pub(crate) mod tests {
     #[test]
     fn derived_figures_come_from_the_totals() {
         let p = plan(&[Mode::Shared]);
-        let r = leg(&p, &record(LegEnd::Completed, Some(fin(20))));
-        let m = &r.summary;
+        let (rows, m) = leg(&p, &record(LegEnd::Completed, Some(fin(20))));
         assert_eq!(m.achieved_rps, 10.0);
         assert_eq!(m.client_alloc_bytes_per_request, Some(100.0));
         assert_eq!(m.client_build_core_share, Some(40e-6 / 2.0));
@@ -444,12 +419,12 @@ pub(crate) mod tests {
         assert_eq!(m.load.client_heap_start_bytes, None);
         assert_eq!(m.sampler_share, None);
         assert_eq!(m.load.late_starts, None);
-        assert_eq!(r.rows.len(), 2);
+        assert_eq!(rows.len(), 2);
         assert_eq!(
             exit(
                 &p,
                 &[LegOutcome::Ran(Box::new(record(LegEnd::Completed, None)))],
-                std::slice::from_ref(m)
+                std::slice::from_ref(&m)
             ),
             RunExit::Clean
         );
@@ -464,12 +439,12 @@ pub(crate) mod tests {
             ),
             None,
         );
-        let r = leg(&p, &rec);
-        assert_eq!(r.summary.load.requests_ok, 20);
-        assert!(r.summary.load.stopped_early.is_some());
+        let r = leg(&p, &rec).1;
+        assert_eq!(r.load.requests_ok, 20);
+        assert!(r.load.stopped_early.is_some());
         let outcomes = [LegOutcome::Ran(Box::new(rec))];
         assert_eq!(
-            exit(&p, &outcomes, std::slice::from_ref(&r.summary)),
+            exit(&p, &outcomes, std::slice::from_ref(&r)),
             RunExit::WorkerDied
         );
         assert_eq!(
@@ -482,9 +457,9 @@ pub(crate) mod tests {
     fn an_interrupt_wins_over_failures() {
         let p = plan(&[Mode::Shared, Mode::Fresh]);
         let rec = record(LegEnd::Interrupted, Some(fin(5)));
-        let r = leg(&p, &rec);
+        let r = leg(&p, &rec).1;
         let outcomes = [LegOutcome::Ran(Box::new(rec))];
-        assert_eq!(exit(&p, &outcomes, &[r.summary]), RunExit::Interrupted);
+        assert_eq!(exit(&p, &outcomes, &[r]), RunExit::Interrupted);
         assert_eq!(
             stopped_reason(&outcomes).as_deref(),
             Some("interrupted during mode shared")
@@ -498,9 +473,9 @@ pub(crate) mod tests {
             LegEnd::ServerDied("shared: the server worker died mid-run".into()),
             Some(fin(20)),
         );
-        let r = leg(&p, &rec);
+        let r = leg(&p, &rec).1;
         assert_eq!(
-            r.summary.load.stopped_early.as_deref(),
+            r.load.stopped_early.as_deref(),
             Some("shared: the server worker died mid-run")
         );
     }
@@ -509,9 +484,9 @@ pub(crate) mod tests {
     fn fewer_modes_than_planned_is_a_failure() {
         let p = plan(&[Mode::Shared, Mode::Fresh]);
         let rec = record(LegEnd::Completed, Some(fin(20)));
-        let r = leg(&p, &rec);
+        let r = leg(&p, &rec).1;
         assert_eq!(
-            exit(&p, &[LegOutcome::Ran(Box::new(rec))], &[r.summary]),
+            exit(&p, &[LegOutcome::Ran(Box::new(rec))], &[r]),
             RunExit::Failures
         );
     }

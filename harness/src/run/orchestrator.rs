@@ -7,12 +7,11 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use tokio::sync::watch;
 
 use crate::contract::plan::{RunPlan, Target};
-use crate::contract::summary::{write_json, Summary};
+use crate::contract::summary::{write_json, ModeSummary, Summary};
 use crate::contract::timeline::{self, TimelineRow};
 use crate::contract::wire::{ClientFinal, ClientSample, ServerSample, WorkerMsg};
 use crate::contract::worker::{ClientWorkerConfig, ServerWorkerConfig, WorkerRole};
-use crate::run::assemble::{self, ModeResult, RunMeta};
-use crate::run::assemble::{LegEnd, LegOutcome, LegRecord, RunExit};
+use crate::run::assemble::{self, LegEnd, LegOutcome, LegRecord, RunExit, RunMeta};
 use crate::run::process::{interrupts, next_of, start_server, Exited, Worker, WORKER_GRACE};
 use crate::tls::certs;
 use crate::vocab::client::ClientKind;
@@ -67,28 +66,17 @@ pub fn run(plan: &RunPlan, command: String, progress: bool) -> Result<RunOutcome
         dir: dir.clone(),
         progress,
     };
-    let started_at = now_rfc3339();
-    let all = rt.block_on(orchestrator.run_all());
-
-    let results: Vec<ModeResult> = all
-        .outcomes
-        .iter()
-        .filter_map(|o| match o {
-            LegOutcome::Ran(r) => Some(assemble::leg(plan, r)),
-            LegOutcome::NotStarted(_) => None,
-        })
-        .collect();
-    let meta = RunMeta {
+    let mut meta = RunMeta {
         command,
         run_id: run_id(&dir),
-        started_at,
-        target: all.target,
-        fd_limit: all.fd_limit,
+        started_at: now_rfc3339(),
+        target: None,
+        fd_limit: None,
     };
-    let modes: Vec<_> = results.iter().map(|r| r.summary.clone()).collect();
-    let exit = assemble::exit(plan, &all.outcomes, &modes);
-    let summary = assemble::summary(plan, &meta, &all.outcomes, modes);
-    let rows: Vec<TimelineRow> = results.into_iter().flat_map(|r| r.rows).collect();
+    let (outcomes, legs) = rt.block_on(orchestrator.run_all(&mut meta));
+    let (rows, modes): (Vec<Vec<TimelineRow>>, Vec<_>) = legs.into_iter().unzip();
+    let (summary, exit) = assemble::summary(plan, &meta, &outcomes, modes);
+    let rows = rows.concat();
 
     let report_errors = [
         timeline::write_csv(&dir.join("timeline.csv"), &rows).map_err(|e| e.to_string()),
@@ -144,12 +132,8 @@ pub(crate) fn create_run_dir(out: &Path, prefix: &str) -> Result<PathBuf, OutErr
     }
     std::fs::create_dir_all(out).map_err(|e| err(e.to_string()))?;
     let base = format!("{prefix}{}", run_id_at(time::OffsetDateTime::now_utc()));
-    for n in 1..1000 {
-        let id = if n == 1 {
-            base.clone()
-        } else {
-            format!("{base}-{n}")
-        };
+    let ids = std::iter::once(base.clone()).chain((2..1000).map(|n| format!("{base}-{n}")));
+    for id in ids {
         let dir = out.join(id);
         match std::fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
@@ -163,15 +147,9 @@ pub(crate) fn create_run_dir(out: &Path, prefix: &str) -> Result<PathBuf, OutErr
 /// The run id of a run started at `t` (UTC, to the second); a later run in the same second
 /// gets `-2`, `-3`, ….
 pub fn run_id_at(t: time::OffsetDateTime) -> String {
-    format!(
-        "{:04}{:02}{:02}-{:02}{:02}{:02}",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
+    let id =
+        time::format_description::parse_borrowed::<2>("[year][month][day]-[hour][minute][second]");
+    id.ok().and_then(|f| t.format(&f).ok()).unwrap_or_default()
 }
 
 /// Where a progress display draws: stderr when progress was asked for and stderr is a terminal,
@@ -201,43 +179,41 @@ struct Orchestrator {
     progress: bool,
 }
 
-#[derive(Default)]
-struct AllLegs {
-    outcomes: Vec<LegOutcome>,
-    target: Option<String>,
-    fd_limit: Option<u64>,
-}
+/// Each leg's timeline rows and summary.
+type Assembled = Vec<(Vec<TimelineRow>, ModeSummary)>;
 
 impl Orchestrator {
-    async fn run_all(&self) -> AllLegs {
+    async fn run_all(&self, meta: &mut RunMeta) -> (Vec<LegOutcome>, Assembled) {
         let mut intr = interrupts();
-        let mut all = AllLegs::default();
+        let (mut outcomes, mut assembled) = (Vec::new(), Vec::new());
         let legs = self.plan.legs();
         let total = legs.len();
         let several = self.plan.clients.len() > 1;
         for (i, (mode, client)) in legs.into_iter().enumerate() {
             let label = mode.leg_label(client, several);
             let pb = self.progress_bar(&label, i, total);
-            let outcome = self.leg(mode, client, &mut intr, &pb, &mut all).await;
+            let outcome = self.leg(mode, client, &mut intr, &pb, meta).await;
             pb.finish_and_clear();
-            if let (true, LegOutcome::Ran(r)) = (self.progress, &outcome) {
-                let last = r.samples.last().map(|(s, _)| s);
-                let fin = r.fin.as_ref().map(|f| &f.totals);
-                eprintln!(
-                    "[{}/{total}] {label}: {} ok, {} failed, heap at the end {}",
-                    i + 1,
-                    fin.map_or(last.map_or(0, |s| s.requests_ok), |f| f.requests_ok),
-                    fin.map_or(last.map_or(0, |s| s.requests_failed), |f| f.requests_failed),
-                    units::opt_bytes(fin.and_then(|f| f.client_heap_end_bytes)),
-                );
+            if let LegOutcome::Ran(r) = &outcome {
+                let (rows, m) = assemble::leg(&self.plan, r);
+                if self.progress {
+                    eprintln!(
+                        "[{}/{total}] {label}: {} ok, {} failed, heap at the end {}",
+                        i + 1,
+                        m.load.requests_ok,
+                        m.load.requests_failed,
+                        units::opt_bytes(m.load.client_heap_end_bytes),
+                    );
+                }
+                assembled.push((rows, m));
             }
             let carry_on = outcome.carry_on();
-            all.outcomes.push(outcome);
+            outcomes.push(outcome);
             if !carry_on {
                 break;
             }
         }
-        all
+        (outcomes, assembled)
     }
 
     fn progress_bar(&self, label: &str, i: usize, total: usize) -> ProgressBar {
@@ -281,7 +257,7 @@ impl Orchestrator {
         client_kind: ClientKind,
         intr: &mut watch::Receiver<u32>,
         pb: &ProgressBar,
-        all: &mut AllLegs,
+        meta: &mut RunMeta,
     ) -> LegOutcome {
         let (mut server, target) = match self.plan.server_plan() {
             Some(server) => {
@@ -291,7 +267,7 @@ impl Orchestrator {
                 };
                 match start_server(&self.exe, cfg).await {
                     Ok((w, port, fd_limit)) => {
-                        all.fd_limit = fd_limit;
+                        meta.fd_limit = fd_limit;
                         (Some(w), format!("https://localhost:{port}/"))
                     }
                     Err(why) => return LegOutcome::NotStarted(format!("{mode}: {why}")),
@@ -299,7 +275,7 @@ impl Orchestrator {
             }
             None => (None, self.plan.external_url().unwrap_or_default().into()),
         };
-        all.target = Some(target.clone());
+        meta.target = Some(target.clone());
         let cfg = self.client_config(mode, client_kind, target);
         let mut client = match Worker::spawn(&self.exe, WorkerRole::Client, &cfg) {
             Ok(w) => w,
@@ -313,12 +289,10 @@ impl Orchestrator {
             }
         };
 
-        let mut samples = Vec::new();
+        let mut rows = Vec::new();
         let mut last_server: Option<ServerSample> = None;
         let mut server_alive = server.is_some();
-        let mut server_lost = false;
         let mut fin: Option<ClientFinal> = None;
-        let mut client_gone = false;
         let mut interrupted = false;
         let mut seen_intr = *intr.borrow();
         loop {
@@ -326,18 +300,23 @@ impl Orchestrator {
                 msg = client.next() => match msg {
                     Some(WorkerMsg::Client(s)) => {
                         self.show(pb, &s);
-                        samples.push((*s, last_server.clone()));
+                        rows.push(TimelineRow {
+                            mode,
+                            client: client_kind,
+                            sample: *s,
+                            server: last_server.clone(),
+                            ..Default::default()
+                        });
                     }
                     Some(WorkerMsg::ClientDone(f)) => { fin = Some(*f); break; }
                     Some(_) => {}
-                    None => { client_gone = true; break; }
+                    None => break,
                 },
                 msg = next_of(&mut server), if server_alive => match msg {
                     Some(WorkerMsg::Server(s)) => last_server = Some(s),
                     Some(_) => {}
                     None => {
                         server_alive = false;
-                        server_lost = true;
                         client.ask_stop();
                     }
                 },
@@ -355,7 +334,7 @@ impl Orchestrator {
                 }
             }
         }
-        // Stop the server and take its last figures.
+        let server_lost = server.is_some() && !server_alive;
         let server_exit = match server {
             Some(mut w) => {
                 w.ask_stop();
@@ -378,7 +357,7 @@ impl Orchestrator {
                 "{mode}: the server worker died mid-run{}",
                 server_exit.as_ref().map(Exited::how).unwrap_or_default()
             ))
-        } else if client_gone {
+        } else if fin.is_none() {
             LegEnd::ClientDied(format!(
                 "{mode}: the client worker died mid-run{}",
                 client_exit.how()
@@ -389,7 +368,7 @@ impl Orchestrator {
         LegOutcome::Ran(Box::new(LegRecord {
             mode,
             client: client_kind,
-            samples,
+            rows,
             last_server,
             fin,
             end,

@@ -38,14 +38,9 @@ impl Worker {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()?;
-        let stdout = child
-            .stdout
-            .take()
-            .ok_or_else(|| std::io::Error::other("worker stdout missing"))?;
-        let mut err = child
-            .stderr
-            .take()
-            .ok_or_else(|| std::io::Error::other("worker stderr missing"))?;
+        let (Some(stdout), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
+            return Err(std::io::Error::other("worker stdout or stderr missing"));
+        };
         let stderr = tokio::spawn(async move {
             let mut s = String::new();
             let _ = (&mut err).take(64 * 1024).read_to_string(&mut s).await;

@@ -37,24 +37,6 @@ pub enum RateVerdict {
     NotMeasured(String),
 }
 
-impl RateVerdict {
-    /// The rate-bound text (`rate_bound`), when the leg was rate-bound.
-    pub fn bound(&self) -> Option<&str> {
-        match self {
-            RateVerdict::Bound(why) => Some(why),
-            _ => None,
-        }
-    }
-
-    /// Why the verdict is unknown (`rate_bound_not_measured`), when it is.
-    pub fn not_measured(&self) -> Option<&str> {
-        match self {
-            RateVerdict::NotMeasured(why) => Some(why),
-            _ => None,
-        }
-    }
-}
-
 /// Whether the leg kept its rate. A leg stopped early for another reason is marked by
 /// `stopped_early` alone.
 pub fn rate_verdict(
@@ -148,15 +130,10 @@ fn cause(rate: f64, t: &ClientTotals, build_cores_needed: Option<f64>) -> String
     }
 }
 
-/// Why the leg's per-session figures are not known to describe a session at the planned rate,
-/// or `None` when they do.
-pub fn per_session_unsound(verdict: &RateVerdict, t: &ClientTotals) -> Option<String> {
-    let mut why: Vec<String> = verdict
-        .bound()
-        .or(verdict.not_measured())
-        .map(str::to_string)
-        .into_iter()
-        .collect();
+/// Why the leg's per-session figures are not known to describe a session at the planned rate
+/// (`rate`: why it was not kept, or not known to be), or `None` when they do.
+pub fn per_session_unsound(rate: Option<&str>, t: &ClientTotals) -> Option<String> {
+    let mut why: Vec<String> = rate.map(str::to_string).into_iter().collect();
     if t.requests_failed > 0 {
         let kinds = t
             .failures_by_kind
@@ -215,6 +192,24 @@ mod tests {
             .map(str::to_string)
     }
 
+    impl RateVerdict {
+        /// The rate-bound text (`rate_bound`), when the leg was rate-bound.
+        pub fn bound(&self) -> Option<&str> {
+            match self {
+                RateVerdict::Bound(why) => Some(why),
+                _ => None,
+            }
+        }
+
+        /// Why the verdict is unknown (`rate_bound_not_measured`), when it is.
+        pub fn not_measured(&self) -> Option<&str> {
+            match self {
+                RateVerdict::NotMeasured(why) => Some(why),
+                _ => None,
+            }
+        }
+    }
+
     #[test]
     fn jitter_is_not_a_queue() {
         assert_eq!(
@@ -238,7 +233,7 @@ mod tests {
             rate_verdict(2_000.0, Clock::Real, &t, None),
             RateVerdict::Kept
         );
-        assert_eq!(per_session_unsound(&RateVerdict::Kept, &kept()), None);
+        assert_eq!(per_session_unsound(None, &kept()), None);
     }
 
     /// No start-lag reading (a worker that ended without its final report, a leg that started
@@ -255,7 +250,7 @@ mod tests {
         );
         assert_eq!(verdict.bound(), None);
         assert_eq!(
-            per_session_unsound(&verdict, &t).as_deref(),
+            per_session_unsound(Some(why), &t).as_deref(),
             Some(why),
             "figures not known to be at the rate are not sound"
         );
@@ -346,14 +341,14 @@ mod tests {
         let mut t = kept();
         t.requests_failed = 128;
         t.failures_by_kind.insert("timeout".into(), 128);
-        let bound = RateVerdict::Bound("rate-bound: x".into());
-        let why = per_session_unsound(&bound, &t).expect("unsound");
+        let bound = Some("rate-bound: x");
+        let why = per_session_unsound(bound, &t).expect("unsound");
         assert_eq!(
             why,
             "rate-bound: x; 128 of 6,000 started requests failed (timeout: 128)"
         );
         assert_eq!(
-            per_session_unsound(&bound, &kept()).as_deref(),
+            per_session_unsound(bound, &kept()).as_deref(),
             Some("rate-bound: x")
         );
     }
@@ -368,15 +363,15 @@ mod tests {
         f.totals.failures_by_kind.insert("timeout".into(), 1);
         f.totals.stopped_early =
             Some("fell behind: 3 of 20 requests started within the duration".into());
-        let r = assemble::leg(&p, &record(LegEnd::Completed, Some(f)));
-        let bound = r.summary.rate_bound.as_deref().expect("rate-bound");
+        let r = assemble::leg(&p, &record(LegEnd::Completed, Some(f))).1;
+        let bound = r.rate_bound.as_deref().expect("rate-bound");
         assert!(
             bound.starts_with(
                 "rate-bound: could not keep --rate 10: 3 of 20 planned requests started"
             ),
             "{bound}"
         );
-        let why = r.summary.per_session_unsound.as_deref().expect("marked");
+        let why = r.per_session_unsound.as_deref().expect("marked");
         assert!(
             why.starts_with(bound) && why.ends_with("1 of 3 started requests failed (timeout: 1)"),
             "{why}"
@@ -387,24 +382,23 @@ mod tests {
             p50: 900,
             p99: 4_000,
         });
-        let ok = assemble::leg(&p, &record(LegEnd::Completed, Some(kept)));
+        let ok = assemble::leg(&p, &record(LegEnd::Completed, Some(kept))).1;
         assert_eq!(
             (
-                ok.summary.rate_bound,
-                ok.summary.rate_bound_not_measured,
-                ok.summary.per_session_unsound
+                ok.rate_bound,
+                ok.rate_bound_not_measured,
+                ok.per_session_unsound
             ),
             (None, None, None)
         );
         // One without a start-lag reading is not known to have kept it, and says so.
-        let unknown = assemble::leg(&p, &record(LegEnd::Completed, Some(fin(20))));
+        let unknown = assemble::leg(&p, &record(LegEnd::Completed, Some(fin(20)))).1;
         let why = unknown
-            .summary
             .rate_bound_not_measured
             .as_deref()
             .expect("not measured");
-        assert_eq!(unknown.summary.rate_bound, None);
-        assert_eq!(unknown.summary.per_session_unsound.as_deref(), Some(why));
+        assert_eq!(unknown.rate_bound, None);
+        assert_eq!(unknown.per_session_unsound.as_deref(), Some(why));
         let meta = assemble::RunMeta {
             command: String::new(),
             run_id: String::new(),
@@ -412,7 +406,7 @@ mod tests {
             target: None,
             fd_limit: None,
         };
-        let s = assemble::summary(&p, &meta, &[], vec![r.summary]);
+        let s = assemble::summary(&p, &meta, &[], vec![r]).0;
         assert!(
             s.method["rate_bound"].starts_with("measured"),
             "{}",

@@ -11,7 +11,6 @@ use crate::contract::wire::{ServerSample, WorkerMsg};
 use crate::contract::worker::{ClientWorkerConfig, ServerWorkerConfig};
 use crate::measure::procstat;
 use crate::run::load;
-use crate::run::load::plan::LoadPlan;
 use crate::run::process::Signals;
 use crate::tls::certs;
 use crate::tls::config::ClientTls;
@@ -99,17 +98,12 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
         .target
         .parse()
         .map_err(|e| WorkerError::Config(format!("target `{}`: {e}", cfg.target)))?;
-    let plan = LoadPlan {
-        run: p.clone(),
-        mode: cfg.mode,
-        target,
-        profile: cfg.dhat_file.clone(),
-    };
     let rt = runtime()?;
     rt.block_on(async move {
         let stop = stop_signal();
         let mut fin = load::run(
-            plan,
+            &cfg,
+            target,
             SessionFactory::with_kind(cfg.client, tls.clone()),
             stop.clone(),
             fd_limit,
@@ -197,7 +191,6 @@ pub fn server_main(config_json: &str) -> Result<(), WorkerError> {
     Ok(())
 }
 
-/// The server's figures now.
 pub fn server_sample(server: &Server, start: Instant) -> ServerSample {
     use std::sync::atomic::Ordering::Relaxed;
     let s = &server.stats;

@@ -1,20 +1,23 @@
-//! What the load's tasks share (plan, sessions, counters, histograms); one request, one build.
+//! What the load's tasks share (config, counters, start readings); one request, one build.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use hdrhistogram::Histogram;
+use hyper::Uri;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::Instant;
 
+use crate::contract::plan::RunPlan;
 use crate::contract::wire::P50P99;
-use crate::measure::{alloc, procstat};
-use crate::run::load::plan::LoadPlan;
+use crate::measure::{alloc, procstat, settle};
 use crate::run::retention::RetentionStore;
 use crate::tls::connector::ConnUse;
 use crate::tls::session::{FailureKind, Pooling, Session, SessionFactory};
 use crate::vocab::clock::Clock;
+use crate::vocab::mode::Mode;
 
 pub(crate) fn new_hist() -> Histogram<u64> {
     // 3 significant digits; auto-resize covers any value.
@@ -34,16 +37,24 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-/// Where requests get their session from.
-pub(super) enum Sessions {
-    /// Fresh and leak: a new session per request; leak keeps each one.
-    PerRequest { keep: bool },
-    /// Shared and resume: one session for the run.
-    One(Arc<Session>),
-}
-
 type Retained = RetentionStore<Arc<rustls::ClientConfig>>;
 
+/// A histogram the load's tasks record into.
+pub(super) struct Hist(Mutex<Histogram<u64>>);
+
+impl Default for Hist {
+    fn default() -> Self {
+        Hist(Mutex::new(new_hist()))
+    }
+}
+
+impl Hist {
+    pub(super) fn lock(&self) -> MutexGuard<'_, Histogram<u64>> {
+        lock(&self.0)
+    }
+}
+
+#[derive(Default)]
 pub(super) struct Counters {
     pub(super) ok: AtomicU64,
     pub(super) failed: AtomicU64,
@@ -51,43 +62,21 @@ pub(super) struct Counters {
     pub(super) reused: AtomicU64,
     pub(super) builds: AtomicU64,
     pub(super) build_cpu_ns_total: AtomicU64,
-    pub(super) build_cpu_measured: AtomicBool,
+    pub(super) build_cpu_unmeasured: AtomicBool,
     pub(super) build_bytes: AtomicU64,
-    pub(super) build_bytes_measured: AtomicBool,
+    pub(super) build_bytes_unmeasured: AtomicBool,
     /// OpenSSL's share of `build_bytes` (meaningful only while OpenSSL's heap is counted).
     pub(super) build_openssl_bytes: AtomicU64,
     pub(super) failures: Mutex<BTreeMap<String, u64>>,
-    pub(super) lat_interval: Mutex<Histogram<u64>>,
-    pub(super) lat_total: Mutex<Histogram<u64>>,
-    pub(super) build_hist: Mutex<Histogram<u64>>,
-    pub(super) build_cpu_hist: Mutex<Histogram<u64>>,
-    pub(super) lag_hist: Mutex<Histogram<u64>>,
+    pub(super) lat_interval: Hist,
+    pub(super) lat_total: Hist,
+    pub(super) build_hist: Hist,
+    pub(super) build_cpu_hist: Hist,
+    pub(super) lag_hist: Hist,
     pub(super) leaked: Mutex<Vec<Session>>,
 }
 
 impl Counters {
-    pub(super) fn new() -> Self {
-        Self {
-            ok: AtomicU64::new(0),
-            failed: AtomicU64::new(0),
-            late: AtomicU64::new(0),
-            reused: AtomicU64::new(0),
-            builds: AtomicU64::new(0),
-            build_cpu_ns_total: AtomicU64::new(0),
-            build_cpu_measured: AtomicBool::new(true),
-            build_bytes: AtomicU64::new(0),
-            build_bytes_measured: AtomicBool::new(true),
-            build_openssl_bytes: AtomicU64::new(0),
-            failures: Mutex::new(BTreeMap::new()),
-            lat_interval: Mutex::new(new_hist()),
-            lat_total: Mutex::new(new_hist()),
-            build_hist: Mutex::new(new_hist()),
-            build_cpu_hist: Mutex::new(new_hist()),
-            lag_hist: Mutex::new(new_hist()),
-            leaked: Mutex::new(Vec::new()),
-        }
-    }
-
     pub(super) fn fail(&self, kind: FailureKind) {
         self.failed.fetch_add(1, Relaxed);
         *lock(&self.failures).entry(kind.to_string()).or_default() += 1;
@@ -115,30 +104,64 @@ pub(super) fn build_session(
         .map(|(a, b)| b.saturating_sub(a));
     let us = t0.elapsed().as_micros() as u64;
     c.builds.fetch_add(1, Relaxed);
-    let _ = lock(&c.build_hist).record(us.max(1));
+    let _ = c.build_hist.lock().record(us.max(1));
     match cpu_ns {
         Some(ns) => {
             c.build_cpu_ns_total.fetch_add(ns, Relaxed);
-            let _ = lock(&c.build_cpu_hist).record((ns / 1000).max(1));
+            let _ = c.build_cpu_hist.lock().record((ns / 1000).max(1));
         }
-        None => c.build_cpu_measured.store(false, Relaxed),
+        None => c.build_cpu_unmeasured.store(true, Relaxed),
     }
     match allocs {
         Some(a) => {
             c.build_bytes.fetch_add(a.bytes, Relaxed);
         }
-        None => c.build_bytes_measured.store(false, Relaxed),
+        None => c.build_bytes_unmeasured.store(true, Relaxed),
     }
     built.map_err(|e| FailureKind::Build(e.to_string()))
 }
 
+/// Where the process stood when the load began.
+pub(super) struct Start {
+    pub(super) heap: Option<alloc::HeapStats>,
+    pub(super) openssl: Option<alloc::HeapStats>,
+    pub(super) rss: Option<u64>,
+    pub(super) fds: Option<u64>,
+    pub(super) cpu: Option<f64>,
+    /// Tasks alive on the runtime before any session: what it returns to once the kept
+    /// sessions' connections have ended.
+    pub(super) tasks: Option<usize>,
+}
+
+impl Start {
+    pub(super) fn now() -> Self {
+        Self {
+            heap: alloc::heap(),
+            openssl: alloc::heap().and(alloc::openssl_heap()),
+            rss: procstat::rss_bytes(),
+            fds: procstat::open_fds(),
+            cpu: procstat::cpu_seconds(),
+            tasks: settle::alive_tasks(),
+        }
+    }
+}
+
 pub(super) struct Ctx {
-    pub(super) plan: LoadPlan,
-    pub(super) sessions: Sessions,
+    pub(super) run: RunPlan,
+    pub(super) mode: Mode,
+    pub(super) target: Uri,
+    /// `--breakdown`: record a dhat heap profile of the load here, from its start to its end
+    /// with the retained or kept sessions still live.
+    pub(super) profile: Option<PathBuf>,
+    /// Shared and resume: the run's one session (fresh and leak build one per request; leak
+    /// keeps each).
+    pub(super) one: Option<Arc<Session>>,
     pub(super) counters: Counters,
     pub(super) factory: SessionFactory,
     pub(super) retained: Option<Mutex<Retained>>,
     pub(super) start: Instant,
+    pub(super) at_start: Start,
+    pub(super) fd_limit: Option<procstat::FdLimit>,
     /// The warm-up before `start`, µs (see `SessionFactory::warm_up`).
     pub(super) warmup_us: Option<u64>,
 }
@@ -146,12 +169,17 @@ pub(super) struct Ctx {
 impl Ctx {
     /// Late starts so far; `None` under the virtual clock, which has no schedule.
     pub(super) fn late_starts(&self) -> Option<u64> {
-        (self.plan.run.clock == Clock::Real).then(|| self.counters.late.load(Relaxed))
+        (self.run.clock == Clock::Real).then(|| self.counters.late.load(Relaxed))
+    }
+
+    /// The time on the run's clock request `i` is scheduled for: i/R.
+    pub(super) fn stamp(&self, i: u64) -> f64 {
+        i as f64 / self.run.rate
     }
 
     /// Seconds on the run's clock for a request stamped `stamp` that completes now.
     pub(super) fn now_for(&self, stamp: f64) -> f64 {
-        match self.plan.run.clock {
+        match self.run.clock {
             Clock::Real => self.start.elapsed().as_secs_f64(),
             Clock::Virtual => stamp,
         }
@@ -159,12 +187,13 @@ impl Ctx {
 
     pub(super) async fn request(self: Arc<Self>, stamp: f64, _permit: OwnedSemaphorePermit) {
         let t0 = Instant::now();
-        let result = match &self.sessions {
-            Sessions::PerRequest { keep } => {
+        let result = match &self.one {
+            Some(session) => session.get(&self.target).await.map_err(|e| e.kind()),
+            None => {
                 match build_session(&self.counters, &self.factory, Pooling::KeepAlive) {
                     Ok(session) => {
-                        let r = session.get(&self.plan.target).await;
-                        if *keep {
+                        let r = session.get(&self.target).await;
+                        if self.mode == Mode::Leak {
                             lock(&self.counters.leaked).push(session);
                         } else if let Some(store) = &self.retained {
                             // Invalidated: pool and connections go, the TLS state is retained.
@@ -179,7 +208,6 @@ impl Ctx {
                     Err(kind) => Err(kind),
                 }
             }
-            Sessions::One(session) => session.get(&self.plan.target).await.map_err(|e| e.kind()),
         };
         let us = t0.elapsed().as_micros() as u64;
         let c = &self.counters;
@@ -189,8 +217,8 @@ impl Ctx {
                 if out.conn == Some(ConnUse::Reused) {
                     c.reused.fetch_add(1, Relaxed);
                 }
-                let _ = lock(&c.lat_interval).record(us.max(1));
-                let _ = lock(&c.lat_total).record(us.max(1));
+                let _ = c.lat_interval.lock().record(us.max(1));
+                let _ = c.lat_total.lock().record(us.max(1));
             }
             Err(kind) => c.fail(kind),
         }

@@ -1,4 +1,4 @@
-//! The load's start readings and its end: retention drained, kept sessions measured, the final.
+//! The load's end: retention drained, kept sessions measured, the final.
 
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -8,55 +8,30 @@ use tokio::time::Instant;
 
 use crate::contract::wire::{ClientFinal, ClientTotals, KeptRelease, Latency};
 use crate::measure::{alloc, procstat, settle};
-use crate::run::load::ctx::{lock, p50p99, Ctx, Sessions};
+use crate::run::load::ctx::{lock, p50p99, Ctx};
 use crate::run::load::plan::StopReason;
 use crate::vocab::clock::Clock;
-
-/// Where the process stood when the load began.
-pub(super) struct Start {
-    heap: Option<alloc::HeapStats>,
-    openssl: Option<alloc::HeapStats>,
-    rss: Option<u64>,
-    pub(super) fds: Option<u64>,
-    cpu: Option<f64>,
-    /// Tasks alive on the runtime before any session: what it returns to once the kept
-    /// sessions' connections have ended.
-    tasks: Option<usize>,
-}
-
-impl Start {
-    pub(super) fn now() -> Self {
-        Self {
-            heap: alloc::heap(),
-            openssl: alloc::heap().and(alloc::openssl_heap()),
-            rss: procstat::rss_bytes(),
-            fds: procstat::open_fds(),
-            cpu: procstat::cpu_seconds(),
-            tasks: settle::alive_tasks(),
-        }
-    }
-}
+use crate::vocab::mode::Mode;
 
 pub(super) async fn finish(
     ctx: &Arc<Ctx>,
     started: u64,
     stopped_early: Option<StopReason>,
     sampler_cpu_us: Option<u64>,
-    start_state: Start,
-    fd_limit: Option<procstat::FdLimit>,
 ) -> ClientFinal {
-    let plan = &ctx.plan;
+    let start_state = &ctx.at_start;
     let end = Instant::now();
     let wall = end.duration_since(ctx.start);
-    let elapsed = match (plan.run.clock, &stopped_early) {
-        (Clock::Real, None) => wall.max(plan.run.duration),
+    let elapsed = match (ctx.run.clock, &stopped_early) {
+        (Clock::Real, None) => wall.max(ctx.run.duration),
         _ => wall,
     };
     let heap_end = alloc::heap();
     let ossl_end = heap_end.and(alloc::openssl_heap());
+    let load = heap_end.zip(start_state.heap);
     let c = &ctx.counters;
     let latency = {
-        let lat = lock(&c.lat_total);
+        let lat = c.lat_total.lock();
         (!lat.is_empty()).then(|| Latency {
             p50: lat.value_at_quantile(0.5),
             p90: lat.value_at_quantile(0.9),
@@ -65,39 +40,35 @@ pub(super) async fn finish(
             mean: lat.mean(),
         })
     };
-    let start_lag_us = match plan.run.clock {
-        Clock::Real => p50p99(&lock(&c.lag_hist)),
+    let start_lag_us = match ctx.run.clock {
+        Clock::Real => p50p99(&c.lag_hist.lock()),
         Clock::Virtual => None,
     };
     let stats = ctx.factory.stats();
-    let cpu_measured = c.build_cpu_measured.load(Relaxed);
-    let bytes_measured = c.build_bytes_measured.load(Relaxed);
+    let cpu_measured = !c.build_cpu_unmeasured.load(Relaxed);
+    let bytes_measured = !c.build_bytes_unmeasured.load(Relaxed);
     let totals = ClientTotals {
-        requests_planned: plan.run.planned(),
+        requests_planned: ctx.run.planned(),
         requests_started: started,
         requests_ok: c.ok.load(Relaxed),
         requests_failed: c.failed.load(Relaxed),
         failures_by_kind: lock(&c.failures).clone(),
         elapsed_s: elapsed.as_secs_f64(),
-        virtual_s: (plan.run.clock == Clock::Virtual).then(|| plan.stamp(started)),
+        virtual_s: (ctx.run.clock == Clock::Virtual).then(|| ctx.stamp(started)),
         late_starts: ctx.late_starts(),
         start_lag_us,
         handshakes_full: stats.map(|s| s.handshakes_full.load(Relaxed)),
         handshakes_resumed: stats.map(|s| s.handshakes_resumed.load(Relaxed)),
         requests_on_reused_connection: stats.map(|_| c.reused.load(Relaxed)),
         connections_opened: stats.map(|s| s.opened.load(Relaxed)),
-        client_load_alloc_bytes: heap_end
-            .zip(start_state.heap)
-            .map(|(e, s)| e.total_bytes - s.total_bytes),
-        client_load_allocs: heap_end
-            .zip(start_state.heap)
-            .map(|(e, s)| e.total_allocs - s.total_allocs),
+        client_load_alloc_bytes: load.map(|(e, s)| e.total_bytes - s.total_bytes),
+        client_load_allocs: load.map(|(e, s)| e.total_allocs - s.total_allocs),
         openssl_load_alloc_bytes: ossl_end
             .zip(start_state.openssl)
             .map(|(e, s)| e.total_bytes - s.total_bytes),
         client_builds: c.builds.load(Relaxed),
-        client_build_us: p50p99(&lock(&c.build_hist)),
-        client_build_cpu_us: p50p99(&lock(&c.build_cpu_hist)).filter(|_| cpu_measured),
+        client_build_us: p50p99(&c.build_hist.lock()),
+        client_build_cpu_us: p50p99(&c.build_cpu_hist.lock()).filter(|_| cpu_measured),
         client_build_cpu_us_total: cpu_measured.then(|| c.build_cpu_ns_total.load(Relaxed) / 1000),
         client_build_alloc_bytes_total: bytes_measured.then(|| c.build_bytes.load(Relaxed)),
         openssl_build_alloc_bytes_total: ossl_end
@@ -124,7 +95,7 @@ pub(super) async fn finish(
     };
     // Once the closed connections' tasks end, each retained or kept session's state is its
     // last owner: the `--breakdown` profile ends with them live ("at end"), then they drop.
-    let keep = matches!(ctx.sessions, Sessions::PerRequest { keep: true });
+    let keep = ctx.mode == Mode::Leak;
     if ctx.retained.is_some() || keep {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
@@ -143,7 +114,7 @@ pub(super) async fn finish(
         true => Some(release_kept(ctx, start_state.tasks).await),
         false => None,
     };
-    let profile = plan.profile.as_deref().map(|f| {
+    let profile = ctx.profile.as_deref().map(|f| {
         crate::measure::breakdown::read(f)
             .map(|breakdown| crate::contract::breakdown::LoadProfile {
                 breakdown,
@@ -153,7 +124,7 @@ pub(super) async fn finish(
     });
     ClientFinal {
         totals,
-        fd_limit: fd_limit.map(|l| l.soft),
+        fd_limit: ctx.fd_limit.map(|l| l.soft),
         retention,
         profile,
         knobs: None,

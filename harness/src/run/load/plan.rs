@@ -1,12 +1,8 @@
-//! What the client worker runs (`LoadPlan`), why a load stopped early, the load's thresholds.
+//! Why a load stopped early, and the thresholds it stops at.
 
 use std::time::Duration;
 
-use hyper::Uri;
-
-use crate::contract::plan::RunPlan;
 use crate::tls::session::FailureKind;
-use crate::vocab::mode::Mode;
 
 /// A start this much after its scheduled time counts as late.
 pub const LATE_THRESHOLD: Duration = Duration::from_millis(2);
@@ -48,23 +44,4 @@ pub enum StopReason {
     /// Shared and resume: the one session could not be built.
     #[error("could not build the session: {0}")]
     NoSession(FailureKind),
-}
-
-/// What the client worker runs: one mode of the run's plan against `target`.
-#[derive(Debug, Clone)]
-pub struct LoadPlan {
-    pub run: RunPlan,
-    pub mode: Mode,
-    pub target: Uri,
-    /// `--breakdown`: record a dhat heap profile of the load into this file (see
-    /// `alloc::start_dhat`); it covers the load from its start to its end, with the retained
-    /// or kept sessions still live at the end.
-    pub profile: Option<std::path::PathBuf>,
-}
-
-impl LoadPlan {
-    /// The time on the run's clock request `i` is scheduled for: i/R.
-    pub(super) fn stamp(&self, i: u64) -> f64 {
-        i as f64 / self.run.rate
-    }
 }

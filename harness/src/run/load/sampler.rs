@@ -7,7 +7,8 @@ use tokio::sync::watch;
 
 use crate::contract::wire::{ClientSample, WorkerMsg};
 use crate::measure::{alloc, procstat};
-use crate::run::load::ctx::{lock, p50p99, Ctx, Sessions};
+use crate::run::load::ctx::{lock, p50p99, Ctx};
+use crate::vocab::mode::Mode;
 
 /// Builds samples and charges itself the CPU time it takes (`cost_us` turns `None` for good
 /// the first time the thread clock cannot be read: a partial sum is not the cost).
@@ -54,19 +55,19 @@ impl Sampler {
         self.prev_t = t_s;
         self.prev_done = done;
         let (latency, max) = {
-            let mut h = lock(&c.lat_interval);
+            let mut h = c.lat_interval.lock();
             let v = (p50p99(&h), (!h.is_empty()).then(|| h.max()));
             h.reset();
             v
         };
-        let retained = match (&ctx.sessions, &ctx.retained) {
-            (Sessions::PerRequest { keep: true }, _) => Some(lock(&c.leaked).len() as u64),
-            (_, Some(store)) => {
+        let retained = match &ctx.retained {
+            _ if ctx.mode == Mode::Leak => Some(lock(&c.leaked).len() as u64),
+            Some(store) => {
                 let mut s = lock(store);
                 s.expire(ctx.now_for(virtual_t_s));
                 Some(s.len() as u64)
             }
-            _ => None,
+            None => None,
         };
         let heap = alloc::heap();
         // OpenSSL's share is published only beside a whole that includes it.
@@ -101,7 +102,7 @@ impl Sampler {
 
 /// Real clock: a sample every interval until told to stop, then one last.
 pub(super) async fn sampler_loop(ctx: Arc<Ctx>, mut stop: watch::Receiver<bool>) -> Option<u64> {
-    let every = ctx.plan.run.sample_interval;
+    let every = ctx.run.sample_interval;
     let mut ticker = tokio::time::interval_at(ctx.start + every, every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut sampler = Sampler::default();
