@@ -283,9 +283,7 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
         for m in &summary.modes {
             let cell = figure.cell(m);
             let class = match cell {
-                Cell::Text(Some(_)) if std::ptr::eq(*figure, &STOPPED_EARLY) => {
-                    " class=\"stopped\""
-                }
+                Cell::Text(Some(_)) if figure.label == STOPPED_EARLY.label => " class=\"stopped\"",
                 _ if figure.marked(m) => " class=\"unsound\"",
                 _ => "",
             };
