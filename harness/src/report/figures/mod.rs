@@ -146,7 +146,6 @@ impl Figure {
             && !matches!(self.cell(m), Cell::Parts(p) if p.iter().all(Option::is_none))
     }
 
-    /// This figure for one mode.
     pub fn cell(&self, m: &ModeSummary) -> Cell {
         match self.get {
             Get::Numbers(unit, f) => Cell::Parts(f(m).into_iter().map(|v| v.map(unit)).collect()),
@@ -188,7 +187,6 @@ pub struct OwnerTable {
 /// A breakdown a reader sees: the measured figure it splits by owner, as the `--breakdown`
 /// tables and `breakdown.svg` both name it.
 pub struct OwnerFigure {
-    /// The table's title.
     pub title: &'static str,
     /// The chart panel's caption and value axis.
     pub caption: &'static str,
