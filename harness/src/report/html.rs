@@ -89,7 +89,7 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n\
          <p class=\"sub\">{} · started {}</p>\n",
-        esc(&crate::report::heading::scenario_line(summary)),
+        esc(&crate::report::scenario_line(summary)),
         esc(&summary.started_at)
     );
     if summary.interrupted {

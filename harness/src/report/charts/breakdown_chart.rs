@@ -165,7 +165,7 @@ pub(crate) fn breakdown(
         .fold(40.0, f64::max) as u32
         + 16;
 
-    let title = crate::report::heading::chart_title("Where the bytes go", summary);
+    let title = crate::report::chart_title("Where the bytes go", summary);
     Some(render_svg((WIDTH, height), |root| {
         let body = titled(root, &title)?;
         let (w, _) = body.dim_in_pixel();
