@@ -2,7 +2,7 @@
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::figures::{self as fig, Cell, Figure, Provenance};
-use crate::vocab::mode::Mode;
+use crate::vocab::mode::Mode::{self, Fresh, Leak, Resume, Shared};
 use crate::vocab::units;
 
 /// The one-line legend of the marks: `● measured · ◐ derived from measured figures · ○ model
@@ -75,42 +75,24 @@ pub struct HeadlineLeg<'a> {
     pub figures: Vec<HeadlineFigure>,
 }
 
-/// One entry of [`HEADLINE`].
-struct Pick {
-    figure: &'static Figure,
-    /// The headline's shorter label.
-    label: &'static str,
-    /// The legs it answers for.
-    modes: &'static [Mode],
-}
+/// One entry of [`HEADLINE`]: a figure, the headline's shorter label, the legs it answers for.
+struct Pick(&'static Figure, &'static str, &'static [Mode]);
 
 /// The headline's figures, in the order shown.
 const HEADLINE: &[Pick] = &[
-    Pick {
-        figure: &fig::RETAINED_BYTES,
-        label: "b: bytes a session holds",
-        modes: &[Mode::Fresh, Mode::Leak],
-    },
-    Pick {
-        figure: &fig::PLATEAU,
-        label: "plateau: model / measured",
-        modes: &[Mode::Fresh],
-    },
-    Pick {
-        figure: &fig::OPEN_FDS,
-        label: fig::OPEN_FDS.label,
-        modes: &[Mode::Leak],
-    },
-    Pick {
-        figure: &fig::ALLOC_BYTES_PER_REQUEST,
-        label: fig::ALLOC_BYTES_PER_REQUEST.label,
-        modes: &[Mode::Fresh, Mode::Leak, Mode::Shared, Mode::Resume],
-    },
-    Pick {
-        figure: &fig::HANDSHAKES,
-        label: fig::HANDSHAKES.label,
-        modes: &[Mode::Shared, Mode::Resume],
-    },
+    Pick(
+        &fig::RETAINED_BYTES,
+        "b: bytes a session holds",
+        &[Fresh, Leak],
+    ),
+    Pick(&fig::PLATEAU, "plateau: model / measured", &[Fresh]),
+    Pick(&fig::OPEN_FDS, fig::OPEN_FDS.label, &[Leak]),
+    Pick(
+        &fig::ALLOC_BYTES_PER_REQUEST,
+        fig::ALLOC_BYTES_PER_REQUEST.label,
+        Mode::ALL,
+    ),
+    Pick(&fig::HANDSHAKES, fig::HANDSHAKES.label, &[Shared, Resume]),
 ];
 
 /// Per leg of the run, in the summary's order, the figures of the headline list that answer
@@ -127,22 +109,18 @@ pub fn headline(summary: &Summary) -> Vec<HeadlineLeg<'_>> {
             leg: m,
             figures: HEADLINE
                 .iter()
-                .filter(|p| p.modes.contains(&m.mode))
-                .filter_map(|p| figure(p, m))
+                .filter(|Pick(_, _, modes)| modes.contains(&m.mode))
+                .filter_map(|&Pick(figure, label, _)| match figure.cell(m) {
+                    Cell::Parts(values) => Some(HeadlineFigure {
+                        label,
+                        values,
+                        provenance: figure.provenance,
+                    }),
+                    Cell::Text(_) => None,
+                })
                 .collect(),
         })
         .collect()
-}
-
-fn figure(pick: &Pick, m: &ModeSummary) -> Option<HeadlineFigure> {
-    let Cell::Parts(values) = pick.figure.cell(m) else {
-        return None;
-    };
-    Some(HeadlineFigure {
-        label: pick.label,
-        values,
-        provenance: pick.figure.provenance,
-    })
 }
 
 #[cfg(test)]
@@ -166,11 +144,10 @@ mod tests {
     #[test]
     fn every_pick_is_a_figure_of_numbers() {
         let s = fixture();
-        for p in HEADLINE {
+        for Pick(figure, label, _) in HEADLINE {
             assert!(
-                matches!(p.figure.cell(&s.modes[0]), Cell::Parts(_)),
-                "{}",
-                p.label
+                matches!(figure.cell(&s.modes[0]), Cell::Parts(_)),
+                "{label}"
             );
         }
     }

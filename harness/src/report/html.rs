@@ -2,7 +2,8 @@
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::charts::series::Series;
-use crate::report::figures::{Cell, Provenance, MODE_FIGURES, STOPPED_EARLY, UNSOUND_MARK};
+use crate::report::figures::{unsound_note, wall_time_note, Cell, Provenance, MODE_FIGURES};
+use crate::report::figures::{STOPPED_EARLY, UNSOUND_MARK};
 use crate::report::headline;
 use crate::vocab::{units as format, units};
 
@@ -88,7 +89,7 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <title>{title}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<h1>{title}</h1>\n\
          <p class=\"sub\">{} · started {}</p>\n",
-        esc(&crate::report::heading::scenario_line(summary)),
+        esc(&crate::report::scenario_line(summary)),
         esc(&summary.started_at)
     );
     if summary.interrupted {
@@ -283,9 +284,7 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
         for m in &summary.modes {
             let cell = figure.cell(m);
             let class = match cell {
-                Cell::Text(Some(_)) if std::ptr::eq(*figure, &STOPPED_EARLY) => {
-                    " class=\"stopped\""
-                }
+                Cell::Text(Some(_)) if figure.label == STOPPED_EARLY.label => " class=\"stopped\"",
                 _ if figure.marked(m) => " class=\"unsound\"",
                 _ => "",
             };
@@ -301,15 +300,14 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
     out.push_str("</tbody>\n</table></div>\n");
     let names = crate::report::grid::leg_labels(summary);
     for (m, name) in summary.modes.iter().zip(&names) {
-        if let Some(note) = crate::report::figures::wall_time_note(m) {
-            out.push_str(&format!("<p>{}: {}</p>\n", esc(name), esc(&note)));
-        }
-        if let Some(why) = &m.per_session_unsound {
-            out.push_str(&format!(
-                "<p class=\"unsound\">{}: per-session figures marked {UNSOUND_MARK} are not sound: {}</p>\n",
-                esc(name),
-                esc(why)
-            ));
+        let notes = [
+            ("", wall_time_note(m)),
+            (" class=\"unsound\"", unsound_note(m)),
+        ];
+        for (class, note) in notes {
+            if let Some(note) = note {
+                out.push_str(&format!("<p{class}>{}: {}</p>\n", esc(name), esc(&note)));
+            }
         }
     }
 }
@@ -337,10 +335,7 @@ fn owner_tables(out: &mut String, summary: &Summary) {
         }
         out.push_str("</tr></thead>\n<tbody>\n");
         for (owner, cells) in &t.rows {
-            out.push_str(&format!(
-                "<tr><th scope=\"row\">{}</th>",
-                esc(owner.as_str())
-            ));
+            out.push_str(&format!("<tr><th scope=\"row\">{}</th>", esc(owner)));
             for c in cells {
                 out.push_str(&format!("<td>{}</td>", esc(c)));
             }

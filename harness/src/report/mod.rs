@@ -6,7 +6,6 @@ pub(crate) mod charts;
 pub mod figures;
 pub mod grid;
 pub mod handshakes;
-pub mod heading;
 pub mod headline;
 pub(crate) mod html;
 pub mod survey;
@@ -18,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use crate::contract::summary::{Summary, SummaryError};
 use crate::contract::timeline::{self, TimelineError, TimelineRow};
+use crate::vocab::units;
 
 /// Why a report could not be produced, naming the file or chart involved so the user knows
 /// which input to fix or which output failed.
@@ -122,6 +122,31 @@ fn documents(
     }
     documents.push((FILES[5], html::page(summary, &series)));
     Ok(documents)
+}
+
+/// The scenario in one line, e.g. `100 req/s, 30 s, retention 10m, real clock`.
+pub fn scenario_line(summary: &Summary) -> String {
+    let sc = &summary.scenario;
+    let retention = match sc.retention_s {
+        Some(t) => format!("retention {}", units::retention(t)),
+        None => "no retention model".to_string(),
+    };
+    format!(
+        "{}, {}, {retention}, {} clock",
+        units::rate(sc.rate),
+        units::duration(sc.duration_s),
+        summary.clock
+    )
+}
+
+/// A chart title: what the chart shows, then the scenario, flagged when the run was cut short.
+pub fn chart_title(what: &str, summary: &Summary) -> String {
+    let cut = if summary.interrupted {
+        " (cut short)"
+    } else {
+        ""
+    };
+    format!("{what} — {}{cut}", scenario_line(summary))
 }
 
 /// Reads `dir/summary.json` and `dir/timeline.csv` and renders the report into `dir`: what

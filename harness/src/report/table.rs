@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 use crate::contract::summary::{ModeSummary, Summary};
-use crate::report::figures::{Cell, MODE_FIGURES, UNSOUND_MARK};
+use crate::report::figures::{unsound_note, wall_time_note, Cell, MODE_FIGURES, UNSOUND_MARK};
 use crate::report::grid::{grid, leg_labels};
 use crate::vocab::client::ClientKind;
 use crate::vocab::tls::RootsChoice;
@@ -84,17 +84,16 @@ fn detail_grid(summary: &Summary, names: &[String]) -> String {
 /// stopped early, what bounds its rate, its failures.
 fn notes(out: &mut String, summary: &Summary, names: &[String]) {
     for (m, name) in summary.modes.iter().zip(names) {
-        if let Some(note) = crate::report::figures::wall_time_note(m) {
+        let stopped = m
+            .load
+            .stopped_early
+            .as_ref()
+            .map(|why| format!("stopped early: {why}"));
+        for note in [wall_time_note(m), stopped, unsound_note(m)]
+            .into_iter()
+            .flatten()
+        {
             let _ = writeln!(out, "{name}: {note}");
-        }
-        if let Some(why) = &m.load.stopped_early {
-            let _ = writeln!(out, "{name}: stopped early: {why}");
-        }
-        if let Some(why) = &m.per_session_unsound {
-            let _ = writeln!(
-                out,
-                "{name}: per-session figures marked {UNSOUND_MARK} are not sound: {why}"
-            );
         }
         for (kind, n) in &m.load.failures_by_kind {
             let _ = writeln!(out, "{name}: {n} failed: {kind}");
@@ -119,9 +118,7 @@ fn notes(out: &mut String, summary: &Summary, names: &[String]) {
 fn owner_grids(out: &mut String, summary: &Summary, names: &[String]) {
     for t in crate::report::figures::owner_tables(&summary.modes) {
         let _ = writeln!(out, "\n{}:", t.title);
-        let rows: Vec<(&str, Vec<String>)> =
-            t.rows.into_iter().map(|(o, c)| (o.as_str(), c)).collect();
-        grid(out, names, &rows);
+        grid(out, names, &t.rows);
     }
     for (m, name) in summary.modes.iter().zip(names) {
         if let Some(line) = crate::report::figures::held_line(m) {

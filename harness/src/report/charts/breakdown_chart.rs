@@ -9,7 +9,7 @@ use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::charts::bars::{group_at, text_px, GroupAxis, CAPTION, MARGIN, VALUE_FONT};
 use crate::report::charts::canvas::{
     house_mesh, render_svg, text, titled, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED,
-    TICK_SIZE,
+    TICK_SIZE, TITLE_H,
 };
 use crate::report::charts::legend::{self, LegendEntry};
 use crate::report::charts::lines::Quantity;
@@ -150,7 +150,7 @@ pub(crate) fn breakdown(
     // Rows grow (bars do not: they are capped) when the legend is taller than the panels.
     let rows: u32 = panels.iter().map(|(_, b)| b.len() as u32).sum();
     let fixed = PANEL_FIXED * panels.len() as u32;
-    let legend_h = LEGEND_TOP + LEGEND_ROW * (owners.len() as u32 + 1);
+    let legend_h = (legend::TOP + legend::ROW * (owners.len() as i32 + 1)) as u32;
     let row_px = ROW_PX.max(legend_h.saturating_sub(fixed).div_ceil(rows.max(1)));
     let heights: Vec<u32> = panels
         .iter()
@@ -165,7 +165,7 @@ pub(crate) fn breakdown(
         .fold(40.0, f64::max) as u32
         + 16;
 
-    let title = crate::report::heading::chart_title("Where the bytes go", summary);
+    let title = crate::report::chart_title("Where the bytes go", summary);
     Some(render_svg((WIDTH, height), |root| {
         let body = titled(root, &title)?;
         let (w, _) = body.dim_in_pixel();
@@ -179,17 +179,12 @@ pub(crate) fn breakdown(
     }))
 }
 
-/// Height of the title strip `titled` takes.
-const TITLE_H: u32 = 46;
 /// A panel's height besides its rows: caption, x axis and margins.
 const PANEL_FIXED: u32 = CAPTION + X_LABEL_AREA + 2 * MARGIN;
 /// Height of one leg's row, at least.
 const ROW_PX: u32 = 46;
 /// Thickest a bar gets, pixels.
 const BAR_MAX_PX: f64 = 30.0;
-/// Where `legend::draw` starts and how far apart its rows are.
-const LEGEND_TOP: u32 = 40;
-const LEGEND_ROW: u32 = 22;
 const X_LABEL_AREA: u32 = 48;
 const SEGMENT_FONT: u32 = 15;
 

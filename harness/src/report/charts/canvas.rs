@@ -75,12 +75,15 @@ pub(crate) fn text<'a>(size: u32, colour: &'a RGBColor, h: HPos, v: VPos) -> Tex
         .pos(Pos::new(h, v))
 }
 
+/// Height of the title strip [`titled`] takes.
+pub(crate) const TITLE_H: u32 = 46;
+
 /// Draws `title` centred at the top of `area` and returns the area below it.
 pub(crate) fn titled<'a>(area: &Area<'a>, title: &str) -> Result<Area<'a>, DrawError> {
     let (w, _) = area.dim_in_pixel();
     let style = text(TITLE_SIZE, &INK, HPos::Center, VPos::Top);
     area.draw_text(title, &style, (w as i32 / 2, 12))?;
-    Ok(area.split_vertically(46).1)
+    Ok(area.split_vertically(TITLE_H).1)
 }
 
 /// Draws a panel that has nothing to plot: its caption and a note saying why it is empty.

@@ -55,7 +55,9 @@ impl LegendEntry {
 
 /// Longest label drawn in full; longer ones end in `…` to stay inside the column.
 const MAX_LABEL_CHARS: usize = 28;
-const ROW: i32 = 22;
+/// Where [`draw`] starts and how far apart its rows are.
+pub(crate) const TOP: i32 = 40;
+pub(crate) const ROW: i32 = 22;
 
 /// The legend's two text styles, labels and bold headings, left-aligned on their row.
 fn text_styles() -> (TextStyle<'static>, TextStyle<'static>) {
@@ -76,7 +78,7 @@ pub(crate) fn draw(
     sections: &[(&str, Vec<LegendEntry>)],
 ) -> Result<(), DrawError> {
     let (label_style, heading_style) = text_styles();
-    let mut y = 40;
+    let mut y = TOP;
     for (heading, entries) in sections {
         area.draw_text(heading, &heading_style, (8, y))?;
         y += ROW;

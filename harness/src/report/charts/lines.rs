@@ -68,7 +68,6 @@ pub(crate) struct LinePanel {
 }
 
 impl LinePanel {
-    /// A panel with no lines yet.
     pub(crate) fn new(caption: &str, quantity: Quantity, y_desc: &str) -> Self {
         LinePanel {
             caption: caption.to_string(),

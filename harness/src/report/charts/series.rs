@@ -59,7 +59,7 @@ impl Series<'_> {
             .iter()
             .filter_map(|row| {
                 let y = value(row)?;
-                let x = axis.time_of(row);
+                let x = row_time(axis.virtual_clock, row);
                 (x.is_finite() && y.is_finite()).then_some((x, y))
             })
             .collect();
@@ -154,11 +154,6 @@ impl TimeAxis {
             divisor,
             desc: format!("{what} ({unit})"),
         }
-    }
-
-    /// The row's time on this axis's clock, seconds.
-    pub(crate) fn time_of(&self, row: &TimelineRow) -> f64 {
-        row_time(self.virtual_clock, row)
     }
 }
 

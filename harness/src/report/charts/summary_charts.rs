@@ -55,7 +55,7 @@ pub(crate) fn per_session(summary: &Summary, series: &[Series<'_>]) -> Result<St
     let retained = panel("Bytes retained per session (b)", "bytes / session", |m| {
         m.retained_bytes_per_session
     });
-    let title = crate::report::heading::chart_title("Bytes per session", summary);
+    let title = crate::report::chart_title("Bytes per session", summary);
     render_svg((WIDTH, 820), |root| {
         let body = titled(root, &title)?;
         let halves = body.split_evenly((2, 1));
@@ -112,7 +112,7 @@ pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String
         colours: vec![HANDSHAKES.iter().map(|p| p.1).collect(); modes.len()],
         quantity: Quantity::Count,
     };
-    let title = crate::report::heading::chart_title("Latency and handshakes", summary);
+    let title = crate::report::chart_title("Latency and handshakes", summary);
     render_svg((WIDTH, 920), |root| {
         let body = titled(root, &title)?;
         let halves = body.split_evenly((2, 1));

@@ -2,11 +2,11 @@
 
 use crate::contract::summary::Summary;
 use crate::contract::wire::{ClientSample, ServerSample};
+use crate::report::chart_title;
 use crate::report::charts::canvas::{render_svg, titled, DrawError, INK};
 use crate::report::charts::legend::{self, Dash, LegendEntry};
 use crate::report::charts::lines::{draw_panel, Line, LinePanel, Quantity};
 use crate::report::charts::series::{Series, TimeAxis};
-use crate::report::heading::chart_title;
 use crate::vocab::mode::Mode;
 
 /// Width of every chart, pixels; wide enough for ten time ticks and a legend column.

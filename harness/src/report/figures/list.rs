@@ -52,233 +52,115 @@ fn p50_p99(p: Option<P50P99>) -> Vec<Option<f64>> {
     vec![p.map(|p| p.p50 as f64), p.map(|p| p.p99 as f64)]
 }
 
-pub const REQUESTS_OK_FAILED: Figure =
-    numbers("requests ok / failed", count, &[Measured; 2], |m| {
-        vec![n(m.load.requests_ok), n(m.load.requests_failed)]
-    });
-/// Requests completed ÷ elapsed wall time.
-pub const ACHIEVED_RATE: Figure = numbers("achieved rate", rate, &[Derived], |m| {
-    vec![Some(m.achieved_rps)]
-});
-pub const LATE_STARTS: Figure = numbers(
-    "late starts (≥2 ms or no slot)",
-    count,
-    &[Measured],
-    |m| ints([m.load.late_starts]),
-);
-pub const HANDSHAKES: Figure = numbers(
-    "handshakes full / resumed / reused conn",
-    count,
-    &[Measured; 3],
-    |m| {
-        ints([
-            m.load.handshakes_full,
-            m.load.handshakes_resumed,
-            m.load.requests_on_reused_connection,
-        ])
-    },
-);
-pub const CONNECTIONS: Figure = numbers(
-    "connections opened / peak open",
-    count,
-    &[Measured; 2],
-    |m| ints([m.load.connections_opened, m.open_connections_peak]),
-);
-pub const ALLOC_BYTES_PER_REQUEST: Figure =
-    per_session("bytes allocated / request", bytes, &[Derived], |m| {
-        vec![m.client_alloc_bytes_per_request]
-    });
-pub const SESSION_BUILDS: Figure = numbers("session builds", count, &[Measured], |m| {
-    vec![n(m.load.client_builds)]
-});
-pub const BUILD_CPU: Figure = per_session("build CPU p50 / p99", micros, &[Measured; 2], |m| {
-    p50_p99(m.load.client_build_cpu_us)
-});
-/// Building threads' CPU time ÷ elapsed wall time.
-pub const BUILD_SHARE_OVER_WALL: Figure = numbers(
-    "building: CPU ÷ wall time (share of one core)",
-    percent,
-    &[Derived],
-    |m| vec![m.client_build_core_share],
-);
-/// Mean build CPU × the planned rate: the share of a core building takes at the planned rate,
-/// on either clock.
-pub const BUILD_AT_RATE: Figure = numbers(
-    "building at the planned rate: cores needed / available",
-    sig3,
-    &[Derived, Measured],
-    |m| vec![m.build_cores_needed, o(m.load.cores_available)],
-);
-pub const RETAINED_BYTES: Figure =
-    per_session("retained bytes / session (b)", bytes, &[Derived], |m| {
-        vec![m.retained_bytes_per_session]
-    });
-pub const RETAINED_BYTES_SLOPE: Figure =
-    per_session("b cross-check: heap slope", bytes, &[Derived], |m| {
-        vec![m.retained_bytes_slope]
-    });
-pub const PLATEAU: Figure = per_session(
-    "plateau: model R·b·T / measured",
-    bytes,
-    &[Model, Measured],
-    |m| vec![m.model_plateau_bytes, m.measured_plateau_bytes],
-);
-pub const CLIENT_HEAP: Figure = numbers(
-    "client heap start / peak / end",
-    bytes,
-    &[Measured; 3],
-    |m| {
-        ints([
-            m.load.client_heap_start_bytes,
-            m.client_heap_peak_bytes,
-            m.load.client_heap_end_bytes,
-        ])
-    },
-);
-pub const CLIENT_RSS: Figure = numbers(
-    "client RSS start / peak / end",
-    bytes,
-    &[Measured; 3],
-    |m| {
-        ints([
-            m.load.client_rss_start_bytes,
-            m.client_rss_peak_bytes,
-            m.load.client_rss_end_bytes,
-        ])
-    },
-);
-pub const OPEN_FDS: Figure = numbers("open fds start / peak / end", count, &[Measured; 3], |m| {
-    ints([m.load.open_fds_start, m.open_fds_peak, m.load.open_fds_end])
-});
-pub const LATENCY: Figure = per_session("latency p50 / p99 / max", micros, &[Measured; 3], |m| {
-    let l = m.load.latency_us;
-    vec![
-        l.map(|l| l.p50 as f64),
-        l.map(|l| l.p99 as f64),
-        l.map(|l| l.max as f64),
-    ]
-});
-/// The sampler's CPU time ÷ elapsed wall time.
-pub const SAMPLER_OVERHEAD: Figure = numbers("sampler overhead", percent, &[Derived], |m| {
-    vec![m.sampler_share]
-});
-pub const SERVER_HANDSHAKES: Figure = numbers(
-    "server handshakes full / resumed / failed",
-    count,
-    &[Measured; 3],
-    |m| {
-        srv(m, |s| {
-            [s.handshakes_full, s.handshakes_resumed, s.handshakes_failed]
-        })
-    },
-);
-pub const SERVER_CACHE_BYTES: Figure =
-    numbers("server session cache peak bytes", bytes, &[Measured], |m| {
-        srv(m, |s| [s.session_cache_bytes_peak])
-    });
-pub const SERVER_CONNECTIONS: Figure = numbers(
-    "server connections total / peak open",
-    count,
-    &[Measured; 2],
-    |m| srv(m, |s| [s.connections_total, s.open_connections_peak]),
-);
-/// A static, so the page tells its row by address.
-pub static STOPPED_EARLY: Figure = words("stopped early", |m| m.load.stopped_early.clone());
+/// Declares each figure as a `pub const` and lists them all, in this order, as [`MODE_FIGURES`].
+/// Inside it a figure is a row of the table: its label, unit and kinds, then how it is read.
+macro_rules! figures {
+    ($($(#[$doc:meta])* $name:ident = $figure:expr;)+) => {
+        $($(#[$doc])* pub const $name: Figure = $figure;)+
 
-/// Every per-mode figure, in the order the tables show them.
-pub const MODE_FIGURES: &[&Figure] = &[
-    &words("client / roots", |m| {
-        Some(format!("{} / {}", m.client, m.roots))
-    }),
-    &REQUESTS_OK_FAILED,
-    &numbers("requests planned / started", count, &[Measured; 2], |m| {
-        vec![n(m.load.requests_planned), n(m.load.requests_started)]
-    }),
-    &ACHIEVED_RATE,
-    &LATE_STARTS,
-    &numbers("start lag p50 / p99", micros, &[Measured; 2], |m| {
-        p50_p99(m.load.start_lag_us)
-    }),
-    &HANDSHAKES,
-    &CONNECTIONS,
-    &ALLOC_BYTES_PER_REQUEST,
-    &per_session("  of which OpenSSL / request", bytes, &[Derived], |m| {
-        vec![m.openssl_alloc_bytes_per_request]
-    }),
-    &per_session("allocations / request", sig3, &[Derived], |m| {
-        vec![m.client_allocs_per_request]
-    }),
-    &SESSION_BUILDS,
-    &BUILD_CPU,
-    &per_session("build wall time p50 / p99", micros, &[Measured; 2], |m| {
-        p50_p99(m.load.client_build_us)
-    }),
-    &BUILD_SHARE_OVER_WALL,
-    &per_session("bytes allocated / build", bytes, &[Derived], |m| {
-        vec![m.client_build_alloc_bytes]
-    }),
-    &per_session("  of which OpenSSL / build", bytes, &[Derived], |m| {
-        vec![m.openssl_build_alloc_bytes]
-    }),
-    &BUILD_AT_RATE,
-    &words("rate bound", |m| {
-        m.rate_bound
-            .clone()
-            .or_else(|| m.rate_bound_not_measured.clone())
-    }),
-    &RETAINED_BYTES,
-    &RETAINED_BYTES_SLOPE,
-    &numbers("retained sessions peak", count, &[Measured], |m| {
-        ints([m.retained_sessions_peak])
-    }),
-    &PLATEAU,
-    &per_session("plateau: measured ÷ model", sig3, &[Derived], |m| {
-        vec![m.plateau_ratio]
-    }),
-    &numbers("plateau reached at", seconds, &[Measured], |m| {
-        vec![m.plateau_reached_s]
-    }),
-    &CLIENT_HEAP,
-    &CLIENT_RSS,
-    &OPEN_FDS,
-    &LATENCY,
-    &numbers("warm-up before the load", micros, &[Measured], |m| {
-        ints([m.load.warmup_us])
-    }),
-    &numbers("client CPU", seconds, &[Measured], |m| {
-        vec![m.load.client_cpu_s]
-    }),
-    &SAMPLER_OVERHEAD,
-    &numbers("server RSS peak / heap peak", bytes, &[Measured; 2], |m| {
-        srv(m, |s| [s.rss_peak_bytes, s.heap_peak_bytes])
-    }),
-    &numbers(
-        "server session cache peak entries",
-        count,
-        &[Measured],
-        |m| srv(m, |s| [s.session_cache_entries_peak]),
-    ),
-    &SERVER_CACHE_BYTES,
-    &SERVER_HANDSHAKES,
-    &SERVER_CONNECTIONS,
-    &numbers("server accept errors", count, &[Measured], |m| {
-        srv(m, |s| [s.accept_errors])
-    }),
-    &numbers("server CPU", seconds, &[Measured], |m| {
-        vec![m.server.as_ref().and_then(|s| s.cpu_s)]
-    }),
-    &numbers("worker lines not understood", count, &[Measured], |m| {
-        vec![n(m.worker_lines_unparsed)]
-    }),
-    &words("failures by kind", |m| {
-        let failures = m.load.failures_by_kind.iter();
-        let kinds: Vec<String> = failures
-            .map(|(k, v)| format!("{k}: {}", units::count(*v)))
-            .collect();
+        /// Every per-mode figure, in the order the tables show them.
+        pub const MODE_FIGURES: &[&Figure] = &[$(&$name),+];
+    };
+}
+
+figures! {
+    CLIENT_ROOTS = words("client / roots", |m| Some(format!("{} / {}", m.client, m.roots)));
+    REQUESTS_OK_FAILED = numbers("requests ok / failed", count, &[Measured; 2],
+        |m| vec![n(m.load.requests_ok), n(m.load.requests_failed)]);
+    REQUESTS_PLANNED = numbers("requests planned / started", count, &[Measured; 2],
+        |m| vec![n(m.load.requests_planned), n(m.load.requests_started)]);
+    /// Requests completed ÷ elapsed wall time.
+    ACHIEVED_RATE = numbers("achieved rate", rate, &[Derived], |m| vec![Some(m.achieved_rps)]);
+    LATE_STARTS = numbers("late starts (≥2 ms or no slot)", count, &[Measured],
+        |m| ints([m.load.late_starts]));
+    START_LAG = numbers("start lag p50 / p99", micros, &[Measured; 2],
+        |m| p50_p99(m.load.start_lag_us));
+    HANDSHAKES = numbers("handshakes full / resumed / reused conn", count, &[Measured; 3], |m| {
+        let l = &m.load;
+        ints([l.handshakes_full, l.handshakes_resumed, l.requests_on_reused_connection])
+    });
+    CONNECTIONS = numbers("connections opened / peak open", count, &[Measured; 2],
+        |m| ints([m.load.connections_opened, m.open_connections_peak]));
+    ALLOC_BYTES_PER_REQUEST = per_session("bytes allocated / request", bytes, &[Derived],
+        |m| vec![m.client_alloc_bytes_per_request]);
+    OPENSSL_PER_REQUEST = per_session("  of which OpenSSL / request", bytes, &[Derived],
+        |m| vec![m.openssl_alloc_bytes_per_request]);
+    ALLOCS_PER_REQUEST = per_session("allocations / request", sig3, &[Derived],
+        |m| vec![m.client_allocs_per_request]);
+    SESSION_BUILDS = numbers("session builds", count, &[Measured],
+        |m| vec![n(m.load.client_builds)]);
+    BUILD_CPU = per_session("build CPU p50 / p99", micros, &[Measured; 2],
+        |m| p50_p99(m.load.client_build_cpu_us));
+    BUILD_WALL = per_session("build wall time p50 / p99", micros, &[Measured; 2],
+        |m| p50_p99(m.load.client_build_us));
+    /// Building threads' CPU time ÷ elapsed wall time.
+    BUILD_SHARE_OVER_WALL = numbers(
+        "building: CPU ÷ wall time (share of one core)", percent, &[Derived],
+        |m| vec![m.client_build_core_share]);
+    ALLOC_BYTES_PER_BUILD = per_session("bytes allocated / build", bytes, &[Derived],
+        |m| vec![m.client_build_alloc_bytes]);
+    OPENSSL_PER_BUILD = per_session("  of which OpenSSL / build", bytes, &[Derived],
+        |m| vec![m.openssl_build_alloc_bytes]);
+    /// Mean build CPU × the planned rate: the share of a core building takes at the planned
+    /// rate, on either clock.
+    BUILD_AT_RATE = numbers(
+        "building at the planned rate: cores needed / available", sig3, &[Derived, Measured],
+        |m| vec![m.build_cores_needed, o(m.load.cores_available)]);
+    RATE_BOUND = words("rate bound",
+        |m| m.rate_bound.clone().or_else(|| m.rate_bound_not_measured.clone()));
+    RETAINED_BYTES = per_session("retained bytes / session (b)", bytes, &[Derived],
+        |m| vec![m.retained_bytes_per_session]);
+    RETAINED_BYTES_SLOPE = per_session("b cross-check: heap slope", bytes, &[Derived],
+        |m| vec![m.retained_bytes_slope]);
+    RETAINED_SESSIONS = numbers("retained sessions peak", count, &[Measured],
+        |m| ints([m.retained_sessions_peak]));
+    PLATEAU = per_session("plateau: model R·b·T / measured", bytes, &[Model, Measured],
+        |m| vec![m.model_plateau_bytes, m.measured_plateau_bytes]);
+    PLATEAU_RATIO = per_session("plateau: measured ÷ model", sig3, &[Derived],
+        |m| vec![m.plateau_ratio]);
+    PLATEAU_REACHED = numbers("plateau reached at", seconds, &[Measured],
+        |m| vec![m.plateau_reached_s]);
+    CLIENT_HEAP = numbers("client heap start / peak / end", bytes, &[Measured; 3], |m| {
+        let l = &m.load;
+        ints([l.client_heap_start_bytes, m.client_heap_peak_bytes, l.client_heap_end_bytes])
+    });
+    CLIENT_RSS = numbers("client RSS start / peak / end", bytes, &[Measured; 3], |m| {
+        let l = &m.load;
+        ints([l.client_rss_start_bytes, m.client_rss_peak_bytes, l.client_rss_end_bytes])
+    });
+    OPEN_FDS = numbers("open fds start / peak / end", count, &[Measured; 3],
+        |m| ints([m.load.open_fds_start, m.open_fds_peak, m.load.open_fds_end]));
+    LATENCY = per_session("latency p50 / p99 / max", micros, &[Measured; 3], |m| {
+        let l = m.load.latency_us;
+        vec![l.map(|l| l.p50 as f64), l.map(|l| l.p99 as f64), l.map(|l| l.max as f64)]
+    });
+    WARMUP = numbers("warm-up before the load", micros, &[Measured], |m| ints([m.load.warmup_us]));
+    CLIENT_CPU = numbers("client CPU", seconds, &[Measured], |m| vec![m.load.client_cpu_s]);
+    /// The sampler's CPU time ÷ elapsed wall time.
+    SAMPLER_OVERHEAD = numbers("sampler overhead", percent, &[Derived], |m| vec![m.sampler_share]);
+    SERVER_MEMORY = numbers("server RSS peak / heap peak", bytes, &[Measured; 2],
+        |m| srv(m, |s| [s.rss_peak_bytes, s.heap_peak_bytes]));
+    SERVER_CACHE_ENTRIES = numbers("server session cache peak entries", count, &[Measured],
+        |m| srv(m, |s| [s.session_cache_entries_peak]));
+    SERVER_CACHE_BYTES = numbers("server session cache peak bytes", bytes, &[Measured],
+        |m| srv(m, |s| [s.session_cache_bytes_peak]));
+    SERVER_HANDSHAKES = numbers("server handshakes full / resumed / failed", count, &[Measured; 3],
+        |m| srv(m, |s| [s.handshakes_full, s.handshakes_resumed, s.handshakes_failed]));
+    SERVER_CONNECTIONS = numbers("server connections total / peak open", count, &[Measured; 2],
+        |m| srv(m, |s| [s.connections_total, s.open_connections_peak]));
+    SERVER_ACCEPT_ERRORS = numbers("server accept errors", count, &[Measured],
+        |m| srv(m, |s| [s.accept_errors]));
+    SERVER_CPU = numbers("server CPU", seconds, &[Measured],
+        |m| vec![m.server.as_ref().and_then(|s| s.cpu_s)]);
+    WORKER_LINES_UNPARSED = numbers("worker lines not understood", count, &[Measured],
+        |m| vec![n(m.worker_lines_unparsed)]);
+    FAILURES_BY_KIND = words("failures by kind", |m| {
+        let kinds = m.load.failures_by_kind.iter();
+        let kinds: Vec<String> = kinds.map(|(k, v)| format!("{k}: {}", units::count(*v))).collect();
         (!kinds.is_empty()).then(|| kinds.join("; "))
-    }),
-    &STOPPED_EARLY,
-];
+    });
+    STOPPED_EARLY = words("stopped early", |m| m.load.stopped_early.clone());
+}
 
 #[cfg(test)]
 mod tests {

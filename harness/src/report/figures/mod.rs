@@ -20,7 +20,7 @@ pub fn count(v: f64) -> String {
 #[derive(Clone, Copy)]
 pub enum Get {
     /// One or more numbers in one unit, shown `a / b / c`; `None` is not measured.
-    Numbers(Format, fn(&ModeSummary) -> Vec<Option<f64>>),
+    Numbers(Format, Numbers),
     /// Words (`None`: nothing to say).
     Text(fn(&ModeSummary) -> Option<String>),
 }
@@ -84,7 +84,6 @@ pub struct Figure {
 
 type Numbers = fn(&ModeSummary) -> Vec<Option<f64>>;
 
-/// A figure of numbers in `unit`.
 const fn numbers(
     label: &'static str,
     unit: Format,
@@ -99,7 +98,6 @@ const fn numbers(
     }
 }
 
-/// A figure of numbers in `unit` that describes one session, request or build.
 const fn per_session(
     label: &'static str,
     unit: Format,
@@ -112,7 +110,6 @@ const fn per_session(
     }
 }
 
-/// A figure of words.
 const fn words(label: &'static str, get: fn(&ModeSummary) -> Option<String>) -> Figure {
     Figure {
         label,
@@ -132,6 +129,14 @@ pub enum Cell {
 /// What follows a per-session figure from a leg whose per-session figures are not sound.
 pub const UNSOUND_MARK: &str = "!";
 
+/// Why a leg's per-session cells carry [`UNSOUND_MARK`], said under the table in every view.
+pub fn unsound_note(m: &ModeSummary) -> Option<String> {
+    let why = m.per_session_unsound.as_ref()?;
+    Some(format!(
+        "per-session figures marked {UNSOUND_MARK} are not sound: {why}"
+    ))
+}
+
 impl Figure {
     /// Whether this figure's cell for `m` carries [`UNSOUND_MARK`]: a per-session figure of a
     /// leg marked `per_session_unsound`, when the leg measured it (`n/a` needs no mark).
@@ -141,7 +146,6 @@ impl Figure {
             && !matches!(self.cell(m), Cell::Parts(p) if p.iter().all(Option::is_none))
     }
 
-    /// This figure for one mode.
     pub fn cell(&self, m: &ModeSummary) -> Cell {
         match self.get {
             Get::Numbers(unit, f) => Cell::Parts(f(m).into_iter().map(|v| v.map(unit)).collect()),
@@ -177,13 +181,12 @@ pub struct OwnerTable {
     pub title: &'static str,
     /// Per owner (in [`Owner::ALL`] order, the remainder last), one cell per mode: the owner's
     /// bytes and share, `–` where that mode's breakdown does not list it.
-    pub rows: Vec<(Owner, Vec<String>)>,
+    pub rows: Vec<(&'static str, Vec<String>)>,
 }
 
 /// A breakdown a reader sees: the measured figure it splits by owner, as the `--breakdown`
 /// tables and `breakdown.svg` both name it.
 pub struct OwnerFigure {
-    /// The table's title.
     pub title: &'static str,
     /// The chart panel's caption and value axis.
     pub caption: &'static str,
@@ -233,7 +236,7 @@ pub fn owner_tables(modes: &[ModeSummary]) -> Vec<OwnerTable> {
                         .collect();
                     let listed = cells.iter().any(Option::is_some);
                     let cells = cells.into_iter().map(|c| c.unwrap_or("–".into()));
-                    listed.then(|| (owner, cells.collect()))
+                    listed.then(|| (owner.as_str(), cells.collect()))
                 })
                 .collect(),
         })
