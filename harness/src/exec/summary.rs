@@ -51,16 +51,12 @@ pub fn assemble(o: &Observed) -> ExecSummary {
     );
     let open_at_last_request = conns.and_then(closing::open_at_last_request);
     let last = o.last_sample.as_ref();
-    let end = o.end;
-    let closings: Option<Vec<(ConnRecord, closing::Closing)>> = conns.map(|cs| {
-        cs.iter()
-            .map(|c| (c.clone(), closing::closing(c, end, last)))
-            .collect()
-    });
-    let lifetimes_ms = closings
-        .iter()
+    let conn_rows = conns.map(|cs| closing::rows(cs, o.start_ns, o.end, last));
+    let lifetimes_ms = conns
+        .into_iter()
         .flatten()
-        .filter(|(_, k)| !k.open_at_exit)
+        .zip(conn_rows.iter().flatten())
+        .filter(|(_, r)| !r.open_at_exit)
         .filter_map(|(c, _)| {
             Some((c.closed_ns?.saturating_sub(c.opened_ns) as f64 / 1e6).round() as u64)
         });
@@ -120,9 +116,9 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         new_connections_per_request: ratio(connections, requests),
         requests_per_connection: ratio(requests, full.zip(resumed).map(|(f, r)| f + r)),
         full_handshakes_per_request: ratio(full, requests),
-        connections_open_at_exit: closings
+        connections_open_at_exit: conn_rows
             .as_ref()
-            .map(|cs| cs.iter().filter(|(_, k)| k.open_at_exit).count() as u64),
+            .map(|rs| rs.iter().filter(|r| r.open_at_exit).count() as u64),
         connections_open_at_last_request: open_at_last_request,
         connections_open_at_last_request_per_request: ratio(open_at_last_request, requests),
         last_seen_running_before_end_ms: o
