@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::contract::exec::{ConditionResult, ConnectionRow, ExecRow, ExecSummary};
+use crate::contract::timeline::cell_text;
 use crate::exec::owners;
 use crate::exec::summary::{connection_rows, Observed};
 use crate::report::charts::exec_charts;
@@ -176,29 +177,38 @@ pub fn measured(c: &ConditionResult) -> String {
 
 /// Writes every file of the report; returns the problems (each naming its file).
 pub fn write(dir: &Path, s: &ExecSummary, o: &Observed) -> Vec<String> {
-    let mut errors = Vec::new();
-    let mut put = |name: &str, text: Result<String, String>| {
+    write_files(
+        dir,
+        [
+            ("summary.json", json_text(s)),
+            (FILES[0], csv_text(&o.rows)),
+            (FILES[1], connections_csv(&connection_rows(o))),
+            (FILES[2], exec_charts::memory(&o.rows).map_err(|e| e.0)),
+            (FILES[3], exec_charts::connections(&o.rows).map_err(|e| e.0)),
+            (FILES[4], Ok(page(s))),
+        ],
+    )
+}
+
+/// A `summary.json`'s text: pretty, with a final newline.
+pub(crate) fn json_text(s: &impl Serialize) -> Result<String, String> {
+    serde_json::to_string_pretty(s)
+        .map(|t| t + "\n")
+        .map_err(|e| e.to_string())
+}
+
+/// Writes each file under `dir`; returns the problems, each naming its file (a text that could
+/// not be made is not written).
+pub(crate) fn write_files<'a>(
+    dir: &Path,
+    files: impl IntoIterator<Item = (&'a str, Result<String, String>)>,
+) -> Vec<String> {
+    let put = |(name, text): (&str, Result<String, String>)| {
         let path = dir.join(name);
-        let written = text
-            .map_err(|e| format!("{}: {e}", path.display()))
-            .and_then(|t| {
-                std::fs::write(&path, t)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
-            });
-        errors.extend(written.err());
+        let text = text.map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
     };
-    put(
-        "summary.json",
-        serde_json::to_string_pretty(s)
-            .map(|t| t + "\n")
-            .map_err(|e| e.to_string()),
-    );
-    put(FILES[0], csv_text(&o.rows));
-    put(FILES[1], connections_csv(&connection_rows(o)));
-    put(FILES[2], exec_charts::memory(&o.rows).map_err(|e| e.0));
-    put(FILES[3], exec_charts::connections(&o.rows).map_err(|e| e.0));
-    put(FILES[4], Ok(page(s)));
-    errors
+    files.into_iter().filter_map(|f| put(f).err()).collect()
 }
 
 /// Rows as CSV, the header the union of the rows' fields in first-seen order (a flattened
@@ -220,12 +230,8 @@ fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header).map_err(|e| e.to_string())?;
     for m in &objects {
-        w.write_record(header.iter().map(|k| match m.get(k) {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-        }))
-        .map_err(|e| e.to_string())?;
+        w.write_record(header.iter().map(|k| cell_text(m.get(k))))
+            .map_err(|e| e.to_string())?;
     }
     let bytes = w.into_inner().map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|e| e.to_string())
