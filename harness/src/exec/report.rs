@@ -1,4 +1,4 @@
-//! A check's report files, terminal table and live line; the first two render [`FIGURES`] and the heap owners.
+//! A check's report files, terminal table and live line: [`FIGURES`], then the heap owners.
 
 use std::path::Path;
 
