@@ -10,10 +10,12 @@ use crate::contract::exec::{
     ConditionResult, ConnectionRow, ExecRow, ExecSummary, HeapBytes, HeapOwner,
 };
 use crate::contract::timeline::cell_text;
-use crate::exec::summary::{connection_rows, Observed};
+use crate::exec::closing;
+use crate::exec::summary::Observed;
 use crate::report::charts::exec_charts;
 use crate::report::grid::widest;
 use crate::report::html::esc;
+use crate::report::{json_text, write_files};
 use crate::run::orchestrator::progress_target;
 use crate::vocab::owner::Owner;
 use crate::vocab::units::{self, opt_bytes};
@@ -179,38 +181,20 @@ pub fn measured(c: &ConditionResult) -> String {
 
 /// Writes every file of the report; returns the problems (each naming its file).
 pub fn write(dir: &Path, s: &ExecSummary, o: &Observed) -> Vec<String> {
+    // None when the witness was lost: the header alone.
+    let conns = o.conns.as_deref().unwrap_or_default();
+    let conn_rows = closing::rows(conns, o.start_ns, o.end, o.last_sample.as_ref());
     write_files(
         dir,
         [
             ("summary.json", json_text(s)),
             (FILES[0], csv_text(&o.rows)),
-            (FILES[1], connections_csv(&connection_rows(o))),
+            (FILES[1], connections_csv(&conn_rows)),
             (FILES[2], exec_charts::memory(&o.rows).map_err(|e| e.0)),
             (FILES[3], exec_charts::connections(&o.rows).map_err(|e| e.0)),
             (FILES[4], Ok(page(s))),
         ],
     )
-}
-
-/// A `summary.json`'s text: pretty, with a final newline.
-pub(crate) fn json_text(s: &impl Serialize) -> Result<String, String> {
-    serde_json::to_string_pretty(s)
-        .map(|t| t + "\n")
-        .map_err(|e| e.to_string())
-}
-
-/// Writes each file under `dir`; returns the problems, each naming its file (a text that could
-/// not be made is not written).
-pub(crate) fn write_files<'a>(
-    dir: &Path,
-    files: impl IntoIterator<Item = (&'a str, Result<String, String>)>,
-) -> Vec<String> {
-    let put = |(name, text): (&str, Result<String, String>)| {
-        let path = dir.join(name);
-        let text = text.map_err(|e| format!("{}: {e}", path.display()))?;
-        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-    };
-    files.into_iter().filter_map(|f| put(f).err()).collect()
 }
 
 /// Rows as CSV, the header the union of the rows' fields in first-seen order (a flattened

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::contract::exec::{ConnectionRow, ExecRow, ExecSummary, WorkerEnd, EXEC_SCHEMA};
+use crate::contract::exec::{ExecRow, ExecSummary, WorkerEnd, EXEC_SCHEMA};
 use crate::contract::wire::{ConnRecord, ServerSample};
 use crate::exec::closing::{self, End, LastSample};
 use crate::exec::heap::{self, HeapProfiles};
@@ -189,16 +189,6 @@ fn open_peak(conns: &[ConnRecord]) -> u64 {
     peak as u64
 }
 
-/// The rows of `connections.csv` (none when the witness was lost).
-pub fn connection_rows(o: &Observed) -> Vec<ConnectionRow> {
-    closing::rows(
-        o.conns.as_deref().unwrap_or_default(),
-        o.start_ns,
-        o.end,
-        o.last_sample.as_ref(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,7 +331,6 @@ mod tests {
                 s.unmeasured
             );
         }
-        assert!(connection_rows(&o).is_empty());
     }
 
     #[test]

@@ -4,9 +4,9 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::contract::survey::{SurveyRow, SurveySummary};
-use crate::exec::report::{json_text, write_files};
 use crate::report::grid::widest;
 use crate::report::html::{esc, STYLE};
+use crate::report::{json_text, write_files};
 use crate::vocab::exec::HeapTool;
 use crate::vocab::runtime::{RowStatus, SurveyEnd};
 use crate::vocab::units::{self, opt};

@@ -21,10 +21,8 @@ use habits::{HabitSpec, Launch, Need, HABITS};
 pub struct SurveyPlan {
     /// The runtimes to check, in [`Runtime::ALL`]'s order.
     pub runtimes: Vec<Runtime>,
-    /// Requests each program makes.
     pub requests: u64,
     pub heap: HeapTool,
-    /// Where the example programs are.
     pub examples: PathBuf,
     /// The server of every check (its port is ephemeral).
     pub server: ServerPlan,
