@@ -172,13 +172,9 @@ pub(crate) fn ratio(a: Option<u64>, b: Option<u64>) -> Option<f64> {
 
 /// Most connections open at once, from open/close times.
 fn open_peak(conns: &[ConnRecord]) -> u64 {
-    let mut events: Vec<(u64, i64)> = Vec::with_capacity(conns.len() * 2);
-    for c in conns {
-        events.push((c.opened_ns, 1));
-        if let Some(t) = c.closed_ns {
-            events.push((t, -1));
-        }
-    }
+    let opens = conns.iter().map(|c| (c.opened_ns, 1));
+    let closes = conns.iter().filter_map(|c| Some((c.closed_ns?, -1)));
+    let mut events: Vec<(u64, i64)> = opens.chain(closes).collect();
     // Closes before opens at the same instant.
     events.sort();
     let (mut open, mut peak) = (0i64, 0i64);
