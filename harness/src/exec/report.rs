@@ -197,8 +197,8 @@ pub fn write(dir: &Path, s: &ExecSummary, o: &Observed) -> Vec<String> {
     )
 }
 
-/// Rows as CSV, the header the union of the rows' fields in first-seen order (a flattened
-/// `None` leaves its columns out of that row only); empty = unmeasured.
+/// Rows as CSV, the header the union of the rows' fields (a flattened `None` leaves its columns
+/// out of that row only); empty = unmeasured.
 fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
     let objects: Vec<serde_json::Map<String, Value>> = rows
         .iter()
@@ -298,8 +298,7 @@ fn page(s: &ExecSummary) -> String {
     h
 }
 
-/// The figures shown under the verdict: how the command connects (handshakes, connections per
-/// request), what it leaves open, what its memory did.
+/// The figures under the verdict: how the command connects, what it leaves open, its memory.
 const HEADLINE: &[Row] = &[
     HANDSHAKES,
     NEW_CONNECTIONS_PER_REQUEST,
@@ -316,8 +315,7 @@ fn connections_csv(rows: &[ConnectionRow]) -> Result<String, String> {
     csv_text(rows)
 }
 
-/// The live line on stderr while the command runs (hidden unless stderr is a terminal and
-/// progress was asked for).
+/// The live line on stderr while the command runs (shown only when asked for, on a terminal).
 pub(super) fn progress_bar(progress: bool) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(None, progress_target(progress));
     pb.set_style(
@@ -389,8 +387,7 @@ pub fn heap_owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
     Some(rows)
 }
 
-/// The owner table (`--heap valgrind --breakdown`) under the terminal's figures (empty
-/// without a breakdown).
+/// The owner table under the terminal's figures (empty without a breakdown).
 pub fn owners_table(s: &ExecSummary) -> String {
     let Some(rows) = heap_owner_rows(s) else {
         return String::new();
