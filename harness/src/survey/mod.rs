@@ -113,7 +113,7 @@ fn check(
     }
     let command = match command(plan, spec, dir) {
         Ok(c) => c,
-        Err(row) => return (row, false),
+        Err(row) => return (*row, false),
     };
     let slug = slug(spec);
     let exec_plan = ExecPlan {
@@ -146,8 +146,8 @@ fn check(
 
 /// The habit's command line, its program built first where it needs building; or the row of
 /// a habit that cannot be run (`missing`: a piece the survey does not build is absent).
-fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String>, SurveyRow> {
-    let failed = |why: String| row::failed(spec, None, why);
+fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String>, Box<SurveyRow>> {
+    let failed = |why: String| Box::new(row::failed(spec, None, why));
     let program = plan.examples.join(spec.program);
     let program = std::fs::canonicalize(&program)
         .map_err(|e| failed(format!("{}: {e}", program.display())))?;
@@ -183,7 +183,7 @@ fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String
                 .ok()
                 .and_then(|e| e.parent().map(|d| d.join("examples").join(name)))
                 .filter(|p| p.is_file())
-                .ok_or_else(|| row::not_built(spec, why))?;
+                .ok_or_else(|| Box::new(row::not_built(spec, why)))?;
             vec![exe.display().to_string(), mode.to_string(), n]
         }
     })
