@@ -73,7 +73,7 @@ pub fn write_csv(path: &Path, rows: &[TimelineRow]) -> Result<(), TimelineError>
         .map_err(|source| TimelineError::Flush { path: p, source })
 }
 
-fn cell_text(v: Option<&Value>) -> String {
+pub(crate) fn cell_text(v: Option<&Value>) -> String {
     match v {
         None | Some(Value::Null) => String::new(),
         Some(Value::String(s)) => s.clone(),

@@ -23,42 +23,8 @@ pub struct End {
     pub running_at_ns: Option<u64>,
 }
 
-/// How one connection ended, as far as it was observed.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Closing {
-    /// Closed at exit or never (not shown closed by the program while it ran).
-    pub open_at_exit: bool,
-    /// Whether the tree held it at the last sample (`None`: not known, or opened after it).
-    pub held_at_last_sample: Option<bool>,
-    /// Derived: ms from the server seeing it close to the command's end (negative: after).
-    pub closed_before_end_ms: Option<f64>,
-}
-
-/// Classifies one connection against the command's end and the tree's last sample.
-pub fn closing(c: &ConnRecord, end: End, last: Option<&LastSample>) -> Closing {
-    let held_at_last_sample = last.and_then(|l| {
-        let existed = c.opened_ns < l.at_ns && c.closed_ns.is_none_or(|t| t >= l.at_ns);
-        existed
-            .then(|| l.held.as_ref().map(|ports| ports.contains(&c.peer_port)))
-            .flatten()
-    });
-    let closed_by_program = match c.closed_ns {
-        // Never seen closing: it outlived the command (or the server's record).
-        None => false,
-        Some(t) => {
-            end.running_at_ns.is_some_and(|r| t < r)
-                || last.is_some_and(|l| t < l.at_ns)
-                || held_at_last_sample == Some(false)
-        }
-    };
-    Closing {
-        open_at_exit: !closed_by_program,
-        held_at_last_sample,
-        closed_before_end_ms: c.closed_ns.map(|t| (end.at_ns as f64 - t as f64) / 1e6),
-    }
-}
-
-/// The rows of `connections.csv`, times relative to the command's start.
+/// The rows of `connections.csv`, times relative to the command's start, each connection
+/// classified against the command's end and the tree's last sample.
 pub fn rows(
     conns: &[ConnRecord],
     start_ns: u64,
@@ -71,7 +37,18 @@ pub fn rows(
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let k = closing(c, end, last);
+            let held_at_last_sample = last.and_then(|l| {
+                let existed = c.opened_ns < l.at_ns && c.closed_ns.is_none_or(|t| t >= l.at_ns);
+                existed
+                    .then(|| l.held.as_ref().map(|ports| ports.contains(&c.peer_port)))
+                    .flatten()
+            });
+            // Never seen closing: it outlived the command (or the server's record).
+            let closed_by_program = c.closed_ns.is_some_and(|t| {
+                end.running_at_ns.is_some_and(|r| t < r)
+                    || last.is_some_and(|l| t < l.at_ns)
+                    || held_at_last_sample == Some(false)
+            });
             ConnectionRow {
                 conn: i as u64 + 1,
                 peer_port: c.peer_port,
@@ -79,9 +56,9 @@ pub fn rows(
                 closed_s: c.closed_ns.map(rel),
                 handshake: c.handshake,
                 requests: c.requests,
-                closed_before_end_ms: k.closed_before_end_ms,
-                held_at_last_sample: k.held_at_last_sample,
-                open_at_exit: k.open_at_exit,
+                closed_before_end_ms: c.closed_ns.map(|t| (end.at_ns as f64 - t as f64) / 1e6),
+                held_at_last_sample,
+                open_at_exit: !closed_by_program,
                 open_at_last_request: last_request.map(|t| open_at(c, t)),
             }
         })
@@ -110,6 +87,11 @@ mod tests {
     use crate::vocab::handshake::Handshake;
 
     const MS: u64 = 1_000_000;
+
+    /// One connection's row, classified against `end` and `last`.
+    fn closing(c: &ConnRecord, end: End, last: Option<&LastSample>) -> ConnectionRow {
+        rows(std::slice::from_ref(c), 0, end, last).remove(0)
+    }
 
     fn conn(port: u16, open_ms: u64, close_ms: Option<u64>) -> ConnRecord {
         ConnRecord {

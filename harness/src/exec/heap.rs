@@ -13,7 +13,6 @@ use crate::vocab::owner::Owner;
 pub struct HeapProfiles {
     /// Processes of the tree the sampler saw alive.
     pub seen: u64,
-    /// Profiles read.
     pub read: u64,
     /// Processes seen alive that left no readable profile.
     pub missing: Vec<i32>,

@@ -4,7 +4,6 @@ pub mod closing;
 pub mod condition;
 pub mod env;
 pub mod heap;
-pub mod owners;
 pub mod report;
 pub mod sources;
 pub mod summary;

@@ -1,4 +1,4 @@
-//! A check's report files, terminal table and live line; the first two render [`FIGURES`].
+//! A check's report files, terminal table and live line: [`FIGURES`], then the heap owners.
 
 use std::path::Path;
 
@@ -6,13 +6,18 @@ use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::contract::exec::{ConditionResult, ConnectionRow, ExecRow, ExecSummary};
-use crate::exec::owners;
-use crate::exec::summary::{connection_rows, Observed};
+use crate::contract::exec::{
+    ConditionResult, ConnectionRow, ExecRow, ExecSummary, HeapBytes, HeapOwner,
+};
+use crate::contract::timeline::cell_text;
+use crate::exec::closing;
+use crate::exec::summary::Observed;
 use crate::report::charts::exec_charts;
 use crate::report::grid::widest;
 use crate::report::html::esc;
+use crate::report::{json_text, write_files};
 use crate::run::orchestrator::progress_target;
+use crate::vocab::owner::Owner;
 use crate::vocab::units::{self, opt_bytes};
 
 /// Files a check writes, beside `summary.json`.
@@ -148,7 +153,7 @@ pub fn table(s: &ExecSummary) -> String {
     for (label, get) in FIGURES {
         out.push_str(&format!("  {label:<width$}  {}\n", get(s)));
     }
-    out.push_str(&owners::terminal(s));
+    out.push_str(&owners_table(s));
     out.push_str("\nVerdict\n");
     for line in &s.verdict {
         out.push_str(&format!("  - {line}\n"));
@@ -176,33 +181,24 @@ pub fn measured(c: &ConditionResult) -> String {
 
 /// Writes every file of the report; returns the problems (each naming its file).
 pub fn write(dir: &Path, s: &ExecSummary, o: &Observed) -> Vec<String> {
-    let mut errors = Vec::new();
-    let mut put = |name: &str, text: Result<String, String>| {
-        let path = dir.join(name);
-        let written = text
-            .map_err(|e| format!("{}: {e}", path.display()))
-            .and_then(|t| {
-                std::fs::write(&path, t)
-                    .map_err(|e| format!("cannot write {}: {e}", path.display()))
-            });
-        errors.extend(written.err());
-    };
-    put(
-        "summary.json",
-        serde_json::to_string_pretty(s)
-            .map(|t| t + "\n")
-            .map_err(|e| e.to_string()),
-    );
-    put(FILES[0], csv_text(&o.rows));
-    put(FILES[1], connections_csv(&connection_rows(o)));
-    put(FILES[2], exec_charts::memory(&o.rows).map_err(|e| e.0));
-    put(FILES[3], exec_charts::connections(&o.rows).map_err(|e| e.0));
-    put(FILES[4], Ok(page(s)));
-    errors
+    // None when the witness was lost: the header alone.
+    let conns = o.conns.as_deref().unwrap_or_default();
+    let conn_rows = closing::rows(conns, o.start_ns, o.end, o.last_sample.as_ref());
+    write_files(
+        dir,
+        [
+            ("summary.json", json_text(s)),
+            (FILES[0], csv_text(&o.rows)),
+            (FILES[1], connections_csv(&conn_rows)),
+            (FILES[2], exec_charts::memory(&o.rows).map_err(|e| e.0)),
+            (FILES[3], exec_charts::connections(&o.rows).map_err(|e| e.0)),
+            (FILES[4], Ok(page(s))),
+        ],
+    )
 }
 
-/// Rows as CSV, the header the union of the rows' fields in first-seen order (a flattened
-/// `None` leaves its columns out of that row only); empty = unmeasured.
+/// Rows as CSV, the header the union of the rows' fields (a flattened `None` leaves its columns
+/// out of that row only); empty = unmeasured.
 fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
     let objects: Vec<serde_json::Map<String, Value>> = rows
         .iter()
@@ -220,12 +216,8 @@ fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(&header).map_err(|e| e.to_string())?;
     for m in &objects {
-        w.write_record(header.iter().map(|k| match m.get(k) {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.clone(),
-            Some(v) => v.to_string(),
-        }))
-        .map_err(|e| e.to_string())?;
+        w.write_record(header.iter().map(|k| cell_text(m.get(k))))
+            .map_err(|e| e.to_string())?;
     }
     let bytes = w.into_inner().map_err(|e| e.to_string())?;
     String::from_utf8(bytes).map_err(|e| e.to_string())
@@ -295,7 +287,7 @@ fn page(s: &ExecSummary) -> String {
         ));
     }
     h.push_str("</tbody>\n</table></div>\n");
-    h.push_str(&owners::html(s));
+    h.push_str(&owners_html(s));
     h.push_str("<h2>How it was measured</h2>\n<dl>\n");
     for (k, v) in &s.method {
         h.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", esc(k), esc(v)));
@@ -306,8 +298,7 @@ fn page(s: &ExecSummary) -> String {
     h
 }
 
-/// The figures shown under the verdict: how the command connects (handshakes, connections per
-/// request), what it leaves open, what its memory did.
+/// The figures under the verdict: how the command connects, what it leaves open, its memory.
 const HEADLINE: &[Row] = &[
     HANDSHAKES,
     NEW_CONNECTIONS_PER_REQUEST,
@@ -324,8 +315,7 @@ fn connections_csv(rows: &[ConnectionRow]) -> Result<String, String> {
     csv_text(rows)
 }
 
-/// The live line on stderr while the command runs (hidden unless stderr is a terminal and
-/// progress was asked for).
+/// The live line on stderr while the command runs (shown only when asked for, on a terminal).
 pub(super) fn progress_bar(progress: bool) -> ProgressBar {
     let pb = ProgressBar::with_draw_target(None, progress_target(progress));
     pb.set_style(
@@ -348,6 +338,92 @@ pub(super) fn show_progress(pb: &ProgressBar, row: &ExecRow) {
         count(row.tree.open_fds),
     ));
     pb.tick();
+}
+
+/// The owner table's title, as the terminal and the page show it.
+pub const HEAP_OWNERS_TITLE: &str = "Heap by owner (--heap valgrind --breakdown)";
+
+/// The owner table's column headers; each cell reads `allocated / at peaks / at exits`.
+pub const HEAP_OWNERS_HEADER: [&str; 4] = [
+    "owner",
+    "in all (allocated / at peaks / at exits)",
+    "per connection (derived)",
+    "per request (derived)",
+];
+
+/// One row per owner, `other` (the unattributed remainder) last, then the total, which is the
+/// heap sums (`None`: no breakdown).
+pub fn heap_owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
+    let owners = s.heap_breakdown.as_ref()?;
+    let three = |b: HeapBytes<f64>| [b.allocated, b.at_peaks, b.at_exits];
+    let whole = |b: HeapBytes<u64>| [b.allocated, b.at_peaks, b.at_exits].map(|v| v as f64);
+    // The three columns of figures: in all, per connection, per request.
+    let columns = |o: &HeapOwner| {
+        [
+            Some(whole(o.bytes)),
+            o.per_connection.map(three),
+            o.per_request.map(three),
+        ]
+    };
+    let cell = |b: Option<[f64; 3]>| units::opt(b, |b| b.map(units::bytes).join(" / "));
+    let mut rows: Vec<[String; 4]> = owners
+        .iter()
+        .map(|o| {
+            let name = match o.owner {
+                Owner::Other => "other (no rule: unattributed)".to_string(),
+                owner => owner.as_str().to_string(),
+            };
+            let [a, b, c] = columns(o).map(cell);
+            [name, a, b, c]
+        })
+        .collect();
+    // A column's total is null when any owner's figure is.
+    let totals: [Option<[f64; 3]>; 3] = std::array::from_fn(|i| {
+        let each: Option<Vec<[f64; 3]>> = owners.iter().map(|o| columns(o)[i]).collect();
+        each.map(|e| std::array::from_fn(|j| e.iter().map(|v| v[j]).sum()))
+    });
+    let [a, b, c] = totals.map(cell);
+    rows.push(["all owners (= the heap sums)".into(), a, b, c]);
+    Some(rows)
+}
+
+/// The owner table under the terminal's figures (empty without a breakdown).
+pub fn owners_table(s: &ExecSummary) -> String {
+    let Some(rows) = heap_owner_rows(s) else {
+        return String::new();
+    };
+    let header = HEAP_OWNERS_HEADER.map(String::from);
+    let [w0, w1, w2, w3]: [usize; 4] =
+        std::array::from_fn(|i| widest(rows.iter().chain([&header]).map(|r| r[i].as_str())));
+    let mut out = format!("\n{HEAP_OWNERS_TITLE}\n");
+    for r in std::iter::once(&header).chain(&rows) {
+        let [a, b, c, d] = r;
+        out.push_str(&format!("  {a:<w0$}  {b:>w1$}  {c:>w2$}  {d:>w3$}\n"));
+    }
+    out
+}
+
+/// The table under the page's figures (empty without a breakdown).
+pub fn owners_html(s: &ExecSummary) -> String {
+    let Some(rows) = heap_owner_rows(s) else {
+        return String::new();
+    };
+    let mut h = format!(
+        "<h2>{}</h2>\n<div class=\"scroll\"><table class=\"modes\">\n<thead><tr>",
+        esc(HEAP_OWNERS_TITLE)
+    );
+    for c in HEAP_OWNERS_HEADER {
+        h.push_str(&format!("<th scope=\"col\">{}</th>", esc(c)));
+    }
+    h.push_str("</tr></thead>\n<tbody>\n");
+    for r in &rows {
+        let [a, b, c, d] = r.each_ref().map(|c| esc(c));
+        h.push_str(&format!(
+            "<tr><th scope=\"row\">{a}</th><td>{b}</td><td>{c}</td><td>{d}</td></tr>\n"
+        ));
+    }
+    h.push_str("</tbody>\n</table></div>\n");
+    h
 }
 
 #[cfg(test)]
@@ -382,5 +458,48 @@ mod tests {
         }
         let t = csv_text(&[R { a: 1, b: None }, R { a: 2, b: Some(3) }]).expect("csv");
         assert_eq!(t, "a,b\n1,\n2,3\n");
+    }
+
+    /// The owner table, on the terminal as on the page: one row per owner, `other` named as
+    /// the unattributed remainder, and a total that is the heap sums; none without a breakdown.
+    #[test]
+    fn the_heap_owner_table_lists_every_owner_and_their_sum() {
+        use crate::contract::exec::{HeapBytes, HeapOwner};
+        let mut s = crate::exec::summary::assemble(&crate::exec::summary::Observed::default());
+        assert_eq!(heap_owner_rows(&s), None);
+        assert!(!table(&s).contains(HEAP_OWNERS_TITLE) && owners_html(&s).is_empty());
+        let owner = |owner, bytes: u64| HeapOwner {
+            owner,
+            sites: 1,
+            bytes: HeapBytes {
+                allocated: bytes * 4,
+                at_peaks: bytes * 2,
+                at_exits: bytes,
+            },
+            per_connection: Some(HeapBytes {
+                allocated: bytes as f64 * 2.0,
+                at_peaks: bytes as f64,
+                at_exits: bytes as f64 / 2.0,
+            }),
+            per_request: None,
+        };
+        s.heap_breakdown = Some(vec![owner(Owner::OpenSsl, 1024), owner(Owner::Other, 512)]);
+        let rows = heap_owner_rows(&s).expect("rows");
+        assert_eq!(rows.len(), 3);
+        assert_eq!(rows[0][0], "openssl");
+        assert_eq!(rows[0][1], "4 KiB / 2 KiB / 1 KiB");
+        assert_eq!(rows[1][0], "other (no rule: unattributed)");
+        assert_eq!(rows[2][1], "6 KiB / 3 KiB / 1.5 KiB", "the sum");
+        assert_eq!(rows[2][2], "3 KiB / 1.5 KiB / 768 B");
+        assert_eq!(rows[2][3], "n/a", "unmeasured stays n/a, never 0");
+        let t = table(&s);
+        assert!(
+            owners_html(&s).contains("<h2>Heap by owner") && owners_html(&s).contains("openssl")
+        );
+        assert!(
+            t.contains(HEAP_OWNERS_TITLE) && t.contains("all owners (= the heap sums)"),
+            "{t}"
+        );
+        assert!(t.find(HEAP_OWNERS_TITLE) < t.find("Verdict"), "{t}");
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::contract::exec::{ConnectionRow, ExecRow, ExecSummary, WorkerEnd, EXEC_SCHEMA};
+use crate::contract::exec::{ExecRow, ExecSummary, WorkerEnd, EXEC_SCHEMA};
 use crate::contract::wire::{ConnRecord, ServerSample};
 use crate::exec::closing::{self, End, LastSample};
 use crate::exec::heap::{self, HeapProfiles};
@@ -51,16 +51,12 @@ pub fn assemble(o: &Observed) -> ExecSummary {
     );
     let open_at_last_request = conns.and_then(closing::open_at_last_request);
     let last = o.last_sample.as_ref();
-    let end = o.end;
-    let closings: Option<Vec<(ConnRecord, closing::Closing)>> = conns.map(|cs| {
-        cs.iter()
-            .map(|c| (c.clone(), closing::closing(c, end, last)))
-            .collect()
-    });
-    let lifetimes_ms = closings
-        .iter()
+    let conn_rows = conns.map(|cs| closing::rows(cs, o.start_ns, o.end, last));
+    let lifetimes_ms = conns
+        .into_iter()
         .flatten()
-        .filter(|(_, k)| !k.open_at_exit)
+        .zip(conn_rows.iter().flatten())
+        .filter(|(_, r)| !r.open_at_exit)
         .filter_map(|(c, _)| {
             Some((c.closed_ns?.saturating_sub(c.opened_ns) as f64 / 1e6).round() as u64)
         });
@@ -120,9 +116,9 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         new_connections_per_request: ratio(connections, requests),
         requests_per_connection: ratio(requests, full.zip(resumed).map(|(f, r)| f + r)),
         full_handshakes_per_request: ratio(full, requests),
-        connections_open_at_exit: closings
+        connections_open_at_exit: conn_rows
             .as_ref()
-            .map(|cs| cs.iter().filter(|(_, k)| k.open_at_exit).count() as u64),
+            .map(|rs| rs.iter().filter(|r| r.open_at_exit).count() as u64),
         connections_open_at_last_request: open_at_last_request,
         connections_open_at_last_request_per_request: ratio(open_at_last_request, requests),
         last_seen_running_before_end_ms: o
@@ -176,13 +172,9 @@ pub(crate) fn ratio(a: Option<u64>, b: Option<u64>) -> Option<f64> {
 
 /// Most connections open at once, from open/close times.
 fn open_peak(conns: &[ConnRecord]) -> u64 {
-    let mut events: Vec<(u64, i64)> = Vec::with_capacity(conns.len() * 2);
-    for c in conns {
-        events.push((c.opened_ns, 1));
-        if let Some(t) = c.closed_ns {
-            events.push((t, -1));
-        }
-    }
+    let opens = conns.iter().map(|c| (c.opened_ns, 1));
+    let closes = conns.iter().filter_map(|c| Some((c.closed_ns?, -1)));
+    let mut events: Vec<(u64, i64)> = opens.chain(closes).collect();
     // Closes before opens at the same instant.
     events.sort();
     let (mut open, mut peak) = (0i64, 0i64);
@@ -191,16 +183,6 @@ fn open_peak(conns: &[ConnRecord]) -> u64 {
         peak = peak.max(open);
     }
     peak as u64
-}
-
-/// The rows of `connections.csv` (none when the witness was lost).
-pub fn connection_rows(o: &Observed) -> Vec<ConnectionRow> {
-    closing::rows(
-        o.conns.as_deref().unwrap_or_default(),
-        o.start_ns,
-        o.end,
-        o.last_sample.as_ref(),
-    )
 }
 
 #[cfg(test)]
@@ -345,7 +327,6 @@ mod tests {
                 s.unmeasured
             );
         }
-        assert!(connection_rows(&o).is_empty());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::vocab::units;
 /// per request at first, and urllib3's 10 show at most 0.5 per request at 20 (docs/exec.md).
 pub const MIN_REQUESTS: u64 = 20;
 /// New connections per request at or above which a program is said to connect per request.
-const PER_REQUEST: f64 = 0.9;
+pub const PER_REQUEST: f64 = 0.9;
 /// Connections open at the last request above which the verdict names them: one is the
 /// connection carrying that request, whatever the habit.
 pub const KEPT_ABOVE: u64 = 1;

@@ -175,6 +175,27 @@ pub fn render_dir(dir: &Path) -> Result<Vec<PathBuf>, ReportError> {
     render(dir, &summary, &rows)
 }
 
+/// A `summary.json`'s text: pretty, with a final newline.
+pub fn json_text(s: &impl serde::Serialize) -> Result<String, String> {
+    serde_json::to_string_pretty(s)
+        .map(|t| t + "\n")
+        .map_err(|e| e.to_string())
+}
+
+/// Writes each file under `dir`; returns the problems, each naming its file (a text that could
+/// not be made is not written).
+pub fn write_files<'a>(
+    dir: &Path,
+    files: impl IntoIterator<Item = (&'a str, Result<String, String>)>,
+) -> Vec<String> {
+    let put = |(name, text): (&str, Result<String, String>)| {
+        let path = dir.join(name);
+        let text = text.map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    files.into_iter().filter_map(|f| put(f).err()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

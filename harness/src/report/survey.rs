@@ -6,6 +6,7 @@ use std::path::Path;
 use crate::contract::survey::{SurveyRow, SurveySummary};
 use crate::report::grid::widest;
 use crate::report::html::{esc, STYLE};
+use crate::report::{json_text, write_files};
 use crate::vocab::exec::HeapTool;
 use crate::vocab::runtime::{RowStatus, SurveyEnd};
 use crate::vocab::units::{self, opt};
@@ -210,27 +211,15 @@ fn page(s: &SurveySummary, chart: bool) -> String {
 /// Writes `summary.json`, `table.txt`, the chart and `index.html` into `dir`; returns what
 /// could not be written.
 pub fn write(dir: &Path, s: &SurveySummary) -> Vec<String> {
-    let mut errors = Vec::new();
-    let put = |name: &str, text: &str| {
-        std::fs::write(dir.join(name), text)
-            .err()
-            .map(|e| format!("{}: {e}", dir.join(name).display()))
-    };
-    errors.extend(match serde_json::to_string_pretty(s) {
-        Ok(j) => put("summary.json", &(j + "\n")),
-        Err(e) => Some(format!("summary.json: {e}")),
-    });
-    errors.extend(put(TABLE_FILE, &table(s)));
-    let chart = match super::charts::survey_chart::chart(s) {
-        Ok(svg) => {
-            errors.extend(put(CHART_FILE, &svg));
-            true
-        }
-        Err(e) => {
-            errors.push(format!("{CHART_FILE}: {}", e.0));
-            false
-        }
-    };
-    errors.extend(put("index.html", &page(s, chart)));
-    errors
+    let chart = super::charts::survey_chart::chart(s).map_err(|e| e.0);
+    let page = page(s, chart.is_ok());
+    write_files(
+        dir,
+        [
+            ("summary.json", json_text(s)),
+            (TABLE_FILE, Ok(table(s))),
+            (CHART_FILE, chart),
+            ("index.html", Ok(page)),
+        ],
+    )
 }

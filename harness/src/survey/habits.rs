@@ -80,7 +80,6 @@ pub enum Shape {
     Shared,
 }
 
-/// One runtime habit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HabitSpec {
     pub runtime: Runtime,

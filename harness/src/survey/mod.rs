@@ -21,10 +21,8 @@ use habits::{HabitSpec, Launch, Need, HABITS};
 pub struct SurveyPlan {
     /// The runtimes to check, in [`Runtime::ALL`]'s order.
     pub runtimes: Vec<Runtime>,
-    /// Requests each program makes.
     pub requests: u64,
     pub heap: HeapTool,
-    /// Where the example programs are.
     pub examples: PathBuf,
     /// The server of every check (its port is ephemeral).
     pub server: ServerPlan,
@@ -115,8 +113,7 @@ fn check(
     }
     let command = match command(plan, spec, dir) {
         Ok(c) => c,
-        Err(Prepare::Missing(why)) => return (row::not_built(spec, why), false),
-        Err(Prepare::Failed(why)) => return (row::failed(spec, None, why), false),
+        Err(row) => return (*row, false),
     };
     let slug = slug(spec);
     let exec_plan = ExecPlan {
@@ -147,19 +144,13 @@ fn check(
     }
 }
 
-/// Why a habit's command could not be made.
-enum Prepare {
-    /// A piece the survey does not build is absent (the row is `missing`).
-    Missing(String),
-    /// Building it failed.
-    Failed(String),
-}
-
-/// The habit's command line, its program built first where it needs building.
-fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String>, Prepare> {
+/// The habit's command line, its program built first where it needs building; or the row of
+/// a habit that cannot be run (`missing`: a piece the survey does not build is absent).
+fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String>, Box<SurveyRow>> {
+    let failed = |why: String| Box::new(row::failed(spec, None, why));
     let program = plan.examples.join(spec.program);
     let program = std::fs::canonicalize(&program)
-        .map_err(|e| Prepare::Failed(format!("{}: {e}", program.display())))?;
+        .map_err(|e| failed(format!("{}: {e}", program.display())))?;
     let program = program.display().to_string();
     let n = plan.requests.to_string();
     Ok(match spec.launch {
@@ -167,34 +158,32 @@ fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String
         Launch::Shell { script } => vec!["sh".into(), "-c".into(), script.into(), program, n],
         Launch::GoBuild => {
             let bin = dir.join("bin");
-            std::fs::create_dir_all(&bin).map_err(|e| Prepare::Failed(e.to_string()))?;
+            std::fs::create_dir_all(&bin).map_err(|e| failed(e.to_string()))?;
             let exe = bin.join(slug(spec));
             let out = Command::new("go")
-                .arg("build")
-                .arg("-o")
+                .args(["build", "-o"])
                 .arg(&exe)
                 .arg(&program)
                 .stdin(Stdio::null())
                 .output()
-                .map_err(|e| Prepare::Failed(format!("go build: {e}")))?;
+                .map_err(|e| failed(format!("go build: {e}")))?;
             if !out.status.success() {
                 let err = String::from_utf8_lossy(&out.stderr);
                 let line = err.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-                return Err(Prepare::Failed(format!("go build {program}: {line}")));
+                return Err(failed(format!("go build {program}: {line}")));
             }
             vec![exe.display().to_string(), n]
         }
         Launch::CargoExample { name, mode } => {
+            let why = format!(
+                "the {name} example is not built next to the harness ({})",
+                habits::Package::CargoExample(name).install()
+            );
             let exe = std::env::current_exe()
                 .ok()
                 .and_then(|e| e.parent().map(|d| d.join("examples").join(name)))
                 .filter(|p| p.is_file())
-                .ok_or_else(|| {
-                    Prepare::Missing(format!(
-                        "the {name} example is not built next to the harness ({})",
-                        habits::Package::CargoExample(name).install()
-                    ))
-                })?;
+                .ok_or_else(|| Box::new(row::not_built(spec, why)))?;
             vec![exe.display().to_string(), mode.to_string(), n]
         }
     })

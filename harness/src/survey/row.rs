@@ -5,17 +5,13 @@ use std::collections::BTreeMap;
 use crate::contract::exec::ExecSummary;
 use crate::contract::survey::SurveyRow;
 use crate::exec::summary::ratio;
+use crate::exec::verdict::{KEPT_PER_REQUEST, PER_REQUEST};
 use crate::survey::habits::{HabitSpec, Need};
 use crate::vocab::exec::{ExecEnd, HeapTool};
 use crate::vocab::runtime::RowStatus;
 
-/// At or above this share of connections per request, a habit opens a connection per request.
-pub const PER_REQUEST: f64 = 0.9;
-/// At or below it, a habit shares its connections.
+/// At or below this share of connections per request, a habit shares its connections.
 pub const SHARED: f64 = 0.1;
-/// At or above this share of requests, the connections held to the end are the habit's, not
-/// one pool's last connection.
-pub const HELD_PER_REQUEST: f64 = 0.5;
 
 /// How each figure of a row was measured (`summary.json` `method`).
 pub fn methods() -> BTreeMap<String, String> {
@@ -107,7 +103,6 @@ pub fn measured(
         (None, Some(sig), _) => format!("the program was ended by signal {sig} ({})", s.ended),
         _ => "the server answered no request".to_string(),
     });
-    let left = s.connections_open_at_last_request;
     let mut r = empty(spec, status, why, String::new());
     r.command = Some(command);
     r.report = report;
@@ -117,21 +112,18 @@ pub fn measured(
     r.connections = s.connections;
     r.handshakes_full = s.handshakes_full;
     r.handshakes_resumed = s.handshakes_resumed;
-    r.connections_per_request = ratio(s.connections, s.requests);
-    r.connections_left_open = left;
-    r.left_open_per_request = ratio(left, s.requests);
+    r.connections_per_request = s.new_connections_per_request;
+    r.connections_left_open = s.connections_open_at_last_request;
+    r.left_open_per_request = s.connections_open_at_last_request_per_request;
     r.rss_growth_per_request_bytes = s.rss_growth_per_request_bytes;
-    r.cpu_per_request_s = match (s.cpu_s, s.requests) {
-        (Some(c), Some(n)) if n > 0 => Some(c / n as f64),
-        _ => None,
-    };
+    r.cpu_per_request_s = s
+        .cpu_s
+        .zip(s.requests.filter(|&n| n > 0))
+        .map(|(c, n)| c / n as f64);
     r.exec_habit = s.habit;
     if s.heap_tool == HeapTool::Valgrind {
         r.heap_peaks_summed_bytes = s.heap_peaks_summed_bytes;
-        r.heap_per_connection_bytes = match (s.heap_peaks_summed_bytes, s.connections) {
-            (Some(h), Some(c)) if c > 0 => Some(h as f64 / c as f64),
-            _ => None,
-        };
+        r.heap_per_connection_bytes = ratio(s.heap_peaks_summed_bytes, s.connections);
         r.heap_breakdown = s.heap_breakdown.clone();
         r.heap_blind_spot = spec.heap_blind_spot.map(String::from);
     }
@@ -155,7 +147,7 @@ pub fn verdict(r: &SurveyRow) -> String {
     let Some(left_open) = r.left_open_per_request else {
         return "no verdict: connections open at the last request not measured".into();
     };
-    let held = left_open >= HELD_PER_REQUEST;
+    let held = left_open >= KEPT_PER_REQUEST;
     match (cpr >= PER_REQUEST, held, resumed > full) {
         (true, true, true) => "costly: a connection per request, most held to the end (resumed)",
         (true, true, false) => {
