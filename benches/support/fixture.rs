@@ -1,7 +1,6 @@
 //! The server fixture: TLS 1.3 and 1.2 servers, the client's runtime, session factories.
 
 use std::collections::BTreeMap;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
 use harness::tls::certs::CertSet;
@@ -46,9 +45,9 @@ impl Fixture {
             .into_iter()
             .map(|tls| {
                 let opts = ServerOptions {
-                    addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                    port: 0,
                     tls,
-                    body_bytes: BODY_BYTES,
+                    body_bytes: BODY_BYTES as u32,
                     cache: ServerCachePolicy::default(),
                     witness: false,
                 };

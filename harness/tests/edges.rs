@@ -573,7 +573,7 @@ fn two_runs_at_once_into_the_same_out_get_two_directories() {
 
 fn server_opts() -> ServerOptions {
     ServerOptions {
-        addr: "127.0.0.1:0".parse().expect("addr"),
+        port: 0,
         tls: TlsVersion::V13,
         body_bytes: 128,
         cache: ServerCachePolicy::default(),

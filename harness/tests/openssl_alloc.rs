@@ -11,7 +11,6 @@
 
 #![cfg(feature = "native-tls")]
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use harness::measure::alloc::{self, CountingAlloc};
@@ -65,7 +64,7 @@ fn openssl_bytes_are_counted_and_return_to_baseline() {
         let server = Server::start(
             &certs,
             &ServerOptions {
-                addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                port: 0,
                 tls: TlsVersion::V13,
                 body_bytes: 128,
                 cache: ServerCachePolicy::Bounded { capacity: 256 },

@@ -1,7 +1,7 @@
 //! `harness serve`: the server alone in the foreground, for curl and `openssl s_client`.
 
 use std::io::Write;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use crate::cli::args::ServeArgs;
@@ -65,9 +65,9 @@ fn say(line: &str) {
 pub fn serve(args: &ServeArgs) -> Result<(), ServeError> {
     let set = crate::run::orchestrator::ensure_certs(&args.certs_dir)?;
     let opts = ServerOptions {
-        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, args.port)),
+        port: args.port,
         tls: args.server.tls,
-        body_bytes: args.server.body_bytes as usize,
+        body_bytes: args.server.body_bytes,
         cache: ServerCachePolicy::default(),
         witness: false,
     };
@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn bind_error_is_one_clean_line() {
-        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, 8443));
+        let addr = SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 8443));
         let e = ServeError::from(ServerError::Bind {
             addr,
             source: std::io::Error::from_raw_os_error(libc::EADDRINUSE),

@@ -12,10 +12,8 @@ use crate::vocab::units::count;
 /// configs, and a number of sessions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LockstepPoint {
-    pub library: TlsLibrary,
-    pub tls: TlsVersion,
-    pub kx: KxChoice,
-    pub config: ConfigSharing,
+    #[serde(flatten)]
+    pub key: SeriesKey,
     /// OpenSSL only: the clients set `SSL_MODE_RELEASE_BUFFERS`, as native-tls (and so
     /// reqwest-native) does, and free their record buffers when idle.
     #[serde(default)]
@@ -33,29 +31,38 @@ impl LockstepPoint {
         self.sessions / 2
     }
 
-    /// The name of the series this point belongs to (all but N).
-    pub fn series_name(&self) -> String {
-        series_name(
-            self.library,
-            self.tls,
-            self.kx,
-            self.config,
-            self.release_buffers,
-        )
+    /// What names its series: all but N.
+    pub fn series(&self) -> (SeriesKey, bool) {
+        (self.key, self.release_buffers)
     }
 }
 
-/// One name per series, for points, series and the tables alike.
-fn series_name(
-    library: TlsLibrary,
-    tls: TlsVersion,
-    kx: KxChoice,
-    config: ConfigSharing,
-    release_buffers: bool,
-) -> String {
-    let release = release_buffers.then_some(" release-buffers");
-    let release = release.unwrap_or_default();
-    format!("{library} TLS {tls} kx {kx} config {config}{release}")
+/// What a series holds fixed besides OpenSSL's buffer release (flattened into its points and
+/// itself, whose `release_buffers` are documented apart).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct SeriesKey {
+    pub library: TlsLibrary,
+    pub tls: TlsVersion,
+    pub kx: KxChoice,
+    pub config: ConfigSharing,
+}
+
+impl SeriesKey {
+    /// One name per series (all but N), for points, series and the tables alike.
+    pub fn name(&self, release_buffers: bool) -> String {
+        let Self {
+            library,
+            tls,
+            kx,
+            config,
+        } = self;
+        let release = if release_buffers {
+            " release-buffers"
+        } else {
+            ""
+        };
+        format!("{library} TLS {tls} kx {kx} config {config}{release}")
+    }
 }
 
 /// The TLS version the variant series (X25519 alone, a config per client, OpenSSL releasing
@@ -170,10 +177,8 @@ pub struct LockstepVersions {
 /// per session between the smallest and the largest N, bytes. Derived from the readings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct LockstepSeries {
-    pub library: TlsLibrary,
-    pub tls: TlsVersion,
-    pub kx: KxChoice,
-    pub config: ConfigSharing,
+    #[serde(flatten)]
+    pub key: SeriesKey,
     pub release_buffers: bool,
     pub from_sessions: u64,
     pub to_sessions: u64,
@@ -197,19 +202,6 @@ pub struct LockstepSeries {
     /// `sessions[i]` and `sessions[i + 1]`.
     #[serde(default)]
     pub sessions: Vec<u64>,
-}
-
-impl LockstepSeries {
-    /// The series' name, as its points name it.
-    pub fn name(&self) -> String {
-        series_name(
-            self.library,
-            self.tls,
-            self.kx,
-            self.config,
-            self.release_buffers,
-        )
-    }
 }
 
 /// Idle held connection heap, per side (`measure::held`), for one TLS version.

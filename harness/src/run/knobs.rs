@@ -1,6 +1,5 @@
 //! The knob probe: b and bytes per build under each client setting, in the fresh leg's worker.
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
 use crate::contract::probes::{Knob, KnobFigure, Settings};
@@ -45,9 +44,9 @@ pub async fn probe(base: &ClientTls, certs: &CertSet) -> Result<Vec<KnobFigure>,
     let server = Server::start(
         certs,
         &ServerOptions {
-            addr: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            port: 0,
             tls: base.version,
-            body_bytes: crate::vocab::defaults::BODY_BYTES as usize,
+            body_bytes: crate::vocab::defaults::BODY_BYTES,
             cache: ServerCachePolicy::default(),
             witness: false,
         },
@@ -117,7 +116,7 @@ mod tests {
     /// listens on, every request fails and no figure is made from them.
     #[test]
     fn failed_sessions_are_counted_not_measured() {
-        let closed = std::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        let closed = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
             .expect("a free port");
         let uri: hyper::Uri = format!("https://localhost:{}/", closed.port())

@@ -1,7 +1,6 @@
 //! The `__worker server` and `__worker client` entry points (process model: ARCHITECTURE.md).
 
 use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use tokio::signal::unix::SignalKind;
@@ -148,9 +147,9 @@ pub fn server_main(config_json: &str) -> Result<(), WorkerError> {
         WorkerError::Config(format!("certificates in {}: {e}", p.certs_dir.display()))
     })?;
     let opts = ServerOptions {
-        addr: SocketAddr::from((Ipv4Addr::LOCALHOST, p.port)),
+        port: p.port,
         tls: p.tls,
-        body_bytes: p.body_bytes as usize,
+        body_bytes: p.body_bytes,
         cache: p.cache,
         witness: cfg.witness,
     };

@@ -1,7 +1,7 @@
 //! The local HTTPS server (hyper over tokio-rustls) and its counters, in a process of its own.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,9 +27,10 @@ use crate::vocab::tls::TlsVersion;
 /// Settings of one server.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
-    pub addr: SocketAddr,
+    /// Port on 127.0.0.1, where every server listens (0: ephemeral).
+    pub port: u16,
     pub tls: TlsVersion,
-    pub body_bytes: usize,
+    pub body_bytes: u32,
     pub cache: ServerCachePolicy,
     /// Keep a record of every connection (`harness exec`; see [`crate::tls::witness`]).
     pub witness: bool,
@@ -66,14 +67,12 @@ impl Server {
         // Before the first client is accepted.
         config::warm_up(cfg.crypto_provider())?;
         let acceptor = TlsAcceptor::from(Arc::new(cfg));
-        let bind = |source| ServerError::Bind {
-            addr: opts.addr,
-            source,
-        };
-        let listener = TcpListener::bind(opts.addr).await.map_err(bind)?;
+        let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, opts.port));
+        let bind = |source| ServerError::Bind { addr, source };
+        let listener = TcpListener::bind(addr).await.map_err(bind)?;
         let addr = listener.local_addr().map_err(bind)?;
         let stats = Arc::new(ConnStats::default());
-        let body = Bytes::from(vec![b'x'; opts.body_bytes]);
+        let body = Bytes::from(vec![b'x'; opts.body_bytes as usize]);
         let witness = opts.witness.then(|| Arc::new(Witness::default()));
         let task = tokio::spawn(accept_loop(
             listener,

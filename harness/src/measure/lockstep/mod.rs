@@ -90,7 +90,7 @@ pub fn measure(point: &LockstepPoint) -> Result<LockstepReading, LockstepError> 
         return Err(LockstepError::TooFew(point.sessions));
     }
     let set = certs::ensure(&point.certs_dir)?.0;
-    match point.library {
+    match point.key.library {
         TlsLibrary::Rustls => drive(point, with_rustls::RustlsPairs::new(point, &set)?),
         #[cfg(feature = "native-tls")]
         TlsLibrary::Openssl => {
@@ -216,6 +216,7 @@ fn freed(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::lockstep::SeriesKey;
     use crate::vocab::tls::{ConfigSharing, KxChoice, TlsVersion};
 
     /// Pairs whose handshake takes `flights` rounds, except pair `stuck`, which never ends.
@@ -254,10 +255,12 @@ mod tests {
 
     fn point(sessions: u64) -> LockstepPoint {
         LockstepPoint {
-            library: TlsLibrary::Rustls,
-            tls: TlsVersion::V13,
-            kx: KxChoice::Default,
-            config: ConfigSharing::Shared,
+            key: SeriesKey {
+                library: TlsLibrary::Rustls,
+                tls: TlsVersion::V13,
+                kx: KxChoice::Default,
+                config: ConfigSharing::Shared,
+            },
             release_buffers: false,
             sessions,
             certs_dir: "certs".into(),

@@ -73,10 +73,10 @@ fn builder(method: SslMethod, tls: TlsVersion) -> Result<SslContextBuilder, Erro
 }
 
 fn client_context(point: &LockstepPoint, ca: &[u8]) -> Result<SslContext, ErrorStack> {
-    let mut b = builder(SslMethod::tls_client(), point.tls)?;
+    let mut b = builder(SslMethod::tls_client(), point.key.tls)?;
     b.set_verify(SslVerifyMode::PEER);
     b.cert_store_mut().add_cert(X509::from_der(ca)?)?;
-    if point.kx == KxChoice::X25519 {
+    if point.key.kx == KxChoice::X25519 {
         b.set_groups_list("X25519")?;
     }
     if point.release_buffers {
@@ -88,7 +88,7 @@ fn client_context(point: &LockstepPoint, ca: &[u8]) -> Result<SslContext, ErrorS
 impl OpensslPairs {
     pub(super) fn new(point: &LockstepPoint, certs: &CertSet) -> Result<Self, ErrorStack> {
         let ca = certs.ca.to_vec();
-        let mut s = builder(SslMethod::tls_server(), point.tls)?;
+        let mut s = builder(SslMethod::tls_server(), point.key.tls)?;
         let mut chain = certs.server_chain.iter();
         if let Some(leaf) = chain.next() {
             let leaf = X509::from_der(leaf)?;
@@ -100,7 +100,7 @@ impl OpensslPairs {
         let key = PKey::private_key_from_der(certs.server_key.secret_der())?;
         s.set_private_key(&key)?;
         s.check_private_key()?;
-        let shared = (point.config == ConfigSharing::Shared)
+        let shared = (point.key.config == ConfigSharing::Shared)
             .then(|| client_context(point, &ca))
             .transpose()?;
         Ok(Self {

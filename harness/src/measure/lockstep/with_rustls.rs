@@ -26,13 +26,13 @@ pub(super) struct RustlsPairs {
 
 impl RustlsPairs {
     pub(super) fn new(point: &LockstepPoint, certs: &CertSet) -> Result<Self, LockstepError> {
-        let shared = point.config == ConfigSharing::Shared;
+        let shared = point.key.config == ConfigSharing::Shared;
         // Shared: resumption off, as rustls-bench's memory setup. Per connection: the default
         // resumption store a new client gets.
         let cache = if shared { 0 } else { CLIENT_CACHE };
         let tls = ClientTls::new(
-            point.tls,
-            point.kx,
+            point.key.tls,
+            point.key.kx,
             RootsChoice::Ca,
             vec![certs.ca.clone()],
             cache,
@@ -43,7 +43,7 @@ impl RustlsPairs {
             .transpose()?;
         // rustls's default server store (256 entries): bounded, so not a per-session cost.
         let store = Arc::new(SessionStore::new(ServerCachePolicy::default()));
-        let server = Arc::new(config::server_config(certs, point.tls, store)?);
+        let server = Arc::new(config::server_config(certs, point.key.tls, store)?);
         let name = ServerName::try_from(SERVER_NAME)
             .map_err(|e| config::TlsError::BadRoot(e.to_string()))?;
         Ok(Self {

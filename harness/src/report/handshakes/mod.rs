@@ -61,7 +61,8 @@ fn find(
     setup: Setup,
 ) -> Option<&LockstepSeries> {
     s.series.iter().find(|x| {
-        (x.library, x.tls) == (library, tls) && (x.kx, x.config, x.release_buffers) == setup
+        let k = x.key;
+        (k.library, k.tls) == (library, tls) && (k.kx, k.config, x.release_buffers) == setup
     })
 }
 
@@ -73,7 +74,7 @@ fn base(s: &HandshakesSummary, library: TlsLibrary, tls: TlsVersion) -> Option<&
 /// The version the variant series ran at (`variant_tls`), where the chain and the comparisons are
 /// given.
 fn main_tls(s: &HandshakesSummary) -> Option<TlsVersion> {
-    let ran = |t: &TlsVersion| s.series.iter().any(|x| x.tls == *t);
+    let ran = |t: &TlsVersion| s.series.iter().any(|x| x.key.tls == *t);
     let versions: Vec<TlsVersion> = TlsVersion::ALL.iter().copied().filter(ran).collect();
     variant_tls(&versions)
 }
@@ -90,8 +91,8 @@ fn steps(points: &[(u64, f64)]) -> String {
 
 /// The measured `(N, peak RSS)` of series `x`, ascending N: its slopes' points.
 fn peaks(s: &HandshakesSummary, x: &LockstepSeries) -> Vec<(u64, f64)> {
-    let name = x.name();
-    let ours = s.readings.iter().filter(|r| r.point.series_name() == name);
+    let series = (x.key, x.release_buffers);
+    let ours = s.readings.iter().filter(|r| r.point.series() == series);
     let mut points: Vec<(u64, f64)> = ours
         .filter_map(|r| Some((r.point.sessions, r.peak_rss_bytes? as f64)))
         .collect();
@@ -142,7 +143,7 @@ pub fn render(s: &HandshakesSummary) -> String {
         .map(|x| {
             let steps: Vec<String> = x.peak_rss_steps.iter().map(|v| b(*v)).collect();
             (
-                x.name(),
+                x.key.name(x.release_buffers),
                 vec![
                     span(x.from_sessions, x.to_sessions),
                     b(x.peak_rss_slope),
@@ -345,7 +346,7 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
 /// From peak RSS to the counted heap at rest, each step a difference of two measured slopes, then
 /// the heap at rest against its two sides.
 fn chain(rows: &mut Vec<Row>, x: &LockstepSeries) {
-    let p = format!("  {} TLS {}: ", x.library, x.tls);
+    let p = format!("  {} TLS {}: ", x.key.library, x.key.tls);
     let sp = span(x.from_sessions, x.to_sessions);
     rows.push(row(
         format!("{p}peak RSS"),
@@ -628,9 +629,9 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         rows.push(row(label, None, refusal(&refusals.join("; "))));
     } else if let (Some(native), Some(rustls)) = (p.reqwest_native_leak_b, p.reqwest_leak_b) {
         let released = main_tls(s).and_then(|v| find(s, TlsLibrary::Openssl, v, RELEASED));
-        let rustls_client = released.and_then(|x| base(s, TlsLibrary::Rustls, x.tls));
+        let rustls_client = released.and_then(|x| base(s, TlsLibrary::Rustls, x.key.tls));
         let lock = gap(released, rustls_client, CLIENT);
-        let at = released.map_or("n/a".into(), |x| format!("TLS {}", x.tls));
+        let at = released.map_or("n/a".into(), |x| format!("TLS {}", x.key.tls));
         rows.push(row(
             label,
             Some(native - rustls),
@@ -649,7 +650,7 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
 mod tests {
     use super::*;
     use crate::contract::lockstep::{
-        LockstepPoint, LockstepReading, LockstepVersions, PerRequestFigures, RefusedLeg,
+        LockstepPoint, LockstepReading, LockstepVersions, PerRequestFigures, RefusedLeg, SeriesKey,
     };
 
     fn reading(
@@ -661,10 +662,12 @@ mod tests {
     ) -> LockstepReading {
         LockstepReading {
             point: LockstepPoint {
-                library,
-                tls: TlsVersion::V13,
-                kx,
-                config,
+                key: SeriesKey {
+                    library,
+                    tls: TlsVersion::V13,
+                    kx,
+                    config,
+                },
                 release_buffers: false,
                 sessions,
                 certs_dir: "certs".into(),
@@ -694,10 +697,12 @@ mod tests {
         server: f64,
     ) -> LockstepSeries {
         LockstepSeries {
-            library: TlsLibrary::Rustls,
-            tls: TlsVersion::V13,
-            kx,
-            config,
+            key: SeriesKey {
+                library: TlsLibrary::Rustls,
+                tls: TlsVersion::V13,
+                kx,
+                config,
+            },
             release_buffers: false,
             from_sessions: 100,
             to_sessions: 10_000,

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use crate::contract::lockstep::{
     self, variant_tls, ForeignPoint, HandshakesSummary, HeldFigures, LockstepPoint,
-    LockstepReading, LockstepSeries, LockstepVersions, PerRequestFigures, RefusedLeg,
+    LockstepReading, LockstepSeries, LockstepVersions, PerRequestFigures, RefusedLeg, SeriesKey,
 };
 use crate::contract::summary::{write_json, Summary};
 use crate::measure::held;
@@ -68,10 +68,12 @@ fn points(plan: &HandshakesPlan) -> Vec<LockstepPoint> {
     let mut at = |library, tls, kx, config, release_buffers| {
         for &sessions in &plan.sessions {
             out.push(LockstepPoint {
-                library,
-                tls,
-                kx,
-                config,
+                key: SeriesKey {
+                    library,
+                    tls,
+                    kx,
+                    config,
+                },
                 release_buffers,
                 sessions,
                 certs_dir: plan.certs_dir.clone(),
@@ -100,7 +102,7 @@ fn points(plan: &HandshakesPlan) -> Vec<LockstepPoint> {
 }
 
 fn label(p: &LockstepPoint) -> String {
-    format!("{} N = {}", p.series_name(), p.sessions)
+    format!("{} N = {}", p.key.name(p.release_buffers), p.sessions)
 }
 
 fn failed(point: &LockstepPoint, reason: impl ToString) -> HandshakesError {
@@ -299,7 +301,7 @@ pub fn run(
     }
     // `points` runs each series' N one after another.
     let all_series = readings
-        .chunk_by(|a, b| a.point.series_name() == b.point.series_name())
+        .chunk_by(|a, b| a.point.series() == b.point.series())
         .filter_map(series)
         .collect();
     let held = plan.tls.iter().map(|&t| held_figures(&set, t)).collect();
@@ -381,10 +383,7 @@ pub fn series(readings: &[LockstepReading]) -> Option<LockstepSeries> {
         )
     };
     Some(LockstepSeries {
-        library: last.point.library,
-        tls: last.point.tls,
-        kx: last.point.kx,
-        config: last.point.config,
+        key: last.point.key,
         release_buffers: last.point.release_buffers,
         from_sessions: first.point.sessions,
         to_sessions: last.point.sessions,
@@ -476,10 +475,12 @@ mod tests {
     fn reading(sessions: u64, rss: u64, heap: Option<u64>, client: u64) -> LockstepReading {
         LockstepReading {
             point: LockstepPoint {
-                library: TlsLibrary::Rustls,
-                tls: TlsVersion::V13,
-                kx: KxChoice::Default,
-                config: ConfigSharing::Shared,
+                key: SeriesKey {
+                    library: TlsLibrary::Rustls,
+                    tls: TlsVersion::V13,
+                    kx: KxChoice::Default,
+                    config: ConfigSharing::Shared,
+                },
                 release_buffers: false,
                 sessions,
                 certs_dir: "certs".into(),
