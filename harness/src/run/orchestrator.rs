@@ -147,9 +147,15 @@ pub(crate) fn create_run_dir(out: &Path, prefix: &str) -> Result<PathBuf, OutErr
 /// The run id of a run started at `t` (UTC, to the second); a later run in the same second
 /// gets `-2`, `-3`, ….
 pub fn run_id_at(t: time::OffsetDateTime) -> String {
-    let id =
-        time::format_description::parse_borrowed::<2>("[year][month][day]-[hour][minute][second]");
-    id.ok().and_then(|f| t.format(&f).ok()).unwrap_or_default()
+    format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// Where a progress display draws: stderr when progress was asked for and stderr is a terminal,
