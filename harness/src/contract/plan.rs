@@ -83,26 +83,15 @@ impl RunPlan {
             .collect()
     }
 
-    /// The built-in server's settings (`None` with an external target).
-    pub fn server_plan(&self) -> Option<ServerPlan> {
-        match self.target {
-            Target::Builtin { port } => Some(ServerPlan {
-                port,
-                tls: self.tls,
-                body_bytes: self.body_bytes,
-                sample_interval: self.sample_interval,
-                cache: self.server_cache,
-                certs_dir: self.certs_dir.clone(),
-            }),
-            Target::External { .. } => None,
-        }
-    }
-
-    /// The external target's URL, if the run has one.
-    pub fn external_url(&self) -> Option<&str> {
-        match &self.target {
-            Target::External { url, .. } => Some(url),
-            Target::Builtin { .. } => None,
+    /// The built-in server's settings, listening on `port`.
+    pub fn server_plan(&self, port: u16) -> ServerPlan {
+        ServerPlan {
+            port,
+            tls: self.tls,
+            body_bytes: self.body_bytes,
+            sample_interval: self.sample_interval,
+            cache: self.server_cache,
+            certs_dir: self.certs_dir.clone(),
         }
     }
 }

@@ -121,7 +121,7 @@ pub struct ServerSummary {
 /// Everything measured for one session mode: the client worker's totals as measured
 /// ([`ClientTotals`], embedded under their own names) and the figures derived from them and
 /// from the timeline. A derived figure says so in its doc and in `method`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ModeSummary {
     pub mode: Mode,
     pub client: ClientKind,

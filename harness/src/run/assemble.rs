@@ -1,7 +1,7 @@
 //! What a leg left (`LegRecord`); pure: its timeline rows and `ModeSummary`, `Summary`, `RunExit`.
 
 use crate::contract::breakdown::ByteFigure;
-use crate::contract::plan::RunPlan;
+use crate::contract::plan::{RunPlan, Target};
 use crate::contract::summary::{ModeSummary, Scenario, ServerSummary, Summary, SCHEMA};
 use crate::contract::timeline::TimelineRow;
 use crate::contract::wire::{ClientFinal, ClientTotals, ServerSample};
@@ -166,17 +166,12 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
     let t = &fin.totals;
     let elapsed = t.elapsed_s.max(f64::EPSILON);
     let samples = || rows.iter().map(|r| &r.sample);
-    let r = analysis::retained(rec.mode, plan, &fin, &rows);
-    let retained_bytes_method = if rec.client != ClientKind::Hyper
-        && rec.mode == Mode::Fresh
-        && plan.retention.is_some()
-    {
-        Some(format!("not measured: {} keeps its TLS state to itself, so the retention model applies to hyper sessions only", rec.client))
+    let mut r = analysis::retained(rec.mode, plan, &fin, &rows);
+    if rec.client != ClientKind::Hyper && rec.mode == Mode::Fresh && plan.retention.is_some() {
+        r.retained_bytes_method = Some(format!("not measured: {} keeps its TLS state to itself, so the retention model applies to hyper sessions only", rec.client));
     } else if let Some(Err(why)) = &fin.kept {
-        Some(format!("not measured: {why}"))
-    } else {
-        r.method.map(str::to_string)
-    };
+        r.retained_bytes_method = Some(format!("not measured: {why}"));
+    }
     let build_cores_needed = per(t.client_build_cpu_us_total, t.client_builds)
         .filter(|_| rec.mode.session_per_request())
         .map(|us| us * plan.rate / 1e6);
@@ -192,6 +187,7 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
     );
     let alloc_per_request = per(t.client_load_alloc_bytes, t.requests_ok);
     let profile = fin.profile.as_ref().and_then(|p| p.as_ref().ok());
+    let b = r.retained_bytes_per_session;
     let summary = ModeSummary {
         mode: rec.mode,
         client: rec.client,
@@ -210,22 +206,11 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
         rate_bound,
         rate_bound_not_measured,
         per_session_unsound: unsound,
-        retained_bytes_per_session: r.bytes_per_session,
-        retained_bytes_method,
-        retained_bytes_slope: r.slope_bytes_per_session,
-        model_plateau_sessions: r.model_sessions,
-        model_plateau_bytes: r.model_bytes,
-        measured_plateau_sessions: r.measured_sessions,
-        measured_plateau_bytes: r.measured_bytes,
-        plateau_ratio: r.ratio,
-        plateau_reached_s: r.reached_s,
         retained_sessions_peak: max_of(samples().map(|s| s.retained_sessions)),
         knobs: fin.knobs.clone().and_then(Result::ok),
         knobs_error: fin.knobs.clone().and_then(Result::err),
-        retained_breakdown: profile.and_then(|p| {
-            p.breakdown
-                .per_unit(ByteFigure::End, p.sessions_held, r.bytes_per_session)
-        }),
+        retained_breakdown: profile
+            .and_then(|p| p.breakdown.per_unit(ByteFigure::End, p.sessions_held, b)),
         request_breakdown: profile.and_then(|p| {
             p.breakdown
                 .per_unit(ByteFigure::Total, t.requests_ok, alloc_per_request)
@@ -252,8 +237,9 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
             .as_ref()
             .map(|last| server_summary(rows.iter().filter_map(|r| r.server.as_ref()), last)),
         load: fin.totals.clone(),
+        ..r
     };
-    if let Some(b) = r.bytes_per_session {
+    if let Some(b) = b {
         for row in &mut rows {
             row.retained_bytes = row
                 .sample
@@ -287,7 +273,7 @@ pub fn summary(
     if plan.breakdown {
         method.insert("breakdown".into(), BREAKDOWN.into());
     }
-    if let Some(url) = plan.external_url() {
+    if let Target::External { url, .. } = &plan.target {
         method.insert(
             "server".into(),
             format!("external target {url}: server-side figures were not measured (null)"),
@@ -334,7 +320,7 @@ pub(crate) mod tests {
     /// The plan `--seconds 2 --rate 10 --mode …` gives, every other option at its default
     /// (built here, not parsed: the run layer does not know the command line).
     pub(crate) fn plan(modes: &[Mode]) -> RunPlan {
-        use crate::contract::plan::{RetentionSpec, Target};
+        use crate::contract::plan::RetentionSpec;
         use crate::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
         use crate::vocab::{clock::Clock, defaults, server_cache::ServerCachePolicy};
         RunPlan {

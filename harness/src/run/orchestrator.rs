@@ -265,10 +265,10 @@ impl Orchestrator {
         pb: &ProgressBar,
         meta: &mut RunMeta,
     ) -> LegOutcome {
-        let (mut server, target) = match self.plan.server_plan() {
-            Some(server) => {
+        let (mut server, target) = match &self.plan.target {
+            Target::Builtin { port } => {
                 let cfg = ServerWorkerConfig {
-                    server,
+                    server: self.plan.server_plan(*port),
                     witness: false,
                 };
                 match start_server(&self.exe, cfg).await {
@@ -279,7 +279,7 @@ impl Orchestrator {
                     Err(why) => return LegOutcome::NotStarted(format!("{mode}: {why}")),
                 }
             }
-            None => (None, self.plan.external_url().unwrap_or_default().into()),
+            Target::External { url, .. } => (None, url.clone()),
         };
         meta.target = Some(target.clone());
         let cfg = self.client_config(mode, client_kind, target);
