@@ -6,6 +6,7 @@ use clap::Parser;
 use harness::cli::args::{Cli, Command, ExecArgs, RunArgs};
 use harness::cli::survey::SurveyArgs;
 use harness::contract::worker::WorkerRole;
+use harness::report::table::View;
 use harness::run::assemble::RunExit;
 use harness::run::orchestrator::{self, RunError};
 use harness::run::{handshakes, worker};
@@ -153,7 +154,8 @@ fn run(args: RunArgs, command: String) -> Exit {
         _ => fail(1, e),
     })?;
     let width = report::wrap::terminal_width();
-    let table = || report::table::render(&out.summary, args.view(), width);
+    let view = args.detail.then_some(View::Detail).unwrap_or_default();
+    let table = || report::table::render(&out.summary, view, width);
     let json = args.report.json;
     print_report(json, &out.summary, table, &out.dir, &out.report_errors)?;
     let stopped = out.summary.stopped_reason.as_deref();

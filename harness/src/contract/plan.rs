@@ -64,15 +64,10 @@ pub struct RunPlan {
     pub certs_dir: PathBuf,
 }
 
-/// Requests a schedule of `rate` per second over `duration` calls for: one every 1/R.
-pub fn planned(rate: f64, duration: Duration) -> u64 {
-    ((rate * duration.as_secs_f64()).ceil() as u64).max(1)
-}
-
 impl RunPlan {
-    /// Requests the schedule calls for per mode.
+    /// Requests the schedule calls for per mode: one every 1/R.
     pub fn planned(&self) -> u64 {
-        planned(self.rate, self.duration)
+        ((self.rate * self.duration.as_secs_f64()).ceil() as u64).max(1)
     }
 
     /// Every (mode, client) pair, in run order: modes outer, clients inner.

@@ -65,7 +65,7 @@ impl Sampler {
             Some(store) => {
                 let mut s = lock(store);
                 s.expire(ctx.now_for(virtual_t_s));
-                Some(s.len() as u64)
+                Some(s.stats().entries)
             }
             None => None,
         };
