@@ -69,7 +69,6 @@ fn distinct<T: PartialEq + std::fmt::Display>(
 }
 
 impl RunArgs {
-    /// The run plan, the command line's options checked together.
     pub fn plan(&self) -> Result<RunPlan, PlanError> {
         let duration = self.duration();
         distinct("mode", &self.mode)?;

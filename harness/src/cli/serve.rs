@@ -12,7 +12,6 @@ use crate::tls::server::{Server, ServerError, ServerOptions};
 use crate::vocab::server_cache::ServerCachePolicy;
 use crate::vocab::units;
 
-/// Errors of `harness serve`.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]

@@ -4,7 +4,7 @@ use crate::contract::breakdown::ByteFigure;
 use crate::contract::plan::{RunPlan, Target};
 use crate::contract::summary::{ModeSummary, Scenario, ServerSummary, Summary, SCHEMA};
 use crate::contract::timeline::TimelineRow;
-use crate::contract::wire::{ClientFinal, ClientTotals, ServerSample};
+use crate::contract::wire::{ClientFinal, ClientSample, ClientTotals, ServerSample};
 use crate::run::analysis;
 use crate::run::method_text::{methods, versions, BREAKDOWN};
 use crate::run::soundness::{self, RateVerdict};
@@ -119,10 +119,6 @@ fn partial_final(rows: &[TimelineRow], plan: &RunPlan) -> ClientFinal {
     }
 }
 
-fn max_of<T: Copy + Ord>(it: impl Iterator<Item = Option<T>>) -> Option<T> {
-    it.flatten().max()
-}
-
 /// A ratio that is only a figure when both sides were measured and the divisor is not 0.
 pub(crate) fn per(total: Option<u64>, n: u64) -> Option<f64> {
     total.filter(|_| n > 0).map(|t| t as f64 / n as f64)
@@ -134,7 +130,8 @@ pub fn server_summary<'a>(
     samples: impl Iterator<Item = &'a ServerSample> + Clone,
     last: &'a ServerSample,
 ) -> ServerSummary {
-    let peak = |f: fn(&ServerSample) -> Option<u64>| max_of(samples.clone().chain([last]).map(f));
+    let peak =
+        |f: fn(&ServerSample) -> Option<u64>| samples.clone().chain([last]).filter_map(f).max();
     ServerSummary {
         rss_peak_bytes: peak(|s| s.server_rss_bytes),
         heap_peak_bytes: peak(|s| s.server_heap_live_bytes),
@@ -165,7 +162,14 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
     }
     let t = &fin.totals;
     let elapsed = t.elapsed_s.max(f64::EPSILON);
-    let samples = || rows.iter().map(|r| &r.sample);
+    // The maximum over the samples and the final reading (`end`), if any.
+    let peak = |f: fn(&ClientSample) -> Option<u64>, end: Option<u64>| {
+        rows.iter()
+            .map(|r| f(&r.sample))
+            .chain([end])
+            .flatten()
+            .max()
+    };
     let mut r = analysis::retained(rec.mode, plan, &fin, &rows);
     if rec.client != ClientKind::Hyper && rec.mode == Mode::Fresh && plan.retention.is_some() {
         r.retained_bytes_method = Some(format!("not measured: {} keeps its TLS state to itself, so the retention model applies to hyper sessions only", rec.client));
@@ -206,7 +210,7 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
         rate_bound,
         rate_bound_not_measured,
         per_session_unsound: unsound,
-        retained_sessions_peak: max_of(samples().map(|s| s.retained_sessions)),
+        retained_sessions_peak: peak(|s| s.retained_sessions, None),
         knobs: fin.knobs.clone().and_then(Result::ok),
         knobs_error: fin.knobs.clone().and_then(Result::err),
         retained_breakdown: profile
@@ -218,18 +222,10 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
         breakdown_error: fin.profile.as_ref().and_then(|p| p.as_ref().err().cloned()),
         held_connection: fin.held.clone().and_then(Result::ok),
         held_connection_error: fin.held.clone().and_then(Result::err),
-        client_rss_peak_bytes: max_of(
-            samples()
-                .map(|s| s.client_rss_bytes)
-                .chain([t.client_rss_end_bytes]),
-        ),
-        client_heap_peak_bytes: max_of(
-            samples()
-                .map(|s| s.client_heap_live_bytes)
-                .chain([t.client_heap_end_bytes]),
-        ),
-        open_fds_peak: max_of(samples().map(|s| s.client_open_fds).chain([t.open_fds_end])),
-        open_connections_peak: max_of(samples().map(|s| s.client_open_conns)),
+        client_rss_peak_bytes: peak(|s| s.client_rss_bytes, t.client_rss_end_bytes),
+        client_heap_peak_bytes: peak(|s| s.client_heap_live_bytes, t.client_heap_end_bytes),
+        open_fds_peak: peak(|s| s.client_open_fds, t.open_fds_end),
+        open_connections_peak: peak(|s| s.client_open_conns, None),
         sampler_share: t.sampler_cpu_us_total.map(|us| us as f64 / 1e6 / elapsed),
         worker_lines_unparsed: rec.unparsed_lines,
         server: rec
@@ -315,7 +311,6 @@ pub fn summary(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::contract::wire::ClientSample;
 
     /// The plan `--seconds 2 --rate 10 --mode …` gives, every other option at its default
     /// (built here, not parsed: the run layer does not know the command line).

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::contract::summary::{Versions, METHOD_REQWEST_NATIVE_TLS};
-use crate::run::load::plan::LATE_THRESHOLD;
+use crate::run::load::LATE_THRESHOLD;
 use crate::run::soundness;
 use crate::vocab::units;
 

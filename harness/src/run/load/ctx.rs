@@ -39,7 +39,6 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 type Retained = RetentionStore<Arc<rustls::ClientConfig>>;
 
-/// A histogram the load's tasks record into.
 pub(super) struct Hist(Mutex<Histogram<u64>>);
 
 impl Default for Hist {
