@@ -4,6 +4,7 @@ use crate::contract::plan::RunPlan;
 use crate::contract::summary::ModeSummary;
 use crate::contract::timeline::TimelineRow;
 use crate::contract::wire::{ClientFinal, ClientSample};
+use crate::run::assemble::LegRecord;
 use crate::vocab::mode::Mode;
 
 /// How `b` was measured, as the report says it.
@@ -46,15 +47,11 @@ fn growth_points(rows: &[TimelineRow], ttl_s: Option<f64>) -> Vec<(f64, f64)> {
         .collect()
 }
 
-/// The retention figures of `mode` from its rows and totals, every other field at its default.
-pub fn retained(
-    mode: Mode,
-    plan: &RunPlan,
-    fin: &ClientFinal,
-    rows: &[TimelineRow],
-) -> ModeSummary {
+/// The retention figures of a leg from its rows and totals, every other field at its default.
+pub fn retained(plan: &RunPlan, rec: &LegRecord, fin: &ClientFinal) -> ModeSummary {
     let (rate, sample_interval_s) = (plan.rate, plan.sample_interval.as_secs_f64());
-    match (mode, plan.retention) {
+    let rows = &rec.rows;
+    match (rec.mode, plan.retention) {
         (Mode::Leak, _) => {
             let b = fin
                 .kept
@@ -126,7 +123,24 @@ mod tests {
     use super::*;
     use crate::contract::plan::RetentionSpec;
     use crate::contract::wire::{KeptRelease, RetentionStats};
+    use crate::run::assemble::{tests::record, LegEnd};
     use std::time::Duration;
+
+    /// The figures of a `mode` leg with these rows and totals.
+    fn retained(
+        mode: Mode,
+        plan: &RunPlan,
+        fin: &ClientFinal,
+        rows: &[TimelineRow],
+    ) -> ModeSummary {
+        let rows = rows.to_vec();
+        let rec = LegRecord {
+            mode,
+            rows,
+            ..record(LegEnd::Completed, None)
+        };
+        super::retained(plan, &rec, fin)
+    }
 
     /// The test plan at `rate` with `retention`, sampled every second.
     fn at(rate: f64, retention: Option<RetentionSpec>) -> RunPlan {

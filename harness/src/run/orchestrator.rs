@@ -213,9 +213,8 @@ impl Orchestrator {
                 }
                 assembled.push((rows, m));
             }
-            let carry_on = outcome.carry_on();
             outcomes.push(outcome);
-            if !carry_on {
+            if !outcomes.iter().all(LegOutcome::carry_on) {
                 break;
             }
         }
@@ -255,8 +254,7 @@ impl Orchestrator {
         }
     }
 
-    /// Runs one leg: starts its server (unless the target is external) and its client,
-    /// relays their samples, stops them, and returns what they said and how they ended.
+    /// Runs one leg: its server (unless the target is external) and its client, to their end.
     async fn leg(
         &self,
         mode: Mode,

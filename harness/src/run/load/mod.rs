@@ -68,8 +68,7 @@ pub enum StopReason {
     NoSession(FailureKind),
 }
 
-/// Runs the plan's load against `plan.target`, emitting samples on stdout, until the schedule
-/// ends or `stop` turns true. Returns the totals.
+/// Runs the load, emitting samples on stdout, until the schedule ends or `stop` turns true.
 pub async fn run(
     cfg: &ClientWorkerConfig,
     target: Uri,
@@ -90,10 +89,12 @@ pub async fn run(
         Mode::Resume => Some(Pooling::NoIdle),
         Mode::Fresh | Mode::Leak => None,
     };
-    let one = match one.map(|pooling| build_session(&counters, &factory, pooling)) {
-        None => None,
-        Some(Ok(s)) => Some(Arc::new(s)),
-        Some(Err(kind)) => {
+    let one = match one
+        .map(|p| build_session(&counters, &factory, p))
+        .transpose()
+    {
+        Ok(one) => one.map(Arc::new),
+        Err(kind) => {
             let why = StopReason::NoSession(kind.clone());
             counters.fail(kind);
             return ClientFinal {

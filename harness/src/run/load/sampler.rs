@@ -47,11 +47,8 @@ impl Sampler {
         let failed = c.failed.load(Relaxed);
         let done = ok + failed;
         let dt = t_s - self.prev_t;
-        let interval_rps = if dt > 0.0 {
-            (done - self.prev_done) as f64 / dt
-        } else {
-            0.0
-        };
+        let interval_rps = (dt > 0.0).then(|| (done - self.prev_done) as f64 / dt);
+        let interval_rps = interval_rps.unwrap_or(0.0);
         self.prev_t = t_s;
         self.prev_done = done;
         let (latency, max) = {
