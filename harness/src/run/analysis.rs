@@ -4,7 +4,6 @@ use crate::contract::plan::RunPlan;
 use crate::contract::summary::ModeSummary;
 use crate::contract::timeline::TimelineRow;
 use crate::contract::wire::{ClientFinal, ClientSample};
-use crate::run::assemble::LegRecord;
 use crate::vocab::mode::Mode;
 
 /// How `b` was measured, as the report says it.
@@ -38,20 +37,20 @@ fn growth_points(rows: &[TimelineRow], ttl_s: Option<f64>) -> Vec<(f64, f64)> {
     rows.iter()
         .map(|r| &r.sample)
         .filter(|s| ttl_s.is_none_or(|t| s.virtual_t_s < t))
-        .filter_map(|s| {
-            Some((
-                s.retained_sessions? as f64,
-                s.client_heap_live_bytes? as f64,
-            ))
-        })
+        .filter_map(|s| s.retained_sessions.zip(s.client_heap_live_bytes))
+        .map(|(n, heap)| (n as f64, heap as f64))
         .collect()
 }
 
-/// The retention figures of a leg from its rows and totals, every other field at its default.
-pub fn retained(plan: &RunPlan, rec: &LegRecord, fin: &ClientFinal) -> ModeSummary {
+/// The retention figures of `mode` from its rows and totals, every other field at its default.
+pub fn retained(
+    mode: Mode,
+    plan: &RunPlan,
+    fin: &ClientFinal,
+    rows: &[TimelineRow],
+) -> ModeSummary {
     let (rate, sample_interval_s) = (plan.rate, plan.sample_interval.as_secs_f64());
-    let rows = &rec.rows;
-    match (rec.mode, plan.retention) {
+    match (mode, plan.retention) {
         (Mode::Leak, _) => {
             let b = fin
                 .kept
@@ -123,24 +122,7 @@ mod tests {
     use super::*;
     use crate::contract::plan::RetentionSpec;
     use crate::contract::wire::{KeptRelease, RetentionStats};
-    use crate::run::assemble::{tests::record, LegEnd};
     use std::time::Duration;
-
-    /// The figures of a `mode` leg with these rows and totals.
-    fn retained(
-        mode: Mode,
-        plan: &RunPlan,
-        fin: &ClientFinal,
-        rows: &[TimelineRow],
-    ) -> ModeSummary {
-        let rows = rows.to_vec();
-        let rec = LegRecord {
-            mode,
-            rows,
-            ..record(LegEnd::Completed, None)
-        };
-        super::retained(plan, &rec, fin)
-    }
 
     /// The test plan at `rate` with `retention`, sampled every second.
     fn at(rate: f64, retention: Option<RetentionSpec>) -> RunPlan {

@@ -170,7 +170,7 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
             .flatten()
             .max()
     };
-    let mut r = analysis::retained(plan, rec, &fin);
+    let mut r = analysis::retained(rec.mode, plan, &fin, &rows);
     if rec.client != ClientKind::Hyper && rec.mode == Mode::Fresh && plan.retention.is_some() {
         r.retained_bytes_method = Some(format!("not measured: {} keeps its TLS state to itself, so the retention model applies to hyper sessions only", rec.client));
     } else if let Some(Err(why)) = &fin.kept {

@@ -9,14 +9,13 @@ use tokio::time::Instant;
 use crate::contract::wire::{ClientFinal, ClientTotals, KeptRelease, Latency};
 use crate::measure::{alloc, procstat, settle};
 use crate::run::load::ctx::{lock, p50p99, Ctx};
-use crate::run::load::StopReason;
 use crate::vocab::clock::Clock;
 use crate::vocab::mode::Mode;
 
 pub(super) async fn finish(
     ctx: &Arc<Ctx>,
     started: u64,
-    stopped_early: Option<StopReason>,
+    stopped_early: Option<String>,
     sampler_cpu_us: Option<u64>,
 ) -> ClientFinal {
     let start_state = &ctx.at_start;
@@ -87,7 +86,7 @@ pub(super) async fn finish(
         latency_us: latency,
         warmup_us: ctx.warmup_us,
         sampler_cpu_us_total: sampler_cpu_us,
-        stopped_early: stopped_early.map(|r| r.to_string()),
+        stopped_early,
     };
     // Once the closed connections' tasks end, each retained or kept session's state is its
     // last owner: the `--breakdown` profile ends with them live ("at end"), then they drop.
