@@ -154,7 +154,11 @@ fn run(args: RunArgs, command: String) -> Exit {
         _ => fail(1, e),
     })?;
     let width = report::wrap::terminal_width();
-    let view = args.detail.then_some(View::Detail).unwrap_or_default();
+    let view = if args.detail {
+        View::Detail
+    } else {
+        View::Brief
+    };
     let table = || report::table::render(&out.summary, view, width);
     let json = args.report.json;
     print_report(json, &out.summary, table, &out.dir, &out.report_errors)?;
