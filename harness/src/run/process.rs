@@ -1,5 +1,6 @@
 //! A worker process as its parent sees it (spawn, messages, stop), and the Ctrl-C counter.
 
+use std::io;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -25,12 +26,8 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn spawn(
-        exe: &Path,
-        role: WorkerRole,
-        config: &impl Serialize,
-    ) -> std::io::Result<Worker> {
-        let config = serde_json::to_string(config).map_err(std::io::Error::other)?;
+    pub(crate) fn spawn(exe: &Path, role: WorkerRole, config: &impl Serialize) -> io::Result<Self> {
+        let config = serde_json::to_string(config).map_err(io::Error::other)?;
         let mut child = Command::new(exe)
             .args(["__worker", role.as_str(), &config])
             .stdin(Stdio::piped())
@@ -39,7 +36,7 @@ impl Worker {
             .kill_on_drop(true)
             .spawn()?;
         let (Some(stdout), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
-            return Err(std::io::Error::other("worker stdout or stderr missing"));
+            return Err(io::Error::other("worker stdout or stderr missing"));
         };
         let stderr = tokio::spawn(async move {
             let mut s = String::new();
