@@ -3,15 +3,21 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use harness::cli::args::{Cli, Command};
+use harness::cli::args::{Cli, Command, ExecArgs, RunArgs};
+use harness::cli::survey::SurveyArgs;
 use harness::contract::worker::WorkerRole;
+use harness::report::table::View;
 use harness::run::assemble::RunExit;
+use harness::run::orchestrator::{self, RunError};
 use harness::run::{handshakes, worker};
 use harness::tls::certs;
 use harness::{report, vocab};
 
 #[global_allocator]
 static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;
+
+/// The exit code; an error already printed takes the `Err` side, so `?` ends the command.
+type Exit = Result<ExitCode, ExitCode>;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -29,7 +35,7 @@ fn main() -> ExitCode {
         }
     };
     let command = std::env::args().collect::<Vec<_>>().join(" ");
-    match cli.command {
+    let exit = match cli.command {
         None => run(cli.run, command),
         Some(Command::Certs { certs_dir }) => done(certs::generate(&certs_dir), |set| {
             let [ca, cert, key, java] = [
@@ -48,12 +54,12 @@ fn main() -> ExitCode {
                 print!("{}", report::handshakes::render(&summary));
                 println!("wrote {}", dir.join("summary.json").display());
             }),
-            Err(e) => fail(2, e),
+            Err(e) => Err(fail(2, e)),
         },
         Some(Command::Survey(args)) => survey(&args, command),
         Some(Command::Report { dir }) => match report::render_dir(&dir) {
             // A directory that is not there is a mistake in the command line.
-            Err(e @ report::ReportError::NoDir(_)) => fail(2, e),
+            Err(e @ report::ReportError::NoDir(_)) => Err(fail(2, e)),
             written => done(written, |files| {
                 files.iter().for_each(|f| println!("{}", f.display()))
             }),
@@ -63,34 +69,15 @@ fn main() -> ExitCode {
             WorkerRole::Client => done(worker::client_main(&config), drop),
             WorkerRole::Handshakes => done(handshakes::worker_main(&config), drop),
         },
-    }
+    };
+    exit.unwrap_or_else(|code| code)
 }
 
 /// `then` with the result and exit 0, or print the error and exit 1.
-fn done<T>(r: Result<T, impl std::fmt::Display>, then: impl FnOnce(T)) -> ExitCode {
-    match r {
-        Ok(v) => {
-            then(v);
-            ExitCode::SUCCESS
-        }
-        Err(e) => fail(1, e),
-    }
-}
-
-fn survey(args: &harness::cli::survey::SurveyArgs, command: String) -> ExitCode {
-    let out = match harness::survey::run(&args.plan(), command, !args.quiet) {
-        Ok(o) => o,
-        Err(e) => return fail(2, e),
-    };
-    let table = || report::survey::table(&out.summary);
-    let _ = print_report(false, &out.summary, table, &out.dir, &out.report_errors);
-    match out.summary.ended {
-        vocab::runtime::SurveyEnd::Complete => ExitCode::SUCCESS,
-        vocab::runtime::SurveyEnd::Interrupted => {
-            eprintln!("interrupted: wrote the habits checked so far");
-            ExitCode::from(130)
-        }
-    }
+fn done<T>(r: Result<T, impl std::fmt::Display>, then: impl FnOnce(T)) -> Exit {
+    r.map(then)
+        .map(|()| ExitCode::SUCCESS)
+        .map_err(|e| fail(1, e))
 }
 
 fn fail(code: u8, e: impl std::fmt::Display) -> ExitCode {
@@ -98,21 +85,25 @@ fn fail(code: u8, e: impl std::fmt::Display) -> ExitCode {
     ExitCode::from(code)
 }
 
-fn exec(args: harness::cli::args::ExecArgs, command: String) -> ExitCode {
-    let out = match harness::exec::run(&args.plan(), command, !args.report.quiet) {
-        Ok(o) => o,
-        Err(e) => return fail(e.exit_code(), e),
-    };
-    let table = || harness::exec::report::table(&out.summary);
-    if let Err(code) = print_report(
-        args.report.json,
-        &out.summary,
-        table,
-        &out.dir,
-        &out.report_errors,
-    ) {
-        return code;
+fn survey(args: &SurveyArgs, command: String) -> Exit {
+    let out = harness::survey::run(&args.plan(), command, !args.quiet).map_err(|e| fail(2, e))?;
+    let table = || report::survey::table(&out.summary);
+    print_report(false, &out.summary, table, &out.dir, &out.report_errors)?;
+    match out.summary.ended {
+        vocab::runtime::SurveyEnd::Complete => Ok(ExitCode::SUCCESS),
+        vocab::runtime::SurveyEnd::Interrupted => {
+            eprintln!("interrupted: wrote the habits checked so far");
+            Ok(ExitCode::from(130))
+        }
     }
+}
+
+fn exec(args: ExecArgs, command: String) -> Exit {
+    let out = harness::exec::run(&args.plan(), command, !args.report.quiet)
+        .map_err(|e| fail(e.exit_code(), e))?;
+    let table = || harness::exec::report::table(&out.summary);
+    let json = args.report.json;
+    print_report(json, &out.summary, table, &out.dir, &out.report_errors)?;
     if out.summary.witness == vocab::exec::WitnessRecord::Lost {
         eprintln!(
             "error: the witness was lost: the server's record of connections never arrived ({})",
@@ -125,7 +116,7 @@ fn exec(args: harness::cli::args::ExecArgs, command: String) -> ExitCode {
             None => eprintln!("error: --fail-if {} holds", c.condition),
         }
     }
-    ExitCode::from(out.exit_code())
+    Ok(ExitCode::from(out.exit_code()))
 }
 
 /// Prints a finished report: with `--json`, `summary.json` alone on stdout (for `| jq`) and
@@ -156,30 +147,24 @@ fn print_report(
     Ok(())
 }
 
-fn run(args: harness::cli::args::RunArgs, command: String) -> ExitCode {
-    let plan = match args.plan() {
-        Ok(p) => p,
-        Err(e) => return fail(2, e),
-    };
-    let out = match harness::run::orchestrator::run(&plan, command, !args.report.quiet) {
-        Ok(o) => o,
-        Err(e @ harness::run::orchestrator::RunError::Out(_)) => return fail(2, e),
-        Err(e) => return fail(1, e),
-    };
+fn run(args: RunArgs, command: String) -> Exit {
+    let plan = args.plan().map_err(|e| fail(2, e))?;
+    let out = orchestrator::run(&plan, command, !args.report.quiet).map_err(|e| match e {
+        RunError::Out(_) => fail(2, e),
+        _ => fail(1, e),
+    })?;
     let width = report::wrap::terminal_width();
-    let table = || report::table::render(&out.summary, args.view(), width);
-    if let Err(code) = print_report(
-        args.report.json,
-        &out.summary,
-        table,
-        &out.dir,
-        &out.report_errors,
-    ) {
-        return code;
-    }
+    let view = if args.detail {
+        View::Detail
+    } else {
+        View::Brief
+    };
+    let table = || report::table::render(&out.summary, view, width);
+    let json = args.report.json;
+    print_report(json, &out.summary, table, &out.dir, &out.report_errors)?;
     let stopped = out.summary.stopped_reason.as_deref();
     let (code, message) = match out.exit {
-        RunExit::Clean => return ExitCode::SUCCESS,
+        RunExit::Clean => return Ok(ExitCode::SUCCESS),
         RunExit::Failures => (
             1,
             "error: some requests failed or a mode stopped early (see above)".into(),
@@ -188,5 +173,5 @@ fn run(args: harness::cli::args::RunArgs, command: String) -> ExitCode {
         RunExit::Interrupted => (130, "interrupted: wrote what was measured so far".into()),
     };
     eprintln!("{message}");
-    ExitCode::from(code)
+    Ok(ExitCode::from(code))
 }

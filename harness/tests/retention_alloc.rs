@@ -89,15 +89,23 @@ fn retained_configs_drop_exactly_what_they_held_and_expire_at_t() {
     for (i, cfg) in configs.drain(..).enumerate() {
         store.insert(at(i), cfg);
     }
-    assert_eq!(store.len(), N);
+    assert_eq!(store.stats().entries, N as u64);
     for i in 0..N {
         let due = at(i) + TTL_S;
         store.expire(due - 1e-6);
-        assert_eq!(store.len(), N - i, "entry {i} kept just before its T");
+        assert_eq!(
+            store.stats().entries,
+            (N - i) as u64,
+            "entry {i} kept just before its T"
+        );
         let (live0, th0, dropped0) = (live(), thread(), store.stats().dropped_bytes);
         store.expire(due);
         let (live1, th1, dropped1) = (live(), thread(), store.stats().dropped_bytes);
-        assert_eq!(store.len(), N - i - 1, "entry {i} dropped at exactly its T");
+        assert_eq!(
+            store.stats().entries,
+            (N - i - 1) as u64,
+            "entry {i} dropped at exactly its T"
+        );
         let dropped = dropped1 - dropped0;
         let heap_drop = live0 as i64 - live1 as i64;
         let thread_net = (th1.freed - th0.freed) as i64 - (th1.bytes - th0.bytes) as i64;
@@ -125,7 +133,7 @@ fn retained_configs_drop_exactly_what_they_held_and_expire_at_t() {
         };
         capped.insert(id as f64, entry);
     }
-    assert_eq!(capped.len(), 3);
+    assert_eq!(capped.stats().entries, 3);
     assert_eq!(*log.borrow(), vec![0, 1], "oldest evicted first");
     let s = capped.stats();
     assert_eq!((s.inserted, s.evicted, s.expired), (5, 2, 0));
@@ -133,7 +141,7 @@ fn retained_configs_drop_exactly_what_they_held_and_expire_at_t() {
     capped.expire(2.0 + TTL_S);
     assert_eq!(*log.borrow(), vec![0, 1, 2], "entry 2 expires at 2 + T");
     capped.drain();
-    assert!(capped.is_empty());
+    assert_eq!(capped.stats().entries, 0);
     assert_eq!(*log.borrow(), vec![0, 1, 2, 3, 4]);
     let s = capped.stats();
     assert_eq!(s.dropped_measured, 5);
@@ -141,7 +149,7 @@ fn retained_configs_drop_exactly_what_they_held_and_expire_at_t() {
 
     let mut zero: RetentionStore<Arc<rustls::ClientConfig>> = RetentionStore::new(spec(Some(0)));
     zero.insert(0.0, build());
-    assert!(zero.is_empty());
+    assert_eq!(zero.stats().entries, 0);
     assert_eq!(zero.stats().evicted, 1);
     drop((capped, zero, log));
     let end = live();

@@ -9,8 +9,33 @@ mod common;
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 
-use harness::contract::summary::{json_schema, Summary};
+use harness::contract::summary::Summary;
+use schemars::JsonSchema;
 use serde_json::Value;
+
+/// The JSON Schema of `T` (a published report: `Summary`, `TimelineRow`, `ExecSummary`,
+/// `HandshakesSummary`, `SurveySummary`), generated from the types. Every object that lists
+/// its properties is closed (`additionalProperties: false`), so a report with a field the types
+/// do not declare fails validation: the schema is the published contract, committed in
+/// `schema/` and checked against every report the tests write.
+pub fn json_schema<T: JsonSchema>() -> Value {
+    fn close(v: &mut Value) {
+        match v {
+            Value::Object(m) => {
+                if m.contains_key("properties") {
+                    m.entry("additionalProperties")
+                        .or_insert(Value::Bool(false));
+                }
+                m.values_mut().for_each(close);
+            }
+            Value::Array(a) => a.iter_mut().for_each(close),
+            _ => {}
+        }
+    }
+    let mut v = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
+    close(&mut v);
+    v
+}
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")

@@ -154,14 +154,6 @@ pub struct RunArgs {
 }
 
 impl RunArgs {
-    /// The terminal view `--detail` asks for.
-    pub fn view(&self) -> crate::report::table::View {
-        match self.detail {
-            true => crate::report::table::View::Detail,
-            false => crate::report::table::View::Brief,
-        }
-    }
-
     /// The load duration per mode.
     pub fn duration(&self) -> Duration {
         match (self.duration, self.minutes, self.seconds) {

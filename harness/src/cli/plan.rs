@@ -69,27 +69,20 @@ fn distinct<T: PartialEq + std::fmt::Display>(
 }
 
 impl RunArgs {
-    /// The run plan, the command line's options checked together.
     pub fn plan(&self) -> Result<RunPlan, PlanError> {
         let duration = self.duration();
         distinct("mode", &self.mode)?;
         distinct("client", &self.client)?;
-        if self.client.contains(&ClientKind::Reqwest)
-            && self.roots != RootsChoice::Webpki
-            && (self.kx != KxChoice::Default || self.client_cache != defaults::CLIENT_CACHE)
-        {
+        let knobs = self.kx != KxChoice::Default || self.client_cache != defaults::CLIENT_CACHE;
+        let webpki = self.roots == RootsChoice::Webpki;
+        if self.client.contains(&ClientKind::Reqwest) && !webpki && knobs {
             return Err(PlanError::ReqwestKnobs);
         }
-        if self.client.contains(&ClientKind::ReqwestNative)
-            && (self.roots == RootsChoice::Webpki
-                || self.kx != KxChoice::Default
-                || self.client_cache != defaults::CLIENT_CACHE)
-        {
+        let native = self.client.contains(&ClientKind::ReqwestNative);
+        if native && (webpki || knobs) {
             return Err(PlanError::NativeKnobs);
         }
-        if self.client.contains(&ClientKind::ReqwestNative)
-            && !crate::vocab::client::NATIVE_TLS_BUILT
-        {
+        if native && !crate::vocab::client::NATIVE_TLS_BUILT {
             return Err(PlanError::NativeTlsNotBuilt);
         }
         if self.roots == RootsChoice::System {

@@ -12,7 +12,6 @@ use crate::tls::server::{Server, ServerError, ServerOptions};
 use crate::vocab::server_cache::ServerCachePolicy;
 use crate::vocab::units;
 
-/// Errors of `harness serve`.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
     #[error(transparent)]
@@ -32,7 +31,12 @@ impl From<ServerError> for ServeError {
     fn from(e: ServerError) -> Self {
         match e {
             ServerError::Bind { addr, source } => {
-                let mut reason = io_reason(&source);
+                // The OS's words without their ` (os error N)` tail: `Address already in use`.
+                let text = source.to_string();
+                let words = text
+                    .split_once(" (os error ")
+                    .map_or(text.as_str(), |w| w.0);
+                let mut reason = words.to_string();
                 if source.kind() == std::io::ErrorKind::AddrInUse {
                     reason.push_str(" (pick another --port; 0 takes any free one)");
                 }
@@ -40,15 +44,6 @@ impl From<ServerError> for ServeError {
             }
             other => ServeError::Server(other),
         }
-    }
-}
-
-/// An I/O error's text without the ` (os error N)` tail: `Address already in use`.
-fn io_reason(e: &std::io::Error) -> String {
-    let text = e.to_string();
-    match (e.raw_os_error(), text.rfind(" (os error ")) {
-        (Some(_), Some(i)) if text.ends_with(')') => text[..i].to_string(),
-        _ => text,
     }
 }
 

@@ -64,15 +64,10 @@ pub struct RunPlan {
     pub certs_dir: PathBuf,
 }
 
-/// Requests a schedule of `rate` per second over `duration` calls for: one every 1/R.
-pub fn planned(rate: f64, duration: Duration) -> u64 {
-    ((rate * duration.as_secs_f64()).ceil() as u64).max(1)
-}
-
 impl RunPlan {
-    /// Requests the schedule calls for per mode.
+    /// Requests the schedule calls for per mode: one every 1/R.
     pub fn planned(&self) -> u64 {
-        planned(self.rate, self.duration)
+        ((self.rate * self.duration.as_secs_f64()).ceil() as u64).max(1)
     }
 
     /// Every (mode, client) pair, in run order: modes outer, clients inner.
@@ -83,26 +78,15 @@ impl RunPlan {
             .collect()
     }
 
-    /// The built-in server's settings (`None` with an external target).
-    pub fn server_plan(&self) -> Option<ServerPlan> {
-        match self.target {
-            Target::Builtin { port } => Some(ServerPlan {
-                port,
-                tls: self.tls,
-                body_bytes: self.body_bytes,
-                sample_interval: self.sample_interval,
-                cache: self.server_cache,
-                certs_dir: self.certs_dir.clone(),
-            }),
-            Target::External { .. } => None,
-        }
-    }
-
-    /// The external target's URL, if the run has one.
-    pub fn external_url(&self) -> Option<&str> {
-        match &self.target {
-            Target::External { url, .. } => Some(url),
-            Target::Builtin { .. } => None,
+    /// The built-in server's settings, listening on `port`.
+    pub fn server_plan(&self, port: u16) -> ServerPlan {
+        ServerPlan {
+            port,
+            tls: self.tls,
+            body_bytes: self.body_bytes,
+            sample_interval: self.sample_interval,
+            cache: self.server_cache,
+            certs_dir: self.certs_dir.clone(),
         }
     }
 }

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::contract::wire::ClientTotals;
 use crate::vocab::client::ClientKind;
@@ -121,7 +120,7 @@ pub struct ServerSummary {
 /// Everything measured for one session mode: the client worker's totals as measured
 /// ([`ClientTotals`], embedded under their own names) and the figures derived from them and
 /// from the timeline. A derived figure says so in its doc and in `method`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ModeSummary {
     pub mode: Mode,
     pub client: ClientKind,
@@ -245,70 +244,30 @@ pub struct ModeSummary {
     pub server: Option<ServerSummary>,
 }
 
-/// The JSON Schema of `T` (a published report: `Summary`, `TimelineRow`, `ExecSummary`,
-/// `HandshakesSummary`, `SurveySummary`), generated from the types. Every object that lists
-/// its properties is closed (`additionalProperties: false`), so a report with a field the types
-/// do not declare fails validation: the schema is the published contract, committed in
-/// `schema/` and checked against every report the tests write.
-pub fn json_schema<T: JsonSchema>() -> Value {
-    fn close(v: &mut Value) {
-        match v {
-            Value::Object(m) => {
-                if m.contains_key("properties") {
-                    m.entry("additionalProperties")
-                        .or_insert(Value::Bool(false));
-                }
-                m.values_mut().for_each(close);
-            }
-            Value::Array(a) => a.iter_mut().for_each(close),
-            _ => {}
-        }
-    }
-    let mut v = serde_json::to_value(schemars::schema_for!(T)).unwrap_or_default();
-    close(&mut v);
-    v
-}
-
 /// Errors reading or writing `summary.json`.
 #[derive(Debug, thiserror::Error)]
 pub enum SummaryError {
-    #[error("cannot write {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("{path} is not a valid summary.json: {source}")]
-    Json {
-        path: String,
-        source: serde_json::Error,
-    },
+    /// The verb (`read`, `write`), the path, the error.
+    #[error("cannot {0} {1}: {2}")]
+    Io(&'static str, String, #[source] std::io::Error),
+    #[error("{0} is not a valid summary.json: {1}")]
+    Json(String, #[source] serde_json::Error),
 }
 
 /// Writes `value` to `path` as pretty JSON with a final newline, as every `summary.json` is
 /// written.
 pub fn write_json(path: &Path, value: &impl Serialize) -> Result<(), SummaryError> {
-    let p = path.display().to_string();
-    let text = serde_json::to_string_pretty(value).map_err(|source| SummaryError::Json {
-        path: p.clone(),
-        source,
-    })?;
-    std::fs::write(path, text + "\n").map_err(|source| SummaryError::Write { path: p, source })
+    let p = || path.display().to_string();
+    let text = serde_json::to_string_pretty(value).map_err(|e| SummaryError::Json(p(), e))?;
+    std::fs::write(path, text + "\n").map_err(|e| SummaryError::Io("write", p(), e))
 }
 
 impl Summary {
     /// Reads a summary written by [`write_json`].
     pub fn read(path: &Path) -> Result<Self, SummaryError> {
-        let p = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| SummaryError::Read {
-            path: p.clone(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|source| SummaryError::Json { path: p, source })
+        let p = || path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| SummaryError::Io("read", p(), e))?;
+        serde_json::from_str(&text).map_err(|e| SummaryError::Json(p(), e))
     }
 }
 

@@ -436,7 +436,7 @@ fn signal_group(pgid: i32, sig: Signal) {
 
 #[cfg(test)]
 mod tests {
-    use crate::run::load::plan::{END_GRACE, LATE_THRESHOLD};
+    use crate::run::load::{END_GRACE, LATE_THRESHOLD};
     use crate::run::{handshakes, method_text, soundness};
     use crate::vocab::{defaults, units};
 

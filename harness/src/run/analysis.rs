@@ -1,6 +1,7 @@
 //! Pure: b, the heap slope, the model and measured plateau and when it was reached.
 
 use crate::contract::plan::RunPlan;
+use crate::contract::summary::ModeSummary;
 use crate::contract::timeline::TimelineRow;
 use crate::contract::wire::{ClientFinal, ClientSample};
 use crate::vocab::mode::Mode;
@@ -9,21 +10,6 @@ use crate::vocab::mode::Mode;
 pub const METHOD_DROP: &str = "freed bytes when each retained session's TLS state was dropped (counting allocator, on the dropping thread: exact)";
 /// How `b` was measured for leak mode.
 pub const METHOD_RELEASE: &str = "live heap given back when the kept sessions were dropped at the end of the load, per session (counting allocator, whole process, the load stopped and their connections' tasks ended)";
-
-/// The retention figures of one mode; every field `None` where it does not apply.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Retained {
-    pub bytes_per_session: Option<f64>,
-    pub method: Option<&'static str>,
-    /// Cross-check: live-heap slope over the retained (fresh) or kept (leak) session count.
-    pub slope_bytes_per_session: Option<f64>,
-    pub model_sessions: Option<f64>,
-    pub model_bytes: Option<f64>,
-    pub measured_sessions: Option<f64>,
-    pub measured_bytes: Option<f64>,
-    pub ratio: Option<f64>,
-    pub reached_s: Option<f64>,
-}
 
 /// The mean of the values, `None` when there are none or any is missing.
 fn mean(values: impl Iterator<Item = Option<u64>>) -> Option<f64> {
@@ -51,17 +37,18 @@ fn growth_points(rows: &[TimelineRow], ttl_s: Option<f64>) -> Vec<(f64, f64)> {
     rows.iter()
         .map(|r| &r.sample)
         .filter(|s| ttl_s.is_none_or(|t| s.virtual_t_s < t))
-        .filter_map(|s| {
-            Some((
-                s.retained_sessions? as f64,
-                s.client_heap_live_bytes? as f64,
-            ))
-        })
+        .filter_map(|s| s.retained_sessions.zip(s.client_heap_live_bytes))
+        .map(|(n, heap)| (n as f64, heap as f64))
         .collect()
 }
 
-/// Computes the retention figures of `mode` from its rows and totals.
-pub fn retained(mode: Mode, plan: &RunPlan, fin: &ClientFinal, rows: &[TimelineRow]) -> Retained {
+/// The retention figures of `mode` from its rows and totals, every other field at its default.
+pub fn retained(
+    mode: Mode,
+    plan: &RunPlan,
+    fin: &ClientFinal,
+    rows: &[TimelineRow],
+) -> ModeSummary {
     let (rate, sample_interval_s) = (plan.rate, plan.sample_interval.as_secs_f64());
     match (mode, plan.retention) {
         (Mode::Leak, _) => {
@@ -70,10 +57,10 @@ pub fn retained(mode: Mode, plan: &RunPlan, fin: &ClientFinal, rows: &[TimelineR
                 .as_ref()
                 .and_then(|k| k.as_ref().ok())
                 .and_then(|k| k.bytes_per_session());
-            Retained {
-                bytes_per_session: b,
-                method: b.map(|_| METHOD_RELEASE),
-                slope_bytes_per_session: slope(&growth_points(rows, None)),
+            ModeSummary {
+                retained_bytes_per_session: b,
+                retained_bytes_method: b.map(|_| METHOD_RELEASE.into()),
+                retained_bytes_slope: slope(&growth_points(rows, None)),
                 ..Default::default()
             }
         }
@@ -113,19 +100,20 @@ pub fn retained(mode: Mode, plan: &RunPlan, fin: &ClientFinal, rows: &[TimelineR
                     .map(|s| s.virtual_t_s)
             });
             let model_bytes = b.map(|b| b * model_sessions);
-            Retained {
-                bytes_per_session: b,
-                method: b.map(|_| METHOD_DROP),
-                slope_bytes_per_session: slope(&growth_points(rows, Some(ttl))),
-                model_sessions: Some(model_sessions),
-                model_bytes,
-                measured_sessions,
-                measured_bytes,
-                ratio: measured_bytes.zip(model_bytes).map(|(m, p)| m / p),
-                reached_s,
+            ModeSummary {
+                retained_bytes_per_session: b,
+                retained_bytes_method: b.map(|_| METHOD_DROP.into()),
+                retained_bytes_slope: slope(&growth_points(rows, Some(ttl))),
+                model_plateau_sessions: Some(model_sessions),
+                model_plateau_bytes: model_bytes,
+                measured_plateau_sessions: measured_sessions,
+                measured_plateau_bytes: measured_bytes,
+                plateau_ratio: measured_bytes.zip(model_bytes).map(|(m, p)| m / p),
+                plateau_reached_s: reached_s,
+                ..Default::default()
             }
         }
-        _ => Retained::default(),
+        _ => ModeSummary::default(),
     }
 }
 
@@ -189,17 +177,17 @@ mod tests {
         };
         // Without a starting heap the plateau's heap is not measured (not read as 0).
         let r = retained(Mode::Fresh, &at(10.0, Some(spec)), &fin, &rows);
-        assert_eq!(r.measured_bytes, None);
-        assert_eq!(r.measured_sessions, Some(200.0));
+        assert_eq!(r.measured_plateau_bytes, None);
+        assert_eq!(r.measured_plateau_sessions, Some(200.0));
         fin.totals.client_heap_start_bytes = Some(1000);
         let r = retained(Mode::Fresh, &at(10.0, Some(spec)), &fin, &rows);
-        assert_eq!(r.measured_bytes, Some(200.0 * b));
-        assert_eq!(r.bytes_per_session, Some(b));
-        assert_eq!(r.model_sessions, Some(200.0));
-        assert_eq!(r.measured_sessions, Some(200.0));
-        assert_eq!(r.ratio, Some(1.0));
-        assert_eq!(r.reached_s, Some(20.0));
-        assert!((r.slope_bytes_per_session.expect("slope") - b).abs() < 1e-6);
+        assert_eq!(r.measured_plateau_bytes, Some(200.0 * b));
+        assert_eq!(r.retained_bytes_per_session, Some(b));
+        assert_eq!(r.model_plateau_sessions, Some(200.0));
+        assert_eq!(r.measured_plateau_sessions, Some(200.0));
+        assert_eq!(r.plateau_ratio, Some(1.0));
+        assert_eq!(r.plateau_reached_s, Some(20.0));
+        assert!((r.retained_bytes_slope.expect("slope") - b).abs() < 1e-6);
     }
 
     #[test]
@@ -227,11 +215,15 @@ mod tests {
             cap: None,
         };
         let r = retained(Mode::Fresh, &at(100.0, Some(spec)), &fin, &rows);
-        assert_eq!(r.measured_sessions, Some(60_000.0), "the final sample only");
-        assert_eq!(r.measured_bytes, Some(60_000.0 * 18_000.0));
+        assert_eq!(
+            r.measured_plateau_sessions,
+            Some(60_000.0),
+            "the final sample only"
+        );
+        assert_eq!(r.measured_plateau_bytes, Some(60_000.0 * 18_000.0));
         // One request's spacing earlier is growth, not the plateau.
         let r = retained(Mode::Fresh, &at(100.0, Some(spec)), &fin, &rows[..1]);
-        assert_eq!(r.measured_sessions, None);
+        assert_eq!(r.measured_plateau_sessions, None);
     }
 
     #[test]
@@ -251,9 +243,9 @@ mod tests {
             .collect();
         // No release measured: no b, whatever the slope says; the slope is still shown.
         let r = retained(Mode::Leak, &at(10.0, None), &ClientFinal::default(), &rows);
-        assert_eq!(r.bytes_per_session, None);
-        assert_eq!(r.method, None);
-        assert!((r.slope_bytes_per_session.expect("slope") - 50_000.0).abs() < 1e-6);
+        assert_eq!(r.retained_bytes_per_session, None);
+        assert_eq!(r.retained_bytes_method, None);
+        assert!((r.retained_bytes_slope.expect("slope") - 50_000.0).abs() < 1e-6);
         let fin = |kept| ClientFinal {
             kept: Some(kept),
             ..Default::default()
@@ -264,20 +256,20 @@ mod tests {
             live_after: 200_000,
         };
         let r = retained(Mode::Leak, &at(10.0, None), &fin(Ok(released)), &rows);
-        assert_eq!(r.bytes_per_session, Some(48_000.0));
-        assert_eq!(r.method, Some(METHOD_RELEASE));
+        assert_eq!(r.retained_bytes_per_session, Some(48_000.0));
+        assert_eq!(r.retained_bytes_method.as_deref(), Some(METHOD_RELEASE));
         let r = retained(
             Mode::Leak,
             &at(10.0, None),
             &fin(Err("stuck".into())),
             &rows,
         );
-        assert_eq!(r.bytes_per_session, None);
+        assert_eq!(r.retained_bytes_per_session, None);
     }
 
     #[test]
     fn shared_has_no_retention_figures() {
         let r = retained(Mode::Shared, &at(10.0, None), &ClientFinal::default(), &[]);
-        assert_eq!(r, Retained::default());
+        assert_eq!(r, ModeSummary::default());
     }
 }

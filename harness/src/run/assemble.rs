@@ -1,10 +1,10 @@
 //! What a leg left (`LegRecord`); pure: its timeline rows and `ModeSummary`, `Summary`, `RunExit`.
 
 use crate::contract::breakdown::ByteFigure;
-use crate::contract::plan::RunPlan;
+use crate::contract::plan::{RunPlan, Target};
 use crate::contract::summary::{ModeSummary, Scenario, ServerSummary, Summary, SCHEMA};
 use crate::contract::timeline::TimelineRow;
-use crate::contract::wire::{ClientFinal, ClientTotals, ServerSample};
+use crate::contract::wire::{ClientFinal, ClientSample, ClientTotals, ServerSample};
 use crate::run::analysis;
 use crate::run::method_text::{methods, versions, BREAKDOWN};
 use crate::run::soundness::{self, RateVerdict};
@@ -119,10 +119,6 @@ fn partial_final(rows: &[TimelineRow], plan: &RunPlan) -> ClientFinal {
     }
 }
 
-fn max_of<T: Copy + Ord>(it: impl Iterator<Item = Option<T>>) -> Option<T> {
-    it.flatten().max()
-}
-
 /// A ratio that is only a figure when both sides were measured and the divisor is not 0.
 pub(crate) fn per(total: Option<u64>, n: u64) -> Option<f64> {
     total.filter(|_| n > 0).map(|t| t as f64 / n as f64)
@@ -134,7 +130,8 @@ pub fn server_summary<'a>(
     samples: impl Iterator<Item = &'a ServerSample> + Clone,
     last: &'a ServerSample,
 ) -> ServerSummary {
-    let peak = |f: fn(&ServerSample) -> Option<u64>| max_of(samples.clone().chain([last]).map(f));
+    let peak =
+        |f: fn(&ServerSample) -> Option<u64>| samples.clone().chain([last]).filter_map(f).max();
     ServerSummary {
         rss_peak_bytes: peak(|s| s.server_rss_bytes),
         heap_peak_bytes: peak(|s| s.server_heap_live_bytes),
@@ -165,18 +162,20 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
     }
     let t = &fin.totals;
     let elapsed = t.elapsed_s.max(f64::EPSILON);
-    let samples = || rows.iter().map(|r| &r.sample);
-    let r = analysis::retained(rec.mode, plan, &fin, &rows);
-    let retained_bytes_method = if rec.client != ClientKind::Hyper
-        && rec.mode == Mode::Fresh
-        && plan.retention.is_some()
-    {
-        Some(format!("not measured: {} keeps its TLS state to itself, so the retention model applies to hyper sessions only", rec.client))
-    } else if let Some(Err(why)) = &fin.kept {
-        Some(format!("not measured: {why}"))
-    } else {
-        r.method.map(str::to_string)
+    // The maximum over the samples and the final reading (`end`), if any.
+    let peak = |f: fn(&ClientSample) -> Option<u64>, end: Option<u64>| {
+        rows.iter()
+            .map(|r| f(&r.sample))
+            .chain([end])
+            .flatten()
+            .max()
     };
+    let mut r = analysis::retained(rec.mode, plan, &fin, &rows);
+    if rec.client != ClientKind::Hyper && rec.mode == Mode::Fresh && plan.retention.is_some() {
+        r.retained_bytes_method = Some(format!("not measured: {} keeps its TLS state to itself, so the retention model applies to hyper sessions only", rec.client));
+    } else if let Some(Err(why)) = &fin.kept {
+        r.retained_bytes_method = Some(format!("not measured: {why}"));
+    }
     let build_cores_needed = per(t.client_build_cpu_us_total, t.client_builds)
         .filter(|_| rec.mode.session_per_request())
         .map(|us| us * plan.rate / 1e6);
@@ -192,6 +191,7 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
     );
     let alloc_per_request = per(t.client_load_alloc_bytes, t.requests_ok);
     let profile = fin.profile.as_ref().and_then(|p| p.as_ref().ok());
+    let b = r.retained_bytes_per_session;
     let summary = ModeSummary {
         mode: rec.mode,
         client: rec.client,
@@ -210,22 +210,11 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
         rate_bound,
         rate_bound_not_measured,
         per_session_unsound: unsound,
-        retained_bytes_per_session: r.bytes_per_session,
-        retained_bytes_method,
-        retained_bytes_slope: r.slope_bytes_per_session,
-        model_plateau_sessions: r.model_sessions,
-        model_plateau_bytes: r.model_bytes,
-        measured_plateau_sessions: r.measured_sessions,
-        measured_plateau_bytes: r.measured_bytes,
-        plateau_ratio: r.ratio,
-        plateau_reached_s: r.reached_s,
-        retained_sessions_peak: max_of(samples().map(|s| s.retained_sessions)),
+        retained_sessions_peak: peak(|s| s.retained_sessions, None),
         knobs: fin.knobs.clone().and_then(Result::ok),
         knobs_error: fin.knobs.clone().and_then(Result::err),
-        retained_breakdown: profile.and_then(|p| {
-            p.breakdown
-                .per_unit(ByteFigure::End, p.sessions_held, r.bytes_per_session)
-        }),
+        retained_breakdown: profile
+            .and_then(|p| p.breakdown.per_unit(ByteFigure::End, p.sessions_held, b)),
         request_breakdown: profile.and_then(|p| {
             p.breakdown
                 .per_unit(ByteFigure::Total, t.requests_ok, alloc_per_request)
@@ -233,18 +222,10 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
         breakdown_error: fin.profile.as_ref().and_then(|p| p.as_ref().err().cloned()),
         held_connection: fin.held.clone().and_then(Result::ok),
         held_connection_error: fin.held.clone().and_then(Result::err),
-        client_rss_peak_bytes: max_of(
-            samples()
-                .map(|s| s.client_rss_bytes)
-                .chain([t.client_rss_end_bytes]),
-        ),
-        client_heap_peak_bytes: max_of(
-            samples()
-                .map(|s| s.client_heap_live_bytes)
-                .chain([t.client_heap_end_bytes]),
-        ),
-        open_fds_peak: max_of(samples().map(|s| s.client_open_fds).chain([t.open_fds_end])),
-        open_connections_peak: max_of(samples().map(|s| s.client_open_conns)),
+        client_rss_peak_bytes: peak(|s| s.client_rss_bytes, t.client_rss_end_bytes),
+        client_heap_peak_bytes: peak(|s| s.client_heap_live_bytes, t.client_heap_end_bytes),
+        open_fds_peak: peak(|s| s.client_open_fds, t.open_fds_end),
+        open_connections_peak: peak(|s| s.client_open_conns, None),
         sampler_share: t.sampler_cpu_us_total.map(|us| us as f64 / 1e6 / elapsed),
         worker_lines_unparsed: rec.unparsed_lines,
         server: rec
@@ -252,8 +233,9 @@ pub fn leg(plan: &RunPlan, rec: &LegRecord) -> (Vec<TimelineRow>, ModeSummary) {
             .as_ref()
             .map(|last| server_summary(rows.iter().filter_map(|r| r.server.as_ref()), last)),
         load: fin.totals.clone(),
+        ..r
     };
-    if let Some(b) = r.bytes_per_session {
+    if let Some(b) = b {
         for row in &mut rows {
             row.retained_bytes = row
                 .sample
@@ -287,7 +269,7 @@ pub fn summary(
     if plan.breakdown {
         method.insert("breakdown".into(), BREAKDOWN.into());
     }
-    if let Some(url) = plan.external_url() {
+    if let Target::External { url, .. } = &plan.target {
         method.insert(
             "server".into(),
             format!("external target {url}: server-side figures were not measured (null)"),
@@ -329,12 +311,11 @@ pub fn summary(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::contract::wire::ClientSample;
 
     /// The plan `--seconds 2 --rate 10 --mode …` gives, every other option at its default
     /// (built here, not parsed: the run layer does not know the command line).
     pub(crate) fn plan(modes: &[Mode]) -> RunPlan {
-        use crate::contract::plan::{RetentionSpec, Target};
+        use crate::contract::plan::RetentionSpec;
         use crate::vocab::tls::{KxChoice, RootsChoice, TlsVersion};
         use crate::vocab::{clock::Clock, defaults, server_cache::ServerCachePolicy};
         RunPlan {

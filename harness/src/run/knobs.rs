@@ -25,13 +25,8 @@ fn variants(base: &ClientTls) -> Vec<(String, ClientTls)> {
     let mut v = vec![(String::new(), base.clone())];
     for knob in Knob::ALL.into_iter().filter(|k| !k.in_use(&own)) {
         let s = knob.apply(&own);
-        let tls = ClientTls::new(
-            base.version,
-            s.kx,
-            s.roots,
-            base.trusted.to_vec(),
-            s.client_cache as usize,
-        );
+        let (version, trusted) = (base.version, base.trusted.to_vec());
+        let tls = ClientTls::new(version, s.kx, s.roots, trusted, s.client_cache as usize);
         v.push((knob.setting(), tls));
     }
     v
@@ -41,18 +36,16 @@ fn variants(base: &ClientTls) -> Vec<(String, ClientTls)> {
 /// server counters stay untouched): a few fresh sessions each make one request and are kept
 /// invalidated; dropping each then frees on this thread exactly what it held with that setting.
 pub async fn probe(base: &ClientTls, certs: &CertSet) -> Result<Vec<KnobFigure>, String> {
-    let server = Server::start(
-        certs,
-        &ServerOptions {
-            port: 0,
-            tls: base.version,
-            body_bytes: crate::vocab::defaults::BODY_BYTES,
-            cache: ServerCachePolicy::default(),
-            witness: false,
-        },
-    )
-    .await
-    .map_err(|e| format!("knob probe server: {e}"))?;
+    let opts = ServerOptions {
+        port: 0,
+        tls: base.version,
+        body_bytes: crate::vocab::defaults::BODY_BYTES,
+        cache: ServerCachePolicy::default(),
+        witness: false,
+    };
+    let server = Server::start(certs, &opts)
+        .await
+        .map_err(|e| format!("knob probe server: {e}"))?;
     let uri: hyper::Uri = format!("https://localhost:{}/", server.addr.port())
         .parse()
         .map_err(|e| format!("knob probe uri: {e}"))?;

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use crate::contract::summary::{Versions, METHOD_REQWEST_NATIVE_TLS};
-use crate::run::load::plan::LATE_THRESHOLD;
+use crate::run::load::LATE_THRESHOLD;
 use crate::run::soundness;
 use crate::vocab::units;
 
@@ -38,8 +38,7 @@ const REQWEST_NATIVE_TLS: &str = "this build compiles in reqwest's native-tls fe
 /// `method.breakdown`, present when the run had `--breakdown`.
 pub(crate) const BREAKDOWN: &str = "--breakdown: each client worker's load ran under dhat (slow: this run's times, latencies and rates are not representative), each allocation site attributed to the owner of the first rule in measure::breakdown::rules::RULES matching its stack; a remainder entry makes each list add up to its measured figure, b or client_alloc_bytes_per_request (docs/method-breakdown.md)";
 
-/// How each kind of figure was measured, in words (`summary.json` `method`): one or two
-/// sentences each, with the docs page that gives the reasons.
+/// How each kind of figure was measured (`summary.json` `method`), with the docs page giving why.
 pub fn methods() -> BTreeMap<String, String> {
     let built_with_openssl = crate::vocab::client::NATIVE_TLS_BUILT
         .then(|| (METHOD_REQWEST_NATIVE_TLS, REQWEST_NATIVE_TLS.to_string()));

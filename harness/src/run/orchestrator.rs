@@ -213,9 +213,8 @@ impl Orchestrator {
                 }
                 assembled.push((rows, m));
             }
-            let carry_on = outcome.carry_on();
             outcomes.push(outcome);
-            if !carry_on {
+            if !outcomes.iter().all(LegOutcome::carry_on) {
                 break;
             }
         }
@@ -255,8 +254,7 @@ impl Orchestrator {
         }
     }
 
-    /// Runs one leg: starts its server (unless the target is external) and its client,
-    /// relays their samples, stops them, and returns what they said and how they ended.
+    /// Runs one leg: its server (unless the target is external) and its client, to their end.
     async fn leg(
         &self,
         mode: Mode,
@@ -265,10 +263,10 @@ impl Orchestrator {
         pb: &ProgressBar,
         meta: &mut RunMeta,
     ) -> LegOutcome {
-        let (mut server, target) = match self.plan.server_plan() {
-            Some(server) => {
+        let (mut server, target) = match &self.plan.target {
+            Target::Builtin { port } => {
                 let cfg = ServerWorkerConfig {
-                    server,
+                    server: self.plan.server_plan(*port),
                     witness: false,
                 };
                 match start_server(&self.exe, cfg).await {
@@ -279,7 +277,7 @@ impl Orchestrator {
                     Err(why) => return LegOutcome::NotStarted(format!("{mode}: {why}")),
                 }
             }
-            None => (None, self.plan.external_url().unwrap_or_default().into()),
+            Target::External { url, .. } => (None, url.clone()),
         };
         meta.target = Some(target.clone());
         let cfg = self.client_config(mode, client_kind, target);

@@ -1,5 +1,6 @@
 //! A worker process as its parent sees it (spawn, messages, stop), and the Ctrl-C counter.
 
+use std::io;
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -25,12 +26,8 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn spawn(
-        exe: &Path,
-        role: WorkerRole,
-        config: &impl Serialize,
-    ) -> std::io::Result<Worker> {
-        let config = serde_json::to_string(config).map_err(std::io::Error::other)?;
+    pub(crate) fn spawn(exe: &Path, role: WorkerRole, config: &impl Serialize) -> io::Result<Self> {
+        let config = serde_json::to_string(config).map_err(io::Error::other)?;
         let mut child = Command::new(exe)
             .args(["__worker", role.as_str(), &config])
             .stdin(Stdio::piped())
@@ -39,7 +36,7 @@ impl Worker {
             .kill_on_drop(true)
             .spawn()?;
         let (Some(stdout), Some(mut err)) = (child.stdout.take(), child.stderr.take()) else {
-            return Err(std::io::Error::other("worker stdout or stderr missing"));
+            return Err(io::Error::other("worker stdout or stderr missing"));
         };
         let stderr = tokio::spawn(async move {
             let mut s = String::new();
@@ -59,8 +56,9 @@ impl Worker {
     pub(crate) async fn next(&mut self) -> Option<WorkerMsg> {
         loop {
             let line = self.lines.next_line().await.ok().flatten()?;
-            if let Some(m) = parse_line(&line, &mut self.unparsed) {
-                return Some(m);
+            match serde_json::from_str(&line) {
+                Ok(m) => return Some(m),
+                Err(_) => self.unparsed += 1,
             }
         }
     }
@@ -91,15 +89,6 @@ impl Worker {
             unparsed: self.unparsed,
         }
     }
-}
-
-/// A worker's stdout line as a message; a line that is not one is counted in `unparsed`.
-fn parse_line(line: &str, unparsed: &mut u64) -> Option<WorkerMsg> {
-    let m = serde_json::from_str(line).ok();
-    if m.is_none() {
-        *unparsed += 1;
-    }
-    m
 }
 
 /// How a worker process ended.
@@ -256,17 +245,29 @@ pub(crate) fn interrupts() -> watch::Receiver<u32> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn lines_that_are_not_messages_are_counted() {
-        let mut unparsed = 0;
-        assert!(parse_line("hello from a library", &mut unparsed).is_none());
-        assert!(parse_line(
-            "{\"type\":\"ready\",\"port\":1,\"fd_limit\":null}",
-            &mut unparsed
-        )
-        .is_some());
-        assert!(parse_line("{\"type\":\"nonsense\"}", &mut unparsed).is_none());
-        assert_eq!(unparsed, 2);
+    #[tokio::test(flavor = "current_thread")]
+    async fn lines_that_are_not_messages_are_counted() {
+        let script = r#"echo hello from a library
+echo '{"type":"ready","port":1,"fd_limit":null}'
+echo '{"type":"nonsense"}'"#;
+        let mut child = Command::new("sh")
+            .args(["-c", script])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("sh");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut w = Worker {
+            child,
+            lines: BufReader::new(stdout).lines(),
+            stderr: tokio::spawn(async { String::new() }),
+            unparsed: 0,
+        };
+        assert!(matches!(
+            w.next().await,
+            Some(WorkerMsg::Ready { port: 1, .. })
+        ));
+        assert!(w.next().await.is_none());
+        assert_eq!(w.unparsed, 2);
     }
 
     /// Rust's panic output, as a worker prints it before it aborts.

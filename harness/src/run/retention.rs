@@ -68,14 +68,6 @@ impl<T> RetentionStore<T> {
         }
     }
 
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
     pub fn stats(&self) -> RetentionStats {
         RetentionStats {
             entries: self.entries.len() as u64,
@@ -110,11 +102,15 @@ mod tests {
         s.insert(0.0, vec![1]);
         s.insert(5.0, vec![2]);
         s.expire(9.999);
-        assert_eq!(s.len(), 2);
+        assert_eq!(s.stats().entries, 2);
         s.expire(10.0);
-        assert_eq!(s.len(), 1, "the entry inserted at 0 expires at exactly 10");
+        assert_eq!(
+            s.stats().entries,
+            1,
+            "the entry inserted at 0 expires at exactly 10"
+        );
         s.expire(15.0);
-        assert!(s.is_empty());
+        assert_eq!(s.stats().entries, 0);
         assert_eq!(s.stats().expired, 2);
     }
 
@@ -124,7 +120,7 @@ mod tests {
         s.insert(0.0, vec![1]);
         s.insert(1.0, vec![2]);
         s.insert(2.0, vec![3]);
-        assert_eq!(s.len(), 2);
+        assert_eq!(s.stats().entries, 2);
         assert_eq!(s.stats().evicted, 1);
         let left: Vec<u8> = s.entries.iter().map(|(_, v)| v[0]).collect();
         assert_eq!(left, vec![2, 3]);
@@ -134,7 +130,7 @@ mod tests {
     fn zero_cap_keeps_nothing() {
         let mut s = store(100, Some(0));
         s.insert(0.0, vec![1]);
-        assert!(s.is_empty());
+        assert_eq!(s.stats().entries, 0);
         assert_eq!(s.stats().inserted, 1);
         assert_eq!(s.stats().evicted, 1);
     }
@@ -147,10 +143,10 @@ mod tests {
             let now = f64::from(i) / 10.0;
             s.insert(now, vec![0; 8]);
             if now >= 20.0 {
-                assert_eq!(s.len(), 200, "at {now}");
+                assert_eq!(s.stats().entries, 200, "at {now}");
             }
         }
         s.drain();
-        assert!(s.is_empty());
+        assert_eq!(s.stats().entries, 0);
     }
 }

@@ -1,7 +1,7 @@
 //! Pure: whether a leg kept its rate and whether its per-session figures are sound.
 
 use crate::contract::wire::ClientTotals;
-use crate::run::load::plan::{END_GRACE, LATE_THRESHOLD};
+use crate::run::load::{END_GRACE, LATE_THRESHOLD};
 use crate::vocab::clock::Clock;
 use crate::vocab::units;
 
@@ -159,7 +159,7 @@ mod tests {
         self,
         tests::{fin, plan, record},
     };
-    use crate::run::load::plan::StopReason;
+    use crate::run::load::StopReason;
     use crate::vocab::mode::Mode;
 
     /// A leg of 6,000 planned requests at --rate 100 that kept its rate.

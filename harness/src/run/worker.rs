@@ -100,14 +100,8 @@ pub fn client_main(config_json: &str) -> Result<(), WorkerError> {
     let rt = runtime()?;
     rt.block_on(async move {
         let stop = stop_signal();
-        let mut fin = load::run(
-            &cfg,
-            target,
-            SessionFactory::with_kind(cfg.client, tls.clone()),
-            stop.clone(),
-            fd_limit,
-        )
-        .await;
+        let factory = SessionFactory::with_kind(cfg.client, tls.clone());
+        let mut fin = load::run(&cfg, target, factory, stop.clone(), fd_limit).await;
         if let Some(certs) = &probe_certs {
             if !*stop.borrow() && cfg.mode == Mode::Fresh {
                 fin.knobs = Some(crate::run::knobs::probe(&tls, certs).await);

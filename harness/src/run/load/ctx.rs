@@ -39,7 +39,6 @@ pub(super) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 type Retained = RetentionStore<Arc<rustls::ClientConfig>>;
 
-/// A histogram the load's tasks record into.
 pub(super) struct Hist(Mutex<Histogram<u64>>);
 
 impl Default for Hist {
@@ -189,25 +188,23 @@ impl Ctx {
         let t0 = Instant::now();
         let result = match &self.one {
             Some(session) => session.get(&self.target).await.map_err(|e| e.kind()),
-            None => {
-                match build_session(&self.counters, &self.factory, Pooling::KeepAlive) {
-                    Ok(session) => {
-                        let r = session.get(&self.target).await;
-                        if self.mode == Mode::Leak {
-                            lock(&self.counters.leaked).push(session);
-                        } else if let Some(store) = &self.retained {
-                            // Invalidated: pool and connections go, the TLS state is retained.
-                            if let Some(state) = session.into_tls_state() {
-                                let now = self.now_for(stamp);
-                                lock(store).insert(now, state);
-                            }
+            None => match build_session(&self.counters, &self.factory, Pooling::KeepAlive) {
+                Ok(session) => {
+                    let r = session.get(&self.target).await;
+                    if self.mode == Mode::Leak {
+                        lock(&self.counters.leaked).push(session);
+                    } else if let Some(store) = &self.retained {
+                        // Invalidated: pool and connections go, the TLS state is retained.
+                        if let Some(state) = session.into_tls_state() {
+                            let now = self.now_for(stamp);
+                            lock(store).insert(now, state);
                         }
-                        // Otherwise the session is dropped here: invalidated, connections closed.
-                        r.map_err(|e| e.kind())
                     }
-                    Err(kind) => Err(kind),
+                    // Otherwise the session is dropped here: invalidated, connections closed.
+                    r.map_err(|e| e.kind())
                 }
-            }
+                Err(kind) => Err(kind),
+            },
         };
         let us = t0.elapsed().as_micros() as u64;
         let c = &self.counters;

@@ -9,14 +9,13 @@ use tokio::time::Instant;
 use crate::contract::wire::{ClientFinal, ClientTotals, KeptRelease, Latency};
 use crate::measure::{alloc, procstat, settle};
 use crate::run::load::ctx::{lock, p50p99, Ctx};
-use crate::run::load::plan::StopReason;
 use crate::vocab::clock::Clock;
 use crate::vocab::mode::Mode;
 
 pub(super) async fn finish(
     ctx: &Arc<Ctx>,
     started: u64,
-    stopped_early: Option<StopReason>,
+    stopped_early: Option<String>,
     sampler_cpu_us: Option<u64>,
 ) -> ClientFinal {
     let start_state = &ctx.at_start;
@@ -40,10 +39,6 @@ pub(super) async fn finish(
             mean: lat.mean(),
         })
     };
-    let start_lag_us = match ctx.run.clock {
-        Clock::Real => p50p99(&c.lag_hist.lock()),
-        Clock::Virtual => None,
-    };
     let stats = ctx.factory.stats();
     let cpu_measured = !c.build_cpu_unmeasured.load(Relaxed);
     let bytes_measured = !c.build_bytes_unmeasured.load(Relaxed);
@@ -56,7 +51,7 @@ pub(super) async fn finish(
         elapsed_s: elapsed.as_secs_f64(),
         virtual_s: (ctx.run.clock == Clock::Virtual).then(|| ctx.stamp(started)),
         late_starts: ctx.late_starts(),
-        start_lag_us,
+        start_lag_us: p50p99(&c.lag_hist.lock()).filter(|_| ctx.run.clock == Clock::Real),
         handshakes_full: stats.map(|s| s.handshakes_full.load(Relaxed)),
         handshakes_resumed: stats.map(|s| s.handshakes_resumed.load(Relaxed)),
         requests_on_reused_connection: stats.map(|_| c.reused.load(Relaxed)),
@@ -91,7 +86,7 @@ pub(super) async fn finish(
         latency_us: latency,
         warmup_us: ctx.warmup_us,
         sampler_cpu_us_total: sampler_cpu_us,
-        stopped_early: stopped_early.map(|r| r.to_string()),
+        stopped_early,
     };
     // Once the closed connections' tasks end, each retained or kept session's state is its
     // last owner: the `--breakdown` profile ends with them live ("at end"), then they drop.

@@ -1,8 +1,7 @@
-//! The client worker's load: the real clock's open loop or the virtual clock's, and a sampler.
+//! The client worker's load: the real or the virtual clock's loop, why it stops early, a sampler.
 
 mod ctx;
 mod finish;
-pub mod plan;
 mod sampler;
 
 pub(crate) use ctx::{new_hist, p50p99};
@@ -20,18 +19,56 @@ use crate::contract::worker::ClientWorkerConfig;
 use crate::measure::procstat;
 use crate::run::load::ctx::{build_session, lock, Counters, Ctx, Start};
 use crate::run::load::finish::finish;
-use crate::run::load::plan::{
-    StopReason, END_GRACE, FD_HEADROOM, LATE_THRESHOLD, VIRTUAL_IN_FLIGHT,
-};
 use crate::run::load::sampler::{sampler_loop, Sampler};
 use crate::run::retention::RetentionStore;
-use crate::tls::session::{Pooling, SessionFactory, REQUEST_TIMEOUT};
+use crate::tls::session::{FailureKind, Pooling, SessionFactory, REQUEST_TIMEOUT};
 use crate::vocab::client::ClientKind;
 use crate::vocab::clock::Clock;
 use crate::vocab::mode::Mode;
 
-/// Runs the plan's load against `plan.target`, emitting samples on stdout, until the schedule
-/// ends or `stop` turns true. Returns the totals.
+/// A start this much after its scheduled time counts as late.
+pub const LATE_THRESHOLD: Duration = Duration::from_millis(2);
+/// Starts are still made this long after the planned end (a start scheduled just before the
+/// end may come a timer tick late); later ones count as not started: the machine fell behind.
+pub const END_GRACE: Duration = Duration::from_millis(100);
+/// Descriptors kept free below the limit when leak mode decides to stop.
+pub const FD_HEADROOM: u64 = 64;
+/// Requests in flight under the virtual clock: enough to keep both cores busy.
+pub const VIRTUAL_IN_FLIGHT: usize = 8;
+
+/// Why a mode's load stopped before its schedule ended. Its `Display` is the stable text
+/// published as `stopped_early`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum StopReason {
+    /// Ctrl-C, SIGTERM, or the parent closed the worker's stdin.
+    #[error("interrupted")]
+    Interrupted,
+    #[error("fell behind: all {slots} request slots (--max-in-flight) stayed busy until the end; {started} of {planned} requests started")]
+    SlotsBusy {
+        slots: usize,
+        started: u64,
+        planned: u64,
+    },
+    /// The machine could not start requests as fast as scheduled.
+    #[error("fell behind: {started} of {planned} requests started within the duration")]
+    FellBehind { started: u64, planned: u64 },
+    #[error(
+        "leak: stopped after {started} sessions at the --max-open bound of {max} open connections"
+    )]
+    MaxOpen { started: u64, max: u64 },
+    #[error("leak: stopped after {started} sessions, before the file-descriptor limit: {open} connections open, RLIMIT_NOFILE soft limit {soft} (hard {hard}); raise it with `ulimit -n` or lower --rate/--seconds")]
+    FdLimit {
+        started: u64,
+        open: u64,
+        soft: u64,
+        hard: u64,
+    },
+    /// Shared and resume: the one session could not be built.
+    #[error("could not build the session: {0}")]
+    NoSession(FailureKind),
+}
+
+/// Runs the load, emitting samples on stdout, until the schedule ends or `stop` turns true.
 pub async fn run(
     cfg: &ClientWorkerConfig,
     target: Uri,
@@ -52,10 +89,12 @@ pub async fn run(
         Mode::Resume => Some(Pooling::NoIdle),
         Mode::Fresh | Mode::Leak => None,
     };
-    let one = match one.map(|pooling| build_session(&counters, &factory, pooling)) {
-        None => None,
-        Some(Ok(s)) => Some(Arc::new(s)),
-        Some(Err(kind)) => {
+    let one = match one
+        .map(|p| build_session(&counters, &factory, p))
+        .transpose()
+    {
+        Ok(one) => one.map(Arc::new),
+        Err(kind) => {
             let why = StopReason::NoSession(kind.clone());
             counters.fail(kind);
             return ClientFinal {
@@ -97,6 +136,7 @@ pub async fn run(
         Clock::Real => real_loop(&ctx, stop).await,
         Clock::Virtual => virtual_loop(&ctx, stop).await,
     };
+    let stopped_early = stopped_early.map(|r| r.to_string());
     finish(&ctx, started, stopped_early, sampler_cpu_us).await
 }
 

@@ -47,11 +47,8 @@ impl Sampler {
         let failed = c.failed.load(Relaxed);
         let done = ok + failed;
         let dt = t_s - self.prev_t;
-        let interval_rps = if dt > 0.0 {
-            (done - self.prev_done) as f64 / dt
-        } else {
-            0.0
-        };
+        let interval_rps = (dt > 0.0).then(|| (done - self.prev_done) as f64 / dt);
+        let interval_rps = interval_rps.unwrap_or(0.0);
         self.prev_t = t_s;
         self.prev_done = done;
         let (latency, max) = {
@@ -65,7 +62,7 @@ impl Sampler {
             Some(store) => {
                 let mut s = lock(store);
                 s.expire(ctx.now_for(virtual_t_s));
-                Some(s.len() as u64)
+                Some(s.stats().entries)
             }
             None => None,
         };
