@@ -36,22 +36,20 @@ fn count(v: Option<u64>) -> String {
     units::opt(v, units::count)
 }
 
+/// Figures read together, as `a / b`.
+fn slashed<T, const N: usize>(figures: [T; N], f: impl Fn(T) -> String) -> String {
+    figures.map(f).join(" / ")
+}
+
 const HANDSHAKES: Row = ("handshakes full / resumed / failed", |s| {
-    format!(
-        "{} / {} / {}",
-        count(s.handshakes_full),
-        count(s.handshakes_resumed),
-        count(s.handshakes_failed)
-    )
+    let handshakes = [s.handshakes_full, s.handshakes_resumed, s.handshakes_failed];
+    slashed(handshakes, count)
 });
 const NEW_CONNECTIONS_PER_REQUEST: Row = ("new connections per request (derived)", |s| {
     units::opt(s.new_connections_per_request, units::sig3)
 });
 const REQUESTS_PER_CONNECTION: Row = ("requests per connection (derived)", |s| {
     units::opt(s.requests_per_connection, units::sig3)
-});
-const CLOSED_AT_EXIT: Row = ("connections closed at exit or never", |s| {
-    count(s.connections_open_at_exit)
 });
 const OPEN_AT_LAST_REQUEST: Row = ("connections open at the last request", |s| {
     let per = s
@@ -62,11 +60,7 @@ const OPEN_AT_LAST_REQUEST: Row = ("connections open at the last request", |s| {
     format!("{}{per}", count(s.connections_open_at_last_request))
 });
 const RSS: Row = ("RSS peak / last sample", |s| {
-    format!(
-        "{} / {}",
-        opt_bytes(s.rss_peak_bytes),
-        opt_bytes(s.rss_end_bytes)
-    )
+    slashed([s.rss_peak_bytes, s.rss_end_bytes], opt_bytes)
 });
 
 /// The figure rows of the terminal table and the page, in order.
@@ -80,14 +74,16 @@ pub const FIGURES: &[Row] = &[
     NEW_CONNECTIONS_PER_REQUEST,
     REQUESTS_PER_CONNECTION,
     OPEN_AT_LAST_REQUEST,
-    CLOSED_AT_EXIT,
+    ("connections closed at exit or never", |s| {
+        count(s.connections_open_at_exit)
+    }),
     ("before the end: last seen running / last sample", |s| {
         let ms = |v: Option<f64>| units::opt(v, |w| format!("{} ms", units::sig3(w)));
-        format!(
-            "{} / {}",
-            ms(s.last_seen_running_before_end_ms),
-            ms(s.last_sample_before_end_ms)
-        )
+        let before_end = [
+            s.last_seen_running_before_end_ms,
+            s.last_sample_before_end_ms,
+        ];
+        slashed(before_end, ms)
     }),
     ("connections open at once, peak", |s| {
         count(s.connections_open_peak)
@@ -108,28 +104,17 @@ pub const FIGURES: &[Row] = &[
     }),
     ("open descriptors, peak", |s| count(s.open_fds_peak)),
     ("TCP to the server held, peak / last sample (/proc)", |s| {
-        format!(
-            "{} / {}",
-            count(s.tcp_to_server_peak),
-            count(s.tcp_to_server_last_sample)
-        )
+        slashed([s.tcp_to_server_peak, s.tcp_to_server_last_sample], count)
     }),
     ("CPU (command and waited children)", |s| {
         units::opt(s.cpu_s, |c| format!("{c:.3} s"))
     }),
     ("heap peaks / at exits, summed per process (derived)", |s| {
-        format!(
-            "{} / {}",
-            opt_bytes(s.heap_peaks_summed_bytes),
-            opt_bytes(s.heap_at_exits_summed_bytes)
-        )
+        let sums = [s.heap_peaks_summed_bytes, s.heap_at_exits_summed_bytes];
+        slashed(sums, opt_bytes)
     }),
     ("valgrind: processes seen / profiles read", |s| {
-        format!(
-            "{} / {}",
-            count(s.heap_processes_seen),
-            count(s.heap_profiles_read)
-        )
+        slashed([s.heap_processes_seen, s.heap_profiles_read], count)
     }),
     ("sampler CPU", |s| {
         units::opt(s.sampler_cpu_us_total, |us| units::micros(us as f64))

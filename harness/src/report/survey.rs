@@ -42,14 +42,12 @@ fn cells(r: &SurveyRow, heap: bool) -> Vec<String> {
         r.library.clone(),
         r.habit.clone(),
         opt(r.connections_per_request, units::per_request),
-        match (r.handshakes_full, r.handshakes_resumed) {
-            (Some(f), Some(s)) => format!("{f} / {s}"),
-            _ => units::NOT_MEASURED.into(),
-        },
-        match (r.connections_left_open, r.connections) {
-            (Some(l), Some(c)) => format!("{l} of {c}"),
-            _ => units::NOT_MEASURED.into(),
-        },
+        opt(r.handshakes_full.zip(r.handshakes_resumed), |(f, s)| {
+            format!("{f} / {s}")
+        }),
+        opt(r.connections_left_open.zip(r.connections), |(l, c)| {
+            format!("{l} of {c}")
+        }),
         opt(r.rss_growth_per_request_bytes, units::bytes),
         opt(r.cpu_per_request_s, |s| units::micros(s * 1e6)),
     ];
