@@ -299,7 +299,6 @@ async fn supervise(
     let mut last_sample: Option<closing::LastSample> = None;
     let mut server_alive = true;
     let mut stopping: Option<ExecEnd> = None;
-    let mut killed = false;
     let mut kill_at: Option<tokio::time::Instant> = None;
     let ended: Ended = loop {
         tokio::select! {
@@ -324,9 +323,9 @@ async fn supervise(
                     report::show_progress(&pb, &row);
                     rows.push(row);
                 }
-                if !killed && kill_at.is_some_and(|at| tokio::time::Instant::now() >= at) {
+                if kill_at.is_some_and(|at| tokio::time::Instant::now() >= at) {
                     signal_group(pid, Signal::KILL);
-                    killed = true;
+                    kill_at = None;
                 }
             }
             msg = server.next(), if server_alive => match msg {
@@ -345,7 +344,6 @@ async fn supervise(
                 if changed.is_err() || *intr.borrow() == seen_intr { continue; }
                 if stopping == Some(ExecEnd::Interrupted) {
                     signal_group(pid, Signal::KILL);
-                    killed = true;
                 } else {
                     pb.set_message("interrupted: stopping the command (Ctrl-C again to kill it)");
                     stopping = None;

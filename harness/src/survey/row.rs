@@ -40,12 +40,12 @@ fn row(
 ) -> SurveyRow {
     let heap = s.filter(|s| s.heap_tool == HeapTool::Valgrind);
     SurveyRow {
-        runtime: spec.runtime,
-        library: spec.library.into(),
+        runtime: spec.library.runtime,
+        library: spec.library.name.into(),
         habit: spec.habit.into(),
         program: spec.program.into(),
         status,
-        needs: spec.needs.iter().map(|n| n.describe()).collect(),
+        needs: spec.library.needs.iter().map(|n| n.describe()).collect(),
         why,
         command: None,
         report: None,
@@ -68,7 +68,7 @@ fn row(
         heap_per_connection_bytes: heap
             .and_then(|s| ratio(s.heap_peaks_summed_bytes, s.connections)),
         heap_breakdown: heap.and_then(|s| s.heap_breakdown.clone()),
-        heap_blind_spot: heap.and(spec.heap_blind_spot).map(String::from),
+        heap_blind_spot: heap.and(spec.library.heap_blind_spot).map(String::from),
         verdict,
     }
 }
@@ -164,7 +164,7 @@ mod tests {
     fn go() -> &'static HabitSpec {
         HABITS
             .iter()
-            .find(|h| h.runtime == Runtime::Go)
+            .find(|h| h.library.runtime == Runtime::Go)
             .expect("a Go habit")
     }
 
@@ -204,7 +204,7 @@ mod tests {
 
     #[test]
     fn a_missing_runtime_names_its_package_and_measures_nothing() {
-        let r = missing(go(), go().needs);
+        let r = missing(go(), go().library.needs);
         assert_eq!(r.status, RowStatus::Missing);
         assert!(
             r.verdict.contains("apt-get install golang-go"),
