@@ -227,13 +227,10 @@ fn page(s: &ExecSummary) -> String {
     }
     // The --fail-if conditions are the verdict a CI job acts on: with it, not below the charts.
     for c in &s.conditions {
-        let (class, mark) = if c.failed {
-            ("failed", "FAILED")
-        } else {
-            ("ok", "ok")
-        };
+        let mark = if c.failed { "FAILED" } else { "ok" };
         h.push_str(&format!(
-            "<li class=\"{class}\">--fail-if {mark}: <code>{}</code> ({})</li>\n",
+            "<li class=\"{}\">--fail-if {mark}: <code>{}</code> ({})</li>\n",
+            mark.to_lowercase(),
             esc(&c.condition),
             esc(&measured(c))
         ));

@@ -102,16 +102,14 @@ fn breakdown_reasons(s: &ExecSummary, heap: Option<&HeapProfiles>) -> Vec<(Strin
         };
         return vec![("heap_breakdown".into(), why)];
     };
+    // An owner's figure per unit is null exactly when the witness counted no such unit.
     let per = |field: &str, units: Option<u64>, what: &str| {
-        let null = owners.iter().any(|o| match field {
-            "per_connection" => o.per_connection.is_none(),
-            _ => o.per_request.is_none(),
-        });
         let why = match units {
             None => witness_lost(s),
-            Some(_) => format!("undefined: the witness counted no {what} to divide by"),
+            Some(0) => format!("undefined: the witness counted no {what} to divide by"),
+            Some(_) => return None,
         };
-        null.then(|| (format!("heap_breakdown.{field}"), why))
+        (!owners.is_empty()).then(|| (format!("heap_breakdown.{field}"), why))
     };
     [
         per("per_connection", s.connections, "connection"),

@@ -44,11 +44,8 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         |k: Handshake| from_record(&|c| c.iter().filter(|c| c.handshake == k).count() as u64);
     let requests = from_record(&|c| c.iter().map(|c| c.requests).sum());
     let connections = from_record(&|c| c.len() as u64);
-    let (full, resumed, failed) = (
-        count(Handshake::Full),
-        count(Handshake::Resumed),
-        count(Handshake::Failed),
-    );
+    let [full, resumed, failed] =
+        [Handshake::Full, Handshake::Resumed, Handshake::Failed].map(count);
     let open_at_last_request = conns.and_then(closing::open_at_last_request);
     let last = o.last_sample.as_ref();
     let conn_rows = conns.map(|cs| closing::rows(cs, o.start_ns, o.end, last));

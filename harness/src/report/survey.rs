@@ -104,13 +104,11 @@ pub fn table(s: &SurveySummary) -> String {
     ));
     if heap {
         out.push_str("C heap/conn: derived, DHAT's heap peaks summed ÷ connections; valgrind does not see:\n");
-        let mut seen = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         for r in &s.rows {
-            if let Some(blind) = r.heap_blind_spot.as_deref() {
-                if !seen.contains(&r.runtime) {
-                    seen.push(r.runtime);
-                    let _ = writeln!(out, "  {}: {blind}", r.runtime);
-                }
+            let first = |_: &&str| seen.insert(r.runtime);
+            if let Some(blind) = r.heap_blind_spot.as_deref().filter(first) {
+                let _ = writeln!(out, "  {}: {blind}", r.runtime);
             }
         }
     }
@@ -158,18 +156,12 @@ fn page(s: &SurveySummary, chart: bool) -> String {
         let row = cells(r, heap);
         let last = row.len() - 1;
         for (i, c) in row.iter().enumerate() {
-            let class = if i == last {
-                " class=v"
-            } else if c == units::NOT_MEASURED {
-                " class=nm"
-            } else {
-                ""
+            let _ = match (i, c.as_str()) {
+                (..3, _) => write!(h, "<th scope=row>{}</th>", esc(c)),
+                _ if i == last => write!(h, "<td class=v>{}</td>", esc(c)),
+                (_, units::NOT_MEASURED) => write!(h, "<td class=nm>{}</td>", esc(c)),
+                _ => write!(h, "<td>{}</td>", esc(c)),
             };
-            if i < 3 {
-                let _ = write!(h, "<th scope=row>{}</th>", esc(c));
-            } else {
-                let _ = write!(h, "<td{class}>{}</td>", esc(c));
-            }
         }
         match &r.report {
             Some(p) => {
