@@ -212,16 +212,14 @@ fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
 /// [`HEADLINE`] and `--fail-if`, the charts, every figure, then how it was measured.
 fn page(s: &ExecSummary) -> String {
     let mut h = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>harness exec</title>\n<style>{}.failed{{color:#b00}}</style>\n</head>\n<body>\n",
-        crate::report::html::STYLE
-    );
-    h.push_str(&format!(
-        "<h1>harness exec</h1>\n<p class=\"sub\"><code>{}</code>: {} after {}</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>harness exec</title>\n<style>{}.failed{{color:#b00}}</style>\n</head>\n<body>\n\
+         <h1>harness exec</h1>\n<p class=\"sub\"><code>{}</code>: {} after {}</p>\n\
+         <section id=\"headline\">\n<h2>Verdict</h2>\n<ul>\n",
+        crate::report::html::STYLE,
         esc(&s.command.join(" ")),
         esc(s.ended.as_str()),
         esc(&units::seconds(s.elapsed_s))
-    ));
-    h.push_str("<section id=\"headline\">\n<h2>Verdict</h2>\n<ul>\n");
+    );
     for l in &s.verdict {
         h.push_str(&format!("<li>{}</li>\n", esc(l)));
     }
@@ -237,10 +235,9 @@ fn page(s: &ExecSummary) -> String {
     }
     h.push_str("</ul>\n<div class=\"legs figs\">\n");
     for (label, get) in HEADLINE {
+        let (label, value) = (esc(label), esc(&get(s)));
         h.push_str(&format!(
-            "<div class=\"leg\"><dl><dt>{}</dt><dd>{}</dd></dl></div>\n",
-            esc(label),
-            esc(&get(s))
+            "<div class=\"leg\"><dl><dt>{label}</dt><dd>{value}</dd></dl></div>\n"
         ));
     }
     h.push_str("</div>\n</section>\n<div class=\"lead\">\n");
@@ -259,13 +256,13 @@ fn page(s: &ExecSummary) -> String {
             "<figure><img src=\"{file}\" alt=\"{caption}\"><figcaption>{caption}</figcaption></figure>\n"
         ));
     }
-    h.push_str("</div>\n");
-    h.push_str("<h2>Figures</h2>\n<div class=\"scroll\"><table class=\"modes\">\n<tbody>\n");
+    h.push_str(
+        "</div>\n<h2>Figures</h2>\n<div class=\"scroll\"><table class=\"modes\">\n<tbody>\n",
+    );
     for (label, get) in FIGURES {
+        let (label, value) = (esc(label), esc(&get(s)));
         h.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>\n",
-            esc(label),
-            esc(&get(s))
+            "<tr><th scope=\"row\">{label}</th><td>{value}</td></tr>\n"
         ));
     }
     h.push_str("</tbody>\n</table></div>\n");

@@ -49,27 +49,22 @@ pub fn assemble(o: &Observed) -> ExecSummary {
     let open_at_last_request = conns.and_then(closing::open_at_last_request);
     let last = o.last_sample.as_ref();
     let conn_rows = conns.map(|cs| closing::rows(cs, o.start_ns, o.end, last));
-    let lifetimes_ms = conns
+    // The same HDR histogram (3 significant digits) as the run's latencies.
+    let mut lifetimes = new_hist();
+    conns
         .into_iter()
         .flatten()
         .zip(conn_rows.iter().flatten())
         .filter(|(_, r)| !r.open_at_exit)
         .filter_map(|(c, _)| {
             Some((c.closed_ns?.saturating_sub(c.opened_ns) as f64 / 1e6).round() as u64)
-        });
-    // The same HDR histogram (3 significant digits) as the run's latencies.
-    let mut lifetimes = new_hist();
-    for ms in lifetimes_ms {
-        lifetimes.saturating_record(ms);
-    }
+        })
+        .for_each(|ms| lifetimes.saturating_record(ms));
 
     let peak = |f: fn(&ExecRow) -> Option<u64>| o.rows.iter().filter_map(f).max();
-    let first_req = o
-        .rows
-        .iter()
-        .find(|r| r.server.as_ref().is_some_and(|s| s.server_requests > 0));
-    let last_row = o.rows.iter().rev().find(|r| r.tree.processes > 0);
     let reqs = |r: &ExecRow| r.server.as_ref().map_or(0, |s| s.server_requests);
+    let first_req = o.rows.iter().find(|r| reqs(r) > 0);
+    let last_row = o.rows.iter().rev().find(|r| r.tree.processes > 0);
     // The first sample that saw every request answered: memory after the last request, before
     // the exit's teardown (a sample taken while a process exits sees its memory half freed).
     let total = o.rows.iter().map(reqs).max().unwrap_or(0);

@@ -17,7 +17,7 @@ pub const CHART_FILE: &str = "survey.svg";
 pub const TABLE_FILE: &str = "table.txt";
 
 /// The table's column heads.
-fn heads(heap: bool) -> Vec<&'static str> {
+fn heads(heap: bool) -> Vec<String> {
     let mut h = vec![
         "runtime",
         "library",
@@ -32,7 +32,7 @@ fn heads(heap: bool) -> Vec<&'static str> {
         h.push("C heap/conn");
     }
     h.push("verdict");
-    h
+    h.into_iter().map(String::from).collect()
 }
 
 /// One row's cells, in [`heads`]' order.
@@ -64,7 +64,13 @@ pub fn table(s: &SurveySummary) -> String {
     let heads = heads(heap);
     let rows: Vec<Vec<String>> = s.rows.iter().map(|r| cells(r, heap)).collect();
     let widths: Vec<usize> = (0..heads.len())
-        .map(|i| widest(rows.iter().map(|r| r[i].as_str()).chain([heads[i]])))
+        .map(|i| {
+            widest(
+                rows.iter()
+                    .map(|r| r[i].as_str())
+                    .chain([heads[i].as_str()]),
+            )
+        })
         .collect();
     let numeric = |i: usize| (3..heads.len() - 1).contains(&i);
     let line = |cells: &[String]| -> String {
@@ -87,9 +93,7 @@ pub fn table(s: &SurveySummary) -> String {
         units::seconds(s.elapsed_s),
         s.ended
     );
-    out.push_str(&line(
-        &heads.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
-    ));
+    out.push_str(&line(&heads));
     for r in &rows {
         out.push_str(&line(r));
     }
@@ -148,7 +152,7 @@ fn page(s: &SurveySummary, chart: bool) -> String {
     }
     h.push_str("<h2>Table</h2><div class=scroll><table class=modes><thead><tr>");
     for head in heads(heap) {
-        let _ = write!(h, "<th>{}</th>", esc(head));
+        let _ = write!(h, "<th>{}</th>", esc(&head));
     }
     h.push_str("<th>report</th></tr></thead><tbody>");
     for r in &s.rows {
@@ -163,12 +167,10 @@ fn page(s: &SurveySummary, chart: bool) -> String {
                 _ => write!(h, "<td>{}</td>", esc(c)),
             };
         }
-        match &r.report {
-            Some(p) => {
-                let _ = write!(h, "<td><a href=\"{0}/index.html\">{0}</a></td>", esc(p));
-            }
-            None => h.push_str("<td class=nm>n/a</td>"),
-        }
+        let _ = match &r.report {
+            Some(p) => write!(h, "<td><a href=\"{0}/index.html\">{0}</a></td>", esc(p)),
+            None => write!(h, "<td class=nm>n/a</td>"),
+        };
         h.push_str("</tr>");
     }
     h.push_str("</tbody></table></div><h2>How each figure was measured</h2><dl>");
@@ -176,12 +178,9 @@ fn page(s: &SurveySummary, chart: bool) -> String {
         let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
     }
     h.push_str("</dl>");
-    let missing: Vec<&SurveyRow> = s
-        .rows
-        .iter()
-        .filter(|r| r.status != RowStatus::Measured)
-        .collect();
-    if !missing.is_empty() {
+    let not_measured = |r: &&SurveyRow| r.status != RowStatus::Measured;
+    let mut missing = s.rows.iter().filter(not_measured).peekable();
+    if missing.peek().is_some() {
         h.push_str("<h2>Not measured</h2><ul>");
         for r in missing {
             let _ = write!(
