@@ -76,9 +76,7 @@ pub fn valgrind_argv(dir: &Path, breakdown: bool, command: &[String]) -> Vec<Str
         "--trace-children=yes".into(),
         format!("--dhat-out-file={}/dhat.%p.json", dir.display()),
     ];
-    if breakdown {
-        v.push(format!("--num-callers={BREAKDOWN_CALLERS}"));
-    }
+    v.extend(breakdown.then(|| format!("--num-callers={BREAKDOWN_CALLERS}")));
     v.push("--".into());
     v.extend(command.iter().cloned());
     v
@@ -92,15 +90,10 @@ pub fn read_profiles(dir: &Path, seen: &BTreeSet<i32>, breakdown: bool) -> HeapP
         ..Default::default()
     };
     let mut profiled = BTreeSet::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(d) => d,
-        Err(e) => {
-            h.unreadable.push(format!("{}: {e}", dir.display()));
-            h.missing = seen.iter().copied().collect();
-            return h;
-        }
-    };
-    for e in entries.flatten() {
+    // An unreadable directory leaves every process seen without a profile.
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()));
+    h.unreadable.extend(entries.as_ref().err().cloned());
+    for e in entries.into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let Some(pid) = name
             .strip_prefix("dhat.")

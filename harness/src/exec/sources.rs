@@ -82,10 +82,7 @@ pub fn unmeasured(
     let mut out: BTreeMap<String, String> = numeric_fields()
         .into_iter()
         .filter(|f| json.get(f).is_some_and(serde_json::Value::is_null))
-        .map(|f| {
-            let why = reason(&f, s, sampled, heap);
-            (f, why)
-        })
+        .map(|f| (f.clone(), reason(&f, s, sampled, heap)))
         .collect();
     out.extend(breakdown_reasons(s, heap));
     out
