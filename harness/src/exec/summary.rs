@@ -82,6 +82,7 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         _ => (None, None),
     };
     let heap_sums = o.heap.as_ref().and_then(HeapProfiles::sums);
+    let ms_before_end = |t: u64| (o.end.at_ns as f64 - t as f64) / 1e6;
 
     let mut s = ExecSummary {
         schema: EXEC_SCHEMA,
@@ -113,11 +114,8 @@ pub fn assemble(o: &Observed) -> ExecSummary {
             .map(|rs| rs.iter().filter(|r| r.open_at_exit).count() as u64),
         connections_open_at_last_request: open_at_last_request,
         connections_open_at_last_request_per_request: ratio(open_at_last_request, requests),
-        last_seen_running_before_end_ms: o
-            .end
-            .running_at_ns
-            .map(|r| (o.end.at_ns as f64 - r as f64) / 1e6),
-        last_sample_before_end_ms: last.map(|l| (o.end.at_ns as f64 - l.at_ns as f64) / 1e6),
+        last_seen_running_before_end_ms: o.end.running_at_ns.map(ms_before_end),
+        last_sample_before_end_ms: last.map(|l| ms_before_end(l.at_ns)),
         connections_open_peak: conns.map(open_peak),
         connection_lifetime_ms: p50p99(&lifetimes),
         habit: None,

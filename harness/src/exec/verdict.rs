@@ -1,6 +1,6 @@
 //! The verdict: what the measured figures say about a program's connections, in sentences.
 
-use crate::contract::exec::ExecSummary;
+use crate::contract::exec::{ExecSummary, WorkerEnd};
 use crate::exec::sources::worker_how;
 use crate::vocab::exec::{Habit, HeapTool, WitnessRecord};
 use crate::vocab::owner::Owner;
@@ -193,15 +193,13 @@ fn other_sentences(s: &ExecSummary) -> Vec<String> {
             .map_or("", String::as_str);
         out.push(format!("Heap not measured: {why}."));
     }
-    if s.witness == WitnessRecord::Received {
-        if let Some(w) = s.server_worker.as_ref().filter(|w| {
-            w.lines_unparsed > 0 || w.exit_signal.is_some() || w.exit_code.is_some_and(|c| c != 0)
-        }) {
-            out.push(format!(
-                "The server's record arrived, but {}.",
-                worker_how(Some(w))
-            ));
-        }
+    let troubled = |w: &&WorkerEnd| {
+        w.lines_unparsed > 0 || w.exit_signal.is_some() || w.exit_code.is_some_and(|c| c != 0)
+    };
+    let worker = s.server_worker.as_ref().filter(troubled);
+    if let Some(w) = worker.filter(|_| s.witness == WitnessRecord::Received) {
+        let how = worker_how(Some(w));
+        out.push(format!("The server's record arrived, but {how}."));
     }
     out
 }

@@ -183,13 +183,13 @@ fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String
 
 /// A name for the habit's checks and build: `go_http_get`, `reqwest_client-shared`.
 fn slug(spec: &HabitSpec) -> String {
-    let stem = Path::new(spec.program)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
+    let stem = spec
+        .program
+        .rsplit_once('.')
+        .map_or(spec.program, |(stem, _)| stem);
     match spec.library.launch {
         Launch::CargoExample { mode, .. } => format!("{stem}-{mode}"),
-        _ => stem,
+        _ => stem.to_string(),
     }
 }
 

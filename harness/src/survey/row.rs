@@ -59,10 +59,7 @@ fn row(
         connections_left_open: s.and_then(|s| s.connections_open_at_last_request),
         left_open_per_request: s.and_then(|s| s.connections_open_at_last_request_per_request),
         rss_growth_per_request_bytes: s.and_then(|s| s.rss_growth_per_request_bytes),
-        cpu_per_request_s: s.and_then(|s| {
-            let n = s.requests.filter(|&n| n > 0)?;
-            Some(s.cpu_s? / n as f64)
-        }),
+        cpu_per_request_s: s.and_then(|s| Some(s.cpu_s? / s.requests.filter(|&n| n > 0)? as f64)),
         exec_habit: s.and_then(|s| s.habit),
         heap_peaks_summed_bytes: heap.and_then(|s| s.heap_peaks_summed_bytes),
         heap_per_connection_bytes: heap
