@@ -279,8 +279,7 @@ async fn supervise(
 
     let mut sampler = proctree::Sampler::new(pid, port);
     let pb = report::progress_bar(progress);
-    let every = plan.server.sample_interval;
-    let mut ticker = tokio::time::interval(every);
+    let mut ticker = tokio::time::interval(plan.server.sample_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let deadline = plan.duration.map(|d| start + d);
     let mut rows: Vec<ExecRow> = Vec::new();

@@ -138,7 +138,7 @@ pub fn table(s: &ExecSummary) -> String {
     for (label, get) in FIGURES {
         out.push_str(&format!("  {label:<width$}  {}\n", get(s)));
     }
-    out.push_str(&owners_table(s));
+    out.push_str(&owner_rows(s).map(|r| owners_table(&r)).unwrap_or_default());
     out.push_str("\nVerdict\n");
     for line in &s.verdict {
         out.push_str(&format!("  - {line}\n"));
@@ -155,12 +155,10 @@ pub fn table(s: &ExecSummary) -> String {
 
 /// `measured 3`, or `not measured: <why>`.
 pub fn measured(c: &ConditionResult) -> String {
-    match (c.value, &c.unmeasured) {
-        (Some(v), _) => format!("measured {}", units::sig3(v)),
-        (None, why) => format!(
-            "not measured: {}",
-            why.as_deref().unwrap_or(units::NOT_MEASURED)
-        ),
+    let why = c.unmeasured.as_deref().unwrap_or(units::NOT_MEASURED);
+    match c.value {
+        Some(v) => format!("measured {}", units::sig3(v)),
+        None => format!("not measured: {why}"),
     }
 }
 
@@ -266,7 +264,7 @@ fn page(s: &ExecSummary) -> String {
         ));
     }
     h.push_str("</tbody>\n</table></div>\n");
-    h.push_str(&owners_html(s));
+    h.push_str(&owner_rows(s).map(|r| owners_html(&r)).unwrap_or_default());
     h.push_str("<h2>How it was measured</h2>\n<dl>\n");
     for (k, v) in &s.method {
         h.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", esc(k), esc(v)));
@@ -296,12 +294,9 @@ fn connections_csv(rows: &[ConnectionRow]) -> Result<String, String> {
 
 /// The live line on stderr while the command runs (shown only when asked for, on a terminal).
 pub(super) fn progress_bar(progress: bool) -> ProgressBar {
-    let pb = ProgressBar::with_draw_target(None, progress_target(progress));
-    pb.set_style(
-        ProgressStyle::with_template("{spinner} exec {elapsed:>4} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    pb
+    let style = ProgressStyle::with_template("{spinner} exec {elapsed:>4} {msg}");
+    ProgressBar::with_draw_target(None, progress_target(progress))
+        .with_style(style.unwrap_or_else(|_| ProgressStyle::default_spinner()))
 }
 
 /// One sample, as the live line's message.
@@ -332,7 +327,7 @@ pub const HEAP_OWNERS_HEADER: [&str; 4] = [
 
 /// One row per owner, `other` (the unattributed remainder) last, then the total, which is the
 /// heap sums (`None`: no breakdown).
-pub fn heap_owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
+pub fn owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
     let owners = s.heap_breakdown.as_ref()?;
     let three = |b: HeapBytes<f64>| [b.allocated, b.at_peaks, b.at_exits];
     let whole = |b: HeapBytes<u64>| [b.allocated, b.at_peaks, b.at_exits].map(|v| v as f64);
@@ -366,27 +361,21 @@ pub fn heap_owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
     Some(rows)
 }
 
-/// The owner table under the terminal's figures (empty without a breakdown).
-pub fn owners_table(s: &ExecSummary) -> String {
-    let Some(rows) = heap_owner_rows(s) else {
-        return String::new();
-    };
+/// The owner table under the terminal's figures.
+fn owners_table(rows: &[[String; 4]]) -> String {
     let header = HEAP_OWNERS_HEADER.map(String::from);
     let [w0, w1, w2, w3]: [usize; 4] =
         std::array::from_fn(|i| widest(rows.iter().chain([&header]).map(|r| r[i].as_str())));
     let mut out = format!("\n{HEAP_OWNERS_TITLE}\n");
-    for r in std::iter::once(&header).chain(&rows) {
+    for r in std::iter::once(&header).chain(rows) {
         let [a, b, c, d] = r;
         out.push_str(&format!("  {a:<w0$}  {b:>w1$}  {c:>w2$}  {d:>w3$}\n"));
     }
     out
 }
 
-/// The table under the page's figures (empty without a breakdown).
-pub fn owners_html(s: &ExecSummary) -> String {
-    let Some(rows) = heap_owner_rows(s) else {
-        return String::new();
-    };
+/// The owner table under the page's figures.
+fn owners_html(rows: &[[String; 4]]) -> String {
     let mut h = format!(
         "<h2>{}</h2>\n<div class=\"scroll\"><table class=\"modes\">\n<thead><tr>",
         esc(HEAP_OWNERS_TITLE)
@@ -395,7 +384,7 @@ pub fn owners_html(s: &ExecSummary) -> String {
         h.push_str(&format!("<th scope=\"col\">{}</th>", esc(c)));
     }
     h.push_str("</tr></thead>\n<tbody>\n");
-    for r in &rows {
+    for r in rows {
         let [a, b, c, d] = r.each_ref().map(|c| esc(c));
         h.push_str(&format!(
             "<tr><th scope=\"row\">{a}</th><td>{b}</td><td>{c}</td><td>{d}</td></tr>\n"
@@ -445,8 +434,8 @@ mod tests {
     fn the_heap_owner_table_lists_every_owner_and_their_sum() {
         use crate::contract::exec::{HeapBytes, HeapOwner};
         let mut s = crate::exec::summary::assemble(&crate::exec::summary::Observed::default());
-        assert_eq!(heap_owner_rows(&s), None);
-        assert!(!table(&s).contains(HEAP_OWNERS_TITLE) && owners_html(&s).is_empty());
+        assert_eq!(owner_rows(&s), None);
+        assert!(!table(&s).contains(HEAP_OWNERS_TITLE) && !page(&s).contains(HEAP_OWNERS_TITLE));
         let owner = |owner, bytes: u64| HeapOwner {
             owner,
             sites: 1,
@@ -463,7 +452,7 @@ mod tests {
             per_request: None,
         };
         s.heap_breakdown = Some(vec![owner(Owner::OpenSsl, 1024), owner(Owner::Other, 512)]);
-        let rows = heap_owner_rows(&s).expect("rows");
+        let rows = owner_rows(&s).expect("rows");
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0][0], "openssl");
         assert_eq!(rows[0][1], "4 KiB / 2 KiB / 1 KiB");
@@ -472,9 +461,7 @@ mod tests {
         assert_eq!(rows[2][2], "3 KiB / 1.5 KiB / 768 B");
         assert_eq!(rows[2][3], "n/a", "unmeasured stays n/a, never 0");
         let t = table(&s);
-        assert!(
-            owners_html(&s).contains("<h2>Heap by owner") && owners_html(&s).contains("openssl")
-        );
+        assert!(page(&s).contains("<h2>Heap by owner") && page(&s).contains("openssl"));
         assert!(
             t.contains(HEAP_OWNERS_TITLE) && t.contains("all owners (= the heap sums)"),
             "{t}"

@@ -62,10 +62,10 @@ pub fn worker_how(w: Option<&WorkerEnd>) -> String {
     {
         how.push_str(&format!(" ({e})"));
     }
-    if w.lines_unparsed > 0 {
+    let unparsed = w.lines_unparsed;
+    if unparsed > 0 {
         how.push_str(&format!(
-            "; {} lines of its output could not be read",
-            w.lines_unparsed
+            "; {unparsed} lines of its output could not be read"
         ));
     }
     how

@@ -48,22 +48,16 @@ fn plural(v: u64, what: &str) -> String {
 pub fn sentences(s: &ExecSummary) -> Vec<String> {
     let mut out = Vec::new();
     let n = units::count;
-    let (
-        WitnessRecord::Received,
-        Some(requests),
-        Some(connections),
-        Some(full),
-        Some(resumed),
-        Some(failed),
-    ) = (
-        s.witness,
-        s.requests,
-        s.connections,
-        s.handshakes_full,
-        s.handshakes_resumed,
-        s.handshakes_failed,
-    )
-    else {
+    let counts = (s.witness == WitnessRecord::Received).then(|| {
+        Some((
+            s.requests?,
+            s.connections?,
+            s.handshakes_full?,
+            s.handshakes_resumed?,
+            s.handshakes_failed?,
+        ))
+    });
+    let Some((requests, connections, full, resumed, failed)) = counts.flatten() else {
         out.push(format!(
             "The witness was lost: {}, and the server's record of connections never arrived. No connection figure was measured, so there is no verdict on the program and every condition over one fails.",
             worker_how(s.server_worker.as_ref())

@@ -72,17 +72,15 @@ pub fn table(s: &SurveySummary) -> String {
             )
         })
         .collect();
-    let numeric = |i: usize| (3..heads.len() - 1).contains(&i);
+    // The verdict last, unpadded; the figures (from the fourth column) right-aligned.
     let line = |cells: &[String]| -> String {
         let mut out = String::new();
         for (i, (c, &w)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(c);
-            } else if numeric(i) {
-                let _ = write!(out, "{c:>w$}  ");
-            } else {
-                let _ = write!(out, "{c:<w$}  ");
-            }
+            let _ = match i {
+                _ if i + 1 == cells.len() => write!(out, "{c}"),
+                3.. => write!(out, "{c:>w$}  "),
+                _ => write!(out, "{c:<w$}  "),
+            };
         }
         out.trim_end().to_string() + "\n"
     };

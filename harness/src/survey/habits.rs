@@ -16,9 +16,7 @@ impl Package {
         match self {
             Package::Debian(p) => format!("apt-get install {p}"),
             Package::PyPi(p) => format!("python3 -m pip install {p}"),
-            Package::CargoExample(p) => {
-                format!("cargo build --release -p harness --example {p}")
-            }
+            Package::CargoExample(p) => format!("cargo build --release -p harness --example {p}"),
         }
     }
 }
