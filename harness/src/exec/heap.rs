@@ -33,20 +33,17 @@ impl HeapProfiles {
             return Some("valgrind left no DHAT profile".into());
         }
         let mut why = Vec::new();
+        let (seen, read) = (self.seen, self.read);
         if !self.missing.is_empty() {
             let pids: Vec<String> = self.missing.iter().map(|p| p.to_string()).collect();
+            let pids = pids.join(", ");
             why.push(format!(
-                "{} processes seen, {} profiles read: no profile from pid {} (a process killed by SIGKILL writes none)",
-                self.seen,
-                self.read,
-                pids.join(", ")
+                "{seen} processes seen, {read} profiles read: no profile from pid {pids} (a process killed by SIGKILL writes none)"
             ));
         }
         if !self.unreadable.is_empty() {
-            why.push(format!(
-                "unreadable DHAT profiles: {}",
-                self.unreadable.join("; ")
-            ));
+            let unreadable = self.unreadable.join("; ");
+            why.push(format!("unreadable DHAT profiles: {unreadable}"));
         }
         (!why.is_empty()).then(|| why.join("; "))
     }

@@ -65,9 +65,7 @@ const RSS: Row = ("RSS peak / last sample", |s| {
 
 /// The figure rows of the terminal table and the page, in order.
 pub const FIGURES: &[Row] = &[
-    ("witness (server's record)", |s| {
-        s.witness.as_str().to_string()
-    }),
+    ("witness (server's record)", |s| s.witness.to_string()),
     ("requests (server)", |s| count(s.requests)),
     ("connections (server)", |s| count(s.connections)),
     HANDSHAKES,

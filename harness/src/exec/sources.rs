@@ -79,13 +79,12 @@ pub fn unmeasured(
     heap: Option<&HeapProfiles>,
 ) -> BTreeMap<String, String> {
     let json = serde_json::to_value(s).unwrap_or_default();
-    let mut out: BTreeMap<String, String> = numeric_fields()
+    numeric_fields()
         .into_iter()
         .filter(|f| json.get(f).is_some_and(serde_json::Value::is_null))
         .map(|f| (f.clone(), reason(&f, s, sampled, heap)))
-        .collect();
-    out.extend(breakdown_reasons(s, heap));
-    out
+        .chain(breakdown_reasons(s, heap))
+        .collect()
 }
 
 /// Why `heap_breakdown`, or its figures per connection and per request, are null.

@@ -71,11 +71,8 @@ pub fn assemble(o: &Observed) -> ExecSummary {
     let after_last_req = o.rows.iter().find(|r| total > 0 && reqs(r) == total);
     let (growth, growth_per_request) = match (first_req, after_last_req) {
         (Some(a), Some(b)) if b.t_s > a.t_s => {
-            let g = a
-                .tree
-                .rss_bytes
-                .zip(b.tree.rss_bytes)
-                .map(|(x, y)| y as i64 - x as i64);
+            let rss = |r: &ExecRow| r.tree.rss_bytes.map(|b| b as i64);
+            let g = rss(b).zip(rss(a)).map(|(y, x)| y - x);
             let n = reqs(b).saturating_sub(reqs(a));
             (g, g.and_then(|g| (n > 0).then(|| g as f64 / n as f64)))
         }

@@ -108,10 +108,8 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
     }
     // Left open: judged by the order of the server's events, which the exit cannot race
     // (`connections_open_at_exit`, which it can, stays a figure).
-    if let Some(open) = s
-        .connections_open_at_last_request
-        .filter(|&o| o > KEPT_ABOVE)
-    {
+    let named = |&open: &u64| open > KEPT_ABOVE;
+    if let Some(open) = s.connections_open_at_last_request.filter(named) {
         let per = s.connections_open_at_last_request_per_request;
         let seen = format!(
             "{} of {} were still open at the program's last request ({} per request, derived)",
@@ -138,13 +136,8 @@ fn resumption(s: &ExecSummary, resumed: u64, connections: u64) -> String {
         plural(connections, "connection")
     );
     let bytes = |b: u64| units::bytes(b as f64);
-    let held = |o: Owner| {
-        s.heap_breakdown
-            .as_ref()?
-            .iter()
-            .find(|e| e.owner == o)
-            .map(|e| e.bytes)
-    };
+    let owners = s.heap_breakdown.as_deref().unwrap_or_default();
+    let held = |o: Owner| owners.iter().find(|e| e.owner == o).map(|e| e.bytes);
     match (&s.heap_breakdown, held(Owner::ResumptionStore)) {
         (Some(_), Some(store)) => {
             let tickets = held(Owner::Tickets).map_or("0 B".into(), |t| {

@@ -128,11 +128,8 @@ pub fn measured(
 /// A measured row's verdict, from its figures: what each request costs in connections and
 /// handshakes, and whether the program held them to the end.
 pub fn verdict(r: &SurveyRow) -> String {
-    let (Some(cpr), Some(full), Some(resumed)) = (
-        r.connections_per_request,
-        r.handshakes_full,
-        r.handshakes_resumed,
-    ) else {
+    let handshakes = r.handshakes_full.zip(r.handshakes_resumed);
+    let Some((cpr, (full, resumed))) = r.connections_per_request.zip(handshakes) else {
         return "no verdict: the server's record was lost".into();
     };
     let Some(left_open) = r.left_open_per_request else {
