@@ -28,9 +28,7 @@ fn heads(heap: bool) -> Vec<String> {
         "RSS growth/req",
         "CPU/req",
     ];
-    if heap {
-        h.push("C heap/conn");
-    }
+    h.extend(heap.then_some("C heap/conn"));
     h.push("verdict");
     h.into_iter().map(String::from).collect()
 }
@@ -51,9 +49,7 @@ fn cells(r: &SurveyRow, heap: bool) -> Vec<String> {
         opt(r.rss_growth_per_request_bytes, units::bytes),
         opt(r.cpu_per_request_s, |s| units::micros(s * 1e6)),
     ];
-    if heap {
-        c.push(opt(r.heap_per_connection_bytes, units::bytes));
-    }
+    c.extend(heap.then(|| opt(r.heap_per_connection_bytes, units::bytes)));
     c.push(r.verdict.clone());
     c
 }

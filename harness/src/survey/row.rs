@@ -102,17 +102,16 @@ pub fn measured(
     s: &ExecSummary,
 ) -> SurveyRow {
     let clean = s.exit_code == Some(0) && s.requests.is_some_and(|n| n > 0);
-    let status = if clean {
-        RowStatus::Measured
-    } else {
-        RowStatus::Failed
-    };
     let why = (!clean).then(|| match (s.exit_code, s.exit_signal, s.requests) {
         _ if s.ended == ExecEnd::Interrupted => "interrupted (Ctrl-C) before it finished".into(),
         (Some(c), _, _) if c != 0 => format!("the program exited with status {c} ({})", s.ended),
         (None, Some(sig), _) => format!("the program was ended by signal {sig} ({})", s.ended),
         _ => "the server answered no request".to_string(),
     });
+    let status = match why {
+        None => RowStatus::Measured,
+        Some(_) => RowStatus::Failed,
+    };
     let mut r = SurveyRow {
         command: Some(command),
         report,
