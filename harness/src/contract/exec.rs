@@ -235,18 +235,14 @@ pub struct WorkerEnd {
 /// the top level of [`ExecSummary`], read off its JSON Schema.
 pub fn numeric_fields() -> Vec<String> {
     let schema = serde_json::to_value(schemars::schema_for!(ExecSummary)).unwrap_or_default();
-    let Some(props) = schema.get("properties").and_then(|p| p.as_object()) else {
-        return Vec::new();
-    };
     let numeric = |t: &serde_json::Value| matches!(t.as_str(), Some("integer" | "number"));
+    let is_numeric = |p: &serde_json::Value| match &p["type"] {
+        serde_json::Value::Array(ts) => ts.iter().any(numeric),
+        t => numeric(t),
+    };
+    let props = schema["properties"].as_object().into_iter().flatten();
     props
-        .iter()
-        .filter(|(_, p)| match p.get("type") {
-            Some(serde_json::Value::Array(ts)) => ts.iter().any(numeric),
-            Some(t) => numeric(t),
-            None => false,
-        })
-        .filter(|(k, _)| k.as_str() != "schema")
+        .filter(|(k, p)| k.as_str() != "schema" && is_numeric(p))
         .map(|(k, _)| k.clone())
         .collect()
 }

@@ -39,9 +39,7 @@ pub fn rows(
         .map(|(i, c)| {
             let held_at_last_sample = last.and_then(|l| {
                 let existed = c.opened_ns < l.at_ns && c.closed_ns.is_none_or(|t| t >= l.at_ns);
-                existed
-                    .then(|| l.held.as_ref().map(|ports| ports.contains(&c.peer_port)))
-                    .flatten()
+                Some(l.held.as_ref().filter(|_| existed)?.contains(&c.peer_port))
             });
             // Never seen closing: it outlived the command (or the server's record).
             let closed_by_program = c.closed_ns.is_some_and(|t| {

@@ -85,14 +85,10 @@ impl Condition {
     /// Checks the condition against the summary's JSON; a null figure fails it, with the reason
     /// from `unmeasured`.
     pub fn check(&self, summary: &serde_json::Value) -> ConditionResult {
-        let value = summary.get(&self.field).and_then(serde_json::Value::as_f64);
+        let value = summary[&self.field].as_f64();
         let unmeasured = value.is_none().then(|| {
-            summary
-                .get("unmeasured")
-                .and_then(|u| u.get(&self.field))
-                .and_then(serde_json::Value::as_str)
-                .unwrap_or("not measured")
-                .to_string()
+            let why = summary["unmeasured"][&self.field].as_str();
+            why.unwrap_or("not measured").to_string()
         });
         ConditionResult {
             condition: self.to_string(),

@@ -33,20 +33,17 @@ impl HeapProfiles {
             return Some("valgrind left no DHAT profile".into());
         }
         let mut why = Vec::new();
+        let (seen, read) = (self.seen, self.read);
         if !self.missing.is_empty() {
             let pids: Vec<String> = self.missing.iter().map(|p| p.to_string()).collect();
+            let pids = pids.join(", ");
             why.push(format!(
-                "{} processes seen, {} profiles read: no profile from pid {} (a process killed by SIGKILL writes none)",
-                self.seen,
-                self.read,
-                pids.join(", ")
+                "{seen} processes seen, {read} profiles read: no profile from pid {pids} (a process killed by SIGKILL writes none)"
             ));
         }
         if !self.unreadable.is_empty() {
-            why.push(format!(
-                "unreadable DHAT profiles: {}",
-                self.unreadable.join("; ")
-            ));
+            let unreadable = self.unreadable.join("; ");
+            why.push(format!("unreadable DHAT profiles: {unreadable}"));
         }
         (!why.is_empty()).then(|| why.join("; "))
     }
@@ -76,9 +73,7 @@ pub fn valgrind_argv(dir: &Path, breakdown: bool, command: &[String]) -> Vec<Str
         "--trace-children=yes".into(),
         format!("--dhat-out-file={}/dhat.%p.json", dir.display()),
     ];
-    if breakdown {
-        v.push(format!("--num-callers={BREAKDOWN_CALLERS}"));
-    }
+    v.extend(breakdown.then(|| format!("--num-callers={BREAKDOWN_CALLERS}")));
     v.push("--".into());
     v.extend(command.iter().cloned());
     v
@@ -92,15 +87,10 @@ pub fn read_profiles(dir: &Path, seen: &BTreeSet<i32>, breakdown: bool) -> HeapP
         ..Default::default()
     };
     let mut profiled = BTreeSet::new();
-    let entries = match std::fs::read_dir(dir) {
-        Ok(d) => d,
-        Err(e) => {
-            h.unreadable.push(format!("{}: {e}", dir.display()));
-            h.missing = seen.iter().copied().collect();
-            return h;
-        }
-    };
-    for e in entries.flatten() {
+    // An unreadable directory leaves every process seen without a profile.
+    let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()));
+    h.unreadable.extend(entries.as_ref().err().cloned());
+    for e in entries.into_iter().flatten().flatten() {
         let name = e.file_name().to_string_lossy().into_owned();
         let Some(pid) = name
             .strip_prefix("dhat.")

@@ -183,18 +183,10 @@ pub(crate) fn which(name: &str) -> Option<PathBuf> {
     if name.contains('/') {
         return Some(PathBuf::from(name));
     }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join(name))
-            .find(|p| p.is_file())
-    })
-}
-
-/// What the command's waiter thread reports.
-struct Ended {
-    status: std::io::Result<std::process::ExitStatus>,
-    at_ns: u64,
-    cpu_s: Option<f64>,
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
 }
 
 async fn supervise(
@@ -254,14 +246,12 @@ async fn supervise(
         }
     };
     let pid = child.id() as i32;
-    let (tx, mut ended_rx) = tokio::sync::oneshot::channel::<Ended>();
-    // A thread blocked in wait() hears of the exit at once, whatever the sampler is doing.
+    let (tx, mut ended_rx) = tokio::sync::oneshot::channel();
+    // A thread blocked in wait() hears of the exit at once, whatever the sampler is doing: the
+    // exit status, when it was heard, and the children's CPU time then.
     std::thread::spawn(move || {
-        let _ = tx.send(Ended {
-            status: child.wait(),
-            at_ns: monotonic_ns(),
-            cpu_s: procstat::children_cpu_seconds(),
-        });
+        let status = child.wait().ok();
+        let _ = tx.send((status, monotonic_ns(), procstat::children_cpu_seconds()));
     });
     // The exit watch: the last time the command was seen running (closing.rs); returns its CPU time.
     let running_at = Arc::new(AtomicU64::new(0));
@@ -289,8 +279,7 @@ async fn supervise(
 
     let mut sampler = proctree::Sampler::new(pid, port);
     let pb = report::progress_bar(progress);
-    let every = plan.server.sample_interval;
-    let mut ticker = tokio::time::interval(every);
+    let mut ticker = tokio::time::interval(plan.server.sample_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let deadline = plan.duration.map(|d| start + d);
     let mut rows: Vec<ExecRow> = Vec::new();
@@ -299,14 +288,10 @@ async fn supervise(
     let mut last_sample: Option<closing::LastSample> = None;
     let mut server_alive = true;
     let mut stopping: Option<ExecEnd> = None;
-    let mut killed = false;
     let mut kill_at: Option<tokio::time::Instant> = None;
-    let ended: Ended = loop {
+    let (status, end_ns, end_cpu_s) = loop {
         tokio::select! {
-            e = &mut ended_rx => match e {
-                Ok(e) => break e,
-                Err(_) => break Ended { status: Err(std::io::Error::other("the waiter thread died")), at_ns: monotonic_ns(), cpu_s: None },
-            },
+            e = &mut ended_rx => break e.unwrap_or((None, monotonic_ns(), None)),
             _ = ticker.tick() => {
                 let before = procstat::thread_cpu_ns();
                 let at_ns = monotonic_ns();
@@ -324,9 +309,9 @@ async fn supervise(
                     report::show_progress(&pb, &row);
                     rows.push(row);
                 }
-                if !killed && kill_at.is_some_and(|at| tokio::time::Instant::now() >= at) {
+                if kill_at.is_some_and(|at| tokio::time::Instant::now() >= at) {
                     signal_group(pid, Signal::KILL);
-                    killed = true;
+                    kill_at = None;
                 }
             }
             msg = server.next(), if server_alive => match msg {
@@ -345,7 +330,6 @@ async fn supervise(
                 if changed.is_err() || *intr.borrow() == seen_intr { continue; }
                 if stopping == Some(ExecEnd::Interrupted) {
                     signal_group(pid, Signal::KILL);
-                    killed = true;
                 } else {
                     pb.set_message("interrupted: stopping the command (Ctrl-C again to kill it)");
                     stopping = None;
@@ -377,7 +361,7 @@ async fn supervise(
     let sampler_ns = sampler_ns.zip(watch_ns).map(|(a, b)| a + b);
     use std::os::unix::process::ExitStatusExt;
     let exited = server.finish().await;
-    let server_worker = WorkerEnd {
+    let server_worker = Some(WorkerEnd {
         exit_code: exited.status.and_then(|s| s.code()),
         exit_signal: exited.status.and_then(|s| s.signal()),
         killed_after_grace: exited.status.is_none(),
@@ -388,18 +372,17 @@ async fn supervise(
             .rev()
             .find(|l| !l.trim().is_empty())
             .map(|l| l.trim().to_string()),
-    };
-    let status = ended.status.ok();
+    });
     Ok(Observed {
         start_ns,
         end: closing::End {
-            at_ns: ended.at_ns,
+            at_ns: end_ns,
             running_at_ns: Some(running_at.load(Relaxed)).filter(|&t| t > 0),
         },
         ended: stopping.unwrap_or(ExecEnd::Exited),
         exit_code: status.and_then(|s| s.code()),
         exit_signal: status.and_then(|s| s.signal()),
-        cpu_s: cpu_before.zip(ended.cpu_s).map(|(a, b)| (b - a).max(0.0)),
+        cpu_s: cpu_before.zip(end_cpu_s).map(|(a, b)| (b - a).max(0.0)),
         rows,
         conns,
         last_server,
@@ -408,7 +391,7 @@ async fn supervise(
         heap: (plan.heap == HeapTool::Valgrind)
             .then(|| heap::read_profiles(dir, sampler.seen(), plan.breakdown)),
         heap_tool: plan.heap,
-        server_worker: Some(server_worker),
+        server_worker,
     })
 }
 

@@ -36,22 +36,20 @@ fn count(v: Option<u64>) -> String {
     units::opt(v, units::count)
 }
 
+/// Figures read together, as `a / b`.
+fn slashed<T, const N: usize>(figures: [T; N], f: impl Fn(T) -> String) -> String {
+    figures.map(f).join(" / ")
+}
+
 const HANDSHAKES: Row = ("handshakes full / resumed / failed", |s| {
-    format!(
-        "{} / {} / {}",
-        count(s.handshakes_full),
-        count(s.handshakes_resumed),
-        count(s.handshakes_failed)
-    )
+    let handshakes = [s.handshakes_full, s.handshakes_resumed, s.handshakes_failed];
+    slashed(handshakes, count)
 });
 const NEW_CONNECTIONS_PER_REQUEST: Row = ("new connections per request (derived)", |s| {
     units::opt(s.new_connections_per_request, units::sig3)
 });
 const REQUESTS_PER_CONNECTION: Row = ("requests per connection (derived)", |s| {
     units::opt(s.requests_per_connection, units::sig3)
-});
-const CLOSED_AT_EXIT: Row = ("connections closed at exit or never", |s| {
-    count(s.connections_open_at_exit)
 });
 const OPEN_AT_LAST_REQUEST: Row = ("connections open at the last request", |s| {
     let per = s
@@ -62,32 +60,28 @@ const OPEN_AT_LAST_REQUEST: Row = ("connections open at the last request", |s| {
     format!("{}{per}", count(s.connections_open_at_last_request))
 });
 const RSS: Row = ("RSS peak / last sample", |s| {
-    format!(
-        "{} / {}",
-        opt_bytes(s.rss_peak_bytes),
-        opt_bytes(s.rss_end_bytes)
-    )
+    slashed([s.rss_peak_bytes, s.rss_end_bytes], opt_bytes)
 });
 
 /// The figure rows of the terminal table and the page, in order.
 pub const FIGURES: &[Row] = &[
-    ("witness (server's record)", |s| {
-        s.witness.as_str().to_string()
-    }),
+    ("witness (server's record)", |s| s.witness.to_string()),
     ("requests (server)", |s| count(s.requests)),
     ("connections (server)", |s| count(s.connections)),
     HANDSHAKES,
     NEW_CONNECTIONS_PER_REQUEST,
     REQUESTS_PER_CONNECTION,
     OPEN_AT_LAST_REQUEST,
-    CLOSED_AT_EXIT,
+    ("connections closed at exit or never", |s| {
+        count(s.connections_open_at_exit)
+    }),
     ("before the end: last seen running / last sample", |s| {
         let ms = |v: Option<f64>| units::opt(v, |w| format!("{} ms", units::sig3(w)));
-        format!(
-            "{} / {}",
-            ms(s.last_seen_running_before_end_ms),
-            ms(s.last_sample_before_end_ms)
-        )
+        let before_end = [
+            s.last_seen_running_before_end_ms,
+            s.last_sample_before_end_ms,
+        ];
+        slashed(before_end, ms)
     }),
     ("connections open at once, peak", |s| {
         count(s.connections_open_peak)
@@ -108,28 +102,17 @@ pub const FIGURES: &[Row] = &[
     }),
     ("open descriptors, peak", |s| count(s.open_fds_peak)),
     ("TCP to the server held, peak / last sample (/proc)", |s| {
-        format!(
-            "{} / {}",
-            count(s.tcp_to_server_peak),
-            count(s.tcp_to_server_last_sample)
-        )
+        slashed([s.tcp_to_server_peak, s.tcp_to_server_last_sample], count)
     }),
     ("CPU (command and waited children)", |s| {
         units::opt(s.cpu_s, |c| format!("{c:.3} s"))
     }),
     ("heap peaks / at exits, summed per process (derived)", |s| {
-        format!(
-            "{} / {}",
-            opt_bytes(s.heap_peaks_summed_bytes),
-            opt_bytes(s.heap_at_exits_summed_bytes)
-        )
+        let sums = [s.heap_peaks_summed_bytes, s.heap_at_exits_summed_bytes];
+        slashed(sums, opt_bytes)
     }),
     ("valgrind: processes seen / profiles read", |s| {
-        format!(
-            "{} / {}",
-            count(s.heap_processes_seen),
-            count(s.heap_profiles_read)
-        )
+        slashed([s.heap_processes_seen, s.heap_profiles_read], count)
     }),
     ("sampler CPU", |s| {
         units::opt(s.sampler_cpu_us_total, |us| units::micros(us as f64))
@@ -153,7 +136,7 @@ pub fn table(s: &ExecSummary) -> String {
     for (label, get) in FIGURES {
         out.push_str(&format!("  {label:<width$}  {}\n", get(s)));
     }
-    out.push_str(&owners_table(s));
+    out.push_str(&owner_rows(s).map(|r| owners_table(&r)).unwrap_or_default());
     out.push_str("\nVerdict\n");
     for line in &s.verdict {
         out.push_str(&format!("  - {line}\n"));
@@ -170,12 +153,10 @@ pub fn table(s: &ExecSummary) -> String {
 
 /// `measured 3`, or `not measured: <why>`.
 pub fn measured(c: &ConditionResult) -> String {
-    match (c.value, &c.unmeasured) {
-        (Some(v), _) => format!("measured {}", units::sig3(v)),
-        (None, why) => format!(
-            "not measured: {}",
-            why.as_deref().unwrap_or(units::NOT_MEASURED)
-        ),
+    let why = c.unmeasured.as_deref().unwrap_or(units::NOT_MEASURED);
+    match c.value {
+        Some(v) => format!("measured {}", units::sig3(v)),
+        None => format!("not measured: {why}"),
     }
 }
 
@@ -227,38 +208,32 @@ fn csv_text<T: Serialize>(rows: &[T]) -> Result<String, String> {
 /// [`HEADLINE`] and `--fail-if`, the charts, every figure, then how it was measured.
 fn page(s: &ExecSummary) -> String {
     let mut h = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>harness exec</title>\n<style>{}.failed{{color:#b00}}</style>\n</head>\n<body>\n",
-        crate::report::html::STYLE
-    );
-    h.push_str(&format!(
-        "<h1>harness exec</h1>\n<p class=\"sub\"><code>{}</code>: {} after {}</p>\n",
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>harness exec</title>\n<style>{}.failed{{color:#b00}}</style>\n</head>\n<body>\n\
+         <h1>harness exec</h1>\n<p class=\"sub\"><code>{}</code>: {} after {}</p>\n\
+         <section id=\"headline\">\n<h2>Verdict</h2>\n<ul>\n",
+        crate::report::html::STYLE,
         esc(&s.command.join(" ")),
         esc(s.ended.as_str()),
         esc(&units::seconds(s.elapsed_s))
-    ));
-    h.push_str("<section id=\"headline\">\n<h2>Verdict</h2>\n<ul>\n");
+    );
     for l in &s.verdict {
         h.push_str(&format!("<li>{}</li>\n", esc(l)));
     }
     // The --fail-if conditions are the verdict a CI job acts on: with it, not below the charts.
     for c in &s.conditions {
-        let (class, mark) = if c.failed {
-            ("failed", "FAILED")
-        } else {
-            ("ok", "ok")
-        };
+        let mark = if c.failed { "FAILED" } else { "ok" };
         h.push_str(&format!(
-            "<li class=\"{class}\">--fail-if {mark}: <code>{}</code> ({})</li>\n",
+            "<li class=\"{}\">--fail-if {mark}: <code>{}</code> ({})</li>\n",
+            mark.to_lowercase(),
             esc(&c.condition),
             esc(&measured(c))
         ));
     }
     h.push_str("</ul>\n<div class=\"legs figs\">\n");
     for (label, get) in HEADLINE {
+        let (label, value) = (esc(label), esc(&get(s)));
         h.push_str(&format!(
-            "<div class=\"leg\"><dl><dt>{}</dt><dd>{}</dd></dl></div>\n",
-            esc(label),
-            esc(&get(s))
+            "<div class=\"leg\"><dl><dt>{label}</dt><dd>{value}</dd></dl></div>\n"
         ));
     }
     h.push_str("</div>\n</section>\n<div class=\"lead\">\n");
@@ -277,17 +252,17 @@ fn page(s: &ExecSummary) -> String {
             "<figure><img src=\"{file}\" alt=\"{caption}\"><figcaption>{caption}</figcaption></figure>\n"
         ));
     }
-    h.push_str("</div>\n");
-    h.push_str("<h2>Figures</h2>\n<div class=\"scroll\"><table class=\"modes\">\n<tbody>\n");
+    h.push_str(
+        "</div>\n<h2>Figures</h2>\n<div class=\"scroll\"><table class=\"modes\">\n<tbody>\n",
+    );
     for (label, get) in FIGURES {
+        let (label, value) = (esc(label), esc(&get(s)));
         h.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>\n",
-            esc(label),
-            esc(&get(s))
+            "<tr><th scope=\"row\">{label}</th><td>{value}</td></tr>\n"
         ));
     }
     h.push_str("</tbody>\n</table></div>\n");
-    h.push_str(&owners_html(s));
+    h.push_str(&owner_rows(s).map(|r| owners_html(&r)).unwrap_or_default());
     h.push_str("<h2>How it was measured</h2>\n<dl>\n");
     for (k, v) in &s.method {
         h.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", esc(k), esc(v)));
@@ -317,12 +292,9 @@ fn connections_csv(rows: &[ConnectionRow]) -> Result<String, String> {
 
 /// The live line on stderr while the command runs (shown only when asked for, on a terminal).
 pub(super) fn progress_bar(progress: bool) -> ProgressBar {
-    let pb = ProgressBar::with_draw_target(None, progress_target(progress));
-    pb.set_style(
-        ProgressStyle::with_template("{spinner} exec {elapsed:>4} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    pb
+    let style = ProgressStyle::with_template("{spinner} exec {elapsed:>4} {msg}");
+    ProgressBar::with_draw_target(None, progress_target(progress))
+        .with_style(style.unwrap_or_else(|_| ProgressStyle::default_spinner()))
 }
 
 /// One sample, as the live line's message.
@@ -353,7 +325,7 @@ pub const HEAP_OWNERS_HEADER: [&str; 4] = [
 
 /// One row per owner, `other` (the unattributed remainder) last, then the total, which is the
 /// heap sums (`None`: no breakdown).
-pub fn heap_owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
+pub fn owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
     let owners = s.heap_breakdown.as_ref()?;
     let three = |b: HeapBytes<f64>| [b.allocated, b.at_peaks, b.at_exits];
     let whole = |b: HeapBytes<u64>| [b.allocated, b.at_peaks, b.at_exits].map(|v| v as f64);
@@ -387,27 +359,21 @@ pub fn heap_owner_rows(s: &ExecSummary) -> Option<Vec<[String; 4]>> {
     Some(rows)
 }
 
-/// The owner table under the terminal's figures (empty without a breakdown).
-pub fn owners_table(s: &ExecSummary) -> String {
-    let Some(rows) = heap_owner_rows(s) else {
-        return String::new();
-    };
+/// The owner table under the terminal's figures.
+fn owners_table(rows: &[[String; 4]]) -> String {
     let header = HEAP_OWNERS_HEADER.map(String::from);
     let [w0, w1, w2, w3]: [usize; 4] =
         std::array::from_fn(|i| widest(rows.iter().chain([&header]).map(|r| r[i].as_str())));
     let mut out = format!("\n{HEAP_OWNERS_TITLE}\n");
-    for r in std::iter::once(&header).chain(&rows) {
+    for r in std::iter::once(&header).chain(rows) {
         let [a, b, c, d] = r;
         out.push_str(&format!("  {a:<w0$}  {b:>w1$}  {c:>w2$}  {d:>w3$}\n"));
     }
     out
 }
 
-/// The table under the page's figures (empty without a breakdown).
-pub fn owners_html(s: &ExecSummary) -> String {
-    let Some(rows) = heap_owner_rows(s) else {
-        return String::new();
-    };
+/// The owner table under the page's figures.
+fn owners_html(rows: &[[String; 4]]) -> String {
     let mut h = format!(
         "<h2>{}</h2>\n<div class=\"scroll\"><table class=\"modes\">\n<thead><tr>",
         esc(HEAP_OWNERS_TITLE)
@@ -416,7 +382,7 @@ pub fn owners_html(s: &ExecSummary) -> String {
         h.push_str(&format!("<th scope=\"col\">{}</th>", esc(c)));
     }
     h.push_str("</tr></thead>\n<tbody>\n");
-    for r in &rows {
+    for r in rows {
         let [a, b, c, d] = r.each_ref().map(|c| esc(c));
         h.push_str(&format!(
             "<tr><th scope=\"row\">{a}</th><td>{b}</td><td>{c}</td><td>{d}</td></tr>\n"
@@ -466,8 +432,8 @@ mod tests {
     fn the_heap_owner_table_lists_every_owner_and_their_sum() {
         use crate::contract::exec::{HeapBytes, HeapOwner};
         let mut s = crate::exec::summary::assemble(&crate::exec::summary::Observed::default());
-        assert_eq!(heap_owner_rows(&s), None);
-        assert!(!table(&s).contains(HEAP_OWNERS_TITLE) && owners_html(&s).is_empty());
+        assert_eq!(owner_rows(&s), None);
+        assert!(!table(&s).contains(HEAP_OWNERS_TITLE) && !page(&s).contains(HEAP_OWNERS_TITLE));
         let owner = |owner, bytes: u64| HeapOwner {
             owner,
             sites: 1,
@@ -484,7 +450,7 @@ mod tests {
             per_request: None,
         };
         s.heap_breakdown = Some(vec![owner(Owner::OpenSsl, 1024), owner(Owner::Other, 512)]);
-        let rows = heap_owner_rows(&s).expect("rows");
+        let rows = owner_rows(&s).expect("rows");
         assert_eq!(rows.len(), 3);
         assert_eq!(rows[0][0], "openssl");
         assert_eq!(rows[0][1], "4 KiB / 2 KiB / 1 KiB");
@@ -493,9 +459,7 @@ mod tests {
         assert_eq!(rows[2][2], "3 KiB / 1.5 KiB / 768 B");
         assert_eq!(rows[2][3], "n/a", "unmeasured stays n/a, never 0");
         let t = table(&s);
-        assert!(
-            owners_html(&s).contains("<h2>Heap by owner") && owners_html(&s).contains("openssl")
-        );
+        assert!(page(&s).contains("<h2>Heap by owner") && page(&s).contains("openssl"));
         assert!(
             t.contains(HEAP_OWNERS_TITLE) && t.contains("all owners (= the heap sums)"),
             "{t}"

@@ -62,10 +62,10 @@ pub fn worker_how(w: Option<&WorkerEnd>) -> String {
     {
         how.push_str(&format!(" ({e})"));
     }
-    if w.lines_unparsed > 0 {
+    let unparsed = w.lines_unparsed;
+    if unparsed > 0 {
         how.push_str(&format!(
-            "; {} lines of its output could not be read",
-            w.lines_unparsed
+            "; {unparsed} lines of its output could not be read"
         ));
     }
     how
@@ -79,16 +79,12 @@ pub fn unmeasured(
     heap: Option<&HeapProfiles>,
 ) -> BTreeMap<String, String> {
     let json = serde_json::to_value(s).unwrap_or_default();
-    let mut out: BTreeMap<String, String> = numeric_fields()
+    numeric_fields()
         .into_iter()
         .filter(|f| json.get(f).is_some_and(serde_json::Value::is_null))
-        .map(|f| {
-            let why = reason(&f, s, sampled, heap);
-            (f, why)
-        })
-        .collect();
-    out.extend(breakdown_reasons(s, heap));
-    out
+        .map(|f| (f.clone(), reason(&f, s, sampled, heap)))
+        .chain(breakdown_reasons(s, heap))
+        .collect()
 }
 
 /// Why `heap_breakdown`, or its figures per connection and per request, are null.
@@ -102,16 +98,14 @@ fn breakdown_reasons(s: &ExecSummary, heap: Option<&HeapProfiles>) -> Vec<(Strin
         };
         return vec![("heap_breakdown".into(), why)];
     };
+    // An owner's figure per unit is null exactly when the witness counted no such unit.
     let per = |field: &str, units: Option<u64>, what: &str| {
-        let null = owners.iter().any(|o| match field {
-            "per_connection" => o.per_connection.is_none(),
-            _ => o.per_request.is_none(),
-        });
         let why = match units {
             None => witness_lost(s),
-            Some(_) => format!("undefined: the witness counted no {what} to divide by"),
+            Some(0) => format!("undefined: the witness counted no {what} to divide by"),
+            Some(_) => return None,
         };
-        null.then(|| (format!("heap_breakdown.{field}"), why))
+        (!owners.is_empty()).then(|| (format!("heap_breakdown.{field}"), why))
     };
     [
         per("per_connection", s.connections, "connection"),

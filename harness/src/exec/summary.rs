@@ -44,52 +44,42 @@ pub fn assemble(o: &Observed) -> ExecSummary {
         |k: Handshake| from_record(&|c| c.iter().filter(|c| c.handshake == k).count() as u64);
     let requests = from_record(&|c| c.iter().map(|c| c.requests).sum());
     let connections = from_record(&|c| c.len() as u64);
-    let (full, resumed, failed) = (
-        count(Handshake::Full),
-        count(Handshake::Resumed),
-        count(Handshake::Failed),
-    );
+    let [full, resumed, failed] =
+        [Handshake::Full, Handshake::Resumed, Handshake::Failed].map(count);
     let open_at_last_request = conns.and_then(closing::open_at_last_request);
     let last = o.last_sample.as_ref();
     let conn_rows = conns.map(|cs| closing::rows(cs, o.start_ns, o.end, last));
-    let lifetimes_ms = conns
+    // The same HDR histogram (3 significant digits) as the run's latencies.
+    let mut lifetimes = new_hist();
+    conns
         .into_iter()
         .flatten()
         .zip(conn_rows.iter().flatten())
         .filter(|(_, r)| !r.open_at_exit)
         .filter_map(|(c, _)| {
             Some((c.closed_ns?.saturating_sub(c.opened_ns) as f64 / 1e6).round() as u64)
-        });
-    // The same HDR histogram (3 significant digits) as the run's latencies.
-    let mut lifetimes = new_hist();
-    for ms in lifetimes_ms {
-        lifetimes.saturating_record(ms);
-    }
+        })
+        .for_each(|ms| lifetimes.saturating_record(ms));
 
     let peak = |f: fn(&ExecRow) -> Option<u64>| o.rows.iter().filter_map(f).max();
-    let first_req = o
-        .rows
-        .iter()
-        .find(|r| r.server.as_ref().is_some_and(|s| s.server_requests > 0));
-    let last_row = o.rows.iter().rev().find(|r| r.tree.processes > 0);
     let reqs = |r: &ExecRow| r.server.as_ref().map_or(0, |s| s.server_requests);
+    let first_req = o.rows.iter().find(|r| reqs(r) > 0);
+    let last_row = o.rows.iter().rev().find(|r| r.tree.processes > 0);
     // The first sample that saw every request answered: memory after the last request, before
     // the exit's teardown (a sample taken while a process exits sees its memory half freed).
     let total = o.rows.iter().map(reqs).max().unwrap_or(0);
     let after_last_req = o.rows.iter().find(|r| total > 0 && reqs(r) == total);
     let (growth, growth_per_request) = match (first_req, after_last_req) {
         (Some(a), Some(b)) if b.t_s > a.t_s => {
-            let g = a
-                .tree
-                .rss_bytes
-                .zip(b.tree.rss_bytes)
-                .map(|(x, y)| y as i64 - x as i64);
+            let rss = |r: &ExecRow| r.tree.rss_bytes.map(|b| b as i64);
+            let g = rss(b).zip(rss(a)).map(|(y, x)| y - x);
             let n = reqs(b).saturating_sub(reqs(a));
             (g, g.and_then(|g| (n > 0).then(|| g as f64 / n as f64)))
         }
         _ => (None, None),
     };
     let heap_sums = o.heap.as_ref().and_then(HeapProfiles::sums);
+    let ms_before_end = |t: u64| (o.end.at_ns as f64 - t as f64) / 1e6;
 
     let mut s = ExecSummary {
         schema: EXEC_SCHEMA,
@@ -121,11 +111,8 @@ pub fn assemble(o: &Observed) -> ExecSummary {
             .map(|rs| rs.iter().filter(|r| r.open_at_exit).count() as u64),
         connections_open_at_last_request: open_at_last_request,
         connections_open_at_last_request_per_request: ratio(open_at_last_request, requests),
-        last_seen_running_before_end_ms: o
-            .end
-            .running_at_ns
-            .map(|r| (o.end.at_ns as f64 - r as f64) / 1e6),
-        last_sample_before_end_ms: last.map(|l| (o.end.at_ns as f64 - l.at_ns as f64) / 1e6),
+        last_seen_running_before_end_ms: o.end.running_at_ns.map(ms_before_end),
+        last_sample_before_end_ms: last.map(|l| ms_before_end(l.at_ns)),
         connections_open_peak: conns.map(open_peak),
         connection_lifetime_ms: p50p99(&lifetimes),
         habit: None,

@@ -1,6 +1,6 @@
 //! The verdict: what the measured figures say about a program's connections, in sentences.
 
-use crate::contract::exec::ExecSummary;
+use crate::contract::exec::{ExecSummary, WorkerEnd};
 use crate::exec::sources::worker_how;
 use crate::vocab::exec::{Habit, HeapTool, WitnessRecord};
 use crate::vocab::owner::Owner;
@@ -48,22 +48,16 @@ fn plural(v: u64, what: &str) -> String {
 pub fn sentences(s: &ExecSummary) -> Vec<String> {
     let mut out = Vec::new();
     let n = units::count;
-    let (
-        WitnessRecord::Received,
-        Some(requests),
-        Some(connections),
-        Some(full),
-        Some(resumed),
-        Some(failed),
-    ) = (
-        s.witness,
-        s.requests,
-        s.connections,
-        s.handshakes_full,
-        s.handshakes_resumed,
-        s.handshakes_failed,
-    )
-    else {
+    let counts = (s.witness == WitnessRecord::Received).then(|| {
+        Some((
+            s.requests?,
+            s.connections?,
+            s.handshakes_full?,
+            s.handshakes_resumed?,
+            s.handshakes_failed?,
+        ))
+    });
+    let Some((requests, connections, full, resumed, failed)) = counts.flatten() else {
         out.push(format!(
             "The witness was lost: {}, and the server's record of connections never arrived. No connection figure was measured, so there is no verdict on the program and every condition over one fails.",
             worker_how(s.server_worker.as_ref())
@@ -114,10 +108,8 @@ pub fn sentences(s: &ExecSummary) -> Vec<String> {
     }
     // Left open: judged by the order of the server's events, which the exit cannot race
     // (`connections_open_at_exit`, which it can, stays a figure).
-    if let Some(open) = s
-        .connections_open_at_last_request
-        .filter(|&o| o > KEPT_ABOVE)
-    {
+    let named = |&open: &u64| open > KEPT_ABOVE;
+    if let Some(open) = s.connections_open_at_last_request.filter(named) {
         let per = s.connections_open_at_last_request_per_request;
         let seen = format!(
             "{} of {} were still open at the program's last request ({} per request, derived)",
@@ -144,13 +136,8 @@ fn resumption(s: &ExecSummary, resumed: u64, connections: u64) -> String {
         plural(connections, "connection")
     );
     let bytes = |b: u64| units::bytes(b as f64);
-    let held = |o: Owner| {
-        s.heap_breakdown
-            .as_ref()?
-            .iter()
-            .find(|e| e.owner == o)
-            .map(|e| e.bytes)
-    };
+    let owners = s.heap_breakdown.as_deref().unwrap_or_default();
+    let held = |o: Owner| owners.iter().find(|e| e.owner == o).map(|e| e.bytes);
     match (&s.heap_breakdown, held(Owner::ResumptionStore)) {
         (Some(_), Some(store)) => {
             let tickets = held(Owner::Tickets).map_or("0 B".into(), |t| {
@@ -193,15 +180,13 @@ fn other_sentences(s: &ExecSummary) -> Vec<String> {
             .map_or("", String::as_str);
         out.push(format!("Heap not measured: {why}."));
     }
-    if s.witness == WitnessRecord::Received {
-        if let Some(w) = s.server_worker.as_ref().filter(|w| {
-            w.lines_unparsed > 0 || w.exit_signal.is_some() || w.exit_code.is_some_and(|c| c != 0)
-        }) {
-            out.push(format!(
-                "The server's record arrived, but {}.",
-                worker_how(Some(w))
-            ));
-        }
+    let troubled = |w: &&WorkerEnd| {
+        w.lines_unparsed > 0 || w.exit_signal.is_some() || w.exit_code.is_some_and(|c| c != 0)
+    };
+    let worker = s.server_worker.as_ref().filter(troubled);
+    if let Some(w) = worker.filter(|_| s.witness == WitnessRecord::Received) {
+        let how = worker_how(Some(w));
+        out.push(format!("The server's record arrived, but {how}."));
     }
     out
 }

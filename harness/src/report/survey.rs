@@ -17,7 +17,7 @@ pub const CHART_FILE: &str = "survey.svg";
 pub const TABLE_FILE: &str = "table.txt";
 
 /// The table's column heads.
-fn heads(heap: bool) -> Vec<&'static str> {
+fn heads(heap: bool) -> Vec<String> {
     let mut h = vec![
         "runtime",
         "library",
@@ -28,11 +28,9 @@ fn heads(heap: bool) -> Vec<&'static str> {
         "RSS growth/req",
         "CPU/req",
     ];
-    if heap {
-        h.push("C heap/conn");
-    }
+    h.extend(heap.then_some("C heap/conn"));
     h.push("verdict");
-    h
+    h.into_iter().map(String::from).collect()
 }
 
 /// One row's cells, in [`heads`]' order.
@@ -42,20 +40,16 @@ fn cells(r: &SurveyRow, heap: bool) -> Vec<String> {
         r.library.clone(),
         r.habit.clone(),
         opt(r.connections_per_request, units::per_request),
-        match (r.handshakes_full, r.handshakes_resumed) {
-            (Some(f), Some(s)) => format!("{f} / {s}"),
-            _ => units::NOT_MEASURED.into(),
-        },
-        match (r.connections_left_open, r.connections) {
-            (Some(l), Some(c)) => format!("{l} of {c}"),
-            _ => units::NOT_MEASURED.into(),
-        },
+        opt(r.handshakes_full.zip(r.handshakes_resumed), |(f, s)| {
+            format!("{f} / {s}")
+        }),
+        opt(r.connections_left_open.zip(r.connections), |(l, c)| {
+            format!("{l} of {c}")
+        }),
         opt(r.rss_growth_per_request_bytes, units::bytes),
         opt(r.cpu_per_request_s, |s| units::micros(s * 1e6)),
     ];
-    if heap {
-        c.push(opt(r.heap_per_connection_bytes, units::bytes));
-    }
+    c.extend(heap.then(|| opt(r.heap_per_connection_bytes, units::bytes)));
     c.push(r.verdict.clone());
     c
 }
@@ -66,19 +60,23 @@ pub fn table(s: &SurveySummary) -> String {
     let heads = heads(heap);
     let rows: Vec<Vec<String>> = s.rows.iter().map(|r| cells(r, heap)).collect();
     let widths: Vec<usize> = (0..heads.len())
-        .map(|i| widest(rows.iter().map(|r| r[i].as_str()).chain([heads[i]])))
+        .map(|i| {
+            widest(
+                rows.iter()
+                    .map(|r| r[i].as_str())
+                    .chain([heads[i].as_str()]),
+            )
+        })
         .collect();
-    let numeric = |i: usize| (3..heads.len() - 1).contains(&i);
+    // The verdict last, unpadded; the figures (from the fourth column) right-aligned.
     let line = |cells: &[String]| -> String {
         let mut out = String::new();
         for (i, (c, &w)) in cells.iter().zip(&widths).enumerate() {
-            if i + 1 == cells.len() {
-                out.push_str(c);
-            } else if numeric(i) {
-                let _ = write!(out, "{c:>w$}  ");
-            } else {
-                let _ = write!(out, "{c:<w$}  ");
-            }
+            let _ = match i {
+                _ if i + 1 == cells.len() => write!(out, "{c}"),
+                3.. => write!(out, "{c:>w$}  "),
+                _ => write!(out, "{c:<w$}  "),
+            };
         }
         out.trim_end().to_string() + "\n"
     };
@@ -89,9 +87,7 @@ pub fn table(s: &SurveySummary) -> String {
         units::seconds(s.elapsed_s),
         s.ended
     );
-    out.push_str(&line(
-        &heads.iter().map(|h| h.to_string()).collect::<Vec<_>>(),
-    ));
+    out.push_str(&line(&heads));
     for r in &rows {
         out.push_str(&line(r));
     }
@@ -106,13 +102,11 @@ pub fn table(s: &SurveySummary) -> String {
     ));
     if heap {
         out.push_str("C heap/conn: derived, DHAT's heap peaks summed ÷ connections; valgrind does not see:\n");
-        let mut seen = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         for r in &s.rows {
-            if let Some(blind) = r.heap_blind_spot.as_deref() {
-                if !seen.contains(&r.runtime) {
-                    seen.push(r.runtime);
-                    let _ = writeln!(out, "  {}: {blind}", r.runtime);
-                }
+            let first = |_: &&str| seen.insert(r.runtime);
+            if let Some(blind) = r.heap_blind_spot.as_deref().filter(first) {
+                let _ = writeln!(out, "  {}: {blind}", r.runtime);
             }
         }
     }
@@ -152,7 +146,7 @@ fn page(s: &SurveySummary, chart: bool) -> String {
     }
     h.push_str("<h2>Table</h2><div class=scroll><table class=modes><thead><tr>");
     for head in heads(heap) {
-        let _ = write!(h, "<th>{}</th>", esc(head));
+        let _ = write!(h, "<th>{}</th>", esc(&head));
     }
     h.push_str("<th>report</th></tr></thead><tbody>");
     for r in &s.rows {
@@ -160,25 +154,17 @@ fn page(s: &SurveySummary, chart: bool) -> String {
         let row = cells(r, heap);
         let last = row.len() - 1;
         for (i, c) in row.iter().enumerate() {
-            let class = if i == last {
-                " class=v"
-            } else if c == units::NOT_MEASURED {
-                " class=nm"
-            } else {
-                ""
+            let _ = match (i, c.as_str()) {
+                (..3, _) => write!(h, "<th scope=row>{}</th>", esc(c)),
+                _ if i == last => write!(h, "<td class=v>{}</td>", esc(c)),
+                (_, units::NOT_MEASURED) => write!(h, "<td class=nm>{}</td>", esc(c)),
+                _ => write!(h, "<td>{}</td>", esc(c)),
             };
-            if i < 3 {
-                let _ = write!(h, "<th scope=row>{}</th>", esc(c));
-            } else {
-                let _ = write!(h, "<td{class}>{}</td>", esc(c));
-            }
         }
-        match &r.report {
-            Some(p) => {
-                let _ = write!(h, "<td><a href=\"{0}/index.html\">{0}</a></td>", esc(p));
-            }
-            None => h.push_str("<td class=nm>n/a</td>"),
-        }
+        let _ = match &r.report {
+            Some(p) => write!(h, "<td><a href=\"{0}/index.html\">{0}</a></td>", esc(p)),
+            None => write!(h, "<td class=nm>n/a</td>"),
+        };
         h.push_str("</tr>");
     }
     h.push_str("</tbody></table></div><h2>How each figure was measured</h2><dl>");
@@ -186,12 +172,9 @@ fn page(s: &SurveySummary, chart: bool) -> String {
         let _ = write!(h, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
     }
     h.push_str("</dl>");
-    let missing: Vec<&SurveyRow> = s
-        .rows
-        .iter()
-        .filter(|r| r.status != RowStatus::Measured)
-        .collect();
-    if !missing.is_empty() {
+    let not_measured = |r: &&SurveyRow| r.status != RowStatus::Measured;
+    let mut missing = s.rows.iter().filter(not_measured).peekable();
+    if missing.peek().is_some() {
         h.push_str("<h2>Not measured</h2><ul>");
         for r in missing {
             let _ = write!(

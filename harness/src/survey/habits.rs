@@ -16,9 +16,7 @@ impl Package {
         match self {
             Package::Debian(p) => format!("apt-get install {p}"),
             Package::PyPi(p) => format!("python3 -m pip install {p}"),
-            Package::CargoExample(p) => {
-                format!("cargo build --release -p harness --example {p}")
-            }
+            Package::CargoExample(p) => format!("cargo build --release -p harness --example {p}"),
         }
     }
 }
@@ -82,39 +80,31 @@ pub enum Shape {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HabitSpec {
-    pub runtime: Runtime,
+    pub library: Library,
     pub shape: Shape,
-    pub library: &'static str,
     pub habit: &'static str,
     /// The program, in the examples directory.
     pub program: &'static str,
+}
+
+/// What every habit of one library shares: how its programs run and what they need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Library {
+    pub runtime: Runtime,
+    pub name: &'static str,
     pub launch: Launch,
     pub needs: &'static [Need],
     /// What `--heap valgrind` cannot see: memory the runtime manages itself (`None`: all malloc's).
     pub heap_blind_spot: Option<&'static str>,
 }
 
-/// What every habit of one library shares: how its programs run and what they need.
-#[derive(Clone, Copy)]
-struct Library {
-    runtime: Runtime,
-    name: &'static str,
-    launch: Launch,
-    needs: &'static [Need],
-    heap_blind_spot: Option<&'static str>,
-}
-
 impl Library {
     const fn habit(self, shape: Shape, habit: &'static str, program: &'static str) -> HabitSpec {
         HabitSpec {
-            runtime: self.runtime,
+            library: self,
             shape,
-            library: self.name,
             habit,
             program,
-            launch: self.launch,
-            needs: self.needs,
-            heap_blind_spot: self.heap_blind_spot,
         }
     }
 
@@ -271,7 +261,10 @@ mod tests {
     #[test]
     fn every_runtime_has_a_habit_and_every_program_is_there() {
         for r in Runtime::ALL {
-            assert!(HABITS.iter().any(|h| h.runtime == *r), "{r} has no habit");
+            assert!(
+                HABITS.iter().any(|h| h.library.runtime == *r),
+                "{r} has no habit"
+            );
         }
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/clients");
         for h in HABITS {

@@ -57,17 +57,18 @@ pub fn run(
     let started_at = now_rfc3339();
     let chosen: Vec<&HabitSpec> = HABITS
         .iter()
-        .filter(|h| plan.runtimes.contains(&h.runtime))
+        .filter(|h| plan.runtimes.contains(&h.library.runtime))
         .collect();
     let start = Instant::now();
     let mut rows = Vec::new();
     let mut ended = SurveyEnd::Complete;
     for (i, spec) in chosen.iter().enumerate() {
         if progress {
-            let (n, of, what) = (i + 1, chosen.len(), spec.habit);
-            eprintln!("[{n}/{of}] {} {}: {what}", spec.runtime, spec.library);
+            let (n, of, what, lib) = (i + 1, chosen.len(), spec.habit, spec.library);
+            eprintln!("[{n}/{of}] {} {}: {what}", lib.runtime, lib.name);
         }
-        let (r, interrupted) = check(plan, spec, &dir, &harness_command);
+        let checked = check(plan, spec, &dir, &harness_command);
+        let (r, interrupted) = checked.unwrap_or_else(|r| (*r, false));
         rows.push(r);
         if interrupted {
             ended = SurveyEnd::Interrupted;
@@ -95,26 +96,19 @@ pub fn run(
     })
 }
 
-/// Checks one habit; `true` when a Ctrl-C interrupted it.
+/// Checks one habit; `true` when a Ctrl-C interrupted it (`Err`: the row of a habit not checked).
 fn check(
     plan: &SurveyPlan,
     spec: &HabitSpec,
     dir: &Path,
     harness_command: &str,
-) -> (SurveyRow, bool) {
-    let missing: Vec<Need> = spec
-        .needs
-        .iter()
-        .copied()
-        .filter(|n| !present(*n))
-        .collect();
+) -> Result<(SurveyRow, bool), Box<SurveyRow>> {
+    let needs = spec.library.needs.iter().copied();
+    let missing: Vec<Need> = needs.filter(|n| !present(*n)).collect();
     if !missing.is_empty() {
-        return (row::missing(spec, &missing), false);
+        return Err(Box::new(row::missing(spec, &missing)));
     }
-    let command = match command(plan, spec, dir) {
-        Ok(c) => c,
-        Err(row) => return (*row, false),
-    };
+    let command = command(plan, spec, dir)?;
     let slug = slug(spec);
     let exec_plan = ExecPlan {
         command: command.clone(),
@@ -135,12 +129,10 @@ fn check(
                 .map(|p| p.display().to_string())
                 .ok();
             let interrupted = out.summary.ended == ExecEnd::Interrupted;
-            (
-                row::measured(spec, command, report, &out.summary),
-                interrupted,
-            )
+            let row = row::measured(spec, command, report, &out.summary);
+            Ok((row, interrupted))
         }
-        Err(e) => (row::failed(spec, Some(command), e.to_string()), false),
+        Err(e) => Err(Box::new(row::failed(spec, Some(command), e.to_string()))),
     }
 }
 
@@ -153,7 +145,7 @@ fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String
         .map_err(|e| failed(format!("{}: {e}", program.display())))?;
     let program = program.display().to_string();
     let n = plan.requests.to_string();
-    Ok(match spec.launch {
+    Ok(match spec.library.launch {
         Launch::Interpreter(exe) => vec![exe.into(), program, n],
         Launch::Shell { script } => vec!["sh".into(), "-c".into(), script.into(), program, n],
         Launch::GoBuild => {
@@ -191,13 +183,13 @@ fn command(plan: &SurveyPlan, spec: &HabitSpec, dir: &Path) -> Result<Vec<String
 
 /// A name for the habit's checks and build: `go_http_get`, `reqwest_client-shared`.
 fn slug(spec: &HabitSpec) -> String {
-    let stem = Path::new(spec.program)
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    match spec.launch {
+    let stem = spec
+        .program
+        .rsplit_once('.')
+        .map_or(spec.program, |(stem, _)| stem);
+    match spec.library.launch {
         Launch::CargoExample { mode, .. } => format!("{stem}-{mode}"),
-        _ => stem,
+        _ => stem.to_string(),
     }
 }
 
@@ -205,10 +197,8 @@ fn slug(spec: &HabitSpec) -> String {
 fn present(need: Need) -> bool {
     let ok = |c: &mut Command| {
         c.stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
+            .output()
+            .is_ok_and(|o| o.status.success())
     };
     match need {
         Need::Exe(e, _) => which(e).is_some(),

@@ -29,34 +29,43 @@ pub fn methods() -> BTreeMap<String, String> {
     .collect()
 }
 
-/// A row of `spec` without figures.
-fn empty(spec: &HabitSpec, status: RowStatus, why: Option<String>, verdict: String) -> SurveyRow {
+/// A row of `spec`, its figures from the check `s` (`None`: not checked); the heap's only
+/// under valgrind.
+fn row(
+    spec: &HabitSpec,
+    status: RowStatus,
+    why: Option<String>,
+    verdict: String,
+    s: Option<&ExecSummary>,
+) -> SurveyRow {
+    let heap = s.filter(|s| s.heap_tool == HeapTool::Valgrind);
     SurveyRow {
-        runtime: spec.runtime,
-        library: spec.library.into(),
+        runtime: spec.library.runtime,
+        library: spec.library.name.into(),
         habit: spec.habit.into(),
         program: spec.program.into(),
         status,
-        needs: spec.needs.iter().map(|n| n.describe()).collect(),
+        needs: spec.library.needs.iter().map(|n| n.describe()).collect(),
         why,
         command: None,
         report: None,
-        exit_code: None,
-        elapsed_s: None,
-        requests: None,
-        connections: None,
-        handshakes_full: None,
-        handshakes_resumed: None,
-        connections_per_request: None,
-        connections_left_open: None,
-        left_open_per_request: None,
-        rss_growth_per_request_bytes: None,
-        cpu_per_request_s: None,
-        exec_habit: None,
-        heap_peaks_summed_bytes: None,
-        heap_per_connection_bytes: None,
-        heap_breakdown: None,
-        heap_blind_spot: None,
+        exit_code: s.and_then(|s| s.exit_code),
+        elapsed_s: s.map(|s| s.elapsed_s),
+        requests: s.and_then(|s| s.requests),
+        connections: s.and_then(|s| s.connections),
+        handshakes_full: s.and_then(|s| s.handshakes_full),
+        handshakes_resumed: s.and_then(|s| s.handshakes_resumed),
+        connections_per_request: s.and_then(|s| s.new_connections_per_request),
+        connections_left_open: s.and_then(|s| s.connections_open_at_last_request),
+        left_open_per_request: s.and_then(|s| s.connections_open_at_last_request_per_request),
+        rss_growth_per_request_bytes: s.and_then(|s| s.rss_growth_per_request_bytes),
+        cpu_per_request_s: s.and_then(|s| Some(s.cpu_s? / s.requests.filter(|&n| n > 0)? as f64)),
+        exec_habit: s.and_then(|s| s.habit),
+        heap_peaks_summed_bytes: heap.and_then(|s| s.heap_peaks_summed_bytes),
+        heap_per_connection_bytes: heap
+            .and_then(|s| ratio(s.heap_peaks_summed_bytes, s.connections)),
+        heap_breakdown: heap.and_then(|s| s.heap_breakdown.clone()),
+        heap_blind_spot: heap.and(spec.library.heap_blind_spot).map(String::from),
         verdict,
     }
 }
@@ -67,21 +76,22 @@ pub fn missing(spec: &HabitSpec, missing: &[Need]) -> SurveyRow {
     let what: Vec<String> = missing.iter().map(|n| n.describe()).collect();
     let why = format!("not installed: {}", what.join(", "));
     let verdict = format!("not run: {}", install.join("; "));
-    empty(spec, RowStatus::Missing, Some(why), verdict)
+    row(spec, RowStatus::Missing, Some(why), verdict, None)
 }
 
 /// A habit whose program is not built (and the survey does not build it).
 pub fn not_built(spec: &HabitSpec, why: String) -> SurveyRow {
     let verdict = format!("not run: {why}");
-    empty(spec, RowStatus::Missing, Some(why), verdict)
+    row(spec, RowStatus::Missing, Some(why), verdict, None)
 }
 
 /// A habit that could not be checked.
 pub fn failed(spec: &HabitSpec, command: Option<Vec<String>>, why: String) -> SurveyRow {
     let verdict = format!("failed: {why}");
-    let mut r = empty(spec, RowStatus::Failed, Some(why), verdict);
-    r.command = command;
-    r
+    SurveyRow {
+        command,
+        ..row(spec, RowStatus::Failed, Some(why), verdict, None)
+    }
 }
 
 /// A habit checked: its figures from the check's summary.
@@ -92,41 +102,21 @@ pub fn measured(
     s: &ExecSummary,
 ) -> SurveyRow {
     let clean = s.exit_code == Some(0) && s.requests.is_some_and(|n| n > 0);
-    let status = if clean {
-        RowStatus::Measured
-    } else {
-        RowStatus::Failed
-    };
     let why = (!clean).then(|| match (s.exit_code, s.exit_signal, s.requests) {
         _ if s.ended == ExecEnd::Interrupted => "interrupted (Ctrl-C) before it finished".into(),
         (Some(c), _, _) if c != 0 => format!("the program exited with status {c} ({})", s.ended),
         (None, Some(sig), _) => format!("the program was ended by signal {sig} ({})", s.ended),
         _ => "the server answered no request".to_string(),
     });
-    let mut r = empty(spec, status, why, String::new());
-    r.command = Some(command);
-    r.report = report;
-    r.exit_code = s.exit_code;
-    r.elapsed_s = Some(s.elapsed_s);
-    r.requests = s.requests;
-    r.connections = s.connections;
-    r.handshakes_full = s.handshakes_full;
-    r.handshakes_resumed = s.handshakes_resumed;
-    r.connections_per_request = s.new_connections_per_request;
-    r.connections_left_open = s.connections_open_at_last_request;
-    r.left_open_per_request = s.connections_open_at_last_request_per_request;
-    r.rss_growth_per_request_bytes = s.rss_growth_per_request_bytes;
-    r.cpu_per_request_s = s
-        .cpu_s
-        .zip(s.requests.filter(|&n| n > 0))
-        .map(|(c, n)| c / n as f64);
-    r.exec_habit = s.habit;
-    if s.heap_tool == HeapTool::Valgrind {
-        r.heap_peaks_summed_bytes = s.heap_peaks_summed_bytes;
-        r.heap_per_connection_bytes = ratio(s.heap_peaks_summed_bytes, s.connections);
-        r.heap_breakdown = s.heap_breakdown.clone();
-        r.heap_blind_spot = spec.heap_blind_spot.map(String::from);
-    }
+    let status = match why {
+        None => RowStatus::Measured,
+        Some(_) => RowStatus::Failed,
+    };
+    let mut r = SurveyRow {
+        command: Some(command),
+        report,
+        ..row(spec, status, why, String::new(), Some(s))
+    };
     r.verdict = match &r.why {
         Some(why) => format!("failed: {why}"),
         None => verdict(&r),
@@ -137,11 +127,8 @@ pub fn measured(
 /// A measured row's verdict, from its figures: what each request costs in connections and
 /// handshakes, and whether the program held them to the end.
 pub fn verdict(r: &SurveyRow) -> String {
-    let (Some(cpr), Some(full), Some(resumed)) = (
-        r.connections_per_request,
-        r.handshakes_full,
-        r.handshakes_resumed,
-    ) else {
+    let handshakes = r.handshakes_full.zip(r.handshakes_resumed);
+    let Some((cpr, (full, resumed))) = r.connections_per_request.zip(handshakes) else {
         return "no verdict: the server's record was lost".into();
     };
     let Some(left_open) = r.left_open_per_request else {
@@ -170,12 +157,12 @@ mod tests {
     fn go() -> &'static HabitSpec {
         HABITS
             .iter()
-            .find(|h| h.runtime == Runtime::Go)
+            .find(|h| h.library.runtime == Runtime::Go)
             .expect("a Go habit")
     }
 
     fn row(conns: u64, full: u64, resumed: u64, left: u64) -> SurveyRow {
-        let mut r = empty(go(), RowStatus::Measured, None, String::new());
+        let mut r = super::row(go(), RowStatus::Measured, None, String::new(), None);
         r.requests = Some(100);
         r.connections = Some(conns);
         r.handshakes_full = Some(full);
@@ -210,7 +197,7 @@ mod tests {
 
     #[test]
     fn a_missing_runtime_names_its_package_and_measures_nothing() {
-        let r = missing(go(), go().needs);
+        let r = missing(go(), go().library.needs);
         assert_eq!(r.status, RowStatus::Missing);
         assert!(
             r.verdict.contains("apt-get install golang-go"),
