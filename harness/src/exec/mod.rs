@@ -330,6 +330,7 @@ async fn supervise(
                 if changed.is_err() || *intr.borrow() == seen_intr { continue; }
                 if stopping == Some(ExecEnd::Interrupted) {
                     signal_group(pid, Signal::KILL);
+                    kill_at = None;
                 } else {
                     pb.set_message("interrupted: stopping the command (Ctrl-C again to kill it)");
                     stopping = None;
