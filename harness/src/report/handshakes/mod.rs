@@ -194,8 +194,9 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
         let span_why = p
             .source_span
             .map_or(" (its whole table)".into(), |(_, why)| format!(" ({why})"));
+        let at = p.largest_n();
         let stated = match p.stated {
-            Some((quote, at)) => format!(
+            Some(quote) => format!(
                 "the source's text states \"{quote}\" per {} session, naming no TLS version; this table's peak RSS ÷ N at N {} is {} (derived), which it matches",
                 p.library,
                 count(at),
