@@ -54,8 +54,9 @@ pub enum HandshakesError {
     Certs(#[from] certs::CertError),
     #[error("cannot find the harness binary: {0}")]
     Exe(std::io::Error),
-    #[error("{point}: {reason}")]
-    Point { point: String, reason: String },
+    /// The point, and why it gave no reading.
+    #[error("{0}: {1}")]
+    Point(String, String),
     #[error(transparent)]
     Out(#[from] crate::run::orchestrator::OutError),
     #[error(transparent)]
@@ -106,10 +107,7 @@ fn label(p: &LockstepPoint) -> String {
 }
 
 fn failed(point: &LockstepPoint, reason: impl ToString) -> HandshakesError {
-    HandshakesError::Point {
-        point: label(point),
-        reason: reason.to_string(),
-    }
+    HandshakesError::Point(label(point), reason.to_string())
 }
 
 /// Runs `cmd` (stdin closed) to its end; its output, or how it ended and what it said of
@@ -143,11 +141,8 @@ fn run_point(exe: &Path, point: &LockstepPoint) -> Result<LockstepReading, Hands
 
 /// The worker: measures the point given as JSON and prints the reading as one JSON line.
 pub fn worker_main(config: &str) -> Result<(), HandshakesError> {
-    let point: LockstepPoint =
-        serde_json::from_str(config).map_err(|e| HandshakesError::Point {
-            point: "worker".into(),
-            reason: format!("bad configuration: {e}"),
-        })?;
+    let bad = |e| HandshakesError::Point("worker".into(), format!("bad configuration: {e}"));
+    let point: LockstepPoint = serde_json::from_str(config).map_err(bad)?;
     let reading = crate::measure::lockstep::measure(&point).map_err(|e| failed(&point, e))?;
     let json = serde_json::to_string(&reading).map_err(|e| failed(&point, e))?;
     println!("{json}");
