@@ -372,15 +372,12 @@ fn chain(rows: &mut Vec<Row>, x: &LockstepSeries) {
         Some(false) => format!("{apart_by} from the heap at rest, more than {tolerance}: next row"),
         None => "not compared (a figure is missing)".into(),
     };
+    let n = count(x.to_sessions);
+    let [client, server] = [x.client_bytes_per_connection, x.server_bytes_per_connection].map(b);
     rows.push(row(
         format!("{p}  (client + server) / 2"),
         sides,
-        format!(
-            "derived: the measured heap freed when all servers, then all clients were dropped, per connection at N = {}: (client {} + server {}) / 2, {verdict}",
-            count(x.to_sessions),
-            b(x.client_bytes_per_connection),
-            b(x.server_bytes_per_connection),
-        ),
+        format!("derived: the measured heap freed when all servers, then all clients were dropped, per connection at N = {n}: (client {client} + server {server}) / 2, {verdict}"),
     ));
     if within == Some(false) {
         rows.push(row(

@@ -186,11 +186,8 @@ pub fn per_request(dir: &Path) -> Result<PerRequestFigures, String> {
     };
     let mut b = |mode: Mode, client: ClientKind| {
         let m = leg(mode, client)?;
-        let unsound = m
-            .per_session_unsound
-            .clone()
-            .or_else(|| m.rate_bound.clone());
-        if let Some(reason) = unsound {
+        let unsound = m.per_session_unsound.as_ref().or(m.rate_bound.as_ref());
+        if let Some(reason) = unsound.cloned() {
             refused.push(RefusedLeg {
                 mode,
                 client,
