@@ -41,6 +41,7 @@ type Figure = fn(&LockstepSeries) -> Option<f64>;
 const REST: Figure = |x| x.heap_at_rest_slope;
 const RSS: Figure = |x| x.peak_rss_slope;
 const CLIENT: Figure = |x| x.client_bytes_per_connection;
+const SERVER: Figure = |x| x.server_bytes_per_connection;
 
 /// `figure` of series `a` − of series `b`.
 fn gap(a: Option<&LockstepSeries>, b: Option<&LockstepSeries>, figure: Figure) -> Option<f64> {
@@ -131,11 +132,7 @@ fn measured(points: &[&ForeignPoint]) -> Vec<(u64, f64)> {
 const COLUMNS: &str = "N, peak RSS, peak RSS steps, RSS/N, malloc max, heap max, heap at rest, client/conn, server/conn";
 
 pub fn render(s: &HandshakesSummary) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Per-session memory by the published method: N sessions = N/2 clients + N/2 servers in one process, lockstep full handshakes in memory, one process per N. Bytes per session (one side); each slope between the N its span names (derived), and the slope between each pair of consecutive N (steps: equal when the line is straight). RSS/N is the largest N's peak RSS ÷ N (derived, fixed costs included); the malloc and heap columns are the largest of their readings (before, once all pairs exist, after each round, at rest), not a continuous peak."
-    );
+    let mut out = String::from("Per-session memory by the published method: N sessions = N/2 clients + N/2 servers in one process, lockstep full handshakes in memory, one process per N. Bytes per session (one side); each slope between the N its span names (derived), and the slope between each pair of consecutive N (steps: equal when the line is straight). RSS/N is the largest N's peak RSS ÷ N (derived, fixed costs included); the malloc and heap columns are the largest of their readings (before, once all pairs exist, after each round, at rest), not a continuous peak.\n");
     let names: Vec<String> = COLUMNS.split(", ").map(String::from).collect();
     let rows: Vec<(String, Vec<String>)> = s
         .series
@@ -163,10 +160,7 @@ pub fn render(s: &HandshakesSummary) -> String {
     if let Some(run) = &s.load_run {
         let _ = writeln!(out, "load run: {run}");
     }
-    let _ = writeln!(
-        out,
-        "Reconciliation: the published figures, this machine by their method, and this tool's own figures (bytes per session, one side, unless a row says per client). A difference row names the two measured figures it subtracts; it names a cause only where a reading of this run measured one. The steps from peak RSS to the heap at rest add up by construction (each is a difference of two of the figures), so that they add up checks nothing."
-    );
+    out.push_str("Reconciliation: the published figures, this machine by their method, and this tool's own figures (bytes per session, one side, unless a row says per client). A difference row names the two measured figures it subtracts; it names a cause only where a reading of this run measured one. The steps from peak RSS to the heap at rest add up by construction (each is a difference of two of the figures), so that they add up checks nothing.\n");
     let rec = &s.reconciliation;
     let label_w = widest(rec.iter().map(|r| r.label.as_str())) + 2;
     let bytes: Vec<String> = rec.iter().map(|r| b(r.bytes)).collect();
@@ -411,8 +405,7 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         ));
     }
     for lib in TlsLibrary::ALL {
-        let own = find(s, *lib, v, PER_CLIENT);
-        let shared = base(s, *lib, v);
+        let (own, shared) = (find(s, *lib, v, PER_CLIENT), base(s, *lib, v));
         if own.is_some() && shared.is_some() {
             let d = gap(own, shared, CLIENT);
             let cause = match d {
@@ -499,23 +492,20 @@ fn refusal(reason: &str) -> String {
 fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     for h in &s.held {
         let lock = base(s, TlsLibrary::Rustls, h.tls);
-        let side = |held: Option<f64>, lock: Option<f64>, tcp: Option<f64>| {
-            let apart = diff(held, lock);
+        let side = |held: Option<f64>, figure: Figure, tcp: Option<f64>| {
+            let apart = diff(held, lock.and_then(figure));
             let (apart_by, tcp_by, left) = (b(apart), b(tcp), b(diff(apart, tcp)));
             format!("− lockstep = {apart_by}, of which the same probe's plain TCP connection (tokio TcpStream) {tcp_by}, {left} {REMAINDER}")
         };
+        let client = side(h.tls_client_bytes, CLIENT, h.tcp_client_bytes);
+        let server = side(h.tls_server_bytes, SERVER, h.tcp_server_bytes);
+        let (n, server_by) = (h.connections, b(h.tls_server_bytes));
         rows.push(row(
             format!("idle held connection TLS {}, per client", h.tls),
             h.tls_client_bytes,
             match &h.error {
                 Some(e) => format!("not measured: {e}"),
-                None => format!(
-                    "measured: measure::held, tokio-rustls over TCP ({} connections); client {}; server side {}, {}",
-                    h.connections,
-                    side(h.tls_client_bytes, lock.and_then(|x| x.client_bytes_per_connection), h.tcp_client_bytes),
-                    b(h.tls_server_bytes),
-                    side(h.tls_server_bytes, lock.and_then(|x| x.server_bytes_per_connection), h.tcp_server_bytes),
-                ),
+                None => format!("measured: measure::held, tokio-rustls over TCP ({n} connections); client {client}; server side {server_by}, {server}"),
             },
         ));
     }
