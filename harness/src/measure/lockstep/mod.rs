@@ -194,8 +194,7 @@ fn freed(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::lockstep::SeriesKey;
-    use crate::vocab::tls::{ConfigSharing, KxChoice, TlsVersion};
+    use crate::contract::lockstep::fixture::rustls as point;
 
     /// Pairs whose handshake takes `flights` rounds, except pair `stuck`, which never ends.
     struct Fake {
@@ -228,20 +227,6 @@ mod tests {
             _: &mut [u8],
         ) -> Result<usize, LockstepError> {
             Ok(data.len())
-        }
-    }
-
-    fn point(sessions: u64) -> LockstepPoint {
-        LockstepPoint {
-            key: SeriesKey {
-                library: TlsLibrary::Rustls,
-                tls: TlsVersion::V13,
-                kx: KxChoice::Default,
-                config: ConfigSharing::Shared,
-            },
-            release_buffers: false,
-            sessions,
-            certs_dir: "certs".into(),
         }
     }
 

@@ -578,42 +578,15 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::lockstep::fixture;
     use crate::contract::lockstep::{
-        LockstepPoint, LockstepReading, LockstepVersions, PerRequestFigures, RefusedLeg, SeriesKey,
+        LockstepReading, LockstepVersions, PerRequestFigures, RefusedLeg,
     };
 
-    fn reading(
-        library: TlsLibrary,
-        kx: KxChoice,
-        config: ConfigSharing,
-        sessions: u64,
-        rss: u64,
-    ) -> LockstepReading {
+    fn reading(sessions: u64, rss: u64) -> LockstepReading {
         LockstepReading {
-            point: LockstepPoint {
-                key: SeriesKey {
-                    library,
-                    tls: TlsVersion::V13,
-                    kx,
-                    config,
-                },
-                release_buffers: false,
-                sessions,
-                certs_dir: "certs".into(),
-            },
-            handshakes_completed: sessions / 2,
-            rounds: 2,
             peak_rss_bytes: Some(rss),
-            rss_at_rest_bytes: None,
-            heap_before_bytes: None,
-            heap_peak_bytes: None,
-            heap_at_rest_bytes: None,
-            malloc_before_bytes: None,
-            malloc_peak_bytes: None,
-            malloc_at_rest_bytes: None,
-            malloc_free_at_rest_bytes: None,
-            server_bytes: None,
-            client_bytes: None,
+            ..fixture::reading(fixture::rustls(sessions))
         }
     }
 
@@ -626,12 +599,7 @@ mod tests {
         server: f64,
     ) -> LockstepSeries {
         LockstepSeries {
-            key: SeriesKey {
-                library: TlsLibrary::Rustls,
-                tls: TlsVersion::V13,
-                kx,
-                config,
-            },
+            key: fixture::key(TlsLibrary::Rustls, kx, config),
             release_buffers: false,
             from_sessions: 100,
             to_sessions: 10_000,
@@ -650,7 +618,6 @@ mod tests {
     }
 
     fn summary(shared: LockstepSeries) -> HandshakesSummary {
-        let (d, s) = (KxChoice::Default, ConfigSharing::Shared);
         HandshakesSummary {
             schema: 1,
             command: String::new(),
@@ -663,7 +630,7 @@ mod tests {
             },
             method: String::new(),
             readings: [(100, 11_000_000), (1000, 20_000_000), (10_000, 120_000_000)]
-                .map(|(n, r)| reading(TlsLibrary::Rustls, d, s, n, r))
+                .map(|(n, r)| reading(n, r))
                 .to_vec(),
             series: vec![shared],
             held: vec![],

@@ -448,6 +448,7 @@ fn peak_rss_of(argv: &[String]) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::lockstep::fixture;
 
     #[test]
     fn a_worker_that_panics_and_aborts_is_reported_by_its_panic_and_signal() {
@@ -466,30 +467,14 @@ mod tests {
 
     fn reading(sessions: u64, rss: u64, heap: Option<u64>, client: u64) -> LockstepReading {
         LockstepReading {
-            point: LockstepPoint {
-                key: SeriesKey {
-                    library: TlsLibrary::Rustls,
-                    tls: TlsVersion::V13,
-                    kx: KxChoice::Default,
-                    config: ConfigSharing::Shared,
-                },
-                release_buffers: false,
-                sessions,
-                certs_dir: "certs".into(),
-            },
-            handshakes_completed: sessions / 2,
-            rounds: 2,
             peak_rss_bytes: Some(rss),
             rss_at_rest_bytes: Some(rss),
             heap_before_bytes: Some(1000),
             heap_peak_bytes: heap,
             heap_at_rest_bytes: heap,
-            malloc_before_bytes: None,
-            malloc_peak_bytes: None,
-            malloc_at_rest_bytes: None,
-            malloc_free_at_rest_bytes: None,
             server_bytes: Some(client),
             client_bytes: Some(client),
+            ..fixture::reading(fixture::rustls(sessions))
         }
     }
 
