@@ -296,7 +296,6 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
             }
         }
     }
-    // Two builds of rustls-bench: their difference over the N both measured.
     if let [first, second] = programs[..] {
         for &tls in TlsVersion::ALL {
             let x = measured(&bench_points(s, first, tls));
