@@ -265,3 +265,58 @@ pub struct ForeignPoint {
     /// Why it failed, if it did.
     pub error: Option<String>,
 }
+
+#[cfg(test)]
+pub(crate) mod fixture {
+    //! The rustls TLS 1.3 points and readings the lockstep unit tests build on.
+
+    use super::*;
+
+    /// A TLS 1.3 series key of `library`, `kx` and `config`.
+    pub(crate) fn key(library: TlsLibrary, kx: KxChoice, config: ConfigSharing) -> SeriesKey {
+        SeriesKey {
+            library,
+            tls: TlsVersion::V13,
+            kx,
+            config,
+        }
+    }
+
+    /// A point of `sessions` at `key`, keeping OpenSSL's buffers.
+    pub(crate) fn point(key: SeriesKey, sessions: u64) -> LockstepPoint {
+        LockstepPoint {
+            key,
+            release_buffers: false,
+            sessions,
+            certs_dir: "certs".into(),
+        }
+    }
+
+    /// A rustls TLS 1.3 point of `sessions` with the default key exchange and one shared config.
+    pub(crate) fn rustls(sessions: u64) -> LockstepPoint {
+        point(
+            key(TlsLibrary::Rustls, KxChoice::Default, ConfigSharing::Shared),
+            sessions,
+        )
+    }
+
+    /// A reading of `point` whose pairs all completed in two rounds, with no figure read.
+    pub(crate) fn reading(point: LockstepPoint) -> LockstepReading {
+        LockstepReading {
+            handshakes_completed: point.pairs(),
+            rounds: 2,
+            point,
+            peak_rss_bytes: None,
+            rss_at_rest_bytes: None,
+            heap_before_bytes: None,
+            heap_peak_bytes: None,
+            heap_at_rest_bytes: None,
+            malloc_before_bytes: None,
+            malloc_peak_bytes: None,
+            malloc_at_rest_bytes: None,
+            malloc_free_at_rest_bytes: None,
+            server_bytes: None,
+            client_bytes: None,
+        }
+    }
+}

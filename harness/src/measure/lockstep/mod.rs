@@ -37,24 +37,15 @@ pub enum LockstepError {
     OpensslNotBuilt,
     #[error("cannot count OpenSSL's allocations: {0}")]
     OpensslCount(#[from] alloc::OpensslCountError),
-    #[error("{completed} of {pairs} handshakes completed after {rounds} rounds")]
-    Incomplete {
-        completed: u64,
-        pairs: u64,
-        rounds: u32,
-    },
-    #[error("server {pair} received {got} of {want} bytes of data")]
-    ShortData {
-        pair: usize,
-        got: usize,
-        want: usize,
-    },
-    #[error("dropping the {side} raised the live heap from {before} B to {after} B: something else allocated meanwhile, so the {side}' bytes at rest are not known")]
-    HeapGrew {
-        side: &'static str,
-        before: u64,
-        after: u64,
-    },
+    /// Pairs completed, pairs, rounds run.
+    #[error("{0} of {1} handshakes completed after {2} rounds")]
+    Incomplete(u64, u64, u32),
+    /// The pair, bytes its server received, bytes sent.
+    #[error("server {0} received {1} of {2} bytes of data")]
+    ShortData(usize, usize, usize),
+    /// The side dropped, the live heap before and after.
+    #[error("dropping the {0} raised the live heap from {1} B to {2} B: something else allocated meanwhile, so the {0}' bytes at rest are not known")]
+    HeapGrew(&'static str, u64, u64),
     #[error("a lockstep point needs at least 2 sessions (one pair), got {0}")]
     TooFew(u64),
 }
@@ -146,20 +137,13 @@ fn drive<P: Pairs>(point: &LockstepPoint, mut lib: P) -> Result<LockstepReading,
         read();
     }
     if handshaking > 0 {
-        return Err(LockstepError::Incomplete {
-            completed: (pairs - handshaking) as u64,
-            pairs: pairs as u64,
-            rounds,
-        });
+        let completed = (pairs - handshaking) as u64;
+        return Err(LockstepError::Incomplete(completed, pairs as u64, rounds));
     }
     for (i, (c, s)) in clients.iter_mut().zip(servers.iter_mut()).enumerate() {
         let got = lib.deliver(i, c, s, &data, &mut scratch)?;
         if got != data.len() {
-            return Err(LockstepError::ShortData {
-                pair: i,
-                got,
-                want: data.len(),
-            });
+            return Err(LockstepError::ShortData(i, got, data.len()));
         }
     }
     let (heap_at_rest, malloc_at_rest) = read();
@@ -203,21 +187,14 @@ fn freed(
     let (Some(before), Some(after)) = (before, after) else {
         return Ok(None);
     };
-    before
-        .checked_sub(after)
-        .map(Some)
-        .ok_or(LockstepError::HeapGrew {
-            side,
-            before,
-            after,
-        })
+    let grew = LockstepError::HeapGrew(side, before, after);
+    before.checked_sub(after).map(Some).ok_or(grew)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::lockstep::SeriesKey;
-    use crate::vocab::tls::{ConfigSharing, KxChoice, TlsVersion};
+    use crate::contract::lockstep::fixture::rustls as point;
 
     /// Pairs whose handshake takes `flights` rounds, except pair `stuck`, which never ends.
     struct Fake {
@@ -253,20 +230,6 @@ mod tests {
         }
     }
 
-    fn point(sessions: u64) -> LockstepPoint {
-        LockstepPoint {
-            key: SeriesKey {
-                library: TlsLibrary::Rustls,
-                tls: TlsVersion::V13,
-                kx: KxChoice::Default,
-                config: ConfigSharing::Shared,
-            },
-            release_buffers: false,
-            sessions,
-            certs_dir: "certs".into(),
-        }
-    }
-
     #[test]
     fn a_pair_that_never_finishes_fails_the_point_with_the_count_that_did() {
         let r = drive(
@@ -277,11 +240,9 @@ mod tests {
             },
         );
         match r {
-            Err(LockstepError::Incomplete {
-                completed,
-                pairs,
-                rounds,
-            }) => assert_eq!((completed, pairs, rounds), (9, 10, MAX_ROUNDS)),
+            Err(LockstepError::Incomplete(completed, pairs, rounds)) => {
+                assert_eq!((completed, pairs, rounds), (9, 10, MAX_ROUNDS))
+            }
             other => panic!("expected Incomplete, got {other:?}"),
         }
         let ok = drive(

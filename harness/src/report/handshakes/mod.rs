@@ -41,6 +41,7 @@ type Figure = fn(&LockstepSeries) -> Option<f64>;
 const REST: Figure = |x| x.heap_at_rest_slope;
 const RSS: Figure = |x| x.peak_rss_slope;
 const CLIENT: Figure = |x| x.client_bytes_per_connection;
+const SERVER: Figure = |x| x.server_bytes_per_connection;
 
 /// `figure` of series `a` − of series `b`.
 fn gap(a: Option<&LockstepSeries>, b: Option<&LockstepSeries>, figure: Figure) -> Option<f64> {
@@ -131,11 +132,7 @@ fn measured(points: &[&ForeignPoint]) -> Vec<(u64, f64)> {
 const COLUMNS: &str = "N, peak RSS, peak RSS steps, RSS/N, malloc max, heap max, heap at rest, client/conn, server/conn";
 
 pub fn render(s: &HandshakesSummary) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Per-session memory by the published method: N sessions = N/2 clients + N/2 servers in one process, lockstep full handshakes in memory, one process per N. Bytes per session (one side); each slope between the N its span names (derived), and the slope between each pair of consecutive N (steps: equal when the line is straight). RSS/N is the largest N's peak RSS ÷ N (derived, fixed costs included); the malloc and heap columns are the largest of their readings (before, once all pairs exist, after each round, at rest), not a continuous peak."
-    );
+    let mut out = String::from("Per-session memory by the published method: N sessions = N/2 clients + N/2 servers in one process, lockstep full handshakes in memory, one process per N. Bytes per session (one side); each slope between the N its span names (derived), and the slope between each pair of consecutive N (steps: equal when the line is straight). RSS/N is the largest N's peak RSS ÷ N (derived, fixed costs included); the malloc and heap columns are the largest of their readings (before, once all pairs exist, after each round, at rest), not a continuous peak.\n");
     let names: Vec<String> = COLUMNS.split(", ").map(String::from).collect();
     let rows: Vec<(String, Vec<String>)> = s
         .series
@@ -163,10 +160,7 @@ pub fn render(s: &HandshakesSummary) -> String {
     if let Some(run) = &s.load_run {
         let _ = writeln!(out, "load run: {run}");
     }
-    let _ = writeln!(
-        out,
-        "Reconciliation: the published figures, this machine by their method, and this tool's own figures (bytes per session, one side, unless a row says per client). A difference row names the two measured figures it subtracts; it names a cause only where a reading of this run measured one. The steps from peak RSS to the heap at rest add up by construction (each is a difference of two of the figures), so that they add up checks nothing."
-    );
+    out.push_str("Reconciliation: the published figures, this machine by their method, and this tool's own figures (bytes per session, one side, unless a row says per client). A difference row names the two measured figures it subtracts; it names a cause only where a reading of this run measured one. The steps from peak RSS to the heap at rest add up by construction (each is a difference of two of the figures), so that they add up checks nothing.\n");
     let rec = &s.reconciliation;
     let label_w = widest(rec.iter().map(|r| r.label.as_str())) + 2;
     let bytes: Vec<String> = rec.iter().map(|r| b(r.bytes)).collect();
@@ -191,30 +185,23 @@ fn row(label: impl Into<String>, bytes: Option<f64>, how: impl Into<String>) -> 
 pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
     let mut rows: Vec<Row> = Vec::new();
     for p in PUBLISHED {
-        let span_why = p
-            .source_span
-            .map_or(" (its whole table)".into(), |(_, why)| format!(" ({why})"));
+        let (points, (a, z)) = (p.points_bytes(), p.span_n());
+        let why = p.source_span.map_or("its whole table", |(_, why)| why);
+        let (library, at) = (p.library, p.largest_n());
         let stated = match p.stated {
-            Some((quote, at)) => format!(
-                "the source's text states \"{quote}\" per {} session, naming no TLS version; this table's peak RSS ÷ N at N {} is {} (derived), which it matches",
-                p.library,
+            Some(quote) => format!(
+                "the source's text states \"{quote}\" per {library} session, naming no TLS version; this table's peak RSS ÷ N at N {} is {} (derived), which it matches",
                 count(at),
                 b(p.rss_per_n(at))
             ),
             None if p.year == 2024 => "the source's text states one figure a library, naming no TLS version (see its TLS 1.3 row)".into(),
             None => "the source states no per-session figure".into(),
         };
-        let (points, (a, z)) = (p.points_bytes(), p.span_n());
+        let (source, build, over, by_step) = (p.source, p.build, span(a, z), steps(&points));
         rows.push(row(
-            format!("published {}: {} TLS {}", p.year, p.library, p.tls),
+            format!("published {}: {library} TLS {}", p.year, p.tls),
             between(&points, a, z),
-            format!(
-                "{}, {}: peak RSS slope {}{span_why}, derived from its table; {stated}; {}",
-                p.source,
-                p.build,
-                span(a, z),
-                steps(&points)
-            ),
+            format!("{source}, {build}: peak RSS slope {over} ({why}), derived from its table; {stated}; {by_step}"),
         ));
     }
     rustls_bench_rows(&mut rows, s);
@@ -238,14 +225,11 @@ pub fn reconciliation(s: &HandshakesSummary) -> Vec<Row> {
                 }
                 _ => String::new(),
             };
+            let (over, by_step) = (span(x.from_sessions, x.to_sessions), steps(&points));
             rows.push(row(
                 format!("ours, their method: {lib} TLS {tls}"),
                 x.peak_rss_slope,
-                format!(
-                    "derived: peak RSS slope {} of the measured peak RSS (VmHWM); {}{over_theirs}",
-                    span(x.from_sessions, x.to_sessions),
-                    steps(&points)
-                ),
+                format!("derived: peak RSS slope {over} of the measured peak RSS (VmHWM); {by_step}{over_theirs}"),
             ));
         }
     }
@@ -275,6 +259,7 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
                 continue;
             }
             let m = measured(&points);
+            let (total, got) = (points.len(), m.len());
             // The slope over the smallest and largest N measured.
             let ends = m.first().zip(m.last());
             let theirs = ends.and_then(|(a, z)| slope(*a, *z));
@@ -291,36 +276,26 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
                         ),
                         None => "ours over the same span: n/a (not both N run)".into(),
                     };
-                    let missing = match points.len() - m.len() {
+                    let missing = match total - got {
                         0 => String::new(),
-                        nf => format!("; INCOMPLETE: {nf} of {} points failed (rows below), the span is the measured points'", points.len()),
+                        nf => format!("; INCOMPLETE: {nf} of {total} points failed (rows below), the span is the measured points'"),
                     };
-                    format!(
-                        "rustls's own program, peak RSS slope {} (GNU time); {}; {ratio}{missing}",
-                        span(a, z),
-                        steps(&m)
-                    )
+                    let (over, by_step) = (span(a, z), steps(&m));
+                    format!("rustls's own program, peak RSS slope {over} (GNU time); {by_step}; {ratio}{missing}")
                 }
-                _ => format!(
-                    "rustls's own program: {} of {} points measured, no slope",
-                    m.len(),
-                    points.len()
-                ),
+                _ => format!("rustls's own program: {got} of {total} points measured, no slope"),
             };
             rows.push(row(label.clone(), theirs, how));
             for p in points.iter().filter(|p| p.peak_rss_bytes.is_none()) {
+                let why = p.error.as_deref().unwrap_or("no peak RSS read");
                 rows.push(row(
                     format!("{label}, N = {}", count(p.sessions)),
                     None,
-                    format!(
-                        "failed: {}",
-                        p.error.as_deref().unwrap_or("no peak RSS read")
-                    ),
+                    format!("failed: {why}"),
                 ));
             }
         }
     }
-    // Two builds of rustls-bench: their difference over the N both measured.
     if let [first, second] = programs[..] {
         for &tls in TlsVersion::ALL {
             let x = measured(&bench_points(s, first, tls));
@@ -330,13 +305,11 @@ fn rustls_bench_rows(rows: &mut Vec<Row>, s: &HandshakesSummary) {
                 continue;
             };
             if let (Some(u), Some(v)) = (between(&x, a, z), between(&y, a, z)) {
+                let over = span(a, z);
                 rows.push(row(
                     format!("rustls-bench, first − second build: TLS {tls}"),
                     Some(u - v),
-                    format!(
-                        "peak RSS slope {} of {first} − of {second}: two builds of the same program, as given",
-                        span(a, z)
-                    ),
+                    format!("peak RSS slope {over} of {first} − of {second}: two builds of the same program, as given"),
                 ));
             }
         }
@@ -386,28 +359,18 @@ fn chain(rows: &mut Vec<Row>, x: &LockstepSeries) {
     let within = apart
         .zip(x.heap_at_rest_slope)
         .map(|(d, rest)| d.abs() <= ATTRIBUTION_TOLERANCE * rest.abs());
+    let (tolerance, apart_by) = (percent(ATTRIBUTION_TOLERANCE), b(apart));
     let verdict = match within {
-        Some(true) => format!(
-            "within {} of the heap at rest ({} apart)",
-            percent(ATTRIBUTION_TOLERANCE),
-            b(apart)
-        ),
-        Some(false) => format!(
-            "{} from the heap at rest, more than {}: next row",
-            b(apart),
-            percent(ATTRIBUTION_TOLERANCE)
-        ),
+        Some(true) => format!("within {tolerance} of the heap at rest ({apart_by} apart)"),
+        Some(false) => format!("{apart_by} from the heap at rest, more than {tolerance}: next row"),
         None => "not compared (a figure is missing)".into(),
     };
+    let n = count(x.to_sessions);
+    let [client, server] = [x.client_bytes_per_connection, x.server_bytes_per_connection].map(b);
     rows.push(row(
         format!("{p}  (client + server) / 2"),
         sides,
-        format!(
-            "derived: the measured heap freed when all servers, then all clients were dropped, per connection at N = {}: (client {} + server {}) / 2, {verdict}",
-            count(x.to_sessions),
-            b(x.client_bytes_per_connection),
-            b(x.server_bytes_per_connection),
-        ),
+        format!("derived: the measured heap freed when all servers, then all clients were dropped, per connection at N = {n}: (client {client} + server {server}) / 2, {verdict}"),
     ));
     if within == Some(false) {
         rows.push(row(
@@ -424,13 +387,11 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     let r12 = base(s, TlsLibrary::Rustls, TlsVersion::V12);
     let r13 = base(s, TlsLibrary::Rustls, TlsVersion::V13);
     if r12.is_some() && r13.is_some() {
+        let rss = b(gap(r12, r13, RSS));
         rows.push(row(
             "rustls TLS 1.2 − TLS 1.3, heap at rest",
             gap(r12, r13, REST),
-            format!(
-                "heap at rest slope, TLS 1.2 series − TLS 1.3 series (each with its default key exchange, so the versions and the key exchanges both differ); their peak RSS slopes differ by {}",
-                b(gap(r12, r13, RSS))
-            ),
+            format!("heap at rest slope, TLS 1.2 series − TLS 1.3 series (each with its default key exchange, so the versions and the key exchanges both differ); their peak RSS slopes differ by {rss}"),
         ));
     }
     let rustls = base(s, TlsLibrary::Rustls, v);
@@ -443,8 +404,7 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         ));
     }
     for lib in TlsLibrary::ALL {
-        let own = find(s, *lib, v, PER_CLIENT);
-        let shared = base(s, *lib, v);
+        let (own, shared) = (find(s, *lib, v, PER_CLIENT), base(s, *lib, v));
         if own.is_some() && shared.is_some() {
             let d = gap(own, shared, CLIENT);
             let cause = match d {
@@ -456,21 +416,17 @@ fn differences(rows: &mut Vec<Row>, s: &HandshakesSummary) {
             rows.push(row(
                 format!("{lib} config per client − shared, per client"),
                 d,
-                format!(
-                    "client bytes per connection, a config per client − one shared config; {cause}; not measured further"
-                ),
+                format!("client bytes per connection, a config per client − one shared config; {cause}; not measured further"),
             ));
         }
     }
     let openssl = base(s, TlsLibrary::Openssl, v);
     if openssl.is_some() {
+        let rss = b(gap(openssl, rustls, RSS));
         rows.push(row(
             format!("OpenSSL − rustls TLS {v}, heap at rest"),
             gap(openssl, rustls, REST),
-            format!(
-                "heap at rest slope, OpenSSL series − rustls series; their peak RSS slopes differ by {}",
-                b(gap(openssl, rustls, RSS))
-            ),
+            format!("heap at rest slope, OpenSSL series − rustls series; their peak RSS slopes differ by {rss}"),
         ));
     }
     let released = find(s, TlsLibrary::Openssl, v, RELEASED);
@@ -499,12 +455,8 @@ fn key_exchange_how(
     let heap_peak = gap(default, x25519, |x| x.heap_peak_slope);
     let malloc_peak = gap(default, x25519, |x| x.malloc_peak_slope);
     let free = gap(default, x25519, |x| x.malloc_free_at_rest_slope);
-    let readings = format!(
-        "peak RSS slope, TLS {v} default groups − X25519 alone; the largest heap reading differs by {}, the largest malloc reading by {}, malloc's free bytes at rest by {}",
-        b(heap_peak),
-        b(malloc_peak),
-        b(free)
-    );
+    let (heap, malloc, freed) = (b(heap_peak), b(malloc_peak), b(free));
+    let readings = format!("peak RSS slope, TLS {v} default groups − X25519 alone; the largest heap reading differs by {heap}, the largest malloc reading by {malloc}, malloc's free bytes at rest by {freed}");
     let small = |x: Option<f64>, of: f64| x.is_some_and(|x| x.abs() <= NEGLIGIBLE * of);
     let cause = match rss {
         Some(r) if r > 0.0 && small(heap_peak, r) && small(malloc_peak, r) => {
@@ -539,27 +491,20 @@ fn refusal(reason: &str) -> String {
 fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
     for h in &s.held {
         let lock = base(s, TlsLibrary::Rustls, h.tls);
-        let side = |held: Option<f64>, lock: Option<f64>, tcp: Option<f64>| {
-            let apart = diff(held, lock);
-            format!(
-                "− lockstep = {}, of which the same probe's plain TCP connection (tokio TcpStream) {}, {} {REMAINDER}",
-                b(apart),
-                b(tcp),
-                b(diff(apart, tcp))
-            )
+        let side = |held: Option<f64>, figure: Figure, tcp: Option<f64>| {
+            let apart = diff(held, lock.and_then(figure));
+            let (apart_by, tcp_by, left) = (b(apart), b(tcp), b(diff(apart, tcp)));
+            format!("− lockstep = {apart_by}, of which the same probe's plain TCP connection (tokio TcpStream) {tcp_by}, {left} {REMAINDER}")
         };
+        let client = side(h.tls_client_bytes, CLIENT, h.tcp_client_bytes);
+        let server = side(h.tls_server_bytes, SERVER, h.tcp_server_bytes);
+        let (n, server_by) = (h.connections, b(h.tls_server_bytes));
         rows.push(row(
             format!("idle held connection TLS {}, per client", h.tls),
             h.tls_client_bytes,
             match &h.error {
                 Some(e) => format!("not measured: {e}"),
-                None => format!(
-                    "measured: measure::held, tokio-rustls over TCP ({} connections); client {}; server side {}, {}",
-                    h.connections,
-                    side(h.tls_client_bytes, lock.and_then(|x| x.client_bytes_per_connection), h.tcp_client_bytes),
-                    b(h.tls_server_bytes),
-                    side(h.tls_server_bytes, lock.and_then(|x| x.server_bytes_per_connection), h.tcp_server_bytes),
-                ),
+                None => format!("measured: measure::held, tokio-rustls over TCP ({n} connections); client {client}; server side {server_by}, {server}"),
             },
         ));
     }
@@ -582,49 +527,36 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         .find(|h| h.tls == p.tls)
         .and_then(|h| h.tls_client_bytes);
     let breakdown = |hyper: Option<f64>| {
-        hyper.map_or_else(String::new, |h| {
-            format!(
-                "; the load run's --breakdown attributes {} of b to hyper",
-                bytes(h)
-            )
+        hyper.map(bytes).map_or_else(String::new, |h| {
+            format!("; the load run's --breakdown attributes {h} of b to hyper")
         })
     };
     let how = |mode: Mode, text: String| refused(s, mode, ClientKind::Hyper).map_or(text, refusal);
+    let (run, config_by) = (&p.run_id, b(config));
+    let (fresh_left, fresh_hyper) = (b(diff(p.fresh_b, config)), breakdown(p.fresh_hyper_b));
     rows.push(row(
-        format!("fresh b (run {}), per client", p.run_id),
+        format!("fresh b (run {run}), per client"),
         p.fresh_b,
         how(
             Mode::Fresh,
-            format!(
-                "derived by the load run (bytes freed ÷ sessions): retained per fresh hyper session after its connection closed; − lockstep config per client ({}) = {}: {REMAINDER}{}",
-                b(config),
-                b(diff(p.fresh_b, config)),
-                breakdown(p.fresh_hyper_b)
-            ),
+            format!("derived by the load run (bytes freed ÷ sessions): retained per fresh hyper session after its connection closed; − lockstep config per client ({config_by}) = {fresh_left}: {REMAINDER}{fresh_hyper}"),
         ),
     ));
+    let leak_left = b(diff(p.leak_b, held.and_then(|h| Some(h + config?))));
+    let (held_by, leak_hyper) = (b(held), breakdown(p.leak_hyper_b));
     rows.push(row(
-        format!("leak b (run {}), per client", p.run_id),
+        format!("leak b (run {run}), per client"),
         p.leak_b,
         how(
             Mode::Leak,
-            format!(
-                "derived by the load run (bytes freed ÷ sessions): kept hyper session with its connection; − idle held connection ({}) − lockstep config per client ({}) = {}: {REMAINDER}{}",
-                b(held),
-                b(config),
-                b(diff(p.leak_b, held.and_then(|h| Some(h + config?)))),
-                breakdown(p.leak_hyper_b)
-            ),
+            format!("derived by the load run (bytes freed ÷ sessions): kept hyper session with its connection; − idle held connection ({held_by}) − lockstep config per client ({config_by}) = {leak_left}: {REMAINDER}{leak_hyper}"),
         ),
     ));
     let refusals: Vec<&str> = [ClientKind::ReqwestNative, ClientKind::Reqwest]
         .into_iter()
         .filter_map(|c| refused(s, Mode::Leak, c))
         .collect();
-    let label = format!(
-        "leak b reqwest-native − reqwest (run {}), per client",
-        p.run_id
-    );
+    let label = format!("leak b reqwest-native − reqwest (run {run}), per client");
     if !refusals.is_empty() {
         rows.push(row(label, None, refusal(&refusals.join("; "))));
     } else if let (Some(native), Some(rustls)) = (p.reqwest_native_leak_b, p.reqwest_leak_b) {
@@ -632,16 +564,12 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
         let rustls_client = released.and_then(|x| base(s, TlsLibrary::Rustls, x.key.tls));
         let lock = gap(released, rustls_client, CLIENT);
         let at = released.map_or("n/a".into(), |x| format!("TLS {}", x.key.tls));
+        let (native_by, rustls_by, lock_by) = (b(Some(native)), b(Some(rustls)), b(lock));
+        let left = b(diff(Some(native - rustls), lock));
         rows.push(row(
             label,
             Some(native - rustls),
-            format!(
-                "derived from the load run: a kept OpenSSL client − a kept rustls one ({} − {}); the lockstep clients (OpenSSL releasing its buffers − rustls, {at}) differ by {}, leaving {}: {REMAINDER}",
-                b(Some(native)),
-                b(Some(rustls)),
-                b(lock),
-                b(diff(Some(native - rustls), lock))
-            ),
+            format!("derived from the load run: a kept OpenSSL client − a kept rustls one ({native_by} − {rustls_by}); the lockstep clients (OpenSSL releasing its buffers − rustls, {at}) differ by {lock_by}, leaving {left}: {REMAINDER}"),
         ));
     }
 }
@@ -649,42 +577,15 @@ fn own_figures(rows: &mut Vec<Row>, s: &HandshakesSummary) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::lockstep::fixture;
     use crate::contract::lockstep::{
-        LockstepPoint, LockstepReading, LockstepVersions, PerRequestFigures, RefusedLeg, SeriesKey,
+        LockstepReading, LockstepVersions, PerRequestFigures, RefusedLeg,
     };
 
-    fn reading(
-        library: TlsLibrary,
-        kx: KxChoice,
-        config: ConfigSharing,
-        sessions: u64,
-        rss: u64,
-    ) -> LockstepReading {
+    fn reading(sessions: u64, rss: u64) -> LockstepReading {
         LockstepReading {
-            point: LockstepPoint {
-                key: SeriesKey {
-                    library,
-                    tls: TlsVersion::V13,
-                    kx,
-                    config,
-                },
-                release_buffers: false,
-                sessions,
-                certs_dir: "certs".into(),
-            },
-            handshakes_completed: sessions / 2,
-            rounds: 2,
             peak_rss_bytes: Some(rss),
-            rss_at_rest_bytes: None,
-            heap_before_bytes: None,
-            heap_peak_bytes: None,
-            heap_at_rest_bytes: None,
-            malloc_before_bytes: None,
-            malloc_peak_bytes: None,
-            malloc_at_rest_bytes: None,
-            malloc_free_at_rest_bytes: None,
-            server_bytes: None,
-            client_bytes: None,
+            ..fixture::reading(fixture::rustls(sessions))
         }
     }
 
@@ -697,12 +598,7 @@ mod tests {
         server: f64,
     ) -> LockstepSeries {
         LockstepSeries {
-            key: SeriesKey {
-                library: TlsLibrary::Rustls,
-                tls: TlsVersion::V13,
-                kx,
-                config,
-            },
+            key: fixture::key(TlsLibrary::Rustls, kx, config),
             release_buffers: false,
             from_sessions: 100,
             to_sessions: 10_000,
@@ -721,7 +617,6 @@ mod tests {
     }
 
     fn summary(shared: LockstepSeries) -> HandshakesSummary {
-        let (d, s) = (KxChoice::Default, ConfigSharing::Shared);
         HandshakesSummary {
             schema: 1,
             command: String::new(),
@@ -734,7 +629,7 @@ mod tests {
             },
             method: String::new(),
             readings: [(100, 11_000_000), (1000, 20_000_000), (10_000, 120_000_000)]
-                .map(|(n, r)| reading(TlsLibrary::Rustls, d, s, n, r))
+                .map(|(n, r)| reading(n, r))
                 .to_vec(),
             series: vec![shared],
             held: vec![],

@@ -1,6 +1,7 @@
 //! The published per-session tables, quoted: peak RSS (KiB, GNU `time -f %M`) over N sessions.
 
-use crate::vocab::tls::{TlsLibrary, TlsVersion};
+use crate::vocab::tls::TlsLibrary::{self, Openssl, Rustls};
+use crate::vocab::tls::TlsVersion::{self, V12, V13};
 
 /// One published column: a library at a TLS version over N.
 pub struct Published {
@@ -9,105 +10,94 @@ pub struct Published {
     pub library: TlsLibrary,
     pub build: &'static str,
     pub tls: TlsVersion,
-    /// `(N, peak RSS KiB)`.
-    pub points: &'static [(u64, u64)],
+    /// The N of the table, ascending, and the peak RSS (KiB) at each.
+    pub sessions: &'static [u64],
+    pub kib: &'static [u64],
     /// The two N the slope is taken between when not the whole table, with the source's own
     /// words for leaving the rest out; `None`: the whole table.
     pub source_span: Option<((u64, u64), &'static str)>,
-    /// The per-session figure the source's text states, if any, in its words ("~13KiB"), and
-    /// the N whose peak RSS ÷ N it matches (the test holds the quote against the table).
-    pub stated: Option<(&'static str, u64)>,
+    /// The per-session figure the source's text states, if any, in its words ("~13KiB"): the
+    /// table's peak RSS ÷ N at its largest N (the test holds the quote against the table).
+    pub stated: Option<&'static str>,
 }
 
 /// Why every 2024 slope leaves N = 100 out; the OpenSSL rows take the rustls rows' span so both
 /// compare over one.
 const ADOLFO_SMALL_N: &str = "N = 100 left out of every 2024 row: at small N the source notes \"jemalloc reserving more memory than strictly necessary\" (its rustls build)";
 
-const JBP: &str = "jbp.io 2019-07-02";
-const ADOLFO: &str = "aochagavia/rustls-bench-results 2024";
+/// A 2019 column (jbp.io): TLS 1.2, its slope over the whole table.
+const fn jbp(library: TlsLibrary, build: &'static str, kib: &'static [u64]) -> Published {
+    Published {
+        source: "jbp.io 2019-07-02",
+        year: 2019,
+        library,
+        build,
+        tls: TlsVersion::V12,
+        sessions: &[100, 1000, 5000],
+        kib,
+        source_span: None,
+        stated: None,
+    }
+}
+
+/// A 2024 column (rustls-bench-results), its slope over N 1,000→10,000.
+const fn adolfo(
+    library: TlsLibrary,
+    tls: TlsVersion,
+    kib: &'static [u64],
+    stated: Option<&'static str>,
+) -> Published {
+    Published {
+        source: "aochagavia/rustls-bench-results 2024",
+        year: 2024,
+        library,
+        build: match library {
+            Rustls => "rustls 0.22.0, aws-lc-rs, jemalloc",
+            Openssl => "OpenSSL 3.2.0",
+        },
+        tls,
+        sessions: &[100, 1000, 5000, 10000],
+        kib,
+        source_span: Some(((1000, 10000), ADOLFO_SMALL_N)),
+        stated,
+    }
+}
 
 /// Every column quoted.
 pub const PUBLISHED: &[Published] = &[
-    Published {
-        source: JBP,
-        year: 2019,
-        library: TlsLibrary::Rustls,
-        build: "rustls 6a47cd5c (ring)",
-        tls: TlsVersion::V12,
-        points: &[(100, 6140), (1000, 29836), (5000, 135984)],
-        source_span: None,
-        stated: None,
-    },
-    Published {
-        source: JBP,
-        year: 2019,
-        library: TlsLibrary::Openssl,
-        build: "OpenSSL fdbb3a86",
-        tls: TlsVersion::V12,
-        points: &[(100, 13452), (1000, 73668), (5000, 341604)],
-        source_span: None,
-        stated: None,
-    },
-    Published {
-        source: ADOLFO,
-        year: 2024,
-        library: TlsLibrary::Rustls,
-        build: "rustls 0.22.0, aws-lc-rs, jemalloc",
-        tls: TlsVersion::V12,
-        points: &[(100, 11540), (1000, 21044), (5000, 57124), (10000, 104932)],
-        source_span: Some(((1000, 10000), ADOLFO_SMALL_N)),
-        stated: None,
-    },
-    Published {
-        source: ADOLFO,
-        year: 2024,
-        library: TlsLibrary::Openssl,
-        build: "OpenSSL 3.2.0",
-        tls: TlsVersion::V12,
-        points: &[(100, 15860), (1000, 83300), (5000, 382476), (10000, 756380)],
-        source_span: Some(((1000, 10000), ADOLFO_SMALL_N)),
-        stated: None,
-    },
-    Published {
-        source: ADOLFO,
-        year: 2024,
-        library: TlsLibrary::Rustls,
-        build: "rustls 0.22.0, aws-lc-rs, jemalloc",
-        tls: TlsVersion::V13,
-        points: &[(100, 11536), (1000, 21792), (5000, 70728), (10000, 131816)],
-        source_span: Some(((1000, 10000), ADOLFO_SMALL_N)),
-        stated: Some(("~13KiB", 10000)),
-    },
-    Published {
-        source: ADOLFO,
-        year: 2024,
-        library: TlsLibrary::Openssl,
-        build: "OpenSSL 3.2.0",
-        tls: TlsVersion::V13,
-        points: &[(100, 15544), (1000, 76712), (5000, 348640), (10000, 688436)],
-        source_span: Some(((1000, 10000), ADOLFO_SMALL_N)),
-        stated: Some(("~69KiB", 10000)),
-    },
+    jbp(Rustls, "rustls 6a47cd5c (ring)", &[6140, 29836, 135984]),
+    jbp(Openssl, "OpenSSL fdbb3a86", &[13452, 73668, 341604]),
+    adolfo(Rustls, V12, &[11540, 21044, 57124, 104932], None),
+    adolfo(Openssl, V12, &[15860, 83300, 382476, 756380], None),
+    adolfo(Rustls, V13, &[11536, 21792, 70728, 131816], Some("~13KiB")),
+    adolfo(
+        Openssl,
+        V13,
+        &[15544, 76712, 348640, 688436],
+        Some("~69KiB"),
+    ),
 ];
 
 impl Published {
     /// The N the slope is taken between: the source's own span, else its whole table.
     pub fn span_n(&self) -> (u64, u64) {
-        let whole = (self.points[0].0, self.points[self.points.len() - 1].0);
+        let whole = (self.sessions[0], self.largest_n());
         self.source_span.map_or(whole, |(sp, _)| sp)
     }
 
+    pub fn largest_n(&self) -> u64 {
+        self.sessions[self.sessions.len() - 1]
+    }
+
     pub fn points_bytes(&self) -> Vec<(u64, f64)> {
-        self.points
-            .iter()
-            .map(|&(n, k)| (n, k as f64 * 1024.0))
-            .collect()
+        let kib = self.kib.iter().map(|&k| k as f64 * 1024.0);
+        self.sessions.iter().copied().zip(kib).collect()
     }
 
     /// Peak RSS ÷ N at `n`, bytes (derived, fixed costs included).
     pub fn rss_per_n(&self, n: u64) -> Option<f64> {
-        let &(_, kib) = self.points.iter().find(|p| p.0 == n)?;
-        Some(kib as f64 * 1024.0 / n as f64)
+        let (_, bytes) = self.points_bytes().into_iter().find(|p| p.0 == n)?;
+        Some(bytes / n as f64)
     }
 }
 
@@ -121,7 +111,7 @@ mod tests {
         // costs ~69KiB"; its TLS 1.3 tables at N = 10,000 give 13.2 and 68.8 KiB.
         let mut checked = 0;
         for p in PUBLISHED {
-            let Some((quote, at)) = p.stated else {
+            let Some(quote) = p.stated else {
                 continue;
             };
             let number: f64 = quote
@@ -129,7 +119,7 @@ mod tests {
                 .trim_end_matches("KiB")
                 .parse()
                 .unwrap();
-            let kib = p.rss_per_n(at).unwrap() / 1024.0;
+            let kib = p.rss_per_n(p.largest_n()).unwrap() / 1024.0;
             assert_eq!(
                 kib.round(),
                 number,

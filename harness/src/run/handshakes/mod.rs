@@ -54,8 +54,9 @@ pub enum HandshakesError {
     Certs(#[from] certs::CertError),
     #[error("cannot find the harness binary: {0}")]
     Exe(std::io::Error),
-    #[error("{point}: {reason}")]
-    Point { point: String, reason: String },
+    /// The point, and why it gave no reading.
+    #[error("{0}: {1}")]
+    Point(String, String),
     #[error(transparent)]
     Out(#[from] crate::run::orchestrator::OutError),
     #[error(transparent)]
@@ -106,10 +107,7 @@ fn label(p: &LockstepPoint) -> String {
 }
 
 fn failed(point: &LockstepPoint, reason: impl ToString) -> HandshakesError {
-    HandshakesError::Point {
-        point: label(point),
-        reason: reason.to_string(),
-    }
+    HandshakesError::Point(label(point), reason.to_string())
 }
 
 /// Runs `cmd` (stdin closed) to its end; its output, or how it ended and what it said of
@@ -143,11 +141,8 @@ fn run_point(exe: &Path, point: &LockstepPoint) -> Result<LockstepReading, Hands
 
 /// The worker: measures the point given as JSON and prints the reading as one JSON line.
 pub fn worker_main(config: &str) -> Result<(), HandshakesError> {
-    let point: LockstepPoint =
-        serde_json::from_str(config).map_err(|e| HandshakesError::Point {
-            point: "worker".into(),
-            reason: format!("bad configuration: {e}"),
-        })?;
+    let bad = |e| HandshakesError::Point("worker".into(), format!("bad configuration: {e}"));
+    let point: LockstepPoint = serde_json::from_str(config).map_err(bad)?;
     let reading = crate::measure::lockstep::measure(&point).map_err(|e| failed(&point, e))?;
     let json = serde_json::to_string(&reading).map_err(|e| failed(&point, e))?;
     println!("{json}");
@@ -191,11 +186,8 @@ pub fn per_request(dir: &Path) -> Result<PerRequestFigures, String> {
     };
     let mut b = |mode: Mode, client: ClientKind| {
         let m = leg(mode, client)?;
-        let unsound = m
-            .per_session_unsound
-            .clone()
-            .or_else(|| m.rate_bound.clone());
-        if let Some(reason) = unsound {
+        let unsound = m.per_session_unsound.as_ref().or(m.rate_bound.as_ref());
+        if let Some(reason) = unsound.cloned() {
             refused.push(RefusedLeg {
                 mode,
                 client,
@@ -456,6 +448,7 @@ fn peak_rss_of(argv: &[String]) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::lockstep::fixture;
 
     #[test]
     fn a_worker_that_panics_and_aborts_is_reported_by_its_panic_and_signal() {
@@ -474,30 +467,14 @@ mod tests {
 
     fn reading(sessions: u64, rss: u64, heap: Option<u64>, client: u64) -> LockstepReading {
         LockstepReading {
-            point: LockstepPoint {
-                key: SeriesKey {
-                    library: TlsLibrary::Rustls,
-                    tls: TlsVersion::V13,
-                    kx: KxChoice::Default,
-                    config: ConfigSharing::Shared,
-                },
-                release_buffers: false,
-                sessions,
-                certs_dir: "certs".into(),
-            },
-            handshakes_completed: sessions / 2,
-            rounds: 2,
             peak_rss_bytes: Some(rss),
             rss_at_rest_bytes: Some(rss),
             heap_before_bytes: Some(1000),
             heap_peak_bytes: heap,
             heap_at_rest_bytes: heap,
-            malloc_before_bytes: None,
-            malloc_peak_bytes: None,
-            malloc_at_rest_bytes: None,
-            malloc_free_at_rest_bytes: None,
             server_bytes: Some(client),
             client_bytes: Some(client),
+            ..fixture::reading(fixture::rustls(sessions))
         }
     }
 
