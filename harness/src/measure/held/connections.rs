@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::measure::alloc;
-use crate::measure::held::error::{HeldError, Pass, Side, Step, Which};
+use crate::measure::held::error::{HeldError, Pass, Side, Step, Which, RENDEZVOUS_TIMEOUT};
 
 /// What the client writes on each connection once it is established.
 const REQUEST: &[u8; 16] = b"held probe: ping";
@@ -154,20 +154,21 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Live-byte growth of a side's thread over its held connections; `None` when not measured.
 pub(super) type Delta = Option<i64>;
 
-/// What a side's code needs: where it is, for errors, and the rendezvous.
+/// What a side's code needs: where it is, for errors, and the rendezvous, which it abandons
+/// when dropped (however the side ends, a panic included), so the other side never waits in vain.
 pub(super) struct SideCtx {
     pass: Pass,
     side: Side,
     rv: Arc<Rendezvous>,
 }
 
-impl SideCtx {
-    /// Marks the rendezvous abandoned, so the other side stops waiting, and returns `e`.
-    pub(super) fn fail(&self, e: HeldError) -> HeldError {
+impl Drop for SideCtx {
+    fn drop(&mut self) {
         self.rv.abandon();
-        e
     }
+}
 
+impl SideCtx {
     /// Runs one step of one connection with a hang guard, naming it in any error.
     pub(super) async fn step<T>(
         &self,
@@ -183,37 +184,22 @@ impl SideCtx {
                     format!("no progress within {} s", STEP_TIMEOUT.as_secs()),
                 ))
             });
-        out.map_err(|source| {
-            self.fail(HeldError::Io {
-                pass: self.pass,
-                side: self.side,
-                which,
-                step,
-                source,
-            })
+        out.map_err(|source| HeldError::Io {
+            pass: self.pass,
+            side: self.side,
+            which,
+            step,
+            source,
         })
     }
 
     /// Waits until the other side reaches the same point.
     pub(super) fn meet(&self) -> Result<(), HeldError> {
-        self.rv.wait().map_err(|why| {
-            self.fail(match why {
-                Missed::Abandoned => HeldError::Abandoned {
-                    pass: self.pass,
-                    side: self.side,
-                },
-                Missed::TimedOut => HeldError::Stalled {
-                    pass: self.pass,
-                    side: self.side,
-                    waited: RENDEZVOUS_TIMEOUT,
-                },
-            })
-        })
+        self.rv.wait(self.pass, self.side)
     }
 }
 
-/// Runs `body` on its own thread and current-thread runtime; the rendezvous is abandoned when
-/// the thread ends, however it ends, so the other side never waits in vain.
+/// Runs `body` on its own thread and current-thread runtime.
 pub(super) fn spawn_side<F, Fut>(
     pass: Pass,
     side: Side,
@@ -227,12 +213,12 @@ where
     std::thread::Builder::new()
         .name(format!("held-{side}"))
         .spawn(move || {
-            let _abandon = AbandonOnExit(rv.clone());
+            let cx = SideCtx { pass, side, rv };
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(|source| HeldError::Runtime { pass, side, source })?;
-            rt.block_on(body(SideCtx { pass, side, rv }))
+            rt.block_on(body(cx))
         })
         .map_err(|source| HeldError::Spawn { pass, side, source })
 }
@@ -294,15 +280,6 @@ impl Establish for TlsServer {
     }
 }
 
-/// Longest wait at a rendezvous for the other side: a guard against a hang.
-pub(super) const RENDEZVOUS_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Why a rendezvous was missed.
-pub(super) enum Missed {
-    Abandoned,
-    TimedOut,
-}
-
 /// A two-party barrier with a timeout that either party can abandon when it fails. A `std`
 /// mutex and condition variable: it never allocates, so no heap reading is charged for it.
 #[derive(Default)]
@@ -326,10 +303,11 @@ impl Rendezvous {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(super) fn wait(&self) -> Result<(), Missed> {
+    /// Waits for the other party; `pass` and `side` name the waiting one in an error.
+    fn wait(&self, pass: Pass, side: Side) -> Result<(), HeldError> {
         let mut g = self.lock();
         if g.abandoned {
-            return Err(Missed::Abandoned);
+            return Err(HeldError::Abandoned { pass, side });
         }
         if g.waiting == 1 {
             g.waiting = 0;
@@ -345,11 +323,11 @@ impl Rendezvous {
                 return Ok(());
             }
             if g.abandoned {
-                return Err(Missed::Abandoned);
+                return Err(HeldError::Abandoned { pass, side });
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Missed::TimedOut);
+                return Err(HeldError::Stalled { pass, side });
             }
             g = self
                 .cv
@@ -362,14 +340,5 @@ impl Rendezvous {
     pub(super) fn abandon(&self) {
         self.lock().abandoned = true;
         self.cv.notify_all();
-    }
-}
-
-/// Abandons the rendezvous when a side's thread ends, a panic included.
-pub(super) struct AbandonOnExit(pub(super) Arc<Rendezvous>);
-
-impl Drop for AbandonOnExit {
-    fn drop(&mut self) {
-        self.0.abandon();
     }
 }

@@ -74,8 +74,8 @@ where
 
     let server = spawn_side(pass, Side::Server, rv.clone(), move |cx| async move {
         // Registered on the server's own thread, before its first reading.
-        let listener = TcpListener::from_std(listener)
-            .map_err(|source| cx.fail(HeldError::Bind { pass, source }))?;
+        let listener =
+            TcpListener::from_std(listener).map_err(|source| HeldError::Bind { pass, source })?;
         server_side(&cx, &server, &listener, n).await
     })?;
     let client = spawn_side(pass, Side::Client, rv.clone(), move |cx| async move {
