@@ -204,11 +204,12 @@ pub struct Sampler {
     /// By socket inode: the local port of a connection to the server's port, or `None` for a
     /// socket that will stay something else (another peer, a listening or non-TCP socket).
     known: HashMap<u64, Option<u16>>,
-    /// Every process of the tree seen alive (not a zombie) at some sample.
-    seen: BTreeSet<i32>,
+    /// Every process of the tree seen alive (not a zombie) at some sample (`--heap valgrind`
+    /// expects a profile from each).
+    pub seen: BTreeSet<i32>,
     /// The local ports of the tree's connections to the server at the last sample (`None`:
-    /// not every socket could be read or resolved then).
-    held: Option<BTreeSet<u16>>,
+    /// not every socket could be read or resolved then), to match against the server's record.
+    pub held: Option<BTreeSet<u16>>,
 }
 
 /// Reads one of the machine's TCP tables; the fallback reads both.
@@ -225,18 +226,6 @@ impl Sampler {
             seen: BTreeSet::new(),
             held: None,
         }
-    }
-
-    /// Every process of the tree seen alive at some sample (`--heap valgrind` expects a
-    /// profile from each).
-    pub fn seen(&self) -> &BTreeSet<i32> {
-        &self.seen
-    }
-
-    /// The local ports of the tree's TCP connections to the server at the last sample (`None`:
-    /// not measured then), to match against the server's record.
-    pub fn held_ports(&self) -> Option<&BTreeSet<u16>> {
-        self.held.as_ref()
     }
 
     /// Samples the tree now. A process that exits meanwhile is skipped; a figure no process gave
@@ -380,7 +369,7 @@ mod tests {
         let s = sampler.sample();
         drop(sock);
         assert_eq!(s.tcp_to_server, Some(1), "{s:?}");
-        assert_eq!(sampler.held_ports().map(|p| p.len()), Some(1));
+        assert_eq!(sampler.held.as_ref().map(|p| p.len()), Some(1));
     }
 
     /// Where the fallback is needed and its table cannot be read, the count is unmeasured,
@@ -401,7 +390,7 @@ mod tests {
         sampler.known.clear();
         let s = sampler.sample_with(&failing, |_, _| Peer::Unknown);
         assert_eq!(s.tcp_to_server, None, "{s:?}");
-        assert!(sampler.held_ports().is_none());
+        assert!(sampler.held.is_none());
         // The same with a readable table finds the connection.
         sampler.known.clear();
         let s = sampler.sample_with(&TCP_TABLES, |_, _| Peer::Unknown);
