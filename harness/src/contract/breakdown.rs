@@ -7,11 +7,17 @@ use crate::vocab::owner::Owner;
 /// Bytes and blocks: in total, at the global peak, at the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figures {
+    #[serde(alias = "tb")]
     pub total_bytes: u64,
+    #[serde(alias = "tbk")]
     pub total_blocks: u64,
+    #[serde(alias = "gb")]
     pub gmax_bytes: u64,
+    #[serde(alias = "gbk")]
     pub gmax_blocks: u64,
+    #[serde(alias = "eb")]
     pub end_bytes: u64,
+    #[serde(alias = "ebk")]
     pub end_blocks: u64,
 }
 
