@@ -28,36 +28,31 @@ fn live_bytes() -> Option<i64> {
     alloc::thread_counts().map(|t| t.bytes as i64 - t.freed as i64)
 }
 
-/// The client side: a warm-up connection, then `n` held ones; its live-byte growth.
-pub(super) async fn client_side<E: Establish>(
-    cx: &SideCtx,
-    e: &E,
-    addr: SocketAddr,
-    n: usize,
-) -> Result<Delta, HeldError> {
-    let mut warm = client_connection(cx, e, addr, Which::WarmUp).await?;
-    cx.step(Which::WarmUp, Step::Close, warm.shutdown()).await?;
-    hold(cx, warm, n, |which| client_connection(cx, e, addr, which)).await
+/// Where a side's connections come from: the client connects, the server accepts.
+pub(super) enum Source<'a> {
+    Connect(SocketAddr),
+    Accept(&'a TcpListener),
 }
 
-/// Drops the warm-up, then establishes `n` connections and holds them: this thread's live-byte
+/// One side: a warm-up connection, dropped, then `n` connections held: this thread's live-byte
 /// growth until both sides hold all `n` (the first rendezvous); drops them after the second.
-async fn hold<C, F, Fut>(
+pub(super) async fn side<E: Establish>(
     cx: &SideCtx,
-    warm: C,
+    e: &E,
+    from: Source<'_>,
     n: usize,
-    mut connect: F,
-) -> Result<Delta, HeldError>
-where
-    F: FnMut(Which) -> Fut,
-    Fut: Future<Output = Result<C, HeldError>>,
-{
+) -> Result<Delta, HeldError> {
+    let mut warm = connection(cx, e, &from, Which::WarmUp).await?;
+    let client = matches!(from, Source::Connect(_));
+    cx.step(Which::WarmUp, Step::Close, close(&mut warm, client))
+        .await?;
     drop(warm);
     tokio::time::sleep(SETTLE).await;
     let mut held = Vec::with_capacity(n);
     let before = live_bytes();
     for index in 1..=n {
-        held.push(Box::new(connect(Which::Held { index, of: n }).await?));
+        let which = Which::Held { index, of: n };
+        held.push(Box::new(connection(cx, e, &from, which).await?));
     }
     cx.meet()?;
     let after = live_bytes();
@@ -66,64 +61,49 @@ where
     Ok(before.zip(after).map(|(b, a)| a - b))
 }
 
-/// Connects, handshakes, writes the request and reads the reply.
-async fn client_connection<E: Establish>(
+/// Connects or accepts, handshakes, and exchanges the request and the reply.
+async fn connection<E: Establish>(
     cx: &SideCtx,
     e: &E,
-    addr: SocketAddr,
+    from: &Source<'_>,
     which: Which,
 ) -> Result<E::Conn, HeldError> {
-    let tcp = cx
-        .step(which, Step::Connect, TcpStream::connect(addr))
-        .await?;
-    let mut conn = cx.step(which, Step::Handshake, e.establish(tcp)).await?;
-    cx.step(which, Step::WriteRequest, send(&mut conn, REQUEST))
-        .await?;
-    cx.step(which, Step::ReadReply, read_expected(&mut conn, REPLY))
-        .await?;
-    Ok(conn)
-}
-
-/// The server side: a warm-up connection, then `n` held ones; its live-byte growth.
-pub(super) async fn server_side<E: Establish>(
-    cx: &SideCtx,
-    e: &E,
-    listener: &TcpListener,
-    n: usize,
-) -> Result<Delta, HeldError> {
-    let mut warm = server_connection(cx, e, listener, Which::WarmUp).await?;
-    // The client shuts its end down; read to that end (for TLS, its close_notify).
-    cx.step(Which::WarmUp, Step::Close, async {
-        let mut rest = [0u8; 16];
-        match warm.read(&mut rest).await? {
-            0 => Ok(()),
-            got => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{got} bytes after the request, expected the end"),
-            )),
+    let tcp = match from {
+        Source::Connect(addr) => {
+            cx.step(which, Step::Connect, TcpStream::connect(addr))
+                .await?
         }
-    })
-    .await?;
-    hold(cx, warm, n, |which| {
-        server_connection(cx, e, listener, which)
-    })
-    .await
+        Source::Accept(listener) => cx.step(which, Step::Accept, listener.accept()).await?.0,
+    };
+    let mut conn = cx.step(which, Step::Handshake, e.establish(tcp)).await?;
+    if let Source::Connect(_) = from {
+        cx.step(which, Step::WriteRequest, send(&mut conn, REQUEST))
+            .await?;
+        cx.step(which, Step::ReadReply, read_expected(&mut conn, REPLY))
+            .await?;
+    } else {
+        cx.step(which, Step::ReadRequest, read_expected(&mut conn, REQUEST))
+            .await?;
+        cx.step(which, Step::WriteReply, send(&mut conn, REPLY))
+            .await?;
+    }
+    Ok(conn)
 }
 
-/// Accepts, handshakes, reads the request and writes the reply.
-async fn server_connection<E: Establish>(
-    cx: &SideCtx,
-    e: &E,
-    listener: &TcpListener,
-    which: Which,
-) -> Result<E::Conn, HeldError> {
-    let (tcp, _) = cx.step(which, Step::Accept, listener.accept()).await?;
-    let mut conn = cx.step(which, Step::Handshake, e.establish(tcp)).await?;
-    cx.step(which, Step::ReadRequest, read_expected(&mut conn, REQUEST))
-        .await?;
-    cx.step(which, Step::WriteReply, send(&mut conn, REPLY))
-        .await?;
-    Ok(conn)
+/// Closes the warm-up: the client shuts its end down, the server reads to that end (for TLS,
+/// its close_notify).
+async fn close<C: AsyncRead + AsyncWrite + Unpin>(conn: &mut C, client: bool) -> io::Result<()> {
+    if client {
+        return conn.shutdown().await;
+    }
+    let mut rest = [0u8; 16];
+    match conn.read(&mut rest).await? {
+        0 => Ok(()),
+        got => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{got} bytes after the request, expected the end"),
+        )),
+    }
 }
 
 async fn send<C: AsyncWrite + Unpin>(conn: &mut C, what: &[u8]) -> io::Result<()> {

@@ -12,7 +12,7 @@ use tokio::net::TcpListener;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::contract::probes::HeldConnections;
-use crate::measure::held::connections::{client_side, join, server_side, spawn_side, Delta};
+use crate::measure::held::connections::{join, side, spawn_side, Delta, Source};
 use crate::measure::held::connections::{Establish, PlainTcp, Rendezvous, TlsClient, TlsServer};
 use crate::measure::held::error::{HeldError, Pass, Side};
 use crate::tls::certs::{CertSet, SERVER_NAME};
@@ -76,10 +76,10 @@ where
         // Registered on the server's own thread, before its first reading.
         let listener =
             TcpListener::from_std(listener).map_err(|source| HeldError::Bind { pass, source })?;
-        server_side(&cx, &server, &listener, n).await
+        side(&cx, &server, Source::Accept(&listener), n).await
     })?;
     let client = spawn_side(pass, Side::Client, rv.clone(), move |cx| async move {
-        client_side(&cx, &client, addr, n).await
+        side(&cx, &client, Source::Connect(addr), n).await
     });
     let client = match client {
         Ok(handle) => join(pass, Side::Client, handle),
