@@ -82,23 +82,13 @@ impl CertPaths {
 }
 
 /// Loaded, checked certificates: what the server presents and what clients trust.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CertSet {
     pub paths: CertPaths,
     pub ca: CertificateDer<'static>,
     pub server_chain: Vec<CertificateDer<'static>>,
-    pub server_key: PrivateKeyDer<'static>,
-}
-
-impl Clone for CertSet {
-    fn clone(&self) -> Self {
-        Self {
-            paths: self.paths.clone(),
-            ca: self.ca.clone(),
-            server_chain: self.server_chain.clone(),
-            server_key: self.server_key.clone_key(),
-        }
-    }
+    /// Shared: a key is not `Clone`.
+    pub server_key: Arc<PrivateKeyDer<'static>>,
 }
 
 /// What [`ensure`] did.
@@ -139,7 +129,7 @@ pub fn ensure(dir: &Path) -> Result<(CertSet, CertOrigin), CertError> {
 pub fn check(paths: &CertPaths) -> Result<CertSet, Staleness> {
     let ca = read_chain(&paths.ca)?.remove(0);
     let server_chain = read_chain(&paths.server_cert)?;
-    let server_key = read_key(&paths.server_key)?;
+    let server_key = Arc::new(read_key(&paths.server_key)?);
     for (path, der) in [(&paths.ca, &ca), (&paths.server_cert, &server_chain[0])] {
         if expires_soon(der).map_err(|e| Staleness::Unparsable(path.clone(), e))? {
             return Err(Staleness::Expired(path.clone()));
@@ -213,12 +203,7 @@ pub fn generate_with_validity(
         paths,
         ca: ca_cert.der().clone(),
         server_chain: vec![leaf_cert.der().clone()],
-        server_key: PrivateKeyDer::try_from(leaf_key.serialize_der()).map_err(|e| {
-            CertError::Read {
-                path: dir.join("server.key"),
-                reason: e.to_string(),
-            }
-        })?,
+        server_key: Arc::new(PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into())),
     })
 }
 
