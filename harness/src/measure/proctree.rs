@@ -198,6 +198,7 @@ fn tcp_sockets(table: &[TcpNetEntry], inodes: &BTreeSet<u64>) -> HashMap<u64, Pe
 /// Samples a process tree over time. Each socket is asked once what it connects to, through
 /// a borrowed descriptor, not `/proc/net/tcp`, which prints every TCP socket of the machine
 /// (the fallback); one not connected yet is asked again at the next sample.
+#[derive(Default)]
 pub struct Sampler {
     root: i32,
     port: u16,
@@ -222,9 +223,7 @@ impl Sampler {
         Sampler {
             root,
             port,
-            known: HashMap::new(),
-            seen: BTreeSet::new(),
-            held: None,
+            ..Default::default()
         }
     }
 

@@ -40,7 +40,7 @@ pub enum BuildError {
 /// Builds sessions with one fixed TLS set-up, counting their connections in one place.
 #[derive(Clone)]
 pub struct SessionFactory {
-    kind: ClientKind,
+    pub kind: ClientKind,
     tls: ClientTls,
     stats: Arc<ConnStats>,
 }
@@ -52,10 +52,6 @@ impl SessionFactory {
             tls,
             stats: Arc::new(ConnStats::default()),
         }
-    }
-
-    pub fn kind(&self) -> ClientKind {
-        self.kind
     }
 
     /// Pays the crypto libraries' one-time, per-process set-up ([`crate::tls::config::warm_up`])
