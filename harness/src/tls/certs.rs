@@ -59,7 +59,6 @@ pub enum Staleness {
     Mismatch(String),
 }
 
-/// Paths of the files in the certificate directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertPaths {
     pub ca: PathBuf,

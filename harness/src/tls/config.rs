@@ -19,7 +19,6 @@ impl TlsVersion {
     }
 }
 
-/// Errors building a TLS configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("rustls rejected the configuration: {0}")]

@@ -9,7 +9,6 @@ use crate::tls::certs::SERVER_NAME;
 use crate::tls::config::TlsError;
 
 crate::choice! {
-    /// Which side of a connection.
     pub enum Side ("side") {
         Client = "client",
         Server = "server",
@@ -36,7 +35,6 @@ pub enum Which {
 }
 
 crate::choice! {
-    /// A step of one connection.
     pub enum Step ("step") {
         Connect = "connect",
         Accept = "accept",
