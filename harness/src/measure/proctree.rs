@@ -112,14 +112,8 @@ pub fn running_since(pid: i32) -> Option<u64> {
 /// `Pss` of `/proc/PID/smaps_rollup`, bytes: shared pages split among their sharers.
 fn pss_bytes(pid: i32) -> Option<u64> {
     let rollup = SmapsRollup::from_file(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    rollup
-        .memory_map_rollup
-        .0
-        .first()?
-        .extension
-        .map
-        .get("Pss")
-        .copied()
+    let fields = &rollup.memory_map_rollup.0.first()?.extension.map;
+    fields.get("Pss").copied()
 }
 
 /// Adds `v` to a sum over processes, which stays `None` only while no process gave a value.
@@ -145,12 +139,11 @@ enum Peer {
 /// The ports of descriptor `fd` of process `pid`, asked of a copy borrowed with `pidfd_getfd`
 /// (Linux ≥ 5.6; ptrace permission holds for our child) and closed at once.
 fn tcp_peer(pid: i32, fd: i32) -> Peer {
-    let Some(pid) = Pid::from_raw(pid) else {
-        return Peer::Unknown;
-    };
-    let borrowed = pidfd_open(pid, PidfdFlags::empty())
-        .and_then(|pidfd| pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty()));
-    let Ok(copy) = borrowed else {
+    let borrowed = Pid::from_raw(pid).map(|pid| {
+        pidfd_open(pid, PidfdFlags::empty())
+            .and_then(|pidfd| pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty()))
+    });
+    let Some(Ok(copy)) = borrowed else {
         return Peer::Unknown;
     };
     let fd = copy.as_fd();
@@ -286,7 +279,6 @@ impl Sampler {
         if s.processes == 0 {
             return s;
         }
-        // Forget sockets the tree closed; learn the new ones.
         self.known.retain(|i, _| inodes.contains_key(i));
         let mut peers: HashMap<u64, Peer> = inodes
             .iter()

@@ -134,7 +134,8 @@ pub fn check(paths: &CertPaths) -> Result<CertSet, Staleness> {
             return Err(Staleness::Expired(path.clone()));
         }
     }
-    verify_chain(&ca, &server_chain, &server_key).map_err(Staleness::Mismatch)?;
+    verify_chain(&ca, &server_chain, &server_key)
+        .map_err(|e| Staleness::Mismatch(e.to_string()))?;
     Ok(CertSet {
         paths: paths.clone(),
         ca,
@@ -254,28 +255,23 @@ fn verify_chain(
     ca: &CertificateDer<'static>,
     chain: &[CertificateDer<'static>],
     key: &PrivateKeyDer<'static>,
-) -> Result<(), String> {
+) -> Result<(), Box<dyn std::error::Error>> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.clone()).map_err(|e| e.to_string())?;
+    roots.add(ca.clone())?;
     // The chain and name checks a client's verifier makes.
-    let leaf = rustls::server::ParsedCertificate::try_from(&chain[0]).map_err(|e| e.to_string())?;
+    let leaf = rustls::server::ParsedCertificate::try_from(&chain[0])?;
     rustls::client::verify_server_cert_signed_by_trust_anchor(
         &leaf,
         &roots,
         &chain[1..],
         UnixTime::now(),
         provider.signature_verification_algorithms.all,
-    )
-    .map_err(|e| e.to_string())?;
-    let name = ServerName::try_from(SERVER_NAME).map_err(|e| e.to_string())?;
-    rustls::client::verify_server_name(&leaf, &name).map_err(|e| e.to_string())?;
-    let signing_key = provider
-        .key_provider
-        .load_private_key(key.clone_key())
-        .map_err(|e| e.to_string())?;
+    )?;
+    rustls::client::verify_server_name(&leaf, &ServerName::try_from(SERVER_NAME)?)?;
+    let signing_key = provider.key_provider.load_private_key(key.clone_key())?;
     let certified = rustls::sign::CertifiedKey::new(chain.to_vec(), signing_key);
-    certified.keys_match().map_err(|e| e.to_string())
+    Ok(certified.keys_match()?)
 }
 
 /// Writes `paths.java_truststore` for `ca` unless it already holds exactly that.

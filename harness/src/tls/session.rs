@@ -26,7 +26,6 @@ pub enum Pooling {
     NoIdle,
 }
 
-/// Why a session could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(transparent)]
@@ -159,7 +158,6 @@ pub enum Session {
     Reqwest(reqwest::Client),
 }
 
-/// A completed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
     pub body_bytes: usize,

@@ -4,7 +4,6 @@ use serde::Deserialize;
 
 use crate::contract::breakdown::Figures;
 
-/// Why a profile could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error("cannot read the dhat profile {path}: {source}")]

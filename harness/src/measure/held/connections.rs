@@ -251,12 +251,10 @@ impl Establish for TlsClient {
     }
 }
 
-pub(super) struct TlsServer(pub(super) TlsAcceptor);
-
-impl Establish for TlsServer {
+impl Establish for TlsAcceptor {
     type Conn = tokio_rustls::server::TlsStream<TcpStream>;
     async fn establish(&self, tcp: TcpStream) -> io::Result<Self::Conn> {
-        self.0.accept(tcp).await
+        self.accept(tcp).await
     }
 }
 

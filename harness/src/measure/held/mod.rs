@@ -13,7 +13,7 @@ use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::contract::probes::HeldConnections;
 use crate::measure::held::connections::{join, side, spawn_side, Delta, Source};
-use crate::measure::held::connections::{Establish, PlainTcp, Rendezvous, TlsClient, TlsServer};
+use crate::measure::held::connections::{Establish, PlainTcp, Rendezvous, TlsClient};
 use crate::measure::held::error::{HeldError, Pass, Side};
 use crate::tls::certs::{CertSet, SERVER_NAME};
 use crate::tls::config::{self, ClientTls};
@@ -47,7 +47,7 @@ pub fn probe(
         connector: TlsConnector::from(client_config),
         name: ServerName::try_from(SERVER_NAME)?,
     };
-    let server = TlsServer(TlsAcceptor::from(server_config));
+    let server = TlsAcceptor::from(server_config);
     let (tls_client, tls_server) = run_pass(Pass::Tls, client, server, connections)?;
 
     let per = |delta: Option<i64>| delta.map(|d| d as f64 / connections as f64);
