@@ -612,8 +612,9 @@ fn certs_for_another_name(dir: &Path, name: &str) -> CertSet {
         paths,
         ca: ca_cert.der().clone(),
         server_chain: vec![leaf_cert.der().clone()],
-        server_key: rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der())
-            .expect("key der"),
+        server_key: std::sync::Arc::new(
+            rustls::pki_types::PrivateKeyDer::try_from(leaf_key.serialize_der()).expect("key der"),
+        ),
     }
 }
 

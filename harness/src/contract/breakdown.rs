@@ -7,11 +7,17 @@ use crate::vocab::owner::Owner;
 /// Bytes and blocks: in total, at the global peak, at the end.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Figures {
+    #[serde(alias = "tb")]
     pub total_bytes: u64,
+    #[serde(alias = "tbk")]
     pub total_blocks: u64,
+    #[serde(alias = "gb")]
     pub gmax_bytes: u64,
+    #[serde(alias = "gbk")]
     pub gmax_blocks: u64,
+    #[serde(alias = "eb")]
     pub end_bytes: u64,
+    #[serde(alias = "ebk")]
     pub end_blocks: u64,
 }
 
@@ -107,18 +113,10 @@ impl Breakdown {
         self.owners.iter().find(|o| o.owner == owner)
     }
 
-    /// Each owner's bytes of figure `which`, divided by `units` (sessions or requests), biggest
-    /// first. Against `measured` (the same figure per unit from the counting allocator), the
-    /// difference is appended as [`Owner::Remainder`] and shares are of `measured`, so the
-    /// entries add up to it; without it, shares are of the profile's total. Owners with no
-    /// bytes of this figure are left out. `None` when `units` is 0.
-    ///
-    /// Bytes live at the end ([`ByteFigure::End`], divided by sessions: b) leave out
-    /// [`Owner::Harness`]: what the harness keeps for itself (its histograms, the queue of
-    /// retained states, the list of kept sessions) is not part of a session, and the
-    /// measured b of fresh mode (each retained state's drop) does not hold it either.
-    /// Allocated bytes ([`ByteFigure::Total`], per request) keep every owner, because the measured
-    /// bytes per request count every allocation of the load, the harness's included.
+    /// Each owner's bytes of figure `which` ÷ `units` (sessions or requests), biggest first;
+    /// against `measured`, the difference is appended as [`Owner::Remainder`] and shares are of
+    /// it, else of the profile's total. Owners with no bytes are left out, and [`Owner::Harness`]
+    /// from [`ByteFigure::End`] (docs/method-breakdown.md, "Per unit"). `None` when `units` is 0.
     pub fn per_unit(
         &self,
         which: ByteFigure,

@@ -303,7 +303,7 @@ async fn supervise(
                 if tree.processes > 0 {
                     last_sample = Some(closing::LastSample {
                         at_ns,
-                        held: sampler.held_ports().cloned(),
+                        held: sampler.held.clone(),
                     });
                     let row = ExecRow { t_s: start.elapsed().as_secs_f64(), tree, server: last_server.clone() };
                     report::show_progress(&pb, &row);
@@ -390,7 +390,7 @@ async fn supervise(
         sampler_cpu_us_total: sampler_ns.map(|ns| ns / 1000),
         last_sample,
         heap: (plan.heap == HeapTool::Valgrind)
-            .then(|| heap::read_profiles(dir, sampler.seen(), plan.breakdown)),
+            .then(|| heap::read_profiles(dir, &sampler.seen, plan.breakdown)),
         heap_tool: plan.heap,
         server_worker,
     })

@@ -61,7 +61,6 @@ fn on_thread(f: impl FnOnce(&mut ThreadAllocs)) {
     });
 }
 
-/// Adds one allocation of `size` bytes to the process's and this thread's counters.
 #[inline]
 fn count_alloc(size: usize) {
     HEAP.alloc(size);

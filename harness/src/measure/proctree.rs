@@ -112,14 +112,8 @@ pub fn running_since(pid: i32) -> Option<u64> {
 /// `Pss` of `/proc/PID/smaps_rollup`, bytes: shared pages split among their sharers.
 fn pss_bytes(pid: i32) -> Option<u64> {
     let rollup = SmapsRollup::from_file(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    rollup
-        .memory_map_rollup
-        .0
-        .first()?
-        .extension
-        .map
-        .get("Pss")
-        .copied()
+    let fields = &rollup.memory_map_rollup.0.first()?.extension.map;
+    fields.get("Pss").copied()
 }
 
 /// Adds `v` to a sum over processes, which stays `None` only while no process gave a value.
@@ -145,12 +139,11 @@ enum Peer {
 /// The ports of descriptor `fd` of process `pid`, asked of a copy borrowed with `pidfd_getfd`
 /// (Linux ≥ 5.6; ptrace permission holds for our child) and closed at once.
 fn tcp_peer(pid: i32, fd: i32) -> Peer {
-    let Some(pid) = Pid::from_raw(pid) else {
-        return Peer::Unknown;
-    };
-    let borrowed = pidfd_open(pid, PidfdFlags::empty())
-        .and_then(|pidfd| pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty()));
-    let Ok(copy) = borrowed else {
+    let borrowed = Pid::from_raw(pid).map(|pid| {
+        pidfd_open(pid, PidfdFlags::empty())
+            .and_then(|pidfd| pidfd_getfd(&pidfd, fd, PidfdGetfdFlags::empty()))
+    });
+    let Some(Ok(copy)) = borrowed else {
         return Peer::Unknown;
     };
     let fd = copy.as_fd();
@@ -198,17 +191,19 @@ fn tcp_sockets(table: &[TcpNetEntry], inodes: &BTreeSet<u64>) -> HashMap<u64, Pe
 /// Samples a process tree over time. Each socket is asked once what it connects to, through
 /// a borrowed descriptor, not `/proc/net/tcp`, which prints every TCP socket of the machine
 /// (the fallback); one not connected yet is asked again at the next sample.
+#[derive(Default)]
 pub struct Sampler {
     root: i32,
     port: u16,
     /// By socket inode: the local port of a connection to the server's port, or `None` for a
     /// socket that will stay something else (another peer, a listening or non-TCP socket).
     known: HashMap<u64, Option<u16>>,
-    /// Every process of the tree seen alive (not a zombie) at some sample.
-    seen: BTreeSet<i32>,
+    /// Every process of the tree seen alive (not a zombie) at some sample (`--heap valgrind`
+    /// expects a profile from each).
+    pub seen: BTreeSet<i32>,
     /// The local ports of the tree's connections to the server at the last sample (`None`:
-    /// not every socket could be read or resolved then).
-    held: Option<BTreeSet<u16>>,
+    /// not every socket could be read or resolved then), to match against the server's record.
+    pub held: Option<BTreeSet<u16>>,
 }
 
 /// Reads one of the machine's TCP tables; the fallback reads both.
@@ -221,22 +216,8 @@ impl Sampler {
         Sampler {
             root,
             port,
-            known: HashMap::new(),
-            seen: BTreeSet::new(),
-            held: None,
+            ..Default::default()
         }
-    }
-
-    /// Every process of the tree seen alive at some sample (`--heap valgrind` expects a
-    /// profile from each).
-    pub fn seen(&self) -> &BTreeSet<i32> {
-        &self.seen
-    }
-
-    /// The local ports of the tree's TCP connections to the server at the last sample (`None`:
-    /// not measured then), to match against the server's record.
-    pub fn held_ports(&self) -> Option<&BTreeSet<u16>> {
-        self.held.as_ref()
     }
 
     /// Samples the tree now. A process that exits meanwhile is skipped; a figure no process gave
@@ -298,7 +279,6 @@ impl Sampler {
         if s.processes == 0 {
             return s;
         }
-        // Forget sockets the tree closed; learn the new ones.
         self.known.retain(|i, _| inodes.contains_key(i));
         let mut peers: HashMap<u64, Peer> = inodes
             .iter()
@@ -380,7 +360,7 @@ mod tests {
         let s = sampler.sample();
         drop(sock);
         assert_eq!(s.tcp_to_server, Some(1), "{s:?}");
-        assert_eq!(sampler.held_ports().map(|p| p.len()), Some(1));
+        assert_eq!(sampler.held.as_ref().map(|p| p.len()), Some(1));
     }
 
     /// Where the fallback is needed and its table cannot be read, the count is unmeasured,
@@ -401,7 +381,7 @@ mod tests {
         sampler.known.clear();
         let s = sampler.sample_with(&failing, |_, _| Peer::Unknown);
         assert_eq!(s.tcp_to_server, None, "{s:?}");
-        assert!(sampler.held_ports().is_none());
+        assert!(sampler.held.is_none());
         // The same with a readable table finds the connection.
         sampler.known.clear();
         let s = sampler.sample_with(&TCP_TABLES, |_, _| Peer::Unknown);

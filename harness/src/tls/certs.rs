@@ -59,7 +59,6 @@ pub enum Staleness {
     Mismatch(String),
 }
 
-/// Paths of the files in the certificate directory.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertPaths {
     pub ca: PathBuf,
@@ -82,23 +81,13 @@ impl CertPaths {
 }
 
 /// Loaded, checked certificates: what the server presents and what clients trust.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct CertSet {
     pub paths: CertPaths,
     pub ca: CertificateDer<'static>,
     pub server_chain: Vec<CertificateDer<'static>>,
-    pub server_key: PrivateKeyDer<'static>,
-}
-
-impl Clone for CertSet {
-    fn clone(&self) -> Self {
-        Self {
-            paths: self.paths.clone(),
-            ca: self.ca.clone(),
-            server_chain: self.server_chain.clone(),
-            server_key: self.server_key.clone_key(),
-        }
-    }
+    /// Shared: a key is not `Clone`.
+    pub server_key: Arc<PrivateKeyDer<'static>>,
 }
 
 /// What [`ensure`] did.
@@ -139,13 +128,14 @@ pub fn ensure(dir: &Path) -> Result<(CertSet, CertOrigin), CertError> {
 pub fn check(paths: &CertPaths) -> Result<CertSet, Staleness> {
     let ca = read_chain(&paths.ca)?.remove(0);
     let server_chain = read_chain(&paths.server_cert)?;
-    let server_key = read_key(&paths.server_key)?;
+    let server_key = Arc::new(read_key(&paths.server_key)?);
     for (path, der) in [(&paths.ca, &ca), (&paths.server_cert, &server_chain[0])] {
         if expires_soon(der).map_err(|e| Staleness::Unparsable(path.clone(), e))? {
             return Err(Staleness::Expired(path.clone()));
         }
     }
-    verify_chain(&ca, &server_chain, &server_key).map_err(Staleness::Mismatch)?;
+    verify_chain(&ca, &server_chain, &server_key)
+        .map_err(|e| Staleness::Mismatch(e.to_string()))?;
     Ok(CertSet {
         paths: paths.clone(),
         ca,
@@ -213,12 +203,7 @@ pub fn generate_with_validity(
         paths,
         ca: ca_cert.der().clone(),
         server_chain: vec![leaf_cert.der().clone()],
-        server_key: PrivateKeyDer::try_from(leaf_key.serialize_der()).map_err(|e| {
-            CertError::Read {
-                path: dir.join("server.key"),
-                reason: e.to_string(),
-            }
-        })?,
+        server_key: Arc::new(PrivateKeyDer::Pkcs8(leaf_key.serialize_der().into())),
     })
 }
 
@@ -270,28 +255,23 @@ fn verify_chain(
     ca: &CertificateDer<'static>,
     chain: &[CertificateDer<'static>],
     key: &PrivateKeyDer<'static>,
-) -> Result<(), String> {
+) -> Result<(), Box<dyn std::error::Error>> {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca.clone()).map_err(|e| e.to_string())?;
+    roots.add(ca.clone())?;
     // The chain and name checks a client's verifier makes.
-    let leaf = rustls::server::ParsedCertificate::try_from(&chain[0]).map_err(|e| e.to_string())?;
+    let leaf = rustls::server::ParsedCertificate::try_from(&chain[0])?;
     rustls::client::verify_server_cert_signed_by_trust_anchor(
         &leaf,
         &roots,
         &chain[1..],
         UnixTime::now(),
         provider.signature_verification_algorithms.all,
-    )
-    .map_err(|e| e.to_string())?;
-    let name = ServerName::try_from(SERVER_NAME).map_err(|e| e.to_string())?;
-    rustls::client::verify_server_name(&leaf, &name).map_err(|e| e.to_string())?;
-    let signing_key = provider
-        .key_provider
-        .load_private_key(key.clone_key())
-        .map_err(|e| e.to_string())?;
+    )?;
+    rustls::client::verify_server_name(&leaf, &ServerName::try_from(SERVER_NAME)?)?;
+    let signing_key = provider.key_provider.load_private_key(key.clone_key())?;
     let certified = rustls::sign::CertifiedKey::new(chain.to_vec(), signing_key);
-    certified.keys_match().map_err(|e| e.to_string())
+    Ok(certified.keys_match()?)
 }
 
 /// Writes `paths.java_truststore` for `ca` unless it already holds exactly that.

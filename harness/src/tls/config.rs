@@ -19,7 +19,6 @@ impl TlsVersion {
     }
 }
 
-/// Errors building a TLS configuration.
 #[derive(Debug, thiserror::Error)]
 pub enum TlsError {
     #[error("rustls rejected the configuration: {0}")]
@@ -34,11 +33,8 @@ pub enum TlsError {
 pub fn system_roots() -> Result<Vec<CertificateDer<'static>>, TlsError> {
     let loaded = rustls_native_certs::load_native_certs();
     if loaded.certs.is_empty() {
-        let why = loaded
-            .errors
-            .first()
-            .map(|e| format!(" ({e})"))
-            .unwrap_or_default();
+        let first = loaded.errors.first();
+        let why = first.map(|e| format!(" ({e})")).unwrap_or_default();
         return Err(TlsError::NoSystemRoots(format!(
             "--roots system: no OS root certificates found{why}; rustls-native-certs reads SSL_CERT_FILE / SSL_CERT_DIR or the system bundle (/etc/ssl/certs): install it (Debian: apt-get install ca-certificates)"
         )));

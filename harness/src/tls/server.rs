@@ -24,7 +24,6 @@ use crate::vocab::handshake::Handshake;
 use crate::vocab::server_cache::ServerCachePolicy;
 use crate::vocab::tls::TlsVersion;
 
-/// Settings of one server.
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Port on 127.0.0.1, where every server listens (0: ephemeral).
@@ -36,7 +35,6 @@ pub struct ServerOptions {
     pub witness: bool,
 }
 
-/// Errors starting the server.
 #[derive(Debug, thiserror::Error)]
 pub enum ServerError {
     #[error("cannot listen on {addr}: {source}")]
@@ -48,7 +46,6 @@ pub enum ServerError {
     Tls(#[from] config::TlsError),
 }
 
-/// A running server.
 pub struct Server {
     pub addr: SocketAddr,
     /// What it has accepted and served; read by its sampler.

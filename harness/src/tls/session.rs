@@ -26,7 +26,6 @@ pub enum Pooling {
     NoIdle,
 }
 
-/// Why a session could not be built.
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(transparent)]
@@ -40,7 +39,7 @@ pub enum BuildError {
 /// Builds sessions with one fixed TLS set-up, counting their connections in one place.
 #[derive(Clone)]
 pub struct SessionFactory {
-    kind: ClientKind,
+    pub kind: ClientKind,
     tls: ClientTls,
     stats: Arc<ConnStats>,
 }
@@ -52,10 +51,6 @@ impl SessionFactory {
             tls,
             stats: Arc::new(ConnStats::default()),
         }
-    }
-
-    pub fn kind(&self) -> ClientKind {
-        self.kind
     }
 
     /// Pays the crypto libraries' one-time, per-process set-up ([`crate::tls::config::warm_up`])
@@ -98,11 +93,9 @@ impl SessionFactory {
         if pooling == Pooling::NoIdle {
             builder.pool_max_idle_per_host(0);
         }
-        Ok(Session {
-            inner: Inner::Hyper {
-                client: builder.build(connector),
-                tls_state: cfg,
-            },
+        Ok(Session::Hyper {
+            client: builder.build(connector),
+            tls_state: cfg,
         })
     }
 
@@ -150,15 +143,14 @@ impl SessionFactory {
         if pooling == Pooling::NoIdle {
             b = b.pool_max_idle_per_host(0);
         }
-        Ok(Session {
-            inner: Inner::Reqwest(b.build().map_err(err)?),
-        })
+        Ok(Session::Reqwest(b.build().map_err(err)?))
     }
 }
 
-// Boxing the larger variant would add an allocation to every session the harness measures.
+/// One client session. Boxing the larger variant would add an allocation to every session the
+/// harness measures.
 #[allow(clippy::large_enum_variant)]
-enum Inner {
+pub enum Session {
     Hyper {
         client: Client<CountingConnector, Empty<Bytes>>,
         tls_state: Arc<rustls::ClientConfig>,
@@ -166,12 +158,6 @@ enum Inner {
     Reqwest(reqwest::Client),
 }
 
-/// One client session.
-pub struct Session {
-    inner: Inner,
-}
-
-/// A completed request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Outcome {
     pub body_bytes: usize,
@@ -188,7 +174,7 @@ pub enum FailureKind {
     Status(u16),
     /// A certificate the client rejected, by rustls's `CertificateError` variant alone.
     #[error("tls: invalid peer certificate: {0}")]
-    Certificate(&'static str),
+    Certificate(String),
     /// Any other rustls error, as rustls describes it.
     #[error("tls: {0}")]
     Tls(String),
@@ -203,34 +189,13 @@ pub enum FailureKind {
     Build(String),
 }
 
-/// rustls's name for a certificate error, without the context some variants carry, variant by
-/// variant (a newer variant reads `Other`); deprecated variants too: a verifier may make them.
-#[allow(deprecated)]
-fn certificate_name(e: &rustls::CertificateError) -> &'static str {
-    use rustls::CertificateError as C;
-    match e {
-        C::BadEncoding => "BadEncoding",
-        C::Expired | C::ExpiredContext { .. } => "Expired",
-        C::NotValidYet | C::NotValidYetContext { .. } => "NotValidYet",
-        C::Revoked => "Revoked",
-        C::UnhandledCriticalExtension => "UnhandledCriticalExtension",
-        C::UnknownIssuer => "UnknownIssuer",
-        C::UnknownRevocationStatus => "UnknownRevocationStatus",
-        C::ExpiredRevocationList | C::ExpiredRevocationListContext { .. } => {
-            "ExpiredRevocationList"
-        }
-        C::BadSignature => "BadSignature",
-        C::UnsupportedSignatureAlgorithm
-        | C::UnsupportedSignatureAlgorithmContext { .. }
-        | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
-            "UnsupportedSignatureAlgorithm"
-        }
-        C::NotValidForName | C::NotValidForNameContext { .. } => "NotValidForName",
-        C::InvalidPurpose | C::InvalidPurposeContext { .. } => "InvalidPurpose",
-        C::InvalidOcspResponse => "InvalidOcspResponse",
-        C::ApplicationVerificationFailure => "ApplicationVerificationFailure",
-        _ => "Other",
-    }
+/// rustls's name for a certificate error: its variant's name, without the context some
+/// variants carry (`ExpiredContext { .. }` reads `Expired`).
+fn certificate_name(e: &rustls::CertificateError) -> String {
+    let debug = format!("{e:?}");
+    let variant = debug.split(|c: char| !c.is_alphanumeric()).next();
+    let name = variant.unwrap_or_default().trim_end_matches("Context");
+    name.trim_end_matches("ForPublicKey").to_string()
 }
 
 /// Why a request failed. `kind()` is the key under which failures are counted.
@@ -294,12 +259,12 @@ impl Session {
     /// Drops the session's pool and connections but hands back its TLS state (roots, tickets),
     /// as a platform TLS cache keeps it; `None` for reqwest, which keeps it to itself.
     pub fn into_tls_state(self) -> Option<Arc<rustls::ClientConfig>> {
-        match self.inner {
-            Inner::Hyper { client, tls_state } => {
+        match self {
+            Session::Hyper { client, tls_state } => {
                 drop(client);
                 Some(tls_state)
             }
-            Inner::Reqwest(_) => None,
+            Session::Reqwest(_) => None,
         }
     }
 
@@ -311,15 +276,15 @@ impl Session {
     }
 
     async fn get_inner(&self, uri: &Uri) -> Result<Outcome, RequestError> {
-        let (status, body_bytes, conn) = match &self.inner {
-            Inner::Hyper { client, .. } => {
+        let (status, body_bytes, conn) = match self {
+            Session::Hyper { client, .. } => {
                 let res = client.get(uri.clone()).await.map_err(failed)?;
                 let conn = res.extensions().get::<ConnTag>().map(ConnTag::take_use);
                 let status = res.status();
                 let body = res.into_body().collect().await.map_err(failed)?.to_bytes();
                 (status, body.len(), conn)
             }
-            Inner::Reqwest(client) => {
+            Session::Reqwest(client) => {
                 let res = client.get(uri.to_string()).send().await.map_err(failed)?;
                 let status = res.status();
                 let body = res.bytes().await.map_err(failed)?;
@@ -358,5 +323,69 @@ mod tests {
             "io: ConnectionRefused"
         );
         assert_eq!(FailureKind::Http.to_string(), "http");
+    }
+
+    /// Every variant reads as its name, a `…Context` variant as the one without context.
+    #[test]
+    #[allow(deprecated)]
+    fn certificate_errors_read_as_their_variant() {
+        use rustls::pki_types::UnixTime;
+        use rustls::CertificateError as C;
+        let (time, other) = (UnixTime::now(), UnixTime::now());
+        let io = std::io::Error::other("x");
+        let cases = [
+            (C::BadEncoding, "BadEncoding"),
+            (
+                C::ExpiredContext {
+                    time,
+                    not_after: other,
+                },
+                "Expired",
+            ),
+            (
+                C::NotValidYetContext {
+                    time,
+                    not_before: other,
+                },
+                "NotValidYet",
+            ),
+            (C::UnknownIssuer, "UnknownIssuer"),
+            (
+                C::ExpiredRevocationListContext {
+                    time,
+                    next_update: other,
+                },
+                "ExpiredRevocationList",
+            ),
+            (
+                C::UnsupportedSignatureAlgorithm,
+                "UnsupportedSignatureAlgorithm",
+            ),
+            (
+                C::UnsupportedSignatureAlgorithmForPublicKeyContext {
+                    signature_algorithm_id: vec![1],
+                    public_key_algorithm_id: vec![2],
+                },
+                "UnsupportedSignatureAlgorithm",
+            ),
+            (
+                C::NotValidForNameContext {
+                    expected: rustls::pki_types::ServerName::try_from("a.example").expect("name"),
+                    presented: vec!["b.example".into()],
+                },
+                "NotValidForName",
+            ),
+            (
+                C::ApplicationVerificationFailure,
+                "ApplicationVerificationFailure",
+            ),
+            (
+                C::Other(rustls::OtherError(std::sync::Arc::new(io))),
+                "Other",
+            ),
+        ];
+        for (e, want) in cases {
+            assert_eq!(certificate_name(&e), want, "{e:?}");
+        }
     }
 }

@@ -17,7 +17,6 @@ impl Witness {
         self.conns.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Every record so far.
     pub fn records(&self) -> Vec<ConnRecord> {
         self.lock().clone()
     }

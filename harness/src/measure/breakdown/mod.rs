@@ -5,7 +5,7 @@ pub mod rules;
 
 use crate::contract::breakdown::{Breakdown, Figures, OwnerBytes};
 use crate::vocab::owner::Owner;
-use profile::{figures_of, Profile, ProfileError};
+use profile::{Profile, ProfileError};
 use rules::classify;
 
 /// Sums every program point of `profile` into the owner [`classify`] gives its stack: the
@@ -20,7 +20,7 @@ pub fn attribute(profile: &Profile) -> Breakdown {
             figures: Figures::default(),
         });
         e.sites += 1;
-        e.figures = e.figures + figures_of(pp);
+        e.figures = e.figures + pp.figures;
     }
     Breakdown {
         owners: by_owner.into_values().collect(),
@@ -143,7 +143,7 @@ mod tests {
                 .iter()
                 .zip(FIXTURE_OWNERS)
                 .filter(|(_, w)| *w == o)
-                .fold(Figures::default(), |acc, (pp, _)| acc + figures_of(pp));
+                .fold(Figures::default(), |acc, (pp, _)| acc + pp.figures);
             assert_eq!(
                 b.get(*o).map(|e| e.figures).unwrap_or_default(),
                 want,
@@ -164,12 +164,14 @@ mod tests {
         let pps = stacks
             .iter()
             .map(|frames| ProgramPoint {
-                tb: bytes,
-                tbk: 1,
-                gb: bytes / 2,
-                gbk: 1,
-                eb: bytes / 2,
-                ebk: 1,
+                figures: Figures {
+                    total_bytes: bytes,
+                    total_blocks: 1,
+                    gmax_bytes: bytes / 2,
+                    gmax_blocks: 1,
+                    end_bytes: bytes / 2,
+                    end_blocks: 1,
+                },
                 fs: frames
                     .iter()
                     .map(|f| {

@@ -4,7 +4,6 @@ use serde::Deserialize;
 
 use crate::contract::breakdown::Figures;
 
-/// Why a profile could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ProfileError {
     #[error("cannot read the dhat profile {path}: {source}")]
@@ -25,18 +24,10 @@ pub enum ProfileError {
 /// One program point: an allocation stack and what was allocated there.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ProgramPoint {
-    /// Bytes allocated here in total.
-    pub tb: u64,
-    /// Blocks allocated here in total.
-    pub tbk: u64,
-    /// Bytes live here at the global peak (t-gmax).
-    pub gb: u64,
-    /// Blocks live here at the global peak.
-    pub gbk: u64,
-    /// Bytes live here when the profiler stopped (t-end).
-    pub eb: u64,
-    /// Blocks live here when the profiler stopped.
-    pub ebk: u64,
+    /// In total (dhat's `tb`, `tbk`), live at the global peak, t-gmax (`gb`, `gbk`), and when
+    /// the profiler stopped, t-end (`eb`, `ebk`).
+    #[serde(flatten)]
+    pub figures: Figures,
     /// The stack, allocation site first, as indices into [`Profile::ftbl`].
     pub fs: Vec<usize>,
 }
@@ -94,19 +85,7 @@ impl Profile {
     pub fn totals(&self) -> Figures {
         self.pps
             .iter()
-            .fold(Figures::default(), |acc, pp| acc + figures_of(pp))
-    }
-}
-
-/// A program point's figures, as the breakdown adds them up.
-pub(crate) fn figures_of(pp: &ProgramPoint) -> Figures {
-    Figures {
-        total_bytes: pp.tb,
-        total_blocks: pp.tbk,
-        gmax_bytes: pp.gb,
-        gmax_blocks: pp.gbk,
-        end_bytes: pp.eb,
-        end_blocks: pp.ebk,
+            .fold(Figures::default(), |acc, pp| acc + pp.figures)
     }
 }
 

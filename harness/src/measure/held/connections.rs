@@ -13,7 +13,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::measure::alloc;
-use crate::measure::held::error::{HeldError, Pass, Side, Step, Which};
+use crate::measure::held::error::{HeldError, Pass, Side, Step, Which, RENDEZVOUS_TIMEOUT};
 
 /// What the client writes on each connection once it is established.
 const REQUEST: &[u8; 16] = b"held probe: ping";
@@ -28,36 +28,31 @@ fn live_bytes() -> Option<i64> {
     alloc::thread_counts().map(|t| t.bytes as i64 - t.freed as i64)
 }
 
-/// The client side: a warm-up connection, then `n` held ones; its live-byte growth.
-pub(super) async fn client_side<E: Establish>(
-    cx: &SideCtx,
-    e: &E,
-    addr: SocketAddr,
-    n: usize,
-) -> Result<Delta, HeldError> {
-    let mut warm = client_connection(cx, e, addr, Which::WarmUp).await?;
-    cx.step(Which::WarmUp, Step::Close, warm.shutdown()).await?;
-    hold(cx, warm, n, |which| client_connection(cx, e, addr, which)).await
+/// Where a side's connections come from: the client connects, the server accepts.
+pub(super) enum Source<'a> {
+    Connect(SocketAddr),
+    Accept(&'a TcpListener),
 }
 
-/// Drops the warm-up, then establishes `n` connections and holds them: this thread's live-byte
+/// One side: a warm-up connection, dropped, then `n` connections held: this thread's live-byte
 /// growth until both sides hold all `n` (the first rendezvous); drops them after the second.
-async fn hold<C, F, Fut>(
+pub(super) async fn side<E: Establish>(
     cx: &SideCtx,
-    warm: C,
+    e: &E,
+    from: Source<'_>,
     n: usize,
-    mut connect: F,
-) -> Result<Delta, HeldError>
-where
-    F: FnMut(Which) -> Fut,
-    Fut: Future<Output = Result<C, HeldError>>,
-{
+) -> Result<Delta, HeldError> {
+    let mut warm = connection(cx, e, &from, Which::WarmUp).await?;
+    let client = matches!(from, Source::Connect(_));
+    cx.step(Which::WarmUp, Step::Close, close(&mut warm, client))
+        .await?;
     drop(warm);
     tokio::time::sleep(SETTLE).await;
     let mut held = Vec::with_capacity(n);
     let before = live_bytes();
     for index in 1..=n {
-        held.push(Box::new(connect(Which::Held { index, of: n }).await?));
+        let which = Which::Held { index, of: n };
+        held.push(Box::new(connection(cx, e, &from, which).await?));
     }
     cx.meet()?;
     let after = live_bytes();
@@ -66,64 +61,49 @@ where
     Ok(before.zip(after).map(|(b, a)| a - b))
 }
 
-/// Connects, handshakes, writes the request and reads the reply.
-async fn client_connection<E: Establish>(
+/// Connects or accepts, handshakes, and exchanges the request and the reply.
+async fn connection<E: Establish>(
     cx: &SideCtx,
     e: &E,
-    addr: SocketAddr,
+    from: &Source<'_>,
     which: Which,
 ) -> Result<E::Conn, HeldError> {
-    let tcp = cx
-        .step(which, Step::Connect, TcpStream::connect(addr))
-        .await?;
-    let mut conn = cx.step(which, Step::Handshake, e.establish(tcp)).await?;
-    cx.step(which, Step::WriteRequest, send(&mut conn, REQUEST))
-        .await?;
-    cx.step(which, Step::ReadReply, read_expected(&mut conn, REPLY))
-        .await?;
-    Ok(conn)
-}
-
-/// The server side: a warm-up connection, then `n` held ones; its live-byte growth.
-pub(super) async fn server_side<E: Establish>(
-    cx: &SideCtx,
-    e: &E,
-    listener: &TcpListener,
-    n: usize,
-) -> Result<Delta, HeldError> {
-    let mut warm = server_connection(cx, e, listener, Which::WarmUp).await?;
-    // The client shuts its end down; read to that end (for TLS, its close_notify).
-    cx.step(Which::WarmUp, Step::Close, async {
-        let mut rest = [0u8; 16];
-        match warm.read(&mut rest).await? {
-            0 => Ok(()),
-            got => Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{got} bytes after the request, expected the end"),
-            )),
+    let tcp = match from {
+        Source::Connect(addr) => {
+            cx.step(which, Step::Connect, TcpStream::connect(addr))
+                .await?
         }
-    })
-    .await?;
-    hold(cx, warm, n, |which| {
-        server_connection(cx, e, listener, which)
-    })
-    .await
+        Source::Accept(listener) => cx.step(which, Step::Accept, listener.accept()).await?.0,
+    };
+    let mut conn = cx.step(which, Step::Handshake, e.establish(tcp)).await?;
+    if let Source::Connect(_) = from {
+        cx.step(which, Step::WriteRequest, send(&mut conn, REQUEST))
+            .await?;
+        cx.step(which, Step::ReadReply, read_expected(&mut conn, REPLY))
+            .await?;
+    } else {
+        cx.step(which, Step::ReadRequest, read_expected(&mut conn, REQUEST))
+            .await?;
+        cx.step(which, Step::WriteReply, send(&mut conn, REPLY))
+            .await?;
+    }
+    Ok(conn)
 }
 
-/// Accepts, handshakes, reads the request and writes the reply.
-async fn server_connection<E: Establish>(
-    cx: &SideCtx,
-    e: &E,
-    listener: &TcpListener,
-    which: Which,
-) -> Result<E::Conn, HeldError> {
-    let (tcp, _) = cx.step(which, Step::Accept, listener.accept()).await?;
-    let mut conn = cx.step(which, Step::Handshake, e.establish(tcp)).await?;
-    cx.step(which, Step::ReadRequest, read_expected(&mut conn, REQUEST))
-        .await?;
-    cx.step(which, Step::WriteReply, send(&mut conn, REPLY))
-        .await?;
-    Ok(conn)
+/// Closes the warm-up: the client shuts its end down, the server reads to that end (for TLS,
+/// its close_notify).
+async fn close<C: AsyncRead + AsyncWrite + Unpin>(conn: &mut C, client: bool) -> io::Result<()> {
+    if client {
+        return conn.shutdown().await;
+    }
+    let mut rest = [0u8; 16];
+    match conn.read(&mut rest).await? {
+        0 => Ok(()),
+        got => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{got} bytes after the request, expected the end"),
+        )),
+    }
 }
 
 async fn send<C: AsyncWrite + Unpin>(conn: &mut C, what: &[u8]) -> io::Result<()> {
@@ -154,20 +134,21 @@ const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 /// Live-byte growth of a side's thread over its held connections; `None` when not measured.
 pub(super) type Delta = Option<i64>;
 
-/// What a side's code needs: where it is, for errors, and the rendezvous.
+/// What a side's code needs: where it is, for errors, and the rendezvous, which it abandons
+/// when dropped (however the side ends, a panic included), so the other side never waits in vain.
 pub(super) struct SideCtx {
     pass: Pass,
     side: Side,
     rv: Arc<Rendezvous>,
 }
 
-impl SideCtx {
-    /// Marks the rendezvous abandoned, so the other side stops waiting, and returns `e`.
-    pub(super) fn fail(&self, e: HeldError) -> HeldError {
+impl Drop for SideCtx {
+    fn drop(&mut self) {
         self.rv.abandon();
-        e
     }
+}
 
+impl SideCtx {
     /// Runs one step of one connection with a hang guard, naming it in any error.
     pub(super) async fn step<T>(
         &self,
@@ -183,37 +164,22 @@ impl SideCtx {
                     format!("no progress within {} s", STEP_TIMEOUT.as_secs()),
                 ))
             });
-        out.map_err(|source| {
-            self.fail(HeldError::Io {
-                pass: self.pass,
-                side: self.side,
-                which,
-                step,
-                source,
-            })
+        out.map_err(|source| HeldError::Io {
+            pass: self.pass,
+            side: self.side,
+            which,
+            step,
+            source,
         })
     }
 
     /// Waits until the other side reaches the same point.
     pub(super) fn meet(&self) -> Result<(), HeldError> {
-        self.rv.wait().map_err(|why| {
-            self.fail(match why {
-                Missed::Abandoned => HeldError::Abandoned {
-                    pass: self.pass,
-                    side: self.side,
-                },
-                Missed::TimedOut => HeldError::Stalled {
-                    pass: self.pass,
-                    side: self.side,
-                    waited: RENDEZVOUS_TIMEOUT,
-                },
-            })
-        })
+        self.rv.wait(self.pass, self.side)
     }
 }
 
-/// Runs `body` on its own thread and current-thread runtime; the rendezvous is abandoned when
-/// the thread ends, however it ends, so the other side never waits in vain.
+/// Runs `body` on its own thread and current-thread runtime.
 pub(super) fn spawn_side<F, Fut>(
     pass: Pass,
     side: Side,
@@ -227,12 +193,12 @@ where
     std::thread::Builder::new()
         .name(format!("held-{side}"))
         .spawn(move || {
-            let _abandon = AbandonOnExit(rv.clone());
+            let cx = SideCtx { pass, side, rv };
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
                 .map_err(|source| HeldError::Runtime { pass, side, source })?;
-            rt.block_on(body(SideCtx { pass, side, rv }))
+            rt.block_on(body(cx))
         })
         .map_err(|source| HeldError::Spawn { pass, side, source })
 }
@@ -285,22 +251,11 @@ impl Establish for TlsClient {
     }
 }
 
-pub(super) struct TlsServer(pub(super) TlsAcceptor);
-
-impl Establish for TlsServer {
+impl Establish for TlsAcceptor {
     type Conn = tokio_rustls::server::TlsStream<TcpStream>;
     async fn establish(&self, tcp: TcpStream) -> io::Result<Self::Conn> {
-        self.0.accept(tcp).await
+        self.accept(tcp).await
     }
-}
-
-/// Longest wait at a rendezvous for the other side: a guard against a hang.
-pub(super) const RENDEZVOUS_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Why a rendezvous was missed.
-pub(super) enum Missed {
-    Abandoned,
-    TimedOut,
 }
 
 /// A two-party barrier with a timeout that either party can abandon when it fails. A `std`
@@ -326,10 +281,11 @@ impl Rendezvous {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(super) fn wait(&self) -> Result<(), Missed> {
+    /// Waits for the other party; `pass` and `side` name the waiting one in an error.
+    fn wait(&self, pass: Pass, side: Side) -> Result<(), HeldError> {
         let mut g = self.lock();
         if g.abandoned {
-            return Err(Missed::Abandoned);
+            return Err(HeldError::Abandoned { pass, side });
         }
         if g.waiting == 1 {
             g.waiting = 0;
@@ -345,11 +301,11 @@ impl Rendezvous {
                 return Ok(());
             }
             if g.abandoned {
-                return Err(Missed::Abandoned);
+                return Err(HeldError::Abandoned { pass, side });
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(Missed::TimedOut);
+                return Err(HeldError::Stalled { pass, side });
             }
             g = self
                 .cv
@@ -362,14 +318,5 @@ impl Rendezvous {
     pub(super) fn abandon(&self) {
         self.lock().abandoned = true;
         self.cv.notify_all();
-    }
-}
-
-/// Abandons the rendezvous when a side's thread ends, a panic included.
-pub(super) struct AbandonOnExit(pub(super) Arc<Rendezvous>);
-
-impl Drop for AbandonOnExit {
-    fn drop(&mut self) {
-        self.0.abandon();
     }
 }

@@ -9,7 +9,6 @@ use crate::tls::certs::SERVER_NAME;
 use crate::tls::config::TlsError;
 
 crate::choice! {
-    /// Which side of a connection.
     pub enum Side ("side") {
         Client = "client",
         Server = "server",
@@ -36,7 +35,6 @@ pub enum Which {
 }
 
 crate::choice! {
-    /// A step of one connection.
     pub enum Step ("step") {
         Connect = "connect",
         Accept = "accept",
@@ -50,6 +48,10 @@ crate::choice! {
         Close = "close",
     }
 }
+
+/// Longest wait at a rendezvous for the other side: a guard against a hang, named by
+/// [`HeldError::Stalled`].
+pub(super) const RENDEZVOUS_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// Why the probe could not measure.
 #[derive(Debug, thiserror::Error)]
@@ -87,12 +89,8 @@ pub enum HeldError {
     /// The other side stopped (it failed, or its thread ended) while this side waited for it.
     #[error("held-connection probe ({pass}, {side} side): the other side stopped before all connections were held")]
     Abandoned { pass: Pass, side: Side },
-    #[error("held-connection probe ({pass}, {side} side): the other side did not finish within {} s", .waited.as_secs())]
-    Stalled {
-        pass: Pass,
-        side: Side,
-        waited: Duration,
-    },
+    #[error("held-connection probe ({pass}, {side} side): the other side did not finish within {} s", RENDEZVOUS_TIMEOUT.as_secs())]
+    Stalled { pass: Pass, side: Side },
     #[error("held-connection probe ({pass}): the {side} thread panicked: {message}")]
     Panicked {
         pass: Pass,

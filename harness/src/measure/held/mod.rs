@@ -12,8 +12,8 @@ use tokio::net::TcpListener;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 use crate::contract::probes::HeldConnections;
-use crate::measure::held::connections::{client_side, join, server_side, spawn_side, Delta};
-use crate::measure::held::connections::{Establish, PlainTcp, Rendezvous, TlsClient, TlsServer};
+use crate::measure::held::connections::{join, side, spawn_side, Delta, Source};
+use crate::measure::held::connections::{Establish, PlainTcp, Rendezvous, TlsClient};
 use crate::measure::held::error::{HeldError, Pass, Side};
 use crate::tls::certs::{CertSet, SERVER_NAME};
 use crate::tls::config::{self, ClientTls};
@@ -47,7 +47,7 @@ pub fn probe(
         connector: TlsConnector::from(client_config),
         name: ServerName::try_from(SERVER_NAME)?,
     };
-    let server = TlsServer(TlsAcceptor::from(server_config));
+    let server = TlsAcceptor::from(server_config);
     let (tls_client, tls_server) = run_pass(Pass::Tls, client, server, connections)?;
 
     let per = |delta: Option<i64>| delta.map(|d| d as f64 / connections as f64);
@@ -74,12 +74,12 @@ where
 
     let server = spawn_side(pass, Side::Server, rv.clone(), move |cx| async move {
         // Registered on the server's own thread, before its first reading.
-        let listener = TcpListener::from_std(listener)
-            .map_err(|source| cx.fail(HeldError::Bind { pass, source }))?;
-        server_side(&cx, &server, &listener, n).await
+        let listener =
+            TcpListener::from_std(listener).map_err(|source| HeldError::Bind { pass, source })?;
+        side(&cx, &server, Source::Accept(&listener), n).await
     })?;
     let client = spawn_side(pass, Side::Client, rv.clone(), move |cx| async move {
-        client_side(&cx, &client, addr, n).await
+        side(&cx, &client, Source::Connect(addr), n).await
     });
     let client = match client {
         Ok(handle) => join(pass, Side::Client, handle),

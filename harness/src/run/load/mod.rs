@@ -113,7 +113,7 @@ pub async fn run(
     };
     let retained = match (cfg.mode, cfg.plan.retention) {
         // Only hyper sessions hand back their TLS state (reqwest keeps it to itself).
-        (Mode::Fresh, Some(spec)) if factory.kind() == ClientKind::Hyper => {
+        (Mode::Fresh, Some(spec)) if factory.kind == ClientKind::Hyper => {
             Some(Mutex::new(RetentionStore::new(spec)))
         }
         _ => None,
