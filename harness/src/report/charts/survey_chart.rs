@@ -49,27 +49,20 @@ pub(crate) fn chart(s: &SurveySummary) -> Result<String, DrawError> {
         },
     ];
     let height = HEAD_PX + ROW_PX * labels.len().max(1) as u32 + 20;
+    let row = ROW_PX as i32;
+    let style = |size, colour: &'static RGBColor, h| text(size, colour, h, VPos::Center);
     render_svg((WIDTH, height), |root| {
-        let body = titled(
-            root,
-            &format!("Client habits, {} requests each", s.requests_per_habit),
-        )?;
+        let title = format!("Client habits, {} requests each", s.requests_per_habit);
+        let body = titled(root, &title)?;
         for (i, l) in labels.iter().enumerate() {
-            let y = 40 + (i as i32) * ROW_PX as i32 + ROW_PX as i32 / 2;
-            body.draw_text(
-                l,
-                &text(TICK_SIZE, &INK, HPos::Right, VPos::Center),
-                (LABEL_PX - 10, y),
-            )?;
+            let y = 40 + (i as i32) * row + row / 2;
+            body.draw_text(l, &style(TICK_SIZE, &INK, HPos::Right), (LABEL_PX - 10, y))?;
         }
         let panel_w = (WIDTH as i32 - LABEL_PX - GAP_PX * 2) / 2;
         for (p, panel) in panels.iter().enumerate() {
             let x0 = LABEL_PX + p as i32 * (panel_w + GAP_PX);
-            body.draw_text(
-                panel.caption,
-                &text(CAPTION_SIZE, &INK, HPos::Left, VPos::Center),
-                (x0, 16),
-            )?;
+            let caption = style(CAPTION_SIZE, &INK, HPos::Left);
+            body.draw_text(panel.caption, &caption, (x0, 16))?;
             let max = panel
                 .values
                 .iter()
@@ -80,36 +73,22 @@ pub(crate) fn chart(s: &SurveySummary) -> Result<String, DrawError> {
             // Room on the right of the longest bar for its value.
             let bar_w = f64::from(panel_w - 90);
             for (i, v) in panel.values.iter().enumerate() {
-                let y = 40 + (i as i32) * ROW_PX as i32;
-                let mid = y + ROW_PX as i32 / 2;
-                match v {
-                    Some(v) if v.is_finite() => {
-                        let w = if max > 0.0 {
-                            (v.max(0.0) / max * bar_w).round() as i32
-                        } else {
-                            0
-                        };
-                        body.draw(&Rectangle::new(
-                            [(x0, y + 4), (x0 + w.max(1), y + ROW_PX as i32 - 4)],
-                            panel.colour.filled(),
-                        ))?;
-                        body.draw_text(
-                            &(panel.label)(*v),
-                            &text(TICK_SIZE, &INK, HPos::Left, VPos::Center),
-                            (x0 + w.max(1) + 6, mid),
-                        )?;
-                    }
-                    _ => {
-                        body.draw_text(
-                            NOT_MEASURED,
-                            &text(TICK_SIZE, &MUTED, HPos::Left, VPos::Center),
-                            (x0 + 6, mid),
-                        )?;
-                    }
-                }
+                let y = 40 + (i as i32) * row;
+                let mid = y + row / 2;
+                let Some(v) = v.filter(|v| v.is_finite()) else {
+                    let note = style(TICK_SIZE, &MUTED, HPos::Left);
+                    body.draw_text(NOT_MEASURED, &note, (x0 + 6, mid))?;
+                    continue;
+                };
+                // With every value 0, `max` is too: 0 ÷ 0 casts to a width of 0.
+                let w = ((v.max(0.0) / max * bar_w).round() as i32).max(1);
+                let bar = [(x0, y + 4), (x0 + w, y + row - 4)];
+                body.draw(&Rectangle::new(bar, panel.colour.filled()))?;
+                let value = style(TICK_SIZE, &INK, HPos::Left);
+                body.draw_text(&(panel.label)(v), &value, (x0 + w + 6, mid))?;
             }
             body.draw(&PathElement::new(
-                vec![(x0, 36), (x0, 44 + ROW_PX as i32 * labels.len() as i32)],
+                vec![(x0, 36), (x0, 44 + row * labels.len() as i32)],
                 INK.stroke_width(1),
             ))?;
         }
