@@ -127,10 +127,9 @@ fn documents(
 /// The scenario in one line, e.g. `100 req/s, 30 s, retention 10m, real clock`.
 pub fn scenario_line(summary: &Summary) -> String {
     let sc = &summary.scenario;
-    let retention = match sc.retention_s {
-        Some(t) => format!("retention {}", units::retention(t)),
-        None => "no retention model".to_string(),
-    };
+    let retention = sc.retention_s.map_or("no retention model".into(), |t| {
+        format!("retention {}", units::retention(t))
+    });
     format!(
         "{}, {}, {retention}, {} clock",
         units::rate(sc.rate),
@@ -141,11 +140,10 @@ pub fn scenario_line(summary: &Summary) -> String {
 
 /// A chart title: what the chart shows, then the scenario, flagged when the run was cut short.
 pub fn chart_title(what: &str, summary: &Summary) -> String {
-    let cut = if summary.interrupted {
-        " (cut short)"
-    } else {
-        ""
-    };
+    let cut = summary
+        .interrupted
+        .then_some(" (cut short)")
+        .unwrap_or_default();
     format!("{what} — {}{cut}", scenario_line(summary))
 }
 

@@ -89,10 +89,8 @@ fn notes(out: &mut String, summary: &Summary, names: &[String]) {
             .stopped_early
             .as_ref()
             .map(|why| format!("stopped early: {why}"));
-        for note in [wall_time_note(m), stopped, unsound_note(m)]
-            .into_iter()
-            .flatten()
-        {
+        let notes = [wall_time_note(m), stopped, unsound_note(m)];
+        for note in notes.iter().flatten() {
             let _ = writeln!(out, "{name}: {note}");
         }
         for (kind, n) in &m.load.failures_by_kind {
@@ -154,10 +152,7 @@ fn owner_lines(out: &mut String, summary: &Summary, names: &[String]) {
 }
 
 fn breakdown_errors(out: &mut String, m: &ModeSummary, name: &str) {
-    for e in [&m.breakdown_error, &m.held_connection_error]
-        .into_iter()
-        .flatten()
-    {
+    for e in m.breakdown_error.iter().chain(&m.held_connection_error) {
         let _ = writeln!(out, "{name}: --breakdown: {e}");
     }
 }

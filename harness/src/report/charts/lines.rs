@@ -130,13 +130,9 @@ pub(crate) fn draw_panel(
             continue;
         }
         match line.dash.pattern() {
-            None => {
-                chart.draw_series(LineSeries::new(pts, style))?;
-            }
-            Some((len, gap)) => {
-                chart.draw_series(DashedLineSeries::new(pts, len, gap, style))?;
-            }
-        }
+            None => chart.draw_series(LineSeries::new(pts, style))?,
+            Some((len, gap)) => chart.draw_series(DashedLineSeries::new(pts, len, gap, style))?,
+        };
     }
     Ok(())
 }

@@ -77,10 +77,7 @@ pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String
         values: modes
             .iter()
             .map(|s| match s.summary.and_then(|m| m.load.latency_us) {
-                Some(l) => [l.p50, l.p90, l.p99, l.max]
-                    .iter()
-                    .map(|&v| Some(v as f64))
-                    .collect(),
+                Some(l) => Vec::from([l.p50, l.p90, l.p99, l.max].map(|v| Some(v as f64))),
                 None => vec![None; PERCENTILES.len()],
             })
             .collect(),
