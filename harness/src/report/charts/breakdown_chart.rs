@@ -11,7 +11,7 @@ use crate::report::charts::canvas::{
     house_mesh, render_svg, text, titled, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED,
     TICK_SIZE, TITLE_H,
 };
-use crate::report::charts::legend::{self, LegendEntry};
+use crate::report::charts::legend::{self, LegendEntry, Swatch};
 use crate::report::charts::lines::Quantity;
 use crate::report::charts::series::Series;
 use crate::report::charts::timeline_charts::{LEGEND_WIDTH, WIDTH};
@@ -144,7 +144,7 @@ pub(crate) fn breakdown(
     let owners: Vec<LegendEntry> = Owner::ALL
         .iter()
         .filter(|&&o| panels.iter().flat_map(|(_, b)| b).any(|b| b.shows(o)))
-        .map(|&o| LegendEntry::block(o.as_str(), owner_colour(o)))
+        .map(|&o| (o.as_str().to_string(), Swatch::Block(owner_colour(o))))
         .collect();
 
     // Rows grow (bars do not: they are capped) when the legend is taller than the panels.

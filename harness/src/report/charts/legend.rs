@@ -32,26 +32,8 @@ pub(crate) enum Swatch {
     Block(RGBColor),
 }
 
-pub(crate) struct LegendEntry {
-    pub(crate) label: String,
-    pub(crate) swatch: Swatch,
-}
-
-impl LegendEntry {
-    pub(crate) fn line(label: impl Into<String>, colour: RGBColor, width: u32, dash: Dash) -> Self {
-        LegendEntry {
-            label: label.into(),
-            swatch: Swatch::Line(colour, width, dash),
-        }
-    }
-
-    pub(crate) fn block(label: impl Into<String>, colour: RGBColor) -> Self {
-        LegendEntry {
-            label: label.into(),
-            swatch: Swatch::Block(colour),
-        }
-    }
-}
+/// A legend row: its label and what is drawn before it.
+pub(crate) type LegendEntry = (String, Swatch);
 
 /// Longest label drawn in full; longer ones end in `…` to stay inside the column.
 const MAX_LABEL_CHARS: usize = 28;
@@ -82,9 +64,9 @@ pub(crate) fn draw(
     for (heading, entries) in sections {
         area.draw_text(heading, &heading_style, (8, y))?;
         y += ROW;
-        for e in entries {
-            draw_swatch(area, &e.swatch, (12, y))?;
-            area.draw_text(&shorten(&e.label), &label_style, (50, y))?;
+        for (label, swatch) in entries {
+            draw_swatch(area, swatch, (12, y))?;
+            area.draw_text(&shorten(label), &label_style, (50, y))?;
             y += ROW;
         }
         y += ROW / 2;

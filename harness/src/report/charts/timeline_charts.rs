@@ -4,7 +4,7 @@ use crate::contract::summary::Summary;
 use crate::contract::wire::{ClientSample, ServerSample};
 use crate::report::chart_title;
 use crate::report::charts::canvas::{render_svg, titled, DrawError, INK};
-use crate::report::charts::legend::{self, Dash, LegendEntry};
+use crate::report::charts::legend::{self, Dash, LegendEntry, Swatch};
 use crate::report::charts::lines::{draw_panel, Line, LinePanel, Quantity};
 use crate::report::charts::series::{Series, TimeAxis};
 use crate::vocab::mode::Mode;
@@ -51,12 +51,7 @@ pub(crate) fn memory(
     }
     let mut styles = client_server_keys("client", "server");
     if any_model {
-        styles.push(LegendEntry::line(
-            "model: start + R·b·min(t,T)",
-            INK,
-            LINE,
-            Dash::Dotted,
-        ));
+        styles.push(key("model: start + R·b·min(t,T)", Dash::Dotted));
     }
     let title = chart_title("Memory", summary);
     chart(&title, 880, &[rss, heap], series, false, styles, time)
@@ -126,11 +121,13 @@ fn push_pair(
     has_samples
 }
 
+/// A key of the legend's "line" section: a line style, drawn in ink.
+fn key(label: &str, dash: Dash) -> LegendEntry {
+    (label.to_string(), Swatch::Line(INK, LINE, dash))
+}
+
 fn client_server_keys(client: &str, server: &str) -> Vec<LegendEntry> {
-    vec![
-        LegendEntry::line(client, INK, LINE, Dash::Solid),
-        LegendEntry::line(server, INK, LINE, Dash::Dashed),
-    ]
+    vec![key(client, Dash::Solid), key(server, Dash::Dashed)]
 }
 
 /// The retention model for one series, heap at start + R·b·min(t, T): `None` without a model
@@ -180,15 +177,11 @@ fn chart(
         {
             draw_panel(area, p, time)?;
         }
-        let key = |s: &Series<'_>| {
-            LegendEntry::line(
-                s.label.clone(),
-                s.colour,
-                width(s, emphasise_leak),
-                Dash::Solid,
-            )
-        };
-        let modes: Vec<LegendEntry> = series.iter().map(key).collect();
+        let swatch = |s: &Series<'_>| Swatch::Line(s.colour, width(s, emphasise_leak), Dash::Solid);
+        let modes: Vec<LegendEntry> = series
+            .iter()
+            .map(|s| (s.label.clone(), swatch(s)))
+            .collect();
         let heading = if series.iter().any(|s| s.label.contains('/')) {
             "mode/client"
         } else {
