@@ -10,15 +10,8 @@ use crate::report::charts::series::{Hue, TimeAxis, PALETTE};
 type Figure = fn(&ExecRow) -> Option<f64>;
 
 fn line(hue: Hue, rows: &[ExecRow], figure: impl Fn(&ExecRow) -> Option<f64>) -> Line {
-    Line {
-        colour: hue.rgb,
-        width: 2,
-        dash: Dash::Solid,
-        points: rows
-            .iter()
-            .filter_map(|r| Some((r.t_s, figure(r)?)))
-            .collect(),
-    }
+    let points = rows.iter().filter_map(|r| Some((r.t_s, figure(r)?)));
+    Line::new(hue.rgb, 2, Dash::Solid, points.collect())
 }
 
 /// A panel of two counts, its caption naming each line's colour from the hue the line is drawn

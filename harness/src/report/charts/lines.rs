@@ -59,6 +59,17 @@ pub(crate) struct Line {
     pub(crate) points: Vec<(f64, f64)>,
 }
 
+impl Line {
+    pub(crate) fn new(colour: RGBColor, width: u32, dash: Dash, points: Vec<(f64, f64)>) -> Self {
+        Line {
+            colour,
+            width,
+            dash,
+            points,
+        }
+    }
+}
+
 /// A panel: caption, y quantity and title, and its lines in drawing order (last on top).
 pub(crate) struct LinePanel {
     pub(crate) caption: String,

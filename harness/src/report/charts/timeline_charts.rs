@@ -41,12 +41,8 @@ pub(crate) fn memory(
         let has_samples = push_pair(&mut heap, s, LINE, time, HEAP);
         if let Some(points) = model_line(summary, s, time).filter(|_| has_samples) {
             any_model = true;
-            heap.lines.push(Line {
-                colour: s.colour,
-                width: LINE,
-                dash: Dash::Dotted,
-                points,
-            });
+            heap.lines
+                .push(Line::new(s.colour, LINE, Dash::Dotted, points));
         }
     }
     let mut styles = client_server_keys("client", "server");
@@ -111,12 +107,7 @@ fn push_pair(
     let has_samples = !client.is_empty();
     let server = s.points(time, |r| as_f64(r.server.as_ref().and_then(server)));
     for (dash, points) in [(Dash::Solid, client), (Dash::Dashed, server)] {
-        panel.lines.push(Line {
-            colour: s.colour,
-            width,
-            dash,
-            points,
-        });
+        panel.lines.push(Line::new(s.colour, width, dash, points));
     }
     has_samples
 }
