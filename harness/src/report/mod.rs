@@ -104,7 +104,7 @@ fn documents(
 ) -> Result<Vec<(&'static str, String)>, ReportError> {
     let series = series::collect(summary, timeline);
     let time = series::TimeAxis::new(summary, timeline);
-    let draw = |chart: &'static str, r: Result<String, canvas::DrawError>| {
+    let draw = |chart: &'static str, r: canvas::Drawn<String>| {
         r.map(|svg| (chart, svg)).map_err(|e| ReportError::Draw {
             chart,
             message: e.0,

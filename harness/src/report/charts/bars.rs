@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::report::charts::canvas::{
-    empty_panel, house_mesh, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
+    empty_panel, house_mesh, Area, Drawn, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
 };
 use crate::report::charts::lines::Quantity;
 
@@ -70,7 +70,7 @@ pub(crate) fn text_px(text: &str, size: u32) -> f64 {
     text.chars().count() as f64 * f64::from(size) * 0.55
 }
 
-pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawError> {
+pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Drawn {
     let n = panel.groups.len();
     let kinds = panel.values.iter().map(Vec::len).max().unwrap_or(0);
     if n == 0 || kinds == 0 {
@@ -222,7 +222,7 @@ fn draw_bars<'a, Y>(
     layout: Layout,
     (base, div): (f64, f64),
     (y_desc, y_labels): (String, usize),
-) -> Result<(), DrawError>
+) -> Drawn
 where
     Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {

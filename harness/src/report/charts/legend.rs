@@ -4,7 +4,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::report::charts::canvas::{Area, DrawError, FONT, INK, LEGEND_SIZE};
+use crate::report::charts::canvas::{Area, Drawn, FONT, INK, LEGEND_SIZE};
 
 /// How a line is stroked; each style means the same thing in every chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,10 +55,7 @@ fn text_styles() -> (TextStyle<'static>, TextStyle<'static>) {
 }
 
 /// Draws `sections` (a heading and its rows each) top-down in `area`.
-pub(crate) fn draw(
-    area: &Area<'_>,
-    sections: &[(&str, Vec<LegendEntry>)],
-) -> Result<(), DrawError> {
+pub(crate) fn draw(area: &Area<'_>, sections: &[(&str, Vec<LegendEntry>)]) -> Drawn {
     let (label_style, heading_style) = text_styles();
     let mut y = TOP;
     for (heading, entries) in sections {
@@ -75,11 +72,7 @@ pub(crate) fn draw(
 }
 
 /// Draws one row of colour blocks centred in `area`, under a bar panel that needs the full width.
-pub(crate) fn draw_row(
-    area: &Area<'_>,
-    heading: &str,
-    kinds: &[(&str, RGBColor)],
-) -> Result<(), DrawError> {
+pub(crate) fn draw_row(area: &Area<'_>, heading: &str, kinds: &[(&str, RGBColor)]) -> Drawn {
     let (label_style, heading_style) = text_styles();
     let heading = format!("{heading}:");
     let text_w = |s: &str| (s.chars().count() as f64 * f64::from(LEGEND_SIZE) * 0.42) as i32;
@@ -103,7 +96,7 @@ pub(crate) fn draw_row(
 const SWATCH_W: i32 = 34;
 const ROW_GAP: i32 = 28;
 
-fn draw_swatch(area: &Area<'_>, swatch: &Swatch, (x, y): (i32, i32)) -> Result<(), DrawError> {
+fn draw_swatch(area: &Area<'_>, swatch: &Swatch, (x, y): (i32, i32)) -> Drawn {
     match *swatch {
         Swatch::Line(colour, width, dash) => {
             let style = colour.stroke_width(width);

@@ -3,7 +3,7 @@
 use plotters::prelude::*;
 
 use crate::report::charts::canvas::{
-    empty_panel, house_mesh, Area, DrawError, CAPTION_SIZE, FONT, INK,
+    empty_panel, house_mesh, Area, Drawn, CAPTION_SIZE, FONT, INK,
 };
 use crate::report::charts::legend::Dash;
 use crate::report::charts::series::TimeAxis;
@@ -90,11 +90,7 @@ impl LinePanel {
 }
 
 /// Draws `panel` into `area` over `time`; a panel without a single point says `no samples`.
-pub(crate) fn draw_panel(
-    area: &Area<'_>,
-    panel: &LinePanel,
-    time: &TimeAxis,
-) -> Result<(), DrawError> {
+pub(crate) fn draw_panel(area: &Area<'_>, panel: &LinePanel, time: &TimeAxis) -> Drawn {
     if panel.lines.iter().all(|l| l.points.is_empty()) {
         return empty_panel(area, &panel.caption, "no samples");
     }

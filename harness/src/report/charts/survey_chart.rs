@@ -5,7 +5,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::contract::survey::SurveySummary;
 use crate::report::charts::canvas::{
-    render_svg, text, titled, DrawError, CAPTION_SIZE, INK, MUTED, TICK_SIZE,
+    render_svg, text, titled, Drawn, CAPTION_SIZE, INK, MUTED, TICK_SIZE,
 };
 use crate::report::charts::series::PALETTE;
 use crate::vocab::units::{self, NOT_MEASURED};
@@ -24,7 +24,7 @@ struct Panel {
     colour: RGBColor,
 }
 
-pub(crate) fn chart(s: &SurveySummary) -> Result<String, DrawError> {
+pub(crate) fn chart(s: &SurveySummary) -> Drawn<String> {
     let labels: Vec<String> = s
         .rows
         .iter()

@@ -3,7 +3,7 @@
 use crate::contract::summary::Summary;
 use crate::contract::wire::{ClientSample, ServerSample};
 use crate::report::chart_title;
-use crate::report::charts::canvas::{render_svg, titled, DrawError, INK};
+use crate::report::charts::canvas::{render_svg, titled, Drawn, INK};
 use crate::report::charts::legend::{self, Dash, LegendEntry, Swatch};
 use crate::report::charts::lines::{draw_panel, Line, LinePanel, Quantity};
 use crate::report::charts::series::{Series, TimeAxis};
@@ -28,11 +28,7 @@ const FDS: Pair = (|c| c.client_open_fds, |s| s.server_open_fds);
 const CONNS: Pair = (|c| c.client_open_conns, |s| Some(s.server_open_conns));
 
 /// `memory.svg`: RSS (top) and live heap with the R·b·min(t, T) model (bottom).
-pub(crate) fn memory(
-    summary: &Summary,
-    series: &[Series<'_>],
-    time: &TimeAxis,
-) -> Result<String, DrawError> {
+pub(crate) fn memory(summary: &Summary, series: &[Series<'_>], time: &TimeAxis) -> Drawn<String> {
     let mut rss = LinePanel::new("Resident set size (RSS)", Quantity::Bytes, "RSS");
     let mut heap = LinePanel::new("Live heap", Quantity::Bytes, "live heap");
     let mut any_model = false;
@@ -54,11 +50,7 @@ pub(crate) fn memory(
 }
 
 /// `cache.svg`: sessions the client retains and the server's session-cache entries.
-pub(crate) fn cache(
-    summary: &Summary,
-    series: &[Series<'_>],
-    time: &TimeAxis,
-) -> Result<String, DrawError> {
+pub(crate) fn cache(summary: &Summary, series: &[Series<'_>], time: &TimeAxis) -> Drawn<String> {
     let mut held = LinePanel::new(
         "Retained client sessions and server session-cache entries",
         Quantity::Count,
@@ -73,11 +65,7 @@ pub(crate) fn cache(
 }
 
 /// `sockets.svg`: open descriptors and connections; the leak mode drawn thick and on top.
-pub(crate) fn sockets(
-    summary: &Summary,
-    series: &[Series<'_>],
-    time: &TimeAxis,
-) -> Result<String, DrawError> {
+pub(crate) fn sockets(summary: &Summary, series: &[Series<'_>], time: &TimeAxis) -> Drawn<String> {
     let mut fds = LinePanel::new("Open file descriptors", Quantity::Count, "open fds");
     let mut conns = LinePanel::new("Open connections", Quantity::Count, "open connections");
     let mut order: Vec<&Series<'_>> = series.iter().collect();
@@ -156,7 +144,7 @@ fn chart(
     emphasise_leak: bool,
     styles: Vec<LegendEntry>,
     time: &TimeAxis,
-) -> Result<String, DrawError> {
+) -> Drawn<String> {
     render_svg((WIDTH, height), |root| {
         let body = titled(root, title)?;
         let (w, _) = body.dim_in_pixel();
