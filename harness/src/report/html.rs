@@ -158,20 +158,13 @@ fn headline_section(out: &mut String, summary: &Summary, series: &[Series<'_>]) 
         out.push_str("<p class=\"nm\">The summary lists no modes.</p>\n");
     }
     let mark = |p: Provenance| {
-        format!(
-            "<span class=\"pv\" title=\"{}\">{}</span>",
-            p.word(),
-            p.mark()
-        )
+        let (word, mark) = (p.word(), p.mark());
+        format!("<span class=\"pv\" title=\"{word}\">{mark}</span>")
     };
     for leg in legs {
         let (_, colour) = leg_style(leg.leg, series);
-        let _ = write!(
-            out,
-            "<div class=\"leg\"><h3>{}{}</h3><dl>",
-            swatch(&colour),
-            esc(&leg.name)
-        );
+        let head = format!("{}{}", swatch(&colour), esc(&leg.name));
+        let _ = write!(out, "<div class=\"leg\"><h3>{head}</h3><dl>");
         for f in &leg.figures {
             let value = f.render(na, esc, mark);
             let _ = write!(out, "<dt>{}</dt><dd>{value}</dd>", esc(f.label));
@@ -277,18 +270,18 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
     });
     let rows = MODE_FIGURES.iter().map(|figure| {
         let cells = summary.modes.iter().map(|m| {
+            // A stop reason is words, never a per-session figure: it is never marked.
             let cell = figure.cell(m);
-            let class = match cell {
-                Cell::Text(Some(_)) if figure.label == STOPPED_EARLY.label => " class=\"stopped\"",
-                _ if figure.marked(m) => " class=\"unsound\"",
-                _ => "",
-            };
-            let mark = figure.marked(m).then(|| format!(" {UNSOUND_MARK}"));
-            format!(
-                "<td{class}>{}{}</td>",
-                cell.render(na, esc),
-                mark.unwrap_or_default()
-            )
+            let value = cell.render(na, esc);
+            match cell {
+                Cell::Text(Some(_)) if figure.label == STOPPED_EARLY.label => {
+                    format!("<td class=\"stopped\">{value}</td>")
+                }
+                _ if figure.marked(m) => {
+                    format!("<td class=\"unsound\">{value} {UNSOUND_MARK}</td>")
+                }
+                _ => format!("<td>{value}</td>"),
+            }
         });
         (figure.label, cells.collect())
     });

@@ -85,16 +85,16 @@ pub fn render(
         path: dir.to_path_buf(),
         source,
     })?;
-    let mut written = Vec::with_capacity(documents.len());
-    for (name, text) in documents {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| ReportError::Write {
-            path: path.clone(),
-            source,
-        })?;
-        written.push(path);
-    }
-    Ok(written)
+    (documents.into_iter())
+        .map(|(name, text)| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|source| ReportError::Write {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(path)
+        })
+        .collect()
 }
 
 /// Every chart and the page, drawn: `(file name, text)` in [`render`]'s order.
