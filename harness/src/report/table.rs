@@ -84,11 +84,8 @@ fn detail_grid(summary: &Summary, names: &[String]) -> String {
 /// stopped early, what bounds its rate, its failures.
 fn notes(out: &mut String, summary: &Summary, names: &[String]) {
     for (m, name) in summary.modes.iter().zip(names) {
-        let stopped = m
-            .load
-            .stopped_early
-            .as_ref()
-            .map(|why| format!("stopped early: {why}"));
+        let why = m.load.stopped_early.as_ref();
+        let stopped = why.map(|why| format!("stopped early: {why}"));
         let notes = [wall_time_note(m), stopped, unsound_note(m)];
         for note in notes.iter().flatten() {
             let _ = writeln!(out, "{name}: {note}");

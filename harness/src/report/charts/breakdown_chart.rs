@@ -114,13 +114,9 @@ fn stacks(series: &[Series<'_>], figure: &OwnerFigure) -> Vec<Stack> {
 /// The text at the end of a bar: the measured figure (else the profile's total) and a negative
 /// remainder, which the bar cannot show.
 fn total_text(total: f64, measured: bool, negative_remainder: Option<f64>) -> String {
-    let mut notes = Vec::new();
-    if !measured {
-        notes.push("profile total".to_string());
-    }
-    if let Some(r) = negative_remainder {
-        notes.push(format!("remainder −{}", format::bytes(-r)));
-    }
+    let profile = (!measured).then(|| "profile total".to_string());
+    let remainder = negative_remainder.map(|r| format!("remainder −{}", format::bytes(-r)));
+    let notes: Vec<String> = profile.into_iter().chain(remainder).collect();
     if notes.is_empty() {
         format::bytes(total)
     } else {

@@ -149,18 +149,15 @@ fn chart(
         let body = titled(root, title)?;
         let (w, _) = body.dim_in_pixel();
         let (plots, legend_area) = body.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
-        for (area, p) in plots
-            .split_evenly((panels.len().max(1), 1))
-            .iter()
-            .zip(panels)
-        {
+        let areas = plots.split_evenly((panels.len().max(1), 1));
+        for (area, p) in areas.iter().zip(panels) {
             draw_panel(area, p, time)?;
         }
-        let swatch = |s: &Series<'_>| Swatch::Line(s.colour, width(s, emphasise_leak), Dash::Solid);
-        let modes: Vec<LegendEntry> = series
-            .iter()
-            .map(|s| (s.label.clone(), swatch(s)))
-            .collect();
+        let key = |s: &Series<'_>| {
+            let swatch = Swatch::Line(s.colour, width(s, emphasise_leak), Dash::Solid);
+            (s.label.clone(), swatch)
+        };
+        let modes: Vec<LegendEntry> = series.iter().map(key).collect();
         let heading = if series.iter().any(|s| s.label.contains('/')) {
             "mode/client"
         } else {
