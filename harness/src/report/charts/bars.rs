@@ -83,26 +83,16 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Drawn {
     let fill = (MAX_BAR_PX * kinds as f64 / slot_px).min(GROUP_FILL);
     let bar_px = slot_px * fill / kinds as f64;
 
-    let positive: Vec<f64> = panel
-        .values
-        .iter()
-        .flatten()
-        .flatten()
-        .copied()
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .collect();
+    let values = || panel.values.iter().flatten().flatten().copied();
+    let positive: Vec<f64> = values().filter(|v| v.is_finite() && *v > 0.0).collect();
     let max = positive.iter().copied().fold(0.0_f64, f64::max);
     let min = positive.iter().copied().fold(f64::INFINITY, f64::min);
 
     let q = panel.quantity;
     let (div, unit) = q.scale(max);
     // Labels turn vertical when the widest would not fit over its bar.
-    let widest = panel
-        .values
-        .iter()
-        .flatten()
-        .flatten()
-        .map(|v| text_px(&q.label(*v), VALUE_FONT))
+    let widest = values()
+        .map(|v| text_px(&q.label(v), VALUE_FONT))
         .fold(0.0, f64::max);
     let label_px = if widest > bar_px - 2.0 {
         widest + 8.0

@@ -94,11 +94,8 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &LinePanel, time: &TimeAxis) ->
     if panel.lines.iter().all(|l| l.points.is_empty()) {
         return empty_panel(area, &panel.caption, "no samples");
     }
-    let y_max = panel
-        .lines
-        .iter()
-        .flat_map(|l| l.points.iter().map(|p| p.1))
-        .fold(0.0_f64, f64::max);
+    let points = panel.lines.iter().flat_map(|l| &l.points);
+    let y_max = points.map(|p| p.1).fold(0.0_f64, f64::max);
     let (y_div, unit) = panel.quantity.scale(y_max);
     let y_top = Some(y_max / y_div * 1.08)
         .filter(|t| *t > 0.0)

@@ -63,13 +63,8 @@ pub(crate) fn chart(s: &SurveySummary) -> Drawn<String> {
             let x0 = LABEL_PX + p as i32 * (panel_w + GAP_PX);
             let caption = style(CAPTION_SIZE, &INK, HPos::Left);
             body.draw_text(panel.caption, &caption, (x0, 16))?;
-            let max = panel
-                .values
-                .iter()
-                .flatten()
-                .copied()
-                .filter(|v| v.is_finite())
-                .fold(0.0_f64, |a, v| a.max(v.abs()));
+            let finite = panel.values.iter().flatten().filter(|v| v.is_finite());
+            let max = finite.fold(0.0_f64, |a, v| a.max(v.abs()));
             // Room on the right of the longest bar for its value.
             let bar_w = f64::from(panel_w - 90);
             for (i, v) in panel.values.iter().enumerate() {
