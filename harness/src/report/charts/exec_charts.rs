@@ -26,15 +26,12 @@ fn keyed_panel(
     let key: Vec<String> = (lines.iter().zip(PALETTE))
         .map(|((what, _), hue)| format!("{what} ({})", hue.name))
         .collect();
+    let caption = format!("{lead}: {}", key.join(", "));
     LinePanel {
         lines: (lines.iter().zip(PALETTE))
             .map(|((_, figure), hue)| line(hue, rows, figure))
             .collect(),
-        ..LinePanel::new(
-            &format!("{lead}: {}", key.join(", ")),
-            Quantity::Count,
-            y_desc,
-        )
+        ..LinePanel::new(&caption, Quantity::Count, y_desc)
     }
 }
 
