@@ -140,10 +140,11 @@ pub fn scenario_line(summary: &Summary) -> String {
 
 /// A chart title: what the chart shows, then the scenario, flagged when the run was cut short.
 pub fn chart_title(what: &str, summary: &Summary) -> String {
-    let cut = summary
-        .interrupted
-        .then_some(" (cut short)")
-        .unwrap_or_default();
+    let cut = if summary.interrupted {
+        " (cut short)"
+    } else {
+        ""
+    };
     format!("{what} — {}{cut}", scenario_line(summary))
 }
 
