@@ -133,16 +133,12 @@ fn owner_lines(out: &mut String, summary: &Summary, names: &[String]) {
                 .take(3)
                 .map(|s| format!("{} {}", s.owner, units::bytes(s.bytes)))
                 .collect();
-            let rest: f64 = shares.iter().skip(3).map(|s| s.bytes).sum();
+            let rest = units::bytes(shares.iter().skip(3).map(|s| s.bytes).sum());
             if std::mem::take(&mut first) {
                 out.push('\n');
             }
-            let _ = writeln!(
-                out,
-                "{name}: b by owner: {}, other owners {}",
-                top.join(", "),
-                units::bytes(rest)
-            );
+            let top = top.join(", ");
+            let _ = writeln!(out, "{name}: b by owner: {top}, other owners {rest}");
         }
         breakdown_errors(out, m, name);
     }
