@@ -134,11 +134,7 @@ impl Brief {
 /// measured is left out (it says nothing here, and `--detail` keeps it), and so is a
 /// [`Brief::nonzero`] row no leg counted above zero.
 fn rows(modes: &[&ModeSummary]) -> Vec<(String, Vec<String>)> {
-    let label_w = widest(
-        BRIEF
-            .iter()
-            .flat_map(|(_, rows)| rows.iter().map(|b| b.label)),
-    );
+    let label_w = widest(BRIEF.iter().flat_map(|(_, rows)| *rows).map(|b| b.label));
     let mut out = Vec::new();
     for (group, rows) in BRIEF {
         let mut heading = Some(group);

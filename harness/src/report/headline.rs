@@ -44,12 +44,10 @@ impl HeadlineFigure {
         value: impl Fn(&str) -> String,
         mark: impl Fn(Provenance) -> String,
     ) -> String {
-        let Some(&first) = self.provenance.first() else {
+        let measured = self.values.iter().any(Option::is_some);
+        let Some(&first) = self.provenance.first().filter(|_| measured) else {
             return unmeasured();
         };
-        if self.values.iter().all(Option::is_none) {
-            return unmeasured();
-        }
         let one_kind = self.provenance.iter().all(|&p| p == first);
         let parts = self.values.iter().zip(self.provenance);
         let values = parts.map(|(v, &p)| match v {

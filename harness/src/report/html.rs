@@ -1,45 +1,30 @@
 //! `index.html`: one self-contained page (no scripts, no external CSS or fonts), the answer first.
 
+use std::fmt::Write;
+
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::charts::series::Series;
 use crate::report::figures::{unsound_note, wall_time_note, Cell, Provenance, MODE_FIGURES};
 use crate::report::figures::{STOPPED_EARLY, UNSOUND_MARK};
 use crate::report::headline;
+use crate::report::{BREAKDOWN_FILE, FILES};
 use crate::vocab::{units as format, units};
 
-/// The chart files the page shows ([`super::FILES`] and the breakdown), with what each is for.
-pub(crate) const CHARTS: [(&str, &str); 6] = [
-    (
-        super::FILES[0],
-        "Memory over time: RSS and live heap per mode; client solid, server dashed, the \
-         retention model (heap at start + R·b·min(t, T)) dotted.",
-    ),
-    (
-        super::FILES[1],
-        "Sessions held over time: client sessions retained (solid) and server session-cache \
-         entries (dashed).",
-    ),
-    (
-        super::FILES[2],
-        "Open file descriptors and open connections over time; the leak mode is drawn thick.",
-    ),
-    (
-        super::FILES[3],
-        "Heap bytes allocated per request and bytes retained per session, per mode.",
-    ),
-    (
-        super::FILES[4],
-        "Latency percentiles per mode (log scale) and how requests got a connection.",
-    ),
-    (
-        super::BREAKDOWN_FILE,
-        "Where the bytes go (--breakdown): b and heap bytes allocated per request, by owner.",
-    ),
+/// What each chart shows, in [`FILES`]' order and then the breakdown's: its caption on the page.
+const CAPTIONS: [&str; 6] = [
+    "Memory over time: RSS and live heap per mode; client solid, server dashed, the \
+     retention model (heap at start + R·b·min(t, T)) dotted.",
+    "Sessions held over time: client sessions retained (solid) and server session-cache \
+     entries (dashed).",
+    "Open file descriptors and open connections over time; the leak mode is drawn thick.",
+    "Heap bytes allocated per request and bytes retained per session, per mode.",
+    "Latency percentiles per mode (log scale) and how requests got a connection.",
+    "Where the bytes go (--breakdown): b and heap bytes allocated per request, by owner.",
 ];
 
 /// The charts shown beside the headline, in the first view: what a session holds over time,
 /// and per session and request. The others follow the table.
-const LEAD_CHARTS: [&str; 2] = [super::FILES[0], super::FILES[3]];
+const LEAD_CHARTS: [&str; 2] = [FILES[0], FILES[3]];
 
 /// The page's style, shared with `harness exec`'s page so both read alike.
 pub(crate) const STYLE: &str = "\
@@ -93,14 +78,13 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
         esc(&summary.started_at)
     );
     if summary.interrupted {
-        let reason = summary
-            .stopped_reason
-            .as_deref()
-            .map_or_else(|| "no reason recorded".to_string(), esc);
-        out.push_str(&format!(
-            "<div class=\"banner\" role=\"alert\">This run was cut short: {reason}. \
-             Figures and charts cover only the part that ran.</div>\n"
-        ));
+        let reason = summary.stopped_reason.as_deref();
+        let _ = writeln!(
+            out,
+            "<div class=\"banner\" role=\"alert\">This run was cut short: {}. \
+             Figures and charts cover only the part that ran.</div>",
+            reason.map_or_else(|| "no reason recorded".to_string(), esc)
+        );
     }
     headline_section(&mut out, summary, series);
     out.push_str("<div class=\"lead\">\n");
@@ -112,26 +96,21 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
     if !advice.is_empty() {
         out.push_str("<h2>What to do (from this run's figures)</h2>\n<ul>\n");
         for line in advice {
-            out.push_str(&format!("<li>{}</li>\n", esc(&line)));
+            let _ = writeln!(out, "<li>{}</li>", esc(&line));
         }
         out.push_str("</ul>\n");
     }
     modes_table(&mut out, summary, series);
     owner_tables(&mut out, summary);
     if super::breakdown_chart::any(summary) {
-        chart(&mut out, super::BREAKDOWN_FILE);
+        chart(&mut out, BREAKDOWN_FILE);
     }
     out.push_str("<h2>More charts</h2>\n");
-    for (file, _) in CHARTS {
-        if !LEAD_CHARTS.contains(&file) && file != super::BREAKDOWN_FILE {
-            chart(&mut out, file);
-        }
+    for file in FILES[..5].iter().filter(|f| !LEAD_CHARTS.contains(f)) {
+        chart(&mut out, file);
     }
     out.push_str("<h2>How it was measured</h2>\n<h3>Command</h3>\n");
-    out.push_str(&format!(
-        "<pre><code>{}</code></pre>\n",
-        esc(&summary.command)
-    ));
+    let _ = writeln!(out, "<pre><code>{}</code></pre>", esc(&summary.command));
     scenario(&mut out, summary);
     method(&mut out, summary);
     versions(&mut out, summary);
@@ -139,13 +118,15 @@ pub(crate) fn page(summary: &Summary, series: &[Series<'_>]) -> String {
     out
 }
 
-/// One chart of [`CHARTS`] as a figure, its caption as its alt text.
+/// One chart as a figure, its caption of [`CAPTIONS`] as its alt text.
 fn chart(out: &mut String, file: &str) {
-    let caption = CHARTS.iter().find(|(f, _)| *f == file);
+    let files = FILES[..5].iter().chain([&BREAKDOWN_FILE]);
+    let caption = files.zip(CAPTIONS).find(|(f, _)| **f == file);
     let caption = esc(caption.map_or("", |(_, c)| c));
-    out.push_str(&format!(
-        "<figure><img src=\"{file}\" alt=\"{caption}\"><figcaption>{caption}</figcaption></figure>\n"
-    ));
+    let _ = writeln!(
+        out,
+        "<figure><img src=\"{file}\" alt=\"{caption}\"><figcaption>{caption}</figcaption></figure>"
+    );
 }
 
 /// A leg's name and colour as the charts draw it (grey when no series has it).
@@ -177,29 +158,24 @@ fn headline_section(out: &mut String, summary: &Summary, series: &[Series<'_>]) 
         out.push_str("<p class=\"nm\">The summary lists no modes.</p>\n");
     }
     let mark = |p: Provenance| {
-        format!(
-            "<span class=\"pv\" title=\"{}\">{}</span>",
-            p.word(),
-            p.mark()
-        )
+        let (word, mark) = (p.word(), p.mark());
+        format!("<span class=\"pv\" title=\"{word}\">{mark}</span>")
     };
     for leg in legs {
         let (_, colour) = leg_style(leg.leg, series);
-        out.push_str(&format!(
-            "<div class=\"leg\"><h3>{}{}</h3><dl>",
-            swatch(&colour),
-            esc(&leg.name)
-        ));
+        let head = format!("{}{}", swatch(&colour), esc(&leg.name));
+        let _ = write!(out, "<div class=\"leg\"><h3>{head}</h3><dl>");
         for f in &leg.figures {
             let value = f.render(na, esc, mark);
-            out.push_str(&format!("<dt>{}</dt><dd>{value}</dd>", esc(f.label)));
+            let _ = write!(out, "<dt>{}</dt><dd>{value}</dd>", esc(f.label));
         }
         out.push_str("</dl></div>\n");
     }
-    out.push_str(&format!(
-        "</div>\n<p class=\"legend\">{} — how each was measured: below, under “How it was measured”.</p>\n</section>\n",
+    let _ = writeln!(
+        out,
+        "</div>\n<p class=\"legend\">{} — how each was measured: below, under “How it was measured”.</p>\n</section>",
         esc(&headline::legend())
-    ));
+    );
 }
 
 /// Escapes text for HTML content and attribute values.
@@ -216,15 +192,33 @@ fn na() -> String {
     format!("<span class=\"nm\">{}</span>", units::NOT_MEASURED)
 }
 
+/// A heading and a table of `(name, value)` rows, both escaped.
+fn rows_table(
+    out: &mut String,
+    heading: &str,
+    rows: impl IntoIterator<Item = (&'static str, String)>,
+) {
+    let _ = writeln!(out, "<h3>{heading}</h3>\n<table>");
+    for (k, v) in rows {
+        let _ = writeln!(
+            out,
+            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>",
+            esc(k),
+            esc(&v)
+        );
+    }
+    out.push_str("</table>\n");
+}
+
 fn scenario(out: &mut String, summary: &Summary) {
     let sc = &summary.scenario;
-    let rows: Vec<(&str, String)> = vec![
+    let or = |v: Option<String>, none: &str| v.unwrap_or_else(|| none.to_string());
+    let rows = [
         ("target rate", format::rate(sc.rate)),
         ("duration per mode", format::duration(sc.duration_s)),
         (
             "retention (T)",
-            sc.retention_s
-                .map_or_else(|| "not modelled".to_string(), format::retention),
+            or(sc.retention_s.map(format::retention), "not modelled"),
         ),
         ("clock", summary.clock.to_string()),
         ("TLS", sc.tls.to_string()),
@@ -238,29 +232,30 @@ fn scenario(out: &mut String, summary: &Summary) {
             "response body",
             format::bytes(sc.response_body_bytes as f64),
         ),
-        (
-            "target",
-            sc.target
-                .clone()
-                .unwrap_or_else(|| units::NOT_MEASURED.to_string()),
-        ),
-        (
-            "fd limit",
-            sc.fd_limit
-                .map_or_else(|| "unknown".to_string(), format::count),
-        ),
+        ("target", or(sc.target.clone(), units::NOT_MEASURED)),
+        ("fd limit", or(sc.fd_limit.map(format::count), "unknown")),
         ("run id", summary.run_id.clone()),
         ("schema", summary.schema.to_string()),
     ];
-    out.push_str("<h3>Scenario</h3>\n<table>\n");
-    for (k, v) in rows {
-        out.push_str(&format!(
-            "<tr><th scope=\"row\">{}</th><td>{}</td></tr>\n",
-            esc(k),
-            esc(&v)
-        ));
+    rows_table(out, "Scenario", rows);
+}
+
+/// A table of one column per leg under a row of their heads; `heads` and each row's cells are
+/// markup already, a row's label is escaped here.
+fn legs_table(
+    out: &mut String,
+    heads: impl IntoIterator<Item = String>,
+    rows: impl IntoIterator<Item = (&'static str, String)>,
+) {
+    out.push_str("<div class=\"scroll\"><table class=\"modes\">\n<thead><tr><th></th>");
+    for head in heads {
+        let _ = write!(out, "<th scope=\"col\">{head}</th>");
     }
-    out.push_str("</table>\n");
+    out.push_str("</tr></thead>\n<tbody>\n");
+    for (label, cells) in rows {
+        let _ = writeln!(out, "<tr><th scope=\"row\">{}</th>{cells}</tr>", esc(label));
+    }
+    out.push_str("</tbody>\n</table></div>\n");
 }
 
 fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
@@ -269,35 +264,28 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
         out.push_str("<p class=\"nm\">The summary lists no modes.</p>\n");
         return;
     }
-    out.push_str("<div class=\"scroll\"><table class=\"modes\">\n<thead><tr><th></th>");
-    for m in &summary.modes {
+    let heads = summary.modes.iter().map(|m| {
         let (label, colour) = leg_style(m, series);
-        out.push_str(&format!(
-            "<th scope=\"col\">{}{}</th>",
-            swatch(&colour),
-            esc(&label)
-        ));
-    }
-    out.push_str("</tr></thead>\n<tbody>\n");
-    for figure in MODE_FIGURES {
-        out.push_str(&format!("<tr><th scope=\"row\">{}</th>", esc(figure.label)));
-        for m in &summary.modes {
+        format!("{}{}", swatch(&colour), esc(&label))
+    });
+    let rows = MODE_FIGURES.iter().map(|figure| {
+        let cells = summary.modes.iter().map(|m| {
+            // A stop reason is words, never a per-session figure: it is never marked.
             let cell = figure.cell(m);
-            let class = match cell {
-                Cell::Text(Some(_)) if figure.label == STOPPED_EARLY.label => " class=\"stopped\"",
-                _ if figure.marked(m) => " class=\"unsound\"",
-                _ => "",
-            };
-            let mark = figure.marked(m).then(|| format!(" {UNSOUND_MARK}"));
-            out.push_str(&format!(
-                "<td{class}>{}{}</td>",
-                cell.render(na, esc),
-                mark.unwrap_or_default()
-            ));
-        }
-        out.push_str("</tr>\n");
-    }
-    out.push_str("</tbody>\n</table></div>\n");
+            let value = cell.render(na, esc);
+            match cell {
+                Cell::Text(Some(_)) if figure.label == STOPPED_EARLY.label => {
+                    format!("<td class=\"stopped\">{value}</td>")
+                }
+                _ if figure.marked(m) => {
+                    format!("<td class=\"unsound\">{value} {UNSOUND_MARK}</td>")
+                }
+                _ => format!("<td>{value}</td>"),
+            }
+        });
+        (figure.label, cells.collect())
+    });
+    legs_table(out, heads, rows);
     let names = crate::report::grid::leg_labels(summary);
     for (m, name) in summary.modes.iter().zip(&names) {
         let notes = [
@@ -306,7 +294,7 @@ fn modes_table(out: &mut String, summary: &Summary, series: &[Series<'_>]) {
         ];
         for (class, note) in notes {
             if let Some(note) = note {
-                out.push_str(&format!("<p{class}>{}: {}</p>\n", esc(name), esc(&note)));
+                let _ = writeln!(out, "<p{class}>{}: {}</p>", esc(name), esc(&note));
             }
         }
     }
@@ -322,26 +310,21 @@ fn owner_tables(out: &mut String, summary: &Summary) {
     let names = crate::report::grid::leg_labels(summary);
     for (m, name) in summary.modes.iter().zip(&names) {
         if let Some(line) = crate::report::figures::held_line(m) {
-            out.push_str(&format!("<p>{}: {}</p>\n", esc(name), esc(&line)));
+            let _ = writeln!(out, "<p>{}: {}</p>", esc(name), esc(&line));
         }
     }
     for t in tables {
-        out.push_str(&format!(
-            "<h3>{}</h3>\n<div class=\"scroll\"><table class=\"modes\">\n<thead><tr><th></th>",
-            esc(t.title)
-        ));
-        for label in &names {
-            out.push_str(&format!("<th scope=\"col\">{}</th>", esc(label)));
-        }
-        out.push_str("</tr></thead>\n<tbody>\n");
-        for (owner, cells) in &t.rows {
-            out.push_str(&format!("<tr><th scope=\"row\">{}</th>", esc(owner)));
-            for c in cells {
-                out.push_str(&format!("<td>{}</td>", esc(c)));
-            }
-            out.push_str("</tr>\n");
-        }
-        out.push_str("</tbody>\n</table></div>\n");
+        let _ = writeln!(out, "<h3>{}</h3>", esc(t.title));
+        let rows = t.rows.iter().map(|(owner, cells)| {
+            (
+                *owner,
+                cells
+                    .iter()
+                    .map(|c| format!("<td>{}</td>", esc(c)))
+                    .collect(),
+            )
+        });
+        legs_table(out, names.iter().map(|n| esc(n)), rows);
     }
 }
 
@@ -354,15 +337,14 @@ fn method(out: &mut String, summary: &Summary) {
     out.push_str("<dl>\n");
     // BTreeMap: keys come out sorted, so the page is the same every time.
     for (k, v) in &summary.method {
-        out.push_str(&format!("<dt>{}</dt><dd>{}</dd>\n", esc(k), esc(v)));
+        let _ = writeln!(out, "<dt>{}</dt><dd>{}</dd>", esc(k), esc(v));
     }
     out.push_str("</dl>\n");
 }
 
 fn versions(out: &mut String, summary: &Summary) {
     let v = &summary.versions;
-    out.push_str("<h3>Versions</h3>\n<table>\n");
-    for (k, val) in [
+    let rows = [
         ("harness", Some(&v.harness)),
         ("rustls", v.rustls.as_ref()),
         ("hyper", v.hyper.as_ref()),
@@ -372,13 +354,10 @@ fn versions(out: &mut String, summary: &Summary) {
         ("reqwest", v.reqwest.as_ref()),
         ("webpki-roots", v.webpki_roots.as_ref()),
         ("build profile", v.build_profile.as_ref()),
-    ] {
-        out.push_str(&format!(
-            "<tr><th scope=\"row\">{k}</th><td>{}</td></tr>\n",
-            val.map_or_else(|| units::NOT_MEASURED.to_string(), |v| esc(v))
-        ));
-    }
-    out.push_str("</table>\n");
+    ];
+    let or_na =
+        |v: Option<&String>| v.map_or_else(|| units::NOT_MEASURED.to_string(), String::clone);
+    rows_table(out, "Versions", rows.map(|(k, v)| (k, or_na(v))));
 }
 
 #[cfg(test)]

@@ -85,16 +85,16 @@ pub fn render(
         path: dir.to_path_buf(),
         source,
     })?;
-    let mut written = Vec::with_capacity(documents.len());
-    for (name, text) in documents {
-        let path = dir.join(name);
-        std::fs::write(&path, text).map_err(|source| ReportError::Write {
-            path: path.clone(),
-            source,
-        })?;
-        written.push(path);
-    }
-    Ok(written)
+    (documents.into_iter())
+        .map(|(name, text)| {
+            let path = dir.join(name);
+            std::fs::write(&path, text).map_err(|source| ReportError::Write {
+                path: path.clone(),
+                source,
+            })?;
+            Ok(path)
+        })
+        .collect()
 }
 
 /// Every chart and the page, drawn: `(file name, text)` in [`render`]'s order.
@@ -104,7 +104,7 @@ fn documents(
 ) -> Result<Vec<(&'static str, String)>, ReportError> {
     let series = series::collect(summary, timeline);
     let time = series::TimeAxis::new(summary, timeline);
-    let draw = |chart: &'static str, r: Result<String, canvas::DrawError>| {
+    let draw = |chart: &'static str, r: canvas::Drawn<String>| {
         r.map(|svg| (chart, svg)).map_err(|e| ReportError::Draw {
             chart,
             message: e.0,
@@ -127,10 +127,9 @@ fn documents(
 /// The scenario in one line, e.g. `100 req/s, 30 s, retention 10m, real clock`.
 pub fn scenario_line(summary: &Summary) -> String {
     let sc = &summary.scenario;
-    let retention = match sc.retention_s {
-        Some(t) => format!("retention {}", units::retention(t)),
-        None => "no retention model".to_string(),
-    };
+    let retention = sc.retention_s.map_or("no retention model".into(), |t| {
+        format!("retention {}", units::retention(t))
+    });
     format!(
         "{}, {}, {retention}, {} clock",
         units::rate(sc.rate),

@@ -84,15 +84,10 @@ fn detail_grid(summary: &Summary, names: &[String]) -> String {
 /// stopped early, what bounds its rate, its failures.
 fn notes(out: &mut String, summary: &Summary, names: &[String]) {
     for (m, name) in summary.modes.iter().zip(names) {
-        let stopped = m
-            .load
-            .stopped_early
-            .as_ref()
-            .map(|why| format!("stopped early: {why}"));
-        for note in [wall_time_note(m), stopped, unsound_note(m)]
-            .into_iter()
-            .flatten()
-        {
+        let why = m.load.stopped_early.as_ref();
+        let stopped = why.map(|why| format!("stopped early: {why}"));
+        let notes = [wall_time_note(m), stopped, unsound_note(m)];
+        for note in notes.iter().flatten() {
             let _ = writeln!(out, "{name}: {note}");
         }
         for (kind, n) in &m.load.failures_by_kind {
@@ -138,26 +133,19 @@ fn owner_lines(out: &mut String, summary: &Summary, names: &[String]) {
                 .take(3)
                 .map(|s| format!("{} {}", s.owner, units::bytes(s.bytes)))
                 .collect();
-            let rest: f64 = shares.iter().skip(3).map(|s| s.bytes).sum();
+            let rest = units::bytes(shares.iter().skip(3).map(|s| s.bytes).sum());
             if std::mem::take(&mut first) {
                 out.push('\n');
             }
-            let _ = writeln!(
-                out,
-                "{name}: b by owner: {}, other owners {}",
-                top.join(", "),
-                units::bytes(rest)
-            );
+            let top = top.join(", ");
+            let _ = writeln!(out, "{name}: b by owner: {top}, other owners {rest}");
         }
         breakdown_errors(out, m, name);
     }
 }
 
 fn breakdown_errors(out: &mut String, m: &ModeSummary, name: &str) {
-    for e in [&m.breakdown_error, &m.held_connection_error]
-        .into_iter()
-        .flatten()
-    {
+    for e in m.breakdown_error.iter().chain(&m.held_connection_error) {
         let _ = writeln!(out, "{name}: --breakdown: {e}");
     }
 }

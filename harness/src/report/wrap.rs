@@ -64,14 +64,8 @@ fn words(body: &str) -> Vec<String> {
 
 /// Every line of `text` wrapped to `width` ([`wrap`]), each ending in a newline.
 pub fn wrap_all(text: &str, width: usize) -> String {
-    let mut out = String::new();
-    for line in text.lines() {
-        for l in wrap(line, width) {
-            out.push_str(&l);
-            out.push('\n');
-        }
-    }
-    out
+    let lines = text.lines().flat_map(|line| wrap(line, width));
+    lines.map(|l| l + "\n").collect()
 }
 
 #[cfg(test)]

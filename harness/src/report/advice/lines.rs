@@ -10,15 +10,9 @@ use crate::vocab::units::{self, bytes as fmt_bytes};
 
 /// Full handshakes a mode performed, and whose count it is: the client's, else the server's.
 fn full_handshakes(m: &ModeSummary) -> Option<(u64, &'static str)> {
-    m.load
-        .handshakes_full
-        .map(|n| (n, "client count"))
-        .or_else(|| {
-            m.server
-                .as_ref()
-                .and_then(|s| s.handshakes_full)
-                .map(|n| (n, "server count"))
-        })
+    let server = m.server.as_ref().and_then(|s| s.handshakes_full);
+    let client = m.load.handshakes_full.map(|n| (n, "client count"));
+    client.or(server.map(|n| (n, "server count")))
 }
 
 /// Fresh vs shared: allocation traffic per request (derived), memory held and handshakes
@@ -75,18 +69,13 @@ pub(super) fn build_line(
     shared: Option<&ModeSummary>,
 ) -> Option<String> {
     let share = f.client_build_core_share?;
+    let (builds, elapsed) = (f.load.client_builds, f.load.elapsed_s);
     let shared_builds = shared
-        .map(|s| {
-            format!(
-                "; shared built {} (measured: build count)",
-                s.load.client_builds
-            )
-        })
+        .map(|s| s.load.client_builds)
+        .map(|n| format!("; shared built {n} (measured: build count)"))
         .unwrap_or_default();
-    let over_wall = format!(
-        "thread CPU time spent on {} builds ÷ {:.1} s elapsed wall time",
-        f.load.client_builds, f.load.elapsed_s,
-    );
+    let over_wall =
+        format!("thread CPU time spent on {builds} builds ÷ {elapsed:.1} s elapsed wall time");
     if summary.clock != Clock::Virtual {
         return Some(format!(
             "Building a session per request took {:.2} % of one core in fresh mode (derived: {over_wall}){shared_builds}.",
@@ -94,10 +83,7 @@ pub(super) fn build_line(
         ));
     }
     let ran = f.load.virtual_s.map_or_else(String::new, |v| {
-        format!(
-            " ({v:.1} s of scheduled requests ran in {:.1} s)",
-            f.load.elapsed_s
-        )
+        format!(" ({v:.1} s of scheduled requests ran in {elapsed:.1} s)")
     });
     let over_own_wall = format!(
         "over this virtual-clock run's own wall time{ran} the builds took {:.2} % of one core (derived: {over_wall})",
@@ -106,8 +92,8 @@ pub(super) fn build_line(
     let mean_us = f
         .load
         .client_build_cpu_us_total
-        .filter(|_| f.load.client_builds > 0)
-        .map(|us| us as f64 / f.load.client_builds as f64);
+        .filter(|_| builds > 0)
+        .map(|us| us as f64 / builds as f64);
     match (f.build_cores_needed, mean_us) {
         (Some(need), Some(mean_us)) => {
             let rate = units::rate(summary.scenario.rate);
@@ -248,11 +234,7 @@ pub(super) fn owner_line(
         fmt_bytes(b),
         units::percent(top.share),
     );
-    let Some(knob) = OWNER_KNOBS
-        .iter()
-        .find(|(o, _)| *o == top.owner)
-        .map(|(_, k)| *k)
-    else {
+    let Some(&(_, knob)) = OWNER_KNOBS.iter().find(|(o, _)| *o == top.owner) else {
         line.push_str(
             "; no client setting moves it: it is held while the session lives, and goes when the session is dropped.",
         );
@@ -377,12 +359,9 @@ pub(super) fn leak_line(summary: &Summary, l: &ModeSummary) -> Option<String> {
             ));
         }
     }
-    (!clauses.is_empty()).then(|| {
-        format!(
-            "Never invalidating (drop the sessions you stop using): {}.",
-            clauses.join("; ")
-        )
-    })
+    let clauses = clauses.join("; ");
+    (!clauses.is_empty())
+        .then(|| format!("Never invalidating (drop the sessions you stop using): {clauses}."))
 }
 
 #[cfg(test)]

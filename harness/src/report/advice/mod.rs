@@ -51,22 +51,19 @@ fn advice_for(summary: &Summary, client: ClientKind) -> Vec<String> {
     // A leg whose per-session figures are marked (rate-bound, or requests failed) gives no
     // advice from them: its own line says why instead.
     let (fresh, shared, leak) = (find(Mode::Fresh), find(Mode::Shared), find(Mode::Leak));
+    let retention = summary.scenario.retention_s;
     let mut out = Vec::new();
     if let (Some(f), Some(s)) = (sound(fresh), sound(shared)) {
-        out.extend(share_line(f, s, summary.scenario.retention_s));
+        out.extend(share_line(f, s, retention));
     }
-    if let Some(f) = fresh {
-        if let Some(f) = sound(Some(f)) {
-            out.extend(build_line(summary, f, shared));
-            out.extend(retention_line(f, summary.scenario.retention_s));
-        }
-        // The knob probe measures after the load, one session at a time: its figures are
-        // its own, not the leg's.
-        out.extend(knob_line(f));
-        if let Some(f) = sound(Some(f)) {
-            out.extend(owner_line(summary, f, f));
-        }
+    if let Some(f) = sound(fresh) {
+        out.extend(build_line(summary, f, shared));
+        out.extend(retention_line(f, retention));
     }
+    // The knob probe measures after the load, one session at a time: its figures are its own,
+    // not the leg's.
+    out.extend(fresh.and_then(knob_line));
+    out.extend(sound(fresh).and_then(|f| owner_line(summary, f, f)));
     if let Some(l) = sound(leak) {
         out.extend(leak_line(summary, l));
         out.extend(owner_line(summary, l, fresh.unwrap_or(l)));

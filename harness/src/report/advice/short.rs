@@ -51,21 +51,15 @@ pub fn brief(line: &str) -> String {
     let mut rest = line;
     while let Some(open) = rest.find('(') {
         // The matching close, nested parentheses included.
-        let mut depth = 0usize;
-        let mut close = None;
-        for (i, c) in rest[open..].char_indices() {
-            match c {
-                '(' => depth += 1,
-                ')' => {
-                    depth -= 1;
-                    if depth == 0 {
-                        close = Some(open + i);
-                        break;
-                    }
-                }
-                _ => {}
-            }
-        }
+        let mut depth = 0;
+        let close = rest[open..].char_indices().find_map(|(i, c)| {
+            depth += match c {
+                '(' => 1,
+                ')' => -1,
+                _ => 0,
+            };
+            (depth == 0).then_some(open + i)
+        });
         let Some(close) = close else { break };
         match compact(&rest[open + 1..close]) {
             Some(short) => {

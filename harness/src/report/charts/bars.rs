@@ -2,12 +2,12 @@
 
 use std::ops::Range;
 
-use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
+use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint, ValueFormatter};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::report::charts::canvas::{
-    empty_panel, house_mesh, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
+    empty_panel, house_mesh, Area, Drawn, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
 };
 use crate::report::charts::lines::Quantity;
 
@@ -70,7 +70,7 @@ pub(crate) fn text_px(text: &str, size: u32) -> f64 {
     text.chars().count() as f64 * f64::from(size) * 0.55
 }
 
-pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawError> {
+pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Drawn {
     let n = panel.groups.len();
     let kinds = panel.values.iter().map(Vec::len).max().unwrap_or(0);
     if n == 0 || kinds == 0 {
@@ -83,33 +83,18 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
     let fill = (MAX_BAR_PX * kinds as f64 / slot_px).min(GROUP_FILL);
     let bar_px = slot_px * fill / kinds as f64;
 
-    let positive: Vec<f64> = panel
-        .values
-        .iter()
-        .flatten()
-        .flatten()
-        .copied()
-        .filter(|v| v.is_finite() && *v > 0.0)
-        .collect();
+    let values = || panel.values.iter().flatten().flatten().copied();
+    let positive: Vec<f64> = values().filter(|v| v.is_finite() && *v > 0.0).collect();
     let max = positive.iter().copied().fold(0.0_f64, f64::max);
     let min = positive.iter().copied().fold(f64::INFINITY, f64::min);
 
     let q = panel.quantity;
     let (div, unit) = q.scale(max);
     // Labels turn vertical when the widest would not fit over its bar.
-    let widest = panel
-        .values
-        .iter()
-        .flatten()
-        .flatten()
-        .map(|v| text_px(&q.label(*v), VALUE_FONT))
+    let widest = values()
+        .map(|v| text_px(&q.label(v), VALUE_FONT))
         .fold(0.0, f64::max);
-    let layout = Layout {
-        values_vertical: widest > bar_px - 2.0,
-        // The note may use its whole slot, not just one bar.
-        note_vertical: text_px(NOT_MEASURED, VALUE_FONT) > slot_px - 4.0,
-    };
-    let label_px = if layout.values_vertical {
+    let label_px = if widest > bar_px - 2.0 {
         widest + 8.0
     } else {
         f64::from(VALUE_FONT) + 8.0
@@ -123,13 +108,18 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
         .iter()
         .map(|g| text_px(g, TICK_SIZE))
         .fold(1.0, f64::max);
-    let x_font = if longest > slot_px - 6.0 {
-        (f64::from(TICK_SIZE) * (slot_px - 6.0) / longest).max(11.0) as u32
-    } else {
-        TICK_SIZE
+    let layout = Layout {
+        values_vertical: widest > bar_px - 2.0,
+        // The note may use its whole slot, not just one bar.
+        note_vertical: text_px(NOT_MEASURED, VALUE_FONT) > slot_px - 4.0,
+        fill,
+        x_font: if longest > slot_px - 6.0 {
+            (f64::from(TICK_SIZE) * (slot_px - 6.0) / longest).max(11.0) as u32
+        } else {
+            TICK_SIZE
+        },
     };
     let x_range = GroupAxis { groups: n };
-    let x_fmt = |v: &f64| group_at(n, *v).map_or_else(String::new, |i| panel.groups[i].clone());
     let mut builder = ChartBuilder::on(area);
     builder
         .caption(&panel.caption, (FONT, CAPTION_SIZE).into_font().color(&INK))
@@ -138,31 +128,18 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
         .x_label_area_size(X_LABEL_AREA)
         .y_label_area_size(Y_LABEL_AREA);
     let y_desc = format!("{}{unit}", panel.y_desc);
-    let y_fmt = move |v: &f64| q.tick(*v);
     match q {
         Quantity::Bytes | Quantity::Count => {
-            let top = if max > 0.0 {
-                max / div / (1.0 - head)
-            } else {
-                1.0
-            };
-            let mut chart = builder.build_cartesian_2d(x_range, 0.0..top)?;
-            house_mesh(&mut chart.configure_mesh())
-                .disable_x_mesh()
-                .x_label_formatter(&x_fmt)
-                .y_label_formatter(&y_fmt)
-                .y_desc(y_desc)
-                .y_labels(6)
-                .x_label_style((FONT, x_font).into_font().color(&INK))
-                .draw()?;
-            draw_bars(&mut chart, panel, 0.0, div, fill, layout)
+            let top = Some(max / div / (1.0 - head))
+                .filter(|t| *t > 0.0)
+                .unwrap_or(1.0);
+            let chart = builder.build_cartesian_2d(x_range, 0.0..top)?;
+            draw_bars(chart, panel, layout, (0.0, div), (y_desc, 6))
         }
         Quantity::Micros => {
-            let lo = if min.is_finite() {
-                10f64.powf(min.log10().floor())
-            } else {
-                1.0
-            };
+            let lo = Some(min)
+                .filter(|m| m.is_finite())
+                .map_or(1.0, |m| 10f64.powf(m.log10().floor()));
             let hi = max.max(lo * 10.0);
             // Keep `head` of the log height free: solve ln(top/hi) = head/(1-head)·ln(hi/lo).
             let top = hi * ((hi / lo).ln() * head / (1.0 - head)).exp();
@@ -171,16 +148,9 @@ pub(crate) fn draw_panel(area: &Area<'_>, panel: &BarPanel) -> Result<(), DrawEr
                 .log_scale()
                 .with_key_points(bold)
                 .with_light_points(light);
-            let mut chart = builder.build_cartesian_2d(x_range, y_range)?;
-            house_mesh(&mut chart.configure_mesh())
-                .disable_x_mesh()
-                .x_label_formatter(&x_fmt)
-                .y_label_formatter(&y_fmt)
-                .y_desc(format!("{y_desc} (log scale)"))
-                .y_labels(8)
-                .x_label_style((FONT, x_font).into_font().color(&INK))
-                .draw()?;
-            draw_bars(&mut chart, panel, lo, 1.0, fill, layout)
+            let chart = builder.build_cartesian_2d(x_range, y_range)?;
+            let y_desc = format!("{y_desc} (log scale)");
+            draw_bars(chart, panel, layout, (lo, 1.0), (y_desc, 8))
         }
     }
 }
@@ -213,11 +183,14 @@ fn log_ticks(lo: f64, hi: f64) -> (Vec<f64>, Vec<f64>) {
     (bold, light)
 }
 
-/// Which text runs upwards, because it would not fit across its bar or its group's slot.
+/// Which text runs upwards, because it would not fit across its bar or its group's slot; the
+/// share of a slot the bars fill; the size of the mode names.
 #[derive(Debug, Clone, Copy)]
 struct Layout {
     values_vertical: bool,
     note_vertical: bool,
+    fill: f64,
+    x_font: u32,
 }
 
 const NOT_MEASURED: &str = "not measured";
@@ -231,21 +204,31 @@ fn orientation(vertical: bool) -> (Pos, FontTransform) {
     }
 }
 
-/// Draws the bars and their labels on a built chart whose y axis starts at `base`.
-fn draw_bars<'a, X, Y>(
-    chart: &mut ChartContext<'a, SVGBackend<'a>, Cartesian2d<X, Y>>,
+/// Draws the mesh, the bars and their labels on a built chart whose y axis starts at `base`
+/// and is titled `y_desc`, with `y_labels` ticks.
+fn draw_bars<'a, Y>(
+    mut chart: ChartContext<'a, SVGBackend<'a>, Cartesian2d<GroupAxis, Y>>,
     panel: &BarPanel,
-    base: f64,
-    div: f64,
-    fill: f64,
     layout: Layout,
-) -> Result<(), DrawError>
+    (base, div): (f64, f64),
+    (y_desc, y_labels): (String, usize),
+) -> Drawn
 where
-    X: Ranged<ValueType = f64>,
-    Y: Ranged<ValueType = f64>,
+    Y: Ranged<ValueType = f64> + ValueFormatter<f64>,
 {
+    let n = panel.groups.len();
+    let x_fmt = |v: &f64| group_at(n, *v).map_or_else(String::new, |i| panel.groups[i].clone());
+    let y_fmt = |v: &f64| panel.quantity.tick(*v);
+    house_mesh(&mut chart.configure_mesh())
+        .disable_x_mesh()
+        .x_label_formatter(&x_fmt)
+        .y_label_formatter(&y_fmt)
+        .y_desc(y_desc)
+        .y_labels(y_labels)
+        .x_label_style((FONT, layout.x_font).into_font().color(&INK))
+        .draw()?;
     let kinds = panel.values.iter().map(Vec::len).max().unwrap_or(1).max(1);
-    let slot = fill / kinds as f64;
+    let (fill, slot) = (layout.fill, layout.fill / kinds as f64);
     let value_style = TextStyle::from((FONT, VALUE_FONT).into_font()).color(&INK);
     let muted =
         TextStyle::from((FONT, VALUE_FONT).into_font().style(FontStyle::Italic)).color(&MUTED);

@@ -8,10 +8,10 @@ use crate::contract::breakdown::Share;
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::charts::bars::{group_at, text_px, GroupAxis, CAPTION, MARGIN, VALUE_FONT};
 use crate::report::charts::canvas::{
-    house_mesh, render_svg, text, titled, Area, DrawError, CAPTION_SIZE, FONT, INK, MUTED,
-    TICK_SIZE, TITLE_H,
+    house_mesh, render_svg, text, titled, Area, Drawn, CAPTION_SIZE, FONT, INK, MUTED, TICK_SIZE,
+    TITLE_H,
 };
-use crate::report::charts::legend::{self, LegendEntry};
+use crate::report::charts::legend::{self, LegendEntry, Swatch};
 use crate::report::charts::lines::Quantity;
 use crate::report::charts::series::Series;
 use crate::report::charts::timeline_charts::{LEGEND_WIDTH, WIDTH};
@@ -114,13 +114,9 @@ fn stacks(series: &[Series<'_>], figure: &OwnerFigure) -> Vec<Stack> {
 /// The text at the end of a bar: the measured figure (else the profile's total) and a negative
 /// remainder, which the bar cannot show.
 fn total_text(total: f64, measured: bool, negative_remainder: Option<f64>) -> String {
-    let mut notes = Vec::new();
-    if !measured {
-        notes.push("profile total".to_string());
-    }
-    if let Some(r) = negative_remainder {
-        notes.push(format!("remainder −{}", format::bytes(-r)));
-    }
+    let profile = (!measured).then(|| "profile total".to_string());
+    let remainder = negative_remainder.map(|r| format!("remainder −{}", format::bytes(-r)));
+    let notes: Vec<String> = profile.into_iter().chain(remainder).collect();
     if notes.is_empty() {
         format::bytes(total)
     } else {
@@ -129,10 +125,7 @@ fn total_text(total: f64, measured: bool, negative_remainder: Option<f64>) -> St
 }
 
 /// `breakdown.svg`, or `None` when no leg has a breakdown; a panel no leg has data for is left out.
-pub(crate) fn breakdown(
-    summary: &Summary,
-    series: &[Series<'_>],
-) -> Option<Result<String, DrawError>> {
+pub(crate) fn breakdown(summary: &Summary, series: &[Series<'_>]) -> Option<Drawn<String>> {
     let panels: Vec<(&OwnerFigure, Vec<Stack>)> = OWNER_FIGURES
         .iter()
         .map(|f| (f, stacks(series, f)))
@@ -144,7 +137,7 @@ pub(crate) fn breakdown(
     let owners: Vec<LegendEntry> = Owner::ALL
         .iter()
         .filter(|&&o| panels.iter().flat_map(|(_, b)| b).any(|b| b.shows(o)))
-        .map(|&o| LegendEntry::block(o.as_str(), owner_colour(o)))
+        .map(|&o| (o.as_str().to_string(), Swatch::Block(owner_colour(o))))
         .collect();
 
     // Rows grow (bars do not: they are capped) when the legend is taller than the panels.
@@ -189,12 +182,7 @@ const X_LABEL_AREA: u32 = 48;
 const SEGMENT_FONT: u32 = 15;
 
 /// Draws one panel: the legs down the y axis (first on top), bytes along x.
-fn draw_panel(
-    area: &Area<'_>,
-    figure: &OwnerFigure,
-    bars: &[Stack],
-    y_label_area: u32,
-) -> Result<(), DrawError> {
+fn draw_panel(area: &Area<'_>, figure: &OwnerFigure, bars: &[Stack], y_label_area: u32) -> Drawn {
     let n = bars.len();
     let (w, h) = area.dim_in_pixel();
     let plot_w = f64::from(w.saturating_sub(y_label_area + 3 * MARGIN).max(1));
@@ -263,7 +251,7 @@ fn segment_label<'a>(
     (x0, x1, y): (f64, f64, f64),
     bytes: f64,
     colour: RGBColor,
-) -> Result<(), DrawError> {
+) -> Drawn {
     let label = format::bytes(bytes);
     let px = chart.backend_coord(&(x1, y)).0 - chart.backend_coord(&(x0, y)).0;
     if f64::from(px) < text_px(&label, SEGMENT_FONT) + 8.0 {

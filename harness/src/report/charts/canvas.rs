@@ -46,6 +46,9 @@ where
 #[derive(Debug)]
 pub(crate) struct DrawError(pub(crate) String);
 
+/// What drawing gives: `T` (nothing, an area, a document), or why it failed.
+pub(crate) type Drawn<T = ()> = Result<T, DrawError>;
+
 impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawError {
     fn from(e: DrawingAreaErrorKind<E>) -> Self {
         DrawError(e.to_string())
@@ -54,10 +57,7 @@ impl<E: std::error::Error + Send + Sync> From<DrawingAreaErrorKind<E>> for DrawE
 
 /// Renders one SVG document of `size` pixels by running `draw` on a white canvas; to a string, so
 /// drawing is free of I/O and the caller reports write errors with the file's path.
-pub(crate) fn render_svg(
-    size: (u32, u32),
-    draw: impl FnOnce(&Area<'_>) -> Result<(), DrawError>,
-) -> Result<String, DrawError> {
+pub(crate) fn render_svg(size: (u32, u32), draw: impl FnOnce(&Area<'_>) -> Drawn) -> Drawn<String> {
     let mut buf = String::new();
     {
         let root = SVGBackend::with_string(&mut buf, size).into_drawing_area();
@@ -79,7 +79,7 @@ pub(crate) fn text<'a>(size: u32, colour: &'a RGBColor, h: HPos, v: VPos) -> Tex
 pub(crate) const TITLE_H: u32 = 46;
 
 /// Draws `title` centred at the top of `area` and returns the area below it.
-pub(crate) fn titled<'a>(area: &Area<'a>, title: &str) -> Result<Area<'a>, DrawError> {
+pub(crate) fn titled<'a>(area: &Area<'a>, title: &str) -> Drawn<Area<'a>> {
     let (w, _) = area.dim_in_pixel();
     let style = text(TITLE_SIZE, &INK, HPos::Center, VPos::Top);
     area.draw_text(title, &style, (w as i32 / 2, 12))?;
@@ -87,7 +87,7 @@ pub(crate) fn titled<'a>(area: &Area<'a>, title: &str) -> Result<Area<'a>, DrawE
 }
 
 /// Draws a panel that has nothing to plot: its caption and a note saying why it is empty.
-pub(crate) fn empty_panel(area: &Area<'_>, caption: &str, note: &str) -> Result<(), DrawError> {
+pub(crate) fn empty_panel(area: &Area<'_>, caption: &str, note: &str) -> Drawn {
     let (w, h) = area.dim_in_pixel();
     let cap = text(CAPTION_SIZE, &INK, HPos::Center, VPos::Top);
     area.draw_text(caption, &cap, (w as i32 / 2, 8))?;

@@ -1,7 +1,7 @@
 //! The charts of `harness exec`: the command's memory and its connections over time.
 
 use crate::contract::exec::ExecRow;
-use crate::report::charts::canvas::{render_svg, titled, DrawError};
+use crate::report::charts::canvas::{render_svg, titled, Drawn};
 use crate::report::charts::legend::Dash;
 use crate::report::charts::lines::{draw_panel, Line, LinePanel, Quantity};
 use crate::report::charts::series::{Hue, TimeAxis, PALETTE};
@@ -10,15 +10,8 @@ use crate::report::charts::series::{Hue, TimeAxis, PALETTE};
 type Figure = fn(&ExecRow) -> Option<f64>;
 
 fn line(hue: Hue, rows: &[ExecRow], figure: impl Fn(&ExecRow) -> Option<f64>) -> Line {
-    Line {
-        colour: hue.rgb,
-        width: 2,
-        dash: Dash::Solid,
-        points: rows
-            .iter()
-            .filter_map(|r| Some((r.t_s, figure(r)?)))
-            .collect(),
-    }
+    let points = rows.iter().filter_map(|r| Some((r.t_s, figure(r)?)));
+    Line::new(hue.rgb, 2, Dash::Solid, points.collect())
 }
 
 /// A panel of two counts, its caption naming each line's colour from the hue the line is drawn
@@ -33,19 +26,16 @@ fn keyed_panel(
     let key: Vec<String> = (lines.iter().zip(PALETTE))
         .map(|((what, _), hue)| format!("{what} ({})", hue.name))
         .collect();
+    let caption = format!("{lead}: {}", key.join(", "));
     LinePanel {
         lines: (lines.iter().zip(PALETTE))
             .map(|((_, figure), hue)| line(hue, rows, figure))
             .collect(),
-        ..LinePanel::new(
-            &format!("{lead}: {}", key.join(", ")),
-            Quantity::Count,
-            y_desc,
-        )
+        ..LinePanel::new(&caption, Quantity::Count, y_desc)
     }
 }
 
-fn two_panels(title: &str, rows: &[ExecRow], panels: [LinePanel; 2]) -> Result<String, DrawError> {
+fn two_panels(title: &str, rows: &[ExecRow], panels: [LinePanel; 2]) -> Drawn<String> {
     let time = TimeAxis::wall(
         rows.iter().map(|r| r.t_s).fold(0.0, f64::max),
         "the command started",
@@ -59,7 +49,7 @@ fn two_panels(title: &str, rows: &[ExecRow], panels: [LinePanel; 2]) -> Result<S
 }
 
 /// `memory.svg`: RSS and PSS of the command's process tree.
-pub(crate) fn memory(rows: &[ExecRow]) -> Result<String, DrawError> {
+pub(crate) fn memory(rows: &[ExecRow]) -> Drawn<String> {
     let panel =
         |caption: &str, y_desc: &str, hue: Hue, get: fn(&ExecRow) -> Option<u64>| LinePanel {
             lines: vec![line(hue, rows, |r| get(r).map(|b| b as f64))],
@@ -83,7 +73,7 @@ pub(crate) fn memory(rows: &[ExecRow]) -> Result<String, DrawError> {
 }
 
 /// `connections.svg`: connections the command holds and the server's counts.
-pub(crate) fn connections(rows: &[ExecRow]) -> Result<String, DrawError> {
+pub(crate) fn connections(rows: &[ExecRow]) -> Drawn<String> {
     let open: [(&str, Figure); 2] = [
         ("held by the command, from /proc", |r| {
             r.tree.tcp_to_server.map(|n| n as f64)

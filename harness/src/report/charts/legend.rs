@@ -4,7 +4,7 @@ use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
-use crate::report::charts::canvas::{Area, DrawError, FONT, INK, LEGEND_SIZE};
+use crate::report::charts::canvas::{Area, Drawn, FONT, INK, LEGEND_SIZE};
 
 /// How a line is stroked; each style means the same thing in every chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,26 +32,8 @@ pub(crate) enum Swatch {
     Block(RGBColor),
 }
 
-pub(crate) struct LegendEntry {
-    pub(crate) label: String,
-    pub(crate) swatch: Swatch,
-}
-
-impl LegendEntry {
-    pub(crate) fn line(label: impl Into<String>, colour: RGBColor, width: u32, dash: Dash) -> Self {
-        LegendEntry {
-            label: label.into(),
-            swatch: Swatch::Line(colour, width, dash),
-        }
-    }
-
-    pub(crate) fn block(label: impl Into<String>, colour: RGBColor) -> Self {
-        LegendEntry {
-            label: label.into(),
-            swatch: Swatch::Block(colour),
-        }
-    }
-}
+/// A legend row: its label and what is drawn before it.
+pub(crate) type LegendEntry = (String, Swatch);
 
 /// Longest label drawn in full; longer ones end in `…` to stay inside the column.
 const MAX_LABEL_CHARS: usize = 28;
@@ -73,18 +55,15 @@ fn text_styles() -> (TextStyle<'static>, TextStyle<'static>) {
 }
 
 /// Draws `sections` (a heading and its rows each) top-down in `area`.
-pub(crate) fn draw(
-    area: &Area<'_>,
-    sections: &[(&str, Vec<LegendEntry>)],
-) -> Result<(), DrawError> {
+pub(crate) fn draw(area: &Area<'_>, sections: &[(&str, Vec<LegendEntry>)]) -> Drawn {
     let (label_style, heading_style) = text_styles();
     let mut y = TOP;
     for (heading, entries) in sections {
         area.draw_text(heading, &heading_style, (8, y))?;
         y += ROW;
-        for e in entries {
-            draw_swatch(area, &e.swatch, (12, y))?;
-            area.draw_text(&shorten(&e.label), &label_style, (50, y))?;
+        for (label, swatch) in entries {
+            draw_swatch(area, swatch, (12, y))?;
+            area.draw_text(&shorten(label), &label_style, (50, y))?;
             y += ROW;
         }
         y += ROW / 2;
@@ -93,11 +72,7 @@ pub(crate) fn draw(
 }
 
 /// Draws one row of colour blocks centred in `area`, under a bar panel that needs the full width.
-pub(crate) fn draw_row(
-    area: &Area<'_>,
-    heading: &str,
-    kinds: &[(&str, RGBColor)],
-) -> Result<(), DrawError> {
+pub(crate) fn draw_row(area: &Area<'_>, heading: &str, kinds: &[(&str, RGBColor)]) -> Drawn {
     let (label_style, heading_style) = text_styles();
     let heading = format!("{heading}:");
     let text_w = |s: &str| (s.chars().count() as f64 * f64::from(LEGEND_SIZE) * 0.42) as i32;
@@ -121,7 +96,7 @@ pub(crate) fn draw_row(
 const SWATCH_W: i32 = 34;
 const ROW_GAP: i32 = 28;
 
-fn draw_swatch(area: &Area<'_>, swatch: &Swatch, (x, y): (i32, i32)) -> Result<(), DrawError> {
+fn draw_swatch(area: &Area<'_>, swatch: &Swatch, (x, y): (i32, i32)) -> Drawn {
     match *swatch {
         Swatch::Line(colour, width, dash) => {
             let style = colour.stroke_width(width);

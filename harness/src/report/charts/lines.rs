@@ -3,7 +3,7 @@
 use plotters::prelude::*;
 
 use crate::report::charts::canvas::{
-    empty_panel, house_mesh, Area, DrawError, CAPTION_SIZE, FONT, INK,
+    empty_panel, house_mesh, Area, Drawn, CAPTION_SIZE, FONT, INK,
 };
 use crate::report::charts::legend::Dash;
 use crate::report::charts::series::TimeAxis;
@@ -59,6 +59,17 @@ pub(crate) struct Line {
     pub(crate) points: Vec<(f64, f64)>,
 }
 
+impl Line {
+    pub(crate) fn new(colour: RGBColor, width: u32, dash: Dash, points: Vec<(f64, f64)>) -> Self {
+        Line {
+            colour,
+            width,
+            dash,
+            points,
+        }
+    }
+}
+
 /// A panel: caption, y quantity and title, and its lines in drawing order (last on top).
 pub(crate) struct LinePanel {
     pub(crate) caption: String,
@@ -79,19 +90,12 @@ impl LinePanel {
 }
 
 /// Draws `panel` into `area` over `time`; a panel without a single point says `no samples`.
-pub(crate) fn draw_panel(
-    area: &Area<'_>,
-    panel: &LinePanel,
-    time: &TimeAxis,
-) -> Result<(), DrawError> {
+pub(crate) fn draw_panel(area: &Area<'_>, panel: &LinePanel, time: &TimeAxis) -> Drawn {
     if panel.lines.iter().all(|l| l.points.is_empty()) {
         return empty_panel(area, &panel.caption, "no samples");
     }
-    let y_max = panel
-        .lines
-        .iter()
-        .flat_map(|l| l.points.iter().map(|p| p.1))
-        .fold(0.0_f64, f64::max);
+    let points = panel.lines.iter().flat_map(|l| &l.points);
+    let y_max = points.map(|p| p.1).fold(0.0_f64, f64::max);
     let (y_div, unit) = panel.quantity.scale(y_max);
     let y_top = Some(y_max / y_div * 1.08)
         .filter(|t| *t > 0.0)
@@ -130,13 +134,9 @@ pub(crate) fn draw_panel(
             continue;
         }
         match line.dash.pattern() {
-            None => {
-                chart.draw_series(LineSeries::new(pts, style))?;
-            }
-            Some((len, gap)) => {
-                chart.draw_series(DashedLineSeries::new(pts, len, gap, style))?;
-            }
-        }
+            None => chart.draw_series(LineSeries::new(pts, style))?,
+            Some((len, gap)) => chart.draw_series(DashedLineSeries::new(pts, len, gap, style))?,
+        };
     }
     Ok(())
 }

@@ -116,11 +116,8 @@ impl TimeAxis {
     /// scenario), minutes when the run is longer than three minutes.
     pub(crate) fn new(summary: &Summary, timeline: &[TimelineRow]) -> Self {
         let virtual_clock = summary.clock == Clock::Virtual;
-        let data_max = timeline
-            .iter()
-            .map(|r| row_time(virtual_clock, r))
-            .filter(|t| t.is_finite())
-            .fold(0.0_f64, f64::max);
+        let times = timeline.iter().map(|r| row_time(virtual_clock, r));
+        let data_max = times.filter(|t| t.is_finite()).fold(0.0_f64, f64::max);
         let planned = Some(summary.scenario.duration_s).filter(|d| d.is_finite());
         let clock = if virtual_clock {
             "virtual time"

@@ -4,7 +4,7 @@ use plotters::style::RGBColor;
 
 use crate::contract::summary::{ModeSummary, Summary};
 use crate::report::charts::bars::{self, BarPanel};
-use crate::report::charts::canvas::{render_svg, titled, DrawError};
+use crate::report::charts::canvas::{render_svg, titled, Drawn};
 use crate::report::charts::legend;
 use crate::report::charts::lines::Quantity;
 use crate::report::charts::series::Series;
@@ -34,7 +34,7 @@ fn summarised<'s, 'a>(series: &'s [Series<'a>]) -> Vec<&'s Series<'a>> {
 }
 
 /// `per-session.svg`: heap bytes allocated per request and bytes retained per session.
-pub(crate) fn per_session(summary: &Summary, series: &[Series<'_>]) -> Result<String, DrawError> {
+pub(crate) fn per_session(summary: &Summary, series: &[Series<'_>]) -> Drawn<String> {
     let modes = summarised(series);
     let panel = |caption: &str, y_desc: &str, value: fn(&ModeSummary) -> Option<f64>| BarPanel {
         caption: caption.to_string(),
@@ -67,7 +67,7 @@ pub(crate) fn per_session(summary: &Summary, series: &[Series<'_>]) -> Result<St
 }
 
 /// `latency.svg`: latency percentiles (log axis) and how requests got their connection.
-pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String, DrawError> {
+pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Drawn<String> {
     let modes = summarised(series);
     let groups: Vec<String> = modes.iter().map(|s| s.label.clone()).collect();
     let lat = BarPanel {
@@ -77,10 +77,7 @@ pub(crate) fn latency(summary: &Summary, series: &[Series<'_>]) -> Result<String
         values: modes
             .iter()
             .map(|s| match s.summary.and_then(|m| m.load.latency_us) {
-                Some(l) => [l.p50, l.p90, l.p99, l.max]
-                    .iter()
-                    .map(|&v| Some(v as f64))
-                    .collect(),
+                Some(l) => Vec::from([l.p50, l.p90, l.p99, l.max].map(|v| Some(v as f64))),
                 None => vec![None; PERCENTILES.len()],
             })
             .collect(),

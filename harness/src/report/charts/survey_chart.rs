@@ -5,7 +5,7 @@ use plotters::style::text_anchor::{HPos, VPos};
 
 use crate::contract::survey::SurveySummary;
 use crate::report::charts::canvas::{
-    render_svg, text, titled, DrawError, CAPTION_SIZE, INK, MUTED, TICK_SIZE,
+    render_svg, text, titled, Drawn, CAPTION_SIZE, INK, MUTED, TICK_SIZE,
 };
 use crate::report::charts::series::PALETTE;
 use crate::vocab::units::{self, NOT_MEASURED};
@@ -24,7 +24,7 @@ struct Panel {
     colour: RGBColor,
 }
 
-pub(crate) fn chart(s: &SurveySummary) -> Result<String, DrawError> {
+pub(crate) fn chart(s: &SurveySummary) -> Drawn<String> {
     let labels: Vec<String> = s
         .rows
         .iter()
@@ -49,67 +49,41 @@ pub(crate) fn chart(s: &SurveySummary) -> Result<String, DrawError> {
         },
     ];
     let height = HEAD_PX + ROW_PX * labels.len().max(1) as u32 + 20;
+    let row = ROW_PX as i32;
+    let style = |size, colour: &'static RGBColor, h| text(size, colour, h, VPos::Center);
     render_svg((WIDTH, height), |root| {
-        let body = titled(
-            root,
-            &format!("Client habits, {} requests each", s.requests_per_habit),
-        )?;
+        let title = format!("Client habits, {} requests each", s.requests_per_habit);
+        let body = titled(root, &title)?;
         for (i, l) in labels.iter().enumerate() {
-            let y = 40 + (i as i32) * ROW_PX as i32 + ROW_PX as i32 / 2;
-            body.draw_text(
-                l,
-                &text(TICK_SIZE, &INK, HPos::Right, VPos::Center),
-                (LABEL_PX - 10, y),
-            )?;
+            let y = 40 + (i as i32) * row + row / 2;
+            body.draw_text(l, &style(TICK_SIZE, &INK, HPos::Right), (LABEL_PX - 10, y))?;
         }
         let panel_w = (WIDTH as i32 - LABEL_PX - GAP_PX * 2) / 2;
         for (p, panel) in panels.iter().enumerate() {
             let x0 = LABEL_PX + p as i32 * (panel_w + GAP_PX);
-            body.draw_text(
-                panel.caption,
-                &text(CAPTION_SIZE, &INK, HPos::Left, VPos::Center),
-                (x0, 16),
-            )?;
-            let max = panel
-                .values
-                .iter()
-                .flatten()
-                .copied()
-                .filter(|v| v.is_finite())
-                .fold(0.0_f64, |a, v| a.max(v.abs()));
+            let caption = style(CAPTION_SIZE, &INK, HPos::Left);
+            body.draw_text(panel.caption, &caption, (x0, 16))?;
+            let finite = panel.values.iter().flatten().filter(|v| v.is_finite());
+            let max = finite.fold(0.0_f64, |a, v| a.max(v.abs()));
             // Room on the right of the longest bar for its value.
             let bar_w = f64::from(panel_w - 90);
             for (i, v) in panel.values.iter().enumerate() {
-                let y = 40 + (i as i32) * ROW_PX as i32;
-                let mid = y + ROW_PX as i32 / 2;
-                match v {
-                    Some(v) if v.is_finite() => {
-                        let w = if max > 0.0 {
-                            (v.max(0.0) / max * bar_w).round() as i32
-                        } else {
-                            0
-                        };
-                        body.draw(&Rectangle::new(
-                            [(x0, y + 4), (x0 + w.max(1), y + ROW_PX as i32 - 4)],
-                            panel.colour.filled(),
-                        ))?;
-                        body.draw_text(
-                            &(panel.label)(*v),
-                            &text(TICK_SIZE, &INK, HPos::Left, VPos::Center),
-                            (x0 + w.max(1) + 6, mid),
-                        )?;
-                    }
-                    _ => {
-                        body.draw_text(
-                            NOT_MEASURED,
-                            &text(TICK_SIZE, &MUTED, HPos::Left, VPos::Center),
-                            (x0 + 6, mid),
-                        )?;
-                    }
-                }
+                let y = 40 + (i as i32) * row;
+                let mid = y + row / 2;
+                let Some(v) = v.filter(|v| v.is_finite()) else {
+                    let note = style(TICK_SIZE, &MUTED, HPos::Left);
+                    body.draw_text(NOT_MEASURED, &note, (x0 + 6, mid))?;
+                    continue;
+                };
+                // With every value 0, `max` is too: 0 ÷ 0 casts to a width of 0.
+                let w = ((v.max(0.0) / max * bar_w).round() as i32).max(1);
+                let bar = [(x0, y + 4), (x0 + w, y + row - 4)];
+                body.draw(&Rectangle::new(bar, panel.colour.filled()))?;
+                let value = style(TICK_SIZE, &INK, HPos::Left);
+                body.draw_text(&(panel.label)(v), &value, (x0 + w + 6, mid))?;
             }
             body.draw(&PathElement::new(
-                vec![(x0, 36), (x0, 44 + ROW_PX as i32 * labels.len() as i32)],
+                vec![(x0, 36), (x0, 44 + row * labels.len() as i32)],
                 INK.stroke_width(1),
             ))?;
         }

@@ -3,8 +3,8 @@
 use crate::contract::summary::Summary;
 use crate::contract::wire::{ClientSample, ServerSample};
 use crate::report::chart_title;
-use crate::report::charts::canvas::{render_svg, titled, DrawError, INK};
-use crate::report::charts::legend::{self, Dash, LegendEntry};
+use crate::report::charts::canvas::{render_svg, titled, Drawn, INK};
+use crate::report::charts::legend::{self, Dash, LegendEntry, Swatch};
 use crate::report::charts::lines::{draw_panel, Line, LinePanel, Quantity};
 use crate::report::charts::series::{Series, TimeAxis};
 use crate::vocab::mode::Mode;
@@ -28,11 +28,7 @@ const FDS: Pair = (|c| c.client_open_fds, |s| s.server_open_fds);
 const CONNS: Pair = (|c| c.client_open_conns, |s| Some(s.server_open_conns));
 
 /// `memory.svg`: RSS (top) and live heap with the R·b·min(t, T) model (bottom).
-pub(crate) fn memory(
-    summary: &Summary,
-    series: &[Series<'_>],
-    time: &TimeAxis,
-) -> Result<String, DrawError> {
+pub(crate) fn memory(summary: &Summary, series: &[Series<'_>], time: &TimeAxis) -> Drawn<String> {
     let mut rss = LinePanel::new("Resident set size (RSS)", Quantity::Bytes, "RSS");
     let mut heap = LinePanel::new("Live heap", Quantity::Bytes, "live heap");
     let mut any_model = false;
@@ -41,33 +37,20 @@ pub(crate) fn memory(
         let has_samples = push_pair(&mut heap, s, LINE, time, HEAP);
         if let Some(points) = model_line(summary, s, time).filter(|_| has_samples) {
             any_model = true;
-            heap.lines.push(Line {
-                colour: s.colour,
-                width: LINE,
-                dash: Dash::Dotted,
-                points,
-            });
+            heap.lines
+                .push(Line::new(s.colour, LINE, Dash::Dotted, points));
         }
     }
     let mut styles = client_server_keys("client", "server");
     if any_model {
-        styles.push(LegendEntry::line(
-            "model: start + R·b·min(t,T)",
-            INK,
-            LINE,
-            Dash::Dotted,
-        ));
+        styles.push(key("model: start + R·b·min(t,T)", Dash::Dotted));
     }
     let title = chart_title("Memory", summary);
     chart(&title, 880, &[rss, heap], series, false, styles, time)
 }
 
 /// `cache.svg`: sessions the client retains and the server's session-cache entries.
-pub(crate) fn cache(
-    summary: &Summary,
-    series: &[Series<'_>],
-    time: &TimeAxis,
-) -> Result<String, DrawError> {
+pub(crate) fn cache(summary: &Summary, series: &[Series<'_>], time: &TimeAxis) -> Drawn<String> {
     let mut held = LinePanel::new(
         "Retained client sessions and server session-cache entries",
         Quantity::Count,
@@ -82,11 +65,7 @@ pub(crate) fn cache(
 }
 
 /// `sockets.svg`: open descriptors and connections; the leak mode drawn thick and on top.
-pub(crate) fn sockets(
-    summary: &Summary,
-    series: &[Series<'_>],
-    time: &TimeAxis,
-) -> Result<String, DrawError> {
+pub(crate) fn sockets(summary: &Summary, series: &[Series<'_>], time: &TimeAxis) -> Drawn<String> {
     let mut fds = LinePanel::new("Open file descriptors", Quantity::Count, "open fds");
     let mut conns = LinePanel::new("Open connections", Quantity::Count, "open connections");
     let mut order: Vec<&Series<'_>> = series.iter().collect();
@@ -116,21 +95,18 @@ fn push_pair(
     let has_samples = !client.is_empty();
     let server = s.points(time, |r| as_f64(r.server.as_ref().and_then(server)));
     for (dash, points) in [(Dash::Solid, client), (Dash::Dashed, server)] {
-        panel.lines.push(Line {
-            colour: s.colour,
-            width,
-            dash,
-            points,
-        });
+        panel.lines.push(Line::new(s.colour, width, dash, points));
     }
     has_samples
 }
 
+/// A key of the legend's "line" section: a line style, drawn in ink.
+fn key(label: &str, dash: Dash) -> LegendEntry {
+    (label.to_string(), Swatch::Line(INK, LINE, dash))
+}
+
 fn client_server_keys(client: &str, server: &str) -> Vec<LegendEntry> {
-    vec![
-        LegendEntry::line(client, INK, LINE, Dash::Solid),
-        LegendEntry::line(server, INK, LINE, Dash::Dashed),
-    ]
+    vec![key(client, Dash::Solid), key(server, Dash::Dashed)]
 }
 
 /// The retention model for one series, heap at start + R·b·min(t, T): `None` without a model
@@ -168,25 +144,18 @@ fn chart(
     emphasise_leak: bool,
     styles: Vec<LegendEntry>,
     time: &TimeAxis,
-) -> Result<String, DrawError> {
+) -> Drawn<String> {
     render_svg((WIDTH, height), |root| {
         let body = titled(root, title)?;
         let (w, _) = body.dim_in_pixel();
         let (plots, legend_area) = body.split_horizontally(w.saturating_sub(LEGEND_WIDTH));
-        for (area, p) in plots
-            .split_evenly((panels.len().max(1), 1))
-            .iter()
-            .zip(panels)
-        {
+        let areas = plots.split_evenly((panels.len().max(1), 1));
+        for (area, p) in areas.iter().zip(panels) {
             draw_panel(area, p, time)?;
         }
         let key = |s: &Series<'_>| {
-            LegendEntry::line(
-                s.label.clone(),
-                s.colour,
-                width(s, emphasise_leak),
-                Dash::Solid,
-            )
+            let swatch = Swatch::Line(s.colour, width(s, emphasise_leak), Dash::Solid);
+            (s.label.clone(), swatch)
         };
         let modes: Vec<LegendEntry> = series.iter().map(key).collect();
         let heading = if series.iter().any(|s| s.label.contains('/')) {
