@@ -12,6 +12,7 @@ use harness::tls::config::{self, ClientTls};
 use harness::tls::session::{Pooling, SessionFactory};
 use harness::tls::store::SessionStore;
 use harness::vocab::client::ClientKind;
+use harness::vocab::defaults::{BODY_BYTES, CLIENT_CACHE};
 use harness::vocab::server_cache::ServerCachePolicy;
 use harness::vocab::tls::{RootsChoice, TlsVersion};
 use rustls::pki_types::ServerName;
@@ -24,14 +25,8 @@ use bench_tls::{certs, client_tls};
 #[path = "support/bench_tls.rs"]
 mod bench_tls;
 
-/// The request, and the response's body size: the harness server's default, so the record
-/// sizes match the criterion benches'.
+/// The request; the response has the harness server's default body, as in the criterion benches.
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
-const BODY_BYTES: usize = 128;
-
-/// rustls's default client resumption store capacity (and the harness's `--client-cache`).
-const CACHE_ON: usize = 256;
-const CACHE_OFF: usize = 0;
 
 /// Set while the benchmark's operation runs (not in its setup): only then do the turns go
 /// through [`counted_client`] and [`counted_server`], whose entry toggles callgrind's counting.
@@ -97,7 +92,7 @@ impl Pair {
         // Seed aws-lc's random generator now, uncounted (a one-time cost per process).
         config::warm_up(&client_tls.provider).expect("seed the random generator");
         let mut response = format!("HTTP/1.1 200 OK\r\ncontent-length: {BODY_BYTES}\r\n\r\n");
-        response.extend(std::iter::repeat_n('x', BODY_BYTES));
+        response.extend(std::iter::repeat_n('x', BODY_BYTES as usize));
         Self {
             client_cfg: Arc::new(client_tls.client_config().expect("a client config")),
             server_cfg,
@@ -237,7 +232,7 @@ fn connect_request_close(pair: &mut Pair, expect: HandshakeKind) {
 /// Setup (uncounted): a pair ready for `op`, warmed by one run of it so its one-time costs are
 /// paid and, for `Resumed`, the client holds the server's ticket or session ID.
 fn prepare(op: Op, version: TlsVersion) -> Pair {
-    let cache = if op == Op::Full { CACHE_OFF } else { CACHE_ON };
+    let cache = if op == Op::Full { 0 } else { CLIENT_CACHE };
     let mut pair = Pair::new(version, cache, op);
     connect_request_close(&mut pair, HandshakeKind::Full);
     if op == Op::Reused {
@@ -269,9 +264,7 @@ fn side<F>(_counted: F) -> LibraryBenchmarkConfig {
     cfg
 }
 
-// `request/{full,resumed,reused}/tls{1.3,1.2}`, client and server: one request on a new
-// connection with a full handshake (resumption off), on a new connection resumed from the
-// client's store, and on an open connection.
+// One request on a new connection, full (resumption off) or resumed, or on an open one.
 #[library_benchmark]
 #[bench::full_tls13_client(args = (Op::Full, TlsVersion::V13), setup = prepare, config = side(counted_client))]
 #[bench::full_tls13_server(args = (Op::Full, TlsVersion::V13), setup = prepare, config = side(counted_server))]
@@ -293,7 +286,7 @@ fn request(pair: Pair) -> Pair {
 /// operation, warmed by one fresh operation.
 fn fresh13() -> Pair {
     let mut pair = prepare(Op::Full, TlsVersion::V13);
-    let tls = client_tls(&certs(), TlsVersion::V13, RootsChoice::Ca, CACHE_ON);
+    let tls = client_tls(&certs(), TlsVersion::V13, RootsChoice::Ca, CLIENT_CACHE);
     pair.fresh = Some(tls);
     fresh(&mut pair);
     pair
@@ -338,14 +331,14 @@ fn factory(kind: ClientKind, roots: RootsChoice, cache: usize) -> SessionFactory
 // `build/*`: building a session and dropping it, client only, counted over the whole benchmark
 // function (gungraun's default entry point).
 #[library_benchmark]
-#[bench::ca_cache256(args = (ClientKind::Hyper, RootsChoice::Ca, CACHE_ON), setup = factory)]
-#[bench::ca_cache0(args = (ClientKind::Hyper, RootsChoice::Ca, CACHE_OFF), setup = factory)]
-#[bench::webpki_cache256(args = (ClientKind::Hyper, RootsChoice::Webpki, CACHE_ON), setup = factory)]
-#[bench::webpki_cache0(args = (ClientKind::Hyper, RootsChoice::Webpki, CACHE_OFF), setup = factory)]
-#[bench::hyper_system(args = (ClientKind::Hyper, RootsChoice::System, CACHE_ON), setup = factory)]
-#[bench::reqwest_ca(args = (ClientKind::Reqwest, RootsChoice::Ca, CACHE_ON), setup = factory)]
-#[bench::reqwest_webpki(args = (ClientKind::Reqwest, RootsChoice::Webpki, CACHE_ON), setup = factory)]
-#[bench::reqwest_system(args = (ClientKind::Reqwest, RootsChoice::System, CACHE_ON), setup = factory)]
+#[bench::ca_cache256(args = (ClientKind::Hyper, RootsChoice::Ca, CLIENT_CACHE), setup = factory)]
+#[bench::ca_cache0(args = (ClientKind::Hyper, RootsChoice::Ca, 0), setup = factory)]
+#[bench::webpki_cache256(args = (ClientKind::Hyper, RootsChoice::Webpki, CLIENT_CACHE), setup = factory)]
+#[bench::webpki_cache0(args = (ClientKind::Hyper, RootsChoice::Webpki, 0), setup = factory)]
+#[bench::hyper_system(args = (ClientKind::Hyper, RootsChoice::System, CLIENT_CACHE), setup = factory)]
+#[bench::reqwest_ca(args = (ClientKind::Reqwest, RootsChoice::Ca, CLIENT_CACHE), setup = factory)]
+#[bench::reqwest_webpki(args = (ClientKind::Reqwest, RootsChoice::Webpki, CLIENT_CACHE), setup = factory)]
+#[bench::reqwest_system(args = (ClientKind::Reqwest, RootsChoice::System, CLIENT_CACHE), setup = factory)]
 fn build(factory: SessionFactory) -> SessionFactory {
     drop(black_box(
         factory.build(Pooling::KeepAlive).expect("build a session"),
@@ -357,12 +350,10 @@ library_benchmark_group!(name = build_group, benchmarks = build);
 library_benchmark_group!(name = request_group, benchmarks = request);
 library_benchmark_group!(name = mode_group, benchmarks = mode);
 
-/// What is missing for the suite to run, as the message says it; `None` when valgrind and a
-/// `gungraun-runner` of the pinned version both answer `--version`, looked up as the runner
-/// does (`GUNGRAUN_RUNNER` read at compile time, `GUNGRAUN_VALGRIND_BIN`, else PATH).
+/// What is missing for the suite to run, if anything, looked up as the runner looks it up
+/// (`GUNGRAUN_RUNNER` read at compile time, `GUNGRAUN_VALGRIND_BIN`, else PATH).
 fn missing_tool() -> Option<String> {
-    // The one place gungraun is pinned (`.ci/run` reads the same line): the runner refuses a
-    // library of another version.
+    // The one place gungraun is pinned (`.ci/run` reads the same line).
     let version = include_str!("../Cargo.toml")
         .lines()
         .find_map(|l| l.strip_prefix("gungraun = \"=")?.strip_suffix('"'))
@@ -399,8 +390,7 @@ fn missing_tool() -> Option<String> {
     }
 }
 
-/// Runs first, before gungraun starts the runner: without valgrind or the runner the suite
-/// says how to install them and exits, 0 (skipped) or, with `TLS_SESSION_COST_CI` set, 1. No
+/// Runs before gungraun starts the runner (docs/benchmarks.md, "Missing tools are a skip"). No
 /// cache simulation: it would double callgrind's run time for figures nothing here reads.
 fn config_if_tools_present() -> LibraryBenchmarkConfig {
     if let Some(why) = missing_tool() {

@@ -114,12 +114,11 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
 
         // fresh: build + request + drop, all timed, up to the end of the tasks the client
         // spawned (its connection task, its pool's idle reaper).
-        let (f, id) = (&factory, format!("{kind}/fresh"));
-        let what = &id;
-        g.case(&id, sv, Outputs::HoldUntimed, || async move {
+        let (f, id) = (&factory, &format!("{kind}/fresh"));
+        g.case(id, sv, Outputs::HoldUntimed, || async move {
             let tasks = settle::alive_tasks().expect("steps run on the client runtime");
             let session = f.build(KeepAlive).expect("build a reqwest client");
-            get_checked_by_server(&session, sv, uri, NewFull, what).await;
+            get_checked_by_server(&session, sv, uri, NewFull, id).await;
             drop(session);
             settle::tasks(tasks).await.expect("client tasks end");
         });
@@ -127,10 +126,9 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
         let session = factory.build(KeepAlive).expect("build a reqwest client");
         fx.rt
             .block_on(get_checked_by_server(&session, sv, uri, NewFull, "warm-up"));
-        let (s, id) = (&session, format!("{kind}/shared"));
-        let what = &id;
-        g.case(&id, sv, Outputs::HoldUntimed, || async move {
-            get_checked_by_server(s, sv, uri, Reused, what).await;
+        let (s, id) = (&session, &format!("{kind}/shared"));
+        g.case(id, sv, Outputs::HoldUntimed, || async move {
+            get_checked_by_server(s, sv, uri, Reused, id).await;
         });
         drop(session);
         fx.rt

@@ -100,11 +100,7 @@ impl Fixture {
     /// A factory of hyper client sessions and its connection counters (hyper's alone).
     pub fn hyper(&self, tls: TlsVersion, cache: usize) -> (SessionFactory, Arc<ConnStats>) {
         let factory = self.factory(ClientKind::Hyper, tls, RootsChoice::Ca, cache);
-        let stats = Arc::clone(
-            factory
-                .stats()
-                .expect("hyper sessions have connection counters"),
-        );
+        let stats = factory.stats().expect("hyper counts connections").clone();
         (factory, stats)
     }
 }
