@@ -16,9 +16,8 @@ use harness::vocab::defaults::{BODY_BYTES, CLIENT_CACHE};
 use harness::vocab::server_cache::ServerCachePolicy;
 use harness::vocab::tls::{RootsChoice, TlsVersion};
 use rustls::pki_types::ServerName;
-use rustls::{
-    ClientConfig, ClientConnection, ConnectionCommon, HandshakeKind, ServerConfig, ServerConnection,
-};
+use rustls::HandshakeKind::{self, Full, Resumed};
+use rustls::{ClientConfig, ClientConnection, ConnectionCommon, ServerConfig, ServerConnection};
 
 use bench_tls::{certs, client_tls};
 
@@ -77,13 +76,15 @@ struct Pair {
     request_in: Vec<u8>,
     response_in: Vec<u8>,
     response: Vec<u8>,
-    op: Op,
+    /// What one benchmark does once: a new connection and a request on it, with this handshake,
+    /// closed after; or (`None`) a request on the open connection.
+    op: Option<HandshakeKind>,
     /// `mode/fresh`: the client's TLS settings, to build a new `ClientConfig` per operation.
     fresh: Option<ClientTls>,
 }
 
 impl Pair {
-    fn new(version: TlsVersion, client_cache: usize, op: Op) -> Self {
+    fn new(version: TlsVersion, client_cache: usize, op: Option<HandshakeKind>) -> Self {
         let certs = certs();
         let client_tls = client_tls(&certs, version, RootsChoice::Ca, client_cache);
         let store = Arc::new(SessionStore::new(ServerCachePolicy::default()));
@@ -212,15 +213,6 @@ fn send<D>(conn: &mut ConnectionCommon<D>, out: &mut Vec<u8>) {
     }
 }
 
-/// What one benchmark does once: a new connection and a request on it, with a full or a
-/// resumed handshake, closed after; or a request on an open connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Full,
-    Resumed,
-    Reused,
-}
-
 /// A new connection, handshake, request, close.
 fn connect_request_close(pair: &mut Pair, expect: HandshakeKind) {
     pair.request();
@@ -231,11 +223,11 @@ fn connect_request_close(pair: &mut Pair, expect: HandshakeKind) {
 
 /// Setup (uncounted): a pair ready for `op`, warmed by one run of it so its one-time costs are
 /// paid and, for `Resumed`, the client holds the server's ticket or session ID.
-fn prepare(op: Op, version: TlsVersion) -> Pair {
-    let cache = if op == Op::Full { 0 } else { CLIENT_CACHE };
+fn prepare(op: Option<HandshakeKind>, version: TlsVersion) -> Pair {
+    let cache = if op == Some(Full) { 0 } else { CLIENT_CACHE };
     let mut pair = Pair::new(version, cache, op);
-    connect_request_close(&mut pair, HandshakeKind::Full);
-    if op == Op::Reused {
+    connect_request_close(&mut pair, Full);
+    if op.is_none() {
         pair.request();
     }
     run(pair)
@@ -243,9 +235,8 @@ fn prepare(op: Op, version: TlsVersion) -> Pair {
 
 fn run(mut pair: Pair) -> Pair {
     match pair.op {
-        Op::Full => connect_request_close(&mut pair, HandshakeKind::Full),
-        Op::Resumed => connect_request_close(&mut pair, HandshakeKind::Resumed),
-        Op::Reused => pair.request(),
+        Some(kind) => connect_request_close(&mut pair, kind),
+        None => pair.request(),
     }
     pair
 }
@@ -266,18 +257,18 @@ fn side<F>(_counted: F) -> LibraryBenchmarkConfig {
 
 // One request on a new connection, full (resumption off) or resumed, or on an open one.
 #[library_benchmark]
-#[bench::full_tls13_client(args = (Op::Full, TlsVersion::V13), setup = prepare, config = side(counted_client))]
-#[bench::full_tls13_server(args = (Op::Full, TlsVersion::V13), setup = prepare, config = side(counted_server))]
-#[bench::resumed_tls13_client(args = (Op::Resumed, TlsVersion::V13), setup = prepare, config = side(counted_client))]
-#[bench::resumed_tls13_server(args = (Op::Resumed, TlsVersion::V13), setup = prepare, config = side(counted_server))]
-#[bench::reused_tls13_client(args = (Op::Reused, TlsVersion::V13), setup = prepare, config = side(counted_client))]
-#[bench::reused_tls13_server(args = (Op::Reused, TlsVersion::V13), setup = prepare, config = side(counted_server))]
-#[bench::full_tls12_client(args = (Op::Full, TlsVersion::V12), setup = prepare, config = side(counted_client))]
-#[bench::full_tls12_server(args = (Op::Full, TlsVersion::V12), setup = prepare, config = side(counted_server))]
-#[bench::resumed_tls12_client(args = (Op::Resumed, TlsVersion::V12), setup = prepare, config = side(counted_client))]
-#[bench::resumed_tls12_server(args = (Op::Resumed, TlsVersion::V12), setup = prepare, config = side(counted_server))]
-#[bench::reused_tls12_client(args = (Op::Reused, TlsVersion::V12), setup = prepare, config = side(counted_client))]
-#[bench::reused_tls12_server(args = (Op::Reused, TlsVersion::V12), setup = prepare, config = side(counted_server))]
+#[bench::full_tls13_client(args = (Some(Full), TlsVersion::V13), setup = prepare, config = side(counted_client))]
+#[bench::full_tls13_server(args = (Some(Full), TlsVersion::V13), setup = prepare, config = side(counted_server))]
+#[bench::resumed_tls13_client(args = (Some(Resumed), TlsVersion::V13), setup = prepare, config = side(counted_client))]
+#[bench::resumed_tls13_server(args = (Some(Resumed), TlsVersion::V13), setup = prepare, config = side(counted_server))]
+#[bench::reused_tls13_client(args = (None, TlsVersion::V13), setup = prepare, config = side(counted_client))]
+#[bench::reused_tls13_server(args = (None, TlsVersion::V13), setup = prepare, config = side(counted_server))]
+#[bench::full_tls12_client(args = (Some(Full), TlsVersion::V12), setup = prepare, config = side(counted_client))]
+#[bench::full_tls12_server(args = (Some(Full), TlsVersion::V12), setup = prepare, config = side(counted_server))]
+#[bench::resumed_tls12_client(args = (Some(Resumed), TlsVersion::V12), setup = prepare, config = side(counted_client))]
+#[bench::resumed_tls12_server(args = (Some(Resumed), TlsVersion::V12), setup = prepare, config = side(counted_server))]
+#[bench::reused_tls12_client(args = (None, TlsVersion::V12), setup = prepare, config = side(counted_client))]
+#[bench::reused_tls12_server(args = (None, TlsVersion::V12), setup = prepare, config = side(counted_server))]
 fn request(pair: Pair) -> Pair {
     black_box(measure(|| run(pair)))
 }
@@ -285,7 +276,7 @@ fn request(pair: Pair) -> Pair {
 /// Setup of `mode/fresh` (uncounted): a pair whose client builds its `ClientConfig` anew per
 /// operation, warmed by one fresh operation.
 fn fresh13() -> Pair {
-    let mut pair = prepare(Op::Full, TlsVersion::V13);
+    let mut pair = prepare(Some(Full), TlsVersion::V13);
     let tls = client_tls(&certs(), TlsVersion::V13, RootsChoice::Ca, CLIENT_CACHE);
     pair.fresh = Some(tls);
     fresh(&mut pair);
@@ -300,7 +291,7 @@ fn fresh(pair: &mut Pair) {
     work(counted_client, &mut || {
         pair.client_cfg = Arc::new(tls.client_config().expect("a client config"));
     });
-    connect_request_close(pair, HandshakeKind::Full);
+    connect_request_close(pair, Full);
 }
 
 // `mode/fresh`, client and server: one request on a fresh session (see [`fresh`]). Its

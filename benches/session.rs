@@ -7,7 +7,7 @@ mod support;
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use harness::measure::settle;
+use harness::measure::{alloc, settle};
 use harness::tls::connector::ConnStats;
 use harness::tls::connector::ConnUse::{self, NewFull, NewResumed, Reused};
 use harness::tls::session::Pooling::{KeepAlive, NoIdle};
@@ -260,35 +260,24 @@ fn bench_retention(suite: &mut Suite, fx: &Fixture) {
 fn main() {
     // First: OpenSSL accepts a new allocator only before its first allocation. Without it the
     // reqwest-native rows would report Rust's bytes as the whole, so they are skipped.
-    let native = match harness::measure::alloc::count_openssl() {
-        Ok(()) => {
-            println!(
-                "note: a native-tls build: the reqwest (rustls) rows with roots ca or system \
-                 include OpenSSL parsing their certificates (summary method.reqwest_native_tls)"
-            );
-            true
-        }
-        Err(harness::measure::alloc::OpensslCountError::NotBuilt) => {
-            println!(
-                "note: reqwest-native rows skipped: built without OpenSSL (cargo bench \
-                 --features native-tls; needs apt-get install libssl-dev pkg-config)"
-            );
-            false
-        }
-        Err(e) => {
-            println!("note: reqwest-native rows skipped: {e}");
-            false
-        }
-    };
+    let native = alloc::count_openssl();
+    match &native {
+        Ok(()) => println!(
+            "note: a native-tls build: the reqwest (rustls) rows with roots ca or system \
+             include OpenSSL parsing their certificates (summary method.reqwest_native_tls)"
+        ),
+        Err(alloc::OpensslCountError::NotBuilt) => println!(
+            "note: reqwest-native rows skipped: built without OpenSSL (cargo bench \
+             --features native-tls; needs apt-get install libssl-dev pkg-config)"
+        ),
+        Err(e) => println!("note: reqwest-native rows skipped: {e}"),
+    }
+    let native = native.is_ok();
     let mut suite = Suite::from_args();
     let fx = Fixture::new();
-    let system = match harness::tls::config::system_roots() {
-        Ok(_) => true,
-        Err(e) => {
-            println!("note: build/hyper/system and build/reqwest/system skipped: {e}");
-            false
-        }
-    };
+    let system = harness::tls::config::system_roots()
+        .inspect_err(|e| println!("note: build/hyper/system and build/reqwest/system skipped: {e}"))
+        .is_ok();
     bench_build(&mut suite, &fx, system, native);
     bench_request(&mut suite, &fx);
     bench_modes(&mut suite, &fx, native);

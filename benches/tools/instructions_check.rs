@@ -126,9 +126,7 @@ fn write_baseline(path: &Path, run: &BTreeMap<String, u64>) -> Result<(), String
         "# Instructions per operation (callgrind Ir), benches/instructions.rs; `name count`.\n\
          # Refresh on purpose only (docs/benchmarks.md, \"Instructions\"): a change here is a change in cost.\n",
     );
-    for (name, count) in run {
-        text.push_str(&format!("{name} {count}\n"));
-    }
+    text.extend(run.iter().map(|(name, count)| format!("{name} {count}\n")));
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
