@@ -12,26 +12,20 @@ use harness::tls::config::{self, ClientTls};
 use harness::tls::session::{Pooling, SessionFactory};
 use harness::tls::store::SessionStore;
 use harness::vocab::client::ClientKind;
+use harness::vocab::defaults::{BODY_BYTES, CLIENT_CACHE};
 use harness::vocab::server_cache::ServerCachePolicy;
 use harness::vocab::tls::{RootsChoice, TlsVersion};
 use rustls::pki_types::ServerName;
-use rustls::{
-    ClientConfig, ClientConnection, ConnectionCommon, HandshakeKind, ServerConfig, ServerConnection,
-};
+use rustls::HandshakeKind::{self, Full, Resumed};
+use rustls::{ClientConfig, ClientConnection, ConnectionCommon, ServerConfig, ServerConnection};
 
 use bench_tls::{certs, client_tls};
 
 #[path = "support/bench_tls.rs"]
 mod bench_tls;
 
-/// The request, and the response's body size: the harness server's default, so the record
-/// sizes match the criterion benches'.
+/// The request; the response has the harness server's default body, as in the criterion benches.
 const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nhost: localhost\r\n\r\n";
-const BODY_BYTES: usize = 128;
-
-/// rustls's default client resumption store capacity (and the harness's `--client-cache`).
-const CACHE_ON: usize = 256;
-const CACHE_OFF: usize = 0;
 
 /// Set while the benchmark's operation runs (not in its setup): only then do the turns go
 /// through [`counted_client`] and [`counted_server`], whose entry toggles callgrind's counting.
@@ -82,13 +76,15 @@ struct Pair {
     request_in: Vec<u8>,
     response_in: Vec<u8>,
     response: Vec<u8>,
-    op: Op,
+    /// What one benchmark does once: a new connection and a request on it, with this handshake,
+    /// closed after; or (`None`) a request on the open connection.
+    op: Option<HandshakeKind>,
     /// `mode/fresh`: the client's TLS settings, to build a new `ClientConfig` per operation.
     fresh: Option<ClientTls>,
 }
 
 impl Pair {
-    fn new(version: TlsVersion, client_cache: usize, op: Op) -> Self {
+    fn new(version: TlsVersion, client_cache: usize, op: Option<HandshakeKind>) -> Self {
         let certs = certs();
         let client_tls = client_tls(&certs, version, RootsChoice::Ca, client_cache);
         let store = Arc::new(SessionStore::new(ServerCachePolicy::default()));
@@ -97,7 +93,7 @@ impl Pair {
         // Seed aws-lc's random generator now, uncounted (a one-time cost per process).
         config::warm_up(&client_tls.provider).expect("seed the random generator");
         let mut response = format!("HTTP/1.1 200 OK\r\ncontent-length: {BODY_BYTES}\r\n\r\n");
-        response.extend(std::iter::repeat_n('x', BODY_BYTES));
+        response.extend(std::iter::repeat_n('x', BODY_BYTES as usize));
         Self {
             client_cfg: Arc::new(client_tls.client_config().expect("a client config")),
             server_cfg,
@@ -217,15 +213,6 @@ fn send<D>(conn: &mut ConnectionCommon<D>, out: &mut Vec<u8>) {
     }
 }
 
-/// What one benchmark does once: a new connection and a request on it, with a full or a
-/// resumed handshake, closed after; or a request on an open connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Op {
-    Full,
-    Resumed,
-    Reused,
-}
-
 /// A new connection, handshake, request, close.
 fn connect_request_close(pair: &mut Pair, expect: HandshakeKind) {
     pair.request();
@@ -236,11 +223,11 @@ fn connect_request_close(pair: &mut Pair, expect: HandshakeKind) {
 
 /// Setup (uncounted): a pair ready for `op`, warmed by one run of it so its one-time costs are
 /// paid and, for `Resumed`, the client holds the server's ticket or session ID.
-fn prepare(op: Op, version: TlsVersion) -> Pair {
-    let cache = if op == Op::Full { CACHE_OFF } else { CACHE_ON };
+fn prepare(op: Option<HandshakeKind>, version: TlsVersion) -> Pair {
+    let cache = if op == Some(Full) { 0 } else { CLIENT_CACHE };
     let mut pair = Pair::new(version, cache, op);
-    connect_request_close(&mut pair, HandshakeKind::Full);
-    if op == Op::Reused {
+    connect_request_close(&mut pair, Full);
+    if op.is_none() {
         pair.request();
     }
     run(pair)
@@ -248,9 +235,8 @@ fn prepare(op: Op, version: TlsVersion) -> Pair {
 
 fn run(mut pair: Pair) -> Pair {
     match pair.op {
-        Op::Full => connect_request_close(&mut pair, HandshakeKind::Full),
-        Op::Resumed => connect_request_close(&mut pair, HandshakeKind::Resumed),
-        Op::Reused => pair.request(),
+        Some(kind) => connect_request_close(&mut pair, kind),
+        None => pair.request(),
     }
     pair
 }
@@ -269,22 +255,20 @@ fn side<F>(_counted: F) -> LibraryBenchmarkConfig {
     cfg
 }
 
-// `request/{full,resumed,reused}/tls{1.3,1.2}`, client and server: one request on a new
-// connection with a full handshake (resumption off), on a new connection resumed from the
-// client's store, and on an open connection.
+// One request on a new connection, full (resumption off) or resumed, or on an open one.
 #[library_benchmark]
-#[bench::full_tls13_client(args = (Op::Full, TlsVersion::V13), setup = prepare, config = side(counted_client))]
-#[bench::full_tls13_server(args = (Op::Full, TlsVersion::V13), setup = prepare, config = side(counted_server))]
-#[bench::resumed_tls13_client(args = (Op::Resumed, TlsVersion::V13), setup = prepare, config = side(counted_client))]
-#[bench::resumed_tls13_server(args = (Op::Resumed, TlsVersion::V13), setup = prepare, config = side(counted_server))]
-#[bench::reused_tls13_client(args = (Op::Reused, TlsVersion::V13), setup = prepare, config = side(counted_client))]
-#[bench::reused_tls13_server(args = (Op::Reused, TlsVersion::V13), setup = prepare, config = side(counted_server))]
-#[bench::full_tls12_client(args = (Op::Full, TlsVersion::V12), setup = prepare, config = side(counted_client))]
-#[bench::full_tls12_server(args = (Op::Full, TlsVersion::V12), setup = prepare, config = side(counted_server))]
-#[bench::resumed_tls12_client(args = (Op::Resumed, TlsVersion::V12), setup = prepare, config = side(counted_client))]
-#[bench::resumed_tls12_server(args = (Op::Resumed, TlsVersion::V12), setup = prepare, config = side(counted_server))]
-#[bench::reused_tls12_client(args = (Op::Reused, TlsVersion::V12), setup = prepare, config = side(counted_client))]
-#[bench::reused_tls12_server(args = (Op::Reused, TlsVersion::V12), setup = prepare, config = side(counted_server))]
+#[bench::full_tls13_client(args = (Some(Full), TlsVersion::V13), setup = prepare, config = side(counted_client))]
+#[bench::full_tls13_server(args = (Some(Full), TlsVersion::V13), setup = prepare, config = side(counted_server))]
+#[bench::resumed_tls13_client(args = (Some(Resumed), TlsVersion::V13), setup = prepare, config = side(counted_client))]
+#[bench::resumed_tls13_server(args = (Some(Resumed), TlsVersion::V13), setup = prepare, config = side(counted_server))]
+#[bench::reused_tls13_client(args = (None, TlsVersion::V13), setup = prepare, config = side(counted_client))]
+#[bench::reused_tls13_server(args = (None, TlsVersion::V13), setup = prepare, config = side(counted_server))]
+#[bench::full_tls12_client(args = (Some(Full), TlsVersion::V12), setup = prepare, config = side(counted_client))]
+#[bench::full_tls12_server(args = (Some(Full), TlsVersion::V12), setup = prepare, config = side(counted_server))]
+#[bench::resumed_tls12_client(args = (Some(Resumed), TlsVersion::V12), setup = prepare, config = side(counted_client))]
+#[bench::resumed_tls12_server(args = (Some(Resumed), TlsVersion::V12), setup = prepare, config = side(counted_server))]
+#[bench::reused_tls12_client(args = (None, TlsVersion::V12), setup = prepare, config = side(counted_client))]
+#[bench::reused_tls12_server(args = (None, TlsVersion::V12), setup = prepare, config = side(counted_server))]
 fn request(pair: Pair) -> Pair {
     black_box(measure(|| run(pair)))
 }
@@ -292,8 +276,8 @@ fn request(pair: Pair) -> Pair {
 /// Setup of `mode/fresh` (uncounted): a pair whose client builds its `ClientConfig` anew per
 /// operation, warmed by one fresh operation.
 fn fresh13() -> Pair {
-    let mut pair = prepare(Op::Full, TlsVersion::V13);
-    let tls = client_tls(&certs(), TlsVersion::V13, RootsChoice::Ca, CACHE_ON);
+    let mut pair = prepare(Some(Full), TlsVersion::V13);
+    let tls = client_tls(&certs(), TlsVersion::V13, RootsChoice::Ca, CLIENT_CACHE);
     pair.fresh = Some(tls);
     fresh(&mut pair);
     pair
@@ -307,7 +291,7 @@ fn fresh(pair: &mut Pair) {
     work(counted_client, &mut || {
         pair.client_cfg = Arc::new(tls.client_config().expect("a client config"));
     });
-    connect_request_close(pair, HandshakeKind::Full);
+    connect_request_close(pair, Full);
 }
 
 // `mode/fresh`, client and server: one request on a fresh session (see [`fresh`]). Its
@@ -338,14 +322,14 @@ fn factory(kind: ClientKind, roots: RootsChoice, cache: usize) -> SessionFactory
 // `build/*`: building a session and dropping it, client only, counted over the whole benchmark
 // function (gungraun's default entry point).
 #[library_benchmark]
-#[bench::ca_cache256(args = (ClientKind::Hyper, RootsChoice::Ca, CACHE_ON), setup = factory)]
-#[bench::ca_cache0(args = (ClientKind::Hyper, RootsChoice::Ca, CACHE_OFF), setup = factory)]
-#[bench::webpki_cache256(args = (ClientKind::Hyper, RootsChoice::Webpki, CACHE_ON), setup = factory)]
-#[bench::webpki_cache0(args = (ClientKind::Hyper, RootsChoice::Webpki, CACHE_OFF), setup = factory)]
-#[bench::hyper_system(args = (ClientKind::Hyper, RootsChoice::System, CACHE_ON), setup = factory)]
-#[bench::reqwest_ca(args = (ClientKind::Reqwest, RootsChoice::Ca, CACHE_ON), setup = factory)]
-#[bench::reqwest_webpki(args = (ClientKind::Reqwest, RootsChoice::Webpki, CACHE_ON), setup = factory)]
-#[bench::reqwest_system(args = (ClientKind::Reqwest, RootsChoice::System, CACHE_ON), setup = factory)]
+#[bench::ca_cache256(args = (ClientKind::Hyper, RootsChoice::Ca, CLIENT_CACHE), setup = factory)]
+#[bench::ca_cache0(args = (ClientKind::Hyper, RootsChoice::Ca, 0), setup = factory)]
+#[bench::webpki_cache256(args = (ClientKind::Hyper, RootsChoice::Webpki, CLIENT_CACHE), setup = factory)]
+#[bench::webpki_cache0(args = (ClientKind::Hyper, RootsChoice::Webpki, 0), setup = factory)]
+#[bench::hyper_system(args = (ClientKind::Hyper, RootsChoice::System, CLIENT_CACHE), setup = factory)]
+#[bench::reqwest_ca(args = (ClientKind::Reqwest, RootsChoice::Ca, CLIENT_CACHE), setup = factory)]
+#[bench::reqwest_webpki(args = (ClientKind::Reqwest, RootsChoice::Webpki, CLIENT_CACHE), setup = factory)]
+#[bench::reqwest_system(args = (ClientKind::Reqwest, RootsChoice::System, CLIENT_CACHE), setup = factory)]
 fn build(factory: SessionFactory) -> SessionFactory {
     drop(black_box(
         factory.build(Pooling::KeepAlive).expect("build a session"),
@@ -357,12 +341,10 @@ library_benchmark_group!(name = build_group, benchmarks = build);
 library_benchmark_group!(name = request_group, benchmarks = request);
 library_benchmark_group!(name = mode_group, benchmarks = mode);
 
-/// What is missing for the suite to run, as the message says it; `None` when valgrind and a
-/// `gungraun-runner` of the pinned version both answer `--version`, looked up as the runner
-/// does (`GUNGRAUN_RUNNER` read at compile time, `GUNGRAUN_VALGRIND_BIN`, else PATH).
+/// What is missing for the suite to run, if anything, looked up as the runner looks it up
+/// (`GUNGRAUN_RUNNER` read at compile time, `GUNGRAUN_VALGRIND_BIN`, else PATH).
 fn missing_tool() -> Option<String> {
-    // The one place gungraun is pinned (`.ci/run` reads the same line): the runner refuses a
-    // library of another version.
+    // The one place gungraun is pinned (`.ci/run` reads the same line).
     let version = include_str!("../Cargo.toml")
         .lines()
         .find_map(|l| l.strip_prefix("gungraun = \"=")?.strip_suffix('"'))
@@ -399,8 +381,7 @@ fn missing_tool() -> Option<String> {
     }
 }
 
-/// Runs first, before gungraun starts the runner: without valgrind or the runner the suite
-/// says how to install them and exits, 0 (skipped) or, with `TLS_SESSION_COST_CI` set, 1. No
+/// Runs before gungraun starts the runner (docs/benchmarks.md, "Missing tools are a skip"). No
 /// cache simulation: it would double callgrind's run time for figures nothing here reads.
 fn config_if_tools_present() -> LibraryBenchmarkConfig {
     if let Some(why) = missing_tool() {

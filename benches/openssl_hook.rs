@@ -3,6 +3,7 @@
 #[global_allocator]
 static ALLOC: harness::measure::alloc::CountingAlloc = harness::measure::alloc::CountingAlloc;
 
+use std::error::Error;
 use std::path::Path;
 use std::process::Command;
 
@@ -25,38 +26,28 @@ const VARIANTS: [(&str, &str); 2] = [
     ("plain", "plain (OpenSSL's malloc)"),
 ];
 
-/// One measured build: its thread CPU time and, when counted, OpenSSL's allocations in it.
-struct Build {
-    cpu_ns: u64,
-    openssl_allocs: Option<u64>,
-}
+/// A child's measured builds: thread CPU time, ns, and, when counted, OpenSSL's allocations.
+type Builds = Vec<(u64, Option<u64>)>;
 
 /// A child's work: `--child counted|plain`; prints one `build CPU_NS ALLOCS` line per build
 /// (`-` when not counted).
-fn child(counted: bool) -> Result<(), String> {
+fn child(counted: bool) -> Result<(), Box<dyn Error>> {
     if counted {
-        alloc::count_openssl().map_err(|e| e.to_string())?;
+        alloc::count_openssl()?;
     }
     let tls = bench_tls::client_tls(&bench_tls::certs(), TlsVersion::V13, RootsChoice::Ca, 256);
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
-        .build()
-        .map_err(|e| e.to_string())?;
+        .build()?;
     let _in_runtime = rt.enter();
     let factory = SessionFactory::with_kind(ClientKind::ReqwestNative, tls);
-    factory.warm_up().map_err(|e| e.to_string())?;
+    factory.warm_up()?;
     // The first build pays what OpenSSL sets up on its first certificate parse: not per build.
-    drop(
-        factory
-            .build(Pooling::KeepAlive)
-            .map_err(|e| e.to_string())?,
-    );
+    drop(factory.build(Pooling::KeepAlive)?);
     for _ in 0..BUILDS {
         let allocs0 = alloc::openssl_heap().map(|h| h.total_allocs);
         let cpu0 = procstat::thread_cpu_ns().ok_or("no thread CPU clock")?;
-        let session = factory
-            .build(Pooling::KeepAlive)
-            .map_err(|e| e.to_string())?;
+        let session = factory.build(Pooling::KeepAlive)?;
         let cpu1 = procstat::thread_cpu_ns().ok_or("no thread CPU clock")?;
         let allocs = allocs0
             .zip(alloc::openssl_heap().map(|h| h.total_allocs))
@@ -68,33 +59,25 @@ fn child(counted: bool) -> Result<(), String> {
 }
 
 /// Runs one child and reads its builds.
-fn round(exe: &Path, variant: &str) -> Result<Vec<Build>, String> {
+fn round(exe: &Path, variant: &str) -> Result<Builds, Box<dyn Error>> {
     let out = Command::new(exe)
         .args(["--child", variant])
         .output()
         .map_err(|e| format!("start {}: {e}", exe.display()))?;
     if !out.status.success() {
-        return Err(format!(
-            "{variant} child failed ({}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        ));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        return Err(format!("{variant} child failed ({}): {stderr}", out.status).into());
     }
-    let builds: Vec<Build> = String::from_utf8_lossy(&out.stdout)
+    let builds: Builds = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| {
             let mut f = l.strip_prefix("build ")?.split(' ');
-            Some(Build {
-                cpu_ns: f.next()?.parse().ok()?,
-                openssl_allocs: f.next()?.parse().ok(),
-            })
+            Some((f.next()?.parse().ok()?, f.next()?.parse().ok()))
         })
         .collect();
     if builds.len() != BUILDS {
-        return Err(format!(
-            "{variant} child reported {} builds of {BUILDS}",
-            builds.len()
-        ));
+        let n = builds.len();
+        return Err(format!("{variant} child reported {n} builds of {BUILDS}").into());
     }
     Ok(builds)
 }
@@ -109,8 +92,8 @@ fn ms(ns: u64) -> f64 {
     ns as f64 / 1e6
 }
 
-fn parent() -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+fn parent() -> Result<(), Box<dyn Error>> {
+    let exe = std::env::current_exe()?;
     // Made (or renewed) once here, not by the children.
     bench_tls::certs();
     let mut cpu: [Vec<u64>; 2] = [Vec::new(), Vec::new()];
@@ -120,11 +103,11 @@ fn parent() -> Result<(), String> {
         // Alternate which variant goes first, so neither always follows the other.
         for i in [r % 2, 1 - r % 2] {
             let builds = round(&exe, VARIANTS[i].0)?;
-            let mut this: Vec<u64> = builds.iter().map(|b| b.cpu_ns).collect();
+            let mut this: Vec<u64> = builds.iter().map(|&(cpu_ns, _)| cpu_ns).collect();
             this.sort_unstable();
             round_medians[i].push(quantile(&this, 0.5));
             cpu[i].extend(this);
-            allocs.extend(builds.iter().filter_map(|b| b.openssl_allocs));
+            allocs.extend(builds.iter().filter_map(|&(_, allocs)| allocs));
         }
     }
     for c in &mut cpu {
@@ -183,7 +166,7 @@ fn main() {
     let result = match args.iter().position(|a| a == "--child") {
         Some(i) => match args.get(i + 1).map(String::as_str) {
             Some(v @ ("counted" | "plain")) => child(v == "counted"),
-            other => Err(format!("--child counted|plain, not {other:?}")),
+            other => Err(format!("--child counted|plain, not {other:?}").into()),
         },
         None => parent(),
     };

@@ -7,53 +7,49 @@ mod support;
 
 use std::sync::atomic::Ordering::Relaxed;
 
-use harness::measure::settle;
+use harness::measure::{alloc, settle};
 use harness::tls::connector::ConnStats;
 use harness::tls::connector::ConnUse::{self, NewFull, NewResumed, Reused};
-use harness::tls::session::{Outcome, Pooling, RequestError, Session, SessionFactory};
-use harness::vocab::client::ClientKind;
+use harness::tls::session::Pooling::{KeepAlive, NoIdle};
+use harness::tls::session::{Outcome, RequestError, Session};
+use harness::vocab::client::ClientKind::{Hyper, Reqwest, ReqwestNative};
+use harness::vocab::defaults::{BODY_BYTES, CLIENT_CACHE};
 use harness::vocab::tls::{RootsChoice, TlsVersion};
 use hyper::Uri;
 
-use support::fixture::{conn_stats, Fixture, BODY_BYTES};
+use support::fixture::Fixture;
 use support::group::{Group, Outputs, Suite};
 
-/// rustls's default client resumption store capacity (and the harness's `--client-cache`).
-const CACHE_ON: usize = 256;
-const CACHE_OFF: usize = 0;
-
 /// Building a session and nothing else, its drop timed; `client-held` is what one built session
-/// keeps. Without OS roots (`system` false) the `system` cases are skipped.
+/// keeps. Without OS roots (`system` false) the `system` cases are skipped. A build opens no
+/// connection, so every case settles on the server's counters.
 fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
     let mut g = Group::new(suite, &fx.rt, "build", false);
+    let server = fx.server_stats(TlsVersion::V13);
+    let mut case = |id: &str, kind, roots, cache| {
+        let factory = fx.factory(kind, TlsVersion::V13, roots, cache);
+        g.case(id, &server, Outputs::DropTimed, || async {
+            factory.build(KeepAlive).expect("build a session")
+        });
+    };
     for roots in [RootsChoice::Ca, RootsChoice::Webpki] {
-        for cache in [CACHE_ON, CACHE_OFF] {
-            let factory = fx.factory(TlsVersion::V13, roots, cache);
-            let id = format!("{roots}/cache{cache}");
-            build_case(&mut g, &id, &factory, &conn_stats(&factory));
+        for cache in [CLIENT_CACHE, 0] {
+            case(&format!("{roots}/cache{cache}"), Hyper, roots, cache);
         }
     }
 
     // The OS store is read and parsed anew per build, as a client with default "system roots"
     // does; cache 256, to compare with `build/ca/cache256`.
-    if system {
-        let factory = fx.factory(TlsVersion::V13, RootsChoice::System, CACHE_ON);
-        build_case(&mut g, "hyper/system", &factory, &conn_stats(&factory));
-    }
-
-    // reqwest's connections are not visible, so its cases settle on the server's counters.
-    let server = fx.server_stats(TlsVersion::V13);
-    let (reqwest, native_tls) = (ClientKind::Reqwest, ClientKind::ReqwestNative);
     for (kind, roots, runs) in [
-        (reqwest, RootsChoice::Ca, true),
-        (reqwest, RootsChoice::Webpki, true),
-        (reqwest, RootsChoice::System, system),
-        (native_tls, RootsChoice::Ca, native),
-        (native_tls, RootsChoice::System, native && system),
+        (Hyper, RootsChoice::System, system),
+        (Reqwest, RootsChoice::Ca, true),
+        (Reqwest, RootsChoice::Webpki, true),
+        (Reqwest, RootsChoice::System, system),
+        (ReqwestNative, RootsChoice::Ca, native),
+        (ReqwestNative, RootsChoice::System, native && system),
     ] {
         if runs {
-            let factory = fx.factory_of(kind, TlsVersion::V13, roots, CACHE_ON);
-            build_case(&mut g, &format!("{kind}/{roots}"), &factory, &server);
+            case(&format!("{kind}/{roots}"), kind, roots, CLIENT_CACHE);
         }
     }
     g.finish();
@@ -63,16 +59,14 @@ fn bench_build(suite: &mut Suite, fx: &Fixture, system: bool, native: bool) {
 fn bench_request(suite: &mut Suite, fx: &Fixture) {
     let mut g = Group::new(suite, &fx.rt, "request", true);
     for v in [TlsVersion::V13, TlsVersion::V12] {
-        // Full: resumption off (client cache 0), so every new connection handshakes in full.
         // Resumed: warmed until the store holds the server's tickets (TLS 1.3) or session ID
         // (TLS 1.2). Reused: one keep-alive connection carries every request.
-        for (name, cache, warm, want) in [
-            ("full", CACHE_OFF, &[][..], NewFull),
-            ("resumed", CACHE_ON, &[NewFull, NewResumed][..], NewResumed),
-            ("reused", CACHE_ON, &[NewFull, Reused][..], Reused),
+        for (name, warm, want) in [
+            ("full", &[][..], NewFull),
+            ("resumed", &[NewFull, NewResumed][..], NewResumed),
+            ("reused", &[NewFull, Reused][..], Reused),
         ] {
-            let id = format!("{name}/tls{v}");
-            session_case(&mut g, fx, &id, v, cache, warm, want);
+            session_case(&mut g, fx, &format!("{name}/tls{v}"), v, warm, want);
         }
     }
     g.finish();
@@ -83,67 +77,58 @@ fn bench_request(suite: &mut Suite, fx: &Fixture) {
 fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
     let mut g = Group::new(suite, &fx.rt, "mode", true);
     let v = TlsVersion::V13;
-    let uri = fx.uri(v);
-    let uri = &uri;
+    let uri = &fx.uri(v);
 
-    // fresh: build + request + invalidate, all timed, up to the connection's close.
-    let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
-    let stats = conn_stats(&factory);
-    let (f, st) = (&factory, &stats);
-    g.case("fresh", &stats, Outputs::HoldUntimed, || async move {
-        let session = f.build(Pooling::KeepAlive).expect("build a session");
-        expect_conn(session.get(uri).await, ConnUse::NewFull, "fresh");
-        drop(session);
-        settle::connections(st, 0).await.expect("connections close");
-    });
+    // fresh: build + request + invalidate, all timed, up to the connection's close. leak: the
+    // session is returned with its open connection, dropped unmeasured.
+    for (mode, invalidate) in [("fresh", true), ("leak", false)] {
+        let (factory, stats) = fx.hyper(v, CLIENT_CACHE);
+        let (f, st) = (&factory, &*stats);
+        g.case(mode, st, Outputs::HoldUntimed, || async move {
+            let session = f.build(KeepAlive).expect("build a session");
+            expect_ok(session.get(uri).await, Some(NewFull), mode);
+            if !invalidate {
+                return Some(session);
+            }
+            drop(session);
+            settle::connections(st, 0).await.expect("connections close");
+            None
+        });
+    }
 
-    // leak: the session is returned with its open connection, dropped unmeasured.
-    let factory = fx.factory(v, RootsChoice::Ca, CACHE_ON);
-    let stats = conn_stats(&factory);
-    let f = &factory;
-    g.case("leak", &stats, Outputs::HoldUntimed, || async move {
-        let session = f.build(Pooling::KeepAlive).expect("build a session");
-        expect_conn(session.get(uri).await, ConnUse::NewFull, "leak");
-        session
-    });
-
-    session_case(&mut g, fx, "shared", v, CACHE_ON, &[NewFull], Reused);
-    session_case(&mut g, fx, "resume", v, CACHE_ON, &[NewFull], NewResumed);
+    session_case(&mut g, fx, "shared", v, &[NewFull], Reused);
+    session_case(&mut g, fx, "resume", v, &[NewFull], NewResumed);
 
     // reqwest's connections are not visible, so every step checks the server's counters and
     // the cases settle on them.
     let server = fx.server_stats(v);
     let sv = &*server;
-    for kind in [ClientKind::Reqwest, ClientKind::ReqwestNative] {
-        if kind == ClientKind::ReqwestNative && !native {
+    for kind in [Reqwest, ReqwestNative] {
+        if kind == ReqwestNative && !native {
             continue;
         }
         fx.rt
             .block_on(settle::connections(sv, 0))
             .expect("connections close");
-        let factory = fx.factory_of(kind, v, RootsChoice::Ca, CACHE_ON);
+        let factory = fx.factory(kind, v, RootsChoice::Ca, CLIENT_CACHE);
 
         // fresh: build + request + drop, all timed, up to the end of the tasks the client
         // spawned (its connection task, its pool's idle reaper).
-        let (f, id) = (&factory, format!("{kind}/fresh"));
-        let what = &id;
-        g.case(&id, sv, Outputs::HoldUntimed, || async move {
+        let (f, id) = (&factory, &format!("{kind}/fresh"));
+        g.case(id, sv, Outputs::HoldUntimed, || async move {
             let tasks = settle::alive_tasks().expect("steps run on the client runtime");
-            let session = f.build(Pooling::KeepAlive).expect("build a reqwest client");
-            get_checked_by_server(&session, sv, uri, ConnUse::NewFull, what).await;
+            let session = f.build(KeepAlive).expect("build a reqwest client");
+            get_checked_by_server(&session, sv, uri, NewFull, id).await;
             drop(session);
             settle::tasks(tasks).await.expect("client tasks end");
         });
 
-        let session = factory
-            .build(Pooling::KeepAlive)
-            .expect("build a reqwest client");
-        let warm_up = get_checked_by_server(&session, sv, uri, ConnUse::NewFull, "warm-up");
-        fx.rt.block_on(warm_up);
-        let (s, id) = (&session, format!("{kind}/shared"));
-        let what = &id;
-        g.case(&id, sv, Outputs::HoldUntimed, || async move {
-            get_checked_by_server(s, sv, uri, ConnUse::Reused, what).await;
+        let session = factory.build(KeepAlive).expect("build a reqwest client");
+        fx.rt
+            .block_on(get_checked_by_server(&session, sv, uri, NewFull, "warm-up"));
+        let (s, id) = (&session, &format!("{kind}/shared"));
+        g.case(id, sv, Outputs::HoldUntimed, || async move {
+            get_checked_by_server(s, sv, uri, Reused, id).await;
         });
         drop(session);
         fx.rt
@@ -153,41 +138,30 @@ fn bench_modes(suite: &mut Suite, fx: &Fixture, native: bool) {
     g.finish();
 }
 
-/// Building a session with `factory`, dropped in the timed step; settles on `conns`.
-fn build_case(g: &mut Group, id: &str, factory: &SessionFactory, conns: &ConnStats) {
-    g.case(id, conns, Outputs::DropTimed, || async move {
-        factory.build(Pooling::KeepAlive).expect("build a session")
-    });
-}
-
 /// One request per step on one hyper session, each on a `want` connection, after warm-up
 /// requests on `warm` ones. Unless it reuses a connection, the session keeps no idle one and
-/// every request waits for its close: connect + handshake + request + close.
+/// every request waits for its close: connect + handshake + request + close. For a full
+/// handshake resumption is off (client cache 0).
 fn session_case(
     g: &mut Group,
     fx: &Fixture,
     id: &str,
     v: TlsVersion,
-    cache: usize,
     warm: &[ConnUse],
     want: ConnUse,
 ) {
-    let (factory, uri) = (fx.factory(v, RootsChoice::Ca, cache), fx.uri(v));
-    let stats = conn_stats(&factory);
-    let pooling = if want == Reused {
-        Pooling::KeepAlive
-    } else {
-        Pooling::NoIdle
-    };
+    let cache = if want == NewFull { 0 } else { CLIENT_CACHE };
+    let ((factory, stats), uri) = (fx.hyper(v, cache), fx.uri(v));
+    let closes = want != Reused;
+    let pooling = if closes { NoIdle } else { KeepAlive };
     let session = factory.build(pooling).expect("build a session");
-    let closes = pooling == Pooling::NoIdle;
     fx.rt.block_on(async {
         for &w in warm {
             checked_get(&session, &stats, &uri, w, closes).await;
         }
     });
     let (s, st, uri) = (&session, &*stats, &uri);
-    g.case(id, &stats, Outputs::HoldUntimed, || async move {
+    g.case(id, st, Outputs::HoldUntimed, || async move {
         checked_get(s, st, uri, want, closes).await
     });
     drop(session);
@@ -198,7 +172,7 @@ fn session_case(
 
 /// One GET on the expected kind of connection; with `closes`, waits until it has closed.
 async fn checked_get(session: &Session, stats: &ConnStats, uri: &Uri, want: ConnUse, closes: bool) {
-    expect_conn(session.get(uri).await, want, &format!("{want:?}"));
+    expect_ok(session.get(uri).await, Some(want), &format!("{want:?}"));
     if closes {
         settle::connections(stats, 0)
             .await
@@ -206,21 +180,12 @@ async fn checked_get(session: &Session, stats: &ConnStats, uri: &Uri, want: Conn
     }
 }
 
-/// Checks a request succeeded on the expected kind of connection.
-fn expect_conn(out: Result<Outcome, RequestError>, want: ConnUse, what: &str) {
-    let out = expect_body(out, what);
-    assert_eq!(
-        out.conn,
-        Some(want),
-        "{what}: the response did not travel on the expected kind of connection"
-    );
-}
-
-/// Checks a request succeeded with the whole body.
-fn expect_body(out: Result<Outcome, RequestError>, what: &str) -> Outcome {
+/// Checks a request succeeded with the whole body on the expected kind of connection (`None`:
+/// a client that does not say, reqwest).
+fn expect_ok(out: Result<Outcome, RequestError>, conn: Option<ConnUse>, what: &str) {
     let out = out.unwrap_or_else(|e| panic!("{what}: request failed: {e}"));
-    assert_eq!(out.body_bytes, BODY_BYTES, "{what}: short body");
-    out
+    assert_eq!(out.body_bytes, BODY_BYTES as usize, "{what}: short body");
+    assert_eq!(out.conn, conn, "{what}: not on the expected connection");
 }
 
 /// The server's (connections, full handshakes, resumed handshakes, requests) now.
@@ -245,13 +210,13 @@ async fn get_checked_by_server(
     what: &str,
 ) {
     let before = server_counts(server);
-    expect_body(session.get(uri).await, what);
+    expect_ok(session.get(uri).await, None, what);
     let after = server_counts(server);
     let got: [u64; 4] = std::array::from_fn(|i| after[i] - before[i]);
     let expected = match want {
-        ConnUse::NewFull => [1, 1, 0, 1],
-        ConnUse::NewResumed => [1, 0, 1, 1],
-        ConnUse::Reused => [0, 0, 0, 1],
+        NewFull => [1, 1, 0, 1],
+        NewResumed => [1, 0, 1, 1],
+        Reused => [0, 0, 0, 1],
     };
     assert_eq!(
         got, expected,
@@ -271,9 +236,8 @@ fn bench_retention(suite: &mut Suite, fx: &Fixture) {
     use harness::contract::plan::RetentionSpec;
     use harness::run::retention::RetentionStore;
 
-    let factory = fx.factory(TlsVersion::V13, RootsChoice::Ca, CACHE_ON);
-    let stats = conn_stats(&factory);
-    let tls = fx.tls(TlsVersion::V13, RootsChoice::Ca, CACHE_ON);
+    let stats = fx.server_stats(TlsVersion::V13);
+    let tls = fx.tls(TlsVersion::V13, RootsChoice::Ca, CLIENT_CACHE);
     let state = Arc::new(tls.client_config().expect("a client config"));
     let store = RefCell::new(RetentionStore::new(RetentionSpec {
         ttl: Duration::from_secs(1),
@@ -296,35 +260,24 @@ fn bench_retention(suite: &mut Suite, fx: &Fixture) {
 fn main() {
     // First: OpenSSL accepts a new allocator only before its first allocation. Without it the
     // reqwest-native rows would report Rust's bytes as the whole, so they are skipped.
-    let native = match harness::measure::alloc::count_openssl() {
-        Ok(()) => {
-            println!(
-                "note: a native-tls build: the reqwest (rustls) rows with roots ca or system \
-                 include OpenSSL parsing their certificates (summary method.reqwest_native_tls)"
-            );
-            true
-        }
-        Err(harness::measure::alloc::OpensslCountError::NotBuilt) => {
-            println!(
-                "note: reqwest-native rows skipped: built without OpenSSL (cargo bench \
-                 --features native-tls; needs apt-get install libssl-dev pkg-config)"
-            );
-            false
-        }
-        Err(e) => {
-            println!("note: reqwest-native rows skipped: {e}");
-            false
-        }
-    };
+    let native = alloc::count_openssl();
+    match &native {
+        Ok(()) => println!(
+            "note: a native-tls build: the reqwest (rustls) rows with roots ca or system \
+             include OpenSSL parsing their certificates (summary method.reqwest_native_tls)"
+        ),
+        Err(alloc::OpensslCountError::NotBuilt) => println!(
+            "note: reqwest-native rows skipped: built without OpenSSL (cargo bench \
+             --features native-tls; needs apt-get install libssl-dev pkg-config)"
+        ),
+        Err(e) => println!("note: reqwest-native rows skipped: {e}"),
+    }
+    let native = native.is_ok();
     let mut suite = Suite::from_args();
     let fx = Fixture::new();
-    let system = match harness::tls::config::system_roots() {
-        Ok(_) => true,
-        Err(e) => {
-            println!("note: build/hyper/system and build/reqwest/system skipped: {e}");
-            false
-        }
-    };
+    let system = harness::tls::config::system_roots()
+        .inspect_err(|e| println!("note: build/hyper/system and build/reqwest/system skipped: {e}"))
+        .is_ok();
     bench_build(&mut suite, &fx, system, native);
     bench_request(&mut suite, &fx);
     bench_modes(&mut suite, &fx, native);

@@ -19,17 +19,6 @@ pub fn certs() -> CertSet {
 }
 
 /// The harness's client TLS settings, trusting the bench CA (plus `roots`).
-pub fn client_tls(
-    certs: &CertSet,
-    version: TlsVersion,
-    roots: RootsChoice,
-    cache: usize,
-) -> ClientTls {
-    ClientTls::new(
-        version,
-        KxChoice::Default,
-        roots,
-        vec![certs.ca.clone()],
-        cache,
-    )
+pub fn client_tls(certs: &CertSet, tls: TlsVersion, roots: RootsChoice, cache: usize) -> ClientTls {
+    ClientTls::new(tls, KxChoice::Default, roots, vec![certs.ca.clone()], cache)
 }

@@ -9,6 +9,7 @@ use harness::tls::connector::ConnStats;
 use harness::tls::server::{Server, ServerOptions};
 use harness::tls::session::SessionFactory;
 use harness::vocab::client::ClientKind;
+use harness::vocab::defaults::BODY_BYTES;
 use harness::vocab::server_cache::ServerCachePolicy;
 use harness::vocab::tls::{RootsChoice, TlsVersion};
 use hyper::Uri;
@@ -16,9 +17,6 @@ use tokio::runtime::{Runtime, RuntimeFlavor};
 
 use super::bench_tls;
 use super::figure::server_thread_checkpoint;
-
-/// Response body size: the harness's `--body-bytes` default.
-pub const BODY_BYTES: usize = 128;
 
 /// The servers (TLS 1.3 and TLS 1.2, on their own runtime) and the client's runtime.
 pub struct Fixture {
@@ -47,7 +45,7 @@ impl Fixture {
                 let opts = ServerOptions {
                     port: 0,
                     tls,
-                    body_bytes: BODY_BYTES as u32,
+                    body_bytes: BODY_BYTES,
                     cache: ServerCachePolicy::default(),
                     witness: false,
                 };
@@ -87,19 +85,9 @@ impl Fixture {
         bench_tls::client_tls(&self.certs, tls, roots, client_cache)
     }
 
-    /// A factory of hyper client sessions trusting the harness CA (plus `roots`).
-    pub fn factory(
-        &self,
-        tls: TlsVersion,
-        roots: RootsChoice,
-        client_cache: usize,
-    ) -> SessionFactory {
-        self.factory_of(ClientKind::Hyper, tls, roots, client_cache)
-    }
-
     /// A factory of `kind` client sessions trusting the harness CA (plus `roots`). reqwest
     /// keeps rustls's default resumption store except with roots `webpki`.
-    pub fn factory_of(
+    pub fn factory(
         &self,
         kind: ClientKind,
         tls: TlsVersion,
@@ -108,12 +96,11 @@ impl Fixture {
     ) -> SessionFactory {
         SessionFactory::with_kind(kind, self.tls(tls, roots, client_cache))
     }
-}
 
-/// The connection counters of a factory of hyper sessions (the only kind with its own).
-pub fn conn_stats(factory: &SessionFactory) -> Arc<ConnStats> {
-    factory
-        .stats()
-        .expect("hyper sessions have connection counters")
-        .clone()
+    /// A factory of hyper client sessions and its connection counters (hyper's alone).
+    pub fn hyper(&self, tls: TlsVersion, cache: usize) -> (SessionFactory, Arc<ConnStats>) {
+        let factory = self.factory(ClientKind::Hyper, tls, RootsChoice::Ca, cache);
+        let stats = factory.stats().expect("hyper counts connections").clone();
+        (factory, stats)
+    }
 }

@@ -126,9 +126,7 @@ fn write_baseline(path: &Path, run: &BTreeMap<String, u64>) -> Result<(), String
         "# Instructions per operation (callgrind Ir), benches/instructions.rs; `name count`.\n\
          # Refresh on purpose only (docs/benchmarks.md, \"Instructions\"): a change here is a change in cost.\n",
     );
-    for (name, count) in run {
-        text.push_str(&format!("{name} {count}\n"));
-    }
+    text.extend(run.iter().map(|(name, count)| format!("{name} {count}\n")));
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
@@ -161,24 +159,21 @@ fn change_verdict(was: u64, now: u64) -> Option<&'static str> {
 
 /// Ok(true) when the check passes.
 fn run() -> Result<bool, String> {
-    let Args {
-        run,
-        write,
-        baseline,
-    } = clap::Parser::parse();
-    let entries = parse_run(&run)?;
+    let args: Args = clap::Parser::parse();
+    let (run, baseline) = (&args.run, &args.baseline);
+    let entries = parse_run(run)?;
     if entries.is_empty() {
         println!("instructions-check: {} holds no benchmark", run.display());
         return Ok(false);
     }
-    let (new, run_ok) = index(&run, &entries);
-    if write {
+    let (new, run_ok) = index(run, &entries);
+    if args.write {
         // A refresh accepts changes, never a run that measured nothing or measured twice.
         if !run_ok {
             println!("instructions-check: FAILED, baseline not written");
             return Ok(false);
         }
-        write_baseline(&baseline, &new)?;
+        write_baseline(baseline, &new)?;
         println!(
             "instructions-check: wrote {} benchmarks to {}",
             new.len(),
@@ -186,7 +181,7 @@ fn run() -> Result<bool, String> {
         );
         return Ok(true);
     }
-    let (old, baseline_ok) = index(&baseline, &parse_baseline(&baseline)?);
+    let (old, baseline_ok) = index(baseline, &parse_baseline(baseline)?);
     let mut ok = run_ok && baseline_ok;
     let na = NOT_MEASURED;
     println!(

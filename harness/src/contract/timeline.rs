@@ -27,17 +27,17 @@ pub struct TimelineRow {
     pub server: Option<ServerSample>,
 }
 
-/// Errors reading or writing `timeline.csv`.
+/// Errors reading or writing `timeline.csv`, each with the file's path first.
 #[derive(Debug, thiserror::Error)]
 pub enum TimelineError {
-    #[error("cannot write {path}: {source}")]
-    Write { path: String, source: csv::Error },
-    #[error("cannot read {path}: {source}")]
-    Read { path: String, source: csv::Error },
-    #[error("{path} is not a timeline.csv of this layout: {reason}")]
-    Layout { path: String, reason: String },
-    #[error("cannot flush {path}: {source}")]
-    Flush { path: String, source: io::Error },
+    #[error("cannot write {0}: {1}")]
+    Write(String, #[source] csv::Error),
+    #[error("cannot read {0}: {1}")]
+    Read(String, #[source] csv::Error),
+    #[error("{0} is not a timeline.csv of this layout: {1}")]
+    Layout(String, String),
+    #[error("cannot flush {0}: {1}")]
+    Flush(String, #[source] io::Error),
 }
 
 /// The CSV header: every column a row can have, in row order.
@@ -55,10 +55,7 @@ pub fn columns() -> Vec<String> {
 /// Writes `rows` to `path` as CSV with a header row; unmeasured cells are empty.
 pub fn write_csv(path: &Path, rows: &[TimelineRow]) -> Result<(), TimelineError> {
     let p = path.display().to_string();
-    let werr = |source| TimelineError::Write {
-        path: p.clone(),
-        source,
-    };
+    let werr = |e| TimelineError::Write(p.clone(), e);
     let mut w = csv::Writer::from_path(path).map_err(werr)?;
     let header = columns();
     w.write_record(&header).map_err(werr)?;
@@ -69,8 +66,7 @@ pub fn write_csv(path: &Path, rows: &[TimelineRow]) -> Result<(), TimelineError>
         w.write_record(header.iter().map(|k| cell_text(cells.get(k))))
             .map_err(werr)?;
     }
-    w.flush()
-        .map_err(|source| TimelineError::Flush { path: p, source })
+    w.flush().map_err(|e| TimelineError::Flush(p, e))
 }
 
 pub(crate) fn cell_text(v: Option<&Value>) -> String {
@@ -100,35 +96,27 @@ fn cell_value(s: &str) -> Option<Value> {
 /// from a different layout is refused rather than half read.
 pub fn read_csv(path: &Path) -> Result<Vec<TimelineRow>, TimelineError> {
     let p = path.display().to_string();
-    let rerr = |source| TimelineError::Read {
-        path: p.clone(),
-        source,
-    };
+    let rerr = |e| TimelineError::Read(p.clone(), e);
     let mut r = csv::Reader::from_path(path).map_err(rerr)?;
     let header = r.headers().map_err(rerr)?.clone();
     let known = columns();
     if let Some(unknown) = header.iter().find(|h| !known.iter().any(|k| k == h)) {
-        return Err(TimelineError::Layout {
-            path: p,
-            reason: format!("unknown column `{unknown}`"),
-        });
+        let reason = format!("unknown column `{unknown}`");
+        return Err(TimelineError::Layout(p, reason));
     }
-    let mut rows = Vec::new();
-    for (i, record) in r.records().enumerate() {
-        let record = record.map_err(rerr)?;
-        let cells: Map<String, Value> = header
-            .iter()
-            .zip(record.iter())
-            .filter_map(|(k, v)| cell_value(v).map(|v| (k.to_string(), v)))
-            .collect();
-        let row =
-            serde_json::from_value(Value::Object(cells)).map_err(|e| TimelineError::Layout {
-                path: p.clone(),
-                reason: format!("row {}: {e}", i + 2),
-            })?;
-        rows.push(row);
-    }
-    Ok(rows)
+    r.records()
+        .enumerate()
+        .map(|(i, record)| {
+            let record = record.map_err(rerr)?;
+            let cells: Map<String, Value> = header
+                .iter()
+                .zip(record.iter())
+                .filter_map(|(k, v)| cell_value(v).map(|v| (k.to_string(), v)))
+                .collect();
+            serde_json::from_value(Value::Object(cells))
+                .map_err(|e| TimelineError::Layout(p.clone(), format!("row {}: {e}", i + 2)))
+        })
+        .collect()
 }
 
 #[cfg(test)]

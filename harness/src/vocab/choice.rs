@@ -12,9 +12,9 @@ macro_rules! choice {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ::serde::Serialize)]
         $vis enum $name {
-            $( $(#[doc = $doc])* $variant ),+
+            $( $(#[doc = $doc])* #[serde(rename = $text)] $variant ),+
         }
 
         $(
@@ -56,12 +56,6 @@ macro_rules! choice {
                     .copied()
                     .find(|v| v.as_str() == s)
                     .ok_or_else(|| format!("unknown {} `{s}` (expected {})", $what, Self::names()))
-            }
-        }
-
-        impl ::serde::Serialize for $name {
-            fn serialize<S: ::serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
             }
         }
 
