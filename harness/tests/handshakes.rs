@@ -541,3 +541,21 @@ fn the_docs_quote_the_committed_output() {
         }
     }
 }
+
+/// The committed summary renders as the committed output (less the `wrote …` line main
+/// prints), and its reconciliation rows are what the rows' code computes from its readings:
+/// a change to the report code that moves a byte of either shows here.
+#[test]
+fn the_committed_summary_renders_as_the_committed_output() {
+    use harness::contract::lockstep::HandshakesSummary;
+    use harness::report::handshakes::{reconciliation, render};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    let summary: HandshakesSummary =
+        serde_json::from_str(&read("docs/handshakes-summary.json")).expect("summary");
+    let output = read("docs/handshakes-output.txt");
+    let (printed, wrote) = output.rsplit_once("wrote ").expect("a `wrote` line");
+    assert!(wrote.ends_with("summary.json\n"), "{wrote}");
+    assert_eq!(reconciliation(&summary), summary.reconciliation);
+    assert_eq!(render(&summary), printed);
+}
