@@ -15,7 +15,7 @@ use crate::vocab::mode::Mode;
 pub(super) async fn finish(
     ctx: &Arc<Ctx>,
     started: u64,
-    stopped_early: Option<String>,
+    stopped_early: Option<impl std::fmt::Display>,
     sampler_cpu_us: Option<u64>,
 ) -> ClientFinal {
     let start_state = &ctx.at_start;
@@ -86,7 +86,8 @@ pub(super) async fn finish(
         latency_us: latency,
         warmup_us: ctx.warmup_us,
         sampler_cpu_us_total: sampler_cpu_us,
-        stopped_early,
+        // Its text is allocated here, after the heap at the end was read.
+        stopped_early: stopped_early.map(|r| r.to_string()),
     };
     // Once the closed connections' tasks end, each retained or kept session's state is its
     // last owner: the `--breakdown` profile ends with them live ("at end"), then they drop.

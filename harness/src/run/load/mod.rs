@@ -136,7 +136,6 @@ pub async fn run(
         Clock::Real => real_loop(&ctx, stop).await,
         Clock::Virtual => virtual_loop(&ctx, stop).await,
     };
-    let stopped_early = stopped_early.map(|r| r.to_string());
     finish(&ctx, started, stopped_early, sampler_cpu_us).await
 }
 
