@@ -288,6 +288,7 @@ async fn supervise(
     let mut last_sample: Option<closing::LastSample> = None;
     let mut server_alive = true;
     let mut stopping: Option<ExecEnd> = None;
+    let mut killed = false;
     let mut kill_at: Option<tokio::time::Instant> = None;
     let (status, end_ns, end_cpu_s) = loop {
         tokio::select! {
@@ -309,9 +310,9 @@ async fn supervise(
                     report::show_progress(&pb, &row);
                     rows.push(row);
                 }
-                if kill_at.is_some_and(|at| tokio::time::Instant::now() >= at) {
+                if !killed && kill_at.is_some_and(|at| tokio::time::Instant::now() >= at) {
                     signal_group(pid, Signal::KILL);
-                    kill_at = None;
+                    killed = true;
                 }
             }
             msg = server.next(), if server_alive => match msg {
@@ -330,7 +331,7 @@ async fn supervise(
                 if changed.is_err() || *intr.borrow() == seen_intr { continue; }
                 if stopping == Some(ExecEnd::Interrupted) {
                     signal_group(pid, Signal::KILL);
-                    kill_at = None;
+                    killed = true;
                 } else {
                     pb.set_message("interrupted: stopping the command (Ctrl-C again to kill it)");
                     stopping = None;
