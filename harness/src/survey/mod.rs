@@ -197,8 +197,10 @@ fn slug(spec: &HabitSpec) -> String {
 fn present(need: Need) -> bool {
     let ok = |c: &mut Command| {
         c.stdin(Stdio::null())
-            .output()
-            .is_ok_and(|o| o.status.success())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     };
     match need {
         Need::Exe(e, _) => which(e).is_some(),
