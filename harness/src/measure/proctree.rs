@@ -323,7 +323,11 @@ impl Sampler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use rustix::net::{AddressFamily, SocketType};
+    use rustix::net::{AddressFamily, SocketFlags, SocketType};
+
+    /// Held by the tests that sample this test process's tree or change it (sockets, children):
+    /// a socket closed or a child gone mid-sample leaves the count unmeasured.
+    static TREE: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
     #[test]
     fn stat_fields_after_a_tricky_comm() {
@@ -348,10 +352,13 @@ mod tests {
     /// connected: it is not remembered as "not to the server".
     #[test]
     fn a_socket_seen_before_connect_is_counted_once_connected() {
+        let _tree = TREE.lock().unwrap_or_else(|e| e.into_inner());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
         let port = listener.local_addr().expect("addr").port();
+        // Close-on-exec, as std's sockets are: a child another test spawns must not hold it.
+        let (inet, stream) = (AddressFamily::INET, SocketType::STREAM);
         let sock =
-            rustix::net::socket(AddressFamily::INET, SocketType::STREAM, None).expect("socket");
+            rustix::net::socket_with(inet, stream, SocketFlags::CLOEXEC, None).expect("socket");
         let me = std::process::id() as i32;
         let mut sampler = Sampler::new(me, port);
         assert_eq!(sampler.sample().tcp_to_server, Some(0), "not connected yet");
@@ -367,12 +374,20 @@ mod tests {
     /// not 0.
     #[test]
     fn an_unreadable_tcp_table_leaves_the_count_unmeasured() {
+        let _tree = TREE.lock().unwrap_or_else(|e| e.into_inner());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
         let port = listener.local_addr().expect("addr").port();
-        let _conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        let conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        // A child holds the one connection as its stdin: this test process's own descriptors
+        // change under it while other tests open and close sockets in parallel, and one
+        // closed between the listing and the asking would need the (failing) fallback.
+        let mut child = std::process::Command::new("sleep")
+            .arg("30")
+            .stdin(std::process::Stdio::from(std::os::fd::OwnedFd::from(conn)))
+            .spawn()
+            .expect("sleep runs");
         // The fallback runs where the kernel refuses pidfd_getfd; here it is forced.
-        let me = std::process::id() as i32;
-        let mut sampler = Sampler::new(me, port);
+        let mut sampler = Sampler::new(child.id() as i32, port);
         let failing: [TcpTable; 2] = [|| Err(procfs::ProcError::Other("injected".into())); 2];
         assert_eq!(
             sampler.sample_with(&failing, tcp_peer).tcp_to_server,
@@ -385,11 +400,14 @@ mod tests {
         // The same with a readable table finds the connection.
         sampler.known.clear();
         let s = sampler.sample_with(&TCP_TABLES, |_, _| Peer::Unknown);
+        let _ = child.kill();
+        let _ = child.wait();
         assert_eq!(s.tcp_to_server, Some(1));
     }
 
     #[test]
     fn a_running_process_is_seen_running_and_a_zombie_is_not() {
+        let _tree = TREE.lock().unwrap_or_else(|e| e.into_inner());
         let mut child = std::process::Command::new("sleep")
             .arg("5")
             .spawn()
@@ -410,6 +428,7 @@ mod tests {
 
     #[test]
     fn samples_a_real_tree() {
+        let _tree = TREE.lock().unwrap_or_else(|e| e.into_inner());
         let mut child = std::process::Command::new("sleep")
             .arg("5")
             .spawn()
@@ -433,6 +452,7 @@ mod tests {
 
     #[test]
     fn finds_our_own_connection_by_its_peer_port() {
+        let _tree = TREE.lock().unwrap_or_else(|e| e.into_inner());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listen");
         let port = listener.local_addr().expect("addr").port();
         let conn = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -447,6 +467,7 @@ mod tests {
 
     #[test]
     fn tcp_table_gives_state_and_ports_of_our_sockets() {
+        let _tree = TREE.lock().unwrap_or_else(|e| e.into_inner());
         let table = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
    0: 0100007F:9C40 0100007F:20FB 01 00000000:00000000 00:00000000 00000000     0        0 111 1 0 20 4 30 10 -1
    1: 0100007F:9C41 0100007F:20FB 01 00000000:00000000 00:00000000 00000000     0        0 222 1 0 20 4 30 10 -1
